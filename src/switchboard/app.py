@@ -1,0 +1,183 @@
+"""The composition root: the one place that picks concrete classes and wires them together.
+
+Switchboard(settings)
+  ├─ Database (SQLite file in the data dir, or PostgreSQL)     storage/
+  ├─ Bus (MemoryBus, or RedisBus when redis_url is set)        bus/
+  ├─ SqlSecretStore → AccessKeyRing → HmacVerifier              storage/, http/
+  ├─ SigningKeyRing → TokenCodec → IdentityService              identity/
+  └─ ASGI app: Metrics → RequestContext → Router(routes)        http/
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from switchboard.bus.base import Bus
+from switchboard.bus.memory import MemoryBus
+from switchboard.bus.redis import RedisBus
+from switchboard.core.config import Settings
+from switchboard.core.errors import NotFoundError
+from switchboard.http.accesskeys import AccessKeyRing
+from switchboard.http.auth import Authenticator
+from switchboard.http.context import RequestContextMiddleware
+from switchboard.http.hmac import HmacVerifier
+from switchboard.http.json import json_response
+from switchboard.http.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from switchboard.identity.keys import SigningKeyRing, SqlSigningKeyStore
+from switchboard.identity.models import MAX_TOKEN_MINUTES
+from switchboard.identity.routes import identity_routes
+from switchboard.identity.service import IdentityService
+from switchboard.identity.store import SqlIdentityStore
+from switchboard.identity.tokens import TokenCodec
+from switchboard.storage.database import Database
+from switchboard.storage.secrets import RESOURCE_ID, SqlSecretStore
+
+log = logging.getLogger(__name__)
+
+MAINTENANCE_INTERVAL_SECONDS = 60.0
+
+
+def signing_key_ring(database: Database, settings: Settings) -> SigningKeyRing:
+    return SigningKeyRing(
+        SqlSigningKeyStore(database),
+        clock=time.time,
+        rotation_seconds=settings.signing_key_rotation_days * 86400,
+        max_token_seconds=MAX_TOKEN_MINUTES * 60,
+    )
+
+
+class Switchboard:
+    """One node: build with settings, ``start()``, serve ``asgi``, ``stop()``."""
+
+    def __init__(self, settings: Settings, *, port: int | None = None) -> None:
+        self.settings = settings
+        self.clock = time.time
+        self.database = Database(settings.effective_database_url)
+        self.bus: Bus = RedisBus(settings.redis_url) if settings.redis_url else MemoryBus()
+        self.secrets = SqlSecretStore(self.database)
+        self.access_keys = AccessKeyRing(self.secrets, clock=self.clock)
+        self.signing_keys = signing_key_ring(self.database, settings)
+        self.metrics = Metrics()
+        self.port = port if port is not None else settings.port
+        self.identity: IdentityService | None = None
+        self._maintenance: asyncio.Task[None] | None = None
+        self.asgi: ASGIApp = MetricsMiddleware(
+            RequestContextMiddleware(_LazyRouter(self)), self.metrics
+        )
+        self._router: Router | None = None
+
+    async def start(self) -> None:
+        await self.database.start()
+        await self.bus.start()
+        await self.access_keys.load()
+        await self.signing_keys.load()
+        resource_id = await self.secrets.get_or_create(RESOURCE_ID)
+        tokens = TokenCodec(self.signing_keys, resource_id=resource_id, clock=self.clock)
+        self.identity = IdentityService(
+            SqlIdentityStore(self.database),
+            tokens,
+            self.bus,
+            resource_id=resource_id,
+            clock=self.clock,
+        )
+        await self.identity.start()
+        endpoint = urlsplit(self.settings.endpoint(self.port))
+        hmac = HmacVerifier(
+            self.access_keys,
+            clock=self.clock,
+            max_skew_seconds=self.settings.hmac_max_skew_seconds,
+            public_authorities=[endpoint.netloc],
+        )
+        authenticator = Authenticator(hmac, self.identity)
+        self._router = Router(
+            routes=[*self._operational_routes(), *identity_routes(self.identity, authenticator)],
+            redirect_slashes=False,
+            default=_not_found,
+        )
+        self._maintenance = asyncio.create_task(self._maintain())
+        log.info("switchboard node started (resource %s)", resource_id)
+
+    async def stop(self) -> None:
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
+        if self.identity is not None:
+            await self.identity.stop()
+        await self.bus.stop()
+        await self.database.stop()
+
+    async def connection_string(self) -> str:
+        primary, _ = await self.secrets.access_keys()
+        return f"endpoint={self.settings.endpoint(self.port)};accesskey={primary}"
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: object) -> AsyncIterator[None]:
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    def _operational_routes(self) -> list[BaseRoute]:
+        async def health(_: Request) -> Response:
+            return json_response({"status": "ok"})
+
+        async def ready(_: Request) -> Response:
+            database, bus = await asyncio.gather(self.database.ping(), self.bus.ping())
+            body = {
+                "status": "ready" if database and bus else "not ready",
+                "database": database,
+                "bus": bus,
+            }
+            return json_response(body, 200 if database and bus else 503)
+
+        async def jwks(_: Request) -> Response:
+            return json_response(self.signing_keys.jwks())
+
+        return [
+            Route("/health", health, methods=["GET"]),
+            Route("/health/ready", ready, methods=["GET"]),
+            Route("/metrics", metrics_endpoint(self.metrics), methods=["GET"]),
+            Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+        ]
+
+    async def _maintain(self) -> None:
+        """Periodic upkeep: pick up keys other nodes rotated; rotate when due."""
+        while True:
+            await asyncio.sleep(MAINTENANCE_INTERVAL_SECONDS)
+            try:
+                await self.signing_keys.load()
+                await self.access_keys.reload_if_stale()
+            except Exception:  # upkeep must survive a database blip; it retries next round
+                log.exception("maintenance round failed")
+
+
+class _LazyRouter:
+    """Routes exist only after start() (they need started services); lifespan goes first."""
+
+    def __init__(self, node: Switchboard) -> None:
+        self._node = node
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await Router(lifespan=self._node.lifespan)(scope, receive, send)
+            return
+        router = self._node._router
+        if router is None:
+            raise RuntimeError("the node has not started")
+        await router(scope, receive, send)
+
+
+async def _not_found(scope: Scope, _receive: Receive, _send: Send) -> None:
+    raise NotFoundError(f"No resource at {scope.get('method', '')} {scope.get('path', '')}.")

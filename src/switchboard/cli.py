@@ -1,0 +1,124 @@
+"""The ``switchboard`` command: serve, connection-string, keys rotate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+from switchboard.core.config import ConfigError, Settings, load_settings
+from switchboard.http.context import RequestIdLogFilter
+from switchboard.storage.database import Database
+from switchboard.storage.secrets import SqlSecretStore
+
+
+def _common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="TOML config file (see sample-config.toml)")
+    parser.add_argument("--data-dir", type=Path, help="state directory (default ./.switchboard)")
+    parser.add_argument("--database-url", help="e.g. postgresql+asyncpg://user@host/db")
+    parser.add_argument("--public-host", help="host name clients use; added to the certificate")
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to bind; 0 picks a free one (default 8443)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the server")
+    _common_options(serve)
+    serve.add_argument("--redis-url", help="Redis for multi-node deployments")
+    serve.add_argument("--mode", choices=["development", "production"])
+    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+
+    conn = commands.add_parser("connection-string", help="print the connection string")
+    _common_options(conn)
+
+    keys = commands.add_parser("keys", help="manage access and signing keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = key_commands.add_parser("rotate", help="regenerate one key; the others keep working")
+    rotate.add_argument("which", choices=["primary", "secondary", "signing"])
+    _common_options(rotate)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    names = (
+        "data_dir",
+        "database_url",
+        "public_host",
+        "host",
+        "port",
+        "redis_url",
+        "mode",
+        "log_level",
+    )
+    overrides: dict[str, Any] = {name: getattr(args, name, None) for name in names}
+    return load_settings(overrides, config_file=args.config)
+
+
+def _configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdLogFilter())
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+    )
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+
+
+async def _connection_string(settings: Settings) -> str:
+    endpoint_file = settings.data_dir / "endpoint"
+    endpoint = endpoint_file.read_text().strip() if endpoint_file.exists() else settings.endpoint()
+    database = Database(settings.effective_database_url)
+    await database.start()
+    try:
+        primary, _ = await SqlSecretStore(database).access_keys()
+    finally:
+        await database.stop()
+    return f"endpoint={endpoint};accesskey={primary}"
+
+
+async def _rotate(settings: Settings, which: str) -> str:
+    database = Database(settings.effective_database_url)
+    await database.start()
+    try:
+        if which == "signing":
+            from switchboard.app import signing_key_ring
+
+            ring = signing_key_ring(database, settings)
+            await ring.load()
+            signing = await ring.rotate()
+            return f"New token signing key {signing.kid}; earlier tokens stay valid until expiry."
+        key = await SqlSecretStore(database).rotate_access_key(which)
+        return f"The {which} access key was regenerated; the other key still works.\n" + (
+            f"New {which} key: {key}"
+        )
+    finally:
+        await database.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        print(f"switchboard: {exc.message}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    if args.command == "serve":
+        from switchboard.http.server import serve
+
+        return uvloop.run(serve(settings))
+    if args.command == "connection-string":
+        print(asyncio.run(_connection_string(settings)))
+        return 0
+    if args.command == "keys":
+        print(asyncio.run(_rotate(settings, args.which)))
+        return 0
+    return 2

@@ -1,0 +1,1 @@
+"""Domain-neutral building blocks: errors, identifiers, clock, config. Imports nothing of ours."""

@@ -1,0 +1,87 @@
+"""One error hierarchy for the whole server; each class carries an HTTP status and an ACS code.
+
+Only ``switchboard.http.errors`` renders these as ``{"error": {"code", "message"}}``.
+Statuses are deliberately never 408/429/5xx for deterministic failures: the Azure SDKs
+retry those.
+
+    SwitchboardError (500 InternalError)
+    ├── BadRequestError (400 BadRequest)
+    │   ├── InvalidApiVersionError (400 InvalidApiVersion / MissingApiVersionParameter)
+    │   └── NotSupportedError (400 NotSupported)
+    ├── AuthenticationError (401 Unauthorized)
+    │   └── TokenRevokedError (401 TokenRevoked)
+    ├── PermissionDeniedError (403 Forbidden)
+    ├── NotFoundError (404 NotFound)
+    │   └── IdentityNotFoundError (404 IdentityNotFound)
+    ├── MethodNotAllowedError (405 MethodNotAllowed)
+    ├── ConflictError (409 Conflict)
+    └── PayloadTooLargeError (413 RequestEntityTooLarge)
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class SwitchboardError(Exception):
+    """Base of every error the server reports to a client."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "InternalError"
+
+    def __init__(self, message: str, *, target: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.target = target
+        self.error_code = code or self.code
+
+
+class BadRequestError(SwitchboardError):
+    status = 400
+    code = "BadRequest"
+
+
+class InvalidApiVersionError(BadRequestError):
+    code = "InvalidApiVersion"
+
+
+class NotSupportedError(BadRequestError):
+    code = "NotSupported"
+
+
+class AuthenticationError(SwitchboardError):
+    status = 401
+    code = "Unauthorized"
+
+
+class TokenRevokedError(AuthenticationError):
+    code = "TokenRevoked"
+
+
+class PermissionDeniedError(SwitchboardError):
+    status = 403
+    code = "Forbidden"
+
+
+class NotFoundError(SwitchboardError):
+    status = 404
+    code = "NotFound"
+
+
+class IdentityNotFoundError(NotFoundError):
+    code = "IdentityNotFound"
+
+
+class ConflictError(SwitchboardError):
+    status = 409
+    code = "Conflict"
+
+
+class MethodNotAllowedError(SwitchboardError):
+    status = 405
+    code = "MethodNotAllowed"
+
+
+class PayloadTooLargeError(SwitchboardError):
+    status = 413
+    code = "RequestEntityTooLarge"

@@ -1,0 +1,1 @@
+"""HTTP foundation shared by every API: routing, auth, errors, api-version, paging, LRO."""

@@ -1,0 +1,64 @@
+"""``api-version`` checking and normalisation.
+
+The Rooms SDK sends ``api-version=ApiVersion.V2025_03_13`` on next pages (an enum repr):
+every service maps ``ApiVersion.VYYYY_MM_DD[_PREVIEW]`` to ``YYYY-MM-DD[-preview]``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from switchboard.core.errors import InvalidApiVersionError
+
+_ENUM_REPR = re.compile(r"^(?:ApiVersion\.)?V(\d{4})_(\d{2})_(\d{2})(_PREVIEW\d*)?$", re.IGNORECASE)
+
+
+def normalize_api_version(value: str) -> str:
+    match = _ENUM_REPR.match(value.strip())
+    if match is None:
+        return value.strip().lower()
+    year, month, day, preview = match.groups()
+    suffix = "-" + preview[1:].lower() if preview else ""
+    return f"{year}-{month}-{day}{suffix}"
+
+
+class ApiVersions:
+    """The versions one ACS service accepts."""
+
+    def __init__(self, service: str, versions: Iterable[str]) -> None:
+        self.service = service
+        self.versions = frozenset(versions)
+        self._sorted = ", ".join(sorted(self.versions))
+
+    def check(self, raw: str | None) -> str:
+        if raw is None or not raw.strip():
+            raise InvalidApiVersionError(
+                "The api-version query parameter is required.",
+                code="MissingApiVersionParameter",
+            )
+        version = normalize_api_version(raw)
+        if version not in self.versions:
+            raise InvalidApiVersionError(
+                f"The api-version '{raw}' is not supported by the {self.service} API. "
+                f"Supported versions: {self._sorted}.",
+                code="UnsupportedApiVersion",
+            )
+        return version
+
+
+IDENTITY_VERSIONS = ApiVersions(
+    "Identity",
+    [
+        "2021-03-07",
+        "2021-10-31-preview",
+        "2021-11-01",
+        "2022-06-01",
+        "2022-10-01",
+        "2023-08-01",
+        "2023-10-01",
+        "2025-03-02-preview",
+        "2025-06-30",
+        "2026-09-23",
+    ],
+)

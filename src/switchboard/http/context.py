@@ -1,0 +1,83 @@
+"""Per-request context: a request id on every log line, client request id echo, error rendering.
+
+The outermost middleware of the app. It is a pure ASGI callable (not BaseHTTPMiddleware),
+because it sits on every request of a path that must serve thousands of requests a second.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from switchboard.core.errors import SwitchboardError
+from switchboard.http.errors import error_body, internal_error_body
+
+log = logging.getLogger(__name__)
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+_CLIENT_REQUEST_ID = b"x-ms-client-request-id"
+_JSON = b"application/json; charset=utf-8"
+
+
+class RequestIdLogFilter(logging.Filter):
+    """Adds ``record.request_id`` so formats can print ``%(request_id)s``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        client_request_id: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == _CLIENT_REQUEST_ID:
+                client_request_id = value
+                break
+        extra: list[tuple[bytes, bytes]] = [(b"x-ms-request-id", request_id.encode())]
+        if client_request_id is not None:
+            extra.append((_CLIENT_REQUEST_ID, client_request_id))
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except SwitchboardError as exc:
+            if started or scope["type"] != "http":
+                raise
+            await _send_json(send_with_headers, exc.status, error_body(exc))
+        except Exception:
+            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            if started or scope["type"] != "http":
+                raise
+            await _send_json(send_with_headers, 500, internal_error_body(request_id))
+        finally:
+            request_id_var.reset(token)
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
+    headers: list[Any] = [
+        (b"content-type", _JSON),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

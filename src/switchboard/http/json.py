@@ -1,0 +1,54 @@
+"""JSON in and out of handlers, with msgspec (typed decode, fast encode)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from switchboard.core.errors import BadRequestError, PayloadTooLargeError
+
+T = TypeVar("T")
+
+JSON_MEDIA_TYPE = "application/json; charset=utf-8"
+DEFAULT_BODY_LIMIT = 1024 * 1024
+
+_encoder = msgspec.json.Encoder()
+
+
+async def read_body(request: Request, limit: int = DEFAULT_BODY_LIMIT) -> bytes:
+    """The raw body, refusing bodies over ``limit`` bytes before reading them whole."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"The request body exceeds the limit of {limit} bytes.")
+    body = await request.body()
+    if len(body) > limit:
+        raise PayloadTooLargeError(f"The request body exceeds the limit of {limit} bytes.")
+    return body
+
+
+def decode_json(body: bytes, schema: type[T], *, allow_empty: bool = False) -> T:
+    """Decode and validate; an empty body decodes as ``{}`` when ``allow_empty``."""
+    if not body.strip():
+        if not allow_empty:
+            raise BadRequestError("The request body is required.")
+        body = b"{}"
+    try:
+        return msgspec.json.decode(body, type=schema)
+    except msgspec.ValidationError as exc:
+        raise BadRequestError(f"Invalid request body: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise BadRequestError(f"The request body is not valid JSON: {exc}") from exc
+
+
+def json_response(
+    content: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(_encoder.encode(content), status, headers, media_type=JSON_MEDIA_TYPE)
+
+
+def empty_response(status: int = 204, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(b"", status, headers)

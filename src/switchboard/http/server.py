@@ -1,0 +1,79 @@
+"""Run a node under uvicorn over TLS, on a socket we bind ourselves (so ``--port 0`` works).
+
+bind socket ─▶ uvicorn (lifespan: Switchboard.start) ─▶ started ─▶ print connection string
+SIGTERM/SIGINT ─▶ uvicorn stops accepting, drains in-flight requests ─▶ Switchboard.stop
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import sys
+from collections.abc import Callable
+
+import uvicorn
+
+from switchboard.app import Switchboard
+from switchboard.core.config import Settings
+from switchboard.http.tls import TlsMaterial, ensure_tls_material
+
+log = logging.getLogger(__name__)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind((host.strip("[]"), port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def prepare_tls(settings: Settings) -> TlsMaterial:
+    hosts = ["localhost", "127.0.0.1", "::1"]
+    for extra in (settings.public_host, settings.host):
+        if extra and extra not in ("0.0.0.0", "::") and extra not in hosts:
+            hosts.append(extra)
+    return ensure_tls_material(settings.data_dir / "tls", hosts)
+
+
+async def serve(settings: Settings, *, announce: Callable[[str], None] | None = None) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    tls = prepare_tls(settings)
+    sock = bind_socket(settings.host, settings.port)
+    port = sock.getsockname()[1]
+    node = Switchboard(settings, port=port)
+    config = uvicorn.Config(
+        node.asgi,
+        ssl_certfile=str(tls.cert),
+        ssl_keyfile=str(tls.key),
+        lifespan="on",
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=settings.access_log,
+        server_header=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
+        backlog=4096,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    # uvicorn exposes no "started" event; poll its flag until it serves or gives up.
+    while not server.started and not task.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    if server.started:
+        (settings.data_dir / "endpoint").write_text(settings.endpoint(port))
+        say = announce or _print
+        say(f"Connection string: {await node.connection_string()}")
+        say(f"CA certificate: {tls.ca_cert.resolve()}")
+    await task
+    sock.close()
+    return 0 if server.started else 1
+
+
+def _print(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()

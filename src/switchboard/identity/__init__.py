@@ -1,0 +1,1 @@
+"""Identity: ACS users, their access tokens, revocation."""

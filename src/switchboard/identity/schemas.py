@@ -1,0 +1,42 @@
+"""Identity wire shapes (api-version 2023-10-01 and later): the only place with camelCase."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from switchboard.core.clock import iso8601
+from switchboard.core.principal import Principal
+from switchboard.http.identifiers import user_identifier_json
+from switchboard.identity.models import AccessToken, Identity
+
+
+class CreateIdentityRequest(msgspec.Struct, rename="camel"):
+    create_token_with_scopes: list[str] | None = None
+    expires_in_minutes: int | None = None
+
+
+class IssueTokenRequest(msgspec.Struct, rename="camel"):
+    scopes: list[str]
+    expires_in_minutes: int | None = None
+
+
+def token_json(token: AccessToken) -> dict[str, Any]:
+    return {"token": token.token, "expiresOn": iso8601(token.expires_at)}
+
+
+def created_identity_json(identity: Identity, token: AccessToken | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"identity": {"id": identity.id}}
+    if token is not None:
+        body["accessToken"] = token_json(token)
+    return body
+
+
+def me_json(principal: Principal) -> dict[str, Any]:
+    """``GET /me``: Switchboard's own route (docs/api.md)."""
+    return {
+        "identity": user_identifier_json(principal.user_id or ""),
+        "scopes": sorted(principal.scopes),
+        "expiresOn": iso8601(principal.expires_at) if principal.expires_at else None,
+    }

@@ -1,0 +1,159 @@
+"""IdentityService: users, tokens and revocation, consistent across nodes.
+
+    create / delete / revoke ──▶ store (durable) ──▶ bus "identity.changed" ──▶ every node
+                                                                                evicts its cache
+    bearer request ──▶ TokenCodec.verify (signature, expiry) ──▶ IdentityStateCache
+                       (deleted? issued before the last revocation?) ──▶ Principal
+
+The cache makes the hot paths (token issuance, bearer checks) free of database reads.
+A load that races with an invalidation is not cached (generation check), and entries expire
+after ``cache_ttl`` seconds as a backstop should a bus message be lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+
+from switchboard.bus.base import Bus, Subscription
+from switchboard.core.errors import IdentityNotFoundError, TokenRevokedError
+from switchboard.core.identifiers import is_acs_user_id, new_acs_user_id
+from switchboard.core.principal import Principal, PrincipalKind
+from switchboard.identity.models import AccessToken, Identity, parse_scopes, token_minutes
+from switchboard.identity.store import IdentityStore
+from switchboard.identity.tokens import TokenCodec
+
+log = logging.getLogger(__name__)
+
+IDENTITY_CHANGED = "identity.changed"
+
+
+class IdentityStateCache:
+    def __init__(
+        self, store: IdentityStore, clock: Callable[[], float], ttl: float, max_entries: int
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._entries: dict[str, tuple[Identity | None, float]] = {}
+        self._generation = 0
+
+    async def get(self, identity_id: str) -> Identity | None:
+        entry = self._entries.get(identity_id)
+        now = self._clock()
+        if entry is not None and now - entry[1] < self._ttl:
+            return entry[0]
+        generation = self._generation
+        identity = await self._store.get(identity_id)
+        if generation == self._generation:  # no invalidation raced with the read
+            if len(self._entries) >= self._max_entries:
+                self._entries.clear()
+            self._entries[identity_id] = (identity, now)
+        return identity
+
+    def put(self, identity: Identity) -> None:
+        self._entries[identity.id] = (identity, self._clock())
+
+    def invalidate(self, identity_id: str) -> None:
+        self._generation += 1
+        self._entries.pop(identity_id, None)
+
+
+class IdentityService:
+    def __init__(
+        self,
+        store: IdentityStore,
+        tokens: TokenCodec,
+        bus: Bus,
+        *,
+        resource_id: str,
+        clock: Callable[[], float],
+        cache_ttl: float = 10.0,
+        cache_entries: int = 100_000,
+    ) -> None:
+        self._store = store
+        self._tokens = tokens
+        self._bus = bus
+        self._resource_id = resource_id
+        self._clock = clock
+        self._cache = IdentityStateCache(store, clock, cache_ttl, cache_entries)
+        self._subscription: Subscription | None = None
+        self._listener: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._subscription = await self._bus.subscribe(IDENTITY_CHANGED)
+        self._listener = asyncio.create_task(self._listen(self._subscription))
+
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.close()
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+
+    async def create_identity(
+        self, scopes: Sequence[str] | None = None, expires_in_minutes: int | None = None
+    ) -> tuple[Identity, AccessToken | None]:
+        # Validate before writing: a bad scope must not leave an identity behind.
+        parsed = parse_scopes(scopes) if scopes else None
+        minutes = token_minutes(expires_in_minutes)
+        identity = await self._store.create(new_acs_user_id(self._resource_id), self._now_ms())
+        self._cache.put(identity)
+        token = self._tokens.mint(identity.id, parsed, minutes) if parsed else None
+        return identity, token
+
+    async def issue_token(
+        self, identity_id: str, scopes: Sequence[str], expires_in_minutes: int | None = None
+    ) -> AccessToken:
+        parsed = parse_scopes(scopes)
+        minutes = token_minutes(expires_in_minutes)
+        await self._live_identity(identity_id)
+        return self._tokens.mint(identity_id, parsed, minutes)
+
+    async def revoke_tokens(self, identity_id: str) -> None:
+        if not await self._store.revoke_tokens(identity_id, self._now_ms()):
+            raise self._not_found(identity_id)
+        await self._changed(identity_id)
+
+    async def delete_identity(self, identity_id: str) -> None:
+        if not await self._store.mark_deleted(identity_id, self._now_ms()):
+            raise self._not_found(identity_id)
+        await self._changed(identity_id)
+
+    async def authenticate_token(self, token: str) -> Principal:
+        """The TokenVerifier used by bearer-protected routes."""
+        claims = await self._tokens.verify(token)
+        identity = await self._cache.get(claims.user_id)
+        if identity is None or identity.is_deleted:
+            raise TokenRevokedError("The identity of this access token has been deleted.")
+        revoked = identity.tokens_revoked_ms
+        if revoked is not None and claims.issued_ms <= revoked:
+            raise TokenRevokedError("The access token has been revoked.")
+        return Principal(PrincipalKind.USER, claims.user_id, claims.scopes, claims.expires_at)
+
+    async def _live_identity(self, identity_id: str) -> Identity:
+        identity = None
+        if is_acs_user_id(identity_id):
+            identity = await self._cache.get(identity_id)
+        if identity is None or identity.is_deleted:
+            raise self._not_found(identity_id)
+        return identity
+
+    async def _changed(self, identity_id: str) -> None:
+        self._cache.invalidate(identity_id)
+        await self._bus.publish(IDENTITY_CHANGED, identity_id.encode())
+
+    async def _listen(self, subscription: Subscription) -> None:
+        async for message in subscription:
+            self._cache.invalidate(message.decode())
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    @staticmethod
+    def _not_found(identity_id: str) -> IdentityNotFoundError:
+        return IdentityNotFoundError(f"Identity '{identity_id}' was not found.", target="id")

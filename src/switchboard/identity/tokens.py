@@ -1,0 +1,133 @@
+"""User access tokens: ES256 JWTs shaped like real ACS tokens.
+
+Claims as real tokens carry them (section 1.4 of the wire reference), plus ``iatMs`` (issue
+time in milliseconds) so a revocation refuses exactly the tokens issued before it, even within
+the same second.
+
+The Python SDK decodes the payload with *standard* base64; a ``-`` or ``_`` in the base64url
+payload breaks it. An ASCII JSON payload can only produce those for ``>``, ``?`` or ``~`` at
+certain offsets, so we check the encoding and, in the rare case, pad and re-mint.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from switchboard.core.errors import AuthenticationError
+from switchboard.identity.keys import ALGORITHM, SigningKeyRing, thumbprint
+from switchboard.identity.models import AccessToken, TokenScope
+
+_SCP = 1792  # the fixed value real ACS user tokens carry
+_INVALID = "InvalidToken"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    user_id: str
+    scopes: frozenset[str]
+    expires_at: int
+    issued_ms: int
+
+
+class TokenCodec:
+    def __init__(
+        self,
+        keys: SigningKeyRing,
+        *,
+        resource_id: str,
+        clock: Callable[[], float],
+        region: str = "amer",
+        location: str = "unitedstates",
+        cache_size: int = 65536,
+    ) -> None:
+        self._keys = keys
+        self._resource_id = resource_id
+        self._clock = clock
+        self._region = region
+        self._location = location
+        self._cache: OrderedDict[str, TokenClaims] = OrderedDict()
+        self._cache_size = cache_size
+        self._headers: dict[str, dict[str, str]] = {}
+
+    def mint(self, user_id: str, scopes: Sequence[TokenScope], minutes: int) -> AccessToken:
+        now = self._clock()
+        iat = int(now)
+        expires = iat + minutes * 60
+        payload: dict[str, Any] = {
+            "skypeid": user_id.removeprefix("8:"),
+            "scp": _SCP,
+            "csi": str(iat),
+            "exp": expires,
+            "rgn": self._region,
+            "acsScope": ",".join(scope.value for scope in scopes),
+            "resourceId": self._resource_id,
+            "resourceLocation": self._location,
+            "iat": iat,
+            "iatMs": int(now * 1000),
+        }
+        key = self._keys.current
+        headers = self._headers.get(key.kid)
+        if headers is None:
+            headers = {"kid": key.kid, "x5t": thumbprint(key), "typ": "JWT"}
+            self._headers[key.kid] = headers
+        for pad in range(4):
+            if pad:
+                payload["pad"] = "0" * pad
+            token = jwt.encode(payload, key.private_key, algorithm=ALGORITHM, headers=headers)
+            body = token.split(".", 2)[1]
+            if "-" not in body and "_" not in body:
+                return AccessToken(token, float(expires))
+        raise RuntimeError("could not mint a token payload safe for standard base64")
+
+    async def verify(self, token: str) -> TokenClaims:
+        """Signature and expiry; revocation is the caller's business."""
+        claims = self._cache.get(token)
+        if claims is None:
+            claims = await self._verify_signature(token)
+            self._cache[token] = claims
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        if claims.expires_at <= self._clock():
+            raise AuthenticationError("The access token has expired.", code="TokenExpired")
+        return claims
+
+    async def _verify_signature(self, token: str) -> TokenClaims:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.InvalidTokenError as exc:
+            raise AuthenticationError(
+                "The access token is malformed.", code="InvalidToken"
+            ) from exc
+        if not isinstance(kid, str):
+            raise AuthenticationError("The access token has no key id.", code="InvalidToken")
+        public_key = self._keys.verification_key(kid)
+        if public_key is None:
+            await self._keys.reload_for_unknown_kid()
+            public_key = self._keys.verification_key(kid)
+        if public_key is None:
+            raise AuthenticationError(
+                "The access token was not signed by a key of this resource.", code="InvalidToken"
+            )
+        try:
+            payload = jwt.decode(
+                token,
+                public_key,
+                algorithms=[ALGORITHM],
+                options={"require": ["exp", "skypeid"], "verify_exp": False},
+            )
+        except jwt.InvalidTokenError as exc:
+            raise AuthenticationError(
+                "The access token is not valid.", code="InvalidToken"
+            ) from exc
+        if payload.get("resourceId") != self._resource_id:
+            raise AuthenticationError(
+                "The access token belongs to another resource.", code="InvalidToken"
+            )
+        scopes = frozenset(s for s in str(payload.get("acsScope", "")).split(",") if s)
+        issued_ms = int(payload.get("iatMs", int(payload.get("iat", 0)) * 1000))
+        return TokenClaims("8:" + str(payload["skypeid"]), scopes, int(payload["exp"]), issued_ms)
