@@ -7,10 +7,12 @@ SIGTERM/SIGINT ─▶ uvicorn stops accepting, drains in-flight requests ─▶ 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
@@ -19,6 +21,23 @@ from switchboard.core.config import Settings
 from switchboard.http.tls import TlsMaterial, ensure_tls_material
 
 log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises a caught SIGTERM after its graceful shutdown, so the process dies
+    "by signal"; a clean stop should exit 0, so we handle the signals without re-raising."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -59,7 +78,7 @@ async def serve(settings: Settings, *, announce: Callable[[str], None] | None = 
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
         backlog=4096,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     # uvicorn exposes no "started" event; poll its flag until it serves or gives up.
     while not server.started and not task.done():  # noqa: ASYNC110

@@ -1,0 +1,82 @@
+"""Start ``switchboard serve`` as a real process on a free port, as a user would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONNECTION_PREFIX = "Connection string: "
+CA_PREFIX = "CA certificate: "
+
+
+@dataclass
+class RunningServer:
+    process: subprocess.Popen[str]
+    connection_string: str
+    ca_path: str
+    data_dir: Path
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def endpoint(self) -> str:
+        return self.connection_string.split(";")[0].removeprefix("endpoint=").rstrip("/")
+
+    @property
+    def access_key(self) -> str:
+        return self.connection_string.split("accesskey=", 1)[1]
+
+    def stop(self, timeout: float = 20.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_server(
+    data_dir: Path, *extra_args: str, env: dict[str, str] | None = None, timeout: float = 60.0
+) -> RunningServer:
+    command = [sys.executable, "-m", "switchboard", "serve", "--data-dir", str(data_dir)]
+    command += ["--port", "0", *extra_args]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    found: dict[str, str] = {}
+    ready = threading.Event()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            for prefix in (CONNECTION_PREFIX, CA_PREFIX):
+                if line.startswith(prefix):
+                    found[prefix] = line[len(prefix) :].strip()
+            if len(found) == 2:
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while not ready.wait(0.1):
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("server did not start:\n" + "\n".join(lines))
+    if len(found) != 2:
+        process.kill()
+        raise RuntimeError("server exited before it was ready:\n" + "\n".join(lines))
+    return RunningServer(process, found[CONNECTION_PREFIX], found[CA_PREFIX], data_dir, lines)
