@@ -57,7 +57,7 @@ def test_create_user_and_token_honours_scopes_and_expiry(
         scopes=[CHAT, VOIP], token_expires_in=timedelta(minutes=120)
     )
     # SDK 1.5.0 hands expires_on back as the ISO string the service sent.
-    lifetime = datetime.fromisoformat(token.expires_on) - before
+    lifetime = datetime.fromisoformat(str(token.expires_on)) - before
     assert timedelta(minutes=119) < lifetime < timedelta(minutes=121)
     body = me.get("/me", headers={"Authorization": f"Bearer {token.token}"}).json()
     assert body["identity"]["rawId"] == user.properties["id"]
@@ -68,7 +68,7 @@ def test_create_user_and_token_honours_scopes_and_expiry(
 def test_default_token_lifetime_is_24_hours(client: CommunicationIdentityClient) -> None:
     user = client.create_user()
     token = client.get_token(user, scopes=[CHAT])
-    lifetime = datetime.fromisoformat(token.expires_on) - datetime.now(UTC)
+    lifetime = datetime.fromisoformat(str(token.expires_on)) - datetime.now(UTC)
     assert timedelta(hours=23, minutes=59) < lifetime <= timedelta(hours=24)
 
 
@@ -80,7 +80,9 @@ def test_every_scope_can_be_issued(client: CommunicationIdentityClient, me: http
     assert body["scopes"] == sorted(scopes)
 
 
-def test_wrong_access_key_is_refused(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_access_key_is_refused(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", server.ca_path)
     wrong = server.connection_string.replace(server.access_key, "d3Jvbmcga2V5IGZvciB0ZXN0cw==")
     with pytest.raises(ClientAuthenticationError):
@@ -147,7 +149,7 @@ def test_teams_token_exchange_is_refused_clearly(client: CommunicationIdentityCl
     assert caught.value.status_code == 400
     assert caught.value.error is not None
     assert caught.value.error.code == "TeamsInteropNotSupported"
-    assert "Entra" in caught.value.error.message
+    assert "Entra" in str(caught.value.error.message)
 
 
 @pytest.mark.anyio
@@ -158,7 +160,7 @@ async def test_async_client_covers_every_operation(server: RunningServer) -> Non
         user = await client.create_user()
         assert user.properties["id"].startswith("8:acs:")
         other, token = await client.create_user_and_token(scopes=[CHAT, VOIP])
-        assert datetime.fromisoformat(token.expires_on) > datetime.now(UTC) + timedelta(hours=23)
+        assert datetime.fromisoformat(str(token.expires_on)) > datetime.now(UTC) + timedelta(hours=23)
         issued = await client.get_token(user, scopes=["chat.join", "voip.join"])
         assert issued.token.count(".") == 2
         await client.revoke_tokens(user)

@@ -96,10 +96,8 @@ class RedisBus:
             for subscription in subscriptions:
                 subscription.end()
         self._subs.clear()
-        for groups in self._pending.values():
-            for group in groups:
-                for waiter in group:
-                    waiter.set()
+        for waiter in (w for groups in self._pending.values() for group in groups for w in group):
+            waiter.set()  # a subscribe() in flight returns its (already ended) subscription
         self._pending.clear()
         async with self._lock:
             if self._pubsub is not None:
@@ -132,9 +130,7 @@ class RedisBus:
                     except _CONNECTION_ERRORS as exc:
                         # The reader hits the same broken connection and resubscribes the
                         # channel (it is in the table already) once it has reconnected.
-                        logger.debug(
-                            "SUBSCRIBE %s failed (%s); left to the reconnect", channel, exc
-                        )
+                        logger.debug("SUBSCRIBE %s failed: %s; reconnect will do it", channel, exc)
             if waiter is not None:
                 await waiter.wait()
         except BaseException:
@@ -186,7 +182,7 @@ class RedisBus:
                 await self._pubsub.unsubscribe(channel)
             except _CONNECTION_ERRORS as exc:
                 # The reconnect subscribes only channels still in the table, so this is done.
-                logger.debug("UNSUBSCRIBE %s failed (%s); left to the reconnect", channel, exc)
+                logger.debug("UNSUBSCRIBE %s failed: %s", channel, exc)
 
     async def _open(self) -> PubSub:
         """Connect a new PubSub, subscribe every live channel and make it the current one."""
@@ -216,12 +212,6 @@ class RedisBus:
             self._pubsub = pubsub
         return pubsub
 
-    async def _discard(self, pubsub: PubSub) -> None:
-        async with self._lock:
-            if self._pubsub is pubsub:
-                self._pubsub = None
-            await _close(pubsub)
-
     async def _read(self, pubsub: PubSub) -> None:
         """Fan out messages until cancelled; on connection loss, reconnect and resubscribe."""
         loop = asyncio.get_running_loop()
@@ -233,7 +223,9 @@ class RedisBus:
                     await self._pump(pubsub)
                 except _CONNECTION_ERRORS as exc:
                     logger.warning("Redis bus lost its pub/sub connection: %s; reconnecting", exc)
-                await self._discard(pubsub)
+                async with self._lock:  # not while a subscribe() is sending on it
+                    self._pubsub = None
+                    await _close(pubsub)
                 if loop.time() - connected_at > _BACKOFF_MAX:
                     delay = _BACKOFF_FIRST  # it was a stable connection, not a flapping one
                 while True:
@@ -256,13 +248,11 @@ class RedisBus:
             if message is None:
                 continue
             kind = message["type"]
-            channel = message["channel"]
-            if isinstance(channel, bytes):
-                channel = channel.decode()
             if kind == "message":
-                for subscription in tuple(self._subs.get(channel, ())):
+                for subscription in tuple(self._subs.get(message["channel"].decode(), ())):
                     subscription.put(message["data"])
             elif kind == "subscribe":
+                channel = message["channel"].decode()
                 groups = self._pending.get(channel)
                 if groups:
                     for waiter in groups.popleft():

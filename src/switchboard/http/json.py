@@ -22,7 +22,7 @@ _encoder = msgspec.json.Encoder()
 async def read_body(request: Request, limit: int = DEFAULT_BODY_LIMIT) -> bytes:
     """The raw body, refusing bodies over ``limit`` bytes before reading them whole."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeError(f"The request body exceeds the limit of {limit} bytes.")
     body = await request.body()
     if len(body) > limit:
