@@ -63,7 +63,11 @@ class Switchboard:
         self.settings = settings
         self.clock = time.time
         self.database = Database(settings.effective_database_url)
-        self.bus: Bus = RedisBus(settings.redis_url) if settings.redis_url else MemoryBus()
+        self.bus: Bus = (
+            RedisBus(settings.redis_url, settings.redis_namespace)
+            if settings.redis_url
+            else MemoryBus()
+        )
         self.secrets = SqlSecretStore(self.database)
         self.access_keys = AccessKeyRing(self.secrets, clock=self.clock)
         self.signing_keys = signing_key_ring(self.database, settings)

@@ -160,7 +160,9 @@ async def test_async_client_covers_every_operation(server: RunningServer) -> Non
         user = await client.create_user()
         assert user.properties["id"].startswith("8:acs:")
         other, token = await client.create_user_and_token(scopes=[CHAT, VOIP])
-        assert datetime.fromisoformat(str(token.expires_on)) > datetime.now(UTC) + timedelta(hours=23)
+        assert datetime.fromisoformat(str(token.expires_on)) > datetime.now(UTC) + timedelta(
+            hours=23
+        )
         issued = await client.get_token(user, scopes=["chat.join", "voip.join"])
         assert issued.token.count(".") == 2
         await client.revoke_tokens(user)

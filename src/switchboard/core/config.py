@@ -36,6 +36,7 @@ class Settings:
     public_host: str | None = None
     database_url: str | None = None
     redis_url: str | None = None
+    redis_namespace: str = "switchboard"
     mode: Mode = Mode.DEVELOPMENT
     log_level: str = "info"
     hmac_max_skew_seconds: int = 900
