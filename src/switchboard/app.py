@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from switchboard.bus.base import Bus
+from switchboard.bus.base import Bus, Subscription
 from switchboard.bus.memory import MemoryBus
 from switchboard.bus.redis import RedisBus
 from switchboard.core.config import Settings
@@ -45,6 +45,7 @@ from switchboard.storage.secrets import RESOURCE_ID, SqlSecretStore
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL_SECONDS = 60.0
+ACCESS_KEYS_CHANGED = "resource.access_keys_changed"
 
 
 def signing_key_ring(database: Database, settings: Settings) -> SigningKeyRing:
@@ -74,7 +75,7 @@ class Switchboard:
         self.metrics = Metrics()
         self.port = port if port is not None else settings.port
         self.identity: IdentityService | None = None
-        self._maintenance: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
         self.asgi: ASGIApp = MetricsMiddleware(
             RequestContextMiddleware(_LazyRouter(self)), self.metrics
         )
@@ -108,14 +109,19 @@ class Switchboard:
             redirect_slashes=False,
             default=_not_found,
         )
-        self._maintenance = asyncio.create_task(self._maintain())
+        keys_changed = await self.bus.subscribe(ACCESS_KEYS_CHANGED)
+        self._background = [
+            asyncio.create_task(self._maintain()),
+            asyncio.create_task(self._watch_access_keys(keys_changed)),
+        ]
         log.info("switchboard node started (resource %s)", resource_id)
 
     async def stop(self) -> None:
-        if self._maintenance is not None:
-            self._maintenance.cancel()
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance
+                await task
         if self.identity is not None:
             await self.identity.stop()
         await self.bus.stop()
@@ -162,9 +168,20 @@ class Switchboard:
             await asyncio.sleep(MAINTENANCE_INTERVAL_SECONDS)
             try:
                 await self.signing_keys.load()
-                await self.access_keys.reload_if_stale()
             except Exception:  # upkeep must survive a database blip; it retries next round
                 log.exception("maintenance round failed")
+
+    async def _watch_access_keys(self, changes: Subscription) -> None:
+        """Re-read the access keys when told (bus) or every few seconds, whichever is first,
+        so a rotated key stops working promptly on every node."""
+        interval = self.settings.access_key_reload_seconds
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changes.get(), timeout=interval)
+            try:
+                await self.access_keys.load()
+            except Exception:  # a database blip must not end the watcher; next round retries
+                log.exception("reloading access keys failed")
 
 
 class _LazyRouter:

@@ -7,11 +7,14 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import uvloop
 
+from switchboard.app import ACCESS_KEYS_CHANGED
+from switchboard.bus.redis import RedisBus
 from switchboard.core.config import ConfigError, Settings, load_settings
 from switchboard.http.context import RequestIdLogFilter
 from switchboard.storage.database import Database
@@ -39,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     conn = commands.add_parser("connection-string", help="print the connection string")
     _common_options(conn)
+    conn.add_argument("--secondary", action="store_true", help="use the secondary key")
+
+    commands.add_parser("sample-config", help="print a documented sample config file")
 
     keys = commands.add_parser("keys", help="manage access and signing keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -60,7 +66,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "log_level",
     )
     overrides: dict[str, Any] = {name: getattr(args, name, None) for name in names}
-    return load_settings(overrides, config_file=args.config)
+    return load_settings(overrides, config_file=getattr(args, "config", None))
 
 
 def _configure_logging(level: str) -> None:
@@ -72,16 +78,16 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
-async def _connection_string(settings: Settings) -> str:
+async def _connection_string(settings: Settings, *, secondary: bool = False) -> str:
     endpoint_file = settings.data_dir / "endpoint"
     endpoint = endpoint_file.read_text().strip() if endpoint_file.exists() else settings.endpoint()
     database = Database(settings.effective_database_url)
     await database.start()
     try:
-        primary, _ = await SqlSecretStore(database).access_keys()
+        primary, second = await SqlSecretStore(database).access_keys()
     finally:
         await database.stop()
-    return f"endpoint={endpoint};accesskey={primary}"
+    return f"endpoint={endpoint};accesskey={second if secondary else primary}"
 
 
 async def _rotate(settings: Settings, which: str) -> str:
@@ -96,6 +102,11 @@ async def _rotate(settings: Settings, which: str) -> str:
             signing = await ring.rotate()
             return f"New token signing key {signing.kid}; earlier tokens stay valid until expiry."
         key = await SqlSecretStore(database).rotate_access_key(which)
+        if settings.redis_url:  # tell running nodes at once; otherwise they poll
+            bus = RedisBus(settings.redis_url, settings.redis_namespace)
+            await bus.start()
+            await bus.publish(ACCESS_KEYS_CHANGED, which.encode())
+            await bus.stop()
         return f"The {which} access key was regenerated; the other key still works.\n" + (
             f"New {which} key: {key}"
         )
@@ -115,8 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from switchboard.http.server import serve
 
         return uvloop.run(serve(settings))
+    if args.command == "sample-config":
+        sys.stdout.write(resources.files("switchboard").joinpath("sample-config.toml").read_text())
+        return 0
     if args.command == "connection-string":
-        print(asyncio.run(_connection_string(settings)))
+        print(asyncio.run(_connection_string(settings, secondary=args.secondary)))
         return 0
     if args.command == "keys":
         print(asyncio.run(_rotate(settings, args.which)))

@@ -40,6 +40,7 @@ class Settings:
     mode: Mode = Mode.DEVELOPMENT
     log_level: str = "info"
     hmac_max_skew_seconds: int = 900
+    access_key_reload_seconds: float = 5.0
     signing_key_rotation_days: int = 30
     shutdown_timeout_seconds: float = 10.0
     access_log: bool = False
