@@ -129,6 +129,14 @@ def build_request(
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+def bearer_request(
+    method: str, path_and_query: str, authority: str, token: str, *, body: bytes = b""
+) -> bytes:
+    """A request for a bearer-token API (Chat): JSON body, ``Authorization: Bearer``."""
+    headers = [("Authorization", f"Bearer {token}")]
+    return build_request(method, path_and_query, authority, key=None, body=body, headers=headers)
+
+
 # ── response parsing (sans-I/O) ───────────────────────────────────────────────────────
 
 
@@ -272,6 +280,7 @@ class RunStats:
     first_error: str | None
     latencies: Sequence[float]  # seconds, sorted
     cpu_percent: dict[str, float] = field(default_factory=dict)  # "loadgen", "server"
+    window_start: float = 0.0  # time.perf_counter() when the measured window opened
 
     @property
     def error_count(self) -> int:
@@ -357,15 +366,40 @@ class Target:
         return cls(endpoint.host, endpoint.port, context, endpoint.host)
 
 
+Stamp = Callable[[bytes], bytes]
+
+
 class _Run:
     """State shared by every connection of one run (read in the hot path)."""
 
-    def __init__(self, requests: Sequence[bytes], recorder: Recorder) -> None:
+    def __init__(
+        self,
+        requests: Sequence[bytes],
+        recorder: Recorder,
+        stamp: Stamp | None = None,
+        rate: float | None = None,
+    ) -> None:
         self.requests = requests
         self.recorder = recorder
         self.recording = False
         self.stopping = False
         self.open: set[_LoadConnection] = set()
+        self.stamp = stamp
+        self.interval = 1.0 / rate if rate else 0.0  # paced: one request per interval
+        self.next_slot = 0.0  # loop time of the next paced request
+
+    def go(self, connection: _LoadConnection) -> None:
+        """Send the connection's next request: now, or at the next free slot when paced."""
+        if not self.interval:
+            connection.send_next()
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        slot = self.next_slot = max(self.next_slot + self.interval, now)
+        if slot <= now:
+            connection.send_next()
+        else:
+            connection.waiting = loop.call_at(slot, connection.send_next)
 
     def abort_all(self) -> None:
         for connection in list(self.open):
@@ -382,6 +416,7 @@ class _LoadConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._sent_at = 0.0
         self.in_flight = False
+        self.waiting: asyncio.TimerHandle | None = None  # a paced send not yet due
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -390,14 +425,26 @@ class _LoadConnection(asyncio.Protocol):
 
     def send_next(self) -> None:
         assert self._transport is not None
-        requests = self._run.requests
+        self.waiting = None
+        run = self._run
+        if self._transport.is_closing():
+            return
+        if run.stopping:  # a paced send that came due after the window closed
+            self._transport.close()
+            return
+        requests = run.requests
         request = requests[self.next_index % len(requests)]
         self.next_index += 1
         self.in_flight = True
         self._sent_at = time.perf_counter()
+        if run.stamp is not None:
+            request = run.stamp(request)
         self._transport.write(request)
 
     def close(self) -> None:
+        if self.waiting is not None:
+            self.waiting.cancel()
+            self.waiting = None
         if self._transport is not None:
             self._transport.abort()
 
@@ -423,9 +470,12 @@ class _LoadConnection(asyncio.Protocol):
             if run.stopping or not response.keep_alive:
                 transport.close()
                 return
-            self.send_next()
+            run.go(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.waiting is not None:
+            self.waiting.cancel()
+            self.waiting = None
         self._run.open.discard(self)
         if not self.closed.done():
             self.closed.set_result(None)
@@ -458,7 +508,7 @@ async def _keep_connected(target: Target, run: _Run, connection: _LoadConnection
                 run.recorder.error("connection", f"reconnect failed: {exc!r}")
             await asyncio.sleep(0.05)
             continue
-        connection.send_next()
+        run.go(connection)
 
 
 async def run_load(
@@ -471,6 +521,8 @@ async def run_load(
     ok_statuses: Collection[int] = (200,),
     refresh_every: float = 60.0,
     watch_pids: Mapping[str, int] | None = None,
+    stamp: Stamp | None = None,
+    rate: float | None = None,
 ) -> RunStats:
     """Drive ``concurrency`` keep-alive connections, cycling through ``requests``.
 
@@ -478,17 +530,25 @@ async def run_load(
     ``requests`` is called now and every ``refresh_every`` seconds (re-signing). Only
     responses that complete inside the measured window (after ``warmup``) are counted.
     ``watch_pids`` ({"server": pid}) adds those processes' CPU use in the window (Linux).
+    ``stamp`` rewrites each request just before it is written (e.g. to embed the send
+    time; keep the length unchanged). ``rate`` paces the run: at most ``rate`` requests a
+    second in total, each connection still waiting for its answer before its next send
+    (a connection whose slot has passed sends at once, so the rate holds only while
+    ``concurrency`` ÷ latency exceeds it).
     """
     watch_pids = watch_pids or {}
     if concurrency < 1 or duration <= 0 or warmup < 0:
         raise ValueError("need concurrency >= 1, duration > 0, warmup >= 0")
+    if rate is not None and rate <= 0:
+        raise ValueError("rate must be positive")
     factory = requests if callable(requests) else None
     initial = factory() if factory is not None else requests
     assert not callable(initial)
     if not initial:
         raise ValueError("no requests to send")
     recorder = Recorder(ok_statuses, capacity=max(1 << 16, int(duration * 20_000)))
-    run = _Run(initial, recorder)
+    run = _Run(initial, recorder, stamp, rate)
+    run.next_slot = asyncio.get_running_loop().time()
     opened = await asyncio.gather(
         *(_connect(target, run, i * len(initial) // concurrency) for i in range(concurrency)),
         return_exceptions=True,
@@ -509,7 +569,7 @@ async def run_load(
         keepers = [tasks.create_task(_keep_connected(target, run, c)) for c in connections]
         refresher = tasks.create_task(refresh()) if factory is not None else None
         for connection in connections:
-            connection.send_next()
+            run.go(connection)
         await asyncio.sleep(warmup)
         cpu_before = {name: _process_cpu_seconds(pid) for name, pid in watch_pids.items()}
         own_before = time.process_time()
@@ -544,6 +604,7 @@ async def run_load(
         first_error=recorder.first_error,
         latencies=latencies,
         cpu_percent=cpu,
+        window_start=started,
     )
 
 
@@ -753,3 +814,8 @@ def _run(
 
 def _redact(text: str) -> str:
     return re.sub(r"(?i)(accesskey=)[^;'\s]+", r"\1***", text)
+
+
+def command_line(prog: str, argv: Sequence[str]) -> str:
+    """The command as typed, for the report, with any access key masked."""
+    return _redact(" ".join([prog, *map(shlex.quote, argv)]))

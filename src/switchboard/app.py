@@ -5,12 +5,16 @@ Switchboard(settings)
   ├─ Bus (MemoryBus, or RedisBus when redis_url is set)        bus/
   ├─ SqlSecretStore → AccessKeyRing → HmacVerifier              storage/, http/
   ├─ SigningKeyRing → TokenCodec → IdentityService              identity/
+  ├─ SqlRoomStore → RoomsService (+ Repeatability, paging)      rooms/
+  ├─ TurnRelay (→ CoturnSupervisor with --turn) → RelayService  traversal/
+  ├─ EventsComponent: outbox, EventDispatcher, admin services    events/
   └─ ASGI app: Metrics → RequestContext → Router(routes)        http/
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import time
@@ -19,28 +23,46 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route, Router
+from starlette.routing import BaseRoute, Mount, Route, Router, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchboard.bus.base import Bus, Subscription
 from switchboard.bus.memory import MemoryBus
 from switchboard.bus.redis import RedisBus
+from switchboard.chat.eventgrid import ChatEventGridSink
+from switchboard.chat.hub import ChatHub
+from switchboard.chat.realtime import ChatRealtime, RealtimeSettings
+from switchboard.chat.routes import chat_routes
+from switchboard.chat.service import ChatService
+from switchboard.chat.store import SqlChatStore
+from switchboard.core.clock import SystemClock
 from switchboard.core.config import Settings
 from switchboard.core.errors import NotFoundError
+from switchboard.events.component import EventsComponent, request_origin
 from switchboard.http.accesskeys import AccessKeyRing
 from switchboard.http.auth import Authenticator
 from switchboard.http.context import RequestContextMiddleware
 from switchboard.http.hmac import HmacVerifier
 from switchboard.http.json import json_response
 from switchboard.http.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from switchboard.http.paging import ContinuationCodec
+from switchboard.http.repeatability import Repeatability
 from switchboard.identity.keys import SigningKeyRing, SqlSigningKeyStore
 from switchboard.identity.models import MAX_TOKEN_MINUTES
 from switchboard.identity.routes import identity_routes
 from switchboard.identity.service import IdentityService
 from switchboard.identity.store import SqlIdentityStore
 from switchboard.identity.tokens import TokenCodec
+from switchboard.rooms.routes import rooms_routes
+from switchboard.rooms.service import RoomsService
+from switchboard.rooms.store import SqlRoomStore
 from switchboard.storage.database import Database
-from switchboard.storage.secrets import RESOURCE_ID, SqlSecretStore
+from switchboard.storage.repeatability import SqlRepeatabilityStore
+from switchboard.storage.secrets import PAGING_SECRET, RESOURCE_ID, SqlSecretStore
+from switchboard.traversal.plan import plan_turn
+from switchboard.traversal.relay import TurnRelay
+from switchboard.traversal.routes import traversal_routes
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +97,13 @@ class Switchboard:
         self.metrics = Metrics()
         self.port = port if port is not None else settings.port
         self.identity: IdentityService | None = None
+        self.chat_hub: ChatHub | None = None
+        self.rooms: RoomsService | None = None
+        self.turn = TurnRelay(plan_turn(settings), self.secrets, SystemClock())
+        # Built now so producers can take the outbox; delivery starts in start().
+        self.events = EventsComponent(
+            settings, self.database, self.bus, clock=self.clock, registry=self.metrics.registry
+        )
         self._background: list[asyncio.Task[None]] = []
         self.asgi: ASGIApp = MetricsMiddleware(
             RequestContextMiddleware(_LazyRouter(self)), self.metrics
@@ -104,8 +133,45 @@ class Switchboard:
             public_authorities=[endpoint.netloc],
         )
         authenticator = Authenticator(hmac, self.identity)
+        system_clock = SystemClock()
+        paging_secret = await self.secrets.get_or_create(PAGING_SECRET)
+        paging = ContinuationCodec(base64.b64decode(paging_secret))
+        repeatability = Repeatability(SqlRepeatabilityStore(self.database), system_clock)
+        self._repeatability = repeatability
+        self.rooms = RoomsService(SqlRoomStore(self.database), system_clock)
+        # Before the TURN relay: a bad [[events.subscriptions]] entry fails here, with nothing
+        # (no coturn process) left behind.
+        await self.events.start(resource_id=resource_id, origin=request_origin(self.settings))
+        relay = await self.turn.start()
+        chat_store = SqlChatStore(self.database)
+        self._chat_store = chat_store
+        self.chat = ChatService(
+            chat_store,
+            self.identity,
+            self.bus,
+            clock=self.clock,
+            sink=ChatEventGridSink(self.events.outbox),
+        )
+        self.chat_hub = ChatHub(chat_store, self.bus)
+        await self.chat_hub.start()
+        realtime = ChatRealtime(
+            self.chat_hub,
+            chat_store,
+            self.identity,
+            clock=self.clock,
+            settings=RealtimeSettings(heartbeat_seconds=self.settings.chat_heartbeat_seconds),
+        )
         self._router = Router(
-            routes=[*self._operational_routes(), *identity_routes(self.identity, authenticator)],
+            routes=[
+                *self._operational_routes(),
+                *identity_routes(self.identity, authenticator),
+                *chat_routes(self.chat, authenticator, paging, repeatability),
+                WebSocketRoute("/chat/realtime", realtime.handle),
+                Mount("/sdk", StaticFiles(packages=[("switchboard", "web")]), name="sdk"),
+                *rooms_routes(self.rooms, authenticator, repeatability, paging),
+                *traversal_routes(relay, authenticator),
+                *self.events.routes(authenticator, paging),
+            ],
             redirect_slashes=False,
             default=_not_found,
         )
@@ -122,8 +188,12 @@ class Switchboard:
         for task in self._background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.events.stop()  # before the bus and database it delivers from
+        if self.chat_hub is not None:
+            await self.chat_hub.stop()
         if self.identity is not None:
             await self.identity.stop()
+        await self.turn.stop()
         await self.bus.stop()
         await self.database.stop()
 
@@ -163,11 +233,15 @@ class Switchboard:
         ]
 
     async def _maintain(self) -> None:
-        """Periodic upkeep: pick up keys other nodes rotated; rotate when due."""
+        """Periodic upkeep: pick up keys other nodes rotated (rotate when due); forget what is
+        past retention (chat events, stored repeatable responses)."""
         while True:
             await asyncio.sleep(MAINTENANCE_INTERVAL_SECONDS)
             try:
                 await self.signing_keys.load()
+                retention_ms = self.settings.chat_event_retention_hours * 3_600_000
+                await self._chat_store.prune_events(int(self.clock() * 1000 - retention_ms))
+                await self._repeatability.prune()
             except Exception:  # upkeep must survive a database blip; it retries next round
                 log.exception("maintenance round failed")
 

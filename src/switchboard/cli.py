@@ -1,4 +1,4 @@
-"""The ``switchboard`` command: serve, connection-string, keys rotate."""
+"""The ``switchboard`` command: serve, connection-string, keys rotate, events."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import uvloop
 from switchboard.app import ACCESS_KEYS_CHANGED
 from switchboard.bus.redis import RedisBus
 from switchboard.core.config import ConfigError, Settings, load_settings
+from switchboard.events.cli import add_events_commands, run_events_command
 from switchboard.http.context import RequestIdLogFilter
 from switchboard.storage.database import Database
 from switchboard.storage.secrets import SqlSecretStore
@@ -39,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--redis-url", help="Redis for multi-node deployments")
     serve.add_argument("--mode", choices=["development", "production"])
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--turn",
+        dest="turn_enabled",
+        action="store_const",
+        const=True,
+        help="start and supervise a local coturn for TURN relay credentials (docs/turn.md)",
+    )
 
     conn = commands.add_parser("connection-string", help="print the connection string")
     _common_options(conn)
@@ -51,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = key_commands.add_parser("rotate", help="regenerate one key; the others keep working")
     rotate.add_argument("which", choices=["primary", "secondary", "signing"])
     _common_options(rotate)
+    add_events_commands(commands, _common_options)
     return parser
 
 
@@ -64,6 +73,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "redis_url",
         "mode",
         "log_level",
+        "turn_enabled",
     )
     overrides: dict[str, Any] = {name: getattr(args, name, None) for name in names}
     return load_settings(overrides, config_file=getattr(args, "config", None))
@@ -124,7 +134,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(settings.log_level)
     if args.command == "serve":
         from switchboard.http.server import serve
+        from switchboard.traversal.relay import check_turn_settings
 
+        try:
+            check_turn_settings(settings)  # e.g. --turn without coturn installed
+        except ConfigError as exc:
+            print(f"switchboard: {exc.message}", file=sys.stderr)
+            return 2
         return uvloop.run(serve(settings))
     if args.command == "sample-config":
         sys.stdout.write(resources.files("switchboard").joinpath("sample-config.toml").read_text())
@@ -132,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "connection-string":
         print(asyncio.run(_connection_string(settings, secondary=args.secondary)))
         return 0
+    if args.command == "events":
+        return run_events_command(args, settings)
     if args.command == "keys":
         print(asyncio.run(_rotate(settings, args.which)))
         return 0

@@ -7,7 +7,9 @@ Every field of :class:`Settings` can be set in all three places under the same n
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from enum import StrEnum
@@ -29,6 +31,23 @@ class ConfigError(BadRequestError):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class EventSubscriptionConfig:
+    """A webhook declared in the config file (``[[events.subscriptions]]``), applied at start.
+
+    The keys are those of ``PUT /admin/eventSubscriptions/{name}`` in snake_case (camelCase is
+    accepted too); ``switchboard.events`` checks the values when it applies them.
+    """
+
+    name: str
+    endpoint_url: str
+    included_event_types: tuple[str, ...] = ()
+    event_delivery_schema: str = "EventGridSchema"
+    secret: str | None = None
+    max_delivery_attempts: int | None = None
+    event_time_to_live_in_minutes: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path = Path(".switchboard")
     host: str = "127.0.0.1"
@@ -41,9 +60,31 @@ class Settings:
     log_level: str = "info"
     hmac_max_skew_seconds: int = 900
     access_key_reload_seconds: float = 5.0
+    chat_heartbeat_seconds: float = 15.0
+    chat_event_retention_hours: float = 24.0
     signing_key_rotation_days: int = 30
     shutdown_timeout_seconds: float = 10.0
     access_log: bool = False
+    # TURN relay (traversal/, docs/turn.md)
+    turn_enabled: bool = False  # start and supervise a local coturn (`serve --turn`)
+    turn_listen_ip: str = "127.0.0.1"
+    turn_port: int = 3478  # 0 picks a free port
+    turn_tls_port: int = 0  # 0: no TLS listener
+    turn_host: str | None = None  # host in the handed-out URLs; default turn_listen_ip
+    turn_realm: str = "switchboard"
+    turn_secret: str | None = None  # unset: generated once, kept with the resource secrets
+    turn_urls: str | None = None  # external TURN server: comma-separated stun:/turn:/turns: URLs
+    turnserver_path: str = "turnserver"
+    # Event Grid webhooks (events/, docs/events.md)
+    events_topic: str | None = None  # ARM id sent as topic/source; unset: from the resource id
+    events_validation_handshake: bool = True  # Event Grid's handshake on subscription create
+    events_allowed_endpoints: str | None = None  # production: private hosts/IPs/CIDRs allowed
+    events_delivery_concurrency: int = 16  # deliveries in flight per node
+    events_delivery_timeout_seconds: float = 30.0  # per attempt, as Event Grid
+    events_retry_scale: float = 1.0  # multiplies Event Grid's retry schedule (tests: 0.001)
+    events_poll_seconds: float = 2.0  # look for due deliveries this often without a wake-up
+    events_retention_hours: float = 24.0  # settled events stay in the outbox this long
+    events_subscriptions: tuple[EventSubscriptionConfig, ...] = ()  # [[events.subscriptions]]
 
     @property
     def sqlite_path(self) -> Path:
@@ -78,11 +119,54 @@ def _coerce(field: dataclasses.Field[Any], value: Any) -> Any:
             return str(value).strip().lower() in ("1", "true", "yes", "on")
         if kind == "Mode":
             return Mode(str(value).lower())
+        if kind == "tuple[EventSubscriptionConfig, ...]":
+            return _event_subscriptions(value)
         if kind == "str | None":
             return None if value in (None, "") else str(value)
         return str(value)
     except ValueError as exc:
         raise ConfigError(f"Invalid value {value!r} for setting '{field.name}': {exc}") from exc
+
+
+_SUBSCRIPTION_FIELDS = {f.name: f for f in dataclasses.fields(EventSubscriptionConfig)}
+
+
+def _event_subscriptions(value: Any) -> tuple[EventSubscriptionConfig, ...]:
+    """``[[events.subscriptions]]`` tables, or the same as JSON (from the environment)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else []
+        except ValueError as exc:
+            raise ConfigError(f"events_subscriptions is not valid JSON: {exc}") from exc
+    if not isinstance(value, list):
+        raise ConfigError("events_subscriptions must be a list of tables.")
+    return tuple(_event_subscription(entry, index) for index, entry in enumerate(value))
+
+
+def _event_subscription(entry: Any, index: int) -> EventSubscriptionConfig:
+    # Messages name the key, never the value: a subscription carries its signing secret.
+    if not isinstance(entry, dict):
+        raise ConfigError(f"events.subscriptions[{index}] must be a table.")
+    values: dict[str, Any] = {}
+    for key, raw in entry.items():
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", str(key)).replace("-", "_").lower()
+        field = _SUBSCRIPTION_FIELDS.get(name)
+        if field is None:
+            raise ConfigError(f"Unknown key '{key}' in events.subscriptions[{index}].")
+        if name == "included_event_types":
+            ok = isinstance(raw, list) and all(isinstance(t, str) for t in raw)
+            raw = tuple(raw) if ok else raw
+        elif field.type == "int | None":
+            ok = isinstance(raw, int) and not isinstance(raw, bool)
+        else:
+            ok = isinstance(raw, str)
+        if not ok:
+            raise ConfigError(f"Invalid type for '{key}' in events.subscriptions[{index}].")
+        values[name] = raw
+    for required in ("name", "endpoint_url"):
+        if required not in values:
+            raise ConfigError(f"events.subscriptions[{index}] needs '{required}'.")
+    return EventSubscriptionConfig(**values)
 
 
 def load_settings(
@@ -113,6 +197,12 @@ def load_settings(
                     continue  # other sections belong to later subsystems
                 raise ConfigError(f"Unknown setting '{key}' in {path}")
             values[name] = _coerce(fields[name], value)
+        events = document.get("events")  # [[events.subscriptions]], outside [server]
+        if isinstance(events, dict):
+            for key, value in events.items():
+                if key != "subscriptions":
+                    raise ConfigError(f"Unknown setting 'events.{key}' in {path}")
+                values["events_subscriptions"] = _event_subscriptions(value)
 
     for name, field in fields.items():
         raw = env.get(ENV_PREFIX + name.upper())

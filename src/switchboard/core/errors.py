@@ -7,12 +7,19 @@ retry those.
     SwitchboardError (500 InternalError)
     ├── BadRequestError (400 BadRequest)
     │   ├── InvalidApiVersionError (400 InvalidApiVersion / MissingApiVersionParameter)
-    │   └── NotSupportedError (400 NotSupported)
+    │   ├── NotSupportedError (400 NotSupported)
+    │   ├── EndpointRefusedError (400 InvalidEndpoint: a webhook URL we will not call)
+    │   └── EndpointValidationError (400 EndpointValidationFailed: webhook handshake failed)
     ├── AuthenticationError (401 Unauthorized)
     │   └── TokenRevokedError (401 TokenRevoked)
     ├── PermissionDeniedError (403 Forbidden)
     ├── NotFoundError (404 NotFound)
-    │   └── IdentityNotFoundError (404 IdentityNotFound)
+    │   ├── IdentityNotFoundError (404 IdentityNotFound)
+    │   ├── ThreadNotFoundError (404 ThreadNotFound)
+    │   ├── MessageNotFoundError (404 MessageNotFound)
+    │   ├── RoomNotFoundError (404 NotFound, as ACS Rooms answers)
+    │   ├── EventSubscriptionNotFoundError (404 EventSubscriptionNotFound)
+    │   └── DeadLetterNotFoundError (404 DeadLetterNotFound)
     ├── MethodNotAllowedError (405 MethodNotAllowed)
     ├── ConflictError (409 Conflict)
     └── PayloadTooLargeError (413 RequestEntityTooLarge)
@@ -49,6 +56,18 @@ class NotSupportedError(BadRequestError):
     code = "NotSupported"
 
 
+class EndpointRefusedError(BadRequestError):
+    """A webhook endpoint Switchboard will not call (bad URL, or an SSRF-protected address)."""
+
+    code = "InvalidEndpoint"
+
+
+class EndpointValidationError(BadRequestError):
+    """The endpoint did not complete Event Grid's validation handshake."""
+
+    code = "EndpointValidationFailed"
+
+
 class AuthenticationError(SwitchboardError):
     status = 401
     code = "Unauthorized"
@@ -70,6 +89,26 @@ class NotFoundError(SwitchboardError):
 
 class IdentityNotFoundError(NotFoundError):
     code = "IdentityNotFound"
+
+
+class ThreadNotFoundError(NotFoundError):
+    code = "ThreadNotFound"
+
+
+class MessageNotFoundError(NotFoundError):
+    code = "MessageNotFound"
+
+
+class RoomNotFoundError(NotFoundError):
+    """ACS Rooms answers a plain ``NotFound`` code; the subclass is for callers to catch."""
+
+
+class EventSubscriptionNotFoundError(NotFoundError):
+    code = "EventSubscriptionNotFound"
+
+
+class DeadLetterNotFoundError(NotFoundError):
+    code = "DeadLetterNotFound"
 
 
 class ConflictError(SwitchboardError):

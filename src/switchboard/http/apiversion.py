@@ -62,3 +62,42 @@ IDENTITY_VERSIONS = ApiVersions(
         "2026-09-23",
     ],
 )
+
+# Older versions differ only in fields a newer server can ignore or always send; the 2021-04-07
+# and 2022-02-01 shapes (participants inside the room) are not served.
+ROOMS_VERSIONS = ApiVersions(
+    "Rooms",
+    [
+        "2023-03-31-preview",
+        "2023-06-14",
+        "2023-10-30-preview",
+        "2024-04-15",
+        "2025-02-28-preview",
+        "2025-03-13",
+    ],
+)
+
+NETWORK_TRAVERSAL_VERSIONS = ApiVersions(
+    "Network Traversal",
+    # 2021-02-22-preview1 used another route (/turn/:issueCredentials) and is not served.
+    [
+        "2021-06-21-preview",
+        "2021-09-15-preview",
+        "2021-10-08-preview",
+        "2022-02-01",
+        "2022-03-01-preview",
+    ],
+)
+
+CHAT_VERSIONS = ApiVersions(
+    "Chat",
+    [
+        "2021-03-07",
+        "2021-04-05-preview6",
+        "2021-09-07",
+        "2023-11-07",
+        "2024-03-07",
+        "2024-09-30",
+        "2025-03-15",
+    ],
+)

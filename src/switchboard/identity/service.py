@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Callable, Sequence
 
 from switchboard.bus.base import Bus, Subscription
@@ -31,6 +32,13 @@ IDENTITY_CHANGED = "identity.changed"
 
 
 class IdentityStateCache:
+    """Identity rows by id, shared by concurrent requests.
+
+    One database read per id at a time (concurrent misses wait for the same read), and each
+    entry lives a random 50–100 % of ``ttl`` so entries loaded together do not all expire
+    together and stampede the database.
+    """
+
     def __init__(
         self, store: IdentityStore, clock: Callable[[], float], ttl: float, max_entries: int
     ) -> None:
@@ -38,28 +46,45 @@ class IdentityStateCache:
         self._clock = clock
         self._ttl = ttl
         self._max_entries = max_entries
-        self._entries: dict[str, tuple[Identity | None, float]] = {}
+        self._entries: dict[str, tuple[Identity | None, float]] = {}  # id -> (row, expires)
+        self._loading: dict[str, asyncio.Future[Identity | None]] = {}
         self._generation = 0
 
     async def get(self, identity_id: str) -> Identity | None:
         entry = self._entries.get(identity_id)
-        now = self._clock()
-        if entry is not None and now - entry[1] < self._ttl:
+        if entry is not None and self._clock() < entry[1]:
             return entry[0]
-        generation = self._generation
-        identity = await self._store.get(identity_id)
-        if generation == self._generation:  # no invalidation raced with the read
-            if len(self._entries) >= self._max_entries:
-                self._entries.clear()
-            self._entries[identity_id] = (identity, now)
-        return identity
+        pending = self._loading.get(identity_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Identity | None] = asyncio.get_running_loop().create_future()
+        self._loading[identity_id] = future
+        try:
+            generation = self._generation
+            identity = await self._store.get(identity_id)
+            if generation == self._generation:  # no invalidation raced with the read
+                self._remember(identity_id, identity)
+            future.set_result(identity)
+            return identity
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # consumed here, so a future nobody awaited does not warn
+            raise
+        finally:
+            del self._loading[identity_id]
 
     def put(self, identity: Identity) -> None:
-        self._entries[identity.id] = (identity, self._clock())
+        self._remember(identity.id, identity)
 
     def invalidate(self, identity_id: str) -> None:
         self._generation += 1
         self._entries.pop(identity_id, None)
+
+    def _remember(self, identity_id: str, identity: Identity | None) -> None:
+        if len(self._entries) >= self._max_entries:
+            self._entries.clear()
+        expires = self._clock() + self._ttl * random.uniform(0.5, 1.0)
+        self._entries[identity_id] = (identity, expires)
 
 
 class IdentityService:
@@ -124,6 +149,13 @@ class IdentityService:
             raise self._not_found(identity_id)
         await self._changed(identity_id)
 
+    async def is_live(self, identity_id: str) -> bool:
+        """True for an existing, undeleted identity of this resource (other domains ask this)."""
+        if not is_acs_user_id(identity_id):
+            return False
+        identity = await self._cache.get(identity_id)
+        return identity is not None and not identity.is_deleted
+
     async def authenticate_token(self, token: str) -> Principal:
         """The TokenVerifier used by bearer-protected routes."""
         claims = await self._tokens.verify(token)
@@ -134,6 +166,12 @@ class IdentityService:
         if revoked is not None and claims.issued_ms <= revoked:
             raise TokenRevokedError("The access token has been revoked.")
         return Principal(PrincipalKind.USER, claims.user_id, claims.scopes, claims.expires_at)
+
+    async def revalidate_token(self, token: str) -> Principal:
+        """authenticate_token with the identity's state read afresh (after a change event)."""
+        claims = await self._tokens.verify(token)
+        self._cache.invalidate(claims.user_id)
+        return await self.authenticate_token(token)
 
     async def _live_identity(self, identity_id: str) -> Identity:
         identity = None

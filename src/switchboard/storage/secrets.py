@@ -29,6 +29,7 @@ PRIMARY_KEY = "access_key_primary"
 SECONDARY_KEY = "access_key_secondary"
 RESOURCE_ID = "resource_id"
 PAGING_SECRET = "paging_secret"
+TURN_SECRET = "turn_secret"  # coturn's static-auth-secret unless configured (traversal/)
 
 
 def new_access_key() -> str:
@@ -40,6 +41,7 @@ _GENERATORS: dict[str, Callable[[], str]] = {
     SECONDARY_KEY: new_access_key,
     RESOURCE_ID: lambda: str(uuid.uuid4()),
     PAGING_SECRET: lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+    TURN_SECRET: lambda: secrets.token_urlsafe(32),  # goes into a config file: no "=" or "#"
 }
 
 

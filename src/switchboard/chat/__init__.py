@@ -1,0 +1,1 @@
+"""Chat: threads, messages, participants, read receipts, and their per-user event stream."""

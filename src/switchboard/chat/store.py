@@ -1,0 +1,221 @@
+"""Chat storage: reads, and write transactions (``ChatTransaction``) the service composes.
+
+    ChatService ── async with store.transaction() as tx ──▶ tx.lock_thread / tx.insert_message /
+                                                           tx.append_events (global seq) ...
+                                                           ──▶ commit ──▶ bus / sockets
+
+The event stream's sequence is allocated from one counter row inside the writing transaction,
+so sequence order is commit order and the stream has no gaps: a reader that saw ``seq`` has
+seen everything before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import msgspec
+import sqlalchemy as sa
+
+from switchboard.chat.models import (
+    ChatEvent,
+    ChatEventName,
+    Message,
+    Participant,
+    ReadReceipt,
+    Thread,
+)
+from switchboard.chat.rows import message_from_row, participant_from_row, thread_from_row
+from switchboard.chat.tables import (
+    chat_events,
+    chat_messages,
+    chat_participants,
+    chat_read_receipts,
+    chat_stream,
+    chat_threads,
+)
+from switchboard.chat.transaction import ChatTransaction
+from switchboard.storage.database import Database
+from switchboard.storage.groupcommit import GroupCommitter
+
+_decode = msgspec.json.decode
+
+
+class SqlChatStore:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._writes = GroupCommitter(database)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[ChatTransaction]:
+        """A write transaction; concurrent ones share a commit (storage/groupcommit.py)."""
+        async with self._writes.transaction() as conn:
+            yield ChatTransaction(conn, for_update=not self._db.is_sqlite)
+
+    async def get_thread(self, thread_id: str) -> Thread | None:
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(sa.select(chat_threads).where(chat_threads.c.id == thread_id))
+            ).first()
+        return None if row is None else thread_from_row(row)
+
+    async def get_participant(self, thread_id: str, user_id: str) -> Participant | None:
+        p = chat_participants
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(p).where(p.c.thread_id == thread_id, p.c.user_id == user_id)
+                )
+            ).first()
+        return None if row is None else participant_from_row(row)
+
+    async def list_participants(self, thread_id: str, skip: int, limit: int) -> list[Participant]:
+        p = chat_participants
+        query = (
+            sa.select(p)
+            .where(p.c.thread_id == thread_id, p.c.removed_seq.is_(None))
+            .order_by(p.c.added_seq, p.c.user_id)
+            .offset(skip)
+            .limit(limit)
+        )
+        async with self._db.read() as conn:
+            return [participant_from_row(r) for r in (await conn.execute(query)).all()]
+
+    async def list_threads(
+        self, user_id: str, start_ms: int | None, after: tuple[int, str] | None, limit: int
+    ) -> list[Thread]:
+        """Threads the user is in, newest first; ``after`` = (created_ms, id) of the last seen."""
+        t, p = chat_threads, chat_participants
+        query = (
+            sa.select(t)
+            .join(p, sa.and_(p.c.thread_id == t.c.id, p.c.user_id == user_id))
+            .where(p.c.removed_seq.is_(None), t.c.deleted_ms.is_(None))
+            .order_by(t.c.created_ms.desc(), t.c.id.desc())
+            .limit(limit)
+        )
+        if start_ms is not None:
+            activity = sa.func.coalesce(t.c.last_message_ms, t.c.created_ms)
+            query = query.where(activity >= start_ms)
+        if after is not None:
+            query = query.where(
+                sa.or_(
+                    t.c.created_ms < after[0],
+                    sa.and_(t.c.created_ms == after[0], t.c.id < after[1]),
+                )
+            )
+        async with self._db.read() as conn:
+            return [thread_from_row(r) for r in (await conn.execute(query)).all()]
+
+    async def list_messages(
+        self, viewer: Participant, start_ms: int | None, before_seq: int | None, limit: int
+    ) -> list[Message]:
+        """Messages the viewer may see, newest first, strictly before ``before_seq``."""
+        m = chat_messages
+        floor = max(viewer.share_history_ms, start_ms or 0)
+        query = (
+            sa.select(m)
+            .where(m.c.thread_id == viewer.thread_id, m.c.created_ms >= floor)
+            .order_by(m.c.sequence_id.desc())
+            .limit(limit)
+        )
+        if viewer.removed_ms is not None:
+            query = query.where(m.c.created_ms <= viewer.removed_ms)
+        if before_seq is not None:
+            query = query.where(m.c.sequence_id < before_seq)
+        async with self._db.read() as conn:
+            return [message_from_row(r) for r in (await conn.execute(query)).all()]
+
+    async def get_message(self, thread_id: str, message_id: str) -> Message | None:
+        m = chat_messages
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(m).where(m.c.thread_id == thread_id, m.c.id == message_id)
+                )
+            ).first()
+        return None if row is None else message_from_row(row)
+
+    async def list_read_receipts(self, thread_id: str, skip: int, limit: int) -> list[ReadReceipt]:
+        r, p = chat_read_receipts, chat_participants
+        query = (
+            sa.select(r)
+            .join(p, sa.and_(p.c.thread_id == r.c.thread_id, p.c.user_id == r.c.user_id))
+            .where(r.c.thread_id == thread_id, p.c.removed_seq.is_(None))
+            .order_by(r.c.read_ms, r.c.user_id)
+            .offset(skip)
+            .limit(limit)
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [ReadReceipt(x.thread_id, x.user_id, x.message_id, x.read_ms) for x in rows]
+
+    async def events_since(self, user_id: str, cursor: int, limit: int) -> list[ChatEvent]:
+        """The user's durable events after ``cursor``, in order (membership windows apply)."""
+        e, p = chat_events, chat_participants
+        query = (
+            sa.select(e.c.seq, e.c.thread_id, e.c.name, e.c.data)
+            .join(p, sa.and_(p.c.thread_id == e.c.thread_id, p.c.user_id == user_id))
+            .where(
+                e.c.seq > cursor,
+                e.c.seq >= p.c.added_seq,
+                sa.or_(p.c.removed_seq.is_(None), e.c.seq <= p.c.removed_seq),
+            )
+            .order_by(e.c.seq)
+            .limit(limit)
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            ChatEvent(r.seq, r.thread_id, ChatEventName(r.name), _decode(r.data), (user_id,))
+            for r in rows
+        ]
+
+    async def events_between(self, first: int, last: int) -> list[ChatEvent]:
+        """Every event with first <= seq <= last (recipients recomputed from memberships)."""
+        e, p = chat_events, chat_participants
+        async with self._db.read() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(e).where(e.c.seq >= first, e.c.seq <= last).order_by(e.c.seq)
+                )
+            ).all()
+            events = []
+            for r in rows:
+                members = await conn.execute(
+                    sa.select(p.c.user_id).where(
+                        p.c.thread_id == r.thread_id,
+                        p.c.added_seq <= r.seq,
+                        sa.or_(p.c.removed_seq.is_(None), p.c.removed_seq >= r.seq),
+                    )
+                )
+                recipients = tuple(sorted(u for (u,) in members.all()))
+                events.append(
+                    ChatEvent(
+                        r.seq, r.thread_id, ChatEventName(r.name), _decode(r.data), recipients
+                    )
+                )
+        return events
+
+    async def stream_bounds(self) -> tuple[int, int]:
+        """(oldest retained seq - 1, last seq): a cursor below the first is beyond retention."""
+        async with self._db.read() as conn:
+            last = await conn.scalar(sa.select(chat_stream.c.last_seq))
+            oldest = await conn.scalar(sa.select(sa.func.min(chat_events.c.seq)))
+        last = int(last or 0)
+        return (int(oldest) - 1 if oldest is not None else last), last
+
+    async def prune_events(self, older_than_ms: int) -> int:
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                chat_events.delete().where(chat_events.c.created_ms < older_than_ms)
+            )
+        return int(result.rowcount or 0)
+
+
+def participants_seq_window(participants: Sequence[Participant], seq: int) -> tuple[str, ...]:
+    """Recipients of event ``seq``: those whose membership window contains it."""
+    return tuple(
+        p.user_id
+        for p in participants
+        if p.added_seq <= seq and (p.removed_seq is None or p.removed_seq >= seq)
+    )

@@ -1,0 +1,87 @@
+"""Which event types any subscription wants, known on every node without a database read.
+
+Producers ask ``wants(type)`` before building events, so a resource without subscriptions (or
+without one for that type) pays nothing for events: chat's per-recipient events are many.
+
+    PUT/DELETE subscription ─▶ this node: reload now
+                            └─ bus "events.subscriptions" ─▶ other nodes: reload
+    every events_poll_seconds ─▶ reload (a lost bus message heals)
+
+Until the first load it wants everything. Trap: an event produced on another node in the
+moment between a subscription's creation and that node's reload is not delivered to it (as
+with Event Grid, a new subscription gets events published after it is active).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from switchboard.bus.base import Bus, Subscription
+from switchboard.bus.queue import SubscriptionClosed
+from switchboard.events.subscriptions import SubscriptionStore
+
+log = logging.getLogger(__name__)
+
+SUBSCRIPTIONS_TOPIC = "events.subscriptions"
+
+
+class SubscriptionInterest:
+    def __init__(self, store: SubscriptionStore, bus: Bus, *, refresh_seconds: float) -> None:
+        self._store = store
+        self._bus = bus
+        self._refresh_seconds = refresh_seconds
+        self._everything = True
+        self._types: frozenset[str] = frozenset()
+        self._changes: Subscription | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def wants(self, event_type: str) -> bool:
+        return self._everything or event_type.casefold() in self._types
+
+    async def reload(self) -> None:
+        everything, types, after = False, set[str](), None
+        while True:
+            page = await self._store.list(after, 500)
+            for subscription in page.items:
+                everything |= not subscription.included_event_types
+                types.update(t.casefold() for t in subscription.included_event_types)
+            if page.next_cursor is None:
+                break
+            after = page.next_cursor
+        self._everything, self._types = everything, frozenset(types)
+
+    async def changed(self) -> None:
+        """After a subscription changed here: reload, and tell the other nodes."""
+        await self.reload()
+        try:
+            await self._bus.publish(SUBSCRIPTIONS_TOPIC, b"")
+        except Exception:  # they reload within their poll anyway
+            log.warning("could not announce a subscription change", exc_info=True)
+
+    async def start(self) -> None:
+        self._changes = await self._bus.subscribe(SUBSCRIPTIONS_TOPIC)
+        await self.reload()
+        self._task = asyncio.create_task(self._follow(self._changes), name="SubscriptionInterest")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._changes is not None:
+            await self._changes.close()
+
+    async def _follow(self, changes: Subscription) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(changes.get(), self._refresh_seconds)
+            except TimeoutError:
+                pass
+            except SubscriptionClosed:
+                return
+            try:
+                await self.reload()
+            except Exception:  # a database blip; the next round retries
+                log.warning("reloading event subscriptions failed", exc_info=True)

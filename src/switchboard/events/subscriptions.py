@@ -1,0 +1,106 @@
+"""Subscription storage: the ``SubscriptionStore`` protocol and its SQL implementation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from switchboard.events.models import DeliverySchema, EventSubscription, Page, SubscriptionSpec
+from switchboard.events.tables import event_subscriptions
+from switchboard.storage.database import Database
+
+
+class SubscriptionStore(Protocol):
+    async def put(
+        self, spec: SubscriptionSpec, *, new_secret: str, now_ms: int
+    ) -> tuple[EventSubscription, bool]:
+        """Create or replace; True if created. ``new_secret`` is used when ``spec.secret`` is
+        None and the subscription is new (an existing one keeps its secret)."""
+        ...
+
+    async def get(self, name: str) -> EventSubscription | None: ...
+
+    async def list(self, after: str | None, limit: int) -> Page[EventSubscription, str]:
+        """By name; ``after`` is the last name of the previous page."""
+        ...
+
+    async def delete(self, name: str) -> bool:
+        """True if it existed; its pending deliveries and dead letters go with it."""
+        ...
+
+
+class SqlSubscriptionStore:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def put(
+        self, spec: SubscriptionSpec, *, new_secret: str, now_ms: int
+    ) -> tuple[EventSubscription, bool]:
+        s = event_subscriptions
+        values: dict[str, Any] = {
+            "endpoint_url": spec.endpoint_url,
+            "included_event_types": json.dumps(list(spec.included_event_types)),
+            "delivery_schema": spec.schema.value,
+            "max_delivery_attempts": spec.max_delivery_attempts,
+            "event_ttl_minutes": spec.event_ttl_minutes,
+            "updated_ms": now_ms,
+        }
+        if spec.secret is not None:
+            values["secret"] = spec.secret
+        insert = postgresql.insert if not self._db.is_sqlite else sqlite.insert
+        # One atomic statement, so nodes applying the same config file at start do not collide.
+        statement = (
+            insert(s)
+            .values(
+                name=spec.name,
+                created_ms=now_ms,
+                **{"secret": new_secret, **values},
+            )
+            .on_conflict_do_update(index_elements=[s.c.name], set_=values)
+        )
+        async with self._db.write() as conn:
+            existed = await conn.scalar(sa.select(s.c.name).where(s.c.name == spec.name))
+            await conn.execute(statement)
+            row = (await conn.execute(sa.select(s).where(s.c.name == spec.name))).one()
+        return subscription_from_row(row._mapping), existed is None
+
+    async def get(self, name: str) -> EventSubscription | None:
+        s = event_subscriptions
+        async with self._db.read() as conn:
+            row = (await conn.execute(sa.select(s).where(s.c.name == name))).first()
+        return None if row is None else subscription_from_row(row._mapping)
+
+    async def list(self, after: str | None, limit: int) -> Page[EventSubscription, str]:
+        s = event_subscriptions
+        query = sa.select(s).order_by(s.c.name).limit(limit + 1)
+        if after is not None:
+            query = query.where(s.c.name > after)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        items = [subscription_from_row(row._mapping) for row in rows[:limit]]
+        return Page(items, items[-1].name if len(rows) > limit else None)
+
+    async def delete(self, name: str) -> bool:
+        s = event_subscriptions
+        async with self._db.write() as conn:
+            result = await conn.execute(s.delete().where(s.c.name == name))
+        return result.rowcount == 1
+
+
+def subscription_from_row(m: Mapping[Any, Any]) -> EventSubscription:
+    """From an ``event_subscriptions`` row (or any mapping with its column names)."""
+    return EventSubscription(
+        name=m["name"],
+        endpoint_url=m["endpoint_url"],
+        included_event_types=tuple(json.loads(m["included_event_types"])),
+        schema=DeliverySchema(m["delivery_schema"]),
+        secret=m["secret"],
+        max_delivery_attempts=m["max_delivery_attempts"],
+        event_ttl_minutes=m["event_ttl_minutes"],
+        created_ms=m["created_ms"],
+        updated_ms=m["updated_ms"],
+    )

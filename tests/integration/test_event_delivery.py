@@ -1,0 +1,431 @@
+"""Webhook delivery end to end, in process: a Switchboard node (SQLite and PostgreSQL), its
+admin API over ASGI with HMAC, and a real HTTP receiver on a free port.
+
+Retry schedules are scaled down (x0.001: 10 ms, 30 ms, 60 ms, ...). The PostgreSQL database
+is shared by the session, so each test has its own subscription names and event types and
+counts only its own events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from switchboard.app import Switchboard
+from switchboard.core.config import ConfigError, load_settings
+from switchboard.core.events import IntegrationEvent
+from switchboard.events.models import SubscriptionSpec
+from switchboard.events.subscriptions import SqlSubscriptionStore
+from tests.acs_signing import sign
+from tests.event_receiver import EventReceiver, signature_is_valid
+
+pytestmark = pytest.mark.anyio
+
+HOST = "127.0.0.1:8443"
+FAST = {
+    "events_retry_scale": 0.001,
+    "events_poll_seconds": 0.2,
+    "events_delivery_timeout_seconds": 2.0,
+}
+
+
+class Harness:
+    def __init__(self, node: Switchboard, http: httpx.AsyncClient, key: str) -> None:
+        self.node = node
+        self.http = http
+        self.key = key
+        self.tag = uuid.uuid4().hex[:8]
+
+    def name(self, suffix: str = "sub") -> str:
+        return f"t-{self.tag}-{suffix}"
+
+    def type(self, suffix: str = "Happened") -> str:
+        return f"Test.{self.tag}.{suffix}"
+
+    async def admin(self, method: str, target: str, body: Any = None) -> httpx.Response:
+        content = b"" if body is None else json.dumps(body).encode()
+        headers = sign(method, target, HOST, content, self.key)
+        return await self.http.request(method, target, content=content, headers=headers)
+
+    async def subscribe(
+        self, receiver: EventReceiver, suffix: str = "sub", *, query: str = "", **body: Any
+    ) -> httpx.Response:
+        body.setdefault("endpointUrl", receiver.url(f"/{suffix}"))
+        return await self.admin(
+            "PUT", f"/admin/eventSubscriptions/{self.name(suffix)}{query}", body
+        )
+
+    async def publish(self, *types: str) -> list[IntegrationEvent]:
+        """What a domain does: add in its transaction, notify after the commit."""
+        events = [
+            IntegrationEvent(t, f"things/{i}", {"n": i, "tag": self.tag}, time.time())
+            for i, t in enumerate(types)
+        ]
+        async with self.node.database.write() as conn:
+            await self.node.events.outbox.add(conn, events)
+        await self.node.events.outbox.notify()
+        return events
+
+    async def dead_letters(self, suffix: str = "sub") -> list[dict[str, Any]]:
+        response = await self.admin(
+            "GET", f"/admin/deadLetters?subscriptionName={self.name(suffix)}"
+        )
+        assert response.status_code == 200, response.text
+        value: list[dict[str, Any]] = response.json()["value"]
+        return value
+
+    async def cleanup(self) -> None:
+        page = await self.node.events.subscriptions.list(None, 1000)
+        for subscription in page.items:
+            if self.tag in subscription.name:
+                await self.node.events.subscriptions.delete(subscription.name)
+
+
+NodeFactory = Callable[..., Awaitable[Harness]]
+
+
+@pytest.fixture
+async def start_node(database_url: str, tmp_path: Path) -> AsyncIterator[NodeFactory]:
+    started: list[tuple[Harness, httpx.AsyncClient]] = []
+
+    async def start(**overrides: Any) -> Harness:
+        settings = load_settings(
+            {"data_dir": tmp_path, "database_url": database_url, "port": 8443, **FAST, **overrides},
+            environ={},
+        )
+        node = Switchboard(settings)
+        try:
+            await node.start()
+        except BaseException:
+            await node.stop()  # what did start is stopped again
+            raise
+        primary, _ = await node.secrets.access_keys()
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=node.asgi), base_url=f"https://{HOST}"
+        )
+        harness = Harness(node, http, primary)
+        started.append((harness, http))
+        return harness
+
+    yield start
+    for harness, http in started:
+        await harness.cleanup()
+        await http.aclose()
+        await harness.node.stop()
+
+
+@pytest.fixture
+async def api(start_node: NodeFactory) -> Harness:
+    return await start_node()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[EventReceiver]:
+    running = await EventReceiver().start()
+    yield running
+    await running.stop()
+
+
+async def test_event_grid_subscriber_receives_a_signed_event(
+    api: Harness, receiver: EventReceiver
+) -> None:
+    response = await api.subscribe(
+        receiver, includedEventTypes=[api.type()], secret="receiver-secret-1"
+    )
+    assert response.status_code == 201, response.text
+    assert "secret" not in response.json()
+    [handshake] = receiver.requests
+    assert handshake.event_type_header == "SubscriptionValidation"
+    assert signature_is_valid(handshake, "receiver-secret-1")
+    assert api.node.events.wants(api.type().lower())  # producers may build it from now on
+
+    [event] = await api.publish(api.type())
+    await receiver.wait_until(lambda: receiver.accepted_ids == [event.id])
+    [delivery] = receiver.notifications
+    assert signature_is_valid(delivery, "receiver-secret-1")
+    assert delivery.headers["content-type"] == "application/json; charset=utf-8"
+    assert delivery.headers["aeg-subscription-name"] == api.name().upper()
+    assert delivery.headers["aeg-delivery-count"] == "0"
+    [body] = delivery.json
+    assert body["id"] == event.id
+    assert body["eventType"] == api.type()
+    assert body["subject"] == "things/0"
+    assert body["data"] == {"n": 0, "tag": api.tag}
+    assert body["topic"] == api.node.events.topic
+    assert body["topic"].startswith("/subscriptions/")
+    assert (body["dataVersion"], body["metadataVersion"]) == ("1.0", "1")
+
+
+async def test_cloud_events_subscriber_receives_a_signed_event(
+    api: Harness, receiver: EventReceiver
+) -> None:
+    response = await api.subscribe(
+        receiver,
+        includedEventTypes=[api.type()],
+        eventDeliverySchema="CloudEventSchemaV1_0",
+        secret="receiver-secret-2",
+    )
+    assert response.status_code == 201, response.text
+    [handshake] = receiver.requests
+    assert handshake.method == "OPTIONS"
+    assert handshake.headers["webhook-request-origin"] == "127.0.0.1"
+
+    [event] = await api.publish(api.type())
+    await receiver.wait_until(lambda: receiver.accepted_ids == [event.id])
+    [delivery] = receiver.notifications
+    assert signature_is_valid(delivery, "receiver-secret-2")
+    assert delivery.headers["content-type"] == "application/cloudevents+json; charset=utf-8"
+    body = delivery.json
+    assert (body["id"], body["type"], body["specversion"]) == (event.id, api.type(), "1.0")
+    assert body["source"] == api.node.events.topic
+    assert body["data"] == {"n": 0, "tag": api.tag}
+
+
+async def test_a_generated_secret_is_shown_once_and_signs_deliveries(
+    api: Harness, receiver: EventReceiver
+) -> None:
+    created = await api.subscribe(receiver, includedEventTypes=[api.type()])
+    secret = created.json()["secret"]
+    fetched = await api.admin("GET", f"/admin/eventSubscriptions/{api.name()}")
+    assert fetched.status_code == 200
+    assert "secret" not in fetched.json()
+    replaced = await api.subscribe(receiver, includedEventTypes=[api.type()])
+    assert replaced.status_code == 200
+    assert "secret" not in replaced.json()
+    [event] = await api.publish(api.type())
+    await receiver.wait_until(lambda: receiver.accepted_ids == [event.id])
+    assert signature_is_valid(receiver.notifications[0], secret)
+
+
+@pytest.mark.parametrize("schema", ["EventGridSchema", "CloudEventSchemaV1_0"])
+async def test_an_endpoint_failing_the_handshake_is_not_subscribed(
+    api: Harness, schema: str
+) -> None:
+    receiver = await EventReceiver(answer_validation=False, allowed_origin=None).start()
+    try:
+        response = await api.subscribe(receiver, eventDeliverySchema=schema)
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "EndpointValidationFailed"
+        missing = await api.admin("GET", f"/admin/eventSubscriptions/{api.name()}")
+        assert missing.status_code == 404
+        skipped = await api.subscribe(
+            receiver, eventDeliverySchema=schema, query="?skipValidation=true"
+        )
+        assert skipped.status_code == 201, skipped.text
+    finally:
+        await receiver.stop()
+
+
+async def test_an_unreachable_endpoint_is_not_subscribed(api: Harness) -> None:
+    receiver = await EventReceiver().start()
+    await receiver.stop()  # nothing listens on its port now
+    response = await api.subscribe(receiver)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "EndpointValidationFailed"
+
+
+async def test_failing_receiver_gets_retries_then_the_event_once_with_the_same_id(
+    api: Harness,
+) -> None:
+    receiver = await EventReceiver(failures_per_event=3).start()
+    try:
+        await api.subscribe(receiver, includedEventTypes=[api.type()], secret="retry-secret")
+        [event] = await api.publish(api.type())
+        await receiver.wait_until(lambda: receiver.accepted_ids == [event.id])
+        attempts = receiver.notifications
+        assert [r.events()[0]["id"] for r in attempts] == [event.id] * 4
+        assert [r.headers["aeg-delivery-count"] for r in attempts] == ["0", "1", "2", "3"]
+        assert all(signature_is_valid(r, "retry-secret") for r in attempts)
+        await asyncio.sleep(0.2)  # nothing more arrives once it was accepted
+        assert len(receiver.notifications) == 4
+        assert await api.dead_letters() == []
+    finally:
+        await receiver.stop()
+
+
+async def test_always_failing_receiver_dead_letters_and_replay_delivers(api: Harness) -> None:
+    receiver = await EventReceiver(always_fail=True).start()
+    try:
+        await api.subscribe(receiver, includedEventTypes=[api.type()], maxDeliveryAttempts=3)
+        first, second = await api.publish(api.type(), api.type())
+        for _ in range(200):
+            dead = await api.dead_letters()
+            if len(dead) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert sorted(d["event"]["id"] for d in dead) == sorted([first.id, second.id])
+        letter = next(d for d in dead if d["event"]["id"] == first.id)
+        assert letter["deadLetterReason"] == "MaxDeliveryAttemptsExceeded"
+        assert letter["deliveryAttempts"] == 3
+        assert letter["lastHttpStatusCode"] == 500
+        assert letter["subscriptionName"] == api.name()
+        assert receiver.attempts[first.id] == 3
+
+        receiver.always_fail = False
+        replay = await api.admin("POST", f"/admin/deadLetters/{letter['id']}:replay")
+        assert replay.status_code == 204
+        await receiver.wait_until(lambda: receiver.accepted_ids == [first.id])
+        again = await api.admin("POST", f"/admin/deadLetters/{letter['id']}:replay")
+        assert again.status_code == 404
+
+        replay_all = await api.admin(
+            "POST", f"/admin/deadLetters:replay?subscriptionName={api.name()}"
+        )
+        assert replay_all.json() == {"replayed": 1}
+        await receiver.wait_until(lambda: receiver.accepted_ids == [first.id, second.id])
+        assert await api.dead_letters() == []
+    finally:
+        await receiver.stop()
+
+
+async def test_included_event_types_are_honoured(api: Harness, receiver: EventReceiver) -> None:
+    wanted, other = api.type("Wanted"), api.type("Other")
+    await api.subscribe(receiver, "filtered", includedEventTypes=[wanted])
+    await api.subscribe(receiver, "both", includedEventTypes=[wanted, other])
+    a, b = await api.publish(wanted, other)
+
+    def paths(event_id: str) -> list[str]:
+        return sorted(r.path for r in receiver.notifications if r.events()[0]["id"] == event_id)
+
+    await receiver.wait_until(lambda: len(receiver.accepted_ids) == 3)
+    await asyncio.sleep(0.2)
+    assert paths(a.id) == ["/both", "/filtered"]
+    assert paths(b.id) == ["/both"]
+
+
+async def test_an_empty_type_filter_receives_every_event(
+    api: Harness, receiver: EventReceiver
+) -> None:
+    await api.subscribe(receiver, includedEventTypes=[])
+    events = await api.publish(api.type("One"), api.type("Two"))
+    ids = {e.id for e in events}
+    await receiver.wait_until(lambda: ids <= set(receiver.accepted_ids))
+
+
+async def test_admin_api_gets_lists_in_pages_and_deletes(
+    api: Harness, receiver: EventReceiver
+) -> None:
+    for suffix in ("b", "a", "c"):
+        response = await api.subscribe(receiver, suffix, maxDeliveryAttempts=5)
+        assert response.status_code == 201, response.text
+    one = (await api.admin("GET", f"/admin/eventSubscriptions/{api.name('a')}")).json()
+    assert one["endpointUrl"] == receiver.url("/a")
+    assert (one["includedEventTypes"], one["eventDeliverySchema"]) == ([], "EventGridSchema")
+    assert (one["maxDeliveryAttempts"], one["eventTimeToLiveInMinutes"]) == (5, 1440)
+
+    names: list[str] = []
+    target: str | None = "/admin/eventSubscriptions?maxPageSize=1"
+    while target:
+        page = (await api.admin("GET", target)).json()
+        names += [s["name"] for s in page["value"] if api.tag in s["name"]]
+        target = page.get("nextLink")
+    assert names == [api.name("a"), api.name("b"), api.name("c")]
+
+    assert (
+        await api.admin("DELETE", f"/admin/eventSubscriptions/{api.name('a')}")
+    ).status_code == 204
+    assert (await api.admin("GET", f"/admin/eventSubscriptions/{api.name('a')}")).status_code == 404
+    gone = await api.admin("DELETE", f"/admin/eventSubscriptions/{api.name('a')}")
+    assert gone.json()["error"]["code"] == "EventSubscriptionNotFound"
+
+
+async def test_admin_api_needs_the_access_key(api: Harness) -> None:
+    response = await api.http.get("/admin/eventSubscriptions")
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "target"),
+    [
+        ({"endpointUrl": "ftp://x/y"}, "endpointUrl"),
+        ({"endpointUrl": "http://x/y", "eventDeliverySchema": "Custom"}, "eventDeliverySchema"),
+        ({"endpointUrl": "http://x/y", "maxDeliveryAttempts": 31}, "maxDeliveryAttempts"),
+        ({"endpointUrl": "http://x/y", "eventTimeToLiveInMinutes": 0}, "eventTimeToLiveInMinutes"),
+        ({"endpointUrl": "http://x/y", "secret": "short"}, "secret"),
+    ],
+)
+async def test_invalid_subscriptions_are_refused(
+    api: Harness, body: dict[str, Any], target: str
+) -> None:
+    response = await api.admin("PUT", f"/admin/eventSubscriptions/{api.name()}", body)
+    assert response.status_code == 400
+    assert response.json()["error"]["target"] == target
+
+
+async def test_production_mode_refuses_a_loopback_endpoint(
+    start_node: NodeFactory, receiver: EventReceiver
+) -> None:
+    api = await start_node(mode="production")
+    response = await api.subscribe(receiver)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "InvalidEndpoint"
+    assert "loopback" in error["message"]
+    skipped = await api.subscribe(receiver, query="?skipValidation=true")
+    assert skipped.status_code == 400
+    assert receiver.requests == []
+
+
+async def test_production_mode_refuses_loopback_at_delivery_time_too(
+    start_node: NodeFactory, receiver: EventReceiver
+) -> None:
+    api = await start_node(mode="production")
+    # As if DNS had pointed the name elsewhere when the subscription was made.
+    spec = SubscriptionSpec(
+        api.name(), receiver.url("/sub"), (api.type(),), max_delivery_attempts=1
+    )
+    await SqlSubscriptionStore(api.node.database).put(spec, new_secret="s" * 16, now_ms=0)
+    await api.publish(api.type())
+    for _ in range(200):
+        dead = await api.dead_letters()
+        if dead:
+            break
+        await asyncio.sleep(0.05)
+    [letter] = dead
+    assert "loopback" in letter["lastDeliveryOutcome"]
+    assert letter["lastHttpStatusCode"] is None
+    assert receiver.requests == []
+
+
+async def test_production_mode_calls_allow_listed_endpoints(
+    start_node: NodeFactory, receiver: EventReceiver
+) -> None:
+    api = await start_node(mode="production", events_allowed_endpoints="127.0.0.0/8")
+    response = await api.subscribe(receiver, includedEventTypes=[api.type()])
+    assert response.status_code == 201, response.text
+    [event] = await api.publish(api.type())
+    await receiver.wait_until(lambda: receiver.accepted_ids == [event.id])
+
+
+async def test_config_file_subscriptions_are_applied_at_start_without_handshake(
+    start_node: NodeFactory, receiver: EventReceiver
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    configured = {  # as SWITCHBOARD_EVENTS_SUBSCRIPTIONS or [[events.subscriptions]] give it
+        "name": f"t-{tag}-sub",
+        "endpoint_url": receiver.url("/sub"),
+        "included_event_types": [f"Test.{tag}.Happened"],
+        "secret": "configured-secret",
+    }
+    api = await start_node(events_subscriptions=json.dumps([configured]))
+    api.tag = tag
+    assert receiver.requests == []  # no handshake for the operator's own config
+    [event] = await api.publish(api.type())
+    await receiver.wait_until(lambda: receiver.accepted_ids == [event.id])
+    assert signature_is_valid(receiver.notifications[0], "configured-secret")
+
+
+async def test_an_invalid_config_file_subscription_stops_the_start(
+    start_node: NodeFactory,
+) -> None:
+    configured = [{"name": "x", "endpoint_url": "http://127.0.0.1:9/e"}]  # name too short
+    with pytest.raises(ConfigError, match=r"events\.subscriptions 'x'"):
+        await start_node(events_subscriptions=json.dumps(configured))

@@ -1,0 +1,91 @@
+"""Webhook delivery from a real server process: nothing owed is lost to a ``kill -9``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from switchboard.bus.memory import MemoryBus
+from switchboard.core.events import IntegrationEvent
+from switchboard.events.outbox import SqlEventOutbox
+from switchboard.events.tables import event_deliveries
+from switchboard.storage import Database
+from tests.acs_signing import sign
+from tests.event_receiver import EventReceiver
+from tests.integration.server import RunningServer, start_server
+
+pytestmark = pytest.mark.anyio
+
+FAST = {
+    "SWITCHBOARD_EVENTS_RETRY_SCALE": "0.001",
+    "SWITCHBOARD_EVENTS_POLL_SECONDS": "0.2",
+    "SWITCHBOARD_EVENTS_DELIVERY_TIMEOUT_SECONDS": "1",
+}
+
+
+async def admin_put(server: RunningServer, target: str, body: dict[str, object]) -> httpx.Response:
+    content = json.dumps(body).encode()
+    headers = sign("PUT", target, urlsplit(server.endpoint).netloc, content, server.access_key)
+    context = ssl.create_default_context(cafile=server.ca_path)
+    async with httpx.AsyncClient(base_url=server.endpoint, verify=context) as http:
+        return await http.put(target, content=content, headers=headers)
+
+
+async def test_deliveries_owed_survive_kill_9_and_arrive_after_restart(tmp_path: Path) -> None:
+    name, event_type = f"t-{uuid.uuid4().hex[:8]}", f"Test.{uuid.uuid4().hex[:8]}.Killed"
+    receiver = await EventReceiver().start()
+    await receiver.stop()  # the receiver is down; its port is known
+    server = start_server(tmp_path, env=FAST)
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'switchboard.db'}")
+    bus = MemoryBus()
+    try:
+        response = await admin_put(
+            server,
+            f"/admin/eventSubscriptions/{name}?skipValidation=true",
+            {"endpointUrl": receiver.url(), "includedEventTypes": [event_type]},
+        )
+        assert response.status_code == 201, response.text
+        # A producer commits events into the server's database (another process: no wake-up,
+        # the server finds them within its poll).
+        await database.start()
+        await bus.start()
+        events = [IntegrationEvent(event_type, "s", {"i": i}, time.time()) for i in range(3)]
+        async with database.write() as conn:
+            await SqlEventOutbox(bus, time.time).add(conn, events)
+        deadline = time.monotonic() + 15
+        while True:  # until the server has tried (and failed) each of them
+            async with database.read() as conn:
+                attempts = (
+                    await conn.scalars(
+                        sa.select(event_deliveries.c.attempts).where(
+                            event_deliveries.c.subscription_name == name
+                        )
+                    )
+                ).all()
+            if len(attempts) == 3 and min(attempts) >= 1:
+                break
+            assert time.monotonic() < deadline, attempts
+            await asyncio.sleep(0.1)
+
+        server.process.kill()  # SIGKILL: no shutdown, no draining
+        server.process.wait()
+        await receiver.start()  # the receiver comes back on the same port
+        server = start_server(tmp_path, env=FAST)
+        ids = sorted(e.id for e in events)
+        await receiver.wait_until(lambda: sorted(receiver.accepted_ids) == ids, within=20)
+        await asyncio.sleep(0.3)
+        assert sorted(receiver.accepted_ids) == ids  # each once
+    finally:
+        assert server.stop() == 0, "\n".join(server.output)
+        await receiver.stop()
+        await bus.stop()
+        await database.stop()
