@@ -66,7 +66,7 @@ def test_connection_string_command_prints_the_running_endpoint(tmp_path: Path) -
 
 
 def test_rotating_the_primary_key_keeps_the_secondary_working(tmp_path: Path) -> None:
-    server = start_server(tmp_path)
+    server = start_server(tmp_path, env={"SWITCHBOARD_ACCESS_KEY_RELOAD_SECONDS": "1"})
     try:
         old = server.connection_string
         identity_client(old, server.ca_path).create_user()

@@ -24,8 +24,37 @@ log = logging.getLogger(__name__)
 
 
 class _Server(uvicorn.Server):
-    """uvicorn re-raises a caught SIGTERM after its graceful shutdown, so the process dies
-    "by signal"; a clean stop should exit 0, so we handle the signals without re-raising."""
+    """uvicorn with two shutdown fixes.
+
+    - uvicorn re-raises a caught SIGTERM after its graceful shutdown, so the process dies
+      "by signal"; a clean stop should exit 0, so we handle the signals without re-raising.
+    - Closing an idle keep-alive TLS connection waits for the peer's close_notify, which an
+      idle HTTP client never sends, so every stop would wait out the whole graceful timeout
+      (10 s) whenever an SDK client kept a pooled connection. Connections that are closing
+      and have nothing left to write are aborted instead; requests in flight still finish.
+    """
+
+    async def _wait_tasks_to_complete(self) -> None:
+        reaper = asyncio.create_task(self._abort_idle_connections())
+        try:
+            await super()._wait_tasks_to_complete()
+        finally:
+            reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reaper
+
+    async def _abort_idle_connections(self) -> None:
+        while True:
+            for connection in list(self.server_state.connections):
+                transport = getattr(connection, "transport", None)
+                # uvloop's TLS transport is not an asyncio.Transport subclass: duck-type it.
+                if (
+                    transport is not None
+                    and transport.is_closing()
+                    and transport.get_write_buffer_size() == 0
+                ):
+                    transport.abort()
+            await asyncio.sleep(0.05)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
