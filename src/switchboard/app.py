@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchboard.bus.base import Bus, Subscription
@@ -41,6 +40,7 @@ from switchboard.core.config import Settings
 from switchboard.core.errors import NotFoundError
 from switchboard.events.component import EventsComponent, request_origin
 from switchboard.http.accesskeys import AccessKeyRing
+from switchboard.http.assets import BrowserModules
 from switchboard.http.auth import Authenticator
 from switchboard.http.context import RequestContextMiddleware
 from switchboard.http.hmac import HmacVerifier
@@ -167,7 +167,7 @@ class Switchboard:
                 *identity_routes(self.identity, authenticator),
                 *chat_routes(self.chat, authenticator, paging, repeatability),
                 WebSocketRoute("/chat/realtime", realtime.handle),
-                Mount("/sdk", StaticFiles(packages=[("switchboard", "web")]), name="sdk"),
+                Mount("/sdk", BrowserModules(), name="sdk"),
                 *rooms_routes(self.rooms, authenticator, repeatability, paging),
                 *traversal_routes(relay, authenticator),
                 *self.events.routes(authenticator, paging),

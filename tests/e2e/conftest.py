@@ -97,14 +97,10 @@ window.FakeSocket = class FakeSocket {
 window.harnessReady = true;
 """
 
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    env = {
-        "SWITCHBOARD_CHAT_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
-        # Idle keep-alive connections of the SDK clients hold a graceful stop for the whole
-        # timeout (10 s by default); nothing here needs that long to drain.
-        "SWITCHBOARD_SHUTDOWN_TIMEOUT_SECONDS": "2",
-    }
+    env = {"SWITCHBOARD_CHAT_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS)}
     running = start_server(tmp_path_factory.mktemp("switchboard"), env=env)
     yield running
     assert running.stop() == 0, "\n".join(running.output)

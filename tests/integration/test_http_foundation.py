@@ -253,3 +253,10 @@ async def test_me_needs_a_bearer_token(api: Node) -> None:
     bad = await api.http.get("/me", headers={"Authorization": "Bearer not-a-jwt"})
     assert bad.status_code == 401
     assert bad.json()["error"]["code"] == "InvalidToken"
+
+
+async def test_browser_modules_are_served_to_any_origin(api: Node) -> None:
+    response = await api.http.get("/sdk/chat.js", headers={"Origin": "https://app.example"})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "ChatRealtimeClient" in response.text

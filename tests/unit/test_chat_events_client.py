@@ -210,17 +210,20 @@ def test_a_new_connection_forgets_unsent_pongs_and_needs_a_new_hello() -> None:
     assert not session.greeted
 
 
-def test_a_client_hearing_a_burst_speaks_up_every_heartbeat() -> None:
-    # The server pings only when it has nothing to send; during a long burst of events a
-    # client that only answered pings would say nothing and be closed with 4008.
+def test_a_client_hearing_a_burst_speaks_up_every_half_heartbeat() -> None:
+    # The server pings only when neither side has sent anything for an interval; during a
+    # long burst of events a client that only answered pings would say nothing and be
+    # closed with 4008 when the burst ends.
     session = greeted()  # heartbeat 10 s, connected at 0
     for t in range(1, 10):
         session.receive(event(t), float(t))
+    assert session.next_timer() == 5.0
+    assert session.handle_timer(5.0) is False
+    assert session.data_to_send(5.0) == [PONG]
     assert session.next_timer() == 10.0
     assert session.handle_timer(10.0) is False
     assert session.data_to_send(10.0) == [PONG]
-    session.receive(event(11), 11.0)
-    assert session.next_timer() == 20.0
+    assert session.next_timer() == 29.0  # nothing heard since: only the dead-server deadline
 
 
 def test_a_quiet_connection_gets_no_unsolicited_pongs() -> None:

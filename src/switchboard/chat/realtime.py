@@ -151,8 +151,10 @@ class ChatRealtime:
         cursor = _cursor_of(websocket)
         start = self._hub.next_seq - 1
         if cursor is not None:
-            oldest, _ = await self._store.stream_bounds()
-            if cursor < oldest:
+            oldest, newest = await self._store.stream_bounds()
+            # Older than retention: events are gone. Newer than the stream: the cursor is from
+            # another deployment or a reset database. Either way the client must re-read.
+            if cursor < oldest or cursor > max(newest, start):
                 await self._send(
                     websocket, {"type": "resync", "oldestCursor": str(oldest), "cursor": str(start)}
                 )
@@ -186,23 +188,27 @@ class ChatRealtime:
         principal: Principal,
         recipient: dict[str, Any],
     ) -> None:
+        # Pings go out every heartbeat whatever else is sent, so a busy stream still gets
+        # pongs back; a client silent for two heartbeats is gone.
         heartbeat = self._settings.heartbeat_seconds
-        last_heard = self._clock()
-        expires_in = (principal.expires_at or float("inf")) - self._clock()
+        last_heard = last_ping = self._clock()
         receiver = asyncio.create_task(websocket.receive_text())
         sender = asyncio.create_task(connection.next_event())
         recheck = asyncio.create_task(connection.recheck.wait())
         try:
             while True:
-                deadline = min(heartbeat, max(expires_in, 0.0))
+                now = self._clock()
+                expires_in = (principal.expires_at or float("inf")) - now
+                deadline = min(
+                    last_ping + heartbeat - now, last_heard + 2 * heartbeat - now, expires_in
+                )
                 done, _ = await asyncio.wait(
                     {receiver, sender, recheck},
-                    timeout=deadline,
+                    timeout=max(deadline, 0.0),
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 now = self._clock()
-                expires_in = (principal.expires_at or float("inf")) - now
-                if expires_in <= 0:
+                if (principal.expires_at or float("inf")) <= now:
                     raise _Closed(CLOSE_UNAUTHORIZED, "The access token has expired.")
                 if receiver in done:
                     receiver.result()  # any frame (a pong, usually) proves the client is alive
@@ -214,10 +220,11 @@ class ChatRealtime:
                 if recheck in done:
                     await self._recheck(connection, token)
                     recheck = asyncio.create_task(connection.recheck.wait())
-                if not done:
-                    if now - last_heard > 2 * heartbeat:
-                        raise _Closed(CLOSE_HEARTBEAT, "No pong from the client.")
+                if now - last_heard > 2 * heartbeat:
+                    raise _Closed(CLOSE_HEARTBEAT, "No pong from the client.")
+                if now - last_ping >= heartbeat:
                     await self._send(websocket, {"type": "ping"})
+                    last_ping = now
         finally:
             for task in (receiver, sender, recheck):
                 task.cancel()

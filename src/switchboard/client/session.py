@@ -11,15 +11,14 @@ for; anything at or below it is a duplicate and dropped); ``cursor`` is the high
 to the consumer (what a caller stores to resume later). They differ only while accepted events
 wait in the queue.
 
-Heartbeats: the server pings after ``heartbeatSeconds`` with nothing sent or received, and
-closes a client it has not heard from for two intervals. Besides answering each ping, the
-session sends an unsolicited pong when it has heard something since it last spoke and has been
-silent for one interval. The server's silence clock is reset by events it sends, so during a
-long burst it never pings, and a client that merely answered pings would look dead to it
-(docs/realtime.md: "any frame counts"). Only hearing something new earns a keep-alive: were
-the client to speak on a fixed timer, its frames would also reset the server's clock and the
-server would never ping a quiet connection. A server that sends nothing for
-``heartbeat_grace`` (default two intervals) is presumed dead.
+Heartbeats: the server pings after ``heartbeatSeconds`` in which neither side sent a frame,
+and closes a client it has not heard from for two intervals. Besides answering each ping, the
+session sends an unsolicited pong when it has heard a frame since it last spoke and has been
+silent for half an interval: the events the server sends reset its silence clock, so during
+a long burst it never pings, and a client that merely answered pings would be closed with
+4008 when the burst ends. It never speaks on a timer of its own, which would keep the server
+from ever pinging a quiet connection. (The browser module does the same.) A server that sends
+nothing for ``heartbeat_grace`` (default two intervals) is presumed dead.
 """
 
 from __future__ import annotations
@@ -288,7 +287,7 @@ class EventSession:
             return self._opened_at + self._hello_timeout
         dead = self._heard_at + self.dead_after
         if self._heard_at > self._spoke_at:  # heard something since we last spoke
-            return min(dead, self._spoke_at + self.heartbeat)
+            return min(dead, self._spoke_at + self.heartbeat / 2)
         return dead
 
     def handle_timer(self, now: float) -> bool:
@@ -297,7 +296,7 @@ class EventSession:
             return now >= self._opened_at + self._hello_timeout
         if now >= self._heard_at + self.dead_after:
             return True
-        due = self._heard_at > self._spoke_at and now >= self._spoke_at + self.heartbeat
+        due = self._heard_at > self._spoke_at and now >= self._spoke_at + self.heartbeat / 2
         if due and not self._outgoing:
             self._outgoing.append(PONG)
         return False

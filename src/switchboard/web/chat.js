@@ -63,7 +63,7 @@ export const CloseCode = Object.freeze({
  * @typedef {{ userId: string, heartbeatSeconds: number, cursor: string | null }} ConnectedEvent
  * @typedef {{ code: number, reason: string, willReconnect: boolean }} DisconnectedEvent
  * @typedef {{ oldestCursor: string, cursor: string }} ResyncEvent
- * @typedef {{ error: unknown }} ErrorEvent
+ * @typedef {{ error: unknown }} ChatRealtimeErrorEvent
  *
  * @typedef {{
  *   chatMessageReceived: ChatMessageReceivedEvent,
@@ -79,7 +79,7 @@ export const CloseCode = Object.freeze({
  *   resync: ResyncEvent,
  *   connected: ConnectedEvent,
  *   disconnected: DisconnectedEvent,
- *   error: ErrorEvent,
+ *   error: ChatRealtimeErrorEvent,
  * }} ChatRealtimeEventMap
  *
  * @typedef {{ name: string, cursor: string | null }} EventMeta
@@ -220,9 +220,9 @@ export class ChatRealtimeClient {
   /** Close the connection and stop reconnecting. start() may be called again later. */
   stop() {
     if (!this.#running) return;
-    this.#stopWith(CloseCode.NORMAL, "Stopped by the client.");
-    this.#endSocket?.({ code: CloseCode.NORMAL, reason: "Stopped by the client.", live: false,
-      opened: false });
+    const reason = "Stopped by the client.";
+    this.#stopWith(CloseCode.NORMAL, reason);
+    this.#endSocket?.({ code: CloseCode.NORMAL, reason, live: false, opened: false });
   }
 
   /** @param {number} code @param {string} reason */
@@ -260,8 +260,8 @@ export class ChatRealtimeClient {
         (end.code === CloseCode.UNAUTHORIZED && this.#tokenProvider === null);
       refreshToken = end.code === CloseCode.UNAUTHORIZED;
       if (end.opened) {
-        this.#emit("disconnected", { code: end.code, reason: end.reason,
-          willReconnect: !stopping && !fatal }, null);
+        const willReconnect = !stopping && !fatal;
+        this.#emit("disconnected", { code: end.code, reason: end.reason, willReconnect }, null);
       }
       if (stopping) return;
       if (fatal) {
@@ -340,7 +340,8 @@ export class ChatRealtimeClient {
         this.#socket = null;
         clearTimeout(watchdog);
         ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
-        if (ws.readyState <= 1) {  // CONNECTING or OPEN
+        if (ws.readyState <= 1) {
+          // CONNECTING or OPEN: we gave up on it (stop(), or found dead)
           try {
             ws.close(1000);
           } catch {
@@ -385,6 +386,7 @@ export class ChatRealtimeClient {
           this.#emit("error", { error }, null);
           return;
         }
+        if (typeof frame !== "object" || frame === null) return;
         if (heartbeatMs) deadline = Date.now() + 2 * heartbeatMs;
         if (frame.type === "ping") {
           send({ type: "pong" });
@@ -416,8 +418,8 @@ export class ChatRealtimeClient {
               if (before(this.#cursor, frame.cursor)) this.#cursor = frame.cursor;
             }
             live = true;
-            this.#emit("connected", { userId, heartbeatSeconds: heartbeatMs / 1000,
-              cursor: this.#cursor }, null);
+            const heartbeatSeconds = heartbeatMs / 1000;
+            this.#emit("connected", { userId, heartbeatSeconds, cursor: this.#cursor }, null);
             this.#startSettle?.resolve();
             this.#startSettle = null;
             break;
