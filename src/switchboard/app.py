@@ -150,7 +150,7 @@ class Switchboard:
             self.identity,
             self.bus,
             clock=self.clock,
-            sink=ChatEventGridSink(self.events.outbox),
+            sink=ChatEventGridSink(self.events.outbox, wants=self.events.wants),
         )
         self.chat_hub = ChatHub(chat_store, self.bus)
         await self.chat_hub.start()

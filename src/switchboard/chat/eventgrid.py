@@ -63,8 +63,14 @@ class ChatEventGridSink:
         if out:
             await self._outbox.add(tx.connection, out)
 
-    async def after_commit(self) -> None:
-        await self._outbox.notify()
+    async def after_commit(self, events: Sequence[ChatEvent]) -> None:
+        """Wake the dispatchers, but only if these events produced something to deliver."""
+        if any(self._wanted(event) for event in events):
+            await self._outbox.notify()
+
+    def _wanted(self, event: ChatEvent) -> bool:
+        kinds = TYPES.get(event.name)
+        return kinds is not None and any(self._wants(PREFIX + kind) for kind in kinds)
 
     def integration_events(self, event: ChatEvent) -> list[IntegrationEvent]:
         kinds = TYPES.get(event.name)

@@ -56,7 +56,7 @@ class ChatEventSink(Protocol):
 
     async def on_chat_events(self, tx: ChatTransaction, events: Sequence[ChatEvent]) -> None: ...
 
-    async def after_commit(self) -> None: ...
+    async def after_commit(self, events: Sequence[ChatEvent]) -> None: ...
 
 
 class InvalidParticipant(msgspec.Struct):
@@ -570,8 +570,8 @@ class ChatService:
 
     async def _publish(self, events: Sequence[ChatEvent]) -> None:
         """After commit: tell every node. A lost message is recovered from the stream."""
-        if self._sink is not None and any(event.seq is not None for event in events):
-            await self._sink.after_commit()
+        if self._sink is not None:
+            await self._sink.after_commit(events)
         for event in events:
             payload = BusEvent(
                 event.seq,
