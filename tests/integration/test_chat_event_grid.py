@@ -34,7 +34,7 @@ async def subscribe(server: RunningServer, name: str, body: dict[str, Any]) -> N
 
 
 def events_of(receiver: EventReceiver, path: str, kind: str, field: str) -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
     for notification in receiver.notifications:
         if notification.path != path:
             continue
