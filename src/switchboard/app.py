@@ -31,10 +31,14 @@ from switchboard.bus.memory import MemoryBus
 from switchboard.bus.redis import RedisBus
 from switchboard.chat.eventgrid import ChatEventGridSink
 from switchboard.chat.hub import ChatHub
+from switchboard.chat.models import ChatLimits
 from switchboard.chat.realtime import ChatRealtime, RealtimeSettings
+from switchboard.chat.roster import ChatRosterService
 from switchboard.chat.routes import chat_routes
+from switchboard.chat.rules import ChatRules
 from switchboard.chat.service import ChatService
 from switchboard.chat.store import SqlChatStore
+from switchboard.chat.writer import ChatWriter
 from switchboard.core.clock import SystemClock
 from switchboard.core.config import Settings
 from switchboard.core.errors import NotFoundError
@@ -145,13 +149,15 @@ class Switchboard:
         relay = await self.turn.start()
         chat_store = SqlChatStore(self.database)
         self._chat_store = chat_store
-        self.chat = ChatService(
+        chat_rules = ChatRules(ChatLimits())
+        chat_writer = ChatWriter(
             chat_store,
-            self.identity,
             self.bus,
             clock=self.clock,
             sink=ChatEventGridSink(self.events.outbox, wants=self.events.wants),
         )
+        self.chat = ChatService(chat_store, chat_writer, self.identity, chat_rules)
+        chat_roster = ChatRosterService(chat_store, chat_writer, self.identity, chat_rules)
         self.chat_hub = ChatHub(chat_store, self.bus)
         await self.chat_hub.start()
         realtime = ChatRealtime(
@@ -165,7 +171,7 @@ class Switchboard:
             routes=[
                 *self._operational_routes(),
                 *identity_routes(self.identity, authenticator),
-                *chat_routes(self.chat, authenticator, paging, repeatability),
+                *chat_routes(self.chat, chat_roster, authenticator, paging, repeatability),
                 WebSocketRoute("/chat/realtime", realtime.handle),
                 Mount("/sdk", BrowserModules(), name="sdk"),
                 *rooms_routes(self.rooms, authenticator, repeatability, paging),

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from switchboard.chat import schemas
+from switchboard.chat.roster import ChatRosterService
 from switchboard.chat.service import ChatService
 from switchboard.core.errors import BadRequestError
 from switchboard.core.principal import Principal
@@ -27,6 +28,7 @@ BODY_LIMIT = 256 * 1024  # messages are capped at 28 KB; leave room for JSON esc
 
 def chat_routes(
     service: ChatService,
+    roster: ChatRosterService,
     authenticator: Authenticator,
     paging: ContinuationCodec,
     repeatability: Repeatability,
@@ -153,7 +155,7 @@ def chat_routes(
 
     async def list_participants(request: Request, principal: Principal) -> Response:
         limit, offset = size(request), skip(request)
-        participants = await service.list_participants(
+        participants = await roster.list_participants(
             principal, request.path_params["thread_id"], offset, limit
         )
         body: dict[str, object] = {"value": [schemas.participant_json(p) for p in participants]}
@@ -166,7 +168,7 @@ def chat_routes(
 
     async def add_participants(request: Request, principal: Principal) -> Response:
         body = decode_json(await body_of(request), schemas.AddParticipantsRequest)
-        invalid = await service.add_participants(
+        invalid = await roster.add_participants(
             principal, request.path_params["thread_id"], [p.to_model() for p in body.participants]
         )
         result: dict[str, object] = {}
@@ -176,28 +178,28 @@ def chat_routes(
 
     async def remove_participant(request: Request, principal: Principal) -> Response:
         identifier = identifier_from_json(decode_json(await body_of(request), dict))
-        await service.remove_participant(
+        await roster.remove_participant(
             principal, request.path_params["thread_id"], identifier.raw_id
         )
         return empty_response(204)
 
     async def send_typing(request: Request, principal: Principal) -> Response:
         body = decode_json(await body_of(request), schemas.TypingRequest, allow_empty=True)
-        await service.send_typing(
+        await roster.send_typing(
             principal, request.path_params["thread_id"], body.sender_display_name
         )
         return empty_response(200)
 
     async def send_read_receipt(request: Request, principal: Principal) -> Response:
         body = decode_json(await body_of(request), schemas.ReadReceiptRequest)
-        await service.send_read_receipt(
+        await roster.send_read_receipt(
             principal, request.path_params["thread_id"], body.chat_message_id
         )
         return empty_response(200)
 
     async def list_read_receipts(request: Request, principal: Principal) -> Response:
         limit, offset = size(request), skip(request)
-        receipts = await service.list_read_receipts(
+        receipts = await roster.list_read_receipts(
             principal, request.path_params["thread_id"], offset, limit
         )
         body: dict[str, object] = {"value": [schemas.read_receipt_json(r) for r in receipts]}

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from switchboard.chat.models import Message, NewParticipant, Participant, ReadReceipt, Thread
-from switchboard.chat.service import InvalidParticipant
+from switchboard.chat.participants import InvalidParticipant
 from switchboard.core.clock import iso8601
 from switchboard.core.errors import BadRequestError
 from switchboard.http.identifiers import identifier_from_json, user_identifier_json
