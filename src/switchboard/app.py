@@ -149,7 +149,16 @@ class Switchboard:
         relay = await self.turn.start()
         chat_store = SqlChatStore(self.database)
         self._chat_store = chat_store
-        chat_rules = ChatRules(ChatLimits())
+        chat_rules = ChatRules(
+            ChatLimits(
+                max_message_bytes=self.settings.chat_max_message_bytes,
+                max_participants=self.settings.chat_max_participants,
+                max_participants_per_add=self.settings.chat_max_participants_per_add,
+                max_participants_for_receipts_and_typing=(
+                    self.settings.chat_max_participants_for_typing_and_receipts
+                ),
+            )
+        )
         chat_writer = ChatWriter(
             chat_store,
             self.bus,

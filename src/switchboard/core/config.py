@@ -62,6 +62,10 @@ class Settings:
     access_key_reload_seconds: float = 5.0
     chat_heartbeat_seconds: float = 15.0
     chat_event_retention_hours: float = 24.0
+    chat_max_message_bytes: int = 28 * 1024
+    chat_max_participants: int = 250
+    chat_max_participants_per_add: int = 200
+    chat_max_participants_for_typing_and_receipts: int = 20
     signing_key_rotation_days: int = 30
     shutdown_timeout_seconds: float = 10.0
     access_log: bool = False
