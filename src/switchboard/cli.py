@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--redis-url", help="Redis for multi-node deployments")
     serve.add_argument("--mode", choices=["development", "production"])
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument("--http-server", choices=["uvicorn", "granian"])
     serve.add_argument(
         "--turn",
         dest="turn_enabled",
@@ -74,6 +75,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "mode",
         "log_level",
         "turn_enabled",
+        "http_server",
     )
     overrides: dict[str, Any] = {name: getattr(args, name, None) for name in names}
     return load_settings(overrides, config_file=getattr(args, "config", None))

@@ -69,6 +69,7 @@ class Settings:
     signing_key_rotation_days: int = 30
     shutdown_timeout_seconds: float = 10.0
     access_log: bool = False
+    http_server: str = "uvicorn"
     # TURN relay (traversal/, docs/turn.md)
     turn_enabled: bool = False  # start and supervise a local coturn (`serve --turn`)
     turn_listen_ip: str = "127.0.0.1"

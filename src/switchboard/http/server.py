@@ -91,6 +91,10 @@ def prepare_tls(settings: Settings) -> TlsMaterial:
 async def serve(settings: Settings, *, announce: Callable[[str], None] | None = None) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     tls = prepare_tls(settings)
+    if settings.http_server == "granian":
+        from switchboard.http.granian_server import serve_granian
+
+        return await serve_granian(settings, tls, announce or _print)
     sock = bind_socket(settings.host, settings.port)
     port = sock.getsockname()[1]
     node = Switchboard(settings, port=port)

@@ -1,0 +1,92 @@
+"""Run a node under granian (Rust HTTP and TLS) embedded in our event loop — opt-in with
+``http_server = "granian"``; uvicorn stays the default.
+
+TLS handshakes and encryption happen in granian's Rust threads instead of the Python event
+loop, which is what bounds uvicorn here (bench/README.md has the figures).
+
+    reserve a port (SO_REUSEPORT) ─▶ granian binds it too ─▶ lifespan: Switchboard.start
+        ─▶ first accepted connection ─▶ release the reservation ─▶ print connection string
+    SIGTERM/SIGINT ─▶ granian stops accepting, drains its worker ─▶ Switchboard.stop
+
+Granian binds its listener itself (with SO_REUSEPORT on Linux), so ``--port 0`` is done by
+reserving a free port with a bound, non-listening SO_REUSEPORT socket first: no one else can
+take the port, and granian can still bind it. The embedded mode is marked experimental
+upstream; docs/decisions.md says why we accept that as an option.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Callable
+
+from switchboard.app import Switchboard
+from switchboard.core.config import Settings
+from switchboard.http.tls import TlsMaterial
+
+log = logging.getLogger(__name__)
+
+
+def reserve_port(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    reservation = socket.socket(family, socket.SOCK_STREAM)
+    reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    reservation.bind((host.strip("[]"), port))
+    return reservation
+
+
+async def serve_granian(
+    settings: Settings, tls: TlsMaterial, announce: Callable[[str], None]
+) -> int:
+    from granian.constants import HTTPModes, Interfaces
+    from granian.server.embed import Server
+
+    reservation = reserve_port(settings.host, settings.port)
+    port = reservation.getsockname()[1]
+    node = Switchboard(settings, port=port)
+    server = Server(  # embedded mode drains its one worker on stop
+
+        node.asgi,
+        address=settings.host.strip("[]"),
+        port=port,
+        interface=Interfaces.ASGI,
+        http=HTTPModes.http1,
+        websockets=True,
+        ssl_cert=tls.cert,
+        ssl_key=tls.key,
+        log_enabled=False,
+        backlog=4096,
+    )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.stop)
+    task = asyncio.create_task(server.serve())
+    started = await _wait_until_listening(settings.host.strip("[]"), port, task)
+    reservation.close()
+    if started:
+        (settings.data_dir / "endpoint").write_text(settings.endpoint(port))
+        announce(f"Connection string: {await node.connection_string()}")
+        announce(f"CA certificate: {tls.ca_cert.resolve()}")
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return 0 if started else 1
+
+
+async def _wait_until_listening(host: str, port: int, task: asyncio.Task[None]) -> bool:
+    """Granian has no "started" hook in embedded mode: connect until it answers."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while not task.done() and loop.time() < deadline:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+    return False
