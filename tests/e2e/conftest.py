@@ -12,7 +12,6 @@ TLS (tests/e2e/browser.py says how Chromium trusts the test CA). Two traps avoid
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.e2e.browser import launch_chromium, trusting_home
-from tests.integration.chat_clients import ChatUsers
+from tests.integration.chat_clients import ChatUsers, sync_sdk_trusting
 from tests.integration.server import RunningServer, start_server
 
 HEARTBEAT_SECONDS = 1.0  # short, so dead peers are found in tests within seconds
@@ -108,15 +107,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 
 @pytest.fixture(scope="module")
 def users(server: RunningServer) -> Iterator[ChatUsers]:
-    # Thread clients made by get_chat_thread_client drop connection_verify; the sync SDK
-    # reads the CA from REQUESTS_CA_BUNDLE, as a user of a local server would set it.
-    previous = os.environ.get("REQUESTS_CA_BUNDLE")
-    os.environ["REQUESTS_CA_BUNDLE"] = server.ca_path
-    yield ChatUsers(server)
-    if previous is None:
-        os.environ.pop("REQUESTS_CA_BUNDLE", None)
-    else:
-        os.environ["REQUESTS_CA_BUNDLE"] = previous
+    with sync_sdk_trusting(server.ca_path):
+        yield ChatUsers(server)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from azure.communication.chat import ChatClient, CommunicationTokenCredential
 from azure.communication.chat.aio import ChatClient as AsyncChatClient
 from azure.communication.chat.aio import ChatThreadClient as AsyncChatThreadClient
@@ -11,6 +15,21 @@ from azure.communication.chat.aio import (
 from azure.communication.identity import CommunicationIdentityClient, CommunicationUserIdentifier
 
 from tests.integration.server import RunningServer
+
+
+@contextmanager
+def sync_sdk_trusting(ca_path: str) -> Iterator[None]:
+    """Point the sync SDKs at a server's CA through REQUESTS_CA_BUNDLE, as a user of a local
+    server would. (Thread clients made by get_chat_thread_client drop connection_verify.)"""
+    previous = os.environ.get("REQUESTS_CA_BUNDLE")
+    os.environ["REQUESTS_CA_BUNDLE"] = ca_path
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("REQUESTS_CA_BUNDLE", None)
+        else:
+            os.environ["REQUESTS_CA_BUNDLE"] = previous
 
 
 class ChatUsers:

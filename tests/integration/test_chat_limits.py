@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 from azure.communication.chat import ChatParticipant
 from azure.core.exceptions import HttpResponseError
 
-from tests.integration.chat_clients import ChatUsers
+from tests.integration.chat_clients import ChatUsers, sync_sdk_trusting
 from tests.integration.server import RunningServer, start_server
 
 LIMITS = {
@@ -25,13 +24,8 @@ LIMITS = {
 def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatUsers]:
     data_dir: Path = tmp_path_factory.mktemp("limits")
     server: RunningServer = start_server(data_dir, env=LIMITS)
-    previous = os.environ.get("REQUESTS_CA_BUNDLE")
-    os.environ["REQUESTS_CA_BUNDLE"] = server.ca_path
-    yield ChatUsers(server)
-    if previous is None:
-        os.environ.pop("REQUESTS_CA_BUNDLE", None)
-    else:
-        os.environ["REQUESTS_CA_BUNDLE"] = previous
+    with sync_sdk_trusting(server.ca_path):
+        yield ChatUsers(server)
     assert server.stop() == 0
 
 

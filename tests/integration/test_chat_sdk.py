@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,21 +12,14 @@ from azure.communication.chat import ChatMessageType, ChatParticipant
 from azure.communication.identity import CommunicationUserIdentifier
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from tests.integration.chat_clients import ChatUsers
+from tests.integration.chat_clients import ChatUsers, sync_sdk_trusting
 from tests.integration.server import RunningServer
 
 
 @pytest.fixture(scope="module")
 def users(server: RunningServer) -> Iterator[ChatUsers]:
-    # Thread clients made by get_chat_thread_client drop connection_verify; the sync SDK
-    # reads the CA from REQUESTS_CA_BUNDLE, as a user of a local server would set it.
-    previous = os.environ.get("REQUESTS_CA_BUNDLE")
-    os.environ["REQUESTS_CA_BUNDLE"] = server.ca_path
-    yield ChatUsers(server)
-    if previous is None:
-        os.environ.pop("REQUESTS_CA_BUNDLE", None)
-    else:
-        os.environ["REQUESTS_CA_BUNDLE"] = previous
+    with sync_sdk_trusting(server.ca_path):
+        yield ChatUsers(server)
 
 
 def ids(participants: Iterable[Any]) -> set[str]:

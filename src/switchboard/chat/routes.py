@@ -19,7 +19,7 @@ from switchboard.http.identifiers import identifier_from_json
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
 from switchboard.http.paging import ContinuationCodec, next_link, page_size
 from switchboard.http.repeatability import Repeatability
-from switchboard.http.routing import Auth, Handler, route
+from switchboard.http.routing import Auth, routes_for
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 200
@@ -210,15 +210,7 @@ def chat_routes(
             )
         return json_response(body)
 
-    def chat(path: str, handler: Handler, method: str) -> BaseRoute:
-        return route(
-            path,
-            handler,
-            methods=[method],
-            auth=Auth.BEARER,
-            authenticator=authenticator,
-            versions=CHAT_VERSIONS,
-        )
+    chat = routes_for(auth=Auth.BEARER, authenticator=authenticator, versions=CHAT_VERSIONS)
 
     thread = "/chat/threads/{thread_id}"
     message = thread + "/messages/{message_id}"

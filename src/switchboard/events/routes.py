@@ -22,7 +22,7 @@ from switchboard.events.service import DeadLetterService, SubscriptionService
 from switchboard.http.auth import Authenticator
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
 from switchboard.http.paging import ContinuationCodec, next_link, page_size
-from switchboard.http.routing import Auth, Handler, route
+from switchboard.http.routing import Auth, routes_for
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 100
@@ -102,8 +102,7 @@ def events_routes(
         count = await dead_letters.replay_all(request.query_params.get("subscriptionName"))
         return json_response({"replayed": count})
 
-    def admin(path: str, handler: Handler, method: str) -> BaseRoute:
-        return route(path, handler, methods=[method], auth=Auth.HMAC, authenticator=authenticator)
+    admin = routes_for(auth=Auth.HMAC, authenticator=authenticator)
 
     return [
         admin("/admin/eventSubscriptions", list_subscriptions, "GET"),

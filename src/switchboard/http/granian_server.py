@@ -48,7 +48,6 @@ async def serve_granian(
     port = reservation.getsockname()[1]
     node = Switchboard(settings, port=port)
     server = Server(  # embedded mode drains its one worker on stop
-
         node.asgi,
         address=settings.host.strip("[]"),
         port=port,

@@ -115,3 +115,24 @@ def route(
         methods=methods,
         name=getattr(handler, "__name__", None),
     )
+
+
+RouteMaker = Callable[[str, Handler, str], AcsRoute]
+
+
+def routes_for(
+    *, auth: Auth, authenticator: Authenticator, versions: ApiVersions | None = None
+) -> RouteMaker:
+    """One API's route maker: ``make(path, handler, method)`` with that API's policy."""
+
+    def make(path: str, handler: Handler, method: str) -> AcsRoute:
+        return route(
+            path,
+            handler,
+            methods=[method],
+            auth=auth,
+            authenticator=authenticator,
+            versions=versions,
+        )
+
+    return make

@@ -11,7 +11,7 @@ from switchboard.core.principal import Principal
 from switchboard.http.apiversion import IDENTITY_VERSIONS
 from switchboard.http.auth import Authenticator
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
-from switchboard.http.routing import Auth, Handler, route
+from switchboard.http.routing import Auth, route, routes_for
 from switchboard.identity import schemas
 from switchboard.identity.service import IdentityService
 
@@ -51,15 +51,7 @@ def identity_routes(service: IdentityService, authenticator: Authenticator) -> l
     async def me(_request: Request, principal: Principal) -> Response:
         return json_response(schemas.me_json(principal))
 
-    def acs(path: str, handler: Handler, method: str) -> BaseRoute:
-        return route(
-            path,
-            handler,
-            methods=[method],
-            auth=Auth.HMAC,
-            authenticator=authenticator,
-            versions=IDENTITY_VERSIONS,
-        )
+    acs = routes_for(auth=Auth.HMAC, authenticator=authenticator, versions=IDENTITY_VERSIONS)
 
     return [
         acs("/identities", create_identity, "POST"),

@@ -18,7 +18,7 @@ from switchboard.http.auth import Authenticator
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
 from switchboard.http.paging import ContinuationCodec, next_link, page_size
 from switchboard.http.repeatability import Repeatability
-from switchboard.http.routing import Auth, Handler, route
+from switchboard.http.routing import Auth, routes_for
 from switchboard.rooms import schemas
 from switchboard.rooms.service import RoomsService
 from switchboard.rooms.store import RoomCursor
@@ -107,15 +107,7 @@ def rooms_routes(
         )
         return json_response({})
 
-    def acs(path: str, handler: Handler, method: str) -> BaseRoute:
-        return route(
-            path,
-            handler,
-            methods=[method],
-            auth=Auth.HMAC,
-            authenticator=authenticator,
-            versions=ROOMS_VERSIONS,
-        )
+    acs = routes_for(auth=Auth.HMAC, authenticator=authenticator, versions=ROOMS_VERSIONS)
 
     return [
         acs("/rooms", create_room, "POST"),
