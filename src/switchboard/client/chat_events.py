@@ -199,7 +199,7 @@ class ChatEvents:
         session.connection_made(loop.time())
         try:
             while True:
-                for frame in session.data_to_send(loop.time()):
+                for frame in session.data_to_send():
                     await connection.send(frame)
                 if session.pending >= MAX_PENDING:
                     self._room.clear()

@@ -4,21 +4,17 @@ No sockets, no sleeps: the asyncio glue (``chat_events.py``) feeds it frames and
 asks it what to send, when to wake up and what to hand to the consumer.
 
     connection_made(now) ─▶ receive(frame, now) … ─▶ next_event() → ChatEvent | Resync | None
-                            data_to_send(now) → pongs        next_timer() / handle_timer(now)
+                            data_to_send() → pongs           next_timer() / handle_timer(now)
 
 Cursors: ``resume_cursor`` is the highest stored event accepted so far (what a reconnect asks
 for; anything at or below it is a duplicate and dropped); ``cursor`` is the highest one handed
 to the consumer (what a caller stores to resume later). They differ only while accepted events
 wait in the queue.
 
-Heartbeats: the server pings after ``heartbeatSeconds`` in which neither side sent a frame,
-and closes a client it has not heard from for two intervals. Besides answering each ping, the
-session sends an unsolicited pong when it has heard a frame since it last spoke and has been
-silent for half an interval: the events the server sends reset its silence clock, so during
-a long burst it never pings, and a client that merely answered pings would be closed with
-4008 when the burst ends. It never speaks on a timer of its own, which would keep the server
-from ever pinging a quiet connection. (The browser module does the same.) A server that sends
-nothing for ``heartbeat_grace`` (default two intervals) is presumed dead.
+Heartbeats: the server pings every ``heartbeatSeconds`` however busy the stream, and closes
+a client it has not heard from for two intervals; the session answers each ping with a pong
+and sends nothing on its own. A server that sends nothing for ``heartbeat_grace`` (default
+two intervals) is presumed dead.
 """
 
 from __future__ import annotations
@@ -161,7 +157,6 @@ class EventSession:
         self.live = False  # this connection finished its catch-up
         self._opened_at = 0.0
         self._heard_at = 0.0
-        self._spoke_at = 0.0
 
     # ---- cursors -------------------------------------------------------------------------
 
@@ -181,7 +176,7 @@ class EventSession:
         self.heartbeat = None
         self.live = False
         self._outgoing.clear()
-        self._opened_at = self._heard_at = self._spoke_at = now
+        self._opened_at = self._heard_at = now
 
     @property
     def greeted(self) -> bool:
@@ -267,10 +262,8 @@ class EventSession:
     def pending(self) -> int:
         return len(self._queue)
 
-    def data_to_send(self, now: float) -> list[str]:
+    def data_to_send(self) -> list[str]:
         frames, self._outgoing = self._outgoing, []
-        if frames:
-            self._spoke_at = now
         return frames
 
     # ---- timers --------------------------------------------------------------------------
@@ -285,21 +278,11 @@ class EventSession:
         """When ``handle_timer`` must run next (same clock as ``now``)."""
         if self.heartbeat is None:
             return self._opened_at + self._hello_timeout
-        dead = self._heard_at + self.dead_after
-        if self._heard_at > self._spoke_at:  # heard something since we last spoke
-            return min(dead, self._spoke_at + self.heartbeat / 2)
-        return dead
+        return self._heard_at + self.dead_after
 
     def handle_timer(self, now: float) -> bool:
-        """Queue a keep-alive pong if due; True when the server should be presumed dead."""
-        if self.heartbeat is None:
-            return now >= self._opened_at + self._hello_timeout
-        if now >= self._heard_at + self.dead_after:
-            return True
-        due = self._heard_at > self._spoke_at and now >= self._spoke_at + self.heartbeat / 2
-        if due and not self._outgoing:
-            self._outgoing.append(PONG)
-        return False
+        """True when the server should be presumed dead (silent for too long)."""
+        return now >= self.next_timer()
 
 
 class Backoff:
