@@ -394,12 +394,6 @@ async def test_an_invalid_token_is_closed_with_4001(users: ChatUsers) -> None:
     assert closed.value.code == 4001
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="server bug: a WebSocket to an unknown path gets HTTP 500 (app.py _not_found raises "
-    "for websocket scopes), which the client must treat as transient and retry",
-)
 async def test_a_wrong_endpoint_fails_at_once_instead_of_retrying(users: ChatUsers) -> None:
     _, token = users.new()
     wrong = ChatEvents(users.server.endpoint + "/nowhere", token, ssl=users.server.ca_path)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from switchboard.chat.models import Message, Participant, Thread
+import msgspec
+
+from switchboard.chat.models import ChatEvent, Message, Participant, Thread
 from switchboard.core.clock import iso8601
 from switchboard.http.identifiers import user_identifier_json
 
@@ -135,3 +137,21 @@ def participants_removed_event(
         "participantsRemoved": [participant_json(removed)],
         "removedBy": _by(by, everyone),
     }
+
+
+_ENCODE = msgspec.json.Encoder().encode
+
+
+def frame_head(event: ChatEvent) -> bytes:
+    """``{"type":"event","name":…,"cursor":…,"data":{…,"recipient":`` — the frame minus the
+    recipient and the two closing braces, the same for every socket the event goes to."""
+    data = _ENCODE(event.data)
+    prefix = _ENCODE(
+        {
+            "type": "event",
+            "name": event.name.value,
+            "cursor": None if event.seq is None else str(event.seq),
+        }
+    )
+    separator = b',"recipient":' if len(data) > 2 else b'"recipient":'
+    return prefix[:-1] + b',"data":' + data[:-1] + separator

@@ -18,11 +18,13 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
 import msgspec
 
 from switchboard.bus.base import Bus, Subscription
+from switchboard.chat.event_schemas import frame_head
 from switchboard.chat.fanout import CHAT_EVENTS, BusEvent
 from switchboard.chat.models import ChatEvent, ChatEventName
 from switchboard.chat.store import SqlChatStore
@@ -155,6 +157,9 @@ class ChatHub:
             self._drain()
 
     def _deliver(self, event: ChatEvent) -> None:
+        if not any(user_id in self._receivers for user_id in event.recipients):
+            return
+        event = replace(event, frame_head=frame_head(event))
         for user_id in event.recipients:
             for receiver in tuple(self._receivers.get(user_id, ())):
                 receiver.offer(event)

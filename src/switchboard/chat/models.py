@@ -123,3 +123,6 @@ class ChatEvent:
     name: ChatEventName
     data: Mapping[str, Any]
     recipients: tuple[str, ...] = field(default=())
+    # The WebSocket frame up to the recipient, encoded once per event by the hub so fan-out
+    # to many sockets does not re-encode the same data (see chat/realtime.py).
+    frame_head: bytes = field(default=b"", compare=False, repr=False)

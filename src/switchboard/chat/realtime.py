@@ -19,6 +19,7 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from switchboard.chat.access import ANY_CHAT
+from switchboard.chat.event_schemas import frame_head
 from switchboard.chat.hub import ChatHub
 from switchboard.chat.models import ChatEvent
 from switchboard.chat.store import SqlChatStore
@@ -138,7 +139,7 @@ class ChatRealtime:
         token: str,
         principal: Principal,
     ) -> None:
-        recipient = user_identifier_json(connection.user_id)
+        recipient = msgspec.json.encode(user_identifier_json(connection.user_id))
         await self._send(
             websocket,
             {
@@ -169,7 +170,7 @@ class ChatRealtime:
         await self._pump(websocket, connection, token, principal, recipient)
 
     async def _replay(
-        self, websocket: WebSocket, connection: RealtimeConnection, recipient: dict[str, Any]
+        self, websocket: WebSocket, connection: RealtimeConnection, recipient: bytes
     ) -> None:
         while True:
             events = await self._store.events_since(
@@ -186,7 +187,7 @@ class ChatRealtime:
         connection: RealtimeConnection,
         token: str,
         principal: Principal,
-        recipient: dict[str, Any],
+        recipient: bytes,
     ) -> None:
         # Pings go out every heartbeat whatever else is sent, so a busy stream still gets
         # pongs back; a client silent for two heartbeats is gone.
@@ -248,21 +249,14 @@ class ChatRealtime:
         websocket: WebSocket,
         connection: RealtimeConnection,
         event: ChatEvent,
-        recipient: dict[str, Any],
+        recipient: bytes,
     ) -> None:
         if event.seq is not None:
             if event.seq <= connection.last_seq:
                 return  # already sent during catch-up
             connection.last_seq = event.seq
-        await self._send(
-            websocket,
-            {
-                "type": "event",
-                "name": event.name.value,
-                "cursor": None if event.seq is None else str(event.seq),
-                "data": {**event.data, "recipient": recipient},
-            },
-        )
+        head = event.frame_head or frame_head(event)
+        await websocket.send_text((head + recipient + b"}}").decode())
 
     async def _send(self, websocket: WebSocket, frame: dict[str, Any]) -> None:
         await websocket.send_text(self._encoder.encode(frame).decode())
