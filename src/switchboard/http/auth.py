@@ -34,7 +34,13 @@ class Authenticator:
         scheme = header.split(" ", 1)[0].lower()
         if scheme == "hmac-sha256" and allow_hmac:
             body = await read_body(request)
-            await self._hmac.verify(request.method, raw_target(request), request.headers, body)
+            # One pass over the raw headers: the verifier looks up ten or so of them, and
+            # Starlette's Headers scans the whole list on every lookup.
+            headers = {
+                name.decode("latin-1"): value.decode("latin-1")
+                for name, value in request.scope["headers"]
+            }
+            await self._hmac.verify(request.method, raw_target(request), headers, body)
             return RESOURCE
         if scheme == "bearer" and allow_bearer:
             token = header[len("bearer") :].strip()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac as hmac_lib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from email.utils import parsedate_to_datetime
 from urllib.parse import unquote
 
@@ -59,7 +59,7 @@ class HmacVerifier:
             raise AuthenticationError("The body does not match x-ms-content-sha256.")
         self._check_date(headers.get("x-ms-date") or headers.get("date"))
 
-        paths = _path_candidates(raw_target)
+        paths = _PathCandidates(raw_target)
         hosts = self._host_candidates(headers)
         if self._matches(method, paths, hosts, signed_names, headers, signature):
             return
@@ -73,7 +73,7 @@ class HmacVerifier:
     def _matches(
         self,
         method: str,
-        paths: list[str],
+        paths: _PathCandidates,
         hosts: list[str],
         signed_names: list[str],
         headers: Mapping[str, str],
@@ -137,13 +137,23 @@ def _parse_authorization(value: str) -> tuple[list[str], bytes]:
     return [name.strip().lower() for name in signed.split(";")], decoded
 
 
-def _path_candidates(raw_target: str) -> list[str]:
-    candidates = [raw_target]
-    decoded = unquote(raw_target)
-    if decoded not in candidates:
-        candidates.append(decoded)
-    path, sep, query = raw_target.partition("?")
-    reencoded = path.replace(":", "%3A") + sep + query
-    if reencoded not in candidates:
-        candidates.append(reencoded)
-    return candidates
+class _PathCandidates:
+    """The signed forms of a request target, computed only when the cheaper ones fail
+    (most requests match on the first: the target exactly as received)."""
+
+    def __init__(self, raw_target: str) -> None:
+        self._raw = raw_target
+        self._more: list[str] | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        yield self._raw
+        if self._more is None:
+            self._more = []
+            decoded = unquote(self._raw) if "%" in self._raw else self._raw
+            if decoded != self._raw:
+                self._more.append(decoded)
+            path, sep, query = self._raw.partition("?")
+            reencoded = path.replace(":", "%3A") + sep + query
+            if reencoded not in (self._raw, decoded):
+                self._more.append(reencoded)
+        yield from self._more

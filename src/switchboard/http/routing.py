@@ -57,9 +57,9 @@ class AcsRoute(Route):
         match = self.path_regex.match(path)
         if match is None:
             return Match.NONE, {}
-        params: dict[str, Any] = dict(scope.get("path_params", {}))
+        params: dict[str, Any] = dict(scope.get("path_params", ()))
         for key, value in match.groupdict().items():
-            params[key] = unquote(value)
+            params[key] = unquote(value) if "%" in value else value
         child: Scope = {"endpoint": self.endpoint, "path_params": params}
         if self.methods and scope["method"] not in self.methods:
             return Match.PARTIAL, child
@@ -87,7 +87,7 @@ def endpoint(
 
     async def run(request: Request) -> Response:
         if versions is not None:
-            versions.check(request.query_params.get("api-version"))
+            versions.check(api_version_of(request.scope.get("query_string", b"")))
         principal = ANONYMOUS
         if authenticator is not None and auth is not Auth.NONE:
             principal = await authenticator.authenticate(
@@ -118,6 +118,16 @@ def route(
 
 
 RouteMaker = Callable[[str, Handler, str], AcsRoute]
+
+
+def api_version_of(query_string: bytes) -> str | None:
+    """The api-version parameter, without parsing the whole query string."""
+    for part in query_string.split(b"&"):
+        name, _, value = part.partition(b"=")
+        if name == b"api-version":
+            text = value.decode("latin-1")
+            return unquote(text) if "%" in text else text
+    return None
 
 
 def routes_for(
