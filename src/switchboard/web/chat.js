@@ -12,11 +12,10 @@
 //     reconnects wait an exponential backoff with jitter and resume from the last cursor;
 //     an event whose cursor is not above the last one seen is never emitted again.
 //
-// Trap: the server pings only after `heartbeatSeconds` in which *neither side* sent a frame,
-// yet closes (4008) a client it has not heard from for two intervals. While events stream in
-// it never pings, so a client that only answers pings is closed after a burst. This client
-// therefore also sends a pong after an incoming frame when it has sent nothing for half an
-// interval, and never on a timer of its own (that would suppress the server's pings).
+// Keepalive: the server pings every `heartbeatSeconds` and closes (4008) a client it has not
+// heard from for two intervals. This client answers each ping, and also sends a pong after
+// an incoming frame when it has sent nothing for half an interval (harmless extra proof of
+// life, kept from before the server pinged on a fixed schedule).
 
 export const PROTOCOL = "switchboard.chat.v1";
 
