@@ -116,6 +116,15 @@ class Switchboard:
         self._router: Router | None = None
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            # Stop whatever did start (sockets, coturn, the bus) before reporting the failure.
+            with contextlib.suppress(Exception):
+                await self.stop()
+            raise
+
+    async def _start(self) -> None:
         await self.database.start()
         await self.bus.start()
         await self.access_keys.load()

@@ -186,8 +186,12 @@ class IdentityService:
         await self._bus.publish(IDENTITY_CHANGED, identity_id.encode())
 
     async def _listen(self, subscription: Subscription) -> None:
-        async for message in subscription:
-            self._cache.invalidate(message.decode())
+        try:
+            async for message in subscription:
+                self._cache.invalidate(message.decode())
+        except Exception:
+            # Without invalidations the cache still expires entries within its TTL; say so.
+            log.exception("identity invalidation listener stopped; relying on cache expiry")
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
