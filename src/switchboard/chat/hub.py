@@ -97,9 +97,6 @@ class ChatHub:
             if not receivers:
                 del self._receivers[receiver.user_id]
 
-    def connected_users(self) -> int:
-        return len(self._receivers)
-
     async def _listen(self, subscription: Subscription) -> None:
         async for raw in subscription:
             try:

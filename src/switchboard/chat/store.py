@@ -179,22 +179,25 @@ class SqlChatStore:
                     sa.select(e).where(e.c.seq >= first, e.c.seq <= last).order_by(e.c.seq)
                 )
             ).all()
-            events = []
-            for r in rows:
-                members = await conn.execute(
-                    sa.select(p.c.user_id).where(
-                        p.c.thread_id == r.thread_id,
-                        p.c.added_seq <= r.seq,
-                        sa.or_(p.c.removed_seq.is_(None), p.c.removed_seq >= r.seq),
-                    )
-                )
-                recipients = tuple(sorted(u for (u,) in members.all()))
-                events.append(
-                    ChatEvent(
-                        r.seq, r.thread_id, ChatEventName(r.name), _decode(r.data), recipients
-                    )
-                )
-        return events
+            threads = {r.thread_id for r in rows}
+            members = (
+                (await conn.execute(sa.select(p).where(p.c.thread_id.in_(threads)))).all()
+                if threads
+                else []
+            )
+        by_thread: dict[str, list[Participant]] = {}
+        for row in members:
+            by_thread.setdefault(row.thread_id, []).append(participant_from_row(row))
+        return [
+            ChatEvent(
+                r.seq,
+                r.thread_id,
+                ChatEventName(r.name),
+                _decode(r.data),
+                participants_seq_window(by_thread.get(r.thread_id, []), r.seq),
+            )
+            for r in rows
+        ]
 
     async def stream_bounds(self) -> tuple[int, int]:
         """(oldest retained seq - 1, last seq): a cursor below the first is beyond retention."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -160,13 +160,9 @@ class ChatTransaction:
                     "seq": e.seq,
                     "thread_id": e.thread_id,
                     "name": e.name.value,
-                    "data": _encode(_plain(e.data)).decode(),
+                    "data": _encode(dict(e.data)).decode(),
                     "created_ms": now_ms,
                 }
                 for e in events
             ],
         )
-
-
-def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(data)

@@ -55,10 +55,6 @@ class CommunicationIdentifier:
     tenant_id: str | None = None
     resource_id: str | None = None
 
-    @property
-    def is_acs_user(self) -> bool:
-        return self.kind is IdentifierKind.COMMUNICATION_USER
-
 
 def identifier_from_raw_id(raw_id: str) -> CommunicationIdentifier:
     """Classify a raw id with the SDKs' grammar; unknown prefixes are kind ``unknown``."""

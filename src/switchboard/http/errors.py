@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import msgspec
-from starlette.responses import Response
 
 from switchboard.core.errors import SwitchboardError
 
@@ -26,7 +25,3 @@ def internal_error_body(request_id: str) -> bytes:
             }
         }
     )
-
-
-def error_response(exc: SwitchboardError) -> Response:
-    return Response(error_body(exc), exc.status, media_type="application/json; charset=utf-8")

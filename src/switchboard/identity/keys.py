@@ -140,12 +140,6 @@ class SigningKeyRing:
         log.info("token signing key rotated; new kid %s", key.kid)
         return key
 
-    async def rotate_if_due(self) -> bool:
-        if self._clock() - self.current.created_ms / 1000 < self._rotation_seconds:
-            return False
-        await self.rotate()
-        return True
-
     def verification_key(self, kid: str) -> ec.EllipticCurvePublicKey | None:
         key = self._keys.get(kid)
         if key is None:

@@ -1,0 +1,41 @@
+"""The chat event stream as the hub reads it to fill a gap left by the bus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from switchboard.app import Switchboard
+from switchboard.chat.models import ChatEventName, NewParticipant
+from switchboard.chat.store import SqlChatStore
+from switchboard.core.config import load_settings
+from switchboard.identity.models import TokenScope
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_events_read_back_for_a_gap_carry_the_recipients_of_their_time(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = load_settings({"data_dir": tmp_path, "database_url": database_url}, environ={})
+    node = Switchboard(settings)
+    await node.start()
+    try:
+        identity = node.identity
+        assert identity is not None
+        alice, bob = [(await identity.create_identity())[0].id for _ in range(2)]
+
+        token = await identity.issue_token(alice, [TokenScope.CHAT.value])
+        as_alice = await identity.authenticate_token(token.token)
+        thread, _ = await node.chat.create_thread(as_alice, "gap", [NewParticipant(bob)])
+        await node.chat.send_message(as_alice, thread.id, "both", "text", None, None)
+        store = SqlChatStore(node.database)
+        _, last_before = await store.stream_bounds()
+        events = await store.events_between(1, last_before)
+        received = [e for e in events if e.name is ChatEventName.MESSAGE_RECEIVED]
+        assert received and set(received[-1].recipients) == {alice, bob}
+        assert [e.seq for e in events] == sorted(e.seq or 0 for e in events)
+        assert all(e.thread_id == thread.id for e in events)
+    finally:
+        await node.stop()
