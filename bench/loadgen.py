@@ -660,11 +660,18 @@ def split_cpus() -> tuple[int | None, int | None]:
 
 
 @contextlib.contextmanager
-def spawn_server(cpu: int | None, *, startup_timeout: float = 60.0) -> Iterator[SpawnedServer]:
-    """Run ``switchboard serve --port 0`` in a temporary data dir, pinned to ``cpu``."""
+def spawn_server(
+    cpu: int | None,
+    *,
+    startup_timeout: float = 60.0,
+    module: Sequence[str] = ("switchboard", "serve", "--port", "0"),
+) -> Iterator[SpawnedServer]:
+    """Run ``python -m switchboard serve --port 0`` (or another ``module`` command line that
+    takes ``--data-dir`` and announces itself the same way) in a temporary data dir, pinned
+    to ``cpu``."""
     with tempfile.TemporaryDirectory(prefix="sbbench-") as scratch:
         out_path, err_path = Path(scratch, "server.out"), Path(scratch, "server.err")
-        command = [sys.executable, "-m", "switchboard", "serve", "--port", "0"]
+        command = [sys.executable, "-m", *module]
         command += ["--data-dir", str(Path(scratch, "data"))]
         taskset = shutil.which("taskset")
         if cpu is not None and taskset:

@@ -6,6 +6,8 @@ Switchboard(settings)
   ├─ SqlSecretStore → AccessKeyRing → HmacVerifier              storage/, http/
   ├─ SigningKeyRing → TokenCodec → IdentityService              identity/
   ├─ SqlRoomStore → RoomsService (+ Repeatability, paging)      rooms/
+  ├─ NumbersService: inventory, searches, reservations, LROs   numbers/
+  ├─ SmsComponent: carriers (simulator, SMPP), queue, senders    sms/, gateways/smpp/
   ├─ TurnRelay (→ CoturnSupervisor with --turn) → RelayService  traversal/
   ├─ EventsComponent: outbox, EventDispatcher, admin services    events/
   └─ ASGI app: Metrics → RequestContext → Router(routes)        http/
@@ -30,6 +32,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from switchboard.bus.base import Bus, Subscription
 from switchboard.bus.memory import MemoryBus
 from switchboard.bus.redis import RedisBus
+from switchboard.calling.component import CallingComponent
+from switchboard.calling.service import CallingService
 from switchboard.chat.eventgrid import ChatEventGridSink
 from switchboard.chat.hub import ChatHub
 from switchboard.chat.models import ChatLimits
@@ -48,6 +52,7 @@ from switchboard.http.accesskeys import AccessKeyRing
 from switchboard.http.assets import BrowserModules
 from switchboard.http.auth import Authenticator
 from switchboard.http.context import RequestContextMiddleware
+from switchboard.http.dispatch import DispatchRouter
 from switchboard.http.hmac import HmacVerifier
 from switchboard.http.json import json_response
 from switchboard.http.metrics import Metrics, MetricsMiddleware, metrics_endpoint
@@ -59,9 +64,12 @@ from switchboard.identity.routes import identity_routes
 from switchboard.identity.service import IdentityService
 from switchboard.identity.store import SqlIdentityStore
 from switchboard.identity.tokens import TokenCodec
+from switchboard.numbers.routes import numbers_routes
+from switchboard.numbers.service import configured_inventory, sql_numbers_service
 from switchboard.rooms.routes import rooms_routes
 from switchboard.rooms.service import RoomsService
 from switchboard.rooms.store import SqlRoomStore
+from switchboard.sms.component import SmsComponent
 from switchboard.storage.database import Database
 from switchboard.storage.repeatability import SqlRepeatabilityStore
 from switchboard.storage.secrets import PAGING_SECRET, RESOURCE_ID, SqlSecretStore
@@ -104,10 +112,17 @@ class Switchboard:
         self.identity: IdentityService | None = None
         self.chat_hub: ChatHub | None = None
         self.rooms: RoomsService | None = None
+        # Built now (no I/O) so other components can take it; start() loads the inventory.
+        self.numbers = sql_numbers_service(self.database, SystemClock())
+        self.calling_component = CallingComponent(settings, self.bus, self.database)
+        self.calling: CallingService | None = None
         self.turn = TurnRelay(plan_turn(settings), self.secrets, SystemClock())
         # Built now so producers can take the outbox; delivery starts in start().
         self.events = EventsComponent(
             settings, self.database, self.bus, clock=self.clock, registry=self.metrics.registry
+        )
+        self.sms = SmsComponent(
+            settings, self.database, self.numbers, self.events.outbox, clock=self.clock
         )
         self._background: list[asyncio.Task[None]] = []
         self.asgi: ASGIApp = MetricsMiddleware(
@@ -153,10 +168,12 @@ class Switchboard:
         repeatability = Repeatability(SqlRepeatabilityStore(self.database), system_clock)
         self._repeatability = repeatability
         self.rooms = RoomsService(SqlRoomStore(self.database), system_clock)
+        await self.numbers.start(configured_inventory(self.settings))
         # Before the TURN relay: a bad [[events.subscriptions]] entry fails here, with nothing
         # (no coturn process) left behind.
         await self.events.start(resource_id=resource_id, origin=request_origin(self.settings))
         relay = await self.turn.start()
+        await self.sms.start()  # after the inventory: carriers come from it
         chat_store = SqlChatStore(self.database)
         self._chat_store = chat_store
         chat_rules = ChatRules(
@@ -179,6 +196,9 @@ class Switchboard:
         chat_roster = ChatRosterService(chat_store, chat_writer, self.identity, chat_rules)
         self.chat_hub = ChatHub(chat_store, self.bus)
         await self.chat_hub.start()
+        self.calling = await self.calling_component.start(
+            relay, self.identity, self.events.outbox, wants=self.events.wants, clock=self.clock
+        )
         realtime = ChatRealtime(
             self.chat_hub,
             chat_store,
@@ -186,14 +206,17 @@ class Switchboard:
             clock=self.clock,
             settings=RealtimeSettings(heartbeat_seconds=self.settings.chat_heartbeat_seconds),
         )
-        self._router = Router(
+        self._router = DispatchRouter(
             routes=[
                 *self._operational_routes(),
                 *identity_routes(self.identity, authenticator),
                 *chat_routes(self.chat, chat_roster, authenticator, paging, repeatability),
                 WebSocketRoute("/chat/realtime", realtime.handle),
+                *self.calling_component.routes(),
                 Mount("/sdk", BrowserModules(), name="sdk"),
                 *rooms_routes(self.rooms, authenticator, repeatability, paging),
+                *numbers_routes(self.numbers, authenticator),
+                *self.sms.routes(authenticator),
                 *traversal_routes(relay, authenticator),
                 *self.events.routes(authenticator, paging),
             ],
@@ -219,6 +242,8 @@ class Switchboard:
         for task in self._background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.calling_component.stop()  # its event sink writes to the outbox
+        await self.sms.stop()  # its carriers hand inbound messages to the outbox
         await self.events.stop()  # before the bus and database it delivers from
         if self.chat_hub is not None:
             await self.chat_hub.stop()

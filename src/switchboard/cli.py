@@ -1,4 +1,4 @@
-"""The ``switchboard`` command: serve, connection-string, keys rotate, events."""
+"""The ``switchboard`` command: serve, connection-string, keys rotate, events, numbers."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from switchboard.bus.redis import RedisBus
 from switchboard.core.config import ConfigError, Settings, load_settings
 from switchboard.events.cli import add_events_commands, run_events_command
 from switchboard.http.context import RequestIdLogFilter
+from switchboard.numbers.cli import add_numbers_commands, run_numbers_command
+from switchboard.sms.cli import add_sim_commands, run_sim_command
 from switchboard.storage.database import Database
 from switchboard.storage.secrets import SqlSecretStore
 
@@ -61,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("which", choices=["primary", "secondary", "signing"])
     _common_options(rotate)
     add_events_commands(commands, _common_options)
+    add_numbers_commands(commands, _common_options)
+    add_sim_commands(commands, _common_options)
     return parser
 
 
@@ -152,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "events":
         return run_events_command(args, settings)
+    if args.command in ("numbers", "carriers"):
+        return run_numbers_command(args, settings)
+    if args.command == "sim":
+        return run_sim_command(args, settings)
     if args.command == "keys":
         print(asyncio.run(_rotate(settings, args.which)))
         return 0

@@ -86,6 +86,7 @@ class Thread:
     last_message_ms: int | None = None
     message_seq: int = 0
     last_message_id_ms: int = 0
+    roster_version: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -189,12 +189,15 @@ class ChatRealtime:
         principal: Principal,
         recipient: bytes,
     ) -> None:
-        # Pings go out every heartbeat whatever else is sent, so a busy stream still gets
-        # pongs back; a client silent for two heartbeats is gone.
+        # Events go out from their own task (_send_events): one wake-up per burst of events,
+        # not an asyncio.wait over three tasks per event, which cost more than the send itself
+        # with a thousand sockets. This loop keeps the rest: pings every heartbeat whatever
+        # else is sent (so a busy stream still gets pongs back), a client silent for two
+        # heartbeats is gone, token expiry, and rechecks (revocation, a too-slow client).
         heartbeat = self._settings.heartbeat_seconds
         last_heard = last_ping = self._clock()
+        sender = asyncio.create_task(self._send_events(websocket, connection, recipient))
         receiver = asyncio.create_task(websocket.receive_text())
-        sender = asyncio.create_task(connection.next_event())
         recheck = asyncio.create_task(connection.recheck.wait())
         try:
             while True:
@@ -209,15 +212,14 @@ class ChatRealtime:
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 now = self._clock()
+                if sender in done:
+                    sender.result()  # it only ends by raising (a send failed: disconnected)
                 if (principal.expires_at or float("inf")) <= now:
                     raise _Closed(CLOSE_UNAUTHORIZED, "The access token has expired.")
                 if receiver in done:
                     receiver.result()  # any frame (a pong, usually) proves the client is alive
                     last_heard = now
                     receiver = asyncio.create_task(websocket.receive_text())
-                if sender in done:
-                    await self._send_event(websocket, connection, sender.result(), recipient)
-                    sender = asyncio.create_task(connection.next_event())
                 if recheck in done:
                     await self._recheck(connection, token)
                     recheck = asyncio.create_task(connection.recheck.wait())
@@ -232,6 +234,17 @@ class ChatRealtime:
             for task in (receiver, sender, recheck):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+
+    async def _send_events(
+        self, websocket: WebSocket, connection: RealtimeConnection, recipient: bytes
+    ) -> None:
+        """Live events, in order, until cancelled or a send fails."""
+        while True:
+            # Queue.get returns at once while events are queued: a burst is sent without
+            # yielding to the loop between events (uvicorn's send does not wait either
+            # unless the socket's buffer is full).
+            event = await connection.next_event()
+            await self._send_event(websocket, connection, event, recipient)
 
     async def _recheck(self, connection: RealtimeConnection, token: str) -> None:
         connection.recheck.clear()

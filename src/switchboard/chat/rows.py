@@ -21,6 +21,7 @@ def thread_from_row(row: Any) -> Thread:
         row.last_message_ms,
         row.message_seq,
         row.last_message_id_ms,
+        row.roster_version,
     )
 
 

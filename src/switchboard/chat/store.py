@@ -34,7 +34,7 @@ from switchboard.chat.tables import (
     chat_stream,
     chat_threads,
 )
-from switchboard.chat.transaction import ChatTransaction
+from switchboard.chat.transaction import ChatTransaction, RosterCache
 from switchboard.storage.database import Database
 from switchboard.storage.groupcommit import GroupCommitter
 
@@ -45,12 +45,20 @@ class SqlChatStore:
     def __init__(self, database: Database) -> None:
         self._db = database
         self._writes = GroupCommitter(database)
+        self._rosters = RosterCache()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[ChatTransaction]:
         """A write transaction; concurrent ones share a commit (storage/groupcommit.py)."""
-        async with self._writes.transaction() as conn:
-            yield ChatTransaction(conn, for_update=not self._db.is_sqlite)
+        async with self._writes.block() as block:
+            tx = ChatTransaction(
+                block.connection,
+                block.sql,
+                for_update=not self._db.is_sqlite,
+                rosters=self._rosters,
+            )
+            yield tx
+        self._rosters.learn(tx.learned)  # committed: what it read is now true for everyone
 
     async def get_thread(self, thread_id: str) -> Thread | None:
         async with self._db.read() as conn:

@@ -1,4 +1,4 @@
-"""Chat tables (migration 0003). Times are epoch milliseconds."""
+"""Chat tables (migrations 0003, 0007). Times are epoch milliseconds."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ chat_threads = sa.Table(
     sa.Column("last_message_ms", sa.BigInteger, nullable=True),
     sa.Column("message_seq", sa.BigInteger, nullable=False),
     sa.Column("last_message_id_ms", sa.BigInteger, nullable=False),
+    # Bumped with every participant change: the key of the roster cache (chat/transaction.py).
+    sa.Column("roster_version", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 chat_participants = sa.Table(

@@ -74,9 +74,7 @@ class ChatWriter:
         sequence = thread.message_seq + 1
         message = Message(thread.id, str(id_ms), sequence, kind, now, id_ms, **fields)
         await tx.insert_message(message)
-        await tx.update_thread(
-            thread.id, message_seq=sequence, last_message_id_ms=id_ms, last_message_ms=now
-        )
+        await tx.advance_thread(thread.id, sequence, id_ms, now)
         return message
 
     async def system_message(

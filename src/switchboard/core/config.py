@@ -68,6 +68,8 @@ class Settings:
     chat_max_participants_for_typing_and_receipts: int = 20
     signing_key_rotation_days: int = 30
     shutdown_timeout_seconds: float = 10.0
+    calling_ring_timeout_seconds: float = 85.0  # an unanswered call ends (487/10004)
+    calling_reconnect_grace_seconds: float = 30.0  # a dropped device keeps its calls this long
     access_log: bool = False
     http_server: str = "uvicorn"
     # TURN relay (traversal/, docs/turn.md)
@@ -90,6 +92,15 @@ class Settings:
     events_poll_seconds: float = 2.0  # look for due deliveries this often without a wake-up
     events_retention_hours: float = 24.0  # settled events stay in the outbox this long
     events_subscriptions: tuple[EventSubscriptionConfig, ...] = ()  # [[events.subscriptions]]
+    # Phone numbers (numbers/, docs/numbers.md): top-level [[carriers]] and [[numbers]] tables,
+    # checked and applied (idempotently) by switchboard.numbers at start.
+    carriers: tuple[Mapping[str, Any], ...] = ()
+    numbers: tuple[Mapping[str, Any], ...] = ()
+    # SMS (sms/, docs/sms.md)
+    sms_rate_per_number_per_minute: float = 200.0  # over it, messages wait in the queue
+    sms_rate_burst: int = 10  # messages a number may send at once before the rate applies
+    sms_queue_expiry_hours: float = 72.0  # a message the carrier never took fails after this
+    sms_event_casing: str = "pascal"  # SMS event data keys: pascal (as ACS sends) or camel
 
     @property
     def sqlite_path(self) -> Path:
@@ -126,6 +137,8 @@ def _coerce(field: dataclasses.Field[Any], value: Any) -> Any:
             return Mode(str(value).lower())
         if kind == "tuple[EventSubscriptionConfig, ...]":
             return _event_subscriptions(value)
+        if kind == "tuple[Mapping[str, Any], ...]":
+            return _tables(field.name, value)
         if kind == "str | None":
             return None if value in (None, "") else str(value)
         return str(value)
@@ -174,6 +187,18 @@ def _event_subscription(entry: Any, index: int) -> EventSubscriptionConfig:
     return EventSubscriptionConfig(**values)
 
 
+def _tables(name: str, value: Any) -> tuple[Mapping[str, Any], ...]:
+    """An array of tables (``[[carriers]]``), or the same as JSON (from the environment)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else []
+        except ValueError as exc:
+            raise ConfigError(f"{name} is not valid JSON: {exc}") from exc
+    if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
+        raise ConfigError(f"{name} must be a list of tables.")
+    return tuple(value)
+
+
 def load_settings(
     overrides: Mapping[str, Any] | None = None,
     *,
@@ -208,6 +233,9 @@ def load_settings(
                 if key != "subscriptions":
                     raise ConfigError(f"Unknown setting 'events.{key}' in {path}")
                 values["events_subscriptions"] = _event_subscriptions(value)
+        for name in ("carriers", "numbers"):  # top-level arrays of tables, even with [server]
+            if name in document:
+                values[name] = _tables(name, document[name])
 
     for name, field in fields.items():
         raw = env.get(ENV_PREFIX + name.upper())

@@ -32,6 +32,8 @@ class ApiVersions:
         self._sorted = ", ".join(sorted(self.versions))
 
     def check(self, raw: str | None) -> str:
+        if raw in self.versions:  # the common case: exactly as listed, nothing to normalise
+            return raw
         if raw is None or not raw.strip():
             raise InvalidApiVersionError(
                 "The api-version query parameter is required.",
@@ -99,5 +101,27 @@ CHAT_VERSIONS = ApiVersions(
         "2024-03-07",
         "2024-09-30",
         "2025-03-15",
+    ],
+)
+
+# 2021-03-07 is what azure-communication-sms 1.1.0 sends; 2026-01-23 adds opt-outs and
+# delivery reports (same send shape, plus fields we accept and ignore).
+SMS_VERSIONS = ApiVersions("SMS", ["2021-03-07", "2024-12-10-preview", "2026-01-23"])
+
+# Phone Numbers: the versions azure-communication-phonenumbers 1.x can send. Older versions
+# lack browse/reservations and localities, but their shared routes have the same shapes.
+PHONE_NUMBERS_VERSIONS = ApiVersions(
+    "Phone Numbers",
+    [
+        "2021-03-07",
+        "2022-01-11-preview2",
+        "2022-06-01-preview",
+        "2022-12-01",
+        "2023-05-01-preview",
+        "2024-01-31-preview",
+        "2024-03-01-preview",
+        "2025-02-11",
+        "2025-04-01",
+        "2025-06-01",
     ],
 )

@@ -28,18 +28,20 @@ class Authenticator:
     async def authenticate(
         self, request: Request, *, allow_hmac: bool, allow_bearer: bool
     ) -> Principal:
-        header = request.headers.get("authorization")
+        # One pass over the raw headers: the HMAC verifier looks up ten or so of them, and
+        # Starlette's Headers scans the whole list on every lookup. (Servers send names in
+        # lower case; a repeated header keeps its first value, as Headers.get does.)
+        headers: dict[str, str] = {}
+        for name, value in request.scope["headers"]:
+            key = name.decode("latin-1")
+            if key not in headers:
+                headers[key] = value.decode("latin-1")
+        header = headers.get("authorization")
         if not header:
             raise AuthenticationError("The request has no Authorization header.")
         scheme = header.split(" ", 1)[0].lower()
         if scheme == "hmac-sha256" and allow_hmac:
             body = await read_body(request)
-            # One pass over the raw headers: the verifier looks up ten or so of them, and
-            # Starlette's Headers scans the whole list on every lookup.
-            headers = {
-                name.decode("latin-1"): value.decode("latin-1")
-                for name, value in request.scope["headers"]
-            }
             await self._hmac.verify(request.method, raw_target(request), headers, body)
             return RESOURCE
         if scheme == "bearer" and allow_bearer:

@@ -47,6 +47,7 @@ class AcsRoute(Route):
         name: str | None = None,
     ) -> None:
         super().__init__(path, endpoint, methods=list(methods), name=name)
+        self._run = endpoint
         self.path_regex = re.compile(self.path_regex.pattern, re.IGNORECASE)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -71,7 +72,10 @@ class AcsRoute(Route):
                 f"Method {scope['method']} is not allowed here; allowed: "
                 f"{', '.join(sorted(self.methods))}."
             )
-        await super().handle(scope, receive, send)
+        # What Starlette's request_response does, minus its exception-handler wrapper: errors
+        # are rendered by RequestContextMiddleware, and this is every ACS request's path.
+        response = await self._run(Request(scope, receive, send))
+        await response(scope, receive, send)
 
 
 def endpoint(

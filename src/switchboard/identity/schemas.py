@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import msgspec
@@ -23,7 +24,13 @@ class IssueTokenRequest(msgspec.Struct, rename="camel"):
 
 
 def token_json(token: AccessToken) -> dict[str, Any]:
-    return {"token": token.token, "expiresOn": iso8601(token.expires_at)}
+    return {"token": token.token, "expiresOn": _expires_on(token.expires_at)}
+
+
+@functools.lru_cache(maxsize=16)
+def _expires_on(expires_at: float) -> str:
+    """Tokens issued in the same second share their expiry: format it once."""
+    return iso8601(expires_at)
 
 
 def created_identity_json(identity: Identity, token: AccessToken | None) -> dict[str, Any]:

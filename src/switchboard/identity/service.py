@@ -73,6 +73,13 @@ class IdentityStateCache:
         finally:
             del self._loading[identity_id]
 
+    def peek(self, identity_id: str) -> Identity | None:
+        """The cached row if there is an unexpired one (no database read, no waiting)."""
+        entry = self._entries.get(identity_id)
+        if entry is not None and self._clock() < entry[1]:
+            return entry[0]
+        return None
+
     def put(self, identity: Identity) -> None:
         self._remember(identity.id, identity)
 
@@ -174,8 +181,9 @@ class IdentityService:
         return await self.authenticate_token(token)
 
     async def _live_identity(self, identity_id: str) -> Identity:
-        identity = None
-        if is_acs_user_id(identity_id):
+        # A cached row was stored under this id, so the id is well-formed: skip parsing it.
+        identity = self._cache.peek(identity_id)
+        if identity is None and is_acs_user_id(identity_id):
             identity = await self._cache.get(identity_id)
         if identity is None or identity.is_deleted:
             raise self._not_found(identity_id)

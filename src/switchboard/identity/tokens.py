@@ -12,6 +12,8 @@ certain offsets, so we check the encoding and, in the rare case, pad and re-mint
 from __future__ import annotations
 
 import base64
+import hashlib
+from binascii import b2a_base64
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,14 +23,15 @@ import jwt
 import msgspec
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
 
 from switchboard.core.errors import AuthenticationError
 from switchboard.identity.keys import ALGORITHM, SigningKeyRing, thumbprint
 from switchboard.identity.models import AccessToken, TokenScope
 
 _SCP = 1792  # the fixed value real ACS user tokens carry
-_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_ECDSA_PREHASHED = ec.ECDSA(Prehashed(hashes.SHA256()))
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _encode = msgspec.json.encode
 
 
@@ -65,7 +68,7 @@ class TokenCodec:
         self._location = location
         self._cache: OrderedDict[str, TokenClaims] = OrderedDict()
         self._cache_size = cache_size
-        self._headers: dict[str, str] = {}  # kid -> encoded header segment
+        self._headers: dict[str, bytes] = {}  # kid -> encoded header segment and "."
 
     def mint(self, user_id: str, scopes: Sequence[TokenScope], minutes: int) -> AccessToken:
         now = self._clock()
@@ -87,22 +90,25 @@ class TokenCodec:
         header = self._headers.get(key.kid)
         if header is None:
             fields = {"alg": ALGORITHM, "kid": key.kid, "x5t": thumbprint(key), "typ": "JWT"}
-            header = _b64url(_encode(fields))
+            header = _b64url(_encode(fields)).encode("ascii") + b"."
             self._headers[key.kid] = header
         for pad in range(4):
             if pad:
                 payload["pad"] = "0" * pad
-            body = _b64url(_encode(payload))
-            if "-" in body or "_" in body:
+            # Standard base64 without "+" or "/" is the base64url the JWT needs and what
+            # the Python SDK's standard decoder reads.
+            body = b2a_base64(_encode(payload), newline=False).rstrip(b"=")
+            if b"+" in body or b"/" in body:
                 continue
-            signing_input = f"{header}.{body}"
+            signing_input = header + body
             # Signed by hand rather than with jwt.encode: this is the hot path of issuance,
             # and PyJWT's generic encoding costs as much again as the signature. PyJWT still
             # verifies (decode) these tokens, so the format is checked against it in tests.
-            der = key.private_key.sign(signing_input.encode(), _ECDSA_SHA256)
-            r, s_ = decode_dss_signature(der)
-            signature = _b64url(r.to_bytes(32, "big") + s_.to_bytes(32, "big"))
-            return AccessToken(f"{signing_input}.{signature}", float(expires))
+            digest = hashlib.sha256(signing_input).digest()
+            r, s_ = decode_dss_signature(key.private_key.sign(digest, _ECDSA_PREHASHED))
+            signature = b2a_base64(r.to_bytes(32, "big") + s_.to_bytes(32, "big"), newline=False)
+            token = signing_input + b"." + signature.rstrip(b"=").translate(_URLSAFE)
+            return AccessToken(token.decode("ascii"), float(expires))
         raise RuntimeError("could not mint a token payload safe for standard base64")
 
     async def verify(self, token: str) -> TokenClaims:

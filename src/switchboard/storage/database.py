@@ -5,6 +5,10 @@ write survives a power cut. Write transactions start with ``BEGIN IMMEDIATE`` be
 in-process lock: SQLite has one writer, and taking the lock up front avoids the
 "database is locked" upgrade failure of deferred transactions. PostgreSQL uses asyncpg.
 
+Short, hot write transactions (group commit) use ``batch_write``: on SQLite a second
+connection whose statements run on the event loop and whose BEGIN/COMMIT run on a worker
+thread (storage/inline_sqlite.py); both writers sit behind the same lock.
+
     Database.start() ── pg_advisory_lock (PostgreSQL) ── alembic upgrade head ── ready
 """
 
@@ -21,6 +25,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, MetaData, event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from switchboard.storage.inline_sqlite import inline_creator
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +49,21 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._write_lock = asyncio.Lock()
+        self.batch_engine = self.engine
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+            database = self.engine.url.database
+            if database and database != ":memory:" and not database.startswith("file:"):
+                # One connection: it is only ever used behind the write lock.
+                self.batch_engine = create_async_engine(
+                    url,
+                    echo=echo,
+                    async_creator=inline_creator(database),
+                    poolclass=AsyncAdaptedQueuePool,
+                    pool_size=1,
+                    max_overflow=0,
+                )
+                _begin_as_configured(self.batch_engine)
 
     async def start(self) -> None:
         if self.is_sqlite:
@@ -64,6 +84,8 @@ class Database:
                     await conn.commit()
 
     async def stop(self) -> None:
+        if self.batch_engine is not self.engine:
+            await self.batch_engine.dispose()
         await self.engine.dispose()
 
     @asynccontextmanager
@@ -76,6 +98,22 @@ class Database:
                     yield conn
         else:
             async with self.engine.begin() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def batch_write(self) -> AsyncIterator[AsyncConnection]:
+        """Like ``write``, for short transactions of many small statements (group commit).
+
+        On a SQLite file the statements run on the event loop (µs each, no thread hop); only
+        BEGIN and the durable COMMIT go to a worker thread. Keep long statements out.
+        """
+        if self.batch_engine is self.engine:
+            async with self.write() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.batch_engine.connect() as conn:
+            await conn.execution_options(sqlite_begin="IMMEDIATE")
+            async with conn.begin():
                 yield conn
 
     @asynccontextmanager
@@ -105,6 +143,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    _begin_as_configured(engine)
+
+
+def _begin_as_configured(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")

@@ -8,7 +8,14 @@ A durable commit (fsync) costs far more than the statements of one chat message,
 it is what lets a few thousand acknowledged writes a second through SQLite. Each writer's
 block runs alone on the shared connection (blocks are serialised); a block that raises rolls
 back only its savepoint. The batch commits when no writer is running or waiting, and nobody
-returns before that commit: "acknowledged" still means "durable".
+returns before that commit: "acknowledged" still means "durable". While one batch commits,
+the next one waits for the database's write lock and gathers writers.
+
+The batch runs on ``Database.batch_write`` (SQLite: statements on the event loop, COMMIT on a
+worker thread). Savepoints are plain SQL on the driver (storage/driver.py): blocks are
+serialised, so one savepoint name serves them all, and SQLAlchemy's own savepoint bookkeeping
+(a compile and a result object per SAVEPOINT/RELEASE) is not needed.
+Trap: a block must not open SQLAlchemy savepoints (``begin_nested``) of its own.
 """
 
 from __future__ import annotations
@@ -16,10 +23,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.storage.database import Database
+from switchboard.storage.driver import DriverSql, driver_sql
+
+_SAVEPOINT = "SAVEPOINT group_commit_block"
+_RELEASE = "RELEASE SAVEPOINT group_commit_block"
+_ROLLBACK = "ROLLBACK TO SAVEPOINT group_commit_block"
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One writer's turn: the batch's connection and its driver (same transaction)."""
+
+    connection: AsyncConnection
+    sql: DriverSql
 
 
 class _Batch:
@@ -30,7 +51,7 @@ class _Batch:
         self.closed = False
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.context: AbstractAsyncContextManager[AsyncConnection] | None = None
-        self.connection: AsyncConnection | None = None
+        self.block: Block | None = None
 
 
 class GroupCommitter:
@@ -41,20 +62,33 @@ class GroupCommitter:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with self.block() as block:
+            yield block.connection
+
+    @asynccontextmanager
+    async def block(self) -> AsyncIterator[Block]:
+        """Like ``transaction``, with driver-level SQL for the block's hot statements."""
         batch = self._join()
         succeeded = False
         try:
             async with batch.turn:
-                if batch.connection is None:
-                    batch.context = self._db.write()
-                    batch.connection = await batch.context.__aenter__()
-                savepoint = await batch.connection.begin_nested()
+                if batch.block is None:
+                    batch.context = self._db.batch_write()
+                    connection = await batch.context.__aenter__()
+                    if not self._db.is_sqlite:
+                        # SQLAlchemy's asyncpg adapter opens the transaction lazily, on the
+                        # first statement it runs; our SAVEPOINT goes around it.
+                        await connection.exec_driver_sql("SELECT 1")
+                    batch.block = Block(connection, await driver_sql(connection))
+                sql = batch.block.sql
+                await sql.execute(_SAVEPOINT)
                 try:
-                    yield batch.connection
+                    yield batch.block
                 except BaseException:
-                    await savepoint.rollback()
+                    await sql.execute(_ROLLBACK)
+                    await sql.execute(_RELEASE)
                     raise
-                await savepoint.commit()
+                await sql.execute(_RELEASE)
                 succeeded = True
         finally:
             batch.pending -= 1

@@ -1,0 +1,332 @@
+"""``CallClient`` → ``CallAgent``: a registered device that places and receives calls.
+
+    agent = await CallClient("https://host:8443", ssl="ca.pem").create_call_agent(token)
+    call = await agent.start_call(bob_id)               # Call: Connecting → Ringing → Connected
+    incoming = await agent.next_incoming_call()         # on bob's agent: Ringing
+    await incoming.accept(audio=True)                   # media: aiortc, a tone out, a probe in
+    await call.hang_up(); await agent.dispose()
+
+One reader task (owned by the agent) runs the connection loop:
+
+    token ─▶ connect wss://…/calling/signaling (subprotocol switchboard.calling.v1)
+       ▲       ─▶ register {deviceId, lastSeq} ─▶ frames ─▶ SignalingSession ─▶ calls
+       │ dropped / server silent: backoff, reconnect, resume the same device (calls go on)
+       └─ 4001: new token (if callable) · 4003/4006/4009/4011: stop, calls end here
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import ssl as ssl_module
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from switchboard.calling.client.call import Call, CallDirection, RemoteParticipant
+from switchboard.calling.client.session import (
+    Ack,
+    CallFrame,
+    Registered,
+    SignalingClosed,
+    SignalingSession,
+    signaling_url,
+)
+from switchboard.calling.models import CallState, EndReason
+from switchboard.calling.protocol import (
+    CLOSE_UNAUTHORIZED,
+    PROTOCOL,
+    ClientMessage,
+)
+from switchboard.client.session import Backoff
+
+log = logging.getLogger(__name__)
+
+TokenSource = str | Callable[[], Awaitable[str]] | Callable[[], str]
+_RECONNECTABLE = {1000, 1001, 1006, 1011, 1012, 1013, 4008}
+SIGNALING_LOST = EndReason(496, 7, "The signaling connection ended for good.")
+
+
+class CallClient:
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        ssl: ssl_module.SSLContext | str | None = None,
+        tone_hz: float = 440.0,
+    ) -> None:
+        signaling_url(endpoint)  # fail fast on a malformed endpoint
+        self._endpoint = endpoint
+        self._ssl = ssl_module.create_default_context(cafile=ssl) if isinstance(ssl, str) else ssl
+        self._tone_hz = tone_hz
+
+    async def create_call_agent(
+        self, token: TokenSource, *, backoff: Backoff | None = None, tone_hz: float | None = None
+    ) -> CallAgent:
+        """Register a device for the token's user (it needs the ``voip`` scope)."""
+        agent = CallAgent(
+            self._endpoint, token, ssl=self._ssl, backoff=backoff, tone_hz=tone_hz or self._tone_hz
+        )
+        await agent.start()
+        return agent
+
+
+class CallAgent:
+    def __init__(
+        self,
+        endpoint: str,
+        token: TokenSource,
+        *,
+        ssl: ssl_module.SSLContext | None,
+        backoff: Backoff | None,
+        tone_hz: float,
+    ) -> None:
+        self._url = signaling_url(endpoint)
+        self._token_source = token
+        self._ssl = ssl
+        self._backoff = backoff or Backoff()
+        self.tone_hz = tone_hz
+        self.session = SignalingSession()
+        self.ice_servers: list[dict[str, Any]] = []
+        self.calls: dict[str, Call] = {}
+        self.connections = 0  # sockets opened so far
+        self.registrations = 0  # times the server accepted the device (1 + reconnections)
+        self.registered = asyncio.Event()
+        self._incoming: asyncio.Queue[Call] = asyncio.Queue()
+        self._acks: dict[str, tuple[asyncio.Future[dict[str, Any]], Any]] = {}
+        self._connection: ClientConnection | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def device_id(self) -> str | None:
+        return self.session.device_id
+
+    @property
+    def user_id(self) -> str | None:
+        return self.session.user_id
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._runner = asyncio.create_task(self._run(), name="CallAgent reader")
+        registered = asyncio.create_task(self.registered.wait())
+        await asyncio.wait({self._runner, registered}, return_when="FIRST_COMPLETED")
+        if not self.registered.is_set():
+            registered.cancel()
+            self._runner.result()  # raises why it ended
+            raise SignalingClosed(1000, "the agent stopped before registering")
+
+    async def dispose(self) -> None:
+        """Hang up, unregister the device, and stop."""
+        for call in list(self.calls.values()):
+            if call.state is not CallState.DISCONNECTED:
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(2):
+                        await call.hang_up()
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.send(self.session.unregister())
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._runner
+        self._end_calls(SIGNALING_LOST)
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                async with asyncio.timeout(2):
+                    await task
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def wait_registered(self, times: int = 1) -> None:
+        """Until the device has registered ``times`` times (2: after one reconnection)."""
+        while self.registrations < times:
+            self.registered.clear()
+            await self.registered.wait()
+
+    @property
+    def closed(self) -> BaseException | None:
+        """Why the agent stopped for good (SignalingClosed), or None while it runs."""
+        if self._runner is None or not self._runner.done() or self._runner.cancelled():
+            return None
+        return self._runner.exception()
+
+    async def wait_closed(self) -> BaseException | None:
+        if self._runner is not None:
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(self._runner)
+        return self.closed
+
+    # ---- calls ---------------------------------------------------------------------------
+
+    async def start_call(self, user_id: str, *, audio: bool = True, video: bool = False) -> Call:
+        call = Call(self, CallDirection.OUTGOING, state=CallState.CONNECTING)
+        await call.start(user_id, audio=audio, video=video)
+        return call
+
+    async def next_incoming_call(self) -> Call:
+        """The next call ringing on this device (bound the wait with ``asyncio.timeout``)."""
+        return await self._incoming.get()
+
+    # ---- AgentPort -----------------------------------------------------------------------
+
+    async def request(
+        self,
+        kind: ClientMessage,
+        on_ack: Callable[[dict[str, Any]], None] | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Send a request and wait for its ack; a nack raises RequestFailed. ``on_ack``
+        runs in the reader as the ack arrives, before any later frame is handled."""
+        request_id = self.session.request(kind, **fields)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._acks[request_id] = (future, on_ack)
+        await self._flush()
+        return await future
+
+    def spawn(self, work: Awaitable[None], name: str) -> None:
+        task = asyncio.ensure_future(work)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def track(self, call: Call) -> None:
+        if call.id is not None:
+            self.calls[call.id] = call
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("calling task %s failed", task.get_name(), exc_info=task.exception())
+
+    # ---- the reader ----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        token = await self._token()
+        try:
+            while True:
+                try:
+                    connection = await connect(
+                        self._url,
+                        subprotocols=[PROTOCOL],  # type: ignore[list-item]  # a plain str is fine
+                        additional_headers={"Authorization": f"Bearer {token}"},
+                        ssl=self._ssl if self._url.startswith("wss:") else None,
+                        ping_interval=None,  # the protocol has its own heartbeat
+                        close_timeout=1.0,
+                    )
+                except InvalidStatus as exc:
+                    status = exc.response.status_code
+                    if 400 <= status < 500 and status not in (408, 429):
+                        raise SignalingClosed(status, "the server refused the handshake") from exc
+                    await asyncio.sleep(self._backoff.next_delay())
+                    continue
+                except ssl_module.SSLCertVerificationError:
+                    raise
+                except (OSError, TimeoutError, InvalidHandshake) as exc:
+                    log.info("calling: cannot connect (%r); retrying", exc)
+                    await asyncio.sleep(self._backoff.next_delay())
+                    continue
+                code, reason = await self._serve(connection)
+                if code == CLOSE_UNAUTHORIZED and not isinstance(self._token_source, str):
+                    token = await self._token()
+                elif code not in _RECONNECTABLE:
+                    raise SignalingClosed(code, reason)
+                log.info("calling: connection ended (%s %s); reconnecting", code, reason)
+                await asyncio.sleep(self._backoff.next_delay())
+        except SignalingClosed as closed:
+            self._end_calls(EndReason(closed.code, 0, closed.reason))
+            raise
+
+    async def _serve(self, connection: ClientConnection) -> tuple[int, str]:
+        session = self.session
+        loop = asyncio.get_running_loop()
+        self.connections += 1
+        session.connection_made(loop.time())
+        self._connection = connection
+        try:
+            await self._flush()
+            while True:
+                try:
+                    async with asyncio.timeout_at(session.next_timer()):
+                        text = await connection.recv()
+                except TimeoutError:
+                    log.info("calling: the server went silent; reconnecting")
+                    return 1006, "server silent"
+                for event in session.receive(text, loop.time()):
+                    self._on_event(event)
+                await self._flush()
+        except ConnectionClosed as exc:
+            received = exc.rcvd
+            return (received.code, received.reason) if received else (1006, "dropped")
+        finally:
+            self._connection = None
+            self.registered.clear()
+            session.connection_lost()
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def _flush(self) -> None:
+        connection = self._connection
+        if connection is None:
+            return  # they go out after the next register
+        for text in self.session.data_to_send():
+            with contextlib.suppress(ConnectionClosed):
+                await connection.send(text)
+
+    def _on_event(self, event: Ack | Registered | CallFrame) -> None:
+        if isinstance(event, Registered):
+            self.ice_servers = event.ice_servers
+            self._backoff.reset()
+            self.registrations += 1
+            self.registered.set()
+        elif isinstance(event, Ack):
+            future, on_ack = self._acks.pop(event.id, (None, None))
+            if future is None or future.done():
+                return
+            if event.ok:
+                if on_ack is not None:
+                    on_ack(event.result)
+                future.set_result(event.result)
+            else:
+                future.set_exception(event.error or RuntimeError("request failed"))
+        else:
+            self._on_call_frame(event)
+
+    def _on_call_frame(self, frame: CallFrame) -> None:
+        call = self.calls.get(frame.call_id)
+        if call is None and frame.type == "incomingCall":
+            data = frame.data
+            call = Call(
+                self,
+                CallDirection.INCOMING,
+                call_id=frame.call_id,
+                state=CallState.RINGING,
+                caller=RemoteParticipant.from_json(data["caller"]),
+                offer=data.get("offer"),
+                remote_video=bool((data.get("media") or {}).get("video")),
+            )
+            call.participant_id = data.get("participantId")
+            self.calls[frame.call_id] = call
+            self._incoming.put_nowait(call)
+            return
+        if call is None:
+            return  # a call this device no longer tracks
+        call.on_frame(frame)
+
+    def _end_calls(self, reason: EndReason) -> None:
+        for call in self.calls.values():
+            call.ended(reason)
+
+    async def _token(self) -> str:
+        source = self._token_source
+        if isinstance(source, str):
+            return source
+        value = source()
+        if inspect.isawaitable(value):
+            value = await value
+        return str(value)

@@ -1,0 +1,282 @@
+"""``Call``: one call as this device sees it, with ACS's states and operations.
+
+    outgoing: Connecting ─callUpdated Ringing─▶ Ringing ─sdp answer + Connected─▶ Connected
+    incoming: Ringing ─accept()─▶ Connecting ─callUpdated Connected─▶ Connected
+    Connected ⇄ LocalHold (hold/resume) ─hang_up()─▶ Disconnecting ─callEnded─▶ Disconnected
+
+Frames arrive from the agent's reader (state changes apply at once); media work (SDP,
+candidates, closing the peer connection) runs in order on the call's own task, so a slow
+ICE step never holds up signaling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from switchboard.calling.client.media import CallMedia
+from switchboard.calling.client.session import CallFrame, RequestFailed
+from switchboard.calling.models import CallState, EndReason, ParticipantState
+from switchboard.calling.protocol import ClientMessage
+
+log = logging.getLogger(__name__)
+
+LOCAL_END = EndReason(0, 0, "Call ended successfully by local participant.")
+
+
+class CallDirection(StrEnum):
+    INCOMING = "Incoming"
+    OUTGOING = "Outgoing"
+
+
+@dataclass(slots=True)
+class RemoteParticipant:
+    id: str
+    user_id: str
+    state: ParticipantState
+    is_muted: bool = False
+    video_on: bool = False
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RemoteParticipant:
+        return cls(
+            str(data["participantId"]),
+            str(data["identifier"]["rawId"]),
+            ParticipantState(data["state"]),
+            bool(data.get("isMuted")),
+            bool(data.get("videoOn")),
+        )
+
+
+class AgentPort(Protocol):
+    """What a call needs from its agent."""
+
+    ice_servers: list[dict[str, Any]]
+    tone_hz: float
+
+    async def request(
+        self,
+        kind: ClientMessage,
+        on_ack: Callable[[dict[str, Any]], None] | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]: ...
+
+    def spawn(self, work: Awaitable[None], name: str) -> None: ...
+
+    def track(self, call: Call) -> None:
+        """Route the frames of ``call.id`` to this call from now on."""
+        ...
+
+
+class Call:
+    def __init__(
+        self,
+        agent: AgentPort,
+        direction: CallDirection,
+        *,
+        call_id: str | None = None,
+        state: CallState = CallState.CONNECTING,
+        caller: RemoteParticipant | None = None,
+        offer: dict[str, str] | None = None,
+        remote_video: bool = False,
+    ) -> None:
+        self._agent = agent
+        self.direction = direction
+        self.id = call_id
+        self.state = state
+        self.participant_id: str | None = None
+        self.end_reason: EndReason | None = None
+        self.remote_participants: dict[str, RemoteParticipant] = {}
+        if caller is not None:
+            self.remote_participants[caller.id] = caller
+        self.remote_video = remote_video
+        self.is_muted = False
+        self.video_on = False
+        self.media: CallMedia | None = None
+        self._offer = offer
+        self._changed = asyncio.Event()
+        self._work: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
+        agent.spawn(self._run_media(), f"call media {call_id or 'outgoing'}")
+
+    # ---- waiting -------------------------------------------------------------------------
+
+    async def wait_for(self, predicate: Callable[[Call], bool]) -> None:
+        """Until ``predicate(call)`` holds (bound it with ``asyncio.timeout``)."""
+        while not predicate(self):
+            self._changed.clear()
+            await self._changed.wait()
+
+    async def wait_for_state(self, state: CallState) -> None:
+        await self.wait_for(lambda call: call.state is state)
+
+    @property
+    def remote(self) -> RemoteParticipant | None:
+        """The other participant of a two-party call."""
+        return next(iter(self.remote_participants.values()), None)
+
+    # ---- operations ----------------------------------------------------------------------
+
+    async def start(self, callee: str, *, audio: bool, video: bool) -> None:
+        """Outgoing: make the offer and ask the server to ring ``callee`` (agent only)."""
+        self.media = CallMedia(self._agent.ice_servers, video=video, tone_hz=self._agent.tone_hz)
+        self.video_on = video
+        offer = await self.media.offer()
+        await self._agent.request(
+            ClientMessage.START_CALL,
+            on_ack=self._placed,
+            targets=[{"rawId": callee, "communicationUser": {"id": callee}}],
+            description=offer,
+            media={"audio": audio, "video": video},
+        )
+
+    async def accept(self, *, audio: bool = True, video: bool = False) -> None:
+        if self.direction is not CallDirection.INCOMING or self.state is not CallState.RINGING:
+            raise RuntimeError(f"only a ringing incoming call can be accepted ({self.state})")
+        if self._offer is None:
+            raise RuntimeError("the incoming call carried no offer")
+        self.media = CallMedia(self._agent.ice_servers, video=video, tone_hz=self._agent.tone_hz)
+        self.video_on = video
+        self._set_state(CallState.CONNECTING)
+        answer = await self.media.answer(self._offer)
+        await self._agent.request(
+            ClientMessage.ACCEPT,
+            callId=self.id,
+            description=answer,
+            media={"audio": audio, "video": video},
+        )
+
+    async def reject(self, *, busy: bool = False) -> None:
+        await self._agent.request(ClientMessage.REJECT, callId=self.id, busy=busy or None)
+
+    async def hang_up(self) -> None:
+        if self.state is CallState.DISCONNECTED:
+            return
+        self._set_state(CallState.DISCONNECTING)
+        try:
+            await self._agent.request(ClientMessage.HANG_UP, callId=self.id)
+        except RequestFailed:  # already over on the server: end it here too
+            self.ended(LOCAL_END)
+
+    async def mute(self) -> None:
+        await self._set_muted(True)
+
+    async def unmute(self) -> None:
+        await self._set_muted(False)
+
+    async def start_video(self) -> None:
+        await self._set_video(True)
+
+    async def stop_video(self) -> None:
+        await self._set_video(False)
+
+    async def hold(self) -> None:
+        await self._agent.request(ClientMessage.HOLD, callId=self.id)
+        if self.media is not None:
+            self.media.set_muted(True)
+        self._set_state(CallState.LOCAL_HOLD)
+
+    async def resume(self) -> None:
+        await self._agent.request(ClientMessage.RESUME, callId=self.id)
+        if self.media is not None:
+            self.media.set_muted(self.is_muted)
+        self._set_state(CallState.CONNECTED)
+
+    async def _set_muted(self, muted: bool) -> None:
+        if self.media is not None:
+            self.media.set_muted(muted)
+        self.is_muted = muted
+        await self._agent.request(ClientMessage.MEDIA_STATE, callId=self.id, muted=muted)
+
+    async def _set_video(self, on: bool) -> None:
+        if self.media is not None:
+            self.media.set_video(on)
+        self.video_on = on
+        await self._agent.request(ClientMessage.MEDIA_STATE, callId=self.id, videoOn=on)
+
+    # ---- frames from the agent's reader --------------------------------------------------
+
+    def _placed(self, result: dict[str, Any]) -> None:
+        self.id = str(result["callId"])
+        self.participant_id = str(result["participantId"])
+        self._agent.track(self)
+
+    def on_frame(self, frame: CallFrame) -> None:
+        data = frame.data
+        if frame.type == "callUpdated":
+            self.participant_id = data.get("participantId", self.participant_id)
+            for participant in data.get("participants") or []:
+                remote = RemoteParticipant.from_json(participant)
+                self.remote_participants[remote.id] = remote
+            self._phase(str(data.get("state")))
+        elif frame.type == "participantUpdated":
+            remote = RemoteParticipant.from_json(data["participant"])
+            self.remote_participants[remote.id] = remote
+            self._changed.set()
+        elif frame.type == "sdp":
+            description = data["description"]
+            self._work.put_nowait(lambda: self._remote_description(description))
+        elif frame.type == "candidate":
+            candidate = data["candidate"]
+            self._work.put_nowait(lambda: self._remote_candidate(candidate))
+        elif frame.type == "callEnded":
+            self.ended(EndReason.from_json(data.get("reason") or {}))
+
+    def _phase(self, phase: str) -> None:
+        if phase == "Ringing" and self.state is CallState.CONNECTING:
+            self._set_state(CallState.RINGING)
+        elif phase == "Connected" and self.state in (CallState.CONNECTING, CallState.RINGING):
+            self._set_state(CallState.CONNECTED)
+        else:
+            self._changed.set()
+
+    def ended(self, reason: EndReason) -> None:
+        if self.state is CallState.DISCONNECTED:
+            return
+        self.end_reason = reason
+        self._set_state(CallState.DISCONNECTED)
+        self._work.put_nowait(self._close_media)
+
+    def _set_state(self, state: CallState) -> None:
+        log.debug("call %s: %s → %s", self.id, self.state.value, state.value)
+        self.state = state
+        self._changed.set()
+
+    # ---- media work, in order ------------------------------------------------------------
+
+    async def _remote_description(self, description: dict[str, str]) -> None:
+        if self.media is None:
+            return
+        if description.get("type") == "offer":  # renegotiation from the other side
+            answer = await self.media.answer(description)
+            await self._agent.request(ClientMessage.SDP, callId=self.id, description=answer)
+        else:
+            await self.media.remote_description(description)
+
+    async def _remote_candidate(self, candidate: dict[str, Any]) -> None:
+        if self.media is not None:
+            await self.media.add_candidate(candidate)
+
+    async def _close_media(self) -> None:
+        if self.media is not None:
+            await self.media.close()
+        raise _Done
+
+    async def _run_media(self) -> None:
+        with contextlib.suppress(_Done):
+            while True:
+                work = await self._work.get()
+                try:
+                    await work()
+                except _Done:
+                    raise
+                except Exception:  # one failed media step must not stop the call's others
+                    log.exception("call %s: media step failed", self.id)
+
+
+class _Done(Exception):
+    """The call's media is closed: its task ends."""

@@ -1,0 +1,222 @@
+"""Media for the Python calling client, on aiortc: a tone to send, a probe for what arrives.
+
+``ToneTrack`` generates a sine (mono, 48 kHz, 20 ms frames), so the other side can check it
+hears *this* tone. ``AudioProbe`` reads a received track and counts decoded frames, loud
+frames and the frequency (zero crossings), without numpy. ``CallMedia`` is one
+RTCPeerConnection with the server's ICE servers (never aiortc's default public STUN).
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import contextlib
+import fractions
+import itertools
+import logging
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
+from aiortc.mediastreams import MediaStreamError
+from aiortc.sdp import candidate_from_sdp
+from av import AudioFrame
+from av.frame import Frame
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 48_000
+FRAME_SAMPLES = 960  # 20 ms
+LOUD_RMS = 500.0  # of 32767: well above Opus's comfort noise, well below our tone
+
+
+class ToneTrack(MediaStreamTrack):
+    """A sine at ``frequency`` Hz, paced in real time like a microphone."""
+
+    kind = "audio"
+
+    def __init__(self, frequency: float = 440.0, amplitude: int = 8000) -> None:
+        super().__init__()
+        self.frequency = frequency
+        self._amplitude = amplitude
+        self._pts = 0
+        self._start: float | None = None
+
+    async def recv(self) -> Frame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        else:
+            wait = self._start + self._pts / SAMPLE_RATE - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        step = 2 * math.pi * self.frequency / SAMPLE_RATE
+        samples = array.array(
+            "h",
+            (int(self._amplitude * math.sin(step * (self._pts + i))) for i in range(FRAME_SAMPLES)),
+        )
+        frame = AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
+        frame.planes[0].update(samples.tobytes())
+        frame.pts = self._pts
+        frame.sample_rate = SAMPLE_RATE
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self._pts += FRAME_SAMPLES
+        return frame
+
+
+class AudioProbe:
+    """What a received audio track carried: frames decoded, loud ones, their frequency."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.loud_frames = 0
+        self._frequencies: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+        self.changed = asyncio.Event()
+
+    def attach(self, track: MediaStreamTrack) -> None:
+        self._task = asyncio.create_task(self._read(track), name="AudioProbe")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    @property
+    def frequency(self) -> float | None:
+        """Median frequency of the last loud frames, or None before any."""
+        recent = sorted(self._frequencies[-50:])
+        return recent[len(recent) // 2] if recent else None
+
+    def measure(self, frame: AudioFrame) -> None:
+        channels = max(len(frame.layout.channels), 1)
+        # The plane's buffer is padded beyond the samples: take exactly the interleaved s16.
+        raw = bytes(frame.planes[0])[: frame.samples * channels * 2]
+        samples = array.array("h", raw)[::channels]
+        self.frames += 1
+        if not samples:
+            return
+        rms = math.sqrt(sum(s * s for s in samples) / len(samples))
+        if rms >= LOUD_RMS:
+            self.loud_frames += 1
+            rising = [i for i, (a, b) in enumerate(itertools.pairwise(samples)) if a < 0 <= b]
+            if len(rising) >= 2:  # periods between the first and last rising zero crossing
+                periods = (rising[-1] - rising[0]) / (len(rising) - 1)
+                self._frequencies.append(frame.sample_rate / periods)
+        self.changed.set()
+
+    async def _read(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            if isinstance(frame, AudioFrame):
+                self.measure(frame)
+
+
+def ice_configuration(servers: Sequence[dict[str, Any]]) -> RTCConfiguration:
+    """RTCIceServers from the server's list (an empty list means host candidates only)."""
+    return RTCConfiguration(
+        iceServers=[
+            RTCIceServer(
+                urls=list(s.get("urls") or []),
+                username=s.get("username"),
+                credential=s.get("credential"),
+            )
+            for s in servers
+        ]
+    )
+
+
+class CallMedia:
+    """One peer connection: our tone (and optional video) out, probes on what comes in."""
+
+    def __init__(
+        self, ice_servers: Sequence[dict[str, Any]], *, video: bool, tone_hz: float
+    ) -> None:
+        self.pc = RTCPeerConnection(ice_configuration(ice_servers))
+        self.tone = ToneTrack(tone_hz)
+        self.audio = AudioProbe()
+        self.remote_video_frames = 0
+        self._video_track: VideoStreamTrack | None = VideoStreamTrack() if video else None
+        self._audio_sender: RTCRtpSender | None = None
+        self._video_sender: RTCRtpSender | None = None
+        self._video_task: asyncio.Task[None] | None = None
+        self.pc.on("track", self._on_track)
+
+    def _add_tracks(self) -> None:
+        self._audio_sender = self.pc.addTrack(self.tone)
+        if self._video_track is not None:
+            self._video_sender = self.pc.addTrack(self._video_track)
+
+    async def offer(self) -> dict[str, str]:
+        self._add_tracks()
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return _description(self.pc)
+
+    async def answer(self, offer: dict[str, str]) -> dict[str, str]:
+        await self.pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], offer["type"]))
+        self._add_tracks()
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        return _description(self.pc)
+
+    async def remote_description(self, description: dict[str, str]) -> None:
+        await self.pc.setRemoteDescription(
+            RTCSessionDescription(description["sdp"], description["type"])
+        )
+
+    async def add_candidate(self, candidate: dict[str, Any]) -> None:
+        text = str(candidate.get("candidate", ""))
+        if not text:
+            await self.pc.addIceCandidate(None)  # end of candidates
+            return
+        parsed = candidate_from_sdp(text.removeprefix("candidate:"))
+        parsed.sdpMid = candidate.get("sdpMid")
+        parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+        await self.pc.addIceCandidate(parsed)
+
+    def set_muted(self, muted: bool) -> None:
+        if self._audio_sender is not None:
+            self._audio_sender.replaceTrack(None if muted else self.tone)
+
+    def set_video(self, on: bool) -> None:
+        if self._video_sender is not None:
+            self._video_sender.replaceTrack(self._video_track if on else None)
+
+    async def close(self) -> None:
+        await self.audio.stop()
+        if self._video_task is not None:
+            self._video_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._video_task
+        await self.pc.close()
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            self.audio.attach(track)
+        elif track.kind == "video" and self._video_task is None:
+            self._video_task = asyncio.create_task(self._count_video(track))
+
+    async def _count_video(self, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                await track.recv()
+                self.remote_video_frames += 1
+
+
+def _description(pc: RTCPeerConnection) -> dict[str, str]:
+    local = pc.localDescription
+    return {"type": local.type, "sdp": local.sdp}

@@ -1,0 +1,89 @@
+"""CallingComponent: calling's wiring for one node, so app.py adds it in a few lines.
+
+start(relay, tokens, outbox, wants) ─▶ CallEventGridSink ─▶ CallingService (bus topics)
+    ─▶ routes(): WebSocketRoute /calling/signaling ─▶ CallingSignaling.handle
+stop() ─▶ service (timers, subscriptions) ─▶ sink (drains queued events)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.routing import BaseRoute, WebSocketRoute
+
+from switchboard.bus.base import Bus
+from switchboard.calling.endpoint import CallingSignaling, TokenAuthority
+from switchboard.calling.eventgrid import CallEventGridSink, Outbox
+from switchboard.calling.protocol import PATH
+from switchboard.calling.service import CallingService, CallingSettings
+from switchboard.core.config import Settings
+from switchboard.storage.database import Database
+from switchboard.traversal.service import RelayService
+
+# With Redis, other nodes may hold the callee's devices: wait this long for them to answer an
+# invite before concluding "no device" (480) or "busy" (486). Alone, every device is local.
+CLUSTER_PRESENCE_SECONDS = 1.0
+
+
+def ice_servers_json(relay: RelayService, user_id: str) -> list[dict[str, Any]]:
+    """RTCIceServer dicts for a user, from the TURN service (fresh TURN REST credentials)."""
+    config = relay.issue(user_id)
+    servers = config.ice_servers[:1]  # every route type carries the same URLs here
+    return [
+        {
+            "urls": list(server.urls),
+            "username": server.credential.username,
+            "credential": server.credential.password,
+        }
+        for server in servers
+    ]
+
+
+class CallingComponent:
+    def __init__(self, settings: Settings, bus: Bus, database: Database) -> None:
+        self._settings = settings
+        self._bus = bus
+        self._database = database
+        self.service: CallingService | None = None
+        self._sink: CallEventGridSink | None = None
+        self._endpoint: CallingSignaling | None = None
+
+    async def start(
+        self,
+        relay: RelayService,
+        tokens: TokenAuthority,
+        outbox: Outbox,
+        *,
+        wants: Callable[[str], bool] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> CallingService:
+        settings = CallingSettings(
+            ring_timeout_seconds=self._settings.calling_ring_timeout_seconds,
+            presence_seconds=CLUSTER_PRESENCE_SECONDS if self._settings.redis_url else 0.0,
+            reconnect_grace_seconds=self._settings.calling_reconnect_grace_seconds,
+        )
+        self._sink = CallEventGridSink(self._database, outbox, wants=wants)
+        await self._sink.start()
+        self.service = CallingService(
+            self._bus,
+            lambda user_id: ice_servers_json(relay, user_id),
+            clock=clock,
+            settings=settings,
+            sink=self._sink,
+        )
+        await self.service.start()
+        self._endpoint = CallingSignaling(self.service, tokens, clock=clock)
+        return self.service
+
+    def routes(self) -> list[BaseRoute]:
+        if self._endpoint is None:
+            raise RuntimeError("start the calling component first")
+        return [WebSocketRoute(PATH, self._endpoint.handle)]
+
+    async def stop(self) -> None:
+        if self.service is not None:
+            await self.service.stop()
+        if self._sink is not None:
+            await self._sink.stop()

@@ -1,0 +1,26 @@
+"""Calling's errors: leaves of the one hierarchy in core/errors.py, with ACS-style codes.
+
+    BadRequestError ── InvalidSignalError (400 InvalidSignal: a malformed or unknown message)
+    NotFoundError ──── CallNotFoundError (404 CallNotFound: no such call for this device)
+    ConflictError ──── CallStateError (409 InvalidCallState: not allowed in the call's state)
+    NotSupportedError ─ (400 NotSupported: e.g. more than one target before group calls)
+
+Over the signaling socket they travel in a failed ack: ``{"type":"ack","ok":false,
+"error":{"code","message"}}`` (docs/calling-protocol.md).
+"""
+
+from __future__ import annotations
+
+from switchboard.core.errors import BadRequestError, ConflictError, NotFoundError
+
+
+class InvalidSignalError(BadRequestError):
+    code = "InvalidSignal"
+
+
+class CallNotFoundError(NotFoundError):
+    code = "CallNotFound"
+
+
+class CallStateError(ConflictError):
+    code = "InvalidCallState"

@@ -1,0 +1,124 @@
+"""Call lifecycle as Event Grid events (``Microsoft.Communication.Call*``) through the outbox.
+
+    CallSession ─Lifecycle─▶ CallEventGridSink.offer (no wait) ─▶ queue ─▶ worker task:
+        database.write(): outbox.add(events) ─▶ commit ─▶ outbox.notify()
+
+Calls keep no rows, so there is no change to share a transaction with: the worker writes the
+events in their own transaction, off the signaling path (a slow database never delays a
+ring). Shapes follow ACS's AcsCallStarted/Ended/ParticipantAdded/Removed event data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from switchboard.calling.session import Lifecycle, LifecycleKind
+from switchboard.core.events import IntegrationEvent
+from switchboard.http.identifiers import user_identifier_json
+from switchboard.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+PREFIX = "Microsoft.Communication."
+ROLE = "Attendee"
+
+
+class Outbox(Protocol):
+    async def add(self, conn: AsyncConnection, events: Sequence[IntegrationEvent]) -> None: ...
+
+    async def notify(self) -> None: ...
+
+
+def integration_event(fact: Lifecycle) -> IntegrationEvent:
+    data: dict[str, Any] = {
+        "startedBy": {
+            "communicationIdentifier": user_identifier_json(fact.started_by),
+            "role": ROLE,
+        },
+        "serverCallId": fact.call_id,
+        "group": None,
+        "room": None,
+        "isTwoParty": True,
+        "correlationId": fact.call_id,
+        "isRoomsCall": False,
+    }
+    if fact.kind is LifecycleKind.CALL_ENDED:
+        reason = fact.reason
+        data["endedBy"] = (
+            {
+                "communicationIdentifier": user_identifier_json(fact.ended_by),
+                "type": "Participant",
+                "name": "",
+            }
+            if fact.ended_by
+            else {"communicationIdentifier": None, "type": "MicrosoftInternal", "name": ""}
+        )
+        data["reason"] = reason.json() if reason is not None else None
+        data["callDurationInSeconds"] = round(fact.duration or 0.0, 3)
+    if fact.participant is not None:
+        participant = fact.participant
+        data["user"] = {
+            "communicationIdentifier": user_identifier_json(participant.user_id),
+            "role": ROLE,
+        }
+        data["displayName"] = ""
+        data["participantId"] = participant.id
+        data["userAgent"] = "switchboard-calling/1"
+    subject = f"call/{fact.call_id}/startedBy/{fact.started_by}"
+    return IntegrationEvent(PREFIX + fact.kind.value, subject, data, fact.at)
+
+
+class CallEventGridSink:
+    """Implements ``CallEventSink``: start() after the database, stop() before it."""
+
+    def __init__(
+        self,
+        database: Database,
+        outbox: Outbox,
+        *,
+        wants: Callable[[str], bool] | None = None,
+    ) -> None:
+        self._database = database
+        self._outbox = outbox
+        self._wants = wants or (lambda _type: True)
+        self._queue: asyncio.Queue[list[Lifecycle]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def offer(self, events: Sequence[Lifecycle]) -> None:
+        wanted = [e for e in events if self._wants(PREFIX + e.kind.value)]
+        if wanted:
+            self._queue.put_nowait(wanted)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._write(), name="calling events")
+
+    async def stop(self) -> None:
+        """Write what is queued (shutdown drains), then stop."""
+        if self._task is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), timeout=5.0)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _write(self) -> None:
+        while True:
+            batch = await self._queue.get()
+            while not self._queue.empty():  # one transaction for whatever piled up
+                batch.extend(self._queue.get_nowait())
+                self._queue.task_done()
+            try:
+                async with self._database.write() as conn:
+                    await self._outbox.add(conn, [integration_event(e) for e in batch])
+                await self._outbox.notify()
+            except Exception:  # a database blip loses these events; signaling goes on
+                log.exception("could not write %d call events to the outbox", len(batch))
+            finally:
+                self._queue.task_done()

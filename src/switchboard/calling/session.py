@@ -1,0 +1,383 @@
+"""CallSession: one call's state machine on its owning node. Sans-I/O: no sockets, no sleeps.
+
+Methods take what happened (and ``now``) and return outputs: frames to deliver to devices
+(``Deliver``) and lifecycle facts for Event Grid (``Lifecycle``). ``next_timer()`` says when
+``handle_timer(now)`` must run (presence window, ring timeout).
+
+    start ─▶ CONNECTING ──device_present──▶ RINGING ──accept──▶ CONNECTED ──hang_up──▶ ENDED
+               │ no device in the presence      │ reject: 603/0      │ device lost: 0/4521
+               │ window: 480/10037 (486 busy)   │ caller hangs up: 487/0 (cancel)
+               └────────────────────────────────┴ ring timeout: 487/10004
+
+When one callee device accepts, the others ringing get callEnded 487/10003 (accepted
+elsewhere). Participants are a list, not a pair: a group call adds participants (and, with
+the media server, a media peer) without changing the shape of the messages.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from switchboard.calling import models as m
+from switchboard.calling.errors import CallStateError, InvalidSignalError
+from switchboard.calling.models import (
+    CallPhase,
+    DeviceAddress,
+    EndReason,
+    MediaDirection,
+    Participant,
+    ParticipantRole,
+    ParticipantState,
+)
+from switchboard.calling.protocol import ServerMessage, frame
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    to: DeviceAddress
+    frame: dict[str, Any]
+
+
+class LifecycleKind(StrEnum):
+    CALL_STARTED = "CallStarted"
+    CALL_ENDED = "CallEnded"
+    PARTICIPANT_ADDED = "CallParticipantAdded"
+    PARTICIPANT_REMOVED = "CallParticipantRemoved"
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    kind: LifecycleKind
+    call_id: str
+    at: float
+    started_by: str  # the caller's raw id
+    participant: Participant | None = None
+    reason: EndReason | None = None
+    ended_by: str | None = None
+    duration: float | None = None
+
+
+Output = Deliver | Lifecycle
+
+
+@dataclass(frozen=True, slots=True)
+class CallTimeouts:
+    ring_seconds: float = 85.0  # as ACS
+    presence_seconds: float = 1.0  # how long to wait for nodes to report the callee's devices
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Signals for a participant that has no device yet (caller's trickled candidates)."""
+
+    frames: list[dict[str, Any]] = field(default_factory=list)
+
+
+class CallSession:
+    def __init__(
+        self,
+        call_id: str,
+        caller: str,
+        caller_device: DeviceAddress,
+        callee: str,
+        *,
+        offer: dict[str, str] | None,
+        media: MediaDirection,
+        now: float,
+        timeouts: CallTimeouts,
+    ) -> None:
+        self.call_id = call_id
+        self.phase = CallPhase.CONNECTING
+        self.created_at = now
+        self.connected_at: float | None = None
+        self.ended_at: float | None = None
+        self._timeouts = timeouts
+        self._offer = offer
+        self._ids = (f"p{n}" for n in itertools.count(1))
+        self.caller = Participant(
+            next(self._ids),
+            caller,
+            ParticipantRole.CALLER,
+            ParticipantState.CONNECTED,
+            device=caller_device,
+            media=media,
+            video_on=media.video,
+            joined_at=now,
+        )
+        self.participants: list[Participant] = [
+            self.caller,
+            Participant(next(self._ids), callee, ParticipantRole.CALLEE, ParticipantState.IDLE),
+        ]
+        self._pending: dict[str, _Pending] = {}
+
+    # ---- queries -------------------------------------------------------------------------
+
+    @property
+    def ended(self) -> bool:
+        return self.phase is CallPhase.ENDED
+
+    def participant_of(self, device: DeviceAddress) -> Participant | None:
+        for participant in self.participants:
+            if participant.device == device or device.device_id in participant.ringing:
+                return participant
+        return None
+
+    def devices(self) -> set[DeviceAddress]:
+        found: set[DeviceAddress] = set()
+        for participant in self.participants:
+            if participant.device is not None:
+                found.add(participant.device)
+            found.update(participant.ringing.values())
+        return found
+
+    def next_timer(self) -> float | None:
+        if self.phase is CallPhase.CONNECTING:
+            return self.created_at + min(self._timeouts.presence_seconds, self._ring_seconds)
+        if self.phase is CallPhase.RINGING:
+            return self.created_at + self._ring_seconds
+        return None
+
+    @property
+    def _ring_seconds(self) -> float:
+        return self._timeouts.ring_seconds
+
+    # ---- transitions ---------------------------------------------------------------------
+
+    def start(self) -> list[Output]:
+        started = self._lifecycle(LifecycleKind.CALL_STARTED, self.created_at)
+        added = self._lifecycle(
+            LifecycleKind.PARTICIPANT_ADDED, self.created_at, participant=self.caller
+        )
+        return [started, added, self._updated(self.caller)]
+
+    def device_present(self, user_id: str, device: DeviceAddress, busy: bool) -> list[Output]:
+        """A node reports a device of an invited user (answer to the invite)."""
+        callee = self._callee_for(user_id)
+        if callee is None:
+            return []
+        if self.phase not in (CallPhase.CONNECTING, CallPhase.RINGING):
+            if self.ended or busy:
+                return []
+            return [self._ended_frame(device, m.ACCEPTED_ELSEWHERE)]
+        if busy:
+            callee.busy_devices.add(device.device_id)
+            return []
+        callee.ringing[device.device_id] = device
+        out: list[Output] = [
+            Deliver(
+                device,
+                frame(
+                    ServerMessage.INCOMING_CALL,
+                    self.call_id,
+                    caller=self.caller.json(),
+                    participantId=callee.id,
+                    media={"audio": self.caller.media.audio, "video": self.caller.media.video},
+                    offer=self._offer,
+                    ringTimeoutSeconds=self._ring_seconds,
+                ),
+            )
+        ]
+        if self.phase is CallPhase.CONNECTING:
+            self.phase = CallPhase.RINGING
+            callee.state = ParticipantState.RINGING
+            out.append(self._updated(self.caller))
+        return out
+
+    def accept(
+        self, device: DeviceAddress, answer: dict[str, str], media: MediaDirection, now: float
+    ) -> list[Output]:
+        callee = self._ringing_participant(device)
+        if self.phase is not CallPhase.RINGING:
+            raise CallStateError(f"The call is {self.phase.value}; it cannot be accepted.")
+        others = [d for i, d in callee.ringing.items() if i != device.device_id]
+        callee.ringing.clear()
+        callee.device = device
+        callee.media = media
+        callee.video_on = media.video
+        callee.state = ParticipantState.CONNECTED
+        callee.joined_at = now
+        self.phase = CallPhase.CONNECTED
+        self.connected_at = now
+        out: list[Output] = [self._ended_frame(d, m.ACCEPTED_ELSEWHERE) for d in others]
+        out.append(self._lifecycle(LifecycleKind.PARTICIPANT_ADDED, now, participant=callee))
+        out.append(self._signal_to(self.caller, ServerMessage.SDP, callee, description=answer))
+        out.append(self._updated(self.caller))
+        out.append(self._updated(callee))
+        for pending in self._pending.pop(callee.id, _Pending()).frames:
+            out.append(Deliver(device, pending))
+        return out
+
+    def reject(self, device: DeviceAddress, busy: bool, now: float) -> list[Output]:
+        self._ringing_participant(device)
+        return self._end(m.BUSY if busy else m.DECLINED, now, ended_by=None, local=None)
+
+    def hang_up(self, device: DeviceAddress, now: float) -> list[Output]:
+        participant = self.participant_of(device)
+        if participant is None or self.ended:
+            raise CallStateError("This device is not in the call.")
+        if participant.role is ParticipantRole.CALLER and self.phase is not CallPhase.CONNECTED:
+            # The caller hanging up before an answer is a cancel.
+            return self._end(m.CANCELLED, now, ended_by=participant, local=device)
+        if participant.device != device:  # a ringing callee device hanging up declines
+            return self.reject(device, busy=False, now=now)
+        return self._end(m.REMOTE_HUNG_UP, now, ended_by=participant, local=device)
+
+    def device_lost(self, device: DeviceAddress, reason: EndReason, now: float) -> list[Output]:
+        """The device's socket is gone for good (grace expired, token revoked)."""
+        participant = self.participant_of(device)
+        if participant is None or self.ended:
+            return []
+        if participant.device != device:  # one of several ringing devices
+            participant.ringing.pop(device.device_id, None)
+            if participant.ringing or self.phase is not CallPhase.RINGING:
+                return []
+            return self._end(m.ENDPOINT_UNREACHABLE, now, ended_by=None, local=None)
+        participant.device = None  # nothing can be delivered to it any more
+        if participant.role is ParticipantRole.CALLER and self.phase is not CallPhase.CONNECTED:
+            return self._end(m.CANCELLED, now, ended_by=participant, local=None)
+        return self._end(m.PEER_DISCONNECTED, now, ended_by=participant, local=None)
+
+    def relay(
+        self, device: DeviceAddress, kind: ServerMessage, to: str | None, **payload: Any
+    ) -> list[Output]:
+        """An SDP description or ICE candidate for another participant's device."""
+        sender = self._connected_participant(device)
+        target = self._target(sender, to)
+        if target.device is None:
+            if target.state in (ParticipantState.RINGING, ParticipantState.IDLE):
+                # Trickled before the answer: hand over once a device accepts.
+                pending = self._pending.setdefault(target.id, _Pending())
+                pending.frames.append(frame(kind, self.call_id, **{"from": sender.id}, **payload))
+                return []
+            raise CallStateError("The participant has no device in the call.")
+        return [self._signal_to(target, kind, sender, **payload)]
+
+    def media_state(
+        self, device: DeviceAddress, muted: bool | None, video_on: bool | None
+    ) -> list[Output]:
+        participant = self._connected_participant(device)
+        if muted is not None:
+            participant.muted = muted
+        if video_on is not None:
+            participant.video_on = video_on
+        return self._participant_updated(participant)
+
+    def hold(self, device: DeviceAddress, on_hold: bool) -> list[Output]:
+        participant = self._connected_participant(device)
+        if self.phase is not CallPhase.CONNECTED:
+            raise CallStateError("Only a connected call can be held.")
+        participant.state = ParticipantState.HOLD if on_hold else ParticipantState.CONNECTED
+        return self._participant_updated(participant)
+
+    def handle_timer(self, now: float) -> list[Output]:
+        deadline = self.next_timer()
+        if deadline is None or now < deadline:
+            return []
+        if self.phase is CallPhase.CONNECTING:
+            callee = self.participants[1]
+            reason = m.BUSY if callee.busy_devices else m.NO_ENDPOINTS
+            return self._end(reason, now, ended_by=None, local=None)
+        return self._end(m.NOT_ANSWERED, now, ended_by=None, local=None)
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _callee_for(self, user_id: str) -> Participant | None:
+        for participant in self.participants:
+            if participant.role is ParticipantRole.CALLEE and participant.user_id == user_id:
+                return participant
+        return None
+
+    def _ringing_participant(self, device: DeviceAddress) -> Participant:
+        for participant in self.participants:
+            if device.device_id in participant.ringing:
+                return participant
+        raise CallStateError("This device is not ringing for the call.")
+
+    def _connected_participant(self, device: DeviceAddress) -> Participant:
+        for participant in self.participants:
+            if participant.device == device:
+                return participant
+        raise CallStateError("This device is not connected to the call.")
+
+    def _target(self, sender: Participant, to: str | None) -> Participant:
+        others = [p for p in self.participants if p is not sender]
+        if to is None and len(others) == 1:
+            return others[0]
+        for participant in others:
+            if participant.id == to:
+                return participant
+        raise InvalidSignalError(f"No participant '{to}' in the call.")
+
+    def _signal_to(
+        self, target: Participant, kind: ServerMessage, sender: Participant, **payload: Any
+    ) -> Deliver:
+        assert target.device is not None  # callers check; a Deliver needs an address
+        return Deliver(target.device, frame(kind, self.call_id, **{"from": sender.id}, **payload))
+
+    def _updated(self, participant: Participant) -> Deliver:
+        assert participant.device is not None
+        return Deliver(
+            participant.device,
+            frame(
+                ServerMessage.CALL_UPDATED,
+                self.call_id,
+                state=self.phase.value,
+                participantId=participant.id,
+                participants=[p.json() for p in self.participants if p is not participant],
+            ),
+        )
+
+    def _participant_updated(self, participant: Participant) -> list[Output]:
+        return [
+            Deliver(
+                other.device,
+                frame(
+                    ServerMessage.PARTICIPANT_UPDATED,
+                    self.call_id,
+                    participant=participant.json(),
+                ),
+            )
+            for other in self.participants
+            if other is not participant and other.device is not None
+        ]
+
+    def _ended_frame(self, device: DeviceAddress, reason: EndReason) -> Deliver:
+        return Deliver(device, frame(ServerMessage.CALL_ENDED, self.call_id, reason=reason.json()))
+
+    def _end(
+        self,
+        reason: EndReason,
+        now: float,
+        *,
+        ended_by: Participant | None,
+        local: DeviceAddress | None,
+    ) -> list[Output]:
+        """End the call for everyone; ``local`` (the device that hung up) gets 0/0."""
+        out: list[Output] = []
+        for device in sorted(self.devices(), key=lambda d: (d.node, d.device_id)):
+            out.append(self._ended_frame(device, m.HUNG_UP if device == local else reason))
+        for participant in self.participants:
+            participant.ringing.clear()
+            if participant.joined_at is not None:
+                participant.state = ParticipantState.DISCONNECTED
+                out.append(
+                    self._lifecycle(LifecycleKind.PARTICIPANT_REMOVED, now, participant=participant)
+                )
+        self.phase = CallPhase.ENDED
+        self.ended_at = now
+        out.append(
+            self._lifecycle(
+                LifecycleKind.CALL_ENDED,
+                now,
+                reason=reason,
+                ended_by=ended_by.user_id if ended_by is not None else None,
+                duration=now - self.connected_at if self.connected_at is not None else 0.0,
+            )
+        )
+        return out
+
+    def _lifecycle(self, kind: LifecycleKind, at: float, **fields: Any) -> Lifecycle:
+        return Lifecycle(kind, self.call_id, at, self.caller.user_id, **fields)

@@ -1,0 +1,1 @@
+"""Links to outside networks: each subpackage speaks one carrier protocol (SMPP, …)."""

@@ -1,0 +1,505 @@
+"""``SmppCarrier``: an SmsCarrier over one SMPP 3.4 transceiver bind, in asyncio.
+
+A thin transport around ``EsmeSession`` (which holds every protocol rule):
+
+    start() ─▶ _run: connect ─▶ bind ─▶ serve (read loop + timer loop) ─▶ link lost
+                 ▲                                                          │
+                 └──── sleep: reconnect_min·2ⁿ, capped at reconnect_max, ±50% jitter
+
+    submit(msg) ─▶ encode_message ─▶ per segment, in order: wait for a window slot ─▶
+                   submit_sm ─▶ await its resp ─▶ next segment ─▶ SubmitResult(ids)
+    deliver_sm  ─▶ receipt?  ─▶ sink.delivery_report ─▶ deliver_sm_resp OK
+                ─▶ message   ─▶ (reassemble) ─▶ sink.inbound ─▶ deliver_sm_resp OK
+                   the sink raised ─▶ deliver_sm_resp ESME_RSYSERR (the SMSC redelivers)
+
+Segments of one message go one after the other, so a refused segment stops the rest;
+concurrent ``submit`` calls share the window. ESME_RTHROTTLED / ESME_RMSGQFUL pause the
+carrier (``is_up`` False) for ``throttle_pause_seconds`` so the sender parks in
+``wait_up`` instead of hammering a busy SMSC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from switchboard.core.clock import Clock, SystemClock
+from switchboard.core.config import ConfigError
+from switchboard.gateways.smpp.pdu import DeliverSm, Status, SubmitSm, Tag, status_name
+from switchboard.gateways.smpp.session import (
+    Bound,
+    Closed,
+    DeliverReceived,
+    EsmeSession,
+    SessionEvent,
+    SessionState,
+    SubmitResponse,
+)
+from switchboard.gateways.smpp.text import (
+    EncodedMessage,
+    MessageState,
+    Reassembler,
+    decode_text,
+    encode_message,
+    message_part,
+    parse_receipt,
+)
+from switchboard.sms.carrier import (
+    CarrierRejectedError,
+    CarrierReport,
+    CarrierSink,
+    CarrierUnavailableError,
+    InboundSms,
+    OutboundSms,
+    ReportStatus,
+    SubmitResult,
+)
+
+logger = logging.getLogger(__name__)
+
+# Worth retrying later on the same or a new bind; every other error status is final.
+_BUSY = frozenset({Status.RTHROTTLED, Status.RMSGQFUL})
+_TRANSIENT = _BUSY | {Status.RSYSERR, Status.RINVBNDSTS}
+_RECEIPT_TYPES = frozenset({0x04, 0x20})  # esm_class bits 2–5: SMSC receipt, intermediate
+TON_INTERNATIONAL, TON_ALPHANUMERIC, NPI_ISDN = 1, 5, 1
+
+
+@dataclass(frozen=True, slots=True)
+class SmppSettings:
+    host: str
+    port: int
+    system_id: str
+    password: str
+    system_type: str = ""
+    service_type: str = ""
+    window: int = 10
+    enquire_link_seconds: float = 30.0
+    # None: derived from each address ("+1…" → 1/1, alphanumeric → 5/0, digits → 0/1).
+    source_ton: int | None = None
+    source_npi: int | None = None
+    dest_ton: int | None = None
+    dest_npi: int | None = None
+    reconnect_min_seconds: float = 1.0
+    reconnect_max_seconds: float = 60.0
+    submit_timeout_seconds: float = 30.0  # also bounds bind, enquire_link and unbind
+    connect_timeout_seconds: float = 10.0
+    throttle_pause_seconds: float = 1.0
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> SmppSettings:
+        """From a TOML table or a DB record; unknown keys and wrong types are errors."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise ConfigError(f"unknown SMPP settings: {', '.join(unknown)}")
+        kwargs: dict[str, Any] = {}
+        for name, f in fields.items():
+            if name not in values:
+                if f.default is dataclasses.MISSING:
+                    raise ConfigError(f"SMPP setting {name!r} is required")
+                continue
+            kwargs[name] = _typed(name, str(f.type), values[name])
+        settings = cls(**kwargs)
+        settings._check()
+        return settings
+
+    def _check(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"SMPP port out of range: {self.port}")
+        if self.window < 1:
+            raise ConfigError("SMPP window must be at least 1")
+        if not 0 < self.reconnect_min_seconds <= self.reconnect_max_seconds:
+            raise ConfigError("need 0 < reconnect_min_seconds <= reconnect_max_seconds")
+        positive = ("enquire_link_seconds", "submit_timeout_seconds", "connect_timeout_seconds")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"SMPP {name} must be positive")
+
+
+def _typed(name: str, annotation: str, value: Any) -> Any:
+    if value is None and annotation.endswith("| None"):
+        return None
+    kind = annotation.removesuffix(" | None")
+    if kind == "str" and isinstance(value, str):
+        return value
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if kind == "int" and is_int:
+        return value
+    if kind == "float" and (is_int or isinstance(value, float)):
+        return float(value)
+    raise ConfigError(f"SMPP setting {name!r} must be {annotation}, not {value!r}")
+
+
+class _Link:
+    """One TCP connection and its session; dropped whole when the connection ends."""
+
+    def __init__(self, session: EsmeSession, writer: asyncio.StreamWriter) -> None:
+        self.session = session
+        self.writer = writer
+        self.bound = False
+        self.wake = asyncio.Event()  # the session's timer may have moved
+        self.window_moved = asyncio.Event()  # a submit was answered, or the link closed
+        self.pending: dict[int, asyncio.Future[SubmitResponse]] = {}
+
+    @property
+    def closed(self) -> bool:
+        return self.session.closed
+
+    async def flush(self) -> None:
+        data = self.session.data_to_send()
+        if data and not self.writer.is_closing():
+            self.writer.write(data)
+            with contextlib.suppress(ConnectionError):
+                await self.writer.drain()
+        if self.closed:
+            self.writer.close()  # the read loop then sees EOF and ends
+        self.wake.set()
+
+
+class SmppCarrier:
+    def __init__(
+        self,
+        name: str,
+        settings: SmppSettings,
+        *,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.name = name
+        self._settings = settings
+        self._clock = clock or SystemClock()
+        self._rng = rng or random.Random()
+        self._reference = self._rng.randrange(256)
+        self._reassembler = Reassembler()
+        self._sink: CarrierSink | None = None
+        self._link: _Link | None = None
+        self._up = asyncio.Event()
+        self._paused_until = 0.0
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._inbound: set[asyncio.Task[None]] = set()
+        self._submitting = 0  # submit() calls under way (a message's segments go in turn)
+        self._no_submits = asyncio.Event()
+        self._no_submits.set()
+
+    # ── SmsCarrier ──────────────────────────────────────────────────────────
+
+    async def start(self, sink: CarrierSink) -> None:
+        self._sink = sink
+        self._task = asyncio.create_task(self._run(), name=f"smpp:{self.name}")
+
+    async def stop(self) -> None:
+        """Finish what is in flight, unbind, close; bounded by submit_timeout_seconds."""
+        self._stopping.set()
+        self._refresh_up()
+        link, limit = self._link, self._settings.submit_timeout_seconds
+        if link is not None and not link.closed:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(limit):
+                    if self._inbound:
+                        await asyncio.wait(set(self._inbound))
+                    await self._no_submits.wait()  # whole messages: no half-sent segments
+            self._dispatch(link, link.session.unbind(self._now()))
+            await link.flush()
+        if self._task is not None:
+            try:
+                async with asyncio.timeout(limit):
+                    await asyncio.shield(self._task)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+
+    @property
+    def is_up(self) -> bool:
+        link = self._link
+        return (
+            link is not None
+            and link.bound
+            and not link.closed
+            and not self._stopping.is_set()
+            and self._now() >= self._paused_until
+        )
+
+    async def wait_up(self) -> None:
+        await self._up.wait()
+
+    async def submit(self, message: OutboundSms) -> SubmitResult:
+        link = self._link
+        if link is None or not self.is_up:
+            raise CarrierUnavailableError(f"SMPP carrier {self.name} is not bound")
+        try:
+            encoded = encode_message(message.text, self._next_reference())
+        except ValueError as exc:
+            raise CarrierRejectedError(str(exc)) from exc
+        self._submitting += 1
+        self._no_submits.clear()
+        try:
+            return await self._submit_segments(link, message, encoded)
+        finally:
+            self._submitting -= 1
+            if not self._submitting:
+                self._no_submits.set()
+
+    async def _submit_segments(
+        self, link: _Link, message: OutboundSms, encoded: EncodedMessage
+    ) -> SubmitResult:
+        s = self._settings
+        source, source_ton, source_npi = _address(message.sender, s.source_ton, s.source_npi)
+        dest, dest_ton, dest_npi = _address(message.recipient, s.dest_ton, s.dest_npi)
+        ids: list[str] = []
+        for segment in encoded.segments:
+            pdu = SubmitSm(
+                0,
+                source_addr=source,
+                destination_addr=dest,
+                short_message=segment,
+                service_type=s.service_type,
+                source_addr_ton=source_ton,
+                source_addr_npi=source_npi,
+                dest_addr_ton=dest_ton,
+                dest_addr_npi=dest_npi,
+                esm_class=encoded.esm_class,
+                registered_delivery=1 if message.want_report else 0,
+                data_coding=encoded.data_coding,
+            )
+            ids.append(await self._submit_segment(link, pdu, message.message_id))
+        return SubmitResult(tuple(ids), len(encoded.segments))
+
+    # ── submit ──────────────────────────────────────────────────────────────
+
+    async def _submit_segment(self, link: _Link, pdu: SubmitSm, message_id: str) -> str:
+        while not link.closed and link.session.window_free <= 0:
+            link.window_moved.clear()
+            await link.window_moved.wait()
+        if link.session.state is not SessionState.BOUND:
+            raise CarrierUnavailableError(f"SMPP link {self.name} dropped or unbinding")
+        # No await between the check and the send: the slot cannot be taken by another.
+        sequence = link.session.submit(pdu, self._now())
+        future: asyncio.Future[SubmitResponse] = asyncio.get_running_loop().create_future()
+        link.pending[sequence] = future
+        await link.flush()
+        response = await future
+        if response.command_status == Status.ROK:
+            return response.message_id
+        status = status_name(response.command_status)
+        detail = f"{self.name}: submit_sm of {message_id} answered {status}"
+        if response.command_status in _BUSY:
+            self._pause()
+        if response.command_status in _TRANSIENT:
+            raise CarrierUnavailableError(detail)
+        raise CarrierRejectedError(detail)
+
+    def _next_reference(self) -> int:
+        self._reference = (self._reference + 1) % 256
+        return self._reference
+
+    def _pause(self) -> None:
+        self._paused_until = self._now() + self._settings.throttle_pause_seconds
+        self._refresh_up()
+        asyncio.get_running_loop().call_later(
+            self._settings.throttle_pause_seconds, self._refresh_up
+        )
+
+    def _refresh_up(self) -> None:
+        if self.is_up:
+            self._up.set()
+        else:
+            self._up.clear()
+
+    # ── the connection ──────────────────────────────────────────────────────
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            bound = False
+            try:
+                bound = await self._connect_and_serve()
+            except (OSError, TimeoutError) as exc:
+                logger.warning("smpp %s: cannot connect: %s", self.name, exc)
+            except Exception:  # a bug must not end reconnection for good
+                logger.exception("smpp %s: link failed", self.name)
+            if self._stopping.is_set():
+                return
+            failures = 0 if bound else failures + 1
+            s = self._settings
+            delay = min(s.reconnect_max_seconds, s.reconnect_min_seconds * 2**failures)
+            delay *= 0.5 + self._rng.random() / 2
+            logger.info("smpp %s: reconnecting in %.2fs", self.name, delay)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._stopping.wait()
+
+    async def _connect_and_serve(self) -> bool:
+        s = self._settings
+        async with asyncio.timeout(s.connect_timeout_seconds):
+            reader, writer = await asyncio.open_connection(s.host, s.port)
+        if self._stopping.is_set():  # stop() came while we were connecting
+            writer.close()
+            return False
+        session = EsmeSession(
+            system_id=s.system_id,
+            password=s.password,
+            system_type=s.system_type,
+            window=s.window,
+            enquire_link_seconds=s.enquire_link_seconds,
+            response_timeout_seconds=s.submit_timeout_seconds,
+        )
+        link = self._link = _Link(session, writer)
+        try:
+            session.bind(self._now())
+            await link.flush()
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._read(link, reader))
+                tasks.create_task(self._tick(link))
+        finally:
+            self._link_ended(link, "connection closed")
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        return link.bound
+
+    async def _read(self, link: _Link, reader: asyncio.StreamReader) -> None:
+        while not link.closed:
+            try:
+                data = await reader.read(65536)
+            except OSError:
+                data = b""
+            if not data:
+                self._link_ended(link, "connection closed by the SMSC")
+                link.wake.set()
+                return
+            self._dispatch(link, link.session.receive(data, self._now()))
+            await link.flush()
+
+    async def _tick(self, link: _Link) -> None:
+        while not link.closed:
+            link.wake.clear()
+            deadline = link.session.next_timer()
+            delay = None if deadline is None else max(0.0, deadline - self._now())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await link.wake.wait()
+            self._dispatch(link, link.session.handle_timer(self._now()))
+            await link.flush()
+
+    def _dispatch(self, link: _Link, events: list[SessionEvent]) -> None:
+        for event in events:
+            match event:
+                case Bound(system_id):
+                    link.bound = True
+                    logger.info("smpp %s: bound to %s", self.name, system_id or "the SMSC")
+                case SubmitResponse(sequence, _, _):
+                    future = link.pending.pop(sequence, None)
+                    if future is not None and not future.done():
+                        future.set_result(event)
+                    link.window_moved.set()
+                case DeliverReceived(pdu):
+                    task = asyncio.get_running_loop().create_task(self._deliver(link, pdu))
+                    self._inbound.add(task)
+                    task.add_done_callback(self._inbound.discard)
+                case Closed(reason, detail, _, status):
+                    extra = "" if status is None else f" ({status_name(status)})"
+                    logger.warning("smpp %s: %s: %s%s", self.name, reason.value, detail, extra)
+                    self._link_ended(link, f"link closed: {reason.value}")
+        self._refresh_up()
+
+    def _link_ended(self, link: _Link, why: str) -> None:
+        """Fail what waits on this link (submits go back to the queue); idempotent."""
+        link.session.connection_lost(why)
+        for future in link.pending.values():
+            if not future.done():
+                future.set_exception(CarrierUnavailableError(f"SMPP {self.name}: {why}"))
+        link.pending.clear()
+        link.window_moved.set()
+        link.wake.set()
+        self._refresh_up()
+
+    # ── deliver_sm ──────────────────────────────────────────────────────────
+
+    async def _deliver(self, link: _Link, pdu: DeliverSm) -> None:
+        status = await self._consume(pdu)
+        link.session.respond_deliver(pdu.sequence_number, status, self._now())
+        await link.flush()
+
+    async def _consume(self, pdu: DeliverSm) -> int:
+        """Hand a deliver_sm to the sink; the status to answer it with."""
+        assert self._sink is not None  # start() set it before any link existed
+        payload = pdu.short_message
+        for tlv in pdu.tlvs:
+            if tlv.tag == Tag.MESSAGE_PAYLOAD:
+                payload = tlv.value
+        try:
+            if pdu.esm_class & 0x3C in _RECEIPT_TYPES:
+                await self._receipt(pdu, decode_text(payload, pdu.data_coding))
+            else:
+                await self._message(pdu, payload)
+        except Exception:
+            logger.exception("smpp %s: sink failed; deliver_sm left for redelivery", self.name)
+            return Status.RSYSERR
+        return Status.ROK
+
+    async def _receipt(self, pdu: DeliverSm, text: str) -> None:
+        receipt = parse_receipt(text, pdu.tlvs)
+        if receipt is None:
+            # Refusing it would only make the SMSC send the same unreadable receipt again.
+            logger.warning("smpp %s: receipt without a message id: %r", self.name, text)
+            return
+        if not receipt.state.is_final:
+            return
+        delivered = receipt.state is MessageState.DELIVERED
+        report = CarrierReport(
+            carrier_message_id=receipt.message_id,
+            status=ReportStatus.DELIVERED if delivered else ReportStatus.FAILED,
+            detail=receipt.detail,
+            done_ms=receipt.done_ms,
+        )
+        assert self._sink is not None
+        await self._sink.delivery_report(self.name, report)
+
+    async def _message(self, pdu: DeliverSm, payload: bytes) -> None:
+        sender = _e164(pdu.source_addr, pdu.source_addr_ton)
+        recipient = _e164(pdu.destination_addr, pdu.dest_addr_ton)
+        part, payload = message_part(payload, pdu.esm_class, pdu.tlvs)
+        key = None
+        if part is None:
+            text = decode_text(payload, pdu.data_coding)
+        else:
+            whole = self._reassembler.add(
+                sender, recipient, part, pdu.data_coding, payload, self._now()
+            )
+            if whole is None:
+                return  # held in memory until the last segment: see docs/smpp.md
+            key, text = whole.key, whole.text
+        received_ms = int(self._clock.now() * 1000)
+        assert self._sink is not None
+        await self._sink.inbound(self.name, InboundSms(sender, recipient, text, None, received_ms))
+        if key is not None:
+            self._reassembler.forget(key)
+
+    def _now(self) -> float:
+        return time.monotonic()
+
+
+def _address(value: str, ton: int | None, npi: int | None) -> tuple[str, int, int]:
+    """(address, ton, npi) for an E.164 number, a short code or an alphanumeric sender id."""
+    if value.startswith("+") and value[1:].isdigit():
+        address, auto_ton, auto_npi = value[1:], TON_INTERNATIONAL, NPI_ISDN
+    elif value.isdigit():
+        address, auto_ton, auto_npi = value, 0, NPI_ISDN
+    else:
+        address, auto_ton, auto_npi = value, TON_ALPHANUMERIC, 0
+    return address, auto_ton if ton is None else ton, auto_npi if npi is None else npi
+
+
+def _e164(address: str, ton: int) -> str:
+    if ton == TON_INTERNATIONAL and address.isdigit():
+        return f"+{address}"
+    return address

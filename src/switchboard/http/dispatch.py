@@ -1,0 +1,138 @@
+"""A Starlette Router that tries only the routes that can match, found by a dict lookup.
+
+Starlette's Router asks every route in turn (a regex per route, ~60 routes here); this one
+indexes the routes by the literal first segment of their path and by method, once, and asks
+only those, in their original order:
+
+    scope ─▶ key (method, first raw segment lowercased, first path segment)
+          ─▶ cached (candidates, same-segment routes)
+          ─▶ first FULL match among candidates          → handle
+          ─▶ else first PARTIAL among same-segment ones  → handle (405 from the route)
+          ─▶ else default (404)
+
+The result is the one Starlette's linear scan gives. A route that could match whatever the
+request's first segment is (a parameter there, or no ``path``) is in every list. ACS routes
+match the raw path case-insensitively (``AcsRoute``), other routes the decoded path as
+Starlette does, so each kind is keyed on its own form of the first segment. Requests whose
+keys are not plain ASCII, or with a ``root_path``, fall back to the full list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.routing import BaseRoute, Match, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from switchboard.http.routing import AcsRoute
+
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+Candidates = tuple[tuple[BaseRoute, ...], tuple[BaseRoute, ...]]
+
+
+def _first_segment(path: str) -> str | None:
+    """``"identities"`` for ``/identities/x``; None unless the path starts with ``/``."""
+    if not path.startswith("/"):
+        return None
+    return path[1:].partition("/")[0]
+
+
+def _template_key(route: BaseRoute) -> str | None:
+    """The literal first segment every path this route matches starts with; None if any."""
+    path = getattr(route, "path", None)
+    if not isinstance(path, str):
+        return None
+    segment = _first_segment(path)
+    if segment is None or "{" in segment:
+        return None
+    return segment.lower() if isinstance(route, AcsRoute) else segment
+
+
+class DispatchRouter(Router):
+    def __init__(
+        self,
+        routes: Sequence[BaseRoute],
+        *,
+        default: ASGIApp | None = None,
+        redirect_slashes: bool = False,
+    ) -> None:
+        if redirect_slashes:
+            raise ValueError("DispatchRouter does not redirect slashes")
+        super().__init__(routes=list(routes), redirect_slashes=False, default=default)
+        self._raw_keys = frozenset(
+            key for r in self.routes if isinstance(r, AcsRoute) and (key := _template_key(r))
+            is not None
+        )
+        self._path_keys = frozenset(
+            key
+            for r in self.routes
+            if not isinstance(r, AcsRoute) and (key := _template_key(r)) is not None
+        )
+        self._cache: dict[tuple[str | None, str | None, str | None], Candidates] = {}
+        self._every: Candidates = (tuple(self.routes), tuple(self.routes))
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await super().app(scope, receive, send)
+            return
+        if "router" not in scope:
+            scope["router"] = self
+        candidates, same_segment = self._candidates(scope)
+        for route in candidates:
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                scope["route"] = route
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
+        for route in same_segment:
+            match, child_scope = route.matches(scope)
+            if match is Match.PARTIAL:
+                scope["route"] = route
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
+        await self.default(scope, receive, send)
+
+    def _candidates(self, scope: Scope) -> Candidates:
+        path: str = scope["path"]
+        raw: bytes | None = scope.get("raw_path")
+        raw_path = raw.decode("latin-1") if raw else path
+        raw_key = _first_segment(raw_path)
+        path_key = _first_segment(path)
+        if (
+            scope.get("root_path")
+            or raw_key is None
+            or path_key is None
+            or not raw_key.isascii()
+            or not path_key.isascii()
+        ):
+            return self._every
+        raw_key = raw_key.lower()
+        method = scope.get("method") if scope["type"] == "http" else None
+        key = (
+            method if method in _KNOWN_METHODS else None,
+            raw_key if raw_key in self._raw_keys else None,
+            path_key if path_key in self._path_keys else None,
+        )
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._build(*key)
+        return found
+
+    def _build(self, method: str | None, raw_key: str | None, path_key: str | None) -> Candidates:
+        same_segment = tuple(
+            route
+            for route in self.routes
+            if (key := _template_key(route)) is None
+            or key == (raw_key if isinstance(route, AcsRoute) else path_key)
+        )
+        if method is None:
+            return same_segment, same_segment
+        candidates = tuple(
+            route
+            for route in same_segment
+            if (methods := getattr(route, "methods", None)) is None or method in methods
+        )
+        return candidates, same_segment

@@ -1,0 +1,151 @@
+"""SmsSender: one per carrier per node; moves queued messages to the carrier.
+
+    loop: wait until the carrier link is up ─▶ claim due messages (lease) ─▶ per recipient,
+          in order: rate limit? ─▶ defer  │  submit ─▶ ok: record carrier ids
+                                          │          ├─ unavailable: defer (retry soon)
+                                          │          └─ rejected: failed (+ report event)
+          nothing due: sleep until the next due time or a wake-up (a new message)
+
+A message whose submit succeeded but whose record did not commit (crash in between) is
+submitted again when its lease runs out: SMPP has no idempotency key, so the guarantee at the
+carrier boundary is at-least-once; everything before and after it is exactly-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+
+from switchboard.sms.carrier import (
+    CarrierRejectedError,
+    CarrierUnavailableError,
+    OutboundSms,
+    SmsCarrier,
+)
+from switchboard.sms.models import QueuedMessage
+from switchboard.sms.ratelimit import SendRateLimiter
+from switchboard.sms.service import SmsService
+from switchboard.sms.store import SqlSmsStore
+
+log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 64
+IDLE_POLL_SECONDS = 5.0  # backstop: other nodes' new messages are seen at least this often
+UNAVAILABLE_RETRY_SECONDS = 1.0
+ERROR_PAUSE_SECONDS = 1.0
+
+
+class SmsSender:
+    def __init__(
+        self,
+        carrier: SmsCarrier,
+        store: SqlSmsStore,
+        service: SmsService,
+        limiter: SendRateLimiter,
+        *,
+        clock: Callable[[], float],
+        concurrency: int = 10,
+        lease_seconds: float = 60.0,
+        expiry_seconds: float = 72 * 3600.0,
+    ) -> None:
+        self.carrier = carrier
+        self._store = store
+        self._service = service
+        self._limiter = limiter
+        self._clock = clock
+        self._concurrency = asyncio.Semaphore(concurrency)
+        self._lease_ms = int(lease_seconds * 1000)
+        self._expiry_ms = int(expiry_seconds * 1000)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"sms-sender-{self.carrier.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.carrier.wait_up()
+                self._wake.clear()
+                claimed = await self._store.claim(
+                    self.carrier.name, self._now_ms(), CLAIM_BATCH, self._lease_ms
+                )
+                if claimed:
+                    await self._send_all(claimed)
+                else:
+                    await self._sleep_until_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a database blip must not end the sender; the lease protects
+                log.exception("SMS sender for %s failed a round", self.carrier.name)
+                await asyncio.sleep(ERROR_PAUSE_SECONDS)
+
+    async def _sleep_until_due(self) -> None:
+        due = await self._store.next_due_ms(self.carrier.name)
+        timeout = IDLE_POLL_SECONDS
+        if due is not None:
+            timeout = min(timeout, max((due - self._now_ms()) / 1000, 0.005))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _send_all(self, claimed: Sequence[QueuedMessage]) -> None:
+        # Messages to one handset go one after another, in order; handsets in parallel.
+        by_recipient: dict[str, list[QueuedMessage]] = {}
+        for message in claimed:
+            by_recipient.setdefault(message.recipient, []).append(message)
+        await asyncio.gather(*(self._send_in_order(group) for group in by_recipient.values()))
+
+    async def _send_in_order(self, group: Sequence[QueuedMessage]) -> None:
+        for index, message in enumerate(group):
+            retry_at = await self._send_one(message)
+            if retry_at is not None:
+                for later in group[index + 1 :]:  # keep the order: the rest waits as well
+                    await self._store.defer(later, retry_at, self._now_ms())
+                return
+
+    async def _send_one(self, message: QueuedMessage) -> int | None:
+        """Submit one message; the time to retry it (and its followers) when it must wait."""
+        now = self._clock()
+        now_ms = int(now * 1000)
+        if now_ms - message.created_ms > self._expiry_ms:
+            await self._service.failed(message, "Expired: the carrier was unreachable.")
+            return None
+        wait = self._limiter.reserve(message.sender, now)
+        if wait > 0:
+            retry_at = now_ms + int(wait * 1000) + 1
+            await self._store.defer(message, retry_at, now_ms)
+            return retry_at
+        outbound = OutboundSms(
+            message_id=message.id,
+            sender=message.sender,
+            recipient=message.recipient,
+            text=message.text,
+            want_report=True,  # always: receipts are how we learn the final state
+        )
+        async with self._concurrency:
+            try:
+                result = await self.carrier.submit(outbound)
+            except CarrierUnavailableError as error:
+                retry_at = self._now_ms() + int(UNAVAILABLE_RETRY_SECONDS * 1000)
+                log.info("SMS %s waits: %s", message.id, error.message)
+                await self._store.defer(message, retry_at, self._now_ms())
+                return retry_at
+            except CarrierRejectedError as error:
+                await self._service.failed(message, error.message)
+                return None
+        await self._service.submitted(message, result.carrier_message_ids)
+        return None

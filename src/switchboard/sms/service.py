@@ -1,0 +1,377 @@
+"""SmsService: accept sends, take what carriers hand back, keep opt-outs.
+
+    POST /sms ─▶ send(): checks ─▶ one transaction: queued rows (per-recipient repeatability)
+                                     ─▶ commit ─▶ wake the sender ─▶ 202 with message ids
+    carrier ─▶ inbound(): keyword? opt-out + automatic reply ─▶ SMSReceived (outbox) ─▶ commit
+    carrier ─▶ delivery_report(): count the segment ─▶ final? SMSDeliveryReportReceived
+
+The service is the carriers' ``CarrierSink``: each of its coroutines returns only once what it
+was handed is committed, so a carrier acknowledges nothing that could still be lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from switchboard.core.errors import BadRequestError, NotFoundError
+from switchboard.events.outbox import EventOutbox
+from switchboard.numbers.models import OwnedNumber
+from switchboard.sms.carrier import CarrierReport, InboundSms
+from switchboard.sms.eventgrid import EventCasing, delivery_report_received, sms_received
+from switchboard.sms.keywords import REPLIES, Keyword, keyword_of
+from switchboard.sms.models import (
+    MAX_MESSAGE_CHARS,
+    MAX_RECIPIENTS,
+    Direction,
+    MessageOrigin,
+    MessageState,
+    OptOutResult,
+    QueuedMessage,
+    RecipientRequest,
+    RecipientResult,
+    SendOptions,
+    SmsMessage,
+    is_e164,
+    new_message_id,
+)
+from switchboard.sms.store import SmsTransaction, SqlSmsStore
+
+log = logging.getLogger(__name__)
+
+OPTED_OUT_MESSAGE = "The recipient has opted out of messages from this sender."
+
+
+class NumberDirectory(Protocol):
+    """What SMS needs from the numbers domain."""
+
+    async def owned_number(self, phone_number: str) -> OwnedNumber | None: ...
+
+
+class SenderNotAllowedError(BadRequestError):
+    code = "InvalidSender"
+
+
+class DeliveryReportNotFoundError(NotFoundError):
+    code = "DeliveryReportNotFound"
+
+
+class SmsService:
+    def __init__(
+        self,
+        store: SqlSmsStore,
+        numbers: NumberDirectory,
+        outbox: EventOutbox,
+        *,
+        clock: Callable[[], float],
+        casing: EventCasing = EventCasing.PASCAL,
+        on_queued: Callable[[str], Awaitable[None]] | None = None,
+        segments: Callable[[str], int] = lambda _text: 1,
+    ) -> None:
+        self._store = store
+        self._numbers = numbers
+        self._outbox = outbox
+        self._clock = clock
+        self._casing = casing
+        self._on_queued = on_queued
+        self._segments = segments
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    async def _sending_number(self, sender: str) -> OwnedNumber:
+        number = await self._numbers.owned_number(sender)
+        if number is None:
+            raise SenderNotAllowedError(
+                f"The sender '{sender}' is not a phone number of this resource.", target="from"
+            )
+        if not number.sms.allows_outbound:
+            raise SenderNotAllowedError(
+                f"The phone number '{sender}' cannot send SMS (its SMS capability is "
+                f"'{number.sms.value}').",
+                target="from",
+            )
+        return number
+
+    async def send(
+        self,
+        sender: str,
+        recipients: Sequence[RecipientRequest],
+        message: str,
+        options: SendOptions,
+    ) -> list[RecipientResult]:
+        if not 1 <= len(recipients) <= MAX_RECIPIENTS:
+            raise BadRequestError(
+                f"A message goes to 1 to {MAX_RECIPIENTS} recipients.", target="smsRecipients"
+            )
+        if not message:
+            raise BadRequestError("The message is empty.", target="message")
+        if len(message) > MAX_MESSAGE_CHARS:
+            raise BadRequestError(
+                f"The message is longer than {MAX_MESSAGE_CHARS} characters.", target="message"
+            )
+        number = await self._sending_number(sender)
+        now_ms = self._now_ms()
+        results: list[RecipientResult] = []
+        rows: list[dict[str, object]] = []
+        async with self._store.transaction() as tx:
+            opted_out = await tx.opted_out(sender, [r.to for r in recipients])
+            for recipient in recipients:
+                result, row = await self._accept_one(
+                    tx, number, recipient, message, options, opted_out, now_ms
+                )
+                results.append(result)
+                if row is not None:
+                    rows.append(row)
+            await tx.insert_messages(rows)
+        if rows and self._on_queued is not None:
+            await self._on_queued(number.carrier)
+        return results
+
+    async def _accept_one(
+        self,
+        tx: SmsTransaction,
+        number: OwnedNumber,
+        recipient: RecipientRequest,
+        text: str,
+        options: SendOptions,
+        opted_out: set[str],
+        now_ms: int,
+    ) -> tuple[RecipientResult, dict[str, object] | None]:
+        repeat_id = recipient.repeatability_request_id
+        repeatability = "accepted" if repeat_id else None
+        if repeat_id:
+            earlier = await tx.message_by_dedupe_key(f"send:{repeat_id}")
+            if earlier is not None:
+                # The same recipient again: the first outcome, and nothing sent twice.
+                return _accepted(recipient.to, earlier.id, repeatability), None
+        if not is_e164(recipient.to):
+            return (
+                RecipientResult(
+                    to=recipient.to,
+                    message_id=None,
+                    http_status_code=400,
+                    successful=False,
+                    repeatability_result=repeatability,
+                    error_message="Invalid To phone number format.",
+                ),
+                None,
+            )
+        if recipient.to in opted_out:
+            return (
+                RecipientResult(
+                    to=recipient.to,
+                    message_id=None,
+                    http_status_code=400,
+                    successful=False,
+                    repeatability_result=repeatability,
+                    error_message=OPTED_OUT_MESSAGE,
+                ),
+                None,
+            )
+        message_id = new_message_id(Direction.OUTBOUND, now_ms / 1000)
+        row = _outbound_row(
+            message_id, number, recipient.to, text, options, MessageOrigin.API, now_ms
+        )
+        row["dedupe_key"] = f"send:{repeat_id}" if repeat_id else None
+        return _accepted(recipient.to, message_id, repeatability), row
+
+    # -- what carriers hand back (CarrierSink) ------------------------------------------------
+
+    async def inbound(self, carrier: str, message: InboundSms) -> None:
+        number = await self._numbers.owned_number(message.recipient)
+        if number is None or not number.sms.allows_inbound:
+            # Nobody here takes messages for it: acknowledge (the network would redeliver
+            # forever) and say so in the log.
+            log.warning("dropped an SMS to %s: not a number of ours", message.recipient)
+            return
+        now_ms = self._now_ms()
+        received_ms = message.received_ms or now_ms
+        message_id = new_message_id(Direction.INBOUND, received_ms / 1000)
+        stored = SmsMessage(
+            id=message_id,
+            direction=Direction.INBOUND,
+            state=MessageState.RECEIVED,
+            sender=message.sender,
+            recipient=message.recipient,
+            text=message.text,
+            tag=None,
+            want_report=False,
+            carrier=carrier,
+            segments=self._segments(message.text),
+            segments_delivered=0,
+            segments_failed=0,
+            created_ms=received_ms,
+            done_ms=received_ms,
+            detail=None,
+        )
+        carrier_id = message.carrier_message_id
+        dedupe = f"in:{carrier}:{carrier_id}" if carrier_id else None
+        keyword = keyword_of(message.text)
+        queued = False
+        async with self._store.transaction() as tx:
+            if dedupe is not None and await tx.message_by_dedupe_key(dedupe) is not None:
+                return  # the network redelivered what we already have
+            await tx.insert_messages([_inbound_row(stored, dedupe)])
+            if keyword is not None:
+                queued = await self._answer_keyword(tx, number, message.sender, keyword, now_ms)
+            await self._outbox.add(
+                tx.connection, [sms_received(stored, stored.segments or 1, self._casing)]
+            )
+        await self._outbox.notify()
+        if queued and self._on_queued is not None:
+            await self._on_queued(number.carrier)
+
+    async def _answer_keyword(
+        self, tx: SmsTransaction, number: OwnedNumber, handset: str, keyword: Keyword, now_ms: int
+    ) -> bool:
+        if keyword is not Keyword.HELP:
+            await tx.set_opt_out(number.phone_number, handset, keyword is Keyword.STOP, now_ms)
+        if not number.sms.allows_outbound:
+            return False
+        reply_id = new_message_id(Direction.OUTBOUND, now_ms / 1000)
+        await tx.insert_messages(
+            [
+                _outbound_row(
+                    reply_id,
+                    number,
+                    handset,
+                    REPLIES[keyword],
+                    SendOptions(),
+                    MessageOrigin.KEYWORD_REPLY,
+                    now_ms,
+                )
+            ]
+        )
+        return True
+
+    async def delivery_report(self, carrier: str, report: CarrierReport) -> None:
+        now_ms = self._now_ms()
+        async with self._store.transaction() as tx:
+            final = await tx.apply_segment_report(
+                carrier, report.carrier_message_id, report.status, report.detail, now_ms
+            )
+            notify = await self._report_final(tx, final)
+        if notify:
+            await self._outbox.notify()
+
+    async def _report_final(self, tx: SmsTransaction, message: SmsMessage | None) -> bool:
+        if message is None or not message.want_report:
+            return False
+        await self._outbox.add(tx.connection, [delivery_report_received(message, self._casing)])
+        return True
+
+    # -- used by the sender --------------------------------------------------------------------
+
+    async def submitted(self, queued: QueuedMessage, carrier_ids: Sequence[str]) -> None:
+        """Record a submit; receipts that raced ahead of it are applied now."""
+        now_ms = self._now_ms()
+        notify = False
+        async with self._store.transaction() as tx:
+            if not await tx.mark_submitted(queued, carrier_ids, now_ms):
+                return
+            for cid, status, detail, _at in await tx.take_early_reports(
+                queued.carrier, carrier_ids
+            ):
+                final = await tx.apply_segment_report(queued.carrier, cid, status, detail, now_ms)
+                notify = await self._report_final(tx, final) or notify
+        if notify:
+            await self._outbox.notify()
+
+    async def failed(self, queued: QueuedMessage, detail: str) -> None:
+        """The carrier refused the message for good (or it expired in the queue)."""
+        async with self._store.transaction() as tx:
+            final = await tx.fail(queued, detail, self._now_ms())
+            notify = await self._report_final(tx, final)
+        if notify:
+            await self._outbox.notify()
+
+    # -- opt-outs and reports (api-version 2026-01-23) ------------------------------------------
+
+    async def change_opt_outs(
+        self, sender: str, recipients: Sequence[str], opted_out: bool | None
+    ) -> list[OptOutResult]:
+        """``opted_out`` True: add, False: remove, None: check."""
+        await self._sending_number(sender)
+        valid = [to for to in recipients if is_e164(to)]
+        results: list[OptOutResult] = []
+        now_ms = self._now_ms()
+        async with self._store.transaction() as tx:
+            current = await tx.opted_out(sender, valid)
+            for to in recipients:
+                if to not in valid:
+                    results.append(
+                        OptOutResult(to, 400, error_message="Invalid To phone number format.")
+                    )
+                    continue
+                if opted_out is not None:
+                    await tx.set_opt_out(sender, to, opted_out, now_ms)
+                state = opted_out if opted_out is not None else to in current
+                results.append(OptOutResult(to, 200, is_opted_out=state))
+        return results
+
+    async def report(self, message_id: str) -> SmsMessage:
+        message = await self._store.get(message_id)
+        if message is None or message.direction is not Direction.OUTBOUND:
+            raise DeliveryReportNotFoundError(f"No outgoing message '{message_id}'.")
+        if message.state not in (MessageState.DELIVERED, MessageState.FAILED):
+            raise DeliveryReportNotFoundError(
+                f"No delivery report for '{message_id}' yet (it is {message.state.value})."
+            )
+        return message
+
+    async def message(self, message_id: str) -> SmsMessage | None:
+        return await self._store.get(message_id)
+
+
+def _accepted(to: str, message_id: str, repeatability: str | None) -> RecipientResult:
+    return RecipientResult(
+        to=to,
+        message_id=message_id,
+        http_status_code=202,
+        successful=True,
+        repeatability_result=repeatability,
+    )
+
+
+def _outbound_row(
+    message_id: str,
+    number: OwnedNumber,
+    to: str,
+    text: str,
+    options: SendOptions,
+    origin: MessageOrigin,
+    now_ms: int,
+) -> dict[str, object]:
+    return {
+        "id": message_id,
+        "direction": Direction.OUTBOUND.value,
+        "origin": origin.value,
+        "state": MessageState.QUEUED.value,
+        "carrier": number.carrier,
+        "sender": number.phone_number,
+        "recipient": to,
+        "text": text,
+        "tag": options.tag,
+        "want_report": options.enable_delivery_report,
+        "created_ms": now_ms,
+    }
+
+
+def _inbound_row(message: SmsMessage, dedupe: str | None) -> dict[str, object]:
+    return {
+        "id": message.id,
+        "direction": Direction.INBOUND.value,
+        "origin": MessageOrigin.NETWORK.value,
+        "state": MessageState.RECEIVED.value,
+        "carrier": message.carrier,
+        "sender": message.sender,
+        "recipient": message.recipient,
+        "text": message.text,
+        "want_report": False,
+        "dedupe_key": dedupe,
+        "segments": message.segments,
+        "created_ms": message.created_ms,
+        "done_ms": message.done_ms,
+    }

@@ -1,0 +1,152 @@
+"""The built-in simulator carrier: virtual handsets, no network.
+
+    submit ─▶ handset's inbox (+ a receipt owed, per the handset's behaviour) ─▶ ids
+    loop: owed receipts and injected inbound messages, when due ─▶ CarrierSink ─▶ done
+
+Everything it owes lives in the database (``sms_sim_pending``), so a restart loses nothing,
+and an inbound message injected by ``switchboard sim sms send`` from another process is picked
+up by the next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+
+from switchboard.sms.carrier import (
+    CarrierRejectedError,
+    CarrierReport,
+    CarrierSink,
+    InboundSms,
+    OutboundSms,
+    ReportStatus,
+    SubmitResult,
+)
+from switchboard.sms.simstore import (
+    HandsetReport,
+    InboxMessage,
+    PendingItem,
+    PendingKind,
+    SimulatorStore,
+)
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5  # how soon an injection from another process is seen
+LEASE_MS = 30_000
+_RECEIPT_DETAIL = {ReportStatus.DELIVERED: "DELIVRD", ReportStatus.FAILED: "UNDELIV err:001"}
+
+
+class SimulatorCarrier:
+    def __init__(
+        self,
+        name: str,
+        store: SimulatorStore,
+        *,
+        clock: Callable[[], float],
+        segments: Callable[[str], int],
+    ) -> None:
+        self.name = name
+        self._store = store
+        self._clock = clock
+        self._segments = segments
+        self._sink: CarrierSink | None = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def is_up(self) -> bool:
+        return True
+
+    async def wait_up(self) -> None:
+        return None
+
+    async def start(self, sink: CarrierSink) -> None:
+        self._sink = sink
+        self._task = asyncio.create_task(self._run(), name=f"sms-simulator-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def submit(self, message: OutboundSms) -> SubmitResult:
+        behaviour = await self._store.behaviour(message.recipient)
+        if behaviour.report is HandsetReport.REJECT:
+            raise CarrierRejectedError(f"The handset {message.recipient} refuses messages.")
+        count = self._segments(message.text)
+        ids = tuple(uuid.uuid4().hex for _ in range(count))
+        now_ms = int(self._clock() * 1000)
+        # The inbox keeps the whole message (as a handset shows it) under its first id; each
+        # further segment's receipt is owed as well.
+        owed: list[tuple[str, ReportStatus]] = []
+        if behaviour.report is not HandsetReport.NONE:
+            status = (
+                ReportStatus.FAILED
+                if behaviour.report is HandsetReport.FAILED
+                else ReportStatus.DELIVERED
+            )
+            owed = [(cid, status) for cid in ids]
+        await self._store.deliver_to_handset(
+            InboxMessage(ids[0], message.sender, message.recipient, message.text, count, now_ms),
+            [(cid, status.value, now_ms + behaviour.delay_ms) for cid, status in owed],
+        )
+        self._wake.set()
+        return SubmitResult(carrier_message_ids=ids, segments=count)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                self._wake.clear()
+                now_ms = int(self._clock() * 1000)
+                items = await self._store.claim_due(now_ms, 100, LEASE_MS)
+                for item in items:
+                    await self._hand_over(item)
+                if not items:
+                    await self._sleep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep simulating; owed items stay leased and come back
+                log.exception("SMS simulator round failed")
+                await asyncio.sleep(POLL_SECONDS)
+
+    async def _sleep(self) -> None:
+        timeout = POLL_SECONDS
+        due = await self._store.next_due_ms()
+        if due is not None:
+            timeout = min(timeout, max((due - int(self._clock() * 1000)) / 1000, 0.005))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _hand_over(self, item: PendingItem) -> None:
+        assert self._sink is not None
+        payload = item.payload
+        if item.kind is PendingKind.INBOUND:
+            await self._sink.inbound(
+                self.name,
+                InboundSms(
+                    sender=payload["from"],
+                    recipient=payload["to"],
+                    text=payload["text"],
+                    carrier_message_id=payload["carrierMessageId"],
+                ),
+            )
+        else:
+            status = ReportStatus(payload["status"])
+            await self._sink.delivery_report(
+                self.name,
+                CarrierReport(
+                    carrier_message_id=payload["carrierMessageId"],
+                    status=status,
+                    detail=_RECEIPT_DETAIL[status],
+                    done_ms=int(self._clock() * 1000),
+                ),
+            )
+        await self._store.done(item)

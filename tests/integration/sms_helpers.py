@@ -1,0 +1,65 @@
+"""Helpers for the SMS tests: numbers bought with the SDK, the simulator's handsets."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from azure.communication.phonenumbers import (
+    PhoneNumberAssignmentType,
+    PhoneNumberCapabilities,
+    PhoneNumberCapabilityType,
+    PhoneNumbersClient,
+    PhoneNumberType,
+)
+
+from tests.integration.admin_http import signed_request
+from tests.integration.server import RunningServer
+
+
+def handset() -> str:
+    """A fresh simulated handset number (fictitious 555-01xx style, unique per test)."""
+    return f"+1206555{uuid.uuid4().int % 10_000:04d}"
+
+
+def buy_number(
+    numbers: PhoneNumbersClient, *, sms: PhoneNumberCapabilityType, kind: PhoneNumberType
+) -> str:
+    search = numbers.begin_search_available_phone_numbers(
+        "US",
+        kind,
+        PhoneNumberAssignmentType.APPLICATION,
+        PhoneNumberCapabilities(calling=PhoneNumberCapabilityType.NONE, sms=sms),
+        quantity=1,
+        polling_interval=0.05,
+    ).result()
+    numbers.begin_purchase_phone_numbers(search.search_id, polling_interval=0.05).result()
+    [number] = search.phone_numbers
+    return str(number)
+
+
+async def inbox(server: RunningServer, number: str) -> list[dict[str, Any]]:
+    response = await signed_request(
+        server, "GET", f"/admin/simulator/sms/inbox?to=%2B{number.lstrip('+')}"
+    )
+    assert response.status_code == 200, response.text
+    messages: list[dict[str, Any]] = response.json()["value"]
+    return messages
+
+
+async def wait_for_inbox(
+    server: RunningServer, number: str, count: int, within: float = 15.0
+) -> list[dict[str, Any]]:
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        messages = await inbox(server, number)
+        if len(messages) >= count or asyncio.get_running_loop().time() > deadline:
+            return messages
+        await asyncio.sleep(0.05)
+
+
+async def handset_sends(server: RunningServer, sender: str, to: str, text: str) -> None:
+    body = {"from": sender, "to": to, "message": text}
+    response = await signed_request(server, "POST", "/admin/simulator/sms:send", body)
+    assert response.status_code == 202, response.text
