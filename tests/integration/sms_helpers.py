@@ -20,7 +20,7 @@ from tests.integration.server import RunningServer
 
 def handset() -> str:
     """A fresh simulated handset number (fictitious 555-01xx style, unique per test)."""
-    return f"+1206555{uuid.uuid4().int % 10_000:04d}"
+    return f"+1312555{uuid.uuid4().int % 10_000:04d}"
 
 
 def buy_number(
