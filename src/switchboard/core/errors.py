@@ -23,6 +23,12 @@ retry those.
     ├── MethodNotAllowedError (405 MethodNotAllowed)
     ├── ConflictError (409 Conflict)
     └── PayloadTooLargeError (413 RequestEntityTooLarge)
+
+Domains subclass these next to their models, each with its own ACS code: numbers/models.py
+(PhoneNumberNotFound, ReservationNotActive, InvalidCapabilities, …), sms/service.py
+(InvalidSender, DeliveryReportNotFound), sms/carrier.py (CarrierUnavailable and
+CarrierRejected: between the sender and a carrier only, never rendered to a client),
+calling/errors.py (InvalidSignal, CallNotFound, InvalidCallState).
 """
 
 from __future__ import annotations
