@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import pytest
 import smpp34
 
+from switchboard.core.config import ConfigError
 from switchboard.gateways.smpp import SmppCarrier, SmppSettings
 from switchboard.gateways.smpp.pdu import CommandId, Status, Tag
 from switchboard.gateways.smpp.text import decode_gsm7
@@ -400,3 +401,30 @@ async def test_stop_unbinds_cleanly(rig: Rig) -> None:
     await rig.smsc.wait_for(lambda: rig.smsc.unbinds == 1)
     assert rig.proxy.count("esme", CommandId.UNBIND) == 1
     # smpp34 closes the connection instead of answering unbind_resp; either ends the link.
+
+
+# ── settings ────────────────────────────────────────────────────────────────
+
+REQUIRED = {"host": "smsc.example.net", "port": 2775, "system_id": "sb", "password": "pw"}
+
+
+def test_settings_come_from_a_toml_like_mapping_with_defaults() -> None:
+    settings = SmppSettings.from_mapping(REQUIRED | {"window": 20, "enquire_link_seconds": 15})
+    assert (settings.window, settings.enquire_link_seconds) == (20, 15.0)
+    assert (settings.source_ton, settings.reconnect_max_seconds) == (None, 60.0)
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        ({"host": "h", "port": 2775, "system_id": "sb"}, "'password' is required"),
+        (REQUIRED | {"windw": 3}, "unknown SMPP settings: windw"),
+        (REQUIRED | {"window": "10"}, "'window' must be int"),
+        (REQUIRED | {"window": True}, "'window' must be int"),
+        (REQUIRED | {"window": 0}, "at least 1"),
+        (REQUIRED | {"reconnect_min_seconds": 9, "reconnect_max_seconds": 3}, "reconnect_min"),
+    ],
+)
+def test_bad_settings_are_configuration_errors(values: dict[str, Any], complaint: str) -> None:
+    with pytest.raises(ConfigError, match=complaint):
+        SmppSettings.from_mapping(values)

@@ -34,6 +34,7 @@ from switchboard.gateways.smpp.session import (
     SessionState,
     SessionStateError,
     SubmitResponse,
+    reconnect_delay,
 )
 
 MESSAGE = SubmitSm(0, "18005550100", "14255550123", b"hi")
@@ -251,3 +252,10 @@ def test_lost_connection_abandons_submits_and_drops_late_answers() -> None:
     session.respond_deliver(4, Status.ROK, 0.0)
     assert session.data_to_send() == b""
     assert session.receive(encode(SubmitSmResp(seq, 0, "late")), 0.0) == []
+
+
+def test_reconnect_delay_doubles_up_to_the_cap_and_jitter_only_shortens_it() -> None:
+    delays = [reconnect_delay(n, 1.0, 60.0, 1.0) for n in range(8)]
+    assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    assert reconnect_delay(3, 1.0, 60.0, 0.0) == 4.0
+    assert reconnect_delay(10_000, 1.0, 60.0, 0.5) == 45.0

@@ -19,7 +19,8 @@ from starlette.routing import BaseRoute
 
 from switchboard.core.config import ConfigError, Settings
 from switchboard.events.outbox import EventOutbox
-from switchboard.gateways.smpp.carrier import SmppCarrier, SmppSettings
+from switchboard.gateways.smpp.carrier import SmppCarrier
+from switchboard.gateways.smpp.settings import SmppSettings
 from switchboard.gateways.smpp.text import encode_message
 from switchboard.http.auth import Authenticator
 from switchboard.numbers.models import CarrierDefinition, CarrierKind

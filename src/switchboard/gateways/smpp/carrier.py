@@ -22,16 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import random
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections import deque
 
 from switchboard.core.clock import Clock, SystemClock
-from switchboard.core.config import ConfigError
 from switchboard.gateways.smpp.pdu import DeliverSm, Status, SubmitSm, Tag, status_name
 from switchboard.gateways.smpp.session import (
     Bound,
@@ -41,7 +37,9 @@ from switchboard.gateways.smpp.session import (
     SessionEvent,
     SessionState,
     SubmitResponse,
+    reconnect_delay,
 )
+from switchboard.gateways.smpp.settings import SmppSettings
 from switchboard.gateways.smpp.text import (
     EncodedMessage,
     MessageState,
@@ -71,72 +69,6 @@ _RECEIPT_TYPES = frozenset({0x04, 0x20})  # esm_class bits 2–5: SMSC receipt, 
 TON_INTERNATIONAL, TON_ALPHANUMERIC, NPI_ISDN = 1, 5, 1
 
 
-@dataclass(frozen=True, slots=True)
-class SmppSettings:
-    host: str
-    port: int
-    system_id: str
-    password: str
-    system_type: str = ""
-    service_type: str = ""
-    window: int = 10
-    enquire_link_seconds: float = 30.0
-    # None: derived from each address ("+1…" → 1/1, alphanumeric → 5/0, digits → 0/1).
-    source_ton: int | None = None
-    source_npi: int | None = None
-    dest_ton: int | None = None
-    dest_npi: int | None = None
-    reconnect_min_seconds: float = 1.0
-    reconnect_max_seconds: float = 60.0
-    submit_timeout_seconds: float = 30.0  # also bounds bind, enquire_link and unbind
-    connect_timeout_seconds: float = 10.0
-    throttle_pause_seconds: float = 1.0
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> SmppSettings:
-        """From a TOML table or a DB record; unknown keys and wrong types are errors."""
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(fields))
-        if unknown:
-            raise ConfigError(f"unknown SMPP settings: {', '.join(unknown)}")
-        kwargs: dict[str, Any] = {}
-        for name, f in fields.items():
-            if name not in values:
-                if f.default is dataclasses.MISSING:
-                    raise ConfigError(f"SMPP setting {name!r} is required")
-                continue
-            kwargs[name] = _typed(name, str(f.type), values[name])
-        settings = cls(**kwargs)
-        settings._check()
-        return settings
-
-    def _check(self) -> None:
-        if not 0 < self.port < 65536:
-            raise ConfigError(f"SMPP port out of range: {self.port}")
-        if self.window < 1:
-            raise ConfigError("SMPP window must be at least 1")
-        if not 0 < self.reconnect_min_seconds <= self.reconnect_max_seconds:
-            raise ConfigError("need 0 < reconnect_min_seconds <= reconnect_max_seconds")
-        positive = ("enquire_link_seconds", "submit_timeout_seconds", "connect_timeout_seconds")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"SMPP {name} must be positive")
-
-
-def _typed(name: str, annotation: str, value: Any) -> Any:
-    if value is None and annotation.endswith("| None"):
-        return None
-    kind = annotation.removesuffix(" | None")
-    if kind == "str" and isinstance(value, str):
-        return value
-    is_int = isinstance(value, int) and not isinstance(value, bool)
-    if kind == "int" and is_int:
-        return value
-    if kind == "float" and (is_int or isinstance(value, float)):
-        return float(value)
-    raise ConfigError(f"SMPP setting {name!r} must be {annotation}, not {value!r}")
-
-
 class _Link:
     """One TCP connection and its session; dropped whole when the connection ends."""
 
@@ -145,12 +77,33 @@ class _Link:
         self.writer = writer
         self.bound = False
         self.wake = asyncio.Event()  # the session's timer may have moved
-        self.window_moved = asyncio.Event()  # a submit was answered, or the link closed
+        # submit() calls waiting for a window slot, woken one per answered submit_sm (all
+        # of them when the link closes): an Event would wake every waiter for one slot.
+        self.slot_waiters: deque[asyncio.Future[None]] = deque()
         self.pending: dict[int, asyncio.Future[SubmitResponse]] = {}
 
     @property
     def closed(self) -> bool:
         return self.session.closed
+
+    async def window_slot(self) -> None:
+        """Return when a submit_sm may go out now, or the session is no longer bound."""
+        while self.session.state is SessionState.BOUND and self.session.window_free <= 0:
+            waiter = asyncio.get_running_loop().create_future()
+            self.slot_waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self.wake_waiters(1)  # we were given a slot we will not use: pass it on
+                raise
+
+    def wake_waiters(self, count: int | None = None) -> None:
+        while self.slot_waiters and (count is None or count > 0):
+            waiter = self.slot_waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                count = None if count is None else count - 1
 
     async def flush(self) -> None:
         data = self.session.data_to_send()
@@ -182,6 +135,7 @@ class SmppCarrier:
         self._link: _Link | None = None
         self._up = asyncio.Event()
         self._paused_until = 0.0
+        self._pause_timer: asyncio.TimerHandle | None = None
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._inbound: set[asyncio.Task[None]] = set()
@@ -216,6 +170,13 @@ class SmppCarrier:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+        # A sink that is still busy past the limit: its deliver_sm stays unanswered and
+        # the SMSC will redeliver it to the next bind.
+        for task in list(self._inbound):
+            task.cancel()
+        await asyncio.gather(*self._inbound, return_exceptions=True)
 
     @property
     def is_up(self) -> bool:
@@ -276,9 +237,7 @@ class SmppCarrier:
     # ── submit ──────────────────────────────────────────────────────────────
 
     async def _submit_segment(self, link: _Link, pdu: SubmitSm, message_id: str) -> str:
-        while not link.closed and link.session.window_free <= 0:
-            link.window_moved.clear()
-            await link.window_moved.wait()
+        await link.window_slot()
         if link.session.state is not SessionState.BOUND:
             raise CarrierUnavailableError(f"SMPP link {self.name} dropped or unbinding")
         # No await between the check and the send: the slot cannot be taken by another.
@@ -304,7 +263,9 @@ class SmppCarrier:
     def _pause(self) -> None:
         self._paused_until = self._now() + self._settings.throttle_pause_seconds
         self._refresh_up()
-        asyncio.get_running_loop().call_later(
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+        self._pause_timer = asyncio.get_running_loop().call_later(
             self._settings.throttle_pause_seconds, self._refresh_up
         )
 
@@ -330,8 +291,9 @@ class SmppCarrier:
                 return
             failures = 0 if bound else failures + 1
             s = self._settings
-            delay = min(s.reconnect_max_seconds, s.reconnect_min_seconds * 2**failures)
-            delay *= 0.5 + self._rng.random() / 2
+            delay = reconnect_delay(
+                failures, s.reconnect_min_seconds, s.reconnect_max_seconds, self._rng.random()
+            )
             logger.info("smpp %s: reconnecting in %.2fs", self.name, delay)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
@@ -400,7 +362,7 @@ class SmppCarrier:
                     future = link.pending.pop(sequence, None)
                     if future is not None and not future.done():
                         future.set_result(event)
-                    link.window_moved.set()
+                    link.wake_waiters(1)
                 case DeliverReceived(pdu):
                     task = asyncio.get_running_loop().create_task(self._deliver(link, pdu))
                     self._inbound.add(task)
@@ -418,7 +380,7 @@ class SmppCarrier:
             if not future.done():
                 future.set_exception(CarrierUnavailableError(f"SMPP {self.name}: {why}"))
         link.pending.clear()
-        link.window_moved.set()
+        link.wake_waiters()
         link.wake.set()
         self._refresh_up()
 

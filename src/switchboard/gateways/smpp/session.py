@@ -103,6 +103,14 @@ class Closed:
 SessionEvent = Bound | SubmitResponse | DeliverReceived | Closed
 
 
+def reconnect_delay(failures: int, minimum: float, maximum: float, jitter: float) -> float:
+    """Seconds to wait before the next connect: ``minimum·2^failures`` capped at ``maximum``,
+    then scaled into [50%, 100%] by ``jitter`` (0–1) so that many ESMEs cut off by one
+    outage do not all knock at the same instant."""
+    delay: float = min(maximum, minimum * 2.0 ** min(failures, 32))
+    return delay * (0.5 + jitter / 2)
+
+
 @dataclass(frozen=True, slots=True)
 class _Request:
     pdu: BindTransceiver | SubmitSm | EnquireLink | Unbind
