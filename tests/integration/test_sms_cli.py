@@ -97,3 +97,29 @@ def test_bad_number_is_refused_with_a_usage_error(data_dir: Path) -> None:
     )
     assert done.returncode == 2
     assert "not an E.164 phone number" in done.stderr
+
+
+async def test_delayed_receipt_arrives_after_its_delay(
+    running: RunningServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", running.ca_path)
+    numbers = PhoneNumbersClient.from_connection_string(running.connection_string)
+    ours = buy_number(
+        numbers, sms=PhoneNumberCapabilityType.INBOUND_OUTBOUND, kind=NumberType.TOLL_FREE
+    )
+    phone = handset()
+    sim(data_dir, "handset", phone, "--report", "delivered", "--delay", "2")
+    [result] = SmsClient.from_connection_string(running.connection_string).send(
+        from_=ours, to=phone, message="take your time", enable_delivery_report=True
+    )
+    target = f"/deliveryReports/{result.message_id}?api-version=2026-01-23"
+    await wait_for_inbox(running, phone, 1)  # the handset has it; its receipt is owed
+    pending = await signed_request(running, "GET", target)
+    assert pending.status_code == 404
+    assert pending.json()["error"]["code"] == "DeliveryReportNotFound"
+    for _ in range(100):
+        report = await signed_request(running, "GET", target)
+        if report.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert report.json()["deliveryStatus"] == "Delivered"
