@@ -143,10 +143,19 @@ async def test_group_committed_stream_positions_have_no_gaps_when_writers_fail(
         "UPDATE chat_stream SET last_seq = last_seq + 1 WHERE name = 'chat' RETURNING last_seq"
     )
 
+    thread = f"19:{uuid.uuid4().hex}@contract"  # nobody's thread: no one receives these
+
     async def writer(fail: bool) -> int:
         async with committer.block() as block:
             row = await block.sql.fetchone(allocate)
             assert row is not None
+            # Every position gets its event, as in chat: the real stream (shared with other
+            # tests on PostgreSQL) must stay gap-free for the hubs reading it.
+            await block.sql.execute(
+                "INSERT INTO chat_events (seq, thread_id, name, data, created_ms)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (int(row[0]), thread, "chatMessageReceived", "{}", 0),
+            )
             await asyncio.sleep(0)
             if fail:
                 raise ValueError("rolled back: its position goes to the next writer")
