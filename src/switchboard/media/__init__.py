@@ -1,0 +1,49 @@
+"""The media plane: a selective forwarding unit (SFU) that forwards SRTP, never decodes.
+
+    rtp.py, rtcp.py, codecs.py   sans-I/O packet formats (RTP, RTCP, key-frame detection)
+    streams.py, speaker.py       per-stream state (tracks, rewriters, cache), speaker detection
+    forwarder.py                 the per-call routing core (sans-I/O)
+    srtp.py, transport.py        libsrtp in place; one UDP endpoint per participant (asyncio)
+    node.py                      ``MediaNode`` (what signaling uses) and ``LocalMediaNode``
+
+See docs/media.md.
+"""
+
+from switchboard.media.forwarder import (
+    Forwarder,
+    ForwarderEvent,
+    OutgoingStream,
+    SpeakerChanged,
+    StreamsChanged,
+)
+from switchboard.media.node import (
+    LocalMediaNode,
+    MediaCallNotFoundError,
+    MediaNode,
+    MediaParticipantNotFoundError,
+    SrtpKeys,
+    SubscriberOptions,
+    TrackSpec,
+    TransportParams,
+)
+from switchboard.media.rtp import RtpPacket, RtpParseError
+from switchboard.media.streams import MediaKind
+
+__all__ = [
+    "Forwarder",
+    "ForwarderEvent",
+    "LocalMediaNode",
+    "MediaCallNotFoundError",
+    "MediaKind",
+    "MediaNode",
+    "MediaParticipantNotFoundError",
+    "OutgoingStream",
+    "RtpPacket",
+    "RtpParseError",
+    "SpeakerChanged",
+    "SrtpKeys",
+    "StreamsChanged",
+    "SubscriberOptions",
+    "TrackSpec",
+    "TransportParams",
+]

@@ -1,0 +1,485 @@
+"""The per-call routing core of the SFU: which packet goes to whom, rewritten how. Sans-I/O.
+
+It sees plaintext RTP/RTCP (the transport has already removed SRTP) and hands packets to each
+participant's ``PacketSink`` (the transport, or a test link); time comes in as ``now``.
+
+    publisher RTP ─receive_rtp─▶ Track (stats, cache, audio level) ─▶ track.routes:
+        for each StreamRewriter: waiting? (video: until a key frame) ─▶ out seq/ts/SSRC/PT
+        ─▶ subscriber sink.send_rtp
+    subscriber RTCP ─receive_rtcp─▶ NACK: cache → retransmit · PLI/FIR: key-frame request to
+        the source's publisher (rate-limited) · REMB: remembered for the publisher
+    publisher RTCP ─▶ SR: translated to each subscriber's stream (lip sync)
+    tick(now) every TICK_SECONDS ─▶ active speaker ─▶ video slots re-assigned; every second:
+        receiver reports (+ REMB, the minimum of the subscribers') to publishers
+
+Subscriptions: every participant receives every other participant's audio (one outgoing
+stream per audio track) and up to ``max_video`` video tracks, chosen by who spoke last; a video
+slot switching publisher is one continuous outgoing stream (see ``streams``).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from switchboard.media import rtcp
+from switchboard.media.codecs import VideoCodec, is_keyframe
+from switchboard.media.rtp import HEADER, RtpParseError, audio_level, payload_offset
+from switchboard.media.speaker import TICK_SECONDS, SpeakerDetector
+from switchboard.media.streams import MediaKind, PacketSink, StreamRewriter, Track
+
+KEYFRAME_INTERVAL = 0.5  # at most one key-frame request per publisher track per interval
+REPORT_SECONDS = 1.0
+_unpack_header = HEADER.unpack_from
+_VIDEO = MediaKind.VIDEO
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerChanged:
+    participant_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StreamsChanged:
+    """A subscriber's outgoing streams changed (SSRCs added): renegotiate its SDP."""
+
+    participant_id: str
+
+
+ForwarderEvent = SpeakerChanged | StreamsChanged
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingStream:
+    ssrc: int
+    kind: MediaKind
+    source_participant_id: str | None  # None: an idle video slot
+
+
+class Participant:
+    __slots__ = (
+        "audio_streams",
+        "blocked",
+        "id",
+        "max_video",
+        "payload_types",
+        "remb",
+        "rtcp_ssrc",
+        "sink",
+        "streams_by_ssrc",
+        "tracks",
+        "video_slots",
+    )
+
+    def __init__(
+        self, participant_id: str, sink: PacketSink, max_video: int, payload_types: dict[str, int]
+    ) -> None:
+        self.id = participant_id
+        self.sink = sink
+        self.max_video = max_video
+        self.payload_types = payload_types  # encoding name ("opus", "VP8", "H264") → PT
+        self.tracks: list[Track] = []
+        self.audio_streams: dict[int, StreamRewriter] = {}  # by source SSRC
+        self.video_slots: list[StreamRewriter] = []
+        self.streams_by_ssrc: dict[int, StreamRewriter] = {}  # by outgoing SSRC
+        self.blocked: set[str] = set()  # publishers this participant does not want
+        self.rtcp_ssrc = random.getrandbits(32)
+        self.remb: int | None = None
+
+
+class Forwarder:
+    def __init__(self) -> None:
+        self.participants: dict[str, Participant] = {}
+        self._tracks: dict[int, Track] = {}
+        self._used_ssrcs: set[int] = set()
+        self.speaker = SpeakerDetector()
+        self.speaker_order: list[str] = []  # most recent dominant speaker first
+        self.events: list[ForwarderEvent] = []
+        self._last_tick = -1e9
+        self._last_report = -1e9
+        # counters (for tests, metrics and the benchmark)
+        self.forwarded = 0
+        self.waiting_drops = 0
+        self.unknown_packets = 0
+        self.bad_rtcp = 0
+        self.retransmitted = 0
+        self.nack_misses = 0
+        self.keyframe_requests = 0
+
+    # ── membership ───────────────────────────────────────────────────────────────────
+
+    def add_participant(
+        self,
+        participant_id: str,
+        sink: PacketSink,
+        now: float,
+        *,
+        max_video: int = 16,
+        payload_types: dict[str, int] | None = None,
+    ) -> None:
+        self.participants[participant_id] = Participant(
+            participant_id, sink, max_video, dict(payload_types or {})
+        )
+        self.speaker_order.append(participant_id)
+        self._sync(participant_id, now)
+
+    def remove_participant(self, participant_id: str, now: float) -> None:
+        participant = self.participants.pop(participant_id)
+        for track in list(participant.tracks):
+            self.unpublish(track.ssrc, now)
+        for stream in participant.streams_by_ssrc.values():
+            self._detach(stream)
+            self._used_ssrcs.discard(stream.ssrc)
+        self.speaker_order.remove(participant_id)
+        self.speaker.forget(participant_id)
+
+    def publish(
+        self,
+        participant_id: str,
+        kind: MediaKind,
+        ssrc: int,
+        payload_type: int,
+        now: float,
+        *,
+        clock_rate: int | None = None,
+        codec: VideoCodec | None = None,
+        audio_level_id: int = 0,
+    ) -> Track:
+        if kind is _VIDEO and codec is None:
+            codec = VideoCodec.VP8
+        rate = clock_rate or (90_000 if kind is _VIDEO else 48_000)
+        track = Track(participant_id, kind, ssrc, payload_type, rate, codec, audio_level_id)
+        self._tracks[ssrc] = track
+        self.participants[participant_id].tracks.append(track)
+        self._sync_all(now)
+        return track
+
+    def unpublish(self, ssrc: int, now: float) -> None:
+        track = self._tracks.pop(ssrc)
+        owner = self.participants.get(track.participant_id)
+        if owner is not None:
+            owner.tracks.remove(track)
+        for stream in list(track.routes):
+            self._detach(stream)
+        self._sync_all(now)
+
+    def set_muted(self, participant_id: str, kind: MediaKind, muted: bool, now: float) -> None:
+        """A publisher's mute: its packets of this kind are no longer forwarded."""
+        for track in self.participants[participant_id].tracks:
+            if track.kind is kind and track.muted != muted:
+                track.muted = muted
+                for stream in track.routes:
+                    stream.waiting = True  # resume continuously (video: at a key frame)
+                if not muted and kind is _VIDEO:
+                    self._request_keyframe(track, now)
+        self._sync_all(now)
+
+    def set_max_video(self, participant_id: str, max_video: int, now: float) -> None:
+        """A subscriber asks for at most ``max_video`` video streams (0: audio only)."""
+        self.participants[participant_id].max_video = max(0, max_video)
+        self._sync(participant_id, now)
+
+    def set_blocked(self, subscriber_id: str, publisher_id: str, blocked: bool, now: float) -> None:
+        subscriber = self.participants[subscriber_id]
+        if blocked:
+            subscriber.blocked.add(publisher_id)
+        else:
+            subscriber.blocked.discard(publisher_id)
+        self._sync(subscriber_id, now)
+
+    def streams(self, participant_id: str) -> list[OutgoingStream]:
+        participant = self.participants[participant_id]
+        return [
+            OutgoingStream(s.ssrc, s.kind, s.source.participant_id if s.source else None)
+            for s in participant.streams_by_ssrc.values()
+        ]
+
+    def take_events(self) -> list[ForwarderEvent]:
+        events, self.events = self.events, []
+        return events
+
+    # ── the hot path ─────────────────────────────────────────────────────────────────
+
+    def receive_rtp(self, buf: bytes | bytearray | memoryview, length: int, now: float) -> None:
+        """One plaintext RTP packet from a publisher, in ``buf[:length]``."""
+        _, second, seq, ts, ssrc = _unpack_header(buf)
+        track = self._tracks.get(ssrc)
+        if track is None:
+            self.unknown_packets += 1
+            return
+        if ((seq - track.max_seq) & 0xFFFF) < 0x8000:
+            if seq < track.max_seq:
+                track.cycles += 0x10000
+            track.max_seq = seq
+        if track.base_seq < 0:
+            track.base_seq = track.max_seq = seq
+            track.cycles = 0
+        track.received += 1
+        transit = now * track.clock_rate - ts
+        delta = transit - track.last_transit
+        track.last_transit = transit
+        if delta < 0:
+            delta = -delta
+        if delta < track.clock_rate:  # ignore the first packet and timestamp wraps
+            track.jitter += (delta - track.jitter) / 16
+        cache = track.cache
+        if cache is not None:
+            cache.put(seq, bytes(buf[:length]), now)
+        if track.level_id:
+            track.level_sum += 127 - audio_level(buf, length, track.level_id)
+            track.level_count += 1
+        if track.muted:
+            return
+        keyframe: bool | None = None  # computed once, only if a stream waits for one
+        marker = second & 0x80
+        sent = 0
+        for stream in track.routes:
+            if stream.waiting:
+                if track.kind is _VIDEO:
+                    if keyframe is None:
+                        keyframe = _starts_keyframe(track, buf, length)
+                    if not keyframe:
+                        self.waiting_drops += 1
+                        continue
+                stream.rebase(seq, ts, track.clock_rate, now)
+            out_seq = (seq + stream.seq_offset) & 0xFFFF
+            out_ts = (ts + stream.ts_offset) & 0xFFFFFFFF
+            if (out_seq - stream.last_seq) & 0xFFFF < 0x8000:
+                stream.last_seq = out_seq
+                stream.last_ts = out_ts
+                stream.last_time = now
+            elif (out_seq - stream.segment_start) & 0xFFFF >= 0x8000:
+                continue  # late packet from before this source's first forwarded one
+            stream.sink.send_rtp(
+                buf, length, marker | stream.payload_type, out_seq, out_ts, stream.ssrc
+            )
+            sent += 1
+        self.forwarded += sent
+
+    # ── RTCP ─────────────────────────────────────────────────────────────────────────
+
+    def receive_rtcp(self, participant_id: str, data: bytes, now: float) -> None:
+        participant = self.participants.get(participant_id)
+        if participant is None:
+            return
+        try:
+            packets = rtcp.parse_rtcp(data)
+        except RtpParseError:
+            self.bad_rtcp += 1
+            return
+        for packet in packets:
+            if isinstance(packet, rtcp.GenericNack):
+                self._answer_nack(participant, packet, now)
+            elif isinstance(packet, rtcp.PictureLossIndication):
+                self._keyframe_for(participant, packet.media_ssrc, now)
+            elif isinstance(packet, rtcp.FullIntraRequest):
+                for ssrc, _ in packet.entries:
+                    self._keyframe_for(participant, ssrc, now)
+            elif isinstance(packet, rtcp.Remb):
+                participant.remb = packet.bitrate
+            elif isinstance(packet, rtcp.SenderReport):
+                self._translate_sender_report(packet, now)
+
+    def _answer_nack(self, participant: Participant, nack: rtcp.GenericNack, now: float) -> None:
+        stream = participant.streams_by_ssrc.get(nack.media_ssrc)
+        if stream is None or stream.source is None or stream.source.cache is None:
+            return
+        cache = stream.source.cache
+        for out_seq in nack.lost:
+            seq = stream.source_seq(out_seq)
+            packet = cache.get(seq, now) if seq is not None else None
+            if packet is None:
+                self.nack_misses += 1
+                continue
+            _, second, _, ts, _ = _unpack_header(packet)
+            out_ts = (ts + stream.ts_offset) & 0xFFFFFFFF
+            marker_pt = (second & 0x80) | stream.payload_type
+            stream.sink.send_rtp(packet, len(packet), marker_pt, out_seq, out_ts, stream.ssrc)
+            self.retransmitted += 1
+
+    def _keyframe_for(self, participant: Participant, out_ssrc: int, now: float) -> None:
+        stream = participant.streams_by_ssrc.get(out_ssrc)
+        if stream is not None and stream.source is not None and stream.kind is _VIDEO:
+            self._request_keyframe(stream.source, now)
+
+    def _request_keyframe(self, track: Track, now: float) -> None:
+        if now - track.last_keyframe_request < KEYFRAME_INTERVAL:
+            return
+        publisher = self.participants.get(track.participant_id)
+        if publisher is None:
+            return
+        track.last_keyframe_request = now
+        self.keyframe_requests += 1
+        pli = rtcp.PictureLossIndication(publisher.rtcp_ssrc, track.ssrc)
+        publisher.sink.send_rtcp(bytes(pli))
+
+    def _translate_sender_report(self, report: rtcp.SenderReport, now: float) -> None:
+        track = self._tracks.get(report.ssrc)
+        if track is None:
+            return
+        track.sr_ntp_middle = (report.ntp_timestamp >> 16) & 0xFFFFFFFF
+        track.sr_arrival = now
+        for stream in track.routes:
+            if not stream.waiting:
+                rtp_ts = (report.rtp_timestamp + stream.ts_offset) & 0xFFFFFFFF
+                translated = rtcp.SenderReport(
+                    stream.ssrc,
+                    report.ntp_timestamp,
+                    rtp_ts,
+                    report.packet_count,
+                    report.octet_count,
+                )
+                stream.sink.send_rtcp(bytes(translated))
+
+    # ── timers ───────────────────────────────────────────────────────────────────────
+
+    def next_timer(self) -> float:
+        return self._last_tick + TICK_SECONDS
+
+    def tick(self, now: float) -> None:
+        """Speaker detection, key-frame re-requests, and (every second) reports to publishers."""
+        if now < self._last_tick + TICK_SECONDS:
+            return
+        self._last_tick = now
+        audio = [t for t in self._tracks.values() if t.kind is MediaKind.AUDIO]
+        speaker = self.speaker.tick(audio)
+        if speaker is not None:
+            self.speaker_order.remove(speaker)
+            self.speaker_order.insert(0, speaker)
+            self.events.append(SpeakerChanged(speaker))
+            self._sync_all(now)
+        for track in self._tracks.values():
+            if track.kind is _VIDEO and not track.muted and any(s.waiting for s in track.routes):
+                self._request_keyframe(track, now)  # the last request may have been lost
+        if now >= self._last_report + REPORT_SECONDS:
+            self._last_report = now
+            for participant in self.participants.values():
+                self._report_to(participant, now)
+
+    def _report_to(self, publisher: Participant, now: float) -> None:
+        if not publisher.tracks:
+            return
+        blocks = [_report_block(track, now) for track in publisher.tracks]
+        packets: list[rtcp.RtcpPacket] = [rtcp.ReceiverReport(publisher.rtcp_ssrc, blocks)]
+        video = [t for t in publisher.tracks if t.kind is _VIDEO]
+        estimates = [
+            p.remb
+            for p in self.participants.values()
+            if p.remb is not None and any(s.source in video for s in p.video_slots)
+        ]
+        if video and estimates:
+            ssrcs = [t.ssrc for t in video]
+            packets.append(rtcp.Remb(publisher.rtcp_ssrc, min(estimates), ssrcs))
+        publisher.sink.send_rtcp(rtcp.compound(packets))
+
+    # ── subscriptions ────────────────────────────────────────────────────────────────
+
+    def _sync_all(self, now: float) -> None:
+        for participant_id in self.participants:
+            self._sync(participant_id, now)
+
+    def _sync(self, subscriber_id: str, now: float) -> None:
+        """Bring one subscriber's outgoing streams in line with who publishes what."""
+        subscriber = self.participants[subscriber_id]
+        added = False
+        wanted_audio = {
+            t.ssrc: t
+            for t in self._tracks.values()
+            if t.kind is MediaKind.AUDIO
+            and t.participant_id != subscriber_id
+            and t.participant_id not in subscriber.blocked
+        }
+        for ssrc, stream in list(subscriber.audio_streams.items()):
+            if ssrc not in wanted_audio:
+                self._detach(stream)
+                del subscriber.audio_streams[ssrc]
+                del subscriber.streams_by_ssrc[stream.ssrc]
+                self._used_ssrcs.discard(stream.ssrc)
+        for ssrc, track in wanted_audio.items():
+            if ssrc not in subscriber.audio_streams:
+                stream = self._new_stream(subscriber, MediaKind.AUDIO, now)
+                subscriber.audio_streams[ssrc] = stream
+                self._attach(stream, track, subscriber)
+                added = True
+        rank = {pid: i for i, pid in enumerate(self.speaker_order)}
+        candidates = sorted(
+            (
+                t
+                for t in self._tracks.values()
+                if t.kind is _VIDEO
+                and not t.muted
+                and t.participant_id != subscriber_id
+                and t.participant_id not in subscriber.blocked
+            ),
+            key=lambda t: rank.get(t.participant_id, len(rank)),
+        )
+        wanted = candidates[: subscriber.max_video]
+        free: list[StreamRewriter] = []
+        for slot in subscriber.video_slots:
+            if slot.source is None or slot.source not in wanted:
+                self._detach(slot)
+                free.append(slot)
+        shown = {slot.source for slot in subscriber.video_slots}
+        for track in wanted:
+            if track in shown:
+                continue
+            if free:
+                slot = free.pop(0)
+            else:
+                slot = self._new_stream(subscriber, _VIDEO, now)
+                subscriber.video_slots.append(slot)
+                added = True
+            self._attach(slot, track, subscriber)
+            self._request_keyframe(track, now)
+        if added:
+            self.events.append(StreamsChanged(subscriber_id))
+
+    def _new_stream(self, subscriber: Participant, kind: MediaKind, now: float) -> StreamRewriter:
+        ssrc = random.getrandbits(32)
+        while ssrc in self._used_ssrcs or ssrc in self._tracks or ssrc == 0:
+            ssrc = random.getrandbits(32)
+        self._used_ssrcs.add(ssrc)
+        stream = StreamRewriter(subscriber.id, kind, ssrc, subscriber.sink, now)
+        subscriber.streams_by_ssrc[ssrc] = stream
+        return stream
+
+    def _attach(self, stream: StreamRewriter, track: Track, subscriber: Participant) -> None:
+        stream.source = track
+        stream.waiting = True
+        encoding = track.codec.value if track.codec is not None else "opus"
+        stream.payload_type = subscriber.payload_types.get(encoding, track.payload_type)
+        track.routes.append(stream)
+
+    def _detach(self, stream: StreamRewriter) -> None:
+        if stream.source is not None:
+            stream.source.routes.remove(stream)
+            stream.source = None
+
+
+def _starts_keyframe(track: Track, buf: bytes | bytearray | memoryview, length: int) -> bool:
+    start = payload_offset(buf, length)
+    codec = track.codec or VideoCodec.VP8
+    return start > 0 and is_keyframe(codec, buf, start, length)
+
+
+def _report_block(track: Track, now: float) -> rtcp.ReportBlock:
+    """RFC 3550 A.3: loss since the last report and in all, jitter, last SR and its age."""
+    expected = track.extended_max_seq - track.base_seq + 1 if track.base_seq >= 0 else 0
+    expected_interval = expected - track.expected_prior
+    received_interval = track.received - track.received_prior
+    track.expected_prior, track.received_prior = expected, track.received
+    lost_interval = expected_interval - received_interval
+    fraction = (
+        (lost_interval << 8) // expected_interval if expected_interval and lost_interval > 0 else 0
+    )
+    lost = max(-0x800000, min(0x7FFFFF, expected - track.received))
+    dlsr = int((now - track.sr_arrival) * 65536) if track.sr_ntp_middle else 0
+    return rtcp.ReportBlock(
+        ssrc=track.ssrc,
+        fraction_lost=min(fraction, 255),
+        packets_lost=lost,
+        highest_sequence=track.extended_max_seq & 0xFFFFFFFF,
+        jitter=int(track.jitter),
+        lsr=track.sr_ntp_middle,
+        dlsr=dlsr,
+    )

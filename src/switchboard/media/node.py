@@ -1,0 +1,235 @@
+"""The media node: what signaling asks of an SFU, and this process's own SFU behind it.
+
+``MediaNode`` is the seam: signaling (``calling/``) talks to it, never to forwarders or
+sockets, so a node in another process (through Redis) or another SFU can replace
+``LocalMediaNode`` later. A call lives on one node; each participant gets one transport.
+
+    signaling ─create_call─▶ node ─add_participant─▶ UdpTransport (host, port) ─▶ SDP answer
+              ─set_keys (DTLS-SRTP export; by hand in tests)─▶ ─publish (SSRCs from the SDP)─▶
+              ◀─ events: SpeakerChanged, StreamsChanged (renegotiate) ─ forwarder.tick
+
+The node owns one background task (``start``/``stop``) that ticks every call's forwarder and
+hands the forwarder's events to ``on_event``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from switchboard.core.errors import NotFoundError
+from switchboard.media.codecs import VideoCodec
+from switchboard.media.forwarder import Forwarder, ForwarderEvent, OutgoingStream
+from switchboard.media.speaker import TICK_SECONDS
+from switchboard.media.srtp import AES128_CM_SHA1_80
+from switchboard.media.streams import MediaKind
+from switchboard.media.transport import Address, UdpTransport
+
+logger = logging.getLogger(__name__)
+
+
+class MediaCallNotFoundError(NotFoundError):
+    code = "MediaCallNotFound"
+
+
+class MediaParticipantNotFoundError(NotFoundError):
+    code = "MediaParticipantNotFound"
+
+
+@dataclass(frozen=True, slots=True)
+class TransportParams:
+    """Where the participant sends its media (ICE candidates and DTLS fingerprint later)."""
+
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class SrtpKeys:
+    local: bytes  # the node's master key + salt (encrypts what the node sends)
+    remote: bytes  # the participant's (decrypts what it sends)
+    profile: int = AES128_CM_SHA1_80
+
+
+@dataclass(frozen=True, slots=True)
+class TrackSpec:
+    """One RTP stream a participant sends, as its SDP describes it."""
+
+    kind: MediaKind
+    ssrc: int
+    payload_type: int
+    codec: VideoCodec | None = None  # video only; audio is Opus
+    clock_rate: int | None = None
+    audio_level_id: int = 0  # a=extmap id of ssrc-audio-level; 0: not negotiated
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberOptions:
+    max_video: int = 16
+    payload_types: dict[str, int] = field(default_factory=dict)  # "opus"/"VP8"/"H264" → PT
+
+
+EventHandler = Callable[[str, ForwarderEvent], None]  # (call id, event)
+
+
+class MediaNode(Protocol):
+    async def create_call(self, call_id: str) -> None: ...
+
+    async def end_call(self, call_id: str) -> None: ...
+
+    async def add_participant(
+        self, call_id: str, participant_id: str, options: SubscriberOptions
+    ) -> TransportParams: ...
+
+    async def remove_participant(self, call_id: str, participant_id: str) -> None: ...
+
+    async def set_keys(
+        self, call_id: str, participant_id: str, keys: SrtpKeys, remote: Address | None = None
+    ) -> None: ...
+
+    async def publish(self, call_id: str, participant_id: str, track: TrackSpec) -> None: ...
+
+    async def unpublish(self, call_id: str, participant_id: str, ssrc: int) -> None: ...
+
+    async def set_muted(
+        self, call_id: str, participant_id: str, kind: MediaKind, muted: bool
+    ) -> None: ...
+
+    async def set_max_video(self, call_id: str, participant_id: str, max_video: int) -> None: ...
+
+    async def streams(self, call_id: str, participant_id: str) -> list[OutgoingStream]: ...
+
+
+class _Call:
+    def __init__(self, call_id: str) -> None:
+        self.id = call_id
+        self.forwarder = Forwarder()
+        self.transports: dict[str, UdpTransport] = {}
+
+
+class LocalMediaNode:
+    """This process's SFU: forwarders and UDP transports on the running event loop."""
+
+    def __init__(self, *, host: str = "127.0.0.1", on_event: EventHandler | None = None) -> None:
+        self.host = host
+        self.on_event = on_event
+        self.calls: dict[str, _Call] = {}
+        self._ticker: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._ticker = asyncio.create_task(self._tick_forever(), name="media-node-tick")
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        for call_id in list(self.calls):
+            await self.end_call(call_id)
+
+    def _call(self, call_id: str) -> _Call:
+        call = self.calls.get(call_id)
+        if call is None:
+            raise MediaCallNotFoundError(f"no call {call_id} on this media node")
+        return call
+
+    def _transport(self, call_id: str, participant_id: str) -> UdpTransport:
+        transport = self._call(call_id).transports.get(participant_id)
+        if transport is None:
+            raise MediaParticipantNotFoundError(f"no participant {participant_id} in {call_id}")
+        return transport
+
+    async def create_call(self, call_id: str) -> None:
+        self.calls.setdefault(call_id, _Call(call_id))
+
+    async def end_call(self, call_id: str) -> None:
+        call = self.calls.pop(call_id, None)
+        if call is not None:
+            for transport in call.transports.values():
+                transport.close()
+
+    async def add_participant(
+        self, call_id: str, participant_id: str, options: SubscriberOptions
+    ) -> TransportParams:
+        call = self._call(call_id)
+        if participant_id in call.transports:
+            address = call.transports[participant_id].local_address
+            return TransportParams(address[0], address[1])
+        transport = UdpTransport(participant_id, call.forwarder, host=self.host)
+        transport.start(asyncio.get_running_loop())
+        call.transports[participant_id] = transport
+        call.forwarder.add_participant(
+            participant_id,
+            transport,
+            time.monotonic(),
+            max_video=options.max_video,
+            payload_types=options.payload_types,
+        )
+        return TransportParams(*transport.local_address)
+
+    async def remove_participant(self, call_id: str, participant_id: str) -> None:
+        call = self._call(call_id)
+        transport = call.transports.pop(participant_id, None)
+        if transport is not None:
+            call.forwarder.remove_participant(participant_id, time.monotonic())
+            transport.close()
+
+    async def set_keys(
+        self, call_id: str, participant_id: str, keys: SrtpKeys, remote: Address | None = None
+    ) -> None:
+        transport = self._transport(call_id, participant_id)
+        transport.set_keys(keys.local, keys.remote, keys.profile)
+        if remote is not None:
+            transport.set_remote(remote)
+
+    async def publish(self, call_id: str, participant_id: str, track: TrackSpec) -> None:
+        self._transport(call_id, participant_id)
+        self._call(call_id).forwarder.publish(
+            participant_id,
+            track.kind,
+            track.ssrc,
+            track.payload_type,
+            time.monotonic(),
+            clock_rate=track.clock_rate,
+            codec=track.codec,
+            audio_level_id=track.audio_level_id,
+        )
+
+    async def unpublish(self, call_id: str, participant_id: str, ssrc: int) -> None:
+        self._transport(call_id, participant_id)
+        self._call(call_id).forwarder.unpublish(ssrc, time.monotonic())
+
+    async def set_muted(
+        self, call_id: str, participant_id: str, kind: MediaKind, muted: bool
+    ) -> None:
+        self._transport(call_id, participant_id)
+        self._call(call_id).forwarder.set_muted(participant_id, kind, muted, time.monotonic())
+
+    async def set_max_video(self, call_id: str, participant_id: str, max_video: int) -> None:
+        self._transport(call_id, participant_id)
+        self._call(call_id).forwarder.set_max_video(participant_id, max_video, time.monotonic())
+
+    async def streams(self, call_id: str, participant_id: str) -> list[OutgoingStream]:
+        self._transport(call_id, participant_id)
+        return self._call(call_id).forwarder.streams(participant_id)
+
+    def tick(self, now: float) -> None:
+        for call in list(self.calls.values()):
+            call.forwarder.tick(now)
+            for event in call.forwarder.take_events():
+                if self.on_event is not None:
+                    try:
+                        self.on_event(call.id, event)
+                    except Exception:
+                        logger.exception("call %s: media event handler failed", call.id)
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            self.tick(time.monotonic())
