@@ -3,8 +3,8 @@
 The page is a real document of the server (``/health``) with the harness added as a module
 script, so ``import "/sdk/chat.js"`` is a same-origin fetch from the real server over verified
 TLS (tests/e2e/browser.py says how Chromium trusts the test CA). Two traps avoided:
-- a page on another origin (``about:blank``) cannot import the module: the server sends no CORS
-  headers on ``/sdk``, and module scripts are fetched in CORS mode;
+- ``about:blank`` is an opaque origin with no base URL for ``/sdk/...`` imports, and its
+  fetches of local resources fall under the Local Network Access checks below;
 - a page Playwright fulfils itself (``page.route``) counts as public to Chromium's Local Network
   Access checks, which then block its WebSocket to 127.0.0.1
   (``net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS``).

@@ -1,0 +1,169 @@
+"""The sample app's HTTP surface: the static client, and its identity / call management API.
+
+    POST /api/signin {name}        → {session, name, userId}     (no session needed)
+    POST /api/token                → {token, expiresOn}          chat + voip scopes
+    GET  /api/friends              → [{name, userId, threadId}]
+    POST /api/friends {name}       → the friend (and your 1:1 chat thread)
+    GET  /api/chat/{friend}        → messages;  POST /api/chat/{friend} {text}
+    GET  /api/groupcalls           → calls you host or are invited to
+    POST /api/groupcalls {invite}  → {groupCallId, host, invited}
+    GET  /api/config               → {switchboardEndpoint}  (where the page loads the SDKs)
+
+Every other /api call carries ``Authorization: Bearer <session>`` from /api/signin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from azure.communication.identity.aio import CommunicationIdentityClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from examples.sample_app.calls import GroupCalls
+from examples.sample_app.chat import FriendChats
+from examples.sample_app.identity import AppUser, IdentityManagement, UnknownUserError
+from examples.sample_app.settings import AppSettings
+
+STATIC = Path(__file__).parent / "static"
+Handler = Callable[[Request, AppUser], Awaitable[Response]]
+
+
+class SampleApp:
+    def __init__(self, settings: AppSettings, identity_client: Any) -> None:
+        self.settings = settings
+        self.identity = IdentityManagement(identity_client)
+        self.chats = FriendChats(settings.endpoint, self.identity, settings.ca_path)
+        self.group_calls = GroupCalls()
+
+    # ---- identity management -------------------------------------------------------------
+
+    async def sign_in(self, request: Request) -> Response:
+        body = await _body(request)
+        user, session = await self.identity.sign_in(str(body.get("name", "")))
+        return JSONResponse({"session": session, "name": user.name, "userId": user.user_id})
+
+    async def token(self, _: Request, user: AppUser) -> Response:
+        token, expires_at = await self.identity.token(user)
+        return JSONResponse({"token": token, "expiresOn": expires_at})
+
+    async def friends(self, _: Request, user: AppUser) -> Response:
+        return JSONResponse([self._friend(user, f) for f in self.identity.friends(user)])
+
+    async def add_friend(self, request: Request, user: AppUser) -> Response:
+        friend = self.identity.by_name(str((await _body(request)).get("name", "")))
+        self.identity.befriend(user, friend)
+        await self.chats.open_thread(user, friend)
+        return JSONResponse(self._friend(user, friend), status_code=201)
+
+    def _friend(self, user: AppUser, friend: AppUser) -> dict[str, Any]:
+        thread_id = self.chats.thread_of(user, friend)
+        return {"name": friend.name, "userId": friend.user_id, "threadId": thread_id}
+
+    # ---- chat between friends ------------------------------------------------------------
+
+    async def chat_history(self, request: Request, user: AppUser) -> Response:
+        thread_id = self._thread(request, user)
+        return JSONResponse(await self.chats.history(user, thread_id))
+
+    async def chat_send(self, request: Request, user: AppUser) -> Response:
+        thread_id = self._thread(request, user)
+        text = str((await _body(request)).get("text", "")).strip()
+        if not text:
+            raise ValueError("an empty message")
+        message_id = await self.chats.send(user, thread_id, text)
+        return JSONResponse({"id": message_id}, status_code=201)
+
+    def _thread(self, request: Request, user: AppUser) -> str:
+        friend = self.identity.by_name(request.path_params["friend"])
+        is_friend = friend.name.lower() in user.friends
+        thread_id = self.chats.thread_of(user, friend) if is_friend else None
+        if thread_id is None:
+            raise UnknownUserError(f"{friend.name} is not your friend")
+        return thread_id
+
+    # ---- call management -----------------------------------------------------------------
+
+    async def list_group_calls(self, _: Request, user: AppUser) -> Response:
+        return JSONResponse([c.json() for c in self.group_calls.for_user(user)])
+
+    async def create_group_call(self, request: Request, user: AppUser) -> Response:
+        names = (await _body(request)).get("invite") or []
+        if not isinstance(names, list):
+            raise ValueError("invite is a list of names")
+        invited = [self.identity.by_name(str(n)) for n in names]
+        strangers = [u.name for u in invited if u.name.lower() not in user.friends]
+        if strangers:
+            raise UnknownUserError(f"not your friends: {', '.join(strangers)}")
+        return JSONResponse(self.group_calls.create(user, invited).json(), status_code=201)
+
+    # ---- the rest ------------------------------------------------------------------------
+
+    async def config(self, _: Request) -> Response:
+        return JSONResponse({"switchboardEndpoint": self.settings.endpoint})
+
+    async def index(self, _: Request) -> Response:
+        return FileResponse(STATIC / "index.html")
+
+    def signed_in(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            header = request.headers.get("authorization", "")
+            user = self.identity.by_session(header.removeprefix("Bearer ").strip())
+            return await handler(request, user)
+
+        return endpoint
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ValueError("a JSON object is expected")
+    return body
+
+
+async def _bad_request(_: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": str(exc)}, status_code=400)
+
+
+async def _unknown_user(_: Request, exc: Exception) -> Response:
+    status = 401 if str(exc) == "not signed in" else 404
+    return JSONResponse({"error": str(exc)}, status_code=status)
+
+
+def create_app(settings: AppSettings) -> Starlette:
+    verify: Any = settings.ca_path or True
+    identity_client = CommunicationIdentityClient.from_connection_string(
+        settings.connection_string, connection_verify=verify
+    )
+    app = SampleApp(settings, identity_client)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with identity_client:
+            yield
+
+    auth = app.signed_in
+    routes = [
+        Route("/", app.index),
+        Route("/api/config", app.config),
+        Route("/api/signin", app.sign_in, methods=["POST"]),
+        Route("/api/token", auth(app.token), methods=["POST"]),
+        Route("/api/friends", auth(app.friends), methods=["GET"]),
+        Route("/api/friends", auth(app.add_friend), methods=["POST"]),
+        Route("/api/chat/{friend}", auth(app.chat_history), methods=["GET"]),
+        Route("/api/chat/{friend}", auth(app.chat_send), methods=["POST"]),
+        Route("/api/groupcalls", auth(app.list_group_calls), methods=["GET"]),
+        Route("/api/groupcalls", auth(app.create_group_call), methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC)),
+    ]
+    handlers = {ValueError: _bad_request, UnknownUserError: _unknown_user}
+    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)

@@ -1,0 +1,257 @@
+// The sample app's page: sign in by name, friends, chat, 1:1 video calls.
+// The SDKs come from the Switchboard server itself (`/sdk/*.js`, served with CORS *); the
+// app's own API (/api/*) signs users in, keeps friends, and issues Switchboard tokens.
+
+const $ = (id) => document.getElementById(id);
+
+const config = await (await fetch("/api/config")).json();
+const endpoint = config.switchboardEndpoint;
+const { CallClient, LocalVideoStream, VideoStreamRenderer } = await import(
+  `${endpoint}/sdk/calling.js`
+);
+const { ChatRealtimeClient } = await import(`${endpoint}/sdk/chat.js`);
+
+const app = {
+  me: null, // { session, name, userId }
+  friends: [], // [{ name, userId, threadId }]
+  selected: null, // the friend whose chat is open
+  agent: null, // CallAgent
+  chat: null, // ChatRealtimeClient
+  call: null, // the current Call
+  incoming: null, // a ringing IncomingCall
+  camera: null, // LocalVideoStream
+  renderers: [],
+};
+window.sampleApp = app; // for the browser tests, and for poking around in devtools
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: {
+      "content-type": "application/json",
+      ...(app.me ? { authorization: `Bearer ${app.me.session}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error ?? response.statusText);
+  return data;
+}
+
+const status = (text) => ($("status").textContent = text);
+const nameOf = (userId) => app.friends.find((f) => f.userId === userId)?.name ?? userId;
+
+// ---- sign-in ------------------------------------------------------------------------------
+
+$("signin").hidden = false;
+status("Signed out");
+$("signin").addEventListener("submit", (event) => {
+  event.preventDefault();
+  signIn($("name").value).catch((error) => status(`Sign-in failed: ${error.message}`));
+});
+
+async function signIn(name) {
+  app.me = await api("POST", "/api/signin", { name });
+  $("signin").hidden = true;
+  $("main").hidden = false;
+  $("whoami").textContent = app.me.name;
+  const getToken = async () => (await api("POST", "/api/token")).token;
+
+  app.chat = new ChatRealtimeClient({ endpoint, tokenProvider: getToken });
+  app.chat.on("chatMessageReceived", showMessage);
+  app.chat.on("chatThreadCreated", refreshFriends); // someone befriended us
+  await app.chat.start();
+
+  const callClient = new CallClient({ endpoint });
+  app.agent = await callClient.createCallAgent({ getToken }, { displayName: app.me.name });
+  app.agent.on("incomingCall", ({ incomingCall }) => ring(incomingCall));
+  app.agent.on("connectionStateChanged", ({ newValue }) => status(`Calling: ${newValue}`));
+  status("Ready");
+  await refreshFriends();
+  await refreshGroupCalls();
+}
+
+// ---- friends and group calls --------------------------------------------------------------
+
+async function refreshFriends() {
+  app.friends = await api("GET", "/api/friends");
+  $("friends").replaceChildren(
+    ...app.friends.map((friend) => {
+      const li = document.createElement("li");
+      li.id = `friend-${friend.name}`;
+      li.classList.toggle("selected", friend.name === app.selected?.name);
+      li.innerHTML = `<input type="checkbox" title="invite to a group call">
+        <span class="friend-name"></span>
+        <button class="chat">Chat</button> <button class="call">Video call</button>`;
+      li.querySelector(".friend-name").textContent = friend.name;
+      li.querySelector("input").dataset.name = friend.name;
+      li.querySelector(".chat").onclick = () => openChat(friend);
+      li.querySelector(".call").onclick = () => startCall(friend);
+      return li;
+    }),
+  );
+}
+
+$("add-friend").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await api("POST", "/api/friends", { name: $("friend-name").value });
+    $("friend-name").value = "";
+    await refreshFriends();
+  } catch (error) {
+    status(String(error.message));
+  }
+});
+
+async function refreshGroupCalls() {
+  const calls = await api("GET", "/api/groupcalls");
+  $("group-calls").replaceChildren(
+    ...calls.map((call) => {
+      const li = document.createElement("li");
+      const who = call.host === app.me.name ? `you → ${call.invited.join(", ")}` : call.host;
+      li.textContent = `${call.groupCallId} (${who})`;
+      return li;
+    }),
+  );
+}
+
+$("refresh-group-calls").onclick = refreshGroupCalls;
+$("create-group-call").onclick = async () => {
+  const invite = [...$("friends").querySelectorAll("input:checked")].map((i) => i.dataset.name);
+  await api("POST", "/api/groupcalls", { invite });
+  await refreshGroupCalls();
+};
+
+// ---- chat ---------------------------------------------------------------------------------
+
+async function openChat(friend) {
+  app.selected = friend;
+  $("chat-with").textContent = `with ${friend.name}`;
+  $("chat-input").disabled = $("chat-form").querySelector("button").disabled = false;
+  $(`friend-${friend.name}`)?.classList.remove("unread");
+  await refreshFriends();
+  $("messages").replaceChildren();
+  for (const message of await api("GET", `/api/chat/${encodeURIComponent(friend.name)}`)) {
+    appendMessage(message.senderId, message.message);
+  }
+}
+
+function showMessage(event) {
+  const friend = app.friends.find((f) => f.threadId === event.threadId);
+  if (friend && friend.name === app.selected?.name) {
+    appendMessage(event.sender.rawId, event.message);
+  } else if (friend) {
+    $(`friend-${friend.name}`)?.classList.add("unread");
+  }
+}
+
+function appendMessage(senderId, text) {
+  const li = document.createElement("li");
+  const mine = senderId === app.me.userId;
+  li.className = mine ? "mine" : "theirs";
+  li.textContent = mine ? text : `${nameOf(senderId)}: ${text}`;
+  $("messages").append(li);
+  li.scrollIntoView();
+}
+
+$("chat-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const text = $("chat-input").value.trim();
+  if (!text || !app.selected) return;
+  $("chat-input").value = "";
+  await api("POST", `/api/chat/${encodeURIComponent(app.selected.name)}`, { text });
+});
+
+// ---- calls --------------------------------------------------------------------------------
+
+function videoOptions() {
+  app.camera ??= new LocalVideoStream();
+  return { localVideoStreams: [app.camera] };
+}
+
+function startCall(friend) {
+  if (app.call) return;
+  const call = app.agent.startCall([{ communicationUserId: friend.userId }], {
+    videoOptions: videoOptions(),
+  });
+  follow(call);
+}
+
+function ring(incomingCall) {
+  app.incoming = incomingCall;
+  $("incoming-from").textContent = nameOf(incomingCall.callerInfo.identifier.communicationUserId);
+  $("incoming").hidden = false;
+  incomingCall.on("callEnded", () => {
+    if (app.incoming === incomingCall) hideIncoming();
+  });
+}
+
+function hideIncoming() {
+  app.incoming = null;
+  $("incoming").hidden = true;
+}
+
+$("accept").onclick = async () => {
+  const incoming = app.incoming;
+  hideIncoming();
+  follow(await incoming.accept({ videoOptions: videoOptions() }));
+};
+$("reject").onclick = async () => {
+  const incoming = app.incoming;
+  hideIncoming();
+  await incoming.reject();
+};
+$("mute").onclick = () => (app.call.isMuted ? app.call.unmute() : app.call.mute());
+$("hang-up").onclick = () => app.call?.hangUp();
+
+/** Show a call in the page until it ends. */
+function follow(call) {
+  app.call = call;
+  $("end-reason").textContent = "";
+  $("mute").disabled = $("hang-up").disabled = false;
+  const showState = () => {
+    $("call-state").textContent = call.state;
+    if (call.state === "Disconnected") ended(call);
+  };
+  call.on("stateChanged", showState);
+  call.on("isMutedChanged", () => ($("mute").textContent = call.isMuted ? "Unmute" : "Mute"));
+  call.on("remoteParticipantsUpdated", ({ added }) => added.forEach(showParticipant));
+  call.remoteParticipants.forEach(showParticipant);
+  showState();
+  render(app.camera, $("local-video"));
+}
+
+function showParticipant(participant) {
+  const id = participant.identifier.communicationUserId;
+  $("call-with").textContent = `with ${nameOf(id)}`;
+  const showMuted = () =>
+    ($("remote-muted").textContent = participant.isMuted ? `${nameOf(id)} is muted` : "");
+  participant.on("isMutedChanged", showMuted);
+  showMuted();
+  const stream = participant.videoStreams[0];
+  const showVideo = () => (stream.isAvailable ? render(stream, $("remote-video")) : null);
+  stream.on("isAvailableChanged", showVideo);
+  showVideo();
+}
+
+async function render(stream, container) {
+  if (!stream || container.firstChild) return;
+  const renderer = new VideoStreamRenderer(stream);
+  app.renderers.push(renderer);
+  const view = await renderer.createView({ scalingMode: "Crop" });
+  container.replaceChildren(view.target);
+}
+
+function ended(call) {
+  const reason = call.callEndReason;
+  $("end-reason").textContent = reason ? `Call ended (${reason.code}/${reason.subCode})` : "";
+  $("mute").disabled = $("hang-up").disabled = true;
+  $("mute").textContent = "Mute";
+  $("remote-muted").textContent = "";
+  $("call-with").textContent = "";
+  app.renderers.forEach((renderer) => renderer.dispose());
+  app.renderers = [];
+  app.camera?.dispose();
+  app.camera = null;
+  app.call = null;
+}

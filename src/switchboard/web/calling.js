@@ -1,0 +1,314 @@
+// Switchboard calling SDK for browsers, shaped like ACS's calling SDK
+// (`@azure/communication-calling`): CallClient → CallAgent → Call. An ES module with no build
+// step and no dependencies; docs/calling-sdk.md maps it to ACS's names.
+//
+//   const client = new CallClient({ endpoint: "https://switchboard.example.com:8443" });
+//   const agent = await client.createCallAgent(tokenCredential, { displayName: "Alice" });
+//   agent.on("incomingCall", async ({ incomingCall }) => { await incomingCall.accept(); });
+//   const call = agent.startCall([{ communicationUserId: bobId }], { videoOptions });
+//   call.on("stateChanged", () => console.log(call.state));    // Connecting … Connected
+//
+// The agent is one registered device on the signaling WebSocket (calling-signaling.js, which
+// reconnects and resumes on its own: calls and their media survive a socket drop); each Call
+// owns an RTCPeerConnection (calling-call.js).
+
+import { Emitter, report } from "./calling-events.js";
+import { Call, RemoteParticipant } from "./calling-call.js";
+import {
+  DeviceManager,
+  LocalVideoStream,
+  RemoteVideoStream,
+  VideoStreamRenderer,
+  VideoStreamRendererView,
+} from "./calling-media.js";
+import { PROTOCOL, Signaling, SignalingCloseCode, SignalingError } from "./calling-signaling.js";
+
+export {
+  Call,
+  DeviceManager,
+  LocalVideoStream,
+  PROTOCOL,
+  RemoteParticipant,
+  RemoteVideoStream,
+  SignalingCloseCode,
+  SignalingError,
+  VideoStreamRenderer,
+  VideoStreamRendererView,
+};
+
+/**
+ * @typedef {import("./calling-events.js").CallEndReason} CallEndReason
+ * @typedef {import("./calling-events.js").CommunicationUserIdentifier} CommunicationUserIdentifier
+ * @typedef {import("./calling-call.js").CallOptions} CallOptions
+ * @typedef {import("./calling-call.js").CallPort} CallPort
+ * @typedef {import("./calling-signaling.js").Registration} Registration
+ * @typedef {import("./calling-signaling.js").ServerFrame} ServerFrame
+ * @typedef {import("./calling-signaling.js").WebSocketConstructor} WebSocketConstructor
+ *
+ * @typedef {{ token: string } | string} AccessTokenLike
+ * @typedef {{ getToken(options?: object): Promise<AccessTokenLike> | AccessTokenLike }}
+ *   TokenCredential  e.g. `AzureCommunicationTokenCredential` from @azure/communication-common.
+ * @typedef {"Connected" | "Disconnected"} ConnectionState
+ *
+ * @typedef {object} CallClientOptions
+ * @property {string} endpoint  Switchboard's endpoint (ACS finds it in the token; we cannot).
+ * @property {number} [initialReconnectDelayMs]  First signaling reconnect delay (default 500).
+ * @property {number} [maxReconnectDelayMs]  Backoff ceiling (default 10000).
+ * @property {WebSocketConstructor} [WebSocket]  The transport (default: the global one).
+ * @typedef {{ displayName?: string }} CallAgentOptions
+ *
+ * @typedef {{ incomingCall: { incomingCall: IncomingCall },
+ *   callsUpdated: { added: Call[], removed: Call[] },
+ *   connectionStateChanged: { oldValue: ConnectionState, newValue: ConnectionState,
+ *     reason?: string } }} CallAgentEvents
+ * @typedef {{ callEnded: { callEndReason: CallEndReason } }} IncomingCallEvents
+ */
+
+export class CallClient {
+  #options;
+  #devices = new DeviceManager();
+
+  /** @param {CallClientOptions} options */
+  constructor(options) {
+    if (!options || typeof options.endpoint !== "string") {
+      throw new TypeError("CallClient: `endpoint` is required");
+    }
+    new URL(options.endpoint); // fail fast on a malformed endpoint
+    this.#options = options;
+  }
+
+  /**
+   * Register this browser as a device of the token's user (the token needs the `voip` scope).
+   * Rejects if the server refuses the token for good (4003/4006/4009); network failures are
+   * retried, so it may stay pending while offline.
+   * @param {TokenCredential | string} credential
+   * @param {CallAgentOptions} [options]
+   * @returns {Promise<CallAgent>}
+   */
+  async createCallAgent(credential, options = {}) {
+    const agent = new CallAgent(this.#options, credential, this.#devices, options);
+    await agent._start();
+    return agent;
+  }
+
+  /** @returns {Promise<DeviceManager>} */
+  async getDeviceManager() {
+    return this.#devices;
+  }
+}
+
+/** @extends {Emitter<CallAgentEvents>} */
+export class CallAgent extends Emitter {
+  /** @type {Call[]} Calls placed or accepted here and not yet Disconnected. */
+  calls = [];
+  /** @type {ConnectionState} */
+  connectionState = "Disconnected";
+  /** @type {string | null} The registered user (from the register ack). */
+  userId = null;
+  #signaling;
+  /** @type {RTCIceServer[]} */
+  #iceServers = [];
+  /** Every call this device knows, by id (ringing ones too). @type {Map<string, Call>} */
+  #byId = new Map();
+  /** @type {CallPort} */
+  #port;
+
+  /**
+   * @internal Use CallClient.createCallAgent.
+   * @param {CallClientOptions} options
+   * @param {TokenCredential | string} credential
+   * @param {DeviceManager} devices
+   * @param {CallAgentOptions} agentOptions
+   */
+  constructor(options, credential, devices, agentOptions) {
+    super();
+    this.displayName = agentOptions.displayName;
+    this.#signaling = new Signaling({
+      endpoint: options.endpoint,
+      getToken: (refresh) => tokenOf(credential, refresh),
+      onFrame: (frame) => this.#onFrame(frame),
+      onRegistered: (registration) => this.#onRegistered(registration),
+      onConnection: (connected) => this.#setConnection(connected ? "Connected" : "Disconnected"),
+      onClosed: (code, reason) => this.#onClosed(code, reason),
+      initialReconnectDelayMs: options.initialReconnectDelayMs,
+      maxReconnectDelayMs: options.maxReconnectDelayMs,
+      WebSocket: options.WebSocket,
+    });
+    this.#port = {
+      request: (type, fields, onAck) => this.#signaling.request(type, fields, onAck),
+      iceServers: () => this.#iceServers,
+      devices,
+      track: (call) => this.#track(call),
+      ended: (call) => this.#ended(call),
+    };
+  }
+
+  /** @internal */
+  async _start() {
+    await this.#signaling.start();
+  }
+
+  /** The signaling connection, for tests and diagnostics. @internal */
+  get _signaling() {
+    return this.#signaling;
+  }
+
+  /**
+   * Call one user (ACS's shape: a list, of exactly one participant for now).
+   * @param {CommunicationUserIdentifier[]} participants
+   * @param {CallOptions} [options]
+   * @returns {Call} at once, in state Connecting; it rings, then connects or ends.
+   */
+  startCall(participants, options = {}) {
+    if (!Array.isArray(participants) || participants.length !== 1) {
+      throw new TypeError("startCall takes exactly one participant until group calls arrive");
+    }
+    const call = new Call(this.#port, "Outgoing");
+    this.#addCall(call);
+    call._place(participants[0], options).catch(report);
+    return call;
+  }
+
+  /** Hang up every call, unregister this device and close the connection. */
+  async dispose() {
+    await Promise.allSettled(this.calls.map((call) => call.hangUp()));
+    this.#signaling.stop();
+    this.#endAll({ code: 0, subCode: 0, phrase: "The call agent was disposed." });
+    this.#setConnection("Disconnected");
+  }
+
+  /** @param {ServerFrame} frame */
+  #onFrame(frame) {
+    const callId = String(frame.callId ?? "");
+    const call = this.#byId.get(callId);
+    if (call) {
+      call._onFrame(frame);
+    } else if (frame.type === "incomingCall") {
+      const incoming = new Call(this.#port, "Incoming", {
+        id: callId,
+        caller: frame.caller,
+        offer: frame.offer,
+      });
+      this.#byId.set(callId, incoming);
+      const incomingCall = new IncomingCall(incoming, this.#port, () => this.#addCall(incoming));
+      this._emit("incomingCall", { incomingCall });
+    }
+  }
+
+  /** @param {Registration} registration */
+  #onRegistered(registration) {
+    this.userId = registration.userId;
+    this.#iceServers = Array.isArray(registration.iceServers) ? registration.iceServers : [];
+    // Calls the server no longer has for this device (it was forgotten while away) are over.
+    const known = new Set(registration.calls ?? []);
+    for (const call of [...this.#byId.values()]) {
+      if (call.id && !known.has(call.id)) {
+        call._end({ code: 496, subCode: 7, phrase: "The signaling connection was lost." });
+      }
+    }
+  }
+
+  /** @param {number} code @param {string} reason */
+  #onClosed(code, reason) {
+    this.#endAll({ code, subCode: 0, phrase: reason });
+    this.#setConnection("Disconnected", reason);
+  }
+
+  /** @param {CallEndReason} reason */
+  #endAll(reason) {
+    for (const call of [...this.#byId.values(), ...this.calls]) call._end(reason);
+  }
+
+  /** @param {ConnectionState} state @param {string} [reason] */
+  #setConnection(state, reason) {
+    if (state === this.connectionState) return;
+    const oldValue = this.connectionState;
+    this.connectionState = state;
+    this._emit("connectionStateChanged", { oldValue, newValue: state, reason });
+  }
+
+  /** @param {Call} call */
+  #track(call) {
+    this.#byId.set(call.id, call);
+  }
+
+  /** @param {Call} call */
+  #addCall(call) {
+    if (this.calls.includes(call)) return;
+    this.calls = [...this.calls, call];
+    this._emit("callsUpdated", { added: [call], removed: [] });
+  }
+
+  /** @param {Call} call */
+  #ended(call) {
+    this.#byId.delete(call.id);
+    if (!this.calls.includes(call)) return;
+    this.calls = this.calls.filter((c) => c !== call);
+    this._emit("callsUpdated", { added: [], removed: [call] });
+  }
+}
+
+/**
+ * A call ringing on this device: `accept()` it (→ Call) or `reject()` it. `callEnded` fires
+ * if it stops ringing first (the caller gave up, another device answered, it rang out).
+ * @extends {Emitter<IncomingCallEvents>}
+ */
+export class IncomingCall extends Emitter {
+  #call;
+  #port;
+  #onAccept;
+  /** @type {CallEndReason | undefined} */
+  callEndReason = undefined;
+
+  /**
+   * @internal Made by the CallAgent that rang.
+   * @param {Call} call  In state Ringing; joins the agent's `calls` when accepted.
+   * @param {CallPort} port
+   * @param {() => void} onAccept
+   */
+  constructor(call, port, onAccept) {
+    super();
+    this.#call = call;
+    this.#port = port;
+    this.#onAccept = onAccept;
+    this.id = call.id;
+    const caller = call.remoteParticipants[0];
+    this.callerInfo = { identifier: caller?.identifier, displayName: caller?.displayName };
+    const onState = () => {
+      if (call.state !== "Disconnected") return;
+      call.off("stateChanged", onState);
+      this.callEndReason = call.callEndReason;
+      const callEndReason = call.callEndReason ?? { code: 0, subCode: 0 };
+      this._emit("callEnded", { callEndReason });
+    };
+    call.on("stateChanged", onState);
+  }
+
+  /**
+   * Answer on this device.
+   * @param {CallOptions} [options]
+   * @returns {Promise<Call>}
+   */
+  async accept(options = {}) {
+    const accepting = this.#call._accept(options);
+    this.#onAccept();
+    await accepting;
+    return this.#call;
+  }
+
+  /** Decline (the caller sees 603; `busy` makes it 486). @param {{ busy?: boolean }} [options] */
+  async reject(options = {}) {
+    await this.#port.request("reject", { callId: this.id, busy: options.busy || undefined });
+  }
+}
+
+/**
+ * @param {TokenCredential | string} credential
+ * @param {boolean} refresh
+ * @returns {Promise<string | null>} null: a fixed token was refused, there is no other
+ */
+async function tokenOf(credential, refresh) {
+  if (typeof credential === "string") return refresh ? null : credential;
+  const token = await credential.getToken();
+  return typeof token === "string" ? token : token.token;
+}
