@@ -33,6 +33,17 @@ def running(data_dir: Path) -> Iterator[RunningServer]:
     assert server.stop() == 0, "\n".join(server.output)
 
 
+@pytest.fixture(scope="module")
+def ours(running: RunningServer) -> Iterator[str]:
+    """A toll-free number with two-way SMS, bought once for this module."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REQUESTS_CA_BUNDLE", running.ca_path)
+        numbers = PhoneNumbersClient.from_connection_string(running.connection_string)
+        yield buy_number(
+            numbers, sms=PhoneNumberCapabilityType.INBOUND_OUTBOUND, kind=NumberType.TOLL_FREE
+        )
+
+
 def sim(data_dir: Path, *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "switchboard", "sim", *args, "--data-dir", str(data_dir)],
@@ -45,13 +56,12 @@ def sim(data_dir: Path, *args: str) -> str:
 
 
 async def test_handset_texts_from_the_shell_and_gets_the_automatic_answer(
-    running: RunningServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    running: RunningServer,
+    data_dir: Path,
+    ours: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", running.ca_path)
-    numbers = PhoneNumbersClient.from_connection_string(running.connection_string)
-    ours = buy_number(
-        numbers, sms=PhoneNumberCapabilityType.INBOUND_OUTBOUND, kind=NumberType.TOLL_FREE
-    )
     phone = handset()
     sim(data_dir, "sms", "send", "--from", phone, "--to", ours, "HELP")
     [answer] = await wait_for_inbox(running, phone, 1)
@@ -61,13 +71,12 @@ async def test_handset_texts_from_the_shell_and_gets_the_automatic_answer(
 
 
 async def test_handset_that_rejects_fails_the_message(
-    running: RunningServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    running: RunningServer,
+    data_dir: Path,
+    ours: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", running.ca_path)
-    numbers = PhoneNumbersClient.from_connection_string(running.connection_string)
-    ours = buy_number(
-        numbers, sms=PhoneNumberCapabilityType.INBOUND_OUTBOUND, kind=NumberType.TOLL_FREE
-    )
     phone = handset()
     assert "reject" in sim(data_dir, "handset", phone, "--report", "reject")
     [result] = SmsClient.from_connection_string(running.connection_string).send(
@@ -100,13 +109,12 @@ def test_bad_number_is_refused_with_a_usage_error(data_dir: Path) -> None:
 
 
 async def test_delayed_receipt_arrives_after_its_delay(
-    running: RunningServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    running: RunningServer,
+    data_dir: Path,
+    ours: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", running.ca_path)
-    numbers = PhoneNumbersClient.from_connection_string(running.connection_string)
-    ours = buy_number(
-        numbers, sms=PhoneNumberCapabilityType.INBOUND_OUTBOUND, kind=NumberType.TOLL_FREE
-    )
     phone = handset()
     sim(data_dir, "handset", phone, "--report", "delivered", "--delay", "2")
     [result] = SmsClient.from_connection_string(running.connection_string).send(
