@@ -7,6 +7,7 @@ is the share of the core left for Switchboard's own work.
 
     python -m bench.ceiling --server uvicorn   # spawns `python -m bench.ceiling serve`, pinned
     python -m bench.ceiling --server granian --app asgi
+    python -m bench.ceiling --server granian --post   # POST with a small body, read by the app
 
 ``--app starlette`` (default) answers ``GET /ping`` through a Starlette ``Router`` and a
 ``Response``; ``--app asgi`` is a bare ASGI callable (the server's own cost alone).
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import uvloop
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench.loadgen import (
     Target,
@@ -39,17 +41,17 @@ _POST_BODY = b'{"scopes": ["chat", "voip"]}'
 _DUMMY_KEY = base64.b64encode(b"\0" * 32).decode()
 
 
-def build_app(kind: str) -> object:
+def build_app(kind: str) -> ASGIApp:
     if kind == "asgi":
 
-        async def bare(scope: dict[str, object], receive: object, send: object) -> None:
+        async def bare(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
                 return
             if scope["method"] == "POST":
-                await receive()  # type: ignore[operator]
+                await receive()
             headers = [(b"content-type", b"application/json"), (b"content-length", b"15")]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})  # type: ignore[operator]
-            await send({"type": "http.response.body", "body": _BODY})  # type: ignore[operator]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": _BODY})
 
         return bare
     from starlette.requests import Request
@@ -78,7 +80,7 @@ async def serve(server: str, app_kind: str, data_dir: Path) -> None:
         reservation = reserve_port("127.0.0.1", 0)
         port = reservation.getsockname()[1]
         granian = Server(
-            app,  # type: ignore[arg-type]
+            app,
             address="127.0.0.1",
             port=port,
             interface=Interfaces.ASGI,
@@ -101,7 +103,7 @@ async def serve(server: str, app_kind: str, data_dir: Path) -> None:
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app,  # type: ignore[arg-type]
+        app,
         ssl_certfile=str(tls.cert),
         ssl_keyfile=str(tls.key),
         lifespan="off",
@@ -153,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         head = f"/ping HTTP/1.1\r\nHost: {endpoint.authority}\r\n"
         request = (
             f"POST {head}Content-Type: application/json\r\n"
-            f"Content-Length: {len(_POST_BODY)}\r\n\r\n".encode() + _POST_BODY
+            f"Content-Length: {len(_POST_BODY)}\r\n\r\n".encode()
+            + _POST_BODY
             if args.post
             else f"GET {head}\r\n".encode()
         )
@@ -167,7 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 watch_pids={"server": spawned.pid},
             )
         )
-    title = f"ceiling {args.server} + {args.app}, trivial GET over TLS"
+    verb = "POST (28-byte body read)" if args.post else "GET"
+    title = f"ceiling {args.server} + {args.app}, trivial {verb} over TLS"
     print(stats.format_table(title, ok_label="requests", command=f"{PROG} {' '.join(argv)}"))
     if args.json:
         print(json.dumps({"benchmark": title, **stats.to_dict("requests")}))

@@ -2,7 +2,8 @@
 
 Setup (not timed): create ``--users`` identities. Timed: 200-responses of issueAccessToken
 with scopes ``chat, voip``, round-robin over those users, HMAC-signed ahead of time and
-re-signed every minute. Target: ≥ 8,000 tokens/s from one server process on one core.
+re-signed every minute. Target: ≥ 8,000 tokens/s from one server process on one core
+(reached with granian, ``SWITCHBOARD_HTTP_SERVER=granian``; bench/README.md has the figures).
 
     python -m bench.identity --spawn --duration 10
     python -m bench.identity --connection-string "endpoint=...;accesskey=..." --ca ca.pem

@@ -298,6 +298,14 @@ class RunStats:
     def latency_ms(self, p: float) -> float:
         return percentile(self.latencies, p) * 1000.0
 
+    @property
+    def server_cpu_us_per_request(self) -> float | None:
+        """The server's CPU time per response in the window (µs), when it was watched."""
+        server = self.cpu_percent.get("server")
+        if server is None or not self.requests:
+            return None
+        return server / 100 * self.elapsed / self.requests * 1e6
+
     def to_dict(self, ok_label: str = "ok") -> dict[str, object]:
         return {
             "requests": self.requests,
@@ -313,6 +321,9 @@ class RunStats:
             "duration_s": round(self.elapsed, 3),
             "warmup_s": self.warmup,
             "cpu_percent": {k: round(v, 1) for k, v in self.cpu_percent.items()},
+            "server_cpu_us_per_response": (
+                None if (us := self.server_cpu_us_per_request) is None else round(us, 1)
+            ),
         }
 
     def format_table(self, title: str, *, ok_label: str = "ok", command: str = "") -> str:
@@ -332,6 +343,11 @@ class RunStats:
         ]
         if self.cpu_percent:
             rows.append(("cpu", ", ".join(f"{k} {v:.0f}%" for k, v in self.cpu_percent.items())))
+        server_us = self.server_cpu_us_per_request
+        if server_us is not None:
+            # Steadier than the rate on a shared machine: other work takes the core away,
+            # which lowers requests/s but hardly changes what each request costs.
+            rows.append(("server cpu", f"{server_us:.0f} µs per response"))
         if command:
             rows.append(("command", command))
         width = max(len(name) for name, _ in rows)

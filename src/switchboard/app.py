@@ -10,7 +10,7 @@ Switchboard(settings)
   ├─ SmsComponent: carriers (simulator, SMPP), queue, senders    sms/, gateways/smpp/
   ├─ TurnRelay (→ CoturnSupervisor with --turn) → RelayService  traversal/
   ├─ EventsComponent: outbox, EventDispatcher, admin services    events/
-  └─ ASGI app: Metrics → RequestContext → Router(routes)        http/
+  └─ ASGI app: RequestContext (+ metrics) → DispatchRouter(routes) http/
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from switchboard.http.context import RequestContextMiddleware
 from switchboard.http.dispatch import DispatchRouter
 from switchboard.http.hmac import HmacVerifier
 from switchboard.http.json import json_response
-from switchboard.http.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from switchboard.http.metrics import Metrics, metrics_endpoint
 from switchboard.http.paging import ContinuationCodec
 from switchboard.http.repeatability import Repeatability
 from switchboard.identity.keys import SigningKeyRing, SqlSigningKeyStore
@@ -125,9 +125,8 @@ class Switchboard:
             settings, self.database, self.numbers, self.events.outbox, clock=self.clock
         )
         self._background: list[asyncio.Task[None]] = []
-        self.asgi: ASGIApp = MetricsMiddleware(
-            RequestContextMiddleware(_LazyRouter(self)), self.metrics
-        )
+        # Request id, errors and metrics in one layer (http/context.py says why).
+        self.asgi: ASGIApp = RequestContextMiddleware(_LazyRouter(self), self.metrics)
         self._router: Router | None = None
 
     async def start(self) -> None:
@@ -167,7 +166,7 @@ class Switchboard:
         paging = ContinuationCodec(base64.b64decode(paging_secret))
         repeatability = Repeatability(SqlRepeatabilityStore(self.database), system_clock)
         self._repeatability = repeatability
-        self.rooms = RoomsService(SqlRoomStore(self.database), system_clock)
+        self.rooms = RoomsService(SqlRoomStore(self.database), system_clock, bus=self.bus)
         await self.numbers.start(configured_inventory(self.settings))
         # Before the TURN relay: a bad [[events.subscriptions]] entry fails here, with nothing
         # (no coturn process) left behind.
@@ -197,7 +196,12 @@ class Switchboard:
         self.chat_hub = ChatHub(chat_store, self.bus)
         await self.chat_hub.start()
         self.calling = await self.calling_component.start(
-            relay, self.identity, self.events.outbox, wants=self.events.wants, clock=self.clock
+            relay,
+            self.identity,
+            self.events.outbox,
+            wants=self.events.wants,
+            clock=self.clock,
+            rooms=self.rooms,
         )
         realtime = ChatRealtime(
             self.chat_hub,

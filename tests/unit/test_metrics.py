@@ -11,11 +11,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from switchboard.core.errors import NotFoundError
+from switchboard.http.context import RequestContextMiddleware
 from switchboard.http.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 
 pytestmark = pytest.mark.anyio
 
 REQUESTS = "switchboard_http_requests_total"
+DURATION = "switchboard_http_request_duration_seconds"
 DURATION_COUNT = "switchboard_http_request_duration_seconds_count"
 DURATION_SUM = "switchboard_http_request_duration_seconds_sum"
 IN_FLIGHT = "switchboard_http_requests_in_flight"
@@ -135,3 +138,34 @@ async def test_metrics_endpoint_serves_prometheus_text(client: httpx.AsyncClient
     ]
     assert thing.labels == {"method": "GET", "route": "/things/{id}", "status": "200"}
     assert thing.value == 1
+
+
+def test_latency_is_counted_in_the_first_bucket_at_or_above_it(metrics: Metrics) -> None:
+    metrics.observe("GET", "/x", 200, 0.0005)
+    metrics.observe("GET", "/x", 200, 0.0006)
+    metrics.observe("GET", "/x", 200, 60.0)
+
+    def bucket(le: str) -> float | None:
+        labels = {"method": "GET", "route": "/x", "le": le}
+        return metrics.registry.get_sample_value(f"{DURATION}_bucket", labels)
+
+    assert bucket("0.0005") == 1
+    assert bucket("0.001") == 2
+    assert bucket("5.0") == 2
+    assert bucket("+Inf") == 3
+    assert sample(metrics, DURATION_COUNT, method="GET", route="/x") == 3
+
+
+async def test_request_context_middleware_counts_the_errors_it_renders(metrics: Metrics) -> None:
+    async def missing(scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotFoundError("no such thing")
+
+    app = RequestContextMiddleware(missing, metrics)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.delete("/gone")
+
+    assert response.status_code == 404
+    labels = {"method": "DELETE", "route": "unmatched", "status": "404"}
+    assert sample(metrics, REQUESTS, **labels) == 1
+    assert sample(metrics, IN_FLIGHT) == 0

@@ -30,12 +30,11 @@ class Authenticator:
     ) -> Principal:
         # One pass over the raw headers: the HMAC verifier looks up ten or so of them, and
         # Starlette's Headers scans the whole list on every lookup. (Servers send names in
-        # lower case; a repeated header keeps its first value, as Headers.get does.)
-        headers: dict[str, str] = {}
-        for name, value in request.scope["headers"]:
-            key = name.decode("latin-1")
-            if key not in headers:
-                headers[key] = value.decode("latin-1")
+        # lower case; reversed, so a repeated header keeps its first value as Headers.get.)
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in reversed(list(request.scope["headers"]))
+        }
         header = headers.get("authorization")
         if not header:
             raise AuthenticationError("The request has no Authorization header.")

@@ -61,8 +61,9 @@ class DispatchRouter(Router):
             raise ValueError("DispatchRouter does not redirect slashes")
         super().__init__(routes=list(routes), redirect_slashes=False, default=default)
         self._raw_keys = frozenset(
-            key for r in self.routes if isinstance(r, AcsRoute) and (key := _template_key(r))
-            is not None
+            key
+            for r in self.routes
+            if isinstance(r, AcsRoute) and (key := _template_key(r)) is not None
         )
         self._path_keys = frozenset(
             key
@@ -72,28 +73,36 @@ class DispatchRouter(Router):
         self._cache: dict[tuple[str | None, str | None, str | None], Candidates] = {}
         self._every: Candidates = (tuple(self.routes), tuple(self.routes))
 
-    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Dispatches here rather than through Starlette's ``middleware_stack`` (which is
+        # ``app``, this router taking no middleware): one coroutine less on every request.
         if scope["type"] == "lifespan":
             await super().app(scope, receive, send)
             return
         if "router" not in scope:
             scope["router"] = self
+        route, child_scope = self.choose(scope)
+        if route is None:
+            await self.default(scope, receive, send)
+            return
+        scope["route"] = route
+        scope.update(child_scope)
+        await route.handle(scope, receive, send)
+
+    app = __call__
+
+    def choose(self, scope: Scope) -> tuple[BaseRoute | None, Scope]:
+        """The route Starlette's scan would pick (first FULL, else first PARTIAL match)."""
         candidates, same_segment = self._candidates(scope)
         for route in candidates:
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
-                scope["route"] = route
-                scope.update(child_scope)
-                await route.handle(scope, receive, send)
-                return
+                return route, child_scope
         for route in same_segment:
             match, child_scope = route.matches(scope)
             if match is Match.PARTIAL:
-                scope["route"] = route
-                scope.update(child_scope)
-                await route.handle(scope, receive, send)
-                return
-        await self.default(scope, receive, send)
+                return route, child_scope
+        return None, {}
 
     def _candidates(self, scope: Scope) -> Candidates:
         path: str = scope["path"]

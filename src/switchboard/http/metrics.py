@@ -70,6 +70,15 @@ class Metrics:
         series.counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
         series.total += seconds
 
+    def observe_request(self, scope: Scope, status: int, seconds: float) -> None:
+        """observe() labelled from an ASGI scope: its method and matched route template."""
+        method = scope["method"]
+        if method not in _KNOWN_METHODS:
+            method = _OTHER_METHOD
+        route = scope.get("route")
+        label = UNMATCHED_ROUTE if route is None else getattr(route, "path", UNMATCHED_ROUTE)
+        self.observe(method, label, status, seconds)
+
     def render(self) -> tuple[bytes, str]:
         """The registry in the Prometheus text format, and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
@@ -150,12 +159,7 @@ class MetricsMiddleware:
             metrics.in_flight -= 1
             if end is None:
                 end = perf_counter()
-            method = scope["method"]
-            if method not in _KNOWN_METHODS:
-                method = _OTHER_METHOD
-            route = scope.get("route")
-            label = UNMATCHED_ROUTE if route is None else getattr(route, "path", UNMATCHED_ROUTE)
-            metrics.observe(method, label, status, end - start)
+            metrics.observe_request(scope, status, end - start)
 
 
 def metrics_endpoint(metrics: Metrics) -> Callable[[Request], Awaitable[Response]]:

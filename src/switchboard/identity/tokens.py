@@ -17,7 +17,6 @@ from binascii import b2a_base64
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import jwt
 import msgspec
@@ -30,6 +29,10 @@ from switchboard.identity.keys import ALGORITHM, SigningKeyRing, thumbprint
 from switchboard.identity.models import AccessToken, TokenScope
 
 _SCP = 1792  # the fixed value real ACS user tokens carry
+_CLAIMS = (
+    b'{"skypeid":%b,"scp":%d,"csi":"%d","exp":%d,"rgn":%b,"acsScope":%b,'
+    b'"resourceId":%b,"resourceLocation":%b,"iat":%d,"iatMs":%d'
+)  # + optional ',"pad":"0…"' + "}"
 _ECDSA_PREHASHED = ec.ECDSA(Prehashed(hashes.SHA256()))
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 _encode = msgspec.json.encode
@@ -69,23 +72,29 @@ class TokenCodec:
         self._cache: OrderedDict[str, TokenClaims] = OrderedDict()
         self._cache_size = cache_size
         self._headers: dict[str, bytes] = {}  # kid -> encoded header segment and "."
+        self._region_json = _encode(region)
+        self._resource_json = _encode(resource_id)
+        self._location_json = _encode(location)
 
     def mint(self, user_id: str, scopes: Sequence[TokenScope], minutes: int) -> AccessToken:
         now = self._clock()
         iat = int(now)
         expires = iat + minutes * 60
-        payload: dict[str, Any] = {
-            "skypeid": user_id.removeprefix("8:"),
-            "scp": _SCP,
-            "csi": str(iat),
-            "exp": expires,
-            "rgn": self._region,
-            "acsScope": ",".join(scope.value for scope in scopes),
-            "resourceId": self._resource_id,
-            "resourceLocation": self._location,
-            "iat": iat,
-            "iatMs": int(now * 1000),
-        }
+        # The claims in a fixed order, as msgspec would encode the dict, laid out with one
+        # bytes format (a third of the dict's cost; this runs on every issuance). Strings
+        # that vary go through msgspec, which escapes them.
+        claims = _CLAIMS % (
+            _encode(user_id.removeprefix("8:")),
+            _SCP,
+            iat,
+            expires,
+            self._region_json,
+            _encode(",".join(scopes)),  # StrEnum members are their values
+            self._resource_json,
+            self._location_json,
+            iat,
+            int(now * 1000),
+        )
         key = self._keys.current
         header = self._headers.get(key.kid)
         if header is None:
@@ -93,11 +102,10 @@ class TokenCodec:
             header = _b64url(_encode(fields)).encode("ascii") + b"."
             self._headers[key.kid] = header
         for pad in range(4):
-            if pad:
-                payload["pad"] = "0" * pad
+            payload = claims + (b',"pad":"%b"}' % (b"0" * pad) if pad else b"}")
             # Standard base64 without "+" or "/" is the base64url the JWT needs and what
             # the Python SDK's standard decoder reads.
-            body = b2a_base64(_encode(payload), newline=False).rstrip(b"=")
+            body = b2a_base64(payload, newline=False).rstrip(b"=")
             if b"+" in body or b"/" in body:
                 continue
             signing_input = header + body
