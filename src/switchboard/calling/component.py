@@ -1,6 +1,7 @@
 """CallingComponent: calling's wiring for one node, so app.py adds it in a few lines.
 
-start(relay, tokens, outbox, wants) ─▶ CallEventGridSink ─▶ CallingService (bus topics)
+start(relay, tokens, outbox, wants, rooms) ─▶ CallEventGridSink ─▶ LocalMediaNode (the SFU)
+    ─▶ placement (Redis with several nodes) ─▶ CallingService (bus topics)
     ─▶ routes(): WebSocketRoute /calling/signaling ─▶ CallingSignaling.handle
 stop() ─▶ service (timers, subscriptions) ─▶ sink (drains queued events)
 """
@@ -16,9 +17,12 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from switchboard.bus.base import Bus
 from switchboard.calling.endpoint import CallingSignaling, TokenAuthority
 from switchboard.calling.eventgrid import CallEventGridSink, Outbox
+from switchboard.calling.placement import LocalPlacement, Placement, RedisPlacement
 from switchboard.calling.protocol import PATH
 from switchboard.calling.service import CallingService, CallingSettings
 from switchboard.core.config import Settings
+from switchboard.media.node import LocalMediaNode
+from switchboard.rooms.service import RoomDirectory
 from switchboard.storage.database import Database
 from switchboard.traversal.service import RelayService
 
@@ -49,6 +53,7 @@ class CallingComponent:
         self.service: CallingService | None = None
         self._sink: CallEventGridSink | None = None
         self._endpoint: CallingSignaling | None = None
+        self._media: LocalMediaNode | None = None
 
     async def start(
         self,
@@ -58,11 +63,22 @@ class CallingComponent:
         *,
         wants: Callable[[str], bool] | None = None,
         clock: Callable[[], float] = time.time,
+        rooms: RoomDirectory | None = None,
     ) -> CallingService:
+        cfg = self._settings
         settings = CallingSettings(
-            ring_timeout_seconds=self._settings.calling_ring_timeout_seconds,
-            presence_seconds=CLUSTER_PRESENCE_SECONDS if self._settings.redis_url else 0.0,
-            reconnect_grace_seconds=self._settings.calling_reconnect_grace_seconds,
+            ring_timeout_seconds=cfg.calling_ring_timeout_seconds,
+            presence_seconds=CLUSTER_PRESENCE_SECONDS if cfg.redis_url else 0.0,
+            reconnect_grace_seconds=cfg.calling_reconnect_grace_seconds,
+            max_participants=cfg.calling_max_participants,
+        )
+        ports = (cfg.media_port_min, cfg.media_port_max) if cfg.media_port_min else None
+        self._media = LocalMediaNode(host=cfg.media_host, ports=ports)
+        await self._media.start()
+        placement: Placement = (
+            RedisPlacement(cfg.redis_url, cfg.redis_namespace)
+            if cfg.redis_url
+            else LocalPlacement()
         )
         self._sink = CallEventGridSink(self._database, outbox, wants=wants)
         await self._sink.start()
@@ -72,7 +88,11 @@ class CallingComponent:
             clock=clock,
             settings=settings,
             sink=self._sink,
+            media=self._media,
+            rooms=rooms,
+            placement=placement,
         )
+        self._media.on_event = self.service.on_media_event
         await self.service.start()
         self._endpoint = CallingSignaling(self.service, tokens, clock=clock)
         return self.service
@@ -85,5 +105,7 @@ class CallingComponent:
     async def stop(self) -> None:
         if self.service is not None:
             await self.service.stop()
+        if self._media is not None:
+            await self._media.stop()
         if self._sink is not None:
             await self._sink.stop()

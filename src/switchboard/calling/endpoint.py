@@ -111,7 +111,7 @@ class CallingSignaling:
         await websocket.accept(subprotocol=PROTOCOL)
         try:
             principal = await self._tokens.authenticate_token(token)
-            principal.require_scope(TokenScope.VOIP.value)
+            principal.require_scope(TokenScope.VOIP.value, TokenScope.VOIP_JOIN.value)
         except SwitchboardError as exc:
             await _close(websocket, _close_code(exc), exc.message)
             return
@@ -142,7 +142,12 @@ class CallingSignaling:
         if request.type != ClientMessage.REGISTER.value:
             raise _Closed(CLOSE_PROTOCOL, "The first frame must be a register.")
         device, result = self._service.register(
-            principal.user_id or "", request.device_id, request.last_seq, connection
+            principal.user_id or "",
+            request.device_id,
+            request.last_seq,
+            connection,
+            # voip.join (ACS: "calling without the authorization to start new calls")
+            join_only=TokenScope.VOIP.value not in principal.scopes,
         )
         connection.outgoing.appendleft(self._text(ack(request.id, **result)))
         device.first_time(request.id)

@@ -3,6 +3,9 @@
     BadRequestError ── InvalidSignalError (400 InvalidSignal: a malformed or unknown message)
     NotFoundError ──── CallNotFoundError (404 CallNotFound: no such call for this device)
     ConflictError ──── CallStateError (409 InvalidCallState: not allowed in the call's state)
+                       └── CallFullError (409 ParticipantLimitReached, in group.py)
+    PermissionDeniedError ─ CallPermissionError (403 Forbidden: the room role does not allow it;
+                       CallNotAllowed: a voip.join token starting a call, a closed room)
     NotSupportedError ─ (400 NotSupported: e.g. more than one target before group calls)
 
 Over the signaling socket they travel in a failed ack: ``{"type":"ack","ok":false,
@@ -11,7 +14,12 @@ Over the signaling socket they travel in a failed ack: ``{"type":"ack","ok":fals
 
 from __future__ import annotations
 
-from switchboard.core.errors import BadRequestError, ConflictError, NotFoundError
+from switchboard.core.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 
 
 class InvalidSignalError(BadRequestError):
@@ -24,3 +32,11 @@ class CallNotFoundError(NotFoundError):
 
 class CallStateError(ConflictError):
     code = "InvalidCallState"
+
+
+class CallPermissionError(PermissionDeniedError):
+    code = "Forbidden"
+
+
+class CallNotAllowedError(PermissionDeniedError):
+    code = "CallNotAllowed"

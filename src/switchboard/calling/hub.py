@@ -49,6 +49,7 @@ class LocalDevice:
     sent: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=REPLAY_FRAMES))
     seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
     detached_at: float | None = None
+    join_only: bool = False  # a voip.join token: joins calls and rooms, starts none
 
     @property
     def busy(self) -> bool:

@@ -18,6 +18,7 @@ class CallState(StrEnum):
 
     CONNECTING = "Connecting"
     RINGING = "Ringing"
+    IN_LOBBY = "InLobby"  # a Room call: waiting for a Presenter to admit this device
     CONNECTED = "Connected"
     LOCAL_HOLD = "LocalHold"
     DISCONNECTING = "Disconnecting"

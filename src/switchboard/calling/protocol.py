@@ -41,6 +41,12 @@ class ClientMessage(StrEnum):
     RESUME = "resume"
     PONG = "pong"
     UNREGISTER = "unregister"
+    JOIN_GROUP_CALL = "joinGroupCall"
+    JOIN_ROOM = "joinRoom"
+    ADMIT = "admit"
+    REJECT_LOBBY = "rejectLobby"
+    DATA_CHANNEL = "dataChannel"
+    SET_VIDEO_STREAMS = "setVideoStreams"
 
 
 class ServerMessage(StrEnum):
@@ -52,6 +58,10 @@ class ServerMessage(StrEnum):
     CANDIDATE = "candidate"
     CALL_ENDED = "callEnded"
     PING = "ping"
+    PARTICIPANTS_UPDATED = "participantsUpdated"
+    DOMINANT_SPEAKERS = "dominantSpeakersChanged"
+    LOBBY_PARTICIPANTS_UPDATED = "lobbyParticipantsUpdated"
+    DATA_CHANNEL_MESSAGE = "dataChannelMessage"
 
 
 class Request(msgspec.Struct, rename="camel", omit_defaults=True):
@@ -71,6 +81,12 @@ class Request(msgspec.Struct, rename="camel", omit_defaults=True):
     muted: bool | None = None
     video_on: bool | None = None
     busy: bool | None = None
+    group_id: str | None = None  # joinGroupCall
+    room_id: str | None = None  # joinRoom
+    screen_share_mids: list[str] | None = None  # joinGroupCall/joinRoom/sdp offers
+    participant_ids: list[str] | None = None  # admit, rejectLobby, dataChannel (None: all)
+    data: str | None = None  # dataChannel
+    max_video: int | None = None  # setVideoStreams
 
 
 _request_decoder = msgspec.json.Decoder(Request)

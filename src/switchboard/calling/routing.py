@@ -34,6 +34,7 @@ class Envelope(msgspec.Struct, omit_defaults=True):
     req: dict[str, Any] | None = None  # cmd: the client's request
     reason: dict[str, Any] | None = None  # lost: EndReason json
     frame: dict[str, Any] | None = None  # frame: the server frame for the device
+    join_only: bool = False  # cmd: the device's token has voip.join, not voip
 
 
 _encoder = msgspec.json.Encoder()

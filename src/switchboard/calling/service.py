@@ -24,9 +24,12 @@ import msgspec
 from switchboard.bus.base import Bus, Subscription
 from switchboard.calling import models as m
 from switchboard.calling import routing
-from switchboard.calling.errors import CallNotFoundError, InvalidSignalError
+from switchboard.calling.conference import is_conference
+from switchboard.calling.conferences import ConferenceHost
+from switchboard.calling.errors import CallNotAllowedError, CallNotFoundError, InvalidSignalError
 from switchboard.calling.hub import DeviceConnection, DeviceHub, LocalDevice
 from switchboard.calling.models import DeviceAddress, EndReason, MediaDirection
+from switchboard.calling.placement import LocalPlacement, Placement
 from switchboard.calling.protocol import (
     CLOSE_REPLACED,
     ClientMessage,
@@ -43,10 +46,17 @@ from switchboard.core.errors import NotSupportedError, SwitchboardError
 from switchboard.core.identifiers import is_acs_user_id
 from switchboard.http.identifiers import identifier_from_json
 from switchboard.identity.service import IDENTITY_CHANGED
+from switchboard.media.forwarder import ForwarderEvent
+from switchboard.media.node import LocalMediaNode, MediaNode
+from switchboard.rooms.service import ROOM_PARTICIPANTS_CHANGED, RoomDirectory
 
 log = logging.getLogger(__name__)
 
 _CALL_REQUESTS = {
+    ClientMessage.ADMIT,
+    ClientMessage.REJECT_LOBBY,
+    ClientMessage.DATA_CHANNEL,
+    ClientMessage.SET_VIDEO_STREAMS,
     ClientMessage.ACCEPT,
     ClientMessage.REJECT,
     ClientMessage.HANG_UP,
@@ -64,6 +74,7 @@ class CallingSettings:
     presence_seconds: float = 1.0  # 0 on a single node: every device is local
     reconnect_grace_seconds: float = 30.0
     heartbeat_seconds: float = 15.0
+    max_participants: int = 350  # per group call or Room call, as ACS
 
 
 class CallEventSink(Protocol):
@@ -85,6 +96,9 @@ class CallingService:
         settings: CallingSettings | None = None,
         sink: CallEventSink | None = None,
         node_id: str | None = None,
+        media: MediaNode | None = None,
+        rooms: RoomDirectory | None = None,
+        placement: Placement | None = None,
     ) -> None:
         self.node_id = node_id or uuid.uuid4().hex[:12]
         self.settings = settings or CallingSettings()
@@ -103,6 +117,16 @@ class CallingService:
         self._subscriptions: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._request_encoder = msgspec.json.Encoder()
+        self.conferences = ConferenceHost(
+            self.node_id,
+            media=media or LocalMediaNode(),
+            rooms=rooms,
+            placement=placement or LocalPlacement(),
+            deliver=self._deliver,
+            to_owner=self._to_owner,
+            clock=clock,
+            max_participants=self.settings.max_participants,
+        )
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -110,8 +134,11 @@ class CallingService:
         mine = await self._bus.subscribe(routing.node_topic(self.node_id))
         invites = await self._bus.subscribe(routing.INVITES)
         identities = await self._bus.subscribe(IDENTITY_CHANGED)
-        self._subscriptions = [mine, invites, identities]
+        rosters = await self._bus.subscribe(ROOM_PARTICIPANTS_CHANGED)
+        self._subscriptions = [mine, invites, identities, rosters]
+        await self.conferences.start()
         self._tasks = [
+            asyncio.create_task(self._watch_rosters(rosters), name="calling rosters"),
             asyncio.create_task(self._listen(mine), name="calling node topic"),
             asyncio.create_task(self._listen(invites), name="calling invites"),
             asyncio.create_task(self._watch_identities(identities), name="calling identities"),
@@ -128,6 +155,7 @@ class CallingService:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.conferences.stop()
 
     # ---- devices (called by the endpoint) ------------------------------------------------
 
@@ -137,9 +165,12 @@ class CallingService:
         device_id: str | None,
         last_seq: int | None,
         connection: DeviceConnection,
+        *,
+        join_only: bool = False,
     ) -> tuple[LocalDevice, dict[str, Any]]:
         registration = self.hub.register(user_id, device_id, last_seq, connection)
         device = registration.device
+        device.join_only = join_only
         grace = self._graces.pop(device.device_id, None)
         if grace is not None:
             grace.cancel()
@@ -212,7 +243,11 @@ class CallingService:
             return
         try:
             if kind is ClientMessage.START_CALL:
+                if device.join_only:
+                    raise CallNotAllowedError("A voip.join token can join calls, not start them.")
                 self._start_call(device, request)
+            elif kind in (ClientMessage.JOIN_GROUP_CALL, ClientMessage.JOIN_ROOM):
+                self.conferences.join(device, request, kind)
             elif kind in _CALL_REQUESTS:
                 owner = device.calls.get(request.call_id or "")
                 if owner is None:
@@ -276,6 +311,13 @@ class CallingService:
     def _apply(self, envelope: Envelope) -> None:
         device = DeviceAddress(envelope.node, envelope.device)
         request = msgspec.convert(envelope.req or {}, Request)
+        if is_conference(envelope.call):
+            try:
+                kind = ClientMessage(request.type)
+            except ValueError:
+                return
+            self.conferences.apply(envelope, request, kind)
+            return
         session = self.sessions.get(envelope.call)
         try:
             if session is None or session.ended:
@@ -327,6 +369,9 @@ class CallingService:
         self._emit(session, session.device_present(envelope.user, device, envelope.busy))
 
     def _lost(self, envelope: Envelope) -> None:
+        if is_conference(envelope.call):
+            self.conferences.lost(envelope)
+            return
         session = self.sessions.get(envelope.call)
         if session is None:
             return
@@ -435,6 +480,14 @@ class CallingService:
                 self._receive(routing.decode(raw))
             except Exception:  # one bad message must not stop the node's calling
                 log.exception("dropping an undeliverable calling bus message")
+
+    def on_media_event(self, call_id: str, event: ForwarderEvent) -> None:
+        """The media node's events (speaker, streams) for the calls this node owns."""
+        self.conferences.on_media_event(call_id, event)
+
+    async def _watch_rosters(self, subscription: Subscription) -> None:
+        async for raw in subscription:
+            self.conferences.roster_changed(raw.decode())
 
     async def _watch_identities(self, subscription: Subscription) -> None:
         async for raw in subscription:

@@ -70,6 +70,10 @@ class Settings:
     shutdown_timeout_seconds: float = 10.0
     calling_ring_timeout_seconds: float = 85.0  # an unanswered call ends (487/10004)
     calling_reconnect_grace_seconds: float = 30.0  # a dropped device keeps its calls this long
+    calling_max_participants: int = 350  # per group call or Room call (ACS: 350)
+    media_host: str = "127.0.0.1"  # the SFU's UDP bind address = its ICE-lite host candidate
+    media_port_min: int = 0  # UDP port range of the SFU; 0/0: any free port
+    media_port_max: int = 0
     access_log: bool = False
     http_server: str = "uvicorn"
     # TURN relay (traversal/, docs/turn.md)

@@ -4,8 +4,10 @@
 sockets, so a node in another process (through Redis) or another SFU can replace
 ``LocalMediaNode`` later. A call lives on one node; each participant gets one transport.
 
-    signaling ─create_call─▶ node ─add_participant─▶ UdpTransport (host, port) ─▶ SDP answer
-              ─set_keys (DTLS-SRTP export; by hand in tests)─▶ ─publish (SSRCs from the SDP)─▶
+    signaling ─create_call─▶ node ─add_participant─▶ UdpTransport (host, port, ICE-lite
+              credentials, DTLS fingerprint) ─▶ SDP answer ─expect_peer (its ufrag and
+              fingerprint)─▶ STUN + DTLS on the same socket ─▶ SRTP keys set by the node
+              (set_keys: by hand in tests) ─publish (SSRCs from the SDP)─▶
               ◀─ events: SpeakerChanged, StreamsChanged (renegotiate) ─ forwarder.tick
 
 The node owns one background task (``start``/``stop``) that ticks every call's forwarder and
@@ -22,9 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from switchboard.core.errors import NotFoundError
+from switchboard.core.errors import ConflictError, NotFoundError
 from switchboard.media.codecs import VideoCodec
+from switchboard.media.dtls import DtlsCertificate
 from switchboard.media.forwarder import Forwarder, ForwarderEvent, OutgoingStream
+from switchboard.media.handshake import PeerHandshake, PortRange
 from switchboard.media.speaker import TICK_SECONDS
 from switchboard.media.srtp import AES128_CM_SHA1_80
 from switchboard.media.streams import MediaKind
@@ -41,12 +45,20 @@ class MediaParticipantNotFoundError(NotFoundError):
     code = "MediaParticipantNotFound"
 
 
+class MediaPortsExhaustedError(ConflictError):
+    code = "MediaPortsExhausted"
+
+
 @dataclass(frozen=True, slots=True)
 class TransportParams:
-    """Where the participant sends its media (ICE candidates and DTLS fingerprint later)."""
+    """Where the participant sends its media: the node's one ICE-lite host candidate, its ICE
+    credentials and its DTLS certificate fingerprint (empty when keys are set by hand)."""
 
     host: str
     port: int
+    ice_ufrag: str = ""
+    ice_pwd: str = ""
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +104,13 @@ class MediaNode(Protocol):
         self, call_id: str, participant_id: str, keys: SrtpKeys, remote: Address | None = None
     ) -> None: ...
 
+    async def expect_peer(
+        self, call_id: str, participant_id: str, ice_ufrag: str, fingerprint: str
+    ) -> None:
+        """The participant's ICE ufrag and DTLS fingerprint (from its SDP): ICE checks and
+        the DTLS handshake must match them, then the node keys SRTP itself."""
+        ...
+
     async def publish(self, call_id: str, participant_id: str, track: TrackSpec) -> None: ...
 
     async def unpublish(self, call_id: str, participant_id: str, ssrc: int) -> None: ...
@@ -110,14 +129,23 @@ class _Call:
         self.id = call_id
         self.forwarder = Forwarder()
         self.transports: dict[str, UdpTransport] = {}
+        self.peers: dict[str, PeerHandshake] = {}
 
 
 class LocalMediaNode:
     """This process's SFU: forwarders and UDP transports on the running event loop."""
 
-    def __init__(self, *, host: str = "127.0.0.1", on_event: EventHandler | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        ports: tuple[int, int] | None = None,
+        on_event: EventHandler | None = None,
+    ) -> None:
         self.host = host
+        self.ports = PortRange(*ports) if ports else None
         self.on_event = on_event
+        self.certificate = DtlsCertificate()
         self.calls: dict[str, _Call] = {}
         self._ticker: asyncio.Task[None] | None = None
 
@@ -152,7 +180,7 @@ class LocalMediaNode:
         call = self.calls.pop(call_id, None)
         if call is not None:
             for transport in call.transports.values():
-                transport.close()
+                self._close(transport)
 
     async def add_participant(
         self, call_id: str, participant_id: str, options: SubscriberOptions
@@ -161,9 +189,12 @@ class LocalMediaNode:
         if participant_id in call.transports:
             address = call.transports[participant_id].local_address
             return TransportParams(address[0], address[1])
-        transport = UdpTransport(participant_id, call.forwarder, host=self.host)
+        transport = self._bind(participant_id, call.forwarder)
         transport.start(asyncio.get_running_loop())
         call.transports[participant_id] = transport
+        peer = PeerHandshake(participant_id, transport, self.certificate)
+        transport.on_handshake = peer.receive
+        call.peers[participant_id] = peer
         call.forwarder.add_participant(
             participant_id,
             transport,
@@ -171,14 +202,32 @@ class LocalMediaNode:
             max_video=options.max_video,
             payload_types=options.payload_types,
         )
-        return TransportParams(*transport.local_address)
+        host, port = transport.local_address
+        fingerprint = self.certificate.fingerprint
+        return TransportParams(host, port, peer.ice.ufrag, peer.ice.pwd, fingerprint)
+
+    def _bind(self, participant_id: str, forwarder: Forwarder) -> UdpTransport:
+        if self.ports is None:
+            return UdpTransport(participant_id, forwarder, host=self.host)
+        for port in self.ports.candidates():
+            try:
+                return UdpTransport(participant_id, forwarder, host=self.host, port=port)
+            except OSError:
+                continue
+        raise MediaPortsExhaustedError("no free UDP port in the media port range")
+
+    def _close(self, transport: UdpTransport) -> None:
+        transport.close()
+        if self.ports is not None:
+            self.ports.release(transport.local_address[1])
 
     async def remove_participant(self, call_id: str, participant_id: str) -> None:
         call = self._call(call_id)
         transport = call.transports.pop(participant_id, None)
+        call.peers.pop(participant_id, None)
         if transport is not None:
             call.forwarder.remove_participant(participant_id, time.monotonic())
-            transport.close()
+            self._close(transport)
 
     async def set_keys(
         self, call_id: str, participant_id: str, keys: SrtpKeys, remote: Address | None = None
@@ -187,6 +236,12 @@ class LocalMediaNode:
         transport.set_keys(keys.local, keys.remote, keys.profile)
         if remote is not None:
             transport.set_remote(remote)
+
+    async def expect_peer(
+        self, call_id: str, participant_id: str, ice_ufrag: str, fingerprint: str
+    ) -> None:
+        self._transport(call_id, participant_id)
+        self._call(call_id).peers[participant_id].expect(ice_ufrag, fingerprint)
 
     async def publish(self, call_id: str, participant_id: str, track: TrackSpec) -> None:
         self._transport(call_id, participant_id)
@@ -221,6 +276,8 @@ class LocalMediaNode:
 
     def tick(self, now: float) -> None:
         for call in list(self.calls.values()):
+            for peer in call.peers.values():
+                peer.tick()
             call.forwarder.tick(now)
             for event in call.forwarder.take_events():
                 if self.on_event is not None:

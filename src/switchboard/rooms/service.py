@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from switchboard.bus.base import Bus
 from switchboard.core.clock import Clock
 from switchboard.core.errors import RoomNotFoundError
 from switchboard.rooms.models import (
@@ -29,6 +30,7 @@ from switchboard.rooms.validity import changed_window, new_window
 T = TypeVar("T")
 C = TypeVar("C")
 
+ROOM_PARTICIPANTS_CHANGED = "rooms.participants"  # message: the room id; calling re-reads roles
 _ID_ATTEMPTS = 5  # 17 random digits: a second attempt is already astronomically unlikely
 
 
@@ -57,7 +59,9 @@ class RoomsService:
         clock: Clock,
         *,
         id_factory: Callable[[], str] = new_room_id,
+        bus: Bus | None = None,
     ) -> None:
+        self._bus = bus
         self._store = store
         self._clock = clock
         self._new_id = id_factory
@@ -154,6 +158,8 @@ class RoomsService:
                 upserts.append(RoomParticipant(check_invitable(raw_id), role))
         if not await self._store.change_participants(room_id, upserts, removals):
             raise _not_found(room_id)
+        if self._bus is not None:  # live role changes in the room's call (calling/)
+            await self._bus.publish(ROOM_PARTICIPANTS_CHANGED, room_id.encode())
 
     async def role_of(self, room_id: str, raw_id: str) -> ParticipantRole | None:
         return await self._store.role_of(room_id, raw_id)

@@ -169,6 +169,21 @@ class CallAgent:
         await call.start(user_id, audio=audio, video=video)
         return call
 
+    async def join(
+        self,
+        *,
+        group_id: str | None = None,
+        room_id: str | None = None,
+        audio: bool = True,
+        video: bool = False,
+    ) -> Call:
+        """Join a group call (any GUID) or a Room's call; media goes through the SFU."""
+        if (group_id is None) == (room_id is None):
+            raise ValueError("join takes exactly one of group_id or room_id")
+        call = Call(self, CallDirection.OUTGOING, state=CallState.CONNECTING)
+        await call.join(group_id=group_id, room_id=room_id, audio=audio, video=video)
+        return call
+
     async def next_incoming_call(self) -> Call:
         """The next call ringing on this device (bound the wait with ``asyncio.timeout``)."""
         return await self._incoming.get()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from switchboard.calling.client.media import CallMedia
+from switchboard.calling.client.media import AudioProbe, CallMedia
 from switchboard.calling.client.session import CallFrame, RequestFailed
 from switchboard.calling.models import CallState, EndReason, ParticipantState
 from switchboard.calling.protocol import ClientMessage
@@ -41,15 +41,19 @@ class RemoteParticipant:
     state: ParticipantState
     is_muted: bool = False
     video_on: bool = False
+    role: str | None = None  # a group call's "Unknown", a Room role, or 1:1 caller/callee
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RemoteParticipant:
+        state = str(data["state"])
         return cls(
             str(data["participantId"]),
             str(data["identifier"]["rawId"]),
-            ParticipantState(data["state"]),
+            # A group call shows lobby members as InLobby; ACS calls that state Idle.
+            ParticipantState(state) if state != "InLobby" else ParticipantState.IDLE,
             bool(data.get("isMuted")),
             bool(data.get("videoOn")),
+            data.get("role"),
         )
 
 
@@ -98,6 +102,10 @@ class Call:
         self.is_muted = False
         self.video_on = False
         self.media: CallMedia | None = None
+        self.role: str | None = None  # this device's role in a Room call
+        self.dominant_speakers: list[str] = []
+        self.lobby: list[RemoteParticipant] = []  # waiting members (Presenters see them)
+        self.messages: asyncio.Queue[tuple[str, str]] = asyncio.Queue()  # (from, data)
         self._offer = offer
         self._changed = asyncio.Event()
         self._work: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
@@ -132,6 +140,59 @@ class Call:
             targets=[{"rawId": callee, "communicationUser": {"id": callee}}],
             description=offer,
             media={"audio": audio, "video": video},
+        )
+
+    async def join(
+        self,
+        *,
+        group_id: str | None = None,
+        room_id: str | None = None,
+        audio: bool = True,
+        video: bool = False,
+    ) -> None:
+        """Group call or Room call (agent only): offer to the media node, wait for the ack."""
+        self.media = CallMedia(self._agent.ice_servers, video=video, tone_hz=self._agent.tone_hz)
+        self.video_on = video
+        offer = await self.media.offer()
+        kind = ClientMessage.JOIN_GROUP_CALL if group_id is not None else ClientMessage.JOIN_ROOM
+        try:
+            await self._agent.request(
+                kind,
+                on_ack=self._joined,
+                groupId=group_id,
+                roomId=room_id,
+                description=offer,
+                media={"audio": audio, "video": video},
+            )
+        except RequestFailed as refused:
+            self.ended(EndReason(403, 0, refused.message))
+            raise
+
+    def audio_of(self, participant_id: str) -> AudioProbe:
+        """What arrives from one remote participant of a group call (decoded audio)."""
+        if self.media is None:
+            raise RuntimeError("the call has no media yet")
+        return self.media.probe(participant_id)
+
+    async def admit(self, *participant_ids: str) -> None:
+        await self._agent.request(
+            ClientMessage.ADMIT, callId=self.id, participantIds=list(participant_ids)
+        )
+
+    async def reject_lobby(self, *participant_ids: str) -> None:
+        await self._agent.request(
+            ClientMessage.REJECT_LOBBY, callId=self.id, participantIds=list(participant_ids)
+        )
+
+    async def send_data(self, data: str, to: list[str] | None = None) -> None:
+        """A data-channel message to everyone in the call, or to the listed participants."""
+        await self._agent.request(
+            ClientMessage.DATA_CHANNEL, callId=self.id, data=data, participantIds=to
+        )
+
+    async def set_video_streams(self, max_video: int) -> None:
+        await self._agent.request(
+            ClientMessage.SET_VIDEO_STREAMS, callId=self.id, maxVideo=max_video
         )
 
     async def accept(self, *, audio: bool = True, video: bool = False) -> None:
@@ -200,6 +261,11 @@ class Call:
 
     # ---- frames from the agent's reader --------------------------------------------------
 
+    def _joined(self, result: dict[str, Any]) -> None:
+        self._placed(result)
+        if result.get("state") == CallState.IN_LOBBY.value:
+            self._set_state(CallState.IN_LOBBY)
+
     def _placed(self, result: dict[str, Any]) -> None:
         self.id = str(result["callId"])
         self.participant_id = str(result["participantId"])
@@ -209,6 +275,7 @@ class Call:
         data = frame.data
         if frame.type == "callUpdated":
             self.participant_id = data.get("participantId", self.participant_id)
+            self.role = data.get("role", self.role)
             for participant in data.get("participants") or []:
                 remote = RemoteParticipant.from_json(participant)
                 self.remote_participants[remote.id] = remote
@@ -217,9 +284,26 @@ class Call:
             remote = RemoteParticipant.from_json(data["participant"])
             self.remote_participants[remote.id] = remote
             self._changed.set()
+        elif frame.type == "participantsUpdated":
+            for participant in data.get("added") or []:
+                remote = RemoteParticipant.from_json(participant)
+                self.remote_participants[remote.id] = remote
+            for participant in data.get("removed") or []:
+                self.remote_participants.pop(str(participant["participantId"]), None)
+            self._changed.set()
+        elif frame.type == "dominantSpeakersChanged":
+            self.dominant_speakers = [str(s) for s in data.get("speakers") or []]
+            self._changed.set()
+        elif frame.type == "lobbyParticipantsUpdated":
+            self.lobby = [RemoteParticipant.from_json(p) for p in data.get("lobby") or []]
+            self._changed.set()
+        elif frame.type == "dataChannelMessage":
+            self.messages.put_nowait((str(data.get("from")), str(data.get("data"))))
         elif frame.type == "sdp":
             description = data["description"]
-            self._work.put_nowait(lambda: self._remote_description(description))
+            sender = data.get("from")
+            streams = data.get("streams")
+            self._work.put_nowait(lambda: self._remote_description(description, sender, streams))
         elif frame.type == "candidate":
             candidate = data["candidate"]
             self._work.put_nowait(lambda: self._remote_candidate(candidate))
@@ -229,7 +313,13 @@ class Call:
     def _phase(self, phase: str) -> None:
         if phase == "Ringing" and self.state is CallState.CONNECTING:
             self._set_state(CallState.RINGING)
-        elif phase == "Connected" and self.state in (CallState.CONNECTING, CallState.RINGING):
+        elif phase == "InLobby" and self.state is CallState.CONNECTING:
+            self._set_state(CallState.IN_LOBBY)
+        elif phase == "Connected" and self.state in (
+            CallState.CONNECTING,
+            CallState.RINGING,
+            CallState.IN_LOBBY,
+        ):
             self._set_state(CallState.CONNECTED)
         else:
             self._changed.set()
@@ -248,12 +338,21 @@ class Call:
 
     # ---- media work, in order ------------------------------------------------------------
 
-    async def _remote_description(self, description: dict[str, str]) -> None:
+    async def _remote_description(
+        self,
+        description: dict[str, str],
+        sender: str | None = None,
+        streams: list[dict[str, Any]] | None = None,
+    ) -> None:
         if self.media is None:
             return
+        for stream in streams or []:  # a group call: which participant is behind each m-line
+            self.media.stream_owners[str(stream["mid"])] = stream.get("participantId")
         if description.get("type") == "offer":  # renegotiation from the other side
             answer = await self.media.answer(description)
-            await self._agent.request(ClientMessage.SDP, callId=self.id, description=answer)
+            await self._agent.request(
+                ClientMessage.SDP, callId=self.id, to=sender, description=answer
+            )
         else:
             await self.media.remote_description(description)
 

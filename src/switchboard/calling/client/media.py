@@ -48,7 +48,7 @@ class ToneTrack(MediaStreamTrack):
     def __init__(self, frequency: float = 440.0, amplitude: int = 8000) -> None:
         super().__init__()
         self.frequency = frequency
-        self._amplitude = amplitude
+        self.amplitude = amplitude  # may change while it plays (louder/quieter speaker)
         self._pts = 0
         self._start: float | None = None
 
@@ -64,7 +64,7 @@ class ToneTrack(MediaStreamTrack):
         step = 2 * math.pi * self.frequency / SAMPLE_RATE
         samples = array.array(
             "h",
-            (int(self._amplitude * math.sin(step * (self._pts + i))) for i in range(FRAME_SAMPLES)),
+            (int(self.amplitude * math.sin(step * (self._pts + i))) for i in range(FRAME_SAMPLES)),
         )
         frame = AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
         frame.planes[0].update(samples.tobytes())
@@ -86,6 +86,8 @@ class AudioProbe:
         self.changed = asyncio.Event()
 
     def attach(self, track: MediaStreamTrack) -> None:
+        if self._task is not None:  # a newer track from the same participant replaces it
+            self._task.cancel()
         self._task = asyncio.create_task(self._read(track), name="AudioProbe")
 
     async def stop(self) -> None:
@@ -149,7 +151,9 @@ class CallMedia:
     ) -> None:
         self.pc = RTCPeerConnection(ice_configuration(ice_servers))
         self.tone = ToneTrack(tone_hz)
-        self.audio = AudioProbe()
+        self.audio = AudioProbe()  # a two-party call's remote audio
+        self.probes: dict[str, AudioProbe] = {}  # group call: audio per remote participant
+        self.stream_owners: dict[str, str | None] = {}  # group call: mid → participant id
         self.remote_video_frames = 0
         self._video_track: VideoStreamTrack | None = VideoStreamTrack() if video else None
         self._audio_sender: RTCRtpSender | None = None
@@ -158,6 +162,8 @@ class CallMedia:
         self.pc.on("track", self._on_track)
 
     def _add_tracks(self) -> None:
+        if self._audio_sender is not None:  # a renegotiation: the tracks are in already
+            return
         self._audio_sender = self.pc.addTrack(self.tone)
         if self._video_track is not None:
             self._video_sender = self.pc.addTrack(self._video_track)
@@ -196,16 +202,30 @@ class CallMedia:
         if self._video_sender is not None:
             self._video_sender.replaceTrack(self._video_track if on else None)
 
+    def _owner_of(self, track: MediaStreamTrack) -> str | None:
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.receiver.track is track and transceiver.mid is not None:
+                return self.stream_owners.get(transceiver.mid)
+        return None
+
     async def close(self) -> None:
         await self.audio.stop()
+        for probe in self.probes.values():
+            await probe.stop()
         if self._video_task is not None:
             self._video_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._video_task
         await self.pc.close()
 
+    def probe(self, participant_id: str) -> AudioProbe:
+        return self.probes.setdefault(participant_id, AudioProbe())
+
     def _on_track(self, track: MediaStreamTrack) -> None:
-        if track.kind == "audio":
+        owner = self._owner_of(track)
+        if track.kind == "audio" and owner is not None:
+            self.probe(owner).attach(track)
+        elif track.kind == "audio":
             self.audio.attach(track)
         elif track.kind == "video" and self._video_task is None:
             self._video_task = asyncio.create_task(self._count_video(track))

@@ -1,0 +1,196 @@
+"""ConferenceHost: the group calls and Room calls of one node, and how requests reach them.
+
+    device on this node ─joinGroupCall/joinRoom─▶ join(): validate, claim the owner
+        (Placement: this node alone, Redis with several) ─▶ route to the owner like any
+        call request (CallingService._to_owner) ─▶ owner: apply() ─▶ its Conference
+    owner: media node events, roster changes (rooms bus) ─▶ the call's Conference
+
+The owner node hosts the call's media (its ``MediaNode``): signaling nodes route to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import msgspec
+
+from switchboard.calling.conference import (
+    GROUP_PREFIX,
+    ROOM_PREFIX,
+    Conference,
+    Joiner,
+)
+from switchboard.calling.errors import CallNotFoundError, CallStateError, InvalidSignalError
+from switchboard.calling.hub import LocalDevice
+from switchboard.calling.models import DeviceAddress
+from switchboard.calling.placement import Placement
+from switchboard.calling.protocol import ClientMessage, Request, nack
+from switchboard.calling.routing import Envelope
+from switchboard.calling.session import Deliver
+from switchboard.media.forwarder import ForwarderEvent
+from switchboard.media.node import MediaNode
+from switchboard.rooms.models import check_room_id
+from switchboard.rooms.service import RoomDirectory
+
+log = logging.getLogger(__name__)
+
+RENEW_SECONDS = 20.0
+
+
+class ConferenceHost:
+    def __init__(
+        self,
+        node_id: str,
+        *,
+        media: MediaNode,
+        rooms: RoomDirectory | None,
+        placement: Placement,
+        deliver: Callable[[Deliver], None],
+        to_owner: Callable[[str, Envelope], None],
+        clock: Callable[[], float],
+        max_participants: int,
+    ) -> None:
+        self.node_id = node_id
+        self.media = media
+        self.conferences: dict[str, Conference] = {}
+        self._rooms = rooms
+        self._placement = placement
+        self._deliver = deliver
+        self._to_owner = to_owner
+        self._clock = clock
+        self._max_participants = max_participants
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._renewer: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._renewer = asyncio.create_task(self._renew(), name="conference claims")
+
+    async def stop(self) -> None:
+        tasks = [*self._tasks, *([self._renewer] if self._renewer else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for conference in list(self.conferences.values()):
+            await conference.stop()
+        self.conferences.clear()
+        await self._placement.close()
+
+    # ── the device's node ────────────────────────────────────────────────────────────
+
+    def join(self, device: LocalDevice, request: Request, kind: ClientMessage) -> None:
+        if kind is ClientMessage.JOIN_GROUP_CALL:
+            call_id = GROUP_PREFIX + _group_id(request.group_id)
+        else:
+            call_id = ROOM_PREFIX + check_room_id(request.room_id or "")
+        if call_id in device.calls:
+            raise CallStateError("This device is already in that call.")
+        device.calls[call_id] = ""  # claimed below; a second join meanwhile is refused
+        device.active.add(call_id)
+        envelope = Envelope(
+            "cmd",
+            call_id,
+            user=device.user_id,
+            node=self.node_id,
+            device=device.device_id,
+            req=msgspec.to_builtins(request),
+            join_only=device.join_only,
+        )
+        self._spawn(self._route_join(device, call_id, envelope, request.id))
+
+    async def _route_join(
+        self, device: LocalDevice, call_id: str, envelope: Envelope, request_id: str | None
+    ) -> None:
+        try:
+            owner = await self._placement.claim(call_id, self.node_id)
+        except Exception:
+            log.exception("call %s: cannot place it", call_id)
+            device.calls.pop(call_id, None)
+            device.active.discard(call_id)
+            self._deliver(
+                Deliver(device.address, nack(request_id, "ServiceUnavailable", "Try again."))
+            )
+            return
+        device.calls[call_id] = owner
+        self._to_owner(owner, envelope)
+
+    # ── the owner ────────────────────────────────────────────────────────────────────
+
+    def apply(self, envelope: Envelope, request: Request, kind: ClientMessage) -> None:
+        who = Joiner(
+            DeviceAddress(envelope.node, envelope.device), envelope.user, envelope.join_only
+        )
+        conference = self.conferences.get(envelope.call)
+        if conference is None or conference.ended:
+            if kind not in (ClientMessage.JOIN_GROUP_CALL, ClientMessage.JOIN_ROOM):
+                error = CallNotFoundError(f"The call '{envelope.call}' is over or unknown.")
+                self._deliver(
+                    Deliver(who.device, nack(request.id, error.error_code, error.message))
+                )
+                return
+            conference = Conference(
+                envelope.call,
+                node=self.media,
+                rooms=self._rooms,
+                deliver=self._deliver,
+                clock=self._clock,
+                max_participants=self._max_participants,
+                on_ended=self._ended,
+            )
+            self.conferences[envelope.call] = conference
+            conference.start()
+        target = conference
+        target.submit(lambda: target.handle(who, kind, request))
+
+    def lost(self, envelope: Envelope) -> None:
+        conference = self.conferences.get(envelope.call)
+        if conference is not None:
+            device = DeviceAddress(envelope.node, envelope.device)
+            conference.submit(lambda: conference.leave_device(device))
+
+    def on_media_event(self, call_id: str, event: ForwarderEvent) -> None:
+        conference = self.conferences.get(call_id)
+        if conference is not None:
+            conference.submit(lambda: conference.media_event(event))
+
+    def roster_changed(self, room_id: str) -> None:
+        conference = self.conferences.get(ROOM_PREFIX + room_id)
+        if conference is not None:
+            conference.submit(conference.roster_changed)
+
+    def _ended(self, call_id: str) -> None:
+        conference = self.conferences.pop(call_id, None)
+        if conference is not None:
+            self._spawn(self._retire(conference))
+
+    async def _retire(self, conference: Conference) -> None:
+        await conference.stop()
+        with contextlib.suppress(Exception):
+            await self._placement.release(conference.call_id, self.node_id)
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            try:
+                await self._placement.renew(list(self.conferences), self.node_id)
+            except Exception:
+                log.exception("could not renew this node's conference claims")
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _group_id(value: str | None) -> str:
+    """ACS group ids are GUIDs."""
+    try:
+        return str(uuid.UUID(value or ""))
+    except ValueError:
+        raise InvalidSignalError("groupId must be a GUID.", target="groupId") from None

@@ -1,0 +1,263 @@
+"""GroupCall: the rules of one group call or Room call on its owning node. Sans-I/O.
+
+Members, the lobby, roles, mute state, dominant speakers and data-channel messages; every
+method returns the frames to deliver (``Deliver``). Media (SDP, the SFU) is the
+conference's business (``conference.py``); this class only says who may publish what.
+
+    join ─▶ room member (role from the roster) or group call: Connected
+         └▶ room, not on the roster: InLobby ─admit (Presenter)─▶ Connected
+                                             └reject (Presenter)─▶ callEnded
+    role change (rooms) ─▶ participantUpdated; no role any more ─▶ callEnded
+    leave / device lost ─▶ participantsUpdated {removed}; the last one out ends the call
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from switchboard.calling.errors import CallPermissionError, CallStateError, InvalidSignalError
+from switchboard.calling.models import DeviceAddress, EndReason
+from switchboard.calling.protocol import ServerMessage, frame
+from switchboard.calling.session import Deliver
+from switchboard.media.streams import MediaKind
+from switchboard.rooms.models import Permission
+
+ALL_PERMISSIONS = frozenset(Permission)
+MAX_DATA_BYTES = 16 * 1024
+DOMINANT_SPEAKERS = 4  # how many of the most recent speakers dominantSpeakersChanged lists
+
+LEFT = EndReason(0, 0, "Call ended successfully by local participant.")
+LOBBY_REJECTED = EndReason(403, 5854, "A presenter did not let this participant in.")
+ROSTER_REMOVED = EndReason(403, 5855, "The participant was removed from the room.")
+ROOM_CLOSED = EndReason(403, 5856, "The room's validity window ended.")
+
+
+class MemberState(StrEnum):
+    IN_LOBBY = "InLobby"
+    CONNECTED = "Connected"
+
+
+@dataclass(slots=True)
+class Member:
+    id: str
+    user_id: str
+    device: DeviceAddress
+    role: str | None  # a room role ("Presenter", …); None in a plain group call
+    permissions: frozenset[Permission]
+    state: MemberState
+    joined_at: float
+    muted: bool = False
+    video_on: bool = False
+
+    def json(self) -> dict[str, object]:
+        return {
+            "participantId": self.id,
+            "identifier": {"rawId": self.user_id, "communicationUser": {"id": self.user_id}},
+            "role": self.role or "Unknown",
+            "state": self.state.value,
+            "isMuted": self.muted,
+            "videoOn": self.video_on,
+        }
+
+    def may_publish(self, kind: MediaKind, screen_share: bool) -> bool:
+        if screen_share:
+            return Permission.SHARE_SCREEN in self.permissions
+        return Permission.PUBLISH_MEDIA in self.permissions
+
+
+class GroupCall:
+    def __init__(self, call_id: str, *, room_id: str | None, max_participants: int) -> None:
+        self.call_id = call_id
+        self.room_id = room_id
+        self.max_participants = max_participants
+        self.members: dict[str, Member] = {}
+        self.speakers: list[str] = []
+        self._ids = (f"p{n}" for n in itertools.count(1))
+
+    # ── queries ──────────────────────────────────────────────────────────────────────
+
+    @property
+    def empty(self) -> bool:
+        return not any(m.state is MemberState.CONNECTED for m in self.members.values())
+
+    def member_of(self, device: DeviceAddress) -> Member:
+        for member in self.members.values():
+            if member.device == device:
+                return member
+        raise CallStateError("This device is not in the call.")
+
+    def connected(self) -> list[Member]:
+        return [m for m in self.members.values() if m.state is MemberState.CONNECTED]
+
+    def lobby(self) -> list[Member]:
+        return [m for m in self.members.values() if m.state is MemberState.IN_LOBBY]
+
+    # ── membership ───────────────────────────────────────────────────────────────────
+
+    def add(
+        self,
+        user_id: str,
+        device: DeviceAddress,
+        role: str | None,
+        permissions: frozenset[Permission],
+        *,
+        lobby: bool,
+        now: float,
+    ) -> Member:
+        """A device joins (``Connected``, or ``InLobby`` when ``lobby``); see ``joined``."""
+        for member in self.members.values():
+            if member.device == device:
+                raise CallStateError("This device is already in the call.")
+        if len(self.members) >= self.max_participants:
+            raise CallFullError(
+                f"The call has its maximum of {self.max_participants} participants."
+            )
+        state = MemberState.IN_LOBBY if lobby else MemberState.CONNECTED
+        member = Member(next(self._ids), user_id, device, role, permissions, state, now)
+        self.members[member.id] = member
+        return member
+
+    def joined(self, member: Member) -> list[Deliver]:
+        """Frames for a member that became Connected (or entered the lobby)."""
+        if member.state is MemberState.IN_LOBBY:
+            return [self._updated(member), *self._lobby_changed()]
+        out = [self._updated(member)]
+        out += self._to_others(
+            member, ServerMessage.PARTICIPANTS_UPDATED, added=[member.json()], removed=[]
+        )
+        if self.speakers:
+            out.append(self._to(member, ServerMessage.DOMINANT_SPEAKERS, speakers=self.speakers))
+        return out
+
+    def remove(self, member_id: str, reason: EndReason | None) -> list[Deliver]:
+        """A member leaves (``reason`` None: it asked to, and got its ack already)."""
+        member = self.members.pop(member_id, None)
+        if member is None:
+            return []
+        out: list[Deliver] = []
+        if reason is not None:
+            out.append(self._to(member, ServerMessage.CALL_ENDED, reason=reason.json()))
+        if member.state is MemberState.IN_LOBBY:
+            return out + self._lobby_changed()
+        if member_id in self.speakers:
+            self.speakers.remove(member_id)
+        out += self._to_others(
+            member, ServerMessage.PARTICIPANTS_UPDATED, added=[], removed=[member.json()]
+        )
+        return out
+
+    def admit(self, by: Member, ids: list[str]) -> list[Member]:
+        """Presenter lets lobby members in; returns them (now Connected)."""
+        self._require(by, Permission.MANAGE_PARTICIPANTS)
+        admitted: list[Member] = []
+        for member_id in ids:
+            member = self.members.get(member_id)
+            if member is None or member.state is not MemberState.IN_LOBBY:
+                raise InvalidSignalError(f"'{member_id}' is not waiting in the lobby.")
+            admitted.append(member)
+        for member in admitted:
+            member.state = MemberState.CONNECTED
+            # Admitted guests join as Attendees: they may talk, not present or manage.
+            member.role = "Attendee"
+            member.permissions = frozenset({Permission.JOIN, Permission.PUBLISH_MEDIA})
+        return admitted
+
+    def reject(self, by: Member, ids: list[str]) -> list[Deliver]:
+        self._require(by, Permission.MANAGE_PARTICIPANTS)
+        out: list[Deliver] = []
+        for member_id in ids:
+            member = self.members.get(member_id)
+            if member is None or member.state is not MemberState.IN_LOBBY:
+                raise InvalidSignalError(f"'{member_id}' is not waiting in the lobby.")
+            out += self.remove(member_id, LOBBY_REJECTED)
+        return out
+
+    # ── state shown to everyone ──────────────────────────────────────────────────────
+
+    def media_state(
+        self, member: Member, muted: bool | None, video_on: bool | None
+    ) -> list[Deliver]:
+        if muted is not None:
+            member.muted = muted
+        if video_on is not None:
+            member.video_on = video_on
+        return self.participant_changed(member)
+
+    def set_role(
+        self, member: Member, role: str, permissions: frozenset[Permission]
+    ) -> list[Deliver]:
+        member.role = role
+        member.permissions = permissions
+        return [self._updated(member), *self.participant_changed(member)]
+
+    def participant_changed(self, member: Member) -> list[Deliver]:
+        return self._to_others(member, ServerMessage.PARTICIPANT_UPDATED, participant=member.json())
+
+    def speaker(self, member_id: str) -> list[Deliver]:
+        if member_id not in self.members:
+            return []
+        if member_id in self.speakers:
+            self.speakers.remove(member_id)
+        self.speakers.insert(0, member_id)
+        del self.speakers[DOMINANT_SPEAKERS:]
+        return [
+            self._to(m, ServerMessage.DOMINANT_SPEAKERS, speakers=list(self.speakers))
+            for m in self.connected()
+        ]
+
+    def data(self, sender: Member, to: list[str] | None, data: str) -> list[Deliver]:
+        """A data-channel message to everyone else, or to the listed participants."""
+        if sender.state is not MemberState.CONNECTED:
+            raise CallStateError("Only a connected participant can send messages.")
+        if len(data.encode()) > MAX_DATA_BYTES:
+            raise InvalidSignalError(f"A message is at most {MAX_DATA_BYTES} bytes.")
+        if to is None:
+            targets = [m for m in self.connected() if m is not sender]
+        else:
+            unknown = [i for i in to if i not in self.members]
+            if unknown:
+                raise InvalidSignalError(f"No participant {', '.join(unknown)} in the call.")
+            targets = [self.members[i] for i in dict.fromkeys(to) if i != sender.id]
+            targets = [m for m in targets if m.state is MemberState.CONNECTED]
+        return [
+            self._to(m, ServerMessage.DATA_CHANNEL_MESSAGE, **{"from": sender.id, "data": data})
+            for m in targets
+        ]
+
+    # ── helpers ──────────────────────────────────────────────────────────────────────
+
+    def _require(self, member: Member, permission: Permission) -> None:
+        if member.state is not MemberState.CONNECTED or permission not in member.permissions:
+            raise CallPermissionError(f"The participant's role does not allow {permission.value}.")
+
+    def _updated(self, member: Member) -> Deliver:
+        others = [m.json() for m in self.connected() if m is not member]
+        return self._to(
+            member,
+            ServerMessage.CALL_UPDATED,
+            state=member.state.value,
+            participantId=member.id,
+            role=member.role or "Unknown",
+            participants=others if member.state is MemberState.CONNECTED else [],
+        )
+
+    def _lobby_changed(self) -> list[Deliver]:
+        waiting = [m.json() for m in self.lobby()]
+        return [
+            self._to(m, ServerMessage.LOBBY_PARTICIPANTS_UPDATED, lobby=waiting)
+            for m in self.connected()
+            if Permission.MANAGE_PARTICIPANTS in m.permissions
+        ]
+
+    def _to(self, member: Member, kind: ServerMessage, **fields: Any) -> Deliver:
+        return Deliver(member.device, frame(kind, self.call_id, **fields))
+
+    def _to_others(self, member: Member, kind: ServerMessage, **fields: Any) -> list[Deliver]:
+        return [self._to(m, kind, **fields) for m in self.connected() if m is not member]
+
+
+class CallFullError(CallStateError):
+    code = "ParticipantLimitReached"
