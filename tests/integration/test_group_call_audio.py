@@ -43,7 +43,9 @@ def loopback_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("group-calls"))
+    """With coturn (--turn): the ICE servers clients get answer, so gathering is quick."""
+    env = {"SWITCHBOARD_TURN_PORT": "0"}
+    running = start_server(tmp_path_factory.mktemp("group-calls"), "--turn", env=env)
     yield running
     assert running.stop() == 0, "\n".join(running.output)
 

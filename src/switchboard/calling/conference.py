@@ -29,7 +29,7 @@ from switchboard.calling.errors import (
     InvalidSignalError,
 )
 from switchboard.calling.group import ROSTER_REMOVED, GroupCall, Member, MemberState
-from switchboard.calling.models import DeviceAddress, EndReason
+from switchboard.calling.models import HUNG_UP, DeviceAddress, EndReason
 from switchboard.calling.protocol import (
     ClientMessage,
     Request,
@@ -163,7 +163,9 @@ class Conference:
         self, member: Member, kind: ClientMessage, request: Request
     ) -> dict[str, Any]:
         if kind is ClientMessage.HANG_UP:
-            await self._leave(member, None)
+            # As in a two-party call, the device that hangs up gets callEnded too (0/0):
+            # clients end a call on callEnded, never on an ack.
+            await self._leave(member, HUNG_UP)
         elif kind is ClientMessage.SDP:
             await self._description(member, request)
         elif kind is ClientMessage.CANDIDATE:

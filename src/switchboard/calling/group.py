@@ -133,7 +133,7 @@ class GroupCall:
         return out
 
     def remove(self, member_id: str, reason: EndReason | None) -> list[Deliver]:
-        """A member leaves (``reason`` None: it asked to, and got its ack already)."""
+        """A member leaves; ``reason`` (None: say nothing to it) goes to it in a callEnded."""
         member = self.members.pop(member_id, None)
         if member is None:
             return []

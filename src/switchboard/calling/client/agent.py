@@ -135,6 +135,14 @@ class CallAgent:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._runner
+        # Nothing will answer a request any more: a media step waiting for an ack (say, the
+        # answer to a renegotiation that crossed our hang-up) must fail now, so the call's
+        # media closes cleanly instead of being cancelled mid-close.
+        closed = SignalingClosed(1000, "the call agent was disposed")
+        for future, _ in self._acks.values():
+            if not future.done():
+                future.set_exception(closed)
+        self._acks.clear()
         self._end_calls(SIGNALING_LOST)
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
