@@ -123,6 +123,55 @@ def test_candidates_trickled_before_the_answer_reach_the_device_that_accepts() -
     }
 
 
+def test_a_ringing_devices_own_candidates_reach_the_caller_after_the_answer() -> None:
+    session = ringing()
+    first = {"candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host", "sdpMid": "0"}
+    last = {"candidate": ""}
+    for candidate in (first, last):
+        assert session.relay(BOB_1, ServerMessage.CANDIDATE, None, candidate=candidate) == []
+    out = session.accept(BOB_1, ANSWER, MediaDirection(), T0 + 1)
+    to_caller = frames(out, PHONE)
+    assert to_caller[0]["type"] == "sdp"  # the answer first: ICE needs it before candidates
+    assert [f["candidate"] for f in to_caller if f["type"] == "candidate"] == [first, last]
+    assert all(f["from"] == "p2" for f in to_caller if f["type"] == "candidate")
+
+
+def test_candidates_of_a_device_that_did_not_answer_are_dropped() -> None:
+    session = ringing()
+    candidate = {"candidate": "candidate:1 1 udp 1 10.0.0.2 5000 typ host"}
+    session.relay(BOB_2, ServerMessage.CANDIDATE, None, candidate=candidate)
+    out = session.accept(BOB_1, ANSWER, MediaDirection(), T0 + 1)
+    assert [f for f in frames(out, PHONE) if f["type"] == "candidate"] == []
+
+
+def test_a_ringing_device_cannot_send_a_description_before_it_accepts() -> None:
+    session = ringing()
+    with pytest.raises(CallStateError):
+        session.relay(BOB_1, ServerMessage.SDP, None, description=ANSWER)
+
+
+def test_display_names_are_shown_to_the_callee_and_to_the_caller() -> None:
+    session = CallSession(
+        "c",
+        CALLER,
+        PHONE,
+        CALLEE,
+        offer=OFFER,
+        media=MediaDirection(),
+        now=T0,
+        timeouts=CallTimeouts(),
+        caller_name="Alice",
+    )
+    session.start()
+    [incoming] = frames(session.device_present(CALLEE, BOB_1, busy=False), BOB_1)
+    assert incoming["caller"]["displayName"] == "Alice"
+    out = session.accept(BOB_1, ANSWER, MediaDirection(), T0, display_name="Bob")
+    [updated] = [f for f in frames(out, PHONE) if f["type"] == "callUpdated"]
+    assert [p["displayName"] for p in updated["participants"]] == ["Bob"]
+    [added] = [o for o in out if isinstance(o, Lifecycle)]
+    assert added.participant is not None and added.participant.display_name == "Bob"
+
+
 def test_rejecting_declines_the_call_for_everyone() -> None:
     session = ringing()
     out = session.reject(BOB_1, busy=False, now=T0 + 1)

@@ -1,8 +1,10 @@
-"""Calling: 1:1 call signaling over a WebSocket (docs/calling-protocol.md) and its clients.
+"""Calling: 1:1, group and Room call signaling over a WebSocket (docs/calling-protocol.md).
 
-Server side: ``CallSession`` (sans-I/O state machine), ``CallingService`` (state on a node),
-``CallingSignaling`` (the socket), ``CallingComponent`` (wiring). The Python client lives in
-``switchboard.calling.client``.
+Server side: ``CallSession`` (sans-I/O 1:1 state machine) in ``TwoPartyCalls``, ``GroupCall``
+(sans-I/O group rules) in a ``Conference`` per group/Room call (media on the SFU, see
+docs/media.md), ``DeviceRegistry`` (devices), ``CallingService`` (state on a node, routing to
+each call's owner), ``CallingSignaling`` (the socket), ``CallingComponent`` (wiring). The
+Python client lives in ``switchboard.calling.client``.
 """
 
 from switchboard.calling.component import CallingComponent

@@ -32,6 +32,7 @@ from switchboard.calling.placement import Placement
 from switchboard.calling.protocol import ClientMessage, Request, nack
 from switchboard.calling.routing import Envelope
 from switchboard.calling.session import Deliver
+from switchboard.calling.two_party import CallEventSink
 from switchboard.media.forwarder import ForwarderEvent
 from switchboard.media.node import MediaNode
 from switchboard.rooms.models import check_room_id
@@ -54,6 +55,8 @@ class ConferenceHost:
         to_owner: Callable[[str, Envelope], None],
         clock: Callable[[], float],
         max_participants: int,
+        sink: CallEventSink | None = None,
+        renew_seconds: float = RENEW_SECONDS,
     ) -> None:
         self.node_id = node_id
         self.media = media
@@ -64,6 +67,8 @@ class ConferenceHost:
         self._to_owner = to_owner
         self._clock = clock
         self._max_participants = max_participants
+        self._sink = sink
+        self._renew_seconds = renew_seconds
         self._tasks: set[asyncio.Task[None]] = set()
         self._renewer: asyncio.Task[None] | None = None
 
@@ -142,6 +147,7 @@ class ConferenceHost:
                 clock=self._clock,
                 max_participants=self._max_participants,
                 on_ended=self._ended,
+                lifecycle=self._sink.offer if self._sink is not None else None,
             )
             self.conferences[envelope.call] = conference
             conference.start()
@@ -176,7 +182,7 @@ class ConferenceHost:
 
     async def _renew(self) -> None:
         while True:
-            await asyncio.sleep(RENEW_SECONDS)
+            await asyncio.sleep(self._renew_seconds)
             try:
                 await self._placement.renew(list(self.conferences), self.node_id)
             except Exception:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 import msgspec
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from switchboard.calling import models as m
 from switchboard.calling.hub import LocalDevice
@@ -38,13 +38,9 @@ from switchboard.calling.protocol import (
     parse_request,
 )
 from switchboard.calling.service import CallingService
-from switchboard.core.errors import (
-    AuthenticationError,
-    PermissionDeniedError,
-    SwitchboardError,
-    TokenRevokedError,
-)
+from switchboard.core.errors import AuthenticationError, SwitchboardError, TokenRevokedError
 from switchboard.core.principal import Principal
+from switchboard.http.websocket import close_code, close_quietly, token_of
 from switchboard.identity.models import TokenScope
 
 log = logging.getLogger(__name__)
@@ -105,15 +101,15 @@ class CallingSignaling:
         offered = websocket.scope.get("subprotocols") or []
         if PROTOCOL not in offered:
             await websocket.accept()
-            await _close(websocket, CLOSE_PROTOCOL, f"Use the subprotocol {PROTOCOL}.")
+            await close_quietly(websocket, CLOSE_PROTOCOL, f"Use the subprotocol {PROTOCOL}.")
             return
-        token = _token_of(websocket)
+        token = token_of(websocket)
         await websocket.accept(subprotocol=PROTOCOL)
         try:
             principal = await self._tokens.authenticate_token(token)
             principal.require_scope(TokenScope.VOIP.value, TokenScope.VOIP_JOIN.value)
         except SwitchboardError as exc:
-            await _close(websocket, _close_code(exc), exc.message)
+            await close_quietly(websocket, close_code(exc, forbidden=CLOSE_FORBIDDEN), exc.message)
             return
         connection = SocketConnection()
         device: LocalDevice | None = None
@@ -124,7 +120,7 @@ class CallingSignaling:
             if closed.drop is not None and device is not None:
                 self._service.drop(device, closed.drop)
                 device = None
-            await _close(websocket, closed.code, closed.reason)
+            await close_quietly(websocket, closed.code, closed.reason)
         except (WebSocketDisconnect, TimeoutError):
             pass
         finally:
@@ -223,24 +219,3 @@ class CallingSignaling:
 
     def _text(self, frame: dict[str, object]) -> str:
         return self._encoder.encode({"v": VERSION, **frame}).decode()
-
-
-def _close_code(exc: SwitchboardError) -> int:
-    if isinstance(exc, TokenRevokedError):
-        return CLOSE_REVOKED
-    if isinstance(exc, PermissionDeniedError):
-        return CLOSE_FORBIDDEN
-    return CLOSE_UNAUTHORIZED
-
-
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    if websocket.client_state is WebSocketState.CONNECTED:
-        with contextlib.suppress(Exception):
-            await websocket.close(code, reason[:120])
-
-
-def _token_of(websocket: WebSocket) -> str:
-    header = websocket.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return websocket.query_params.get("access_token", "")

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.calling.session import Lifecycle, LifecycleKind
+from switchboard.calling.lifecycle import Lifecycle, LifecycleKind
 from switchboard.core.events import IntegrationEvent
 from switchboard.http.identifiers import user_identifier_json
 from switchboard.storage.database import Database
@@ -26,7 +26,6 @@ from switchboard.storage.database import Database
 log = logging.getLogger(__name__)
 
 PREFIX = "Microsoft.Communication."
-ROLE = "Attendee"
 
 
 class Outbox(Protocol):
@@ -39,14 +38,14 @@ def integration_event(fact: Lifecycle) -> IntegrationEvent:
     data: dict[str, Any] = {
         "startedBy": {
             "communicationIdentifier": user_identifier_json(fact.started_by),
-            "role": ROLE,
+            "role": fact.started_by_role,
         },
         "serverCallId": fact.call_id,
-        "group": None,
-        "room": None,
-        "isTwoParty": True,
-        "correlationId": fact.call_id,
-        "isRoomsCall": False,
+        "group": {"id": fact.group_id} if fact.group_id is not None else None,
+        "room": {"id": fact.room_id} if fact.room_id is not None else None,
+        "isTwoParty": fact.group_id is None and fact.room_id is None,
+        "correlationId": fact.correlation_id or fact.call_id,
+        "isRoomsCall": fact.room_id is not None,
     }
     if fact.kind is LifecycleKind.CALL_ENDED:
         reason = fact.reason
@@ -65,9 +64,9 @@ def integration_event(fact: Lifecycle) -> IntegrationEvent:
         participant = fact.participant
         data["user"] = {
             "communicationIdentifier": user_identifier_json(participant.user_id),
-            "role": ROLE,
+            "role": fact.participant_role,
         }
-        data["displayName"] = ""
+        data["displayName"] = participant.display_name
         data["participantId"] = participant.id
         data["userAgent"] = "switchboard-calling/1"
     subject = f"call/{fact.call_id}/startedBy/{fact.started_by}"

@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from switchboard.calling.errors import CallPermissionError, CallStateError, InvalidSignalError
+from switchboard.calling.errors import (
+    CallNotAllowedError,
+    CallPermissionError,
+    CallStateError,
+    InvalidSignalError,
+)
 from switchboard.calling.models import DeviceAddress, EndReason
 from switchboard.calling.protocol import ServerMessage, frame
 from switchboard.calling.session import Deliver
@@ -51,11 +56,13 @@ class Member:
     joined_at: float
     muted: bool = False
     video_on: bool = False
+    display_name: str = ""  # as the device gave it when joining; "" when none
 
     def json(self) -> dict[str, object]:
         return {
             "participantId": self.id,
             "identifier": {"rawId": self.user_id, "communicationUser": {"id": self.user_id}},
+            "displayName": self.display_name,
             "role": self.role or "Unknown",
             "state": self.state.value,
             "isMuted": self.muted,
@@ -106,8 +113,13 @@ class GroupCall:
         *,
         lobby: bool,
         now: float,
+        join_only: bool = False,
     ) -> Member:
-        """A device joins (``Connected``, or ``InLobby`` when ``lobby``); see ``joined``."""
+        """A device joins (``Connected``, or ``InLobby`` when ``lobby``); see ``joined``.
+        ``join_only`` (a voip.join token) may join a running group call, not start one;
+        Room calls are the room's, so it may join those at any time."""
+        if join_only and self.room_id is None and self.empty:
+            raise CallNotAllowedError("A voip.join token can join a running call, not start one.")
         for member in self.members.values():
             if member.device == device:
                 raise CallStateError("This device is already in the call.")

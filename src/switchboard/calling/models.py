@@ -126,11 +126,13 @@ class Participant:
     muted: bool = False
     video_on: bool = False
     joined_at: float | None = None
+    display_name: str = ""  # as the device gave it (startCall/accept); "" when none
 
     def json(self) -> dict[str, object]:
         return {
             "participantId": self.id,
             "identifier": {"rawId": self.user_id, "communicationUser": {"id": self.user_id}},
+            "displayName": self.display_name,
             "role": self.role.value,
             "state": self.state.value,
             "isMuted": self.muted,

@@ -50,6 +50,12 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+# Renew only a claim this node still holds: a node whose claim lapsed (a long pause) must
+# not take back a call another node has placed since (SET XX would overwrite its owner).
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
 
 
 class RedisPlacement:
@@ -68,7 +74,7 @@ class RedisPlacement:
 
     async def renew(self, call_ids: list[str], node_id: str) -> None:
         for call_id in call_ids:
-            await self._redis.set(self._prefix + call_id, node_id, xx=True, ex=CLAIM_SECONDS)
+            await self._redis.eval(_RENEW, 1, self._prefix + call_id, node_id, CLAIM_SECONDS)
 
     async def release(self, call_id: str, node_id: str) -> None:
         await self._redis.eval(_RELEASE, 1, self._prefix + call_id, node_id)

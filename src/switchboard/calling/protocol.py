@@ -87,6 +87,7 @@ class Request(msgspec.Struct, rename="camel", omit_defaults=True):
     participant_ids: list[str] | None = None  # admit, rejectLobby, dataChannel (None: all)
     data: str | None = None  # dataChannel
     max_video: int | None = None  # setVideoStreams
+    display_name: str | None = None  # startCall/accept/joinGroupCall/joinRoom
 
 
 _request_decoder = msgspec.json.Decoder(Request)
@@ -113,6 +114,19 @@ def require_description(value: dict[str, Any] | None, kind: str) -> dict[str, st
     if kind != "any" and sdp_type != kind:
         raise InvalidSignalError(f"Expected an {kind}, got an {sdp_type}.")
     return {"type": str(sdp_type), "sdp": sdp}
+
+
+MAX_DISPLAY_NAME = 256  # as ACS's CallAgentOptions.displayName
+
+
+def display_name_of(request: Request) -> str:
+    """The request's optional ``displayName`` ("" when none), trimmed and bounded."""
+    name = (request.display_name or "").strip()
+    if len(name) > MAX_DISPLAY_NAME:
+        raise InvalidSignalError(
+            f"displayName is at most {MAX_DISPLAY_NAME} characters.", target="displayName"
+        )
+    return name
 
 
 def require_candidate(value: dict[str, Any] | None) -> dict[str, Any]:

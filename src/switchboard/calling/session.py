@@ -10,19 +10,21 @@ Methods take what happened (and ``now``) and return outputs: frames to deliver t
                └────────────────────────────────┴ ring timeout: 487/10004
 
 When one callee device accepts, the others ringing get callEnded 487/10003 (accepted
-elsewhere). Participants are a list, not a pair: a group call adds participants (and, with
-the media server, a media peer) without changing the shape of the messages.
+elsewhere). ICE candidates trickle both ways before the answer: the caller's wait for the
+device that accepts, and a ringing device's own (browsers send them right after
+``setLocalDescription``, before ``accept`` is processed) wait for its accept, then reach the
+caller after the answer; those of devices that did not answer are dropped.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Any
 
 from switchboard.calling import models as m
 from switchboard.calling.errors import CallStateError, InvalidSignalError
+from switchboard.calling.lifecycle import Lifecycle, LifecycleKind, LifecycleParticipant
 from switchboard.calling.models import (
     CallPhase,
     DeviceAddress,
@@ -34,6 +36,16 @@ from switchboard.calling.models import (
 )
 from switchboard.calling.protocol import ServerMessage, frame
 
+__all__ = [
+    "CallSession",
+    "CallTimeouts",
+    "Deliver",
+    "Lifecycle",
+    "LifecycleKind",
+    "LifecycleParticipant",
+    "Output",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class Deliver:
@@ -41,23 +53,7 @@ class Deliver:
     frame: dict[str, Any]
 
 
-class LifecycleKind(StrEnum):
-    CALL_STARTED = "CallStarted"
-    CALL_ENDED = "CallEnded"
-    PARTICIPANT_ADDED = "CallParticipantAdded"
-    PARTICIPANT_REMOVED = "CallParticipantRemoved"
-
-
-@dataclass(frozen=True, slots=True)
-class Lifecycle:
-    kind: LifecycleKind
-    call_id: str
-    at: float
-    started_by: str  # the caller's raw id
-    participant: Participant | None = None
-    reason: EndReason | None = None
-    ended_by: str | None = None
-    duration: float | None = None
+EARLY_CANDIDATES = 64  # per ringing device, held until it accepts (a bound, not a need)
 
 
 Output = Deliver | Lifecycle
@@ -67,13 +63,6 @@ Output = Deliver | Lifecycle
 class CallTimeouts:
     ring_seconds: float = 85.0  # as ACS
     presence_seconds: float = 1.0  # how long to wait for nodes to report the callee's devices
-
-
-@dataclass(slots=True)
-class _Pending:
-    """Signals for a participant that has no device yet (caller's trickled candidates)."""
-
-    frames: list[dict[str, Any]] = field(default_factory=list)
 
 
 class CallSession:
@@ -88,6 +77,7 @@ class CallSession:
         media: MediaDirection,
         now: float,
         timeouts: CallTimeouts,
+        caller_name: str = "",
     ) -> None:
         self.call_id = call_id
         self.phase = CallPhase.CONNECTING
@@ -106,12 +96,14 @@ class CallSession:
             media=media,
             video_on=media.video,
             joined_at=now,
+            display_name=caller_name,
         )
         self.participants: list[Participant] = [
             self.caller,
             Participant(next(self._ids), callee, ParticipantRole.CALLEE, ParticipantState.IDLE),
         ]
-        self._pending: dict[str, _Pending] = {}
+        self._pending: dict[str, list[dict[str, Any]]] = {}  # participant id → frames for it
+        self._early: dict[str, list[dict[str, Any]]] = {}  # ringing device id → its candidates
 
     # ---- queries -------------------------------------------------------------------------
 
@@ -187,7 +179,12 @@ class CallSession:
         return out
 
     def accept(
-        self, device: DeviceAddress, answer: dict[str, str], media: MediaDirection, now: float
+        self,
+        device: DeviceAddress,
+        answer: dict[str, str],
+        media: MediaDirection,
+        now: float,
+        display_name: str = "",
     ) -> list[Output]:
         callee = self._ringing_participant(device)
         if self.phase is not CallPhase.RINGING:
@@ -199,6 +196,7 @@ class CallSession:
         callee.video_on = media.video
         callee.state = ParticipantState.CONNECTED
         callee.joined_at = now
+        callee.display_name = display_name
         self.phase = CallPhase.CONNECTED
         self.connected_at = now
         out: list[Output] = [self._ended_frame(d, m.ACCEPTED_ELSEWHERE) for d in others]
@@ -206,8 +204,12 @@ class CallSession:
         out.append(self._signal_to(self.caller, ServerMessage.SDP, callee, description=answer))
         out.append(self._updated(self.caller))
         out.append(self._updated(callee))
-        for pending in self._pending.pop(callee.id, _Pending()).frames:
+        for pending in self._pending.pop(callee.id, []):
             out.append(Deliver(device, pending))
+        early = self._early.pop(device.device_id, [])
+        if self.caller.device is not None:
+            out += [Deliver(self.caller.device, candidate) for candidate in early]
+        self._early.clear()  # the other devices' candidates: they did not answer
         return out
 
     def reject(self, device: DeviceAddress, busy: bool, now: float) -> list[Output]:
@@ -244,13 +246,22 @@ class CallSession:
         self, device: DeviceAddress, kind: ServerMessage, to: str | None, **payload: Any
     ) -> list[Output]:
         """An SDP description or ICE candidate for another participant's device."""
+        ringing = self._ringing_of(device)
+        if ringing is not None and kind is ServerMessage.CANDIDATE:
+            # A callee device trickling before its accept: the caller gets them after the
+            # answer (ICE would drop candidates that arrive before the remote description).
+            early = self._early.setdefault(device.device_id, [])
+            if len(early) >= EARLY_CANDIDATES:
+                raise InvalidSignalError("Too many candidates before the answer.")
+            early.append(frame(kind, self.call_id, **{"from": ringing.id}, **payload))
+            return []
         sender = self._connected_participant(device)
         target = self._target(sender, to)
         if target.device is None:
             if target.state in (ParticipantState.RINGING, ParticipantState.IDLE):
                 # Trickled before the answer: hand over once a device accepts.
-                pending = self._pending.setdefault(target.id, _Pending())
-                pending.frames.append(frame(kind, self.call_id, **{"from": sender.id}, **payload))
+                pending = self._pending.setdefault(target.id, [])
+                pending.append(frame(kind, self.call_id, **{"from": sender.id}, **payload))
                 return []
             raise CallStateError("The participant has no device in the call.")
         return [self._signal_to(target, kind, sender, **payload)]
@@ -291,10 +302,16 @@ class CallSession:
         return None
 
     def _ringing_participant(self, device: DeviceAddress) -> Participant:
+        participant = self._ringing_of(device)
+        if participant is None:
+            raise CallStateError("This device is not ringing for the call.")
+        return participant
+
+    def _ringing_of(self, device: DeviceAddress) -> Participant | None:
         for participant in self.participants:
-            if device.device_id in participant.ringing:
+            if participant.ringing.get(device.device_id) == device:
                 return participant
-        raise CallStateError("This device is not ringing for the call.")
+        return None
 
     def _connected_participant(self, device: DeviceAddress) -> Participant:
         for participant in self.participants:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import msgspec
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from switchboard.chat.access import ANY_CHAT
 from switchboard.chat.event_schemas import frame_head
@@ -26,6 +26,7 @@ from switchboard.chat.store import SqlChatStore
 from switchboard.core.errors import AuthenticationError, SwitchboardError, TokenRevokedError
 from switchboard.core.principal import Principal
 from switchboard.http.identifiers import user_identifier_json
+from switchboard.http.websocket import close_code, close_quietly, token_of
 
 log = logging.getLogger(__name__)
 
@@ -111,14 +112,13 @@ class ChatRealtime:
         self._encoder = msgspec.json.Encoder()
 
     async def handle(self, websocket: WebSocket) -> None:
-        token = _token_of(websocket)
+        token = token_of(websocket)
         await websocket.accept()
         try:
             principal = await self._tokens.authenticate_token(token)
             principal.require_scope(*ANY_CHAT)
         except SwitchboardError as exc:
-            code = CLOSE_REVOKED if isinstance(exc, TokenRevokedError) else CLOSE_UNAUTHORIZED
-            await self._close(websocket, code, exc.message)
+            await close_quietly(websocket, close_code(exc), exc.message)
             return
         user_id = principal.user_id or ""
         connection = RealtimeConnection(user_id, self._settings.queue_limit)
@@ -126,7 +126,7 @@ class ChatRealtime:
         try:
             await self._serve(websocket, connection, token, principal)
         except _Closed as closed:
-            await self._close(websocket, closed.code, closed.reason)
+            await close_quietly(websocket, closed.code, closed.reason)
         except WebSocketDisconnect:
             pass
         finally:
@@ -273,18 +273,6 @@ class ChatRealtime:
 
     async def _send(self, websocket: WebSocket, frame: dict[str, Any]) -> None:
         await websocket.send_text(self._encoder.encode(frame).decode())
-
-    async def _close(self, websocket: WebSocket, code: int, reason: str) -> None:
-        if websocket.client_state is WebSocketState.CONNECTED:
-            with contextlib.suppress(Exception):
-                await websocket.close(code, reason[:120])
-
-
-def _token_of(websocket: WebSocket) -> str:
-    header = websocket.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return websocket.query_params.get("access_token", "")
 
 
 def _cursor_of(websocket: WebSocket) -> int | None:

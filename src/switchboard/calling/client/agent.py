@@ -58,18 +58,31 @@ class CallClient:
         *,
         ssl: ssl_module.SSLContext | str | None = None,
         tone_hz: float = 440.0,
+        display_name: str | None = None,
     ) -> None:
         signaling_url(endpoint)  # fail fast on a malformed endpoint
         self._endpoint = endpoint
         self._ssl = ssl_module.create_default_context(cafile=ssl) if isinstance(ssl, str) else ssl
         self._tone_hz = tone_hz
+        self._display_name = display_name
 
     async def create_call_agent(
-        self, token: TokenSource, *, backoff: Backoff | None = None, tone_hz: float | None = None
+        self,
+        token: TokenSource,
+        *,
+        backoff: Backoff | None = None,
+        tone_hz: float | None = None,
+        display_name: str | None = None,
     ) -> CallAgent:
-        """Register a device for the token's user (it needs the ``voip`` scope)."""
+        """Register a device for the token's user (it needs the ``voip`` scope). Its calls
+        show ``display_name`` (this one, else the client's) to the other participants."""
         agent = CallAgent(
-            self._endpoint, token, ssl=self._ssl, backoff=backoff, tone_hz=tone_hz or self._tone_hz
+            self._endpoint,
+            token,
+            ssl=self._ssl,
+            backoff=backoff,
+            tone_hz=tone_hz or self._tone_hz,
+            display_name=display_name or self._display_name,
         )
         await agent.start()
         return agent
@@ -84,8 +97,10 @@ class CallAgent:
         ssl: ssl_module.SSLContext | None,
         backoff: Backoff | None,
         tone_hz: float,
+        display_name: str | None = None,
     ) -> None:
         self._url = signaling_url(endpoint)
+        self.display_name = display_name
         self._token_source = token
         self._ssl = ssl
         self._backoff = backoff or Backoff()
@@ -101,6 +116,7 @@ class CallAgent:
         self._connection: ClientConnection | None = None
         self._runner: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._disposing = False
 
     @property
     def device_id(self) -> str | None:
@@ -123,11 +139,12 @@ class CallAgent:
 
     async def dispose(self) -> None:
         """Hang up, unregister the device, and stop."""
-        for call in list(self.calls.values()):
-            if call.state is not CallState.DISCONNECTED:
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(2):
-                        await call.hang_up()
+        live = [c for c in self.calls.values() if c.state is not CallState.DISCONNECTED]
+        await asyncio.gather(*(self._hang_up(call) for call in live))
+        # From here on nothing answers a request: a media step that would still send one
+        # (an answer to a renegotiation offer that crossed the hang-up) fails at once
+        # instead of waiting for an ack that can no longer come.
+        self._disposing = True
         if self._connection is not None:
             with contextlib.suppress(Exception):
                 await self._connection.send(self.session.unregister())
@@ -150,6 +167,12 @@ class CallAgent:
                     await task
         for task in list(self._tasks):
             task.cancel()
+
+    @staticmethod
+    async def _hang_up(call: Call) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):  # a server that stopped answering
+                await call.hang_up()
 
     async def wait_registered(self, times: int = 1) -> None:
         """Until the device has registered ``times`` times (2: after one reconnection)."""
@@ -206,6 +229,8 @@ class CallAgent:
     ) -> dict[str, Any]:
         """Send a request and wait for its ack; a nack raises RequestFailed. ``on_ack``
         runs in the reader as the ack arrives, before any later frame is handled."""
+        if self._disposing:
+            raise SignalingClosed(1000, "the call agent was disposed")
         request_id = self.session.request(kind, **fields)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._acks[request_id] = (future, on_ack)
@@ -221,6 +246,11 @@ class CallAgent:
     def track(self, call: Call) -> None:
         if call.id is not None:
             self.calls[call.id] = call
+
+    def untrack(self, call: Call) -> None:
+        """An ended call leaves ``calls`` (as ACS's ``CallAgent.calls``)."""
+        if call.id is not None and self.calls.get(call.id) is call:
+            del self.calls[call.id]
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -342,7 +372,7 @@ class CallAgent:
         call.on_frame(frame)
 
     def _end_calls(self, reason: EndReason) -> None:
-        for call in self.calls.values():
+        for call in list(self.calls.values()):
             call.ended(reason)
 
     async def _token(self) -> str:

@@ -27,6 +27,7 @@ from switchboard.calling.protocol import ClientMessage
 log = logging.getLogger(__name__)
 
 LOCAL_END = EndReason(0, 0, "Call ended successfully by local participant.")
+CLOSE_SECONDS = 5.0  # closing a peer connection is quick; never wait forever for it
 
 
 class CallDirection(StrEnum):
@@ -42,6 +43,7 @@ class RemoteParticipant:
     is_muted: bool = False
     video_on: bool = False
     role: str | None = None  # a group call's "Unknown", a Room role, or 1:1 caller/callee
+    display_name: str = ""  # what its device gave as displayName ("" when none)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RemoteParticipant:
@@ -54,6 +56,7 @@ class RemoteParticipant:
             bool(data.get("isMuted")),
             bool(data.get("videoOn")),
             data.get("role"),
+            str(data.get("displayName") or ""),
         )
 
 
@@ -72,8 +75,14 @@ class AgentPort(Protocol):
 
     def spawn(self, work: Awaitable[None], name: str) -> None: ...
 
+    display_name: str | None
+
     def track(self, call: Call) -> None:
         """Route the frames of ``call.id`` to this call from now on."""
+        ...
+
+    def untrack(self, call: Call) -> None:
+        """The call ended: forget it."""
         ...
 
 
@@ -108,6 +117,7 @@ class Call:
         self.messages: asyncio.Queue[tuple[str, str]] = asyncio.Queue()  # (from, data)
         self._offer = offer
         self._changed = asyncio.Event()
+        self._media_closed = asyncio.Event()
         self._work: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
         agent.spawn(self._run_media(), f"call media {call_id or 'outgoing'}")
 
@@ -133,14 +143,19 @@ class Call:
         """Outgoing: make the offer and ask the server to ring ``callee`` (agent only)."""
         self.media = CallMedia(self._agent.ice_servers, video=video, tone_hz=self._agent.tone_hz)
         self.video_on = video
-        offer = await self.media.offer()
-        await self._agent.request(
-            ClientMessage.START_CALL,
-            on_ack=self._placed,
-            targets=[{"rawId": callee, "communicationUser": {"id": callee}}],
-            description=offer,
-            media={"audio": audio, "video": video},
-        )
+        try:
+            offer = await self.media.offer()
+            await self._agent.request(
+                ClientMessage.START_CALL,
+                on_ack=self._placed,
+                targets=[{"rawId": callee, "communicationUser": {"id": callee}}],
+                description=offer,
+                media={"audio": audio, "video": video},
+                displayName=self._agent.display_name,
+            )
+        except BaseException as exc:
+            await self._abandon(exc)
+            raise
 
     async def join(
         self,
@@ -153,9 +168,9 @@ class Call:
         """Group call or Room call (agent only): offer to the media node, wait for the ack."""
         self.media = CallMedia(self._agent.ice_servers, video=video, tone_hz=self._agent.tone_hz)
         self.video_on = video
-        offer = await self.media.offer()
         kind = ClientMessage.JOIN_GROUP_CALL if group_id is not None else ClientMessage.JOIN_ROOM
         try:
+            offer = await self.media.offer()
             await self._agent.request(
                 kind,
                 on_ack=self._joined,
@@ -163,10 +178,22 @@ class Call:
                 roomId=room_id,
                 description=offer,
                 media={"audio": audio, "video": video},
+                displayName=self._agent.display_name,
             )
-        except RequestFailed as refused:
-            self.ended(EndReason(403, 0, refused.message))
+        except BaseException as exc:
+            await self._abandon(exc)
             raise
+
+    async def _abandon(self, exc: BaseException) -> None:
+        """start/join failed (refused, cancelled, signaling gone): end the call here and
+        close its media before the caller sees the error, so nothing is left behind."""
+        if isinstance(exc, RequestFailed):
+            self.ended(EndReason(403, 0, exc.message))
+        else:
+            self.ended(EndReason(0, 0, f"The call could not be placed: {exc!r}"))
+        with contextlib.suppress(BaseException):
+            async with asyncio.timeout(CLOSE_SECONDS):
+                await asyncio.shield(self._media_closed.wait())
 
     def audio_of(self, participant_id: str) -> AudioProbe:
         """What arrives from one remote participant of a group call (decoded audio)."""
@@ -209,6 +236,7 @@ class Call:
             callId=self.id,
             description=answer,
             media={"audio": audio, "video": video},
+            displayName=self._agent.display_name,
         )
 
     async def reject(self, *, busy: bool = False) -> None:
@@ -329,6 +357,7 @@ class Call:
             return
         self.end_reason = reason
         self._set_state(CallState.DISCONNECTED)
+        self._agent.untrack(self)
         self._work.put_nowait(self._close_media)
 
     def _set_state(self, state: CallState) -> None:
@@ -344,8 +373,8 @@ class Call:
         sender: str | None = None,
         streams: list[dict[str, Any]] | None = None,
     ) -> None:
-        if self.media is None:
-            return
+        if self.media is None or self.state is CallState.DISCONNECTED:
+            return  # ended meanwhile: nobody waits for an answer any more
         for stream in streams or []:  # a group call: which participant is behind each m-line
             self.media.stream_owners[str(stream["mid"])] = stream.get("participantId")
         if description.get("type") == "offer":  # renegotiation from the other side
@@ -357,12 +386,15 @@ class Call:
             await self.media.remote_description(description)
 
     async def _remote_candidate(self, candidate: dict[str, Any]) -> None:
-        if self.media is not None:
+        if self.media is not None and self.state is not CallState.DISCONNECTED:
             await self.media.add_candidate(candidate)
 
     async def _close_media(self) -> None:
-        if self.media is not None:
-            await self.media.close()
+        try:
+            if self.media is not None:
+                await self.media.close()
+        finally:
+            self._media_closed.set()
         raise _Done
 
     async def _run_media(self) -> None:

@@ -1,0 +1,121 @@
+"""DeviceRegistry: devices registering, resuming, dropping off and being forgotten.
+
+register (socket) ─▶ hub: new device, or resume (replay after lastSeq; an older socket of
+    the device is closed 4011) ─▶ ack {deviceId, iceServers, heartbeatSeconds, calls}
+socket ends ─▶ detach: the device keeps its calls for the reconnect grace
+    ├ register again in time ─▶ resumed, the grace is cancelled
+    └ grace over · unregister · token revoked ─▶ drop: "lost" to each call's owner
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from switchboard.calling import models as m
+from switchboard.calling.hub import DeviceConnection, DeviceHub, LocalDevice
+from switchboard.calling.models import EndReason
+from switchboard.calling.protocol import CLOSE_REPLACED
+from switchboard.calling.routing import Envelope
+
+log = logging.getLogger(__name__)
+
+IceServers = Callable[[str], list[dict[str, Any]]]
+
+
+class DeviceRegistry:
+    def __init__(
+        self,
+        hub: DeviceHub,
+        *,
+        ice_servers: IceServers,
+        heartbeat_seconds: float,
+        reconnect_grace_seconds: float,
+        clock: Callable[[], float],
+        to_owner: Callable[[str, Envelope], None],
+    ) -> None:
+        self._hub = hub
+        self._ice_servers = ice_servers
+        self._heartbeat_seconds = heartbeat_seconds
+        self._grace_seconds = reconnect_grace_seconds
+        self._clock = clock
+        self._to_owner = to_owner
+        self._graces: dict[str, asyncio.TimerHandle] = {}
+
+    def stop(self) -> None:
+        for handle in self._graces.values():
+            handle.cancel()
+        self._graces.clear()
+
+    def register(
+        self,
+        user_id: str,
+        device_id: str | None,
+        last_seq: int | None,
+        connection: DeviceConnection,
+        *,
+        join_only: bool = False,
+    ) -> tuple[LocalDevice, dict[str, Any]]:
+        registration = self._hub.register(user_id, device_id, last_seq, connection)
+        device = registration.device
+        device.join_only = join_only
+        grace = self._graces.pop(device.device_id, None)
+        if grace is not None:
+            grace.cancel()
+        if registration.replaced is not None and registration.replaced is not connection:
+            registration.replaced.close(CLOSE_REPLACED, "This device connected again.")
+        log.info(
+            "device %s of %s %s",
+            device.device_id,
+            user_id,
+            "resumed" if registration.resumed else "registered",
+        )
+        result = {
+            "deviceId": device.device_id,
+            "userId": user_id,
+            "resumed": registration.resumed,
+            "calls": sorted(device.calls),
+            "heartbeatSeconds": self._heartbeat_seconds,
+            "iceServers": self._ice_servers(user_id),
+        }
+        return device, result
+
+    def detach(self, device: LocalDevice, connection: DeviceConnection) -> None:
+        """The socket ended: keep the device (and its calls) for the grace period."""
+        if not self._hub.detach(device, connection, self._clock()):
+            return
+        loop = asyncio.get_running_loop()
+        self._graces[device.device_id] = loop.call_later(
+            self._grace_seconds, self._expire, device.device_id
+        )
+
+    def drop(self, device: LocalDevice, reason: EndReason) -> None:
+        """Forget the device now (unregister, token revoked): its calls end."""
+        grace = self._graces.pop(device.device_id, None)
+        if grace is not None:
+            grace.cancel()
+        self._hub.remove(device)
+        for call_id, owner in tuple(device.calls.items()):
+            if not owner:
+                continue  # a join still being placed: its owner is not known yet
+            self._to_owner(
+                owner,
+                Envelope(
+                    "lost",
+                    call_id,
+                    node=device.address.node,
+                    device=device.device_id,
+                    reason=reason.json(),
+                ),
+            )
+        device.calls.clear()
+        device.active.clear()
+
+    def _expire(self, device_id: str) -> None:
+        self._graces.pop(device_id, None)
+        device = self._hub.get(device_id)
+        if device is not None and device.connection is None:
+            log.info("device %s did not reconnect in time", device_id)
+            self.drop(device, m.NETWORK_LOST)

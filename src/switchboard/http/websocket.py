@@ -1,0 +1,42 @@
+"""What every WebSocket endpoint (chat realtime, calling signaling) does the same way.
+
+token_of(ws): "Authorization: Bearer …", else ?access_token=… (browsers cannot set headers)
+close_code(exc): an authentication failure → the close code the docs promise
+close_quietly(ws, code, reason): close if still open; a socket that is gone is not an error
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from switchboard.core.errors import PermissionDeniedError, SwitchboardError, TokenRevokedError
+
+CLOSE_UNAUTHORIZED = 4001  # token missing, invalid or expired: a fresh token, reconnect
+CLOSE_REVOKED = 4003  # tokens revoked or identity deleted: stop
+MAX_REASON = 120  # a close frame's reason is at most 123 bytes
+
+
+def token_of(websocket: WebSocket) -> str:
+    """The bearer token of the upgrade request ("" when there is none)."""
+    header = websocket.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return websocket.query_params.get("access_token", "")
+
+
+def close_code(exc: SwitchboardError, *, forbidden: int = CLOSE_UNAUTHORIZED) -> int:
+    """Revoked → 4003; a valid token without the needed scope → ``forbidden`` (calling: 4006;
+    chat documents none, so 4001); anything else → 4001."""
+    if isinstance(exc, TokenRevokedError):
+        return CLOSE_REVOKED
+    if isinstance(exc, PermissionDeniedError):
+        return forbidden
+    return CLOSE_UNAUTHORIZED
+
+
+async def close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
+    if websocket.client_state is WebSocketState.CONNECTED:
+        with contextlib.suppress(Exception):
+            await websocket.close(code, reason[:MAX_REASON])

@@ -1,0 +1,38 @@
+"""http/websocket.py: the token and close-code rules chat realtime and calling signaling share."""
+
+from __future__ import annotations
+
+from starlette.websockets import WebSocket
+
+from switchboard.calling.protocol import CLOSE_FORBIDDEN
+from switchboard.core.errors import AuthenticationError, PermissionDeniedError, TokenRevokedError
+from switchboard.http.websocket import close_code, token_of
+
+
+def socket(headers: list[tuple[bytes, bytes]], query: bytes = b"") -> WebSocket:
+    scope = {"type": "websocket", "path": "/", "headers": headers, "query_string": query}
+
+    async def never() -> dict[str, str]:
+        raise AssertionError("not read")
+
+    async def ignore(_message: object) -> None:
+        return None
+
+    return WebSocket(scope, never, ignore)
+
+
+def test_the_bearer_header_wins_over_the_query_parameter() -> None:
+    ws = socket([(b"authorization", b"Bearer  abc ")], b"access_token=xyz")
+    assert token_of(ws) == "abc"
+
+
+def test_browsers_pass_the_token_in_the_query() -> None:
+    assert token_of(socket([], b"access_token=xyz")) == "xyz"
+    assert token_of(socket([(b"authorization", b"Basic Zm9v")])) == ""
+
+
+def test_auth_failures_map_to_the_documented_close_codes() -> None:
+    assert close_code(TokenRevokedError("revoked")) == 4003
+    assert close_code(AuthenticationError("expired")) == 4001
+    assert close_code(PermissionDeniedError("no scope")) == 4001  # chat: no code of its own
+    assert close_code(PermissionDeniedError("no voip"), forbidden=CLOSE_FORBIDDEN) == 4006
