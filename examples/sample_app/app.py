@@ -6,7 +6,14 @@
     POST /api/friends {name}       → the friend (and your 1:1 chat thread)
     GET  /api/chat/{friend}        → messages;  POST /api/chat/{friend} {text}
     GET  /api/groupcalls           → calls you host or are invited to
-    POST /api/groupcalls {invite}  → {groupCallId, host, invited}
+    POST /api/groupcalls {invite}  → {groupCallId, host, invited}; invitees get a chat message
+                                     with metadata {groupCallId}
+    GET  /api/meetings             → meetings (Rooms) you organise or are on the roster of
+    POST /api/meetings {invite: [{name, role: Attendee|Consumer}]}
+                                   → {roomId, organiser, roster}; a Room made with the official
+                                     Rooms SDK, you its Presenter; invitees get a chat message
+                                     with metadata {roomId}
+    GET  /api/directory            → [{name, userId}] of everyone signed in (names in calls)
     GET  /api/config               → {switchboardEndpoint}  (where the page loads the SDKs)
 
 Every other /api call carries ``Authorization: Bearer <session>`` from /api/signin.
@@ -20,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from azure.communication.identity.aio import CommunicationIdentityClient
+from azure.communication.rooms.aio import RoomsClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -29,6 +37,7 @@ from starlette.staticfiles import StaticFiles
 from examples.sample_app.calls import GroupCalls
 from examples.sample_app.chat import FriendChats
 from examples.sample_app.identity import AppUser, IdentityManagement, UnknownUserError
+from examples.sample_app.meetings import MeetingRole, Meetings
 from examples.sample_app.settings import AppSettings
 
 STATIC = Path(__file__).parent / "static"
@@ -36,11 +45,12 @@ Handler = Callable[[Request, AppUser], Awaitable[Response]]
 
 
 class SampleApp:
-    def __init__(self, settings: AppSettings, identity_client: Any) -> None:
+    def __init__(self, settings: AppSettings, identity_client: Any, rooms_client: Any) -> None:
         self.settings = settings
         self.identity = IdentityManagement(identity_client)
         self.chats = FriendChats(settings.endpoint, self.identity, settings.ca_path)
         self.group_calls = GroupCalls()
+        self.meetings = Meetings(rooms_client)
 
     # ---- identity management -------------------------------------------------------------
 
@@ -97,11 +107,45 @@ class SampleApp:
         names = (await _body(request)).get("invite") or []
         if not isinstance(names, list):
             raise ValueError("invite is a list of names")
-        invited = [self.identity.by_name(str(n)) for n in names]
+        invited = self._friends_named(user, [str(n) for n in names])
+        call = self.group_calls.create(user, invited)
+        text = f"{user.name} invites you to a group call"
+        await self._invite(user, invited, text, {"groupCallId": call.group_call_id})
+        return JSONResponse(call.json(), status_code=201)
+
+    async def list_meetings(self, _: Request, user: AppUser) -> Response:
+        return JSONResponse([m.json() for m in self.meetings.for_user(user)])
+
+    async def create_meeting(self, request: Request, user: AppUser) -> Response:
+        entries = (await _body(request)).get("invite") or []
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise ValueError("invite is a list of {name, role}")
+        invited = self._friends_named(user, [str(e.get("name", "")) for e in entries])
+        roles = [MeetingRole(str(e.get("role", MeetingRole.ATTENDEE))) for e in entries]
+        meeting = await self.meetings.create(user, list(zip(invited, roles, strict=True)))
+        text = f"{user.name} invites you to a meeting"
+        await self._invite(user, invited, text, {"roomId": meeting.room_id})
+        return JSONResponse(meeting.json(), status_code=201)
+
+    async def directory(self, _: Request, __: AppUser) -> Response:
+        return JSONResponse([{"name": u.name, "userId": u.user_id} for u in self.identity.all()])
+
+    def _friends_named(self, user: AppUser, names: list[str]) -> list[AppUser]:
+        invited = [self.identity.by_name(n) for n in names]
         strangers = [u.name for u in invited if u.name.lower() not in user.friends]
         if strangers:
             raise UnknownUserError(f"not your friends: {', '.join(strangers)}")
-        return JSONResponse(self.group_calls.create(user, invited).json(), status_code=201)
+        return invited
+
+    async def _invite(
+        self, host: AppUser, invited: list[AppUser], text: str, metadata: dict[str, str]
+    ) -> None:
+        """Tell each invitee in real time: a chat message in your 1:1 thread, whose metadata
+        the page reads as an invitation."""
+        for friend in invited:
+            thread_id = self.chats.thread_of(host, friend)
+            if thread_id is not None:
+                await self.chats.send(host, thread_id, text, metadata)
 
     # ---- the rest ------------------------------------------------------------------------
 
@@ -144,11 +188,14 @@ def create_app(settings: AppSettings) -> Starlette:
     identity_client = CommunicationIdentityClient.from_connection_string(
         settings.connection_string, connection_verify=verify
     )
-    app = SampleApp(settings, identity_client)
+    rooms_client = RoomsClient.from_connection_string(
+        settings.connection_string, connection_verify=verify
+    )
+    app = SampleApp(settings, identity_client, rooms_client)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with identity_client:
+        async with identity_client, rooms_client:
             yield
 
     auth = app.signed_in
@@ -163,6 +210,9 @@ def create_app(settings: AppSettings) -> Starlette:
         Route("/api/chat/{friend}", auth(app.chat_send), methods=["POST"]),
         Route("/api/groupcalls", auth(app.list_group_calls), methods=["GET"]),
         Route("/api/groupcalls", auth(app.create_group_call), methods=["POST"]),
+        Route("/api/meetings", auth(app.list_meetings), methods=["GET"]),
+        Route("/api/meetings", auth(app.create_meeting), methods=["POST"]),
+        Route("/api/directory", auth(app.directory), methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
     handlers = {ValueError: _bad_request, UnknownUserError: _unknown_user}

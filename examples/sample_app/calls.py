@@ -1,7 +1,9 @@
 """Call management service: a group call id, shared with the friends invited to it.
 
-Group calls themselves arrive with the next issue (the media server); for now the service
-only creates the id (a UUID, as ACS's group call locator) and lists invitations.
+The service creates the id (a UUID, as ACS's group call locator) and lists invitations; the
+app tells each invitee in real time with a chat message carrying the id in its metadata.
+Every page then joins with ``callAgent.join({ groupId })``: media goes through Switchboard's
+SFU, and the call exists while someone is in it.
 """
 
 from __future__ import annotations

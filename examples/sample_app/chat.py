@@ -49,9 +49,19 @@ class FriendChats:
         self._threads[_pair(a, b)] = thread_id
         return thread_id
 
-    async def send(self, sender: AppUser, thread_id: str, text: str) -> str:
+    async def send(
+        self,
+        sender: AppUser,
+        thread_id: str,
+        text: str,
+        metadata: dict[str, str] | None = None,
+    ) -> str:
+        """Post ``text`` as ``sender``; ``metadata`` rides along (the page reads invitations
+        to calls from it)."""
         async with await self._thread_client(sender, thread_id) as thread:
-            result = await thread.send_message(text, sender_display_name=sender.name)
+            result = await thread.send_message(
+                text, sender_display_name=sender.name, metadata=metadata
+            )
         return str(result.id)
 
     async def history(self, reader: AppUser, thread_id: str) -> list[dict[str, str]]:

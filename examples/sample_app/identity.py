@@ -67,6 +67,9 @@ class IdentityManagement:
             raise UnknownUserError(f"nobody called {name!r} has signed in yet")
         return user
 
+    def all(self) -> list[AppUser]:
+        return sorted(self._users.values(), key=lambda u: u.name.lower())
+
     def by_user_id(self, user_id: str) -> AppUser | None:
         return next((u for u in self._users.values() if u.user_id == user_id), None)
 

@@ -1,4 +1,5 @@
-// The sample app's page: sign in by name, friends, chat, 1:1 video calls.
+// The sample app's page: sign in by name, friends, chat, 1:1 video calls, group calls and
+// meetings (Rooms, with a lobby). conference.js draws group calls and meetings.
 // The SDKs come from the Switchboard server itself (`/sdk/*.js`, served with CORS *); the
 // app's own API (/api/*) signs users in, keeps friends, and issues Switchboard tokens.
 
@@ -10,10 +11,12 @@ const { CallClient, LocalVideoStream, VideoStreamRenderer } = await import(
   `${endpoint}/sdk/calling.js`
 );
 const { ChatRealtimeClient } = await import(`${endpoint}/sdk/chat.js`);
+const { showConference } = await import("/static/conference.js");
 
 const app = {
   me: null, // { session, name, userId }
   friends: [], // [{ name, userId, threadId }]
+  directory: [], // [{ name, userId }] of everyone signed in (names of meeting guests)
   selected: null, // the friend whose chat is open
   agent: null, // CallAgent
   chat: null, // ChatRealtimeClient
@@ -21,6 +24,7 @@ const app = {
   incoming: null, // a ringing IncomingCall
   camera: null, // LocalVideoStream
   renderers: [],
+  clearConference: null, // clears the group call view
 };
 window.sampleApp = app; // for the browser tests, and for poking around in devtools
 
@@ -39,7 +43,8 @@ async function api(method, path, body) {
 }
 
 const status = (text) => ($("status").textContent = text);
-const nameOf = (userId) => app.friends.find((f) => f.userId === userId)?.name ?? userId;
+const nameOf = (userId) =>
+  [...app.friends, ...app.directory].find((f) => f.userId === userId)?.name ?? userId;
 
 // ---- sign-in ------------------------------------------------------------------------------
 
@@ -59,6 +64,10 @@ async function signIn(name) {
 
   app.chat = new ChatRealtimeClient({ endpoint, tokenProvider: getToken });
   app.chat.on("chatMessageReceived", showMessage);
+  app.chat.on("chatMessageReceived", (event) => {
+    // Invitations to group calls and meetings ride on chat messages (their metadata).
+    if (event.metadata?.groupCallId || event.metadata?.roomId) refreshInvitations();
+  });
   app.chat.on("chatThreadCreated", refreshFriends); // someone befriended us
   await app.chat.start();
 
@@ -68,25 +77,36 @@ async function signIn(name) {
   app.agent.on("connectionStateChanged", ({ newValue }) => status(`Calling: ${newValue}`));
   status("Ready");
   await refreshFriends();
-  await refreshGroupCalls();
+  await refreshInvitations();
 }
 
 // ---- friends and group calls --------------------------------------------------------------
 
+/** The friends' rows whose box is ticked (invited to the next group call or meeting). */
+const ticked = () =>
+  [...$("friends").querySelectorAll("li")].filter((li) => li.querySelector("input").checked);
+
 async function refreshFriends() {
   app.friends = await api("GET", "/api/friends");
+  const kept = new Map(ticked().map((li) => [li.id, li.querySelector(".role").value]));
   $("friends").replaceChildren(
     ...app.friends.map((friend) => {
       const li = document.createElement("li");
       li.id = `friend-${friend.name}`;
       li.classList.toggle("selected", friend.name === app.selected?.name);
-      li.innerHTML = `<input type="checkbox" title="invite to a group call">
+      li.innerHTML = `<input type="checkbox" title="invite to a group call or meeting">
         <span class="friend-name"></span>
+        <select class="role" title="role in a meeting">
+          <option>Attendee</option><option>Consumer</option></select>
         <button class="chat">Chat</button> <button class="call">Video call</button>`;
       li.querySelector(".friend-name").textContent = friend.name;
       li.querySelector("input").dataset.name = friend.name;
       li.querySelector(".chat").onclick = () => openChat(friend);
       li.querySelector(".call").onclick = () => startCall(friend);
+      if (kept.has(li.id)) {
+        li.querySelector("input").checked = true;
+        li.querySelector(".role").value = kept.get(li.id);
+      }
       return li;
     }),
   );
@@ -103,24 +123,56 @@ $("add-friend").addEventListener("submit", async (event) => {
   }
 });
 
-async function refreshGroupCalls() {
-  const calls = await api("GET", "/api/groupcalls");
+/** Group calls and meetings you host or are invited to, each with a Join button. */
+async function refreshInvitations() {
+  const [calls, meetings] = await Promise.all([
+    api("GET", "/api/groupcalls"),
+    api("GET", "/api/meetings"),
+  ]);
+  app.directory = await api("GET", "/api/directory");
+  const item = (text, join) => {
+    const li = document.createElement("li");
+    li.innerHTML = `<span></span> <button class="join">Join</button>`;
+    li.querySelector("span").textContent = text;
+    li.querySelector(".join").onclick = join;
+    return li;
+  };
   $("group-calls").replaceChildren(
     ...calls.map((call) => {
-      const li = document.createElement("li");
       const who = call.host === app.me.name ? `you → ${call.invited.join(", ")}` : call.host;
-      li.textContent = `${call.groupCallId} (${who})`;
-      return li;
+      return item(`Group call (${who})`, () => join({ groupId: call.groupCallId }));
+    }),
+  );
+  $("meetings").replaceChildren(
+    ...meetings.map((meeting) => {
+      const mine = meeting.roster.find((entry) => entry.name === app.me.name)?.role;
+      const text = `Meeting of ${meeting.organiser} (you: ${mine}) ${meeting.roomId}`;
+      return item(text, () => join({ roomId: meeting.roomId }));
     }),
   );
 }
 
-$("refresh-group-calls").onclick = refreshGroupCalls;
+
+$("refresh-group-calls").onclick = refreshInvitations;
 $("create-group-call").onclick = async () => {
-  const invite = [...$("friends").querySelectorAll("input:checked")].map((i) => i.dataset.name);
-  await api("POST", "/api/groupcalls", { invite });
-  await refreshGroupCalls();
+  const invite = ticked().map((li) => li.querySelector("input").dataset.name);
+  const call = await api("POST", "/api/groupcalls", { invite });
+  await refreshInvitations();
+  join({ groupId: call.groupCallId });
 };
+$("create-meeting").onclick = async () => {
+  const invite = ticked().map((li) => ({
+    name: li.querySelector("input").dataset.name,
+    role: li.querySelector(".role").value,
+  }));
+  const meeting = await api("POST", "/api/meetings", { invite });
+  await refreshInvitations();
+  join({ roomId: meeting.roomId });
+};
+$("join-room").addEventListener("submit", (event) => {
+  event.preventDefault();
+  join({ roomId: $("room-id").value.trim() });
+});
 
 // ---- chat ---------------------------------------------------------------------------------
 
@@ -169,6 +221,12 @@ function videoOptions() {
   return { localVideoStreams: [app.camera] };
 }
 
+/** Join a group call ({ groupId }) or a meeting ({ roomId }) with the camera on. */
+function join(locator) {
+  if (app.call) return;
+  follow(app.agent.join(locator, { videoOptions: videoOptions() }));
+}
+
 function startCall(friend) {
   if (app.call) return;
   const call = app.agent.startCall([{ communicationUserId: friend.userId }], {
@@ -215,9 +273,14 @@ function follow(call) {
   };
   call.on("stateChanged", showState);
   call.on("isMutedChanged", () => ($("mute").textContent = call.isMuted ? "Unmute" : "Mute"));
+  showState();
+  if (call.isConference) {
+    const ui = { nameOf, camera: app.camera, me: app.me.name, VideoStreamRenderer };
+    app.clearConference = showConference(call, ui);
+    return;
+  }
   call.on("remoteParticipantsUpdated", ({ added }) => added.forEach(showParticipant));
   call.remoteParticipants.forEach(showParticipant);
-  showState();
   render(app.camera, $("local-video"));
 }
 
@@ -249,6 +312,8 @@ function ended(call) {
   $("mute").textContent = "Mute";
   $("remote-muted").textContent = "";
   $("call-with").textContent = "";
+  app.clearConference?.();
+  app.clearConference = null;
   app.renderers.forEach((renderer) => renderer.dispose());
   app.renderers = [];
   app.camera?.dispose();

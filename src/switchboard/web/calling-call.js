@@ -1,42 +1,50 @@
-// `Call` and `RemoteParticipant` of the browser calling SDK (ACS's names and states).
+// `Call` of the browser calling SDK (ACS's names and states): 1:1 calls, group calls and Room
+// calls.
 //
 //   outgoing: None ─▶ Connecting ─callUpdated Ringing─▶ Ringing ─answer, Connected─▶ Connected
 //   incoming: Ringing ─accept()─▶ Connecting ─callUpdated Connected─▶ Connected
+//   join:     None ─▶ Connecting ─callUpdated─▶ Connected, or InLobby ─admitted─▶ Connected
 //   Connected ⇄ LocalHold (hold/resume) · Connected ⇄ RemoteHold (the other side holds)
 //   hangUp() ─▶ Disconnecting ─callEnded─▶ Disconnected (callEndReason)
 //
-// Media: one RTCPeerConnection with the ICE servers of the register ack, an audio and a video
-// transceiver (video may carry no track: startVideo() then only swaps the track in). Our ICE
-// candidates trickle once the server knows our part in the call (after the startCall or accept
-// ack); the remote side's SDP and candidates are applied in order on one promise chain, so a
-// candidate never overtakes the description it belongs to.
+// Media (calling-peer.js): one RTCPeerConnection with the ICE servers of the register ack, an
+// audio and a video transceiver (video may carry no track: startVideo() then only swaps the
+// track in). In a 1:1 call our ICE candidates trickle once the server knows our part in the
+// call (after the startCall or accept ack). A group or Room call's media peer is the SFU
+// ("media"): it answers our join offer, then offers one m-line per stream we receive, saying
+// whose media each carries; it is ICE-lite, so we send it no candidates. A Consumer (Room
+// role) may not publish: its senders carry no track while it has that role.
 
-import { Emitter, fromWire, report } from "./calling-events.js";
-import { RemoteVideoStream } from "./calling-media.js";
+import { Emitter, report } from "./calling-events.js";
+import { DataChannel, DominantSpeakers, Lobby } from "./calling-features.js";
+import { LocalMedia } from "./calling-local.js";
+import { RemoteParticipant, merge } from "./calling-participant.js";
+import { CallPeer } from "./calling-peer.js";
+import { SignalingError } from "./calling-signaling.js";
 
 /**
  * @typedef {import("./calling-events.js").CallEndReason} CallEndReason
  * @typedef {import("./calling-events.js").CommunicationUserIdentifier} CommunicationUserIdentifier
- * @typedef {import("./calling-events.js").WireIdentifier} WireIdentifier
  * @typedef {import("./calling-signaling.js").ServerFrame} ServerFrame
  * @typedef {import("./calling-signaling.js").AckHook} AckHook
  * @typedef {import("./calling-media.js").DeviceManager} DeviceManager
  * @typedef {import("./calling-media.js").LocalVideoStream} LocalVideoStream
+ * @typedef {import("./calling-participant.js").WireParticipant} WireParticipant
+ * @typedef {import("./calling-participant.js").ParticipantRole} ParticipantRole
+ * @typedef {import("./calling-peer.js").StreamOwner} StreamOwner
+ * @typedef {import("./calling-peer.js").Description} Description
  *
- * @typedef {"None" | "Connecting" | "Ringing" | "Connected" | "LocalHold" | "RemoteHold"
- *   | "Disconnecting" | "Disconnected"} CallState
- * @typedef {"Idle" | "Connecting" | "Ringing" | "Connected" | "Hold" | "Disconnected"}
- *   RemoteParticipantState
- * @typedef {{ participantId: string, identifier: WireIdentifier, state: RemoteParticipantState,
- *   isMuted?: boolean, videoOn?: boolean }} WireParticipant
+ * @typedef {"None" | "Connecting" | "Ringing" | "InLobby" | "Connected" | "LocalHold"
+ *   | "RemoteHold" | "Disconnecting" | "Disconnected"} CallState
  * @typedef {{ muted?: boolean }} AudioOptions
  * @typedef {{ localVideoStreams?: LocalVideoStream[] }} VideoOptions
  * @typedef {{ audioOptions?: AudioOptions, videoOptions?: VideoOptions }} CallOptions
+ * @typedef {{ groupId: string }} GroupLocator  ACS's GroupLocator (a GUID).
+ * @typedef {{ roomId: string }} RoomLocator  ACS's RoomLocator.
+ * @typedef {{ Lobby: Lobby, DominantSpeakers: DominantSpeakers, DataChannel: DataChannel }}
+ *   CallFeatures
  *
- * @typedef {{ stateChanged: void, isMutedChanged: void, isVideoOnChanged: void,
- *   videoStreamsUpdated: { added: RemoteVideoStream[], removed: RemoteVideoStream[] } }}
- *   RemoteParticipantEvents
- * @typedef {{ stateChanged: void, idChanged: void, isMutedChanged: void,
+ * @typedef {{ stateChanged: void, idChanged: void, isMutedChanged: void, roleChanged: void,
  *   localVideoStreamsUpdated: { added: LocalVideoStream[], removed: LocalVideoStream[] },
  *   remoteParticipantsUpdated: { added: RemoteParticipant[], removed: RemoteParticipant[] } }}
  *   CallEvents
@@ -52,46 +60,12 @@ import { RemoteVideoStream } from "./calling-media.js";
 
 /** A local failure (no microphone, a refused request) before or while setting up the call. */
 const SETUP_FAILED = 500;
-
-/** @extends {Emitter<RemoteParticipantEvents>} */
-export class RemoteParticipant extends Emitter {
-  /** @type {string | undefined} The protocol carries no display names (yet). */
-  displayName = undefined;
-  /** @type {CallEndReason | undefined} */
-  callEndReason = undefined;
-  isMuted = false;
-  isVideoOn = false;
-  isSpeaking = false;
-  /** One video stream; its `isAvailable` follows the participant's video. */
-  videoStreams = [new RemoteVideoStream()];
-
-  /** @param {WireParticipant} wire */
-  constructor(wire) {
-    super();
-    /** @internal */
-    this._participantId = wire.participantId;
-    this.identifier = fromWire(wire.identifier);
-    /** @type {RemoteParticipantState} */
-    this.state = wire.state;
-    this._update(wire);
-  }
-
-  /** @internal @param {WireParticipant} wire */
-  _update(wire) {
-    if (wire.state && wire.state !== this.state) {
-      this.state = wire.state;
-      this._emit("stateChanged", undefined);
-    }
-    if (Boolean(wire.isMuted) !== this.isMuted) {
-      this.isMuted = Boolean(wire.isMuted);
-      this._emit("isMutedChanged", undefined);
-    }
-    if (Boolean(wire.videoOn) !== this.isVideoOn) {
-      this.isVideoOn = Boolean(wire.videoOn);
-      this._emit("isVideoOnChanged", undefined);
-    }
-  }
-}
+/** A refused join (no such room, outside its window, a voip.join token starting a call). */
+const JOIN_REFUSED = 403;
+/** SignalingError codes that are not the server refusing a request. */
+const LOCAL_ERRORS = new Set(["Closed", "DeviceLost"]);
+/** The participant id of the SFU in group and Room calls. */
+const MEDIA_PEER = "media";
 
 /** @extends {Emitter<CallEvents>} */
 export class Call extends Emitter {
@@ -101,30 +75,27 @@ export class Call extends Emitter {
   /** @type {CallEndReason | undefined} */
   callEndReason = undefined;
   isMuted = false;
-  /** @type {LocalVideoStream[]} */
-  localVideoStreams = [];
   /** @type {RemoteParticipant[]} */
   remoteParticipants = [];
+  /** This device's role: a Room role, else "Unknown" (as ACS). @type {ParticipantRole} */
+  role = "Unknown";
+  /** This device's participant id in a group or Room call (ACS: `call.info.participantId`). */
+  participantId = "";
+  /** A group or Room call (media through the SFU)? */
+  isConference = false;
   #port;
-  /** @type {RTCPeerConnection | null} */
-  #pc = null;
-  /** @type {MediaStreamTrack | null} */
-  #microphone = null;
-  /** @type {RTCRtpTransceiver | null} */
-  #videoTransceiver = null;
-  /** @type {MediaStreamTrack | null} */
-  #remoteVideo = null;
-  /** @type {HTMLAudioElement | null} */
-  #remoteAudio = null;
-  /** Remote SDP and candidates, applied in order. */
-  #media = Promise.resolve();
+  /** @type {CallPeer | null} */
+  #peer = null;
+  #local;
   /** Our candidates, held until the server knows our part in the call. @type {object[] | null} */
   #heldCandidates = [];
   /** @type {RTCSessionDescriptionInit | null} */
   #offer;
+  /** @type {CallFeatures} */
+  #features;
 
   /**
-   * @internal Made by CallAgent.startCall and by incoming calls.
+   * @internal Made by CallAgent.startCall, CallAgent.join and by incoming calls.
    * @param {CallPort} port
    * @param {"Outgoing" | "Incoming"} direction
    * @param {{ id?: string, caller?: WireParticipant, offer?: RTCSessionDescriptionInit }} [init]
@@ -132,22 +103,70 @@ export class Call extends Emitter {
   constructor(port, direction, init = {}) {
     super();
     this.#port = port;
+    this.#local = new LocalMedia(port.devices);
     this.direction = direction;
     this.#offer = init.offer ?? null;
     if (init.id) this.id = init.id;
     if (init.caller) this.remoteParticipants = [new RemoteParticipant(init.caller)];
     if (direction === "Incoming") this.state = "Ringing";
+    const features = {
+      /** @param {string} type @param {Record<string, unknown>} fields */
+      request: (type, fields) => port.request(type, { callId: this.id, ...fields }),
+      /** @param {string} id */
+      participant: (id) => this.remoteParticipants.find((p) => p._participantId === id),
+    };
+    this.#features = {
+      Lobby: new Lobby(features),
+      DominantSpeakers: new DominantSpeakers(features),
+      DataChannel: new DataChannel(features),
+    };
+  }
+
+  /**
+   * ACS's `call.feature(Features.Lobby | Features.DominantSpeakers | Features.DataChannel)`.
+   * @template {keyof CallFeatures} K
+   * @param {K} name
+   * @returns {CallFeatures[K]}
+   */
+  feature(name) {
+    const found = this.#features[name];
+    if (!found) throw new TypeError(`no call feature ${String(name)}`);
+    return found;
+  }
+
+  /** The camera streams this call sends. @returns {LocalVideoStream[]} */
+  get localVideoStreams() {
+    return this.#local.streams;
+  }
+
+  /** Who waits to be admitted (Presenters of a Room call). */
+  get lobby() {
+    return this.#features.Lobby;
+  }
+
+  get dominantSpeakers() {
+    return this.#features.DominantSpeakers;
+  }
+
+  get dataChannel() {
+    return this.#features.DataChannel;
+  }
+
+  /** The SFU's m-lines towards us and whose media each carries (group calls; diagnostics).
+   * @returns {StreamOwner[]} */
+  get remoteStreams() {
+    return this.#peer?.streams ?? [];
   }
 
   /** The call's WebRTC statistics (inbound-rtp, outbound-rtp, candidate pairs …). */
   async getStats() {
-    if (this.#pc === null) return /** @type {RTCStatsReport} */ (/** @type {unknown} */ (new Map()));
-    return this.#pc.getStats();
+    if (this.#peer === null) return /** @type {RTCStatsReport} */ (/** @type {unknown} */ (new Map()));
+    return this.#peer.pc.getStats();
   }
 
   /** The call's RTCPeerConnection, for diagnostics (null before media is set up). */
   get peerConnection() {
-    return this.#pc;
+    return this.#peer?.pc ?? null;
   }
 
   async mute() {
@@ -155,41 +174,34 @@ export class Call extends Emitter {
   }
 
   async unmute() {
+    this.#mayPublish();
     await this.#setMuted(false);
   }
 
   /** @param {LocalVideoStream} localVideoStream */
   async startVideo(localVideoStream) {
-    const track = (await localVideoStream.getMediaStream()).getVideoTracks()[0];
-    if (!track) throw new TypeError("the LocalVideoStream has no video track");
-    const removed = this.localVideoStreams;
-    removed.forEach((stream) => stream._sourceListeners.delete(this.#swapCamera));
-    this.localVideoStreams = [localVideoStream];
-    localVideoStream._sourceListeners.add(this.#swapCamera);
-    await this.#sendVideo(track);
+    this.#mayPublish();
+    const removed = await this.#local.startVideo(localVideoStream, this.#peer);
     this._emit("localVideoStreamsUpdated", { added: [localVideoStream], removed });
     await this.#mediaState({ videoOn: true });
   }
 
   /** @param {LocalVideoStream} [localVideoStream] */
   async stopVideo(localVideoStream) {
-    const removed = this.localVideoStreams.filter((s) => !localVideoStream || s === localVideoStream);
-    this.localVideoStreams = this.localVideoStreams.filter((s) => !removed.includes(s));
-    removed.forEach((stream) => stream._sourceListeners.delete(this.#swapCamera));
-    await this.#videoTransceiver?.sender.replaceTrack(null);
+    const removed = await this.#local.stopVideo(localVideoStream);
     this._emit("localVideoStreamsUpdated", { added: [], removed });
     await this.#mediaState({ videoOn: false });
   }
 
   async hold() {
     await this.#port.request("hold", { callId: this.id });
-    this.#enableSending(false);
+    this.#local.enableSending(false, this.isMuted);
     this.#setState("LocalHold");
   }
 
   async resume() {
     await this.#port.request("resume", { callId: this.id });
-    this.#enableSending(true);
+    this.#local.enableSending(true, this.isMuted);
     const remoteHold = this.remoteParticipants.some((p) => p.state === "Hold");
     this.#setState(remoteHold ? "RemoteHold" : "Connected");
   }
@@ -212,27 +224,52 @@ export class Call extends Emitter {
   async _place(target, options) {
     this.#setState("Connecting");
     try {
-      const video = await this.#openMedia(options);
-      const pc = /** @type {RTCPeerConnection} */ (this.#pc);
-      pc.addTransceiver(/** @type {MediaStreamTrack} */ (this.#microphone), {
-        direction: "sendrecv",
-      });
-      this.#videoTransceiver = pc.addTransceiver(video ?? "video", { direction: "sendrecv" });
-      await pc.setLocalDescription();
-      const offer = /** @type {RTCSessionDescription} */ (pc.localDescription);
+      const peer = await this.#openMedia(options);
+      await peer.pc.setLocalDescription();
       const id = target.communicationUserId;
       await this.#port.request(
         "startCall",
         {
           targets: [{ rawId: id, communicationUser: { id } }],
-          description: { type: offer.type, sdp: offer.sdp },
-          media: { audio: true, video: video !== null },
+          description: peer.local(),
+          media: { audio: true, video: this.localVideoStreams.length > 0 },
         },
         (ack) => this.#placed(String(ack.callId)),
       );
       this.#afterAck();
     } catch (error) {
       this.#failed(error);
+    }
+  }
+
+  /** @internal @param {GroupLocator | RoomLocator} locator @param {CallOptions} options */
+  async _join(locator, options) {
+    this.isConference = true;
+    this.#heldCandidates = null; // the SFU is ICE-lite: its candidate is in its SDP, ours unused
+    this.#setState("Connecting");
+    try {
+      const peer = await this.#openMedia(options);
+      await peer.pc.setLocalDescription();
+      const [type, where] =
+        "roomId" in locator
+          ? ["joinRoom", { roomId: locator.roomId }]
+          : ["joinGroupCall", { groupId: locator.groupId }];
+      await this.#port.request(
+        type,
+        {
+          ...where,
+          description: peer.local(),
+          media: { audio: true, video: this.localVideoStreams.length > 0 },
+        },
+        (ack) => {
+          this.participantId = String(ack.participantId ?? "");
+          this.#placed(String(ack.callId));
+          if (ack.state === "InLobby") this.#setState("InLobby");
+        },
+      );
+    } catch (error) {
+      const refused = error instanceof SignalingError && !LOCAL_ERRORS.has(error.code);
+      this.#failed(error, refused ? JOIN_REFUSED : SETUP_FAILED);
     }
   }
 
@@ -243,23 +280,13 @@ export class Call extends Emitter {
     }
     this.#setState("Connecting");
     try {
-      const video = await this.#openMedia(options);
-      const pc = /** @type {RTCPeerConnection} */ (this.#pc);
-      await pc.setRemoteDescription(this.#offer);
-      for (const transceiver of pc.getTransceivers()) {
-        const kind = transceiver.receiver.track.kind;
-        transceiver.direction = "sendrecv";
-        if (kind === "audio") await transceiver.sender.replaceTrack(this.#microphone);
-        if (kind === "video") {
-          this.#videoTransceiver = transceiver;
-          await transceiver.sender.replaceTrack(video);
-        }
-      }
-      await pc.setLocalDescription();
-      const answer = /** @type {RTCSessionDescription} */ (pc.localDescription);
+      const peer = await this.#openMedia(options, false);
+      await peer.pc.setRemoteDescription(this.#offer);
+      const video = await this.#local.adoptTransceivers(peer.pc);
+      await peer.pc.setLocalDescription();
       await this.#port.request("accept", {
         callId: this.id,
-        description: { type: answer.type, sdp: answer.sdp },
+        description: peer.local(),
         media: { audio: true, video: video !== null },
       });
       this.#afterAck();
@@ -269,28 +296,27 @@ export class Call extends Emitter {
     }
   }
 
-  /** @param {CallOptions} options @returns {Promise<MediaStreamTrack | null>} the video track */
-  async #openMedia(options) {
-    this.#microphone = await this.#port.devices._microphone();
-    if (options.audioOptions?.muted) {
-      this.#microphone.enabled = false;
+  /**
+   * Microphone, camera, and the peer connection (with an audio and a video transceiver
+   * unless `transceivers` is false: an incoming call takes the offer's).
+   * @param {CallOptions} options
+   * @returns {Promise<CallPeer>}
+   */
+  async #openMedia(options, transceivers = true) {
+    const muted = Boolean(options.audioOptions?.muted);
+    const video = await this.#local.open(muted, options.videoOptions?.localVideoStreams?.[0]);
+    if (muted) {
       this.isMuted = true;
       this._emit("isMutedChanged", undefined);
     }
-    const stream = options.videoOptions?.localVideoStreams?.[0];
-    const video = stream ? (await stream.getMediaStream()).getVideoTracks()[0] ?? null : null;
-    if (stream && video) {
-      this.localVideoStreams = [stream];
-      stream._sourceListeners.add(this.#swapCamera);
-    }
-    const pc = new RTCPeerConnection({ iceServers: this.#port.iceServers() });
-    this.#pc = pc;
-    pc.onicecandidate = (event) => {
-      if (event.candidate && event.candidate.candidate === "") return; // ends below (null)
-      this.#sendCandidate(event.candidate ? event.candidate.toJSON() : { candidate: "" });
-    };
-    pc.ontrack = (event) => this.#onTrack(event.track);
-    return video;
+    const peer = new CallPeer(this.#port.iceServers(), {
+      candidate: (candidate) => this.#sendCandidate(candidate),
+      send: (description) => this.#sendDescription(description),
+      tracksChanged: () => this.#showRemoteVideo(),
+    });
+    this.#peer = peer;
+    if (transceivers) this.#local.addTransceivers(peer.pc, video);
+    return peer;
   }
 
   /** @param {string} callId */
@@ -308,18 +334,19 @@ export class Call extends Emitter {
     if (this.isMuted) this.#mediaState({ muted: true }).catch(report);
   }
 
-  /** @param {unknown} error */
-  #failed(error) {
+  /** @param {unknown} error @param {number} [code] */
+  #failed(error, code = SETUP_FAILED) {
     report(error);
     const phrase = error instanceof Error ? error.message : String(error);
     if (this.id && this.state !== "Disconnected") {
       this.#port.request("hangUp", { callId: this.id }).catch(() => {});
     }
-    this._end({ code: SETUP_FAILED, subCode: 0, phrase });
+    this._end({ code, subCode: 0, phrase });
   }
 
   /** @param {object} candidate */
   #sendCandidate(candidate) {
+    if (this.isConference) return;
     if (this.#heldCandidates !== null) {
       this.#heldCandidates.push(candidate);
       return;
@@ -330,30 +357,43 @@ export class Call extends Emitter {
     });
   }
 
+  /** @param {Description} description */
+  #sendDescription(description) {
+    const to = this.isConference ? MEDIA_PEER : undefined;
+    return this.#port.request("sdp", { callId: this.id, to, description });
+  }
+
   // ---- frames from the agent ------------------------------------------------------------------
 
   /** @internal @param {ServerFrame} frame */
   _onFrame(frame) {
     switch (frame.type) {
       case "callUpdated":
-        this.#updateParticipants(frame.participants ?? []);
-        if (frame.state === "Ringing" && this.state === "Connecting") this.#setState("Ringing");
-        if (frame.state === "Connected" && ["Connecting", "Ringing"].includes(this.state)) {
-          this.#setState("Connected");
-        }
+        this.#updated(frame);
         break;
       case "participantUpdated":
         this.#updateParticipants([frame.participant]);
         break;
+      case "participantsUpdated":
+        // An admitted member leaves the lobby list (the server may not say so separately).
+        this.#features.Lobby._joined((frame.added ?? []).map((/** @type {WireParticipant} */ p) => p.participantId));
+        this.#updateParticipants(frame.added ?? []);
+        this.#removeParticipants(frame.removed ?? []);
+        break;
       case "sdp":
-        this.#inOrder(() => this.#remoteDescription(frame.description));
+        this.#peer?.remoteDescription(frame.description, frame.streams);
         break;
       case "candidate":
-        this.#inOrder(async () => {
-          if (this.#pc && this.state !== "Disconnected") {
-            await this.#pc.addIceCandidate(frame.candidate);
-          }
-        });
+        this.#peer?.candidate(frame.candidate);
+        break;
+      case "dominantSpeakersChanged":
+        this.#features.DominantSpeakers._update((frame.speakers ?? []).map(String));
+        break;
+      case "lobbyParticipantsUpdated":
+        this.#features.Lobby._update(frame.lobby ?? []);
+        break;
+      case "dataChannelMessage":
+        this.#features.DataChannel._receive(String(frame.from), String(frame.data));
         break;
       case "callEnded":
         this._end(frame.reason ?? { code: 0, subCode: 0 });
@@ -363,38 +403,32 @@ export class Call extends Emitter {
     }
   }
 
-  /** @param {() => Promise<void>} step */
-  #inOrder(step) {
-    this.#media = this.#media.then(step).catch(report);
-  }
-
-  /** @param {RTCSessionDescriptionInit} description */
-  async #remoteDescription(description) {
-    const pc = this.#pc;
-    if (pc === null || this.state === "Disconnected") return;
-    await pc.setRemoteDescription(description);
-    if (description.type === "offer") {
-      await pc.setLocalDescription();
-      const answer = /** @type {RTCSessionDescription} */ (pc.localDescription);
-      const sdp = { type: answer.type, sdp: answer.sdp };
-      await this.#port.request("sdp", { callId: this.id, description: sdp });
+  /** @param {ServerFrame} frame */
+  #updated(frame) {
+    if (frame.participantId) this.participantId = String(frame.participantId);
+    if (frame.role && frame.role !== this.role) {
+      this.role = frame.role;
+      this.#local.publish(this.role !== "Consumer").catch(report);
+      this._emit("roleChanged", undefined);
+    }
+    // Lobby members are not in the call: they see nobody until admitted.
+    if (frame.state !== "InLobby") this.#updateParticipants(frame.participants ?? []);
+    if (frame.state === "Ringing" && this.state === "Connecting") this.#setState("Ringing");
+    if (frame.state === "InLobby" && this.state === "Connecting") this.#setState("InLobby");
+    if (frame.state === "Connected" && ["Connecting", "Ringing", "InLobby"].includes(this.state)) {
+      this.#setState("Connected");
+      // The others learn our mute and video state from us (a join carries neither).
+      if (this.isConference && this.role !== "Consumer") {
+        const videoOn = this.localVideoStreams.length > 0;
+        this.#mediaState({ muted: this.isMuted, videoOn }).catch(report);
+      }
     }
   }
 
   /** @param {WireParticipant[]} participants */
   #updateParticipants(participants) {
-    /** @type {RemoteParticipant[]} */
-    const added = [];
-    for (const wire of participants) {
-      const known = this.remoteParticipants.find((p) => p._participantId === wire.participantId);
-      if (known) {
-        known._update(wire);
-      } else {
-        const participant = new RemoteParticipant(wire);
-        this.remoteParticipants = [...this.remoteParticipants, participant];
-        added.push(participant);
-      }
-    }
+    const added = merge(this.remoteParticipants, participants, this.participantId);
+    this.remoteParticipants = [...this.remoteParticipants, ...added];
     this.#showRemoteVideo();
     if (added.length) this._emit("remoteParticipantsUpdated", { added, removed: [] });
     const held = this.remoteParticipants.some((p) => p.state === "Hold");
@@ -402,33 +436,39 @@ export class Call extends Emitter {
     if (!held && this.state === "RemoteHold") this.#setState("Connected");
   }
 
-  /** @param {MediaStreamTrack} track */
-  #onTrack(track) {
-    if (track.kind === "audio") {
-      // ACS plays remote audio itself; so do we (no element in the page needed).
-      this.#remoteAudio?.pause();
-      const audio = new Audio();
-      audio.autoplay = true;
-      audio.srcObject = new MediaStream([track]);
-      audio.play().catch(() => {}); // autoplay may wait for a user gesture
-      this.#remoteAudio = audio;
-    } else {
-      this.#remoteVideo = track;
-      this.#showRemoteVideo();
-    }
+  /** @param {WireParticipant[]} participants */
+  #removeParticipants(participants) {
+    const ids = new Set(participants.map((p) => p.participantId));
+    const removed = this.remoteParticipants.filter((p) => ids.has(p._participantId));
+    if (!removed.length) return;
+    this.remoteParticipants = this.remoteParticipants.filter((p) => !ids.has(p._participantId));
+    removed.forEach((participant) => participant._gone());
+    this._emit("remoteParticipantsUpdated", { added: [], removed });
   }
 
+  /** Give each remote participant its video track (in a group call: the m-line mapped to it). */
   #showRemoteVideo() {
+    const peer = this.#peer;
     for (const participant of this.remoteParticipants) {
-      participant.videoStreams[0]._update(this.#remoteVideo, participant.isVideoOn);
+      const track = this.isConference
+        ? peer?.trackOf(participant._participantId, "video") ?? null
+        : peer?.lastVideo ?? null;
+      participant.videoStreams[0]._update(track, participant.isVideoOn);
     }
   }
 
   // ---- local media state --------------------------------------------------------------------
 
+  #mayPublish() {
+    if (this.role === "Consumer") {
+      throw new Error("a Consumer may not send audio or video in this call");
+    }
+  }
+
   /** @param {boolean} muted */
   async #setMuted(muted) {
-    if (this.#microphone) this.#microphone.enabled = !muted && this.state !== "LocalHold";
+    const microphone = this.#local.microphone;
+    if (microphone) microphone.enabled = !muted && this.state !== "LocalHold";
     if (this.isMuted !== muted) {
       this.isMuted = muted;
       this._emit("isMutedChanged", undefined);
@@ -436,46 +476,9 @@ export class Call extends Emitter {
     if (this.#heldCandidates === null) await this.#mediaState({ muted });
   }
 
-  /** @param {MediaStreamTrack} track */
-  async #sendVideo(track) {
-    if (this.#videoTransceiver === null) {
-      // The call was set up without a video m-line (e.g. an audio-only offer): renegotiate.
-      const pc = this.#pc;
-      if (pc === null) throw new Error("the call has no media yet");
-      this.#videoTransceiver = pc.addTransceiver(track, { direction: "sendrecv" });
-      await pc.setLocalDescription();
-      const offer = /** @type {RTCSessionDescription} */ (pc.localDescription);
-      await this.#port.request("sdp", {
-        callId: this.id,
-        description: { type: offer.type, sdp: offer.sdp },
-      });
-      return;
-    }
-    this.#videoTransceiver.direction = "sendrecv";
-    await this.#videoTransceiver.sender.replaceTrack(track);
-  }
-
-  /** A LocalVideoStream we send switched cameras: send the new one. */
-  #swapCamera = () => {
-    const stream = this.localVideoStreams[0];
-    const sender = this.#videoTransceiver?.sender;
-    if (!stream || !sender) return;
-    stream
-      .getMediaStream()
-      .then((media) => sender.replaceTrack(media.getVideoTracks()[0] ?? null))
-      .catch(report);
-  };
-
-  /** @param {boolean} on */
-  #enableSending(on) {
-    if (this.#microphone) this.#microphone.enabled = on && !this.isMuted;
-    const video = this.#videoTransceiver?.sender.track;
-    if (video) video.enabled = on;
-  }
-
   /** @param {{ muted?: boolean, videoOn?: boolean }} state */
   async #mediaState(state) {
-    if (this.id && this.state !== "Disconnected") {
+    if (this.id && this.state !== "Disconnected" && this.state !== "InLobby") {
       await this.#port.request("mediaState", { callId: this.id, ...state });
     }
   }
@@ -492,29 +495,10 @@ export class Call extends Emitter {
     if (this.state === "Disconnected") return;
     this.callEndReason = { code: reason.code, subCode: reason.subCode, phrase: reason.phrase };
     this.#heldCandidates = null;
-    this.#pc?.close();
-    this.#microphone?.stop();
-    this.localVideoStreams.forEach((stream) => stream._sourceListeners.delete(this.#swapCamera));
-    this.#remoteAudio?.pause();
-    this.#remoteAudio = null;
-    for (const participant of this.remoteParticipants) {
-      participant.callEndReason = this.callEndReason;
-      participant._update({ ...wireOf(participant), state: "Disconnected" });
-      participant.videoStreams[0]._update(null, false);
-    }
+    this.#peer?.close();
+    this.#local.close();
+    for (const participant of this.remoteParticipants) participant._gone(this.callEndReason);
     this.#setState("Disconnected");
     this.#port.ended(this);
   }
-}
-
-/** @param {RemoteParticipant} p @returns {WireParticipant} */
-function wireOf(p) {
-  const id = p.identifier.communicationUserId;
-  return {
-    participantId: p._participantId,
-    identifier: { rawId: id, communicationUser: { id } },
-    state: p.state,
-    isMuted: p.isMuted,
-    videoOn: p.isVideoOn,
-  };
 }

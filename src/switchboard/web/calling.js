@@ -7,13 +7,16 @@
 //   agent.on("incomingCall", async ({ incomingCall }) => { await incomingCall.accept(); });
 //   const call = agent.startCall([{ communicationUserId: bobId }], { videoOptions });
 //   call.on("stateChanged", () => console.log(call.state));    // Connecting … Connected
+//   const meeting = agent.join({ roomId }, { videoOptions });  // or { groupId }: via the SFU
 //
 // The agent is one registered device on the signaling WebSocket (calling-signaling.js, which
 // reconnects and resumes on its own: calls and their media survive a socket drop); each Call
 // owns an RTCPeerConnection (calling-call.js).
 
 import { Emitter, report } from "./calling-events.js";
-import { Call, RemoteParticipant } from "./calling-call.js";
+import { Call } from "./calling-call.js";
+import { DataChannel, DominantSpeakers, Features, Lobby } from "./calling-features.js";
+import { RemoteParticipant } from "./calling-participant.js";
 import {
   DeviceManager,
   LocalVideoStream,
@@ -25,7 +28,11 @@ import { PROTOCOL, Signaling, SignalingCloseCode, SignalingError } from "./calli
 
 export {
   Call,
+  DataChannel,
   DeviceManager,
+  DominantSpeakers,
+  Features,
+  Lobby,
   LocalVideoStream,
   PROTOCOL,
   RemoteParticipant,
@@ -41,6 +48,8 @@ export {
  * @typedef {import("./calling-events.js").CommunicationUserIdentifier} CommunicationUserIdentifier
  * @typedef {import("./calling-call.js").CallOptions} CallOptions
  * @typedef {import("./calling-call.js").CallPort} CallPort
+ * @typedef {import("./calling-call.js").GroupLocator} GroupLocator
+ * @typedef {import("./calling-call.js").RoomLocator} RoomLocator
  * @typedef {import("./calling-signaling.js").Registration} Registration
  * @typedef {import("./calling-signaling.js").ServerFrame} ServerFrame
  * @typedef {import("./calling-signaling.js").WebSocketConstructor} WebSocketConstructor
@@ -161,11 +170,32 @@ export class CallAgent extends Emitter {
    */
   startCall(participants, options = {}) {
     if (!Array.isArray(participants) || participants.length !== 1) {
-      throw new TypeError("startCall takes exactly one participant until group calls arrive");
+      throw new TypeError("startCall takes exactly one participant (join() makes group calls)");
     }
     const call = new Call(this.#port, "Outgoing");
     this.#addCall(call);
     call._place(participants[0], options).catch(report);
+    return call;
+  }
+
+  /**
+   * Join (or start) a group call, or join a Room's call (ACS's `join(locator, options)`).
+   * Media goes through the server's SFU; in a Room, users not on its roster wait `InLobby`
+   * until a Presenter admits them.
+   * @param {GroupLocator | RoomLocator} locator  `{ groupId }` (a GUID) or `{ roomId }`
+   * @param {CallOptions} [options]
+   * @returns {Call} at once, in state Connecting; then Connected (or InLobby), or it ends
+   *   (403: refused, e.g. no such room; 500: a local failure such as no microphone).
+   */
+  join(locator, options = {}) {
+    const groupId = /** @type {{ groupId?: unknown }} */ (locator)?.groupId;
+    const roomId = /** @type {{ roomId?: unknown }} */ (locator)?.roomId;
+    if (typeof groupId !== "string" && typeof roomId !== "string") {
+      throw new TypeError("join takes { groupId } or { roomId }");
+    }
+    const call = new Call(this.#port, "Outgoing");
+    this.#addCall(call);
+    call._join(locator, options).catch(report);
     return call;
   }
 

@@ -1,0 +1,119 @@
+// `RemoteParticipant` of the browser calling SDK (ACS's names and states), in 1:1, group and
+// Room calls alike. A participant is what the signaling protocol says about another member of
+// the call; its video comes from the Call, which knows which m-line carries whose media.
+
+import { Emitter, fromWire } from "./calling-events.js";
+import { RemoteVideoStream } from "./calling-media.js";
+
+/**
+ * @typedef {import("./calling-events.js").CallEndReason} CallEndReason
+ * @typedef {import("./calling-events.js").WireIdentifier} WireIdentifier
+ *
+ * @typedef {"Idle" | "Connecting" | "Ringing" | "Connected" | "Hold" | "InLobby"
+ *   | "Disconnected"} RemoteParticipantState
+ * @typedef {"Presenter" | "Attendee" | "Consumer" | "Collaborator" | "Unknown"} ParticipantRole
+ *   A Room role; "Unknown" in a plain group call (as ACS says).
+ * @typedef {{ participantId: string, identifier: WireIdentifier, state: RemoteParticipantState,
+ *   role?: string, isMuted?: boolean, videoOn?: boolean }} WireParticipant
+ * @typedef {{ stateChanged: void, isMutedChanged: void, isVideoOnChanged: void,
+ *   roleChanged: void, isSpeakingChanged: void,
+ *   videoStreamsUpdated: { added: RemoteVideoStream[], removed: RemoteVideoStream[] } }}
+ *   RemoteParticipantEvents
+ */
+
+/** @extends {Emitter<RemoteParticipantEvents>} */
+export class RemoteParticipant extends Emitter {
+  /** @type {string | undefined} The protocol carries no display names (yet). */
+  displayName = undefined;
+  /** @type {CallEndReason | undefined} */
+  callEndReason = undefined;
+  isMuted = false;
+  isVideoOn = false;
+  /** True while this participant is the call's first dominant speaker (group calls). */
+  isSpeaking = false;
+  /** @type {ParticipantRole} */
+  role = "Unknown";
+  /** One video stream; its `isAvailable` follows the participant's video. */
+  videoStreams = [new RemoteVideoStream()];
+
+  /** @param {WireParticipant} wire */
+  constructor(wire) {
+    super();
+    /** @internal */
+    this._participantId = wire.participantId;
+    this.identifier = fromWire(wire.identifier);
+    /** @type {RemoteParticipantState} */
+    this.state = wire.state;
+    this._update(wire);
+  }
+
+  /** The participant's id in this call (Switchboard's; `streams` and data messages use it). */
+  get participantId() {
+    return this._participantId;
+  }
+
+  /** @internal @param {WireParticipant} wire */
+  _update(wire) {
+    if (wire.state && wire.state !== this.state) {
+      this.state = wire.state;
+      this._emit("stateChanged", undefined);
+    }
+    if (Boolean(wire.isMuted) !== this.isMuted) {
+      this.isMuted = Boolean(wire.isMuted);
+      this._emit("isMutedChanged", undefined);
+    }
+    if (Boolean(wire.videoOn) !== this.isVideoOn) {
+      this.isVideoOn = Boolean(wire.videoOn);
+      this._emit("isVideoOnChanged", undefined);
+    }
+    if (wire.role && wire.role !== this.role) {
+      this.role = /** @type {ParticipantRole} */ (wire.role);
+      this._emit("roleChanged", undefined);
+    }
+  }
+
+  /** @internal @param {boolean} speaking */
+  _setSpeaking(speaking) {
+    if (speaking === this.isSpeaking) return;
+    this.isSpeaking = speaking;
+    this._emit("isSpeakingChanged", undefined);
+  }
+
+  /** @internal It left the call (or the call ended). @param {CallEndReason} [reason] */
+  _gone(reason) {
+    if (reason) this.callEndReason = reason;
+    this._update({ ...this._wire(), state: "Disconnected" });
+    this.videoStreams[0]._update(null, false);
+  }
+
+  /** @internal @returns {WireParticipant} */
+  _wire() {
+    const id = this.identifier.communicationUserId;
+    return {
+      participantId: this._participantId,
+      identifier: { rawId: id, communicationUser: { id } },
+      state: this.state,
+      isMuted: this.isMuted,
+      videoOn: this.isVideoOn,
+    };
+  }
+}
+
+/**
+ * Apply participant frames to `known` (updated in place); returns the newcomers. Lobby
+ * members and this device itself (`selfId`) are not remote participants.
+ * @param {RemoteParticipant[]} known @param {WireParticipant[]} wires @param {string} selfId
+ * @returns {RemoteParticipant[]}
+ */
+export function merge(known, wires, selfId) {
+  /** @type {RemoteParticipant[]} */
+  const added = [];
+  for (const wire of wires) {
+    const found = [...known, ...added].find((p) => p._participantId === wire.participantId);
+    if (found) found._update(wire);
+    else if (wire.state !== "InLobby" && wire.participantId !== selfId) {
+      added.push(new RemoteParticipant(wire));
+    }
+  }
+  return added;
+}

@@ -1,0 +1,146 @@
+// The media side of a Call: one RTCPeerConnection (Unified Plan, one BUNDLE) and the order in
+// which remote descriptions, candidates and our own offers touch it.
+//
+//   remote sdp / candidate ─┐
+//   our renegotiation ──────┴─▶ one promise chain ─▶ RTCPeerConnection
+//   server offer ─▶ setRemoteDescription ─▶ answer ─▶ `sdp {to}` request
+//   our offer ─▶ `sdp` request ─ refused (InvalidCallState: the server's own offer is on its
+//     way, "glare") ─▶ roll back, answer the server's offer when it arrives, then offer again
+//
+// In a group call the SFU adds one sendonly m-line per stream we receive and says whose media
+// each carries (`streams`: mid → participantId); `trackOf(participantId, kind)` finds the
+// track behind it. Remote audio plays by itself, one <audio> per received track (as ACS).
+
+import { report } from "./calling-events.js";
+
+/**
+ * @typedef {{ mid: string, kind: "audio" | "video", participantId: string | null }} StreamOwner
+ *   One of the SFU's m-lines towards us, and whose media it carries (null: an idle slot).
+ * @typedef {{ type: RTCSdpType, sdp: string }} Description
+ *
+ * @typedef {object} PeerHooks
+ * @property {(candidate: object) => void} candidate  One of our ICE candidates (or "": the end).
+ * @property {(description: Description) => Promise<unknown>} send  Send our description
+ *   (rejects with a SignalingError if the server refuses it).
+ * @property {() => void} tracksChanged  Remote tracks or their owners changed.
+ */
+
+/** The refusal a client offer gets while the server's own offer awaits our answer. */
+const GLARE = "InvalidCallState";
+
+export class CallPeer {
+  /** @type {StreamOwner[]} */
+  streams = [];
+  /** The last remote video track to arrive (a 1:1 call has one). @type {MediaStreamTrack | null} */
+  lastVideo = null;
+  #hooks;
+  #chain = Promise.resolve();
+  /** @type {Map<string, HTMLAudioElement>} by track id */
+  #audio = new Map();
+  #offerWanted = false;
+  #closed = false;
+
+  /** @param {RTCIceServer[]} iceServers @param {PeerHooks} hooks */
+  constructor(iceServers, hooks) {
+    this.#hooks = hooks;
+    this.pc = new RTCPeerConnection({ iceServers });
+    this.pc.onicecandidate = (event) => {
+      if (event.candidate && event.candidate.candidate === "") return; // ends below (null)
+      hooks.candidate(event.candidate ? event.candidate.toJSON() : { candidate: "" });
+    };
+    this.pc.ontrack = (event) => this.#onTrack(event.track);
+  }
+
+  /** Our description after setLocalDescription(). @returns {Description} */
+  local() {
+    const description = /** @type {RTCSessionDescription} */ (this.pc.localDescription);
+    return { type: description.type, sdp: description.sdp };
+  }
+
+  /**
+   * Apply a remote description (answer offers), in order with everything else.
+   * @param {RTCSessionDescriptionInit} description
+   * @param {StreamOwner[]} [streams]  The SFU's mid → participant map (group calls).
+   */
+  remoteDescription(description, streams) {
+    this.#inOrder(async () => {
+      if (streams) this.streams = streams;
+      await this.pc.setRemoteDescription(description);
+      if (description.type === "offer") {
+        await this.pc.setLocalDescription();
+        await this.#hooks.send(this.local());
+        if (this.#offerWanted) await this.#offer();
+      }
+      this.#hooks.tracksChanged();
+    });
+  }
+
+  /** @param {RTCIceCandidateInit} candidate */
+  candidate(candidate) {
+    this.#inOrder(() => this.pc.addIceCandidate(candidate));
+  }
+
+  /** Offer our current transceivers to the other side (after adding one). */
+  renegotiate() {
+    return this.#inOrder(() => this.#offer());
+  }
+
+  /**
+   * The remote track carrying `participantId`'s `kind` media, if the SFU sends it to us.
+   * @param {string} participantId @param {"audio" | "video"} kind
+   */
+  trackOf(participantId, kind) {
+    const owned = this.streams.find((s) => s.participantId === participantId && s.kind === kind);
+    if (!owned) return null;
+    const transceiver = this.pc.getTransceivers().find((t) => t.mid === owned.mid);
+    return transceiver ? transceiver.receiver.track : null;
+  }
+
+  close() {
+    this.#closed = true;
+    this.pc.close();
+    for (const audio of this.#audio.values()) audio.pause();
+    this.#audio.clear();
+  }
+
+  async #offer() {
+    this.#offerWanted = false;
+    await this.pc.setLocalDescription();
+    try {
+      await this.#hooks.send(this.local());
+    } catch (error) {
+      if (/** @type {{ code?: string }} */ (error).code !== GLARE) throw error;
+      // The server offered first: its offer is queued behind this step. Answer it, then
+      // offer again (remoteDescription() does, seeing #offerWanted).
+      await this.pc.setLocalDescription({ type: "rollback" });
+      this.#offerWanted = true;
+    }
+  }
+
+  /** @param {() => Promise<void>} step */
+  #inOrder(step) {
+    const run = async () => {
+      if (!this.#closed) await step();
+    };
+    this.#chain = this.#chain.then(run).catch(report);
+    return this.#chain;
+  }
+
+  /** @param {MediaStreamTrack} track */
+  #onTrack(track) {
+    if (track.kind === "audio") {
+      const audio = new Audio();
+      audio.autoplay = true;
+      audio.srcObject = new MediaStream([track]);
+      audio.play().catch(() => {}); // autoplay may wait for a user gesture
+      this.#audio.set(track.id, audio);
+      track.addEventListener("ended", () => {
+        this.#audio.get(track.id)?.pause();
+        this.#audio.delete(track.id);
+      });
+    } else {
+      this.lastVideo = track;
+    }
+    this.#hooks.tracksChanged();
+  }
+}

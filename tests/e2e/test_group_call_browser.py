@@ -1,0 +1,300 @@
+"""Issue 8's browser proof: group calls and meetings (Room calls) in Chromium, through the
+sample app and Switchboard's SFU.
+
+Each user is a Chromium context (one browser) signed in to the sample app; media is fake
+camera + microphone, sent to the SFU and forwarded. "Receives from X" means the page's
+``getStats()`` shows inbound audio bytes AND inbound video bytes growing on the m-lines the
+SFU mapped to X (the ``streams`` list of its ``sdp`` frames: mid → participantId).
+
+- four users in a group call all receive from the three others (and see mute marks, the
+  dominant speaker, data-channel messages); one leaves, the other three keep receiving from
+  each other;
+- a meeting with a Presenter, an Attendee and a Consumer: the Consumer receives both others,
+  and nobody gets a stream from the Consumer (nor does its page send any);
+- a user not on the meeting's roster waits in the lobby until the Presenter admits it, then
+  receives the Presenter's media (and the Presenter its).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, trusting_home
+from tests.e2e.calling_peers import STATS_HELPER, SampleApp, artifacts_dir
+from tests.integration.server import RunningServer, start_server
+
+AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
+MEDIA_TIMEOUT_MS = 30_000
+
+# Inbound bytes of a call per remote participant and kind, through the SFU's mid → participant
+# map; `receivingFrom` waits until every listed user's audio and video bytes grew.
+GROUP_STATS_HELPER = """
+window.byParticipant = async (call) => {
+  const pc = call.peerConnection;
+  const midOfTrack = new Map(pc.getTransceivers().map((t) => [t.receiver.track.id, t.mid]));
+  const owner = new Map(call.remoteStreams.map((s) => [s.mid, s.participantId]));
+  const out = {};
+  (await call.getStats()).forEach((s) => {
+    if (s.type !== "inbound-rtp") return;
+    const who = owner.get(s.mid ?? midOfTrack.get(s.trackIdentifier));
+    if (!who) return;
+    out[who] ??= { audio: 0, video: 0 };
+    out[who][s.kind] += s.bytesReceived ?? 0;
+  });
+  return out;
+};
+window.sentBytes = async (call) => {
+  let bytes = 0;
+  (await call.getStats()).forEach((s) => {
+    if (s.type === "outbound-rtp") bytes += s.bytesSent ?? 0;
+  });
+  return bytes;
+};
+window.receivingFrom = async (call, userIds, timeoutMs) => {
+  const idOf = (u) =>
+    call.remoteParticipants.find((p) => p.identifier.communicationUserId === u)?.participantId;
+  const ids = await until(() => {
+    const found = userIds.map(idOf);
+    return found.every(Boolean) ? found : null;
+  }, `participants ${userIds}`, timeoutMs);
+  const grew = (now, before) => ids.every((id) =>
+    ["audio", "video"].every((k) => (now[id]?.[k] ?? 0) > (before?.[id]?.[k] ?? 0)));
+  const first = await until(async () => {
+    const now = await byParticipant(call);
+    return grew(now) ? now : null;
+  }, "audio and video from everyone", timeoutMs);
+  const later = await until(async () => {
+    const now = await byParticipant(call);
+    return grew(now, first) ? now : null;
+  }, "more audio and video from everyone", timeoutMs);
+  return { ids, first, later };
+};
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """With coturn (--turn): the ICE servers in the register ack answer, so gathering is quick."""
+    env = {"SWITCHBOARD_TURN_PORT": "0"}
+    running = start_server(tmp_path_factory.mktemp("group-browser"), "--turn", env=env)
+    yield running
+    assert running.stop() == 0, "\n".join(running.output)
+
+
+@pytest.fixture(scope="module")
+def sample_app(server: RunningServer) -> Iterator[SampleApp]:
+    app = SampleApp(server)
+    yield app
+    app.stop()
+    print("\n".join(app.output))
+
+
+@pytest.fixture(scope="module")
+def browser(server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    home: Path = trusting_home(tmp_path_factory.mktemp("chromium-home"), server.ca_path)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_ARGS, AUTOPLAY],
+            env={**os.environ, "HOME": str(home)},
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def sign_in(browser: Browser, sample_app: SampleApp) -> Iterator[Callable[[str], Page]]:
+    """``sign_in(name)``: a new context's page signed in to the sample app as ``name``."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(name: str) -> Page:
+        context = browser.new_context()
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: print(f"[{name}] page error: {error}"))
+        page.goto(sample_app.url)
+        page.fill("#name", name)
+        page.click("#signin button")
+        expect(page.locator("#status")).to_have_text("Ready", timeout=15_000)
+        page.evaluate(f"() => {{ {STATS_HELPER} {GROUP_STATS_HELPER} }}")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def befriend(page: Page, name: str) -> None:
+    page.fill("#friend-name", name)
+    page.click("#add-friend button")
+    expect(page.locator(f"#friend-{name}")).to_be_visible()
+
+
+def user_id(page: Page) -> str:
+    return str(page.evaluate("window.sampleApp.me.userId"))
+
+
+def receiving_from(page: Page, others: list[Page]) -> dict[str, Any]:
+    """Until the page's call receives growing audio and video from each of ``others``."""
+    result: dict[str, Any] = page.evaluate(
+        "([ids, timeout]) => receivingFrom(window.sampleApp.call, ids, timeout)",
+        [[user_id(other) for other in others], MEDIA_TIMEOUT_MS],
+    )
+    return result
+
+
+def expect_connected(*pages: Page) -> None:
+    for page in pages:
+        expect(page.locator("#call-state")).to_have_text("Connected", timeout=15_000)
+
+
+def test_four_browsers_in_a_group_call_receive_everyone_and_carry_on_when_one_leaves(
+    sign_in: Callable[[str], Page], tmp_path: Path
+) -> None:
+    names = ["Ann", "Ben", "Cat", "Dan"]
+    pages = {name: sign_in(name) for name in names}
+    host = pages["Ann"]
+    for name in names[1:]:
+        befriend(host, name)
+        host.check(f"#friend-{name} input[type=checkbox]")
+    host.click("#create-group-call")
+    for name in names[1:]:  # each invitee sees the invitation (a chat message's metadata)
+        join = pages[name].locator("#group-calls li .join")
+        expect(join).to_be_visible(timeout=10_000)
+        join.click()
+    expect_connected(*pages.values())
+
+    everyone = list(pages.values())
+    for page in everyone:
+        others = [p for p in everyone if p is not page]
+        result = receiving_from(page, others)
+        print("inbound bytes by participant (first, later):", result["first"], result["later"])
+    for page in everyone:
+        expect(page.locator("#grid .tile")).to_have_count(4)
+        page.wait_for_function(
+            "[...document.querySelectorAll('#grid .tile video')].filter("
+            "(v) => v.videoWidth > 0).length === 4"  # 3 remote + the local preview
+        )
+    for page in everyone:  # someone is the dominant speaker, highlighted in the grid
+        expect(page.locator("#grid .tile.speaking")).to_have_count(1, timeout=10_000)
+    screenshot = artifacts_dir(tmp_path) / "sample-app-group-call.png"
+    host.screenshot(path=str(screenshot))
+    print(f"screenshot of the sample app during a group call: {screenshot}")
+
+    host.click("#mute")
+    for name in names[1:]:
+        expect(pages[name].locator(".tile[data-name=Ann] .muted")).to_be_visible()
+    host.click("#mute")
+    expect(pages["Ben"].locator(".tile[data-name=Ann] .muted")).to_be_hidden()
+
+    # Data channel: to everyone, then to Cat alone (Ben's next message is the broadcast after).
+    for name in names[1:]:
+        pages[name].evaluate(
+            "window.got = []; window.sampleApp.call.dataChannel.on('message', "
+            "(m) => got.push([m.from.identifier.communicationUserId, m.data]))"
+        )
+    host.evaluate(
+        """async () => {
+            const call = window.sampleApp.call;
+            const cat = call.remoteParticipants.find((p) => p.identifier.communicationUserId
+                === window.sampleApp.directory.find((u) => u.name === "Cat").userId);
+            await call.dataChannel.send("hello all");
+            await call.dataChannel.send("just Cat", { to: [cat] });
+            await call.dataChannel.send("all again");
+        }"""
+    )
+    ann = user_id(host)
+    expected = {
+        "Ben": [[ann, "hello all"], [ann, "all again"]],
+        "Cat": [[ann, "hello all"], [ann, "just Cat"], [ann, "all again"]],
+        "Dan": [[ann, "hello all"], [ann, "all again"]],
+    }
+    for name, messages in expected.items():
+        pages[name].wait_for_function(f"window.got.length === {len(messages)}")
+        assert pages[name].evaluate("window.got") == messages
+
+    leaver = pages["Dan"]
+    leaver.click("#hang-up")
+    expect(leaver.locator("#call-state")).to_have_text("Disconnected")
+    expect(leaver.locator("#end-reason")).to_have_text("Call ended (0/0)")
+    rest = [pages[name] for name in names[:3]]
+    for page in rest:
+        page.wait_for_function("window.sampleApp.call.remoteParticipants.length === 2")
+        expect(page.locator("#grid .tile")).to_have_count(3)
+        receiving_from(page, [p for p in rest if p is not page])
+
+
+def test_meeting_consumer_receives_everyone_and_nobody_receives_it(
+    sign_in: Callable[[str], Page],
+) -> None:
+    presenter, attendee, consumer = (sign_in(name) for name in ("Pia", "Abe", "Con"))
+    for name in ("Abe", "Con"):
+        befriend(presenter, name)
+        presenter.check(f"#friend-{name} input[type=checkbox]")
+    presenter.select_option("#friend-Con .role", "Consumer")
+    presenter.click("#create-meeting")
+    for page in (attendee, consumer):
+        join = page.locator("#meetings li .join")
+        expect(join).to_be_visible(timeout=10_000)
+        join.click()
+    expect_connected(presenter, attendee, consumer)
+    assert presenter.evaluate("window.sampleApp.call.role") == "Presenter"
+    assert attendee.evaluate("window.sampleApp.call.role") == "Attendee"
+    expect(consumer.locator("#role")).to_contain_text("You are a Consumer")
+    expect(consumer.locator("#mute")).to_be_disabled()
+
+    receiving_from(consumer, [presenter, attendee])
+    receiving_from(presenter, [attendee])
+    receiving_from(attendee, [presenter])
+    consumer_id = user_id(consumer)
+    for page in (presenter, attendee):
+        # The Consumer is in the call, but the SFU forwards nothing of it: no m-line maps to it.
+        page.wait_for_function(
+            "(u) => window.sampleApp.call.remoteParticipants.some("
+            "(p) => p.identifier.communicationUserId === u && p.role === 'Consumer')",
+            arg=consumer_id,
+        )
+        found = page.evaluate(
+            """(u) => {
+                const call = window.sampleApp.call;
+                const p = call.remoteParticipants.find(
+                    (r) => r.identifier.communicationUserId === u);
+                return {
+                    streams: call.remoteStreams.filter((s) => s.participantId === p.participantId),
+                    available: p.videoStreams[0].isAvailable,
+                };
+            }""",
+            consumer_id,
+        )
+        assert found == {"streams": [], "available": False}
+        assert consumer_id not in str(page.evaluate("byParticipant(window.sampleApp.call)"))
+    # Its page sends nothing either: the SDK gave its senders no track.
+    assert consumer.evaluate("sentBytes(window.sampleApp.call)") == 0
+
+
+def test_off_roster_user_waits_in_the_lobby_until_the_presenter_admits_it(
+    sign_in: Callable[[str], Page],
+) -> None:
+    presenter, guest = sign_in("Liv"), sign_in("Gus")
+    presenter.click("#create-meeting")  # nobody invited: a Room with its Presenter alone
+    expect_connected(presenter)
+    room_id = str(presenter.evaluate("window.sampleApp.call.id")).removeprefix("room:")
+
+    guest.fill("#room-id", room_id)
+    guest.click("#join-room button")
+    expect(guest.locator("#call-state")).to_have_text("InLobby", timeout=15_000)
+    admit = presenter.locator("#lobby-Gus .admit")
+    expect(admit).to_be_visible(timeout=10_000)
+    assert guest.evaluate("window.sampleApp.call.remoteParticipants.length") == 0
+    admit.click()
+    expect_connected(guest)
+    expect(presenter.locator("#lobby")).to_be_hidden()
+    receiving_from(guest, [presenter])
+    receiving_from(presenter, [guest])
+    assert guest.evaluate("window.sampleApp.call.role") == "Attendee"
