@@ -71,8 +71,10 @@ def test_a_presenter_admits_a_lobby_member_as_an_attendee() -> None:
     call = room_call()
     presenter = join(call, "p", ParticipantRole.PRESENTER)
     guest = join(call, "g", None)
-    [admitted] = call.admit(presenter, [guest.id])
+    [admitted], out = call.admit(presenter, [guest.id])
     assert admitted is guest and guest.state is MemberState.CONNECTED
+    [lobby] = frames_to(out, presenter, "lobbyParticipantsUpdated")
+    assert lobby["lobby"] == []  # the presenter's lobby list drops the admitted guest
     assert guest.role == "Attendee"
     assert guest.may_publish(MediaKind.AUDIO, screen_share=False)
     assert not guest.may_publish(MediaKind.VIDEO, screen_share=True)

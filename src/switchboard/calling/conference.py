@@ -189,7 +189,9 @@ class Conference:
                     await self.media.set_muted(member, MediaKind.VIDEO, not request.video_on)
             self._out(self.group.media_state(member, request.muted, request.video_on))
         elif kind is ClientMessage.ADMIT:
-            for admitted in self.group.admit(member, request.participant_ids or []):
+            admitted_members, lobby_update = self.group.admit(member, request.participant_ids or [])
+            self._out(lobby_update)
+            for admitted in admitted_members:
                 self._guests.add(admitted.id)
                 offer, screen = self._waiting.pop(admitted.id)
                 await self._connect(admitted, offer, screen)

@@ -161,8 +161,9 @@ class GroupCall:
         )
         return out
 
-    def admit(self, by: Member, ids: list[str]) -> list[Member]:
-        """Presenter lets lobby members in; returns them (now Connected)."""
+    def admit(self, by: Member, ids: list[str]) -> tuple[list[Member], list[Deliver]]:
+        """Presenter lets lobby members in: them (now Connected), and the shorter lobby for
+        every manager (the admitted joins the call separately, once its media is set up)."""
         self._require(by, Permission.MANAGE_PARTICIPANTS)
         admitted: list[Member] = []
         for member_id in ids:
@@ -175,7 +176,7 @@ class GroupCall:
             # Admitted guests join as Attendees: they may talk, not present or manage.
             member.role = "Attendee"
             member.permissions = frozenset({Permission.JOIN, Permission.PUBLISH_MEDIA})
-        return admitted
+        return admitted, self._lobby_changed()
 
     def reject(self, by: Member, ids: list[str]) -> list[Deliver]:
         self._require(by, Permission.MANAGE_PARTICIPANTS)
