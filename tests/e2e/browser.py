@@ -31,6 +31,9 @@ CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
     "--allow-loopback-in-peer-connection",
+    # Remote audio plays without a click (the calling SDK plays it, as ACS's does), so
+    # Chromium decodes it and getStats() counts its energy.
+    "--autoplay-policy=no-user-gesture-required",
 ]
 
 

@@ -19,6 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.e2e.browser import launch_chromium, trusting_home
+from tests.e2e.calling_peers import SampleApp
 from tests.integration.chat_clients import ChatUsers, sync_sdk_trusting
 from tests.integration.server import RunningServer, start_server
 
@@ -118,6 +119,15 @@ def browser(server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> 
         chromium = launch_chromium(playwright, home)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def sample_app(server: RunningServer) -> Iterator[SampleApp]:
+    """examples/sample_app as a process, beside the module's server (its README's way)."""
+    app = SampleApp(server)
+    yield app
+    app.stop()
+    print("\n".join(app.output))
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ coturn so the ICE servers in the register ack are real.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +21,9 @@ from pathlib import Path
 import aioice.ice
 import pytest
 from azure.communication.identity import CommunicationIdentityClient
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from switchboard.calling.client import Call, CallAgent, CallClient, CallState
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, trusting_home
 from tests.e2e.calling_peers import (
     STATS_HELPER,
     EventLoopThread,
@@ -35,9 +33,6 @@ from tests.e2e.calling_peers import (
 )
 from tests.integration.server import RunningServer, start_server
 
-# Remote audio plays without a click (the SDK plays it, as ACS's does), so Chromium decodes it.
-AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
@@ -45,27 +40,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running = start_server(tmp_path_factory.mktemp("calling-browser"), "--turn", env=env)
     yield running
     assert running.stop() == 0, "\n".join(running.output)
-
-
-@pytest.fixture(scope="module")
-def sample_app(server: RunningServer) -> Iterator[SampleApp]:
-    app = SampleApp(server)
-    yield app
-    app.stop()
-    print("\n".join(app.output))
-
-
-@pytest.fixture(scope="module")
-def browser(server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    home: Path = trusting_home(tmp_path_factory.mktemp("chromium-home"), server.ca_path)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, AUTOPLAY],
-            env={**os.environ, "HOME": str(home)},
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -17,19 +17,16 @@ SFU mapped to X (the ``streams`` list of its ``sdp`` frames: mid → participant
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, trusting_home
 from tests.e2e.calling_peers import STATS_HELPER, SampleApp, artifacts_dir
 from tests.integration.server import RunningServer, start_server
 
-AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
 MEDIA_TIMEOUT_MS = 30_000
 
 # Inbound bytes of a call per remote participant and kind, through the SFU's mid → participant
@@ -85,27 +82,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running = start_server(tmp_path_factory.mktemp("group-browser"), "--turn", env=env)
     yield running
     assert running.stop() == 0, "\n".join(running.output)
-
-
-@pytest.fixture(scope="module")
-def sample_app(server: RunningServer) -> Iterator[SampleApp]:
-    app = SampleApp(server)
-    yield app
-    app.stop()
-    print("\n".join(app.output))
-
-
-@pytest.fixture(scope="module")
-def browser(server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    home: Path = trusting_home(tmp_path_factory.mktemp("chromium-home"), server.ca_path)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, AUTOPLAY],
-            env={**os.environ, "HOME": str(home)},
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
