@@ -8,6 +8,7 @@ receives carry the *other* tone: audio really crossed, in both directions.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Iterator
 
 import aioice.ice
@@ -28,13 +29,31 @@ def loopback_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda **_: ["127.0.0.1"])
 
 
+@pytest.fixture(scope="module", params=["coturn", "no-turn"])
+def turn_mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """A server that also runs coturn: the ICE servers the clients get are real."""
-    env = {"SWITCHBOARD_TURN_PORT": "0"}
-    running = start_server(tmp_path_factory.mktemp("calling-media"), "--turn", env=env)
+def server(turn_mode: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """With coturn (``--turn``): the ICE servers the clients get are real. Without: the TURN
+    port the node would advertise has nothing listening, so clients get no ICE servers (and
+    connect over host candidates) instead of waiting for STUN timeouts."""
+    data_dir = tmp_path_factory.mktemp(f"calling-media-{turn_mode}")
+    if turn_mode == "coturn":
+        running = start_server(data_dir, "--turn", env={"SWITCHBOARD_TURN_PORT": "0"})
+    else:
+        running = start_server(data_dir, env={"SWITCHBOARD_TURN_PORT": str(closed_port())})
     yield running
     assert running.stop() == 0, "\n".join(running.output)
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # closed again: nothing listens there
 
 
 def new_user(server: RunningServer) -> tuple[str, str]:
@@ -79,9 +98,13 @@ async def heard(call: Call, frequency: float, frames: int = 25) -> None:
 
 
 async def test_two_python_clients_hear_each_others_tone(
-    pair: tuple[CallAgent, CallAgent, str],
+    turn_mode: str, pair: tuple[CallAgent, CallAgent, str]
 ) -> None:
     alice, bob, bob_id = pair
+    with_turn = turn_mode == "coturn"
+    assert bool(alice.ice_servers) is with_turn
+    if with_turn:
+        assert any(url.startswith("turn:") for url in alice.ice_servers[0]["urls"])
     async with asyncio.timeout(20):
         outgoing = await alice.start_call(bob_id)
         incoming = await bob.next_incoming_call()

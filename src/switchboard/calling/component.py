@@ -32,7 +32,10 @@ CLUSTER_PRESENCE_SECONDS = 1.0
 
 
 def ice_servers_json(relay: RelayService, user_id: str) -> list[dict[str, Any]]:
-    """RTCIceServer dicts for a user, from the TURN service (fresh TURN REST credentials)."""
+    """RTCIceServer dicts for a user, from the TURN service (fresh TURN REST credentials);
+    none when the TURN server is known not to answer (host candidates still connect)."""
+    if not relay.available:
+        return []
     config = relay.issue(user_id)
     servers = config.ice_servers[:1]  # every route type carries the same URLs here
     return [

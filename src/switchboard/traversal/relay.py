@@ -2,6 +2,7 @@
 
 start() ─ secret: turn_secret, else the resource secret (shared by every node)
         ─ SUPERVISED: free port if 0 ─ CoturnSupervisor.start() (raises if it cannot run)
+        ─ UNMANAGED: TurnProbe (is anything listening at the advertised host:port?)
         ─ RelayService(secret, URLs of the plan at the port in use)
 stop()  ─ CoturnSupervisor.stop()
 """
@@ -16,6 +17,7 @@ from switchboard.core.config import ConfigError, Settings
 from switchboard.storage.secrets import TURN_SECRET, SqlSecretStore
 from switchboard.traversal.coturn import CoturnConfig, find_turnserver, free_port
 from switchboard.traversal.plan import TurnMode, TurnPlan, plan_turn
+from switchboard.traversal.probe import TurnProbe
 from switchboard.traversal.service import RelayService
 from switchboard.traversal.supervisor import CoturnSupervisor
 
@@ -36,6 +38,7 @@ class TurnRelay:
         self._secrets = secrets
         self._clock = clock
         self.supervisor: CoturnSupervisor | None = None
+        self.probe: TurnProbe | None = None
 
     async def start(self) -> RelayService:
         plan = self.plan
@@ -48,9 +51,16 @@ class TurnRelay:
             await self.supervisor.start()
         urls = plan.urls(port)
         log.info("TURN (%s): %s", plan.mode.value, ", ".join(urls))
+        if plan.mode is TurnMode.UNMANAGED:
+            self.probe = TurnProbe(plan.advertised_host.strip("[]"), port)
+            await self.probe.start()
+            probe = self.probe
+            return RelayService(secret, urls, self._clock, available=lambda: probe.reachable)
         return RelayService(secret, urls, self._clock)
 
     async def stop(self) -> None:
+        if self.probe is not None:
+            await self.probe.stop()
         if self.supervisor is not None:
             await self.supervisor.stop()
 

@@ -9,7 +9,7 @@ Every route type gets the same servers here: a single deployment has no "nearest
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -61,12 +61,26 @@ class RelayConfiguration:
 
 
 class RelayService:
-    def __init__(self, secret: str, urls: Sequence[str], clock: Clock) -> None:
+    def __init__(
+        self,
+        secret: str,
+        urls: Sequence[str],
+        clock: Clock,
+        *,
+        available: Callable[[], bool] = lambda: True,
+    ) -> None:
         if not secret:
             raise ValueError("the TURN secret must not be empty")
         self._secret = secret
         self._urls = tuple(urls)
         self._clock = clock
+        self._available = available
+
+    @property
+    def available(self) -> bool:
+        """False when the TURN server is known not to answer (unmanaged and nothing listens):
+        calling then hands out no ICE servers; the Network Traversal API still answers."""
+        return self._available()
 
     @property
     def urls(self) -> tuple[str, ...]:
