@@ -138,6 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"switchboard: {exc.message}", file=sys.stderr)
         return 2
     _configure_logging(settings.log_level)
+    if args.command != "serve":
+        # Shell commands print their results on stdout; migration chatter is noise there.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "serve":
         from switchboard.http.server import serve
         from switchboard.traversal.relay import check_turn_settings
