@@ -2,9 +2,10 @@
 
 ``GroupCall`` (group.py) decides who is in, who waits and who may publish; ``ConferenceMedia``
 (conference_media.py) drives the SFU and the SDP; ``GroupCallEvents`` says what Event Grid
-hears. This class does the asynchronous part, one job at a time per call (so no locks).
+hears; conference_admission.py holds a Room's admission, the lobby and the window timer.
+This class does the asynchronous part, one job at a time per call (so no locks).
 
-    join{offer} ─▶ room? RoomDirectory: window open, role (off the roster: lobby)
+    join{offer} ─▶ room? room_admission: window open, role (off the roster: lobby)
         ─▶ media.connect (ICE-lite + DTLS port) ─▶ answer (sdp from "media")
         ─▶ publish its tracks (as its role allows) ─▶ renegotiate everyone: the node offers
            each member its new streams (sdp from "media", with mid → participant)
@@ -21,16 +22,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from switchboard.calling.conference_admission import Admission, Lobby, WindowWatch, room_admission
+from switchboard.calling.conference_admission import Joiner as Joiner
 from switchboard.calling.conference_media import ConferenceMedia
-from switchboard.calling.errors import (
-    CallNotAllowedError,
-    CallNotFoundError,
-    CallStateError,
-    InvalidSignalError,
-)
+from switchboard.calling.errors import CallNotFoundError, CallStateError, InvalidSignalError
 from switchboard.calling.group import (
     ROOM_CLOSED,
     ROSTER_REMOVED,
@@ -57,7 +54,7 @@ from switchboard.media.negotiation import GlareError
 from switchboard.media.node import MediaNode
 from switchboard.media.sdp import SdpError, parse
 from switchboard.media.streams import MediaKind
-from switchboard.rooms.models import Permission, Room, permissions
+from switchboard.rooms.models import permissions
 from switchboard.rooms.service import RoomDirectory
 
 log = logging.getLogger(__name__)
@@ -65,22 +62,10 @@ log = logging.getLogger(__name__)
 MEDIA_PEER = "media"  # the participant id the SFU's descriptions come from and go to
 GROUP_PREFIX = "group:"
 ROOM_PREFIX = "room:"
-# The window can also shrink through the Rooms API, which announces nothing: look again at
-# least this often while the call runs.
-WINDOW_CHECK_SECONDS = 60.0
 
 
 def is_conference(call_id: str) -> bool:
     return call_id.startswith((GROUP_PREFIX, ROOM_PREFIX))
-
-
-@dataclass(frozen=True, slots=True)
-class Joiner:
-    """Who sends a request, as the node holding its socket vouches."""
-
-    device: DeviceAddress
-    user_id: str
-    join_only: bool  # a voip.join token: may join running calls and rooms, not start calls
 
 
 Lifecycles = Callable[[Sequence[Lifecycle]], None]
@@ -112,11 +97,10 @@ class Conference:
         self._clock = clock
         self._on_ended = on_ended
         self._lifecycle = lifecycle or (lambda _facts: None)
-        self._waiting: dict[str, tuple[str, set[str]]] = {}  # lobby member → (offer, screen mids)
-        self._guests: set[str] = set()  # admitted from the lobby, not on the roster
+        self._lobby = Lobby()
         self._jobs: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._window_check: asyncio.TimerHandle | None = None
+        self._window = WindowWatch(clock, lambda: self.submit(self.window_check))
         self.ended = False
 
     # ── lifecycle ────────────────────────────────────────────────────────────────────
@@ -125,8 +109,7 @@ class Conference:
         self._task = asyncio.create_task(self._run(), name=f"conference {self.call_id}")
 
     async def stop(self) -> None:
-        if self._window_check is not None:
-            self._window_check.cancel()
+        self._window.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -192,13 +175,11 @@ class Conference:
             admitted_members, lobby_update = self.group.admit(member, request.participant_ids or [])
             self._out(lobby_update)
             for admitted in admitted_members:
-                self._guests.add(admitted.id)
-                offer, screen = self._waiting.pop(admitted.id)
+                offer, screen = self._lobby.admit(admitted.id)
                 await self._connect(admitted, offer, screen)
         elif kind is ClientMessage.REJECT_LOBBY:
             self._out(self.group.reject(member, request.participant_ids or []))
-            for member_id in request.participant_ids or []:
-                self._waiting.pop(member_id, None)
+            self._lobby.reject(request.participant_ids or [])
         elif kind is ClientMessage.DATA_CHANNEL:
             if request.data is None:
                 raise InvalidSignalError("A dataChannel request carries data (a string).")
@@ -214,26 +195,18 @@ class Conference:
         parse(offer)  # refuse a broken offer before anyone sees the member
         name = display_name_of(request)
         screen = set(request.screen_share_mids or [])
-        role: str | None = None
-        granted = frozenset(Permission)
-        lobby = False
+        admission = Admission()
         if self.room_id is not None:
-            if self._rooms is None:
-                raise NotSupportedError("Rooms are not available on this node.")
-            room = await self._rooms.get(self.room_id)
-            if not room.is_open(self._now_ms()):
-                raise CallNotAllowedError("The room is not open (outside its validity window).")
-            found = await self._rooms.role_of(self.room_id, who.user_id)
-            lobby = found is None
-            role = found.value if found is not None else None
-            granted = permissions(found, room)
-            self._watch_window(room)
+            admission, room = await room_admission(
+                self._rooms, self.room_id, who.user_id, self._now_ms()
+            )
+            self._window.watch(room)
         member = self.group.add(
             who.user_id,
             who.device,
-            role,
-            granted,
-            lobby=lobby,
+            admission.role,
+            admission.granted,
+            lobby=admission.lobby,
             now=self._clock(),
             join_only=who.join_only,
         )
@@ -249,8 +222,8 @@ class Conference:
                 ),
             )
         )
-        if lobby:
-            self._waiting[member.id] = (offer, screen)
+        if admission.lobby:
+            self._lobby.hold(member.id, offer, screen)
             self._out(self.group.joined(member))
             return
         try:
@@ -300,8 +273,7 @@ class Conference:
         self._out(self.group.remove(member.id, reason))
         if was_in:
             self._lifecycle(self.events.removed(member, member.role, self._clock()))
-        self._waiting.pop(member.id, None)
-        self._guests.discard(member.id)
+        self._lobby.forget(member.id)
         await self.media.remove(member.id)
         if not self._end_if_empty(reason or HUNG_UP, ended_by):
             await self._renegotiate_all()
@@ -314,8 +286,7 @@ class Conference:
 
     def _finish(self, reason: EndReason, ended_by: str | None) -> None:
         self.ended = True
-        if self._window_check is not None:
-            self._window_check.cancel()
+        self._window.cancel()
         self._lifecycle(self.events.ended(reason, ended_by, self._clock()))
         self._on_ended(self.call_id)
 
@@ -329,8 +300,7 @@ class Conference:
                 self._lifecycle(self.events.removed(member, member.role, now))
             self._out(self.group.remove(member.id, reason))
             await self.media.remove(member.id)
-        self._waiting.clear()
-        self._guests.clear()
+        self._lobby.clear()
         self._finish(reason, None)
 
     # ── media ────────────────────────────────────────────────────────────────────────
@@ -374,7 +344,7 @@ class Conference:
             await self.end_for_everyone(ROOM_CLOSED)
             return
         for member in list(self.group.members.values()):
-            if member.id in self._guests:
+            if self._lobby.is_guest(member.id):
                 continue
             role = await self._rooms.role_of(self.room_id, member.user_id)
             if role is None:
@@ -400,15 +370,7 @@ class Conference:
         if not room.is_open(self._now_ms()):
             await self.end_for_everyone(ROOM_CLOSED)
         else:
-            self._watch_window(room)
-
-    def _watch_window(self, room: Room) -> None:
-        if self._window_check is not None:
-            self._window_check.cancel()
-        delay = min(max(room.valid_until_ms / 1000 - self._clock(), 0.0), WINDOW_CHECK_SECONDS)
-        self._window_check = asyncio.get_running_loop().call_later(
-            delay, self.submit, self.window_check
-        )
+            self._window.watch(room)
 
     # ── plumbing ─────────────────────────────────────────────────────────────────────
 

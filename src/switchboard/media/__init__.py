@@ -3,6 +3,9 @@
     rtp.py, rtcp.py, codecs.py   sans-I/O packet formats (RTP, RTCP, key-frame detection)
     streams.py, speaker.py       per-stream state (tracks, rewriters, cache), speaker detection
     forwarder.py                 the per-call routing core (sans-I/O)
+    participant.py               the forwarder's per-participant state
+    subscriptions.py             which tracks a subscriber receives (audio, video slots)
+    feedback.py                  the RTCP it answers and sends (NACK, SR translation, RR, REMB)
     srtp.py, transport.py        libsrtp in place; one UDP endpoint per participant (asyncio)
     node.py                      ``MediaNode`` (what signaling uses) and ``LocalMediaNode``
 

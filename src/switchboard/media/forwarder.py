@@ -12,6 +12,10 @@ participant's ``PacketSink`` (the transport, or a test link); time comes in as `
     tick(now) every TICK_SECONDS ─▶ active speaker ─▶ video slots re-assigned; every second:
         receiver reports (+ REMB, the minimum of the subscribers') to publishers
 
+Per-participant state is in participant.py; who should receive which track in
+subscriptions.py; the RTCP the forwarder answers or sends on its own (NACK retransmission, SR
+translation, receiver reports and REMB) in feedback.py.
+
 Subscriptions: every participant receives every other participant's audio (one outgoing
 stream per audio track) and up to ``max_video`` video tracks, chosen by who spoke last; a video
 slot switching publisher is one continuous outgoing stream (see ``streams``).
@@ -24,9 +28,13 @@ from dataclasses import dataclass
 
 from switchboard.media import rtcp
 from switchboard.media.codecs import VideoCodec, is_keyframe
+from switchboard.media.feedback import receiver_report, retransmit, translate_sender_report
+from switchboard.media.participant import OutgoingStream as OutgoingStream
+from switchboard.media.participant import Participant
 from switchboard.media.rtp import HEADER, RtpParseError, audio_level, payload_offset
 from switchboard.media.speaker import TICK_SECONDS, SpeakerDetector
 from switchboard.media.streams import MediaKind, PacketSink, StreamRewriter, Track
+from switchboard.media.subscriptions import wanted_audio, wanted_video
 
 KEYFRAME_INTERVAL = 0.5  # at most one key-frame request per publisher track per interval
 REPORT_SECONDS = 1.0
@@ -47,44 +55,6 @@ class StreamsChanged:
 
 
 ForwarderEvent = SpeakerChanged | StreamsChanged
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingStream:
-    ssrc: int
-    kind: MediaKind
-    source_participant_id: str | None  # None: an idle video slot
-
-
-class Participant:
-    __slots__ = (
-        "audio_streams",
-        "blocked",
-        "id",
-        "max_video",
-        "payload_types",
-        "remb",
-        "rtcp_ssrc",
-        "sink",
-        "streams_by_ssrc",
-        "tracks",
-        "video_slots",
-    )
-
-    def __init__(
-        self, participant_id: str, sink: PacketSink, max_video: int, payload_types: dict[str, int]
-    ) -> None:
-        self.id = participant_id
-        self.sink = sink
-        self.max_video = max_video
-        self.payload_types = payload_types  # encoding name ("opus", "VP8", "H264") → PT
-        self.tracks: list[Track] = []
-        self.audio_streams: dict[int, StreamRewriter] = {}  # by source SSRC
-        self.video_slots: list[StreamRewriter] = []
-        self.streams_by_ssrc: dict[int, StreamRewriter] = {}  # by outgoing SSRC
-        self.blocked: set[str] = set()  # publishers this participant does not want
-        self.rtcp_ssrc = random.getrandbits(32)
-        self.remb: int | None = None
 
 
 class Forwarder:
@@ -282,20 +252,11 @@ class Forwarder:
 
     def _answer_nack(self, participant: Participant, nack: rtcp.GenericNack, now: float) -> None:
         stream = participant.streams_by_ssrc.get(nack.media_ssrc)
-        if stream is None or stream.source is None or stream.source.cache is None:
+        if stream is None:
             return
-        cache = stream.source.cache
-        for out_seq in nack.lost:
-            seq = stream.source_seq(out_seq)
-            packet = cache.get(seq, now) if seq is not None else None
-            if packet is None:
-                self.nack_misses += 1
-                continue
-            _, second, _, ts, _ = _unpack_header(packet)
-            out_ts = (ts + stream.ts_offset) & 0xFFFFFFFF
-            marker_pt = (second & 0x80) | stream.payload_type
-            stream.sink.send_rtp(packet, len(packet), marker_pt, out_seq, out_ts, stream.ssrc)
-            self.retransmitted += 1
+        sent, missed = retransmit(stream, nack.lost, now)
+        self.retransmitted += sent
+        self.nack_misses += missed
 
     def _keyframe_for(self, participant: Participant, out_ssrc: int, now: float) -> None:
         stream = participant.streams_by_ssrc.get(out_ssrc)
@@ -315,21 +276,8 @@ class Forwarder:
 
     def _translate_sender_report(self, report: rtcp.SenderReport, now: float) -> None:
         track = self._tracks.get(report.ssrc)
-        if track is None:
-            return
-        track.sr_ntp_middle = (report.ntp_timestamp >> 16) & 0xFFFFFFFF
-        track.sr_arrival = now
-        for stream in track.routes:
-            if not stream.waiting:
-                rtp_ts = (report.rtp_timestamp + stream.ts_offset) & 0xFFFFFFFF
-                translated = rtcp.SenderReport(
-                    stream.ssrc,
-                    report.ntp_timestamp,
-                    rtp_ts,
-                    report.packet_count,
-                    report.octet_count,
-                )
-                stream.sink.send_rtcp(bytes(translated))
+        if track is not None:
+            translate_sender_report(track, report, now)
 
     # ── timers ───────────────────────────────────────────────────────────────────────
 
@@ -357,20 +305,9 @@ class Forwarder:
                 self._report_to(participant, now)
 
     def _report_to(self, publisher: Participant, now: float) -> None:
-        if not publisher.tracks:
-            return
-        blocks = [_report_block(track, now) for track in publisher.tracks]
-        packets: list[rtcp.RtcpPacket] = [rtcp.ReceiverReport(publisher.rtcp_ssrc, blocks)]
-        video = [t for t in publisher.tracks if t.kind is _VIDEO]
-        estimates = [
-            p.remb
-            for p in self.participants.values()
-            if p.remb is not None and any(s.source in video for s in p.video_slots)
-        ]
-        if video and estimates:
-            ssrcs = [t.ssrc for t in video]
-            packets.append(rtcp.Remb(publisher.rtcp_ssrc, min(estimates), ssrcs))
-        publisher.sink.send_rtcp(rtcp.compound(packets))
+        packet = receiver_report(publisher, self.participants.values(), now)
+        if packet is not None:
+            publisher.sink.send_rtcp(packet)
 
     # ── subscriptions ────────────────────────────────────────────────────────────────
 
@@ -382,38 +319,20 @@ class Forwarder:
         """Bring one subscriber's outgoing streams in line with who publishes what."""
         subscriber = self.participants[subscriber_id]
         added = False
-        wanted_audio = {
-            t.ssrc: t
-            for t in self._tracks.values()
-            if t.kind is MediaKind.AUDIO
-            and t.participant_id != subscriber_id
-            and t.participant_id not in subscriber.blocked
-        }
+        audio = wanted_audio(self._tracks.values(), subscriber)
         for ssrc, stream in list(subscriber.audio_streams.items()):
-            if ssrc not in wanted_audio:
+            if ssrc not in audio:
                 self._detach(stream)
                 del subscriber.audio_streams[ssrc]
                 del subscriber.streams_by_ssrc[stream.ssrc]
                 self._used_ssrcs.discard(stream.ssrc)
-        for ssrc, track in wanted_audio.items():
+        for ssrc, track in audio.items():
             if ssrc not in subscriber.audio_streams:
                 stream = self._new_stream(subscriber, MediaKind.AUDIO, now)
                 subscriber.audio_streams[ssrc] = stream
                 self._attach(stream, track, subscriber)
                 added = True
-        rank = {pid: i for i, pid in enumerate(self.speaker_order)}
-        candidates = sorted(
-            (
-                t
-                for t in self._tracks.values()
-                if t.kind is _VIDEO
-                and not t.muted
-                and t.participant_id != subscriber_id
-                and t.participant_id not in subscriber.blocked
-            ),
-            key=lambda t: rank.get(t.participant_id, len(rank)),
-        )
-        wanted = candidates[: subscriber.max_video]
+        wanted = wanted_video(self._tracks.values(), subscriber, self.speaker_order)
         free: list[StreamRewriter] = []
         for slot in subscriber.video_slots:
             if slot.source is None or slot.source not in wanted:
@@ -460,26 +379,3 @@ def _starts_keyframe(track: Track, buf: bytes | bytearray | memoryview, length: 
     start = payload_offset(buf, length)
     codec = track.codec or VideoCodec.VP8
     return start > 0 and is_keyframe(codec, buf, start, length)
-
-
-def _report_block(track: Track, now: float) -> rtcp.ReportBlock:
-    """RFC 3550 A.3: loss since the last report and in all, jitter, last SR and its age."""
-    expected = track.extended_max_seq - track.base_seq + 1 if track.base_seq >= 0 else 0
-    expected_interval = expected - track.expected_prior
-    received_interval = track.received - track.received_prior
-    track.expected_prior, track.received_prior = expected, track.received
-    lost_interval = expected_interval - received_interval
-    fraction = (
-        (lost_interval << 8) // expected_interval if expected_interval and lost_interval > 0 else 0
-    )
-    lost = max(-0x800000, min(0x7FFFFF, expected - track.received))
-    dlsr = int((now - track.sr_arrival) * 65536) if track.sr_ntp_middle else 0
-    return rtcp.ReportBlock(
-        ssrc=track.ssrc,
-        fraction_lost=min(fraction, 255),
-        packets_lost=lost,
-        highest_sequence=track.extended_max_seq & 0xFFFFFFFF,
-        jitter=int(track.jitter),
-        lsr=track.sr_ntp_middle,
-        dlsr=dlsr,
-    )

@@ -1,6 +1,7 @@
 """``SmppCarrier``: an SmsCarrier over one SMPP 3.4 transceiver bind, in asyncio.
 
-A thin transport around ``EsmeSession`` (which holds every protocol rule):
+A thin transport around ``EsmeSession`` (which holds every protocol rule); one ``SmppLink``
+(link.py) per TCP connection; deliver_sm goes to ``InboundHandler`` (inbound.py).
 
     start() ─▶ _run: connect ─▶ bind ─▶ serve (read loop + timer loop) ─▶ link lost
                  ▲                                                          │
@@ -8,9 +9,7 @@ A thin transport around ``EsmeSession`` (which holds every protocol rule):
 
     submit(msg) ─▶ encode_message ─▶ per segment, in order: wait for a window slot ─▶
                    submit_sm ─▶ await its resp ─▶ next segment ─▶ SubmitResult(ids)
-    deliver_sm  ─▶ receipt?  ─▶ sink.delivery_report ─▶ deliver_sm_resp OK
-                ─▶ message   ─▶ (reassemble) ─▶ sink.inbound ─▶ deliver_sm_resp OK
-                   the sink raised ─▶ deliver_sm_resp ESME_RSYSERR (the SMSC redelivers)
+    deliver_sm  ─▶ InboundHandler (receipt or message ─▶ the sink) ─▶ deliver_sm_resp
 
 Segments of one message go one after the other, so a refused segment stops the rest;
 concurrent ``submit`` calls share the window. ESME_RTHROTTLED / ESME_RMSGQFUL pause the
@@ -25,10 +24,12 @@ import contextlib
 import logging
 import random
 import time
-from collections import deque
 
 from switchboard.core.clock import Clock, SystemClock
-from switchboard.gateways.smpp.pdu import DeliverSm, Status, SubmitSm, Tag, status_name
+from switchboard.gateways.smpp.addressing import smpp_address
+from switchboard.gateways.smpp.commands import DeliverSm, Status, SubmitSm, status_name
+from switchboard.gateways.smpp.inbound import InboundHandler
+from switchboard.gateways.smpp.link import SmppLink
 from switchboard.gateways.smpp.session import (
     Bound,
     Closed,
@@ -40,23 +41,12 @@ from switchboard.gateways.smpp.session import (
     reconnect_delay,
 )
 from switchboard.gateways.smpp.settings import SmppSettings
-from switchboard.gateways.smpp.text import (
-    EncodedMessage,
-    MessageState,
-    Reassembler,
-    decode_text,
-    encode_message,
-    message_part,
-    parse_receipt,
-)
+from switchboard.gateways.smpp.text import EncodedMessage, encode_message
 from switchboard.sms.carrier import (
     CarrierRejectedError,
-    CarrierReport,
     CarrierSink,
     CarrierUnavailableError,
-    InboundSms,
     OutboundSms,
-    ReportStatus,
     SubmitResult,
 )
 
@@ -65,55 +55,6 @@ logger = logging.getLogger(__name__)
 # Worth retrying later on the same or a new bind; every other error status is final.
 _BUSY = frozenset({Status.RTHROTTLED, Status.RMSGQFUL})
 _TRANSIENT = _BUSY | {Status.RSYSERR, Status.RINVBNDSTS}
-_RECEIPT_TYPES = frozenset({0x04, 0x20})  # esm_class bits 2–5: SMSC receipt, intermediate
-TON_INTERNATIONAL, TON_ALPHANUMERIC, NPI_ISDN = 1, 5, 1
-
-
-class _Link:
-    """One TCP connection and its session; dropped whole when the connection ends."""
-
-    def __init__(self, session: EsmeSession, writer: asyncio.StreamWriter) -> None:
-        self.session = session
-        self.writer = writer
-        self.bound = False
-        self.wake = asyncio.Event()  # the session's timer may have moved
-        # submit() calls waiting for a window slot, woken one per answered submit_sm (all
-        # of them when the link closes): an Event would wake every waiter for one slot.
-        self.slot_waiters: deque[asyncio.Future[None]] = deque()
-        self.pending: dict[int, asyncio.Future[SubmitResponse]] = {}
-
-    @property
-    def closed(self) -> bool:
-        return self.session.closed
-
-    async def window_slot(self) -> None:
-        """Return when a submit_sm may go out now, or the session is no longer bound."""
-        while self.session.state is SessionState.BOUND and self.session.window_free <= 0:
-            waiter = asyncio.get_running_loop().create_future()
-            self.slot_waiters.append(waiter)
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():
-                    self.wake_waiters(1)  # we were given a slot we will not use: pass it on
-                raise
-
-    def wake_waiters(self, count: int | None = None) -> None:
-        while self.slot_waiters and (count is None or count > 0):
-            waiter = self.slot_waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                count = None if count is None else count - 1
-
-    async def flush(self) -> None:
-        data = self.session.data_to_send()
-        if data and not self.writer.is_closing():
-            self.writer.write(data)
-            with contextlib.suppress(ConnectionError):
-                await self.writer.drain()
-        if self.closed:
-            self.writer.close()  # the read loop then sees EOF and ends
-        self.wake.set()
 
 
 class SmppCarrier:
@@ -130,9 +71,9 @@ class SmppCarrier:
         self._clock = clock or SystemClock()
         self._rng = rng or random.Random()
         self._reference = self._rng.randrange(256)
-        self._reassembler = Reassembler()
+        self._inbound_handler = InboundHandler(name, self._clock)
         self._sink: CarrierSink | None = None
-        self._link: _Link | None = None
+        self._link: SmppLink | None = None
         self._up = asyncio.Event()
         self._paused_until = 0.0
         self._pause_timer: asyncio.TimerHandle | None = None
@@ -210,11 +151,11 @@ class SmppCarrier:
                 self._no_submits.set()
 
     async def _submit_segments(
-        self, link: _Link, message: OutboundSms, encoded: EncodedMessage
+        self, link: SmppLink, message: OutboundSms, encoded: EncodedMessage
     ) -> SubmitResult:
         s = self._settings
-        source, source_ton, source_npi = _address(message.sender, s.source_ton, s.source_npi)
-        dest, dest_ton, dest_npi = _address(message.recipient, s.dest_ton, s.dest_npi)
+        source, source_ton, source_npi = smpp_address(message.sender, s.source_ton, s.source_npi)
+        dest, dest_ton, dest_npi = smpp_address(message.recipient, s.dest_ton, s.dest_npi)
         ids: list[str] = []
         for segment in encoded.segments:
             pdu = SubmitSm(
@@ -236,7 +177,7 @@ class SmppCarrier:
 
     # ── submit ──────────────────────────────────────────────────────────────
 
-    async def _submit_segment(self, link: _Link, pdu: SubmitSm, message_id: str) -> str:
+    async def _submit_segment(self, link: SmppLink, pdu: SubmitSm, message_id: str) -> str:
         await link.window_slot()
         if link.session.state is not SessionState.BOUND:
             raise CarrierUnavailableError(f"SMPP link {self.name} dropped or unbinding")
@@ -314,7 +255,7 @@ class SmppCarrier:
             enquire_link_seconds=s.enquire_link_seconds,
             response_timeout_seconds=s.submit_timeout_seconds,
         )
-        link = self._link = _Link(session, writer)
+        link = self._link = SmppLink(session, writer)
         try:
             session.bind(self._now())
             await link.flush()
@@ -328,7 +269,7 @@ class SmppCarrier:
                 await writer.wait_closed()
         return link.bound
 
-    async def _read(self, link: _Link, reader: asyncio.StreamReader) -> None:
+    async def _read(self, link: SmppLink, reader: asyncio.StreamReader) -> None:
         while not link.closed:
             try:
                 data = await reader.read(65536)
@@ -341,7 +282,7 @@ class SmppCarrier:
             self._dispatch(link, link.session.receive(data, self._now()))
             await link.flush()
 
-    async def _tick(self, link: _Link) -> None:
+    async def _tick(self, link: SmppLink) -> None:
         while not link.closed:
             link.wake.clear()
             deadline = link.session.next_timer()
@@ -352,7 +293,7 @@ class SmppCarrier:
             self._dispatch(link, link.session.handle_timer(self._now()))
             await link.flush()
 
-    def _dispatch(self, link: _Link, events: list[SessionEvent]) -> None:
+    def _dispatch(self, link: SmppLink, events: list[SessionEvent]) -> None:
         for event in events:
             match event:
                 case Bound(system_id):
@@ -373,7 +314,7 @@ class SmppCarrier:
                     self._link_ended(link, f"link closed: {reason.value}")
         self._refresh_up()
 
-    def _link_ended(self, link: _Link, why: str) -> None:
+    def _link_ended(self, link: SmppLink, why: str) -> None:
         """Fail what waits on this link (submits go back to the queue); idempotent."""
         link.session.connection_lost(why)
         for future in link.pending.values():
@@ -386,82 +327,11 @@ class SmppCarrier:
 
     # ── deliver_sm ──────────────────────────────────────────────────────────
 
-    async def _deliver(self, link: _Link, pdu: DeliverSm) -> None:
-        status = await self._consume(pdu)
+    async def _deliver(self, link: SmppLink, pdu: DeliverSm) -> None:
+        assert self._sink is not None  # start() set it before any link existed
+        status = await self._inbound_handler.consume(self._sink, pdu)
         link.session.respond_deliver(pdu.sequence_number, status, self._now())
         await link.flush()
 
-    async def _consume(self, pdu: DeliverSm) -> int:
-        """Hand a deliver_sm to the sink; the status to answer it with."""
-        assert self._sink is not None  # start() set it before any link existed
-        payload = pdu.short_message
-        for tlv in pdu.tlvs:
-            if tlv.tag == Tag.MESSAGE_PAYLOAD:
-                payload = tlv.value
-        try:
-            if pdu.esm_class & 0x3C in _RECEIPT_TYPES:
-                await self._receipt(pdu, decode_text(payload, pdu.data_coding))
-            else:
-                await self._message(pdu, payload)
-        except Exception:
-            logger.exception("smpp %s: sink failed; deliver_sm left for redelivery", self.name)
-            return Status.RSYSERR
-        return Status.ROK
-
-    async def _receipt(self, pdu: DeliverSm, text: str) -> None:
-        receipt = parse_receipt(text, pdu.tlvs)
-        if receipt is None:
-            # Refusing it would only make the SMSC send the same unreadable receipt again.
-            logger.warning("smpp %s: receipt without a message id: %r", self.name, text)
-            return
-        if not receipt.state.is_final:
-            return
-        delivered = receipt.state is MessageState.DELIVERED
-        report = CarrierReport(
-            carrier_message_id=receipt.message_id,
-            status=ReportStatus.DELIVERED if delivered else ReportStatus.FAILED,
-            detail=receipt.detail,
-            done_ms=receipt.done_ms,
-        )
-        assert self._sink is not None
-        await self._sink.delivery_report(self.name, report)
-
-    async def _message(self, pdu: DeliverSm, payload: bytes) -> None:
-        sender = _e164(pdu.source_addr, pdu.source_addr_ton)
-        recipient = _e164(pdu.destination_addr, pdu.dest_addr_ton)
-        part, payload = message_part(payload, pdu.esm_class, pdu.tlvs)
-        key = None
-        if part is None:
-            text = decode_text(payload, pdu.data_coding)
-        else:
-            whole = self._reassembler.add(
-                sender, recipient, part, pdu.data_coding, payload, self._now()
-            )
-            if whole is None:
-                return  # held in memory until the last segment: see docs/smpp.md
-            key, text = whole.key, whole.text
-        received_ms = int(self._clock.now() * 1000)
-        assert self._sink is not None
-        await self._sink.inbound(self.name, InboundSms(sender, recipient, text, None, received_ms))
-        if key is not None:
-            self._reassembler.forget(key)
-
     def _now(self) -> float:
         return time.monotonic()
-
-
-def _address(value: str, ton: int | None, npi: int | None) -> tuple[str, int, int]:
-    """(address, ton, npi) for an E.164 number, a short code or an alphanumeric sender id."""
-    if value.startswith("+") and value[1:].isdigit():
-        address, auto_ton, auto_npi = value[1:], TON_INTERNATIONAL, NPI_ISDN
-    elif value.isdigit():
-        address, auto_ton, auto_npi = value, 0, NPI_ISDN
-    else:
-        address, auto_ton, auto_npi = value, TON_ALPHANUMERIC, 0
-    return address, auto_ton if ton is None else ton, auto_npi if npi is None else npi
-
-
-def _e164(address: str, ton: int) -> str:
-    if ton == TON_INTERNATIONAL and address.isdigit():
-        return f"+{address}"
-    return address

@@ -1,15 +1,15 @@
-"""SMPP 3.4 PDUs as frozen dataclasses, ``encode(pdu) -> bytes``, ``decode(bytes) -> Pdu``.
+"""SMPP 3.4 PDU codec: ``encode(pdu) -> bytes``, ``decode(frame) -> Pdu``. Sans-I/O.
 
-Sans-I/O. Only what an ESME bound as a transceiver exchanges: bind_transceiver, submit_sm,
-deliver_sm, enquire_link, unbind (each with its resp) and generic_nack; any other command
-decodes to ``UnknownPdu`` so the session can answer it with generic_nack.
+The PDUs, command ids, status codes and tags are in commands.py; the header, ``PduFramer``
+and ``SmppParseError`` in framing.py. All of them are re-exported here, so callers import
+the codec and what it yields from one place.
 
     TCP bytes ──PduFramer.feed()──▶ whole frames ──decode()──▶ Pdu
                                                    encode() ◀── Pdu
 
-``decode`` and ``PduFramer`` raise only ``SmppParseError`` on arbitrary input. ``encode``
-raises ``ValueError`` for a PDU we must never send (a field too long, a NUL in a C string):
-that is a bug on our side, not the network's.
+``decode`` raises only ``SmppParseError`` on arbitrary input. ``encode`` raises
+``ValueError`` for a PDU we must never send (a field too long, a NUL in a C string): that is
+a bug on our side, not the network's.
 
 Strings are C-octet strings; the spec says ASCII, we read and write Latin-1 so that every
 byte from the network has a character and nothing here can raise a UnicodeDecodeError.
@@ -18,222 +18,69 @@ byte from the network has a character and nothing here can raise a UnicodeDecode
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from enum import IntEnum
 from typing import TypeVar
 
-HEADER = struct.Struct(">IIII")  # command_length, command_id, command_status, sequence_number
-HEADER_LENGTH = HEADER.size
-# The largest PDU we accept: a 64 KiB message_payload TLV plus headers; anything larger
-# is a broken stream (or an attack), not a message.
-MAX_PDU_LENGTH = 70_000
-MAX_SEQUENCE = 0x7FFFFFFF
-
-
-class CommandId(IntEnum):
-    GENERIC_NACK = 0x80000000
-    BIND_TRANSCEIVER = 0x00000009
-    BIND_TRANSCEIVER_RESP = 0x80000009
-    SUBMIT_SM = 0x00000004
-    SUBMIT_SM_RESP = 0x80000004
-    DELIVER_SM = 0x00000005
-    DELIVER_SM_RESP = 0x80000005
-    UNBIND = 0x00000006
-    UNBIND_RESP = 0x80000006
-    ENQUIRE_LINK = 0x00000015
-    ENQUIRE_LINK_RESP = 0x80000015
-
-
-class Status(IntEnum):
-    """The command_status values this package names (a PDU may carry any other number)."""
-
-    ROK = 0x00
-    RINVMSGLEN = 0x01
-    RINVCMDLEN = 0x02
-    RINVCMDID = 0x03
-    RINVBNDSTS = 0x04
-    RALYBND = 0x05
-    RSYSERR = 0x08
-    RINVSRCADR = 0x0A
-    RINVDSTADR = 0x0B
-    RINVMSGID = 0x0C
-    RBINDFAIL = 0x0D
-    RINVPASWD = 0x0E
-    RINVSYSID = 0x0F
-    RMSGQFUL = 0x14
-    RSUBMITFAIL = 0x45
-    RTHROTTLED = 0x58
-    RX_T_APPN = 0x64
-    RX_P_APPN = 0x65
-    RUNKNOWNERR = 0xFF
-
-
-def status_name(status: int) -> str:
-    """``ESME_RTHROTTLED (0x58)`` for logs and error messages."""
-    try:
-        return f"ESME_{Status(status).name} (0x{status:02X})"
-    except ValueError:
-        return f"command_status 0x{status:08X}"
-
-
-class Tag(IntEnum):
-    """Optional parameter (TLV) tags this package reads or writes."""
-
-    RECEIPTED_MESSAGE_ID = 0x001E
-    SAR_MSG_REF_NUM = 0x020C
-    SAR_TOTAL_SEGMENTS = 0x020E
-    SAR_SEGMENT_SEQNUM = 0x020F
-    SC_INTERFACE_VERSION = 0x0210
-    NETWORK_ERROR_CODE = 0x0423
-    MESSAGE_PAYLOAD = 0x0424
-    MESSAGE_STATE = 0x0427
-
-
-class SmppParseError(Exception):
-    """Bytes that are not a valid PDU. ``command_id`` and ``sequence_number`` are set when
-    the header was readable, so the session can answer a request with generic_nack
-    ``status``."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        command_id: int | None = None,
-        sequence_number: int | None = None,
-        status: int = Status.RSYSERR,
-    ) -> None:
-        super().__init__(message)
-        self.command_id = command_id
-        self.sequence_number = sequence_number
-        self.status = status
-
-
-@dataclass(frozen=True, slots=True)
-class Tlv:
-    tag: int
-    value: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class GenericNack:
-    sequence_number: int
-    command_status: int
-
-
-@dataclass(frozen=True, slots=True)
-class BindTransceiver:
-    sequence_number: int
-    system_id: str
-    password: str
-    system_type: str = ""
-    interface_version: int = 0x34
-    addr_ton: int = 0
-    addr_npi: int = 0
-    address_range: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class BindTransceiverResp:
-    sequence_number: int
-    command_status: int = Status.ROK
-    system_id: str = ""
-    tlvs: tuple[Tlv, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ShortMessage:
-    """The body submit_sm and deliver_sm share (SMPP 3.4 §4.4.1 / §4.6.1)."""
-
-    sequence_number: int
-    source_addr: str
-    destination_addr: str
-    short_message: bytes = b""
-    service_type: str = ""
-    source_addr_ton: int = 0
-    source_addr_npi: int = 0
-    dest_addr_ton: int = 0
-    dest_addr_npi: int = 0
-    esm_class: int = 0
-    protocol_id: int = 0
-    priority_flag: int = 0
-    schedule_delivery_time: str = ""
-    validity_period: str = ""
-    registered_delivery: int = 0
-    replace_if_present_flag: int = 0
-    data_coding: int = 0
-    sm_default_msg_id: int = 0
-    tlvs: tuple[Tlv, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitSm(ShortMessage):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class DeliverSm(ShortMessage):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitSmResp:
-    sequence_number: int
-    command_status: int = Status.ROK
-    message_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class DeliverSmResp:
-    sequence_number: int
-    command_status: int = Status.ROK
-
-
-@dataclass(frozen=True, slots=True)
-class Unbind:
-    sequence_number: int
-
-
-@dataclass(frozen=True, slots=True)
-class UnbindResp:
-    sequence_number: int
-    command_status: int = Status.ROK
-
-
-@dataclass(frozen=True, slots=True)
-class EnquireLink:
-    sequence_number: int
-
-
-@dataclass(frozen=True, slots=True)
-class EnquireLinkResp:
-    sequence_number: int
-    command_status: int = Status.ROK
-
-
-@dataclass(frozen=True, slots=True)
-class UnknownPdu:
-    """A command this ESME does not handle (query_sm, data_sm, outbind, …), kept raw."""
-
-    command_id: int
-    command_status: int
-    sequence_number: int
-    body: bytes = b""
-
-
-Pdu = (
-    GenericNack
-    | BindTransceiver
-    | BindTransceiverResp
-    | SubmitSm
-    | SubmitSmResp
-    | DeliverSm
-    | DeliverSmResp
-    | Unbind
-    | UnbindResp
-    | EnquireLink
-    | EnquireLinkResp
-    | UnknownPdu
+from switchboard.gateways.smpp.commands import (
+    MAX_SEQUENCE,
+    BindTransceiver,
+    BindTransceiverResp,
+    CommandId,
+    DeliverSm,
+    DeliverSmResp,
+    EnquireLink,
+    EnquireLinkResp,
+    GenericNack,
+    Pdu,
+    ShortMessage,
+    Status,
+    SubmitSm,
+    SubmitSmResp,
+    Tag,
+    Tlv,
+    Unbind,
+    UnbindResp,
+    UnknownPdu,
+    is_response,
+    status_name,
 )
+from switchboard.gateways.smpp.framing import (
+    HEADER,
+    HEADER_LENGTH,
+    MAX_PDU_LENGTH,
+    PduFramer,
+    SmppParseError,
+)
+
+__all__ = [
+    "HEADER",
+    "HEADER_LENGTH",
+    "MAX_PDU_LENGTH",
+    "MAX_SEQUENCE",
+    "BindTransceiver",
+    "BindTransceiverResp",
+    "CommandId",
+    "DeliverSm",
+    "DeliverSmResp",
+    "EnquireLink",
+    "EnquireLinkResp",
+    "GenericNack",
+    "Pdu",
+    "PduFramer",
+    "ShortMessage",
+    "SmppParseError",
+    "Status",
+    "SubmitSm",
+    "SubmitSmResp",
+    "Tag",
+    "Tlv",
+    "Unbind",
+    "UnbindResp",
+    "UnknownPdu",
+    "decode",
+    "encode",
+    "is_response",
+    "status_name",
+]
 
 # Maximum lengths of C-octet strings, NUL included (SMPP 3.4 §4).
 _MAX = {
@@ -250,10 +97,6 @@ _MAX = {
 }
 _MAX_SHORT_MESSAGE = 254
 _KNOWN_COMMANDS = frozenset(int(c) for c in CommandId)
-
-
-def is_response(command_id: int) -> bool:
-    return bool(command_id & 0x80000000)
 
 
 # ── encoding ────────────────────────────────────────────────────────────────
@@ -529,28 +372,3 @@ def decode(frame: bytes) -> Pdu:
             status=Status.RINVCMDLEN,
         )
     return _body(command_id, status, seq, frame[HEADER_LENGTH:])
-
-
-class PduFramer:
-    """Splits a TCP byte stream into whole PDUs by their command_length.
-
-    A command_length below 16 or above ``max_length`` means we lost the framing; there is
-    no way to find the next PDU, so the framer raises and the connection must be dropped.
-    """
-
-    def __init__(self, max_length: int = MAX_PDU_LENGTH) -> None:
-        self._buffer = bytearray()
-        self._max = max_length
-
-    def feed(self, data: bytes) -> list[bytes]:
-        self._buffer += data
-        frames: list[bytes] = []
-        while len(self._buffer) >= 4:
-            (length,) = struct.unpack_from(">I", self._buffer)
-            if not HEADER_LENGTH <= length <= self._max:
-                raise SmppParseError(f"impossible command_length {length}")
-            if len(self._buffer) < length:
-                break
-            frames.append(bytes(self._buffer[:length]))
-            del self._buffer[:length]
-        return frames
