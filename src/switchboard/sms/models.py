@@ -47,10 +47,6 @@ class MessageState(StrEnum):
     FAILED = "failed"
     RECEIVED = "received"
 
-    @property
-    def is_final(self) -> bool:
-        return self in (MessageState.DELIVERED, MessageState.FAILED, MessageState.RECEIVED)
-
 
 class MessageOrigin(StrEnum):
     API = "api"  # POST /sms

@@ -81,26 +81,23 @@ class SmsSender:
             try:
                 await self.carrier.wait_up()
                 self._wake.clear()
-                claimed = await self._store.claim(
-                    self.carrier.name, self._now_ms(), CLAIM_BATCH, self._lease_ms
-                )
+                # A read first: an idle sender takes no write lock (SQLite has one writer).
+                due = await self._store.next_due_ms(self.carrier.name)
+                now_ms = self._now_ms()
+                claimed = []
+                if due is not None and due <= now_ms:
+                    claimed = await self._store.claim(
+                        self.carrier.name, now_ms, CLAIM_BATCH, self._lease_ms
+                    )
                 if claimed:
                     await self._send_all(claimed)
                 else:
-                    await self._sleep_until_due()
+                    await wait_until_due(self._wake, due, now_ms, IDLE_POLL_SECONDS)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a database blip must not end the sender; the lease protects
                 log.exception("SMS sender for %s failed a round", self.carrier.name)
                 await asyncio.sleep(ERROR_PAUSE_SECONDS)
-
-    async def _sleep_until_due(self) -> None:
-        due = await self._store.next_due_ms(self.carrier.name)
-        timeout = IDLE_POLL_SECONDS
-        if due is not None:
-            timeout = min(timeout, max((due - self._now_ms()) / 1000, 0.005))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _send_all(self, claimed: Sequence[QueuedMessage]) -> None:
         # Messages to one handset go one after another, in order; handsets in parallel.
@@ -149,3 +146,14 @@ class SmsSender:
                 return None
         await self._service.submitted(message, result.carrier_message_ids)
         return None
+
+
+async def wait_until_due(
+    wake: asyncio.Event, due_ms: int | None, now_ms: int, longest: float
+) -> None:
+    """Sleep until ``due_ms`` (at most ``longest`` seconds, the backstop poll) or a wake-up."""
+    timeout = longest
+    if due_ms is not None:
+        timeout = min(timeout, max((due_ms - now_ms) / 1000, 0.005))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), timeout)

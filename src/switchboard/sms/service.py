@@ -321,9 +321,6 @@ class SmsService:
             )
         return message
 
-    async def message(self, message_id: str) -> SmsMessage | None:
-        return await self._store.get(message_id)
-
 
 def _accepted(to: str, message_id: str, repeatability: str | None) -> RecipientResult:
     return RecipientResult(

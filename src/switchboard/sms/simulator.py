@@ -25,6 +25,7 @@ from switchboard.sms.carrier import (
     ReportStatus,
     SubmitResult,
 )
+from switchboard.sms.sender import wait_until_due
 from switchboard.sms.simstore import (
     HandsetReport,
     InboxMessage,
@@ -106,24 +107,20 @@ class SimulatorCarrier:
             try:
                 self._wake.clear()
                 now_ms = int(self._clock() * 1000)
-                items = await self._store.claim_due(now_ms, 100, LEASE_MS)
+                # A read first: an idle simulator takes no write lock every poll.
+                due = await self._store.next_due_ms()
+                items = []
+                if due is not None and due <= now_ms:
+                    items = await self._store.claim_due(now_ms, 100, LEASE_MS)
                 for item in items:
                     await self._hand_over(item)
                 if not items:
-                    await self._sleep()
+                    await wait_until_due(self._wake, due, now_ms, POLL_SECONDS)
             except asyncio.CancelledError:
                 raise
             except Exception:  # keep simulating; owed items stay leased and come back
                 log.exception("SMS simulator round failed")
                 await asyncio.sleep(POLL_SECONDS)
-
-    async def _sleep(self) -> None:
-        timeout = POLL_SECONDS
-        due = await self._store.next_due_ms()
-        if due is not None:
-            timeout = min(timeout, max((due - int(self._clock() * 1000)) / 1000, 0.005))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _hand_over(self, item: PendingItem) -> None:
         assert self._sink is not None
