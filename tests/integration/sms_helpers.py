@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
+import httpx
 from azure.communication.phonenumbers import (
     PhoneNumberAssignmentType,
     PhoneNumberCapabilities,
@@ -63,3 +64,17 @@ async def handset_sends(server: RunningServer, sender: str, to: str, text: str) 
     body = {"from": sender, "to": to, "message": text}
     response = await signed_request(server, "POST", "/admin/simulator/sms:send", body)
     assert response.status_code == 202, response.text
+
+
+async def final_report(
+    server: RunningServer, message_id: str, within: float = 10.0
+) -> httpx.Response:
+    """``GET /deliveryReports/{id}`` (api-version 2026-01-23) until it answers 200 (the
+    message is final) or ``within`` seconds pass; the last response either way."""
+    target = f"/deliveryReports/{message_id}?api-version=2026-01-23"
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        report = await signed_request(server, "GET", target)
+        if report.status_code == 200 or asyncio.get_running_loop().time() > deadline:
+            return report
+        await asyncio.sleep(0.05)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from azure.communication.sms import SmsClient
 
 from tests.integration.admin_http import signed_request
 from tests.integration.server import RunningServer, start_server
-from tests.integration.sms_helpers import buy_number, handset, wait_for_inbox
+from tests.integration.sms_helpers import buy_number, final_report, handset, wait_for_inbox
 
 pytestmark = pytest.mark.anyio
 
@@ -83,13 +82,7 @@ async def test_handset_that_rejects_fails_the_message(
         from_=ours, to=phone, message="nobody home", enable_delivery_report=True
     )
     assert result.successful  # accepted: the refusal comes later, from the network
-    for _ in range(200):
-        report = await signed_request(
-            running, "GET", f"/deliveryReports/{result.message_id}?api-version=2026-01-23"
-        )
-        if report.status_code == 200:
-            break
-        await asyncio.sleep(0.05)
+    report = await final_report(running, result.message_id)
     assert report.status_code == 200, report.text
     assert report.json()["deliveryStatus"] == "Failed"
     assert "refuses" in report.json()["deliveryStatusDetails"]
@@ -125,9 +118,5 @@ async def test_delayed_receipt_arrives_after_its_delay(
     pending = await signed_request(running, "GET", target)
     assert pending.status_code == 404
     assert pending.json()["error"]["code"] == "DeliveryReportNotFound"
-    for _ in range(100):
-        report = await signed_request(running, "GET", target)
-        if report.status_code == 200:
-            break
-        await asyncio.sleep(0.1)
+    report = await final_report(running, result.message_id)
     assert report.json()["deliveryStatus"] == "Delivered"

@@ -7,7 +7,6 @@ carrier is a real SMSC (smpp34's server) behind a link the test can cut.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,8 +21,8 @@ from azure.communication.phonenumbers.aio import PhoneNumbersClient
 from azure.communication.sms.aio import SmsClient
 
 from switchboard.gateways.smpp.pdu import CommandId
-from tests.integration.admin_http import signed_request
 from tests.integration.server import RunningServer, start_server
+from tests.integration.sms_helpers import final_report, handset
 from tests.smsc import LinkProxy, Smpp34Smsc
 
 pytestmark = pytest.mark.anyio
@@ -49,10 +48,6 @@ administrative_division = "WA"
 capabilities = {{ calling = "none", sms = "inbound+outbound" }}
 cost = {{ amount = 1.0, currency = "USD" }}
 """
-
-
-def handset() -> str:
-    return f"+1312555{uuid.uuid4().int % 10_000:04d}"
 
 
 class Rig:
@@ -156,12 +151,7 @@ async def test_long_message_goes_out_in_segments_and_receipts_make_it_delivered(
         await rig.smsc.esme.deliver_sm(
             ours[1:], receipt.encode(), source_addr=phone[1:], esm_class=0x04
         )
-    target = f"/deliveryReports/{message_id}?api-version=2026-01-23"
-    for _ in range(200):
-        report = await signed_request(server, "GET", target)
-        if report.status_code == 200:
-            break
-        await asyncio.sleep(0.05)
+    report = await final_report(server, message_id)
     assert report.status_code == 200, report.text
     assert report.json()["deliveryStatus"] == "Delivered"
     assert report.json()["deliveryAttempts"][0]["segmentsSucceeded"] == 2
