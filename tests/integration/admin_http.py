@@ -23,3 +23,9 @@ async def signed_request(
     context = ssl.create_default_context(cafile=server.ca_path)
     async with httpx.AsyncClient(base_url=server.endpoint, verify=context) as http:
         return await http.request(method, target, content=content, headers=headers)
+
+
+async def subscribe(server: RunningServer, name: str, body: dict[str, Any]) -> None:
+    """Create or replace the webhook subscription ``name`` through the admin API."""
+    response = await signed_request(server, "PUT", f"/admin/eventSubscriptions/{name}", body)
+    assert response.status_code in (200, 201), response.text

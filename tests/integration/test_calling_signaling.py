@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import ssl
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from azure.communication.identity import CommunicationIdentityClient, CommunicationUserIdentifier
 
@@ -28,8 +24,8 @@ from switchboard.calling.client import (
     ParticipantState,
     SignalingClosed,
 )
-from tests.acs_signing import sign
 from tests.event_receiver import EventReceiver
+from tests.integration.admin_http import subscribe
 from tests.integration.server import RunningServer, start_server
 from tests.integration.test_calling_media import heard, loopback_candidates
 
@@ -294,16 +290,6 @@ CALL_TYPES = [
     f"Microsoft.Communication.{name}"
     for name in ("CallStarted", "CallEnded", "CallParticipantAdded", "CallParticipantRemoved")
 ]
-
-
-async def subscribe(server: RunningServer, name: str, body: dict[str, Any]) -> None:
-    target = f"/admin/eventSubscriptions/{name}"
-    content = json.dumps(body).encode()
-    headers = sign("PUT", target, urlsplit(server.endpoint).netloc, content, server.access_key)
-    context = ssl.create_default_context(cafile=server.ca_path)
-    async with httpx.AsyncClient(base_url=server.endpoint, verify=context) as http:
-        response = await http.put(target, content=content, headers=headers)
-    assert response.status_code in (200, 201), response.text
 
 
 async def test_a_call_produces_started_participants_and_ended_events(

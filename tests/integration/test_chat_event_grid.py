@@ -3,34 +3,19 @@ receiver as Microsoft.Communication.ChatMessageReceived, in both schemas, signed
 
 from __future__ import annotations
 
-import json
-import ssl
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from azure.communication.chat import ChatParticipant
 
-from tests.acs_signing import sign
 from tests.event_receiver import EventReceiver, signature_is_valid
+from tests.integration.admin_http import subscribe
 from tests.integration.chat_clients import ChatUsers
 from tests.integration.server import RunningServer
 
 pytestmark = pytest.mark.anyio
 
 SECRET = "s3cret-for-the-chat-webhook"
-
-
-async def subscribe(server: RunningServer, name: str, body: dict[str, Any]) -> None:
-    target = f"/admin/eventSubscriptions/{name}"
-    content = json.dumps(body).encode()
-    host = urlsplit(server.endpoint).netloc
-    headers = sign("PUT", target, host, content, server.access_key)
-    context = ssl.create_default_context(cafile=server.ca_path)
-    async with httpx.AsyncClient(base_url=server.endpoint, verify=context) as http:
-        response = await http.put(target, content=content, headers=headers)
-    assert response.status_code in (200, 201), response.text
 
 
 def events_of(receiver: EventReceiver, path: str, kind: str, field: str) -> list[dict[str, Any]]:

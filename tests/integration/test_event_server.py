@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import ssl
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -19,8 +16,8 @@ from switchboard.core.events import IntegrationEvent
 from switchboard.events.outbox import SqlEventOutbox
 from switchboard.events.tables import event_deliveries
 from switchboard.storage import Database
-from tests.acs_signing import sign
 from tests.event_receiver import EventReceiver
+from tests.integration.admin_http import signed_request
 from tests.integration.server import RunningServer, start_server
 
 pytestmark = pytest.mark.anyio
@@ -33,11 +30,7 @@ FAST = {
 
 
 async def admin_put(server: RunningServer, target: str, body: dict[str, object]) -> httpx.Response:
-    content = json.dumps(body).encode()
-    headers = sign("PUT", target, urlsplit(server.endpoint).netloc, content, server.access_key)
-    context = ssl.create_default_context(cafile=server.ca_path)
-    async with httpx.AsyncClient(base_url=server.endpoint, verify=context) as http:
-        return await http.put(target, content=content, headers=headers)
+    return await signed_request(server, "PUT", target, body)
 
 
 async def test_deliveries_owed_survive_kill_9_and_arrive_after_restart(tmp_path: Path) -> None:

@@ -19,8 +19,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from switchboard.calling.client import CallAgent, CallClient, CallState, RequestFailed
 from switchboard.calling.protocol import PROTOCOL
 from tests.event_receiver import EventReceiver
+from tests.integration.admin_http import subscribe
 from tests.integration.server import RunningServer, start_server
-from tests.integration.test_calling_signaling import CALL_TYPES, subscribe
+from tests.integration.test_calling_signaling import CALL_TYPES
 from tests.integration.test_group_call_audio import TONES, Users, _member, _room
 from tests.integration.test_group_call_audio import loopback_candidates as loopback
 
