@@ -158,3 +158,18 @@ async def test_stop_opts_the_handset_out_and_start_opts_it_back_in(
     [accepted] = sms.send(from_=our_number, to=phone, message="welcome back")
     assert accepted.successful
     assert (await wait_for_inbox(server, phone, 3))[-1]["message"] == "welcome back"
+
+
+async def test_a_recipient_listed_twice_with_one_repeatability_id_is_sent_once(
+    server: RunningServer, our_number: str
+) -> None:
+    to = handset()
+    recipient = {"to": to, "repeatabilityRequestId": str(uuid.uuid4())}
+    body = {"from": our_number, "smsRecipients": [recipient, recipient], "message": "twice?"}
+    response = await signed_request(server, "POST", "/sms?api-version=2021-03-07", body)
+    assert response.status_code == 202, response.text
+    first, second = response.json()["value"]
+    assert first["messageId"] == second["messageId"]
+    await wait_for_inbox(server, to, 1)
+    await asyncio.sleep(0.3)  # a second copy, if there were one, would have arrived by now
+    assert len(await inbox(server, to)) == 1

@@ -115,37 +115,41 @@ class SmsService:
         now_ms = self._now_ms()
         results: list[RecipientResult] = []
         rows: list[dict[str, object]] = []
+        keys = [_send_key(r.repeatability_request_id) for r in recipients]
         async with self._store.transaction() as tx:
             opted_out = await tx.opted_out(sender, [r.to for r in recipients])
-            for recipient in recipients:
-                result, row = await self._accept_one(
-                    tx, number, recipient, message, options, opted_out, now_ms
+            # Message ids by repeatability key: earlier requests', then this one's as it goes
+            # (a key repeated within one request is one message too).
+            known = await tx.message_ids_by_dedupe_keys([k for k in keys if k])
+            for recipient, key in zip(recipients, keys, strict=True):
+                result, row = self._accept_one(
+                    number, recipient, key, known, message, options, opted_out, now_ms
                 )
                 results.append(result)
                 if row is not None:
                     rows.append(row)
+                    if key:
+                        known[key] = str(row["id"])
             await tx.insert_messages(rows)
         if rows and self._on_queued is not None:
             await self._on_queued(number.carrier)
         return results
 
-    async def _accept_one(
+    def _accept_one(
         self,
-        tx: SmsTransaction,
         number: OwnedNumber,
         recipient: RecipientRequest,
+        key: str | None,
+        known: dict[str, str],
         text: str,
         options: SendOptions,
         opted_out: set[str],
         now_ms: int,
     ) -> tuple[RecipientResult, dict[str, object] | None]:
-        repeat_id = recipient.repeatability_request_id
-        repeatability = "accepted" if repeat_id else None
-        if repeat_id:
-            earlier = await tx.message_by_dedupe_key(f"send:{repeat_id}")
-            if earlier is not None:
-                # The same recipient again: the first outcome, and nothing sent twice.
-                return _accepted(recipient.to, earlier.id, repeatability), None
+        repeatability = "accepted" if key else None
+        if key and key in known:
+            # The same recipient again: the first outcome, and nothing sent twice.
+            return _accepted(recipient.to, known[key], repeatability), None
         if not is_e164(recipient.to):
             return (
                 RecipientResult(
@@ -174,7 +178,7 @@ class SmsService:
         row = _outbound_row(
             message_id, number, recipient.to, text, options, MessageOrigin.API, now_ms
         )
-        row["dedupe_key"] = f"send:{repeat_id}" if repeat_id else None
+        row["dedupe_key"] = key
         return _accepted(recipient.to, message_id, repeatability), row
 
     # -- what carriers hand back (CarrierSink) ------------------------------------------------
@@ -320,6 +324,10 @@ class SmsService:
                 f"No delivery report for '{message_id}' yet (it is {message.state.value})."
             )
         return message
+
+
+def _send_key(repeatability_request_id: str | None) -> str | None:
+    return f"send:{repeatability_request_id}" if repeatability_request_id else None
 
 
 def _accepted(to: str, message_id: str, repeatability: str | None) -> RecipientResult:

@@ -63,6 +63,14 @@ class SmsTransaction:
         row = (await self.connection.execute(sa.select(_m).where(_m.c.dedupe_key == key))).first()
         return None if row is None else message_from_row(row._mapping)
 
+    async def message_ids_by_dedupe_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        rows = await self.connection.execute(
+            sa.select(_m.c.dedupe_key, _m.c.id).where(_m.c.dedupe_key.in_(keys))
+        )
+        return {r.dedupe_key: r.id for r in rows.all()}
+
     async def insert_messages(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
             await self.connection.execute(_m.insert(), [_with_defaults(r) for r in rows])
