@@ -149,14 +149,6 @@ class Forwarder:
         self.participants[participant_id].max_video = max(0, max_video)
         self._sync(participant_id, now)
 
-    def set_blocked(self, subscriber_id: str, publisher_id: str, blocked: bool, now: float) -> None:
-        subscriber = self.participants[subscriber_id]
-        if blocked:
-            subscriber.blocked.add(publisher_id)
-        else:
-            subscriber.blocked.discard(publisher_id)
-        self._sync(subscriber_id, now)
-
     def streams(self, participant_id: str) -> list[OutgoingStream]:
         participant = self.participants[participant_id]
         return [

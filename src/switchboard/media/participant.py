@@ -24,7 +24,6 @@ class OutgoingStream:
 class Participant:
     __slots__ = (
         "audio_streams",
-        "blocked",
         "id",
         "max_video",
         "payload_types",
@@ -47,6 +46,5 @@ class Participant:
         self.audio_streams: dict[int, StreamRewriter] = {}  # by source SSRC
         self.video_slots: list[StreamRewriter] = []
         self.streams_by_ssrc: dict[int, StreamRewriter] = {}  # by outgoing SSRC
-        self.blocked: set[str] = set()  # publishers this participant does not want
         self.rtcp_ssrc = random.getrandbits(32)
         self.remb: int | None = None

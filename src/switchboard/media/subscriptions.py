@@ -1,11 +1,11 @@
 """Which publishers' tracks one subscriber should receive (forwarder.py wires them up).
 
-    audio: every other participant's audio track, except publishers it blocked
-    video: the unmuted video tracks of the others it did not block, most recent dominant
-           speaker first, at most ``max_video`` of them (0: audio only)
+    audio: every other participant's audio track
+    video: the others' unmuted video tracks, most recent dominant speaker first, at most
+           ``max_video`` of them (0: audio only)
 
-Pure functions over the forwarder's state, called whenever publishing, muting, blocking or
-the speaker order changes.
+Pure functions over the forwarder's state, called whenever publishing, muting or the speaker
+order changes.
 """
 
 from __future__ import annotations
@@ -19,11 +19,7 @@ from switchboard.media.streams import MediaKind, Track
 def wanted_audio(tracks: Iterable[Track], subscriber: Participant) -> dict[int, Track]:
     """The audio tracks ``subscriber`` hears, by source SSRC."""
     return {
-        t.ssrc: t
-        for t in tracks
-        if t.kind is MediaKind.AUDIO
-        and t.participant_id != subscriber.id
-        and t.participant_id not in subscriber.blocked
+        t.ssrc: t for t in tracks if t.kind is MediaKind.AUDIO and t.participant_id != subscriber.id
     }
 
 
@@ -36,10 +32,7 @@ def wanted_video(
         (
             t
             for t in tracks
-            if t.kind is MediaKind.VIDEO
-            and not t.muted
-            and t.participant_id != subscriber.id
-            and t.participant_id not in subscriber.blocked
+            if t.kind is MediaKind.VIDEO and not t.muted and t.participant_id != subscriber.id
         ),
         key=lambda t: rank.get(t.participant_id, len(rank)),
     )
