@@ -10,6 +10,7 @@ Switchboard(settings)
   ├─ SmsComponent: carriers (simulator, SMPP), queue, senders    sms/, gateways/smpp/
   ├─ TurnRelay (→ CoturnSupervisor with --turn) → RelayService  traversal/
   ├─ EventsComponent: outbox, EventDispatcher, admin services    events/
+  ├─ CallingComponent: signaling, group calls, media node (SFU)  calling/, media/
   └─ ASGI app: RequestContext (+ metrics) → DispatchRouter(routes) http/
 """
 
