@@ -1,23 +1,33 @@
-# Sourced by scripts/serve and scripts/test: make .venv and install Switchboard into it.
-# Re-installs only when pyproject.toml changed (a stamp file remembers its hash).
+# Sourced by scripts/serve and scripts/test: make .venv and install Switchboard into it from a
+# pinned lock (requirements/serve.lock or requirements/test.lock; refresh them with scripts/lock).
+# Every dependency is installed at its locked version with its hash checked; Switchboard itself
+# is then installed editable without dependencies or an isolated build. Re-installs only when
+# the lock or pyproject.toml changed (a stamp file remembers their hash).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 EXTRAS="${1:-}"
 PYTHON="${PYTHON:-python3}"
+LOCK="$ROOT/requirements/${EXTRAS:-serve}.lock"
 
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
   echo "Switchboard needs Python 3.11 or newer (found: $("$PYTHON" --version 2>&1))." >&2
   exit 1
 fi
+if [ ! -f "$LOCK" ]; then
+  echo "No lock file $LOCK; run scripts/lock to make one." >&2
+  exit 1
+fi
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --upgrade pip
 fi
-stamp="$VENV/.switchboard-installed${EXTRAS:+-$EXTRAS}"
-want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+stamp="$VENV/.switchboard-installed-${EXTRAS:-serve}"
+want="$(cat "$LOCK" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "Installing Switchboard${EXTRAS:+ with [$EXTRAS]} into $VENV ..." >&2
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -e "$ROOT${EXTRAS:+[$EXTRAS]}"
+  echo "Installing Switchboard's locked dependencies (${LOCK#"$ROOT"/}) into $VENV ..." >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
+    --no-deps -r "$LOCK"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+    --no-build-isolation -e "$ROOT"
   echo "$want" > "$stamp"
 fi
