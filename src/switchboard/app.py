@@ -1,17 +1,28 @@
 """The composition root: the one place that picks concrete classes and wires them together.
 
-Switchboard(settings)
-  ├─ Database (SQLite file in the data dir, or PostgreSQL)     storage/
-  ├─ Bus (MemoryBus, or RedisBus when redis_url is set)        bus/
-  ├─ SqlSecretStore → AccessKeyRing → HmacVerifier              storage/, http/
-  ├─ SigningKeyRing → TokenCodec → IdentityService              identity/
-  ├─ SqlRoomStore → RoomsService (+ Repeatability, paging)      rooms/
-  ├─ NumbersService: inventory, searches, reservations, LROs   numbers/
-  ├─ SmsComponent: carriers (simulator, SMPP), queue, senders    sms/, gateways/smpp/
-  ├─ TurnRelay (→ CoturnSupervisor with --turn) → RelayService  traversal/
-  ├─ EventsComponent: outbox, EventDispatcher, admin services    events/
-  ├─ CallingComponent: signaling, group calls, media node (SFU)  calling/, media/
-  └─ ASGI app: RequestContext (+ metrics) → DispatchRouter(routes) http/
+``await build_node(config)`` builds and starts one node in order, each part from its own
+config section, and returns a ``Node`` with nothing left to fill in. Every part that started
+registers its stop on one exit stack, so a failed build stops what did start, and
+``Node.stop()`` stops everything in reverse order.
+
+    build_node(NodeConfig)
+      ├─ Database (SQLite file in the data dir, or PostgreSQL)      storage/    config.storage
+      ├─ Bus: MemoryBus, or RedisBus when redis_url is set          bus/        config.bus
+      ├─ SqlSecretStore ─▶ AccessKeyRing ─▶ HmacVerifier             storage/, http/  .auth
+      ├─ SigningKeyRing ─▶ TokenCodec ─▶ IdentityService             identity/
+      ├─ SqlRoomStore ─▶ RoomsService (+ Repeatability, paging)      rooms/
+      ├─ NumbersService: inventory, searches, reservations, LROs    numbers/    .numbers
+      ├─ EventsComponent: outbox, EventDispatcher, admin services   events/     .events
+      ├─ TurnRelay (─▶ CoturnSupervisor with --turn) ─▶ RelayService traversal/  .turn
+      ├─ SmsComponent: carriers (simulator, SMPP), queue, senders   sms/, gateways/smpp/ .sms
+      ├─ ChatService, ChatHub, ChatRealtime                         chat/       .chat
+      ├─ CallingComponent: signaling, group calls, the SFU           calling/, media/ .calling
+      │                                                                          .media
+      ├─ upkeep tasks (key reloads, retention)                      core/tasks.py
+      └─ ASGI app: RequestContext (+ metrics) ─▶ DispatchRouter(routes)  http/
+
+The HTTP servers (http/server.py, http/granian_server.py) know nothing of this module: the CLI
+hands them ``build_node`` as the factory of what they serve.
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route, Router, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchboard.bus.base import Bus, Subscription
@@ -46,8 +57,10 @@ from switchboard.chat.service import ChatService
 from switchboard.chat.store import SqlChatStore
 from switchboard.chat.writer import ChatWriter
 from switchboard.core.clock import SystemClock
-from switchboard.core.config import Settings
+from switchboard.core.config import NodeConfig
 from switchboard.core.errors import NotFoundError
+from switchboard.core.sections import AuthConfig, BusConfig, ChatConfig
+from switchboard.core.tasks import TaskScope
 from switchboard.events.component import EventsComponent, request_origin
 from switchboard.http.accesskeys import AccessKeyRing
 from switchboard.http.assets import BrowserModules
@@ -84,232 +97,126 @@ MAINTENANCE_INTERVAL_SECONDS = 60.0
 ACCESS_KEYS_CHANGED = "resource.access_keys_changed"
 
 
-def signing_key_ring(database: Database, settings: Settings) -> SigningKeyRing:
+def signing_key_ring(database: Database, auth: AuthConfig) -> SigningKeyRing:
     return SigningKeyRing(
         SqlSigningKeyStore(database),
         clock=time.time,
-        rotation_seconds=settings.signing_key_rotation_days * 86400,
+        rotation_seconds=auth.signing_key_rotation_days * 86400,
         max_token_seconds=MAX_TOKEN_MINUTES * 60,
     )
 
 
-class Switchboard:
-    """One node: build with settings, ``start()``, serve ``asgi``, ``stop()``."""
+def new_bus(config: BusConfig) -> Bus:
+    """Redis when several nodes share the deployment, else the in-process bus."""
+    if config.redis_url:
+        return RedisBus(config.redis_url, config.redis_namespace)
+    return MemoryBus()
 
-    def __init__(self, settings: Settings, *, port: int | None = None) -> None:
-        self.settings = settings
-        self.clock = time.time
-        self.database = Database(settings.effective_database_url)
-        self.bus: Bus = (
-            RedisBus(settings.redis_url, settings.redis_namespace)
-            if settings.redis_url
-            else MemoryBus()
-        )
-        self.secrets = SqlSecretStore(self.database)
-        self.access_keys = AccessKeyRing(self.secrets, clock=self.clock)
-        self.signing_keys = signing_key_ring(self.database, settings)
-        self.metrics = Metrics()
-        self.port = port if port is not None else settings.port
-        self.identity: IdentityService | None = None
-        self.chat_hub: ChatHub | None = None
-        self.rooms: RoomsService | None = None
-        # Built now (no I/O) so other components can take it; start() loads the inventory.
-        self.numbers = sql_numbers_service(self.database, SystemClock())
-        self.calling_component = CallingComponent(settings, self.bus, self.database)
-        self.calling: CallingService | None = None
-        self.turn = TurnRelay(plan_turn(settings), self.secrets, SystemClock())
-        # Built now so producers can take the outbox; delivery starts in start().
-        self.events = EventsComponent(
-            settings, self.database, self.bus, clock=self.clock, registry=self.metrics.registry
-        )
-        self.sms = SmsComponent(
-            settings, self.database, self.numbers, self.events.outbox, clock=self.clock
-        )
-        self._background: list[asyncio.Task[None]] = []
-        # Request id, errors and metrics in one layer (http/context.py says why).
-        self.asgi: ASGIApp = RequestContextMiddleware(_LazyRouter(self), self.metrics)
-        self._router: Router | None = None
 
-    async def start(self) -> None:
-        try:
-            await self._start()
-        except BaseException:
-            # Stop whatever did start (sockets, coturn, the bus) before reporting the failure.
-            with contextlib.suppress(Exception):
-                await self.stop()
-            raise
+def chat_rules(config: ChatConfig) -> ChatRules:
+    return ChatRules(
+        ChatLimits(
+            max_message_bytes=config.max_message_bytes,
+            max_participants=config.max_participants,
+            max_participants_per_add=config.max_participants_per_add,
+            max_participants_for_receipts_and_typing=(
+                config.max_participants_for_typing_and_receipts
+            ),
+        )
+    )
 
-    async def _start(self) -> None:
-        await self.database.start()
-        await self.bus.start()
-        await self.access_keys.load()
-        await self.signing_keys.load()
-        resource_id = await self.secrets.get_or_create(RESOURCE_ID)
-        tokens = TokenCodec(self.signing_keys, resource_id=resource_id, clock=self.clock)
-        self.identity = IdentityService(
-            SqlIdentityStore(self.database),
-            tokens,
-            self.bus,
-            resource_id=resource_id,
-            clock=self.clock,
-        )
-        await self.identity.start()
-        endpoint = urlsplit(self.settings.endpoint(self.port))
-        hmac = HmacVerifier(
-            self.access_keys,
-            clock=self.clock,
-            max_skew_seconds=self.settings.hmac_max_skew_seconds,
-            public_authorities=[endpoint.netloc],
-        )
-        authenticator = Authenticator(hmac, self.identity)
-        system_clock = SystemClock()
-        paging_secret = await self.secrets.get_or_create(PAGING_SECRET)
-        paging = ContinuationCodec(base64.b64decode(paging_secret))
-        repeatability = Repeatability(SqlRepeatabilityStore(self.database), system_clock)
-        self._repeatability = repeatability
-        self.rooms = RoomsService(SqlRoomStore(self.database), system_clock, bus=self.bus)
-        await self.numbers.start(configured_inventory(self.settings))
-        # Before the TURN relay: a bad [[events.subscriptions]] entry fails here, with nothing
-        # (no coturn process) left behind.
-        await self.events.start(resource_id=resource_id, origin=request_origin(self.settings))
-        relay = await self.turn.start()
-        await self.sms.start()  # after the inventory: carriers come from it
-        chat_store = SqlChatStore(self.database)
-        self._chat_store = chat_store
-        chat_rules = ChatRules(
-            ChatLimits(
-                max_message_bytes=self.settings.chat_max_message_bytes,
-                max_participants=self.settings.chat_max_participants,
-                max_participants_per_add=self.settings.chat_max_participants_per_add,
-                max_participants_for_receipts_and_typing=(
-                    self.settings.chat_max_participants_for_typing_and_receipts
-                ),
-            )
-        )
-        chat_writer = ChatWriter(
-            chat_store,
-            self.bus,
-            clock=self.clock,
-            sink=ChatEventGridSink(self.events.outbox, wants=self.events.wants),
-        )
-        self.chat = ChatService(chat_store, chat_writer, self.identity, chat_rules)
-        chat_roster = ChatRosterService(chat_store, chat_writer, self.identity, chat_rules)
-        self.chat_hub = ChatHub(chat_store, self.bus)
-        await self.chat_hub.start()
-        self.calling = await self.calling_component.start(
-            relay,
-            self.identity,
-            self.events.outbox,
-            wants=self.events.wants,
-            clock=self.clock,
-            rooms=self.rooms,
-        )
-        realtime = ChatRealtime(
-            self.chat_hub,
-            chat_store,
-            self.identity,
-            clock=self.clock,
-            settings=RealtimeSettings(heartbeat_seconds=self.settings.chat_heartbeat_seconds),
-        )
-        self._router = DispatchRouter(
-            routes=[
-                *self._operational_routes(),
-                *identity_routes(self.identity, authenticator),
-                *chat_routes(self.chat, chat_roster, authenticator, paging, repeatability),
-                WebSocketRoute("/chat/realtime", realtime.handle),
-                *self.calling_component.routes(),
-                Mount("/sdk", BrowserModules(), name="sdk"),
-                *rooms_routes(self.rooms, authenticator, repeatability, paging),
-                *numbers_routes(self.numbers, authenticator),
-                *self.sms.routes(authenticator),
-                *traversal_routes(relay, authenticator),
-                *self.events.routes(authenticator, paging),
-            ],
-            redirect_slashes=False,
-            default=_not_found,
-        )
-        keys_changed = await self.bus.subscribe(ACCESS_KEYS_CHANGED)
-        self._background = [
-            asyncio.create_task(self._maintain()),
-            asyncio.create_task(self._watch_access_keys(keys_changed)),
-        ]
-        # Everything built so far lives as long as the node: move it out of the collector's
-        # way, and collect young objects less often. With many sockets open a full collection
-        # otherwise stalls the loop for 100+ ms (bench/chat.py showed it in the p99).
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(20_000, 50, 100)
-        log.info("switchboard node started (resource %s)", resource_id)
+
+@contextlib.asynccontextmanager
+async def open_database(config: NodeConfig) -> AsyncIterator[Database]:
+    """The node's database for a shell command (migrated, then closed)."""
+    database = Database(config.storage.database_url)
+    await database.start()
+    try:
+        yield database
+    finally:
+        await database.stop()
+
+
+@contextlib.asynccontextmanager
+async def open_bus(config: NodeConfig) -> AsyncIterator[Bus]:
+    """The node's bus for a shell command (so running nodes hear what it changes)."""
+    bus = new_bus(config.bus)
+    await bus.start()
+    try:
+        yield bus
+    finally:
+        await bus.stop()
+
+
+class Node:
+    """One running node, as ``build_node`` made it: serve ``asgi``, then ``stop()``."""
+
+    def __init__(
+        self,
+        *,
+        config: NodeConfig,
+        port: int,
+        database: Database,
+        bus: Bus,
+        secrets: SqlSecretStore,
+        access_keys: AccessKeyRing,
+        signing_keys: SigningKeyRing,
+        metrics: Metrics,
+        identity: IdentityService,
+        rooms: RoomsService,
+        chat: ChatService,
+        chat_store: SqlChatStore,
+        calling: CallingService,
+        events: EventsComponent,
+        sms: SmsComponent,
+        repeatability: Repeatability,
+        asgi: ASGIApp,
+        stack: contextlib.AsyncExitStack,
+    ) -> None:
+        self.config = config
+        self.port = port
+        self.database = database
+        self.bus = bus
+        self.secrets = secrets
+        self.access_keys = access_keys
+        self.signing_keys = signing_keys
+        self.metrics = metrics
+        self.identity = identity
+        self.rooms = rooms
+        self.chat = chat
+        self.chat_store = chat_store
+        self.calling = calling
+        self.events = events
+        self.sms = sms
+        self.repeatability = repeatability
+        self.asgi = asgi
+        self._stack = stack
 
     async def stop(self) -> None:
-        for task in self._background:
-            task.cancel()
-        for task in self._background:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self.calling_component.stop()  # its event sink writes to the outbox
-        await self.sms.stop()  # its carriers hand inbound messages to the outbox
-        await self.events.stop()  # before the bus and database it delivers from
-        if self.chat_hub is not None:
-            await self.chat_hub.stop()
-        if self.identity is not None:
-            await self.identity.stop()
-        await self.turn.stop()
-        await self.bus.stop()
-        await self.database.stop()
+        """Stop every part, the last started first (each part's stop ran at most once)."""
+        await self._stack.aclose()
 
     async def connection_string(self) -> str:
         primary, _ = await self.secrets.access_keys()
-        return f"endpoint={self.settings.endpoint(self.port)};accesskey={primary}"
+        return f"endpoint={self.config.server.endpoint(self.port)};accesskey={primary}"
 
-    @contextlib.asynccontextmanager
-    async def lifespan(self, _app: object) -> AsyncIterator[None]:
-        await self.start()
-        try:
-            yield
-        finally:
-            await self.stop()
-
-    def _operational_routes(self) -> list[BaseRoute]:
-        async def health(_: Request) -> Response:
-            return json_response({"status": "ok"})
-
-        async def ready(_: Request) -> Response:
-            database, bus = await asyncio.gather(self.database.ping(), self.bus.ping())
-            body = {
-                "status": "ready" if database and bus else "not ready",
-                "database": database,
-                "bus": bus,
-            }
-            return json_response(body, 200 if database and bus else 503)
-
-        async def jwks(_: Request) -> Response:
-            return json_response(self.signing_keys.jwks())
-
-        return [
-            Route("/health", health, methods=["GET"]),
-            Route("/health/ready", ready, methods=["GET"]),
-            Route("/metrics", metrics_endpoint(self.metrics), methods=["GET"]),
-            Route("/.well-known/jwks.json", jwks, methods=["GET"]),
-        ]
-
-    async def _maintain(self) -> None:
+    async def maintain(self) -> None:
         """Periodic upkeep: pick up keys other nodes rotated (rotate when due); forget what is
         past retention (chat events, stored repeatable responses)."""
         while True:
             await asyncio.sleep(MAINTENANCE_INTERVAL_SECONDS)
             try:
                 await self.signing_keys.load()
-                retention_ms = self.settings.chat_event_retention_hours * 3_600_000
-                await self._chat_store.prune_events(int(self.clock() * 1000 - retention_ms))
-                await self._repeatability.prune()
+                retention_ms = self.config.chat.event_retention_hours * 3_600_000
+                await self.chat_store.prune_events(int(time.time() * 1000 - retention_ms))
+                await self.repeatability.prune()
             except Exception:  # upkeep must survive a database blip; it retries next round
                 log.exception("maintenance round failed")
 
-    async def _watch_access_keys(self, changes: Subscription) -> None:
+    async def watch_access_keys(self, changes: Subscription) -> None:
         """Re-read the access keys when told (bus) or every few seconds, whichever is first,
         so a rotated key stops working promptly on every node."""
-        interval = self.settings.access_key_reload_seconds
+        interval = self.config.auth.access_key_reload_seconds
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changes.get(), timeout=interval)
@@ -319,20 +226,176 @@ class Switchboard:
                 log.exception("reloading access keys failed")
 
 
-class _LazyRouter:
-    """Routes exist only after start() (they need started services); lifespan goes first."""
+async def build_node(config: NodeConfig, *, port: int | None = None) -> Node:
+    """Build and start one node from its configuration; on failure nothing is left running."""
+    stack = contextlib.AsyncExitStack()  # the node's, once built
+    try:
+        node = await _build(config, port if port is not None else config.server.port, stack)
+    except BaseException:
+        await stack.aclose()  # stop what did start, the last started first
+        raise
+    # Everything built so far lives as long as the node: move it out of the collector's
+    # way, and collect young objects less often. With many sockets open a full collection
+    # otherwise stalls the loop for 100+ ms (bench/chat.py showed it in the p99).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+    log.info("switchboard node started on port %d", node.port)
+    return node
 
-    def __init__(self, node: Switchboard) -> None:
-        self._node = node
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await Router(lifespan=self._node.lifespan)(scope, receive, send)
-            return
-        router = self._node._router
-        if router is None:
-            raise RuntimeError("the node has not started")
-        await router(scope, receive, send)
+async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack) -> Node:
+    clock = time.time
+    system_clock = SystemClock()
+    database = Database(config.storage.database_url)
+    await database.start()
+    stack.push_async_callback(database.stop)
+    bus = new_bus(config.bus)
+    await bus.start()
+    stack.push_async_callback(bus.stop)
+
+    secrets = SqlSecretStore(database)
+    access_keys = AccessKeyRing(secrets, clock=clock)
+    await access_keys.load()
+    signing_keys = signing_key_ring(database, config.auth)
+    await signing_keys.load()
+    resource_id = await secrets.get_or_create(RESOURCE_ID)
+    metrics = Metrics()
+
+    tokens = TokenCodec(signing_keys, resource_id=resource_id, clock=clock)
+    identity = IdentityService(
+        SqlIdentityStore(database), tokens, bus, resource_id=resource_id, clock=clock
+    )
+    await identity.start()
+    stack.push_async_callback(identity.stop)
+    hmac = HmacVerifier(
+        access_keys,
+        clock=clock,
+        max_skew_seconds=config.auth.hmac_max_skew_seconds,
+        public_authorities=[urlsplit(config.server.endpoint(port)).netloc],
+    )
+    authenticator = Authenticator(hmac, identity)
+    paging = ContinuationCodec(base64.b64decode(await secrets.get_or_create(PAGING_SECRET)))
+    repeatability = Repeatability(SqlRepeatabilityStore(database), system_clock)
+    rooms = RoomsService(SqlRoomStore(database), system_clock, bus=bus)
+
+    numbers = sql_numbers_service(database, system_clock)
+    await numbers.start(configured_inventory(config.numbers))
+
+    events = EventsComponent(
+        config.events, config.server, database, bus, clock=clock, registry=metrics.registry
+    )
+    stack.push_async_callback(events.stop)
+    # Before the TURN relay: a bad [[events.subscriptions]] entry fails here, with nothing
+    # (no coturn process) started for nothing.
+    await events.start(resource_id=resource_id, origin=request_origin(config.server))
+
+    turn = TurnRelay(plan_turn(config.turn, config.server), secrets, system_clock)
+    stack.push_async_callback(turn.stop)
+    relay = await turn.start()
+
+    sms = SmsComponent(config.sms, database, numbers, events.outbox, clock=clock)
+    stack.push_async_callback(sms.stop)  # its carriers hand inbound messages to the outbox
+    await sms.start()  # after the inventory: carriers come from it
+
+    chat_store = SqlChatStore(database)
+    rules = chat_rules(config.chat)
+    chat_writer = ChatWriter(
+        chat_store,
+        bus,
+        clock=clock,
+        sink=ChatEventGridSink(events.outbox, wants=events.wants),
+    )
+    chat = ChatService(chat_store, chat_writer, identity, rules)
+    chat_roster = ChatRosterService(chat_store, chat_writer, identity, rules)
+    chat_hub = ChatHub(chat_store, bus)
+    await chat_hub.start()
+    stack.push_async_callback(chat_hub.stop)
+    realtime = ChatRealtime(
+        chat_hub,
+        chat_store,
+        identity,
+        clock=clock,
+        settings=RealtimeSettings(heartbeat_seconds=config.chat.heartbeat_seconds),
+    )
+
+    calling_component = CallingComponent(config.calling, config.media, config.bus, bus, database)
+    stack.push_async_callback(calling_component.stop)  # its event sink writes to the outbox
+    calling = await calling_component.start(
+        relay, identity, events.outbox, wants=events.wants, clock=clock, rooms=rooms
+    )
+
+    router = DispatchRouter(
+        routes=[
+            *_operational_routes(database, bus, signing_keys, metrics),
+            *identity_routes(identity, authenticator),
+            *chat_routes(chat, chat_roster, authenticator, paging, repeatability),
+            WebSocketRoute("/chat/realtime", realtime.handle),
+            *calling_component.routes(),
+            Mount("/sdk", BrowserModules(), name="sdk"),
+            *rooms_routes(rooms, authenticator, repeatability, paging),
+            *numbers_routes(numbers, authenticator),
+            *sms.routes(authenticator),
+            *traversal_routes(relay, authenticator),
+            *events.routes(authenticator, paging),
+        ],
+        redirect_slashes=False,
+        default=_not_found,
+    )
+    node = Node(
+        config=config,
+        port=port,
+        database=database,
+        bus=bus,
+        secrets=secrets,
+        access_keys=access_keys,
+        signing_keys=signing_keys,
+        metrics=metrics,
+        identity=identity,
+        rooms=rooms,
+        chat=chat,
+        chat_store=chat_store,
+        calling=calling,
+        events=events,
+        sms=sms,
+        repeatability=repeatability,
+        # Request id, errors and metrics in one layer (http/context.py says why).
+        asgi=RequestContextMiddleware(router, metrics),
+        stack=stack,
+    )
+    upkeep = TaskScope("node upkeep")
+    await upkeep.start()
+    stack.push_async_callback(upkeep.stop)
+    upkeep.spawn(node.maintain(), name="maintenance")
+    keys_changed = await bus.subscribe(ACCESS_KEYS_CHANGED)
+    upkeep.spawn(node.watch_access_keys(keys_changed), name="access key watcher")
+    return node
+
+
+def _operational_routes(
+    database: Database, bus: Bus, signing_keys: SigningKeyRing, metrics: Metrics
+) -> list[BaseRoute]:
+    async def health(_: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    async def ready(_: Request) -> Response:
+        database_ok, bus_ok = await asyncio.gather(database.ping(), bus.ping())
+        body = {
+            "status": "ready" if database_ok and bus_ok else "not ready",
+            "database": database_ok,
+            "bus": bus_ok,
+        }
+        return json_response(body, 200 if database_ok and bus_ok else 503)
+
+    async def jwks(_: Request) -> Response:
+        return json_response(signing_keys.jwks())
+
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/health/ready", ready, methods=["GET"]),
+        Route("/metrics", metrics_endpoint(metrics), methods=["GET"]),
+        Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+    ]
 
 
 async def _not_found(scope: Scope, _receive: Receive, send: Send) -> None:

@@ -13,14 +13,18 @@ from typing import Any
 
 import uvloop
 
-from switchboard.app import ACCESS_KEYS_CHANGED
-from switchboard.bus.redis import RedisBus
-from switchboard.core.config import ConfigError, Settings, load_settings
+from switchboard.app import (
+    ACCESS_KEYS_CHANGED,
+    Node,
+    open_bus,
+    open_database,
+    signing_key_ring,
+)
+from switchboard.core.config import ConfigError, NodeConfig, Settings, load_settings, node_config
 from switchboard.events.cli import add_events_commands, run_events_command
 from switchboard.http.context import RequestIdLogFilter
 from switchboard.numbers.cli import add_numbers_commands, run_numbers_command
 from switchboard.sms.cli import add_sim_commands, run_sim_command
-from switchboard.storage.database import Database
 from switchboard.storage.secrets import SqlSecretStore
 
 
@@ -94,40 +98,29 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
-async def _connection_string(settings: Settings, *, secondary: bool = False) -> str:
-    endpoint_file = settings.data_dir / "endpoint"
-    endpoint = endpoint_file.read_text().strip() if endpoint_file.exists() else settings.endpoint()
-    database = Database(settings.effective_database_url)
-    await database.start()
-    try:
+async def _connection_string(config: NodeConfig, *, secondary: bool = False) -> str:
+    server = config.server
+    endpoint_file = server.data_dir / "endpoint"
+    endpoint = endpoint_file.read_text().strip() if endpoint_file.exists() else server.endpoint()
+    async with open_database(config) as database:
         primary, second = await SqlSecretStore(database).access_keys()
-    finally:
-        await database.stop()
     return f"endpoint={endpoint};accesskey={second if secondary else primary}"
 
 
-async def _rotate(settings: Settings, which: str) -> str:
-    database = Database(settings.effective_database_url)
-    await database.start()
-    try:
+async def _rotate(config: NodeConfig, which: str) -> str:
+    async with open_database(config) as database:
         if which == "signing":
-            from switchboard.app import signing_key_ring
-
-            ring = signing_key_ring(database, settings)
+            ring = signing_key_ring(database, config.auth)
             await ring.load()
             signing = await ring.rotate()
             return f"New token signing key {signing.kid}; earlier tokens stay valid until expiry."
         key = await SqlSecretStore(database).rotate_access_key(which)
-        if settings.redis_url:  # tell running nodes at once; otherwise they poll
-            bus = RedisBus(settings.redis_url, settings.redis_namespace)
-            await bus.start()
-            await bus.publish(ACCESS_KEYS_CHANGED, which.encode())
-            await bus.stop()
+        if config.bus.clustered:  # tell running nodes at once; otherwise they poll
+            async with open_bus(config) as bus:
+                await bus.publish(ACCESS_KEYS_CHANGED, which.encode())
         return f"The {which} access key was regenerated; the other key still works.\n" + (
             f"New {which} key: {key}"
         )
-    finally:
-        await database.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -137,33 +130,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"switchboard: {exc.message}", file=sys.stderr)
         return 2
-    _configure_logging(settings.log_level)
+    config = node_config(settings)
+    _configure_logging(config.server.log_level)
     if args.command != "serve":
         # Shell commands print their results on stdout; migration chatter is noise there.
         logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "serve":
-        from switchboard.http.server import serve
-        from switchboard.traversal.relay import check_turn_settings
-
-        try:
-            check_turn_settings(settings)  # e.g. --turn without coturn installed
-        except ConfigError as exc:
-            print(f"switchboard: {exc.message}", file=sys.stderr)
-            return 2
-        return uvloop.run(serve(settings))
+        return _serve(config)
     if args.command == "sample-config":
         sys.stdout.write(resources.files("switchboard").joinpath("sample-config.toml").read_text())
         return 0
     if args.command == "connection-string":
-        print(asyncio.run(_connection_string(settings, secondary=args.secondary)))
+        print(asyncio.run(_connection_string(config, secondary=args.secondary)))
         return 0
     if args.command == "events":
-        return run_events_command(args, settings)
+        return run_events_command(
+            args,
+            config.events,
+            config.server,
+            lambda: open_database(config),
+            lambda: open_bus(config),
+        )
     if args.command in ("numbers", "carriers"):
-        return run_numbers_command(args, settings)
+        return run_numbers_command(args, lambda: open_database(config))
     if args.command == "sim":
-        return run_sim_command(args, settings)
+        return run_sim_command(args, lambda: open_database(config))
     if args.command == "keys":
-        print(asyncio.run(_rotate(settings, args.which)))
+        print(asyncio.run(_rotate(config, args.which)))
         return 0
     return 2
+
+
+def _serve(config: NodeConfig) -> int:
+    from switchboard.app import build_node
+    from switchboard.http.server import serve
+    from switchboard.traversal.relay import check_turn_settings
+
+    try:
+        check_turn_settings(config.turn, config.server)  # e.g. --turn without coturn installed
+    except ConfigError as exc:
+        print(f"switchboard: {exc.message}", file=sys.stderr)
+        return 2
+
+    async def build(port: int) -> Node:
+        return await build_node(config, port=port)
+
+    try:
+        return uvloop.run(serve(config.server, build))
+    except ConfigError as exc:  # found while starting (e.g. a bad [[events.subscriptions]])
+        print(f"switchboard: {exc.message}", file=sys.stderr)
+        return 2

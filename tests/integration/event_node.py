@@ -18,8 +18,9 @@ from typing import Any
 
 import httpx
 
-from switchboard.app import Switchboard
-from switchboard.core.config import load_settings
+from switchboard.app import Node as Switchboard
+from switchboard.app import build_node
+from switchboard.core.config import load_settings, node_config
 from switchboard.core.events import IntegrationEvent
 from tests.acs_signing import sign
 from tests.event_receiver import EventReceiver
@@ -97,12 +98,7 @@ async def running_nodes(database_url: str, tmp_path: Path) -> AsyncIterator[Node
             {"data_dir": tmp_path, "database_url": database_url, "port": 8443, **FAST, **overrides},
             environ={},
         )
-        node = Switchboard(settings)
-        try:
-            await node.start()
-        except BaseException:
-            await node.stop()  # what did start is stopped again
-            raise
+        node = await build_node(node_config(settings))  # a failed build stops what started
         primary, _ = await node.secrets.access_keys()
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=node.asgi), base_url=f"https://{HOST}"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from switchboard.app import Switchboard
+from switchboard.app import build_node
 from switchboard.chat.models import ChatEventName, NewParticipant
 from switchboard.chat.store import SqlChatStore
-from switchboard.core.config import load_settings
+from switchboard.core.config import load_settings, node_config
 from switchboard.identity.models import TokenScope
 
 pytestmark = pytest.mark.anyio
@@ -19,8 +19,7 @@ async def test_events_read_back_for_a_gap_carry_the_recipients_of_their_time(
     database_url: str, tmp_path: Path
 ) -> None:
     settings = load_settings({"data_dir": tmp_path, "database_url": database_url}, environ={})
-    node = Switchboard(settings)
-    await node.start()
+    node = await build_node(node_config(settings))
     try:
         identity = node.identity
         assert identity is not None

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from switchboard.app import Switchboard
-from switchboard.core.config import load_settings
+from switchboard.app import Node as Switchboard
+from switchboard.app import build_node
+from switchboard.core.config import load_settings, node_config
 from switchboard.core.events import IntegrationEvent
 from tests.event_receiver import EventReceiver, signature_is_valid
 
@@ -52,8 +53,7 @@ async def node(tmp_path: Path) -> AsyncIterator[Switchboard]:
         },
         environ={},
     )
-    running = Switchboard(settings)
-    await running.start()
+    running = await build_node(node_config(settings))
     yield running
     await running.stop()
 

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from switchboard.app import Switchboard
-from switchboard.core.config import load_settings
+from switchboard.app import build_node
+from switchboard.core.config import load_settings, node_config
 from tests.acs_signing import sign
 
 pytestmark = pytest.mark.anyio
@@ -50,8 +50,7 @@ async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
     settings = load_settings(
         {"data_dir": tmp_path, "database_url": database_url, "port": 8443}, environ={}
     )
-    node = Switchboard(settings)
-    await node.start()
+    node = await build_node(node_config(settings))
     primary, _ = await node.secrets.access_keys()
     transport = httpx.ASGITransport(app=node.asgi)
     async with httpx.AsyncClient(transport=transport, base_url=f"https://{HOST}") as http:

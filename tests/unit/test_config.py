@@ -1,10 +1,19 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from switchboard.core.config import ConfigError, Mode, load_settings
+from switchboard.core.config import (
+    ConfigError,
+    Mode,
+    Settings,
+    load_config,
+    load_settings,
+    node_config,
+)
+from switchboard.core.errors import SwitchboardError
 
 
 def test_defaults_apply_when_nothing_is_set() -> None:
@@ -45,7 +54,53 @@ def test_bad_value_names_the_setting() -> None:
 
 
 def test_endpoint_uses_public_host_and_brackets_ipv6() -> None:
-    assert load_settings({"public_host": "sb.example"}, environ={}).endpoint(1) == (
+    assert load_config({"public_host": "sb.example"}, environ={}).server.endpoint(1) == (
         "https://sb.example:1/"
     )
-    assert load_settings({"host": "::1"}, environ={}).endpoint(2) == "https://[::1]:2/"
+    assert load_config({"host": "::1"}, environ={}).server.endpoint(2) == "https://[::1]:2/"
+
+
+class _RecordingSettings:
+    """Reads through to real settings and remembers which names were read."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.read: set[str] = set()
+
+    def __getattr__(self, name: str) -> object:
+        value = getattr(self._settings, name)
+        self.read.add(name)
+        return value
+
+
+def test_every_setting_reaches_a_config_section() -> None:
+    recorder = _RecordingSettings(Settings())
+    node_config(recorder)  # type: ignore[arg-type]
+    unread = {field.name for field in dataclasses.fields(Settings)} - recorder.read
+    assert unread == {"database_url"}  # read through effective_database_url
+    assert "effective_database_url" in recorder.read
+
+
+def test_sections_carry_the_flat_names_values() -> None:
+    config = load_config(
+        {
+            "chat_max_participants": 7,
+            "calling_max_participants": 9,
+            "media_port_min": 40000,
+            "media_port_max": 40010,
+            "turnserver_path": "/opt/turnserver",
+            "redis_url": "redis://127.0.0.1:6379/0",
+            "sms_rate_burst": 3,
+        },
+        environ={},
+    )
+    assert config.chat.max_participants == 7
+    assert config.calling.max_participants == 9
+    assert config.media.ports == (40000, 40010)
+    assert config.turn.turnserver_path == "/opt/turnserver"
+    assert config.bus.clustered and config.sms.rate_burst == 3
+    assert config.storage.database_url.startswith("sqlite+aiosqlite:///")
+
+
+def test_a_config_error_is_not_an_http_error() -> None:
+    assert not issubclass(ConfigError, SwitchboardError)

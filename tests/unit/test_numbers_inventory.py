@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from switchboard.core.config import ConfigError, load_settings
+from switchboard.core.config import ConfigError, load_settings, node_config
 from switchboard.numbers.inventory import (
     MAX_BLOCK_SIZE,
     demo_inventory,
@@ -167,14 +167,14 @@ def test_the_server_config_carries_carriers_and_numbers(tmp_path: Path) -> None:
         'numbers = ["+14255550400"]\n'
     )
     settings = load_settings(config_file=config, environ={})
-    inventory = configured_inventory(settings)
+    inventory = configured_inventory(node_config(settings).numbers)
     assert [c.name for c in inventory.carriers] == ["smsc"]
     assert [n.phone_number for n in inventory.numbers] == ["+14255550400"]
     from_env = load_settings(
         environ={"SWITCHBOARD_NUMBERS": '[{"country_code": "US", "phone_number_type": "x"}]'}
     )
     with pytest.raises(ConfigError, match="'x'"):
-        configured_inventory(from_env)
+        configured_inventory(node_config(from_env).numbers)
 
 
 def test_capabilities_allow_only_what_the_number_offers() -> None:

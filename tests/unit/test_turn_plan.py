@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from switchboard.core.config import ConfigError, load_settings
+from switchboard.core.config import ConfigError, load_config
 from switchboard.traversal.coturn import CoturnConfig, render
-from switchboard.traversal.plan import TurnMode, plan_turn
+from switchboard.traversal.plan import TurnMode, TurnPlan
+from switchboard.traversal.plan import plan_turn as plan_from_sections
+
+
+def plan_turn(overrides: dict[str, Any]) -> TurnPlan:
+    config = load_config(overrides, environ={})
+    return plan_from_sections(config.turn, config.server)
 
 
 def test_default_points_at_a_local_coturn_without_starting_one() -> None:
-    plan = plan_turn(load_settings({}, environ={}))
+    plan = plan_turn({})
     assert plan.mode is TurnMode.UNMANAGED
     assert plan.urls() == [
         "stun:127.0.0.1:3478",
@@ -24,10 +31,7 @@ def test_default_points_at_a_local_coturn_without_starting_one() -> None:
 
 def test_supervised_uses_the_port_in_use_and_tls_when_configured() -> None:
     plan = plan_turn(
-        load_settings(
-            {"turn_enabled": True, "turn_port": 0, "turn_tls_port": 5349, "turn_host": "turn.lan"},
-            environ={},
-        )
+        {"turn_enabled": True, "turn_port": 0, "turn_tls_port": 5349, "turn_host": "turn.lan"}
     )
     assert plan.mode is TurnMode.SUPERVISED
     assert plan.urls(40000) == [
@@ -39,22 +43,20 @@ def test_supervised_uses_the_port_in_use_and_tls_when_configured() -> None:
 
 
 def test_advertised_host_for_wildcard_and_ipv6_listeners() -> None:
-    wildcard = plan_turn(
-        load_settings({"turn_listen_ip": "0.0.0.0", "public_host": "sb.lan"}, environ={})
-    )
+    wildcard = plan_turn({"turn_listen_ip": "0.0.0.0", "public_host": "sb.lan"})
     assert wildcard.urls()[0] == "stun:sb.lan:3478"
-    ipv6 = plan_turn(load_settings({"turn_listen_ip": "::1"}, environ={}))
+    ipv6 = plan_turn({"turn_listen_ip": "::1"})
     assert ipv6.urls()[1] == "turn:[::1]:3478?transport=udp"
 
 
 def test_production_mode_refuses_loopback_peers() -> None:
-    plan = plan_turn(load_settings({"mode": "production"}, environ={}))
+    plan = plan_turn({"mode": "production"})
     assert not plan.allow_loopback_peers
 
 
 def test_external_server_comes_from_config() -> None:
     urls = "stun:turn.example.com:3478, turns:turn.example.com:5349?transport=tcp"
-    plan = plan_turn(load_settings({"turn_urls": urls, "turn_secret": "shared"}, environ={}))
+    plan = plan_turn({"turn_urls": urls, "turn_secret": "shared"})
     assert plan.mode is TurnMode.EXTERNAL
     assert plan.configured_secret == "shared"
     assert plan.urls() == [
@@ -75,14 +77,14 @@ def test_external_server_comes_from_config() -> None:
 )
 def test_bad_turn_settings_are_refused(values: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        plan_turn(load_settings(values, environ={}))
+        plan_turn(values)
 
 
 def test_settings_come_from_the_environment_too() -> None:
-    settings = load_settings(
+    turn = load_config(
         {}, environ={"SWITCHBOARD_TURN_ENABLED": "true", "SWITCHBOARD_TURN_PORT": "0"}
-    )
-    assert settings.turn_enabled and settings.turn_port == 0
+    ).turn
+    assert turn.enabled and turn.port == 0
 
 
 def config(

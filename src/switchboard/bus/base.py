@@ -9,7 +9,8 @@ written to the database first and the bus only says "look again" (cache invalida
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 
@@ -41,3 +42,7 @@ class Bus(Protocol):
     async def ping(self) -> bool:
         """True when the bus can carry messages (readiness)."""
         ...
+
+
+# How a shell command gets the node's bus (app.open_bus), so running nodes hear its changes.
+BusOpener = Callable[[], AbstractAsyncContextManager[Bus]]

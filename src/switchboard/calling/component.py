@@ -20,7 +20,7 @@ from switchboard.calling.eventgrid import CallEventGridSink, Outbox
 from switchboard.calling.placement import LocalPlacement, Placement, RedisPlacement
 from switchboard.calling.protocol import PATH
 from switchboard.calling.service import CallingService, CallingSettings
-from switchboard.core.config import Settings
+from switchboard.core.sections import BusConfig, CallingConfig, MediaConfig
 from switchboard.media.node import LocalMediaNode
 from switchboard.rooms.service import RoomDirectory
 from switchboard.storage.database import Database
@@ -49,8 +49,17 @@ def ice_servers_json(relay: RelayService, user_id: str) -> list[dict[str, Any]]:
 
 
 class CallingComponent:
-    def __init__(self, settings: Settings, bus: Bus, database: Database) -> None:
-        self._settings = settings
+    def __init__(
+        self,
+        config: CallingConfig,
+        media: MediaConfig,
+        cluster: BusConfig,
+        bus: Bus,
+        database: Database,
+    ) -> None:
+        self._config = config
+        self._media_config = media
+        self._cluster = cluster
         self._bus = bus
         self._database = database
         self.service: CallingService | None = None
@@ -68,19 +77,18 @@ class CallingComponent:
         clock: Callable[[], float] = time.time,
         rooms: RoomDirectory | None = None,
     ) -> CallingService:
-        cfg = self._settings
+        cfg, cluster = self._config, self._cluster
         settings = CallingSettings(
-            ring_timeout_seconds=cfg.calling_ring_timeout_seconds,
-            presence_seconds=CLUSTER_PRESENCE_SECONDS if cfg.redis_url else 0.0,
-            reconnect_grace_seconds=cfg.calling_reconnect_grace_seconds,
-            max_participants=cfg.calling_max_participants,
+            ring_timeout_seconds=cfg.ring_timeout_seconds,
+            presence_seconds=CLUSTER_PRESENCE_SECONDS if cluster.clustered else 0.0,
+            reconnect_grace_seconds=cfg.reconnect_grace_seconds,
+            max_participants=cfg.max_participants,
         )
-        ports = (cfg.media_port_min, cfg.media_port_max) if cfg.media_port_min else None
-        self._media = LocalMediaNode(host=cfg.media_host, ports=ports)
+        self._media = LocalMediaNode(host=self._media_config.host, ports=self._media_config.ports)
         await self._media.start()
         placement: Placement = (
-            RedisPlacement(cfg.redis_url, cfg.redis_namespace)
-            if cfg.redis_url
+            RedisPlacement(cluster.redis_url, cluster.redis_namespace)
+            if cluster.redis_url
             else LocalPlacement()
         )
         self._sink = CallEventGridSink(self._database, outbox, wants=wants)

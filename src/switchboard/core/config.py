@@ -1,7 +1,9 @@
 """Server settings: defaults < TOML file < ``SWITCHBOARD_*`` environment < command line.
 
 Every field of :class:`Settings` can be set in all three places under the same name
-(``database_url`` / ``SWITCHBOARD_DATABASE_URL`` / ``--database-url``).
+(``database_url`` / ``SWITCHBOARD_DATABASE_URL`` / ``--database-url``). ``Settings`` is that
+flat surface of names and nothing more: ``node_config()`` turns it into the per-section
+``NodeConfig`` (sections.py) that the composition root hands out, a section to each part.
 """
 
 from __future__ import annotations
@@ -12,39 +14,39 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from switchboard.core.errors import BadRequestError
+from switchboard.core.sections import (
+    AuthConfig,
+    BusConfig,
+    CallingConfig,
+    ChatConfig,
+    ConfigError,
+    EventsConfig,
+    EventSubscriptionConfig,
+    MediaConfig,
+    Mode,
+    NodeConfig,
+    NumbersConfig,
+    ServerConfig,
+    SmsConfig,
+    StorageConfig,
+    TurnConfig,
+)
+
+__all__ = [
+    "ConfigError",
+    "EventSubscriptionConfig",
+    "Mode",
+    "NodeConfig",
+    "Settings",
+    "load_config",
+    "load_settings",
+    "node_config",
+]
 
 ENV_PREFIX = "SWITCHBOARD_"
-
-
-class Mode(StrEnum):
-    DEVELOPMENT = "development"
-    PRODUCTION = "production"
-
-
-class ConfigError(BadRequestError):
-    code = "InvalidConfiguration"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class EventSubscriptionConfig:
-    """A webhook declared in the config file (``[[events.subscriptions]]``), applied at start.
-
-    The keys are those of ``PUT /admin/eventSubscriptions/{name}`` in snake_case (camelCase is
-    accepted too); ``switchboard.events`` checks the values when it applies them.
-    """
-
-    name: str
-    endpoint_url: str
-    included_event_types: tuple[str, ...] = ()
-    event_delivery_schema: str = "EventGridSchema"
-    secret: str | None = None
-    max_delivery_attempts: int | None = None
-    event_time_to_live_in_minutes: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -113,15 +115,6 @@ class Settings:
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.sqlite_path.resolve()}"
-
-    def endpoint(self, port: int | None = None) -> str:
-        """The endpoint clients use: the public host if set, else the bind host."""
-        host = self.public_host or self.host
-        if host in ("0.0.0.0", "::"):
-            host = "localhost"
-        if ":" in host and not host.startswith("["):
-            host = f"[{host}]"
-        return f"https://{host}:{port if port is not None else self.port}/"
 
 
 def _coerce(field: dataclasses.Field[Any], value: Any) -> Any:
@@ -250,3 +243,56 @@ def load_settings(
         if value is not None:
             values[name] = _coerce(fields[name], value)
     return Settings(**values)
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> NodeConfig:
+    return node_config(load_settings(overrides, config_file=config_file, environ=environ))
+
+
+# Flat names of the sections whose fields carry no prefix in Settings.
+_UNPREFIXED: dict[type[Any], str] = {ServerConfig: "", BusConfig: "", AuthConfig: ""}
+_PREFIXES: dict[type[Any], str] = {
+    ChatConfig: "chat_",
+    CallingConfig: "calling_",
+    MediaConfig: "media_",
+    TurnConfig: "turn_",
+    EventsConfig: "events_",
+    NumbersConfig: "",
+    SmsConfig: "sms_",
+}
+
+
+def _section(cls: type[Any], settings: Settings, prefix: str) -> Any:
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        for flat in (prefix + field.name, field.name):  # turnserver_path has no prefix
+            if hasattr(settings, flat):
+                values[field.name] = getattr(settings, flat)
+                break
+        else:  # pragma: no cover - test_config checks every field has a flat name
+            raise ConfigError(f"no setting for {cls.__name__}.{field.name}")
+    return cls(**values)
+
+
+def node_config(settings: Settings) -> NodeConfig:
+    """The per-section configuration the composition root hands out."""
+    sections = {cls: _section(cls, settings, prefix) for cls, prefix in _UNPREFIXED.items()}
+    sections.update({cls: _section(cls, settings, p) for cls, p in _PREFIXES.items()})
+    return NodeConfig(
+        server=sections[ServerConfig],
+        storage=StorageConfig(database_url=settings.effective_database_url),
+        bus=sections[BusConfig],
+        auth=sections[AuthConfig],
+        chat=sections[ChatConfig],
+        calling=sections[CallingConfig],
+        media=sections[MediaConfig],
+        turn=sections[TurnConfig],
+        events=sections[EventsConfig],
+        numbers=sections[NumbersConfig],
+        sms=sections[SmsConfig],
+    )

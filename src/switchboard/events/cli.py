@@ -17,21 +17,20 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from typing import TextIO
 
 import msgspec
 
-from switchboard.bus.base import Bus
-from switchboard.bus.memory import MemoryBus
-from switchboard.bus.redis import RedisBus
+from switchboard.bus.base import Bus, BusOpener
 from switchboard.core.clock import iso8601
-from switchboard.core.config import Settings
 from switchboard.core.errors import SwitchboardError
+from switchboard.core.sections import EventsConfig, ServerConfig
 from switchboard.events.component import EventsComponent, request_origin
 from switchboard.events.envelopes import envelope
 from switchboard.events.models import DeliverySchema, EventSubscription, SubscriptionSpec
 from switchboard.events.outbox import OUTBOX_TOPIC, OutboxReader
-from switchboard.storage.database import Database
+from switchboard.storage.database import Database, DatabaseOpener
 from switchboard.storage.secrets import RESOURCE_ID, SqlSecretStore
 
 SCHEMAS = {"eventgrid": DeliverySchema.EVENT_GRID, "cloudevents": DeliverySchema.CLOUD_EVENTS}
@@ -86,9 +85,16 @@ def add_events_commands(
     tail.add_argument("--count", type=int, help="exit after printing this many events")
 
 
-def run_events_command(args: argparse.Namespace, settings: Settings) -> int:
+def run_events_command(
+    args: argparse.Namespace,
+    config: EventsConfig,
+    server: ServerConfig,
+    open_database: DatabaseOpener,
+    open_bus: BusOpener,
+) -> int:
+    tool = _EventsTool(config, server, open_database, open_bus)
     try:
-        return asyncio.run(_run(args, settings, sys.stdout))
+        return asyncio.run(_run(args, tool, sys.stdout))
     except KeyboardInterrupt:
         return 0
     except SwitchboardError as exc:
@@ -96,29 +102,29 @@ def run_events_command(args: argparse.Namespace, settings: Settings) -> int:
         return 1
 
 
+@dataclass(frozen=True, slots=True)
+class _EventsTool:
+    config: EventsConfig
+    server: ServerConfig
+    open_database: DatabaseOpener
+    open_bus: BusOpener
+
+
 @asynccontextmanager
-async def _events(settings: Settings) -> AsyncIterator[tuple[EventsComponent, Database, Bus]]:
-    database = Database(settings.effective_database_url)
-    await database.start()
-    bus: Bus = (
-        RedisBus(settings.redis_url, settings.redis_namespace)
-        if settings.redis_url
-        else (MemoryBus())
-    )
-    await bus.start()
-    events = EventsComponent(settings, database, bus, clock=time.time)
-    try:
-        resource_id = await SqlSecretStore(database).get_or_create(RESOURCE_ID)
-        await events.start(resource_id=resource_id, origin=request_origin(settings), dispatch=False)
-        yield events, database, bus
-    finally:
-        await events.stop()
-        await bus.stop()
-        await database.stop()
+async def _events(tool: _EventsTool) -> AsyncIterator[tuple[EventsComponent, Database, Bus]]:
+    async with tool.open_database() as database, tool.open_bus() as bus:
+        events = EventsComponent(tool.config, tool.server, database, bus, clock=time.time)
+        try:
+            resource_id = await SqlSecretStore(database).get_or_create(RESOURCE_ID)
+            origin = request_origin(tool.server)
+            await events.start(resource_id=resource_id, origin=origin, dispatch=False)
+            yield events, database, bus
+        finally:
+            await events.stop()
 
 
-async def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    async with _events(settings) as (events, database, bus):
+async def _run(args: argparse.Namespace, tool: _EventsTool, out: TextIO) -> int:
+    async with _events(tool) as (events, database, bus):
         command = args.events_command
         if command == "subscribe":
             spec = SubscriptionSpec.parse(
@@ -155,7 +161,7 @@ async def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
         elif command == "dead-letters":
             await _dead_letters(events, args, out)
         elif command == "tail":
-            await _tail(database, bus, settings, args, out, topic=events.topic)
+            await _tail(database, bus, args, out, topic=events.topic)
     return 0
 
 
@@ -186,7 +192,6 @@ async def _dead_letters(events: EventsComponent, args: argparse.Namespace, out: 
 async def _tail(
     database: Database,
     bus: Bus,
-    settings: Settings,
     args: argparse.Namespace,
     out: TextIO,
     *,

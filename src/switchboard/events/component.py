@@ -1,6 +1,6 @@
-"""Wiring of events/ for one node (server) or one command (CLI), from the settings.
+"""Wiring of events/ for one node (server) or one command (CLI), from its config section.
 
-EventsComponent(settings, database, bus)
+EventsComponent(events config, server config, database, bus)
   .outbox ──────────────── SqlEventOutbox (producers use it from construction on)
   .wants(type) ─────────── does any subscription want this type? (SubscriptionInterest)
   .start(resource_id, origin, dispatch=True)
@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry
 from starlette.routing import BaseRoute
 
 from switchboard.bus.base import Bus
-from switchboard.core.config import Mode, Settings
+from switchboard.core.sections import EventsConfig, ServerConfig
 from switchboard.events.deadletters import SqlDeadLetterStore
 from switchboard.events.dispatcher import DeliveryMetrics, EventDispatcher
 from switchboard.events.endpoints import EndpointGuard, EndpointPolicy
@@ -49,31 +49,33 @@ def lease_seconds(timeout_seconds: float) -> float:
     return timeout_seconds + max(5.0, timeout_seconds)
 
 
-def request_origin(settings: Settings) -> str:
+def request_origin(server: ServerConfig) -> str:
     """What we send as ``WebHook-Request-Origin``: the host clients know us by."""
-    return urlsplit(settings.endpoint()).hostname or "localhost"
+    return urlsplit(server.endpoint()).hostname or "localhost"
 
 
 class EventsComponent:
     def __init__(
         self,
-        settings: Settings,
+        config: EventsConfig,
+        server: ServerConfig,
         database: Database,
         bus: Bus,
         *,
         clock: Callable[[], float],
         registry: CollectorRegistry | None = None,
     ) -> None:
-        self._settings = settings
+        self._config = config
+        self._server = server
         self._database = database
         self._bus = bus
         self._clock = clock
         self._registry = registry
         self.outbox = SqlEventOutbox(bus, clock)
         self.interest = SubscriptionInterest(
-            SqlSubscriptionStore(database), bus, refresh_seconds=settings.events_poll_seconds
+            SqlSubscriptionStore(database), bus, refresh_seconds=config.poll_seconds
         )
-        self.topic = settings.events_topic or ""
+        self.topic = config.topic or ""
         self._client: httpx.AsyncClient | None = None
         self._subscriptions: SubscriptionService | None = None
         self._dead_letters: DeadLetterService | None = None
@@ -92,16 +94,16 @@ class EventsComponent:
         return self._dead_letters
 
     async def start(self, *, resource_id: str, origin: str, dispatch: bool = True) -> None:
-        settings = self._settings
-        self.topic = settings.events_topic or default_topic(resource_id)
-        policy = EndpointPolicy.for_mode(settings.mode, settings.events_allowed_endpoints)
+        config = self._config
+        self.topic = config.topic or default_topic(resource_id)
+        policy = EndpointPolicy.for_mode(self._server.mode, config.allowed_endpoints)
         guard = EndpointGuard(policy)
-        timeout = settings.events_delivery_timeout_seconds
+        timeout = config.delivery_timeout_seconds
         self._client = delivery_client(
-            guard, timeout=timeout, connections=settings.events_delivery_concurrency
+            guard, timeout=timeout, connections=config.delivery_concurrency
         )
         validator = None
-        if settings.events_validation_handshake:
+        if config.validation_handshake:
             validator = EndpointValidator(
                 self._client, topic=self.topic, origin=origin, clock=self._clock
             )
@@ -110,7 +112,7 @@ class EventsComponent:
             guard,
             validator,
             clock=self._clock,
-            development=settings.mode is Mode.DEVELOPMENT,
+            development=self._server.development,
             on_change=self.interest.changed,
         )
         self._dead_letters = DeadLetterService(
@@ -120,7 +122,7 @@ class EventsComponent:
         )
         if not dispatch:
             return
-        await self._subscriptions.apply_configured(settings.events_subscriptions)
+        await self._subscriptions.apply_configured(config.subscriptions)
         await self.interest.start()
         sender = WebhookSender(
             self._client, topic=self.topic, clock=self._clock, timeout_seconds=timeout
@@ -129,12 +131,12 @@ class EventsComponent:
             SqlDeliveryQueue(self._database),
             sender,
             self._bus,
-            policy=RetryPolicy(settings.events_retry_scale),
+            policy=RetryPolicy(config.retry_scale),
             clock=self._clock,
-            concurrency=settings.events_delivery_concurrency,
-            poll_seconds=settings.events_poll_seconds,
+            concurrency=config.delivery_concurrency,
+            poll_seconds=config.poll_seconds,
             lease_seconds=lease_seconds(timeout),
-            retention_seconds=settings.events_retention_hours * 3600,
+            retention_seconds=config.retention_hours * 3600,
             metrics=DeliveryMetrics(self._registry),
         )
         await self.dispatcher.start()
@@ -145,7 +147,7 @@ class EventsComponent:
 
     async def stop(self) -> None:
         if self.dispatcher is not None:
-            await self.dispatcher.stop(self._settings.shutdown_timeout_seconds)
+            await self.dispatcher.stop(self._server.shutdown_timeout_seconds)
             self.dispatcher = None
         await self.interest.stop()
         if self._client is not None:

@@ -5,9 +5,10 @@ TLS handshakes and encryption happen in granian's Rust threads instead of the Py
 loop, which is what bounds uvicorn here: granian is the server for the token-issuance figure
 (≥ 8,000 tokens/s on one core; bench/README.md has the figures).
 
-    reserve a port (SO_REUSEPORT) ─▶ granian binds it too ─▶ lifespan: Switchboard.start
-        ─▶ first accepted connection ─▶ release the reservation ─▶ print connection string
-    SIGTERM/SIGINT ─▶ granian stops accepting, drains its worker ─▶ Switchboard.stop
+    reserve a port (SO_REUSEPORT) ─▶ build(port): the node, started ─▶ granian binds the port
+        too (ASGI without lifespan) ─▶ first accepted connection ─▶ release the reservation
+        ─▶ print connection string
+    SIGTERM/SIGINT ─▶ granian stops accepting, drains its worker ─▶ node.stop()
 
 Granian binds its listener itself (with SO_REUSEPORT on Linux), so ``--port 0`` is done by
 reserving a free port with a bound, non-listening SO_REUSEPORT socket first: no one else can
@@ -24,8 +25,8 @@ import signal
 import socket
 from collections.abc import Callable
 
-from switchboard.app import Switchboard
-from switchboard.core.config import Settings
+from switchboard.core.sections import ServerConfig
+from switchboard.http.server import NodeFactory, ServedNode
 from switchboard.http.tls import TlsMaterial
 
 log = logging.getLogger(__name__)
@@ -40,19 +41,40 @@ def reserve_port(host: str, port: int) -> socket.socket:
 
 
 async def serve_granian(
-    settings: Settings, tls: TlsMaterial, announce: Callable[[str], None]
+    settings: ServerConfig,
+    tls: TlsMaterial,
+    build: NodeFactory,
+    announce: Callable[[str], None],
+) -> int:
+    reservation = reserve_port(settings.host, settings.port)
+    port = reservation.getsockname()[1]
+    try:
+        node = await build(port)
+    except BaseException:
+        reservation.close()
+        raise
+    try:
+        return await _serve(settings, tls, reservation, node, announce)
+    finally:
+        await node.stop()
+
+
+async def _serve(
+    settings: ServerConfig,
+    tls: TlsMaterial,
+    reservation: socket.socket,
+    node: ServedNode,
+    announce: Callable[[str], None],
 ) -> int:
     from granian.constants import HTTPModes, Interfaces
     from granian.server.embed import Server
 
-    reservation = reserve_port(settings.host, settings.port)
     port = reservation.getsockname()[1]
-    node = Switchboard(settings, port=port)
     server = Server(  # embedded mode drains its one worker on stop
         node.asgi,
         address=settings.host.strip("[]"),
         port=port,
-        interface=Interfaces.ASGI,
+        interface=Interfaces.ASGINL,  # no lifespan: the node is already started
         http=HTTPModes.http1,
         websockets=True,
         ssl_cert=tls.cert,

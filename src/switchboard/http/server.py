@@ -1,7 +1,11 @@
 """Run a node under uvicorn over TLS, on a socket we bind ourselves (so ``--port 0`` works).
 
-bind socket ─▶ uvicorn (lifespan: Switchboard.start) ─▶ started ─▶ print connection string
-SIGTERM/SIGINT ─▶ uvicorn stops accepting, drains in-flight requests ─▶ Switchboard.stop
+bind socket ─▶ build(port): the node, built and started (app.build_node, handed in by the CLI)
+    ─▶ uvicorn serves node.asgi (no lifespan: the node is already up) ─▶ print connection string
+SIGTERM/SIGINT ─▶ uvicorn stops accepting, drains in-flight requests ─▶ node.stop()
+
+This module knows the node only as ``ServedNode``: the HTTP layer sits below the composition
+root and never imports it.
 """
 
 from __future__ import annotations
@@ -12,15 +16,31 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Protocol
 
 import uvicorn
+from starlette.types import ASGIApp
 
-from switchboard.app import Switchboard
-from switchboard.core.config import Settings
+from switchboard.core.sections import ServerConfig
 from switchboard.http.tls import TlsMaterial, ensure_tls_material
 
 log = logging.getLogger(__name__)
+
+
+class ServedNode(Protocol):
+    """What the HTTP servers need of a node: its ASGI app, what to announce, how to stop."""
+
+    @property
+    def asgi(self) -> ASGIApp: ...
+
+    async def connection_string(self) -> str: ...
+
+    async def stop(self) -> None: ...
+
+
+# Builds and starts the node for the port the server listens on.
+NodeFactory = Callable[[int], Awaitable[ServedNode]]
 
 
 class _Server(uvicorn.Server):
@@ -80,7 +100,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def prepare_tls(settings: Settings) -> TlsMaterial:
+def prepare_tls(settings: ServerConfig) -> TlsMaterial:
     hosts = ["localhost", "127.0.0.1", "::1"]
     for extra in (settings.public_host, settings.host):
         if extra and extra not in ("0.0.0.0", "::") and extra not in hosts:
@@ -88,21 +108,44 @@ def prepare_tls(settings: Settings) -> TlsMaterial:
     return ensure_tls_material(settings.data_dir / "tls", hosts)
 
 
-async def serve(settings: Settings, *, announce: Callable[[str], None] | None = None) -> int:
+async def serve(
+    settings: ServerConfig,
+    build: NodeFactory,
+    *,
+    announce: Callable[[str], None] | None = None,
+) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     tls = prepare_tls(settings)
     if settings.http_server == "granian":
         from switchboard.http.granian_server import serve_granian
 
-        return await serve_granian(settings, tls, announce or _print)
+        return await serve_granian(settings, tls, build, announce or _print)
     sock = bind_socket(settings.host, settings.port)
     port = sock.getsockname()[1]
-    node = Switchboard(settings, port=port)
+    try:
+        node = await build(port)
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        return await _serve_uvicorn(settings, tls, sock, node, announce or _print)
+    finally:
+        await node.stop()
+
+
+async def _serve_uvicorn(
+    settings: ServerConfig,
+    tls: TlsMaterial,
+    sock: socket.socket,
+    node: ServedNode,
+    say: Callable[[str], None],
+) -> int:
+    port = sock.getsockname()[1]
     config = uvicorn.Config(
         node.asgi,
         ssl_certfile=str(tls.cert),
         ssl_keyfile=str(tls.key),
-        lifespan="on",
+        lifespan="off",
         loop="uvloop",
         http="httptools",
         log_config=None,
@@ -118,7 +161,6 @@ async def serve(settings: Settings, *, announce: Callable[[str], None] | None = 
         await asyncio.sleep(0.05)
     if server.started:
         (settings.data_dir / "endpoint").write_text(settings.endpoint(port))
-        say = announce or _print
         say(f"Connection string: {await node.connection_string()}")
         say(f"CA certificate: {tls.ca_cert.resolve()}")
     await task

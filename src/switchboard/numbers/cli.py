@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from switchboard.core.clock import SystemClock
-from switchboard.core.config import Settings
 from switchboard.core.errors import SwitchboardError
 from switchboard.numbers.inventory import parse_carrier, read_inventory_file
 from switchboard.numbers.models import CarrierKind, InventoryNumber, NumberState
 from switchboard.numbers.service import NumbersService, sql_numbers_service
-from switchboard.storage.database import Database
+from switchboard.storage.database import DatabaseOpener
 
 _PAGE = 500
 _STATES = {"available": NumberState.AVAILABLE, "held": NumberState.HELD}
@@ -70,28 +69,24 @@ def add_numbers_commands(
         common_options(parser)
 
 
-def run_numbers_command(args: argparse.Namespace, settings: Settings) -> int:
+def run_numbers_command(args: argparse.Namespace, open_database: DatabaseOpener) -> int:
     try:
-        return asyncio.run(_run(args, settings, sys.stdout))
+        return asyncio.run(_run(args, open_database, sys.stdout))
     except SwitchboardError as exc:
         print(f"switchboard: {exc.message}", file=sys.stderr)
         return 1
 
 
 @asynccontextmanager
-async def _service(settings: Settings) -> AsyncIterator[NumbersService]:
-    database = Database(settings.effective_database_url)
-    await database.start()
-    try:
+async def _service(open_database: DatabaseOpener) -> AsyncIterator[NumbersService]:
+    async with open_database() as database:
         service = sql_numbers_service(database, SystemClock())
         await service.start()  # the demo, if this database never had it
         yield service
-    finally:
-        await database.stop()
 
 
-async def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    async with _service(settings) as service:
+async def _run(args: argparse.Namespace, open_database: DatabaseOpener, out: TextIO) -> int:
+    async with _service(open_database) as service:
         if args.command == "carriers":
             return await _carriers(service, args, out)
         command = args.numbers_command

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from switchboard.core.clock import Clock
-from switchboard.core.config import ConfigError, Settings
 from switchboard.core.errors import BadRequestError
+from switchboard.core.sections import ConfigError, NumbersConfig
 from switchboard.numbers.catalog import BROWSE_LIMIT, Locality, Offering, SqlCatalog
 from switchboard.numbers.countries import country_of, formats
 from switchboard.numbers.holds import SearchLapsedError, SqlHoldStore
@@ -362,11 +362,11 @@ def sql_numbers_service(database: Database, clock: Clock) -> NumbersService:
     )
 
 
-def configured_inventory(settings: Settings) -> Inventory:
+def configured_inventory(config: NumbersConfig) -> Inventory:
     """The ``[[carriers]]``/``[[numbers]]`` of the config; ConfigError if one is unusable."""
     try:
         return parse_document(
-            {"carriers": list(settings.carriers), "numbers": list(settings.numbers)}, "config"
+            {"carriers": list(config.carriers), "numbers": list(config.numbers)}, "config"
         )
     except InvalidInventoryError as exc:
         raise ConfigError(exc.message) from exc

@@ -20,10 +20,9 @@ from collections.abc import Callable
 from typing import TextIO
 
 from switchboard.core.clock import iso8601
-from switchboard.core.config import Settings
 from switchboard.sms.models import is_e164
 from switchboard.sms.simstore import HandsetBehaviour, HandsetReport, SimulatorStore
-from switchboard.storage.database import Database
+from switchboard.storage.database import DatabaseOpener
 
 
 def add_sim_commands(
@@ -53,9 +52,9 @@ def add_sim_commands(
     handset.add_argument("--delay", type=float, default=0.0, help="seconds before the receipt")
 
 
-def run_sim_command(args: argparse.Namespace, settings: Settings) -> int:
+def run_sim_command(args: argparse.Namespace, open_database: DatabaseOpener) -> int:
     try:
-        return asyncio.run(_run(args, settings, sys.stdout))
+        return asyncio.run(_run(args, open_database, sys.stdout))
     except ValueError as exc:
         print(f"switchboard: {exc}", file=sys.stderr)
         return 2
@@ -67,10 +66,8 @@ def _number(value: str) -> str:
     return value
 
 
-async def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    database = Database(settings.effective_database_url)
-    await database.start()
-    try:
+async def _run(args: argparse.Namespace, open_database: DatabaseOpener, out: TextIO) -> int:
+    async with open_database() as database:
         store = SimulatorStore(database)
         if args.sim_command == "handset":
             behaviour = HandsetBehaviour(
@@ -94,6 +91,4 @@ async def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
                     "receivedAt": iso8601(message.received_ms / 1000),
                 }
                 print(json.dumps(line, ensure_ascii=False), file=out)
-    finally:
-        await database.stop()
     return 0

@@ -1,6 +1,6 @@
-"""Wiring of sms/ for one node, from the settings and the carriers the numbers domain defines.
+"""Wiring of sms/ for one node, from its config section and the carriers the numbers domain defines.
 
-SmsComponent(settings, database, numbers, outbox)
+SmsComponent(sms config, database, numbers, outbox)
   .start()
      ├─ one SmsCarrier per defined carrier: simulator ─▶ SimulatorCarrier
      │                                      smpp      ─▶ SmppCarrier (gateways/smpp)
@@ -17,7 +17,7 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
-from switchboard.core.config import ConfigError, Settings
+from switchboard.core.sections import ConfigError, SmsConfig
 from switchboard.events.outbox import EventOutbox
 from switchboard.gateways.smpp.carrier import SmppCarrier
 from switchboard.gateways.smpp.settings import SmppSettings
@@ -50,7 +50,7 @@ class CarrierDirectory(NumberDirectory, Protocol):
 class SmsComponent:
     def __init__(
         self,
-        settings: Settings,
+        config: SmsConfig,
         database: Database,
         numbers: CarrierDirectory,
         outbox: EventOutbox,
@@ -58,12 +58,12 @@ class SmsComponent:
         clock: Callable[[], float],
     ) -> None:
         try:
-            casing = EventCasing(settings.sms_event_casing.lower())
+            casing = EventCasing(config.event_casing.lower())
         except ValueError:
             raise ConfigError(
-                f"sms_event_casing must be 'pascal' or 'camel', not {settings.sms_event_casing!r}."
+                f"sms_event_casing must be 'pascal' or 'camel', not {config.event_casing!r}."
             ) from None
-        self._settings = settings
+        self._config = config
         self._numbers = numbers
         self._clock = clock
         self.store = SqlSmsStore(database)
@@ -96,7 +96,7 @@ class SmsComponent:
 
     async def start(self) -> None:
         limiter = SendRateLimiter(
-            self._settings.sms_rate_per_number_per_minute, burst=self._settings.sms_rate_burst
+            self._config.rate_per_number_per_minute, burst=self._config.rate_burst
         )
         for definition in await self._numbers.carriers():
             carrier = self._carrier(definition)
@@ -107,7 +107,7 @@ class SmsComponent:
                 self.service,
                 limiter,
                 clock=self._clock,
-                expiry_seconds=self._settings.sms_queue_expiry_hours * 3600,
+                expiry_seconds=self._config.queue_expiry_hours * 3600,
             )
             sender.start()
             self._senders[definition.name] = sender

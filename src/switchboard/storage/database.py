@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 from switchboard.storage.inline_sqlite import inline_creator
 
 log = logging.getLogger(__name__)
+
+# How a shell command gets the node's database (app.open_database): started, then stopped.
+DatabaseOpener = Callable[[], "AbstractAsyncContextManager[Database]"]
 
 metadata = MetaData()
 """Every table of every domain is declared on this one MetaData."""

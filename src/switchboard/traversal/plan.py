@@ -1,4 +1,4 @@
-"""Which TURN server the node hands out, decided once from the settings.
+"""Which TURN server the node hands out, decided once from the TURN config section.
 
 turn_urls set ──────────▶ EXTERNAL   URLs and secret from config; no process
 turn_enabled (--turn) ──▶ SUPERVISED a local coturn we start; URLs point at it
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from switchboard.core.config import ConfigError, Mode, Settings
+from switchboard.core.sections import ConfigError, ServerConfig, TurnConfig
 
 _SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
 _ANY_ADDRESS = ("0.0.0.0", "::", "")
@@ -52,9 +52,9 @@ class TurnPlan:
         return urls
 
 
-def plan_turn(settings: Settings) -> TurnPlan:
-    external = tuple(u.strip() for u in (settings.turn_urls or "").split(",") if u.strip())
-    if external and settings.turn_enabled:
+def plan_turn(turn: TurnConfig, server: ServerConfig) -> TurnPlan:
+    external = tuple(u.strip() for u in (turn.urls or "").split(",") if u.strip())
+    if external and turn.enabled:
         raise ConfigError(
             "turn_urls names an external TURN server and turn_enabled (--turn) asks for a local "
             "coturn: choose one."
@@ -62,43 +62,43 @@ def plan_turn(settings: Settings) -> TurnPlan:
     for url in external:
         if not url.lower().startswith(_SCHEMES):
             raise ConfigError(f"turn_urls: '{url}' is not a stun:, stuns:, turn: or turns: URL.")
-    if external and not settings.turn_secret:
+    if external and not turn.secret:
         raise ConfigError(
             "turn_urls needs turn_secret: the static-auth-secret the external TURN server checks."
         )
-    if not 0 <= settings.turn_port <= 65535 or not 0 <= settings.turn_tls_port <= 65535:
+    if not 0 <= turn.port <= 65535 or not 0 <= turn.tls_port <= 65535:
         raise ConfigError("turn_port and turn_tls_port must be between 0 and 65535.")
-    if settings.turn_secret is not None and not _safe_in_config(settings.turn_secret):
+    if turn.secret is not None and not _safe_in_config(turn.secret):
         raise ConfigError("turn_secret must be printable ASCII without spaces, '#' or quotes.")
     if external:
         mode = TurnMode.EXTERNAL
-    elif settings.turn_enabled:
+    elif turn.enabled:
         mode = TurnMode.SUPERVISED
     else:
         mode = TurnMode.UNMANAGED
     return TurnPlan(
         mode=mode,
-        realm=settings.turn_realm,
-        configured_secret=settings.turn_secret,
-        listen_ip=settings.turn_listen_ip,
-        port=settings.turn_port,
-        tls_port=settings.turn_tls_port,
-        advertised_host=_advertised_host(settings),
+        realm=turn.realm,
+        configured_secret=turn.secret,
+        listen_ip=turn.listen_ip,
+        port=turn.port,
+        tls_port=turn.tls_port,
+        advertised_host=_advertised_host(turn, server),
         external_urls=external,
-        turnserver_path=settings.turnserver_path,
+        turnserver_path=turn.turnserver_path,
         # Loopback peers let tests and a developer's two local clients relay to each other;
         # in production a relay to the server's own loopback would expose internal services.
-        allow_loopback_peers=settings.mode is Mode.DEVELOPMENT,
-        data_dir=settings.data_dir,
+        allow_loopback_peers=server.development,
+        data_dir=server.data_dir,
     )
 
 
-def _advertised_host(settings: Settings) -> str:
-    if settings.turn_host:
-        return settings.turn_host
-    if settings.turn_listen_ip not in _ANY_ADDRESS:
-        return settings.turn_listen_ip
-    for candidate in (settings.public_host, settings.host):
+def _advertised_host(turn: TurnConfig, server: ServerConfig) -> str:
+    if turn.host:
+        return turn.host
+    if turn.listen_ip not in _ANY_ADDRESS:
+        return turn.listen_ip
+    for candidate in (server.public_host, server.host):
         if candidate and candidate not in _ANY_ADDRESS:
             return candidate
     return "127.0.0.1"

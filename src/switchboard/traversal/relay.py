@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 
 from switchboard.core.clock import Clock
-from switchboard.core.config import ConfigError, Settings
+from switchboard.core.sections import ConfigError, ServerConfig, TurnConfig
 from switchboard.storage.secrets import TURN_SECRET, SqlSecretStore
 from switchboard.traversal.coturn import CoturnConfig, find_turnserver, free_port
 from switchboard.traversal.plan import TurnMode, TurnPlan, plan_turn
@@ -24,9 +24,9 @@ from switchboard.traversal.supervisor import CoturnSupervisor
 log = logging.getLogger(__name__)
 
 
-def check_turn_settings(settings: Settings) -> TurnPlan:
+def check_turn_settings(turn: TurnConfig, server: ServerConfig) -> TurnPlan:
     """Fail fast (before anything starts) on bad TURN settings or a missing coturn."""
-    plan = plan_turn(settings)
+    plan = plan_turn(turn, server)
     if plan.mode is TurnMode.SUPERVISED:
         find_turnserver(plan.turnserver_path)
     return plan

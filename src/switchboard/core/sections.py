@@ -1,0 +1,190 @@
+"""The node's configuration, one small frozen section per part, each handed only to what uses it.
+
+    TOML file · SWITCHBOARD_* environment · command line ─▶ Settings (config.py: the flat
+        names people type, one namespace) ─▶ node_config(settings) ─▶ NodeConfig
+    NodeConfig.server ─▶ the HTTP server, TLS · .storage ─▶ Database · .bus ─▶ MemoryBus/RedisBus
+    .auth ─▶ access keys, HMAC, signing keys · .chat ─▶ chat/ · .calling ─▶ calling/
+    .media ─▶ the SFU · .turn ─▶ traversal/ · .events ─▶ events/ · .numbers ─▶ numbers/
+    .sms ─▶ sms/
+
+Only the composition root (app.py) and the CLI see the whole ``NodeConfig``; a domain gets its
+own section and, where it must tell clients where the node is, the ``ServerConfig``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class ConfigError(Exception):
+    """A setting that cannot work, found while loading or applying the configuration.
+
+    Not an HTTP error: it never reaches a client. The CLI prints its message as one line.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Where the node listens and how clients reach it."""
+
+    data_dir: Path = Path(".switchboard")
+    host: str = "127.0.0.1"
+    port: int = 8443
+    public_host: str | None = None
+    mode: Mode = Mode.DEVELOPMENT
+    log_level: str = "info"
+    access_log: bool = False
+    http_server: str = "uvicorn"
+    shutdown_timeout_seconds: float = 10.0
+
+    def endpoint(self, port: int | None = None) -> str:
+        """The endpoint clients use: the public host if set, else the bind host."""
+        host = self.public_host or self.host
+        if host in ("0.0.0.0", "::"):
+            host = "localhost"
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"https://{host}:{port if port is not None else self.port}/"
+
+    @property
+    def development(self) -> bool:
+        return self.mode is Mode.DEVELOPMENT
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StorageConfig:
+    database_url: str  # SQLite in the data dir unless a PostgreSQL URL was given
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BusConfig:
+    redis_url: str | None = None  # None: the in-process bus (one node)
+    redis_namespace: str = "switchboard"
+
+    @property
+    def clustered(self) -> bool:
+        """Several nodes may share this bus (and so hold each other's devices and calls)."""
+        return self.redis_url is not None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuthConfig:
+    hmac_max_skew_seconds: int = 900
+    access_key_reload_seconds: float = 5.0
+    signing_key_rotation_days: int = 30
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChatConfig:
+    heartbeat_seconds: float = 15.0
+    event_retention_hours: float = 24.0
+    max_message_bytes: int = 28 * 1024
+    max_participants: int = 250
+    max_participants_per_add: int = 200
+    max_participants_for_typing_and_receipts: int = 20
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CallingConfig:
+    ring_timeout_seconds: float = 85.0  # an unanswered call ends (487/10004)
+    reconnect_grace_seconds: float = 30.0  # a dropped device keeps its calls this long
+    max_participants: int = 350  # per group call or Room call (ACS: 350)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MediaConfig:
+    host: str = "127.0.0.1"  # the SFU's UDP bind address = its ICE-lite host candidate
+    port_min: int = 0  # UDP port range of the SFU; 0/0: any free port
+    port_max: int = 0
+
+    @property
+    def ports(self) -> tuple[int, int] | None:
+        return (self.port_min, self.port_max) if self.port_min else None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TurnConfig:
+    enabled: bool = False  # start and supervise a local coturn (`serve --turn`)
+    listen_ip: str = "127.0.0.1"
+    port: int = 3478  # 0 picks a free port
+    tls_port: int = 0  # 0: no TLS listener
+    host: str | None = None  # host in the handed-out URLs; default listen_ip
+    realm: str = "switchboard"
+    secret: str | None = None  # unset: generated once, kept with the resource secrets
+    urls: str | None = None  # external TURN server: comma-separated stun:/turn:/turns: URLs
+    turnserver_path: str = "turnserver"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EventSubscriptionConfig:
+    """A webhook declared in the config file (``[[events.subscriptions]]``), applied at start.
+
+    The keys are those of ``PUT /admin/eventSubscriptions/{name}`` in snake_case (camelCase is
+    accepted too); ``switchboard.events`` checks the values when it applies them.
+    """
+
+    name: str
+    endpoint_url: str
+    included_event_types: tuple[str, ...] = ()
+    event_delivery_schema: str = "EventGridSchema"
+    secret: str | None = None
+    max_delivery_attempts: int | None = None
+    event_time_to_live_in_minutes: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EventsConfig:
+    topic: str | None = None  # ARM id sent as topic/source; unset: from the resource id
+    validation_handshake: bool = True  # Event Grid's handshake on subscription create
+    allowed_endpoints: str | None = None  # production: private hosts/IPs/CIDRs allowed
+    delivery_concurrency: int = 16  # deliveries in flight per node
+    delivery_timeout_seconds: float = 30.0  # per attempt, as Event Grid
+    retry_scale: float = 1.0  # multiplies Event Grid's retry schedule (tests: 0.001)
+    poll_seconds: float = 2.0  # look for due deliveries this often without a wake-up
+    retention_hours: float = 24.0  # settled events stay in the outbox this long
+    subscriptions: tuple[EventSubscriptionConfig, ...] = ()  # [[events.subscriptions]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NumbersConfig:
+    """Top-level ``[[carriers]]`` and ``[[numbers]]`` tables, checked and applied
+    (idempotently) by switchboard.numbers at start."""
+
+    carriers: tuple[Mapping[str, Any], ...] = ()
+    numbers: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SmsConfig:
+    rate_per_number_per_minute: float = 200.0  # over it, messages wait in the queue
+    rate_burst: int = 10  # messages a number may send at once before the rate applies
+    queue_expiry_hours: float = 72.0  # a message the carrier never took fails after this
+    event_casing: str = "pascal"  # SMS event data keys: pascal (as ACS sends) or camel
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NodeConfig:
+    server: ServerConfig
+    storage: StorageConfig
+    bus: BusConfig = BusConfig()
+    auth: AuthConfig = AuthConfig()
+    chat: ChatConfig = ChatConfig()
+    calling: CallingConfig = CallingConfig()
+    media: MediaConfig = MediaConfig()
+    turn: TurnConfig = TurnConfig()
+    events: EventsConfig = EventsConfig()
+    numbers: NumbersConfig = NumbersConfig()
+    sms: SmsConfig = SmsConfig()

@@ -1,0 +1,100 @@
+"""Tasks that live as long as their owner, on ``asyncio.TaskGroup``.
+
+Two shapes recur across the server, and each had its own hand-written cancel loop:
+
+    owner.start() ─▶ TaskScope.start() ─▶ spawn(loop) … spawn(loop)
+    owner.stop()  ─▶ TaskScope.stop(): cancel every task ─▶ wait for all (one TaskGroup exit)
+
+    a connection ─▶ first_completed(receive(), send(), watch()) ─▶ the first to finish
+        decides; the others are cancelled and awaited before it returns
+
+A ``TaskScope`` runs its TaskGroup inside one supervising task of its own, so the group is
+entered and exited by the same task however the owner's start and stop are called. A spawned
+task that fails is logged and cancels its siblings (TaskGroup's rule): background loops
+catch what they can survive themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class TaskScope:
+    """Owned background tasks: ``await start()``, ``spawn()`` any number, ``await stop()``."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._group: asyncio.TaskGroup | None = None
+        self._ready = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._supervisor: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        self._supervisor = asyncio.create_task(self._supervise(), name=self._name)
+        await self._ready.wait()
+
+    def spawn(self, coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyncio.Task[T]:
+        if self._group is None or self._stopping.is_set():
+            coro.close()
+            raise RuntimeError(f"{self._name}: not running")
+        task = self._group.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    @property
+    def running(self) -> int:
+        """How many spawned tasks have not finished yet."""
+        return len(self._tasks)
+
+    async def stop(self) -> None:
+        """Cancel every task and wait until all have finished. Safe to call twice."""
+        supervisor = self._supervisor
+        if supervisor is None:
+            return
+        self._stopping.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await supervisor
+        self._supervisor = None
+
+    async def _supervise(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                self._ready.set()
+                await self._stopping.wait()
+                for task in list(self._tasks):
+                    task.cancel()
+        except Exception:
+            log.exception("%s: a task failed; its siblings were stopped", self._name)
+        finally:
+            self._group = None
+            self._ready.set()  # a start() still waiting must not hang
+
+
+async def first_completed(*coros: Coroutine[Any, Any, Any]) -> None:
+    """Run ``coros`` together until the first one finishes; cancel and await the others.
+
+    The first one's exception, if it raised one, is raised as it is (not in a group);
+    what the others raise while being cancelled is dropped.
+    """
+    tasks = [asyncio.ensure_future(coro) for coro in coros]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    first = next(task for task in tasks if task in done)
+    error = None if first.cancelled() else first.exception()
+    if error is not None:
+        raise error
