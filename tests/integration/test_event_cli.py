@@ -20,6 +20,7 @@ from switchboard.app import Node as Switchboard
 from switchboard.app import build_node
 from switchboard.core.config import load_settings, node_config
 from switchboard.core.events import IntegrationEvent
+from tests.delivery_barrier import deliveries_settled
 from tests.event_receiver import EventReceiver, signature_is_valid
 
 pytestmark = pytest.mark.anyio
@@ -120,7 +121,7 @@ async def test_dead_letters_are_listed_and_replayed_from_the_shell(
         )
         first, second = await publish(node, "T.One", "T.Two")
         await receiver.wait_until(lambda: len(receiver.attempts) == 2)
-        await asyncio.sleep(0.2)  # the node records the dead letters
+        await deliveries_settled(node.database, ["flaky"])  # both are dead letters now
         _, listed, _ = await switchboard("events", "dead-letters", *data)
         lines = listed.splitlines()
         assert len(lines) == 2

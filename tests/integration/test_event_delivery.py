@@ -14,6 +14,7 @@ import pytest
 
 from switchboard.events.models import SubscriptionSpec
 from switchboard.events.subscriptions import SqlSubscriptionStore
+from tests.delivery_barrier import deliveries_settled
 from tests.event_receiver import EventReceiver, signature_is_valid
 from tests.integration.event_node import Harness, NodeFactory, running_nodes
 
@@ -121,8 +122,8 @@ async def test_failing_receiver_gets_retries_then_the_event_once_with_the_same_i
         assert [r.events()[0]["id"] for r in attempts] == [event.id] * 4
         assert [r.headers["aeg-delivery-count"] for r in attempts] == ["0", "1", "2", "3"]
         assert all(signature_is_valid(r, "retry-secret") for r in attempts)
-        await asyncio.sleep(0.2)  # nothing more arrives once it was accepted
-        assert len(receiver.notifications) == 4
+        await deliveries_settled(api.node.database, [api.name()])
+        assert len(receiver.notifications) == 4  # nothing more once it was accepted
         assert await api.dead_letters() == []
     finally:
         await receiver.stop()
@@ -173,7 +174,7 @@ async def test_included_event_types_are_honoured(api: Harness, receiver: EventRe
         return sorted(r.path for r in receiver.notifications if r.events()[0]["id"] == event_id)
 
     await receiver.wait_until(lambda: len(receiver.accepted_ids) == 3)
-    await asyncio.sleep(0.2)
+    await deliveries_settled(api.node.database, [api.name("filtered"), api.name("both")])
     assert paths(a.id) == ["/both", "/filtered"]
     assert paths(b.id) == ["/both"]
 

@@ -16,6 +16,7 @@ from switchboard.core.events import IntegrationEvent
 from switchboard.events.outbox import SqlEventOutbox
 from switchboard.events.tables import event_deliveries
 from switchboard.storage import Database
+from tests.delivery_barrier import deliveries_settled
 from tests.event_receiver import EventReceiver
 from tests.integration.admin_http import signed_request
 from tests.integration.server import RunningServer, start_server
@@ -75,7 +76,7 @@ async def test_deliveries_owed_survive_kill_9_and_arrive_after_restart(tmp_path:
         server = start_server(tmp_path, env=FAST)
         ids = sorted(e.id for e in events)
         await receiver.wait_until(lambda: sorted(receiver.accepted_ids) == ids, within=20)
-        await asyncio.sleep(0.3)
+        await deliveries_settled(database, [name])
         assert sorted(receiver.accepted_ids) == ids  # each once
     finally:
         assert server.stop() == 0, "\n".join(server.output)

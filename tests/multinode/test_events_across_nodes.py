@@ -3,7 +3,6 @@ node: both dispatchers wake on every commit and race for the same deliveries."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import ssl
 import time
@@ -23,6 +22,7 @@ from switchboard.events.outbox import SqlEventOutbox
 from switchboard.storage import Database
 from tests.acs_signing import sign
 from tests.conftest import REDIS_URL
+from tests.delivery_barrier import deliveries_settled
 from tests.event_receiver import EventReceiver
 from tests.integration.server import RunningServer, start_server
 
@@ -128,7 +128,7 @@ async def test_each_event_is_delivered_once_per_subscription(
             return set(delivered) >= expected
 
         await receiver.wait_until(count, within=30)
-        await asyncio.sleep(0.5)  # a duplicate would be on its way by now
+        await deliveries_settled(producer.database, names)  # nothing more can arrive now
         count()
         assert set(delivered) == expected
         assert max(delivered.values()) == 1, [k for k, v in delivered.items() if v > 1]
