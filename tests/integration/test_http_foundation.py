@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import AsyncIterator
 from email.utils import formatdate
@@ -261,3 +262,21 @@ async def test_browser_modules_are_served_to_any_origin(api: Node) -> None:
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "*"
     assert "ChatRealtimeClient" in response.text
+
+
+async def test_every_module_the_browser_sdks_import_is_served_to_any_origin(api: Node) -> None:
+    """chat.js and calling.js import their siblings (./ws-session.js, …) by relative URL: each
+    must be served, cross-origin too, or the SDK does not load."""
+    relative_import = re.compile(r'^(?:import|export)\b[^;]*?from "\./([\w-]+\.js)";', re.M | re.S)
+    served: set[str] = set()
+    waiting = ["chat.js", "calling.js"]
+    while waiting:
+        name = waiting.pop()
+        if name in served:
+            continue
+        response = await api.http.get(f"/sdk/{name}", headers={"Origin": "https://app.example"})
+        assert response.status_code == 200, name
+        assert response.headers["access-control-allow-origin"] == "*"
+        served.add(name)
+        waiting.extend(relative_import.findall(response.text))
+    assert {"ws-session.js", "calling-signaling.js", "calling-events.js"} <= served

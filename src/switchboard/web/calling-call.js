@@ -15,7 +15,7 @@
 // whose media each carries; it is ICE-lite, so we send it no candidates. A Consumer (Room
 // role) may not publish: its senders carry no track while it has that role.
 
-import { Emitter, report } from "./calling-events.js";
+import { Emitter, report } from "./ws-session.js";
 import { DataChannel, DominantSpeakers, Lobby } from "./calling-features.js";
 import { LocalMedia } from "./calling-local.js";
 import { RemoteParticipant, merge } from "./calling-participant.js";

@@ -6,7 +6,7 @@
 //   dominantSpeakersChanged  ─▶ call.dominantSpeakers.dominantSpeakers.speakersList
 //   dataChannel send(data, {to}) ─▶ dataChannel ─▶ the others' `message` {data, from}
 
-import { Emitter } from "./calling-events.js";
+import { Emitter } from "./ws-session.js";
 import { RemoteParticipant } from "./calling-participant.js";
 
 /**

@@ -2,7 +2,7 @@
 // transceivers that carry them. `publishing` false (a Room's Consumer) leaves both senders
 // without a track, so nothing is sent, whatever the SDP says; true puts them back.
 
-import { report } from "./calling-events.js";
+import { report } from "./ws-session.js";
 
 /**
  * @typedef {import("./calling-media.js").DeviceManager} DeviceManager

@@ -1,7 +1,7 @@
 // Media objects of the browser calling SDK, named as in ACS's calling SDK: DeviceManager,
 // LocalVideoStream, RemoteVideoStream, VideoStreamRenderer. Plain MediaStreams underneath.
 
-import { Emitter } from "./calling-events.js";
+import { Emitter } from "./ws-session.js";
 
 /**
  * @typedef {{ id: string, name: string, deviceType: "Camera" | "Microphone" | "Speaker" }}

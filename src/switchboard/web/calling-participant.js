@@ -2,7 +2,8 @@
 // Room calls alike. A participant is what the signaling protocol says about another member of
 // the call; its video comes from the Call, which knows which m-line carries whose media.
 
-import { Emitter, fromWire } from "./calling-events.js";
+import { fromWire } from "./calling-events.js";
+import { Emitter } from "./ws-session.js";
 import { RemoteVideoStream } from "./calling-media.js";
 
 /**

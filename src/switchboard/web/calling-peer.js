@@ -11,7 +11,7 @@
 // each carries (`streams`: mid → participantId); `trackOf(participantId, kind)` finds the
 // track behind it. Remote audio plays by itself, one <audio> per received track (as ACS).
 
-import { report } from "./calling-events.js";
+import { report } from "./ws-session.js";
 
 /**
  * @typedef {{ mid: string, kind: "audio" | "video", participantId: string | null }} StreamOwner

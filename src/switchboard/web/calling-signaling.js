@@ -1,5 +1,7 @@
 // The signaling connection of the browser calling SDK: protocol `switchboard.calling.v1`
-// (docs/calling-protocol.md). One WebSocket per CallAgent (one "device").
+// (docs/calling-protocol.md). One WebSocket per CallAgent (one "device"), kept by a WsSession
+// (ws-session.js: reconnects, backoff, heartbeat watchdog); this module adds register, acks
+// and resume.
 //
 //   start() ─▶ token ─▶ WebSocket wss://…/calling/signaling?access_token=… (subprotocol)
 //     ─▶ register {deviceId?, lastSeq?} ─▶ ack {deviceId, iceServers, heartbeatSeconds, …}
@@ -11,6 +13,8 @@
 //     a reconnect resumes the same device with `lastSeq`: the server replays what we missed,
 //     and drops resent requests it has already applied (their acks are in the replay).
 //     Frames whose `seq` is not above the last one seen are never handled twice.
+
+import { ResumePoint, WsSession } from "./ws-session.js";
 
 export const PROTOCOL = "switchboard.calling.v1";
 
@@ -37,7 +41,8 @@ const FATAL = new Set([4003, 4006, 4009, 4011]);
  * @typedef {(ack: ServerFrame) => void} AckHook  Runs as the ack arrives, before later frames.
  * @typedef {{ frame: Record<string, unknown>, resolve: (ack: ServerFrame) => void,
  *   reject: (error: Error) => void, onAck: AckHook | undefined }} Pending
- * @typedef {{ new (url: string, protocols?: string | string[]): WebSocket }} WebSocketConstructor
+ * @typedef {import("./ws-session.js").WebSocketConstructor} WebSocketConstructor
+ * @typedef {import("./ws-session.js").Connection} Connection
  *
  * @typedef {object} SignalingOptions
  * @property {string} endpoint  The server, e.g. `https://switchboard.example.com:8443`.
@@ -64,35 +69,51 @@ export class SignalingError extends Error {
 
 export class Signaling {
   #options;
-  #url;
-  #WebSocket;
-  #initialDelay;
-  #maxDelay;
-  #running = false;
-  /** @type {WebSocket | null} */
-  #socket = null;
+  /** @type {WsSession<ServerFrame>} */
+  #session;
   /** @type {string | null} */
   #deviceId = null;
-  /** @type {number | null} */
-  #lastSeq = null;
+  /** @type {ResumePoint<number>} */
+  #lastSeq = new ResumePoint(/** @type {number | null} */ (null), (a, b) => a < b);
   #registered = false;
-  #heartbeatMs = 15_000;
+  /** The id of the current connection's register request. */
+  #registerId = "";
   #prefix = Math.random().toString(36).slice(2, 8);
   #nextId = 0;
   /** @type {Map<string, Pending>} */
   #pending = new Map();
   /** @type {{ resolve: (r: Registration) => void, reject: (e: Error) => void } | null} */
   #firstRegistration = null;
-  /** @type {(() => void) | null} */
-  #wake = null;
 
   /** @param {SignalingOptions} options */
   constructor(options) {
     this.#options = options;
-    this.#url = signalingUrl(options.endpoint);
-    this.#WebSocket = options.WebSocket ?? globalThis.WebSocket;
-    this.#initialDelay = options.initialReconnectDelayMs ?? 500;
-    this.#maxDelay = options.maxReconnectDelayMs ?? 10_000;
+    const url = signalingUrl(options.endpoint);
+    this.#session = new WsSession({
+      url: (token) => {
+        const withToken = new URL(url);
+        withToken.searchParams.set("access_token", token);
+        return withToken.toString();
+      },
+      protocol: PROTOCOL,
+      getToken: options.getToken,
+      closeAction: (code) => {
+        if (FATAL.has(code)) return "stop";
+        return code === SignalingCloseCode.UNAUTHORIZED ? "refresh" : "retry";
+      },
+      pong: { v: 1, type: "pong" },
+      connectTimeoutMs: 10_000, // until the register ack; then two heartbeats of silence
+      initialReconnectDelayMs: options.initialReconnectDelayMs ?? 500,
+      maxReconnectDelayMs: options.maxReconnectDelayMs ?? 10_000,
+      WebSocket: options.WebSocket,
+      onOpen: (connection) => this.#register(connection),
+      onFrame: (frame, connection) => this.#onFrame(frame, connection),
+      onEnd: (end) => {
+        this.#registered = false;
+        if (end.established && !end.stopped) options.onConnection(false);
+      },
+      onStop: (code, reason) => this.#stopped(code, reason, true),
+    });
   }
 
   get deviceId() {
@@ -101,7 +122,7 @@ export class Signaling {
 
   /** The current WebSocket, if any. For tests and debugging only. */
   get _socket() {
-    return this.#socket;
+    return this.#session.socket;
   }
 
   /**
@@ -110,12 +131,11 @@ export class Signaling {
    * @returns {Promise<Registration>}
    */
   start() {
-    if (this.#running) throw new Error("signaling already started");
-    this.#running = true;
+    if (this.#session.running) throw new Error("signaling already started");
     const registered = new Promise((resolve, reject) => {
       this.#firstRegistration = { resolve, reject };
     });
-    this.#run().catch((error) => this.#stop(SignalingCloseCode.ABNORMAL, String(error)));
+    this.#session.start();
     return /** @type {Promise<Registration>} */ (registered);
   }
 
@@ -128,38 +148,28 @@ export class Signaling {
    * @returns {Promise<ServerFrame>}
    */
   request(type, fields, onAck) {
-    if (!this.#running) return Promise.reject(new SignalingError("Closed", "Signaling stopped."));
+    if (!this.#session.running) {
+      return Promise.reject(new SignalingError("Closed", "Signaling stopped."));
+    }
     const id = `${this.#prefix}-${++this.#nextId}`;
     const frame = { v: 1, type, id, ...fields };
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { frame, resolve, reject, onAck });
-      if (this.#registered) this.#send(frame);
+      if (this.#registered) this.#session.send(frame);
     });
   }
 
   /** Unregister the device (its calls end on the server) and close. */
   stop() {
-    if (!this.#running) return;
-    if (this.#registered) this.#send({ v: 1, type: "unregister" });
-    this.#stop(SignalingCloseCode.NORMAL, "Stopped by the client.", false);
+    if (!this.#session.running) return;
+    if (this.#registered) this.#session.send({ v: 1, type: "unregister" });
+    this.#session.stop();
+    this.#stopped(SignalingCloseCode.NORMAL, "Stopped by the client.", false);
   }
 
-  /** @param {number} code @param {string} reason @param {boolean} [notify] */
-  #stop(code, reason, notify = true) {
-    if (!this.#running) return;
-    this.#running = false;
+  /** @param {number} code @param {string} reason @param {boolean} notify */
+  #stopped(code, reason, notify) {
     this.#registered = false;
-    const socket = this.#socket;
-    this.#socket = null;
-    if (socket) {
-      socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
-      try {
-        socket.close(1000);
-      } catch {
-        // already closing
-      }
-    }
-    this.#wake?.();
     const error = new SignalingError("Closed", `Signaling stopped: ${code} ${reason}`);
     this.#firstRegistration?.reject(Object.assign(error, { closeCode: code }));
     this.#firstRegistration = null;
@@ -168,145 +178,37 @@ export class Signaling {
     if (notify) this.#options.onClosed(code, reason);
   }
 
-  async #run() {
-    let attempt = 0;
-    let refresh = false;
-    while (this.#running) {
-      const token = await this.#options.getToken(refresh);
-      if (!this.#running) return;
-      if (token === null) {
-        this.#stop(SignalingCloseCode.UNAUTHORIZED, "The token was refused; no fresh one.");
-        return;
-      }
-      const end = await this.#connect(token);
-      if (!this.#running) return;
-      if (end.registered) {
-        attempt = 0;
-        this.#options.onConnection(false);
-      }
-      if (FATAL.has(end.code)) {
-        this.#stop(end.code, end.reason);
-        return;
-      }
-      refresh = end.code === SignalingCloseCode.UNAUTHORIZED;
-      await this.#sleep(this.#backoff(attempt++));
+  /** @param {Connection} connection */
+  #register(connection) {
+    this.#registerId = `${this.#prefix}-register-${++this.#nextId}`;
+    /** @type {Record<string, unknown>} */
+    const register = { v: 1, type: "register", id: this.#registerId };
+    if (this.#deviceId !== null) {
+      register.deviceId = this.#deviceId;
+      if (this.#lastSeq.value !== null) register.lastSeq = this.#lastSeq.value;
     }
+    connection.send(register);
   }
 
-  /** @param {number} attempt @returns {number} exponential, with "equal jitter" */
-  #backoff(attempt) {
-    const ceiling = Math.min(this.#maxDelay, this.#initialDelay * 2 ** Math.min(attempt, 30));
-    return ceiling / 2 + Math.random() * (ceiling / 2);
-  }
-
-  /** @param {number} ms @returns {Promise<void>} ends early on stop() */
-  #sleep(ms) {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = null;
-        resolve();
-      }, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        this.#wake = null;
-        resolve();
-      };
-    });
-  }
-
-  /**
-   * One WebSocket, from creation to its end.
-   * @param {string} token
-   * @returns {Promise<{ code: number, reason: string, registered: boolean }>}
-   */
-  #connect(token) {
-    const url = new URL(this.#url);
-    url.searchParams.set("access_token", token);
-    return new Promise((resolve) => {
-      /** @type {WebSocket} */
-      let ws;
-      try {
-        ws = new this.#WebSocket(url.toString(), PROTOCOL);
-      } catch (error) {
-        resolve({ code: SignalingCloseCode.ABNORMAL, reason: String(error), registered: false });
-        return;
-      }
-      this.#socket = ws;
-      const registerId = `${this.#prefix}-register-${++this.#nextId}`;
-      let registered = false;
-      // Until the register ack, allow 10 s; then two heartbeats of silence mean a dead link.
-      let deadline = Date.now() + 10_000;
-      /** @type {ReturnType<typeof setTimeout> | undefined} */
-      let watchdog;
-
-      /** @param {number} code @param {string} reason */
-      const finish = (code, reason) => {
-        clearTimeout(watchdog);
-        ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-        if (ws.readyState <= 1) {
-          try {
-            ws.close(1000);
-          } catch {
-            // already closing
-          }
-        }
-        if (this.#socket === ws) this.#socket = null;
-        this.#registered = false;
-        resolve({ code, reason, registered });
-      };
-      const watch = () => {
-        const left = deadline - Date.now();
-        if (left > 0) watchdog = setTimeout(watch, left);
-        else finish(SignalingCloseCode.ABNORMAL, "The server went silent.");
-      };
-      watchdog = setTimeout(watch, deadline - Date.now());
-      this.#wake = () => finish(SignalingCloseCode.NORMAL, "Stopped by the client.");
-
-      ws.onopen = () => {
-        /** @type {Record<string, unknown>} */
-        const register = { v: 1, type: "register", id: registerId };
-        if (this.#deviceId !== null) {
-          register.deviceId = this.#deviceId;
-          if (this.#lastSeq !== null) register.lastSeq = this.#lastSeq;
-        }
-        ws.send(JSON.stringify(register));
-      };
-      ws.onclose = (event) => finish(event.code, event.reason);
-      ws.onmessage = (message) => {
-        /** @type {ServerFrame} */
-        let frame;
-        try {
-          frame = JSON.parse(String(message.data));
-        } catch {
-          return; // not JSON: nothing this protocol revision sends
-        }
-        if (typeof frame !== "object" || frame === null) return;
-        deadline = Date.now() + 2 * this.#heartbeatMs;
-        if (frame.type === "ping") {
-          ws.send(JSON.stringify({ v: 1, type: "pong" }));
-          return;
-        }
-        if (frame.type === "ack" && frame.id === registerId) {
-          if (!frame.ok) return finish(SignalingCloseCode.PROTOCOL, "register refused");
-          registered = true;
-          this.#onRegistered(/** @type {Registration} */ (/** @type {unknown} */ (frame)));
-          deadline = Date.now() + 2 * this.#heartbeatMs;
-          return;
-        }
-        if (typeof frame.seq === "number") {
-          if (this.#lastSeq !== null && frame.seq <= this.#lastSeq) return; // a replayed frame
-          this.#lastSeq = frame.seq;
-        }
-        if (frame.type === "ack") this.#onAck(frame);
-        else this.#options.onFrame(frame);
-      };
-    });
+  /** @param {ServerFrame} frame @param {Connection} connection */
+  #onFrame(frame, connection) {
+    if (frame.type === "ack" && frame.id === this.#registerId) {
+      if (!frame.ok) return connection.close(SignalingCloseCode.PROTOCOL, "register refused");
+      connection.established();
+      const registration = /** @type {Registration} */ (/** @type {unknown} */ (frame));
+      connection.heartbeat(registration.heartbeatSeconds);
+      this.#onRegistered(registration);
+      return;
+    }
+    if (typeof frame.seq === "number" && !this.#lastSeq.advance(frame.seq)) return; // a replay
+    if (frame.type === "ack") this.#onAck(frame);
+    else this.#options.onFrame(frame);
   }
 
   /** @param {Registration} registration */
   #onRegistered(registration) {
     const lost = this.#deviceId !== null && !registration.resumed;
-    if (lost || this.#deviceId === null) this.#lastSeq = null; // a new device counts from 1
+    if (lost || this.#deviceId === null) this.#lastSeq.reset(); // a new device counts from 1
     if (lost) {
       // The server forgot the old device (grace expired, or another node): requests made for
       // it would act on calls it no longer has.
@@ -315,10 +217,8 @@ export class Signaling {
       this.#pending.clear();
     }
     this.#deviceId = registration.deviceId;
-    const seconds = Number(registration.heartbeatSeconds);
-    this.#heartbeatMs = 1000 * (seconds > 0 ? seconds : 15);
     this.#registered = true;
-    for (const pending of this.#pending.values()) this.#send(pending.frame);
+    for (const pending of this.#pending.values()) this.#session.send(pending.frame);
     this.#options.onConnection(true);
     this.#options.onRegistered(registration);
     this.#firstRegistration?.resolve(registration);
@@ -337,12 +237,6 @@ export class Signaling {
       const error = frame.error ?? { code: "Unknown", message: "The request failed." };
       pending.reject(new SignalingError(error.code, error.message));
     }
-  }
-
-  /** @param {Record<string, unknown>} frame */
-  #send(frame) {
-    const ws = this.#socket;
-    if (ws && ws.readyState === 1) ws.send(JSON.stringify(frame));
   }
 }
 

@@ -13,7 +13,7 @@
 // reconnects and resumes on its own: calls and their media survive a socket drop); each Call
 // owns an RTCPeerConnection (calling-call.js).
 
-import { Emitter, report } from "./calling-events.js";
+import { Emitter, report } from "./ws-session.js";
 import { Call } from "./calling-call.js";
 import { DataChannel, DominantSpeakers, Features, Lobby } from "./calling-features.js";
 import { RemoteParticipant } from "./calling-participant.js";

@@ -1,5 +1,7 @@
 // Switchboard chat real-time client for browsers: protocol `switchboard.chat.v1`
-// (docs/realtime.md). An ES module with no build step and no dependencies.
+// (docs/realtime.md). An ES module with no build step; its only import is the sibling
+// ws-session.js (the reconnecting WebSocket, backoff and heartbeat watchdog it shares with the
+// calling SDK).
 //
 //   start() ─▶ token ─▶ WebSocket wss://…/chat/realtime?access_token=…&cursor=…
 //     ─▶ "hello" (heartbeat) ─▶ replayed events ─▶ "live" (`connected`, start() resolves)
@@ -16,6 +18,8 @@
 // heard from for two intervals. This client answers each ping, and also sends a pong after
 // an incoming frame when it has sent nothing for half an interval (harmless extra proof of
 // life, kept from before the server pinged on a fixed schedule).
+
+import { Emitter, ResumePoint, WsSession } from "./ws-session.js";
 
 export const PROTOCOL = "switchboard.chat.v1";
 
@@ -103,44 +107,25 @@ export const CloseCode = Object.freeze({
  *   | { type: "resync", oldestCursor: string, cursor: string }
  *   | { type: "live", cursor: string }
  *   | { type: "ping" }} ServerFrame
- * @typedef {{ code: number, reason: string, live: boolean, opened: boolean }} SocketEnd
  */
 
 const DECIMAL = /^\d+$/;
 
-/** @param {string | null} a @param {string} b @returns {boolean} a < b, as decimal integers */
-function before(a, b) {
-  return a === null || BigInt(a) < BigInt(b);
+/** @param {string} a @param {string} b @returns {boolean} a < b, as decimal integers */
+function below(a, b) {
+  return BigInt(a) < BigInt(b);
 }
 
-/** @param {unknown} error */
-function report(error) {
-  if (typeof globalThis.reportError === "function") globalThis.reportError(error);
-  else console.error(error);
-}
-
-export class ChatRealtimeClient {
-  /** @type {Map<string, Set<(event: any, meta: EventMeta) => void>>} */
-  #handlers = new Map();
-  #endpoint;
+/** @extends {Emitter<ChatRealtimeEventMap, EventMeta>} */
+export class ChatRealtimeClient extends Emitter {
   /** @type {string | null} */
   #token;
   #tokenProvider;
-  /** @type {string | null} */
+  /** @type {ResumePoint<string>} */
   #cursor;
-  #initialDelay;
-  #maxDelay;
-  #connectTimeout;
-  #WebSocket;
-  #running = false;
-  /** Bumped by start() and stop(): a run loop whose generation is stale ends. */
-  #generation = 0;
-  /** @type {WebSocket | null} */
-  #socket = null;
-  /** @type {((end: SocketEnd) => void) | null} */
-  #endSocket = null;
-  /** @type {(() => void) | null} */
-  #wake = null;
+  /** @type {WsSession<ServerFrame>} */
+  #session;
+  #userId = "";
   /** @type {Promise<void> | null} */
   #started = null;
   /** @type {{ resolve: () => void, reject: (error: Error) => void } | null} */
@@ -148,6 +133,7 @@ export class ChatRealtimeClient {
 
   /** @param {ChatRealtimeOptions} options */
   constructor(options) {
+    super();
     if (!options || typeof options.endpoint !== "string") {
       throw new TypeError("ChatRealtimeClient: `endpoint` is required");
     }
@@ -158,44 +144,51 @@ export class ChatRealtimeClient {
     if (cursor !== null && !(typeof cursor === "string" && DECIMAL.test(cursor))) {
       throw new TypeError("ChatRealtimeClient: `cursor` must be a decimal string");
     }
-    this.#endpoint = realtimeUrl(options.endpoint);
+    const endpoint = realtimeUrl(options.endpoint);
     this.#token = options.token ?? null;
     this.#tokenProvider = options.tokenProvider ?? null;
-    this.#cursor = cursor;
-    this.#initialDelay = options.initialReconnectDelayMs ?? 500;
-    this.#maxDelay = options.maxReconnectDelayMs ?? 30_000;
-    this.#connectTimeout = options.connectTimeoutMs ?? 10_000;
-    this.#WebSocket = options.WebSocket ?? globalThis.WebSocket;
+    this.#cursor = new ResumePoint(cursor, below);
+    this.#session = new WsSession({
+      url: (token) => {
+        const url = new URL(endpoint);
+        url.searchParams.set("access_token", token);
+        if (this.#cursor.value !== null) url.searchParams.set("cursor", this.#cursor.value);
+        return url.toString();
+      },
+      getToken: (refresh) => this.#getToken(refresh),
+      tokenErrors: "retry",
+      closeAction: (code) => {
+        if (code === CloseCode.REVOKED) return "stop";
+        if (code === CloseCode.UNAUTHORIZED) return this.#tokenProvider ? "refresh" : "stop";
+        return "retry";
+      },
+      pong: { type: "pong" },
+      idlePong: true,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      handshakeTimeoutReason: "The server did not say hello in time.",
+      initialReconnectDelayMs: options.initialReconnectDelayMs ?? 500,
+      maxReconnectDelayMs: options.maxReconnectDelayMs ?? 30_000,
+      WebSocket: options.WebSocket,
+      onOpen: () => {
+        this.#userId = "";
+      },
+      onFrame: (frame, connection) => this.#onFrame(frame, connection),
+      onEnd: ({ code, reason, opened, willReconnect }) => {
+        if (opened) this.#emit("disconnected", { code, reason, willReconnect }, null);
+      },
+      onStop: (code, reason) => this.#settleStopped(code, reason),
+      onError: (error) => this.#emit("error", { error }, null),
+    });
   }
 
   /** The last cursor seen (persist it to resume later), or null. */
   get cursor() {
-    return this.#cursor;
+    return this.#cursor.value;
   }
 
   /** The current WebSocket, if any. For tests and debugging only. */
   get _socket() {
-    return this.#socket;
-  }
-
-  /**
-   * @template {keyof ChatRealtimeEventMap} K
-   * @param {K} name
-   * @param {(event: ChatRealtimeEventMap[K], meta: EventMeta) => void} handler
-   */
-  on(name, handler) {
-    let handlers = this.#handlers.get(name);
-    if (!handlers) this.#handlers.set(name, (handlers = new Set()));
-    handlers.add(handler);
-  }
-
-  /**
-   * @template {keyof ChatRealtimeEventMap} K
-   * @param {K} name
-   * @param {(event: ChatRealtimeEventMap[K], meta: EventMeta) => void} handler
-   */
-  off(name, handler) {
-    this.#handlers.get(name)?.delete(handler);
+    return this.#session.socket;
   }
 
   /**
@@ -205,70 +198,27 @@ export class ChatRealtimeClient {
    * @returns {Promise<void>}
    */
   start() {
-    if (this.#running && this.#started) return this.#started;
-    this.#running = true;
-    const generation = ++this.#generation;
+    if (this.#session.running && this.#started) return this.#started;
     this.#started = new Promise((resolve, reject) => {
       this.#startSettle = { resolve, reject };
     });
     this.#started.catch(() => {}); // a caller that does not await start() sees no unhandled error
-    this.#run(generation).catch(report);
+    this.#session.start();
     return this.#started;
   }
 
   /** Close the connection and stop reconnecting. start() may be called again later. */
   stop() {
-    if (!this.#running) return;
-    const reason = "Stopped by the client.";
-    this.#stopWith(CloseCode.NORMAL, reason);
-    this.#endSocket?.({ code: CloseCode.NORMAL, reason, live: false, opened: false });
+    if (!this.#session.running) return;
+    this.#settleStopped(CloseCode.NORMAL, "Stopped by the client.");
+    this.#session.stop();
   }
 
   /** @param {number} code @param {string} reason */
-  #stopWith(code, reason) {
-    this.#running = false;
-    this.#generation++;
-    this.#wake?.();
+  #settleStopped(code, reason) {
     const settle = this.#startSettle;
     this.#startSettle = null;
     settle?.reject(Object.assign(new Error(`chat real-time stopped: ${code} ${reason}`), { code }));
-  }
-
-  /** @param {number} generation */
-  async #run(generation) {
-    let attempt = 0;
-    let refreshToken = false;
-    const current = () => this.#running && this.#generation === generation;
-    while (current()) {
-      /** @type {string} */
-      let token;
-      try {
-        token = await this.#getToken(refreshToken);
-      } catch (error) {
-        if (!current()) return;
-        this.#emit("error", { error }, null);
-        await this.#sleep(this.#backoff(attempt++));
-        continue;
-      }
-      if (!current()) return;
-      const end = await this.#connect(token);
-      if (end.live) attempt = 0;
-      const stopping = !current();
-      const fatal =
-        end.code === CloseCode.REVOKED ||
-        (end.code === CloseCode.UNAUTHORIZED && this.#tokenProvider === null);
-      refreshToken = end.code === CloseCode.UNAUTHORIZED;
-      if (end.opened) {
-        const willReconnect = !stopping && !fatal;
-        this.#emit("disconnected", { code: end.code, reason: end.reason, willReconnect }, null);
-      }
-      if (stopping) return;
-      if (fatal) {
-        this.#stopWith(end.code, end.reason);
-        return;
-      }
-      await this.#sleep(this.#backoff(attempt++));
-    }
   }
 
   /** @param {boolean} refresh @returns {Promise<string>} */
@@ -283,173 +233,63 @@ export class ChatRealtimeClient {
     return /** @type {string} */ (this.#token);
   }
 
-  /** @param {number} attempt @returns {number} exponential, with "equal jitter" */
-  #backoff(attempt) {
-    const ceiling = Math.min(this.#maxDelay, this.#initialDelay * 2 ** Math.min(attempt, 30));
-    return ceiling / 2 + Math.random() * (ceiling / 2);
-  }
-
-  /** @param {number} ms @returns {Promise<void>} ends early on stop() */
-  #sleep(ms) {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        if (self.#wake === done) self.#wake = null;
-        resolve();
-      }
-      this.#wake = done;
-    });
-  }
-
   /**
-   * One WebSocket, from creation to its end (closed by either side, or found dead).
-   * @param {string} token
-   * @returns {Promise<SocketEnd>}
+   * @param {ServerFrame} frame
+   * @param {import("./ws-session.js").Connection} connection
    */
-  #connect(token) {
-    const url = new URL(this.#endpoint);
-    url.searchParams.set("access_token", token);
-    if (this.#cursor !== null) url.searchParams.set("cursor", this.#cursor);
-    return new Promise((resolve) => {
-      /** @type {WebSocket} */
-      let ws;
-      try {
-        ws = new this.#WebSocket(url.toString());
-      } catch (error) {
-        this.#emit("error", { error }, null);
-        resolve({ code: CloseCode.ABNORMAL, reason: String(error), live: false, opened: false });
-        return;
-      }
-      this.#socket = ws;
-      let opened = false;
-      let live = false;
-      let userId = "";
-      let deadline = Date.now() + this.#connectTimeout;
-      let heartbeatMs = 0;
-      let lastSent = Date.now();
-      /** @type {ReturnType<typeof setTimeout> | undefined} */
-      let watchdog;
-
-      /** @param {SocketEnd} end */
-      const finish = (end) => {
-        if (this.#endSocket !== finish) return;
-        this.#endSocket = null;
-        this.#socket = null;
-        clearTimeout(watchdog);
-        ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
-        if (ws.readyState <= 1) {
-          // CONNECTING or OPEN: we gave up on it (stop(), or found dead)
-          try {
-            ws.close(1000);
-          } catch {
-            // already closing
-          }
+  #onFrame(frame, connection) {
+    switch (frame.type) {
+      case "hello":
+        if (frame.protocol !== PROTOCOL) {
+          this.#emit("error", { error: new Error(`unknown protocol ${frame.protocol}`) }, null);
         }
-        resolve({ ...end, live, opened: opened || end.opened });
-      };
-      this.#endSocket = finish;
-
-      const watch = () => {
-        const left = deadline - Date.now();
-        if (left > 0) {
-          watchdog = setTimeout(watch, left); // timers may fire late or early: re-check
-          return;
+        connection.heartbeat(frame.heartbeatSeconds);
+        this.#userId = frame.userId;
+        break;
+      case "event":
+        this.#onEvent(frame.name, frame.cursor, frame.data);
+        break;
+      case "resync":
+        if (typeof frame.cursor === "string" && DECIMAL.test(frame.cursor)) {
+          this.#cursor.reset(frame.cursor);
         }
-        const why = heartbeatMs
-          ? "The server sent nothing for two heartbeat intervals."
-          : "The server did not say hello in time.";
-        finish({ code: CloseCode.ABNORMAL, reason: why, live, opened });
-      };
-      watchdog = setTimeout(watch, this.#connectTimeout);
-
-      /** @param {object} frame */
-      const send = (frame) => {
-        lastSent = Date.now();
-        ws.send(JSON.stringify(frame));
-      };
-
-      ws.onopen = () => {
-        opened = true;
-      };
-      ws.onclose = (event) => {
-        finish({ code: event.code, reason: event.reason, live, opened });
-      };
-      ws.onmessage = (message) => {
-        /** @type {ServerFrame} */
-        let frame;
-        try {
-          frame = JSON.parse(String(message.data));
-        } catch (error) {
-          this.#emit("error", { error }, null);
-          return;
+        this.#emit("resync", { oldestCursor: frame.oldestCursor, cursor: frame.cursor }, null);
+        break;
+      case "live":
+        if (typeof frame.cursor === "string" && DECIMAL.test(frame.cursor)) {
+          this.#cursor.advance(frame.cursor);
         }
-        if (typeof frame !== "object" || frame === null) return;
-        if (heartbeatMs) deadline = Date.now() + 2 * heartbeatMs;
-        if (frame.type === "ping") {
-          send({ type: "pong" });
-          return;
-        }
-        if (heartbeatMs && Date.now() - lastSent >= heartbeatMs / 2) send({ type: "pong" });
-        switch (frame.type) {
-          case "hello":
-            if (frame.protocol !== PROTOCOL) {
-              this.#emit("error", { error: new Error(`unknown protocol ${frame.protocol}`) }, null);
-            }
-            heartbeatMs = 1000 * (Number(frame.heartbeatSeconds) > 0 ? frame.heartbeatSeconds : 15);
-            deadline = Date.now() + 2 * heartbeatMs;
-            clearTimeout(watchdog); // the deadline may now be nearer than the hello timeout
-            watchdog = setTimeout(watch, 2 * heartbeatMs);
-            userId = frame.userId;
-            break;
-          case "event":
-            this.#onEvent(frame.name, frame.cursor, frame.data);
-            break;
-          case "resync":
-            if (typeof frame.cursor === "string" && DECIMAL.test(frame.cursor)) {
-              this.#cursor = frame.cursor;
-            }
-            this.#emit("resync", { oldestCursor: frame.oldestCursor, cursor: frame.cursor }, null);
-            break;
-          case "live":
-            if (typeof frame.cursor === "string" && DECIMAL.test(frame.cursor)) {
-              if (before(this.#cursor, frame.cursor)) this.#cursor = frame.cursor;
-            }
-            live = true;
-            const heartbeatSeconds = heartbeatMs / 1000;
-            this.#emit("connected", { userId, heartbeatSeconds, cursor: this.#cursor }, null);
-            this.#startSettle?.resolve();
-            this.#startSettle = null;
-            break;
-          default:
-            break; // a frame type from a newer protocol revision: ignore it
-        }
-      };
-    });
+        connection.established();
+        this.#emit(
+          "connected",
+          {
+            userId: this.#userId,
+            heartbeatSeconds: connection.heartbeatSeconds,
+            cursor: this.#cursor.value,
+          },
+          null,
+        );
+        this.#startSettle?.resolve();
+        this.#startSettle = null;
+        break;
+      default:
+        break; // a frame type from a newer protocol revision: ignore it
+    }
   }
 
   /** @param {string} name @param {string | null} cursor @param {Record<string, unknown>} data */
   #onEvent(name, cursor, data) {
     if (cursor !== null && cursor !== undefined) {
       if (typeof cursor !== "string" || !DECIMAL.test(cursor)) return;
-      if (!before(this.#cursor, cursor)) return; // seen already: never emit an event twice
-      this.#cursor = cursor;
+      if (!this.#cursor.advance(cursor)) return; // seen already: never emit an event twice
     }
     this.#emit(name, data, cursor ?? null);
   }
 
   /** @param {string} name @param {unknown} event @param {string | null} cursor */
   #emit(name, event, cursor) {
-    const handlers = this.#handlers.get(name);
-    if (!handlers) return;
-    for (const handler of [...handlers]) {
-      try {
-        handler(event, { name, cursor });
-      } catch (error) {
-        report(error); // one faulty handler must not break delivery to the others
-      }
-    }
+    const key = /** @type {keyof ChatRealtimeEventMap} */ (name); // the server may add names
+    this._emit(key, /** @type {any} */ (event), { name, cursor });
   }
 }
 
