@@ -13,7 +13,6 @@ import smpp34
 from switchboard.core.config import ConfigError
 from switchboard.gateways.smpp import SmppCarrier, SmppSettings
 from switchboard.gateways.smpp.pdu import CommandId, Status, Tag
-from switchboard.gateways.smpp.text import decode_gsm7
 from switchboard.sms.carrier import (
     CarrierRejectedError,
     CarrierReport,
@@ -22,6 +21,7 @@ from switchboard.sms.carrier import (
     OutboundSms,
     ReportStatus,
 )
+from switchboard.sms.encoding import decode_gsm7
 from tests.smsc import LinkProxy, Smpp34Smsc, Submitted
 
 pytestmark = pytest.mark.anyio

@@ -21,10 +21,10 @@ from switchboard.core.sections import ConfigError, SmsConfig
 from switchboard.events.outbox import EventOutbox
 from switchboard.gateways.smpp.carrier import SmppCarrier
 from switchboard.gateways.smpp.settings import SmppSettings
-from switchboard.gateways.smpp.text import encode_message
 from switchboard.http.auth import Authenticator
 from switchboard.numbers.models import CarrierDefinition, CarrierKind
 from switchboard.sms.carrier import SmsCarrier
+from switchboard.sms.encoding import segment_count
 from switchboard.sms.eventgrid import EventCasing
 from switchboard.sms.ratelimit import SendRateLimiter
 from switchboard.sms.routes import simulator_routes, sms_routes
@@ -36,11 +36,6 @@ from switchboard.sms.store import SqlSmsStore
 from switchboard.storage.database import Database
 
 log = logging.getLogger(__name__)
-
-
-def segment_count(text: str) -> int:
-    """How many SMS segments ``text`` takes (GSM-7 or UCS-2, as the network counts them)."""
-    return len(encode_message(text, 0).segments)
 
 
 class CarrierDirectory(NumberDirectory, Protocol):

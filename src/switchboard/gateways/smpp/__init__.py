@@ -3,7 +3,7 @@
 commands.py   the PDU dataclasses, command ids, status codes, TLV tags
 framing.py    the PDU header, the stream framer, SmppParseError
 pdu.py        bytes ⇄ PDU dataclasses (encode, decode); re-exports the two above
-text.py       GSM 03.38 / UCS-2, segments with UDH, reassembly, delivery receipts
+text.py       esm_class, SAR TLVs, delivery receipts (alphabets, segments: sms/encoding.py)
 session.py    bind, sequence numbers, window, enquire_link, timeouts (no sockets)
 settings.py   SmppSettings (from a [[carriers]] table)
 carrier.py    the asyncio transport: connect, reconnect with backoff, submit, deliver_sm

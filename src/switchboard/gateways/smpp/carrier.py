@@ -41,7 +41,7 @@ from switchboard.gateways.smpp.session import (
     reconnect_delay,
 )
 from switchboard.gateways.smpp.settings import SmppSettings
-from switchboard.gateways.smpp.text import EncodedMessage, encode_message
+from switchboard.gateways.smpp.text import esm_class_of
 from switchboard.sms.carrier import (
     CarrierRejectedError,
     CarrierSink,
@@ -49,6 +49,7 @@ from switchboard.sms.carrier import (
     OutboundSms,
     SubmitResult,
 )
+from switchboard.sms.encoding import EncodedMessage, encode_message
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ class SmppCarrier:
                 source_addr_npi=source_npi,
                 dest_addr_ton=dest_ton,
                 dest_addr_npi=dest_npi,
-                esm_class=encoded.esm_class,
+                esm_class=esm_class_of(encoded),
                 registered_delivery=1 if message.want_report else 0,
                 data_coding=encoded.data_coding,
             )

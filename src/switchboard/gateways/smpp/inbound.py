@@ -15,14 +15,9 @@ import time
 from switchboard.core.clock import Clock
 from switchboard.gateways.smpp.addressing import e164
 from switchboard.gateways.smpp.commands import DeliverSm, Status, Tag
-from switchboard.gateways.smpp.text import (
-    MessageState,
-    Reassembler,
-    decode_text,
-    message_part,
-    parse_receipt,
-)
+from switchboard.gateways.smpp.text import MessageState, message_part, parse_receipt
 from switchboard.sms.carrier import CarrierReport, CarrierSink, InboundSms, ReportStatus
+from switchboard.sms.encoding import Reassembler, decode_text
 
 logger = logging.getLogger(__name__)
 
