@@ -62,6 +62,7 @@ from switchboard.core.errors import NotFoundError
 from switchboard.core.sections import AuthConfig, BusConfig, ChatConfig
 from switchboard.core.tasks import TaskScope
 from switchboard.events.component import EventsComponent, request_origin
+from switchboard.gateways.smpp import SmppCarrier, SmppSettings
 from switchboard.http.accesskeys import AccessKeyRing
 from switchboard.http.assets import BrowserModules
 from switchboard.http.auth import Authenticator
@@ -78,12 +79,16 @@ from switchboard.identity.routes import identity_routes
 from switchboard.identity.service import IdentityService
 from switchboard.identity.store import SqlIdentityStore
 from switchboard.identity.tokens import TokenCodec
+from switchboard.numbers.models import CarrierDefinition, CarrierKind
 from switchboard.numbers.routes import numbers_routes
 from switchboard.numbers.service import configured_inventory, sql_numbers_service
 from switchboard.rooms.routes import rooms_routes
 from switchboard.rooms.service import RoomsService
 from switchboard.rooms.store import SqlRoomStore
-from switchboard.sms.component import SmsComponent
+from switchboard.sms.carrier import SmsCarrier
+from switchboard.sms.component import CarrierFactory, SmsComponent
+from switchboard.sms.simstore import SimulatorStore
+from switchboard.sms.simulator import SimulatorNetwork
 from switchboard.storage.database import Database
 from switchboard.storage.repeatability import SqlRepeatabilityStore
 from switchboard.storage.secrets import PAGING_SECRET, RESOURCE_ID, SqlSecretStore
@@ -111,6 +116,17 @@ def new_bus(config: BusConfig) -> Bus:
     if config.redis_url:
         return RedisBus(config.redis_url, config.redis_namespace)
     return MemoryBus()
+
+
+def sms_carrier_factory(simulator: SimulatorNetwork) -> CarrierFactory:
+    """The link for each defined carrier; a bad SMPP table is a ConfigError at sms start."""
+
+    def carrier(definition: CarrierDefinition) -> SmsCarrier:
+        if definition.kind is CarrierKind.SIMULATOR:
+            return simulator.carrier(definition.name)
+        return SmppCarrier(definition.name, SmppSettings.from_mapping(definition.settings))
+
+    return carrier
 
 
 def chat_rules(config: ChatConfig) -> ChatRules:
@@ -294,7 +310,16 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
     stack.push_async_callback(turn.stop)
     relay = await turn.start()
 
-    sms = SmsComponent(config.sms, database, numbers, events.outbox, clock=clock)
+    simulator = SimulatorNetwork(SimulatorStore(database), clock=clock)
+    sms = SmsComponent(
+        config.sms,
+        database,
+        numbers,
+        events.outbox,
+        carriers=sms_carrier_factory(simulator),
+        simulator=simulator,
+        clock=clock,
+    )
     stack.push_async_callback(sms.stop)  # its carriers hand inbound messages to the outbox
     await sms.start()  # after the inventory: carriers come from it
 

@@ -1,12 +1,14 @@
 """Wiring of sms/ for one node, from its config section and the carriers the numbers domain defines.
 
-SmsComponent(sms config, database, numbers, outbox)
+SmsComponent(sms config, database, numbers, outbox, carriers=factory, simulator=network)
   .start()
-     ├─ one SmsCarrier per defined carrier: simulator ─▶ SimulatorCarrier
-     │                                      smpp      ─▶ SmppCarrier (gateways/smpp)
+     ├─ one SmsCarrier per defined carrier, from the factory app.py passes:
+     │     CarrierDefinition ─▶ SmsCarrier   (simulator ─▶ SimulatorCarrier, smpp ─▶ SmppCarrier)
      ├─ SmsService: the carriers' sink (inbound, receipts) and the API's service
      └─ one SmsSender per carrier (queue ─▶ carrier), woken when a message is queued
   .routes(authenticator) ─ /sms, opt-outs, delivery reports, the simulator's admin API
+
+The factory may raise ConfigError (bad ``[[carriers]]`` settings): start() fails with it.
 """
 
 from __future__ import annotations
@@ -19,10 +21,8 @@ from starlette.routing import BaseRoute
 
 from switchboard.core.sections import ConfigError, SmsConfig
 from switchboard.events.outbox import EventOutbox
-from switchboard.gateways.smpp.carrier import SmppCarrier
-from switchboard.gateways.smpp.settings import SmppSettings
 from switchboard.http.auth import Authenticator
-from switchboard.numbers.models import CarrierDefinition, CarrierKind
+from switchboard.numbers.models import CarrierDefinition
 from switchboard.sms.carrier import SmsCarrier
 from switchboard.sms.encoding import segment_count
 from switchboard.sms.eventgrid import EventCasing
@@ -30,12 +30,14 @@ from switchboard.sms.ratelimit import SendRateLimiter
 from switchboard.sms.routes import simulator_routes, sms_routes
 from switchboard.sms.sender import SmsSender
 from switchboard.sms.service import NumberDirectory, SmsService
-from switchboard.sms.simstore import SimulatorStore
-from switchboard.sms.simulator import SimulatorCarrier
+from switchboard.sms.simulator import SimulatorNetwork
 from switchboard.sms.store import SqlSmsStore
 from switchboard.storage.database import Database
 
 log = logging.getLogger(__name__)
+
+CarrierFactory = Callable[[CarrierDefinition], SmsCarrier]
+"""Builds the link for one defined carrier; raises ConfigError when its settings are unusable."""
 
 
 class CarrierDirectory(NumberDirectory, Protocol):
@@ -50,6 +52,8 @@ class SmsComponent:
         numbers: CarrierDirectory,
         outbox: EventOutbox,
         *,
+        carriers: CarrierFactory,
+        simulator: SimulatorNetwork,
         clock: Callable[[], float],
     ) -> None:
         try:
@@ -60,11 +64,11 @@ class SmsComponent:
             ) from None
         self._config = config
         self._numbers = numbers
+        self._carriers = carriers
+        self._simulator = simulator
         self._clock = clock
         self.store = SqlSmsStore(database)
-        self.simulator_store = SimulatorStore(database)
         self._senders: dict[str, SmsSender] = {}
-        self._simulators: list[SimulatorCarrier] = []
         self.service = SmsService(
             self.store,
             numbers,
@@ -80,21 +84,12 @@ class SmsComponent:
         if sender is not None:
             sender.wake()
 
-    def _carrier(self, definition: CarrierDefinition) -> SmsCarrier:
-        if definition.kind is CarrierKind.SIMULATOR:
-            simulator = SimulatorCarrier(
-                definition.name, self.simulator_store, clock=self._clock, segments=segment_count
-            )
-            self._simulators.append(simulator)
-            return simulator
-        return SmppCarrier(definition.name, SmppSettings.from_mapping(definition.settings))
-
     async def start(self) -> None:
         limiter = SendRateLimiter(
             self._config.rate_per_number_per_minute, burst=self._config.rate_burst
         )
         for definition in await self._numbers.carriers():
-            carrier = self._carrier(definition)
+            carrier = self._carriers(definition)
             await carrier.start(self.service)
             sender = SmsSender(
                 carrier,
@@ -114,17 +109,13 @@ class SmsComponent:
             await sender.carrier.stop()
         self._senders.clear()
 
-    def _wake_simulators(self) -> None:
-        for simulator in self._simulators:
-            simulator.wake()
-
     def routes(self, authenticator: Authenticator) -> list[BaseRoute]:
         return [
             *sms_routes(self.service, authenticator),
             *simulator_routes(
-                self.simulator_store,
+                self._simulator.store,
                 authenticator,
-                wake=self._wake_simulators,
+                wake=self._simulator.wake,
                 clock=self._clock,
             ),
         ]

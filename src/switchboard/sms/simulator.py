@@ -1,5 +1,8 @@
 """The built-in simulator carrier: virtual handsets, no network.
 
+    SimulatorNetwork(store) ── carrier(name) ─▶ SimulatorCarrier (one per simulator carrier)
+                            └─ wake() ─▶ every carrier looks for injected messages now
+
     submit ─▶ handset's inbox (+ a receipt owed, per the handset's behaviour) ─▶ ids
     loop: owed receipts and injected inbound messages, when due ─▶ CarrierSink ─▶ done
 
@@ -25,6 +28,7 @@ from switchboard.sms.carrier import (
     ReportStatus,
     SubmitResult,
 )
+from switchboard.sms.encoding import segment_count
 from switchboard.sms.sender import wait_until_due
 from switchboard.sms.simstore import (
     HandsetReport,
@@ -39,6 +43,32 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5  # how soon an injection from another process is seen
 LEASE_MS = 30_000
 _RECEIPT_DETAIL = {ReportStatus.DELIVERED: "DELIVRD", ReportStatus.FAILED: "UNDELIV err:001"}
+
+
+class SimulatorNetwork:
+    """The simulated world shared by the simulator carriers of a node and its admin API."""
+
+    def __init__(
+        self,
+        store: SimulatorStore,
+        *,
+        clock: Callable[[], float],
+        segments: Callable[[str], int] = segment_count,
+    ) -> None:
+        self.store = store
+        self._clock = clock
+        self._segments = segments
+        self._carriers: list[SimulatorCarrier] = []
+
+    def carrier(self, name: str) -> SimulatorCarrier:
+        carrier = SimulatorCarrier(name, self.store, clock=self._clock, segments=self._segments)
+        self._carriers.append(carrier)
+        return carrier
+
+    def wake(self) -> None:
+        """Something was injected: look now rather than at the next poll."""
+        for carrier in self._carriers:
+            carrier.wake()
 
 
 class SimulatorCarrier:
