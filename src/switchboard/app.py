@@ -87,8 +87,10 @@ from switchboard.rooms.service import RoomsService
 from switchboard.rooms.store import SqlRoomStore
 from switchboard.sms.carrier import SmsCarrier
 from switchboard.sms.component import CarrierFactory, SmsComponent
-from switchboard.sms.simstore import SimulatorStore
+from switchboard.sms.eventgrid import SmsEventRenderer, event_casing
+from switchboard.sms.simstore_sql import SqlSimulatorStore
 from switchboard.sms.simulator import SimulatorNetwork
+from switchboard.sms.store_sql import SqlSmsStore
 from switchboard.storage.database import Database
 from switchboard.storage.repeatability import SqlRepeatabilityStore
 from switchboard.storage.secrets import PAGING_SECRET, RESOURCE_ID, SqlSecretStore
@@ -310,12 +312,12 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
     stack.push_async_callback(turn.stop)
     relay = await turn.start()
 
-    simulator = SimulatorNetwork(SimulatorStore(database), clock=clock)
+    simulator = SimulatorNetwork(SqlSimulatorStore(database), clock=clock)
+    sms_events = SmsEventRenderer(event_casing(config.sms.event_casing))
     sms = SmsComponent(
         config.sms,
-        database,
+        SqlSmsStore(database, events.outbox, render=sms_events),
         numbers,
-        events.outbox,
         carriers=sms_carrier_factory(simulator),
         simulator=simulator,
         clock=clock,

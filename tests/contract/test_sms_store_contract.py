@@ -1,14 +1,27 @@
-"""SqlSmsStore on SQLite and PostgreSQL: the queue's leases and fences, receipts per segment."""
+"""One SmsStore contract, held against MemorySmsStore, and SqlSmsStore on SQLite and PostgreSQL:
+the queue's leases and fences, receipts per segment, opt-outs, and a unit of work that commits
+its writes and its events together or not at all.
+
+The PostgreSQL database is shared by the session: every test uses its own carrier and ids.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 import pytest
 
+from switchboard.bus.memory import MemoryBus
+from switchboard.core.events import IntegrationEvent
+from switchboard.events.outbox import OutboxReader, SqlEventOutbox
 from switchboard.sms.carrier import ReportStatus
-from switchboard.sms.models import MessageState
-from switchboard.sms.store import SqlSmsStore
+from switchboard.sms.events import SmsEvent, SmsReceived
+from switchboard.sms.models import Direction, MessageOrigin, MessageState
+from switchboard.sms.store import DuplicateMessageError, NewMessage, SmsStore
+from switchboard.sms.store_memory import MemorySmsStore
+from switchboard.sms.store_sql import SqlSmsStore
 from switchboard.storage.database import Database
 
 pytestmark = pytest.mark.anyio
@@ -16,49 +29,102 @@ pytestmark = pytest.mark.anyio
 NOW = 1_800_000_000_000
 
 
+@dataclass
+class StoreUnderTest:
+    store: SmsStore
+    database: Database | None = None
+    rendered: dict[str, SmsEvent] = field(default_factory=dict)  # SQL: outbox id ─▶ event
+
+    def render(self, event: SmsEvent) -> IntegrationEvent:
+        rendered = IntegrationEvent(type=type(event).__name__, subject="/test", data={}, time=0)
+        self.rendered[rendered.id] = event
+        return rendered
+
+    async def published(self) -> list[SmsEvent]:
+        """The events that were committed (this test's own, on a shared database)."""
+        if isinstance(self.store, MemorySmsStore):
+            return list(self.store.events)
+        assert self.database is not None
+        stored = [e.id async for e in OutboxReader(self.database).created_since(0)]
+        return [self.rendered[i] for i in stored if i in self.rendered]
+
+
+@pytest.fixture
+async def subject(backend_url: str | None) -> AsyncIterator[StoreUnderTest]:
+    if backend_url is None:
+        yield StoreUnderTest(MemorySmsStore())
+        return
+    url = backend_url
+    database = Database(url)
+    await database.start()
+    try:
+        under_test = StoreUnderTest(MemorySmsStore(), database)
+        outbox = SqlEventOutbox(MemoryBus(), clock=lambda: NOW / 1000)
+        under_test.store = SqlSmsStore(database, outbox, render=under_test.render)
+        yield under_test
+    finally:
+        await database.stop()
+
+
+@pytest.fixture
+def store(subject: StoreUnderTest) -> SmsStore:
+    return subject.store
+
+
 def carrier_name() -> str:
-    return f"carrier-{uuid.uuid4().hex[:8]}"  # PostgreSQL is shared: a carrier per test
+    return f"carrier-{uuid.uuid4().hex[:8]}"
 
 
-def outbound(carrier: str, number: int, created_ms: int = NOW) -> dict[str, object]:
-    return {
-        "id": f"Outgoing_{uuid.uuid4()}",
-        "direction": "outbound",
-        "origin": "api",
-        "state": "queued",
-        "carrier": carrier,
-        "sender": "+18005550100",
-        "recipient": f"+1425555{number:04d}",
-        "text": f"message {number}",
-        "want_report": True,
-        "created_ms": created_ms,
-    }
+def outbound(
+    carrier: str, number: int, created_ms: int = NOW, *, dedupe_key: str | None = None
+) -> NewMessage:
+    return NewMessage(
+        id=f"Outgoing_{uuid.uuid4()}",
+        direction=Direction.OUTBOUND,
+        origin=MessageOrigin.API,
+        state=MessageState.QUEUED,
+        carrier=carrier,
+        sender="+18005550100",
+        recipient=f"+1425555{number:04d}",
+        text=f"message {number}",
+        want_report=True,
+        created_ms=created_ms,
+        dedupe_key=dedupe_key,
+    )
 
 
-async def queue(store: SqlSmsStore, *rows: dict[str, object]) -> None:
+async def queue(store: SmsStore, *messages: NewMessage) -> None:
     async with store.transaction() as tx:
-        await tx.insert_messages(list(rows))
+        await tx.insert_messages(list(messages))
 
 
-async def test_claim_takes_due_messages_oldest_first_and_leases_them(database: Database) -> None:
-    store, carrier = SqlSmsStore(database), carrier_name()
+async def test_claim_takes_due_messages_oldest_first_and_leases_them(store: SmsStore) -> None:
+    carrier = carrier_name()
     first, second = outbound(carrier, 1), outbound(carrier, 2)
     await queue(store, first, second, outbound(carrier_name(), 3))
     claimed = await store.claim(carrier, NOW, 10, lease_ms=60_000)
-    assert [m.id for m in claimed] == [first["id"], second["id"]]
+    assert [m.id for m in claimed] == [first.id, second.id]
     assert await store.claim(carrier, NOW + 59_000, 10, lease_ms=60_000) == []
     again = await store.claim(carrier, NOW + 60_000, 10, lease_ms=60_000)  # lease ran out
-    assert [m.id for m in again] == [first["id"], second["id"]]
+    assert [m.id for m in again] == [first.id, second.id]
     assert again[0].claim != claimed[0].claim
 
 
-async def test_outcome_after_a_lost_lease_changes_nothing(database: Database) -> None:
-    store, carrier = SqlSmsStore(database), carrier_name()
+async def test_claim_takes_at_most_the_limit(store: SmsStore) -> None:
+    carrier = carrier_name()
+    await queue(store, *(outbound(carrier, n) for n in range(3)))
+    assert len(await store.claim(carrier, NOW, 2, lease_ms=60_000)) == 2
+    assert len(await store.claim(carrier, NOW, 2, lease_ms=60_000)) == 1
+
+
+async def test_outcome_after_a_lost_lease_changes_nothing(store: SmsStore) -> None:
+    carrier = carrier_name()
     await queue(store, outbound(carrier, 1))
     [stale] = await store.claim(carrier, NOW, 10, lease_ms=1)
     [current] = await store.claim(carrier, NOW + 1, 10, lease_ms=60_000)
     async with store.transaction() as tx:
         assert not await tx.mark_submitted(stale, ["late"], NOW + 2)
+        assert await tx.fail(stale, "late", NOW + 2) is None
         assert await tx.mark_submitted(current, ["c1"], NOW + 2)
     message = await store.get(current.id)
     assert message is not None
@@ -66,9 +132,11 @@ async def test_outcome_after_a_lost_lease_changes_nothing(database: Database) ->
     assert message.segments == 1
 
 
-async def test_deferred_message_is_due_again_at_its_time(database: Database) -> None:
-    store, carrier = SqlSmsStore(database), carrier_name()
+async def test_deferred_message_is_due_again_at_its_time(store: SmsStore) -> None:
+    carrier = carrier_name()
+    assert await store.next_due_ms(carrier) is None
     await queue(store, outbound(carrier, 1))
+    assert await store.next_due_ms(carrier) == NOW
     [claimed] = await store.claim(carrier, NOW, 10, lease_ms=60_000)
     await store.defer(claimed, NOW + 5_000, NOW)
     assert await store.next_due_ms(carrier) == NOW + 5_000
@@ -76,8 +144,20 @@ async def test_deferred_message_is_due_again_at_its_time(database: Database) -> 
     assert len(await store.claim(carrier, NOW + 5_000, 10, lease_ms=60_000)) == 1
 
 
-async def test_message_is_final_when_every_segment_is_reported(database: Database) -> None:
-    store, carrier = SqlSmsStore(database), carrier_name()
+async def test_a_refused_message_is_final_and_leaves_the_queue(store: SmsStore) -> None:
+    carrier = carrier_name()
+    await queue(store, outbound(carrier, 1))
+    [claimed] = await store.claim(carrier, NOW, 10, lease_ms=60_000)
+    async with store.transaction() as tx:
+        failed = await tx.fail(claimed, "barred", NOW + 1)
+    assert failed is not None
+    assert (failed.state, failed.detail, failed.done_ms) == (MessageState.FAILED, "barred", NOW + 1)
+    assert await store.get(claimed.id) == failed
+    assert await store.next_due_ms(carrier) is None
+
+
+async def test_message_is_final_when_every_segment_is_reported(store: SmsStore) -> None:
+    carrier = carrier_name()
     await queue(store, outbound(carrier, 1))
     [claimed] = await store.claim(carrier, NOW, 10, lease_ms=60_000)
     ids = [f"{claimed.id}-a", f"{claimed.id}-b"]
@@ -90,12 +170,13 @@ async def test_message_is_final_when_every_segment_is_reported(database: Databas
     assert final is not None
     assert final.state is MessageState.FAILED  # one failed segment fails the message
     assert (final.segments_delivered, final.segments_failed) == (1, 1)
+    assert await store.get(claimed.id) == final
 
 
 async def test_receipt_ahead_of_its_submit_is_kept_until_the_submit_is_recorded(
-    database: Database,
+    store: SmsStore,
 ) -> None:
-    store, carrier = SqlSmsStore(database), carrier_name()
+    carrier = carrier_name()
     await queue(store, outbound(carrier, 1))
     [claimed] = await store.claim(carrier, NOW, 10, lease_ms=60_000)
     early_id = f"{claimed.id}-early"
@@ -106,21 +187,87 @@ async def test_receipt_ahead_of_its_submit_is_kept_until_the_submit_is_recorded(
         )
     async with store.transaction() as tx:
         await tx.mark_submitted(claimed, [early_id], NOW)
-        early = await tx.take_early_reports(carrier, [early_id])
-        assert [(cid, status) for cid, status, _, _ in early] == [
-            (early_id, ReportStatus.DELIVERED)
-        ]
-        final = await tx.apply_segment_report(carrier, early_id, early[0][1], early[0][2], NOW)
+        [early] = await tx.take_early_reports(carrier, [early_id])
+        assert (early.carrier_message_id, early.status) == (early_id, ReportStatus.DELIVERED)
+        assert early.received_ms == NOW
+        assert await tx.take_early_reports(carrier, [early_id]) == []  # taken once
+        final = await tx.apply_segment_report(carrier, early_id, early.status, early.detail, NOW)
     assert final is not None and final.state is MessageState.DELIVERED
 
 
-async def test_opt_out_is_per_sender_and_can_be_undone(database: Database) -> None:
-    store = SqlSmsStore(database)
+async def test_opt_out_is_per_sender_and_can_be_undone(store: SmsStore) -> None:
     sender, other, phone = "+18005550100", "+18005550101", f"+1206555{uuid.uuid4().int % 10000:04d}"
     async with store.transaction() as tx:
         await tx.set_opt_out(sender, phone, True, NOW)
+        assert await tx.opted_out(sender, [phone, other]) == {phone}
     assert await store.opted_out(sender, [phone]) == {phone}
     assert await store.opted_out(other, [phone]) == set()
     async with store.transaction() as tx:
         await tx.set_opt_out(sender, phone, False, NOW)
     assert await store.opted_out(sender, [phone]) == set()
+
+
+async def test_dedupe_keys_find_their_messages_and_are_never_reused(store: SmsStore) -> None:
+    carrier, key = carrier_name(), f"send:{uuid.uuid4()}"
+    first = outbound(carrier, 1, dedupe_key=key)
+    await queue(store, first, outbound(carrier, 2))
+    async with store.transaction() as tx:
+        assert await tx.message_ids_by_dedupe_keys([key, "send:unknown"]) == {key: first.id}
+        found = await tx.message_by_dedupe_key(key)
+        assert found is not None and found.id == first.id
+        assert await tx.message_ids_by_dedupe_keys([]) == {}
+    with pytest.raises(DuplicateMessageError):
+        await queue(store, outbound(carrier, 3), outbound(carrier, 4, dedupe_key=key))
+    assert len(await store.claim(carrier, NOW, 10, lease_ms=60_000)) == 2  # 3 rolled back too
+
+
+async def test_inbound_message_reads_back_as_received(store: SmsStore) -> None:
+    message = NewMessage(
+        id=f"Incoming_{uuid.uuid4()}",
+        direction=Direction.INBOUND,
+        origin=MessageOrigin.NETWORK,
+        state=MessageState.RECEIVED,
+        carrier=carrier_name(),
+        sender="+14255550123",
+        recipient="+18005550100",
+        text="héllo",
+        want_report=False,
+        created_ms=NOW,
+        segments=1,
+        done_ms=NOW,
+    )
+    await queue(store, message)
+    stored = await store.get(message.id)
+    assert stored is not None
+    assert (stored.direction, stored.state, stored.text) == (
+        Direction.INBOUND,
+        MessageState.RECEIVED,
+        "héllo",
+    )
+    assert (stored.segments, stored.done_ms, stored.tag) == (1, NOW, None)
+    assert await store.next_due_ms(message.carrier) is None  # never queued
+    assert await store.get("Incoming_unknown") is None
+
+
+def received(message_id: str) -> SmsReceived:
+    return SmsReceived(message_id, "+14255550123", "+18005550100", "hi", 1, NOW)
+
+
+async def test_events_are_published_with_the_commit(subject: StoreUnderTest) -> None:
+    event = received(str(uuid.uuid4()))
+    async with subject.store.transaction() as tx:
+        tx.emit(event)
+    assert event in await subject.published()
+
+
+async def test_a_failed_unit_of_work_leaves_neither_writes_nor_events(
+    subject: StoreUnderTest,
+) -> None:
+    carrier, event = carrier_name(), received(str(uuid.uuid4()))
+    with pytest.raises(RuntimeError):
+        async with subject.store.transaction() as tx:
+            await tx.insert_messages([outbound(carrier, 1)])
+            tx.emit(event)
+            raise RuntimeError("the service gave up")
+    assert await subject.store.next_due_ms(carrier) is None
+    assert event not in await subject.published()

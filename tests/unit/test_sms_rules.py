@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from switchboard.sms.eventgrid import EventCasing, delivery_report_received, sms_received
+import pytest
+
+from switchboard.core.config import ConfigError
+from switchboard.sms.eventgrid import (
+    EventCasing,
+    SmsEventRenderer,
+    delivery_report_received,
+    event_casing,
+    sms_received,
+)
+from switchboard.sms.events import SmsDeliveryReportReceived, SmsReceived
 from switchboard.sms.keywords import Keyword, keyword_of
 from switchboard.sms.models import Direction, MessageState, SmsMessage, is_e164, new_message_id
 from switchboard.sms.ratelimit import SendRateLimiter
@@ -72,7 +82,7 @@ def test_message_ids_look_like_acs_ids() -> None:
 
 
 def test_delivery_report_event_is_pascal_case_by_default() -> None:
-    event = delivery_report_received(message(), EventCasing.PASCAL)
+    event = delivery_report_received(SmsDeliveryReportReceived.of(message()), EventCasing.PASCAL)
     assert event.type == "Microsoft.Communication.SMSDeliveryReportReceived"
     assert event.subject == "/phonenumber/18005550100"
     assert event.data["MessageId"] == "Outgoing_1"
@@ -85,7 +95,7 @@ def test_delivery_report_event_is_pascal_case_by_default() -> None:
 
 def test_failed_report_and_camel_case() -> None:
     failed = message(state=MessageState.FAILED, segments_delivered=0, segments=None)
-    event = delivery_report_received(failed, EventCasing.CAMEL)
+    event = delivery_report_received(SmsDeliveryReportReceived.of(failed), EventCasing.CAMEL)
     assert event.data["deliveryStatus"] == "Failed"
     assert event.data["deliveryAttempts"][0]["segmentsFailed"] == 1
 
@@ -96,8 +106,25 @@ def test_received_event_names_our_number_in_the_subject() -> None:
         state=MessageState.RECEIVED,
         sender="+14255550123",
         recipient="+18005550100",
+        segments=1,
     )
-    event = sms_received(inbound, 1, EventCasing.PASCAL)
+    event = sms_received(SmsReceived.of(inbound), EventCasing.PASCAL)
     assert event.subject == "/phonenumber/18005550100"
     assert event.data["From"] == "+14255550123"
     assert event.data["SegmentCount"] == 1
+
+
+def test_renderer_picks_the_event_type_and_keeps_the_configured_casing() -> None:
+    render = SmsEventRenderer(event_casing("Camel"))
+    inbound = message(direction=Direction.INBOUND, state=MessageState.RECEIVED)
+    received = render(SmsReceived.of(inbound))
+    report = render(SmsDeliveryReportReceived.of(message()))
+    assert received.type == "Microsoft.Communication.SMSReceived"
+    assert received.data["segmentCount"] == 2
+    assert report.type == "Microsoft.Communication.SMSDeliveryReportReceived"
+    assert report.data["deliveryStatusDetails"] == "DELIVRD"
+
+
+def test_an_unknown_event_casing_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="sms_event_casing"):
+        event_casing("snake")

@@ -21,7 +21,8 @@ from typing import TextIO
 
 from switchboard.core.clock import iso8601
 from switchboard.sms.models import is_e164
-from switchboard.sms.simstore import HandsetBehaviour, HandsetReport, SimulatorStore
+from switchboard.sms.simstore import HandsetBehaviour, HandsetReport
+from switchboard.sms.simstore_sql import SqlSimulatorStore
 from switchboard.storage.database import DatabaseOpener
 
 
@@ -68,7 +69,7 @@ def _number(value: str) -> str:
 
 async def _run(args: argparse.Namespace, open_database: DatabaseOpener, out: TextIO) -> int:
     async with open_database() as database:
-        store = SimulatorStore(database)
+        store = SqlSimulatorStore(database)
         if args.sim_command == "handset":
             behaviour = HandsetBehaviour(
                 _number(args.number), HandsetReport(args.report), int(args.delay * 1000)

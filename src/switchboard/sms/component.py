@@ -1,6 +1,6 @@
 """Wiring of sms/ for one node, from its config section and the carriers the numbers domain defines.
 
-SmsComponent(sms config, database, numbers, outbox, carriers=factory, simulator=network)
+SmsComponent(sms config, store, numbers, carriers=factory, simulator=network)
   .start()
      ├─ one SmsCarrier per defined carrier, from the factory app.py passes:
      │     CarrierDefinition ─▶ SmsCarrier   (simulator ─▶ SimulatorCarrier, smpp ─▶ SmppCarrier)
@@ -19,20 +19,17 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
-from switchboard.core.sections import ConfigError, SmsConfig
-from switchboard.events.outbox import EventOutbox
+from switchboard.core.sections import SmsConfig
 from switchboard.http.auth import Authenticator
 from switchboard.numbers.models import CarrierDefinition
 from switchboard.sms.carrier import SmsCarrier
 from switchboard.sms.encoding import segment_count
-from switchboard.sms.eventgrid import EventCasing
 from switchboard.sms.ratelimit import SendRateLimiter
 from switchboard.sms.routes import simulator_routes, sms_routes
 from switchboard.sms.sender import SmsSender
 from switchboard.sms.service import NumberDirectory, SmsService
 from switchboard.sms.simulator import SimulatorNetwork
-from switchboard.sms.store import SqlSmsStore
-from switchboard.storage.database import Database
+from switchboard.sms.store import SmsStore
 
 log = logging.getLogger(__name__)
 
@@ -48,33 +45,24 @@ class SmsComponent:
     def __init__(
         self,
         config: SmsConfig,
-        database: Database,
+        store: SmsStore,
         numbers: CarrierDirectory,
-        outbox: EventOutbox,
         *,
         carriers: CarrierFactory,
         simulator: SimulatorNetwork,
         clock: Callable[[], float],
     ) -> None:
-        try:
-            casing = EventCasing(config.event_casing.lower())
-        except ValueError:
-            raise ConfigError(
-                f"sms_event_casing must be 'pascal' or 'camel', not {config.event_casing!r}."
-            ) from None
         self._config = config
         self._numbers = numbers
         self._carriers = carriers
         self._simulator = simulator
         self._clock = clock
-        self.store = SqlSmsStore(database)
+        self.store = store
         self._senders: dict[str, SmsSender] = {}
         self.service = SmsService(
-            self.store,
+            store,
             numbers,
-            outbox,
             clock=clock,
-            casing=casing,
             on_queued=self._wake_sender,
             segments=segment_count,
         )

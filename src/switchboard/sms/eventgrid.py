@@ -1,5 +1,8 @@
 """The SMS integration events (``Microsoft.Communication.SMS*``), as ACS publishes them.
 
+    SmsReceived               ─▶ Microsoft.Communication.SMSReceived
+    SmsDeliveryReportReceived ─▶ Microsoft.Communication.SMSDeliveryReportReceived
+
 ACS's schema says camelCase, but its samples and (by public reports) the live service send
 PascalCase keys (``MessageId``, ``From``, …): we send PascalCase unless configured otherwise
 (``sms_event_casing = "camel"``); consumers should read keys case-insensitively.
@@ -13,7 +16,9 @@ from typing import Any
 
 from switchboard.core.clock import iso8601
 from switchboard.core.events import IntegrationEvent
-from switchboard.sms.models import SmsMessage, digits
+from switchboard.core.sections import ConfigError
+from switchboard.sms.events import SmsDeliveryReportReceived, SmsEvent, SmsReceived
+from switchboard.sms.models import digits
 
 SMS_RECEIVED = "Microsoft.Communication.SMSReceived"
 SMS_DELIVERY_REPORT_RECEIVED = "Microsoft.Communication.SMSDeliveryReportReceived"
@@ -22,6 +27,26 @@ SMS_DELIVERY_REPORT_RECEIVED = "Microsoft.Communication.SMSDeliveryReportReceive
 class EventCasing(StrEnum):
     PASCAL = "pascal"
     CAMEL = "camel"
+
+
+def event_casing(value: str) -> EventCasing:
+    """The ``sms_event_casing`` setting; ConfigError when it is neither."""
+    try:
+        return EventCasing(value.lower())
+    except ValueError:
+        raise ConfigError(f"sms_event_casing must be 'pascal' or 'camel', not {value!r}.") from None
+
+
+class SmsEventRenderer:
+    """SMS domain events ─▶ Event Grid integration events, in the configured key casing."""
+
+    def __init__(self, casing: EventCasing = EventCasing.PASCAL) -> None:
+        self.casing = casing
+
+    def __call__(self, event: SmsEvent) -> IntegrationEvent:
+        if isinstance(event, SmsReceived):
+            return sms_received(event, self.casing)
+        return delivery_report_received(event, self.casing)
 
 
 def _cased(data: Mapping[str, Any], casing: EventCasing) -> dict[str, Any]:
@@ -42,47 +67,48 @@ def _cased(data: Mapping[str, Any], casing: EventCasing) -> dict[str, Any]:
     return converted
 
 
-def sms_received(message: SmsMessage, segments: int, casing: EventCasing) -> IntegrationEvent:
+def sms_received(event: SmsReceived, casing: EventCasing) -> IntegrationEvent:
     data = {
-        "messageId": message.id,
-        "from": message.sender,
-        "to": message.recipient,
-        "message": message.text,
-        "receivedTimestamp": iso8601(message.created_ms / 1000),
-        "segmentCount": segments,
+        "messageId": event.message_id,
+        "from": event.sender,
+        "to": event.recipient,
+        "message": event.text,
+        "receivedTimestamp": iso8601(event.received_ms / 1000),
+        "segmentCount": event.segments,
     }
     return IntegrationEvent(
         type=SMS_RECEIVED,
-        subject=f"/phonenumber/{digits(message.recipient)}",
+        subject=f"/phonenumber/{digits(event.recipient)}",
         data=_cased(data, casing),
-        time=message.created_ms / 1000,
+        time=event.received_ms / 1000,
     )
 
 
-def delivery_report_received(message: SmsMessage, casing: EventCasing) -> IntegrationEvent:
+def delivery_report_received(
+    event: SmsDeliveryReportReceived, casing: EventCasing
+) -> IntegrationEvent:
     """The final receipt of an outbound message (sent only when a report was asked for)."""
-    done = (message.done_ms or message.created_ms) / 1000
+    done = event.done_ms / 1000
     data: dict[str, Any] = {
-        "messageId": message.id,
-        "from": message.sender,
-        "to": message.recipient,
-        "deliveryStatus": message.state.value.capitalize(),
-        "deliveryStatusDetails": message.detail or "",
+        "messageId": event.message_id,
+        "from": event.sender,
+        "to": event.recipient,
+        "deliveryStatus": event.outcome.value,
+        "deliveryStatusDetails": event.detail,
         "deliveryAttempts": [
             {
                 "timestamp": iso8601(done),
-                "segmentsSucceeded": message.segments_delivered,
-                "segmentsFailed": message.segments_failed
-                or (0 if message.segments_delivered else 1),
+                "segmentsSucceeded": event.segments_delivered,
+                "segmentsFailed": event.segments_failed or (0 if event.segments_delivered else 1),
             }
         ],
         "receivedTimestamp": iso8601(done),
     }
-    if message.tag is not None:
-        data["tag"] = message.tag
+    if event.tag is not None:
+        data["tag"] = event.tag
     return IntegrationEvent(
         type=SMS_DELIVERY_REPORT_RECEIVED,
-        subject=f"/phonenumber/{digits(message.sender)}",
+        subject=f"/phonenumber/{digits(event.sender)}",
         data=_cased(data, casing),
         time=done,
     )

@@ -27,7 +27,7 @@ from switchboard.sms.carrier import (
 from switchboard.sms.models import QueuedMessage
 from switchboard.sms.ratelimit import SendRateLimiter
 from switchboard.sms.service import SmsService
-from switchboard.sms.store import SqlSmsStore
+from switchboard.sms.store import SmsStore
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class SmsSender:
     def __init__(
         self,
         carrier: SmsCarrier,
-        store: SqlSmsStore,
+        store: SmsStore,
         service: SmsService,
         limiter: SendRateLimiter,
         *,

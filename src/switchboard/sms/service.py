@@ -1,12 +1,14 @@
 """SmsService: accept sends, take what carriers hand back, keep opt-outs.
 
-    POST /sms ─▶ send(): checks ─▶ one transaction: queued rows (per-recipient repeatability)
-                                     ─▶ commit ─▶ wake the sender ─▶ 202 with message ids
-    carrier ─▶ inbound(): keyword? opt-out + automatic reply ─▶ SMSReceived (outbox) ─▶ commit
-    carrier ─▶ delivery_report(): count the segment ─▶ final? SMSDeliveryReportReceived
+    POST /sms ─▶ send(): checks ─▶ one unit of work: queued messages (per-recipient
+                 repeatability) ─▶ commit ─▶ wake the sender ─▶ 202 with message ids
+    carrier ─▶ inbound(): keyword? opt-out + automatic reply ─▶ emit SmsReceived ─▶ commit
+    carrier ─▶ delivery_report(): count the segment ─▶ final? emit SmsDeliveryReportReceived
 
 The service is the carriers' ``CarrierSink``: each of its coroutines returns only once what it
-was handed is committed, so a carrier acknowledges nothing that could still be lost.
+was handed is committed, so a carrier acknowledges nothing that could still be lost. Events
+are typed (sms/events.py) and emitted into the unit of work; the store publishes them with
+the commit (for Event Grid, sms/eventgrid.py renders them).
 """
 
 from __future__ import annotations
@@ -16,10 +18,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from switchboard.core.errors import BadRequestError, NotFoundError
-from switchboard.events.outbox import EventOutbox
 from switchboard.numbers.models import OwnedNumber
 from switchboard.sms.carrier import CarrierReport, InboundSms
-from switchboard.sms.eventgrid import EventCasing, delivery_report_received, sms_received
+from switchboard.sms.events import SmsDeliveryReportReceived, SmsReceived
 from switchboard.sms.keywords import REPLIES, Keyword, keyword_of
 from switchboard.sms.models import (
     MAX_MESSAGE_CHARS,
@@ -36,7 +37,7 @@ from switchboard.sms.models import (
     is_e164,
     new_message_id,
 )
-from switchboard.sms.store import SmsTransaction, SqlSmsStore
+from switchboard.sms.store import NewMessage, SmsStore, SmsUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -60,20 +61,16 @@ class DeliveryReportNotFoundError(NotFoundError):
 class SmsService:
     def __init__(
         self,
-        store: SqlSmsStore,
+        store: SmsStore,
         numbers: NumberDirectory,
-        outbox: EventOutbox,
         *,
         clock: Callable[[], float],
-        casing: EventCasing = EventCasing.PASCAL,
         on_queued: Callable[[str], Awaitable[None]] | None = None,
         segments: Callable[[str], int] = lambda _text: 1,
     ) -> None:
         self._store = store
         self._numbers = numbers
-        self._outbox = outbox
         self._clock = clock
-        self._casing = casing
         self._on_queued = on_queued
         self._segments = segments
 
@@ -114,7 +111,7 @@ class SmsService:
         number = await self._sending_number(sender)
         now_ms = self._now_ms()
         results: list[RecipientResult] = []
-        rows: list[dict[str, object]] = []
+        rows: list[NewMessage] = []
         keys = [_send_key(r.repeatability_request_id) for r in recipients]
         async with self._store.transaction() as tx:
             opted_out = await tx.opted_out(sender, [r.to for r in recipients])
@@ -129,7 +126,7 @@ class SmsService:
                 if row is not None:
                     rows.append(row)
                     if key:
-                        known[key] = str(row["id"])
+                        known[key] = row.id
             await tx.insert_messages(rows)
         if rows and self._on_queued is not None:
             await self._on_queued(number.carrier)
@@ -145,7 +142,7 @@ class SmsService:
         options: SendOptions,
         opted_out: set[str],
         now_ms: int,
-    ) -> tuple[RecipientResult, dict[str, object] | None]:
+    ) -> tuple[RecipientResult, NewMessage | None]:
         repeatability = "accepted" if key else None
         if key and key in known:
             # The same recipient again: the first outcome, and nothing sent twice.
@@ -175,10 +172,9 @@ class SmsService:
                 None,
             )
         message_id = new_message_id(Direction.OUTBOUND, now_ms / 1000)
-        row = _outbound_row(
-            message_id, number, recipient.to, text, options, MessageOrigin.API, now_ms
+        row = _outbound(
+            message_id, number, recipient.to, text, options, MessageOrigin.API, now_ms, key
         )
-        row["dedupe_key"] = key
         return _accepted(recipient.to, message_id, repeatability), row
 
     # -- what carriers hand back (CarrierSink) ------------------------------------------------
@@ -217,18 +213,15 @@ class SmsService:
         async with self._store.transaction() as tx:
             if dedupe is not None and await tx.message_by_dedupe_key(dedupe) is not None:
                 return  # the network redelivered what we already have
-            await tx.insert_messages([_inbound_row(stored, dedupe)])
+            await tx.insert_messages([_inbound(stored, dedupe)])
             if keyword is not None:
                 queued = await self._answer_keyword(tx, number, message.sender, keyword, now_ms)
-            await self._outbox.add(
-                tx.connection, [sms_received(stored, stored.segments or 1, self._casing)]
-            )
-        await self._outbox.notify()
+            tx.emit(SmsReceived.of(stored))
         if queued and self._on_queued is not None:
             await self._on_queued(number.carrier)
 
     async def _answer_keyword(
-        self, tx: SmsTransaction, number: OwnedNumber, handset: str, keyword: Keyword, now_ms: int
+        self, tx: SmsUnitOfWork, number: OwnedNumber, handset: str, keyword: Keyword, now_ms: int
     ) -> bool:
         if keyword is not Keyword.HELP:
             await tx.set_opt_out(number.phone_number, handset, keyword is Keyword.STOP, now_ms)
@@ -237,7 +230,7 @@ class SmsService:
         reply_id = new_message_id(Direction.OUTBOUND, now_ms / 1000)
         await tx.insert_messages(
             [
-                _outbound_row(
+                _outbound(
                     reply_id,
                     number,
                     handset,
@@ -256,40 +249,26 @@ class SmsService:
             final = await tx.apply_segment_report(
                 carrier, report.carrier_message_id, report.status, report.detail, now_ms
             )
-            notify = await self._report_final(tx, final)
-        if notify:
-            await self._outbox.notify()
-
-    async def _report_final(self, tx: SmsTransaction, message: SmsMessage | None) -> bool:
-        if message is None or not message.want_report:
-            return False
-        await self._outbox.add(tx.connection, [delivery_report_received(message, self._casing)])
-        return True
+            _report_final(tx, final)
 
     # -- used by the sender --------------------------------------------------------------------
 
     async def submitted(self, queued: QueuedMessage, carrier_ids: Sequence[str]) -> None:
         """Record a submit; receipts that raced ahead of it are applied now."""
         now_ms = self._now_ms()
-        notify = False
         async with self._store.transaction() as tx:
             if not await tx.mark_submitted(queued, carrier_ids, now_ms):
                 return
-            for cid, status, detail, _at in await tx.take_early_reports(
-                queued.carrier, carrier_ids
-            ):
-                final = await tx.apply_segment_report(queued.carrier, cid, status, detail, now_ms)
-                notify = await self._report_final(tx, final) or notify
-        if notify:
-            await self._outbox.notify()
+            for early in await tx.take_early_reports(queued.carrier, carrier_ids):
+                final = await tx.apply_segment_report(
+                    queued.carrier, early.carrier_message_id, early.status, early.detail, now_ms
+                )
+                _report_final(tx, final)
 
     async def failed(self, queued: QueuedMessage, detail: str) -> None:
         """The carrier refused the message for good (or it expired in the queue)."""
         async with self._store.transaction() as tx:
-            final = await tx.fail(queued, detail, self._now_ms())
-            notify = await self._report_final(tx, final)
-        if notify:
-            await self._outbox.notify()
+            _report_final(tx, await tx.fail(queued, detail, self._now_ms()))
 
     # -- opt-outs and reports (api-version 2026-01-23) ------------------------------------------
 
@@ -340,7 +319,13 @@ def _accepted(to: str, message_id: str, repeatability: str | None) -> RecipientR
     )
 
 
-def _outbound_row(
+def _report_final(tx: SmsUnitOfWork, message: SmsMessage | None) -> None:
+    """A message became final: its sender hears of it if a delivery report was asked for."""
+    if message is not None and message.want_report:
+        tx.emit(SmsDeliveryReportReceived.of(message))
+
+
+def _outbound(
     message_id: str,
     number: OwnedNumber,
     to: str,
@@ -348,35 +333,37 @@ def _outbound_row(
     options: SendOptions,
     origin: MessageOrigin,
     now_ms: int,
-) -> dict[str, object]:
-    return {
-        "id": message_id,
-        "direction": Direction.OUTBOUND.value,
-        "origin": origin.value,
-        "state": MessageState.QUEUED.value,
-        "carrier": number.carrier,
-        "sender": number.phone_number,
-        "recipient": to,
-        "text": text,
-        "tag": options.tag,
-        "want_report": options.enable_delivery_report,
-        "created_ms": now_ms,
-    }
+    dedupe_key: str | None = None,
+) -> NewMessage:
+    return NewMessage(
+        id=message_id,
+        direction=Direction.OUTBOUND,
+        origin=origin,
+        state=MessageState.QUEUED,
+        carrier=number.carrier,
+        sender=number.phone_number,
+        recipient=to,
+        text=text,
+        tag=options.tag,
+        want_report=options.enable_delivery_report,
+        created_ms=now_ms,
+        dedupe_key=dedupe_key,
+    )
 
 
-def _inbound_row(message: SmsMessage, dedupe: str | None) -> dict[str, object]:
-    return {
-        "id": message.id,
-        "direction": Direction.INBOUND.value,
-        "origin": MessageOrigin.NETWORK.value,
-        "state": MessageState.RECEIVED.value,
-        "carrier": message.carrier,
-        "sender": message.sender,
-        "recipient": message.recipient,
-        "text": message.text,
-        "want_report": False,
-        "dedupe_key": dedupe,
-        "segments": message.segments,
-        "created_ms": message.created_ms,
-        "done_ms": message.done_ms,
-    }
+def _inbound(message: SmsMessage, dedupe: str | None) -> NewMessage:
+    return NewMessage(
+        id=message.id,
+        direction=Direction.INBOUND,
+        origin=MessageOrigin.NETWORK,
+        state=MessageState.RECEIVED,
+        carrier=message.carrier,
+        sender=message.sender,
+        recipient=message.recipient,
+        text=message.text,
+        want_report=False,
+        dedupe_key=dedupe,
+        segments=message.segments,
+        created_ms=message.created_ms,
+        done_ms=message.done_ms,
+    )

@@ -1,25 +1,22 @@
-"""The simulator carrier's storage: handsets' inboxes, their behaviour, and what it owes us.
+"""What the simulator carrier stores: handsets' inboxes, their behaviour, what it owes us.
 
 Shared by the running simulator (sms/simulator.py), the admin API and ``switchboard sim``
 (which works on the database directly, like ``switchboard events``): an inbound message
-injected from the shell is a pending row that the running node's simulator picks up.
+injected from the shell is a pending item that the running node's simulator picks up.
+
+    inject_inbound / deliver_to_handset (receipts owed) ─▶ pending items, due at a time
+    claim_due (leased) ─▶ handed to the sink ─▶ done (removed; fenced by the claim)
+
+Implementations: SqlSimulatorStore (simstore_sql.py), MemorySimulatorStore
+(simstore_memory.py); tests/contract/test_simulator_store_contract.py covers both.
 """
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-
-import sqlalchemy as sa
-
-from switchboard.sms.tables import sms_sim_handsets, sms_sim_inbox, sms_sim_pending
-from switchboard.storage.database import Database
-
-_i, _h, _p = sms_sim_inbox, sms_sim_handsets, sms_sim_pending
+from typing import Any, Protocol
 
 
 class HandsetReport(StrEnum):
@@ -61,111 +58,41 @@ class PendingItem:
     claim: str
 
 
-class SimulatorStore:
-    def __init__(self, database: Database) -> None:
-        self._db = database
+@dataclass(frozen=True, slots=True)
+class OwedReceipt:
+    carrier_message_id: str
+    status: str  # a ReportStatus value
+    due_ms: int
 
+
+class SimulatorStore(Protocol):
     async def behaviour(self, number: str) -> HandsetBehaviour:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(_h).where(_h.c.number == number))).first()
-        if row is None:
-            return HandsetBehaviour(number)
-        return HandsetBehaviour(number, HandsetReport(row.report), row.delay_ms)
+        """How the handset answers (the default behaviour when it was never set)."""
+        ...
 
-    async def set_behaviour(self, behaviour: HandsetBehaviour) -> None:
-        async with self._db.write() as conn:
-            await conn.execute(_h.delete().where(_h.c.number == behaviour.number))
-            await conn.execute(
-                _h.insert().values(
-                    number=behaviour.number,
-                    report=behaviour.report.value,
-                    delay_ms=behaviour.delay_ms,
-                )
-            )
+    async def set_behaviour(self, behaviour: HandsetBehaviour) -> None: ...
 
     async def deliver_to_handset(
-        self, message: InboxMessage, receipts: Sequence[tuple[str, str, int]]
+        self, message: InboxMessage, receipts: Sequence[OwedReceipt]
     ) -> None:
-        """An outbound message reaches the handset; ``receipts``: (carrier id, status, due_ms)
-        owed for its segments."""
-        async with self._db.write() as conn:
-            await conn.execute(
-                _i.insert().values(
-                    carrier_message_id=message.carrier_message_id,
-                    sender=message.sender,
-                    recipient=message.recipient,
-                    text=message.text,
-                    segments=message.segments,
-                    received_ms=message.received_ms,
-                )
-            )
-            if receipts:
-                await conn.execute(
-                    _p.insert(),
-                    [
-                        {
-                            "kind": PendingKind.REPORT.value,
-                            "payload": json.dumps({"carrierMessageId": cid, "status": status}),
-                            "due_ms": due_ms,
-                            "claim": None,
-                        }
-                        for cid, status, due_ms in receipts
-                    ],
-                )
+        """An outbound message reaches the handset, with the receipts owed for its segments;
+        both or neither."""
+        ...
 
     async def inject_inbound(self, sender: str, recipient: str, text: str, now_ms: int) -> str:
         """A handset sends us a message; returns the network's id for it."""
-        carrier_id = uuid.uuid4().hex
-        payload = {"from": sender, "to": recipient, "text": text, "carrierMessageId": carrier_id}
-        async with self._db.write() as conn:
-            await conn.execute(
-                _p.insert().values(
-                    kind=PendingKind.INBOUND.value,
-                    payload=json.dumps(payload),
-                    due_ms=now_ms,
-                    claim=None,
-                )
-            )
-        return carrier_id
+        ...
 
     async def inbox(self, number: str | None = None, limit: int = 100) -> list[InboxMessage]:
-        query = sa.select(_i).order_by(_i.c.seq.desc()).limit(limit)
-        if number is not None:
-            query = query.where(_i.c.recipient == number)
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
-        return [
-            InboxMessage(
-                r.carrier_message_id, r.sender, r.recipient, r.text, r.segments, r.received_ms
-            )
-            for r in reversed(rows)
-        ]
+        """The newest ``limit`` messages handsets received (of ``number``), oldest first."""
+        ...
 
     async def claim_due(self, now_ms: int, limit: int, lease_ms: int) -> list[PendingItem]:
-        token = uuid.uuid4().hex
-        async with self._db.write() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(_p)
-                    .where(_p.c.due_ms <= now_ms)
-                    .order_by(_p.c.seq)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            if rows:
-                await conn.execute(
-                    _p.update()
-                    .where(_p.c.seq.in_([r.seq for r in rows]))
-                    .values(claim=token, due_ms=now_ms + lease_ms)
-                )
-        return [PendingItem(r.seq, PendingKind(r.kind), json.loads(r.payload), token) for r in rows]
+        """Pending items due by ``now_ms``, oldest first, leased until ``now_ms + lease_ms``."""
+        ...
 
     async def done(self, item: PendingItem) -> None:
-        async with self._db.write() as conn:
-            await conn.execute(_p.delete().where(_p.c.seq == item.seq, _p.c.claim == item.claim))
+        """Remove a handed-over item (nothing, if its lease was lost to another claim)."""
+        ...
 
-    async def next_due_ms(self) -> int | None:
-        async with self._db.read() as conn:
-            value = (await conn.execute(sa.select(sa.func.min(_p.c.due_ms)))).scalar()
-        return None if value is None else int(value)
+    async def next_due_ms(self) -> int | None: ...

@@ -33,6 +33,7 @@ from switchboard.sms.sender import wait_until_due
 from switchboard.sms.simstore import (
     HandsetReport,
     InboxMessage,
+    OwedReceipt,
     PendingItem,
     PendingKind,
     SimulatorStore,
@@ -127,7 +128,7 @@ class SimulatorCarrier:
             owed = [(cid, status) for cid in ids]
         await self._store.deliver_to_handset(
             InboxMessage(ids[0], message.sender, message.recipient, message.text, count, now_ms),
-            [(cid, status.value, now_ms + behaviour.delay_ms) for cid, status in owed],
+            [OwedReceipt(cid, status.value, now_ms + behaviour.delay_ms) for cid, status in owed],
         )
         self._wake.set()
         return SubmitResult(carrier_message_ids=ids, segments=count)

@@ -1,312 +1,141 @@
-"""SMS storage: the outgoing queue, message states, segment receipts and opt-outs.
+"""What SmsService and SmsSender ask of storage: the queue, message states, receipts, opt-outs.
 
-The queue is ``sms_messages`` itself: a queued row is due at ``next_attempt_ms``. A sender
-claims due rows with a random claim token and moves ``next_attempt_ms`` to the lease's end,
-so a node that dies mid-submit leaves rows that fall due again when the lease runs out.
-Every outcome is fenced by the claim token: a late answer after a lost lease changes nothing.
-PostgreSQL claims with ``FOR UPDATE SKIP LOCKED`` (nodes never take the same rows); SQLite
-has a single writer and ignores the clause.
+    SmsStore ── transaction() ─▶ SmsUnitOfWork: reads and writes that commit together,
+                                                 with the events emitted in it
+             ── claim / defer / next_due_ms / get / opted_out: one step each
+
+The queue: a queued message is due at its next attempt time. A sender claims due messages
+with a fresh claim token that leases them (their due time moves to the lease's end), so a
+node that dies mid-submit leaves messages that fall due again when the lease runs out. Every
+outcome (submitted, failed, deferred) is fenced by the claim: a late answer after a lost
+lease changes nothing. Implementations: SqlSmsStore (store_sql.py, SQLite and PostgreSQL)
+and MemorySmsStore (store_memory.py); tests/contract/test_sms_store_contract.py holds both
+to the same behaviour.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import replace
-from typing import Any
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Protocol
 
-import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from switchboard.core.errors import SwitchboardError
 from switchboard.sms.carrier import ReportStatus
-from switchboard.sms.models import (
-    Direction,
-    MessageState,
-    QueuedMessage,
-    SmsMessage,
-)
-from switchboard.sms.tables import sms_early_reports, sms_messages, sms_optouts, sms_segments
-from switchboard.storage.database import Database
-
-_m, _s, _e, _o = sms_messages, sms_segments, sms_early_reports, sms_optouts
+from switchboard.sms.events import SmsEvent
+from switchboard.sms.models import Direction, MessageOrigin, MessageState, QueuedMessage, SmsMessage
 
 
-def message_from_row(row: RowMapping) -> SmsMessage:
-    return SmsMessage(
-        id=row["id"],
-        direction=Direction(row["direction"]),
-        state=MessageState(row["state"]),
-        sender=row["sender"],
-        recipient=row["recipient"],
-        text=row["text"],
-        tag=row["tag"],
-        want_report=bool(row["want_report"]),
-        carrier=row["carrier"],
-        segments=row["segments"],
-        segments_delivered=row["segments_delivered"],
-        segments_failed=row["segments_failed"],
-        created_ms=row["created_ms"],
-        done_ms=row["done_ms"],
-        detail=row["detail"],
-    )
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to store: outbound (queued, due at once) or inbound (received, final)."""
+
+    id: str
+    direction: Direction
+    origin: MessageOrigin
+    state: MessageState
+    carrier: str
+    sender: str
+    recipient: str
+    text: str
+    want_report: bool
+    created_ms: int
+    tag: str | None = None
+    # Outbound: "send:<repeatability id>"; inbound: "in:<carrier>:<carrier id>". Unique.
+    dedupe_key: str | None = None
+    segments: int | None = None
+    done_ms: int | None = None
 
 
-class SmsTransaction:
-    """Writes inside one transaction; the service decides what to write."""
+@dataclass(frozen=True, slots=True)
+class EarlyReport:
+    """A segment's receipt that arrived before its submit was recorded."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.connection = conn
+    carrier_message_id: str
+    status: ReportStatus
+    detail: str
+    received_ms: int
 
-    async def message_by_dedupe_key(self, key: str) -> SmsMessage | None:
-        row = (await self.connection.execute(sa.select(_m).where(_m.c.dedupe_key == key))).first()
-        return None if row is None else message_from_row(row._mapping)
+
+class DuplicateMessageError(SwitchboardError):
+    """A message id or dedupe key is taken; the unit of work rolls back."""
+
+    status = 409
+    code = "Conflict"
+
+
+class SmsUnitOfWork(Protocol):
+    """Reads and writes of one transaction; the service decides what to write."""
+
+    async def message_by_dedupe_key(self, key: str) -> SmsMessage | None: ...
 
     async def message_ids_by_dedupe_keys(self, keys: Sequence[str]) -> dict[str, str]:
-        if not keys:
-            return {}
-        rows = await self.connection.execute(
-            sa.select(_m.c.dedupe_key, _m.c.id).where(_m.c.dedupe_key.in_(keys))
-        )
-        return {r.dedupe_key: r.id for r in rows.all()}
+        """Message id by dedupe key, for the keys that have a message."""
+        ...
 
-    async def insert_messages(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await self.connection.execute(_m.insert(), [_with_defaults(r) for r in rows])
+    async def insert_messages(self, messages: Sequence[NewMessage]) -> None:
+        """DuplicateMessageError when an id or dedupe key is taken."""
+        ...
 
     async def opted_out(self, sender: str, recipients: Sequence[str]) -> set[str]:
-        rows = await self.connection.execute(
-            sa.select(_o.c.recipient).where(
-                _o.c.sender == sender, _o.c.recipient.in_(recipients), _o.c.opted_out.is_(True)
-            )
-        )
-        return {r.recipient for r in rows.all()}
+        """Those of ``recipients`` who opted out of messages from ``sender``."""
+        ...
 
-    async def set_opt_out(self, sender: str, recipient: str, opted_out: bool, now_ms: int) -> None:
-        changed = await self.connection.execute(
-            _o.update()
-            .where(_o.c.sender == sender, _o.c.recipient == recipient)
-            .values(opted_out=opted_out, updated_ms=now_ms)
-        )
-        if changed.rowcount == 0:
-            await self.connection.execute(
-                _o.insert().values(
-                    sender=sender, recipient=recipient, opted_out=opted_out, updated_ms=now_ms
-                )
-            )
+    async def set_opt_out(
+        self, sender: str, recipient: str, opted_out: bool, now_ms: int
+    ) -> None: ...
 
     async def mark_submitted(
         self, message: QueuedMessage, carrier_ids: Sequence[str], now_ms: int
     ) -> bool:
-        """Record a successful submit (fenced by the claim); False if the claim was lost."""
-        changed = await self.connection.execute(
-            _m.update()
-            .where(_m.c.id == message.id, _m.c.claim == message.claim)
-            .values(
-                state=MessageState.SUBMITTED.value,
-                segments=len(carrier_ids),
-                claim=None,
-                attempts=_m.c.attempts + 1,
-                updated_ms=now_ms,
-            )
-        )
-        if changed.rowcount == 0:
-            return False
-        await self.connection.execute(
-            _s.insert(),
-            [
-                {"carrier": message.carrier, "carrier_message_id": cid, "message_id": message.id}
-                for cid in carrier_ids
-            ],
-        )
-        return True
+        """Record a successful submit (one carrier id per segment, fenced by the claim);
+        False if the claim was lost."""
+        ...
 
     async def take_early_reports(
         self, carrier: str, carrier_ids: Sequence[str]
-    ) -> list[tuple[str, ReportStatus, str, int]]:
-        where = sa.and_(_e.c.carrier == carrier, _e.c.carrier_message_id.in_(carrier_ids))
-        rows = (await self.connection.execute(sa.select(_e).where(where))).all()
-        if rows:
-            await self.connection.execute(_e.delete().where(where))
-        return [
-            (r.carrier_message_id, ReportStatus(r.status), r.detail, r.received_ms) for r in rows
-        ]
+    ) -> list[EarlyReport]:
+        """Remove and return the early receipts kept for these segments."""
+        ...
 
     async def apply_segment_report(
         self, carrier: str, carrier_id: str, status: ReportStatus, detail: str, now_ms: int
     ) -> SmsMessage | None:
-        """Count one segment's receipt. Returns the message when this receipt made it final.
+        """Count one segment's receipt; the message when this receipt made it final.
 
-        A receipt for an id we have not recorded yet is kept as an early report; a repeated
-        receipt for a segment is ignored (carriers redeliver)."""
-        segment = (
-            await self.connection.execute(
-                sa.select(_s).where(_s.c.carrier == carrier, _s.c.carrier_message_id == carrier_id)
-            )
-        ).first()
-        if segment is None:
-            exists = (
-                await self.connection.execute(
-                    sa.select(_e.c.carrier).where(
-                        _e.c.carrier == carrier, _e.c.carrier_message_id == carrier_id
-                    )
-                )
-            ).first()
-            if exists is None:
-                await self.connection.execute(
-                    _e.insert().values(
-                        carrier=carrier,
-                        carrier_message_id=carrier_id,
-                        status=status.value,
-                        detail=detail,
-                        received_ms=now_ms,
-                    )
-                )
-            return None
-        if segment.status is not None:
-            return None
-        await self.connection.execute(
-            _s.update()
-            .where(_s.c.carrier == carrier, _s.c.carrier_message_id == carrier_id)
-            .values(status=status.value)
-        )
-        delivered = status is ReportStatus.DELIVERED
-        counter = _m.c.segments_delivered if delivered else _m.c.segments_failed
-        await self.connection.execute(
-            _m.update()
-            .where(_m.c.id == segment.message_id)
-            .values({counter.name: counter + 1, "updated_ms": now_ms})
-        )
-        row = (
-            await self.connection.execute(sa.select(_m).where(_m.c.id == segment.message_id))
-        ).first()
-        if row is None:
-            return None
-        message = message_from_row(row._mapping)
-        reported = message.segments_delivered + message.segments_failed
-        if message.state is not MessageState.SUBMITTED or reported < (message.segments or 0):
-            return None
-        final = MessageState.FAILED if message.segments_failed else MessageState.DELIVERED
-        await self.connection.execute(
-            _m.update()
-            .where(_m.c.id == message.id)
-            .values(state=final.value, done_ms=now_ms, detail=detail)
-        )
-        return replace(message, state=final, done_ms=now_ms, detail=detail)
+        A receipt for an id not recorded yet is kept as an early report; a repeated receipt
+        for a segment is ignored (carriers redeliver). One failed segment fails the message."""
+        ...
 
     async def fail(self, message: QueuedMessage, detail: str, now_ms: int) -> SmsMessage | None:
-        """The carrier refused the message (or it expired): final, fenced by the claim."""
-        changed = await self.connection.execute(
-            _m.update()
-            .where(_m.c.id == message.id, _m.c.claim == message.claim)
-            .values(
-                state=MessageState.FAILED.value,
-                claim=None,
-                attempts=_m.c.attempts + 1,
-                updated_ms=now_ms,
-                done_ms=now_ms,
-                detail=detail,
-            )
-        )
-        if changed.rowcount == 0:
-            return None
-        row = (await self.connection.execute(sa.select(_m).where(_m.c.id == message.id))).first()
-        return None if row is None else message_from_row(row._mapping)
+        """The carrier refused the message (or it expired): final, fenced by the claim; None
+        if the claim was lost."""
+        ...
+
+    def emit(self, *events: SmsEvent) -> None:
+        """Publish ``events`` if and only if this unit of work commits."""
+        ...
 
 
-class SqlSmsStore:
-    def __init__(self, database: Database) -> None:
-        self._db = database
+class SmsStore(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[SmsUnitOfWork]:
+        """A unit of work: committed when the block ends, rolled back when it raises."""
+        ...
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SmsTransaction]:
-        async with self._db.write() as conn:
-            yield SmsTransaction(conn)
+    async def get(self, message_id: str) -> SmsMessage | None: ...
 
-    async def get(self, message_id: str) -> SmsMessage | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(_m).where(_m.c.id == message_id))).first()
-        return None if row is None else message_from_row(row._mapping)
-
-    async def opted_out(self, sender: str, recipients: Sequence[str]) -> set[str]:
-        async with self._db.read() as conn:
-            return await SmsTransaction(conn).opted_out(sender, recipients)
+    async def opted_out(self, sender: str, recipients: Sequence[str]) -> set[str]: ...
 
     async def claim(
         self, carrier: str, now_ms: int, limit: int, lease_ms: int
     ) -> list[QueuedMessage]:
         """Due queued messages of ``carrier``, oldest first, leased to the caller."""
-        token = uuid.uuid4().hex
-        async with self._db.write() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(_m)
-                    .where(
-                        _m.c.state == MessageState.QUEUED.value,
-                        _m.c.carrier == carrier,
-                        _m.c.next_attempt_ms <= now_ms,
-                    )
-                    .order_by(_m.c.seq)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            if not rows:
-                return []
-            await conn.execute(
-                _m.update()
-                .where(_m.c.id.in_([r.id for r in rows]))
-                .values(claim=token, next_attempt_ms=now_ms + lease_ms)
-            )
-        return [
-            QueuedMessage(
-                id=r.id,
-                carrier=r.carrier,
-                sender=r.sender,
-                recipient=r.recipient,
-                text=r.text,
-                want_report=bool(r.want_report),
-                created_ms=r.created_ms,
-                claim=token,
-            )
-            for r in rows
-        ]
+        ...
 
     async def defer(self, message: QueuedMessage, until_ms: int, now_ms: int) -> None:
-        """Put a claimed message back in the queue, due at ``until_ms``."""
-        async with self._db.write() as conn:
-            await conn.execute(
-                _m.update()
-                .where(_m.c.id == message.id, _m.c.claim == message.claim)
-                .values(claim=None, next_attempt_ms=until_ms, updated_ms=now_ms)
-            )
+        """Put a claimed message back in the queue, due at ``until_ms`` (fenced by the claim)."""
+        ...
 
     async def next_due_ms(self, carrier: str) -> int | None:
-        async with self._db.read() as conn:
-            value = (
-                await conn.execute(
-                    sa.select(sa.func.min(_m.c.next_attempt_ms)).where(
-                        _m.c.state == MessageState.QUEUED.value, _m.c.carrier == carrier
-                    )
-                )
-            ).scalar()
-        return None if value is None else int(value)
-
-
-def _with_defaults(row: dict[str, Any]) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "tag": None,
-        "dedupe_key": None,
-        "segments": None,
-        "segments_delivered": 0,
-        "segments_failed": 0,
-        "attempts": 0,
-        "claim": None,
-        "done_ms": None,
-        "detail": None,
-    }
-    values.update(row)
-    values.setdefault("updated_ms", values["created_ms"])
-    values.setdefault("next_attempt_ms", values["created_ms"])
-    return values
+        """When the next queued message of ``carrier`` falls due; None when none is queued."""
+        ...
