@@ -44,6 +44,13 @@ from switchboard.numbers.models import (
 )
 from switchboard.numbers.reservations import SqlReservationStore
 from switchboard.numbers.store import SqlInventoryStore
+from switchboard.numbers.stores import (
+    HoldStore,
+    InventoryStore,
+    NumberCatalog,
+    OperationLog,
+    ReservationStore,
+)
 from switchboard.storage.database import Database
 from switchboard.storage.operations import Operation, OperationStatus, SqlOperationStore
 
@@ -72,11 +79,11 @@ class OperatorInfo:
 class NumbersService:
     def __init__(
         self,
-        inventory: SqlInventoryStore,
-        catalog: SqlCatalog,
-        holds: SqlHoldStore,
-        reservations: SqlReservationStore,
-        operations: SqlOperationStore,
+        inventory: InventoryStore,
+        catalog: NumberCatalog,
+        holds: HoldStore,
+        reservations: ReservationStore,
+        operations: OperationLog,
         clock: Clock,
         *,
         search_hold_seconds: float = SEARCH_HOLD_SECONDS,
