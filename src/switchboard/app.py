@@ -81,7 +81,8 @@ from switchboard.identity.store import SqlIdentityStore
 from switchboard.identity.tokens import TokenCodec
 from switchboard.numbers.models import CarrierDefinition, CarrierKind
 from switchboard.numbers.routes import numbers_routes
-from switchboard.numbers.service import configured_inventory, sql_numbers_service
+from switchboard.numbers.service import configured_inventory
+from switchboard.numbers.sql_stores import sql_numbers_service
 from switchboard.rooms.routes import rooms_routes
 from switchboard.rooms.service import RoomsService
 from switchboard.rooms.store import SqlRoomStore

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from switchboard.core.clock import FakeClock
-from switchboard.numbers.catalog import Locality
 from switchboard.numbers.inventory import Inventory, parse_carrier, parse_number_block
 from switchboard.numbers.memory import MemoryNumbers
 from switchboard.numbers.models import (
@@ -27,6 +26,7 @@ from switchboard.numbers.models import (
     InvalidCapabilitiesError,
     InvalidInventoryError,
     InventoryNumber,
+    Locality,
     NumberState,
     PhoneNumberNotFoundError,
     PhoneNumberType,
@@ -36,7 +36,8 @@ from switchboard.numbers.models import (
     SearchCriteria,
 )
 from switchboard.numbers.reservations import RESERVATION_MAX_MS
-from switchboard.numbers.service import SEARCH_HOLD_SECONDS, NumbersService, sql_numbers_service
+from switchboard.numbers.service import SEARCH_HOLD_SECONDS, NumbersService
+from switchboard.numbers.sql_stores import sql_numbers_service
 from switchboard.storage.database import Database
 from switchboard.storage.operations import OperationStatus
 

@@ -6,7 +6,8 @@ from switchboard.numbers.models import (
     CarrierKind,
     OwnedNumber,
 )
-from switchboard.numbers.service import NumbersService, sql_numbers_service
+from switchboard.numbers.service import NumbersService
+from switchboard.numbers.sql_stores import sql_numbers_service
 
 __all__ = [
     "Capability",

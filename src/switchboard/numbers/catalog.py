@@ -8,36 +8,22 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from switchboard.numbers.models import (
+    BROWSE_LIMIT,
     AssignmentType,
     Capabilities,
     Capability,
     Cost,
     InventoryNumber,
+    Locality,
+    Offering,
     PhoneNumberType,
 )
 from switchboard.numbers.store import available, inv, to_number
 from switchboard.storage.database import Database
-
-BROWSE_LIMIT = 20  # ACS answers a browse with a small random sample
-
-
-@dataclass(frozen=True, slots=True)
-class Locality:
-    name: str
-    administrative_division: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Offering:
-    phone_number_type: PhoneNumberType
-    assignment_type: AssignmentType
-    capabilities: Capabilities
-    cost: Cost
 
 
 def capability_values_covering(wanted: Capability) -> list[str]:

@@ -20,7 +20,8 @@ from switchboard.core.clock import SystemClock
 from switchboard.core.errors import SwitchboardError
 from switchboard.numbers.inventory import parse_carrier, read_inventory_file
 from switchboard.numbers.models import CarrierKind, InventoryNumber, NumberState
-from switchboard.numbers.service import NumbersService, sql_numbers_service
+from switchboard.numbers.service import NumbersService
+from switchboard.numbers.sql_stores import sql_numbers_service
 from switchboard.storage.database import DatabaseOpener
 
 _PAGE = 500

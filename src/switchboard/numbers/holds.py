@@ -29,16 +29,13 @@ from switchboard.numbers.models import (
     PhoneNumberType,
     PurchasedNumber,
     SearchCriteria,
+    SearchLapsedError,
 )
 from switchboard.numbers.store import available, inv, state_of, to_number, to_purchased
 from switchboard.numbers.tables import number_searches
 from switchboard.storage.database import Database
 
 _HOLD_ATTEMPTS = 3  # a concurrent search may take candidates between our read and our update
-
-
-class SearchLapsedError(Exception):
-    """The search's hold ended (expired, cancelled) before the purchase took its numbers."""
 
 
 class SqlHoldStore:

@@ -16,10 +16,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from switchboard.core.clock import Clock
-from switchboard.numbers.catalog import BROWSE_LIMIT, Locality, Offering
-from switchboard.numbers.holds import SearchLapsedError
 from switchboard.numbers.memory_reservations import MemoryReservationStore, Reservations
 from switchboard.numbers.models import (
+    BROWSE_LIMIT,
     SIMULATOR_CARRIER,
     AssignmentType,
     Capabilities,
@@ -29,11 +28,14 @@ from switchboard.numbers.models import (
     CarrierKind,
     InvalidInventoryError,
     InventoryNumber,
+    Locality,
     NumberSearch,
     NumberState,
+    Offering,
     PhoneNumberType,
     PurchasedNumber,
     SearchCriteria,
+    SearchLapsedError,
 )
 from switchboard.numbers.service import NumbersService
 from switchboard.numbers.slots import NumberSlot

@@ -80,6 +80,23 @@ class Cost:
     currency: str  # ISO 4217, e.g. "USD"; billed monthly
 
 
+BROWSE_LIMIT = 20  # ACS answers a browse with a small random sample
+
+
+@dataclass(frozen=True, slots=True)
+class Locality:
+    name: str
+    administrative_division: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Offering:
+    phone_number_type: PhoneNumberType
+    assignment_type: AssignmentType
+    capabilities: Capabilities
+    cost: Cost
+
+
 @dataclass(frozen=True, slots=True)
 class InventoryNumber:
     """One number a carrier provides, as the operator described it."""
@@ -207,6 +224,10 @@ def e164(value: str) -> str:
     """``+14255550100`` from an id (``14255550100``) or an E.164 string."""
     value = value.strip()
     return value if value.startswith("+") else f"+{value}"
+
+
+class SearchLapsedError(Exception):
+    """The search's hold ended (expired, cancelled) before the purchase took its numbers."""
 
 
 class PhoneNumberNotFoundError(NotFoundError):

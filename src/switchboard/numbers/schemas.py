@@ -12,7 +12,6 @@ import msgspec
 
 from switchboard.core.clock import iso8601
 from switchboard.core.errors import BadRequestError
-from switchboard.numbers.catalog import Locality, Offering
 from switchboard.numbers.countries import country_name
 from switchboard.numbers.models import (
     AssignmentType,
@@ -20,8 +19,10 @@ from switchboard.numbers.models import (
     Capability,
     Cost,
     InventoryNumber,
+    Locality,
     NumberFailure,
     NumberSearch,
+    Offering,
     PhoneNumberType,
     PurchasedNumber,
     Reservation,

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from switchboard.core.clock import Clock
 from switchboard.core.errors import BadRequestError
 from switchboard.core.sections import ConfigError, NumbersConfig
-from switchboard.numbers.catalog import BROWSE_LIMIT, Locality, Offering, SqlCatalog
 from switchboard.numbers.countries import country_of, formats
-from switchboard.numbers.holds import SearchLapsedError, SqlHoldStore
 from switchboard.numbers.inventory import E164, Inventory, demo_inventory, parse_document
 from switchboard.numbers.models import (
+    BROWSE_LIMIT,
     AssignmentType,
     Capabilities,
     Capability,
@@ -29,8 +28,10 @@ from switchboard.numbers.models import (
     InvalidCapabilitiesError,
     InvalidInventoryError,
     InventoryNumber,
+    Locality,
     NumberFailure,
     NumberSearch,
+    Offering,
     OperationNotFoundError,
     OwnedNumber,
     PhoneNumberNotFoundError,
@@ -39,11 +40,10 @@ from switchboard.numbers.models import (
     Reservation,
     ReservationNotFoundError,
     SearchCriteria,
+    SearchLapsedError,
     SearchNotFoundError,
     e164,
 )
-from switchboard.numbers.reservations import SqlReservationStore
-from switchboard.numbers.store import SqlInventoryStore
 from switchboard.numbers.stores import (
     HoldStore,
     InventoryStore,
@@ -51,8 +51,7 @@ from switchboard.numbers.stores import (
     OperationLog,
     ReservationStore,
 )
-from switchboard.storage.database import Database
-from switchboard.storage.operations import Operation, OperationStatus, SqlOperationStore
+from switchboard.storage.operations import Operation, OperationStatus
 
 SEARCH_HOLD_SECONDS = 15 * 60  # ACS: a search holds its numbers for less than 15 minutes
 MAX_SEARCH_QUANTITY = 100
@@ -355,18 +354,6 @@ class NumbersService:
         )
         await self._operations.create(op)
         return op
-
-
-def sql_numbers_service(database: Database, clock: Clock) -> NumbersService:
-    """The service over its SQL stores (the only kind there is)."""
-    return NumbersService(
-        SqlInventoryStore(database),
-        SqlCatalog(database),
-        SqlHoldStore(database),
-        SqlReservationStore(database),
-        SqlOperationStore(database),
-        clock,
-    )
 
 
 def configured_inventory(config: NumbersConfig) -> Inventory:

@@ -19,16 +19,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from switchboard.numbers.catalog import BROWSE_LIMIT, Locality, Offering
 from switchboard.numbers.models import (
+    BROWSE_LIMIT,
     AssignmentType,
     Capabilities,
     Capability,
     CarrierDefinition,
     InventoryNumber,
+    Locality,
     NumberFailure,
     NumberSearch,
     NumberState,
+    Offering,
     PhoneNumberType,
     PurchasedNumber,
     Reservation,
