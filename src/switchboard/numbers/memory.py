@@ -6,7 +6,7 @@ is atomic on the event loop, as each SQL method is one transaction.
 
     numbers = MemoryNumbers()
     NumbersService(numbers.inventory, numbers.catalog, numbers.holds, numbers.reservations,
-                   numbers.operations, clock)          (or memory_numbers_service(clock))
+                   numbers.operations, clock)
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 
-from switchboard.core.clock import Clock
 from switchboard.numbers.memory_reservations import MemoryReservationStore, Reservations
 from switchboard.numbers.models import (
     BROWSE_LIMIT,
@@ -37,7 +36,6 @@ from switchboard.numbers.models import (
     SearchCriteria,
     SearchLapsedError,
 )
-from switchboard.numbers.service import NumbersService
 from switchboard.numbers.slots import NumberSlot
 from switchboard.storage.operations import Operation
 
@@ -61,19 +59,6 @@ class MemoryNumbers:
 
     def ordered(self) -> list[NumberSlot]:
         return [self.slots[n] for n in sorted(self.slots)]
-
-
-def memory_numbers_service(clock: Clock) -> NumbersService:
-    """The service over a fresh in-memory inventory (tests, a throwaway node)."""
-    numbers = MemoryNumbers()
-    return NumbersService(
-        numbers.inventory,
-        numbers.catalog,
-        numbers.holds,
-        numbers.reservations,
-        numbers.operations,
-        clock,
-    )
 
 
 class MemoryInventoryStore:
