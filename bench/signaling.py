@@ -38,8 +38,8 @@ from bench.loadgen import (
     spawn_server,
     split_cpus,
 )
-from switchboard.calling.client.session import CallFrame, SignalingSession, signaling_url
-from switchboard.calling.protocol import PROTOCOL, ClientMessage
+from switchboard.calling.signaling.frames import PROTOCOL, ClientMessage
+from switchboard.client.calling.session import CallFrame, SignalingSession, signaling_url
 
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"}
 ANSWER = {"type": "answer", "sdp": "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"}

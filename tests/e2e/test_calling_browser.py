@@ -3,7 +3,7 @@
 Two browser contexts sign in to the sample app (examples/sample_app, run as a process the way
 its README says) as Alice and Bob; Alice calls Bob with video; both see Connected and their
 ``getStats()`` inbound audio and video bytes grow; Alice's mute shows on Bob's page; hanging up
-ends both. A second test calls a Python client (``switchboard.calling.client``, aiortc) from
+ends both. A second test calls a Python client (``switchboard.client.calling``, aiortc) from
 the browser: Python decodes loud audio frames (Chromium's fake microphone beeps) and the
 browser receives and decodes Python's tone.
 
@@ -23,7 +23,7 @@ import pytest
 from azure.communication.identity import CommunicationIdentityClient
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from switchboard.calling.client import Call, CallAgent, CallClient, CallState
+from switchboard.client.calling import Call, CallAgent, CallClient, CallState
 from tests.e2e.calling_peers import (
     STATS_HELPER,
     EventLoopThread,

@@ -15,7 +15,7 @@ import aioice.ice
 import pytest
 from azure.communication.identity import CommunicationIdentityClient
 
-from switchboard.calling.client import Call, CallAgent, CallClient, CallState
+from switchboard.client.calling import Call, CallAgent, CallClient, CallState
 from tests.integration.server import RunningServer, start_server
 
 pytestmark = pytest.mark.anyio

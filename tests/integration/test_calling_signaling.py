@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from azure.communication.identity import CommunicationIdentityClient, CommunicationUserIdentifier
 
-from switchboard.calling.client import (
+from switchboard.client.calling import (
     Call,
     CallAgent,
     CallClient,

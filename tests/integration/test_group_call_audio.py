@@ -25,8 +25,8 @@ from azure.communication.rooms import (
 )
 from azure.core.credentials import AzureKeyCredential
 
-from switchboard.calling.client import Call, CallAgent, CallClient, CallState, RequestFailed
-from switchboard.calling.client.media import AudioProbe
+from switchboard.client.calling import Call, CallAgent, CallClient, CallState, RequestFailed
+from switchboard.client.calling.media import AudioProbe
 from tests.integration.server import RunningServer, start_server
 
 pytestmark = pytest.mark.anyio

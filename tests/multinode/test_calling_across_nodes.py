@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from azure.communication.identity import CommunicationIdentityClient, CommunicationUserIdentifier
 
-from switchboard.calling.client import CallAgent, CallClient, CallState
+from switchboard.client.calling import CallAgent, CallClient, CallState
 from tests.conftest import REDIS_URL
 from tests.integration.server import RunningServer, start_server
 from tests.integration.test_calling_media import heard, loopback_candidates

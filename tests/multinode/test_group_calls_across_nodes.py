@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from switchboard.calling.client import Call, CallAgent, CallState
-from switchboard.calling.placement import CLAIM_SECONDS, RedisPlacement
+from switchboard.calling.conference.placement import CLAIM_SECONDS, RedisPlacement
+from switchboard.client.calling import Call, CallAgent, CallState
 from tests.conftest import REDIS_URL
 from tests.integration.server import RunningServer, start_server
 from tests.integration.test_group_call_audio import all_hear_each_other

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from switchboard.calling.conferences import ConferenceHost
+from switchboard.calling.conference.events import GroupCallEvents
+from switchboard.calling.conference.group import ROOM_CLOSED
+from switchboard.calling.conference.host import ConferenceHost
+from switchboard.calling.conference.placement import LocalPlacement
 from switchboard.calling.eventgrid import integration_event
-from switchboard.calling.group import ROOM_CLOSED
-from switchboard.calling.group_events import GroupCallEvents
 from switchboard.calling.models import HUNG_UP
-from switchboard.calling.placement import LocalPlacement
-from switchboard.calling.session import LifecycleKind
+from switchboard.calling.twoparty.session import LifecycleKind
 from switchboard.media.node import LocalMediaNode
 
 T0 = 1000.0

@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
-from switchboard.calling.client.session import (
+from switchboard.calling.errors import InvalidSignalError
+from switchboard.calling.signaling.frames import ClientMessage, parse_request, require_description
+from switchboard.calling.signaling.hub import DeviceHub
+from switchboard.client.calling.session import (
     Ack,
     CallFrame,
     ProtocolViolation,
@@ -17,9 +20,6 @@ from switchboard.calling.client.session import (
     SignalingSession,
     signaling_url,
 )
-from switchboard.calling.errors import InvalidSignalError
-from switchboard.calling.hub import DeviceHub
-from switchboard.calling.protocol import ClientMessage, parse_request, require_description
 
 
 class Socket:

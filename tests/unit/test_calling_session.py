@@ -9,8 +9,8 @@ import pytest
 from switchboard.calling import models
 from switchboard.calling.errors import CallStateError
 from switchboard.calling.models import CallPhase, DeviceAddress, MediaDirection
-from switchboard.calling.protocol import ServerMessage
-from switchboard.calling.session import (
+from switchboard.calling.signaling.frames import ServerMessage
+from switchboard.calling.twoparty.session import (
     CallSession,
     CallTimeouts,
     Deliver,

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from switchboard.calling.errors import CallNotAllowedError, CallPermissionError
-from switchboard.calling.group import (
+from switchboard.calling.conference.group import (
     LOBBY_REJECTED,
     ROSTER_REMOVED,
     CallFullError,
@@ -16,8 +15,9 @@ from switchboard.calling.group import (
     Member,
     MemberState,
 )
+from switchboard.calling.errors import CallNotAllowedError, CallPermissionError
 from switchboard.calling.models import DeviceAddress
-from switchboard.calling.session import Deliver
+from switchboard.calling.twoparty.session import Deliver
 from switchboard.media.streams import MediaKind
 from switchboard.rooms.models import ParticipantRole, Room, permissions
 

@@ -15,11 +15,11 @@ from typing import Any
 from starlette.routing import BaseRoute, WebSocketRoute
 
 from switchboard.bus.base import Bus
-from switchboard.calling.endpoint import CallingSignaling, TokenAuthority
+from switchboard.calling.conference.placement import LocalPlacement, Placement, RedisPlacement
 from switchboard.calling.eventgrid import CallEventGridSink, Outbox
-from switchboard.calling.placement import LocalPlacement, Placement, RedisPlacement
-from switchboard.calling.protocol import PATH
 from switchboard.calling.service import CallingService, CallingSettings
+from switchboard.calling.signaling.endpoint import CallingSignaling, TokenAuthority
+from switchboard.calling.signaling.frames import PATH
 from switchboard.core.sections import BusConfig, CallingConfig, MediaConfig
 from switchboard.media.node import LocalMediaNode
 from switchboard.rooms.service import RoomDirectory

@@ -24,18 +24,18 @@ from typing import Any
 import msgspec
 
 from switchboard.bus.base import Bus, Subscription
-from switchboard.calling import routing
-from switchboard.calling.conference import is_conference
-from switchboard.calling.conferences import ConferenceHost
+from switchboard.calling.conference.conference import is_conference
+from switchboard.calling.conference.host import ConferenceHost
+from switchboard.calling.conference.placement import LocalPlacement, Placement
 from switchboard.calling.errors import CallNotAllowedError, CallNotFoundError, InvalidSignalError
-from switchboard.calling.hub import DeviceConnection, DeviceHub, LocalDevice
 from switchboard.calling.models import DeviceAddress, EndReason
-from switchboard.calling.placement import LocalPlacement, Placement
-from switchboard.calling.protocol import ClientMessage, Request, nack
-from switchboard.calling.registration import DeviceRegistry, IceServers
-from switchboard.calling.routing import Envelope
-from switchboard.calling.session import CallTimeouts, Deliver
-from switchboard.calling.two_party import CallEventSink, TwoPartyCalls
+from switchboard.calling.routing import messages as routing
+from switchboard.calling.routing.messages import Envelope
+from switchboard.calling.signaling.frames import ClientMessage, Request, nack
+from switchboard.calling.signaling.hub import DeviceConnection, DeviceHub, LocalDevice
+from switchboard.calling.signaling.registration import DeviceRegistry, IceServers
+from switchboard.calling.twoparty.calls import CallEventSink, TwoPartyCalls
+from switchboard.calling.twoparty.session import CallTimeouts, Deliver
 from switchboard.core.errors import SwitchboardError
 from switchboard.identity.service import IDENTITY_CHANGED
 from switchboard.media.forwarder import ForwarderEvent

@@ -27,20 +27,20 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from switchboard.calling.client.call import Call, CallDirection, RemoteParticipant
-from switchboard.calling.client.session import (
+from switchboard.calling.models import CallState, EndReason
+from switchboard.calling.signaling.frames import (
+    CLOSE_UNAUTHORIZED,
+    PROTOCOL,
+    ClientMessage,
+)
+from switchboard.client.calling.call import Call, CallDirection, RemoteParticipant
+from switchboard.client.calling.session import (
     Ack,
     CallFrame,
     Registered,
     SignalingClosed,
     SignalingSession,
     signaling_url,
-)
-from switchboard.calling.models import CallState, EndReason
-from switchboard.calling.protocol import (
-    CLOSE_UNAUTHORIZED,
-    PROTOCOL,
-    ClientMessage,
 )
 from switchboard.client.session import Backoff
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import msgspec
 
 from switchboard.calling.models import DeviceAddress
-from switchboard.calling.protocol import VERSION, ServerMessage
+from switchboard.calling.signaling.frames import VERSION, ServerMessage
 
 REPLAY_FRAMES = 512  # frames kept per device for a reconnect
 SEEN_REQUESTS = 256  # request ids remembered per device, to drop a resent duplicate

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
-from switchboard.calling.protocol import PATH, VERSION, ClientMessage
+from switchboard.calling.signaling.frames import PATH, VERSION, ClientMessage
 
 HELLO_TIMEOUT = 10.0
 

@@ -34,7 +34,7 @@ from switchboard.calling.models import (
     ParticipantRole,
     ParticipantState,
 )
-from switchboard.calling.protocol import ServerMessage, frame
+from switchboard.calling.signaling.frames import ServerMessage, frame
 
 __all__ = [
     "CallSession",

@@ -4,16 +4,16 @@
 hang_up, mute, hold, video; ``media.audio`` shows what audio really arrived).
 """
 
-from switchboard.calling.client.agent import CallAgent, CallClient
-from switchboard.calling.client.call import Call, CallDirection, RemoteParticipant
-from switchboard.calling.client.media import AudioProbe, ToneTrack
-from switchboard.calling.client.session import (
+from switchboard.calling.models import CallState, EndReason, ParticipantState
+from switchboard.client.calling.agent import CallAgent, CallClient
+from switchboard.client.calling.call import Call, CallDirection, RemoteParticipant
+from switchboard.client.calling.media import AudioProbe, ToneTrack
+from switchboard.client.calling.session import (
     ProtocolViolation,
     RequestFailed,
     SignalingClosed,
     SignalingError,
 )
-from switchboard.calling.models import CallState, EndReason, ParticipantState
 
 __all__ = [
     "AudioProbe",

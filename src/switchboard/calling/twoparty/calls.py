@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from switchboard.calling import models as m
-from switchboard.calling import routing
 from switchboard.calling.errors import CallNotFoundError, InvalidSignalError
-from switchboard.calling.hub import DeviceHub, LocalDevice
 from switchboard.calling.models import DeviceAddress, EndReason, MediaDirection
-from switchboard.calling.protocol import (
+from switchboard.calling.routing import messages as routing
+from switchboard.calling.routing.messages import Envelope
+from switchboard.calling.signaling.frames import (
     ClientMessage,
     Request,
     ServerMessage,
@@ -32,8 +32,14 @@ from switchboard.calling.protocol import (
     require_candidate,
     require_description,
 )
-from switchboard.calling.routing import Envelope
-from switchboard.calling.session import CallSession, CallTimeouts, Deliver, Lifecycle, Output
+from switchboard.calling.signaling.hub import DeviceHub, LocalDevice
+from switchboard.calling.twoparty.session import (
+    CallSession,
+    CallTimeouts,
+    Deliver,
+    Lifecycle,
+    Output,
+)
 from switchboard.core.errors import NotSupportedError, SwitchboardError
 from switchboard.core.identifiers import is_acs_user_id
 from switchboard.http.identifiers import identifier_from_json

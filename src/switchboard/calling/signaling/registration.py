@@ -15,10 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from switchboard.calling import models as m
-from switchboard.calling.hub import DeviceConnection, DeviceHub, LocalDevice
 from switchboard.calling.models import EndReason
-from switchboard.calling.protocol import CLOSE_REPLACED
-from switchboard.calling.routing import Envelope
+from switchboard.calling.routing.messages import Envelope
+from switchboard.calling.signaling.frames import CLOSE_REPLACED
+from switchboard.calling.signaling.hub import DeviceConnection, DeviceHub, LocalDevice
 
 log = logging.getLogger(__name__)
 

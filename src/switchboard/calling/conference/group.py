@@ -25,8 +25,8 @@ from switchboard.calling.errors import (
     InvalidSignalError,
 )
 from switchboard.calling.models import DeviceAddress, EndReason
-from switchboard.calling.protocol import ServerMessage, frame
-from switchboard.calling.session import Deliver
+from switchboard.calling.signaling.frames import ServerMessage, frame
+from switchboard.calling.twoparty.session import Deliver
 from switchboard.media.streams import MediaKind
 from switchboard.rooms.models import Permission
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from switchboard.calling.client.media import AudioProbe, CallMedia
-from switchboard.calling.client.session import CallFrame, RequestFailed
 from switchboard.calling.models import CallState, EndReason, ParticipantState
-from switchboard.calling.protocol import ClientMessage
+from switchboard.calling.signaling.frames import ClientMessage
+from switchboard.client.calling.media import AudioProbe, CallMedia
+from switchboard.client.calling.session import CallFrame, RequestFailed
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
+from switchboard.calling.conference.group import Member
 from switchboard.calling.errors import CallStateError
-from switchboard.calling.group import Member
 from switchboard.media.negotiation import (
     LocalTransport,
     Negotiation,

@@ -22,8 +22,8 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from switchboard.calling import models as m
-from switchboard.calling.hub import LocalDevice
-from switchboard.calling.protocol import (
+from switchboard.calling.service import CallingService
+from switchboard.calling.signaling.frames import (
     CLOSE_FORBIDDEN,
     CLOSE_HEARTBEAT,
     CLOSE_NORMAL,
@@ -37,7 +37,7 @@ from switchboard.calling.protocol import (
     nack,
     parse_request,
 )
-from switchboard.calling.service import CallingService
+from switchboard.calling.signaling.hub import LocalDevice
 from switchboard.core.errors import AuthenticationError, SwitchboardError, TokenRevokedError
 from switchboard.core.principal import Principal
 from switchboard.http.websocket import close_code, close_quietly, token_of

@@ -19,20 +19,20 @@ from typing import Any
 
 import msgspec
 
-from switchboard.calling.conference import (
+from switchboard.calling.conference.conference import (
     GROUP_PREFIX,
     ROOM_PREFIX,
     Conference,
     Joiner,
 )
+from switchboard.calling.conference.placement import Placement
 from switchboard.calling.errors import CallNotFoundError, CallStateError, InvalidSignalError
-from switchboard.calling.hub import LocalDevice
 from switchboard.calling.models import DeviceAddress
-from switchboard.calling.placement import Placement
-from switchboard.calling.protocol import ClientMessage, Request, nack
-from switchboard.calling.routing import Envelope
-from switchboard.calling.session import Deliver
-from switchboard.calling.two_party import CallEventSink
+from switchboard.calling.routing.messages import Envelope
+from switchboard.calling.signaling.frames import ClientMessage, Request, nack
+from switchboard.calling.signaling.hub import LocalDevice
+from switchboard.calling.twoparty.calls import CallEventSink
+from switchboard.calling.twoparty.session import Deliver
 from switchboard.media.forwarder import ForwarderEvent
 from switchboard.media.node import MediaNode
 from switchboard.rooms.models import check_room_id

@@ -24,20 +24,20 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from switchboard.calling.conference_admission import Admission, Lobby, WindowWatch, room_admission
-from switchboard.calling.conference_admission import Joiner as Joiner
-from switchboard.calling.conference_media import ConferenceMedia
-from switchboard.calling.errors import CallNotFoundError, CallStateError, InvalidSignalError
-from switchboard.calling.group import (
+from switchboard.calling.conference.admission import Admission, Lobby, WindowWatch, room_admission
+from switchboard.calling.conference.admission import Joiner as Joiner
+from switchboard.calling.conference.events import GroupCallEvents
+from switchboard.calling.conference.group import (
     ROOM_CLOSED,
     ROSTER_REMOVED,
     GroupCall,
     Member,
     MemberState,
 )
-from switchboard.calling.group_events import GroupCallEvents
+from switchboard.calling.conference.media import ConferenceMedia
+from switchboard.calling.errors import CallNotFoundError, CallStateError, InvalidSignalError
 from switchboard.calling.models import HUNG_UP, DeviceAddress, EndReason
-from switchboard.calling.protocol import (
+from switchboard.calling.signaling.frames import (
     ClientMessage,
     Request,
     ServerMessage,
@@ -47,7 +47,7 @@ from switchboard.calling.protocol import (
     nack,
     require_description,
 )
-from switchboard.calling.session import Deliver, Lifecycle
+from switchboard.calling.twoparty.session import Deliver, Lifecycle
 from switchboard.core.errors import NotSupportedError, SwitchboardError
 from switchboard.media.forwarder import ForwarderEvent, SpeakerChanged, StreamsChanged
 from switchboard.media.negotiation import GlareError
