@@ -24,7 +24,7 @@ import ssl
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import uvloop
 from azure.communication.identity import CommunicationIdentityClient
@@ -38,8 +38,25 @@ from bench.loadgen import (
     spawn_server,
     split_cpus,
 )
-from switchboard.calling.signaling.frames import PROTOCOL, ClientMessage
-from switchboard.client.calling.session import CallFrame, SignalingSession, signaling_url
+from switchboard.calling.signaling.frames import (
+    PROTOCOL,
+    Accept,
+    CallEnded,
+    CallFrames,
+    HangUp,
+    IncomingCall,
+    Request,
+    Sdp,
+    StartCall,
+)
+from switchboard.client.calling.session import (
+    Ack,
+    Registered,
+    SignalingSession,
+    signaling_url,
+)
+
+F = TypeVar("F", bound=CallFrames)
 
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"}
 ANSWER = {"type": "answer", "sdp": "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"}
@@ -51,8 +68,8 @@ class Device:
     def __init__(self, connection: ClientConnection) -> None:
         self.connection = connection
         self.session = SignalingSession()
-        self.frames: asyncio.Queue[CallFrame] = asyncio.Queue()
-        self.acks: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.frames: asyncio.Queue[CallFrames] = asyncio.Queue()
+        self.acks: asyncio.Queue[Ack] = asyncio.Queue()
         self.reader: asyncio.Task[None] | None = None
 
     @classmethod
@@ -77,23 +94,23 @@ class Device:
         for text in self.session.data_to_send():
             await self.connection.send(text)
 
-    async def send(self, kind: ClientMessage, **fields: Any) -> None:
-        self.session.request(kind, **fields)
+    async def send(self, request: Request) -> None:
+        self.session.request(request)
         await self.flush()
 
     async def read(self) -> None:
         async for text in self.connection:
             for event in self.session.receive(text, time.monotonic()):
-                if isinstance(event, CallFrame):
+                if isinstance(event, Ack):
+                    self.acks.put_nowait(event)
+                elif not isinstance(event, Registered):
                     self.frames.put_nowait(event)
-                elif hasattr(event, "ok"):
-                    self.acks.put_nowait({"ok": event.ok, **getattr(event, "result", {})})
             await self.flush()
 
-    async def next_frame(self, kind: str) -> CallFrame:
+    async def next_frame(self, kind: type[F]) -> F:
         while True:
             frame = await self.frames.get()
-            if frame.type == kind:
+            if isinstance(frame, kind):
                 return frame
 
     async def close(self) -> None:
@@ -113,20 +130,18 @@ class Results:
 async def pair_loop(caller: Device, callee: Device, callee_id: str, results: Results) -> None:
     while True:
         sent = time.perf_counter()
-        await caller.send(
-            ClientMessage.START_CALL, targets=[{"rawId": callee_id}], description=OFFER
-        )
-        incoming = await callee.next_frame("incomingCall")
-        await callee.send(ClientMessage.ACCEPT, callId=incoming.call_id, description=ANSWER)
-        answer = await caller.next_frame("sdp")
+        await caller.send(StartCall(targets=[{"rawId": callee_id}], description=OFFER))
+        incoming = await callee.next_frame(IncomingCall)
+        await callee.send(Accept(call_id=incoming.call_id, description=ANSWER))
+        answer = await caller.next_frame(Sdp)
         arrived = time.perf_counter()
-        if answer.data["description"]["sdp"] != ANSWER["sdp"]:
+        if answer.description.sdp != ANSWER["sdp"]:
             results.failures += 1
         elif results.start <= arrived <= results.end:
             results.latencies.append(arrived - sent)
-        await caller.send(ClientMessage.HANG_UP, callId=answer.call_id)
-        await caller.next_frame("callEnded")
-        await callee.next_frame("callEnded")
+        await caller.send(HangUp(call_id=answer.call_id))
+        await caller.next_frame(CallEnded)
+        await callee.next_frame(CallEnded)
 
 
 async def run(args: argparse.Namespace, connection_string: str, ca: str) -> Results:

@@ -33,6 +33,7 @@ import contextlib
 import gc
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
@@ -44,7 +45,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from switchboard.bus.base import Bus, Subscription
 from switchboard.bus.memory import MemoryBus
 from switchboard.bus.redis import RedisBus
-from switchboard.calling.component import CallingComponent
+from switchboard.calling.component import CallingComponent, calling_settings
+from switchboard.calling.conference.placement import LocalPlacement, Placement, RedisPlacement
+from switchboard.calling.routing.bus import BusCallRouter
+from switchboard.calling.routing.local import LocalCallRouter
+from switchboard.calling.routing.router import CallRouter
 from switchboard.calling.service import CallingService
 from switchboard.chat.eventgrid import ChatEventGridSink
 from switchboard.chat.hub import ChatHub
@@ -79,6 +84,7 @@ from switchboard.identity.routes import identity_routes
 from switchboard.identity.service import IdentityService
 from switchboard.identity.store import SqlIdentityStore
 from switchboard.identity.tokens import TokenCodec
+from switchboard.media.node import LocalMediaNode
 from switchboard.numbers.models import CarrierDefinition, CarrierKind
 from switchboard.numbers.routes import numbers_routes
 from switchboard.numbers.service import configured_inventory
@@ -130,6 +136,24 @@ def sms_carrier_factory(simulator: SimulatorNetwork) -> CarrierFactory:
         return SmppCarrier(definition.name, SmppSettings.from_mapping(definition.settings))
 
     return carrier
+
+
+def new_calling(config: NodeConfig, bus: Bus, database: Database) -> CallingComponent:
+    """Calling's parts: with Redis, routing over the bus and call placement in Redis."""
+    node_id = uuid.uuid4().hex[:12]
+    router: CallRouter = LocalCallRouter(node_id)
+    placement: Placement = LocalPlacement()
+    if config.bus.redis_url:
+        router = BusCallRouter(bus, node_id)
+        placement = RedisPlacement(config.bus.redis_url, config.bus.redis_namespace)
+    return CallingComponent(
+        calling_settings(config.calling, config.bus),
+        bus=bus,
+        database=database,
+        router=router,
+        media=LocalMediaNode(host=config.media.host, ports=config.media.ports),
+        placement=placement,
+    )
 
 
 def chat_rules(config: ChatConfig) -> ChatRules:
@@ -347,7 +371,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         settings=RealtimeSettings(heartbeat_seconds=config.chat.heartbeat_seconds),
     )
 
-    calling_component = CallingComponent(config.calling, config.media, config.bus, bus, database)
+    calling_component = new_calling(config, bus, database)
     stack.push_async_callback(calling_component.stop)  # its event sink writes to the outbox
     calling = await calling_component.start(
         relay, identity, events.outbox, wants=events.wants, clock=clock, rooms=rooms

@@ -104,7 +104,7 @@ async def test_two_python_clients_hear_each_others_tone(
     with_turn = turn_mode == "coturn"
     assert bool(alice.ice_servers) is with_turn
     if with_turn:
-        assert any(url.startswith("turn:") for url in alice.ice_servers[0]["urls"])
+        assert any(url.startswith("turn:") for url in alice.ice_servers[0].urls)
     async with asyncio.timeout(20):
         outgoing = await alice.start_call(bob_id)
         incoming = await bob.next_incoming_call()

@@ -14,6 +14,7 @@ from switchboard.calling.conference.host import ConferenceHost
 from switchboard.calling.conference.placement import LocalPlacement
 from switchboard.calling.eventgrid import integration_event
 from switchboard.calling.models import HUNG_UP
+from switchboard.calling.routing.local import LocalCallRouter
 from switchboard.calling.twoparty.session import LifecycleKind
 from switchboard.media.node import LocalMediaNode
 
@@ -103,12 +104,10 @@ class RecordingPlacement(LocalPlacement):
 async def test_the_owner_keeps_renewing_the_claims_of_the_calls_it_hosts() -> None:
     placement = RecordingPlacement()
     host = ConferenceHost(
-        "node-a",
+        LocalCallRouter("node-a"),
         media=LocalMediaNode(),
         rooms=None,
         placement=placement,
-        deliver=lambda _d: None,
-        to_owner=lambda _o, _e: None,
         clock=lambda: T0,
         max_participants=10,
         renew_seconds=0.001,

@@ -10,11 +10,21 @@ from typing import Any
 import pytest
 
 from switchboard.calling.errors import InvalidSignalError
-from switchboard.calling.signaling.frames import ClientMessage, parse_request, require_description
+from switchboard.calling.signaling.frames import (
+    Accept,
+    CallEnded,
+    EndReasonInfo,
+    HangUp,
+    IceServer,
+    MediaState,
+    Ping,
+    UnknownRequest,
+    parse_request,
+    require_description,
+)
 from switchboard.calling.signaling.hub import DeviceHub
 from switchboard.client.calling.session import (
     Ack,
-    CallFrame,
     ProtocolViolation,
     Registered,
     SignalingSession,
@@ -61,13 +71,23 @@ def test_requests_of_another_version_or_unreadable_are_refused() -> None:
         parse_request('{"v": 2, "type": "register"}')
     with pytest.raises(InvalidSignalError):
         parse_request("{not json")
-    assert parse_request('{"v":1,"type":"hangUp","id":"r9","callId":"c"}').call_id == "c"
+    assert parse_request('{"v":1,"type":"hangUp","id":"r9","callId":"c"}') == HangUp(
+        id="r9", call_id="c"
+    )
+
+
+def test_a_request_of_an_unknown_type_is_read_so_its_refusal_carries_its_id() -> None:
+    assert parse_request('{"v":1,"type":"teleport","id":"r3"}') == UnknownRequest(
+        "teleport", 1, "r3"
+    )
+    with pytest.raises(InvalidSignalError):  # a known type with a field of the wrong type
+        parse_request('{"v":1,"type":"mediaState","id":"r4","muted":"yes"}')
 
 
 def test_a_description_must_be_of_the_expected_kind() -> None:
     with pytest.raises(InvalidSignalError):
         require_description({"type": "offer", "sdp": "v=0"}, "answer")
-    assert require_description({"type": "answer", "sdp": "v=0"}, "answer")["sdp"] == "v=0"
+    assert require_description({"type": "answer", "sdp": "v=0"}, "answer").sdp == "v=0"
 
 
 def test_the_endpoint_becomes_the_signaling_url() -> None:
@@ -79,7 +99,7 @@ def test_the_endpoint_becomes_the_signaling_url() -> None:
 def test_the_client_registers_first_then_sends_requests() -> None:
     session = SignalingSession()
     session.connection_made(0.0)
-    request_id = session.request(ClientMessage.HANG_UP, callId="c1")
+    request_id = session.request(HangUp(call_id="c1"))
     sent = [json.loads(t) for t in session.data_to_send()]
     assert [f["type"] for f in sent] == ["register", "hangUp"]
     assert sent[1]["id"] == request_id
@@ -92,11 +112,11 @@ def test_unacked_requests_are_resent_after_a_reconnect_with_the_device_and_posit
     session.connection_made(0.0)
     register_id = json.loads(session.data_to_send()[0])["id"]
     registered(session, register_id)
-    acked = session.request(ClientMessage.MEDIA_STATE, callId="c", muted=True)
-    lost = session.request(ClientMessage.HANG_UP, callId="c")
+    acked = session.request(MediaState(call_id="c", muted=True))
+    lost = session.request(HangUp(call_id="c"))
     session.data_to_send()
     [event] = session.receive(server_frame(type="ack", id=acked, ok=True, seq=7), 1.0)
-    assert event == Ack(acked, True, {})
+    assert isinstance(event, Ack) and (event.id, event.ok) == (acked, True)
     session.connection_lost()
     session.connection_made(2.0)
     resent = [json.loads(t) for t in session.data_to_send()]
@@ -116,8 +136,16 @@ def test_a_replayed_frame_is_handed_over_once() -> None:
     registered(session)
     frame = server_frame(type="callEnded", callId="c", seq=3, reason={"code": 0})
     [event] = session.receive(frame, 1.0)
-    assert isinstance(event, CallFrame) and event.type == "callEnded"
+    assert event == CallEnded(EndReasonInfo(0), call_id="c", seq=3)
     assert session.receive(frame, 2.0) == []
+
+
+def test_a_frame_of_a_type_the_client_does_not_know_is_skipped_but_counted() -> None:
+    session = SignalingSession()
+    session.connection_made(0.0)
+    registered(session)
+    assert session.receive(server_frame(type="holographic", callId="c", seq=4), 1.0) == []
+    assert session.last_seq == 4
 
 
 def test_pings_are_answered_and_silence_means_the_server_is_gone() -> None:
@@ -135,7 +163,7 @@ def test_a_refused_request_carries_the_servers_code() -> None:
     session = SignalingSession()
     session.connection_made(0.0)
     registered(session)
-    request_id = session.request(ClientMessage.ACCEPT, callId="gone")
+    request_id = session.request(Accept(call_id="gone"))
     error = {"code": "CallNotFound", "message": "no"}
     [event] = session.receive(server_frame(type="ack", id=request_id, ok=False, error=error), 1)
     assert isinstance(event, Ack) and event.error is not None
@@ -153,11 +181,12 @@ def test_the_hub_numbers_frames_and_replays_what_a_resuming_device_missed() -> N
     hub = DeviceHub("node")
     first = Socket()
     device = hub.register("8:acs:u", None, None, first).device
-    for n in range(3):
-        hub.deliver(device.device_id, {"type": "ping-like", "n": n})
+    for _ in range(3):
+        hub.deliver(device.device_id, Ping())
     assert [f["seq"] for f in first.sent] == [1, 2, 3]
+    assert first.sent[0] == {"v": 1, "seq": 1, "type": "ping"}
     hub.detach(device, first, now=1.0)
-    hub.deliver(device.device_id, {"type": "while-away"})
+    hub.deliver(device.device_id, Ping())
     second = Socket()
     registration = hub.register("8:acs:u", device.device_id, 2, second)
     assert registration.resumed and registration.device is device
@@ -188,4 +217,4 @@ def test_registered_event_carries_the_ice_servers() -> None:
         ),
         0.0,
     )
-    assert event == Registered("d", "u", False, 5.0, ice)
+    assert event == Registered("d", "u", False, 5.0, [IceServer(["turn:h:3478"], "u", "c")])

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
 from switchboard.calling import models
 from switchboard.calling.errors import CallStateError
 from switchboard.calling.models import CallPhase, DeviceAddress, MediaDirection
-from switchboard.calling.signaling.frames import ServerMessage
+from switchboard.calling.signaling.frames import Candidate, Description
 from switchboard.calling.twoparty.session import (
     CallSession,
     CallTimeouts,
@@ -25,6 +26,7 @@ PHONE = DeviceAddress("a", "alice-phone")
 BOB_1, BOB_2 = DeviceAddress("a", "bob-1"), DeviceAddress("b", "bob-2")
 OFFER = {"type": "offer", "sdp": "v=0 offer"}
 ANSWER = {"type": "answer", "sdp": "v=0 answer"}
+OFFERED, ANSWERED = Description(**OFFER), Description(**ANSWER)
 
 
 def new_call(presence: float = 1.0, ring: float = 85.0) -> CallSession:
@@ -33,7 +35,7 @@ def new_call(presence: float = 1.0, ring: float = 85.0) -> CallSession:
         CALLER,
         PHONE,
         CALLEE,
-        offer=OFFER,
+        offer=OFFERED,
         media=MediaDirection(),
         now=T0,
         timeouts=CallTimeouts(ring, presence),
@@ -43,15 +45,22 @@ def new_call(presence: float = 1.0, ring: float = 85.0) -> CallSession:
 
 
 def frames(outputs: list[Output], to: DeviceAddress | None = None) -> list[dict[str, Any]]:
-    return [o.frame for o in outputs if isinstance(o, Deliver) and (to is None or o.to == to)]
+    """The frames for ``to`` (everyone), as they go on the wire (less "v" and "seq")."""
+    return [
+        msgspec.to_builtins(o.frame)
+        for o in outputs
+        if isinstance(o, Deliver) and (to is None or o.to == to)
+    ]
 
 
 def ends(outputs: list[Output]) -> dict[DeviceAddress, tuple[int, int]]:
-    return {
-        o.to: (o.frame["reason"]["code"], o.frame["reason"]["subCode"])
-        for o in outputs
-        if isinstance(o, Deliver) and o.frame["type"] == "callEnded"
-    }
+    ended = {}
+    for o in outputs:
+        if isinstance(o, Deliver):
+            frame = msgspec.to_builtins(o.frame)
+            if frame["type"] == "callEnded":
+                ended[o.to] = (frame["reason"]["code"], frame["reason"]["subCode"])
+    return ended
 
 
 def kinds(outputs: list[Output]) -> list[LifecycleKind]:
@@ -95,7 +104,7 @@ def test_each_present_device_rings_with_the_offer_and_the_caller_hears_ringing()
 
 def test_accepting_relays_the_answer_and_stops_the_other_devices_ringing() -> None:
     session = ringing()
-    out = session.accept(BOB_2, ANSWER, MediaDirection(), T0 + 2)
+    out = session.accept(BOB_2, ANSWERED, MediaDirection(), T0 + 2)
     assert ends(out) == {BOB_1: (487, 10003)}
     to_caller = frames(out, PHONE)
     assert to_caller[0] == {"type": "sdp", "callId": "call-1", "from": "p2", "description": ANSWER}
@@ -107,14 +116,14 @@ def test_accepting_relays_the_answer_and_stops_the_other_devices_ringing() -> No
 def test_a_device_that_is_not_ringing_cannot_accept() -> None:
     session = ringing()
     with pytest.raises(CallStateError):
-        session.accept(DeviceAddress("a", "stranger"), ANSWER, MediaDirection(), T0)
+        session.accept(DeviceAddress("a", "stranger"), ANSWERED, MediaDirection(), T0)
 
 
 def test_candidates_trickled_before_the_answer_reach_the_device_that_accepts() -> None:
     session = ringing()
     candidate = {"candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host"}
-    assert session.relay(PHONE, ServerMessage.CANDIDATE, None, candidate=candidate) == []
-    out = session.accept(BOB_1, ANSWER, MediaDirection(), T0)
+    assert session.relay(PHONE, None, Candidate(candidate["candidate"])) == []
+    out = session.accept(BOB_1, ANSWERED, MediaDirection(), T0)
     assert frames(out, BOB_1)[-1] == {
         "type": "candidate",
         "callId": "call-1",
@@ -128,8 +137,9 @@ def test_a_ringing_devices_own_candidates_reach_the_caller_after_the_answer() ->
     first = {"candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host", "sdpMid": "0"}
     last = {"candidate": ""}
     for candidate in (first, last):
-        assert session.relay(BOB_1, ServerMessage.CANDIDATE, None, candidate=candidate) == []
-    out = session.accept(BOB_1, ANSWER, MediaDirection(), T0 + 1)
+        typed = msgspec.convert(candidate, Candidate)
+        assert session.relay(BOB_1, None, typed) == []
+    out = session.accept(BOB_1, ANSWERED, MediaDirection(), T0 + 1)
     to_caller = frames(out, PHONE)
     assert to_caller[0]["type"] == "sdp"  # the answer first: ICE needs it before candidates
     assert [f["candidate"] for f in to_caller if f["type"] == "candidate"] == [first, last]
@@ -139,15 +149,15 @@ def test_a_ringing_devices_own_candidates_reach_the_caller_after_the_answer() ->
 def test_candidates_of_a_device_that_did_not_answer_are_dropped() -> None:
     session = ringing()
     candidate = {"candidate": "candidate:1 1 udp 1 10.0.0.2 5000 typ host"}
-    session.relay(BOB_2, ServerMessage.CANDIDATE, None, candidate=candidate)
-    out = session.accept(BOB_1, ANSWER, MediaDirection(), T0 + 1)
+    session.relay(BOB_2, None, Candidate(candidate["candidate"]))
+    out = session.accept(BOB_1, ANSWERED, MediaDirection(), T0 + 1)
     assert [f for f in frames(out, PHONE) if f["type"] == "candidate"] == []
 
 
 def test_a_ringing_device_cannot_send_a_description_before_it_accepts() -> None:
     session = ringing()
     with pytest.raises(CallStateError):
-        session.relay(BOB_1, ServerMessage.SDP, None, description=ANSWER)
+        session.relay(BOB_1, None, ANSWERED)
 
 
 def test_display_names_are_shown_to_the_callee_and_to_the_caller() -> None:
@@ -156,7 +166,7 @@ def test_display_names_are_shown_to_the_callee_and_to_the_caller() -> None:
         CALLER,
         PHONE,
         CALLEE,
-        offer=OFFER,
+        offer=OFFERED,
         media=MediaDirection(),
         now=T0,
         timeouts=CallTimeouts(),
@@ -165,7 +175,7 @@ def test_display_names_are_shown_to_the_callee_and_to_the_caller() -> None:
     session.start()
     [incoming] = frames(session.device_present(CALLEE, BOB_1, busy=False), BOB_1)
     assert incoming["caller"]["displayName"] == "Alice"
-    out = session.accept(BOB_1, ANSWER, MediaDirection(), T0, display_name="Bob")
+    out = session.accept(BOB_1, ANSWERED, MediaDirection(), T0, display_name="Bob")
     [updated] = [f for f in frames(out, PHONE) if f["type"] == "callUpdated"]
     assert [p["displayName"] for p in updated["participants"]] == ["Bob"]
     [added] = [o for o in out if isinstance(o, Lifecycle)]
@@ -208,7 +218,7 @@ def test_only_busy_devices_within_the_presence_window_end_with_486() -> None:
 
 def test_hanging_up_a_connected_call_ends_it_for_both_with_duration() -> None:
     session = ringing()
-    session.accept(BOB_1, ANSWER, MediaDirection(), T0 + 5)
+    session.accept(BOB_1, ANSWERED, MediaDirection(), T0 + 5)
     out = session.hang_up(BOB_1, T0 + 65)
     assert ends(out) == {PHONE: (0, 0), BOB_1: (0, 0)}
     [ended] = [o for o in out if isinstance(o, Lifecycle) and o.kind is LifecycleKind.CALL_ENDED]
@@ -217,14 +227,14 @@ def test_hanging_up_a_connected_call_ends_it_for_both_with_duration() -> None:
 
 def test_losing_a_connected_device_ends_the_call_for_the_other_side() -> None:
     session = ringing()
-    session.accept(BOB_1, ANSWER, MediaDirection(), T0)
+    session.accept(BOB_1, ANSWERED, MediaDirection(), T0)
     out = session.device_lost(BOB_1, models.NETWORK_LOST, T0 + 10)
     assert ends(out) == {PHONE: (0, 4521)}
 
 
 def test_mute_and_hold_are_announced_to_the_other_participant() -> None:
     session = ringing()
-    session.accept(BOB_1, ANSWER, MediaDirection(), T0)
+    session.accept(BOB_1, ANSWERED, MediaDirection(), T0)
     [muted] = frames(session.media_state(BOB_1, muted=True, video_on=None), PHONE)
     assert muted["participant"]["isMuted"] is True
     [held] = frames(session.hold(PHONE, on_hold=True), BOB_1)
@@ -233,6 +243,6 @@ def test_mute_and_hold_are_announced_to_the_other_participant() -> None:
 
 def test_a_device_reporting_in_after_the_answer_is_told_the_call_was_taken() -> None:
     session = ringing()
-    session.accept(BOB_1, ANSWER, MediaDirection(), T0)
+    session.accept(BOB_1, ANSWERED, MediaDirection(), T0)
     late = DeviceAddress("c", "bob-3")
     assert ends(session.device_present(CALLEE, late, busy=False)) == {late: (487, 10003)}

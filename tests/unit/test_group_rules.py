@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
 from switchboard.calling.conference.group import (
@@ -16,8 +17,7 @@ from switchboard.calling.conference.group import (
     MemberState,
 )
 from switchboard.calling.errors import CallNotAllowedError, CallPermissionError
-from switchboard.calling.models import DeviceAddress
-from switchboard.calling.twoparty.session import Deliver
+from switchboard.calling.models import Deliver, DeviceAddress
 from switchboard.media.streams import MediaKind
 from switchboard.rooms.models import ParticipantRole, Room, permissions
 
@@ -48,7 +48,9 @@ def join(call: GroupCall, name: str, role: ParticipantRole | None) -> Member:
 
 
 def frames_to(outputs: list[Deliver], member: Member, kind: str) -> list[dict[str, Any]]:
-    return [o.frame for o in outputs if o.to == member.device and o.frame["type"] == kind]
+    """The ``kind`` frames for the member, as they go on the wire (less "v" and "seq")."""
+    wire = [msgspec.to_builtins(o.frame) for o in outputs if o.to == member.device]
+    return [frame for frame in wire if frame["type"] == kind]
 
 
 # ── the lobby ────────────────────────────────────────────────────────────────────────────

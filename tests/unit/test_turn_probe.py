@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from switchboard.calling.component import ice_servers_json
+from switchboard.calling.component import ice_servers_of
 from switchboard.core.clock import FakeClock
 from switchboard.traversal.probe import TurnProbe
 from switchboard.traversal.service import RelayService
@@ -42,8 +42,8 @@ def test_calls_get_no_ice_servers_from_a_turn_server_that_does_not_answer() -> N
     urls = ["stun:127.0.0.1:3478", "turn:127.0.0.1:3478?transport=udp"]
     down = RelayService("secret", urls, FakeClock(), available=lambda: False)
     up = RelayService("secret", urls, FakeClock(), available=lambda: True)
-    assert ice_servers_json(down, USER) == []
-    [server] = ice_servers_json(up, USER)
-    assert server["urls"] == urls
-    assert USER in server["username"]  # TURN REST: "<expiry>:<user id>"
-    assert server["credential"]
+    assert ice_servers_of(down, USER) == []
+    [server] = ice_servers_of(up, USER)
+    assert server.urls == urls
+    assert USER in (server.username or "")  # TURN REST: "<expiry>:<user id>"
+    assert server.credential

@@ -1,10 +1,17 @@
 """Calling: 1:1, group and Room call signaling over a WebSocket (docs/calling-protocol.md).
 
-Server side: ``CallSession`` (sans-I/O 1:1 state machine) in ``TwoPartyCalls``, ``GroupCall``
-(sans-I/O group rules) in a ``Conference`` per group/Room call (media on the SFU, see
-docs/media.md), ``DeviceRegistry`` (devices), ``CallingService`` (state on a node, routing to
-each call's owner), ``CallingSignaling`` (the socket), ``CallingComponent`` (wiring). The
-Python client lives in ``switchboard.client.calling``.
+    signaling/   the device side: frames (typed wire frames, shared with the Python client),
+                 endpoint (the socket), hub (local devices, seq, replay), registration
+    routing/     CallRouter: reach a call's owner node and a device's node; local (one node,
+                 objects passed directly) or bus (several nodes); messages (what crosses)
+    twoparty/    session (CallSession, sans-I/O 1:1 state machine), calls (TwoPartyCalls)
+    conference/  group and Room calls on the SFU: host, conference, group (sans-I/O rules),
+                 admission, media, events, placement (which node owns a call)
+    service.py   CallingService: calling state on a node (the router's inbox)
+    component.py CallingComponent: the running parts, from what app.py picked
+    models.py, errors.py, lifecycle.py, eventgrid.py: shared by all of the above
+
+The Python client lives in ``switchboard.client.calling``.
 """
 
 from switchboard.calling.component import CallingComponent

@@ -1,27 +1,32 @@
-"""CallingComponent: calling's wiring for one node, so app.py adds it in a few lines.
+"""CallingComponent: calling's running parts on one node, from the pieces app.py picked.
 
-start(relay, tokens, outbox, wants, rooms) ─▶ CallEventGridSink ─▶ LocalMediaNode (the SFU)
-    ─▶ placement (Redis with several nodes) ─▶ CallingService (bus topics)
+app.py chooses (the only place that does): the router (``LocalCallRouter`` alone,
+``BusCallRouter`` with Redis), the placement (``LocalPlacement`` / ``RedisPlacement``) and
+the media node (``LocalMediaNode``, the SFU); ``calling_settings`` reads the config.
+
+start(relay, tokens, outbox, wants, rooms) ─▶ media node ─▶ CallEventGridSink
+    ─▶ CallingService(bus, router, media, placement) ─▶ service.start (router listens)
     ─▶ routes(): WebSocketRoute /calling/signaling ─▶ CallingSignaling.handle
-stop() ─▶ service (timers, subscriptions) ─▶ sink (drains queued events)
+stop() ─▶ service (timers, router, subscriptions) ─▶ media node ─▶ sink (drains its queue)
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
 from starlette.routing import BaseRoute, WebSocketRoute
 
 from switchboard.bus.base import Bus
-from switchboard.calling.conference.placement import LocalPlacement, Placement, RedisPlacement
+from switchboard.calling.conference.placement import Placement
 from switchboard.calling.eventgrid import CallEventGridSink, Outbox
+from switchboard.calling.routing.router import CallRouter
 from switchboard.calling.service import CallingService, CallingSettings
 from switchboard.calling.signaling.endpoint import CallingSignaling, TokenAuthority
-from switchboard.calling.signaling.frames import PATH
-from switchboard.core.sections import BusConfig, CallingConfig, MediaConfig
-from switchboard.media.node import LocalMediaNode
+from switchboard.calling.signaling.frames import PATH, IceServer
+from switchboard.core.sections import BusConfig, CallingConfig
+from switchboard.media.node import EventHandler, MediaNode
 from switchboard.rooms.service import RoomDirectory
 from switchboard.storage.database import Database
 from switchboard.traversal.service import RelayService
@@ -31,19 +36,35 @@ from switchboard.traversal.service import RelayService
 CLUSTER_PRESENCE_SECONDS = 1.0
 
 
-def ice_servers_json(relay: RelayService, user_id: str) -> list[dict[str, Any]]:
-    """RTCIceServer dicts for a user, from the TURN service (fresh TURN REST credentials);
-    none when the TURN server is known not to answer (host candidates still connect)."""
+def calling_settings(config: CallingConfig, cluster: BusConfig) -> CallingSettings:
+    return CallingSettings(
+        ring_timeout_seconds=config.ring_timeout_seconds,
+        presence_seconds=CLUSTER_PRESENCE_SECONDS if cluster.clustered else 0.0,
+        reconnect_grace_seconds=config.reconnect_grace_seconds,
+        max_participants=config.max_participants,
+    )
+
+
+class HostedMediaNode(MediaNode, Protocol):
+    """A media node this process runs (``LocalMediaNode``): started, stopped, and telling
+    the calling service its events."""
+
+    on_event: EventHandler | None
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def ice_servers_of(relay: RelayService, user_id: str) -> list[IceServer]:
+    """RTCIceServers for a user, from the TURN service (fresh TURN REST credentials); none
+    when the TURN server is known not to answer (host candidates still connect)."""
     if not relay.available:
         return []
     config = relay.issue(user_id)
     servers = config.ice_servers[:1]  # every route type carries the same URLs here
     return [
-        {
-            "urls": list(server.urls),
-            "username": server.credential.username,
-            "credential": server.credential.password,
-        }
+        IceServer(list(server.urls), server.credential.username, server.credential.password)
         for server in servers
     ]
 
@@ -51,21 +72,24 @@ def ice_servers_json(relay: RelayService, user_id: str) -> list[dict[str, Any]]:
 class CallingComponent:
     def __init__(
         self,
-        config: CallingConfig,
-        media: MediaConfig,
-        cluster: BusConfig,
+        settings: CallingSettings,
+        *,
         bus: Bus,
         database: Database,
+        router: CallRouter,
+        media: HostedMediaNode,
+        placement: Placement,
     ) -> None:
-        self._config = config
-        self._media_config = media
-        self._cluster = cluster
+        self._settings = settings
         self._bus = bus
         self._database = database
+        self._router = router
+        self._media = media
+        self._placement = placement
         self.service: CallingService | None = None
         self._sink: CallEventGridSink | None = None
         self._endpoint: CallingSignaling | None = None
-        self._media: LocalMediaNode | None = None
+        self._media_started = False
 
     async def start(
         self,
@@ -77,31 +101,20 @@ class CallingComponent:
         clock: Callable[[], float] = time.time,
         rooms: RoomDirectory | None = None,
     ) -> CallingService:
-        cfg, cluster = self._config, self._cluster
-        settings = CallingSettings(
-            ring_timeout_seconds=cfg.ring_timeout_seconds,
-            presence_seconds=CLUSTER_PRESENCE_SECONDS if cluster.clustered else 0.0,
-            reconnect_grace_seconds=cfg.reconnect_grace_seconds,
-            max_participants=cfg.max_participants,
-        )
-        self._media = LocalMediaNode(host=self._media_config.host, ports=self._media_config.ports)
         await self._media.start()
-        placement: Placement = (
-            RedisPlacement(cluster.redis_url, cluster.redis_namespace)
-            if cluster.redis_url
-            else LocalPlacement()
-        )
+        self._media_started = True
         self._sink = CallEventGridSink(self._database, outbox, wants=wants)
         await self._sink.start()
         self.service = CallingService(
             self._bus,
-            lambda user_id: ice_servers_json(relay, user_id),
-            clock=clock,
-            settings=settings,
-            sink=self._sink,
+            self._router,
+            lambda user_id: ice_servers_of(relay, user_id),
             media=self._media,
+            placement=self._placement,
+            clock=clock,
+            settings=self._settings,
+            sink=self._sink,
             rooms=rooms,
-            placement=placement,
         )
         self._media.on_event = self.service.on_media_event
         await self.service.start()
@@ -115,8 +128,8 @@ class CallingComponent:
 
     async def stop(self) -> None:
         if self.service is not None:
-            await self.service.stop()
-        if self._media is not None:
+            await self.service.stop()  # closes the placement too (ConferenceHost.stop)
+        if self._media_started:
             await self._media.stop()
         if self._sink is not None:
             await self._sink.stop()

@@ -8,9 +8,16 @@ written against ACS reads them unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from switchboard.calling.signaling.frames import (
+    CommunicationUser,
+    EndReasonInfo,
+    ParticipantInfo,
+    ServerFrame,
+    WireIdentifier,
+)
 
 
 class CallState(StrEnum):
@@ -61,12 +68,12 @@ class EndReason:
     def json(self) -> dict[str, object]:
         return {"code": self.code, "subCode": self.sub_code, "phrase": self.phrase}
 
+    def info(self) -> EndReasonInfo:
+        return EndReasonInfo(self.code, self.sub_code, self.phrase)
+
     @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> EndReason:
-        code, sub_code, phrase = data.get("code"), data.get("subCode"), data.get("phrase")
-        if not (isinstance(code, int) and isinstance(sub_code, int)):
-            raise ValueError(f"not an end reason: {data!r}")
-        return cls(code, sub_code, phrase if isinstance(phrase, str) else "")
+    def from_info(cls, info: EndReasonInfo) -> EndReason:
+        return cls(info.code, info.sub_code, info.phrase)
 
 
 # The codes and subcodes ACS documents for the same situations ("Troubleshooting call end
@@ -128,13 +135,42 @@ class Participant:
     joined_at: float | None = None
     display_name: str = ""  # as the device gave it (startCall/accept); "" when none
 
-    def json(self) -> dict[str, object]:
-        return {
-            "participantId": self.id,
-            "identifier": {"rawId": self.user_id, "communicationUser": {"id": self.user_id}},
-            "displayName": self.display_name,
-            "role": self.role.value,
-            "state": self.state.value,
-            "isMuted": self.muted,
-            "videoOn": self.video_on,
-        }
+    def info(self) -> ParticipantInfo:
+        return participant_info(
+            self.id,
+            self.user_id,
+            self.display_name,
+            self.role.value,
+            self.state.value,
+            muted=self.muted,
+            video_on=self.video_on,
+        )
+
+
+def participant_info(
+    participant_id: str,
+    user_id: str,
+    display_name: str,
+    role: str,
+    state: str,
+    *,
+    muted: bool,
+    video_on: bool,
+) -> ParticipantInfo:
+    return ParticipantInfo(
+        participant_id,
+        WireIdentifier(user_id, CommunicationUser(user_id)),
+        display_name,
+        role,
+        state,
+        muted,
+        video_on,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """A frame for one device (an output of the sans-I/O call machines)."""
+
+    to: DeviceAddress
+    frame: ServerFrame

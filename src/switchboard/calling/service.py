@@ -3,63 +3,52 @@
     endpoint (socket) ─register/detach/drop─▶ DeviceRegistry ─▶ DeviceHub (local devices)
                       ─handle(request)──────▶ startCall: TwoPartyCalls (this node owns it)
                                               joinGroupCall/joinRoom: ConferenceHost (placed)
-                                              call requests: to the call's owner node
-    bus (node topic, invites) ─▶ owner: TwoPartyCalls / ConferenceHost ─▶ frames (hub or bus),
-                                 lifecycle (Event Grid sink)
+                                              call requests: router.to_owner(the call's node)
+    router (this node: the objects; other nodes: the bus) ─receive─▶ TwoPartyCalls /
+        ConferenceHost ─▶ frames (router.deliver), lifecycle (Event Grid sink)
 
-Everything that changes state is synchronous (one event-loop step, so no locks); bus
-publishes go through one owned publisher task, in order.
+Everything that changes state is synchronous (one event-loop step, so no locks). Nothing
+here picks a class: app.py passes the router, the media node and the placement.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import msgspec
 
 from switchboard.bus.base import Bus, Subscription
 from switchboard.calling.conference.conference import is_conference
 from switchboard.calling.conference.host import ConferenceHost
-from switchboard.calling.conference.placement import LocalPlacement, Placement
+from switchboard.calling.conference.placement import Placement
 from switchboard.calling.errors import CallNotAllowedError, CallNotFoundError, InvalidSignalError
-from switchboard.calling.models import DeviceAddress, EndReason
-from switchboard.calling.routing import messages as routing
-from switchboard.calling.routing.messages import Envelope
-from switchboard.calling.signaling.frames import ClientMessage, Request, nack
+from switchboard.calling.models import Deliver, DeviceAddress, EndReason
+from switchboard.calling.routing.messages import Command, ForOwner, Invite, Lost, Present
+from switchboard.calling.routing.router import CallRouter
+from switchboard.calling.signaling.frames import (
+    Accept,
+    Ack,
+    CallRequests,
+    ClientFrame,
+    JoinGroupCall,
+    JoinRoom,
+    ServerFrame,
+    StartCall,
+    UnknownRequest,
+    nack,
+)
 from switchboard.calling.signaling.hub import DeviceConnection, DeviceHub, LocalDevice
 from switchboard.calling.signaling.registration import DeviceRegistry, IceServers
 from switchboard.calling.twoparty.calls import CallEventSink, TwoPartyCalls
-from switchboard.calling.twoparty.session import CallTimeouts, Deliver
+from switchboard.calling.twoparty.session import CallTimeouts
 from switchboard.core.errors import SwitchboardError
 from switchboard.identity.service import IDENTITY_CHANGED
 from switchboard.media.forwarder import ForwarderEvent
-from switchboard.media.node import LocalMediaNode, MediaNode
+from switchboard.media.node import MediaNode
 from switchboard.rooms.service import ROOM_PARTICIPANTS_CHANGED, RoomDirectory
 
-log = logging.getLogger(__name__)
-
 __all__ = ["CallEventSink", "CallingService", "CallingSettings", "IceServers"]
-
-_CALL_REQUESTS = {
-    ClientMessage.ADMIT,
-    ClientMessage.REJECT_LOBBY,
-    ClientMessage.DATA_CHANNEL,
-    ClientMessage.SET_VIDEO_STREAMS,
-    ClientMessage.ACCEPT,
-    ClientMessage.REJECT,
-    ClientMessage.HANG_UP,
-    ClientMessage.SDP,
-    ClientMessage.CANDIDATE,
-    ClientMessage.MEDIA_STATE,
-    ClientMessage.HOLD,
-    ClientMessage.RESUME,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,78 +61,70 @@ class CallingSettings:
 
 
 class CallingService:
+    """Implements ``CallInbox`` for its router."""
+
     def __init__(
         self,
         bus: Bus,
+        router: CallRouter,
         ice_servers: IceServers,
         *,
+        media: MediaNode,
+        placement: Placement,
         clock: Callable[[], float],
-        settings: CallingSettings | None = None,
-        sink: CallEventSink | None = None,
-        node_id: str | None = None,
-        media: MediaNode | None = None,
-        rooms: RoomDirectory | None = None,
-        placement: Placement | None = None,
+        settings: CallingSettings,
+        sink: CallEventSink | None,
+        rooms: RoomDirectory | None,
     ) -> None:
-        self.node_id = node_id or uuid.uuid4().hex[:12]
-        self.settings = settings or CallingSettings()
+        self.node_id = router.node_id
+        self.settings = settings
         self.hub = DeviceHub(self.node_id)
         self._bus = bus
-        self._outgoing: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._router = router
         self._subscriptions: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.devices = DeviceRegistry(
             self.hub,
             ice_servers=ice_servers,
-            heartbeat_seconds=self.settings.heartbeat_seconds,
-            reconnect_grace_seconds=self.settings.reconnect_grace_seconds,
+            heartbeat_seconds=settings.heartbeat_seconds,
+            reconnect_grace_seconds=settings.reconnect_grace_seconds,
             clock=clock,
-            to_owner=self._to_owner,
+            router=router,
         )
         self.two_party = TwoPartyCalls(
-            self.node_id,
             self.hub,
+            router,
             clock=clock,
-            timeouts=CallTimeouts(
-                self.settings.ring_timeout_seconds, self.settings.presence_seconds
-            ),
+            timeouts=CallTimeouts(settings.ring_timeout_seconds, settings.presence_seconds),
             sink=sink,
-            deliver=self._deliver,
-            send=self._send,
-            to_owner=self._to_owner,
         )
         self.conferences = ConferenceHost(
-            self.node_id,
-            media=media or LocalMediaNode(),
+            router,
+            media=media,
             rooms=rooms,
-            placement=placement or LocalPlacement(),
-            deliver=self._deliver,
-            to_owner=self._to_owner,
+            placement=placement,
             clock=clock,
-            max_participants=self.settings.max_participants,
+            max_participants=settings.max_participants,
             sink=sink,
         )
 
     # ---- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        mine = await self._bus.subscribe(routing.node_topic(self.node_id))
-        invites = await self._bus.subscribe(routing.INVITES)
+        await self._router.start(self)
         identities = await self._bus.subscribe(IDENTITY_CHANGED)
         rosters = await self._bus.subscribe(ROOM_PARTICIPANTS_CHANGED)
-        self._subscriptions = [mine, invites, identities, rosters]
+        self._subscriptions = [identities, rosters]
         await self.conferences.start()
         self._tasks = [
             asyncio.create_task(self._watch_rosters(rosters), name="calling rosters"),
-            asyncio.create_task(self._listen(mine), name="calling node topic"),
-            asyncio.create_task(self._listen(invites), name="calling invites"),
             asyncio.create_task(self._watch_identities(identities), name="calling identities"),
-            asyncio.create_task(self._publish(), name="calling publisher"),
         ]
 
     async def stop(self) -> None:
         self.two_party.stop()
         self.devices.stop()
+        await self._router.stop()
         for subscription in self._subscriptions:
             await subscription.close()
         for task in self._tasks:
@@ -163,8 +144,11 @@ class CallingService:
         connection: DeviceConnection,
         *,
         join_only: bool = False,
-    ) -> tuple[LocalDevice, dict[str, Any]]:
-        return self.devices.register(user_id, device_id, last_seq, connection, join_only=join_only)
+        request_id: str | None = None,
+    ) -> tuple[LocalDevice, Ack]:
+        return self.devices.register(
+            user_id, device_id, last_seq, connection, join_only=join_only, request_id=request_id
+        )
 
     def detach(self, device: LocalDevice, connection: DeviceConnection) -> None:
         self.devices.detach(device, connection)
@@ -174,115 +158,67 @@ class CallingService:
 
     # ---- requests from a local device ----------------------------------------------------
 
-    def handle(self, device: LocalDevice, request: Request) -> None:
+    def handle(self, device: LocalDevice, request: ClientFrame | UnknownRequest) -> None:
         """Apply one request; its ack (or nack) reaches the device as a frame."""
         if not device.first_time(request.id):
             return  # resent after a reconnect: the ack is in the replay
         try:
-            kind = ClientMessage(request.type)
-        except ValueError:
-            self._nack(
-                device.address, request.id, InvalidSignalError(f"Unknown type '{request.type}'.")
-            )
-            return
-        try:
-            if kind is ClientMessage.START_CALL:
+            if isinstance(request, UnknownRequest):
+                raise InvalidSignalError(f"Unknown type '{request.type}'.")
+            if isinstance(request, StartCall):
                 if device.join_only:
                     raise CallNotAllowedError("A voip.join token can join calls, not start them.")
                 self.two_party.start_call(device, request)
-            elif kind in (ClientMessage.JOIN_GROUP_CALL, ClientMessage.JOIN_ROOM):
-                self.conferences.join(device, request, kind)
-            elif kind in _CALL_REQUESTS:
-                owner = device.calls.get(request.call_id or "")
+            elif isinstance(request, JoinGroupCall | JoinRoom):
+                self.conferences.join(device, request)
+            elif isinstance(request, CallRequests):
+                call_id = request.call_id or ""
+                owner = device.calls.get(call_id)
                 if not owner:
                     raise CallNotFoundError(f"No call '{request.call_id}' on this device.")
-                if kind is ClientMessage.ACCEPT:
-                    device.active.add(request.call_id or "")
-                payload = msgspec.to_builtins(request)
-                self._to_owner(
-                    owner,
-                    Envelope(
-                        "cmd",
-                        request.call_id or "",
-                        user=device.user_id,
-                        node=self.node_id,
-                        device=device.device_id,
-                        req=payload,
-                    ),
+                if isinstance(request, Accept):
+                    device.active.add(call_id)
+                command = Command(
+                    call=call_id,
+                    user=device.user_id,
+                    node=self.node_id,
+                    device=device.device_id,
+                    req=request,
                 )
+                self._router.to_owner(owner, command)
             else:
-                raise InvalidSignalError(f"'{request.type}' is not a request after register.")
+                raise InvalidSignalError(f"'{request.kind.value}' is not a request after register.")
         except SwitchboardError as exc:
             self._nack(device.address, request.id, exc)
 
-    # ---- owner side ----------------------------------------------------------------------
+    # ---- CallInbox: what the router brings ---------------------------------------------
 
-    def _apply(self, envelope: Envelope) -> None:
-        request = msgspec.convert(envelope.req or {}, Request)
-        if not is_conference(envelope.call):
-            self.two_party.apply(envelope, request)
-            return
-        try:
-            kind = ClientMessage(request.type)
-        except ValueError:
-            return
-        self.conferences.apply(envelope, request, kind)
-
-    def _lost(self, envelope: Envelope) -> None:
-        if is_conference(envelope.call):
-            self.conferences.lost(envelope)
+    def receive(self, message: ForOwner | Invite) -> None:
+        if isinstance(message, Command):
+            if is_conference(message.call):
+                self.conferences.apply(message)
+            else:
+                self.two_party.apply(message)
+        elif isinstance(message, Present):
+            self.two_party.present(message)
+        elif isinstance(message, Lost):
+            self._lost(message)
         else:
-            self.two_party.lost(envelope)
+            self.two_party.invited(message)
+
+    def deliver_here(self, device_id: str, frame: ServerFrame) -> None:
+        self.hub.deliver(device_id, frame)
+
+    def _lost(self, lost: Lost) -> None:
+        if is_conference(lost.call):
+            self.conferences.lost(lost)
+        else:
+            self.two_party.lost(lost)
 
     # ---- plumbing ------------------------------------------------------------------------
 
-    def _to_owner(self, owner: str, envelope: Envelope) -> None:
-        if owner == self.node_id:
-            self._receive(envelope)
-        else:
-            self._send(routing.node_topic(owner), envelope)
-
-    def _deliver(self, output: Deliver) -> None:
-        if output.to.node == self.node_id:
-            self.hub.deliver(output.to.device_id, output.frame)
-        else:
-            self._send(
-                routing.node_topic(output.to.node),
-                Envelope("frame", device=output.to.device_id, frame=output.frame),
-            )
-
     def _nack(self, to: DeviceAddress, request_id: str | None, exc: SwitchboardError) -> None:
-        self._deliver(Deliver(to, nack(request_id, exc.error_code, exc.message)))
-
-    def _send(self, topic: str, envelope: Envelope) -> None:
-        self._outgoing.put_nowait((topic, routing.encode(envelope)))
-
-    def _receive(self, envelope: Envelope) -> None:
-        if envelope.k == "cmd":
-            self._apply(envelope)
-        elif envelope.k == "present":
-            self.two_party.present(envelope)
-        elif envelope.k == "lost":
-            self._lost(envelope)
-        elif envelope.k == "frame" and envelope.frame is not None:
-            self.hub.deliver(envelope.device, envelope.frame)
-        elif envelope.k == "invite" and envelope.owner != self.node_id:
-            self.two_party.invite_here(envelope.call, envelope.owner, envelope.user)
-
-    async def _publish(self) -> None:
-        while True:
-            topic, message = await self._outgoing.get()
-            try:
-                await self._bus.publish(topic, message)
-            except Exception:  # at-most-once: the request times out or the call rings out
-                log.exception("could not publish a calling message on %s", topic)
-
-    async def _listen(self, subscription: Subscription) -> None:
-        async for raw in subscription:
-            try:
-                self._receive(routing.decode(raw))
-            except Exception:  # one bad message must not stop the node's calling
-                log.exception("dropping an undeliverable calling bus message")
+        self._router.deliver(Deliver(to, nack(request_id, exc.error_code, exc.message)))
 
     def on_media_event(self, call_id: str, event: ForwarderEvent) -> None:
         """The media node's events (speaker, streams) for the calls this node owns."""

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from switchboard.calling.conference.admission import Admission, Lobby, WindowWatch, room_admission
 from switchboard.calling.conference.admission import Joiner as Joiner
@@ -36,18 +35,27 @@ from switchboard.calling.conference.group import (
 )
 from switchboard.calling.conference.media import ConferenceMedia
 from switchboard.calling.errors import CallNotFoundError, CallStateError, InvalidSignalError
-from switchboard.calling.models import HUNG_UP, DeviceAddress, EndReason
+from switchboard.calling.lifecycle import Lifecycle
+from switchboard.calling.models import HUNG_UP, Deliver, DeviceAddress, EndReason
 from switchboard.calling.signaling.frames import (
-    ClientMessage,
-    Request,
-    ServerMessage,
+    Admit,
+    CallEnded,
+    CallRequests,
+    CandidateRequest,
+    DataChannel,
+    Description,
+    HangUp,
+    Join,
+    MediaState,
+    RejectLobby,
+    Sdp,
+    SdpRequest,
+    SetVideoStreams,
     ack,
     display_name_of,
-    frame,
     nack,
     require_description,
 )
-from switchboard.calling.twoparty.session import Deliver, Lifecycle
 from switchboard.core.errors import NotSupportedError, SwitchboardError
 from switchboard.media.forwarder import ForwarderEvent, SpeakerChanged, StreamsChanged
 from switchboard.media.negotiation import GlareError
@@ -129,69 +137,66 @@ class Conference:
 
     # ── requests (each runs as one job) ──────────────────────────────────────────────
 
-    async def handle(self, who: Joiner, kind: ClientMessage, request: Request) -> None:
-        joining = kind in (ClientMessage.JOIN_GROUP_CALL, ClientMessage.JOIN_ROOM)
+    async def handle(self, who: Joiner, request: CallRequests | Join) -> None:
+        joining = isinstance(request, Join)
         try:
-            if joining:
+            if isinstance(request, Join):
                 await self._join(who, request)
                 return
             if self.ended:
                 raise CallNotFoundError(f"The call '{self.call_id}' is over.")
             member = self.group.member_of(who.device)
-            result = await self._request(member, kind, request)
+            await self._request(member, request)
         except (SwitchboardError, SdpError, GlareError) as exc:
             error = _as_signaling_error(exc)
             self._deliver(Deliver(who.device, nack(request.id, error.error_code, error.message)))
             if joining:
                 await self._refused(who.device, EndReason(403, 0, error.message))
             return
-        self._deliver(Deliver(who.device, ack(request.id, **result)))
+        self._deliver(Deliver(who.device, ack(request.id)))
 
     async def _refused(self, device: DeviceAddress, reason: EndReason) -> None:
         """A join failed: the joining node already counted the device in; callEnded clears
         it there (and tells the client)."""
-        self._send(device, ServerMessage.CALL_ENDED, reason=reason.json())
+        self._deliver(Deliver(device, CallEnded(reason.info(), call_id=self.call_id)))
         self._end_if_empty(reason, None)
 
-    async def _request(
-        self, member: Member, kind: ClientMessage, request: Request
-    ) -> dict[str, Any]:
-        if kind is ClientMessage.HANG_UP:
+    async def _request(self, member: Member, request: CallRequests) -> None:
+        if isinstance(request, HangUp):
             # As in a two-party call, the device that hangs up gets callEnded too (0/0):
             # clients end a call on callEnded, never on an ack.
             await self._leave(member, HUNG_UP, ended_by=member.user_id)
-        elif kind is ClientMessage.SDP:
+        elif isinstance(request, SdpRequest):
             await self._description(member, request)
-        elif kind is ClientMessage.CANDIDATE:
+        elif isinstance(request, CandidateRequest):
             pass  # ICE-lite: the node's one candidate is in its SDP; it sends no checks
-        elif kind is ClientMessage.MEDIA_STATE:
+        elif isinstance(request, MediaState):
             if member.state is MemberState.CONNECTED:
                 if request.muted is not None:
                     await self.media.set_muted(member, MediaKind.AUDIO, request.muted)
                 if request.video_on is not None:
                     await self.media.set_muted(member, MediaKind.VIDEO, not request.video_on)
             self._out(self.group.media_state(member, request.muted, request.video_on))
-        elif kind is ClientMessage.ADMIT:
+        elif isinstance(request, Admit):
             admitted_members, lobby_update = self.group.admit(member, request.participant_ids or [])
             self._out(lobby_update)
             for admitted in admitted_members:
                 offer, screen = self._lobby.admit(admitted.id)
                 await self._connect(admitted, offer, screen)
-        elif kind is ClientMessage.REJECT_LOBBY:
+        elif isinstance(request, RejectLobby):
             self._out(self.group.reject(member, request.participant_ids or []))
             self._lobby.reject(request.participant_ids or [])
-        elif kind is ClientMessage.DATA_CHANNEL:
+        elif isinstance(request, DataChannel):
             if request.data is None:
                 raise InvalidSignalError("A dataChannel request carries data (a string).")
             self._out(self.group.data(member, request.participant_ids, request.data))
-        elif kind is ClientMessage.SET_VIDEO_STREAMS:
+        elif isinstance(request, SetVideoStreams):
             await self.media.set_max_video(member, request.max_video or 0)
         else:
-            raise NotSupportedError(f"'{kind.value}' is not supported in a group call.")
-        return {}
+            raise NotSupportedError(f"'{request.kind.value}' is not supported in a group call.")
 
-    async def _join(self, who: Joiner, request: Request) -> None:
-        offer = require_description(request.description, "offer")["sdp"]
+    async def _join(self, who: Joiner, request: Join) -> None:
+        offer = require_description(request.description, "offer").sdp
         parse(offer)  # refuse a broken offer before anyone sees the member
         name = display_name_of(request)
         screen = set(request.screen_share_mids or [])
@@ -216,8 +221,8 @@ class Conference:
                 who.device,
                 ack(
                     request.id,
-                    callId=self.call_id,
-                    participantId=member.id,
+                    call_id=self.call_id,
+                    participant_id=member.id,
                     state=member.state.value,
                 ),
             )
@@ -235,26 +240,26 @@ class Conference:
     async def _connect(self, member: Member, offer: str, screen: set[str]) -> None:
         """Give a member its transport on the SFU, answer its offer, publish, renegotiate."""
         answer = await self.media.connect(member, offer, screen)
-        self._send_description(member, {"type": "answer", "sdp": answer})
+        self._send_description(member, Description("answer", answer))
         self._out(self.group.joined(member))
         self._lifecycle(self.events.added(member, member.role, self._clock()))
         await self.media.sync_published(member)
         await self._renegotiate_all()
 
-    async def _description(self, member: Member, request: Request) -> None:
+    async def _description(self, member: Member, request: SdpRequest) -> None:
         if not self.media.has(member.id):
             raise CallStateError("The participant has no media session (still in the lobby?).")
         if request.to not in (None, MEDIA_PEER):
             raise InvalidSignalError("In a group call, descriptions go to 'media'.")
         description = require_description(request.description, "any")
-        if description["type"] == "answer":
-            self.media.accept_answer(member, description["sdp"])
+        if description.type == "answer":
+            self.media.accept_answer(member, description.sdp)
             await self.media.sync_published(member)
             await self._renegotiate(member)
             return
         screen = set(request.screen_share_mids or []) if request.screen_share_mids else None
-        answer = self.media.answer(member, description["sdp"], screen)
-        self._send_description(member, {"type": "answer", "sdp": answer})
+        answer = self.media.answer(member, description.sdp, screen)
+        self._send_description(member, Description("answer", answer))
         await self.media.sync_published(member)
         await self._renegotiate_all()
 
@@ -310,20 +315,16 @@ class Conference:
             return
         offer = await self.media.offer_for(member)
         if offer is not None:
-            self._send_description(member, {"type": "offer", "sdp": offer})
+            self._send_description(member, Description("offer", offer))
 
     async def _renegotiate_all(self) -> None:
         for member in list(self.group.connected()):
             await self._renegotiate(member)
 
-    def _send_description(self, member: Member, description: dict[str, str]) -> None:
-        self._send(
-            member.device,
-            ServerMessage.SDP,
-            **{"from": MEDIA_PEER},
-            description=description,
-            streams=self.media.streams_of(member.id),
-        )
+    def _send_description(self, member: Member, description: Description) -> None:
+        streams = self.media.streams_of(member.id)
+        sdp = Sdp(MEDIA_PEER, description, streams, call_id=self.call_id)
+        self._deliver(Deliver(member.device, sdp))
 
     # ── node events, roster changes, the room's window (jobs submitted by the host) ──
 
@@ -380,9 +381,6 @@ class Conference:
     def _out(self, outputs: list[Deliver]) -> None:
         for output in outputs:
             self._deliver(output)
-
-    def _send(self, device: DeviceAddress, kind: ServerMessage, **fields: Any) -> None:
-        self._deliver(Deliver(device, frame(kind, self.call_id, **fields)))
 
 
 def _as_signaling_error(exc: Exception) -> SwitchboardError:

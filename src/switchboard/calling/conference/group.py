@@ -16,7 +16,6 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from switchboard.calling.errors import (
     CallNotAllowedError,
@@ -24,9 +23,18 @@ from switchboard.calling.errors import (
     CallStateError,
     InvalidSignalError,
 )
-from switchboard.calling.models import DeviceAddress, EndReason
-from switchboard.calling.signaling.frames import ServerMessage, frame
-from switchboard.calling.twoparty.session import Deliver
+from switchboard.calling.models import Deliver, DeviceAddress, EndReason, participant_info
+from switchboard.calling.signaling.frames import (
+    CallEnded,
+    CallUpdated,
+    DataChannelMessage,
+    DominantSpeakersChanged,
+    LobbyParticipantsUpdated,
+    ParticipantInfo,
+    ParticipantsUpdated,
+    ParticipantUpdated,
+    ServerFrame,
+)
 from switchboard.media.streams import MediaKind
 from switchboard.rooms.models import Permission
 
@@ -58,16 +66,16 @@ class Member:
     video_on: bool = False
     display_name: str = ""  # as the device gave it when joining; "" when none
 
-    def json(self) -> dict[str, object]:
-        return {
-            "participantId": self.id,
-            "identifier": {"rawId": self.user_id, "communicationUser": {"id": self.user_id}},
-            "displayName": self.display_name,
-            "role": self.role or "Unknown",
-            "state": self.state.value,
-            "isMuted": self.muted,
-            "videoOn": self.video_on,
-        }
+    def info(self) -> ParticipantInfo:
+        return participant_info(
+            self.id,
+            self.user_id,
+            self.display_name,
+            self.role or "Unknown",
+            self.state.value,
+            muted=self.muted,
+            video_on=self.video_on,
+        )
 
     def may_publish(self, kind: MediaKind, screen_share: bool) -> bool:
         if screen_share:
@@ -138,10 +146,11 @@ class GroupCall:
             return [self._updated(member), *self._lobby_changed()]
         out = [self._updated(member)]
         out += self._to_others(
-            member, ServerMessage.PARTICIPANTS_UPDATED, added=[member.json()], removed=[]
+            member, ParticipantsUpdated([member.info()], [], call_id=self.call_id)
         )
         if self.speakers:
-            out.append(self._to(member, ServerMessage.DOMINANT_SPEAKERS, speakers=self.speakers))
+            speakers = DominantSpeakersChanged(list(self.speakers), call_id=self.call_id)
+            out.append(self._to(member, speakers))
         return out
 
     def remove(self, member_id: str, reason: EndReason | None) -> list[Deliver]:
@@ -151,13 +160,13 @@ class GroupCall:
             return []
         out: list[Deliver] = []
         if reason is not None:
-            out.append(self._to(member, ServerMessage.CALL_ENDED, reason=reason.json()))
+            out.append(self._to(member, CallEnded(reason.info(), call_id=self.call_id)))
         if member.state is MemberState.IN_LOBBY:
             return out + self._lobby_changed()
         if member_id in self.speakers:
             self.speakers.remove(member_id)
         out += self._to_others(
-            member, ServerMessage.PARTICIPANTS_UPDATED, added=[], removed=[member.json()]
+            member, ParticipantsUpdated([], [member.info()], call_id=self.call_id)
         )
         return out
 
@@ -207,7 +216,7 @@ class GroupCall:
         return [self._updated(member), *self.participant_changed(member)]
 
     def participant_changed(self, member: Member) -> list[Deliver]:
-        return self._to_others(member, ServerMessage.PARTICIPANT_UPDATED, participant=member.json())
+        return self._to_others(member, ParticipantUpdated(member.info(), call_id=self.call_id))
 
     def speaker(self, member_id: str) -> list[Deliver]:
         if member_id not in self.members:
@@ -216,10 +225,8 @@ class GroupCall:
             self.speakers.remove(member_id)
         self.speakers.insert(0, member_id)
         del self.speakers[DOMINANT_SPEAKERS:]
-        return [
-            self._to(m, ServerMessage.DOMINANT_SPEAKERS, speakers=list(self.speakers))
-            for m in self.connected()
-        ]
+        changed = DominantSpeakersChanged(list(self.speakers), call_id=self.call_id)
+        return [self._to(m, changed) for m in self.connected()]
 
     def data(self, sender: Member, to: list[str] | None, data: str) -> list[Deliver]:
         """A data-channel message to everyone else, or to the listed participants."""
@@ -235,10 +242,8 @@ class GroupCall:
                 raise InvalidSignalError(f"No participant {', '.join(unknown)} in the call.")
             targets = [self.members[i] for i in dict.fromkeys(to) if i != sender.id]
             targets = [m for m in targets if m.state is MemberState.CONNECTED]
-        return [
-            self._to(m, ServerMessage.DATA_CHANNEL_MESSAGE, **{"from": sender.id, "data": data})
-            for m in targets
-        ]
+        message = DataChannelMessage(sender.id, data, call_id=self.call_id)
+        return [self._to(m, message) for m in targets]
 
     # ── helpers ──────────────────────────────────────────────────────────────────────
 
@@ -247,29 +252,30 @@ class GroupCall:
             raise CallPermissionError(f"The participant's role does not allow {permission.value}.")
 
     def _updated(self, member: Member) -> Deliver:
-        others = [m.json() for m in self.connected() if m is not member]
-        return self._to(
-            member,
-            ServerMessage.CALL_UPDATED,
-            state=member.state.value,
-            participantId=member.id,
+        others = [m.info() for m in self.connected() if m is not member]
+        updated = CallUpdated(
+            member.state.value,
+            member.id,
+            others if member.state is MemberState.CONNECTED else [],
             role=member.role or "Unknown",
-            participants=others if member.state is MemberState.CONNECTED else [],
+            call_id=self.call_id,
         )
+        return self._to(member, updated)
 
     def _lobby_changed(self) -> list[Deliver]:
-        waiting = [m.json() for m in self.lobby()]
+        waiting = LobbyParticipantsUpdated([m.info() for m in self.lobby()], call_id=self.call_id)
         return [
-            self._to(m, ServerMessage.LOBBY_PARTICIPANTS_UPDATED, lobby=waiting)
+            self._to(m, waiting)
             for m in self.connected()
             if Permission.MANAGE_PARTICIPANTS in m.permissions
         ]
 
-    def _to(self, member: Member, kind: ServerMessage, **fields: Any) -> Deliver:
-        return Deliver(member.device, frame(kind, self.call_id, **fields))
+    @staticmethod
+    def _to(member: Member, frame: ServerFrame) -> Deliver:
+        return Deliver(member.device, frame)
 
-    def _to_others(self, member: Member, kind: ServerMessage, **fields: Any) -> list[Deliver]:
-        return [self._to(m, kind, **fields) for m in self.connected() if m is not member]
+    def _to_others(self, member: Member, frame: ServerFrame) -> list[Deliver]:
+        return [self._to(m, frame) for m in self.connected() if m is not member]
 
 
 class CallFullError(CallStateError):

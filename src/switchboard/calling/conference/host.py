@@ -2,7 +2,7 @@
 
     device on this node ─joinGroupCall/joinRoom─▶ join(): validate, claim the owner
         (Placement: this node alone, Redis with several) ─▶ route to the owner like any
-        call request (CallingService._to_owner) ─▶ owner: apply() ─▶ its Conference
+        call request (router.to_owner) ─▶ owner: apply() ─▶ its Conference
     owner: media node events, roster changes (rooms bus) ─▶ the call's Conference
 
 The owner node hosts the call's media (its ``MediaNode``): signaling nodes route to it.
@@ -17,8 +17,6 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import msgspec
-
 from switchboard.calling.conference.conference import (
     GROUP_PREFIX,
     ROOM_PREFIX,
@@ -27,12 +25,12 @@ from switchboard.calling.conference.conference import (
 )
 from switchboard.calling.conference.placement import Placement
 from switchboard.calling.errors import CallNotFoundError, CallStateError, InvalidSignalError
-from switchboard.calling.models import DeviceAddress
-from switchboard.calling.routing.messages import Envelope
-from switchboard.calling.signaling.frames import ClientMessage, Request, nack
+from switchboard.calling.models import Deliver
+from switchboard.calling.routing.messages import Command, Lost
+from switchboard.calling.routing.router import CallRouter
+from switchboard.calling.signaling.frames import Join, JoinGroupCall, nack
 from switchboard.calling.signaling.hub import LocalDevice
 from switchboard.calling.twoparty.calls import CallEventSink
-from switchboard.calling.twoparty.session import Deliver
 from switchboard.media.forwarder import ForwarderEvent
 from switchboard.media.node import MediaNode
 from switchboard.rooms.models import check_room_id
@@ -46,25 +44,22 @@ RENEW_SECONDS = 20.0
 class ConferenceHost:
     def __init__(
         self,
-        node_id: str,
+        router: CallRouter,
         *,
         media: MediaNode,
         rooms: RoomDirectory | None,
         placement: Placement,
-        deliver: Callable[[Deliver], None],
-        to_owner: Callable[[str, Envelope], None],
         clock: Callable[[], float],
         max_participants: int,
         sink: CallEventSink | None = None,
         renew_seconds: float = RENEW_SECONDS,
     ) -> None:
-        self.node_id = node_id
+        self.node_id = router.node_id
         self.media = media
         self.conferences: dict[str, Conference] = {}
         self._rooms = rooms
         self._placement = placement
-        self._deliver = deliver
-        self._to_owner = to_owner
+        self._router = router
         self._clock = clock
         self._max_participants = max_participants
         self._sink = sink
@@ -89,8 +84,8 @@ class ConferenceHost:
 
     # ── the device's node ────────────────────────────────────────────────────────────
 
-    def join(self, device: LocalDevice, request: Request, kind: ClientMessage) -> None:
-        if kind is ClientMessage.JOIN_GROUP_CALL:
+    def join(self, device: LocalDevice, request: Join) -> None:
+        if isinstance(request, JoinGroupCall):
             call_id = GROUP_PREFIX + _group_id(request.group_id)
         else:
             call_id = ROOM_PREFIX + check_room_id(request.room_id or "")
@@ -98,19 +93,18 @@ class ConferenceHost:
             raise CallStateError("This device is already in that call.")
         device.calls[call_id] = ""  # claimed below; a second join meanwhile is refused
         device.active.add(call_id)
-        envelope = Envelope(
-            "cmd",
-            call_id,
+        command = Command(
+            call=call_id,
             user=device.user_id,
             node=self.node_id,
             device=device.device_id,
-            req=msgspec.to_builtins(request),
+            req=request,
             join_only=device.join_only,
         )
-        self._spawn(self._route_join(device, call_id, envelope, request.id))
+        self._spawn(self._route_join(device, call_id, command, request.id))
 
     async def _route_join(
-        self, device: LocalDevice, call_id: str, envelope: Envelope, request_id: str | None
+        self, device: LocalDevice, call_id: str, command: Command, request_id: str | None
     ) -> None:
         try:
             owner = await self._placement.claim(call_id, self.node_id)
@@ -118,46 +112,45 @@ class ConferenceHost:
             log.exception("call %s: cannot place it", call_id)
             device.calls.pop(call_id, None)
             device.active.discard(call_id)
-            self._deliver(
+            self._router.deliver(
                 Deliver(device.address, nack(request_id, "ServiceUnavailable", "Try again."))
             )
             return
         device.calls[call_id] = owner
-        self._to_owner(owner, envelope)
+        self._router.to_owner(owner, command)
 
     # ── the owner ────────────────────────────────────────────────────────────────────
 
-    def apply(self, envelope: Envelope, request: Request, kind: ClientMessage) -> None:
-        who = Joiner(
-            DeviceAddress(envelope.node, envelope.device), envelope.user, envelope.join_only
-        )
-        conference = self.conferences.get(envelope.call)
+    def apply(self, command: Command) -> None:
+        who = Joiner(command.address, command.user, command.join_only)
+        request = command.req
+        conference = self.conferences.get(command.call)
         if conference is None or conference.ended:
-            if kind not in (ClientMessage.JOIN_GROUP_CALL, ClientMessage.JOIN_ROOM):
-                error = CallNotFoundError(f"The call '{envelope.call}' is over or unknown.")
-                self._deliver(
+            if not isinstance(request, Join):
+                error = CallNotFoundError(f"The call '{command.call}' is over or unknown.")
+                self._router.deliver(
                     Deliver(who.device, nack(request.id, error.error_code, error.message))
                 )
                 return
             conference = Conference(
-                envelope.call,
+                command.call,
                 node=self.media,
                 rooms=self._rooms,
-                deliver=self._deliver,
+                deliver=self._router.deliver,
                 clock=self._clock,
                 max_participants=self._max_participants,
                 on_ended=self._ended,
                 lifecycle=self._sink.offer if self._sink is not None else None,
             )
-            self.conferences[envelope.call] = conference
+            self.conferences[command.call] = conference
             conference.start()
         target = conference
-        target.submit(lambda: target.handle(who, kind, request))
+        target.submit(lambda: target.handle(who, request))
 
-    def lost(self, envelope: Envelope) -> None:
-        conference = self.conferences.get(envelope.call)
+    def lost(self, lost: Lost) -> None:
+        conference = self.conferences.get(lost.call)
         if conference is not None:
-            device = DeviceAddress(envelope.node, envelope.device)
+            device = lost.address
             conference.submit(lambda: conference.leave_device(device))
 
     def on_media_event(self, call_id: str, event: ForwarderEvent) -> None:

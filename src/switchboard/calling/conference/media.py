@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from switchboard.calling.conference.group import Member
 from switchboard.calling.errors import CallStateError
+from switchboard.calling.signaling.frames import StreamInfo
 from switchboard.media.negotiation import (
     LocalTransport,
     Negotiation,
@@ -45,9 +46,12 @@ class ConferenceMedia:
     def has(self, member_id: str) -> bool:
         return member_id in self._peers
 
-    def streams_of(self, member_id: str) -> list[dict[str, object]]:
+    def streams_of(self, member_id: str) -> list[StreamInfo]:
         """``streams`` of an ``sdp`` frame: whose media each server m-line carries."""
-        return self._peers[member_id].negotiation.streams()
+        return [
+            StreamInfo(str(s["mid"]), str(s["kind"]), _optional_str(s["participantId"]))
+            for s in self._peers[member_id].negotiation.streams()
+        ]
 
     async def close(self) -> None:
         if self._created:
@@ -148,3 +152,7 @@ class ConferenceMedia:
         if peer is None:
             raise CallStateError("The participant has no media session (still in the lobby?).")
         return peer
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)

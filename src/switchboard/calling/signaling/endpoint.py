@@ -18,7 +18,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from switchboard.calling import models as m
@@ -31,9 +30,12 @@ from switchboard.calling.signaling.frames import (
     CLOSE_REVOKED,
     CLOSE_UNAUTHORIZED,
     PROTOCOL,
-    VERSION,
-    ClientMessage,
-    ack,
+    Frame,
+    Ping,
+    Pong,
+    Register,
+    Unregister,
+    encode_frame,
     nack,
     parse_request,
 )
@@ -95,7 +97,6 @@ class CallingSignaling:
         self._service = service
         self._tokens = tokens
         self._clock = clock
-        self._encoder = msgspec.json.Encoder()
 
     async def handle(self, websocket: WebSocket) -> None:
         offered = websocket.scope.get("subprotocols") or []
@@ -135,17 +136,18 @@ class CallingSignaling:
             request = parse_request(text)
         except SwitchboardError as exc:
             raise _Closed(CLOSE_PROTOCOL, exc.message) from exc
-        if request.type != ClientMessage.REGISTER.value:
+        if not isinstance(request, Register):
             raise _Closed(CLOSE_PROTOCOL, "The first frame must be a register.")
-        device, result = self._service.register(
+        device, registered = self._service.register(
             principal.user_id or "",
             request.device_id,
             request.last_seq,
             connection,
             # voip.join (ACS: "calling without the authorization to start new calls")
             join_only=TokenScope.VOIP.value not in principal.scopes,
+            request_id=request.id,
         )
-        connection.outgoing.appendleft(self._text(ack(request.id, **result)))
+        connection.outgoing.appendleft(self._text(registered))
         device.first_time(request.id)
         return device
 
@@ -177,7 +179,7 @@ class CallingSignaling:
                 if now - last_heard > 2 * heartbeat:
                     raise _Closed(CLOSE_HEARTBEAT, "No pong from the client.")
                 if now - last_ping >= heartbeat:
-                    await websocket.send_text(self._text({"type": "ping"}))
+                    await websocket.send_text(self._text(Ping()))
                     last_ping = now
                 deadline = min(last_ping + heartbeat, last_heard + 2 * heartbeat, expires) - now
                 done, _ = await asyncio.wait(
@@ -203,9 +205,9 @@ class CallingSignaling:
         except SwitchboardError as exc:
             self._service.hub.deliver(device.device_id, nack(None, exc.error_code, exc.message))
             return
-        if request.type == ClientMessage.PONG.value:
+        if isinstance(request, Pong):
             return
-        if request.type == ClientMessage.UNREGISTER.value:
+        if isinstance(request, Unregister):
             raise _Closed(CLOSE_NORMAL, "Unregistered.", drop=m.HUNG_UP)
         self._service.handle(device, request)
 
@@ -217,5 +219,6 @@ class CallingSignaling:
         except AuthenticationError as exc:
             raise _Closed(CLOSE_UNAUTHORIZED, exc.message) from exc
 
-    def _text(self, frame: dict[str, object]) -> str:
-        return self._encoder.encode({"v": VERSION, **frame}).decode()
+    @staticmethod
+    def _text(frame: Frame) -> str:
+        return encode_frame(frame).decode()

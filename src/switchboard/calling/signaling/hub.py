@@ -14,12 +14,10 @@ import uuid
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import msgspec
+from typing import Protocol
 
 from switchboard.calling.models import DeviceAddress
-from switchboard.calling.signaling.frames import VERSION, ServerMessage
+from switchboard.calling.signaling.frames import CallEnded, ServerFrame, encode_frame
 
 REPLAY_FRAMES = 512  # frames kept per device for a reconnect
 SEEN_REQUESTS = 256  # request ids remembered per device, to drop a resent duplicate
@@ -79,7 +77,6 @@ class DeviceHub:
         self.node_id = node_id
         self._devices: dict[str, LocalDevice] = {}
         self._by_user: dict[str, set[str]] = defaultdict(set)
-        self._encoder = msgspec.json.Encoder()
 
     def __len__(self) -> int:
         return len(self._devices)
@@ -132,18 +129,17 @@ class DeviceHub:
             if not ids:
                 del self._by_user[device.user_id]
 
-    def deliver(self, device_id: str, frame: dict[str, Any]) -> bool:
+    def deliver(self, device_id: str, frame: ServerFrame) -> bool:
         """Number, keep and send one frame; False if the device is unknown here."""
         device = self._devices.get(device_id)
         if device is None:
             return False
-        if frame.get("type") == ServerMessage.CALL_ENDED.value:
-            call_id = frame.get("callId", "")
-            device.calls.pop(call_id, None)
-            device.active.discard(call_id)
+        if isinstance(frame, CallEnded):
+            device.calls.pop(frame.call_id, None)
+            device.active.discard(frame.call_id)
         seq = device.next_seq
         device.next_seq += 1
-        text = self._encoder.encode({"v": VERSION, "seq": seq, **frame}).decode()
+        text = encode_frame(frame, seq).decode()
         device.sent.append((seq, text))
         if device.connection is not None:
             device.connection.send(text)

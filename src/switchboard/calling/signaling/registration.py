@@ -12,17 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from switchboard.calling import models as m
 from switchboard.calling.models import EndReason
-from switchboard.calling.routing.messages import Envelope
-from switchboard.calling.signaling.frames import CLOSE_REPLACED
+from switchboard.calling.routing.messages import Lost
+from switchboard.calling.routing.router import CallRouter
+from switchboard.calling.signaling.frames import CLOSE_REPLACED, Ack, IceServer, ack
 from switchboard.calling.signaling.hub import DeviceConnection, DeviceHub, LocalDevice
 
 log = logging.getLogger(__name__)
 
-IceServers = Callable[[str], list[dict[str, Any]]]
+IceServers = Callable[[str], list[IceServer]]
 
 
 class DeviceRegistry:
@@ -34,14 +34,14 @@ class DeviceRegistry:
         heartbeat_seconds: float,
         reconnect_grace_seconds: float,
         clock: Callable[[], float],
-        to_owner: Callable[[str, Envelope], None],
+        router: CallRouter,
     ) -> None:
         self._hub = hub
         self._ice_servers = ice_servers
         self._heartbeat_seconds = heartbeat_seconds
         self._grace_seconds = reconnect_grace_seconds
         self._clock = clock
-        self._to_owner = to_owner
+        self._router = router
         self._graces: dict[str, asyncio.TimerHandle] = {}
 
     def stop(self) -> None:
@@ -57,7 +57,9 @@ class DeviceRegistry:
         connection: DeviceConnection,
         *,
         join_only: bool = False,
-    ) -> tuple[LocalDevice, dict[str, Any]]:
+        request_id: str | None = None,
+    ) -> tuple[LocalDevice, Ack]:
+        """The device (new or resumed) and the ack of its register request."""
         registration = self._hub.register(user_id, device_id, last_seq, connection)
         device = registration.device
         device.join_only = join_only
@@ -72,14 +74,15 @@ class DeviceRegistry:
             user_id,
             "resumed" if registration.resumed else "registered",
         )
-        result = {
-            "deviceId": device.device_id,
-            "userId": user_id,
-            "resumed": registration.resumed,
-            "calls": sorted(device.calls),
-            "heartbeatSeconds": self._heartbeat_seconds,
-            "iceServers": self._ice_servers(user_id),
-        }
+        result = ack(
+            request_id,
+            device_id=device.device_id,
+            user_id=user_id,
+            resumed=registration.resumed,
+            calls=sorted(device.calls),
+            heartbeat_seconds=self._heartbeat_seconds,
+            ice_servers=self._ice_servers(user_id),
+        )
         return device, result
 
     def detach(self, device: LocalDevice, connection: DeviceConnection) -> None:
@@ -100,16 +103,13 @@ class DeviceRegistry:
         for call_id, owner in tuple(device.calls.items()):
             if not owner:
                 continue  # a join still being placed: its owner is not known yet
-            self._to_owner(
-                owner,
-                Envelope(
-                    "lost",
-                    call_id,
-                    node=device.address.node,
-                    device=device.device_id,
-                    reason=reason.json(),
-                ),
+            lost = Lost(
+                call=call_id,
+                node=device.address.node,
+                device=device.device_id,
+                reason=reason.info(),
             )
+            self._router.to_owner(owner, lost)
         device.calls.clear()
         device.active.clear()
 

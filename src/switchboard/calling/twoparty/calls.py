@@ -1,13 +1,13 @@
 """TwoPartyCalls: the 1:1 calls this node owns, and the ringing of this node's devices.
 
-    startCall (a device here) ─▶ CallSession here (this node owns the call) ─▶ invite: this
-        node's devices of the callee, and every other node ("calling.invites")
-    a node with the callee's devices ─present─▶ owner: session.device_present ─▶ incomingCall
-    accept, sdp, candidate, hangUp… (routed to the owner) ─▶ session ─▶ frames + lifecycle
+    startCall (a device here) ─▶ CallSession here (this node owns the call) ─▶ ring: this
+        node's devices of the callee (directly), every other node (router.invite)
+    a node with the callee's devices ─Present─▶ owner: session.device_present ─▶ incomingCall
+    accept, sdp, candidate, hangUp… (router.to_owner) ─▶ session ─▶ frames + lifecycle
     timers (presence window, ring timeout) ─▶ session.handle_timer
 
 Every change is one synchronous step of the event loop (no locks); the session is sans-I/O,
-this class only delivers what it returns and keeps its timer.
+this class only delivers what it returns (through the router) and keeps its timer.
 """
 
 from __future__ import annotations
@@ -19,13 +19,20 @@ from typing import Protocol
 
 from switchboard.calling import models as m
 from switchboard.calling.errors import CallNotFoundError, InvalidSignalError
-from switchboard.calling.models import DeviceAddress, EndReason, MediaDirection
-from switchboard.calling.routing import messages as routing
-from switchboard.calling.routing.messages import Envelope
+from switchboard.calling.models import Deliver, DeviceAddress, EndReason, MediaDirection
+from switchboard.calling.routing.messages import Command, Invite, Lost, Present
+from switchboard.calling.routing.router import CallRouter
 from switchboard.calling.signaling.frames import (
-    ClientMessage,
-    Request,
-    ServerMessage,
+    Accept,
+    CallEnded,
+    CandidateRequest,
+    HangUp,
+    Hold,
+    MediaState,
+    Reject,
+    Resume,
+    SdpRequest,
+    StartCall,
     ack,
     display_name_of,
     nack,
@@ -33,13 +40,7 @@ from switchboard.calling.signaling.frames import (
     require_description,
 )
 from switchboard.calling.signaling.hub import DeviceHub, LocalDevice
-from switchboard.calling.twoparty.session import (
-    CallSession,
-    CallTimeouts,
-    Deliver,
-    Lifecycle,
-    Output,
-)
+from switchboard.calling.twoparty.session import CallSession, CallTimeouts, Lifecycle, Output
 from switchboard.core.errors import NotSupportedError, SwitchboardError
 from switchboard.core.identifiers import is_acs_user_id
 from switchboard.http.identifiers import identifier_from_json
@@ -54,25 +55,20 @@ class CallEventSink(Protocol):
 class TwoPartyCalls:
     def __init__(
         self,
-        node_id: str,
         hub: DeviceHub,
+        router: CallRouter,
         *,
         clock: Callable[[], float],
         timeouts: CallTimeouts,
         sink: CallEventSink | None,
-        deliver: Callable[[Deliver], None],
-        send: Callable[[str, Envelope], None],
-        to_owner: Callable[[str, Envelope], None],
     ) -> None:
-        self.node_id = node_id
+        self.node_id = router.node_id
         self.sessions: dict[str, CallSession] = {}
         self._hub = hub
+        self._router = router
         self._clock = clock
         self._timeouts = timeouts
         self._sink = sink
-        self._deliver = deliver
-        self._send = send
-        self._to_owner = to_owner
         self._timers: dict[str, asyncio.TimerHandle] = {}
 
     def stop(self) -> None:
@@ -82,7 +78,7 @@ class TwoPartyCalls:
 
     # ---- the caller's node (it owns the call) --------------------------------------------
 
-    def start_call(self, device: LocalDevice, request: Request) -> None:
+    def start_call(self, device: LocalDevice, request: StartCall) -> None:
         targets = request.targets or []
         if len(targets) != 1:
             raise NotSupportedError("startCall has exactly one target (use joinGroupCall).")
@@ -107,102 +103,97 @@ class TwoPartyCalls:
         self.sessions[call_id] = session
         device.calls[call_id] = self.node_id
         device.active.add(call_id)
-        self._deliver(
+        self._router.deliver(
             Deliver(
-                device.address, ack(request.id, callId=call_id, participantId=session.caller.id)
+                device.address, ack(request.id, call_id=call_id, participant_id=session.caller.id)
             )
         )
         self._emit(session, session.start())
-        self.invite_here(call_id, self.node_id, callee)
-        self._send(routing.INVITES, Envelope("invite", call_id, owner=self.node_id, user=callee))
+        for present in self.ring_here(call_id, self.node_id, callee):
+            self.present(present)
+        self._router.invite(Invite(call=call_id, owner=self.node_id, user=callee))
         self._schedule(session)
 
-    def apply(self, envelope: Envelope, request: Request) -> None:
+    def apply(self, command: Command) -> None:
         """A request about one of this node's calls, from a device on any node."""
-        device = DeviceAddress(envelope.node, envelope.device)
-        session = self.sessions.get(envelope.call)
+        device = command.address
+        request = command.req
+        session = self.sessions.get(command.call)
         try:
             if session is None or session.ended:
-                raise CallNotFoundError(f"The call '{envelope.call}' is over or unknown.")
-            outputs = self._dispatch(session, device, ClientMessage(request.type), request)
+                raise CallNotFoundError(f"The call '{command.call}' is over or unknown.")
+            outputs = self._dispatch(session, device, command)
         except SwitchboardError as exc:
-            self._deliver(Deliver(device, nack(request.id, exc.error_code, exc.message)))
+            self._router.deliver(Deliver(device, nack(request.id, exc.error_code, exc.message)))
             return
-        self._deliver(Deliver(device, ack(request.id)))
+        self._router.deliver(Deliver(device, ack(request.id)))
         self._emit(session, outputs)
 
     def _dispatch(
-        self, session: CallSession, device: DeviceAddress, kind: ClientMessage, request: Request
+        self, session: CallSession, device: DeviceAddress, command: Command
     ) -> list[Output]:
         now = self._clock()
-        if kind is ClientMessage.ACCEPT:
+        request = command.req
+        if isinstance(request, Accept):
             answer = require_description(request.description, "answer")
             name = display_name_of(request)
             return session.accept(device, answer, media_of(request.media), now, name)
-        if kind is ClientMessage.REJECT:
+        if isinstance(request, Reject):
             return session.reject(device, bool(request.busy), now)
-        if kind is ClientMessage.HANG_UP:
+        if isinstance(request, HangUp):
             return session.hang_up(device, now)
-        if kind is ClientMessage.SDP:
+        if isinstance(request, SdpRequest):
             description = require_description(request.description, "any")
-            return session.relay(device, ServerMessage.SDP, request.to, description=description)
-        if kind is ClientMessage.CANDIDATE:
+            return session.relay(device, request.to, description)
+        if isinstance(request, CandidateRequest):
             candidate = require_candidate(request.candidate)
-            return session.relay(device, ServerMessage.CANDIDATE, request.to, candidate=candidate)
-        if kind is ClientMessage.MEDIA_STATE:
+            return session.relay(device, request.to, candidate)
+        if isinstance(request, MediaState):
             return session.media_state(device, request.muted, request.video_on)
-        if kind in (ClientMessage.HOLD, ClientMessage.RESUME):
-            return session.hold(device, kind is ClientMessage.HOLD)
-        raise NotSupportedError(f"'{kind.value}' is for group calls.")
+        if isinstance(request, Hold | Resume):
+            return session.hold(device, isinstance(request, Hold))
+        raise NotSupportedError(f"'{request.kind.value}' is for group calls.")
 
-    def present(self, envelope: Envelope) -> None:
+    def present(self, present: Present) -> None:
         """A node reports a device of the callee (or that it is busy)."""
-        session = self.sessions.get(envelope.call)
-        device = DeviceAddress(envelope.node, envelope.device)
+        session = self.sessions.get(present.call)
+        device = present.address
         if session is None:
-            if not envelope.busy:  # rang too late: the call is gone
-                reason = m.ACCEPTED_ELSEWHERE.json()
-                self._deliver(
-                    Deliver(
-                        device,
-                        {
-                            "type": ServerMessage.CALL_ENDED.value,
-                            "callId": envelope.call,
-                            "reason": reason,
-                        },
-                    )
-                )
+            if not present.busy:  # rang too late: the call is gone
+                ended = CallEnded(m.ACCEPTED_ELSEWHERE.info(), call_id=present.call)
+                self._router.deliver(Deliver(device, ended))
             return
-        self._emit(session, session.device_present(envelope.user, device, envelope.busy))
+        self._emit(session, session.device_present(present.user, device, present.busy))
 
-    def lost(self, envelope: Envelope) -> None:
-        session = self.sessions.get(envelope.call)
+    def lost(self, lost: Lost) -> None:
+        session = self.sessions.get(lost.call)
         if session is None:
             return
-        lost = EndReason.from_json(envelope.reason or {})
-        device = DeviceAddress(envelope.node, envelope.device)
-        self._emit(session, session.device_lost(device, lost, self._clock()))
+        reason = EndReason.from_info(lost.reason)
+        self._emit(session, session.device_lost(lost.address, reason, self._clock()))
 
     # ---- the callee's node ---------------------------------------------------------------
 
-    def invite_here(self, call_id: str, owner: str, callee: str) -> None:
+    def invited(self, invite: Invite) -> None:
+        """Another node's call rings the callee: tell its owner which devices are here."""
+        for present in self.ring_here(invite.call, invite.owner, invite.user):
+            self._router.to_owner(invite.owner, present)
+
+    def ring_here(self, call_id: str, owner: str, callee: str) -> list[Present]:
+        """The callee's devices on this node (busy or not); free ones now know the call."""
+        found: list[Present] = []
         for device in self._hub.of_user(callee):
             if device.connection is None:
                 continue  # between sockets: it cannot ring
             busy = device.busy
             if not busy:
                 device.calls[call_id] = owner
-            self._to_owner(
-                owner,
-                Envelope(
-                    "present",
-                    call_id,
-                    user=callee,
-                    node=self.node_id,
-                    device=device.device_id,
-                    busy=busy,
-                ),
+            found.append(
+                Present(
+                    call=call_id, user=callee, node=self.node_id, device=device.device_id, busy=busy
+                )
             )
+        return found
 
     # ---- outputs and timers --------------------------------------------------------------
 
@@ -216,7 +207,7 @@ class TwoPartyCalls:
         lifecycle = [o for o in outputs if isinstance(o, Lifecycle)]
         for output in outputs:
             if isinstance(output, Deliver):
-                self._deliver(output)
+                self._router.deliver(output)
         if lifecycle and self._sink is not None:
             self._sink.offer(lifecycle)
         if session.ended:

@@ -27,6 +27,7 @@ from switchboard.calling.errors import CallStateError, InvalidSignalError
 from switchboard.calling.lifecycle import Lifecycle, LifecycleKind, LifecycleParticipant
 from switchboard.calling.models import (
     CallPhase,
+    Deliver,
     DeviceAddress,
     EndReason,
     MediaDirection,
@@ -34,7 +35,17 @@ from switchboard.calling.models import (
     ParticipantRole,
     ParticipantState,
 )
-from switchboard.calling.signaling.frames import ServerMessage, frame
+from switchboard.calling.signaling.frames import (
+    CallEnded,
+    CallUpdated,
+    Candidate,
+    Description,
+    IceCandidate,
+    IncomingCall,
+    MediaFlags,
+    ParticipantUpdated,
+    Sdp,
+)
 
 __all__ = [
     "CallSession",
@@ -45,12 +56,6 @@ __all__ = [
     "LifecycleParticipant",
     "Output",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Deliver:
-    to: DeviceAddress
-    frame: dict[str, Any]
 
 
 EARLY_CANDIDATES = 64  # per ringing device, held until it accepts (a bound, not a need)
@@ -73,7 +78,7 @@ class CallSession:
         caller_device: DeviceAddress,
         callee: str,
         *,
-        offer: dict[str, str] | None,
+        offer: Description | None,
         media: MediaDirection,
         now: float,
         timeouts: CallTimeouts,
@@ -102,8 +107,8 @@ class CallSession:
             self.caller,
             Participant(next(self._ids), callee, ParticipantRole.CALLEE, ParticipantState.IDLE),
         ]
-        self._pending: dict[str, list[dict[str, Any]]] = {}  # participant id → frames for it
-        self._early: dict[str, list[dict[str, Any]]] = {}  # ringing device id → its candidates
+        self._pending: dict[str, list[Sdp | IceCandidate]] = {}  # participant id → its frames
+        self._early: dict[str, list[IceCandidate]] = {}  # ringing device id → its candidates
 
     # ---- queries -------------------------------------------------------------------------
 
@@ -161,14 +166,13 @@ class CallSession:
         out: list[Output] = [
             Deliver(
                 device,
-                frame(
-                    ServerMessage.INCOMING_CALL,
-                    self.call_id,
-                    caller=self.caller.json(),
-                    participantId=callee.id,
-                    media={"audio": self.caller.media.audio, "video": self.caller.media.video},
-                    offer=self._offer,
-                    ringTimeoutSeconds=self._ring_seconds,
+                IncomingCall(
+                    self.caller.info(),
+                    callee.id,
+                    MediaFlags(self.caller.media.audio, self.caller.media.video),
+                    self._offer,
+                    self._ring_seconds,
+                    call_id=self.call_id,
                 ),
             )
         ]
@@ -181,7 +185,7 @@ class CallSession:
     def accept(
         self,
         device: DeviceAddress,
-        answer: dict[str, str],
+        answer: Description,
         media: MediaDirection,
         now: float,
         display_name: str = "",
@@ -201,7 +205,8 @@ class CallSession:
         self.connected_at = now
         out: list[Output] = [self._ended_frame(d, m.ACCEPTED_ELSEWHERE) for d in others]
         out.append(self._lifecycle(LifecycleKind.PARTICIPANT_ADDED, now, participant=callee))
-        out.append(self._signal_to(self.caller, ServerMessage.SDP, callee, description=answer))
+        assert self.caller.device is not None  # a connecting caller has its device
+        out.append(Deliver(self.caller.device, Sdp(callee.id, answer, call_id=self.call_id)))
         out.append(self._updated(self.caller))
         out.append(self._updated(callee))
         for pending in self._pending.pop(callee.id, []):
@@ -243,28 +248,28 @@ class CallSession:
         return self._end(m.PEER_DISCONNECTED, now, ended_by=participant, local=None)
 
     def relay(
-        self, device: DeviceAddress, kind: ServerMessage, to: str | None, **payload: Any
+        self, device: DeviceAddress, to: str | None, payload: Description | Candidate
     ) -> list[Output]:
         """An SDP description or ICE candidate for another participant's device."""
         ringing = self._ringing_of(device)
-        if ringing is not None and kind is ServerMessage.CANDIDATE:
+        if ringing is not None and isinstance(payload, Candidate):
             # A callee device trickling before its accept: the caller gets them after the
             # answer (ICE would drop candidates that arrive before the remote description).
             early = self._early.setdefault(device.device_id, [])
             if len(early) >= EARLY_CANDIDATES:
                 raise InvalidSignalError("Too many candidates before the answer.")
-            early.append(frame(kind, self.call_id, **{"from": ringing.id}, **payload))
+            early.append(IceCandidate(ringing.id, payload, call_id=self.call_id))
             return []
         sender = self._connected_participant(device)
         target = self._target(sender, to)
+        signal = self._signal(sender, payload)
         if target.device is None:
             if target.state in (ParticipantState.RINGING, ParticipantState.IDLE):
                 # Trickled before the answer: hand over once a device accepts.
-                pending = self._pending.setdefault(target.id, [])
-                pending.append(frame(kind, self.call_id, **{"from": sender.id}, **payload))
+                self._pending.setdefault(target.id, []).append(signal)
                 return []
             raise CallStateError("The participant has no device in the call.")
-        return [self._signal_to(target, kind, sender, **payload)]
+        return [Deliver(target.device, signal)]
 
     def media_state(
         self, device: DeviceAddress, muted: bool | None, video_on: bool | None
@@ -328,41 +333,33 @@ class CallSession:
                 return participant
         raise InvalidSignalError(f"No participant '{to}' in the call.")
 
-    def _signal_to(
-        self, target: Participant, kind: ServerMessage, sender: Participant, **payload: Any
-    ) -> Deliver:
-        assert target.device is not None  # callers check; a Deliver needs an address
-        return Deliver(target.device, frame(kind, self.call_id, **{"from": sender.id}, **payload))
+    def _signal(self, sender: Participant, payload: Description | Candidate) -> Sdp | IceCandidate:
+        if isinstance(payload, Description):
+            return Sdp(sender.id, payload, call_id=self.call_id)
+        return IceCandidate(sender.id, payload, call_id=self.call_id)
 
     def _updated(self, participant: Participant) -> Deliver:
         assert participant.device is not None
         return Deliver(
             participant.device,
-            frame(
-                ServerMessage.CALL_UPDATED,
-                self.call_id,
-                state=self.phase.value,
-                participantId=participant.id,
-                participants=[p.json() for p in self.participants if p is not participant],
+            CallUpdated(
+                self.phase.value,
+                participant.id,
+                [p.info() for p in self.participants if p is not participant],
+                call_id=self.call_id,
             ),
         )
 
     def _participant_updated(self, participant: Participant) -> list[Output]:
+        updated = ParticipantUpdated(participant.info(), call_id=self.call_id)
         return [
-            Deliver(
-                other.device,
-                frame(
-                    ServerMessage.PARTICIPANT_UPDATED,
-                    self.call_id,
-                    participant=participant.json(),
-                ),
-            )
+            Deliver(other.device, updated)
             for other in self.participants
             if other is not participant and other.device is not None
         ]
 
     def _ended_frame(self, device: DeviceAddress, reason: EndReason) -> Deliver:
-        return Deliver(device, frame(ServerMessage.CALL_ENDED, self.call_id, reason=reason.json()))
+        return Deliver(device, CallEnded(reason.info(), call_id=self.call_id))
 
     def _end(
         self,

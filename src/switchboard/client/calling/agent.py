@@ -22,21 +22,17 @@ import inspect
 import logging
 import ssl as ssl_module
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from switchboard.calling.models import CallState, EndReason
-from switchboard.calling.signaling.frames import (
-    CLOSE_UNAUTHORIZED,
-    PROTOCOL,
-    ClientMessage,
-)
+from switchboard.calling.signaling import frames as f
+from switchboard.calling.signaling.frames import CLOSE_UNAUTHORIZED, PROTOCOL
 from switchboard.client.calling.call import Call, CallDirection, RemoteParticipant
 from switchboard.client.calling.session import (
     Ack,
-    CallFrame,
+    Event,
     Registered,
     SignalingClosed,
     SignalingSession,
@@ -106,13 +102,13 @@ class CallAgent:
         self._backoff = backoff or Backoff()
         self.tone_hz = tone_hz
         self.session = SignalingSession()
-        self.ice_servers: list[dict[str, Any]] = []
+        self.ice_servers: list[f.IceServer] = []
         self.calls: dict[str, Call] = {}
         self.connections = 0  # sockets opened so far
         self.registrations = 0  # times the server accepted the device (1 + reconnections)
         self.registered = asyncio.Event()
         self._incoming: asyncio.Queue[Call] = asyncio.Queue()
-        self._acks: dict[str, tuple[asyncio.Future[dict[str, Any]], Any]] = {}
+        self._acks: dict[str, tuple[asyncio.Future[f.Ack], Callable[[f.Ack], None] | None]] = {}
         self._connection: ClientConnection | None = None
         self._runner: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -222,17 +218,14 @@ class CallAgent:
     # ---- AgentPort -----------------------------------------------------------------------
 
     async def request(
-        self,
-        kind: ClientMessage,
-        on_ack: Callable[[dict[str, Any]], None] | None = None,
-        **fields: Any,
-    ) -> dict[str, Any]:
+        self, frame: f.Request, on_ack: Callable[[f.Ack], None] | None = None
+    ) -> f.Ack:
         """Send a request and wait for its ack; a nack raises RequestFailed. ``on_ack``
         runs in the reader as the ack arrives, before any later frame is handled."""
         if self._disposing:
             raise SignalingClosed(1000, "the call agent was disposed")
-        request_id = self.session.request(kind, **fields)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        request_id = self.session.request(frame)
+        future: asyncio.Future[f.Ack] = asyncio.get_running_loop().create_future()
         self._acks[request_id] = (future, on_ack)
         await self._flush()
         return await future
@@ -331,7 +324,7 @@ class CallAgent:
             with contextlib.suppress(ConnectionClosed):
                 await connection.send(text)
 
-    def _on_event(self, event: Ack | Registered | CallFrame) -> None:
+    def _on_event(self, event: Event) -> None:
         if isinstance(event, Registered):
             self.ice_servers = event.ice_servers
             self._backoff.reset()
@@ -341,7 +334,7 @@ class CallAgent:
             future, on_ack = self._acks.pop(event.id, (None, None))
             if future is None or future.done():
                 return
-            if event.ok:
+            if event.ok and event.result is not None:
                 if on_ack is not None:
                     on_ack(event.result)
                 future.set_result(event.result)
@@ -350,20 +343,19 @@ class CallAgent:
         else:
             self._on_call_frame(event)
 
-    def _on_call_frame(self, frame: CallFrame) -> None:
+    def _on_call_frame(self, frame: f.CallFrames) -> None:
         call = self.calls.get(frame.call_id)
-        if call is None and frame.type == "incomingCall":
-            data = frame.data
+        if call is None and isinstance(frame, f.IncomingCall):
             call = Call(
                 self,
                 CallDirection.INCOMING,
                 call_id=frame.call_id,
                 state=CallState.RINGING,
-                caller=RemoteParticipant.from_json(data["caller"]),
-                offer=data.get("offer"),
-                remote_video=bool((data.get("media") or {}).get("video")),
+                caller=RemoteParticipant.from_info(frame.caller),
+                offer=frame.offer,
+                remote_video=frame.media.video,
             )
-            call.participant_id = data.get("participantId")
+            call.participant_id = frame.participant_id
             self.calls[frame.call_id] = call
             self._incoming.put_nowait(call)
             return

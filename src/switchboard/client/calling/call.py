@@ -17,12 +17,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from switchboard.calling.models import CallState, EndReason, ParticipantState
-from switchboard.calling.signaling.frames import ClientMessage
+from switchboard.calling.signaling import frames as f
 from switchboard.client.calling.media import AudioProbe, CallMedia
-from switchboard.client.calling.session import CallFrame, RequestFailed
+from switchboard.client.calling.session import RequestFailed
 
 log = logging.getLogger(__name__)
 
@@ -46,32 +46,28 @@ class RemoteParticipant:
     display_name: str = ""  # what its device gave as displayName ("" when none)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RemoteParticipant:
-        state = str(data["state"])
+    def from_info(cls, info: f.ParticipantInfo) -> RemoteParticipant:
         return cls(
-            str(data["participantId"]),
-            str(data["identifier"]["rawId"]),
+            info.participant_id,
+            info.identifier.raw_id,
             # A group call shows lobby members as InLobby; ACS calls that state Idle.
-            ParticipantState(state) if state != "InLobby" else ParticipantState.IDLE,
-            bool(data.get("isMuted")),
-            bool(data.get("videoOn")),
-            data.get("role"),
-            str(data.get("displayName") or ""),
+            ParticipantState(info.state) if info.state != "InLobby" else ParticipantState.IDLE,
+            info.is_muted,
+            info.video_on,
+            info.role,
+            info.display_name,
         )
 
 
 class AgentPort(Protocol):
     """What a call needs from its agent."""
 
-    ice_servers: list[dict[str, Any]]
+    ice_servers: list[f.IceServer]
     tone_hz: float
 
     async def request(
-        self,
-        kind: ClientMessage,
-        on_ack: Callable[[dict[str, Any]], None] | None = None,
-        **fields: Any,
-    ) -> dict[str, Any]: ...
+        self, frame: f.Request, on_ack: Callable[[f.Ack], None] | None = None
+    ) -> f.Ack: ...
 
     def spawn(self, work: Awaitable[None], name: str) -> None: ...
 
@@ -95,7 +91,7 @@ class Call:
         call_id: str | None = None,
         state: CallState = CallState.CONNECTING,
         caller: RemoteParticipant | None = None,
-        offer: dict[str, str] | None = None,
+        offer: f.Description | None = None,
         remote_video: bool = False,
     ) -> None:
         self._agent = agent
@@ -145,14 +141,13 @@ class Call:
         self.video_on = video
         try:
             offer = await self.media.offer()
-            await self._agent.request(
-                ClientMessage.START_CALL,
-                on_ack=self._placed,
+            start = f.StartCall(
                 targets=[{"rawId": callee, "communicationUser": {"id": callee}}],
                 description=offer,
                 media={"audio": audio, "video": video},
-                displayName=self._agent.display_name,
+                display_name=self._agent.display_name,
             )
+            await self._agent.request(start, on_ack=self._placed)
         except BaseException as exc:
             await self._abandon(exc)
             raise
@@ -168,18 +163,18 @@ class Call:
         """Group call or Room call (agent only): offer to the media node, wait for the ack."""
         self.media = CallMedia(self._agent.ice_servers, video=video, tone_hz=self._agent.tone_hz)
         self.video_on = video
-        kind = ClientMessage.JOIN_GROUP_CALL if group_id is not None else ClientMessage.JOIN_ROOM
         try:
             offer = await self.media.offer()
-            await self._agent.request(
-                kind,
-                on_ack=self._joined,
-                groupId=group_id,
-                roomId=room_id,
-                description=offer,
-                media={"audio": audio, "video": video},
-                displayName=self._agent.display_name,
+            media = {"audio": audio, "video": video}
+            name = self._agent.display_name
+            join: f.Join = (
+                f.JoinGroupCall(
+                    group_id=group_id, description=offer, media=media, display_name=name
+                )
+                if group_id is not None
+                else f.JoinRoom(room_id=room_id, description=offer, media=media, display_name=name)
             )
+            await self._agent.request(join, on_ack=self._joined)
         except BaseException as exc:
             await self._abandon(exc)
             raise
@@ -202,25 +197,19 @@ class Call:
         return self.media.probe(participant_id)
 
     async def admit(self, *participant_ids: str) -> None:
-        await self._agent.request(
-            ClientMessage.ADMIT, callId=self.id, participantIds=list(participant_ids)
-        )
+        await self._agent.request(f.Admit(call_id=self.id, participant_ids=list(participant_ids)))
 
     async def reject_lobby(self, *participant_ids: str) -> None:
         await self._agent.request(
-            ClientMessage.REJECT_LOBBY, callId=self.id, participantIds=list(participant_ids)
+            f.RejectLobby(call_id=self.id, participant_ids=list(participant_ids))
         )
 
     async def send_data(self, data: str, to: list[str] | None = None) -> None:
         """A data-channel message to everyone in the call, or to the listed participants."""
-        await self._agent.request(
-            ClientMessage.DATA_CHANNEL, callId=self.id, data=data, participantIds=to
-        )
+        await self._agent.request(f.DataChannel(call_id=self.id, data=data, participant_ids=to))
 
     async def set_video_streams(self, max_video: int) -> None:
-        await self._agent.request(
-            ClientMessage.SET_VIDEO_STREAMS, callId=self.id, maxVideo=max_video
-        )
+        await self._agent.request(f.SetVideoStreams(call_id=self.id, max_video=max_video))
 
     async def accept(self, *, audio: bool = True, video: bool = False) -> None:
         if self.direction is not CallDirection.INCOMING or self.state is not CallState.RINGING:
@@ -230,24 +219,24 @@ class Call:
         self.media = CallMedia(self._agent.ice_servers, video=video, tone_hz=self._agent.tone_hz)
         self.video_on = video
         self._set_state(CallState.CONNECTING)
-        answer = await self.media.answer(self._offer)
-        await self._agent.request(
-            ClientMessage.ACCEPT,
-            callId=self.id,
+        answer = await self.media.answer({"type": self._offer.type, "sdp": self._offer.sdp})
+        accept = f.Accept(
+            call_id=self.id,
             description=answer,
             media={"audio": audio, "video": video},
-            displayName=self._agent.display_name,
+            display_name=self._agent.display_name,
         )
+        await self._agent.request(accept)
 
     async def reject(self, *, busy: bool = False) -> None:
-        await self._agent.request(ClientMessage.REJECT, callId=self.id, busy=busy or None)
+        await self._agent.request(f.Reject(call_id=self.id, busy=busy or None))
 
     async def hang_up(self) -> None:
         if self.state is CallState.DISCONNECTED:
             return
         self._set_state(CallState.DISCONNECTING)
         try:
-            await self._agent.request(ClientMessage.HANG_UP, callId=self.id)
+            await self._agent.request(f.HangUp(call_id=self.id))
         except RequestFailed:  # already over on the server: end it here too
             self.ended(LOCAL_END)
 
@@ -264,13 +253,13 @@ class Call:
         await self._set_video(False)
 
     async def hold(self) -> None:
-        await self._agent.request(ClientMessage.HOLD, callId=self.id)
+        await self._agent.request(f.Hold(call_id=self.id))
         if self.media is not None:
             self.media.set_muted(True)
         self._set_state(CallState.LOCAL_HOLD)
 
     async def resume(self) -> None:
-        await self._agent.request(ClientMessage.RESUME, callId=self.id)
+        await self._agent.request(f.Resume(call_id=self.id))
         if self.media is not None:
             self.media.set_muted(self.is_muted)
         self._set_state(CallState.CONNECTED)
@@ -279,64 +268,61 @@ class Call:
         if self.media is not None:
             self.media.set_muted(muted)
         self.is_muted = muted
-        await self._agent.request(ClientMessage.MEDIA_STATE, callId=self.id, muted=muted)
+        await self._agent.request(f.MediaState(call_id=self.id, muted=muted))
 
     async def _set_video(self, on: bool) -> None:
         if self.media is not None:
             self.media.set_video(on)
         self.video_on = on
-        await self._agent.request(ClientMessage.MEDIA_STATE, callId=self.id, videoOn=on)
+        await self._agent.request(f.MediaState(call_id=self.id, video_on=on))
 
     # ---- frames from the agent's reader --------------------------------------------------
 
-    def _joined(self, result: dict[str, Any]) -> None:
+    def _joined(self, result: f.Ack) -> None:
         self._placed(result)
-        if result.get("state") == CallState.IN_LOBBY.value:
+        if result.state == CallState.IN_LOBBY.value:
             self._set_state(CallState.IN_LOBBY)
 
-    def _placed(self, result: dict[str, Any]) -> None:
-        self.id = str(result["callId"])
-        self.participant_id = str(result["participantId"])
+    def _placed(self, result: f.Ack) -> None:
+        self.id = str(result.call_id)
+        self.participant_id = str(result.participant_id)
         self._agent.track(self)
 
-    def on_frame(self, frame: CallFrame) -> None:
-        data = frame.data
-        if frame.type == "callUpdated":
-            self.participant_id = data.get("participantId", self.participant_id)
-            self.role = data.get("role", self.role)
-            for participant in data.get("participants") or []:
-                remote = RemoteParticipant.from_json(participant)
+    def on_frame(self, frame: f.CallFrames) -> None:
+        if isinstance(frame, f.CallUpdated):
+            self.participant_id = frame.participant_id
+            self.role = frame.role if frame.role is not None else self.role
+            for participant in frame.participants:
+                remote = RemoteParticipant.from_info(participant)
                 self.remote_participants[remote.id] = remote
-            self._phase(str(data.get("state")))
-        elif frame.type == "participantUpdated":
-            remote = RemoteParticipant.from_json(data["participant"])
+            self._phase(frame.state)
+        elif isinstance(frame, f.ParticipantUpdated):
+            remote = RemoteParticipant.from_info(frame.participant)
             self.remote_participants[remote.id] = remote
             self._changed.set()
-        elif frame.type == "participantsUpdated":
-            for participant in data.get("added") or []:
-                remote = RemoteParticipant.from_json(participant)
+        elif isinstance(frame, f.ParticipantsUpdated):
+            for participant in frame.added:
+                remote = RemoteParticipant.from_info(participant)
                 self.remote_participants[remote.id] = remote
-            for participant in data.get("removed") or []:
-                self.remote_participants.pop(str(participant["participantId"]), None)
+            for participant in frame.removed:
+                self.remote_participants.pop(participant.participant_id, None)
             self._changed.set()
-        elif frame.type == "dominantSpeakersChanged":
-            self.dominant_speakers = [str(s) for s in data.get("speakers") or []]
+        elif isinstance(frame, f.DominantSpeakersChanged):
+            self.dominant_speakers = list(frame.speakers)
             self._changed.set()
-        elif frame.type == "lobbyParticipantsUpdated":
-            self.lobby = [RemoteParticipant.from_json(p) for p in data.get("lobby") or []]
+        elif isinstance(frame, f.LobbyParticipantsUpdated):
+            self.lobby = [RemoteParticipant.from_info(p) for p in frame.lobby]
             self._changed.set()
-        elif frame.type == "dataChannelMessage":
-            self.messages.put_nowait((str(data.get("from")), str(data.get("data"))))
-        elif frame.type == "sdp":
-            description = data["description"]
-            sender = data.get("from")
-            streams = data.get("streams")
-            self._work.put_nowait(lambda: self._remote_description(description, sender, streams))
-        elif frame.type == "candidate":
-            candidate = data["candidate"]
+        elif isinstance(frame, f.DataChannelMessage):
+            self.messages.put_nowait((frame.from_, frame.data))
+        elif isinstance(frame, f.Sdp):
+            sdp = frame
+            self._work.put_nowait(lambda: self._remote_description(sdp))
+        elif isinstance(frame, f.IceCandidate):
+            candidate = frame.candidate
             self._work.put_nowait(lambda: self._remote_candidate(candidate))
-        elif frame.type == "callEnded":
-            self.ended(EndReason.from_json(data.get("reason") or {}))
+        elif isinstance(frame, f.CallEnded):
+            self.ended(EndReason.from_info(frame.reason))
 
     def _phase(self, phase: str) -> None:
         if phase == "Ringing" and self.state is CallState.CONNECTING:
@@ -367,25 +353,21 @@ class Call:
 
     # ---- media work, in order ------------------------------------------------------------
 
-    async def _remote_description(
-        self,
-        description: dict[str, str],
-        sender: str | None = None,
-        streams: list[dict[str, Any]] | None = None,
-    ) -> None:
+    async def _remote_description(self, frame: f.Sdp) -> None:
         if self.media is None or self.state is CallState.DISCONNECTED:
             return  # ended meanwhile: nobody waits for an answer any more
-        for stream in streams or []:  # a group call: which participant is behind each m-line
-            self.media.stream_owners[str(stream["mid"])] = stream.get("participantId")
-        if description.get("type") == "offer":  # renegotiation from the other side
+        for stream in frame.streams or []:  # a group call: who is behind each m-line
+            self.media.stream_owners[stream.mid] = stream.participant_id
+        description = {"type": frame.description.type, "sdp": frame.description.sdp}
+        if frame.description.type == "offer":  # renegotiation from the other side
             answer = await self.media.answer(description)
             await self._agent.request(
-                ClientMessage.SDP, callId=self.id, to=sender, description=answer
+                f.SdpRequest(call_id=self.id, to=frame.from_, description=answer)
             )
         else:
             await self.media.remote_description(description)
 
-    async def _remote_candidate(self, candidate: dict[str, Any]) -> None:
+    async def _remote_candidate(self, candidate: f.Candidate) -> None:
         if self.media is not None and self.state is not CallState.DISCONNECTED:
             await self.media.add_candidate(candidate)
 

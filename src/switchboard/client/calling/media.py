@@ -17,7 +17,6 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from aiortc import (
     MediaStreamTrack,
@@ -32,6 +31,8 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 from av import AudioFrame
 from av.frame import Frame
+
+from switchboard.calling.signaling.frames import Candidate, IceServer
 
 log = logging.getLogger(__name__)
 
@@ -129,15 +130,11 @@ class AudioProbe:
                 self.measure(frame)
 
 
-def ice_configuration(servers: Sequence[dict[str, Any]]) -> RTCConfiguration:
+def ice_configuration(servers: Sequence[IceServer]) -> RTCConfiguration:
     """RTCIceServers from the server's list (an empty list means host candidates only)."""
     return RTCConfiguration(
         iceServers=[
-            RTCIceServer(
-                urls=list(s.get("urls") or []),
-                username=s.get("username"),
-                credential=s.get("credential"),
-            )
+            RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
             for s in servers
         ]
     )
@@ -146,9 +143,7 @@ def ice_configuration(servers: Sequence[dict[str, Any]]) -> RTCConfiguration:
 class CallMedia:
     """One peer connection: our tone (and optional video) out, probes on what comes in."""
 
-    def __init__(
-        self, ice_servers: Sequence[dict[str, Any]], *, video: bool, tone_hz: float
-    ) -> None:
+    def __init__(self, ice_servers: Sequence[IceServer], *, video: bool, tone_hz: float) -> None:
         self.pc = RTCPeerConnection(ice_configuration(ice_servers))
         self.tone = ToneTrack(tone_hz)
         self.audio = AudioProbe()  # a two-party call's remote audio
@@ -184,14 +179,13 @@ class CallMedia:
             RTCSessionDescription(description["sdp"], description["type"])
         )
 
-    async def add_candidate(self, candidate: dict[str, Any]) -> None:
-        text = str(candidate.get("candidate", ""))
-        if not text:
+    async def add_candidate(self, candidate: Candidate) -> None:
+        if not candidate.candidate:
             await self.pc.addIceCandidate(None)  # end of candidates
             return
-        parsed = candidate_from_sdp(text.removeprefix("candidate:"))
-        parsed.sdpMid = candidate.get("sdpMid")
-        parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+        parsed = candidate_from_sdp(candidate.candidate.removeprefix("candidate:"))
+        parsed.sdpMid = candidate.sdp_mid
+        parsed.sdpMLineIndex = candidate.sdp_m_line_index
         await self.pc.addIceCandidate(parsed)
 
     def set_muted(self, muted: bool) -> None:

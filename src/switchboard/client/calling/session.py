@@ -4,8 +4,11 @@ No sockets, no sleeps: the asyncio glue (``agent.py``) feeds it frames and the t
 asks it what to send and when the server should be presumed dead.
 
     connection_made(now) ─▶ register {deviceId?, lastSeq?} + every request not yet acked
-    request(type, …) → id ─▶ data_to_send()              receive(frame, now) → [events]
+    request(frame) → id ─▶ data_to_send()                receive(text, now) → [events]
                                                           ping → pong; seq ≤ lastSeq dropped
+
+Frames are the server's own definitions (``switchboard.calling.signaling.frames``): requests
+go out as those structs, server frames come back as them (a call's frames as they are).
 
 Requests are resent after a reconnect until acked; the server drops a request id it has
 seen and its ack comes back in the replay (frames after ``lastSeq``), so each is applied once.
@@ -14,13 +17,25 @@ seen and its ack comes back in the replay (frames after ``lastSeq``), so each is
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
-from switchboard.calling.signaling.frames import PATH, VERSION, ClientMessage
+from switchboard.calling.signaling.frames import (
+    PATH,
+    VERSION,
+    CallFrames,
+    IceServer,
+    Ping,
+    Pong,
+    Register,
+    Request,
+    ServerFrame,
+    Unregister,
+    encode_request,
+)
+from switchboard.calling.signaling.frames import Ack as AckFrame
 
 HELLO_TIMEOUT = 10.0
 
@@ -55,9 +70,11 @@ class ProtocolViolation(SignalingError):
 
 @dataclass(frozen=True, slots=True)
 class Ack:
+    """The answer to one of our requests: its ack frame when ``ok``, else the refusal."""
+
     id: str
     ok: bool
-    result: dict[str, Any] = field(default_factory=dict)
+    result: AckFrame | None = None
     error: RequestFailed | None = None
 
 
@@ -67,19 +84,10 @@ class Registered:
     user_id: str
     resumed: bool
     heartbeat: float
-    ice_servers: list[dict[str, Any]]
+    ice_servers: list[IceServer]
 
 
-@dataclass(frozen=True, slots=True)
-class CallFrame:
-    """A server frame about a call: incomingCall, callUpdated, sdp, candidate, callEnded…"""
-
-    type: str
-    call_id: str
-    data: dict[str, Any]
-
-
-Event = Ack | Registered | CallFrame
+Event = Ack | Registered | CallFrames
 
 
 def signaling_url(endpoint: str) -> str:
@@ -94,8 +102,15 @@ def signaling_url(endpoint: str) -> str:
     return urlunsplit((scheme, url.netloc, path, "", ""))
 
 
-_decoder = msgspec.json.Decoder(dict[str, Any])
-_encoder = msgspec.json.Encoder()
+class _Head(msgspec.Struct):
+    """What every frame has, for one this client cannot read (a newer server's)."""
+
+    v: int | None = None
+    seq: int | None = None
+
+
+_decoder = msgspec.json.Decoder(ServerFrame)
+_head_decoder = msgspec.json.Decoder(_Head)
 
 
 class SignalingSession:
@@ -120,12 +135,8 @@ class SignalingSession:
         self.heartbeat = None
         self._opened_at = self._heard_at = now
         self._register_id = next(self._ids)
-        register: dict[str, Any] = {"v": VERSION, "type": "register", "id": self._register_id}
-        if self.device_id is not None:
-            register["deviceId"] = self.device_id
-        if self.last_seq is not None:
-            register["lastSeq"] = self.last_seq
-        self._outgoing = [_encoder.encode(register).decode(), *self._pending.values()]
+        register = Register(id=self._register_id, device_id=self.device_id, last_seq=self.last_seq)
+        self._outgoing = [encode_request(register).decode(), *self._pending.values()]
         self._connected = True
 
     def connection_lost(self) -> None:
@@ -133,68 +144,80 @@ class SignalingSession:
         self.heartbeat = None
         self._outgoing.clear()
 
-    def request(self, kind: ClientMessage, **fields: Any) -> str:
+    def request(self, frame: Request) -> str:
+        """Queue a request (its ``id`` is set here); resent after a reconnect until acked."""
         request_id = next(self._ids)
-        body = {"v": VERSION, "type": kind.value, "id": request_id}
-        body.update({k: v for k, v in fields.items() if v is not None})
-        text = _encoder.encode(body).decode()
+        text = encode_request(msgspec.structs.replace(frame, id=request_id)).decode()
         self._pending[request_id] = text
         if self._connected:  # else it goes out after the next register
             self._outgoing.append(text)
         return request_id
 
     def unregister(self) -> str:
-        return _encoder.encode({"v": VERSION, "type": ClientMessage.UNREGISTER.value}).decode()
+        return encode_request(Unregister()).decode()
 
     def receive(self, text: str | bytes, now: float) -> list[Event]:
         try:
             frame = _decoder.decode(text)
+        except msgspec.ValidationError:
+            # A type (or a shape) this client does not know: a newer server may add some.
+            # It still counts for the replay position.
+            self._heard(self._head(text), now)
+            return []
         except msgspec.DecodeError as exc:
             raise ProtocolViolation(f"unreadable frame: {exc}") from None
-        if frame.get("v") != VERSION:
-            raise ProtocolViolation(f"unsupported version {frame.get('v')!r}")
-        self._heard_at = now
-        seq = frame.get("seq")
-        if isinstance(seq, int):
-            if self.last_seq is not None and seq <= self.last_seq:
-                return []  # replayed twice
-            self.last_seq = seq
-        kind = frame.get("type")
-        if kind == "ping":
-            self._outgoing.append(_encoder.encode({"v": VERSION, "type": "pong"}).decode())
+        if not self._heard(frame, now):
+            return []  # replayed twice
+        if isinstance(frame, Ping):
+            self._outgoing.append(encode_request(Pong()).decode())
             return []
-        if kind == "ack":
+        if isinstance(frame, AckFrame):
             return self._ack(frame)
-        call_id = frame.get("callId")
-        if isinstance(kind, str) and isinstance(call_id, str):
-            return [CallFrame(kind, call_id, frame)]
-        return []  # unknown frames are ignored: a newer server may add some
+        return [frame]
 
-    def _ack(self, frame: dict[str, Any]) -> list[Event]:
-        request_id = frame.get("id")
+    @staticmethod
+    def _head(text: str | bytes) -> _Head:
+        try:
+            return _head_decoder.decode(text)
+        except msgspec.DecodeError as exc:
+            raise ProtocolViolation(f"unreadable frame: {exc}") from None
+
+    def _heard(self, frame: _Head | ServerFrame, now: float) -> bool:
+        """Check the version and the position; False for a frame already handed over."""
+        if frame.v != VERSION:
+            raise ProtocolViolation(f"unsupported version {frame.v!r}")
+        self._heard_at = now
+        seq = frame.seq
+        if seq is not None:
+            if self.last_seq is not None and seq <= self.last_seq:
+                return False
+            self.last_seq = seq
+        return True
+
+    def _ack(self, frame: AckFrame) -> list[Event]:
+        request_id = frame.id
         if request_id is None:  # a frame the server could not read
             return []
         self._pending.pop(request_id, None)
         if request_id == self._register_id:
-            if not frame.get("ok"):
-                raise ProtocolViolation(f"register refused: {frame.get('error')}")
-            self.device_id = str(frame["deviceId"])
-            self.user_id = str(frame["userId"])
-            self.heartbeat = float(frame["heartbeatSeconds"])
+            if not frame.ok or frame.device_id is None or frame.heartbeat_seconds is None:
+                raise ProtocolViolation(f"register refused: {frame.error}")
+            self.device_id = frame.device_id
+            self.user_id = frame.user_id or ""
+            self.heartbeat = float(frame.heartbeat_seconds)
             return [
                 Registered(
                     self.device_id,
                     self.user_id,
-                    bool(frame.get("resumed")),
+                    bool(frame.resumed),
                     self.heartbeat,
-                    list(frame.get("iceServers") or []),
+                    list(frame.ice_servers or []),
                 )
             ]
-        if frame.get("ok"):
-            result = {k: v for k, v in frame.items() if k not in ("v", "seq", "type", "id", "ok")}
-            return [Ack(request_id, True, result)]
-        error = frame.get("error") or {}
-        failure = RequestFailed(str(error.get("code", "")), str(error.get("message", "")))
+        if frame.ok:
+            return [Ack(request_id, True, frame)]
+        error = frame.error
+        failure = RequestFailed(error.code, error.message) if error else RequestFailed("", "")
         return [Ack(request_id, False, error=failure)]
 
     def data_to_send(self) -> list[str]:
