@@ -15,7 +15,7 @@ import { RemoteVideoStream } from "./calling-media.js";
  * @typedef {"Presenter" | "Attendee" | "Consumer" | "Collaborator" | "Unknown"} ParticipantRole
  *   A Room role; "Unknown" in a plain group call (as ACS says).
  * @typedef {{ participantId: string, identifier: WireIdentifier, state: RemoteParticipantState,
- *   role?: string, isMuted?: boolean, videoOn?: boolean }} WireParticipant
+ *   role?: string, isMuted?: boolean, videoOn?: boolean, displayName?: string }} WireParticipant
  * @typedef {{ stateChanged: void, isMutedChanged: void, isVideoOnChanged: void,
  *   roleChanged: void, isSpeakingChanged: void,
  *   videoStreamsUpdated: { added: RemoteVideoStream[], removed: RemoteVideoStream[] } }}

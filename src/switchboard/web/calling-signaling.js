@@ -30,6 +30,79 @@ export const SignalingCloseCode = Object.freeze({
   REPLACED: 4011,
 });
 
+/**
+ * The protocol's frames, one typedef each, named `…Request` (client → server) and `…Frame`
+ * (server → client). Their field names are checked against the server's own definitions
+ * (src/switchboard/calling/signaling/frames.py) by tests/unit/test_calling_frames_jsdoc.py;
+ * every frame also carries `v` (and server frames a per-device `seq`).
+ *
+ * @typedef {import("./calling-participant.js").WireParticipant} FrameParticipant
+ * @typedef {import("./calling-events.js").CallEndReason} FrameEndReason
+ * @typedef {import("./calling-peer.js").Description} FrameDescription
+ * @typedef {import("./calling-peer.js").StreamOwner} FrameStreamOwner
+ * @typedef {{ candidate: string, sdpMid?: string, sdpMLineIndex?: number }} FrameCandidate
+ * @typedef {{ audio: boolean, video: boolean }} FrameMedia
+ *
+ * @typedef {{ type: "register", id?: string, deviceId?: string, lastSeq?: number }}
+ *   RegisterRequest
+ * @typedef {{ type: "startCall", id?: string, targets?: object[],
+ *   description?: FrameDescription, media?: FrameMedia, displayName?: string }} StartCallRequest
+ * @typedef {{ type: "joinGroupCall", id?: string, groupId?: string,
+ *   description?: FrameDescription, media?: FrameMedia, displayName?: string,
+ *   screenShareMids?: string[] }} JoinGroupCallRequest
+ * @typedef {{ type: "joinRoom", id?: string, roomId?: string, description?: FrameDescription,
+ *   media?: FrameMedia, displayName?: string, screenShareMids?: string[] }} JoinRoomRequest
+ * @typedef {{ type: "accept", id?: string, callId?: string, description?: FrameDescription,
+ *   media?: FrameMedia, displayName?: string }} AcceptRequest
+ * @typedef {{ type: "reject", id?: string, callId?: string, busy?: boolean }} RejectRequest
+ * @typedef {{ type: "hangUp", id?: string, callId?: string }} HangUpRequest
+ * @typedef {{ type: "sdp", id?: string, callId?: string, description?: FrameDescription,
+ *   to?: string, screenShareMids?: string[] }} SdpRequest
+ * @typedef {{ type: "candidate", id?: string, callId?: string, candidate?: FrameCandidate,
+ *   to?: string }} CandidateRequest
+ * @typedef {{ type: "mediaState", id?: string, callId?: string, muted?: boolean,
+ *   videoOn?: boolean }} MediaStateRequest
+ * @typedef {{ type: "hold", id?: string, callId?: string }} HoldRequest
+ * @typedef {{ type: "resume", id?: string, callId?: string }} ResumeRequest
+ * @typedef {{ type: "admit", id?: string, callId?: string, participantIds?: string[] }}
+ *   AdmitRequest
+ * @typedef {{ type: "rejectLobby", id?: string, callId?: string, participantIds?: string[] }}
+ *   RejectLobbyRequest
+ * @typedef {{ type: "dataChannel", id?: string, callId?: string, data?: string,
+ *   participantIds?: string[] }} DataChannelRequest
+ * @typedef {{ type: "setVideoStreams", id?: string, callId?: string, maxVideo?: number }}
+ *   SetVideoStreamsRequest
+ * @typedef {{ type: "pong", id?: string }} PongRequest
+ * @typedef {{ type: "unregister", id?: string }} UnregisterRequest
+ *
+ * @typedef {{ type: "ack", id: string | null, ok: boolean,
+ *   error?: { code: string, message: string }, deviceId?: string, userId?: string,
+ *   resumed?: boolean, calls?: string[], heartbeatSeconds?: number,
+ *   iceServers?: RTCIceServer[], callId?: string, participantId?: string, state?: string }}
+ *   AckFrame
+ * @typedef {{ type: "incomingCall", callId: string, caller: FrameParticipant,
+ *   participantId: string, media: FrameMedia, offer: FrameDescription | null,
+ *   ringTimeoutSeconds: number }} IncomingCallFrame
+ * @typedef {{ type: "callUpdated", callId: string, state: string, participantId: string,
+ *   participants: FrameParticipant[], role?: string }} CallUpdatedFrame
+ * @typedef {{ type: "participantUpdated", callId: string, participant: FrameParticipant }}
+ *   ParticipantUpdatedFrame
+ * @typedef {{ type: "participantsUpdated", callId: string, added: FrameParticipant[],
+ *   removed: FrameParticipant[] }} ParticipantsUpdatedFrame
+ * @typedef {{ type: "sdp", callId: string, from: string, description: FrameDescription,
+ *   streams?: FrameStreamOwner[] }} SdpFrame
+ * @typedef {{ type: "candidate", callId: string, from: string, candidate: FrameCandidate }}
+ *   CandidateFrame
+ * @typedef {{ type: "callEnded", callId: string, reason: FrameEndReason }} CallEndedFrame
+ * @typedef {{ type: "dominantSpeakersChanged", callId: string, speakers: string[] }}
+ *   DominantSpeakersChangedFrame
+ * @typedef {{ type: "lobbyParticipantsUpdated", callId: string, lobby: FrameParticipant[] }}
+ *   LobbyParticipantsUpdatedFrame
+ * @typedef {{ type: "dataChannelMessage", callId: string, from: string, data: string }}
+ *   DataChannelMessageFrame
+ * @typedef {{ type: "ping" }} PingFrame
+ */
+
 const FATAL = new Set([4003, 4006, 4009, 4011]);
 
 /**
