@@ -8,25 +8,19 @@ receives carry the *other* tone: audio really crossed, in both directions.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 
-import aioice.ice
 import pytest
 from azure.communication.identity import CommunicationIdentityClient
 
-from switchboard.client.calling import Call, CallAgent, CallClient, CallState
+from switchboard.client.calling import CallAgent, CallClient, CallState
+from tests.integration.calling_clients import heard, loopback_candidates, start_without_turn
 from tests.integration.server import RunningServer, start_server
 
 pytestmark = pytest.mark.anyio
+__all__ = ["loopback_candidates"]  # the autouse fixture: host candidates on loopback
 
 ALICE_HZ, BOB_HZ = 440.0, 660.0
-
-
-@pytest.fixture(autouse=True)
-def loopback_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
-    """aioice leaves 127.0.0.1 out of host candidates; these tests run on loopback only."""
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda **_: ["127.0.0.1"])
 
 
 @pytest.fixture(scope="module", params=["coturn", "no-turn"])
@@ -44,16 +38,9 @@ def server(turn_mode: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     if turn_mode == "coturn":
         running = start_server(data_dir, "--turn", env={"SWITCHBOARD_TURN_PORT": "0"})
     else:
-        running = start_server(data_dir, env={"SWITCHBOARD_TURN_PORT": str(closed_port())})
+        running = start_without_turn(data_dir)
     yield running
     assert running.stop() == 0, "\n".join(running.output)
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port  # closed again: nothing listens there
 
 
 def new_user(server: RunningServer) -> tuple[str, str]:
@@ -79,22 +66,6 @@ async def pair(server: RunningServer) -> AsyncIterator[tuple[CallAgent, CallAgen
     finally:
         await alice.dispose()
         await bob.dispose()
-
-
-async def heard(call: Call, frequency: float, frames: int = 25) -> None:
-    """Until ``frames`` loud frames arrived and their frequency is ``frequency`` (±5%)."""
-    assert call.media is not None
-    probe = call.media.audio
-
-    def ok() -> bool:
-        f = probe.frequency
-        return (
-            probe.loud_frames >= frames and f is not None and abs(f - frequency) < frequency * 0.05
-        )
-
-    while not ok():
-        probe.changed.clear()
-        await probe.changed.wait()
 
 
 async def test_two_python_clients_hear_each_others_tone(

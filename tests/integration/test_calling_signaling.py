@@ -3,7 +3,7 @@ ring timeout, two devices, no device, scope and revocation, media state, a netwo
 and the Event Grid events of a call.
 
 The server rings for 3 s (``calling_ring_timeout_seconds``) so the timeout test is quick;
-every other call is answered well within it.
+every other call is answered well within it. No coturn: nothing here is about TURN.
 """
 
 from __future__ import annotations
@@ -26,22 +26,24 @@ from switchboard.client.calling import (
 )
 from tests.event_receiver import EventReceiver
 from tests.integration.admin_http import subscribe
-from tests.integration.server import RunningServer, start_server
-from tests.integration.test_calling_media import heard, loopback_candidates
+from tests.integration.calling_clients import (
+    CALL_TYPES,
+    heard,
+    loopback_candidates,
+    start_without_turn,
+)
+from tests.integration.server import RunningServer
 
 pytestmark = pytest.mark.anyio
 
 RING_SECONDS = 3.0
-__all__ = ["loopback_candidates"]  # the autouse fixture, shared with the media test
+__all__ = ["loopback_candidates"]  # the autouse fixture: host candidates on loopback
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    env = {
-        "SWITCHBOARD_TURN_PORT": "0",
-        "SWITCHBOARD_CALLING_RING_TIMEOUT_SECONDS": str(RING_SECONDS),
-    }
-    running = start_server(tmp_path_factory.mktemp("calling"), "--turn", env=env)
+    env = {"SWITCHBOARD_CALLING_RING_TIMEOUT_SECONDS": str(RING_SECONDS)}
+    running = start_without_turn(tmp_path_factory.mktemp("calling"), env=env)
     yield running
     assert running.stop() == 0, "\n".join(running.output)
 
@@ -285,11 +287,6 @@ async def test_a_network_blip_on_the_signaling_socket_does_not_drop_the_call(
 
 
 # ── Event Grid ────────────────────────────────────────────────────────────────────────
-
-CALL_TYPES = [
-    f"Microsoft.Communication.{name}"
-    for name in ("CallStarted", "CallEnded", "CallParticipantAdded", "CallParticipantRemoved")
-]
 
 
 async def test_a_call_produces_started_participants_and_ended_events(

@@ -11,123 +11,47 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from functools import partial
-from typing import Any
 
-import aioice.ice
 import pytest
-from azure.communication.identity import CommunicationIdentityClient
-from azure.communication.rooms import (
-    CommunicationUserIdentifier,
-    ParticipantRole,
-    RoomParticipant,
-    RoomsClient,
-)
-from azure.core.credentials import AzureKeyCredential
+from azure.communication.rooms import ParticipantRole
 
-from switchboard.client.calling import Call, CallAgent, CallClient, CallState, RequestFailed
-from switchboard.client.calling.media import AudioProbe
-from tests.integration.server import RunningServer, start_server
+from switchboard.client.calling import CallState, RequestFailed
+from tests.integration.calling_clients import (
+    TONES,
+    GroupUsers,
+    all_hear_each_other,
+    hears,
+    loopback_candidates,
+    make_room,
+    participant_of,
+    present,
+    room_member,
+    start_without_turn,
+)
+from tests.integration.server import RunningServer
 
 pytestmark = pytest.mark.anyio
-
-TONES = [400.0, 520.0, 640.0, 760.0, 880.0, 1000.0]
-LOUD_FRAMES = 20
-
-
-@pytest.fixture(autouse=True)
-def loopback_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
-    """aioice leaves 127.0.0.1 out of host candidates; these tests run on loopback only."""
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda **_: ["127.0.0.1"])
+__all__ = ["loopback_candidates"]  # the autouse fixture: host candidates on loopback
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """With coturn (--turn): the ICE servers clients get answer, so gathering is quick."""
-    env = {"SWITCHBOARD_TURN_PORT": "0"}
-    running = start_server(tmp_path_factory.mktemp("group-calls"), "--turn", env=env)
+    """No coturn: the SFU is ICE-lite on a host candidate, and clients gather host ones."""
+    running = start_without_turn(tmp_path_factory.mktemp("group-calls"))
     yield running
     assert running.stop() == 0, "\n".join(running.output)
 
 
-class Users:
-    def __init__(self, server: RunningServer) -> None:
-        self.server = server
-        self.identity = CommunicationIdentityClient.from_connection_string(
-            server.connection_string, connection_verify=server.ca_path
-        )
-        self.agents: list[CallAgent] = []
-
-    async def agent(self, tone: float, scopes: tuple[str, ...] = ("voip",)) -> CallAgent:
-        user, token = self.identity.create_user_and_token(scopes=list(scopes))
-        client = CallClient(self.server.endpoint, ssl=self.server.ca_path, tone_hz=tone)
-        agent = await client.create_call_agent(token.token)
-        self.agents.append(agent)
-        assert agent.user_id == user.properties["id"]
-        return agent
-
-    def rooms(self) -> RoomsClient:
-        return RoomsClient(
-            self.server.endpoint,
-            AzureKeyCredential(self.server.access_key),
-            connection_verify=self.server.ca_path,
-        )
-
-
 @pytest.fixture
-async def users(server: RunningServer) -> AsyncIterator[Users]:
-    found = Users(server)
+async def users(server: RunningServer) -> AsyncIterator[GroupUsers]:
+    found = GroupUsers(server)
     try:
         yield found
     finally:
-        await asyncio.gather(*(a.dispose() for a in found.agents), return_exceptions=True)
+        await found.dispose()
 
 
-async def hears(probe: AudioProbe, frequency: float, frames: int = LOUD_FRAMES) -> None:
-    """Until ``frames`` loud frames arrived and their frequency is ``frequency`` (±5%)."""
-    start = probe.loud_frames
-
-    def ok() -> bool:
-        f = probe.frequency
-        return (
-            probe.loud_frames - start >= frames
-            and f is not None
-            and abs(f - frequency) < frequency * 0.05
-        )
-
-    while not ok():
-        probe.changed.clear()
-        await probe.changed.wait()
-
-
-def participant_of(call: Call, agent: CallAgent) -> str:
-    for participant in call.remote_participants.values():
-        if participant.user_id == agent.user_id:
-            return participant.id
-    raise AssertionError(f"{agent.user_id} is not in {call.remote_participants}")
-
-
-async def all_hear_each_other(
-    calls: list[Call], agents: list[CallAgent], tones: list[float]
-) -> None:
-    checks = []
-    for i, call in enumerate(calls):
-        for j, other in enumerate(agents):
-            if i != j:
-                await call.wait_for(partial(_present_in, agent=other))
-                checks.append(hears(call.audio_of(participant_of(call, other)), tones[j]))
-    await asyncio.gather(*checks)
-
-
-def _present_in(call: Call, *, agent: CallAgent) -> bool:
-    return _present(call, agent)
-
-
-def _present(call: Call, agent: CallAgent) -> bool:
-    return any(p.user_id == agent.user_id for p in call.remote_participants.values())
-
-
-async def test_six_python_clients_each_hear_the_other_five_tones(users: Users) -> None:
+async def test_six_python_clients_each_hear_the_other_five_tones(users: GroupUsers) -> None:
     group_id = str(uuid.uuid4())
     async with asyncio.timeout(40):
         agents = [await users.agent(tone) for tone in TONES]
@@ -139,31 +63,19 @@ async def test_six_python_clients_each_hear_the_other_five_tones(users: Users) -
         # One leaves; the other five still hear each other and no longer list it.
         await calls[0].hang_up()
         for call in calls[1:]:
-            await call.wait_for(lambda c: not _present(c, agents[0]))
+            await call.wait_for(lambda c: not present(c, agents[0]))
         await all_hear_each_other(calls[1:], agents[1:], TONES[1:])
 
 
 # ── Rooms: roster, roles, lobby, validity ────────────────────────────────────────────────
 
 
-def _member(agent: CallAgent, role: ParticipantRole) -> RoomParticipant:
-    return RoomParticipant(
-        communication_identifier=CommunicationUserIdentifier(agent.user_id or ""), role=role
-    )
-
-
-async def _room(users: Users, members: dict[CallAgent, ParticipantRole], **window: Any) -> str:
-    roster = [_member(agent, role) for agent, role in members.items()]
-    room = await asyncio.to_thread(users.rooms().create_room, participants=roster, **window)
-    return str(room.id)
-
-
 async def test_off_roster_user_waits_in_the_lobby_until_a_presenter_admits_it(
-    users: Users,
+    users: GroupUsers,
 ) -> None:
     async with asyncio.timeout(30):
         presenter, guest, refused = [await users.agent(t) for t in TONES[:3]]
-        room_id = await _room(users, {presenter: ParticipantRole.PRESENTER})
+        room_id = await make_room(users, {presenter: ParticipantRole.PRESENTER})
         host = await presenter.join(room_id=room_id)
         await host.wait_for_state(CallState.CONNECTED)
         assert host.role == "Presenter"
@@ -174,7 +86,7 @@ async def test_off_roster_user_waits_in_the_lobby_until_a_presenter_admits_it(
         await host.admit(host.lobby[0].id)
         await waiting.wait_for_state(CallState.CONNECTED)
         await hears(waiting.audio_of(participant_of(waiting, presenter)), TONES[0])
-        await host.wait_for(lambda c: _present(c, guest))
+        await host.wait_for(lambda c: present(c, guest))
         await hears(host.audio_of(participant_of(host, guest)), TONES[1])
 
         turned_away = await refused.join(room_id=room_id)
@@ -184,10 +96,10 @@ async def test_off_roster_user_waits_in_the_lobby_until_a_presenter_admits_it(
     assert turned_away.end_reason is not None and turned_away.end_reason.code == 403
 
 
-async def test_attendee_cannot_admit_from_the_lobby(users: Users) -> None:
+async def test_attendee_cannot_admit_from_the_lobby(users: GroupUsers) -> None:
     async with asyncio.timeout(20):
         attendee, guest = [await users.agent(t) for t in TONES[:2]]
-        room_id = await _room(users, {attendee: ParticipantRole.ATTENDEE})
+        room_id = await make_room(users, {attendee: ParticipantRole.ATTENDEE})
         call = await attendee.join(room_id=room_id)
         await call.wait_for_state(CallState.CONNECTED)
         waiting = await guest.join(room_id=room_id)
@@ -197,17 +109,17 @@ async def test_attendee_cannot_admit_from_the_lobby(users: Users) -> None:
     assert refused.value.code == "Forbidden"
 
 
-async def test_consumer_is_never_heard_until_its_role_changes_live(users: Users) -> None:
+async def test_consumer_is_never_heard_until_its_role_changes_live(users: GroupUsers) -> None:
     async with asyncio.timeout(30):
         presenter, consumer = [await users.agent(t) for t in TONES[:2]]
-        room_id = await _room(
+        room_id = await make_room(
             users, {presenter: ParticipantRole.PRESENTER, consumer: ParticipantRole.CONSUMER}
         )
         host = await presenter.join(room_id=room_id)
         listener = await consumer.join(room_id=room_id)
         await listener.wait_for_state(CallState.CONNECTED)
         assert listener.role == "Consumer"
-        await host.wait_for(lambda c: _present(c, consumer))
+        await host.wait_for(lambda c: present(c, consumer))
         # The consumer receives: its decoded audio is the presenter's tone...
         await hears(listener.audio_of(participant_of(listener, presenter)), TONES[0])
         # ...while the presenter was never offered a stream of the consumer's.
@@ -219,16 +131,16 @@ async def test_consumer_is_never_heard_until_its_role_changes_live(users: Users)
         await asyncio.to_thread(
             users.rooms().add_or_update_participants,
             room_id=room_id,
-            participants=[_member(consumer, ParticipantRole.ATTENDEE)],
+            participants=[room_member(consumer, ParticipantRole.ATTENDEE)],
         )
         await host.wait_for(lambda c: c.remote_participants[consumer_id].role == "Attendee")
         await hears(host.audio_of(consumer_id), TONES[1])
 
 
-async def test_room_call_refused_outside_its_validity_window(users: Users) -> None:
+async def test_room_call_refused_outside_its_validity_window(users: GroupUsers) -> None:
     member = await users.agent(TONES[0])
     start = datetime.now(UTC) + timedelta(days=1)
-    room_id = await _room(
+    room_id = await make_room(
         users,
         {member: ParticipantRole.PRESENTER},
         valid_from=start,
@@ -243,7 +155,7 @@ async def test_room_call_refused_outside_its_validity_window(users: Users) -> No
 # ── tokens, data channel, mute, dominant speaker ─────────────────────────────────────────
 
 
-async def test_voip_join_token_joins_a_running_call_but_starts_none(users: Users) -> None:
+async def test_voip_join_token_joins_a_running_call_but_starts_none(users: GroupUsers) -> None:
     async with asyncio.timeout(40):
         full = await users.agent(TONES[0])
         limited = await users.agent(TONES[1], scopes=("voip.join",))
@@ -263,7 +175,7 @@ async def test_voip_join_token_joins_a_running_call_but_starts_none(users: Users
         assert no_one_to_one.value.code == "CallNotAllowed"
 
 
-async def test_data_channel_messages_reach_everyone_or_only_those_named(users: Users) -> None:
+async def test_data_channel_messages_reach_everyone_or_only_those_named(users: GroupUsers) -> None:
     async with asyncio.timeout(20):
         agents = [await users.agent(t) for t in TONES[:3]]
         group_id = str(uuid.uuid4())
@@ -281,13 +193,13 @@ async def test_data_channel_messages_reach_everyone_or_only_those_named(users: U
         assert await second.messages.get() == (sender.participant_id, "and now all again")
 
 
-async def test_mute_is_visible_to_the_others(users: Users) -> None:
+async def test_mute_is_visible_to_the_others(users: GroupUsers) -> None:
     async with asyncio.timeout(20):
         talker, listener_agent = [await users.agent(t) for t in TONES[:2]]
         group_id = str(uuid.uuid4())
         speaking = await talker.join(group_id=group_id)
         listening = await listener_agent.join(group_id=group_id)
-        await listening.wait_for(lambda c: _present(c, talker))
+        await listening.wait_for(lambda c: present(c, talker))
         talker_id = participant_of(listening, talker)
         await hears(listening.audio_of(talker_id), TONES[0])
         await speaking.mute()
@@ -297,7 +209,7 @@ async def test_mute_is_visible_to_the_others(users: Users) -> None:
         await hears(listening.audio_of(talker_id), TONES[0])
 
 
-async def test_dominant_speaker_follows_the_loudest_tone(users: Users) -> None:
+async def test_dominant_speaker_follows_the_loudest_tone(users: GroupUsers) -> None:
     async with asyncio.timeout(30):
         agents = [await users.agent(t) for t in TONES[:3]]
         group_id = str(uuid.uuid4())

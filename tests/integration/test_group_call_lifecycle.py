@@ -20,24 +20,29 @@ from switchboard.calling.signaling.frames import PROTOCOL
 from switchboard.client.calling import CallAgent, CallClient, CallState, RequestFailed
 from tests.event_receiver import EventReceiver
 from tests.integration.admin_http import subscribe
-from tests.integration.server import RunningServer, start_server
-from tests.integration.test_calling_signaling import CALL_TYPES
-from tests.integration.test_group_call_audio import TONES, Users, _member, _room
-from tests.integration.test_group_call_audio import loopback_candidates as loopback
+from tests.integration.calling_clients import (
+    CALL_TYPES,
+    TONES,
+    GroupUsers,
+    loopback_candidates,
+    make_room,
+    room_member,
+    start_without_turn,
+)
+from tests.integration.server import RunningServer
 
 pytestmark = pytest.mark.anyio
-__all__ = ["loopback"]  # the autouse fixture: host candidates on loopback
+__all__ = ["loopback_candidates"]  # the autouse fixture: host candidates on loopback
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    env = {"SWITCHBOARD_TURN_PORT": "0"}
-    running = start_server(tmp_path_factory.mktemp("group-lifecycle"), "--turn", env=env)
+    running = start_without_turn(tmp_path_factory.mktemp("group-lifecycle"))
     yield running
     assert running.stop() == 0, "\n".join(running.output)
 
 
-class NamedUsers(Users):
+class NamedUsers(GroupUsers):
     async def named(self, name: str, tone: float = TONES[0]) -> CallAgent:
         _, token = self.identity.create_user_and_token(scopes=["voip"])
         client = CallClient(self.server.endpoint, ssl=self.server.ca_path, tone_hz=tone)
@@ -52,7 +57,7 @@ async def users(server: RunningServer) -> AsyncIterator[NamedUsers]:
     try:
         yield found
     finally:
-        await asyncio.gather(*(a.dispose() for a in found.agents), return_exceptions=True)
+        await found.dispose()
 
 
 @pytest.fixture
@@ -128,7 +133,7 @@ async def test_a_room_call_produces_room_events_with_the_members_roles(
 ) -> None:
     async with asyncio.timeout(20):
         presenter, attendee = await users.named("P"), await users.named("A", TONES[1])
-        room_id = await _room(
+        room_id = await make_room(
             users, {presenter: ParticipantRole.PRESENTER, attendee: ParticipantRole.ATTENDEE}
         )
         host = await presenter.join(room_id=room_id)
@@ -166,7 +171,7 @@ async def test_a_two_party_call_shows_each_sides_display_name(users: NamedUsers)
 
 async def test_the_call_ends_for_everyone_when_the_rooms_window_closes(users: NamedUsers) -> None:
     presenter, attendee = await users.named("P"), await users.named("A", TONES[1])
-    room_id = await _room(
+    room_id = await make_room(
         users,
         {presenter: ParticipantRole.PRESENTER, attendee: ParticipantRole.ATTENDEE},
         valid_until=datetime.now(UTC) + timedelta(seconds=4),
@@ -185,7 +190,7 @@ async def test_a_member_removed_from_the_roster_is_ended_and_the_others_go_on(
     users: NamedUsers,
 ) -> None:
     presenter, attendee = await users.named("P"), await users.named("A", TONES[1])
-    room_id = await _room(
+    room_id = await make_room(
         users, {presenter: ParticipantRole.PRESENTER, attendee: ParticipantRole.ATTENDEE}
     )
     async with asyncio.timeout(20):
@@ -195,7 +200,7 @@ async def test_a_member_removed_from_the_roster_is_ended_and_the_others_go_on(
         await asyncio.to_thread(
             users.rooms().remove_participants,
             room_id=room_id,
-            participants=[_member(attendee, ParticipantRole.ATTENDEE).communication_identifier],
+            participants=[room_member(attendee, ParticipantRole.ATTENDEE).communication_identifier],
         )
         await removed.wait_for_state(CallState.DISCONNECTED)
         await host.wait_for(lambda c: not c.remote_participants)
@@ -210,7 +215,7 @@ async def test_a_member_removed_from_the_roster_is_ended_and_the_others_go_on(
 async def test_a_refused_join_raises_and_leaves_no_call_behind(users: NamedUsers) -> None:
     member = await users.named("M")
     start = datetime.now(UTC) + timedelta(days=1)
-    room_id = await _room(
+    room_id = await make_room(
         users,
         {member: ParticipantRole.PRESENTER},
         valid_from=start,

@@ -16,8 +16,8 @@ from azure.communication.identity import CommunicationIdentityClient, Communicat
 
 from switchboard.client.calling import CallAgent, CallClient, CallState
 from tests.conftest import REDIS_URL
-from tests.integration.server import RunningServer, start_server
-from tests.integration.test_calling_media import heard, loopback_candidates
+from tests.integration.calling_clients import heard, loopback_candidates, start_without_turn
+from tests.integration.server import RunningServer
 
 pytestmark = pytest.mark.anyio
 __all__ = ["loopback_candidates"]  # the autouse fixture: host candidates on loopback
@@ -27,15 +27,12 @@ Nodes = tuple[RunningServer, RunningServer]
 
 @pytest.fixture(scope="module")
 def calling_nodes(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nodes]:
-    """Two nodes sharing PostgreSQL and a Redis namespace, each with its own coturn."""
+    """Two nodes sharing PostgreSQL and a Redis namespace (no coturn: host candidates)."""
     data_dir: Path = tmp_path_factory.mktemp("calling-cluster")
-    env = {
-        "SWITCHBOARD_REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:8]}",
-        "SWITCHBOARD_TURN_PORT": "0",
-    }
-    args = ["--database-url", postgres_url, "--redis-url", REDIS_URL, "--turn"]
-    first = start_server(data_dir / "a", *args, env=env)
-    second = start_server(data_dir / "b", *args, env=env)
+    env = {"SWITCHBOARD_REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:8]}"}
+    args = ["--database-url", postgres_url, "--redis-url", REDIS_URL]
+    first = start_without_turn(data_dir / "a", *args, env=env)
+    second = start_without_turn(data_dir / "b", *args, env=env)
     yield first, second
     assert first.stop() == 0, "\n".join(first.output)
     assert second.stop() == 0, "\n".join(second.output)

@@ -18,13 +18,16 @@ from redis.asyncio import Redis
 from switchboard.calling.conference.placement import CLAIM_SECONDS, RedisPlacement
 from switchboard.client.calling import Call, CallAgent, CallState
 from tests.conftest import REDIS_URL
-from tests.integration.server import RunningServer, start_server
-from tests.integration.test_group_call_audio import all_hear_each_other
-from tests.integration.test_group_call_audio import loopback_candidates as loopback
+from tests.integration.calling_clients import (
+    all_hear_each_other,
+    loopback_candidates,
+    start_without_turn,
+)
+from tests.integration.server import RunningServer
 from tests.multinode.test_calling_across_nodes import Cluster
 
 pytestmark = pytest.mark.anyio
-__all__ = ["loopback"]  # the autouse fixture: host candidates on loopback
+__all__ = ["loopback_candidates"]  # the autouse fixture: host candidates on loopback
 
 Nodes = tuple[RunningServer, RunningServer]
 NAMESPACE = f"test-{uuid.uuid4().hex[:8]}"
@@ -33,12 +36,12 @@ TONES = [400.0, 520.0, 640.0, 760.0]
 
 @pytest.fixture(scope="module")
 def group_nodes(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nodes]:
-    """Two nodes sharing PostgreSQL and a (known) Redis namespace, each with its own coturn."""
+    """Two nodes sharing PostgreSQL and a (known) Redis namespace (no coturn)."""
     data_dir: Path = tmp_path_factory.mktemp("group-cluster")
-    env = {"SWITCHBOARD_REDIS_NAMESPACE": NAMESPACE, "SWITCHBOARD_TURN_PORT": "0"}
-    args = ["--database-url", postgres_url, "--redis-url", REDIS_URL, "--turn"]
-    first = start_server(data_dir / "a", *args, env=env)
-    second = start_server(data_dir / "b", *args, env=env)
+    env = {"SWITCHBOARD_REDIS_NAMESPACE": NAMESPACE}
+    args = ["--database-url", postgres_url, "--redis-url", REDIS_URL]
+    first = start_without_turn(data_dir / "a", *args, env=env)
+    second = start_without_turn(data_dir / "b", *args, env=env)
     yield first, second
     assert first.stop() == 0, "\n".join(first.output)
     assert second.stop() == 0, "\n".join(second.output)
