@@ -303,3 +303,28 @@ async def test_a_callees_candidates_sent_before_its_accept_reach_the_caller_afte
         finally:
             await alice.connection.close()
             await callee.connection.close()
+
+
+async def test_malformed_requests_are_refused_with_invalid_signal_acks(
+    server: RunningServer, users: NamedUsers
+) -> None:
+    """An unknown type is refused with its id; a frame that cannot be read, without one."""
+    _, token = users.identity.create_user_and_token(scopes=["voip"])
+    async with asyncio.timeout(10):
+        raw = await Raw.open(server, token.token)
+        try:
+
+            async def refusal(text: str) -> dict[str, Any]:
+                await raw.connection.send(text)
+                return await raw.next(lambda f: f.get("type") == "ack" and not f["ok"])
+
+            unknown = await refusal('{"v":1,"type":"teleport","id":"x1"}')
+            assert (unknown["id"], unknown["error"]["code"]) == ("x1", "InvalidSignal")
+            assert unknown["error"]["message"] == "Unknown type 'teleport'."
+            for unreadable in ("{not json", '{"v":1,"type":"mediaState","id":"x2","muted":1}'):
+                refused = await refusal(unreadable)
+                assert (refused["id"], refused["error"]["code"]) == (None, "InvalidSignal")
+            missing = await refusal('{"v":1,"type":"hangUp","id":"x3"}')  # no callId
+            assert (missing["id"], missing["error"]["code"]) == ("x3", "CallNotFound")
+        finally:
+            await raw.connection.close()
