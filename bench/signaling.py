@@ -38,17 +38,9 @@ from bench.loadgen import (
     spawn_server,
     split_cpus,
 )
-from switchboard.calling.signaling.frames import (
-    PROTOCOL,
-    Accept,
-    CallEnded,
-    CallFrames,
-    HangUp,
-    IncomingCall,
-    Request,
-    Sdp,
-    StartCall,
-)
+from switchboard.calling.signaling.frames import CallEnded, CallFrames, IncomingCall, Sdp
+from switchboard.calling.signaling.protocol import PROTOCOL
+from switchboard.calling.signaling.requests import Accept, HangUp, Request, StartCall
 from switchboard.client.calling.session import (
     Ack,
     Registered,

@@ -21,12 +21,9 @@ from switchboard.calling.routing.bus import BusCallRouter
 from switchboard.calling.routing.local import LocalCallRouter
 from switchboard.calling.routing.messages import Command, ForOwner, Invite, Lost, Present
 from switchboard.calling.routing.router import CallRouter
-from switchboard.calling.signaling.frames import (
-    CallEnded,
-    EndReasonInfo,
-    HangUp,
-    ServerFrame,
-)
+from switchboard.calling.signaling.frames import CallEnded, ServerFrame
+from switchboard.calling.signaling.protocol import EndReasonInfo
+from switchboard.calling.signaling.requests import HangUp
 from tests.conftest import REDIS_URL
 
 pytestmark = pytest.mark.anyio

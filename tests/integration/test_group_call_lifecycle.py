@@ -16,7 +16,7 @@ import pytest
 from azure.communication.rooms import ParticipantRole
 from websockets.asyncio.client import ClientConnection, connect
 
-from switchboard.calling.signaling.frames import PROTOCOL
+from switchboard.calling.signaling.protocol import PROTOCOL
 from switchboard.client.calling import CallAgent, CallClient, CallState, RequestFailed
 from tests.event_receiver import EventReceiver
 from tests.integration.admin_http import subscribe

@@ -1,5 +1,5 @@
 """The browser SDK's JSDoc typedefs of the signaling frames (src/switchboard/web/calling-*.js)
-name the same fields as the server's definitions (switchboard.calling.signaling.frames).
+name the same fields as the server's definitions (switchboard.calling.signaling).
 
 Typedefs named ``…Request`` are client frames, ``…Frame`` server frames, keyed by their
 ``type`` literal; the values inside frames are paired by name below. ``v`` and ``seq`` are
@@ -15,18 +15,18 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from switchboard.calling.signaling import frames
+from switchboard.calling.signaling import frames, protocol, requests
 
-WEB = Path(frames.__file__).resolve().parents[2] / "web"
+WEB = Path(protocol.__file__).resolve().parents[2] / "web"
 ENVELOPE = {"v", "seq"}
 VALUES: dict[str, type[msgspec.Struct]] = {
-    "WireParticipant": frames.ParticipantInfo,
-    "WireIdentifier": frames.WireIdentifier,
-    "CallEndReason": frames.EndReasonInfo,
-    "Description": frames.Description,
-    "StreamOwner": frames.StreamInfo,
-    "FrameCandidate": frames.Candidate,
-    "FrameMedia": frames.MediaFlags,
+    "WireParticipant": protocol.ParticipantInfo,
+    "WireIdentifier": protocol.WireIdentifier,
+    "CallEndReason": protocol.EndReasonInfo,
+    "Description": protocol.Description,
+    "StreamOwner": protocol.StreamInfo,
+    "FrameCandidate": protocol.Candidate,
+    "FrameMedia": protocol.MediaFlags,
 }
 
 
@@ -102,7 +102,7 @@ def documented(suffix: str) -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.parametrize(
-    ("union", "suffix"), [(frames.ClientFrame, "Request"), (frames.ServerFrame, "Frame")]
+    ("union", "suffix"), [(requests.ClientFrame, "Request"), (frames.ServerFrame, "Frame")]
 )
 def test_every_frame_type_is_documented_with_the_servers_field_names(
     union: object, suffix: str

@@ -10,19 +10,17 @@ from typing import Any
 import pytest
 
 from switchboard.calling.errors import InvalidSignalError
-from switchboard.calling.signaling.frames import (
+from switchboard.calling.signaling.frames import CallEnded, Ping
+from switchboard.calling.signaling.hub import DeviceHub
+from switchboard.calling.signaling.protocol import EndReasonInfo, IceServer
+from switchboard.calling.signaling.requests import (
     Accept,
-    CallEnded,
-    EndReasonInfo,
     HangUp,
-    IceServer,
     MediaState,
-    Ping,
     UnknownRequest,
     parse_request,
     require_description,
 )
-from switchboard.calling.signaling.hub import DeviceHub
 from switchboard.client.calling.session import (
     Ack,
     ProtocolViolation,

@@ -10,7 +10,7 @@ import pytest
 from switchboard.calling import models
 from switchboard.calling.errors import CallStateError
 from switchboard.calling.models import CallPhase, DeviceAddress, MediaDirection
-from switchboard.calling.signaling.frames import Candidate, Description
+from switchboard.calling.signaling.protocol import Candidate, Description
 from switchboard.calling.twoparty.session import (
     CallSession,
     CallTimeouts,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.websockets import WebSocket
 
-from switchboard.calling.signaling.frames import CLOSE_FORBIDDEN
+from switchboard.calling.signaling.protocol import CLOSE_FORBIDDEN
 from switchboard.core.errors import AuthenticationError, PermissionDeniedError, TokenRevokedError
 from switchboard.http.websocket import close_code, token_of
 

@@ -1,7 +1,8 @@
 """Calling: 1:1, group and Room call signaling over a WebSocket (docs/calling-protocol.md).
 
-    signaling/   the device side: frames (typed wire frames, shared with the Python client),
-                 endpoint (the socket), hub (local devices, seq, replay), registration
+    signaling/   the device side: protocol, requests, frames (typed wire frames, shared with
+                 the Python client), endpoint (the socket), hub (local devices, seq, replay),
+                 registration
     routing/     CallRouter: reach a call's owner node and a device's node; local (one node,
                  objects passed directly) or bus (several nodes); messages (what crosses)
     twoparty/    session (CallSession, sans-I/O 1:1 state machine), calls (TwoPartyCalls)

@@ -24,7 +24,7 @@ from switchboard.calling.eventgrid import CallEventGridSink, Outbox
 from switchboard.calling.routing.router import CallRouter
 from switchboard.calling.service import CallingService, CallingSettings
 from switchboard.calling.signaling.endpoint import CallingSignaling, TokenAuthority
-from switchboard.calling.signaling.frames import PATH, IceServer
+from switchboard.calling.signaling.protocol import PATH, IceServer
 from switchboard.core.sections import BusConfig, CallingConfig
 from switchboard.media.node import EventHandler, MediaNode
 from switchboard.rooms.service import RoomDirectory

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from switchboard.calling.signaling.frames import (
+from switchboard.calling.signaling.frames import ServerFrame
+from switchboard.calling.signaling.protocol import (
     CommunicationUser,
     EndReasonInfo,
     ParticipantInfo,
-    ServerFrame,
     WireIdentifier,
 )
 

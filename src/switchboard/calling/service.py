@@ -26,20 +26,18 @@ from switchboard.calling.errors import CallNotAllowedError, CallNotFoundError, I
 from switchboard.calling.models import Deliver, DeviceAddress, EndReason
 from switchboard.calling.routing.messages import Command, ForOwner, Invite, Lost, Present
 from switchboard.calling.routing.router import CallRouter
-from switchboard.calling.signaling.frames import (
+from switchboard.calling.signaling.frames import Ack, ServerFrame, nack
+from switchboard.calling.signaling.hub import DeviceConnection, DeviceHub, LocalDevice
+from switchboard.calling.signaling.registration import DeviceRegistry, IceServers
+from switchboard.calling.signaling.requests import (
     Accept,
-    Ack,
     CallRequests,
     ClientFrame,
     JoinGroupCall,
     JoinRoom,
-    ServerFrame,
     StartCall,
     UnknownRequest,
-    nack,
 )
-from switchboard.calling.signaling.hub import DeviceConnection, DeviceHub, LocalDevice
-from switchboard.calling.signaling.registration import DeviceRegistry, IceServers
 from switchboard.calling.twoparty.calls import CallEventSink, TwoPartyCalls
 from switchboard.calling.twoparty.session import CallTimeouts
 from switchboard.core.errors import SwitchboardError

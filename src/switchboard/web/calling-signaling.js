@@ -33,7 +33,7 @@ export const SignalingCloseCode = Object.freeze({
 /**
  * The protocol's frames, one typedef each, named `…Request` (client → server) and `…Frame`
  * (server → client). Their field names are checked against the server's own definitions
- * (src/switchboard/calling/signaling/frames.py) by tests/unit/test_calling_frames_jsdoc.py;
+ * (src/switchboard/calling/signaling/) by tests/unit/test_calling_frames_jsdoc.py;
  * every frame also carries `v` (and server frames a per-device `seq`).
  *
  * @typedef {import("./calling-participant.js").WireParticipant} FrameParticipant

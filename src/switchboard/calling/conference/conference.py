@@ -37,23 +37,20 @@ from switchboard.calling.conference.media import ConferenceMedia
 from switchboard.calling.errors import CallNotFoundError, CallStateError, InvalidSignalError
 from switchboard.calling.lifecycle import Lifecycle
 from switchboard.calling.models import HUNG_UP, Deliver, DeviceAddress, EndReason
-from switchboard.calling.signaling.frames import (
+from switchboard.calling.signaling.frames import CallEnded, Sdp, ack, nack
+from switchboard.calling.signaling.protocol import Description
+from switchboard.calling.signaling.requests import (
     Admit,
-    CallEnded,
     CallRequests,
     CandidateRequest,
     DataChannel,
-    Description,
     HangUp,
     Join,
     MediaState,
     RejectLobby,
-    Sdp,
     SdpRequest,
     SetVideoStreams,
-    ack,
     display_name_of,
-    nack,
     require_description,
 )
 from switchboard.core.errors import NotSupportedError, SwitchboardError

@@ -30,11 +30,11 @@ from switchboard.calling.signaling.frames import (
     DataChannelMessage,
     DominantSpeakersChanged,
     LobbyParticipantsUpdated,
-    ParticipantInfo,
     ParticipantsUpdated,
     ParticipantUpdated,
     ServerFrame,
 )
+from switchboard.calling.signaling.protocol import ParticipantInfo
 from switchboard.media.streams import MediaKind
 from switchboard.rooms.models import Permission
 

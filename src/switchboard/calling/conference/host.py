@@ -28,8 +28,9 @@ from switchboard.calling.errors import CallNotFoundError, CallStateError, Invali
 from switchboard.calling.models import Deliver
 from switchboard.calling.routing.messages import Command, Lost
 from switchboard.calling.routing.router import CallRouter
-from switchboard.calling.signaling.frames import Join, JoinGroupCall, nack
+from switchboard.calling.signaling.frames import nack
 from switchboard.calling.signaling.hub import LocalDevice
+from switchboard.calling.signaling.requests import Join, JoinGroupCall
 from switchboard.calling.twoparty.calls import CallEventSink
 from switchboard.media.forwarder import ForwarderEvent
 from switchboard.media.node import MediaNode

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from switchboard.calling.conference.group import Member
 from switchboard.calling.errors import CallStateError
-from switchboard.calling.signaling.frames import StreamInfo
+from switchboard.calling.signaling.protocol import StreamInfo
 from switchboard.media.negotiation import (
     LocalTransport,
     Negotiation,

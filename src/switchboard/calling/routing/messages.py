@@ -17,7 +17,9 @@ from __future__ import annotations
 import msgspec
 
 from switchboard.calling.models import DeviceAddress
-from switchboard.calling.signaling.frames import CallRequests, EndReasonInfo, Join, ServerFrame
+from switchboard.calling.signaling.frames import ServerFrame
+from switchboard.calling.signaling.protocol import EndReasonInfo
+from switchboard.calling.signaling.requests import CallRequests, Join
 
 INVITES = "calling.invites"
 

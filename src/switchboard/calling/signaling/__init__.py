@@ -1,6 +1,6 @@
 """The device side of calling: the socket, its frames, and the devices on this node.
 
-``frames`` (the wire types of ``switchboard.calling.v1``, shared with the Python client) ·
-``endpoint`` (the WebSocket) · ``hub`` (local devices, numbered frames, replay) ·
-``registration`` (register, resume, grace, drop).
+``protocol`` · ``requests`` · ``frames`` (the typed wire frames of ``switchboard.calling.v1``,
+shared with the Python client) · ``endpoint`` (the WebSocket) · ``hub`` (local devices,
+numbered frames, replay) · ``registration`` (register, resume, grace, drop).
 """

@@ -22,7 +22,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from switchboard.calling import models as m
 from switchboard.calling.service import CallingService
-from switchboard.calling.signaling.frames import (
+from switchboard.calling.signaling.frames import Frame, Ping, encode_frame, nack
+from switchboard.calling.signaling.hub import LocalDevice
+from switchboard.calling.signaling.protocol import (
     CLOSE_FORBIDDEN,
     CLOSE_HEARTBEAT,
     CLOSE_NORMAL,
@@ -30,16 +32,8 @@ from switchboard.calling.signaling.frames import (
     CLOSE_REVOKED,
     CLOSE_UNAUTHORIZED,
     PROTOCOL,
-    Frame,
-    Ping,
-    Pong,
-    Register,
-    Unregister,
-    encode_frame,
-    nack,
-    parse_request,
 )
-from switchboard.calling.signaling.hub import LocalDevice
+from switchboard.calling.signaling.requests import Pong, Register, Unregister, parse_request
 from switchboard.core.errors import AuthenticationError, SwitchboardError, TokenRevokedError
 from switchboard.core.principal import Principal
 from switchboard.http.websocket import close_code, close_quietly, token_of

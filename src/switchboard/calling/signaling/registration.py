@@ -17,8 +17,9 @@ from switchboard.calling import models as m
 from switchboard.calling.models import EndReason
 from switchboard.calling.routing.messages import Lost
 from switchboard.calling.routing.router import CallRouter
-from switchboard.calling.signaling.frames import CLOSE_REPLACED, Ack, IceServer, ack
+from switchboard.calling.signaling.frames import Ack, ack
 from switchboard.calling.signaling.hub import DeviceConnection, DeviceHub, LocalDevice
+from switchboard.calling.signaling.protocol import CLOSE_REPLACED, IceServer
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,10 @@ from switchboard.calling.errors import CallNotFoundError, InvalidSignalError
 from switchboard.calling.models import Deliver, DeviceAddress, EndReason, MediaDirection
 from switchboard.calling.routing.messages import Command, Invite, Lost, Present
 from switchboard.calling.routing.router import CallRouter
-from switchboard.calling.signaling.frames import (
+from switchboard.calling.signaling.frames import CallEnded, ack, nack
+from switchboard.calling.signaling.hub import DeviceHub, LocalDevice
+from switchboard.calling.signaling.requests import (
     Accept,
-    CallEnded,
     CandidateRequest,
     HangUp,
     Hold,
@@ -33,13 +34,10 @@ from switchboard.calling.signaling.frames import (
     Resume,
     SdpRequest,
     StartCall,
-    ack,
     display_name_of,
-    nack,
     require_candidate,
     require_description,
 )
-from switchboard.calling.signaling.hub import DeviceHub, LocalDevice
 from switchboard.calling.twoparty.session import CallSession, CallTimeouts, Lifecycle, Output
 from switchboard.core.errors import NotSupportedError, SwitchboardError
 from switchboard.core.identifiers import is_acs_user_id

@@ -38,14 +38,12 @@ from switchboard.calling.models import (
 from switchboard.calling.signaling.frames import (
     CallEnded,
     CallUpdated,
-    Candidate,
-    Description,
     IceCandidate,
     IncomingCall,
-    MediaFlags,
     ParticipantUpdated,
     Sdp,
 )
+from switchboard.calling.signaling.protocol import Candidate, Description, MediaFlags
 
 __all__ = [
     "CallSession",

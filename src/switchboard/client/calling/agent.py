@@ -27,8 +27,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from switchboard.calling.models import CallState, EndReason
-from switchboard.calling.signaling import frames as f
-from switchboard.calling.signaling.frames import CLOSE_UNAUTHORIZED, PROTOCOL
+from switchboard.calling.signaling import frames, protocol, requests
+from switchboard.calling.signaling.protocol import CLOSE_UNAUTHORIZED, PROTOCOL
 from switchboard.client.calling.call import Call, CallDirection, RemoteParticipant
 from switchboard.client.calling.session import (
     Ack,
@@ -102,13 +102,15 @@ class CallAgent:
         self._backoff = backoff or Backoff()
         self.tone_hz = tone_hz
         self.session = SignalingSession()
-        self.ice_servers: list[f.IceServer] = []
+        self.ice_servers: list[protocol.IceServer] = []
         self.calls: dict[str, Call] = {}
         self.connections = 0  # sockets opened so far
         self.registrations = 0  # times the server accepted the device (1 + reconnections)
         self.registered = asyncio.Event()
         self._incoming: asyncio.Queue[Call] = asyncio.Queue()
-        self._acks: dict[str, tuple[asyncio.Future[f.Ack], Callable[[f.Ack], None] | None]] = {}
+        self._acks: dict[
+            str, tuple[asyncio.Future[frames.Ack], Callable[[frames.Ack], None] | None]
+        ] = {}
         self._connection: ClientConnection | None = None
         self._runner: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -218,14 +220,14 @@ class CallAgent:
     # ---- AgentPort -----------------------------------------------------------------------
 
     async def request(
-        self, frame: f.Request, on_ack: Callable[[f.Ack], None] | None = None
-    ) -> f.Ack:
+        self, frame: requests.Request, on_ack: Callable[[frames.Ack], None] | None = None
+    ) -> frames.Ack:
         """Send a request and wait for its ack; a nack raises RequestFailed. ``on_ack``
         runs in the reader as the ack arrives, before any later frame is handled."""
         if self._disposing:
             raise SignalingClosed(1000, "the call agent was disposed")
         request_id = self.session.request(frame)
-        future: asyncio.Future[f.Ack] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[frames.Ack] = asyncio.get_running_loop().create_future()
         self._acks[request_id] = (future, on_ack)
         await self._flush()
         return await future
@@ -343,9 +345,9 @@ class CallAgent:
         else:
             self._on_call_frame(event)
 
-    def _on_call_frame(self, frame: f.CallFrames) -> None:
+    def _on_call_frame(self, frame: frames.CallFrames) -> None:
         call = self.calls.get(frame.call_id)
-        if call is None and isinstance(frame, f.IncomingCall):
+        if call is None and isinstance(frame, frames.IncomingCall):
             call = Call(
                 self,
                 CallDirection.INCOMING,

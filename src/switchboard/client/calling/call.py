@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from switchboard.calling.models import CallState, EndReason, ParticipantState
-from switchboard.calling.signaling import frames as f
+from switchboard.calling.signaling import frames, protocol, requests
 from switchboard.client.calling.media import AudioProbe, CallMedia
 from switchboard.client.calling.session import RequestFailed
 
@@ -46,7 +46,7 @@ class RemoteParticipant:
     display_name: str = ""  # what its device gave as displayName ("" when none)
 
     @classmethod
-    def from_info(cls, info: f.ParticipantInfo) -> RemoteParticipant:
+    def from_info(cls, info: protocol.ParticipantInfo) -> RemoteParticipant:
         return cls(
             info.participant_id,
             info.identifier.raw_id,
@@ -62,12 +62,12 @@ class RemoteParticipant:
 class AgentPort(Protocol):
     """What a call needs from its agent."""
 
-    ice_servers: list[f.IceServer]
+    ice_servers: list[protocol.IceServer]
     tone_hz: float
 
     async def request(
-        self, frame: f.Request, on_ack: Callable[[f.Ack], None] | None = None
-    ) -> f.Ack: ...
+        self, frame: requests.Request, on_ack: Callable[[frames.Ack], None] | None = None
+    ) -> frames.Ack: ...
 
     def spawn(self, work: Awaitable[None], name: str) -> None: ...
 
@@ -91,7 +91,7 @@ class Call:
         call_id: str | None = None,
         state: CallState = CallState.CONNECTING,
         caller: RemoteParticipant | None = None,
-        offer: f.Description | None = None,
+        offer: protocol.Description | None = None,
         remote_video: bool = False,
     ) -> None:
         self._agent = agent
@@ -141,7 +141,7 @@ class Call:
         self.video_on = video
         try:
             offer = await self.media.offer()
-            start = f.StartCall(
+            start = requests.StartCall(
                 targets=[{"rawId": callee, "communicationUser": {"id": callee}}],
                 description=offer,
                 media={"audio": audio, "video": video},
@@ -167,12 +167,14 @@ class Call:
             offer = await self.media.offer()
             media = {"audio": audio, "video": video}
             name = self._agent.display_name
-            join: f.Join = (
-                f.JoinGroupCall(
+            join: requests.Join = (
+                requests.JoinGroupCall(
                     group_id=group_id, description=offer, media=media, display_name=name
                 )
                 if group_id is not None
-                else f.JoinRoom(room_id=room_id, description=offer, media=media, display_name=name)
+                else requests.JoinRoom(
+                    room_id=room_id, description=offer, media=media, display_name=name
+                )
             )
             await self._agent.request(join, on_ack=self._joined)
         except BaseException as exc:
@@ -197,19 +199,23 @@ class Call:
         return self.media.probe(participant_id)
 
     async def admit(self, *participant_ids: str) -> None:
-        await self._agent.request(f.Admit(call_id=self.id, participant_ids=list(participant_ids)))
+        await self._agent.request(
+            requests.Admit(call_id=self.id, participant_ids=list(participant_ids))
+        )
 
     async def reject_lobby(self, *participant_ids: str) -> None:
         await self._agent.request(
-            f.RejectLobby(call_id=self.id, participant_ids=list(participant_ids))
+            requests.RejectLobby(call_id=self.id, participant_ids=list(participant_ids))
         )
 
     async def send_data(self, data: str, to: list[str] | None = None) -> None:
         """A data-channel message to everyone in the call, or to the listed participants."""
-        await self._agent.request(f.DataChannel(call_id=self.id, data=data, participant_ids=to))
+        await self._agent.request(
+            requests.DataChannel(call_id=self.id, data=data, participant_ids=to)
+        )
 
     async def set_video_streams(self, max_video: int) -> None:
-        await self._agent.request(f.SetVideoStreams(call_id=self.id, max_video=max_video))
+        await self._agent.request(requests.SetVideoStreams(call_id=self.id, max_video=max_video))
 
     async def accept(self, *, audio: bool = True, video: bool = False) -> None:
         if self.direction is not CallDirection.INCOMING or self.state is not CallState.RINGING:
@@ -220,7 +226,7 @@ class Call:
         self.video_on = video
         self._set_state(CallState.CONNECTING)
         answer = await self.media.answer({"type": self._offer.type, "sdp": self._offer.sdp})
-        accept = f.Accept(
+        accept = requests.Accept(
             call_id=self.id,
             description=answer,
             media={"audio": audio, "video": video},
@@ -229,14 +235,14 @@ class Call:
         await self._agent.request(accept)
 
     async def reject(self, *, busy: bool = False) -> None:
-        await self._agent.request(f.Reject(call_id=self.id, busy=busy or None))
+        await self._agent.request(requests.Reject(call_id=self.id, busy=busy or None))
 
     async def hang_up(self) -> None:
         if self.state is CallState.DISCONNECTED:
             return
         self._set_state(CallState.DISCONNECTING)
         try:
-            await self._agent.request(f.HangUp(call_id=self.id))
+            await self._agent.request(requests.HangUp(call_id=self.id))
         except RequestFailed:  # already over on the server: end it here too
             self.ended(LOCAL_END)
 
@@ -253,13 +259,13 @@ class Call:
         await self._set_video(False)
 
     async def hold(self) -> None:
-        await self._agent.request(f.Hold(call_id=self.id))
+        await self._agent.request(requests.Hold(call_id=self.id))
         if self.media is not None:
             self.media.set_muted(True)
         self._set_state(CallState.LOCAL_HOLD)
 
     async def resume(self) -> None:
-        await self._agent.request(f.Resume(call_id=self.id))
+        await self._agent.request(requests.Resume(call_id=self.id))
         if self.media is not None:
             self.media.set_muted(self.is_muted)
         self._set_state(CallState.CONNECTED)
@@ -268,60 +274,60 @@ class Call:
         if self.media is not None:
             self.media.set_muted(muted)
         self.is_muted = muted
-        await self._agent.request(f.MediaState(call_id=self.id, muted=muted))
+        await self._agent.request(requests.MediaState(call_id=self.id, muted=muted))
 
     async def _set_video(self, on: bool) -> None:
         if self.media is not None:
             self.media.set_video(on)
         self.video_on = on
-        await self._agent.request(f.MediaState(call_id=self.id, video_on=on))
+        await self._agent.request(requests.MediaState(call_id=self.id, video_on=on))
 
     # ---- frames from the agent's reader --------------------------------------------------
 
-    def _joined(self, result: f.Ack) -> None:
+    def _joined(self, result: frames.Ack) -> None:
         self._placed(result)
         if result.state == CallState.IN_LOBBY.value:
             self._set_state(CallState.IN_LOBBY)
 
-    def _placed(self, result: f.Ack) -> None:
+    def _placed(self, result: frames.Ack) -> None:
         self.id = str(result.call_id)
         self.participant_id = str(result.participant_id)
         self._agent.track(self)
 
-    def on_frame(self, frame: f.CallFrames) -> None:
-        if isinstance(frame, f.CallUpdated):
+    def on_frame(self, frame: frames.CallFrames) -> None:
+        if isinstance(frame, frames.CallUpdated):
             self.participant_id = frame.participant_id
             self.role = frame.role if frame.role is not None else self.role
             for participant in frame.participants:
                 remote = RemoteParticipant.from_info(participant)
                 self.remote_participants[remote.id] = remote
             self._phase(frame.state)
-        elif isinstance(frame, f.ParticipantUpdated):
+        elif isinstance(frame, frames.ParticipantUpdated):
             remote = RemoteParticipant.from_info(frame.participant)
             self.remote_participants[remote.id] = remote
             self._changed.set()
-        elif isinstance(frame, f.ParticipantsUpdated):
+        elif isinstance(frame, frames.ParticipantsUpdated):
             for participant in frame.added:
                 remote = RemoteParticipant.from_info(participant)
                 self.remote_participants[remote.id] = remote
             for participant in frame.removed:
                 self.remote_participants.pop(participant.participant_id, None)
             self._changed.set()
-        elif isinstance(frame, f.DominantSpeakersChanged):
+        elif isinstance(frame, frames.DominantSpeakersChanged):
             self.dominant_speakers = list(frame.speakers)
             self._changed.set()
-        elif isinstance(frame, f.LobbyParticipantsUpdated):
+        elif isinstance(frame, frames.LobbyParticipantsUpdated):
             self.lobby = [RemoteParticipant.from_info(p) for p in frame.lobby]
             self._changed.set()
-        elif isinstance(frame, f.DataChannelMessage):
+        elif isinstance(frame, frames.DataChannelMessage):
             self.messages.put_nowait((frame.from_, frame.data))
-        elif isinstance(frame, f.Sdp):
+        elif isinstance(frame, frames.Sdp):
             sdp = frame
             self._work.put_nowait(lambda: self._remote_description(sdp))
-        elif isinstance(frame, f.IceCandidate):
+        elif isinstance(frame, frames.IceCandidate):
             candidate = frame.candidate
             self._work.put_nowait(lambda: self._remote_candidate(candidate))
-        elif isinstance(frame, f.CallEnded):
+        elif isinstance(frame, frames.CallEnded):
             self.ended(EndReason.from_info(frame.reason))
 
     def _phase(self, phase: str) -> None:
@@ -353,7 +359,7 @@ class Call:
 
     # ---- media work, in order ------------------------------------------------------------
 
-    async def _remote_description(self, frame: f.Sdp) -> None:
+    async def _remote_description(self, frame: frames.Sdp) -> None:
         if self.media is None or self.state is CallState.DISCONNECTED:
             return  # ended meanwhile: nobody waits for an answer any more
         for stream in frame.streams or []:  # a group call: who is behind each m-line
@@ -362,12 +368,12 @@ class Call:
         if frame.description.type == "offer":  # renegotiation from the other side
             answer = await self.media.answer(description)
             await self._agent.request(
-                f.SdpRequest(call_id=self.id, to=frame.from_, description=answer)
+                requests.SdpRequest(call_id=self.id, to=frame.from_, description=answer)
             )
         else:
             await self.media.remote_description(description)
 
-    async def _remote_candidate(self, candidate: f.Candidate) -> None:
+    async def _remote_candidate(self, candidate: protocol.Candidate) -> None:
         if self.media is not None and self.state is not CallState.DISCONNECTED:
             await self.media.add_candidate(candidate)
 

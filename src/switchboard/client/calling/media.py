@@ -32,7 +32,7 @@ from aiortc.sdp import candidate_from_sdp
 from av import AudioFrame
 from av.frame import Frame
 
-from switchboard.calling.signaling.frames import Candidate, IceServer
+from switchboard.calling.signaling.protocol import Candidate, IceServer
 
 log = logging.getLogger(__name__)
 

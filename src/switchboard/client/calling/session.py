@@ -22,20 +22,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
-from switchboard.calling.signaling.frames import (
-    PATH,
-    VERSION,
-    CallFrames,
-    IceServer,
-    Ping,
+from switchboard.calling.signaling.frames import Ack as AckFrame
+from switchboard.calling.signaling.frames import CallFrames, Ping, ServerFrame
+from switchboard.calling.signaling.protocol import PATH, VERSION, IceServer
+from switchboard.calling.signaling.requests import (
     Pong,
     Register,
     Request,
-    ServerFrame,
     Unregister,
     encode_request,
 )
-from switchboard.calling.signaling.frames import Ack as AckFrame
 
 HELLO_TIMEOUT = 10.0
 
