@@ -5,7 +5,10 @@
 
 Every field is optional on the wire: a request missing one it needs is refused with an
 ``InvalidSignal`` (or ``CallNotFound``) ack carrying its id, not as an unreadable frame; a
-readable frame of an unknown type becomes ``UnknownRequest``, refused with its id too.
+readable frame of an unknown type becomes ``UnknownRequest``, refused with its id too. For
+the same reason descriptions, candidates and targets are read as plain objects and checked
+by ``require_description``/``require_candidate``/``identifier_from_json``, whose refusals
+say what is wrong.
 """
 
 from __future__ import annotations
