@@ -51,7 +51,8 @@ from switchboard.calling.routing.bus import BusCallRouter
 from switchboard.calling.routing.local import LocalCallRouter
 from switchboard.calling.routing.router import CallRouter
 from switchboard.calling.service import CallingService
-from switchboard.chat.eventgrid import ChatEventGridSink
+from switchboard.chat.changes import ChatChanges
+from switchboard.chat.eventgrid import ChatEventGrid
 from switchboard.chat.hub import ChatHub
 from switchboard.chat.models import ChatLimits
 from switchboard.chat.realtime import ChatRealtime, RealtimeSettings
@@ -59,14 +60,14 @@ from switchboard.chat.roster import ChatRosterService
 from switchboard.chat.routes import chat_routes
 from switchboard.chat.rules import ChatRules
 from switchboard.chat.service import ChatService
-from switchboard.chat.store import SqlChatStore
-from switchboard.chat.writer import ChatWriter
+from switchboard.chat.sql_store import SqlChatStore
 from switchboard.core.clock import SystemClock
 from switchboard.core.config import NodeConfig
 from switchboard.core.errors import NotFoundError
 from switchboard.core.sections import AuthConfig, BusConfig, ChatConfig
 from switchboard.core.tasks import TaskScope
 from switchboard.events.component import EventsComponent, request_origin
+from switchboard.events.outbox import PostCommitPublisher
 from switchboard.gateways.smpp import SmppCarrier, SmppSettings
 from switchboard.http.accesskeys import AccessKeyRing
 from switchboard.http.assets import BrowserModules
@@ -350,16 +351,16 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
     stack.push_async_callback(sms.stop)  # its carriers hand inbound messages to the outbox
     await sms.start()  # after the inventory: carriers come from it
 
-    chat_store = SqlChatStore(database)
+    chat_store = SqlChatStore(database, events.outbox)
     rules = chat_rules(config.chat)
-    chat_writer = ChatWriter(
+    chat_changes = ChatChanges(
         chat_store,
-        bus,
+        PostCommitPublisher(bus, events.outbox),
         clock=clock,
-        sink=ChatEventGridSink(events.outbox, wants=events.wants),
+        integration=ChatEventGrid(wants=events.wants),
     )
-    chat = ChatService(chat_store, chat_writer, identity, rules)
-    chat_roster = ChatRosterService(chat_store, chat_writer, identity, rules)
+    chat = ChatService(chat_store, chat_changes, identity, rules)
+    chat_roster = ChatRosterService(chat_store, chat_changes, identity, rules)
     chat_hub = ChatHub(chat_store, bus)
     await chat_hub.start()
     stack.push_async_callback(chat_hub.stop)

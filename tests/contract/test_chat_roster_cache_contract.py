@@ -1,4 +1,4 @@
-"""The roster cache (chat/transaction.py) never lets a stale participant list decide a send,
+"""The roster cache (chat/sql_unit.py) never lets a stale participant list decide a send,
 on SQLite and PostgreSQL, including when another node changed the roster."""
 
 from __future__ import annotations
@@ -9,15 +9,16 @@ import uuid
 import pytest
 
 from switchboard.bus.memory import MemoryBus
+from switchboard.chat.changes import ChatChanges
 from switchboard.chat.models import ChatLimits, NewParticipant, Participant
 from switchboard.chat.roster import ChatRosterService
 from switchboard.chat.rules import ChatRules
 from switchboard.chat.service import ChatService
-from switchboard.chat.store import SqlChatStore
-from switchboard.chat.transaction import RosterCache
-from switchboard.chat.writer import ChatWriter
+from switchboard.chat.sql_store import SqlChatStore
+from switchboard.chat.sql_unit import RosterCache
 from switchboard.core.errors import PermissionDeniedError
 from switchboard.core.principal import Principal, PrincipalKind
+from switchboard.events.outbox import PostCommitPublisher
 from switchboard.storage import Database
 
 pytestmark = pytest.mark.anyio
@@ -33,10 +34,10 @@ class Node:
 
     def __init__(self, database: Database) -> None:
         store = SqlChatStore(database)
-        writer = ChatWriter(store, MemoryBus(), clock=time.time)
+        changes = ChatChanges(store, PostCommitPublisher(MemoryBus()), clock=time.time)
         rules = ChatRules(ChatLimits())
-        self.chat = ChatService(store, writer, Everyone(), rules)
-        self.roster = ChatRosterService(store, writer, Everyone(), rules)
+        self.chat = ChatService(store, changes, Everyone(), rules)
+        self.roster = ChatRosterService(store, changes, Everyone(), rules)
 
 
 def user() -> Principal:

@@ -22,7 +22,7 @@ import websockets
 from azure.communication.chat import ChatParticipant
 from azure.communication.identity import CommunicationUserIdentifier
 
-from switchboard.chat.store import SqlChatStore
+from switchboard.chat.sql_store import SqlChatStore
 from switchboard.client import ChatEvent, ChatEvents, ChatEventsClosed, ChatEventsRejected, Resync
 from switchboard.storage import Database
 from tests.integration.chat_clients import ChatUsers

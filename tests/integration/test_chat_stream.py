@@ -8,7 +8,7 @@ import pytest
 
 from switchboard.app import build_node
 from switchboard.chat.models import ChatEventName, NewParticipant
-from switchboard.chat.store import SqlChatStore
+from switchboard.chat.sql_store import SqlChatStore
 from switchboard.core.config import load_settings, node_config
 from switchboard.identity.models import TokenScope
 

@@ -14,24 +14,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
-
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import Any
 
 from switchboard.calling.lifecycle import Lifecycle, LifecycleKind
 from switchboard.core.events import IntegrationEvent
+from switchboard.events.outbox import Outbox as Outbox  # calling/component.py imports it here
 from switchboard.http.identifiers import user_identifier_json
 from switchboard.storage.database import Database
 
 log = logging.getLogger(__name__)
 
 PREFIX = "Microsoft.Communication."
-
-
-class Outbox(Protocol):
-    async def add(self, conn: AsyncConnection, events: Sequence[IntegrationEvent]) -> None: ...
-
-    async def notify(self) -> None: ...
 
 
 def integration_event(fact: Lifecycle) -> IntegrationEvent:

@@ -1,5 +1,5 @@
 """Chat events as Event Grid events (``Microsoft.Communication.Chat*``), written to the outbox
-in the transaction that made the change.
+in the unit of work that made the change (chat/changes.py).
 
 Each real-time chat event maps to one thread-level event (``…InThread``, ``ChatThreadCreated``
 …) and one per-user event for each recipient (``ChatMessageReceived``,
@@ -9,13 +9,10 @@ Only types some subscription wants are built, so a resource without subscription
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
-
-from sqlalchemy.ext.asyncio import AsyncConnection
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from switchboard.chat.models import ChatEvent, ChatEventName
-from switchboard.chat.transaction import ChatTransaction
 from switchboard.core.events import IntegrationEvent
 from switchboard.http.identifiers import user_identifier_json
 
@@ -43,34 +40,12 @@ TYPES: dict[ChatEventName, tuple[str, str]] = {
 }
 
 
-class Outbox(Protocol):
-    async def add(self, conn: AsyncConnection, events: Sequence[IntegrationEvent]) -> None: ...
+class ChatEventGrid:
+    """Implements ``IntegrationEvents`` (chat/changes.py): what a chat event means to Event
+    Grid. The change writes the result to the outbox in its own unit of work."""
 
-    async def notify(self) -> None: ...
-
-
-class ChatEventGridSink:
-    """Implements ``ChatEventSink`` for ChatService."""
-
-    def __init__(self, outbox: Outbox, *, wants: Callable[[str], bool] | None = None) -> None:
-        self._outbox = outbox
+    def __init__(self, *, wants: Callable[[str], bool] | None = None) -> None:
         self._wants = wants or (lambda _type: True)
-
-    async def on_chat_events(self, tx: ChatTransaction, events: Sequence[ChatEvent]) -> None:
-        out: list[IntegrationEvent] = []
-        for event in events:
-            out.extend(self.integration_events(event))
-        if out:
-            await self._outbox.add(tx.connection, out)
-
-    async def after_commit(self, events: Sequence[ChatEvent]) -> None:
-        """Wake the dispatchers, but only if these events produced something to deliver."""
-        if any(self._wanted(event) for event in events):
-            await self._outbox.notify()
-
-    def _wanted(self, event: ChatEvent) -> bool:
-        kinds = TYPES.get(event.name)
-        return kinds is not None and any(self._wants(PREFIX + kind) for kind in kinds)
 
     def integration_events(self, event: ChatEvent) -> list[IntegrationEvent]:
         kinds = TYPES.get(event.name)

@@ -27,7 +27,7 @@ from switchboard.bus.base import Bus, Subscription
 from switchboard.chat.event_schemas import frame_head
 from switchboard.chat.fanout import CHAT_EVENTS, BusEvent
 from switchboard.chat.models import ChatEvent, ChatEventName
-from switchboard.chat.store import SqlChatStore
+from switchboard.chat.store import ChatStore
 from switchboard.identity.service import IDENTITY_CHANGED
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class EventReceiver(Protocol):
 class ChatHub:
     def __init__(
         self,
-        store: SqlChatStore,
+        store: ChatStore,
         bus: Bus,
         *,
         gap_timeout: float = 0.2,

@@ -22,7 +22,7 @@ from switchboard.chat.access import ANY_CHAT
 from switchboard.chat.event_schemas import frame_head
 from switchboard.chat.hub import ChatHub
 from switchboard.chat.models import ChatEvent
-from switchboard.chat.store import SqlChatStore
+from switchboard.chat.store import ChatStore
 from switchboard.core.errors import AuthenticationError, SwitchboardError, TokenRevokedError
 from switchboard.core.principal import Principal
 from switchboard.http.identifiers import user_identifier_json
@@ -98,7 +98,7 @@ class ChatRealtime:
     def __init__(
         self,
         hub: ChatHub,
-        store: SqlChatStore,
+        store: ChatStore,
         tokens: TokenAuthority,
         *,
         clock: Callable[[], float],

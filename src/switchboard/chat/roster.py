@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from switchboard.chat import access
 from switchboard.chat import event_schemas as shapes
+from switchboard.chat.changes import ChatChanges
 from switchboard.chat.models import (
     ChatEvent,
     ChatEventName,
@@ -22,8 +23,7 @@ from switchboard.chat.participants import (
     validate_new_participants,
 )
 from switchboard.chat.rules import ChatRules
-from switchboard.chat.store import SqlChatStore, participants_seq_window
-from switchboard.chat.writer import ChatWriter
+from switchboard.chat.store import ChatStore, live_thread
 from switchboard.core.errors import BadRequestError, MessageNotFoundError
 from switchboard.core.principal import Principal
 
@@ -31,13 +31,13 @@ from switchboard.core.principal import Principal
 class ChatRosterService:
     def __init__(
         self,
-        store: SqlChatStore,
-        writer: ChatWriter,
+        store: ChatStore,
+        changes: ChatChanges,
         identities: IdentityDirectory,
         rules: ChatRules,
     ) -> None:
         self._store = store
-        self._writer = writer
+        self._changes = changes
         self._identities = identities
         self._rules = rules
         self.limits = rules.limits
@@ -46,7 +46,7 @@ class ChatRosterService:
         self, principal: Principal, thread_id: str, skip: int, limit: int
     ) -> list[Participant]:
         user = access.caller(principal)
-        await self._writer.live_thread(thread_id)
+        await live_thread(self._store, thread_id)
         access.require_active(await self._store.get_participant(thread_id, user), thread_id)
         return await self._store.list_participants(thread_id, skip, limit)
 
@@ -62,86 +62,63 @@ class ChatRosterService:
                 code="TooManyParticipants",
             )
         valid, invalid = await validate_new_participants(self._identities, participants)
-        now = self._writer.now_ms()
-        async with self._writer.transaction() as tx:
-            thread = await self._writer.locked(tx, thread_id)
-            before = await tx.participants(thread_id)
+        async with self._changes.thread(thread_id) as change:
+            before = change.roster
             access.require_active(find_participant(before, user), thread_id)
             active = {p.user_id for p in before if p.is_active}
             fresh = [p for p in valid if p.user_id not in active]
             self._rules.check_roster_size(len(active) + len(fresh))
             if not fresh:
                 return invalid
-            seq = await tx.allocate_seqs(1)
-            await tx.upsert_participants(thread_id, fresh, now, seq)
-            everyone = await tx.participants(thread_id)
+            now = change.now_ms
+            seq = await change.unit.allocate_seq()
+            await change.unit.add_participants(fresh, now, seq)
+            everyone = change.roster
             added = [p for p in everyone if p.added_seq == seq]
-            await self._writer.system_message(
-                tx,
-                thread,
+            await change.add_system_message(
                 MessageType.PARTICIPANT_ADDED,
-                now,
                 user,
                 participants=[shapes.participant_json(p) for p in added],
             )
-            events = [
-                ChatEvent(
-                    seq,
-                    thread_id,
-                    ChatEventName.PARTICIPANTS_ADDED,
-                    shapes.participants_added_event(thread_id, added, user, everyone, now),
-                    participants_seq_window(everyone, seq),
-                )
-            ]
-            await tx.append_events(events, now)
-            await self._writer.to_sink(tx, events)
-        await self._writer.publish(events)
+            await change.emit(
+                ChatEventName.PARTICIPANTS_ADDED,
+                shapes.participants_added_event(thread_id, added, user, everyone, now),
+                seq=seq,
+            )
         return invalid
 
     async def remove_participant(self, principal: Principal, thread_id: str, raw_id: str) -> None:
         user = access.caller(principal)
         access.require_roster_change(principal)
-        now = self._writer.now_ms()
-        async with self._writer.transaction() as tx:
-            thread = await self._writer.locked(tx, thread_id)
-            everyone = await tx.participants(thread_id)
+        async with self._changes.thread(thread_id) as change:
+            everyone = list(change.roster)
             access.require_active(find_participant(everyone, user), thread_id)
             target = find_participant(everyone, raw_id)
             if target is None or not target.is_active:
                 return  # removing a non-participant changes nothing
-            seq = await tx.allocate_seqs(1)
-            await tx.remove_participant(thread_id, raw_id, now, seq)
+            now = change.now_ms
+            seq = await change.unit.allocate_seq()
+            await change.unit.remove_participant(raw_id, now, seq)
             removed = replace(target, removed_ms=now, removed_seq=seq)
-            await self._writer.system_message(
-                tx,
-                thread,
+            await change.add_system_message(
                 MessageType.PARTICIPANT_REMOVED,
-                now,
                 user,
                 participants=[shapes.participant_json(removed)],
             )
-            after = [removed if p.user_id == raw_id else p for p in everyone]
-            events = [
-                ChatEvent(
-                    seq,
-                    thread_id,
-                    ChatEventName.PARTICIPANTS_REMOVED,
-                    shapes.participants_removed_event(thread_id, removed, user, everyone, now),
-                    participants_seq_window(after, seq),
-                )
-            ]
-            await tx.append_events(events, now)
-            await self._writer.to_sink(tx, events)
-        await self._writer.publish(events)
+            await change.emit(
+                ChatEventName.PARTICIPANTS_REMOVED,
+                shapes.participants_removed_event(thread_id, removed, user, everyone, now),
+                seq=seq,
+            )
 
     async def send_typing(
         self, principal: Principal, thread_id: str, display_name: str | None
     ) -> None:
         """Typing is ephemeral: delivered live to the others, never stored or replayed."""
         user = access.caller(principal)
-        await self._writer.live_thread(thread_id)
+        await live_thread(self._store, thread_id)
         participants = await self._small_roster(thread_id, user, "Typing notifications")
-        now = self._writer.now_ms()
+        now = self._changes.now_ms()
         event = ChatEvent(
             None,
             thread_id,
@@ -149,13 +126,13 @@ class ChatRosterService:
             shapes.typing_event(thread_id, user, display_name, now),
             tuple(p.user_id for p in participants if p.user_id != user),
         )
-        await self._writer.publish([event])
+        await self._changes.publish_ephemeral(event)
 
     async def send_read_receipt(
         self, principal: Principal, thread_id: str, message_id: str
     ) -> None:
         user = access.caller(principal)
-        await self._writer.live_thread(thread_id)
+        await live_thread(self._store, thread_id)
         participants = await self._small_roster(thread_id, user, "Read receipts")
         me = find_participant(participants, user)
         message = await self._store.get_message(thread_id, message_id)
@@ -163,27 +140,20 @@ class ChatRosterService:
             raise MessageNotFoundError(
                 f"Message '{message_id}' was not found.", target="chatMessageId"
             )
-        now = self._writer.now_ms()
-        async with self._writer.transaction() as tx:
-            await tx.set_read_receipt(thread_id, user, message_id, now)
-            everyone = await tx.participants(thread_id)
-            events = await self._writer.append(
-                tx,
-                thread_id,
+        async with self._changes.thread(thread_id) as change:
+            await change.unit.set_read_receipt(user, message_id, change.now_ms)
+            await change.emit(
                 ChatEventName.READ_RECEIPT_RECEIVED,
-                everyone,
-                now,
-                lambda: shapes.read_receipt_event(
-                    thread_id, user, me.display_name, message_id, now
+                shapes.read_receipt_event(
+                    thread_id, user, me.display_name, message_id, change.now_ms
                 ),
             )
-        await self._writer.publish(events)
 
     async def list_read_receipts(
         self, principal: Principal, thread_id: str, skip: int, limit: int
     ) -> list[ReadReceipt]:
         user = access.caller(principal)
-        await self._writer.live_thread(thread_id)
+        await live_thread(self._store, thread_id)
         access.require_active(await self._store.get_participant(thread_id, user), thread_id)
         return await self._store.list_read_receipts(thread_id, skip, limit)
 

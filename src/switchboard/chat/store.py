@@ -1,226 +1,136 @@
-"""Chat storage: reads, and write transactions (``ChatTransaction``) the service composes.
+"""The chat store seam: reads, and one unit of work per change to a thread.
 
-    ChatService ── async with store.transaction() as tx ──▶ tx.lock_thread / tx.insert_message /
-                                                           tx.append_events (global seq) ...
-                                                           ──▶ commit ──▶ bus / sockets
+    ChatService ── async with store.thread_unit(thread_id) as unit ──▶ unit.thread (locked)
+                                                                      unit.roster
+                                                                      unit.add_message(...)
+                                                                      unit.append_events(...)
+                   exit without an exception ──▶ commit ──▶ (service) bus / outbox wake-up
+                   exit by an exception ───────▶ nothing of the unit is kept
 
-The event stream's sequence is allocated from one counter row inside the writing transaction,
-so sequence order is commit order and the stream has no gaps: a reader that saw ``seq`` has
-seen everything before it.
+The event stream's sequence is allocated inside the unit (``allocate_seq``), so sequence
+order is commit order and the stream has no gaps: a reader that saw ``seq`` has seen
+everything before it. Implementations: SqlChatStore (chat/sql_store.py, SQLite and
+PostgreSQL) and MemoryChatStore (chat/memory_store.py); tests/contract/test_chat_store_contract.py
+holds both to the same behaviour.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-
-import msgspec
-import sqlalchemy as sa
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
 
 from switchboard.chat.models import (
     ChatEvent,
-    ChatEventName,
     Message,
+    NewParticipant,
     Participant,
     ReadReceipt,
     Thread,
 )
-from switchboard.chat.rows import message_from_row, participant_from_row, thread_from_row
-from switchboard.chat.tables import (
-    chat_events,
-    chat_messages,
-    chat_participants,
-    chat_read_receipts,
-    chat_stream,
-    chat_threads,
-)
-from switchboard.chat.transaction import ChatTransaction, RosterCache
-from switchboard.storage.database import Database
-from switchboard.storage.groupcommit import GroupCommitter
-
-_decode = msgspec.json.decode
+from switchboard.core.errors import ThreadNotFoundError
+from switchboard.core.events import IntegrationEvent
 
 
-class SqlChatStore:
-    def __init__(self, database: Database) -> None:
-        self._db = database
-        self._writes = GroupCommitter(database)
-        self._rosters = RosterCache()
+class ThreadUnit(Protocol):
+    """One change to one thread: the thread locked for it, its roster, and the writes."""
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[ChatTransaction]:
-        """A write transaction; concurrent ones share a commit (storage/groupcommit.py)."""
-        async with self._writes.block() as block:
-            tx = ChatTransaction(
-                block.connection,
-                block.sql,
-                for_update=not self._db.is_sqlite,
-                rosters=self._rosters,
-            )
-            yield tx
-        self._rosters.learn(tx.learned)  # committed: what it read is now true for everyone
+    @property
+    def thread(self) -> Thread:
+        """The thread as locked (and as changed by this unit so far)."""
+        ...
 
-    async def get_thread(self, thread_id: str) -> Thread | None:
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(sa.select(chat_threads).where(chat_threads.c.id == thread_id))
-            ).first()
-        return None if row is None else thread_from_row(row)
+    @property
+    def roster(self) -> Sequence[Participant]:
+        """Every participant ever added (removed ones included), by (added_seq, user_id)."""
+        ...
 
-    async def get_participant(self, thread_id: str, user_id: str) -> Participant | None:
-        p = chat_participants
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(p).where(p.c.thread_id == thread_id, p.c.user_id == user_id)
-                )
-            ).first()
-        return None if row is None else participant_from_row(row)
+    async def allocate_seq(self) -> int:
+        """The next position of the chat event stream (serialises stream writers)."""
+        ...
+
+    async def add_participants(
+        self, added: Sequence[NewParticipant], now_ms: int, seq: int
+    ) -> None:
+        """Add (or bring back, with a new membership window) participants; updates roster."""
+        ...
+
+    async def remove_participant(self, user_id: str, now_ms: int, seq: int) -> None: ...
+
+    async def update_thread(
+        self, *, topic: str | None = None, deleted_ms: int | None = None
+    ) -> None: ...
+
+    async def add_message(self, message: Message) -> None:
+        """Insert a message and advance the thread's message sequence and id clock to it."""
+        ...
+
+    async def lock_message(self, message_id: str) -> Message | None: ...
+
+    async def replace_message(self, message: Message) -> None:
+        """Store an edited or deleted version of an existing message."""
+        ...
+
+    async def set_read_receipt(self, user_id: str, message_id: str, read_ms: int) -> None: ...
+
+    async def append_events(self, events: Sequence[ChatEvent], now_ms: int) -> None:
+        """Append to the event stream (seqs from ``allocate_seq``)."""
+        ...
+
+    async def add_integration_events(self, events: Sequence[IntegrationEvent]) -> None:
+        """Into the Event Grid outbox, committed with this unit or never."""
+        ...
+
+
+class ChatStore(Protocol):
+    def thread_unit(self, thread_id: str) -> AbstractAsyncContextManager[ThreadUnit]:
+        """Lock a live thread for one change; ThreadNotFoundError if it is missing or deleted."""
+        ...
+
+    def new_thread_unit(self, thread: Thread) -> AbstractAsyncContextManager[ThreadUnit]:
+        """Create ``thread`` (no participants yet) and make the first change to it."""
+        ...
+
+    async def get_thread(self, thread_id: str) -> Thread | None: ...
+
+    async def get_participant(self, thread_id: str, user_id: str) -> Participant | None: ...
 
     async def list_participants(self, thread_id: str, skip: int, limit: int) -> list[Participant]:
-        p = chat_participants
-        query = (
-            sa.select(p)
-            .where(p.c.thread_id == thread_id, p.c.removed_seq.is_(None))
-            .order_by(p.c.added_seq, p.c.user_id)
-            .offset(skip)
-            .limit(limit)
-        )
-        async with self._db.read() as conn:
-            return [participant_from_row(r) for r in (await conn.execute(query)).all()]
+        """Active participants by (added_seq, user_id)."""
+        ...
 
     async def list_threads(
         self, user_id: str, start_ms: int | None, after: tuple[int, str] | None, limit: int
     ) -> list[Thread]:
-        """Threads the user is in, newest first; ``after`` = (created_ms, id) of the last seen."""
-        t, p = chat_threads, chat_participants
-        query = (
-            sa.select(t)
-            .join(p, sa.and_(p.c.thread_id == t.c.id, p.c.user_id == user_id))
-            .where(p.c.removed_seq.is_(None), t.c.deleted_ms.is_(None))
-            .order_by(t.c.created_ms.desc(), t.c.id.desc())
-            .limit(limit)
-        )
-        if start_ms is not None:
-            activity = sa.func.coalesce(t.c.last_message_ms, t.c.created_ms)
-            query = query.where(activity >= start_ms)
-        if after is not None:
-            query = query.where(
-                sa.or_(
-                    t.c.created_ms < after[0],
-                    sa.and_(t.c.created_ms == after[0], t.c.id < after[1]),
-                )
-            )
-        async with self._db.read() as conn:
-            return [thread_from_row(r) for r in (await conn.execute(query)).all()]
+        """Live threads the user is in, newest first; ``after`` = (created_ms, id) of the last
+        seen; ``start_ms`` keeps those with activity (last message, else creation) since."""
+        ...
 
     async def list_messages(
         self, viewer: Participant, start_ms: int | None, before_seq: int | None, limit: int
     ) -> list[Message]:
         """Messages the viewer may see, newest first, strictly before ``before_seq``."""
-        m = chat_messages
-        floor = max(viewer.share_history_ms, start_ms or 0)
-        query = (
-            sa.select(m)
-            .where(m.c.thread_id == viewer.thread_id, m.c.created_ms >= floor)
-            .order_by(m.c.sequence_id.desc())
-            .limit(limit)
-        )
-        if viewer.removed_ms is not None:
-            query = query.where(m.c.created_ms <= viewer.removed_ms)
-        if before_seq is not None:
-            query = query.where(m.c.sequence_id < before_seq)
-        async with self._db.read() as conn:
-            return [message_from_row(r) for r in (await conn.execute(query)).all()]
+        ...
 
-    async def get_message(self, thread_id: str, message_id: str) -> Message | None:
-        m = chat_messages
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(m).where(m.c.thread_id == thread_id, m.c.id == message_id)
-                )
-            ).first()
-        return None if row is None else message_from_row(row)
+    async def get_message(self, thread_id: str, message_id: str) -> Message | None: ...
 
     async def list_read_receipts(self, thread_id: str, skip: int, limit: int) -> list[ReadReceipt]:
-        r, p = chat_read_receipts, chat_participants
-        query = (
-            sa.select(r)
-            .join(p, sa.and_(p.c.thread_id == r.c.thread_id, p.c.user_id == r.c.user_id))
-            .where(r.c.thread_id == thread_id, p.c.removed_seq.is_(None))
-            .order_by(r.c.read_ms, r.c.user_id)
-            .offset(skip)
-            .limit(limit)
-        )
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
-        return [ReadReceipt(x.thread_id, x.user_id, x.message_id, x.read_ms) for x in rows]
+        """Receipts of active participants, by (read_ms, user_id)."""
+        ...
 
     async def events_since(self, user_id: str, cursor: int, limit: int) -> list[ChatEvent]:
         """The user's durable events after ``cursor``, in order (membership windows apply)."""
-        e, p = chat_events, chat_participants
-        query = (
-            sa.select(e.c.seq, e.c.thread_id, e.c.name, e.c.data)
-            .join(p, sa.and_(p.c.thread_id == e.c.thread_id, p.c.user_id == user_id))
-            .where(
-                e.c.seq > cursor,
-                e.c.seq >= p.c.added_seq,
-                sa.or_(p.c.removed_seq.is_(None), e.c.seq <= p.c.removed_seq),
-            )
-            .order_by(e.c.seq)
-            .limit(limit)
-        )
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
-        return [
-            ChatEvent(r.seq, r.thread_id, ChatEventName(r.name), _decode(r.data), (user_id,))
-            for r in rows
-        ]
+        ...
 
     async def events_between(self, first: int, last: int) -> list[ChatEvent]:
         """Every event with first <= seq <= last (recipients recomputed from memberships)."""
-        e, p = chat_events, chat_participants
-        async with self._db.read() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(e).where(e.c.seq >= first, e.c.seq <= last).order_by(e.c.seq)
-                )
-            ).all()
-            threads = {r.thread_id for r in rows}
-            members = (
-                (await conn.execute(sa.select(p).where(p.c.thread_id.in_(threads)))).all()
-                if threads
-                else []
-            )
-        by_thread: dict[str, list[Participant]] = {}
-        for row in members:
-            by_thread.setdefault(row.thread_id, []).append(participant_from_row(row))
-        return [
-            ChatEvent(
-                r.seq,
-                r.thread_id,
-                ChatEventName(r.name),
-                _decode(r.data),
-                participants_seq_window(by_thread.get(r.thread_id, []), r.seq),
-            )
-            for r in rows
-        ]
+        ...
 
     async def stream_bounds(self) -> tuple[int, int]:
         """(oldest retained seq - 1, last seq): a cursor below the first is beyond retention."""
-        async with self._db.read() as conn:
-            last = await conn.scalar(sa.select(chat_stream.c.last_seq))
-            oldest = await conn.scalar(sa.select(sa.func.min(chat_events.c.seq)))
-        last = int(last or 0)
-        return (int(oldest) - 1 if oldest is not None else last), last
+        ...
 
-    async def prune_events(self, older_than_ms: int) -> int:
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                chat_events.delete().where(chat_events.c.created_ms < older_than_ms)
-            )
-        return int(result.rowcount or 0)
+    async def prune_events(self, older_than_ms: int) -> int: ...
 
 
 def participants_seq_window(participants: Sequence[Participant], seq: int) -> tuple[str, ...]:
@@ -230,3 +140,11 @@ def participants_seq_window(participants: Sequence[Participant], seq: int) -> tu
         for p in participants
         if p.added_seq <= seq and (p.removed_seq is None or p.removed_seq >= seq)
     )
+
+
+async def live_thread(store: ChatStore, thread_id: str) -> Thread:
+    """The thread, unless it is missing or deleted (ThreadNotFoundError)."""
+    thread = await store.get_thread(thread_id)
+    if thread is None or thread.deleted_ms is not None:
+        raise ThreadNotFoundError(f"Thread '{thread_id}' was not found.", target="threadId")
+    return thread

@@ -17,7 +17,7 @@ chat_threads = sa.Table(
     sa.Column("last_message_ms", sa.BigInteger, nullable=True),
     sa.Column("message_seq", sa.BigInteger, nullable=False),
     sa.Column("last_message_id_ms", sa.BigInteger, nullable=False),
-    # Bumped with every participant change: the key of the roster cache (chat/transaction.py).
+    # Bumped with every participant change: the key of the roster cache (chat/sql_unit.py).
     sa.Column("roster_version", sa.BigInteger, nullable=False, server_default="0"),
 )
 

@@ -3,10 +3,10 @@
     producer: async with database.write() as conn:
                   ...change rows...
                   await outbox.add(conn, [IntegrationEvent(...)])   # same transaction
-              await outbox.notify()                               # after the commit
-                     │
-                     └─ bus "events.outbox" ─▶ every node's EventDispatcher looks now
-                                               (without it: within events_poll_seconds)
+              await publisher.publish(topic, messages, outbox_written=True)   # after commit
+                     ├─ outbox.notify() ─ bus "events.outbox" ─▶ every node's EventDispatcher
+                     │                    looks now (without it: within events_poll_seconds)
+                     └─ the domain's own bus messages (real-time fan-out)
 
 ``add`` only inserts into ``event_outbox``; which subscriptions get the event is decided by
 the dispatcher's fan-out (docs/decisions.md), so a producer's transaction stays one INSERT.
@@ -36,7 +36,7 @@ OUTBOX_TOPIC = "events.outbox"
 _encode = msgspec.json.encode
 
 
-class EventOutbox(Protocol):
+class Outbox(Protocol):
     async def add(self, conn: AsyncConnection, events: Sequence[IntegrationEvent]) -> None:
         """Insert ``events`` in the caller's open transaction: they commit with it or never."""
         ...
@@ -44,6 +44,31 @@ class EventOutbox(Protocol):
     async def notify(self) -> None:
         """After the commit: wake the dispatchers. Never raises (the poll is the backstop)."""
         ...
+
+
+EventOutbox = Outbox
+"""The former name (sms/ still imports it)."""
+
+
+class PostCommitPublisher:
+    """What every change does once committed: wake the outbox's dispatchers if it wrote
+    integration events, then publish its bus messages. Both are best effort: the change is
+    committed, dispatchers poll, and real-time readers catch up from their stream."""
+
+    def __init__(self, bus: Bus, outbox: Outbox | None = None) -> None:
+        self._bus = bus
+        self._outbox = outbox
+
+    async def publish(
+        self, topic: str, messages: Sequence[bytes], *, outbox_written: bool = False
+    ) -> None:
+        if outbox_written and self._outbox is not None:
+            await self._outbox.notify()
+        for message in messages:
+            try:
+                await self._bus.publish(topic, message)
+            except Exception:
+                log.exception("publishing a committed change on %s failed", topic)
 
 
 class SqlEventOutbox:

@@ -1,11 +1,11 @@
-"""Write operations inside one chat transaction; the service decides what to write.
+"""SqlThreadUnit: one change to one chat thread inside a group-commit block (ThreadUnit).
 
 The statements of a message send are plain SQL on the driver (storage/driver.py), and the
 participant list comes from a cache keyed by the thread's ``roster_version`` when possible:
 
-    lock_thread ─ thread row (FOR UPDATE on PostgreSQL) incl. roster_version v
-    participants ─ RosterCache[thread, v]?  hit: no SQL · miss: SELECT, learned as (v, roster)
-    upsert/remove participants ─ roster_version + 1 (this transaction no longer trusts v)
+    lock ─ thread row (FOR UPDATE on PostgreSQL) incl. roster_version v
+    roster ─ RosterCache[thread, v]?  hit: no SQL · miss: SELECT, learned as (v, roster)
+    add/remove participants ─ roster_version + 1 (this unit no longer trusts v)
     after COMMIT ─ the store adds what was learned to the cache (never before: a rolled back
     batch could otherwise leave a roster cached under a version that never committed)
 """
@@ -13,7 +13,7 @@ participant list comes from a cache keyed by the thread's ``roster_version`` whe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import replace
 
 import msgspec
 import sqlalchemy as sa
@@ -27,6 +27,8 @@ from switchboard.chat.tables import (
     chat_read_receipts,
     chat_threads,
 )
+from switchboard.core.events import IntegrationEvent
+from switchboard.events.outbox import Outbox
 from switchboard.storage.driver import DriverSql
 
 _encode = msgspec.json.encode
@@ -82,67 +84,55 @@ class RosterCache:
             del self._entries[next(iter(self._entries))]
 
 
-class ChatTransaction:
+class SqlThreadUnit:
+    """Implements ThreadUnit on one group-commit block; SqlChatStore opens and commits it."""
+
     def __init__(
         self,
         conn: AsyncConnection,
         sql: DriverSql,
         *,
         for_update: bool,
-        rosters: RosterCache | None = None,
+        rosters: RosterCache,
+        outbox: Outbox | None,
     ) -> None:
-        self.connection = conn
+        self._conn = conn
         self._sql = sql
-        self._lock_thread = _LOCK_THREAD + (" FOR UPDATE" if for_update else "")
         self._for_update = for_update
-        self._rosters = rosters or RosterCache(0)
-        self._versions: dict[str, int] = {}  # roster versions this transaction may trust
+        self._rosters = rosters
+        self._outbox = outbox
+        self._thread: Thread | None = None
+        self._roster: list[Participant] = []
         self.learned: dict[str, tuple[int, Roster]] = {}
-        """Rosters read here, by version: for the cache once the transaction commits."""
+        """The roster read here, by version: for the cache once the unit commits."""
 
-    async def lock_thread(self, thread_id: str) -> Thread | None:
-        """The thread, locked for this transaction (PostgreSQL row lock; SQLite has one writer)."""
-        row = await self._sql.fetchone(self._lock_thread, (thread_id,))
+    @property
+    def thread(self) -> Thread:
+        assert self._thread is not None, "the store locks or creates the thread first"
+        return self._thread
+
+    @property
+    def roster(self) -> Sequence[Participant]:
+        return self._roster
+
+    async def lock(self, thread_id: str) -> Thread | None:
+        """Lock the thread (PostgreSQL row lock; SQLite has one writer) and read its roster."""
+        row = await self._sql.fetchone(
+            _LOCK_THREAD + (" FOR UPDATE" if self._for_update else ""), (thread_id,)
+        )
         if row is None:
             return None
-        thread = Thread(*row)
-        self._versions[thread_id] = thread.roster_version
+        thread = self._thread = Thread(*row)
+        cached = self._rosters.get(thread_id, thread.roster_version)
+        if cached is not None:
+            self._roster = list(cached)
+        else:
+            self._roster = await self._select_roster(thread_id)
+            self.learned[thread_id] = (thread.roster_version, tuple(self._roster))
         return thread
 
-    async def participants(self, thread_id: str) -> list[Participant]:
-        version = self._versions.get(thread_id)
-        if version is not None:
-            cached = self._rosters.get(thread_id, version)
-            if cached is not None:
-                return list(cached)
-        rows = await self._sql.fetchall(_PARTICIPANTS, (thread_id,))
-        roster = [Participant(*row) for row in rows]
-        if version is not None:
-            self.learned[thread_id] = (version, tuple(roster))
-        return roster
-
-    async def allocate_seqs(self, count: int) -> int:
-        """Reserve ``count`` stream positions; returns the first. Serialises stream writers."""
-        row = await self._sql.fetchone(_ALLOCATE, (count,))
-        if row is None:
-            raise RuntimeError("the chat_stream row is missing (migration 0003 creates it)")
-        return int(row[0]) - count + 1
-
-    async def advance_thread(
-        self, thread_id: str, message_seq: int, last_message_id_ms: int, last_message_ms: int
-    ) -> None:
-        """Record a new message on the thread row (its sequence and id clock)."""
-        await self._sql.execute(
-            _ADVANCE_THREAD, (message_seq, last_message_id_ms, last_message_ms, thread_id)
-        )
-
-    async def _roster_changed(self, thread_id: str) -> None:
-        await self._sql.execute(_BUMP_ROSTER, (thread_id,))
-        self._versions.pop(thread_id, None)
-        self.learned.pop(thread_id, None)
-
-    async def insert_thread(self, thread: Thread) -> None:
-        await self.connection.execute(
+    async def create(self, thread: Thread) -> None:
+        await self._conn.execute(
             chat_threads.insert().values(
                 id=thread.id,
                 topic=thread.topic,
@@ -152,17 +142,29 @@ class ChatTransaction:
                 last_message_id_ms=thread.last_message_id_ms,
             )
         )
+        self._thread = thread
+        self._roster = []
 
-    async def update_thread(self, thread_id: str, **values: Any) -> None:
-        await self.connection.execute(
-            chat_threads.update().where(chat_threads.c.id == thread_id).values(**values)
-        )
+    async def _select_roster(self, thread_id: str) -> list[Participant]:
+        rows = await self._sql.fetchall(_PARTICIPANTS, (thread_id,))
+        return [Participant(*row) for row in rows]
 
-    async def upsert_participants(
-        self, thread_id: str, added: Sequence[NewParticipant], now_ms: int, seq: int
+    async def allocate_seq(self) -> int:
+        row = await self._sql.fetchone(_ALLOCATE, (1,))
+        if row is None:
+            raise RuntimeError("the chat_stream row is missing (migration 0003 creates it)")
+        return int(row[0])
+
+    async def _roster_changed(self) -> None:
+        await self._sql.execute(_BUMP_ROSTER, (self.thread.id,))
+        self._thread = replace(self.thread, roster_version=self.thread.roster_version + 1)
+        self.learned.pop(self.thread.id, None)  # this unit's roster is not the committed one
+
+    async def add_participants(
+        self, added: Sequence[NewParticipant], now_ms: int, seq: int
     ) -> None:
-        """Add participants (a removed one comes back with a new membership window)."""
         p = chat_participants
+        thread_id = self.thread.id
         for new in added:
             values = {
                 "display_name": new.display_name,
@@ -172,27 +174,47 @@ class ChatTransaction:
                 "removed_ms": None,
                 "removed_seq": None,
             }
-            result = await self.connection.execute(
+            result = await self._conn.execute(
                 p.update()
                 .where(p.c.thread_id == thread_id, p.c.user_id == new.user_id)
                 .values(**values)
             )
             if result.rowcount == 0:
-                await self.connection.execute(
+                await self._conn.execute(
                     p.insert().values(thread_id=thread_id, user_id=new.user_id, **values)
                 )
-        await self._roster_changed(thread_id)
+        await self._roster_changed()
+        self._roster = await self._select_roster(thread_id)
 
-    async def remove_participant(self, thread_id: str, user_id: str, now_ms: int, seq: int) -> None:
+    async def remove_participant(self, user_id: str, now_ms: int, seq: int) -> None:
         p = chat_participants
-        await self.connection.execute(
+        await self._conn.execute(
             p.update()
-            .where(p.c.thread_id == thread_id, p.c.user_id == user_id)
+            .where(p.c.thread_id == self.thread.id, p.c.user_id == user_id)
             .values(removed_ms=now_ms, removed_seq=seq)
         )
-        await self._roster_changed(thread_id)
+        await self._roster_changed()
+        self._roster = [
+            replace(x, removed_ms=now_ms, removed_seq=seq) if x.user_id == user_id else x
+            for x in self._roster
+        ]
 
-    async def insert_message(self, message: Message) -> None:
+    async def update_thread(
+        self, *, topic: str | None = None, deleted_ms: int | None = None
+    ) -> None:
+        thread = self.thread
+        if topic is not None:
+            thread = replace(thread, topic=topic)
+        if deleted_ms is not None:
+            thread = replace(thread, deleted_ms=deleted_ms)
+        await self._conn.execute(
+            chat_threads.update()
+            .where(chat_threads.c.id == thread.id)
+            .values(topic=thread.topic, deleted_ms=thread.deleted_ms)
+        )
+        self._thread = thread
+
+    async def add_message(self, message: Message) -> None:
         await self._sql.execute(
             _INSERT_MESSAGE,
             (
@@ -205,38 +227,53 @@ class ChatTransaction:
                 message.sender_display_name,
                 message.created_ms,
                 message.version_ms,
-                _encode(dict(message.metadata)).decode() if message.metadata else None,
-                _encode(dict(message.system)).decode() if message.system else None,
+                _json(message.metadata),
+                _json(message.system),
             ),
         )
-
-    async def update_message(self, thread_id: str, message_id: str, **values: Any) -> None:
-        m = chat_messages
-        if "metadata" in values and values["metadata"] is not None:
-            values["metadata"] = _encode(dict(values["metadata"])).decode()
-        await self.connection.execute(
-            m.update().where(m.c.thread_id == thread_id, m.c.id == message_id).values(**values)
+        id_ms = int(message.id)
+        await self._sql.execute(
+            _ADVANCE_THREAD, (message.sequence_id, id_ms, message.created_ms, message.thread_id)
+        )
+        self._thread = replace(
+            self.thread,
+            message_seq=message.sequence_id,
+            last_message_id_ms=id_ms,
+            last_message_ms=message.created_ms,
         )
 
-    async def lock_message(self, thread_id: str, message_id: str) -> Message | None:
+    async def lock_message(self, message_id: str) -> Message | None:
         m = chat_messages
-        query = sa.select(m).where(m.c.thread_id == thread_id, m.c.id == message_id)
+        query = sa.select(m).where(m.c.thread_id == self.thread.id, m.c.id == message_id)
         if self._for_update:
             query = query.with_for_update()
-        row = (await self.connection.execute(query)).first()
+        row = (await self._conn.execute(query)).first()
         return None if row is None else message_from_row(row)
 
-    async def set_read_receipt(
-        self, thread_id: str, user_id: str, message_id: str, read_ms: int
-    ) -> None:
+    async def replace_message(self, message: Message) -> None:
+        m = chat_messages
+        await self._conn.execute(
+            m.update()
+            .where(m.c.thread_id == message.thread_id, m.c.id == message.id)
+            .values(
+                content=message.content,
+                metadata=_json(message.metadata),
+                edited_ms=message.edited_ms,
+                deleted_ms=message.deleted_ms,
+                version_ms=message.version_ms,
+            )
+        )
+
+    async def set_read_receipt(self, user_id: str, message_id: str, read_ms: int) -> None:
         r = chat_read_receipts
-        result = await self.connection.execute(
+        thread_id = self.thread.id
+        result = await self._conn.execute(
             r.update()
             .where(r.c.thread_id == thread_id, r.c.user_id == user_id)
             .values(message_id=message_id, read_ms=read_ms)
         )
         if result.rowcount == 0:
-            await self.connection.execute(
+            await self._conn.execute(
                 r.insert().values(
                     thread_id=thread_id, user_id=user_id, message_id=message_id, read_ms=read_ms
                 )
@@ -251,3 +288,11 @@ class ChatTransaction:
             await self._sql.execute(_INSERT_EVENT, rows[0])
         else:
             await self._sql.executemany(_INSERT_EVENT, rows)
+
+    async def add_integration_events(self, events: Sequence[IntegrationEvent]) -> None:
+        if self._outbox is not None and events:
+            await self._outbox.add(self._conn, events)
+
+
+def _json(value: Mapping[str, object] | None) -> str | None:
+    return _encode(dict(value)).decode() if value else None
