@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from switchboard.client import Backoff, ChatEvent, ProtocolViolation, Resync
-from switchboard.client.session import PONG, EventSession, realtime_url
+from switchboard.client.chat.session import PONG, EventSession, realtime_url
 
 
 def frame(kind: str, **fields: Any) -> str:

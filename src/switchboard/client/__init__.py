@@ -1,13 +1,14 @@
 """Python clients for Switchboard's own protocols (the ACS SDKs cover the REST APIs).
 
-``ChatEvents`` yields a user's real-time chat events (docs/realtime.md) and reconnects with
-its cursor by itself.
+``switchboard.client.chat``: ``ChatEvents`` yields a user's real-time chat events
+(docs/realtime.md) and reconnects with its cursor by itself. (The calling client is
+``switchboard.calling.client`` for now.)
 """
 
-from switchboard.client.chat_events import ChatEvents
-from switchboard.client.session import (
-    Backoff,
+from switchboard.client.backoff import Backoff
+from switchboard.client.chat import (
     ChatEvent,
+    ChatEvents,
     ChatEventsClosed,
     ChatEventsError,
     ChatEventsRejected,

@@ -32,10 +32,10 @@ from typing import Self
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from switchboard.client.session import (
+from switchboard.client.backoff import Backoff
+from switchboard.client.chat.session import (
     CLOSE_REVOKED,
     CLOSE_UNAUTHORIZED,
-    Backoff,
     ChatEvent,
     ChatEventsClosed,
     ChatEventsRejected,
