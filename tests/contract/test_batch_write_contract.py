@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from switchboard.chat.domain_events import ChatActor, ThreadDeleted, encode_data
 from switchboard.storage import Database
 from switchboard.storage.driver import driver_sql
 from switchboard.storage.groupcommit import GroupCommitter
@@ -144,6 +145,8 @@ async def test_group_committed_stream_positions_have_no_gaps_when_writers_fail(
     )
 
     thread = f"19:{uuid.uuid4().hex}@contract"  # nobody's thread: no one receives these
+    # A real event (a hub filling a gap decodes every row it reads), of nobody's thread.
+    nobodys_event = encode_data(ThreadDeleted(thread, ChatActor("8:acs:nobody"), 0)).decode()
 
     async def writer(fail: bool) -> int:
         async with committer.block() as block:
@@ -154,7 +157,7 @@ async def test_group_committed_stream_positions_have_no_gaps_when_writers_fail(
             await block.sql.execute(
                 "INSERT INTO chat_events (seq, thread_id, name, data, created_ms)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (int(row[0]), thread, "chatMessageReceived", "{}", 0),
+                (int(row[0]), thread, "chatThreadDeleted", nobodys_event, 0),
             )
             await asyncio.sleep(0)
             if fail:

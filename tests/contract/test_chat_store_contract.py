@@ -7,17 +7,26 @@ test uses fresh thread and user ids and reads the stream relative to its own pos
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import asyncpg
 import pytest
 
+from switchboard.chat.domain_events import (
+    ChatActor,
+    ChatEvent,
+    ChatEventData,
+    ChatMessageFacts,
+    MessageReceived,
+    ThreadCreated,
+)
 from switchboard.chat.memory_store import MemoryChatStore
 from switchboard.chat.models import (
-    ChatEvent,
     ChatEventName,
     Message,
     MessageType,
@@ -28,6 +37,7 @@ from switchboard.chat.sql_store import SqlChatStore
 from switchboard.chat.store import ChatStore, ThreadUnit
 from switchboard.core.errors import ThreadNotFoundError
 from switchboard.storage import Database
+from tests.conftest import POSTGRES_ADMIN_URL
 
 pytestmark = pytest.mark.anyio
 
@@ -45,8 +55,41 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
     return url
 
 
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def private_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+    """Like store_url, but PostgreSQL gets a database of its own: for what changes the whole
+    stream (pruning), which other tests on the session's database replay from."""
+    if request.param != "postgres":
+        yield None if request.param == "memory" else f"sqlite+aiosqlite:///{tmp_path / 'c.db'}"
+        return
+    name = f"sb_chat_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    yield f"{base}/{name}"
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def private_store(private_store_url: str | None) -> AsyncIterator[ChatStore]:
+    async for made in _store(private_store_url):
+        yield made
+
+
 @pytest.fixture
 async def store(store_url: str | None) -> AsyncIterator[ChatStore]:
+    async for made in _store(store_url):
+        yield made
+
+
+async def _store(store_url: str | None) -> AsyncIterator[ChatStore]:
     if store_url is None:
         yield MemoryChatStore()
         return
@@ -66,10 +109,15 @@ def new_thread(created_ms: int = NOW) -> Thread:
     return Thread(f"19:{secrets.token_hex(16)}@thread.v2", "topic", created_ms, user())
 
 
-def event(
-    seq: int, thread_id: str, name: ChatEventName = ChatEventName.MESSAGE_RECEIVED
-) -> ChatEvent:
-    return ChatEvent(seq, thread_id, name, {"threadId": thread_id, "n": seq})
+def event(seq: int, thread_id: str, *, created: bool = False) -> ChatEvent:
+    data: ChatEventData = (
+        ThreadCreated(thread_id, ChatActor(user()), NOW, "topic", ())
+        if created
+        else MessageReceived(
+            thread_id, ChatMessageFacts(str(seq), "text", user(), None, NOW, NOW, f"n{seq}")
+        )
+    )
+    return ChatEvent.made(seq, data, ())
 
 
 async def message(unit: ThreadUnit, text: str, sender: str, at_ms: int) -> Message:
@@ -88,7 +136,7 @@ async def created(store: ChatStore, *members: str, created_ms: int = NOW) -> tup
     async with store.new_thread_unit(thread) as unit:
         seq = await unit.allocate_seq()
         await unit.add_participants([NewParticipant(m) for m in members], created_ms, seq)
-        await unit.append_events([event(seq, thread.id, ChatEventName.THREAD_CREATED)], created_ms)
+        await unit.append_events([event(seq, thread.id, created=True)], created_ms)
         assert unit.thread.id == thread.id
         return unit.thread, seq
 
@@ -265,7 +313,9 @@ async def test_the_stream_replays_each_users_events_within_their_membership(
     assert all(e.recipients == (bob,) for e in for_bob)
     for_alice = await store.events_since(alice, first, 2)
     assert [e.seq for e in for_alice] == seqs[1:3]
-    assert for_alice[0].data == {"threadId": thread.id, "n": seqs[1]}
+    first_data = for_alice[0].data
+    assert isinstance(first_data, MessageReceived) and first_data.message.content == f"n{seqs[1]}"
+    assert first_data.thread_id == thread.id
     between = await store.events_between(seqs[1], seqs[4])
     assert [e.seq for e in between] == seqs[1:]
     assert [set(e.recipients) for e in between] == [{alice}, {alice, bob}, {alice, bob}, {alice}]
@@ -316,13 +366,16 @@ async def test_read_receipts_keep_the_latest_per_active_participant(store: ChatS
     assert [r.user_id for r in await store.list_read_receipts(thread.id, 0, 10)] == [alice]
 
 
-async def test_pruning_drops_old_events_but_never_rewinds_the_stream(store: ChatStore) -> None:
+async def test_pruning_drops_old_events_but_never_rewinds_the_stream(
+    private_store: ChatStore,
+) -> None:
+    store = private_store
     member = user()
-    _, first = await created(store, member, created_ms=1_000)  # older than anyone's
-    assert await store.prune_events(2_000) >= 1
+    _, first = await created(store, member, created_ms=1_000)
+    _, kept = await created(store, member, created_ms=3_000)
+    assert await store.prune_events(2_000) == 1
     assert await store.events_between(first, first) == []
-    assert await store.events_since(member, first - 1, 10) == []
-    _, last = await store.stream_bounds()
-    assert last >= first
+    assert [e.seq for e in await store.events_since(member, 0, 10)] == [kept]
+    assert await store.stream_bounds() == (kept - 1, kept)
     _, again = await created(store, member)
-    assert again > last
+    assert again == kept + 1

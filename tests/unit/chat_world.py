@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from switchboard.bus.base import Subscription
 from switchboard.bus.memory import MemoryBus
 from switchboard.chat.changes import ChatChanges
+from switchboard.chat.domain_events import ChatEvent, decode_data
 from switchboard.chat.eventgrid import ChatEventGrid
 from switchboard.chat.fanout import CHAT_EVENTS, BusEvent
 from switchboard.chat.memory_store import MemoryChatStore
@@ -73,13 +74,14 @@ class ChatWorld:
         self._events = await self.bus.subscribe(CHAT_EVENTS)
         return self
 
-    async def published(self) -> list[BusEvent]:
+    async def published(self) -> list[ChatEvent]:
         """Everything published since the last call (up to a sentinel sent now)."""
         assert self._events is not None
         await self.bus.publish(CHAT_EVENTS, _SENTINEL)
         out = []
         while (raw := await self._events.get()) != _SENTINEL:
-            out.append(self._decode(raw))
+            message = self._decode(raw)
+            out.append(ChatEvent(message.seq, decode_data(message.data), tuple(message.recipients)))
         return out
 
 

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from switchboard.chat.domain_events import (
+    ParticipantsAdded,
+    ParticipantsRemoved,
+    ReadReceiptReceived,
+    TypingIndicatorReceived,
+)
 from switchboard.chat.models import ChatLimits, MessageType, NewParticipant
 from switchboard.core.errors import BadRequestError, MessageNotFoundError, PermissionDeniedError
 from tests.unit.chat_world import ChatWorld, uid, user
@@ -39,9 +45,9 @@ async def test_added_participants_are_announced_with_a_system_message(world: Cha
     await world.roster.add_participants(alice, thread.id, [NewParticipant(uid(carol), "Carol")])
 
     [event] = await world.published()
-    assert event.name == "participantsAdded"
+    assert isinstance(event.data, ParticipantsAdded)
     assert set(event.recipients) == {uid(alice), uid(carol)}
-    assert [p["displayName"] for p in event.data["participantsAdded"]] == ["Carol"]
+    assert [p.display_name for p in event.data.participants] == ["Carol"]
     latest = (await world.chat.list_messages(carol, thread.id, None, None, 1))[0]
     assert latest.type is MessageType.PARTICIPANT_ADDED
 
@@ -77,7 +83,7 @@ async def test_a_removed_participant_keeps_history_until_removal(world: ChatWorl
     after = await world.chat.send_message(alice, thread.id, "after", "text", None, None)
 
     [removed, message] = await world.published()
-    assert removed.name == "participantsRemoved" and uid(bob) in removed.recipients
+    assert isinstance(removed.data, ParticipantsRemoved) and uid(bob) in removed.recipients
     assert uid(bob) not in message.recipients
     seen = [m.id for m in await world.chat.list_messages(bob, thread.id, None, None, 10)]
     assert before.id in seen and after.id not in seen
@@ -119,8 +125,8 @@ async def test_typing_reaches_the_others_live_and_is_never_stored(world: ChatWor
     await world.roster.send_typing(alice, thread.id, "Alice")
 
     [typing] = await world.published()
-    assert typing.name == "typingIndicatorReceived" and typing.seq is None
-    assert typing.recipients == [uid(bob)]
+    assert isinstance(typing.data, TypingIndicatorReceived) and typing.seq is None
+    assert typing.recipients == (uid(bob),)
     assert (await world.store.stream_bounds())[1] == last
 
 
@@ -146,6 +152,6 @@ async def test_a_read_receipt_is_kept_and_announced_only_for_a_visible_message(
     await world.roster.send_read_receipt(bob, thread.id, sent.id)
 
     [receipt] = await world.published()
-    assert receipt.name == "readReceiptReceived" and receipt.data["chatMessageId"] == sent.id
+    assert isinstance(receipt.data, ReadReceiptReceived) and receipt.data.message_id == sent.id
     listed = await world.roster.list_read_receipts(alice, thread.id, 0, 10)
     assert [(r.user_id, r.message_id) for r in listed] == [(uid(bob), sent.id)]

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from switchboard.chat.domain_events import (
+    MessageDeleted,
+    MessageEdited,
+    MessageReceived,
+    ThreadCreated,
+    ThreadPropertiesUpdated,
+)
 from switchboard.chat.models import ChatLimits, MessageType, NewParticipant
 from switchboard.core.errors import (
     BadRequestError,
@@ -31,9 +38,8 @@ async def test_the_creator_is_a_participant_and_the_thread_is_announced_to_every
     members = await world.store.list_participants(thread.id, 0, 10)
     assert {p.user_id for p in members} == {uid(alice), uid(bob)}
     [announced] = await world.published()
-    assert announced.name == "chatThreadCreated"
     assert set(announced.recipients) == {uid(alice), uid(bob)}
-    assert announced.data["properties"] == {"topic": "plans"}
+    assert isinstance(announced.data, ThreadCreated) and announced.data.topic == "plans"
     [system] = await world.chat.list_messages(alice, thread.id, None, None, 10)
     assert system.type is MessageType.PARTICIPANT_ADDED
     assert system.system is not None and system.system["initiator"] == uid(alice)
@@ -120,7 +126,7 @@ async def test_a_message_goes_to_the_members_and_event_grid_skips_its_sender(
     await world.chat.send_message(alice, thread.id, "hi", "text", None, None)
 
     [received] = await world.published()
-    assert received.name == "chatMessageReceived" and received.data["message"] == "hi"
+    assert isinstance(received.data, MessageReceived) and received.data.message.content == "hi"
     assert set(received.recipients) == {uid(alice), uid(bob)}
     new = world.store.integration_events[before:]
     per_user = [e for e in new if e.type.endswith(".ChatMessageReceived")]
@@ -144,7 +150,7 @@ async def test_only_the_sender_edits_and_metadata_merges(world: ChatWorld) -> No
     assert edited.content == "v1" and edited.metadata == {"a": "1", "b": "2"}
     assert edited.edited_ms == edited.version_ms == sent.created_ms + 1000
     [event] = await world.published()
-    assert event.name == "chatMessageEdited" and "editedOn" in event.data
+    assert isinstance(event.data, MessageEdited) and event.data.message.edited_ms is not None
 
 
 async def test_a_deleted_message_stays_as_a_tombstone_and_deleting_again_announces_nothing(
@@ -159,7 +165,7 @@ async def test_a_deleted_message_stays_as_a_tombstone_and_deleting_again_announc
     await world.chat.delete_message(alice, thread.id, sent.id)
 
     [event] = await world.published()
-    assert event.name == "chatMessageDeleted" and "message" not in event.data
+    assert isinstance(event.data, MessageDeleted) and event.data.message.deleted_ms is not None
     tombstone = await world.chat.get_message(alice, thread.id, sent.id)
     assert tombstone.deleted_ms is not None
     with pytest.raises(MessageNotFoundError):
@@ -177,8 +183,8 @@ async def test_a_topic_change_is_a_system_message_and_an_event(world: ChatWorld)
     assert latest.type is MessageType.TOPIC_UPDATED
     assert latest.system is not None and latest.system["topic"] == "new"
     [event] = await world.published()
-    assert event.name == "chatThreadPropertiesUpdated"
-    assert event.data["updatedBy"]["id"]["rawId"] == uid(alice)
+    assert isinstance(event.data, ThreadPropertiesUpdated)
+    assert (event.data.actor, event.data.topic) == (uid(alice), "new")
 
 
 async def test_a_deleted_thread_is_gone_for_everyone(world: ChatWorld) -> None:

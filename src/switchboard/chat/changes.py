@@ -19,15 +19,9 @@ from typing import Any, Protocol
 
 import msgspec
 
+from switchboard.chat.domain_events import ChatEvent, ChatEventData
 from switchboard.chat.fanout import CHAT_EVENTS, BusEvent
-from switchboard.chat.models import (
-    ChatEvent,
-    ChatEventName,
-    Message,
-    MessageType,
-    Participant,
-    Thread,
-)
+from switchboard.chat.models import Message, MessageType, Participant, Thread
 from switchboard.chat.store import ChatStore, ThreadUnit, participants_seq_window
 from switchboard.core.events import IntegrationEvent
 from switchboard.events.outbox import PostCommitPublisher
@@ -74,14 +68,12 @@ class ChatChange:
     ) -> Message:
         return await self.add_message(kind, system={"initiator": initiator, **content})
 
-    async def emit(
-        self, name: ChatEventName, data: dict[str, Any], *, seq: int | None = None
-    ) -> ChatEvent:
+    async def emit(self, data: ChatEventData, *, seq: int | None = None) -> ChatEvent:
         """Append an event for the roster's members at ``seq`` (allocated unless given)."""
         if seq is None:
             seq = await self.unit.allocate_seq()
         recipients = participants_seq_window(self.unit.roster, seq)
-        event = ChatEvent(seq, self.unit.thread.id, name, data, recipients)
+        event = ChatEvent.made(seq, data, recipients)
         await self.unit.append_events([event], self.now_ms)
         if self._integration is not None:
             out = self._integration.integration_events(event)
@@ -139,12 +131,4 @@ class ChatChanges:
             )
 
     def _bus_message(self, event: ChatEvent) -> bytes:
-        return self._encode(
-            BusEvent(
-                event.seq,
-                event.thread_id,
-                event.name.value,
-                dict(event.data),
-                list(event.recipients),
-            )
-        )
+        return self._encode(BusEvent(event.seq, msgspec.Raw(event.encoded), list(event.recipients)))

@@ -1,141 +1,142 @@
-"""Wire shapes of real-time chat events, named and shaped like the ACS JavaScript chat SDK's.
+"""Real-time chat events on the wire, named and shaped like the ACS JavaScript chat SDK's:
+rendered from the typed domain events (chat/domain_events.py).
 
-``recipient`` is added per connection at delivery; everything else is stored in the event
-stream exactly as built here.
+``recipient`` is added per connection at delivery; everything else is rendered once per event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
-from switchboard.chat.models import ChatEvent, Message, Participant, Thread
+from switchboard.chat.domain_events import (
+    ChatActor,
+    ChatEvent,
+    ChatEventData,
+    ChatMessageEvent,
+    ChatParticipant,
+    MessageDeleted,
+    MessageEdited,
+    MessageReceived,
+    ParticipantsAdded,
+    ParticipantsRemoved,
+    ReadReceiptReceived,
+    ThreadCreated,
+    ThreadDeleted,
+    ThreadPropertiesUpdated,
+    TypingIndicatorReceived,
+)
+from switchboard.chat.models import Participant
 from switchboard.core.clock import iso8601
 from switchboard.http.identifiers import user_identifier_json
 
 
-def participant_json(participant: Participant) -> dict[str, Any]:
+def _time(ms: int) -> str:
+    return iso8601(ms / 1000)
+
+
+def participant_json(participant: Participant | ChatParticipant) -> dict[str, Any]:
     return {
         "id": user_identifier_json(participant.user_id),
         "displayName": participant.display_name,
-        "shareHistoryTime": iso8601(participant.share_history_ms / 1000),
+        "shareHistoryTime": _time(participant.share_history_ms),
     }
 
 
-def _by(user_id: str, participants: Sequence[Participant]) -> dict[str, Any]:
-    for participant in participants:
-        if participant.user_id == user_id:
-            return participant_json(participant)
-    return {"id": user_identifier_json(user_id), "displayName": None}
+def _by(actor: ChatActor) -> dict[str, Any]:
+    if actor.share_history_ms is None:  # not a participant
+        return {"id": user_identifier_json(actor.user_id), "displayName": None}
+    return {
+        "id": user_identifier_json(actor.user_id),
+        "displayName": actor.display_name,
+        "shareHistoryTime": _time(actor.share_history_ms),
+    }
 
 
-def message_event(
-    message: Message, *, edited: bool = False, deleted: bool = False
-) -> dict[str, Any]:
+def _message(event: ChatMessageEvent) -> dict[str, Any]:
+    message = event.message
     data: dict[str, Any] = {
-        "threadId": message.thread_id,
-        "sender": user_identifier_json(message.sender_id or ""),
+        "threadId": event.thread_id,
+        "sender": user_identifier_json(message.sender_id),
         "senderDisplayName": message.sender_display_name or "",
         "id": message.id,
-        "createdOn": iso8601(message.created_ms / 1000),
+        "createdOn": _time(message.created_ms),
         "version": str(message.version_ms),
-        "type": message.type.value,
+        "type": message.type,
     }
+    deleted = isinstance(event, MessageDeleted)
     if not deleted:
         data["message"] = message.content or ""
-        data["metadata"] = dict(message.metadata or {})
-    if edited and message.edited_ms is not None:
-        data["editedOn"] = iso8601(message.edited_ms / 1000)
+        data["metadata"] = dict(message.metadata)
+    if isinstance(event, MessageEdited) and message.edited_ms is not None:
+        data["editedOn"] = _time(message.edited_ms)
     if deleted and message.deleted_ms is not None:
-        data["deletedOn"] = iso8601(message.deleted_ms / 1000)
+        data["deletedOn"] = _time(message.deleted_ms)
     return data
 
 
-def typing_event(
-    thread_id: str, sender: str, display_name: str | None, now_ms: int
-) -> dict[str, Any]:
+def wire_data(data: ChatEventData) -> dict[str, Any]:
+    """The ``data`` of the real-time frame (ACS JavaScript SDK shape), recipient aside."""
+    if isinstance(data, MessageReceived | MessageEdited | MessageDeleted):
+        return _message(data)
+    thread_id = data.thread_id
+    if isinstance(data, TypingIndicatorReceived):
+        return {
+            "threadId": thread_id,
+            "sender": user_identifier_json(data.sender_id),
+            "senderDisplayName": data.sender_display_name or "",
+            "version": str(data.typed_ms),
+            "receivedOn": _time(data.typed_ms),
+        }
+    if isinstance(data, ReadReceiptReceived):
+        return {
+            "threadId": thread_id,
+            "sender": user_identifier_json(data.sender_id),
+            "senderDisplayName": data.sender_display_name or "",
+            "chatMessageId": data.message_id,
+            "readOn": _time(data.read_ms),
+        }
+    version, on = str(data.changed_ms), _time(data.changed_ms)
+    if isinstance(data, ThreadCreated):
+        return {
+            "threadId": thread_id,
+            "version": version,
+            "createdOn": on,
+            "properties": {"topic": data.topic},
+            "participants": [participant_json(p) for p in data.participants],
+            "createdBy": _by(data.by),
+        }
+    if isinstance(data, ThreadPropertiesUpdated):
+        return {
+            "threadId": thread_id,
+            "version": version,
+            "properties": {"topic": data.topic},
+            "updatedOn": on,
+            "updatedBy": _by(data.by),
+        }
+    if isinstance(data, ThreadDeleted):
+        return {
+            "threadId": thread_id,
+            "version": version,
+            "deletedOn": on,
+            "deletedBy": _by(data.by),
+        }
+    if isinstance(data, ParticipantsAdded):
+        return {
+            "threadId": thread_id,
+            "version": version,
+            "addedOn": on,
+            "participantsAdded": [participant_json(p) for p in data.participants],
+            "addedBy": _by(data.by),
+        }
+    assert isinstance(data, ParticipantsRemoved)
     return {
         "threadId": thread_id,
-        "sender": user_identifier_json(sender),
-        "senderDisplayName": display_name or "",
-        "version": str(now_ms),
-        "receivedOn": iso8601(now_ms / 1000),
-    }
-
-
-def read_receipt_event(
-    thread_id: str, sender: str, display_name: str | None, message_id: str, read_ms: int
-) -> dict[str, Any]:
-    return {
-        "threadId": thread_id,
-        "sender": user_identifier_json(sender),
-        "senderDisplayName": display_name or "",
-        "chatMessageId": message_id,
-        "readOn": iso8601(read_ms / 1000),
-    }
-
-
-def thread_created_event(thread: Thread, participants: Sequence[Participant]) -> dict[str, Any]:
-    return {
-        "threadId": thread.id,
-        "version": str(thread.created_ms),
-        "createdOn": iso8601(thread.created_ms / 1000),
-        "properties": {"topic": thread.topic},
-        "participants": [participant_json(p) for p in participants],
-        "createdBy": _by(thread.created_by, participants),
-    }
-
-
-def thread_updated_event(
-    thread_id: str, topic: str, by: str, participants: Sequence[Participant], now_ms: int
-) -> dict[str, Any]:
-    return {
-        "threadId": thread_id,
-        "version": str(now_ms),
-        "properties": {"topic": topic},
-        "updatedOn": iso8601(now_ms / 1000),
-        "updatedBy": _by(by, participants),
-    }
-
-
-def thread_deleted_event(
-    thread_id: str, by: str, participants: Sequence[Participant], now_ms: int
-) -> dict[str, Any]:
-    return {
-        "threadId": thread_id,
-        "version": str(now_ms),
-        "deletedOn": iso8601(now_ms / 1000),
-        "deletedBy": _by(by, participants),
-    }
-
-
-def participants_added_event(
-    thread_id: str,
-    added: Sequence[Participant],
-    by: str,
-    everyone: Sequence[Participant],
-    now_ms: int,
-) -> dict[str, Any]:
-    return {
-        "threadId": thread_id,
-        "version": str(now_ms),
-        "addedOn": iso8601(now_ms / 1000),
-        "participantsAdded": [participant_json(p) for p in added],
-        "addedBy": _by(by, everyone),
-    }
-
-
-def participants_removed_event(
-    thread_id: str, removed: Participant, by: str, everyone: Sequence[Participant], now_ms: int
-) -> dict[str, Any]:
-    return {
-        "threadId": thread_id,
-        "version": str(now_ms),
-        "removedOn": iso8601(now_ms / 1000),
-        "participantsRemoved": [participant_json(removed)],
-        "removedBy": _by(by, everyone),
+        "version": version,
+        "removedOn": on,
+        "participantsRemoved": [participant_json(p) for p in data.participants],
+        "removedBy": _by(data.by),
     }
 
 
@@ -145,7 +146,7 @@ _ENCODE = msgspec.json.Encoder().encode
 def frame_head(event: ChatEvent) -> bytes:
     """``{"type":"event","name":…,"cursor":…,"data":{…,"recipient":`` — the frame minus the
     recipient and the two closing braces, the same for every socket the event goes to."""
-    data = _ENCODE(event.data)
+    data = _ENCODE(wire_data(event.data))
     prefix = _ENCODE(
         {
             "type": "event",

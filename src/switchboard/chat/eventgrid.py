@@ -9,10 +9,25 @@ Only types some subscription wants are built, so a resource without subscription
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-from switchboard.chat.models import ChatEvent, ChatEventName
+from switchboard.chat.domain_events import (
+    ChatActor,
+    ChatEvent,
+    ChatEventData,
+    ChatMessageEvent,
+    ChatParticipant,
+    MessageDeleted,
+    MessageEdited,
+    ParticipantsAdded,
+    ParticipantsRemoved,
+    ThreadCreated,
+    ThreadDeleted,
+    ThreadPropertiesUpdated,
+)
+from switchboard.chat.models import ChatEventName
+from switchboard.core.clock import iso8601
 from switchboard.core.events import IntegrationEvent
 from switchboard.http.identifiers import user_identifier_json
 
@@ -52,19 +67,21 @@ class ChatEventGrid:
         if kinds is None:
             return []
         per_user, in_thread = (PREFIX + kind for kind in kinds)
-        time = _epoch(event.data)
-        subject = _subject(event)
-        bodies = _thread_level(event, subject, _body(event))
+        want_thread, want_user = self._wants(in_thread), self._wants(per_user)
+        if not (want_thread or want_user):
+            return []
+        data = event.data
+        time = data.at_ms / 1000
+        bodies = _thread_level(data, _subject(event), _body(data))
         out: list[IntegrationEvent] = []
-        if self._wants(in_thread):
+        if want_thread:
             out.extend(
                 IntegrationEvent(in_thread, where, {**body, "transactionId": f"{event.seq}"}, time)
                 for where, body in bodies
             )
-        if self._wants(per_user):
-            sender = _actor_raw_id(event)
+        if want_user:
             for recipient in event.recipients:
-                if event.name is ChatEventName.MESSAGE_RECEIVED and recipient == sender:
+                if event.name is ChatEventName.MESSAGE_RECEIVED and recipient == data.actor:
                     continue  # the sender is not notified of its own message
                 who = user_identifier_json(recipient)
                 out.extend(
@@ -83,117 +100,102 @@ class ChatEventGrid:
         return out
 
 
-def _epoch(data: Mapping[str, Any]) -> float:
-    version = data.get("version")
-    return int(version) / 1000 if isinstance(version, str) and version.isdigit() else 0.0
+def _time(ms: int) -> str:
+    return iso8601(ms / 1000)
 
 
-def _participant(p: Mapping[str, Any]) -> dict[str, Any]:
+def _participant(p: ChatParticipant) -> dict[str, Any]:
     return {
-        "displayName": p.get("displayName") or "",
-        "participantCommunicationIdentifier": p.get("id"),
+        "displayName": p.display_name or "",
+        "participantCommunicationIdentifier": user_identifier_json(p.user_id),
         "metadata": {},
     }
 
 
-def _actor_raw_id(event: ChatEvent) -> str:
-    data = event.data
-    for key in ("sender", "createdBy", "updatedBy", "deletedBy", "addedBy", "removedBy"):
-        actor = data.get(key)
-        if isinstance(actor, Mapping):
-            identifier = actor.get("id", actor)
-            if isinstance(identifier, Mapping) and isinstance(identifier.get("rawId"), str):
-                return str(identifier["rawId"])
-    return ""
+_VERBS = {
+    ChatEventName.THREAD_CREATED: "createdBy",
+    ChatEventName.THREAD_PROPERTIES_UPDATED: "editedBy",
+    ChatEventName.THREAD_DELETED: "deletedBy",
+    ChatEventName.PARTICIPANTS_ADDED: "addedBy",
+    ChatEventName.PARTICIPANTS_REMOVED: "removedBy",
+}
 
 
 def _subject(event: ChatEvent) -> str:
-    thread = f"thread/{event.thread_id}"
-    actor = _actor_raw_id(event)
-    verb = {
-        ChatEventName.THREAD_CREATED: "createdBy",
-        ChatEventName.THREAD_PROPERTIES_UPDATED: "editedBy",
-        ChatEventName.THREAD_DELETED: "deletedBy",
-        ChatEventName.PARTICIPANTS_ADDED: "addedBy",
-        ChatEventName.PARTICIPANTS_REMOVED: "removedBy",
-    }.get(event.name, "sender")
-    return f"{thread}/{verb}/{actor}"
+    verb = _VERBS.get(event.name, "sender")
+    return f"thread/{event.thread_id}/{verb}/{event.data.actor}"
 
 
-def _body(event: ChatEvent) -> dict[str, Any]:
-    data = event.data
-    version = int(data["version"]) if str(data.get("version", "")).isdigit() else 0
-    common: dict[str, Any] = {"threadId": event.thread_id, "version": version}
-    name = event.name
-    if name in (
-        ChatEventName.MESSAGE_RECEIVED,
-        ChatEventName.MESSAGE_EDITED,
-        ChatEventName.MESSAGE_DELETED,
-    ):
+def _by(actor: ChatActor) -> dict[str, Any]:
+    return user_identifier_json(actor.user_id)
+
+
+def _body(data: ChatEventData) -> dict[str, Any]:
+    common: dict[str, Any] = {"threadId": data.thread_id, "version": data.at_ms}
+    if isinstance(data, ChatMessageEvent):
+        message = data.message
         body = {
             **common,
-            "messageId": data["id"],
-            "senderCommunicationIdentifier": data["sender"],
-            "senderDisplayName": data.get("senderDisplayName", ""),
-            "composeTime": data["createdOn"],
-            "type": str(data.get("type", "text")).capitalize(),
+            "messageId": message.id,
+            "senderCommunicationIdentifier": user_identifier_json(message.sender_id),
+            "senderDisplayName": message.sender_display_name or "",
+            "composeTime": _time(message.created_ms),
+            "type": message.type.capitalize(),
         }
-        if name is not ChatEventName.MESSAGE_DELETED:
-            body["messageBody"] = data.get("message", "")
-            body["metadata"] = data.get("metadata", {})
-        if name is ChatEventName.MESSAGE_EDITED:
-            body["editTime"] = data.get("editedOn")
-        if name is ChatEventName.MESSAGE_DELETED:
-            body["deleteTime"] = data.get("deletedOn")
+        if not isinstance(data, MessageDeleted):
+            body["messageBody"] = message.content or ""
+            body["metadata"] = dict(message.metadata)
+        if isinstance(data, MessageEdited):
+            body["editTime"] = None if message.edited_ms is None else _time(message.edited_ms)
+        if isinstance(data, MessageDeleted):
+            body["deleteTime"] = None if message.deleted_ms is None else _time(message.deleted_ms)
         return body
-    if name is ChatEventName.THREAD_CREATED:
+    if isinstance(data, ThreadCreated):
         return {
             **common,
-            "createTime": data["createdOn"],
-            "createdByCommunicationIdentifier": data["createdBy"]["id"],
-            "properties": data.get("properties", {}),
+            "createTime": _time(data.changed_ms),
+            "createdByCommunicationIdentifier": _by(data.by),
+            "properties": {"topic": data.topic},
             "metadata": {},
-            "participants": [_participant(p) for p in data.get("participants", [])],
+            "participants": [_participant(p) for p in data.participants],
         }
-    if name is ChatEventName.THREAD_PROPERTIES_UPDATED:
+    if isinstance(data, ThreadPropertiesUpdated):
         return {
             **common,
-            "editedByCommunicationIdentifier": data["updatedBy"]["id"],
-            "editTime": data["updatedOn"],
-            "properties": data.get("properties", {}),
+            "editedByCommunicationIdentifier": _by(data.by),
+            "editTime": _time(data.changed_ms),
+            "properties": {"topic": data.topic},
             "metadata": {},
         }
-    if name is ChatEventName.THREAD_DELETED:
+    if isinstance(data, ThreadDeleted):
         return {
             **common,
-            "deletedByCommunicationIdentifier": data["deletedBy"]["id"],
-            "deleteTime": data["deletedOn"],
+            "deletedByCommunicationIdentifier": _by(data.by),
+            "deleteTime": _time(data.changed_ms),
         }
-    if name is ChatEventName.PARTICIPANTS_ADDED:
+    if isinstance(data, ParticipantsAdded):
         return {
             **common,
-            "time": data["addedOn"],
-            "addedByCommunicationIdentifier": data["addedBy"]["id"],
+            "time": _time(data.changed_ms),
+            "addedByCommunicationIdentifier": _by(data.by),
         }
-    return {
-        **common,
-        "time": data["removedOn"],
-        "removedByCommunicationIdentifier": data["removedBy"]["id"],
-    }
+    if isinstance(data, ParticipantsRemoved):
+        return {
+            **common,
+            "time": _time(data.changed_ms),
+            "removedByCommunicationIdentifier": _by(data.by),
+        }
+    return common  # typing and receipts have no Event Grid type (TYPES)
 
 
 def _thread_level(
-    event: ChatEvent, subject: str, body: dict[str, Any]
+    data: ChatEventData, subject: str, body: dict[str, Any]
 ) -> list[tuple[str, dict[str, Any]]]:
     """The thread-level events: one, or one per participant added/removed."""
-    if event.name is ChatEventName.PARTICIPANTS_ADDED:
+    if isinstance(data, ParticipantsAdded):
+        return [(subject, {**body, "participantAdded": _participant(p)}) for p in data.participants]
+    if isinstance(data, ParticipantsRemoved):
         return [
-            (subject, {**body, "participantAdded": _participant(p)})
-            for p in event.data.get("participantsAdded", [])
-        ]
-    if event.name is ChatEventName.PARTICIPANTS_REMOVED:
-        return [
-            (subject, {**body, "participantRemoved": _participant(p)})
-            for p in event.data.get("participantsRemoved", [])
+            (subject, {**body, "participantRemoved": _participant(p)}) for p in data.participants
         ]
     return [(subject, body)]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 CHAT_EVENTS = "chat.events"
@@ -11,7 +9,5 @@ CHAT_EVENTS = "chat.events"
 
 class BusEvent(msgspec.Struct, array_like=True):
     seq: int | None
-    thread_id: str
-    name: str
-    data: dict[str, Any]
+    data: msgspec.Raw  # the event's tagged ChatEventData, as encoded once (ChatEvent.encoded)
     recipients: list[str]

@@ -24,9 +24,9 @@ from typing import Protocol
 import msgspec
 
 from switchboard.bus.base import Bus, Subscription
+from switchboard.chat.domain_events import ChatEvent, decode_data
 from switchboard.chat.event_schemas import frame_head
 from switchboard.chat.fanout import CHAT_EVENTS, BusEvent
-from switchboard.chat.models import ChatEvent, ChatEventName
 from switchboard.chat.store import ChatStore
 from switchboard.identity.service import IDENTITY_CHANGED
 
@@ -103,10 +103,9 @@ class ChatHub:
                 message = self._decoder.decode(raw)
                 event = ChatEvent(
                     message.seq,
-                    message.thread_id,
-                    ChatEventName(message.name),
-                    message.data,
+                    decode_data(message.data),
                     tuple(message.recipients),
+                    bytes(message.data),
                 )
                 self.accept(event)
             except Exception:  # one bad message must not stop delivery of the rest

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
+from switchboard.chat.domain_events import ChatEvent
 from switchboard.chat.models import (
-    ChatEvent,
     Message,
     NewParticipant,
     Participant,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -113,17 +113,3 @@ class ReadReceipt:
     user_id: str
     message_id: str
     read_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class ChatEvent:
-    """One entry of the chat event stream. ``seq`` is the global cursor (None = ephemeral)."""
-
-    seq: int | None
-    thread_id: str
-    name: ChatEventName
-    data: Mapping[str, Any]
-    recipients: tuple[str, ...] = field(default=())
-    # The WebSocket frame up to the recipient, encoded once per event by the hub so fan-out
-    # to many sockets does not re-encode the same data (see chat/realtime.py).
-    frame_head: bytes = field(default=b"", compare=False, repr=False)

@@ -19,9 +19,9 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from switchboard.chat.access import ANY_CHAT
+from switchboard.chat.domain_events import ChatEvent
 from switchboard.chat.event_schemas import frame_head
 from switchboard.chat.hub import ChatHub
-from switchboard.chat.models import ChatEvent
 from switchboard.chat.store import ChatStore
 from switchboard.core.errors import AuthenticationError, SwitchboardError, TokenRevokedError
 from switchboard.core.principal import Principal

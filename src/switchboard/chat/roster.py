@@ -8,9 +8,16 @@ from dataclasses import replace
 from switchboard.chat import access
 from switchboard.chat import event_schemas as shapes
 from switchboard.chat.changes import ChatChanges
-from switchboard.chat.models import (
+from switchboard.chat.domain_events import (
+    ChatActor,
     ChatEvent,
-    ChatEventName,
+    ChatParticipant,
+    ParticipantsAdded,
+    ParticipantsRemoved,
+    ReadReceiptReceived,
+    TypingIndicatorReceived,
+)
+from switchboard.chat.models import (
     MessageType,
     NewParticipant,
     Participant,
@@ -81,8 +88,12 @@ class ChatRosterService:
                 participants=[shapes.participant_json(p) for p in added],
             )
             await change.emit(
-                ChatEventName.PARTICIPANTS_ADDED,
-                shapes.participants_added_event(thread_id, added, user, everyone, now),
+                ParticipantsAdded(
+                    thread_id,
+                    ChatActor.among(user, everyone),
+                    now,
+                    tuple(ChatParticipant.of(p) for p in added),
+                ),
                 seq=seq,
             )
         return invalid
@@ -106,8 +117,12 @@ class ChatRosterService:
                 participants=[shapes.participant_json(removed)],
             )
             await change.emit(
-                ChatEventName.PARTICIPANTS_REMOVED,
-                shapes.participants_removed_event(thread_id, removed, user, everyone, now),
+                ParticipantsRemoved(
+                    thread_id,
+                    ChatActor.among(user, everyone),
+                    now,
+                    (ChatParticipant.of(removed),),
+                ),
                 seq=seq,
             )
 
@@ -119,11 +134,9 @@ class ChatRosterService:
         await live_thread(self._store, thread_id)
         participants = await self._small_roster(thread_id, user, "Typing notifications")
         now = self._changes.now_ms()
-        event = ChatEvent(
+        event = ChatEvent.made(
             None,
-            thread_id,
-            ChatEventName.TYPING_INDICATOR_RECEIVED,
-            shapes.typing_event(thread_id, user, display_name, now),
+            TypingIndicatorReceived(thread_id, user, display_name, now),
             tuple(p.user_id for p in participants if p.user_id != user),
         )
         await self._changes.publish_ephemeral(event)
@@ -143,10 +156,7 @@ class ChatRosterService:
         async with self._changes.thread(thread_id) as change:
             await change.unit.set_read_receipt(user, message_id, change.now_ms)
             await change.emit(
-                ChatEventName.READ_RECEIPT_RECEIVED,
-                shapes.read_receipt_event(
-                    thread_id, user, me.display_name, message_id, change.now_ms
-                ),
+                ReadReceiptReceived(thread_id, user, me.display_name, message_id, change.now_ms)
             )
 
     async def list_read_receipts(

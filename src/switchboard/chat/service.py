@@ -16,8 +16,18 @@ from dataclasses import replace
 from switchboard.chat import access
 from switchboard.chat import event_schemas as shapes
 from switchboard.chat.changes import ChatChange, ChatChanges
+from switchboard.chat.domain_events import (
+    ChatActor,
+    ChatMessageFacts,
+    ChatParticipant,
+    MessageDeleted,
+    MessageEdited,
+    MessageReceived,
+    ThreadCreated,
+    ThreadDeleted,
+    ThreadPropertiesUpdated,
+)
 from switchboard.chat.models import (
-    ChatEventName,
     Message,
     MessageType,
     NewParticipant,
@@ -79,8 +89,13 @@ class ChatService:
                 participants=[shapes.participant_json(p) for p in everyone],
             )
             await change.emit(
-                ChatEventName.THREAD_CREATED,
-                shapes.thread_created_event(thread, everyone),
+                ThreadCreated(
+                    thread.id,
+                    ChatActor.among(creator, everyone),
+                    now,
+                    topic,
+                    tuple(ChatParticipant.of(p) for p in everyone),
+                ),
                 seq=seq,
             )
         return thread, invalid
@@ -106,8 +121,9 @@ class ChatService:
             await change.unit.update_thread(topic=topic)
             await change.add_system_message(MessageType.TOPIC_UPDATED, user, topic=topic)
             await change.emit(
-                ChatEventName.THREAD_PROPERTIES_UPDATED,
-                shapes.thread_updated_event(thread_id, topic, user, everyone, change.now_ms),
+                ThreadPropertiesUpdated(
+                    thread_id, ChatActor.among(user, everyone), change.now_ms, topic
+                )
             )
 
     async def delete_thread(self, principal: Principal, thread_id: str) -> None:
@@ -118,8 +134,7 @@ class ChatService:
             access.require_active(find_participant(everyone, user), thread_id)
             await change.unit.update_thread(deleted_ms=change.now_ms)
             await change.emit(
-                ChatEventName.THREAD_DELETED,
-                shapes.thread_deleted_event(thread_id, user, everyone, change.now_ms),
+                ThreadDeleted(thread_id, ChatActor.among(user, everyone), change.now_ms)
             )
 
     # ---- messages ------------------------------------------------------------------------
@@ -146,7 +161,7 @@ class ChatService:
                 sender_display_name=sender_display_name,
                 metadata=metadata,
             )
-            await change.emit(ChatEventName.MESSAGE_RECEIVED, shapes.message_event(message))
+            await change.emit(MessageReceived(thread_id, ChatMessageFacts.of(message)))
         return message
 
     async def get_message(self, principal: Principal, thread_id: str, message_id: str) -> Message:
@@ -195,9 +210,7 @@ class ChatService:
                 version_ms=now,
             )
             await change.unit.replace_message(edited)
-            await change.emit(
-                ChatEventName.MESSAGE_EDITED, shapes.message_event(edited, edited=True)
-            )
+            await change.emit(MessageEdited(thread_id, ChatMessageFacts.of(edited)))
 
     async def delete_message(self, principal: Principal, thread_id: str, message_id: str) -> None:
         user = access.caller(principal)
@@ -208,9 +221,7 @@ class ChatService:
                 return  # deleting twice is harmless, and announces nothing new
             deleted = replace(message, deleted_ms=change.now_ms, version_ms=change.now_ms)
             await change.unit.replace_message(deleted)
-            await change.emit(
-                ChatEventName.MESSAGE_DELETED, shapes.message_event(deleted, deleted=True)
-            )
+            await change.emit(MessageDeleted(thread_id, ChatMessageFacts.of(deleted)))
 
     # ---- internals -----------------------------------------------------------------------
 

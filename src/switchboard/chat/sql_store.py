@@ -16,9 +16,8 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from switchboard.chat.domain_events import ChatEvent, decode_data
 from switchboard.chat.models import (
-    ChatEvent,
-    ChatEventName,
     Message,
     Participant,
     ReadReceipt,
@@ -194,10 +193,7 @@ class SqlChatStore:
         )
         async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
-        return [
-            ChatEvent(r.seq, r.thread_id, ChatEventName(r.name), _decode(r.data), (user_id,))
-            for r in rows
-        ]
+        return [ChatEvent(r.seq, decode_data(r.data), (user_id,)) for r in rows]
 
     async def events_between(self, first: int, last: int) -> list[ChatEvent]:
         """Every event with first <= seq <= last (recipients recomputed from memberships)."""
@@ -220,9 +216,7 @@ class SqlChatStore:
         return [
             ChatEvent(
                 r.seq,
-                r.thread_id,
-                ChatEventName(r.name),
-                _decode(r.data),
+                decode_data(r.data),
                 participants_seq_window(by_thread.get(r.thread_id, []), r.seq),
             )
             for r in rows

@@ -19,7 +19,8 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.chat.models import ChatEvent, Message, NewParticipant, Participant, Thread
+from switchboard.chat.domain_events import ChatEvent
+from switchboard.chat.models import Message, NewParticipant, Participant, Thread
 from switchboard.chat.rows import message_from_row
 from switchboard.chat.tables import (
     chat_messages,
@@ -280,10 +281,7 @@ class SqlThreadUnit:
             )
 
     async def append_events(self, events: Sequence[ChatEvent], now_ms: int) -> None:
-        rows = [
-            (e.seq, e.thread_id, e.name.value, _encode(dict(e.data)).decode(), now_ms)
-            for e in events
-        ]
+        rows = [(e.seq, e.thread_id, e.name.value, e.encoded.decode(), now_ms) for e in events]
         if len(rows) == 1:
             await self._sql.execute(_INSERT_EVENT, rows[0])
         else:

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from switchboard.chat.domain_events import ChatEvent
 from switchboard.chat.models import (
-    ChatEvent,
     Message,
     NewParticipant,
     Participant,
