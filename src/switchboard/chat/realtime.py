@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -21,6 +21,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from switchboard.chat.access import ANY_CHAT
 from switchboard.chat.domain_events import ChatEvent
 from switchboard.chat.event_schemas import frame_head
+from switchboard.chat.frames import (
+    PROTOCOL,
+    HelloFrame,
+    LiveFrame,
+    PingFrame,
+    ResyncFrame,
+    ServerFrame,
+)
 from switchboard.chat.hub import ChatHub
 from switchboard.chat.store import ChatStore
 from switchboard.core.errors import AuthenticationError, SwitchboardError, TokenRevokedError
@@ -30,12 +38,12 @@ from switchboard.http.websocket import close_code, close_quietly, token_of
 
 log = logging.getLogger(__name__)
 
-PROTOCOL = "switchboard.chat.v1"
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_REVOKED = 4003
 CLOSE_HEARTBEAT = 4008
 CLOSE_TOO_SLOW = 4010
 REPLAY_PAGE = 500
+_PING = PingFrame()
 
 
 class TokenAuthority(Protocol):
@@ -142,12 +150,7 @@ class ChatRealtime:
         recipient = msgspec.json.encode(user_identifier_json(connection.user_id))
         await self._send(
             websocket,
-            {
-                "type": "hello",
-                "protocol": PROTOCOL,
-                "userId": connection.user_id,
-                "heartbeatSeconds": self._settings.heartbeat_seconds,
-            },
+            HelloFrame(PROTOCOL, connection.user_id, self._settings.heartbeat_seconds),
         )
         cursor = _cursor_of(websocket)
         start = self._hub.next_seq - 1
@@ -156,9 +159,7 @@ class ChatRealtime:
             # Older than retention: events are gone. Newer than the stream: the cursor is from
             # another deployment or a reset database. Either way the client must re-read.
             if cursor < oldest or cursor > max(newest, start):
-                await self._send(
-                    websocket, {"type": "resync", "oldestCursor": str(oldest), "cursor": str(start)}
-                )
+                await self._send(websocket, ResyncFrame(str(oldest), str(start)))
                 connection.last_seq = start
             else:
                 connection.last_seq = cursor
@@ -166,7 +167,7 @@ class ChatRealtime:
         else:
             connection.last_seq = start
         connection.go_live()
-        await self._send(websocket, {"type": "live", "cursor": str(connection.last_seq)})
+        await self._send(websocket, LiveFrame(str(connection.last_seq)))
         await self._pump(websocket, connection, token, principal, recipient)
 
     async def _replay(
@@ -226,7 +227,7 @@ class ChatRealtime:
                 if now - last_heard > 2 * heartbeat:
                     raise _Closed(CLOSE_HEARTBEAT, "No pong from the client.")
                 if now - last_ping >= heartbeat:
-                    await self._send(websocket, {"type": "ping"})
+                    await self._send(websocket, _PING)
                     last_ping = now
         finally:
             for task in (receiver, sender, recheck):
@@ -271,7 +272,7 @@ class ChatRealtime:
         head = event.frame_head or frame_head(event)
         await websocket.send_text((head + recipient + b"}}").decode())
 
-    async def _send(self, websocket: WebSocket, frame: dict[str, Any]) -> None:
+    async def _send(self, websocket: WebSocket, frame: ServerFrame) -> None:
         await websocket.send_text(self._encoder.encode(frame).decode())
 
 

@@ -22,14 +22,23 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import msgspec
 
-PROTOCOL = "switchboard.chat.v1"
+from switchboard.chat.frames import (
+    PROTOCOL,
+    EventFrame,
+    HelloFrame,
+    LiveFrame,
+    PingFrame,
+    PongFrame,
+    ServerFrame,
+)
+
 PATH = "/chat/realtime"
-PONG = '{"type":"pong"}'
+PONG = msgspec.json.encode(PongFrame()).decode()
 HELLO_TIMEOUT = 10.0
 
 CLOSE_UNAUTHORIZED = 4001  # token missing, invalid or expired: fresh token, reconnect
@@ -97,18 +106,16 @@ class _Position:
     cursor: int
 
 
-class _Frame(msgspec.Struct, rename="camel"):
+class _Kind(msgspec.Struct):
+    """Just enough of a frame that is not a known ServerFrame to say why."""
+
     type: str
-    name: str | None = None
-    cursor: str | None = None
-    data: dict[str, Any] | None = None
     protocol: str | None = None
-    user_id: str | None = None
-    heartbeat_seconds: float | None = None
-    oldest_cursor: str | None = None
 
 
-_decoder = msgspec.json.Decoder(_Frame)
+_decoder = msgspec.json.Decoder(ServerFrame)
+_kind_decoder = msgspec.json.Decoder(_Kind)
+_KNOWN = {frame.__struct_config__.tag for frame in get_args(ServerFrame)}
 
 
 def parse_cursor(cursor: str | None) -> int | None:
@@ -185,37 +192,53 @@ class EventSession:
         """Take one frame from the server; raises ProtocolViolation on nonsense."""
         try:
             frame = _decoder.decode(text)
+        except msgspec.ValidationError as exc:
+            self._require_unknown_type(text, exc)
+            self._heard_at = now
+            return  # unknown frame types are ignored: a newer server may add some
         except msgspec.DecodeError as exc:
             raise ProtocolViolation(f"unreadable frame: {exc}") from None
         self._heard_at = now
-        if frame.type == "hello":
+        if isinstance(frame, HelloFrame):
             self._hello(frame)
         elif self.heartbeat is None:
-            raise ProtocolViolation(f"expected a hello frame first, got {frame.type!r}")
-        elif frame.type == "event":
+            tag = frame.__struct_config__.tag
+            raise ProtocolViolation(f"expected a hello frame first, got {tag!r}")
+        elif isinstance(frame, EventFrame):
             self._event(frame)
-        elif frame.type == "ping":
+        elif isinstance(frame, PingFrame):
             self._outgoing.append(PONG)
-        elif frame.type == "live":
+        elif isinstance(frame, LiveFrame):
             self._live(self._cursor_field(frame.cursor, "live"))
-        elif frame.type == "resync":
+        else:
             oldest = self._cursor_field(frame.oldest_cursor, "resync")
             cursor = self._cursor_field(frame.cursor, "resync")
             self._accepted = cursor
             self._queue.append(Resync(str(oldest), str(cursor)))
-        # Unknown frame types are ignored: a newer server may add some.
 
-    def _hello(self, frame: _Frame) -> None:
+    @staticmethod
+    def _require_unknown_type(text: str | bytes, exc: msgspec.ValidationError) -> None:
+        """Passes for a frame type this client does not know; ProtocolViolation otherwise."""
+        try:
+            kind = _kind_decoder.decode(text)
+        except msgspec.DecodeError:
+            raise ProtocolViolation(f"unreadable frame: {exc}") from None
+        if kind.type not in _KNOWN:
+            return
+        # Another protocol may shape its hello differently: say which, not what is missing.
+        if kind.type == "hello" and kind.protocol != PROTOCOL:
+            raise ProtocolViolation(f"unsupported protocol {kind.protocol!r}")
+        raise ProtocolViolation(f"malformed {kind.type} frame: {exc}")
+
+    def _hello(self, frame: HelloFrame) -> None:
         if frame.protocol != PROTOCOL:
             raise ProtocolViolation(f"unsupported protocol {frame.protocol!r}")
-        if frame.heartbeat_seconds is None or frame.heartbeat_seconds <= 0:
+        if frame.heartbeat_seconds <= 0:
             raise ProtocolViolation("hello without a positive heartbeatSeconds")
         self.heartbeat = frame.heartbeat_seconds
         self.user_id = frame.user_id
 
-    def _event(self, frame: _Frame) -> None:
-        if frame.name is None or frame.data is None:
-            raise ProtocolViolation("event frame without name or data")
+    def _event(self, frame: EventFrame) -> None:
         if frame.cursor is not None:
             seq = self._cursor_field(frame.cursor, "event")
             if self._accepted is not None and seq <= self._accepted:
