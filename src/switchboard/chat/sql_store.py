@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -39,8 +38,6 @@ from switchboard.events.outbox import Outbox
 from switchboard.storage.database import Database
 from switchboard.storage.driver import DriverSql
 from switchboard.storage.groupcommit import GroupCommitter
-
-_decode = msgspec.json.decode
 
 
 class SqlChatStore:
