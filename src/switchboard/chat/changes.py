@@ -3,7 +3,7 @@
     service ── async with changes.thread(id) as change ─▶ change.thread / change.roster (locked)
                                                          change.unit.<writes>
                                                          change.add_message(...) (id clock)
-                                                         change.emit(name, data) ─▶ stream seq,
+                                                         change.emit(event data) ─▶ stream seq,
                                                              stream row, Event Grid outbox rows
             ── exit: COMMIT ─▶ PostCommitPublisher: outbox wake-up, bus "chat.events" ─▶ hubs
 
