@@ -45,19 +45,8 @@ NOW = 1_700_000_000_000
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
-    """None: in memory. (A sync fixture: the PostgreSQL one runs its own event loop.)"""
-    if request.param == "memory":
-        return None
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def private_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
-    """Like store_url, but PostgreSQL gets a database of its own: for what changes the whole
+    """Like backend_url, but PostgreSQL gets a database of its own: for what changes the whole
     stream (pruning), which other tests on the session's database replay from."""
     if request.param != "postgres":
         yield None if request.param == "memory" else f"sqlite+aiosqlite:///{tmp_path / 'c.db'}"
@@ -84,8 +73,8 @@ async def private_store(private_store_url: str | None) -> AsyncIterator[ChatStor
 
 
 @pytest.fixture
-async def store(store_url: str | None) -> AsyncIterator[ChatStore]:
-    async for made in _store(store_url):
+async def store(backend_url: str | None) -> AsyncIterator[ChatStore]:
+    async for made in _store(backend_url):
         yield made
 
 

@@ -1,8 +1,8 @@
 """Python clients for Switchboard's own protocols (the ACS SDKs cover the REST APIs).
 
 ``switchboard.client.chat``: ``ChatEvents`` yields a user's real-time chat events
-(docs/realtime.md) and reconnects with its cursor by itself. (The calling client is
-``switchboard.calling.client`` for now.)
+(docs/realtime.md) and reconnects with its cursor by itself. ``switchboard.client.calling``:
+the calling client.
 """
 
 from switchboard.client.backoff import Backoff
