@@ -29,6 +29,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from switchboard.calling.models import CallState, EndReason
 from switchboard.calling.signaling import frames, protocol, requests
 from switchboard.calling.signaling.protocol import CLOSE_UNAUTHORIZED, PROTOCOL
+from switchboard.client.backoff import Backoff
 from switchboard.client.calling.call import Call, CallDirection, RemoteParticipant
 from switchboard.client.calling.session import (
     Ack,
@@ -38,7 +39,6 @@ from switchboard.client.calling.session import (
     SignalingSession,
     signaling_url,
 )
-from switchboard.client.session import Backoff
 
 log = logging.getLogger(__name__)
 
