@@ -18,7 +18,7 @@ from typing import Any
 
 from switchboard.calling.lifecycle import Lifecycle, LifecycleKind
 from switchboard.core.events import IntegrationEvent
-from switchboard.events.outbox import Outbox as Outbox  # calling/component.py imports it here
+from switchboard.events.outbox import Outbox
 from switchboard.http.identifiers import user_identifier_json
 from switchboard.storage.database import Database
 

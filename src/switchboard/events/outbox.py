@@ -46,10 +46,6 @@ class Outbox(Protocol):
         ...
 
 
-EventOutbox = Outbox
-"""The former name (sms/ still imports it)."""
-
-
 class PostCommitPublisher:
     """What every change does once committed: wake the outbox's dispatchers if it wrote
     integration events, then publish its bus messages. Both are best effort: the change is

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.core.events import IntegrationEvent
-from switchboard.events.outbox import EventOutbox
+from switchboard.events.outbox import Outbox
 from switchboard.sms.carrier import ReportStatus
 from switchboard.sms.events import SmsEvent
 from switchboard.sms.models import (
@@ -228,7 +228,7 @@ class SqlSmsStore:
     def __init__(
         self,
         database: Database,
-        outbox: EventOutbox,
+        outbox: Outbox,
         *,
         render: Callable[[SmsEvent], IntegrationEvent],
     ) -> None:
