@@ -120,11 +120,13 @@ def test_killed_socket_reconnects_and_every_message_arrives_once_in_order(
     for text in expected[9:]:
         thread.send_message(text)
     wait_for(page, "chatMessageReceived", len(expected))
-    time.sleep(0.3)  # a duplicate would have arrived by now
+    # Barrier: events arrive in stream order, so a duplicate would come before this one.
+    thread.send_message("sentinel")
+    wait_for(page, "chatMessageReceived", len(expected) + 1)
 
     found = records(page)
     received = [r for r in found if r["name"] == "chatMessageReceived"]
-    assert texts(found) == expected
+    assert texts(found) == [*expected, "sentinel"]
     cursors = [int(r["cursor"]) for r in received]
     assert cursors == sorted(set(cursors))
     names = [r["name"] for r in found]

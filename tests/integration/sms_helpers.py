@@ -60,6 +60,26 @@ async def wait_for_inbox(
         await asyncio.sleep(0.05)
 
 
+async def inbox_before_sentinel(
+    server: RunningServer, sender: str, to: str, within: float = 15.0
+) -> list[dict[str, Any]]:
+    """Send one more message from ``sender`` to ``to`` and wait until the handset has it:
+    whatever was queued before it has been claimed by then (the sender takes due messages in
+    due order), so the messages before it are all there will be. No sleeping on a hunch."""
+    marker = f"sentinel {uuid.uuid4().hex}"
+    body = {"from": sender, "smsRecipients": [{"to": to}], "message": marker}
+    response = await signed_request(server, "POST", "/sms?api-version=2021-03-07", body)
+    assert response.status_code == 202, response.text
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        messages = await inbox(server, to)
+        texts = [m["message"] for m in messages]
+        if marker in texts:
+            return [m for m in messages if m["message"] != marker]
+        assert asyncio.get_running_loop().time() < deadline, texts
+        await asyncio.sleep(0.05)
+
+
 async def handset_sends(server: RunningServer, sender: str, to: str, text: str) -> None:
     body = {"from": sender, "to": to, "message": text}
     response = await signed_request(server, "POST", "/admin/simulator/sms:send", body)

@@ -191,6 +191,8 @@ async def test_messages_accepted_during_an_outage_survive_a_restart_and_go_out_o
     server = await rig.start_server()  # same data dir: the queue is in the database
     await rig.proxy.restore()
     await eventually(lambda: len(rig.texts_to(phone)) == len(texts))
-    await asyncio.sleep(0.5)  # anything sent twice would have arrived by now
-    assert sorted(rig.texts_to(phone)) == sorted(t.encode() for t in texts)
-    assert rig.proxy.count("esme", CommandId.SUBMIT_SM) == len(texts)
+    # Barrier: a later message arrives only after everything queued before it was claimed.
+    await send(server, ours, phone, "sentinel", report=False)
+    await eventually(lambda: b"sentinel" in rig.texts_to(phone))
+    assert sorted(rig.texts_to(phone)) == sorted([b"sentinel", *(t.encode() for t in texts)])
+    assert rig.proxy.count("esme", CommandId.SUBMIT_SM) == len(texts) + 1
