@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import time
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ import pytest
 from switchboard.app import Node as Switchboard
 from switchboard.app import build_node
 from switchboard.core.config import load_settings, node_config
-from tests.acs_signing import sign
+from tests.acs_signing import sign, sign_headers
 
 pytestmark = pytest.mark.anyio
 
@@ -280,3 +281,28 @@ async def test_every_module_the_browser_sdks_import_is_served_to_any_origin(api:
         served.add(name)
         waiting.extend(relative_import.findall(response.text))
     assert {"ws-session.js", "calling-signaling.js", "calling-events.js"} <= served
+
+
+async def test_a_captured_request_replayed_with_look_alike_signed_headers_mints_nothing(
+    api: Node,
+) -> None:
+    """Issue 13's attack on a node: the old date and body hash moved into made-up signed
+    headers, a fresh x-ms-date and a new body's hash beside them, unsigned."""
+    target = f"/identities?{V}"
+    old_body = b"{}"
+    captured = {
+        "x-captured-date": formatdate(timeval=time.time() - 6 * 3600, usegmt=True),
+        "host": HOST,
+        "x-captured-hash": base64.b64encode(hashlib.sha256(old_body).digest()).decode(),
+    }
+    names = ["x-captured-date", "host", "x-captured-hash"]
+    new_body = b'{"createTokenWithScopes": ["chat"]}'
+    headers = captured | {
+        "Authorization": sign_headers("POST", target, captured, names, api.key),
+        "x-ms-date": formatdate(usegmt=True),
+        "x-ms-content-sha256": base64.b64encode(hashlib.sha256(new_body).digest()).decode(),
+        "Content-Type": "application/json",
+    }
+    response = await api.http.post(target, content=new_body, headers=headers)
+    assert response.status_code == 401
+    assert "SignedHeaders must include" in response.json()["error"]["message"]

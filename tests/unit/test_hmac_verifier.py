@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from email.utils import formatdate
 
 import pytest
@@ -9,7 +10,7 @@ from switchboard.core.clock import FakeClock
 from switchboard.core.errors import AuthenticationError
 from switchboard.http.accesskeys import AccessKeyRing
 from switchboard.http.hmac import HmacVerifier
-from tests.acs_signing import sign
+from tests.acs_signing import sign, sign_headers
 
 pytestmark = pytest.mark.anyio
 
@@ -97,3 +98,82 @@ async def test_failed_verifications_do_not_reload_more_than_once_a_second() -> N
         with pytest.raises(AuthenticationError):
             await check.verify("POST", "/x", bad, b"")
     assert keys.loads == 2
+
+
+def _body_hash(body: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+async def test_a_replay_that_signs_look_alike_headers_instead_of_the_date_and_hash_is_refused() -> (
+    None
+):
+    """The attack: a request captured hours ago is resent with a new body, a fresh (unsigned)
+    x-ms-date and x-ms-content-sha256, and the old date and hash moved into made-up headers
+    that the SignedHeaders list names instead."""
+    clock = FakeClock()
+    check = await verifier(clock)
+    old = {
+        "x-old-date": formatdate(clock.now(), usegmt=True),
+        "host": HOST,
+        "x-old-hash": _body_hash(b'{"old": 1}'),
+    }
+    authorization = sign_headers("POST", "/x", old, ["x-old-date", "host", "x-old-hash"], KEY_A)
+    clock.advance(6 * 3600)
+    body = b'{"new": 2}'
+    replayed = old | {
+        "authorization": authorization,
+        "x-ms-date": formatdate(clock.now(), usegmt=True),
+        "x-ms-content-sha256": _body_hash(body),
+    }
+    with pytest.raises(AuthenticationError, match="SignedHeaders must include"):
+        await check.verify("POST", "/x", replayed, body)
+
+
+async def test_signed_headers_without_a_date_are_refused() -> None:
+    clock = FakeClock()
+    check = await verifier(clock)
+    body = b"{}"
+    headers = {"host": HOST, "x-ms-content-sha256": _body_hash(body)}
+    headers["authorization"] = sign_headers(
+        "POST", "/x", headers, ["host", "x-ms-content-sha256"], KEY_A
+    )
+    headers["x-ms-date"] = formatdate(clock.now(), usegmt=True)  # present, but not signed
+    with pytest.raises(AuthenticationError, match="missing: x-ms-date"):
+        await check.verify("POST", "/x", headers, body)
+
+
+async def test_the_signed_date_is_the_one_held_to_the_skew_window() -> None:
+    clock = FakeClock()
+    check = await verifier(clock)
+    body = b"{}"
+    headers = {
+        "date": formatdate(clock.now(), usegmt=True),
+        "host": HOST,
+        "x-ms-content-sha256": _body_hash(body),
+    }
+    headers["authorization"] = sign_headers(
+        "POST", "/x", headers, ["date", "host", "x-ms-content-sha256"], KEY_A
+    )
+    await check.verify("POST", "/x", headers, body)  # `date` alone, signed, is fine
+    clock.advance(3600)
+    headers["x-ms-date"] = formatdate(clock.now(), usegmt=True)  # fresh, but not signed
+    with pytest.raises(AuthenticationError, match="clock skew"):
+        await check.verify("POST", "/x", headers, body)
+
+
+async def test_signed_headers_without_the_body_hash_or_host_are_refused() -> None:
+    clock = FakeClock()
+    check = await verifier(clock)
+    body = b"{}"
+    headers = {
+        "x-ms-date": formatdate(clock.now(), usegmt=True),
+        "host": HOST,
+        "x-ms-content-sha256": _body_hash(body),
+    }
+    for names, missing in (
+        (["x-ms-date", "host"], "x-ms-content-sha256"),
+        (["x-ms-date", "x-ms-content-sha256"], "host"),
+    ):
+        signed = headers | {"authorization": sign_headers("POST", "/x", headers, names, KEY_A)}
+        with pytest.raises(AuthenticationError, match=f"missing: {missing}"):
+            await check.verify("POST", "/x", signed, body)

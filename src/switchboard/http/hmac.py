@@ -7,6 +7,12 @@ The same request is signed differently by different SDK transports, so several c
 forms of the path and of the host are tried (cheapest and most common first):
 path as received / fully percent-decoded / with ``:`` re-encoded as ``%3A`` in the path;
 Host header / configured public authority (with and without ``:443``) / ``x-ms-host``.
+
+What the signature must bind, whatever ``SignedHeaders`` a client names: the date
+(``x-ms-date``, or ``date`` when that is what it signed), ``host`` and
+``x-ms-content-sha256``. The signed date is the one held to the skew window and the signed
+hash the one checked against the body, so a captured request cannot be replayed later or
+with another body by signing look-alike headers instead.
 """
 
 from __future__ import annotations
@@ -61,7 +67,8 @@ class HmacVerifier:
         )
         if not hmac_lib.compare_digest(actual_hash, content_hash):
             raise AuthenticationError("The body does not match x-ms-content-sha256.")
-        self._check_date(headers.get("x-ms-date") or headers.get("date"))
+        # The date the signature covers (x-ms-date wins when both are signed, as ACS does).
+        self._check_date(headers.get("x-ms-date" if "x-ms-date" in signed_names else "date"))
 
         # The usual form first (the target as received, the Host header), without building
         # the candidate lists.
@@ -166,8 +173,21 @@ def _parse_authorization(value: str) -> tuple[tuple[str, ...], bytes]:
 
 @functools.lru_cache(maxsize=64)
 def _signed_names(signed: str) -> tuple[str, ...]:
-    """The SignedHeaders list: one of a handful of forms per SDK, so cached."""
-    return tuple(name.strip().lower() for name in signed.split(";"))
+    """The SignedHeaders list, refused unless it covers the date, the host and the body hash:
+    one of a handful of forms per SDK, so cached (a refusal is not cached: it raises)."""
+    names = tuple(name.strip().lower() for name in signed.split(";"))
+    missing = [name for name in _MUST_SIGN if name not in names]
+    if "x-ms-date" not in names and "date" not in names:
+        missing.insert(0, "x-ms-date")
+    if missing:
+        raise AuthenticationError(
+            f"SignedHeaders must include x-ms-date, host and x-ms-content-sha256; "
+            f"missing: {', '.join(missing)}."
+        )
+    return names
+
+
+_MUST_SIGN = ("host", "x-ms-content-sha256")
 
 
 class _PathCandidates:
