@@ -306,3 +306,40 @@ async def test_a_captured_request_replayed_with_look_alike_signed_headers_mints_
     response = await api.http.post(target, content=new_body, headers=headers)
     assert response.status_code == 401
     assert "SignedHeaders must include" in response.json()["error"]["message"]
+
+
+async def test_json_nested_a_thousand_levels_deep_is_a_400_not_a_500(api: Node) -> None:
+    body = b'{"a":' * 1000 + b"1" + b"}" * 1000  # 6 KB
+    response = await api.signed("POST", "/rooms?api-version=2024-04-15", body)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "The request body is nested too deeply."
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/phoneNumbers?api-version=2025-06-01&skip=99999999999999999999",
+        "/availablePhoneNumbers/countries?api-version=2025-06-01&skip=2147483648",
+    ],
+)
+async def test_a_skip_past_any_integer_column_is_a_400(api: Node, target: str) -> None:
+    response = await api.signed("GET", target)
+    assert response.status_code == 400
+    assert response.json()["error"]["target"] == "skip"
+
+
+async def test_errors_outside_the_acs_routes_have_the_acs_shape_and_log_no_traceback(
+    api: Node, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = await api.http.get("/sdk/no-such-module.js")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "NotFound"
+    posted = await api.http.post("/sdk/chat.js")
+    assert posted.status_code == 405
+    assert posted.json()["error"]["code"] == "MethodNotAllowed"
+    health = await api.http.post("/health")
+    assert health.status_code == 405
+    assert health.headers["content-type"].startswith("application/json")
+    assert health.json()["error"]["code"] == "MethodNotAllowed"
+    assert set(health.headers["allow"].split(", ")) == {"GET", "HEAD"}
+    assert "unhandled error" not in caplog.text

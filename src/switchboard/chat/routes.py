@@ -11,13 +11,12 @@ from starlette.routing import BaseRoute
 from switchboard.chat import schemas
 from switchboard.chat.roster import ChatRosterService
 from switchboard.chat.service import ChatService
-from switchboard.core.errors import BadRequestError
 from switchboard.core.principal import Principal
 from switchboard.http.apiversion import CHAT_VERSIONS
 from switchboard.http.auth import Authenticator
 from switchboard.http.identifiers import identifier_from_json
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
-from switchboard.http.paging import ContinuationCodec, next_link, page_size
+from switchboard.http.paging import ContinuationCodec, next_link, page_size, parse_skip
 from switchboard.http.repeatability import Repeatability
 from switchboard.http.routing import Auth, routes_for
 
@@ -45,12 +44,7 @@ def chat_routes(
         return schemas.parse_time(request.query_params.get("startTime"), "startTime")
 
     def skip(request: Request) -> int:
-        raw = request.query_params.get("skip")
-        if not raw:
-            return 0
-        if not (raw.isascii() and raw.isdigit()):
-            raise BadRequestError(f"skip must be a non-negative integer; got {raw!r}.")
-        return int(raw)
+        return parse_skip(request.query_params.get("skip"))
 
     def thread_path(thread_id: str, tail: str) -> str:
         return f"/chat/threads/{quote(thread_id, safe='')}/{tail}"

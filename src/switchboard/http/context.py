@@ -14,10 +14,11 @@ import os
 from time import perf_counter
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from switchboard.core.errors import SwitchboardError
-from switchboard.http.errors import error_body, internal_error_body
+from switchboard.http.errors import error_body, http_exception_error, internal_error_body
 from switchboard.http.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -89,12 +90,23 @@ class RequestContextMiddleware:
 
         if metrics is not None:
             metrics.in_flight += 1
+        # Starlette's routes and mounts raise HTTPException (405 on a route with other
+        # methods, 404 in a mount) when they see an app in the scope, instead of answering
+        # plain text themselves: rendered below in the ACS error shape.
+        scope.setdefault("app", self)
         try:
             await self.app(scope, receive, send_with_headers)
         except SwitchboardError as exc:
             if status or kind != "http":
                 raise
             await _send_json(send_with_headers, exc.status, error_body(exc))
+        except HTTPException as exc:
+            if status or kind != "http":
+                raise
+            error = http_exception_error(exc.status_code, exc.detail)
+            allow = (exc.headers or {}).get("Allow")
+            extra_headers = [(b"allow", allow.encode())] if allow else []
+            await _send_json(send_with_headers, error.status, error_body(error), extra_headers)
         except Exception:
             log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
             if status or kind != "http":
@@ -107,10 +119,13 @@ class RequestContextMiddleware:
                 metrics.observe_request(scope, status or 500, (end or perf_counter()) - start)
 
 
-async def _send_json(send: Send, status: int, body: bytes) -> None:
+async def _send_json(
+    send: Send, status: int, body: bytes, extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     headers: list[Any] = [
         (b"content-type", _JSON),
         (b"content-length", str(len(body)).encode()),
+        *(extra_headers or ()),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import msgspec
 
-from switchboard.core.errors import SwitchboardError
+from switchboard.core.errors import (
+    BadRequestError,
+    MethodNotAllowedError,
+    NotFoundError,
+    SwitchboardError,
+)
 
 _encoder = msgspec.json.Encoder()
 
@@ -25,3 +30,14 @@ def internal_error_body(request_id: str) -> bytes:
             }
         }
     )
+
+
+def http_exception_error(status: int, detail: str) -> SwitchboardError:
+    """A Starlette ``HTTPException`` (a route's 405, a mount's 404) as one of our errors."""
+    if status == 404:
+        return NotFoundError("No such resource.")
+    if status == 405:
+        return MethodNotAllowedError("This method is not allowed on this resource.")
+    if 400 <= status < 500:
+        return BadRequestError(detail or "The request was refused.")
+    return SwitchboardError(detail or "An unexpected error occurred.")

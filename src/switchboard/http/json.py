@@ -78,6 +78,8 @@ def decode_json(body: bytes, schema: type[T], *, allow_empty: bool = False) -> T
         raise BadRequestError(f"Invalid request body: {exc}") from exc
     except msgspec.DecodeError as exc:
         raise BadRequestError(f"The request body is not valid JSON: {exc}") from exc
+    except RecursionError:  # msgspec's guard against JSON nested deeper than it will follow
+        raise BadRequestError("The request body is nested too deeply.") from None
 
 
 def json_response(

@@ -85,6 +85,21 @@ def next_link(path: str, params: Mapping[str, str]) -> str:
     return f"{path}?{urlencode(query, quote_via=quote, safe='')}"
 
 
+MAX_SKIP = 2**31 - 1  # far past any listing; keeps the offset inside every database's integer
+
+
+def parse_skip(raw: str | None) -> int:
+    """A ``skip`` query value: a non-negative integer no larger than ``MAX_SKIP``."""
+    if raw is None or raw == "":
+        return 0
+    if not _DIGITS.fullmatch(raw):
+        raise BadRequestError("skip must be a non-negative integer.", target="skip")
+    digits = raw.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_SKIP)) or int(digits) > MAX_SKIP:
+        raise BadRequestError(f"skip must be at most {MAX_SKIP}.", target="skip")
+    return int(digits)
+
+
 def page_size(raw: str | None, *, default: int, maximum: int) -> int:
     """A page-size query value: a positive integer, clamped to ``maximum``."""
     if raw is None:

@@ -23,7 +23,7 @@ from switchboard.http.apiversion import PHONE_NUMBERS_VERSIONS
 from switchboard.http.auth import Authenticator
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
 from switchboard.http.lro import accepted_response, operation_body
-from switchboard.http.paging import next_link, page_size
+from switchboard.http.paging import next_link, page_size, parse_skip
 from switchboard.http.routing import Auth, routes_for
 from switchboard.numbers import schemas
 from switchboard.numbers.models import e164
@@ -240,12 +240,7 @@ def _accepted(
 
 
 def _skip(request: Request) -> int:
-    raw = request.query_params.get("skip")
-    if raw is None or raw == "0":
-        return 0
-    if not raw.isascii() or not raw.isdigit():
-        raise BadRequestError("skip must be a non-negative integer.", target="skip")
-    return int(raw)
+    return parse_skip(request.query_params.get("skip"))
 
 
 def _size(request: Request, name: str) -> int:
