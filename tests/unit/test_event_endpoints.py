@@ -44,6 +44,19 @@ DEVELOPMENT = EndpointPolicy.for_mode(Mode.DEVELOPMENT)
         ("100.64.0.1", AddressClass.RESERVED),  # carrier-grade NAT
         ("93.184.216.34", AddressClass.GLOBAL),
         ("2606:4700:4700::1111", AddressClass.GLOBAL),
+        # IPv6 forms that carry an IPv4 address are judged by it (NAT64, 6to4) ...
+        ("64:ff9b::a9fe:a9fe", AddressClass.LINK_LOCAL),  # NAT64 to the metadata address
+        ("64:ff9b::7f00:1", AddressClass.LOOPBACK),
+        ("64:ff9b::a00:1", AddressClass.PRIVATE),
+        ("64:ff9b::808:808", AddressClass.GLOBAL),  # NAT64 to a public address is fine
+        ("2002:a9fe:a9fe::1", AddressClass.LINK_LOCAL),  # 6to4
+        ("2002:c0a8:101::1", AddressClass.PRIVATE),
+        ("2002:808:808::1", AddressClass.GLOBAL),
+        # ... and deprecated or local-only forms are refused whatever they carry.
+        ("::a9fe:a9fe", AddressClass.RESERVED),  # IPv4-compatible
+        ("::808:808", AddressClass.RESERVED),
+        ("fec0::1", AddressClass.RESERVED),  # site-local
+        ("64:ff9b:1::808:808", AddressClass.RESERVED),  # local-use NAT64
     ],
 )
 def test_addresses_are_classified(address: str, kind: AddressClass) -> None:
@@ -56,6 +69,18 @@ def test_production_refuses_every_non_public_address() -> None:
     )
     assert PRODUCTION.refusal(ipaddress.ip_address("10.0.0.1")) is not None
     assert PRODUCTION.refusal(ipaddress.ip_address("8.8.8.8")) is None
+
+
+@pytest.mark.parametrize(
+    "address", ["64:ff9b::a9fe:a9fe", "2002:7f00:1::", "::7f00:1", "fec0::1", "64:ff9b:1::1"]
+)
+def test_production_refuses_ipv6_transition_forms_of_internal_addresses(address: str) -> None:
+    assert PRODUCTION.refusal(ipaddress.ip_address(address)) is not None
+
+
+def test_an_allowed_network_admits_the_ipv4_address_a_nat64_one_carries() -> None:
+    policy = EndpointPolicy.for_mode(Mode.PRODUCTION, "10.0.0.0/8")
+    assert policy.refusal(ipaddress.ip_address("64:ff9b::a00:1")) is None
 
 
 def test_development_allows_loopback() -> None:

@@ -5,6 +5,12 @@ unspecified, multicast or otherwise non-global address is refused, unless its ho
 network containing the address, is on ``events_allowed_endpoints``. Development mode calls
 anything, ``localhost`` included.
 
+IPv6 forms that carry an IPv4 address are judged by that address: IPv4-mapped
+(``::ffff:a.b.c.d``), NAT64 (``64:ff9b::/96``) and 6to4 (``2002::/16``), so
+``64:ff9b::a9fe:a9fe`` is the metadata address 169.254.169.254 it reaches. Deprecated or
+local-only forms are refused outright: IPv4-compatible (``::a.b.c.d``), site-local
+(``fec0::/10``) and local-use NAT64 (``64:ff9b:1::/48``).
+
 The check runs when a subscription is created *and* inside the HTTP client's connect step at
 every delivery (``transport.py``): DNS answers change, and checking a name then connecting to a
 fresh lookup of it would let a rebinding name slip through. The client connects to exactly
@@ -40,7 +46,15 @@ class AddressClass(StrEnum):
     RESERVED = "reserved"  # not globally routable for another reason (shared, benchmarking, ...)
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 address in the low 32 bits
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: local use only
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated by RFC 4291 (:: and ::1 aside)
+_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")  # deprecated by RFC 3879
+
+
 def classify(address: IPAddress) -> AddressClass:
+    if isinstance(address, ipaddress.IPv6Address) and _deprecated_or_local(address):
+        return AddressClass.RESERVED
     address = _unmapped(address)
     if address.is_unspecified:
         return AddressClass.UNSPECIFIED
@@ -134,7 +148,21 @@ class EndpointGuard:
 
 
 def _unmapped(address: IPAddress) -> IPAddress:
-    """``::ffff:127.0.0.1`` is 127.0.0.1 for every purpose that matters here."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+    """The IPv4 address an IPv6 one carries (``::ffff:127.0.0.1``, ``64:ff9b::7f00:1`` and
+    ``2002:7f00:1::`` all reach 127.0.0.1), else the address itself."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return address
+    if address.ipv4_mapped is not None:
         return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
+    if address.sixtofour is not None:
+        return address.sixtofour
     return address
+
+
+def _deprecated_or_local(address: ipaddress.IPv6Address) -> bool:
+    if address in _NAT64_LOCAL or address in _SITE_LOCAL:
+        return True
+    # ::a.b.c.d (IPv4-compatible); :: and ::1 are judged as unspecified and loopback.
+    return address in _IPV4_COMPATIBLE and int(address) > 1
