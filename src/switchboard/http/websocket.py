@@ -3,6 +3,8 @@
 token_of(ws): "Authorization: Bearer …", else ?access_token=… (browsers cannot set headers)
 close_code(exc): an authentication failure → the close code the docs promise
 close_quietly(ws, code, reason): close if still open; a socket that is gone is not an error
+
+The session itself (accept, queue, heartbeat, token checks) is websocket_session.py.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from switchboard.core.errors import PermissionDeniedError, SwitchboardError, Tok
 
 CLOSE_UNAUTHORIZED = 4001  # token missing, invalid or expired: a fresh token, reconnect
 CLOSE_REVOKED = 4003  # tokens revoked or identity deleted: stop
+CLOSE_HEARTBEAT = 4008  # nothing heard from the client for two heartbeats: reconnect
 MAX_REASON = 120  # a close frame's reason is at most 123 bytes
 
 
