@@ -368,7 +368,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         chat_hub,
         chat_store,
         identity,
-        clock=clock,
+        clock=system_clock,
         settings=RealtimeSettings(heartbeat_seconds=config.chat.heartbeat_seconds),
     )
 

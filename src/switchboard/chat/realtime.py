@@ -1,19 +1,17 @@
 """The chat WebSocket: one per client, catch-up from a cursor, then live (docs/realtime.md).
 
-connect(token, cursor?) ─▶ authenticate ─▶ accept ─▶ hub.attach (live events buffer)
-    ─▶ "hello" ─▶ replay stream events after cursor (or "resync" if beyond retention)
-    ─▶ "live" (+ buffered events not yet sent) ─▶ live events, pings, until:
-       token expiry (4001) · revocation/deletion (4003) · no pong (4008) · too slow (4010)
+connect(token, cursor?) ─▶ SessionAcceptor: authenticate (a chat scope) ─▶ accept
+    ─▶ hub.attach (live events held back) ─▶ "hello" ─▶ replay stream events after cursor
+       (or "resync" if beyond retention) ─▶ "live" (+ held events not yet sent)
+    ─▶ HeartbeatSession.run: live events, pings, until: token expiry (4001) · revocation/
+       deletion (4003) · no pong (4008) · too slow (4010)
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
 
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -31,29 +29,22 @@ from switchboard.chat.frames import (
 )
 from switchboard.chat.hub import ChatHub
 from switchboard.chat.store import ChatStore
-from switchboard.core.errors import AuthenticationError, SwitchboardError, TokenRevokedError
-from switchboard.core.principal import Principal
+from switchboard.core.clock import Clock
 from switchboard.http.identifiers import user_identifier_json
-from switchboard.http.websocket import close_code, close_quietly, token_of
+from switchboard.http.websocket import close_quietly
+from switchboard.http.websocket_session import (
+    HeartbeatSession,
+    HeartbeatSettings,
+    SessionAcceptor,
+    SessionClosedError,
+    SlowClientLimit,
+    TokenAuthority,
+)
 
 log = logging.getLogger(__name__)
 
-CLOSE_UNAUTHORIZED = 4001
-CLOSE_REVOKED = 4003
-CLOSE_HEARTBEAT = 4008
 CLOSE_TOO_SLOW = 4010
 REPLAY_PAGE = 500
-_PING = PingFrame()
-
-
-class TokenAuthority(Protocol):
-    """What the socket needs from identity (IdentityService fits)."""
-
-    async def authenticate_token(self, token: str) -> Principal: ...
-
-    async def revalidate_token(self, token: str) -> Principal:
-        """Like authenticate_token, but reads revocation state afresh (no cache)."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -62,44 +53,49 @@ class RealtimeSettings:
     queue_limit: int = 10_000
 
 
-class _Closed(Exception):
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
 class RealtimeConnection:
-    """One client: buffers live events until its catch-up is done, then queues them."""
+    """One client as the hub sees it: holds live events back until its catch-up is done,
+    then hands each, once and in cursor order, to its session's queue."""
 
-    def __init__(self, user_id: str, limit: int) -> None:
-        self.user_id = user_id
-        self._limit = limit
-        self._queue: asyncio.Queue[ChatEvent] = asyncio.Queue()
-        self._buffer: list[ChatEvent] | None = []  # None once live
+    def __init__(self, session: HeartbeatSession) -> None:
+        self.user_id = session.principal.user_id or ""
         self.last_seq = 0
-        self.overflowed = False
-        self.recheck = asyncio.Event()
+        self._session = session
+        self._recipient = msgspec.json.encode(user_identifier_json(self.user_id))
+        self._held: list[ChatEvent] | None = []  # None once live
 
     def offer(self, event: ChatEvent) -> None:
-        if self._buffer is not None:
-            self._buffer.append(event)
-        elif self._queue.qsize() >= self._limit:
-            self.overflowed = True
-            self.recheck.set()  # wakes the loop, which closes the socket
-        else:
-            self._queue.put_nowait(event)
+        if self._held is not None:
+            self._held.append(event)
+            return
+        text = self.text_of(event)
+        if text is not None:
+            self._session.send(text)
 
     def identity_changed(self) -> None:
-        self.recheck.set()
+        self._session.recheck()
 
-    def go_live(self) -> None:
-        buffered, self._buffer = self._buffer or [], None
-        for event in buffered:
-            self._queue.put_nowait(event)
+    def go_live(self) -> int:
+        """Queue the events held back during catch-up; the cursor the client resumes from."""
+        cursor = self.last_seq
+        held, self._held = self._held or [], None
+        self._session.send_held(self._texts_of(held))
+        return cursor
 
-    async def next_event(self) -> ChatEvent:
-        return await self._queue.get()
+    def text_of(self, event: ChatEvent) -> str | None:
+        """The event's frame for this user; None if it was sent already (during catch-up)."""
+        if event.seq is not None:
+            if event.seq <= self.last_seq:
+                return None
+            self.last_seq = event.seq
+        head = event.frame_head or frame_head(event)
+        return (head + self._recipient + b"}}").decode()
+
+    def _texts_of(self, events: list[ChatEvent]) -> Iterator[str]:
+        for event in events:
+            text = self.text_of(event)
+            if text is not None:
+                yield text
 
 
 class ChatRealtime:
@@ -109,45 +105,46 @@ class ChatRealtime:
         store: ChatStore,
         tokens: TokenAuthority,
         *,
-        clock: Callable[[], float],
+        clock: Clock,
         settings: RealtimeSettings | None = None,
     ) -> None:
         self._hub = hub
         self._store = store
-        self._tokens = tokens
-        self._clock = clock
         self._settings = settings or RealtimeSettings()
         self._encoder = msgspec.json.Encoder()
+        self._sessions = SessionAcceptor(
+            tokens,
+            clock=clock,
+            settings=HeartbeatSettings(
+                self._settings.heartbeat_seconds,
+                ping_text=self._encoder.encode(PingFrame()).decode(),
+                slow_client=SlowClientLimit(
+                    self._settings.queue_limit,
+                    CLOSE_TOO_SLOW,
+                    "The client is too slow; reconnect with your cursor.",
+                ),
+            ),
+            scopes=ANY_CHAT,
+        )
 
     async def handle(self, websocket: WebSocket) -> None:
-        token = token_of(websocket)
-        await websocket.accept()
-        try:
-            principal = await self._tokens.authenticate_token(token)
-            principal.require_scope(*ANY_CHAT)
-        except SwitchboardError as exc:
-            await close_quietly(websocket, close_code(exc), exc.message)
+        session = await self._sessions.accept(websocket)
+        if session is None:
             return
-        user_id = principal.user_id or ""
-        connection = RealtimeConnection(user_id, self._settings.queue_limit)
+        connection = RealtimeConnection(session)
         self._hub.attach(connection)
         try:
-            await self._serve(websocket, connection, token, principal)
-        except _Closed as closed:
+            await self._catch_up(session, connection)
+            await session.run(_any_frame_is_a_pong)
+        except SessionClosedError as closed:
             await close_quietly(websocket, closed.code, closed.reason)
         except WebSocketDisconnect:
             pass
         finally:
             self._hub.detach(connection)
 
-    async def _serve(
-        self,
-        websocket: WebSocket,
-        connection: RealtimeConnection,
-        token: str,
-        principal: Principal,
-    ) -> None:
-        recipient = msgspec.json.encode(user_identifier_json(connection.user_id))
+    async def _catch_up(self, session: HeartbeatSession, connection: RealtimeConnection) -> None:
+        websocket = session.websocket
         await self._send(
             websocket,
             HelloFrame(PROTOCOL, connection.user_id, self._settings.heartbeat_seconds),
@@ -163,117 +160,30 @@ class ChatRealtime:
                 connection.last_seq = start
             else:
                 connection.last_seq = cursor
-                await self._replay(websocket, connection, recipient)
+                await self._replay(websocket, connection)
         else:
             connection.last_seq = start
-        connection.go_live()
-        await self._send(websocket, LiveFrame(str(connection.last_seq)))
-        await self._pump(websocket, connection, token, principal, recipient)
+        # The held events are queued now but only sent once the session runs, after "live".
+        await self._send(websocket, LiveFrame(str(connection.go_live())))
 
-    async def _replay(
-        self, websocket: WebSocket, connection: RealtimeConnection, recipient: bytes
-    ) -> None:
+    async def _replay(self, websocket: WebSocket, connection: RealtimeConnection) -> None:
         while True:
             events = await self._store.events_since(
                 connection.user_id, connection.last_seq, REPLAY_PAGE
             )
             for event in events:
-                await self._send_event(websocket, connection, event, recipient)
+                text = connection.text_of(event)
+                if text is not None:
+                    await websocket.send_text(text)
             if len(events) < REPLAY_PAGE:
                 return
 
-    async def _pump(
-        self,
-        websocket: WebSocket,
-        connection: RealtimeConnection,
-        token: str,
-        principal: Principal,
-        recipient: bytes,
-    ) -> None:
-        # Events go out from their own task (_send_events): one wake-up per burst of events,
-        # not an asyncio.wait over three tasks per event, which cost more than the send itself
-        # with a thousand sockets. This loop keeps the rest: pings every heartbeat whatever
-        # else is sent (so a busy stream still gets pongs back), a client silent for two
-        # heartbeats is gone, token expiry, and rechecks (revocation, a too-slow client).
-        heartbeat = self._settings.heartbeat_seconds
-        last_heard = last_ping = self._clock()
-        sender = asyncio.create_task(self._send_events(websocket, connection, recipient))
-        receiver = asyncio.create_task(websocket.receive_text())
-        recheck = asyncio.create_task(connection.recheck.wait())
-        try:
-            while True:
-                now = self._clock()
-                expires_in = (principal.expires_at or float("inf")) - now
-                deadline = min(
-                    last_ping + heartbeat - now, last_heard + 2 * heartbeat - now, expires_in
-                )
-                done, _ = await asyncio.wait(
-                    {receiver, sender, recheck},
-                    timeout=max(deadline, 0.0),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                now = self._clock()
-                if sender in done:
-                    sender.result()  # it only ends by raising (a send failed: disconnected)
-                if (principal.expires_at or float("inf")) <= now:
-                    raise _Closed(CLOSE_UNAUTHORIZED, "The access token has expired.")
-                if receiver in done:
-                    receiver.result()  # any frame (a pong, usually) proves the client is alive
-                    last_heard = now
-                    receiver = asyncio.create_task(websocket.receive_text())
-                if recheck in done:
-                    await self._recheck(connection, token)
-                    recheck = asyncio.create_task(connection.recheck.wait())
-                if now - last_heard > 2 * heartbeat:
-                    raise _Closed(CLOSE_HEARTBEAT, "No pong from the client.")
-                if now - last_ping >= heartbeat:
-                    await self._send(websocket, _PING)
-                    last_ping = now
-        finally:
-            for task in (receiver, sender, recheck):
-                task.cancel()
-            for task in (receiver, sender, recheck):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-
-    async def _send_events(
-        self, websocket: WebSocket, connection: RealtimeConnection, recipient: bytes
-    ) -> None:
-        """Live events, in order, until cancelled or a send fails."""
-        while True:
-            # Queue.get returns at once while events are queued: a burst is sent without
-            # yielding to the loop between events (uvicorn's send does not wait either
-            # unless the socket's buffer is full).
-            event = await connection.next_event()
-            await self._send_event(websocket, connection, event, recipient)
-
-    async def _recheck(self, connection: RealtimeConnection, token: str) -> None:
-        connection.recheck.clear()
-        if connection.overflowed:
-            raise _Closed(CLOSE_TOO_SLOW, "The client is too slow; reconnect with your cursor.")
-        try:
-            await self._tokens.revalidate_token(token)
-        except TokenRevokedError as exc:
-            raise _Closed(CLOSE_REVOKED, exc.message) from exc
-        except AuthenticationError as exc:
-            raise _Closed(CLOSE_UNAUTHORIZED, exc.message) from exc
-
-    async def _send_event(
-        self,
-        websocket: WebSocket,
-        connection: RealtimeConnection,
-        event: ChatEvent,
-        recipient: bytes,
-    ) -> None:
-        if event.seq is not None:
-            if event.seq <= connection.last_seq:
-                return  # already sent during catch-up
-            connection.last_seq = event.seq
-        head = event.frame_head or frame_head(event)
-        await websocket.send_text((head + recipient + b"}}").decode())
-
     async def _send(self, websocket: WebSocket, frame: ServerFrame) -> None:
         await websocket.send_text(self._encoder.encode(frame).decode())
+
+
+def _any_frame_is_a_pong(_text: str) -> None:
+    """Clients send only pongs; any frame is proof of life, which the session records."""
 
 
 def _cursor_of(websocket: WebSocket) -> int | None:
