@@ -25,6 +25,7 @@ from switchboard.calling.routing.router import CallRouter
 from switchboard.calling.service import CallingService, CallingSettings
 from switchboard.calling.signaling.endpoint import CallingSignaling, TokenAuthority
 from switchboard.calling.signaling.protocol import PATH, IceServer
+from switchboard.core.clock import SystemClock
 from switchboard.core.sections import BusConfig, CallingConfig
 from switchboard.events.outbox import Outbox
 from switchboard.media.node import EventHandler, MediaNode
@@ -119,7 +120,7 @@ class CallingComponent:
         )
         self._media.on_event = self.service.on_media_event
         await self.service.start()
-        self._endpoint = CallingSignaling(self.service, tokens, clock=clock)
+        self._endpoint = CallingSignaling(self.service, tokens, clock=SystemClock())
         return self.service
 
     def routes(self) -> list[BaseRoute]:
