@@ -23,11 +23,12 @@ from switchboard.calling.conference.placement import Placement
 from switchboard.calling.eventgrid import CallEventGridSink
 from switchboard.calling.routing.router import CallRouter
 from switchboard.calling.service import CallingService, CallingSettings
-from switchboard.calling.signaling.endpoint import CallingSignaling, TokenAuthority
+from switchboard.calling.signaling.endpoint import CallingSignaling
 from switchboard.calling.signaling.protocol import PATH, IceServer
 from switchboard.core.clock import SystemClock
 from switchboard.core.sections import BusConfig, CallingConfig
 from switchboard.events.outbox import Outbox
+from switchboard.http.websocket_session import TokenAuthority
 from switchboard.media.node import EventHandler, MediaNode
 from switchboard.rooms.service import RoomDirectory
 from switchboard.storage.database import Database

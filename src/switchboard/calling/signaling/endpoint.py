@@ -44,8 +44,6 @@ from switchboard.http.websocket_session import (
 )
 from switchboard.identity.models import TokenScope
 
-__all__ = ["CallingSignaling", "TokenAuthority", "UnregisteredError"]
-
 log = logging.getLogger(__name__)
 
 REGISTER_TIMEOUT = 10.0
