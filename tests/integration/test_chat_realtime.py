@@ -528,3 +528,28 @@ async def test_a_cursor_older_than_retention_gets_resync(own_server: RunningServ
         [after] = await take(events, 1)
     assert after.data["message"] == "after resync"
     assert int(after.cursor or 0) > int(resync.cursor)
+
+
+async def test_a_binary_frame_is_answered_with_close_1003_and_the_server_carries_on(
+    users: ChatUsers,
+) -> None:
+    _, token = users.new()
+    context = ssl.create_default_context(cafile=users.server.ca_path)
+    async with websockets.connect(
+        websocket_url(users.server),
+        additional_headers={"Authorization": f"Bearer {token}"},
+        ssl=context,
+    ) as socket:
+        assert json.loads(await socket.recv())["type"] == "hello"
+        await socket.send(b"\x00\xff binary")
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            async with asyncio.timeout(5):
+                while True:
+                    await socket.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1003
+    async with websockets.connect(  # the next client is served as usual
+        websocket_url(users.server),
+        additional_headers={"Authorization": f"Bearer {token}"},
+        ssl=context,
+    ) as again:
+        assert json.loads(await again.recv())["type"] == "hello"

@@ -310,3 +310,15 @@ async def test_no_task_of_the_session_outlives_its_close() -> None:
     closed = await closed_with(outcome)
     assert closed.code == 4008
     assert asyncio.all_tasks() <= before
+
+
+async def test_a_binary_frame_closes_with_1003_not_an_abnormal_close() -> None:
+    clock, client = FakeClock(T0), FakeClient()
+    session = await open_session(client, FakeTokens(user()), clock)
+    heard: list[str] = []
+    async with running(session, client, heard.append) as outcome:
+        client.say('{"type":"pong"}')
+        client._inbound.put_nowait({"type": "websocket.receive", "bytes": b"\x00\x01"})
+        closed = await closed_with(outcome)
+    assert closed.code == 1003
+    assert heard == ['{"type":"pong"}']  # text before it was handled

@@ -18,6 +18,7 @@ from switchboard.core.errors import PermissionDeniedError, SwitchboardError, Tok
 CLOSE_UNAUTHORIZED = 4001  # token missing, invalid or expired: a fresh token, reconnect
 CLOSE_REVOKED = 4003  # tokens revoked or identity deleted: stop
 CLOSE_HEARTBEAT = 4008  # nothing heard from the client for two heartbeats: reconnect
+CLOSE_UNSUPPORTED_DATA = 1003  # RFC 6455: a binary frame where only text frames are defined
 MAX_REASON = 120  # a close frame's reason is at most 123 bytes
 
 

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from switchboard.core.clock import Clock
 from switchboard.core.errors import AuthenticationError, SwitchboardError, TokenRevokedError
@@ -41,6 +41,7 @@ from switchboard.http.websocket import (
     CLOSE_HEARTBEAT,
     CLOSE_REVOKED,
     CLOSE_UNAUTHORIZED,
+    CLOSE_UNSUPPORTED_DATA,
     close_code,
     close_quietly,
     token_of,
@@ -191,9 +192,17 @@ class HeartbeatSession:
         await first_completed(self._receive(on_text), self._send_queued(), self._watch())
 
     async def _receive(self, on_text: Callable[[str], None]) -> None:
-        receive, clock = self.websocket.receive_text, self._clock
+        receive, clock = self.websocket.receive, self._clock
         while True:
-            text = await receive()
+            message = await receive()
+            text = message.get("text")
+            if text is None:
+                if message["type"] == "websocket.disconnect":
+                    raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+                # Both protocols are JSON text frames: a binary one gets a proper close.
+                raise SessionClosedError(
+                    CLOSE_UNSUPPORTED_DATA, "Only text frames are part of this protocol."
+                )
             self._last_heard = clock.now()
             on_text(text)
 
