@@ -74,6 +74,12 @@ def test_requests_of_another_version_or_unreadable_are_refused() -> None:
     )
 
 
+def test_a_frame_nested_thousands_deep_is_refused_not_crashed_on() -> None:
+    deep = '{"v":1,"type":"startCall","id":"1","targets":' + "[" * 5000 + "]" * 5000 + "}"
+    with pytest.raises(InvalidSignalError, match="nested too deeply"):
+        parse_request(deep)
+
+
 def test_a_request_of_an_unknown_type_is_read_so_its_refusal_carries_its_id() -> None:
     assert parse_request('{"v":1,"type":"teleport","id":"r3"}') == UnknownRequest(
         "teleport", 1, "r3"

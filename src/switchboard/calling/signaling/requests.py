@@ -206,6 +206,8 @@ def parse_request(text: str | bytes) -> ClientFrame | UnknownRequest:
     request: ClientFrame | UnknownRequest
     try:
         request = _client_decoder.decode(text)
+    except RecursionError:  # msgspec's guard against JSON nested deeper than it will follow
+        raise InvalidSignalError("The signaling frame is nested too deeply.") from None
     except msgspec.DecodeError as exc:
         try:
             head = _head_decoder.decode(text)
