@@ -205,9 +205,17 @@ def parse_request(text: str | bytes) -> ClientFrame | UnknownRequest:
     """Decode a client frame; anything unreadable raises InvalidSignalError."""
     request: ClientFrame | UnknownRequest
     try:
-        request = _client_decoder.decode(text)
+        request = _decode(text)
     except RecursionError:  # msgspec's guard against JSON nested deeper than it will follow
         raise InvalidSignalError("The signaling frame is nested too deeply.") from None
+    if request.v != VERSION:
+        raise InvalidSignalError(f"Unsupported protocol version {request.v}; this is {VERSION}.")
+    return request
+
+
+def _decode(text: str | bytes) -> ClientFrame | UnknownRequest:
+    try:
+        return _client_decoder.decode(text)
     except msgspec.DecodeError as exc:
         try:
             head = _head_decoder.decode(text)
@@ -215,10 +223,7 @@ def parse_request(text: str | bytes) -> ClientFrame | UnknownRequest:
             head = None
         if head is None or head.type in _KNOWN:
             raise InvalidSignalError(f"Unreadable signaling frame: {exc}") from None
-        request = UnknownRequest(head.type, head.v, head.id)
-    if request.v != VERSION:
-        raise InvalidSignalError(f"Unsupported protocol version {request.v}; this is {VERSION}.")
-    return request
+        return UnknownRequest(head.type, head.v, head.id)
 
 
 def require_description(value: dict[str, Any] | None, kind: str) -> Description:
