@@ -17,7 +17,6 @@ catch what they can survive themselves.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -39,14 +38,29 @@ class TaskScope:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
-        self._supervisor = asyncio.create_task(self._supervise(), name=self._name)
-        await self._ready.wait()
+        if self._supervisor is not None:
+            raise RuntimeError(f"{self._name}: already started")
+        # Fresh events: a scope stopped earlier may be started again.
+        self._ready = asyncio.Event()
+        self._stopping = asyncio.Event()
+        supervisor = asyncio.create_task(self._supervise(), name=self._name)
+        self._supervisor = supervisor
+        try:
+            await self._ready.wait()
+        except asyncio.CancelledError:
+            supervisor.cancel()  # the owner gave up starting: leave nothing behind
+            self._supervisor = None
+            raise
 
     def spawn(self, coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyncio.Task[T]:
         if self._group is None or self._stopping.is_set():
             coro.close()
             raise RuntimeError(f"{self._name}: not running")
-        task = self._group.create_task(coro, name=name)
+        try:
+            task = self._group.create_task(coro, name=name)
+        except RuntimeError:  # the group is shutting down after a failed task
+            coro.close()
+            raise
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -62,9 +76,17 @@ class TaskScope:
         if supervisor is None:
             return
         self._stopping.set()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await supervisor
-        self._supervisor = None
+        except asyncio.CancelledError:
+            # The supervisor itself may have been cancelled (loop shutdown): that is a stop
+            # too. The caller's own cancellation must go on, though.
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+        finally:
+            if self._supervisor is supervisor:
+                self._supervisor = None
 
     async def _supervise(self) -> None:
         try:
