@@ -32,7 +32,6 @@ import base64
 import contextlib
 import gc
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
@@ -61,7 +60,7 @@ from switchboard.chat.routes import chat_routes
 from switchboard.chat.rules import ChatRules
 from switchboard.chat.service import ChatService
 from switchboard.chat.sql_store import SqlChatStore
-from switchboard.core.clock import SystemClock
+from switchboard.core.clock import Clock, SystemClock
 from switchboard.core.config import NodeConfig
 from switchboard.core.errors import NotFoundError
 from switchboard.core.sections import AuthConfig, BusConfig, ChatConfig
@@ -112,10 +111,10 @@ MAINTENANCE_INTERVAL_SECONDS = 60.0
 ACCESS_KEYS_CHANGED = "resource.access_keys_changed"
 
 
-def signing_key_ring(database: Database, auth: AuthConfig) -> SigningKeyRing:
+def signing_key_ring(database: Database, auth: AuthConfig, clock: Clock) -> SigningKeyRing:
     return SigningKeyRing(
         SqlSigningKeyStore(database),
-        clock=time.time,
+        clock=clock,
         rotation_seconds=auth.signing_key_rotation_days * 86400,
         max_token_seconds=MAX_TOKEN_MINUTES * 60,
     )
@@ -214,6 +213,7 @@ class Node:
         events: EventsComponent,
         sms: SmsComponent,
         repeatability: Repeatability,
+        clock: Clock,
         asgi: ASGIApp,
         stack: contextlib.AsyncExitStack,
     ) -> None:
@@ -235,6 +235,7 @@ class Node:
         self.repeatability = repeatability
         self.asgi = asgi
         self._stack = stack
+        self._clock = clock
 
     async def stop(self) -> None:
         """Stop every part, the last started first (each part's stop ran at most once)."""
@@ -252,7 +253,7 @@ class Node:
             try:
                 await self.signing_keys.load()
                 retention_ms = self.config.chat.event_retention_hours * 3_600_000
-                await self.chat_store.prune_events(int(time.time() * 1000 - retention_ms))
+                await self.chat_store.prune_events(int(self._clock.now() * 1000 - retention_ms))
                 await self.repeatability.prune()
             except Exception:  # upkeep must survive a database blip; it retries next round
                 log.exception("maintenance round failed")
@@ -289,8 +290,7 @@ async def build_node(config: NodeConfig, *, port: int | None = None) -> Node:
 
 
 async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack) -> Node:
-    clock = time.time
-    system_clock = SystemClock()
+    clock = SystemClock()  # the one wall clock every part of the node reads
     database = Database(config.storage.database_url)
     await database.start()
     stack.push_async_callback(database.stop)
@@ -301,7 +301,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
     secrets = SqlSecretStore(database)
     access_keys = AccessKeyRing(secrets, clock=clock)
     await access_keys.load()
-    signing_keys = signing_key_ring(database, config.auth)
+    signing_keys = signing_key_ring(database, config.auth, clock)
     await signing_keys.load()
     resource_id = await secrets.get_or_create(RESOURCE_ID)
     metrics = Metrics()
@@ -320,10 +320,10 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
     )
     authenticator = Authenticator(hmac, identity)
     paging = ContinuationCodec(base64.b64decode(await secrets.get_or_create(PAGING_SECRET)))
-    repeatability = Repeatability(SqlRepeatabilityStore(database), system_clock)
-    rooms = RoomsService(SqlRoomStore(database), system_clock, bus=bus)
+    repeatability = Repeatability(SqlRepeatabilityStore(database), clock)
+    rooms = RoomsService(SqlRoomStore(database), clock, bus=bus)
 
-    numbers = sql_numbers_service(database, system_clock)
+    numbers = sql_numbers_service(database, clock)
     await numbers.start(configured_inventory(config.numbers))
 
     events = EventsComponent(
@@ -334,7 +334,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
     # (no coturn process) started for nothing.
     await events.start(resource_id=resource_id, origin=request_origin(config.server))
 
-    turn = TurnRelay(plan_turn(config.turn, config.server), secrets, system_clock)
+    turn = TurnRelay(plan_turn(config.turn, config.server), secrets, clock)
     stack.push_async_callback(turn.stop)
     relay = await turn.start()
 
@@ -368,7 +368,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         chat_hub,
         chat_store,
         identity,
-        clock=system_clock,
+        clock=clock,
         settings=RealtimeSettings(heartbeat_seconds=config.chat.heartbeat_seconds),
     )
 
@@ -412,6 +412,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         events=events,
         sms=sms,
         repeatability=repeatability,
+        clock=clock,
         # Request id, errors and metrics in one layer (http/context.py says why).
         asgi=RequestContextMiddleware(router, metrics),
         stack=stack,

@@ -20,6 +20,7 @@ from switchboard.app import (
     open_database,
     signing_key_ring,
 )
+from switchboard.core.clock import SystemClock
 from switchboard.core.config import ConfigError, NodeConfig, Settings, load_settings, node_config
 from switchboard.events.cli import add_events_commands, run_events_command
 from switchboard.http.context import RequestIdLogFilter
@@ -110,7 +111,7 @@ async def _connection_string(config: NodeConfig, *, secondary: bool = False) -> 
 async def _rotate(config: NodeConfig, which: str) -> str:
     async with open_database(config) as database:
         if which == "signing":
-            ring = signing_key_ring(database, config.auth)
+            ring = signing_key_ring(database, config.auth, SystemClock())
             await ring.load()
             signing = await ring.rotate()
             return f"New token signing key {signing.kid}; earlier tokens stay valid until expiry."

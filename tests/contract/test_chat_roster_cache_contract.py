@@ -3,7 +3,6 @@ on SQLite and PostgreSQL, including when another node changed the roster."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -16,6 +15,7 @@ from switchboard.chat.rules import ChatRules
 from switchboard.chat.service import ChatService
 from switchboard.chat.sql_store import SqlChatStore
 from switchboard.chat.sql_unit import RosterCache
+from switchboard.core.clock import SystemClock
 from switchboard.core.errors import PermissionDeniedError
 from switchboard.core.principal import Principal, PrincipalKind
 from switchboard.events.outbox import PostCommitPublisher
@@ -34,7 +34,7 @@ class Node:
 
     def __init__(self, database: Database) -> None:
         store = SqlChatStore(database)
-        changes = ChatChanges(store, PostCommitPublisher(MemoryBus()), clock=time.time)
+        changes = ChatChanges(store, PostCommitPublisher(MemoryBus()), clock=SystemClock())
         rules = ChatRules(ChatLimits())
         self.chat = ChatService(store, changes, Everyone(), rules)
         self.roster = ChatRosterService(store, changes, Everyone(), rules)

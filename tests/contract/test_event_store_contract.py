@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from switchboard.bus.memory import MemoryBus
+from switchboard.core.clock import SystemClock
 from switchboard.core.events import IntegrationEvent
 from switchboard.events.deadletters import SqlDeadLetterStore
 from switchboard.events.models import (
@@ -88,7 +89,7 @@ async def stores(database: Database) -> AsyncIterator[Stores]:
     subscriptions = SqlSubscriptionStore(database)
     yield Stores(
         database,
-        SqlEventOutbox(bus, time.time),
+        SqlEventOutbox(bus, SystemClock()),
         subscriptions,
         SqlDeliveryQueue(database),
         SqlDeadLetterStore(database),

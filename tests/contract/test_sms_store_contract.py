@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from switchboard.bus.memory import MemoryBus
+from switchboard.core.clock import FakeClock
 from switchboard.core.events import IntegrationEvent
 from switchboard.events.outbox import OutboxReader, SqlEventOutbox
 from switchboard.sms.carrier import ReportStatus
@@ -59,7 +60,7 @@ async def subject(backend_url: str | None) -> AsyncIterator[StoreUnderTest]:
     await database.start()
     try:
         under_test = StoreUnderTest(MemorySmsStore(), database)
-        outbox = SqlEventOutbox(MemoryBus(), clock=lambda: NOW / 1000)
+        outbox = SqlEventOutbox(MemoryBus(), clock=FakeClock(NOW / 1000))
         under_test.store = SqlSmsStore(database, outbox, render=under_test.render)
         yield under_test
     finally:

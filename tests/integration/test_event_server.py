@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from switchboard.bus.memory import MemoryBus
+from switchboard.core.clock import SystemClock
 from switchboard.core.events import IntegrationEvent
 from switchboard.events.outbox import SqlEventOutbox
 from switchboard.events.tables import event_deliveries
@@ -54,7 +55,7 @@ async def test_deliveries_owed_survive_kill_9_and_arrive_after_restart(tmp_path:
         await bus.start()
         events = [IntegrationEvent(event_type, "s", {"i": i}, time.time()) for i in range(3)]
         async with database.write() as conn:
-            await SqlEventOutbox(bus, time.time).add(conn, events)
+            await SqlEventOutbox(bus, SystemClock()).add(conn, events)
         deadline = time.monotonic() + 15
         while True:  # until the server has tried (and failed) each of them
             async with database.read() as conn:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from switchboard.bus.redis import RedisBus
+from switchboard.core.clock import SystemClock
 from switchboard.core.events import IntegrationEvent
 from switchboard.events.outbox import SqlEventOutbox
 from switchboard.storage import Database
@@ -68,7 +69,7 @@ async def producer(postgres_url: str, cluster: Cluster) -> AsyncIterator[Produce
     bus = RedisBus(REDIS_URL, cluster[2])
     await database.start()
     await bus.start()
-    yield Producer(database, SqlEventOutbox(bus, time.time))
+    yield Producer(database, SqlEventOutbox(bus, SystemClock()))
     await bus.stop()
     await database.stop()
 

@@ -61,7 +61,7 @@ class ChatWorld:
         changes = ChatChanges(
             self.store,
             PostCommitPublisher(self.bus, self.wakeups),
-            clock=self.clock.now,
+            clock=self.clock,
             integration=ChatEventGrid(),
         )
         self.chat = ChatService(self.store, changes, self.identities, rules)

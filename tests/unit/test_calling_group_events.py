@@ -16,6 +16,7 @@ from switchboard.calling.eventgrid import integration_event
 from switchboard.calling.models import HUNG_UP
 from switchboard.calling.routing.local import LocalCallRouter
 from switchboard.calling.twoparty.session import LifecycleKind
+from switchboard.core.clock import FakeClock
 from switchboard.media.node import LocalMediaNode
 
 T0 = 1000.0
@@ -108,7 +109,7 @@ async def test_the_owner_keeps_renewing_the_claims_of_the_calls_it_hosts() -> No
         media=LocalMediaNode(),
         rooms=None,
         placement=placement,
-        clock=lambda: T0,
+        clock=FakeClock(T0),
         max_participants=10,
         renew_seconds=0.001,
     )

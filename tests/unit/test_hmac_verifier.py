@@ -30,9 +30,9 @@ class Keys:
 
 
 async def verifier(clock: FakeClock, keys: Keys | None = None) -> HmacVerifier:
-    ring = AccessKeyRing(keys or Keys(), clock=clock.now)
+    ring = AccessKeyRing(keys or Keys(), clock=clock)
     await ring.load()
-    return HmacVerifier(ring, clock=clock.now, max_skew_seconds=900, public_authorities=[HOST])
+    return HmacVerifier(ring, clock=clock, max_skew_seconds=900, public_authorities=[HOST])
 
 
 def headers_for(clock: FakeClock, target: str, body: bytes, key: str = KEY_A) -> dict[str, str]:

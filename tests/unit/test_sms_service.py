@@ -62,7 +62,7 @@ class Harness:
         self.service = SmsService(
             self.store,
             Numbers(),
-            clock=self.clock.now,
+            clock=self.clock,
             on_queued=self._woken,
             segments=lambda text: 1 + len(text) // 160,
         )

@@ -67,17 +67,17 @@ class Node:
     def __init__(self) -> None:
         clock = FakeClock()
         self.store = WatchedSmsStore()
-        self.network = SimulatorNetwork(MemorySimulatorStore(), clock=clock.now)
+        self.network = SimulatorNetwork(MemorySimulatorStore(), clock=clock)
         self.carrier = self.network.carrier("simulator")
         self.service = SmsService(
-            self.store, Numbers(), clock=clock.now, on_queued=self._wake, segments=segment_count
+            self.store, Numbers(), clock=clock, on_queued=self._wake, segments=segment_count
         )
         self.sender = SmsSender(
             self.carrier,
             self.store,
             self.service,
             SendRateLimiter(6000, burst=100),
-            clock=clock.now,
+            clock=clock,
         )
 
     async def _wake(self, _carrier: str) -> None:

@@ -37,10 +37,10 @@ class MemoryKeyStore:
 
 async def codec(clock: FakeClock) -> tuple[TokenCodec, SigningKeyRing]:
     ring = SigningKeyRing(
-        MemoryKeyStore(), clock=clock.now, rotation_seconds=30 * 86400, max_token_seconds=86400
+        MemoryKeyStore(), clock=clock, rotation_seconds=30 * 86400, max_token_seconds=86400
     )
     await ring.load()
-    return TokenCodec(ring, resource_id=RESOURCE, clock=clock.now), ring
+    return TokenCodec(ring, resource_id=RESOURCE, clock=clock), ring
 
 
 def payload_of(token: str) -> dict[str, object]:
@@ -129,11 +129,11 @@ async def test_tokens_of_a_rotated_key_verify_until_their_key_retires() -> None:
     assert old.token.split(".")[0] != new.token.split(".")[0]  # another kid
     assert len(ring.jwks()["keys"]) == 2
     clock.advance(86400 - 60)
-    other, _ = TokenCodec(ring, resource_id=RESOURCE, clock=clock.now), None
+    other, _ = TokenCodec(ring, resource_id=RESOURCE, clock=clock), None
     await other.verify(old.token)
     clock.advance(86400)
     with pytest.raises(AuthenticationError):
-        await TokenCodec(ring, resource_id=RESOURCE, clock=clock.now).verify(old.token)
+        await TokenCodec(ring, resource_id=RESOURCE, clock=clock).verify(old.token)
     assert len(ring.jwks()["keys"]) == 1
 
 
@@ -141,6 +141,6 @@ async def test_token_of_another_resource_is_refused() -> None:
     clock = FakeClock()
     tokens, ring = await codec(clock)
     token = tokens.mint(f"8:acs:{RESOURCE}_x", [TokenScope.CHAT], 60)
-    foreign = TokenCodec(ring, resource_id=str(uuid.uuid4()), clock=clock.now)
+    foreign = TokenCodec(ring, resource_id=str(uuid.uuid4()), clock=clock)
     with pytest.raises(AuthenticationError, match="another resource"):
         await foreign.verify(token.token)

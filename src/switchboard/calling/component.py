@@ -12,7 +12,6 @@ stop() ─▶ service (timers, router, subscriptions) ─▶ media node ─▶ s
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -25,7 +24,7 @@ from switchboard.calling.routing.router import CallRouter
 from switchboard.calling.service import CallingService, CallingSettings
 from switchboard.calling.signaling.endpoint import CallingSignaling
 from switchboard.calling.signaling.protocol import PATH, IceServer
-from switchboard.core.clock import SystemClock
+from switchboard.core.clock import Clock
 from switchboard.core.sections import BusConfig, CallingConfig
 from switchboard.events.outbox import Outbox
 from switchboard.http.websocket_session import TokenAuthority
@@ -101,7 +100,7 @@ class CallingComponent:
         outbox: Outbox,
         *,
         wants: Callable[[str], bool] | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock,
         rooms: RoomDirectory | None = None,
     ) -> CallingService:
         await self._media.start()
@@ -121,7 +120,7 @@ class CallingComponent:
         )
         self._media.on_event = self.service.on_media_event
         await self.service.start()
-        self._endpoint = CallingSignaling(self.service, tokens, clock=SystemClock())
+        self._endpoint = CallingSignaling(self.service, tokens, clock=clock)
         return self.service
 
     def routes(self) -> list[BaseRoute]:

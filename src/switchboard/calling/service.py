@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from switchboard.bus.base import Bus, Subscription
@@ -40,6 +39,7 @@ from switchboard.calling.signaling.requests import (
 )
 from switchboard.calling.twoparty.calls import CallEventSink, TwoPartyCalls
 from switchboard.calling.twoparty.session import CallTimeouts
+from switchboard.core.clock import Clock
 from switchboard.core.errors import SwitchboardError
 from switchboard.identity.service import IDENTITY_CHANGED
 from switchboard.media.forwarder import ForwarderEvent
@@ -69,7 +69,7 @@ class CallingService:
         *,
         media: MediaNode,
         placement: Placement,
-        clock: Callable[[], float],
+        clock: Clock,
         settings: CallingSettings,
         sink: CallEventSink | None,
         rooms: RoomDirectory | None,

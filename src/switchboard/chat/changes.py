@@ -13,7 +13,7 @@ only numbers messages, records events and publishes them once committed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from switchboard.chat.domain_events import ChatEvent, ChatEventData
 from switchboard.chat.fanout import CHAT_EVENTS, BusEvent
 from switchboard.chat.models import Message, MessageType, Participant, Thread
 from switchboard.chat.store import ChatStore, ThreadUnit, participants_seq_window
+from switchboard.core.clock import Clock
 from switchboard.core.events import IntegrationEvent
 from switchboard.events.outbox import PostCommitPublisher
 
@@ -90,7 +91,7 @@ class ChatChanges:
         store: ChatStore,
         publisher: PostCommitPublisher,
         *,
-        clock: Callable[[], float],
+        clock: Clock,
         integration: IntegrationEvents | None = None,
     ) -> None:
         self._store = store
@@ -100,7 +101,7 @@ class ChatChanges:
         self._encode = msgspec.json.Encoder().encode
 
     def now_ms(self) -> int:
-        return int(self._clock() * 1000)
+        return int(self._clock.now() * 1000)
 
     @asynccontextmanager
     async def thread(self, thread_id: str) -> AsyncIterator[ChatChange]:

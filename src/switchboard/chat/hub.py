@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
@@ -52,7 +51,6 @@ class ChatHub:
         bus: Bus,
         *,
         gap_timeout: float = 0.2,
-        clock: Callable[[], float] | None = None,
     ) -> None:
         self._store = store
         self._bus = bus

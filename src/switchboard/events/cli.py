@@ -23,7 +23,7 @@ from typing import TextIO
 import msgspec
 
 from switchboard.bus.base import Bus, BusOpener
-from switchboard.core.clock import iso8601
+from switchboard.core.clock import SystemClock, iso8601
 from switchboard.core.errors import SwitchboardError
 from switchboard.core.sections import EventsConfig, ServerConfig
 from switchboard.events.component import EventsComponent, request_origin
@@ -113,7 +113,7 @@ class _EventsTool:
 @asynccontextmanager
 async def _events(tool: _EventsTool) -> AsyncIterator[tuple[EventsComponent, Database, Bus]]:
     async with tool.open_database() as database, tool.open_bus() as bus:
-        events = EventsComponent(tool.config, tool.server, database, bus, clock=time.time)
+        events = EventsComponent(tool.config, tool.server, database, bus, clock=SystemClock())
         try:
             resource_id = await SqlSecretStore(database).get_or_create(RESOURCE_ID)
             origin = request_origin(tool.server)

@@ -15,7 +15,6 @@ EventsComponent(events config, server config, database, bus)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,6 +22,7 @@ from prometheus_client import CollectorRegistry
 from starlette.routing import BaseRoute
 
 from switchboard.bus.base import Bus
+from switchboard.core.clock import Clock
 from switchboard.core.sections import EventsConfig, ServerConfig
 from switchboard.events.deadletters import SqlDeadLetterStore
 from switchboard.events.dispatcher import DeliveryMetrics, EventDispatcher
@@ -62,7 +62,7 @@ class EventsComponent:
         database: Database,
         bus: Bus,
         *,
-        clock: Callable[[], float],
+        clock: Clock,
         registry: CollectorRegistry | None = None,
     ) -> None:
         self._config = config

@@ -25,11 +25,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter
 
 from switchboard.bus.base import Bus, Subscription
+from switchboard.core.clock import Clock
 from switchboard.events.models import AttemptRecord, ClaimedDelivery, DeadLetterReason
 from switchboard.events.outbox import OUTBOX_TOPIC
 from switchboard.events.queue import DeliveryQueue
@@ -66,7 +66,7 @@ class EventDispatcher:
         bus: Bus,
         *,
         policy: RetryPolicy,
-        clock: Callable[[], float],
+        clock: Clock,
         concurrency: int,
         poll_seconds: float,
         lease_seconds: float,
@@ -212,4 +212,4 @@ class EventDispatcher:
         )
 
     def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
+        return int(self._clock.now() * 1000)

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 
 import httpx
 
+from switchboard.core.clock import Clock
 from switchboard.core.errors import EndpointValidationError
 from switchboard.events.envelopes import EVENT_GRID_CONTENT_TYPE, validation_body
 from switchboard.events.models import DeliverySchema, EventSubscription
@@ -34,7 +34,7 @@ class EndpointValidator:
         *,
         topic: str,
         origin: str,
-        clock: Callable[[], float],
+        clock: Clock,
     ) -> None:
         self._client = client
         self._topic = topic
@@ -57,11 +57,11 @@ class EndpointValidator:
 
     async def _event_grid(self, subscription: EventSubscription) -> None:
         code = str(uuid.uuid4())
-        body = validation_body(code, self._topic, self._clock())
+        body = validation_body(code, self._topic, self._clock.now())
         headers = {
             "Content-Type": EVENT_GRID_CONTENT_TYPE,
             **event_grid_headers(subscription.name, "SubscriptionValidation", 0),
-            **signature_headers(subscription.secret, int(self._clock()), body),
+            **signature_headers(subscription.secret, int(self._clock.now()), body),
         }
         response = await self._client.post(subscription.endpoint_url, content=body, headers=headers)
         answer: object = None
@@ -80,7 +80,7 @@ class EndpointValidator:
     async def _cloud_events(self, subscription: EventSubscription) -> None:
         headers = {
             "WebHook-Request-Origin": self._origin,
-            **signature_headers(subscription.secret, int(self._clock()), b""),
+            **signature_headers(subscription.secret, int(self._clock.now()), b""),
         }
         response = await self._client.options(subscription.endpoint_url, headers=headers)
         allowed = [o.strip() for o in response.headers.get("WebHook-Allowed-Origin", "").split(",")]

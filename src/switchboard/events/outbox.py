@@ -15,7 +15,7 @@ the dispatcher's fan-out (docs/decisions.md), so a producer's transaction stays 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.bus.base import Bus
+from switchboard.core.clock import Clock
 from switchboard.core.events import IntegrationEvent
 from switchboard.events.models import StoredEvent
 from switchboard.events.tables import event_outbox
@@ -68,14 +69,14 @@ class PostCommitPublisher:
 
 
 class SqlEventOutbox:
-    def __init__(self, bus: Bus, clock: Callable[[], float]) -> None:
+    def __init__(self, bus: Bus, clock: Clock) -> None:
         self._bus = bus
         self._clock = clock
 
     async def add(self, conn: AsyncConnection, events: Sequence[IntegrationEvent]) -> None:
         if not events:
             return
-        now_ms = int(self._clock() * 1000)
+        now_ms = int(self._clock.now() * 1000)
         await conn.execute(
             event_outbox.insert(),
             [

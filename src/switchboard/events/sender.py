@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 
+from switchboard.core.clock import Clock
 from switchboard.core.errors import EndpointRefusedError
 from switchboard.events.envelopes import delivery_body
 from switchboard.events.models import ClaimedDelivery
@@ -44,7 +44,7 @@ class WebhookSender:
         client: httpx.AsyncClient,
         *,
         topic: str,
-        clock: Callable[[], float],
+        clock: Clock,
         timeout_seconds: float,
     ) -> None:
         self._client = client
@@ -59,7 +59,7 @@ class WebhookSender:
             "Content-Type": content_type,
             **event_grid_headers(subscription.name, "Notification", delivery.attempts),
             "aeg-data-version": event.data_version,
-            **signature_headers(subscription.secret, int(self._clock()), body),
+            **signature_headers(subscription.secret, int(self._clock.now()), body),
         }
         try:
             # One deadline for the whole attempt (httpx's timeouts are per phase); it must stay

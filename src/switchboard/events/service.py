@@ -11,6 +11,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 
+from switchboard.core.clock import Clock
 from switchboard.core.config import ConfigError, EventSubscriptionConfig
 from switchboard.core.errors import (
     BadRequestError,
@@ -37,7 +38,7 @@ class SubscriptionService:
         guard: EndpointGuard,
         validator: EndpointValidator | None,  # None: the handshake is switched off
         *,
-        clock: Callable[[], float],
+        clock: Clock,
         development: bool,
         on_change: Callable[[], Awaitable[None]] | None = None,  # e.g. SubscriptionInterest
     ) -> None:
@@ -123,7 +124,7 @@ class SubscriptionService:
             await self._on_change()
 
     def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
+        return int(self._clock.now() * 1000)
 
 
 class DeadLetterService:
@@ -132,7 +133,7 @@ class DeadLetterService:
         store: DeadLetterStore,
         *,
         wake_dispatchers: Callable[[], Awaitable[None]],
-        clock: Callable[[], float],
+        clock: Clock,
     ) -> None:
         self._store = store
         self._wake = wake_dispatchers
@@ -157,7 +158,7 @@ class DeadLetterService:
         return count
 
     def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
+        return int(self._clock.now() * 1000)
 
 
 def _not_found(name: str) -> EventSubscriptionNotFoundError:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable
 from typing import Protocol
+
+from switchboard.core.clock import Clock
 
 
 class KeySource(Protocol):
@@ -24,7 +25,7 @@ class AccessKeyRing:
         self,
         source: KeySource,
         *,
-        clock: Callable[[], float],
+        clock: Clock,
         min_reload_interval: float = 1.0,
     ) -> None:
         self._source = source
@@ -41,12 +42,12 @@ class AccessKeyRing:
     async def load(self) -> None:
         primary, secondary = await self._source.access_keys()
         self._keys = (base64.b64decode(primary), base64.b64decode(secondary))
-        self._loaded_at = self._clock()
+        self._loaded_at = self._clock.now()
 
     async def reload_if_stale(self) -> bool:
         """Reload unless loaded within the last interval; True if the keys changed."""
         async with self._lock:
-            if self._clock() - self._loaded_at < self._min_reload_interval:
+            if self._clock.now() - self._loaded_at < self._min_reload_interval:
                 return False
             before = self._keys
             await self.load()

@@ -22,10 +22,11 @@ import binascii
 import functools
 import hashlib
 import hmac as hmac_lib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from email.utils import parsedate_to_datetime
 from urllib.parse import unquote
 
+from switchboard.core.clock import Clock
 from switchboard.core.errors import AuthenticationError
 from switchboard.http.accesskeys import AccessKeyRing
 
@@ -37,7 +38,7 @@ class HmacVerifier:
         self,
         keys: AccessKeyRing,
         *,
-        clock: Callable[[], float],
+        clock: Clock,
         max_skew_seconds: float,
         public_authorities: Iterable[str] = (),
     ) -> None:
@@ -144,7 +145,7 @@ class HmacVerifier:
             if len(self._date_cache) > 1024:
                 self._date_cache.clear()
             self._date_cache[value] = stamp
-        if abs(self._clock() - stamp) > self._max_skew:
+        if abs(self._clock.now() - stamp) > self._max_skew:
             raise AuthenticationError(
                 "The x-ms-date header is outside the allowed clock skew "
                 f"of {int(self._max_skew)} seconds; check the client's clock."

@@ -16,7 +16,6 @@ import base64
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +23,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from switchboard.core.clock import Clock
 from switchboard.storage.database import Database, metadata
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ class SigningKeyRing:
         self,
         store: SigningKeyStore,
         *,
-        clock: Callable[[], float],
+        clock: Clock,
         rotation_seconds: float,
         max_token_seconds: float,
     ) -> None:
@@ -126,14 +126,14 @@ class SigningKeyRing:
     async def load(self) -> None:
         """Load every key; create the first one, or rotate when the newest is too old."""
         keys = await self._store.load_all()
-        now = self._clock()
+        now = self._clock.now()
         if not keys or now - keys[-1].created_ms / 1000 >= self._rotation_seconds:
             await self.rotate()
             return
         self._install(keys)
 
     async def rotate(self) -> SigningKey:
-        now_ms = int(self._clock() * 1000)
+        now_ms = int(self._clock.now() * 1000)
         key = SigningKey(uuid.uuid4().hex, ec.generate_private_key(ec.SECP256R1()), now_ms, None)
         await self._store.add(key, supersede_until_ms=now_ms + self._grace_ms)
         self._install(await self._store.load_all())
@@ -144,17 +144,17 @@ class SigningKeyRing:
         key = self._keys.get(kid)
         if key is None:
             return None
-        if key.verify_until_ms is not None and key.verify_until_ms < self._clock() * 1000:
+        if key.verify_until_ms is not None and key.verify_until_ms < self._clock.now() * 1000:
             return None
         return key.public_key
 
     async def reload_for_unknown_kid(self) -> None:
         async with self._lock:
-            if self._clock() - self._loaded_at >= 1.0:
+            if self._clock.now() - self._loaded_at >= 1.0:
                 self._install(await self._store.load_all())
 
     def jwks(self) -> dict[str, Any]:
-        now_ms = self._clock() * 1000
+        now_ms = self._clock.now() * 1000
         keys = []
         for key in self._keys.values():
             if key.verify_until_ms is not None and key.verify_until_ms < now_ms:
@@ -176,7 +176,7 @@ class SigningKeyRing:
     def _install(self, keys: list[SigningKey]) -> None:
         self._keys = {key.kid: key for key in keys}
         self._current = keys[-1]
-        self._loaded_at = self._clock()
+        self._loaded_at = self._clock.now()
 
 
 def thumbprint(key: SigningKey) -> str:

@@ -16,9 +16,10 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from switchboard.bus.base import Bus, Subscription
+from switchboard.core.clock import Clock
 from switchboard.core.errors import IdentityNotFoundError, TokenRevokedError
 from switchboard.core.identifiers import is_acs_user_id, new_acs_user_id
 from switchboard.core.principal import Principal, PrincipalKind
@@ -39,9 +40,7 @@ class IdentityStateCache:
     together and stampede the database.
     """
 
-    def __init__(
-        self, store: IdentityStore, clock: Callable[[], float], ttl: float, max_entries: int
-    ) -> None:
+    def __init__(self, store: IdentityStore, clock: Clock, ttl: float, max_entries: int) -> None:
         self._store = store
         self._clock = clock
         self._ttl = ttl
@@ -52,7 +51,7 @@ class IdentityStateCache:
 
     async def get(self, identity_id: str) -> Identity | None:
         entry = self._entries.get(identity_id)
-        if entry is not None and self._clock() < entry[1]:
+        if entry is not None and self._clock.now() < entry[1]:
             return entry[0]
         pending = self._loading.get(identity_id)
         if pending is not None:
@@ -76,7 +75,7 @@ class IdentityStateCache:
     def peek(self, identity_id: str) -> Identity | None:
         """The cached row if there is an unexpired one (no database read, no waiting)."""
         entry = self._entries.get(identity_id)
-        if entry is not None and self._clock() < entry[1]:
+        if entry is not None and self._clock.now() < entry[1]:
             return entry[0]
         return None
 
@@ -90,7 +89,7 @@ class IdentityStateCache:
     def _remember(self, identity_id: str, identity: Identity | None) -> None:
         if len(self._entries) >= self._max_entries:
             self._entries.clear()
-        expires = self._clock() + self._ttl * random.uniform(0.5, 1.0)
+        expires = self._clock.now() + self._ttl * random.uniform(0.5, 1.0)
         self._entries[identity_id] = (identity, expires)
 
 
@@ -102,7 +101,7 @@ class IdentityService:
         bus: Bus,
         *,
         resource_id: str,
-        clock: Callable[[], float],
+        clock: Clock,
         cache_ttl: float = 10.0,
         cache_entries: int = 100_000,
     ) -> None:
@@ -202,7 +201,7 @@ class IdentityService:
             log.exception("identity invalidation listener stopped; relying on cache expiry")
 
     def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
+        return int(self._clock.now() * 1000)
 
     @staticmethod
     def _not_found(identity_id: str) -> IdentityNotFoundError:

@@ -15,7 +15,7 @@ import base64
 import hashlib
 from binascii import b2a_base64
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jwt
@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
 
+from switchboard.core.clock import Clock
 from switchboard.core.errors import AuthenticationError
 from switchboard.identity.keys import ALGORITHM, SigningKeyRing, thumbprint
 from switchboard.identity.models import AccessToken, TokenScope
@@ -59,7 +60,7 @@ class TokenCodec:
         keys: SigningKeyRing,
         *,
         resource_id: str,
-        clock: Callable[[], float],
+        clock: Clock,
         region: str = "amer",
         location: str = "unitedstates",
         cache_size: int = 65536,
@@ -77,7 +78,7 @@ class TokenCodec:
         self._location_json = _encode(location)
 
     def mint(self, user_id: str, scopes: Sequence[TokenScope], minutes: int) -> AccessToken:
-        now = self._clock()
+        now = self._clock.now()
         iat = int(now)
         expires = iat + minutes * 60
         # The claims in a fixed order, as msgspec would encode the dict, laid out with one
@@ -127,7 +128,7 @@ class TokenCodec:
             self._cache[token] = claims
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        if claims.expires_at <= self._clock():
+        if claims.expires_at <= self._clock.now():
             raise AuthenticationError("The access token has expired.", code="TokenExpired")
         return claims
 

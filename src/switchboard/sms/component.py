@@ -19,6 +19,7 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
+from switchboard.core.clock import Clock
 from switchboard.core.sections import SmsConfig
 from switchboard.http.auth import Authenticator
 from switchboard.numbers.models import CarrierDefinition
@@ -50,7 +51,7 @@ class SmsComponent:
         *,
         carriers: CarrierFactory,
         simulator: SimulatorNetwork,
-        clock: Callable[[], float],
+        clock: Clock,
     ) -> None:
         self._config = config
         self._numbers = numbers

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from switchboard.core.clock import Clock
 from switchboard.core.errors import BadRequestError
 from switchboard.core.principal import Principal
 from switchboard.http.apiversion import SMS_VERSIONS
@@ -71,7 +72,7 @@ def simulator_routes(
     authenticator: Authenticator,
     *,
     wake: Callable[[], None],
-    clock: Callable[[], float],
+    clock: Clock,
 ) -> list[BaseRoute]:
     async def inject(request: Request, _: Principal) -> Response:
         body = decode_json(await read_body(request), schemas.InjectInboundRequest)
@@ -79,7 +80,7 @@ def simulator_routes(
             if not is_e164(number):
                 raise BadRequestError(f"'{number}' is not an E.164 phone number.", target=field)
         carrier_id = await store.inject_inbound(
-            body.sender, body.to, body.message, int(clock() * 1000)
+            body.sender, body.to, body.message, int(clock.now() * 1000)
         )
         wake()
         return json_response({"id": carrier_id}, 202)

@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from switchboard.core.clock import Clock
 from switchboard.sms.carrier import (
     CarrierRejectedError,
     CarrierUnavailableError,
@@ -45,7 +46,7 @@ class SmsSender:
         service: SmsService,
         limiter: SendRateLimiter,
         *,
-        clock: Callable[[], float],
+        clock: Clock,
         concurrency: int = 10,
         lease_seconds: float = 60.0,
         expiry_seconds: float = 72 * 3600.0,
@@ -74,7 +75,7 @@ class SmsSender:
         self._wake.set()
 
     def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
+        return int(self._clock.now() * 1000)
 
     async def _run(self) -> None:
         while True:
@@ -116,7 +117,7 @@ class SmsSender:
 
     async def _send_one(self, message: QueuedMessage) -> int | None:
         """Submit one message; the time to retry it (and its followers) when it must wait."""
-        now = self._clock()
+        now = self._clock.now()
         now_ms = int(now * 1000)
         if now_ms - message.created_ms > self._expiry_ms:
             await self._service.failed(message, "Expired: the carrier was unreachable.")

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from switchboard.core.clock import Clock
 from switchboard.core.errors import BadRequestError, NotFoundError
 from switchboard.numbers.models import OwnedNumber
 from switchboard.sms.carrier import CarrierReport, InboundSms
@@ -64,7 +65,7 @@ class SmsService:
         store: SmsStore,
         numbers: NumberDirectory,
         *,
-        clock: Callable[[], float],
+        clock: Clock,
         on_queued: Callable[[str], Awaitable[None]] | None = None,
         segments: Callable[[str], int] = lambda _text: 1,
     ) -> None:
@@ -75,7 +76,7 @@ class SmsService:
         self._segments = segments
 
     def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
+        return int(self._clock.now() * 1000)
 
     async def _sending_number(self, sender: str) -> OwnedNumber:
         number = await self._numbers.owned_number(sender)

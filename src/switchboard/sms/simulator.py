@@ -19,6 +19,7 @@ import logging
 import uuid
 from collections.abc import Callable
 
+from switchboard.core.clock import Clock
 from switchboard.sms.carrier import (
     CarrierRejectedError,
     CarrierReport,
@@ -53,7 +54,7 @@ class SimulatorNetwork:
         self,
         store: SimulatorStore,
         *,
-        clock: Callable[[], float],
+        clock: Clock,
         segments: Callable[[str], int] = segment_count,
     ) -> None:
         self.store = store
@@ -78,7 +79,7 @@ class SimulatorCarrier:
         name: str,
         store: SimulatorStore,
         *,
-        clock: Callable[[], float],
+        clock: Clock,
         segments: Callable[[str], int],
     ) -> None:
         self.name = name
@@ -115,7 +116,7 @@ class SimulatorCarrier:
             raise CarrierRejectedError(f"The handset {message.recipient} refuses messages.")
         count = self._segments(message.text)
         ids = tuple(uuid.uuid4().hex for _ in range(count))
-        now_ms = int(self._clock() * 1000)
+        now_ms = int(self._clock.now() * 1000)
         # The inbox keeps the whole message (as a handset shows it) under its first id; each
         # further segment's receipt is owed as well.
         owed: list[tuple[str, ReportStatus]] = []
@@ -137,7 +138,7 @@ class SimulatorCarrier:
         while True:
             try:
                 self._wake.clear()
-                now_ms = int(self._clock() * 1000)
+                now_ms = int(self._clock.now() * 1000)
                 # A read first: an idle simulator takes no write lock every poll.
                 due = await self._store.next_due_ms()
                 items = []
@@ -174,7 +175,7 @@ class SimulatorCarrier:
                     carrier_message_id=payload["carrierMessageId"],
                     status=status,
                     detail=_RECEIPT_DETAIL[status],
-                    done_ms=int(self._clock() * 1000),
+                    done_ms=int(self._clock.now() * 1000),
                 ),
             )
         await self._store.done(item)

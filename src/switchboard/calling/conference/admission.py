@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from switchboard.calling.errors import CallNotAllowedError
 from switchboard.calling.models import DeviceAddress
+from switchboard.core.clock import Clock
 from switchboard.core.errors import NotSupportedError
 from switchboard.rooms.models import Permission, Room, permissions
 from switchboard.rooms.service import RoomDirectory
@@ -97,14 +98,14 @@ class Lobby:
 class WindowWatch:
     """One timer: ``check`` runs when a Room's window ends, or within WINDOW_CHECK_SECONDS."""
 
-    def __init__(self, clock: Callable[[], float], check: Callable[[], object]) -> None:
+    def __init__(self, clock: Clock, check: Callable[[], object]) -> None:
         self._clock = clock
         self._check = check
         self._timer: asyncio.TimerHandle | None = None
 
     def watch(self, room: Room) -> None:
         self.cancel()
-        delay = min(max(room.valid_until_ms / 1000 - self._clock(), 0.0), WINDOW_CHECK_SECONDS)
+        delay = min(max(room.valid_until_ms / 1000 - self._clock.now(), 0.0), WINDOW_CHECK_SECONDS)
         self._timer = asyncio.get_running_loop().call_later(delay, self._check)
 
     def cancel(self) -> None:

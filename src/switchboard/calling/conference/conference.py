@@ -53,6 +53,7 @@ from switchboard.calling.signaling.requests import (
     display_name_of,
     require_description,
 )
+from switchboard.core.clock import Clock
 from switchboard.core.errors import NotSupportedError, SwitchboardError
 from switchboard.media.forwarder import ForwarderEvent, SpeakerChanged, StreamsChanged
 from switchboard.media.negotiation import GlareError
@@ -84,7 +85,7 @@ class Conference:
         node: MediaNode,
         rooms: RoomDirectory | None,
         deliver: Callable[[Deliver], None],
-        clock: Callable[[], float],
+        clock: Clock,
         max_participants: int,
         on_ended: Callable[[str], None],
         lifecycle: Lifecycles | None = None,
@@ -209,7 +210,7 @@ class Conference:
             admission.role,
             admission.granted,
             lobby=admission.lobby,
-            now=self._clock(),
+            now=self._clock.now(),
             join_only=who.join_only,
         )
         member.display_name = name
@@ -239,7 +240,7 @@ class Conference:
         answer = await self.media.connect(member, offer, screen)
         self._send_description(member, Description("answer", answer))
         self._out(self.group.joined(member))
-        self._lifecycle(self.events.added(member, member.role, self._clock()))
+        self._lifecycle(self.events.added(member, member.role, self._clock.now()))
         await self.media.sync_published(member)
         await self._renegotiate_all()
 
@@ -274,7 +275,7 @@ class Conference:
         was_in = member.state is MemberState.CONNECTED
         self._out(self.group.remove(member.id, reason))
         if was_in:
-            self._lifecycle(self.events.removed(member, member.role, self._clock()))
+            self._lifecycle(self.events.removed(member, member.role, self._clock.now()))
         self._lobby.forget(member.id)
         await self.media.remove(member.id)
         if not self._end_if_empty(reason or HUNG_UP, ended_by):
@@ -289,14 +290,14 @@ class Conference:
     def _finish(self, reason: EndReason, ended_by: str | None) -> None:
         self.ended = True
         self._window.cancel()
-        self._lifecycle(self.events.ended(reason, ended_by, self._clock()))
+        self._lifecycle(self.events.ended(reason, ended_by, self._clock.now()))
         self._on_ended(self.call_id)
 
     async def end_for_everyone(self, reason: EndReason) -> None:
         """Everyone (lobby included) gets ``reason``; the call is over."""
         if self.ended:
             return
-        now = self._clock()
+        now = self._clock.now()
         for member in list(self.group.members.values()):
             if member.state is MemberState.CONNECTED:
                 self._lifecycle(self.events.removed(member, member.role, now))
@@ -373,7 +374,7 @@ class Conference:
     # ── plumbing ─────────────────────────────────────────────────────────────────────
 
     def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
+        return int(self._clock.now() * 1000)
 
     def _out(self, outputs: list[Deliver]) -> None:
         for output in outputs:

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 from switchboard.calling.conference.conference import (
@@ -32,6 +32,7 @@ from switchboard.calling.signaling.frames import nack
 from switchboard.calling.signaling.hub import LocalDevice
 from switchboard.calling.signaling.requests import Join, JoinGroupCall
 from switchboard.calling.twoparty.calls import CallEventSink
+from switchboard.core.clock import Clock
 from switchboard.media.forwarder import ForwarderEvent
 from switchboard.media.node import MediaNode
 from switchboard.rooms.models import check_room_id
@@ -50,7 +51,7 @@ class ConferenceHost:
         media: MediaNode,
         rooms: RoomDirectory | None,
         placement: Placement,
-        clock: Callable[[], float],
+        clock: Clock,
         max_participants: int,
         sink: CallEventSink | None = None,
         renew_seconds: float = RENEW_SECONDS,

@@ -20,6 +20,7 @@ from switchboard.calling.routing.router import CallRouter
 from switchboard.calling.signaling.frames import Ack, ack
 from switchboard.calling.signaling.hub import DeviceConnection, DeviceHub, LocalDevice
 from switchboard.calling.signaling.protocol import CLOSE_REPLACED, IceServer
+from switchboard.core.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class DeviceRegistry:
         ice_servers: IceServers,
         heartbeat_seconds: float,
         reconnect_grace_seconds: float,
-        clock: Callable[[], float],
+        clock: Clock,
         router: CallRouter,
     ) -> None:
         self._hub = hub
@@ -88,7 +89,7 @@ class DeviceRegistry:
 
     def detach(self, device: LocalDevice, connection: DeviceConnection) -> None:
         """The socket ended: keep the device (and its calls) for the grace period."""
-        if not self._hub.detach(device, connection, self._clock()):
+        if not self._hub.detach(device, connection, self._clock.now()):
             return
         loop = asyncio.get_running_loop()
         self._graces[device.device_id] = loop.call_later(

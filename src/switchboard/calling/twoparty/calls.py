@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from switchboard.calling import models as m
@@ -39,6 +39,7 @@ from switchboard.calling.signaling.requests import (
     require_description,
 )
 from switchboard.calling.twoparty.session import CallSession, CallTimeouts, Lifecycle, Output
+from switchboard.core.clock import Clock
 from switchboard.core.errors import NotSupportedError, SwitchboardError
 from switchboard.core.identifiers import is_acs_user_id
 from switchboard.http.identifiers import identifier_from_json
@@ -56,7 +57,7 @@ class TwoPartyCalls:
         hub: DeviceHub,
         router: CallRouter,
         *,
-        clock: Callable[[], float],
+        clock: Clock,
         timeouts: CallTimeouts,
         sink: CallEventSink | None,
     ) -> None:
@@ -93,7 +94,7 @@ class TwoPartyCalls:
             callee,
             offer=offer,
             media=media_of(request.media),
-            now=self._clock(),
+            now=self._clock.now(),
             timeouts=self._timeouts,
             caller_name=display_name_of(request),
         )
@@ -130,7 +131,7 @@ class TwoPartyCalls:
     def _dispatch(
         self, session: CallSession, device: DeviceAddress, command: Command
     ) -> list[Output]:
-        now = self._clock()
+        now = self._clock.now()
         request = command.req
         if isinstance(request, Accept):
             answer = require_description(request.description, "answer")
@@ -168,7 +169,7 @@ class TwoPartyCalls:
         if session is None:
             return
         reason = EndReason.from_info(lost.reason)
-        self._emit(session, session.device_lost(lost.address, reason, self._clock()))
+        self._emit(session, session.device_lost(lost.address, reason, self._clock.now()))
 
     # ---- the callee's node ---------------------------------------------------------------
 
@@ -199,7 +200,7 @@ class TwoPartyCalls:
         self._timers.pop(call_id, None)
         session = self.sessions.get(call_id)
         if session is not None:
-            self._emit(session, session.handle_timer(self._clock()))
+            self._emit(session, session.handle_timer(self._clock.now()))
 
     def _emit(self, session: CallSession, outputs: list[Output]) -> None:
         lifecycle = [o for o in outputs if isinstance(o, Lifecycle)]
@@ -222,7 +223,7 @@ class TwoPartyCalls:
             timer.cancel()
         deadline = session.next_timer()
         if deadline is not None:
-            delay = max(0.0, deadline - self._clock())
+            delay = max(0.0, deadline - self._clock.now())
             loop = asyncio.get_running_loop()
             self._timers[session.call_id] = loop.call_later(delay, self._on_timer, session.call_id)
 
