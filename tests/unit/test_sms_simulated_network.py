@@ -97,7 +97,7 @@ class Node:
 async def node() -> AsyncIterator[Node]:
     made = Node()
     await made.carrier.start(made.service)
-    made.sender.start()
+    await made.sender.start()
     try:
         yield made
     finally:

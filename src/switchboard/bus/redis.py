@@ -16,6 +16,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from switchboard.bus.queue import QueueSubscription
+from switchboard.core.tasks import TaskScope
 
 __all__ = ["RedisBus"]
 
@@ -52,6 +53,7 @@ class RedisBus:
         self._client: Redis | None = None
         self._sub_client: Redis | None = None
         self._pubsub: PubSub | None = None  # None while (re)connecting
+        self._tasks = TaskScope("RedisBus")
         self._reader: asyncio.Task[None] | None = None
         self._subs: dict[str, set[QueueSubscription]] = {}  # keyed by Redis channel
         # Per channel, one group of waiters per SUBSCRIBE not yet confirmed, in send order.
@@ -80,18 +82,15 @@ class RedisBus:
         except BaseException:
             await self.stop()
             raise
-        self._reader = asyncio.create_task(self._read(pubsub), name=f"RedisBus reader {name}")
+        await self._tasks.start()
+        self._reader = self._tasks.spawn(self._read(pubsub), name=f"RedisBus reader {name}")
 
     async def stop(self) -> None:
         if not self._started:
             return
         self._started = False
-        reader, self._reader = self._reader, None
-        if reader is not None:
-            reader.cancel()
-            await asyncio.wait({reader})
-            if not reader.cancelled():
-                reader.exception()  # already logged by _read; retrieve it so asyncio stays quiet
+        self._reader = None
+        await self._tasks.stop()
         for subscriptions in self._subs.values():
             for subscription in subscriptions:
                 subscription.end()
@@ -239,8 +238,8 @@ class RedisBus:
                         logger.warning("Redis bus cannot reconnect yet: %s", exc)
                 logger.info("Redis bus reconnected; resubscribed %d topics", len(self._subs))
         except Exception:
+            # Logged here, with what it means; the reader then ends and ping() says so.
             logger.exception("Redis bus reader crashed; no more messages will be delivered")
-            raise
 
     async def _pump(self, pubsub: PubSub) -> None:
         while True:

@@ -18,6 +18,7 @@ from typing import Any
 
 from switchboard.calling.lifecycle import Lifecycle, LifecycleKind
 from switchboard.core.events import IntegrationEvent
+from switchboard.core.tasks import TaskScope
 from switchboard.events.outbox import Outbox
 from switchboard.http.identifiers import user_identifier_json
 from switchboard.storage.database import Database
@@ -80,7 +81,8 @@ class CallEventGridSink:
         self._outbox = outbox
         self._wants = wants or (lambda _type: True)
         self._queue: asyncio.Queue[list[Lifecycle]] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskScope("calling events")
+        self._started = False
 
     def offer(self, events: Sequence[Lifecycle]) -> None:
         wanted = [e for e in events if self._wants(PREFIX + e.kind.value)]
@@ -88,17 +90,18 @@ class CallEventGridSink:
             self._queue.put_nowait(wanted)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._write(), name="calling events")
+        await self._tasks.start()
+        self._tasks.spawn(self._write(), name="calling events")
+        self._started = True
 
     async def stop(self) -> None:
         """Write what is queued (shutdown drains), then stop."""
-        if self._task is None:
+        if not self._started:
             return
+        self._started = False
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._queue.join(), timeout=5.0)
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await self._tasks.stop()
 
     async def _write(self) -> None:
         while True:

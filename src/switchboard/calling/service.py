@@ -13,8 +13,6 @@ here picks a class: app.py passes the router, the media node and the placement.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass
 
 from switchboard.bus.base import Bus, Subscription
@@ -41,6 +39,7 @@ from switchboard.calling.twoparty.calls import CallEventSink, TwoPartyCalls
 from switchboard.calling.twoparty.session import CallTimeouts
 from switchboard.core.clock import Clock
 from switchboard.core.errors import SwitchboardError
+from switchboard.core.tasks import TaskScope
 from switchboard.identity.service import IDENTITY_CHANGED
 from switchboard.media.forwarder import ForwarderEvent
 from switchboard.media.node import MediaNode
@@ -80,7 +79,7 @@ class CallingService:
         self._bus = bus
         self._router = router
         self._subscriptions: list[Subscription] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = TaskScope("calling")
         self.devices = DeviceRegistry(
             self.hub,
             ice_servers=ice_servers,
@@ -114,10 +113,9 @@ class CallingService:
         rosters = await self._bus.subscribe(ROOM_PARTICIPANTS_CHANGED)
         self._subscriptions = [identities, rosters]
         await self.conferences.start()
-        self._tasks = [
-            asyncio.create_task(self._watch_rosters(rosters), name="calling rosters"),
-            asyncio.create_task(self._watch_identities(identities), name="calling identities"),
-        ]
+        await self._tasks.start()
+        self._tasks.spawn(self._watch_rosters(rosters), name="calling rosters")
+        self._tasks.spawn(self._watch_identities(identities), name="calling identities")
 
     async def stop(self) -> None:
         self.two_party.stop()
@@ -125,11 +123,7 @@ class CallingService:
         await self._router.stop()
         for subscription in self._subscriptions:
             await subscription.close()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.stop()
         await self.conferences.stop()
 
     # ---- devices (called by the endpoint) ------------------------------------------------

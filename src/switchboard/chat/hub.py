@@ -14,7 +14,6 @@ exactly which seq comes next and never delivers out of order or skips one. Ephem
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import replace
@@ -27,6 +26,7 @@ from switchboard.chat.domain_events import ChatEvent, decode_data
 from switchboard.chat.event_schemas import frame_head
 from switchboard.chat.fanout import CHAT_EVENTS, BusEvent
 from switchboard.chat.store import ChatStore
+from switchboard.core.tasks import TaskScope
 from switchboard.identity.service import IDENTITY_CHANGED
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class ChatHub:
         self._pending: dict[int, ChatEvent] = {}
         self._subscription: Subscription | None = None
         self._identity_changes: Subscription | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = TaskScope("chat hub")
         self._gap_task: asyncio.Task[None] | None = None
         self._decoder = msgspec.json.Decoder(BusEvent)
 
@@ -73,17 +73,17 @@ class ChatHub:
         self._identity_changes = await self._bus.subscribe(IDENTITY_CHANGED)
         _, last = await self._store.stream_bounds()
         self._next_seq = last + 1
-        self._tasks.append(asyncio.create_task(self._listen(self._subscription)))
-        self._tasks.append(asyncio.create_task(self._watch_identities(self._identity_changes)))
+        await self._tasks.start()
+        self._tasks.spawn(self._listen(self._subscription), name="chat hub listener")
+        self._tasks.spawn(
+            self._watch_identities(self._identity_changes), name="chat hub identities"
+        )
 
     async def stop(self) -> None:
         for subscription in (self._subscription, self._identity_changes):
             if subscription is not None:
                 await subscription.close()
-        for task in [*self._tasks, *([self._gap_task] if self._gap_task else [])]:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.stop()
 
     def attach(self, receiver: EventReceiver) -> None:
         self._receivers[receiver.user_id].add(receiver)
@@ -124,7 +124,7 @@ class ChatHub:
         self._pending[event.seq] = event
         self._drain()
         if self._pending and (self._gap_task is None or self._gap_task.done()):
-            self._gap_task = asyncio.create_task(self._fill_gap_later())
+            self._gap_task = self._tasks.spawn(self._fill_gap_later(), name="chat gap filler")
 
     def _drain(self) -> None:
         while self._next_seq in self._pending:

@@ -30,6 +30,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from switchboard.bus.base import Bus, Subscription
 from switchboard.core.clock import Clock
+from switchboard.core.tasks import TaskScope
 from switchboard.events.models import AttemptRecord, ClaimedDelivery, DeadLetterReason
 from switchboard.events.outbox import OUTBOX_TOPIC
 from switchboard.events.queue import DeliveryQueue
@@ -89,12 +90,14 @@ class EventDispatcher:
         self._in_flight: set[str] = set()
         self._stopping = False
         self._wakeups: Subscription | None = None
+        self._tasks = TaskScope("EventDispatcher")
         self._runner: asyncio.Task[None] | None = None
         self._last_purge = float("-inf")
 
     async def start(self) -> None:
         self._wakeups = await self._bus.subscribe(OUTBOX_TOPIC)
-        self._runner = asyncio.create_task(self._run(self._wakeups), name="EventDispatcher")
+        await self._tasks.start()
+        self._runner = self._tasks.spawn(self._run(self._wakeups), name="EventDispatcher")
 
     async def stop(self, grace_seconds: float) -> None:
         self._stopping = True
@@ -107,9 +110,7 @@ class EventDispatcher:
         done, _ = await asyncio.wait({runner}, timeout=grace_seconds)
         if not done:
             log.warning("stopping with %d deliveries in flight; they retry later", len(self))
-            runner.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await runner
+        await self._tasks.stop()
 
     def wake(self) -> None:
         """Look at the queue now (this node only; other nodes hear the bus)."""

@@ -15,11 +15,11 @@ with Event Grid, a new subscription gets events published after it is active).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from switchboard.bus.base import Bus, Subscription
 from switchboard.bus.queue import SubscriptionClosed
+from switchboard.core.tasks import TaskScope
 from switchboard.events.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class SubscriptionInterest:
         self._everything = True
         self._types: frozenset[str] = frozenset()
         self._changes: Subscription | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskScope("SubscriptionInterest")
 
     def wants(self, event_type: str) -> bool:
         return self._everything or event_type.casefold() in self._types
@@ -63,13 +63,11 @@ class SubscriptionInterest:
     async def start(self) -> None:
         self._changes = await self._bus.subscribe(SUBSCRIPTIONS_TOPIC)
         await self.reload()
-        self._task = asyncio.create_task(self._follow(self._changes), name="SubscriptionInterest")
+        await self._tasks.start()
+        self._tasks.spawn(self._follow(self._changes), name="SubscriptionInterest")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._tasks.stop()
         if self._changes is not None:
             await self._changes.close()
 

@@ -23,6 +23,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from switchboard.core.sections import ServerConfig
+from switchboard.core.tasks import first_completed
 from switchboard.http.tls import TlsMaterial, ensure_tls_material
 
 log = logging.getLogger(__name__)
@@ -55,13 +56,8 @@ class _Server(uvicorn.Server):
     """
 
     async def _wait_tasks_to_complete(self) -> None:
-        reaper = asyncio.create_task(self._abort_idle_connections())
-        try:
-            await super()._wait_tasks_to_complete()
-        finally:
-            reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reaper
+        # The reaper never finishes: it runs exactly as long as the wait.
+        await first_completed(super()._wait_tasks_to_complete(), self._abort_idle_connections())
 
     async def _abort_idle_connections(self) -> None:
         while True:

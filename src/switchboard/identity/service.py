@@ -13,7 +13,6 @@ after ``cache_ttl`` seconds as a backstop should a bus message be lost.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from switchboard.core.clock import Clock
 from switchboard.core.errors import IdentityNotFoundError, TokenRevokedError
 from switchboard.core.identifiers import is_acs_user_id, new_acs_user_id
 from switchboard.core.principal import Principal, PrincipalKind
+from switchboard.core.tasks import TaskScope
 from switchboard.identity.models import AccessToken, Identity, parse_scopes, token_minutes
 from switchboard.identity.store import IdentityStore
 from switchboard.identity.tokens import TokenCodec
@@ -112,19 +112,17 @@ class IdentityService:
         self._clock = clock
         self._cache = IdentityStateCache(store, clock, cache_ttl, cache_entries)
         self._subscription: Subscription | None = None
-        self._listener: asyncio.Task[None] | None = None
+        self._tasks = TaskScope("identity")
 
     async def start(self) -> None:
         self._subscription = await self._bus.subscribe(IDENTITY_CHANGED)
-        self._listener = asyncio.create_task(self._listen(self._subscription))
+        await self._tasks.start()
+        self._tasks.spawn(self._listen(self._subscription), name="identity change listener")
 
     async def stop(self) -> None:
         if self._subscription is not None:
             await self._subscription.close()
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        await self._tasks.stop()
 
     async def create_identity(
         self, scopes: Sequence[str] | None = None, expires_in_minutes: int | None = None

@@ -17,7 +17,6 @@ hands the forwarder's events to ``on_event``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from switchboard.core.errors import ConflictError, NotFoundError
+from switchboard.core.tasks import TaskScope
 from switchboard.media.codecs import VideoCodec
 from switchboard.media.dtls import DtlsCertificate
 from switchboard.media.forwarder import Forwarder, ForwarderEvent, OutgoingStream
@@ -147,17 +147,14 @@ class LocalMediaNode:
         self.on_event = on_event
         self.certificate = DtlsCertificate()
         self.calls: dict[str, _Call] = {}
-        self._ticker: asyncio.Task[None] | None = None
+        self._tasks = TaskScope("media node")
 
     async def start(self) -> None:
-        self._ticker = asyncio.create_task(self._tick_forever(), name="media-node-tick")
+        await self._tasks.start()
+        self._tasks.spawn(self._tick_forever(), name="media-node-tick")
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
+        await self._tasks.stop()
         for call_id in list(self.calls):
             await self.end_call(call_id)
 

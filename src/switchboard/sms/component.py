@@ -88,7 +88,7 @@ class SmsComponent:
                 clock=self._clock,
                 expiry_seconds=self._config.queue_expiry_hours * 3600,
             )
-            sender.start()
+            await sender.start()
             self._senders[definition.name] = sender
         log.info("SMS carriers: %s", ", ".join(self._senders) or "none")
 

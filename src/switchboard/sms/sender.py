@@ -19,6 +19,7 @@ import logging
 from collections.abc import Sequence
 
 from switchboard.core.clock import Clock
+from switchboard.core.tasks import TaskScope
 from switchboard.sms.carrier import (
     CarrierRejectedError,
     CarrierUnavailableError,
@@ -60,16 +61,14 @@ class SmsSender:
         self._lease_ms = int(lease_seconds * 1000)
         self._expiry_ms = int(expiry_seconds * 1000)
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskScope(f"sms-sender-{carrier.name}")
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"sms-sender-{self.carrier.name}")
+    async def start(self) -> None:
+        await self._tasks.start()
+        self._tasks.spawn(self._run(), name=f"sms-sender-{self.carrier.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._tasks.stop()
 
     def wake(self) -> None:
         self._wake.set()

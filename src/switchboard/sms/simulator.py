@@ -14,12 +14,12 @@ up by the next poll.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable
 
 from switchboard.core.clock import Clock
+from switchboard.core.tasks import TaskScope
 from switchboard.sms.carrier import (
     CarrierRejectedError,
     CarrierReport,
@@ -88,7 +88,7 @@ class SimulatorCarrier:
         self._segments = segments
         self._sink: CarrierSink | None = None
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskScope(f"sms-simulator-{name}")
 
     @property
     def is_up(self) -> bool:
@@ -99,13 +99,11 @@ class SimulatorCarrier:
 
     async def start(self, sink: CarrierSink) -> None:
         self._sink = sink
-        self._task = asyncio.create_task(self._run(), name=f"sms-simulator-{self.name}")
+        await self._tasks.start()
+        self._tasks.spawn(self._run(), name=f"sms-simulator-{self.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._tasks.stop()
 
     def wake(self) -> None:
         self._wake.set()

@@ -15,6 +15,8 @@ import asyncio
 import contextlib
 import logging
 
+from switchboard.core.tasks import TaskScope
+
 log = logging.getLogger(__name__)
 
 PROBE_INTERVAL_SECONDS = 10.0
@@ -27,17 +29,15 @@ class TurnProbe:
         self._port = port
         self._interval = interval
         self.reachable = False
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskScope("turn-probe")
 
     async def start(self) -> None:
         await self.check()
-        self._task = asyncio.create_task(self._run(), name="turn-probe")
+        await self._tasks.start()
+        self._tasks.spawn(self._run(), name="turn-probe")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._tasks.stop()
 
     async def check(self) -> bool:
         try:

@@ -21,6 +21,7 @@ import subprocess
 from pathlib import Path
 
 from switchboard.core.config import ConfigError
+from switchboard.core.tasks import TaskScope
 from switchboard.traversal.coturn import CoturnConfig, stun_answers, write_config
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class CoturnSupervisor:
         self._backoff_max = backoff_max
         self._healthy_after = healthy_after
         self._process: asyncio.subprocess.Process | None = None
-        self._watcher: asyncio.Task[None] | None = None
+        self._tasks = TaskScope("coturn-supervisor")
         self._stopping = False
         self._running = asyncio.Event()
         self._restarted = asyncio.Condition()
@@ -67,7 +68,8 @@ class CoturnSupervisor:
         write_config(self.config)
         self._stopping = False
         await self._launch()
-        self._watcher = asyncio.create_task(self._watch(), name="coturn-supervisor")
+        await self._tasks.start()
+        self._tasks.spawn(self._watch(), name="coturn-supervisor")
         log.info(
             "turnserver running (pid %s) on %s:%s",
             self.pid,
@@ -77,11 +79,7 @@ class CoturnSupervisor:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-            self._watcher = None
+        await self._tasks.stop()
         if self._process is not None:
             await _terminate(self._process)
         self._running.clear()

@@ -55,6 +55,7 @@ from switchboard.calling.signaling.requests import (
 )
 from switchboard.core.clock import Clock
 from switchboard.core.errors import NotSupportedError, SwitchboardError
+from switchboard.core.tasks import TaskScope
 from switchboard.media.forwarder import ForwarderEvent, SpeakerChanged, StreamsChanged
 from switchboard.media.negotiation import GlareError
 from switchboard.media.node import MediaNode
@@ -111,15 +112,16 @@ class Conference:
 
     # ── lifecycle ────────────────────────────────────────────────────────────────────
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"conference {self.call_id}")
+    def start(self, tasks: TaskScope) -> None:
+        """Run this call's jobs in its host's scope, so stopping the host stops them too."""
+        self._task = tasks.spawn(self._run(), name=f"conference {self.call_id}")
 
     async def stop(self) -> None:
         self._window.cancel()
         if self._task is not None:
+            # Only this call's loop ends here: the host's scope (and the other calls) go on.
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task})
         await self.media.close()
 
     def submit(self, work: Callable[[], Awaitable[None]]) -> None:

@@ -14,8 +14,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Coroutine
-from typing import Any
 
 from switchboard.calling.conference.conference import (
     GROUP_PREFIX,
@@ -33,6 +31,7 @@ from switchboard.calling.signaling.hub import LocalDevice
 from switchboard.calling.signaling.requests import Join, JoinGroupCall
 from switchboard.calling.twoparty.calls import CallEventSink
 from switchboard.core.clock import Clock
+from switchboard.core.tasks import TaskScope
 from switchboard.media.forwarder import ForwarderEvent
 from switchboard.media.node import MediaNode
 from switchboard.rooms.models import check_room_id
@@ -66,19 +65,15 @@ class ConferenceHost:
         self._max_participants = max_participants
         self._sink = sink
         self._renew_seconds = renew_seconds
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._renewer: asyncio.Task[None] | None = None
+        # The claim renewer, every conference's job loop and the retiring of ended calls.
+        self._tasks = TaskScope("conference host")
 
     async def start(self) -> None:
-        self._renewer = asyncio.create_task(self._renew(), name="conference claims")
+        await self._tasks.start()
+        self._tasks.spawn(self._renew(), name="conference claims")
 
     async def stop(self) -> None:
-        tasks = [*self._tasks, *([self._renewer] if self._renewer else [])]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._tasks.stop()
         for conference in list(self.conferences.values()):
             await conference.stop()
         self.conferences.clear()
@@ -103,7 +98,7 @@ class ConferenceHost:
             req=request,
             join_only=device.join_only,
         )
-        self._spawn(self._route_join(device, call_id, command, request.id))
+        self._tasks.spawn(self._route_join(device, call_id, command, request.id), name="join")
 
     async def _route_join(
         self, device: LocalDevice, call_id: str, command: Command, request_id: str | None
@@ -145,7 +140,7 @@ class ConferenceHost:
                 lifecycle=self._sink.offer if self._sink is not None else None,
             )
             self.conferences[command.call] = conference
-            conference.start()
+            conference.start(self._tasks)
         target = conference
         target.submit(lambda: target.handle(who, request))
 
@@ -166,12 +161,21 @@ class ConferenceHost:
             conference.submit(conference.roster_changed)
 
     def _ended(self, call_id: str) -> None:
-        conference = self.conferences.pop(call_id, None)
-        if conference is not None:
-            self._spawn(self._retire(conference))
+        conference = self.conferences.get(call_id)
+        if conference is None:
+            return
+        try:
+            self._tasks.spawn(self._retire(conference), name=f"retire {call_id}")
+        except RuntimeError:
+            return  # the host is stopping: stop() retires every conference still listed
+        del self.conferences[call_id]
 
     async def _retire(self, conference: Conference) -> None:
-        await conference.stop()
+        # A failure here must not reach the scope: it would stop every other call's loop.
+        try:
+            await conference.stop()
+        except Exception:
+            log.exception("call %s: closing the conference failed", conference.call_id)
         with contextlib.suppress(Exception):
             await self._placement.release(conference.call_id, self.node_id)
 
@@ -182,11 +186,6 @@ class ConferenceHost:
                 await self._placement.renew(list(self.conferences), self.node_id)
             except Exception:
                 log.exception("could not renew this node's conference claims")
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 def _group_id(value: str | None) -> str:

@@ -9,7 +9,6 @@ still go straight to the service, as objects.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from switchboard.bus.base import Bus, Subscription
@@ -25,6 +24,7 @@ from switchboard.calling.routing.messages import (
     node_topic,
 )
 from switchboard.calling.routing.router import CallInbox
+from switchboard.core.tasks import TaskScope
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class BusCallRouter:
         self._inbox: CallInbox | None = None
         self._outgoing: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self._subscriptions: list[Subscription] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = TaskScope("calling bus router")
 
     @property
     def node_id(self) -> str:
@@ -47,21 +47,16 @@ class BusCallRouter:
         mine = await self._bus.subscribe(node_topic(self._node_id))
         invites = await self._bus.subscribe(INVITES)
         self._subscriptions = [mine, invites]
-        self._tasks = [
-            asyncio.create_task(self._listen(mine, inbox), name="calling node topic"),
-            asyncio.create_task(self._listen(invites, inbox), name="calling invites"),
-            asyncio.create_task(self._publish(), name="calling publisher"),
-        ]
+        await self._tasks.start()
+        self._tasks.spawn(self._listen(mine, inbox), name="calling node topic")
+        self._tasks.spawn(self._listen(invites, inbox), name="calling invites")
+        self._tasks.spawn(self._publish(), name="calling publisher")
 
     async def stop(self) -> None:
         for subscription in self._subscriptions:
             await subscription.close()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._subscriptions, self._tasks, self._inbox = [], [], None
+        await self._tasks.stop()
+        self._subscriptions, self._inbox = [], None
 
     def to_owner(self, node: str, message: ForOwner) -> None:
         if node == self._node_id:

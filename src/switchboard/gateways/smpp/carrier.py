@@ -26,6 +26,7 @@ import random
 import time
 
 from switchboard.core.clock import Clock, SystemClock
+from switchboard.core.tasks import TaskScope
 from switchboard.gateways.smpp.addressing import smpp_address
 from switchboard.gateways.smpp.commands import DeliverSm, Status, SubmitSm, status_name
 from switchboard.gateways.smpp.inbound import InboundHandler
@@ -79,6 +80,8 @@ class SmppCarrier:
         self._paused_until = 0.0
         self._pause_timer: asyncio.TimerHandle | None = None
         self._stopping = asyncio.Event()
+        # The link's run loop and one task per deliver_sm being handed to the sink.
+        self._tasks = TaskScope(f"smpp:{name}")
         self._task: asyncio.Task[None] | None = None
         self._inbound: set[asyncio.Task[None]] = set()
         self._submitting = 0  # submit() calls under way (a message's segments go in turn)
@@ -89,7 +92,8 @@ class SmppCarrier:
 
     async def start(self, sink: CarrierSink) -> None:
         self._sink = sink
-        self._task = asyncio.create_task(self._run(), name=f"smpp:{self.name}")
+        await self._tasks.start()
+        self._task = self._tasks.spawn(self._run(), name=f"smpp:{self.name}")
 
     async def stop(self) -> None:
         """Finish what is in flight, unbind, close; bounded by submit_timeout_seconds."""
@@ -105,20 +109,12 @@ class SmppCarrier:
             self._dispatch(link, link.session.unbind(self._now()))
             await link.flush()
         if self._task is not None:
-            try:
-                async with asyncio.timeout(limit):
-                    await asyncio.shield(self._task)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+            await asyncio.wait({self._task}, timeout=limit)  # the link winds down by itself
         if self._pause_timer is not None:
             self._pause_timer.cancel()
-        # A sink that is still busy past the limit: its deliver_sm stays unanswered and
-        # the SMSC will redeliver it to the next bind.
-        for task in list(self._inbound):
-            task.cancel()
-        await asyncio.gather(*self._inbound, return_exceptions=True)
+        # Past the limit, whatever still runs is cancelled. A sink that is still busy: its
+        # deliver_sm stays unanswered and the SMSC will redeliver it to the next bind.
+        await self._tasks.stop()
 
     @property
     def is_up(self) -> bool:
@@ -306,7 +302,7 @@ class SmppCarrier:
                         future.set_result(event)
                     link.wake_waiters(1)
                 case DeliverReceived(pdu):
-                    task = asyncio.get_running_loop().create_task(self._deliver(link, pdu))
+                    task = self._tasks.spawn(self._deliver(link, pdu), name="deliver_sm")
                     self._inbound.add(task)
                     task.add_done_callback(self._inbound.discard)
                 case Closed(reason, detail, _, status):
@@ -330,9 +326,12 @@ class SmppCarrier:
 
     async def _deliver(self, link: SmppLink, pdu: DeliverSm) -> None:
         assert self._sink is not None  # start() set it before any link existed
-        status = await self._inbound_handler.consume(self._sink, pdu)
-        link.session.respond_deliver(pdu.sequence_number, status, self._now())
-        await link.flush()
+        try:
+            status = await self._inbound_handler.consume(self._sink, pdu)
+            link.session.respond_deliver(pdu.sequence_number, status, self._now())
+            await link.flush()
+        except Exception:  # unanswered, the SMSC redelivers it; the link itself goes on
+            logger.exception("smpp %s: handling a deliver_sm failed", self.name)
 
     def _now(self) -> float:
         return time.monotonic()
