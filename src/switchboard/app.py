@@ -127,13 +127,14 @@ def new_bus(config: BusConfig) -> Bus:
     return MemoryBus()
 
 
-def sms_carrier_factory(simulator: SimulatorNetwork) -> CarrierFactory:
+def sms_carrier_factory(simulator: SimulatorNetwork, clock: Clock) -> CarrierFactory:
     """The link for each defined carrier; a bad SMPP table is a ConfigError at sms start."""
 
     def carrier(definition: CarrierDefinition) -> SmsCarrier:
         if definition.kind is CarrierKind.SIMULATOR:
             return simulator.carrier(definition.name)
-        return SmppCarrier(definition.name, SmppSettings.from_mapping(definition.settings))
+        settings = SmppSettings.from_mapping(definition.settings)
+        return SmppCarrier(definition.name, settings, clock=clock)
 
     return carrier
 
@@ -344,7 +345,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         config.sms,
         SqlSmsStore(database, events.outbox, render=sms_events),
         numbers,
-        carriers=sms_carrier_factory(simulator),
+        carriers=sms_carrier_factory(simulator, clock),
         simulator=simulator,
         clock=clock,
     )

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import pytest
 import smpp34
 
+from switchboard.core.clock import SystemClock
 from switchboard.core.config import ConfigError
 from switchboard.gateways.smpp import SmppCarrier, SmppSettings
 from switchboard.gateways.smpp.pdu import CommandId, Status, Tag
@@ -79,7 +80,7 @@ class Rig:
             }
         )
         binds = self.smsc.binds
-        self.carrier = SmppCarrier("smpp-test", settings)
+        self.carrier = SmppCarrier("smpp-test", settings, clock=SystemClock())
         await self.carrier.start(self.sink)
         await within(self.carrier.wait_up())
         await within(self.smsc.wait_for(lambda: self.smsc.binds > binds))  # its Esme handle

@@ -25,7 +25,7 @@ import logging
 import random
 import time
 
-from switchboard.core.clock import Clock, SystemClock
+from switchboard.core.clock import Clock
 from switchboard.core.tasks import TaskScope
 from switchboard.gateways.smpp.addressing import smpp_address
 from switchboard.gateways.smpp.commands import DeliverSm, Status, SubmitSm, status_name
@@ -65,12 +65,12 @@ class SmppCarrier:
         name: str,
         settings: SmppSettings,
         *,
-        clock: Clock | None = None,
+        clock: Clock,
         rng: random.Random | None = None,
     ) -> None:
         self.name = name
         self._settings = settings
-        self._clock = clock or SystemClock()
+        self._clock = clock
         self._rng = rng or random.Random()
         self._reference = self._rng.randrange(256)
         self._inbound_handler = InboundHandler(name, self._clock)
