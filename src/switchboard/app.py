@@ -44,7 +44,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from switchboard.bus.base import Bus, Subscription
 from switchboard.bus.memory import MemoryBus
 from switchboard.bus.redis import RedisBus
-from switchboard.calling.component import CallingComponent, calling_settings
+from switchboard.calling.component import CallingComponent, CallingParts, calling_settings
 from switchboard.calling.conference.placement import LocalPlacement, Placement, RedisPlacement
 from switchboard.calling.routing.bus import BusCallRouter
 from switchboard.calling.routing.local import LocalCallRouter
@@ -139,7 +139,7 @@ def sms_carrier_factory(simulator: SimulatorNetwork, clock: Clock) -> CarrierFac
     return carrier
 
 
-def new_calling(config: NodeConfig, bus: Bus, database: Database) -> CallingComponent:
+def calling_parts(config: NodeConfig, bus: Bus) -> CallingParts:
     """Calling's parts: with Redis, routing over the bus and call placement in Redis."""
     node_id = uuid.uuid4().hex[:12]
     router: CallRouter = LocalCallRouter(node_id)
@@ -147,10 +147,8 @@ def new_calling(config: NodeConfig, bus: Bus, database: Database) -> CallingComp
     if config.bus.redis_url:
         router = BusCallRouter(bus, node_id)
         placement = RedisPlacement(config.bus.redis_url, config.bus.redis_namespace)
-    return CallingComponent(
+    return CallingParts(
         calling_settings(config.calling, config.bus),
-        bus=bus,
-        database=database,
         router=router,
         media=LocalMediaNode(host=config.media.host, ports=config.media.ports),
         placement=placement,
@@ -327,13 +325,19 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
     numbers = sql_numbers_service(database, clock)
     await numbers.start(configured_inventory(config.numbers))
 
-    events = EventsComponent(
-        config.events, config.server, database, bus, clock=clock, registry=metrics.registry
-    )
-    stack.push_async_callback(events.stop)
     # Before the TURN relay: a bad [[events.subscriptions]] entry fails here, with nothing
     # (no coturn process) started for nothing.
-    await events.start(resource_id=resource_id, origin=request_origin(config.server))
+    events = await EventsComponent.start(
+        config.events,
+        config.server,
+        database,
+        bus,
+        clock=clock,
+        resource_id=resource_id,
+        origin=request_origin(config.server),
+        registry=metrics.registry,
+    )
+    stack.push_async_callback(events.stop)
 
     turn = TurnRelay(plan_turn(config.turn, config.server), secrets, clock)
     stack.push_async_callback(turn.stop)
@@ -373,11 +377,19 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         settings=RealtimeSettings(heartbeat_seconds=config.chat.heartbeat_seconds),
     )
 
-    calling_component = new_calling(config, bus, database)
-    stack.push_async_callback(calling_component.stop)  # its event sink writes to the outbox
-    calling = await calling_component.start(
-        relay, identity, events.outbox, wants=events.wants, clock=clock, rooms=rooms
+    calling_component = await CallingComponent.start(
+        calling_parts(config, bus),
+        bus=bus,
+        database=database,
+        relay=relay,
+        tokens=identity,
+        outbox=events.outbox,
+        wants=events.wants,
+        clock=clock,
+        rooms=rooms,
     )
+    stack.push_async_callback(calling_component.stop)  # its event sink writes to the outbox
+    calling = calling_component.service
 
     router = DispatchRouter(
         routes=[

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from switchboard.core.clock import FakeClock
 from switchboard.core.errors import BadRequestError
+from switchboard.rooms.events import RoomParticipantsChanged, decode_room_event, encode_room_event
 from switchboard.rooms.models import (
     DAY_MS,
     MAX_WINDOW_MS,
@@ -132,3 +134,12 @@ def test_permissions_follow_the_role_table() -> None:
     assert permissions(None, room) == frozenset()
     closed = Room(room.id, NOW, NOW, NOW + DAY_MS, pstn_dial_out_enabled=False)
     assert Permission.DIAL_OUT not in permissions(ParticipantRole.PRESENTER, closed)
+
+
+def test_a_roster_change_travels_as_a_typed_event() -> None:
+    event = RoomParticipantsChanged("99561232344012345")
+    data = encode_room_event(event)
+    assert data == b'{"type":"participantsChanged","room_id":"99561232344012345"}'
+    assert decode_room_event(data) == event
+    with pytest.raises(msgspec.DecodeError):
+        decode_room_event(b"99561232344012345")  # the bare id the bus carried before

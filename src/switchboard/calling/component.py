@@ -4,15 +4,17 @@ app.py chooses (the only place that does): the router (``LocalCallRouter`` alone
 ``BusCallRouter`` with Redis), the placement (``LocalPlacement`` / ``RedisPlacement``) and
 the media node (``LocalMediaNode``, the SFU); ``calling_settings`` reads the config.
 
-start(relay, tokens, outbox, wants, rooms) ─▶ media node ─▶ CallEventGridSink
-    ─▶ CallingService(bus, router, media, placement) ─▶ service.start (router listens)
-    ─▶ routes(): WebSocketRoute /calling/signaling ─▶ CallingSignaling.handle
+CallingComponent.start(CallingParts, relay, tokens, outbox, wants, rooms) ─▶ CallEventGridSink
+    ─▶ media node ─▶ CallingService(bus, router, media, placement) ─▶ service.start
+    (router listens) ─▶ a started component; routes(): /calling/signaling ─▶ CallingSignaling
 stop() ─▶ service (timers, router, subscriptions) ─▶ media node ─▶ sink (drains its queue)
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from starlette.routing import BaseRoute, WebSocketRoute
@@ -71,67 +73,79 @@ def ice_servers_of(relay: RelayService, user_id: str) -> list[IceServer]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class CallingParts:
+    """What app.py picked for calling on this node, before anything starts."""
+
+    settings: CallingSettings
+    router: CallRouter
+    media: HostedMediaNode
+    placement: Placement
+
+
 class CallingComponent:
+    """Calling's started parts (build it with ``await CallingComponent.start(...)``)."""
+
     def __init__(
         self,
-        settings: CallingSettings,
+        *,
+        service: CallingService,
+        signaling: CallingSignaling,
+        stack: contextlib.AsyncExitStack,
+    ) -> None:
+        self.service = service
+        self.signaling = signaling
+        self._stack = stack
+
+    @classmethod
+    async def start(
+        cls,
+        parts: CallingParts,
         *,
         bus: Bus,
         database: Database,
-        router: CallRouter,
-        media: HostedMediaNode,
-        placement: Placement,
-    ) -> None:
-        self._settings = settings
-        self._bus = bus
-        self._database = database
-        self._router = router
-        self._media = media
-        self._placement = placement
-        self.service: CallingService | None = None
-        self._sink: CallEventGridSink | None = None
-        self._endpoint: CallingSignaling | None = None
-        self._media_started = False
-
-    async def start(
-        self,
         relay: RelayService,
         tokens: TokenAuthority,
         outbox: Outbox,
-        *,
         wants: Callable[[str], bool] | None = None,
         clock: Clock,
         rooms: RoomDirectory | None = None,
-    ) -> CallingService:
-        await self._media.start()
-        self._media_started = True
-        self._sink = CallEventGridSink(self._database, outbox, wants=wants)
-        await self._sink.start()
-        self.service = CallingService(
-            self._bus,
-            self._router,
-            lambda user_id: ice_servers_of(relay, user_id),
-            media=self._media,
-            placement=self._placement,
-            clock=clock,
-            settings=self._settings,
-            sink=self._sink,
-            rooms=rooms,
+    ) -> CallingComponent:
+        """Start the media node, the Event Grid sink and the service; on a failure, stop what
+        had started."""
+        stack = contextlib.AsyncExitStack()
+        try:
+            sink = CallEventGridSink(database, outbox, wants=wants)
+            await sink.start()
+            stack.push_async_callback(sink.stop)  # stops last: it drains what the others said
+            media = parts.media
+            await media.start()
+            stack.push_async_callback(media.stop)
+            service = CallingService(
+                bus,
+                parts.router,
+                lambda user_id: ice_servers_of(relay, user_id),
+                media=media,
+                placement=parts.placement,
+                clock=clock,
+                settings=parts.settings,
+                sink=sink,
+                rooms=rooms,
+            )
+            # The media node reports to the service it serves (both exist only now).
+            media.on_event = service.on_media_event
+            await service.start()
+            stack.push_async_callback(service.stop)  # closes the placement too
+        except BaseException:
+            await stack.aclose()
+            raise
+        return cls(
+            service=service, signaling=CallingSignaling(service, tokens, clock=clock), stack=stack
         )
-        self._media.on_event = self.service.on_media_event
-        await self.service.start()
-        self._endpoint = CallingSignaling(self.service, tokens, clock=clock)
-        return self.service
 
     def routes(self) -> list[BaseRoute]:
-        if self._endpoint is None:
-            raise RuntimeError("start the calling component first")
-        return [WebSocketRoute(PATH, self._endpoint.handle)]
+        return [WebSocketRoute(PATH, self.signaling.handle)]
 
     async def stop(self) -> None:
-        if self.service is not None:
-            await self.service.stop()  # closes the placement too (ConferenceHost.stop)
-        if self._media_started:
-            await self._media.stop()
-        if self._sink is not None:
-            await self._sink.stop()
+        """The service (timers, router, subscriptions), the media node, then the sink."""
+        await self._stack.aclose()

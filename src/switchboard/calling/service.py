@@ -13,7 +13,10 @@ here picks a class: app.py passes the router, the media node and the placement.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+
+import msgspec
 
 from switchboard.bus.base import Bus, Subscription
 from switchboard.calling.conference.conference import is_conference
@@ -43,7 +46,10 @@ from switchboard.core.tasks import TaskScope
 from switchboard.identity.service import IDENTITY_CHANGED
 from switchboard.media.forwarder import ForwarderEvent
 from switchboard.media.node import MediaNode
-from switchboard.rooms.service import ROOM_PARTICIPANTS_CHANGED, RoomDirectory
+from switchboard.rooms.events import ROOM_EVENTS, decode_room_event
+from switchboard.rooms.service import RoomDirectory
+
+log = logging.getLogger(__name__)
 
 __all__ = ["CallEventSink", "CallingService", "CallingSettings", "IceServers"]
 
@@ -110,7 +116,7 @@ class CallingService:
     async def start(self) -> None:
         await self._router.start(self)
         identities = await self._bus.subscribe(IDENTITY_CHANGED)
-        rosters = await self._bus.subscribe(ROOM_PARTICIPANTS_CHANGED)
+        rosters = await self._bus.subscribe(ROOM_EVENTS)
         self._subscriptions = [identities, rosters]
         await self.conferences.start()
         await self._tasks.start()
@@ -218,7 +224,12 @@ class CallingService:
 
     async def _watch_rosters(self, subscription: Subscription) -> None:
         async for raw in subscription:
-            self.conferences.roster_changed(raw.decode())
+            try:
+                event = decode_room_event(raw)
+            except msgspec.DecodeError:  # not ours (another version on the bus): skip it
+                log.warning("ignoring an unreadable rooms event: %r", raw[:200])
+                continue
+            self.conferences.roster_changed(event.room_id)
 
     async def _watch_identities(self, subscription: Subscription) -> None:
         async for raw in subscription:

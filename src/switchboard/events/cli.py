@@ -113,11 +113,18 @@ class _EventsTool:
 @asynccontextmanager
 async def _events(tool: _EventsTool) -> AsyncIterator[tuple[EventsComponent, Database, Bus]]:
     async with tool.open_database() as database, tool.open_bus() as bus:
-        events = EventsComponent(tool.config, tool.server, database, bus, clock=SystemClock())
+        resource_id = await SqlSecretStore(database).get_or_create(RESOURCE_ID)
+        events = await EventsComponent.start(
+            tool.config,
+            tool.server,
+            database,
+            bus,
+            clock=SystemClock(),
+            resource_id=resource_id,
+            origin=request_origin(tool.server),
+            dispatch=False,
+        )
         try:
-            resource_id = await SqlSecretStore(database).get_or_create(RESOURCE_ID)
-            origin = request_origin(tool.server)
-            await events.start(resource_id=resource_id, origin=origin, dispatch=False)
             yield events, database, bus
         finally:
             await events.stop()

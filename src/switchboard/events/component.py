@@ -1,23 +1,23 @@
 """Wiring of events/ for one node (server) or one command (CLI), from its config section.
 
-EventsComponent(events config, server config, database, bus)
-  .outbox ──────────────── SqlEventOutbox (producers use it from construction on)
-  .wants(type) ─────────── does any subscription want this type? (SubscriptionInterest)
-  .start(resource_id, origin, dispatch=True)
+await EventsComponent.start(events config, server config, database, bus, resource_id, origin)
+     ├─ SqlEventOutbox (what producers add to)
      ├─ EndpointGuard (mode + events_allowed_endpoints) ─▶ guarded httpx client
-     ├─ SubscriptionInterest: subscribed types, followed over the bus (server only)
      ├─ SubscriptionService (+ EndpointValidator unless the handshake is off)
-     │    └─ applies [[events.subscriptions]] from the config
+     │    └─ applies [[events.subscriptions]] from the config (server only)
      ├─ DeadLetterService
+     ├─ SubscriptionInterest: subscribed types, followed over the bus (server only)
      └─ EventDispatcher (server only) ─▶ WebhookSender, RetryPolicy, SqlDeliveryQueue
-  .routes(authenticator, paging) ─ the admin API
+  ─▶ a started component: .outbox, .wants(type), .routes(authenticator, paging), .stop()
+
+A failure while starting stops what had started; there is no half-started component.
 """
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import urlsplit
 
-import httpx
 from prometheus_client import CollectorRegistry
 from starlette.routing import BaseRoute
 
@@ -55,104 +55,121 @@ def request_origin(server: ServerConfig) -> str:
 
 
 class EventsComponent:
+    """The started parts of events/ (build it with ``await EventsComponent.start(...)``)."""
+
     def __init__(
         self,
+        *,
+        outbox: SqlEventOutbox,
+        interest: SubscriptionInterest,
+        subscriptions: SubscriptionService,
+        dead_letters: DeadLetterService,
+        topic: str,
+        stack: contextlib.AsyncExitStack,
+    ) -> None:
+        self.outbox = outbox
+        self.interest = interest
+        self.subscriptions = subscriptions
+        self.dead_letters = dead_letters
+        self.topic = topic
+        self._stack = stack
+
+    @classmethod
+    async def start(
+        cls,
         config: EventsConfig,
         server: ServerConfig,
         database: Database,
         bus: Bus,
         *,
         clock: Clock,
+        resource_id: str,
+        origin: str,
+        dispatch: bool = True,
         registry: CollectorRegistry | None = None,
-    ) -> None:
-        self._config = config
-        self._server = server
-        self._database = database
-        self._bus = bus
-        self._clock = clock
-        self._registry = registry
-        self.outbox = SqlEventOutbox(bus, clock)
-        self.interest = SubscriptionInterest(
+    ) -> EventsComponent:
+        """Build and start; ``dispatch=False`` (shell commands) delivers nothing and applies
+        no configured subscriptions."""
+        stack = contextlib.AsyncExitStack()
+        try:
+            return await cls._start(
+                config, server, database, bus, clock, resource_id, origin, dispatch, registry, stack
+            )
+        except BaseException:
+            await stack.aclose()
+            raise
+
+    @classmethod
+    async def _start(
+        cls,
+        config: EventsConfig,
+        server: ServerConfig,
+        database: Database,
+        bus: Bus,
+        clock: Clock,
+        resource_id: str,
+        origin: str,
+        dispatch: bool,
+        registry: CollectorRegistry | None,
+        stack: contextlib.AsyncExitStack,
+    ) -> EventsComponent:
+        outbox = SqlEventOutbox(bus, clock)
+        interest = SubscriptionInterest(
             SqlSubscriptionStore(database), bus, refresh_seconds=config.poll_seconds
         )
-        self.topic = config.topic or ""
-        self._client: httpx.AsyncClient | None = None
-        self._subscriptions: SubscriptionService | None = None
-        self._dead_letters: DeadLetterService | None = None
-        self.dispatcher: EventDispatcher | None = None
-
-    @property
-    def subscriptions(self) -> SubscriptionService:
-        if self._subscriptions is None:
-            raise RuntimeError("EventsComponent.start() has not run")
-        return self._subscriptions
-
-    @property
-    def dead_letters(self) -> DeadLetterService:
-        if self._dead_letters is None:
-            raise RuntimeError("EventsComponent.start() has not run")
-        return self._dead_letters
-
-    async def start(self, *, resource_id: str, origin: str, dispatch: bool = True) -> None:
-        config = self._config
-        self.topic = config.topic or default_topic(resource_id)
-        policy = EndpointPolicy.for_mode(self._server.mode, config.allowed_endpoints)
-        guard = EndpointGuard(policy)
+        topic = config.topic or default_topic(resource_id)
+        guard = EndpointGuard(EndpointPolicy.for_mode(server.mode, config.allowed_endpoints))
         timeout = config.delivery_timeout_seconds
-        self._client = delivery_client(
-            guard, timeout=timeout, connections=config.delivery_concurrency
-        )
+        client = delivery_client(guard, timeout=timeout, connections=config.delivery_concurrency)
+        stack.push_async_callback(client.aclose)
         validator = None
         if config.validation_handshake:
-            validator = EndpointValidator(
-                self._client, topic=self.topic, origin=origin, clock=self._clock
-            )
-        self._subscriptions = SubscriptionService(
-            SqlSubscriptionStore(self._database),
+            validator = EndpointValidator(client, topic=topic, origin=origin, clock=clock)
+        subscriptions = SubscriptionService(
+            SqlSubscriptionStore(database),
             guard,
             validator,
-            clock=self._clock,
-            development=self._server.development,
-            on_change=self.interest.changed,
+            clock=clock,
+            development=server.development,
+            on_change=interest.changed,
         )
-        self._dead_letters = DeadLetterService(
-            SqlDeadLetterStore(self._database),
-            wake_dispatchers=self.outbox.notify,
-            clock=self._clock,
+        dead_letters = DeadLetterService(
+            SqlDeadLetterStore(database), wake_dispatchers=outbox.notify, clock=clock
         )
-        if not dispatch:
-            return
-        await self._subscriptions.apply_configured(config.subscriptions)
-        await self.interest.start()
-        sender = WebhookSender(
-            self._client, topic=self.topic, clock=self._clock, timeout_seconds=timeout
+        if dispatch:
+            await subscriptions.apply_configured(config.subscriptions)
+            await interest.start()
+            stack.push_async_callback(interest.stop)
+            dispatcher = EventDispatcher(
+                SqlDeliveryQueue(database),
+                WebhookSender(client, topic=topic, clock=clock, timeout_seconds=timeout),
+                bus,
+                policy=RetryPolicy(config.retry_scale),
+                clock=clock,
+                concurrency=config.delivery_concurrency,
+                poll_seconds=config.poll_seconds,
+                lease_seconds=lease_seconds(timeout),
+                retention_seconds=config.retention_hours * 3600,
+                metrics=DeliveryMetrics(registry),
+            )
+            await dispatcher.start()
+            stack.push_async_callback(dispatcher.stop, server.shutdown_timeout_seconds)
+        return cls(
+            outbox=outbox,
+            interest=interest,
+            subscriptions=subscriptions,
+            dead_letters=dead_letters,
+            topic=topic,
+            stack=stack,
         )
-        self.dispatcher = EventDispatcher(
-            SqlDeliveryQueue(self._database),
-            sender,
-            self._bus,
-            policy=RetryPolicy(config.retry_scale),
-            clock=self._clock,
-            concurrency=config.delivery_concurrency,
-            poll_seconds=config.poll_seconds,
-            lease_seconds=lease_seconds(timeout),
-            retention_seconds=config.retention_hours * 3600,
-            metrics=DeliveryMetrics(self._registry),
-        )
-        await self.dispatcher.start()
 
     def wants(self, event_type: str) -> bool:
         """For producers: skip building events no subscription wants (see interest.py)."""
         return self.interest.wants(event_type)
 
     async def stop(self) -> None:
-        if self.dispatcher is not None:
-            await self.dispatcher.stop(self._server.shutdown_timeout_seconds)
-            self.dispatcher = None
-        await self.interest.stop()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        """Deliveries in flight get the shutdown grace, then the client closes."""
+        await self._stack.aclose()
 
     def routes(self, authenticator: Authenticator, paging: ContinuationCodec) -> list[BaseRoute]:
         return events_routes(

@@ -16,6 +16,7 @@ from typing import Generic, Protocol, TypeVar
 from switchboard.bus.base import Bus
 from switchboard.core.clock import Clock
 from switchboard.core.errors import RoomNotFoundError
+from switchboard.rooms.events import ROOM_EVENTS, RoomParticipantsChanged, encode_room_event
 from switchboard.rooms.models import (
     ParticipantRole,
     Room,
@@ -30,7 +31,6 @@ from switchboard.rooms.validity import changed_window, new_window
 T = TypeVar("T")
 C = TypeVar("C")
 
-ROOM_PARTICIPANTS_CHANGED = "rooms.participants"  # message: the room id; calling re-reads roles
 _ID_ATTEMPTS = 5  # 17 random digits: a second attempt is already astronomically unlikely
 
 
@@ -159,7 +159,9 @@ class RoomsService:
         if not await self._store.change_participants(room_id, upserts, removals):
             raise _not_found(room_id)
         if self._bus is not None:  # live role changes in the room's call (calling/)
-            await self._bus.publish(ROOM_PARTICIPANTS_CHANGED, room_id.encode())
+            await self._bus.publish(
+                ROOM_EVENTS, encode_room_event(RoomParticipantsChanged(room_id))
+            )
 
     async def role_of(self, room_id: str, raw_id: str) -> ParticipantRole | None:
         return await self._store.role_of(room_id, raw_id)
