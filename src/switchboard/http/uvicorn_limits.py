@@ -98,12 +98,15 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                     return
                 self.data_received(data[allowance:])
                 return
-        if self._timer is None and not self._refused and not self.transport.is_closing():
-            if self._phase is _Phase.BODY:
-                self._body_data_at = self.loop.time()
-                self._arm(self.body_timeout)
-            elif self._phase is _Phase.HEAD and self._head_bytes:
-                self._arm(self.header_timeout)
+        # Only a head or body still incomplete after this read needs a timer (one armed on a
+        # closing transport is harmless: _timed_out looks first).
+        if self._timer is not None or self._refused:
+            return
+        if self._phase is _Phase.BODY:
+            self._body_data_at = self.loop.time()
+            self._arm(self.body_timeout)
+        elif self._phase is _Phase.HEAD and self._head_bytes:
+            self._arm(self.header_timeout)
 
     def _feed(self, data: bytes) -> None:
         # HttpToolsProtocol.data_received, except that a refusal from a callback is not
@@ -167,8 +170,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(Refusal.HEAD_TIMEOUT, answer=self._head_bytes > 0)
             return
         idle = self.loop.time() - self._body_data_at
-        if idle < self.body_timeout or self.flow.read_paused:
-            # Data came since the timer was set, or the app is the slow one (reading paused).
+        cycle = self.cycle
+        if idle < self.body_timeout or self.flow.read_paused or cycle.waiting_for_100_continue:
+            # Data came since the timer was set, or the app is the slow one: it paused
+            # reading, or the client waits for the app's "100 Continue" before sending.
             self._arm(self.body_timeout - idle if idle < self.body_timeout else self.body_timeout)
             return
         self._refuse(Refusal.BODY_TIMEOUT)
