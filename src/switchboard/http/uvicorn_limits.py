@@ -34,6 +34,11 @@ class _Phase(enum.Enum):
     UPGRADED = "upgraded"  # a WebSocket's protocol owns the connection now: hands off
 
 
+_on_header = HttpToolsProtocol.on_header
+_on_headers_complete = HttpToolsProtocol.on_headers_complete
+_on_message_complete = HttpToolsProtocol.on_message_complete
+
+
 class _HeaderCountError(Exception):
     """Stops the parser mid-head once the 431 is written."""
 
@@ -114,10 +119,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._unset_keepalive_if_required()
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserCallbackError:
-            if not self._refused:
-                raise
         except httptools.HttpParserError:
+            if self._refused:
+                return
             msg = "Invalid HTTP request received."
             self.logger.warning(msg)
             self.send_400_response(msg)
@@ -132,12 +136,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._header_count > self.max_header_count:
             self._refuse(Refusal.HEADERS_TOO_LARGE)
             raise _HeaderCountError
-        super().on_header(name, value)
+        _on_header(self, name, value)  # not super(): this runs for every header
 
     def on_headers_complete(self) -> None:
-        self._disarm()
+        if self._timer is not None:
+            self._disarm()
         self._phase = _Phase.BODY
-        super().on_headers_complete()
+        _on_headers_complete(self)
 
     def handle_websocket_upgrade(self) -> None:
         self._disarm()
@@ -145,14 +150,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().handle_websocket_upgrade()
 
     def on_message_complete(self) -> None:
-        if self._phase is _Phase.UPGRADED:
-            super().on_message_complete()
-            return
-        self._disarm()
-        self._phase = _Phase.HEAD
-        self._head_bytes = 0
-        self._header_count = 0
-        super().on_message_complete()
+        if self._phase is not _Phase.UPGRADED:
+            if self._timer is not None:
+                self._disarm()
+            self._phase = _Phase.HEAD
+            self._head_bytes = 0
+            self._header_count = 0
+        _on_message_complete(self)
 
     def _arm(self, delay: float) -> None:
         self._timer = self.loop.call_later(delay, self._timed_out)
