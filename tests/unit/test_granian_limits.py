@@ -125,3 +125,17 @@ async def test_a_cancellation_from_elsewhere_still_cancels_the_app() -> None:
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
         await call
+
+
+async def test_a_get_is_passed_through_without_a_deadline() -> None:
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    received: list[Receive] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        received.append(receive)
+
+    scope = {**http_scope(), "method": "GET"}
+    await GranianLimits(app, ServerConfig())(scope, receive, Recorder().send)
+    assert received == [receive]

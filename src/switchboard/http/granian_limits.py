@@ -6,7 +6,8 @@ granian (hyper underneath) enforces the rest itself, configured in ``http1_setti
 100 headers (431). What is left:
 
     http request ─▶ more headers than max_header_count (below hyper's 100)? ─▶ 431, close
-        ─▶ app(scope, receive with a deadline, send)
+        ─▶ GET/HEAD/OPTIONS: app(scope, receive, send), untouched
+        ─▶ otherwise: app(scope, receive with a deadline, send)
     app awaits the body ─▶ nothing for body_timeout_seconds ─▶ 408 (unless the app already
         answered), the app's receive() sees http.disconnect, the connection closes
 
@@ -24,6 +25,8 @@ from switchboard.core.sections import ServerConfig
 from switchboard.http.limits import Refusal, refusal_body
 
 HYPER_MAX_HEADERS = 100  # hyper's fixed limit: granian does not expose it
+_EXPIRED = "switchboard: request body deadline"
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class GranianLimits:
@@ -38,6 +41,9 @@ class GranianLimits:
             return
         if len(scope["headers"]) > self._max_header_count:
             await _send_refusal(send, Refusal.HEADERS_TOO_LARGE)
+            return
+        if scope["method"] in _BODILESS:  # nothing to wait for: no wrapper, no timer
+            await self._app(scope, receive, send)
             return
         exchange = _BodyDeadline(receive, send, self._body_timeout)
         await self._app(scope, exchange.receive, exchange.send)
@@ -63,18 +69,12 @@ class _BodyDeadline:
             return {"type": "http.disconnect"}
         task = asyncio.current_task()
         assert task is not None
-        expired = False
-
-        def expire() -> None:
-            nonlocal expired
-            expired = True
-            task.cancel()
-
-        timer = asyncio.get_running_loop().call_later(self._timeout, expire)
+        # A cancel carrying our marker, landing only in this await (no closure, one timer).
+        timer = asyncio.get_running_loop().call_later(self._timeout, task.cancel, _EXPIRED)
         try:
             message = await self._inner_receive()
-        except asyncio.CancelledError:
-            if not expired:
+        except asyncio.CancelledError as exc:
+            if exc.args != (_EXPIRED,):
                 raise
             # Our own cancellation, landed here and nowhere else in the app: answer for it.
             task.uncancel()
