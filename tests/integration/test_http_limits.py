@@ -197,6 +197,41 @@ async def test_a_head_sent_one_byte_a_second_is_dropped_within_the_header_timeou
     assert seconds < HEADER_TIMEOUT + 1.5
 
 
+async def test_a_head_in_pieces_within_the_timeout_is_served(server: RunningServer) -> None:
+    async def in_two_reads(writer: asyncio.StreamWriter) -> None:
+        whole = head(b"connection: close\r\n", b"\r\n")
+        writer.write(whole[:20])
+        await writer.drain()
+        await asyncio.sleep(HEADER_TIMEOUT / 4)  # so the server reads it in two pieces
+        writer.write(whole[20:])
+        await writer.drain()
+
+    response, _ = await exchange(server, in_two_reads)
+    assert status_of(response) == 200, response[:200]
+
+
+async def test_a_slow_but_steady_body_is_not_cut_off(server: RunningServer) -> None:
+    # Six pieces, each well inside the gap allowed, taking longer than one gap in all.
+    pieces = [b'{"createTokenWithScopes":', b'["chat"', b',"voip"', b"]", b"  ", b"}"]
+    length = sum(map(len, pieces))
+
+    async def steady(writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"POST /identities?api-version=2023-10-01 HTTP/1.1\r\nhost: localhost\r\n"
+            b"authorization: HMAC-SHA256 SignedHeaders=x&Signature=y\r\nconnection: close\r\n"
+            b"content-type: application/json\r\ncontent-length: %d\r\n\r\n" % length
+        )
+        for piece in pieces:
+            await writer.drain()
+            await asyncio.sleep(BODY_TIMEOUT / 3)
+            writer.write(piece)
+        await writer.drain()
+
+    response, seconds = await exchange(server, steady)
+    assert seconds > BODY_TIMEOUT * 1.5  # the whole body took longer than one allowed gap
+    assert status_of(response) == 401, response[:300]  # read whole, then the signature judged
+
+
 async def test_a_stalled_body_gets_408_and_the_connection_closes(server: RunningServer) -> None:
     async def stall(writer: asyncio.StreamWriter) -> None:
         writer.write(

@@ -8,7 +8,7 @@ These refusals happen below the ASGI app (the request never reached it), so the 
 written as raw HTTP/1.1 bytes, in the ACS error shape, always with ``connection: close``: the
 rest of what the client sends is never read. uvicorn enforces them in
 :mod:`switchboard.http.uvicorn_limits`; granian through its HTTP/1 settings and
-:mod:`switchboard.http.body_timeout`.
+:class:`switchboard.http.granian_limits.GranianLimits`.
 """
 
 from __future__ import annotations
