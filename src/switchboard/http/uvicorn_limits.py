@@ -12,7 +12,8 @@ httptools has no limit on header size or count, and buffers a header until its e
 
 Head bytes are counted per read, so a read that also carries a pipelined next request starts
 that request's count at the following read: the slack is one read (≤ 256 KiB), never more.
-A request that arrives in one read arms no timer at all (the hot path stays as it was).
+A request that arrives in one read arms no timer of its own (the hot path stays as it was):
+the only timer it meets is the one armed when its connection was made.
 """
 
 from __future__ import annotations
@@ -174,8 +175,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(Refusal.HEAD_TIMEOUT, answer=self._head_bytes > 0)
             return
         idle = self.loop.time() - self._body_data_at
-        cycle = self.cycle
-        if idle < self.body_timeout or self.flow.read_paused or cycle.waiting_for_100_continue:
+        waiting_for_us = self.cycle is not None and self.cycle.waiting_for_100_continue
+        if idle < self.body_timeout or self.flow.read_paused or waiting_for_us:
             # Data came since the timer was set, or the app is the slow one: it paused
             # reading, or the client waits for the app's "100 Continue" before sending.
             self._arm(self.body_timeout - idle if idle < self.body_timeout else self.body_timeout)
