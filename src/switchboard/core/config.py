@@ -78,6 +78,11 @@ class Settings:
     media_port_max: int = 0
     access_log: bool = False
     http_server: str = "uvicorn"
+    # Request limits on both HTTP servers (http/limits.py): 431 / 408 and the connection closed
+    max_header_bytes: int = 64 * 1024  # request line + headers (granian: at least 8 KiB)
+    max_header_count: int = 100  # granian (hyper) never accepts more than 100
+    header_timeout_seconds: float = 10.0  # to receive a request head, from its first byte
+    body_timeout_seconds: float = 30.0  # longest silence between two pieces of a body
     # TURN relay (traversal/, docs/turn.md)
     turn_enabled: bool = False  # start and supervise a local coturn (`serve --turn`)
     turn_listen_ip: str = "127.0.0.1"

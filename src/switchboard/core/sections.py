@@ -49,6 +49,10 @@ class ServerConfig:
     access_log: bool = False
     http_server: str = "uvicorn"
     shutdown_timeout_seconds: float = 10.0
+    max_header_bytes: int = 64 * 1024
+    max_header_count: int = 100
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
 
     def endpoint(self, port: int | None = None) -> str:
         """The endpoint clients use: the public host if set, else the bind host."""

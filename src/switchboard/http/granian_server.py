@@ -26,6 +26,7 @@ import socket
 from collections.abc import Callable
 
 from switchboard.core.sections import ServerConfig
+from switchboard.http.granian_limits import GranianLimits
 from switchboard.http.server import NodeFactory, ServedNode
 from switchboard.http.tls import TlsMaterial
 
@@ -67,15 +68,21 @@ async def _serve(
     announce: Callable[[str], None],
 ) -> int:
     from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
     from granian.server.embed import Server
 
     port = reservation.getsockname()[1]
     server = Server(  # embedded mode drains its one worker on stop
-        node.asgi,
+        GranianLimits(node.asgi, settings),
         address=settings.host.strip("[]"),
         port=port,
         interface=Interfaces.ASGINL,  # no lifespan: the node is already started
         http=HTTPModes.http1,
+        http1_settings=HTTP1Settings(
+            # hyper's read buffer: a head that does not fit gets 431 (hyper's floor is 8 KiB)
+            max_buffer_size=max(8192, settings.max_header_bytes),
+            header_read_timeout=int(settings.header_timeout_seconds * 1000),
+        ),
         websockets=True,
         ssl_cert=tls.cert,
         ssl_key=tls.key,

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp
 from switchboard.core.sections import ServerConfig
 from switchboard.core.tasks import first_completed
 from switchboard.http.tls import TlsMaterial, ensure_tls_material
+from switchboard.http.uvicorn_limits import LimitedHttpToolsProtocol
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ async def _serve_uvicorn(
         ssl_keyfile=str(tls.key),
         lifespan="off",
         loop="uvloop",
-        http="httptools",
+        http=LimitedHttpToolsProtocol.configured(settings),  # httptools, with limits
         log_config=None,
         access_log=settings.access_log,
         server_header=False,
