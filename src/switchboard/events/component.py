@@ -90,78 +90,62 @@ class EventsComponent:
     ) -> EventsComponent:
         """Build and start; ``dispatch=False`` (shell commands) delivers nothing and applies
         no configured subscriptions."""
-        stack = contextlib.AsyncExitStack()
+        stack = contextlib.AsyncExitStack()  # the component's, once started
         try:
-            return await cls._start(
-                config, server, database, bus, clock, resource_id, origin, dispatch, registry, stack
+            outbox = SqlEventOutbox(bus, clock)
+            interest = SubscriptionInterest(
+                SqlSubscriptionStore(database), bus, refresh_seconds=config.poll_seconds
+            )
+            topic = config.topic or default_topic(resource_id)
+            guard = EndpointGuard(EndpointPolicy.for_mode(server.mode, config.allowed_endpoints))
+            timeout = config.delivery_timeout_seconds
+            client = delivery_client(
+                guard, timeout=timeout, connections=config.delivery_concurrency
+            )
+            stack.push_async_callback(client.aclose)
+            validator = None
+            if config.validation_handshake:
+                validator = EndpointValidator(client, topic=topic, origin=origin, clock=clock)
+            subscriptions = SubscriptionService(
+                SqlSubscriptionStore(database),
+                guard,
+                validator,
+                clock=clock,
+                development=server.development,
+                on_change=interest.changed,
+            )
+            dead_letters = DeadLetterService(
+                SqlDeadLetterStore(database), wake_dispatchers=outbox.notify, clock=clock
+            )
+            if dispatch:
+                await subscriptions.apply_configured(config.subscriptions)
+                await interest.start()
+                stack.push_async_callback(interest.stop)
+                dispatcher = EventDispatcher(
+                    SqlDeliveryQueue(database),
+                    WebhookSender(client, topic=topic, clock=clock, timeout_seconds=timeout),
+                    bus,
+                    policy=RetryPolicy(config.retry_scale),
+                    clock=clock,
+                    concurrency=config.delivery_concurrency,
+                    poll_seconds=config.poll_seconds,
+                    lease_seconds=lease_seconds(timeout),
+                    retention_seconds=config.retention_hours * 3600,
+                    metrics=DeliveryMetrics(registry),
+                )
+                await dispatcher.start()
+                stack.push_async_callback(dispatcher.stop, server.shutdown_timeout_seconds)
+            return cls(
+                outbox=outbox,
+                interest=interest,
+                subscriptions=subscriptions,
+                dead_letters=dead_letters,
+                topic=topic,
+                stack=stack,
             )
         except BaseException:
             await stack.aclose()
             raise
-
-    @classmethod
-    async def _start(
-        cls,
-        config: EventsConfig,
-        server: ServerConfig,
-        database: Database,
-        bus: Bus,
-        clock: Clock,
-        resource_id: str,
-        origin: str,
-        dispatch: bool,
-        registry: CollectorRegistry | None,
-        stack: contextlib.AsyncExitStack,
-    ) -> EventsComponent:
-        outbox = SqlEventOutbox(bus, clock)
-        interest = SubscriptionInterest(
-            SqlSubscriptionStore(database), bus, refresh_seconds=config.poll_seconds
-        )
-        topic = config.topic or default_topic(resource_id)
-        guard = EndpointGuard(EndpointPolicy.for_mode(server.mode, config.allowed_endpoints))
-        timeout = config.delivery_timeout_seconds
-        client = delivery_client(guard, timeout=timeout, connections=config.delivery_concurrency)
-        stack.push_async_callback(client.aclose)
-        validator = None
-        if config.validation_handshake:
-            validator = EndpointValidator(client, topic=topic, origin=origin, clock=clock)
-        subscriptions = SubscriptionService(
-            SqlSubscriptionStore(database),
-            guard,
-            validator,
-            clock=clock,
-            development=server.development,
-            on_change=interest.changed,
-        )
-        dead_letters = DeadLetterService(
-            SqlDeadLetterStore(database), wake_dispatchers=outbox.notify, clock=clock
-        )
-        if dispatch:
-            await subscriptions.apply_configured(config.subscriptions)
-            await interest.start()
-            stack.push_async_callback(interest.stop)
-            dispatcher = EventDispatcher(
-                SqlDeliveryQueue(database),
-                WebhookSender(client, topic=topic, clock=clock, timeout_seconds=timeout),
-                bus,
-                policy=RetryPolicy(config.retry_scale),
-                clock=clock,
-                concurrency=config.delivery_concurrency,
-                poll_seconds=config.poll_seconds,
-                lease_seconds=lease_seconds(timeout),
-                retention_seconds=config.retention_hours * 3600,
-                metrics=DeliveryMetrics(registry),
-            )
-            await dispatcher.start()
-            stack.push_async_callback(dispatcher.stop, server.shutdown_timeout_seconds)
-        return cls(
-            outbox=outbox,
-            interest=interest,
-            subscriptions=subscriptions,
-            dead_letters=dead_letters,
-            topic=topic,
-            stack=stack,
-        )
 
     def wants(self, event_type: str) -> bool:
         """For producers: skip building events no subscription wants (see interest.py)."""
