@@ -24,7 +24,6 @@ from switchboard.sms.carrier import CarrierReport, InboundSms
 from switchboard.sms.events import SmsDeliveryReportReceived, SmsReceived
 from switchboard.sms.keywords import REPLIES, Keyword, keyword_of
 from switchboard.sms.models import (
-    MAX_MESSAGE_CHARS,
     MAX_RECIPIENTS,
     Direction,
     MessageOrigin,
@@ -35,6 +34,7 @@ from switchboard.sms.models import (
     RecipientResult,
     SendOptions,
     SmsMessage,
+    check_text,
     is_e164,
     new_message_id,
 )
@@ -103,12 +103,7 @@ class SmsService:
             raise BadRequestError(
                 f"A message goes to 1 to {MAX_RECIPIENTS} recipients.", target="smsRecipients"
             )
-        if not message:
-            raise BadRequestError("The message is empty.", target="message")
-        if len(message) > MAX_MESSAGE_CHARS:
-            raise BadRequestError(
-                f"The message is longer than {MAX_MESSAGE_CHARS} characters.", target="message"
-            )
+        check_text(message)
         number = await self._sending_number(sender)
         now_ms = self._now_ms()
         results: list[RecipientResult] = []
