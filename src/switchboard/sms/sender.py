@@ -4,6 +4,7 @@
           in order: rate limit? ─▶ defer  │  submit ─▶ ok: record carrier ids
                                           │          ├─ unavailable: defer (retry soon)
                                           │          └─ rejected: failed (+ report event)
+          │  anything else raised: transient ─▶ defer │ otherwise ─▶ failed (the reason kept)
           nothing due: sleep until the next due time or a wake-up (a new message)
 
 A message whose submit succeeded but whose record did not commit (crash in between) is
@@ -30,6 +31,7 @@ from switchboard.sms.models import QueuedMessage
 from switchboard.sms.ratelimit import SendRateLimiter
 from switchboard.sms.service import SmsService
 from switchboard.sms.store import SmsStore
+from switchboard.storage.transience import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +110,35 @@ class SmsSender:
 
     async def _send_in_order(self, group: Sequence[QueuedMessage]) -> None:
         for index, message in enumerate(group):
-            retry_at = await self._send_one(message)
+            retry_at = await self._try_one(message)
             if retry_at is not None:
                 for later in group[index + 1 :]:  # keep the order: the rest waits as well
                     await self._store.defer(later, retry_at, self._now_ms())
                 return
+
+    async def _try_one(self, message: QueuedMessage) -> int | None:
+        """``_send_one``, with its failure kept to this message (and its handset's followers).
+
+        Transient (a database blip): the message and its followers wait a moment, their
+        leases protect them meanwhile. Anything else would fail the same way on every
+        attempt: the message fails for good, with the reason, and the next one goes on."""
+        try:
+            return await self._send_one(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if is_transient(error):
+                log.warning("SMS %s waits after an error: %s", message.id, error)
+                retry_at = self._now_ms() + int(ERROR_PAUSE_SECONDS * 1000)
+                with contextlib.suppress(Exception):  # else its lease brings it back
+                    await self._store.defer(message, retry_at, self._now_ms())
+                return retry_at
+            log.exception("SMS %s cannot be sent; it fails", message.id)
+            try:
+                await self._service.failed(message, f"Not sendable: {error}")
+            except Exception:  # its lease brings it back
+                log.warning("SMS %s: recording the failure failed too", message.id)
+            return None
 
     async def _send_one(self, message: QueuedMessage) -> int | None:
         """Submit one message; the time to retry it (and its followers) when it must wait."""
