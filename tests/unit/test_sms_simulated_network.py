@@ -15,6 +15,7 @@ import pytest
 
 from switchboard.core.clock import FakeClock
 from switchboard.numbers.models import Capability, OwnedNumber
+from switchboard.sms.carrier import CarrierSink, OutboundSms, SubmitResult
 from switchboard.sms.encoding import segment_count
 from switchboard.sms.events import DeliveryOutcome, SmsDeliveryReportReceived, SmsReceived
 from switchboard.sms.models import (
@@ -29,7 +30,7 @@ from switchboard.sms.sender import SmsSender
 from switchboard.sms.service import SmsService
 from switchboard.sms.simstore import HandsetBehaviour, HandsetReport
 from switchboard.sms.simstore_memory import MemorySimulatorStore
-from switchboard.sms.simulator import SimulatorNetwork
+from switchboard.sms.simulator import SimulatorCarrier, SimulatorNetwork
 from switchboard.sms.store import NewMessage
 from switchboard.sms.store_memory import MemorySmsStore, MemorySmsTransaction
 
@@ -220,3 +221,64 @@ async def test_a_handed_over_item_that_cannot_be_taken_is_dropped_and_the_rest_a
     assert texts == ["first", "last"]
     # Items go in order, so the poison one was settled before "last" was handed over.
     assert await store.next_due_ms() is None
+
+
+class GatedCarrier:
+    """The simulator carrier behind a gate: a submit waits there, like one whose submit_sm
+    went out and whose resp has not come back yet."""
+
+    def __init__(self, inner: SimulatorCarrier) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+        self.cancelled = False
+
+    @property
+    def is_up(self) -> bool:
+        return True
+
+    async def wait_up(self) -> None:
+        return None
+
+    async def start(self, sink: CarrierSink) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def submit(self, message: OutboundSms) -> SubmitResult:
+        self.entered.set()
+        try:
+            await self.gate.wait()
+        except asyncio.CancelledError:
+            self.cancelled = True  # the submit_sm went out; nobody will record its resp
+            raise
+        return await self._inner.submit(message)
+
+
+async def test_a_stop_lets_the_submit_under_way_be_recorded_instead_of_sent_again(
+    node: Node,
+) -> None:
+    await node.sender.stop()  # this test's sender is one in front of a slow carrier
+    carrier = GatedCarrier(node.carrier)
+    sender = SmsSender(
+        carrier, node.store, node.service, SendRateLimiter(6000, burst=100), clock=node.clock
+    )
+    await sender.start()
+    message_id = await send(node, "in flight at the stop")
+    sender.wake()
+    async with asyncio.timeout(10):
+        await carrier.entered.wait()
+    stopping = asyncio.create_task(sender.stop())
+    # Let the stop run as far as it goes without the resp (a cancel takes a few loop steps;
+    # no time passes on the fake clock): it must not have cancelled the submit.
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not carrier.cancelled and not stopping.done()
+    carrier.gate.set()  # the resp comes back after the stop began
+    async with asyncio.timeout(10):
+        await stopping
+    stored = await node.store.get(message_id)
+    assert stored is not None and stored.state is not MessageState.QUEUED
+    assert [m.text for m in await node.network.store.inbox(HANDSET)] == ["in flight at the stop"]
