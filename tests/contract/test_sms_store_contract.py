@@ -1,6 +1,6 @@
 """One SmsStore contract, held against MemorySmsStore, and SqlSmsStore on SQLite and PostgreSQL:
-the queue's leases and fences, receipts per segment, opt-outs, and a unit of work that commits
-its writes and its events together or not at all.
+the queue's leases and fences, receipts per segment, opt-outs, held inbound segments, and a
+unit of work that commits its writes and its events together or not at all.
 
 The PostgreSQL database is shared by the session: every test uses its own carrier and ids.
 """
@@ -17,7 +17,7 @@ from switchboard.bus.memory import MemoryBus
 from switchboard.core.clock import FakeClock
 from switchboard.core.events import IntegrationEvent
 from switchboard.events.outbox import OutboxReader, SqlEventOutbox
-from switchboard.sms.carrier import ReportStatus
+from switchboard.sms.carrier import InboundSegment, ReportStatus, SegmentKey
 from switchboard.sms.events import SmsEvent, SmsReceived
 from switchboard.sms.models import Direction, MessageOrigin, MessageState
 from switchboard.sms.store import DuplicateMessageError, NewMessage, SmsStore
@@ -272,3 +272,67 @@ async def test_a_failed_unit_of_work_leaves_neither_writes_nor_events(
             raise RuntimeError("the service gave up")
     assert await subject.store.next_due_ms(carrier) is None
     assert event not in await subject.published()
+
+
+# ── held segments of concatenated inbound messages ──────────────────────────
+
+
+def segment(key: SegmentKey, index: int, payload: bytes, at_ms: int = NOW) -> InboundSegment:
+    return InboundSegment(key, index, 8, payload, at_ms)
+
+
+def a_key(total: int = 3) -> SegmentKey:
+    return SegmentKey(f"+1425{uuid.uuid4().int % 10**7:07d}", "+18005550100", 0x42, total)
+
+
+async def test_held_segments_of_a_message_come_back_together_in_index_order(
+    store: SmsStore,
+) -> None:
+    carrier, key, other = carrier_name(), a_key(), a_key()
+    await store.hold_segment(carrier, segment(other, 1, b"not mine"), 0)
+    assert [s.index for s in await store.hold_segment(carrier, segment(key, 3, b"c"), 0)] == [3]
+    assert [s.index for s in await store.hold_segment(carrier, segment(key, 1, b"a"), 0)] == [1, 3]
+    whole = await store.hold_segment(carrier, segment(key, 2, b"b", NOW + 7), 0)
+    assert [(s.index, s.payload, s.received_ms) for s in whole] == [
+        (1, b"a", NOW),
+        (2, b"b", NOW + 7),
+        (3, b"c", NOW),
+    ]
+    assert all(s.key == key and s.data_coding == 8 for s in whole)
+    # The same key at another carrier is another message.
+    assert len(await store.hold_segment(carrier_name(), segment(key, 2, b"b"), 0)) == 1
+
+
+async def test_a_redelivered_segment_changes_nothing_and_a_reused_reference_starts_over(
+    store: SmsStore,
+) -> None:
+    carrier, key = carrier_name(), a_key()
+    await store.hold_segment(carrier, segment(key, 1, b"old 1"), 0)
+    await store.hold_segment(carrier, segment(key, 2, b"old 2"), 0)
+    again = await store.hold_segment(carrier, segment(key, 2, b"old 2", NOW + 9), 0)
+    assert [(s.index, s.received_ms) for s in again] == [(1, NOW), (2, NOW)]
+    # Index 1 with other text: the handset reused the reference for a new message.
+    fresh = await store.hold_segment(carrier, segment(key, 1, b"new 1", NOW + 60), 0)
+    assert [(s.index, s.payload) for s in fresh] == [(1, b"new 1")]
+
+
+async def test_releasing_segments_commits_with_the_unit_of_work(store: SmsStore) -> None:
+    carrier, key = carrier_name(), a_key(total=2)
+    await store.hold_segment(carrier, segment(key, 1, b"a"), 0)
+    await store.hold_segment(carrier, segment(key, 2, b"b"), 0)
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as tx:
+            await tx.release_segments(carrier, key)
+            raise RuntimeError("the message did not commit")
+    assert len(await store.hold_segment(carrier, segment(key, 2, b"b"), 0)) == 2
+    async with store.transaction() as tx:
+        await tx.release_segments(carrier, key)
+    # A late redelivery after the release is held alone: it never completes the message.
+    assert [s.index for s in await store.hold_segment(carrier, segment(key, 2, b"b"), 0)] == [2]
+
+
+async def test_segments_older_than_the_age_limit_are_dropped(store: SmsStore) -> None:
+    carrier, key = carrier_name(), a_key(total=2)
+    await store.hold_segment(carrier, segment(key, 1, b"a", NOW - 10_000), 0)
+    late = await store.hold_segment(carrier, segment(key, 2, b"b"), expire_before_ms=NOW - 5_000)
+    assert [s.index for s in late] == [2]

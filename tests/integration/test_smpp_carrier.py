@@ -18,11 +18,13 @@ from switchboard.sms.carrier import (
     CarrierRejectedError,
     CarrierReport,
     CarrierUnavailableError,
+    InboundSegment,
     InboundSms,
     OutboundSms,
     ReportStatus,
 )
 from switchboard.sms.encoding import decode_gsm7
+from switchboard.sms.store_memory import MemorySmsStore
 from tests.smsc import LinkProxy, Smpp34Smsc, Submitted
 
 pytestmark = pytest.mark.anyio
@@ -41,10 +43,17 @@ class RecordingSink:
         self.failures_left = 0
         self.gate: asyncio.Event | None = None
         self.entered = asyncio.Event()
+        self.held = MemorySmsStore()  # segments, as SmsService keeps them
 
     async def inbound(self, carrier: str, message: InboundSms) -> None:
         await self._enter()
+        if message.segments is not None:
+            async with self.held.transaction() as tx:
+                await tx.release_segments(carrier, message.segments)
         self.messages.append((carrier, message))
+
+    async def hold_segment(self, carrier: str, segment: InboundSegment) -> list[InboundSegment]:
+        return await self.held.hold_segment(carrier, segment, expire_before_ms=0)
 
     async def delivery_report(self, carrier: str, report: CarrierReport) -> None:
         await self._enter()

@@ -196,3 +196,45 @@ async def test_messages_accepted_during_an_outage_survive_a_restart_and_go_out_o
     await eventually(lambda: b"sentinel" in rig.texts_to(phone))
     assert sorted(rig.texts_to(phone)) == sorted([b"sentinel", *(t.encode() for t in texts)])
     assert rig.proxy.count("esme", CommandId.SUBMIT_SM) == len(texts) + 1
+
+
+async def test_a_multipart_message_survives_a_crash_between_its_segments_and_arrives_once(
+    rig: Rig,
+) -> None:
+    server = await rig.start_server()
+    ours = await buy_smpp_number(server)
+    phone = handset()
+    await eventually(lambda: rig.smsc.binds == 1 and rig.smsc.esme is not None)
+
+    async def segment(index: int, chunk: bytes) -> int:
+        # "HELP" in three segments (8-bit reference 0x42): answered only once it is whole.
+        assert rig.smsc.esme is not None
+        response = await rig.smsc.esme.deliver_sm(
+            ours[1:],
+            bytes([5, 0, 3, 0x42, 3, index]) + chunk,
+            source_addr=phone[1:],
+            source_addr_ton=1,
+            esm_class=0x40,
+        )
+        return int(response.command_status)
+
+    assert await segment(1, b"HE") == 0
+    assert await segment(2, b"L") == 0  # both acknowledged: the SMSC will not send them again
+
+    assert rig.server is not None
+    rig.server.process.kill()  # a crash: nothing held in memory survives it
+    await asyncio.to_thread(rig.server.process.wait)
+    rig.server = None
+    server = await rig.start_server()
+    await eventually(lambda: rig.smsc.binds == 2)
+
+    assert await segment(3, b"P") == 0
+    await eventually(lambda: len(rig.texts_to(phone)) == 1)
+    assert b"Reply STOP" in rig.texts_to(phone)[0]
+    # The last segment again, as the SMSC does when its deliver_sm_resp was lost.
+    assert await segment(3, b"P") == 0
+    # Barrier: the sink has committed whatever the redelivery caused before it was answered,
+    # so a reply it queued goes out before a message sent after it.
+    await send(server, ours, phone, "sentinel", report=False)
+    await eventually(lambda: b"sentinel" in rig.texts_to(phone))
+    assert len(rig.texts_to(phone)) == 2

@@ -11,7 +11,13 @@ import pytest
 from switchboard.core.clock import FakeClock
 from switchboard.core.errors import BadRequestError
 from switchboard.numbers.models import Capability, OwnedNumber
-from switchboard.sms.carrier import CarrierReport, InboundSms, ReportStatus
+from switchboard.sms.carrier import (
+    CarrierReport,
+    InboundSegment,
+    InboundSms,
+    ReportStatus,
+    SegmentKey,
+)
 from switchboard.sms.events import DeliveryOutcome, SmsDeliveryReportReceived, SmsReceived
 from switchboard.sms.keywords import REPLIES, Keyword
 from switchboard.sms.models import (
@@ -170,6 +176,24 @@ async def test_an_inbound_message_is_stored_and_announced_once(sms: Harness) -> 
     stored = await sms.store.get(event.message_id)
     assert stored is not None
     assert (stored.direction, stored.state) == (Direction.INBOUND, MessageState.RECEIVED)
+
+
+async def test_a_joined_message_releases_its_held_segments_with_its_commit(
+    sms: Harness,
+) -> None:
+    for to in (OURS, "+18005550199"):  # ours, and a number that is not: released either way
+        key = SegmentKey(HANDSET, to, 7, 2)
+        for index, chunk in enumerate((b"Hello, ", b"world"), start=1):
+            segment = InboundSegment(key, index, 0, chunk, sms.now_ms)
+            held = await sms.service.hold_segment(CARRIER, segment)
+        assert len(held) == 2
+        joined = InboundSms(HANDSET, to, "Hello, world", "parts:7", sms.now_ms, segments=key)
+        await sms.service.inbound(CARRIER, joined)
+        await sms.service.inbound(CARRIER, joined)  # a join that raced the first: known by id
+        late = InboundSegment(key, 2, 0, b"world", sms.now_ms)
+        assert await sms.service.hold_segment(CARRIER, late) == [late]  # alone: never whole
+    [event] = sms.store.events
+    assert isinstance(event, SmsReceived) and event.text == "Hello, world"
 
 
 async def test_a_message_to_a_number_that_is_not_ours_is_dropped(sms: Harness) -> None:

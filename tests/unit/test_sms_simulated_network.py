@@ -15,15 +15,23 @@ import pytest
 
 from switchboard.core.clock import FakeClock
 from switchboard.numbers.models import Capability, OwnedNumber
+from switchboard.sms.carrier import CarrierSink, OutboundSms, SubmitResult
 from switchboard.sms.encoding import segment_count
 from switchboard.sms.events import DeliveryOutcome, SmsDeliveryReportReceived, SmsReceived
-from switchboard.sms.models import RecipientRequest, SendOptions
+from switchboard.sms.models import (
+    Direction,
+    MessageOrigin,
+    MessageState,
+    RecipientRequest,
+    SendOptions,
+)
 from switchboard.sms.ratelimit import SendRateLimiter
 from switchboard.sms.sender import SmsSender
 from switchboard.sms.service import SmsService
 from switchboard.sms.simstore import HandsetBehaviour, HandsetReport
 from switchboard.sms.simstore_memory import MemorySimulatorStore
-from switchboard.sms.simulator import SimulatorNetwork
+from switchboard.sms.simulator import SimulatorCarrier, SimulatorNetwork
+from switchboard.sms.store import NewMessage
 from switchboard.sms.store_memory import MemorySmsStore, MemorySmsTransaction
 
 pytestmark = pytest.mark.anyio
@@ -65,7 +73,7 @@ class Numbers:
 
 class Node:
     def __init__(self) -> None:
-        clock = FakeClock()
+        self.clock = clock = FakeClock()
         self.store = WatchedSmsStore()
         self.network = SimulatorNetwork(MemorySimulatorStore(), clock=clock)
         self.carrier = self.network.carrier("simulator")
@@ -157,3 +165,120 @@ async def test_a_handset_that_texts_stop_is_answered_and_announced(node: Node) -
     await node.store.until(answered)
     [reply] = await node.network.store.inbox(HANDSET)
     assert reply.text.startswith("You have been unsubscribed")
+
+
+TOO_LONG = "x" * 40_000  # 262 segments: more than any carrier can concatenate
+
+
+async def queue_raw(node: Node, message_id: str, text: str) -> None:
+    """A queued row as an older node (one that did not check lengths) could have left it."""
+    row = NewMessage(
+        id=message_id,
+        direction=Direction.OUTBOUND,
+        origin=MessageOrigin.API,
+        state=MessageState.QUEUED,
+        carrier="simulator",
+        sender=OURS,
+        recipient=HANDSET,
+        text=text,
+        want_report=True,
+        created_ms=int(node.clock.now() * 1000),
+    )
+    async with node.store.transaction() as tx:
+        await tx.insert_messages([row])
+
+
+async def test_an_unsendable_queued_message_fails_once_and_its_followers_still_go_out(
+    node: Node,
+) -> None:
+    await queue_raw(node, "Outgoing_poison", TOO_LONG)
+    after = await send(node, "after the poison")  # same handset: queued behind it, in order
+
+    async def settled() -> bool:
+        poison, follower = await node.store.get("Outgoing_poison"), await node.store.get(after)
+        assert poison is not None and follower is not None
+        return poison.state is MessageState.FAILED and follower.state is MessageState.DELIVERED
+
+    await node.store.until(settled)
+    poison = await node.store.get("Outgoing_poison")
+    assert poison is not None and poison.detail is not None and "segments" in poison.detail
+    assert [m.text for m in await node.network.store.inbox(HANDSET)] == ["after the poison"]
+
+
+async def test_a_handed_over_item_that_cannot_be_taken_is_dropped_and_the_rest_arrive(
+    node: Node,
+) -> None:
+    store = node.network.store
+    for text in ("first", TOO_LONG, "last"):  # the middle one fails in the sink every time
+        await store.inject_inbound(HANDSET, OURS, text, 0)
+    node.network.wake()
+
+    async def both_received() -> bool:
+        return len(node.events_of(SmsReceived)) == 2
+
+    await node.store.until(both_received)
+    texts = [e.text for e in node.events_of(SmsReceived) if isinstance(e, SmsReceived)]
+    assert texts == ["first", "last"]
+    # Items go in order, so the poison one was settled before "last" was handed over.
+    assert await store.next_due_ms() is None
+
+
+class GatedCarrier:
+    """The simulator carrier behind a gate: a submit waits there, like one whose submit_sm
+    went out and whose resp has not come back yet."""
+
+    def __init__(self, inner: SimulatorCarrier) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+        self.cancelled = False
+
+    @property
+    def is_up(self) -> bool:
+        return True
+
+    async def wait_up(self) -> None:
+        return None
+
+    async def start(self, sink: CarrierSink) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def submit(self, message: OutboundSms) -> SubmitResult:
+        self.entered.set()
+        try:
+            await self.gate.wait()
+        except asyncio.CancelledError:
+            self.cancelled = True  # the submit_sm went out; nobody will record its resp
+            raise
+        return await self._inner.submit(message)
+
+
+async def test_a_stop_lets_the_submit_under_way_be_recorded_instead_of_sent_again(
+    node: Node,
+) -> None:
+    await node.sender.stop()  # this test's sender is one in front of a slow carrier
+    carrier = GatedCarrier(node.carrier)
+    sender = SmsSender(
+        carrier, node.store, node.service, SendRateLimiter(6000, burst=100), clock=node.clock
+    )
+    await sender.start()
+    message_id = await send(node, "in flight at the stop")
+    sender.wake()
+    async with asyncio.timeout(10):
+        await carrier.entered.wait()
+    stopping = asyncio.create_task(sender.stop())
+    # Let the stop run as far as it goes without the resp (a cancel takes a few loop steps;
+    # no time passes on the fake clock): it must not have cancelled the submit.
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not carrier.cancelled and not stopping.done()
+    carrier.gate.set()  # the resp comes back after the stop began
+    async with asyncio.timeout(10):
+        await stopping
+    stored = await node.store.get(message_id)
+    assert stored is not None and stored.state is not MessageState.QUEUED
+    assert [m.text for m in await node.network.store.inbox(HANDSET)] == ["in flight at the stop"]

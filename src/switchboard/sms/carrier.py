@@ -9,6 +9,11 @@ message (``submit_sm_resp`` for SMPP) and the sender then records the carrier's 
 carrier acknowledges an inbound PDU to the network only after the sink's coroutine returned,
 and the sink returns only once what it was given is committed. So a crash at any point
 loses nothing: an unacknowledged submit is retried, an unacknowledged inbound is redelivered.
+A segment of a concatenated inbound message is committed by ``hold_segment`` before it is
+acknowledged; the whole message then goes to ``inbound``, whose commit releases its segments:
+
+    segment ─▶ hold_segment (durable) ─▶ ack ─▶ … last segment ─▶ all held? ─▶ inbound
+                                                    (message + release, one commit) ─▶ ack
 """
 
 from __future__ import annotations
@@ -36,12 +41,36 @@ class SubmitResult:
 
 
 @dataclass(frozen=True, slots=True)
+class SegmentKey:
+    """The message a segment of a concatenated SMS belongs to: the handset's reference
+    (8 or 16 bits, reused) is only unique per sender, recipient and count."""
+
+    sender: str
+    recipient: str
+    reference: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSegment:
+    """One received segment of a concatenated message, held until its siblings arrive."""
+
+    key: SegmentKey
+    index: int  # 1-based
+    data_coding: int
+    payload: bytes  # user data without its header; decoded once the message is whole
+    received_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class InboundSms:
     sender: str  # E.164 of the handset
     recipient: str  # E.164 of our number
     text: str  # segments already reassembled
-    carrier_message_id: str | None = None
+    carrier_message_id: str | None = None  # the sink ignores a message it already has
     received_ms: int | None = None
+    # Joined from held segments (CarrierSink.hold_segment): released with its commit.
+    segments: SegmentKey | None = None
 
 
 class ReportStatus(StrEnum):
@@ -80,6 +109,15 @@ class CarrierSink(Protocol):
 
     async def delivery_report(self, carrier: str, report: CarrierReport) -> None:
         """Commit a delivery receipt; return only once it is durable."""
+        ...
+
+    async def hold_segment(self, carrier: str, segment: InboundSegment) -> list[InboundSegment]:
+        """Keep one segment of a concatenated message durably, so that the carrier may
+        acknowledge it; every segment of its message held so far, in index order.
+
+        A repeat (same index, same payload: the network redelivered it) changes nothing; a
+        different payload at a held index means the reference was reused: the old message's
+        segments are dropped. Segments never completed are dropped after a while."""
         ...
 
 

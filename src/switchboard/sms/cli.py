@@ -20,7 +20,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from switchboard.core.clock import iso8601
-from switchboard.sms.models import is_e164
+from switchboard.core.errors import BadRequestError
+from switchboard.sms.models import check_text, is_e164
 from switchboard.sms.simstore import HandsetBehaviour, HandsetReport
 from switchboard.sms.simstore_sql import SqlSimulatorStore
 from switchboard.storage.database import DatabaseOpener
@@ -61,6 +62,14 @@ def run_sim_command(args: argparse.Namespace, open_database: DatabaseOpener) -> 
         return 2
 
 
+def _text(value: str) -> str:
+    try:
+        check_text(value)
+    except BadRequestError as exc:
+        raise ValueError(exc.message) from None
+    return value
+
+
 def _number(value: str) -> str:
     if not is_e164(value):
         raise ValueError(f"'{value}' is not an E.164 phone number (like +14255550123)")
@@ -78,7 +87,7 @@ async def _run(args: argparse.Namespace, open_database: DatabaseOpener, out: Tex
             print(f"{behaviour.number}: receipts {behaviour.report.value}", file=out)
         elif args.sim_sms_command == "send":
             carrier_id = await store.inject_inbound(
-                _number(args.sender), _number(args.to), args.text, int(time.time() * 1000)
+                _number(args.sender), _number(args.to), _text(args.text), int(time.time() * 1000)
             )
             print(f"queued for delivery to {args.to} ({carrier_id})", file=out)
         else:

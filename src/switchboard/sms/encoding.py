@@ -213,7 +213,10 @@ class Reassembled:
 
 
 class Reassembler:
-    """Holds segments in memory until the last one arrives.
+    """Holds segments in memory until the last one arrives (what a handset does).
+
+    The SMPP carrier does not use it: it acknowledges segments, so it holds them durably
+    through its sink (``CarrierSink.hold_segment``) and joins them from there.
 
     A completed message stays held until ``forget(key)``: the carrier calls it once the
     sink committed the text, so a redelivered last segment (after a failed commit) still

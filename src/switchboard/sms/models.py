@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from switchboard.core.errors import BadRequestError
+
 MAX_RECIPIENTS = 100
 MAX_MESSAGE_CHARS = 2048
 
@@ -22,6 +24,17 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 def is_e164(number: str) -> bool:
     return _E164.match(number) is not None
+
+
+def check_text(text: str, target: str = "message") -> None:
+    """Refuse at the door a text that no carrier could ever take (POST /sms and the
+    simulator's handsets share the limits); BadRequestError names ``target``."""
+    if not text:
+        raise BadRequestError("The message is empty.", target=target)
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise BadRequestError(
+            f"The message is longer than {MAX_MESSAGE_CHARS} characters.", target=target
+        )
 
 
 def digits(number: str) -> str:

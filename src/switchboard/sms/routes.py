@@ -24,7 +24,7 @@ from switchboard.http.auth import Authenticator
 from switchboard.http.json import decode_json, json_response, read_body
 from switchboard.http.routing import Auth, Handler, routes_for
 from switchboard.sms import schemas
-from switchboard.sms.models import RecipientRequest, SendOptions, is_e164
+from switchboard.sms.models import RecipientRequest, SendOptions, check_text, is_e164
 from switchboard.sms.service import SmsService
 from switchboard.sms.simstore import HandsetBehaviour, HandsetReport, SimulatorStore
 
@@ -79,6 +79,7 @@ def simulator_routes(
         for field, number in (("from", body.sender), ("to", body.to)):
             if not is_e164(number):
                 raise BadRequestError(f"'{number}' is not an E.164 phone number.", target=field)
+        check_text(body.message)
         carrier_id = await store.inject_inbound(
             body.sender, body.to, body.message, int(clock.now() * 1000)
         )

@@ -4,11 +4,14 @@
           in order: rate limit? ─▶ defer  │  submit ─▶ ok: record carrier ids
                                           │          ├─ unavailable: defer (retry soon)
                                           │          └─ rejected: failed (+ report event)
+          │  anything else raised: transient ─▶ defer │ otherwise ─▶ failed (the reason kept)
           nothing due: sleep until the next due time or a wake-up (a new message)
+    stop(): claim no more ─▶ the round under way finishes (≤ STOP_GRACE_SECONDS) ─▶ cancel
 
 A message whose submit succeeded but whose record did not commit (crash in between) is
 submitted again when its lease runs out: SMPP has no idempotency key, so the guarantee at the
-carrier boundary is at-least-once; everything before and after it is exactly-once.
+carrier boundary is at-least-once; everything before and after it is exactly-once. A stop
+is not such a crash: it lets submits under way be recorded before it cancels anything.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from switchboard.sms.models import QueuedMessage
 from switchboard.sms.ratelimit import SendRateLimiter
 from switchboard.sms.service import SmsService
 from switchboard.sms.store import SmsStore
+from switchboard.storage.transience import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,7 @@ CLAIM_BATCH = 64
 IDLE_POLL_SECONDS = 5.0  # backstop: other nodes' new messages are seen at least this often
 UNAVAILABLE_RETRY_SECONDS = 1.0
 ERROR_PAUSE_SECONDS = 1.0
+STOP_GRACE_SECONDS = 10.0  # how long stop() lets submits under way finish
 
 
 class SmsSender:
@@ -61,13 +66,25 @@ class SmsSender:
         self._lease_ms = int(lease_seconds * 1000)
         self._expiry_ms = int(expiry_seconds * 1000)
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._round_done = asyncio.Event()  # clear while claimed messages are being sent
+        self._round_done.set()
         self._tasks = TaskScope(f"sms-sender-{carrier.name}")
 
     async def start(self) -> None:
         await self._tasks.start()
         self._tasks.spawn(self._run(), name=f"sms-sender-{self.carrier.name}")
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """Claim nothing more, let the round under way finish (bounded), then cancel.
+
+        Cancelling a submit whose submit_sm already went out would leave it unrecorded, to be
+        sent again when its lease ends: a duplicate that a stop need not cause."""
+        self._stopping.set()
+        self._wake.set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace_seconds):
+                await self._round_done.wait()
         await self._tasks.stop()
 
     def wake(self) -> None:
@@ -77,7 +94,7 @@ class SmsSender:
         return int(self._clock.now() * 1000)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.carrier.wait_up()
                 self._wake.clear()
@@ -85,13 +102,17 @@ class SmsSender:
                 due = await self._store.next_due_ms(self.carrier.name)
                 now_ms = self._now_ms()
                 claimed = []
-                if due is not None and due <= now_ms:
-                    claimed = await self._store.claim(
-                        self.carrier.name, now_ms, CLAIM_BATCH, self._lease_ms
-                    )
-                if claimed:
-                    await self._send_all(claimed)
-                else:
+                if due is not None and due <= now_ms and not self._stopping.is_set():
+                    self._round_done.clear()
+                    try:
+                        claimed = await self._store.claim(
+                            self.carrier.name, now_ms, CLAIM_BATCH, self._lease_ms
+                        )
+                        if claimed:
+                            await self._send_all(claimed)
+                    finally:
+                        self._round_done.set()
+                if not claimed:
                     await wait_until_due(self._wake, due, now_ms, IDLE_POLL_SECONDS)
             except asyncio.CancelledError:
                 raise
@@ -108,11 +129,35 @@ class SmsSender:
 
     async def _send_in_order(self, group: Sequence[QueuedMessage]) -> None:
         for index, message in enumerate(group):
-            retry_at = await self._send_one(message)
+            retry_at = await self._try_one(message)
             if retry_at is not None:
                 for later in group[index + 1 :]:  # keep the order: the rest waits as well
                     await self._store.defer(later, retry_at, self._now_ms())
                 return
+
+    async def _try_one(self, message: QueuedMessage) -> int | None:
+        """``_send_one``, with its failure kept to this message (and its handset's followers).
+
+        Transient (a database blip): the message and its followers wait a moment, their
+        leases protect them meanwhile. Anything else would fail the same way on every
+        attempt: the message fails for good, with the reason, and the next one goes on."""
+        try:
+            return await self._send_one(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if is_transient(error):
+                log.warning("SMS %s waits after an error: %s", message.id, error)
+                retry_at = self._now_ms() + int(ERROR_PAUSE_SECONDS * 1000)
+                with contextlib.suppress(Exception):  # else its lease brings it back
+                    await self._store.defer(message, retry_at, self._now_ms())
+                return retry_at
+            log.exception("SMS %s cannot be sent; it fails", message.id)
+            try:
+                await self._service.failed(message, f"Not sendable: {error}")
+            except Exception:  # its lease brings it back
+                log.warning("SMS %s: recording the failure failed too", message.id)
+            return None
 
     async def _send_one(self, message: QueuedMessage) -> int | None:
         """Submit one message; the time to retry it (and its followers) when it must wait."""

@@ -4,6 +4,8 @@
                  repeatability) ─▶ commit ─▶ wake the sender ─▶ 202 with message ids
     carrier ─▶ inbound(): keyword? opt-out + automatic reply ─▶ emit SmsReceived ─▶ commit
     carrier ─▶ delivery_report(): count the segment ─▶ final? emit SmsDeliveryReportReceived
+    carrier ─▶ hold_segment(): one segment of a concatenated message, durably ─▶ all held so
+               far (whole: the carrier joins them and calls inbound(), which releases them)
 
 The service is the carriers' ``CarrierSink``: each of its coroutines returns only once what it
 was handed is committed, so a carrier acknowledges nothing that could still be lost. Events
@@ -20,11 +22,10 @@ from typing import Protocol
 from switchboard.core.clock import Clock
 from switchboard.core.errors import BadRequestError, NotFoundError
 from switchboard.numbers.models import OwnedNumber
-from switchboard.sms.carrier import CarrierReport, InboundSms
+from switchboard.sms.carrier import CarrierReport, InboundSegment, InboundSms
 from switchboard.sms.events import SmsDeliveryReportReceived, SmsReceived
 from switchboard.sms.keywords import REPLIES, Keyword, keyword_of
 from switchboard.sms.models import (
-    MAX_MESSAGE_CHARS,
     MAX_RECIPIENTS,
     Direction,
     MessageOrigin,
@@ -35,6 +36,7 @@ from switchboard.sms.models import (
     RecipientResult,
     SendOptions,
     SmsMessage,
+    check_text,
     is_e164,
     new_message_id,
 )
@@ -42,6 +44,8 @@ from switchboard.sms.store import NewMessage, SmsStore, SmsUnitOfWork
 
 log = logging.getLogger(__name__)
 
+# A segment whose siblings never came is dropped after this (the SMSC retries for hours).
+HELD_SEGMENT_MAX_AGE_MS = 24 * 3600 * 1000
 OPTED_OUT_MESSAGE = "The recipient has opted out of messages from this sender."
 
 
@@ -103,12 +107,7 @@ class SmsService:
             raise BadRequestError(
                 f"A message goes to 1 to {MAX_RECIPIENTS} recipients.", target="smsRecipients"
             )
-        if not message:
-            raise BadRequestError("The message is empty.", target="message")
-        if len(message) > MAX_MESSAGE_CHARS:
-            raise BadRequestError(
-                f"The message is longer than {MAX_MESSAGE_CHARS} characters.", target="message"
-            )
+        check_text(message)
         number = await self._sending_number(sender)
         now_ms = self._now_ms()
         results: list[RecipientResult] = []
@@ -180,12 +179,19 @@ class SmsService:
 
     # -- what carriers hand back (CarrierSink) ------------------------------------------------
 
+    async def hold_segment(self, carrier: str, segment: InboundSegment) -> list[InboundSegment]:
+        expire_before_ms = self._now_ms() - HELD_SEGMENT_MAX_AGE_MS
+        return await self._store.hold_segment(carrier, segment, expire_before_ms)
+
     async def inbound(self, carrier: str, message: InboundSms) -> None:
         number = await self._numbers.owned_number(message.recipient)
         if number is None or not number.sms.allows_inbound:
             # Nobody here takes messages for it: acknowledge (the network would redeliver
             # forever) and say so in the log.
             log.warning("dropped an SMS to %s: not a number of ours", message.recipient)
+            if message.segments is not None:
+                async with self._store.transaction() as tx:
+                    await tx.release_segments(carrier, message.segments)
             return
         now_ms = self._now_ms()
         received_ms = message.received_ms or now_ms
@@ -212,6 +218,8 @@ class SmsService:
         keyword = keyword_of(message.text)
         queued = False
         async with self._store.transaction() as tx:
+            if message.segments is not None:  # joined: its segments end with this commit
+                await tx.release_segments(carrier, message.segments)
             if dedupe is not None and await tx.message_by_dedupe_key(dedupe) is not None:
                 return  # the network redelivered what we already have
             await tx.insert_messages([_inbound(stored, dedupe)])

@@ -4,7 +4,9 @@
                             └─ wake() ─▶ every carrier looks for injected messages now
 
     submit ─▶ handset's inbox (+ a receipt owed, per the handset's behaviour) ─▶ ids
-    loop: owed receipts and injected inbound messages, when due ─▶ CarrierSink ─▶ done
+    loop: owed receipts and injected inbound messages, when due ─▶ per item: CarrierSink ─▶ done
+                                        the sink failed: transient ─▶ left leased (retried)
+                                                         otherwise ─▶ logged once, dropped
 
 Everything it owes lives in the database (``sms_sim_pending``), so a restart loses nothing,
 and an inbound message injected by ``switchboard sim sms send`` from another process is picked
@@ -39,6 +41,7 @@ from switchboard.sms.simstore import (
     PendingKind,
     SimulatorStore,
 )
+from switchboard.storage.transience import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +146,7 @@ class SimulatorCarrier:
                 if due is not None and due <= now_ms:
                     items = await self._store.claim_due(now_ms, 100, LEASE_MS)
                 for item in items:
-                    await self._hand_over(item)
+                    await self._settle(item)
                 if not items:
                     await wait_until_due(self._wake, due, now_ms, POLL_SECONDS)
             except asyncio.CancelledError:
@@ -151,6 +154,20 @@ class SimulatorCarrier:
             except Exception:  # keep simulating; owed items stay leased and come back
                 log.exception("SMS simulator round failed")
                 await asyncio.sleep(POLL_SECONDS)
+
+    async def _settle(self, item: PendingItem) -> None:
+        """Hand one item over; a failure stays with its item, never with the round."""
+        try:
+            await self._hand_over(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if is_transient(error):  # e.g. a database blip: the lease brings it back
+                log.warning("SMS simulator: %s item %d waits: %s", item.kind, item.seq, error)
+                return
+            # It would fail the same way every time: drop it, once, loudly.
+            log.exception("SMS simulator: %s item %d dropped", item.kind, item.seq)
+            await self._store.done(item)
 
     async def _hand_over(self, item: PendingItem) -> None:
         assert self._sink is not None

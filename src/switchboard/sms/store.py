@@ -3,6 +3,8 @@
     SmsStore ── transaction() ─▶ SmsUnitOfWork: reads and writes that commit together,
                                                  with the events emitted in it
              ── claim / defer / next_due_ms / get / opted_out: one step each
+             ── hold_segment: a segment of a concatenated inbound message, durably;
+                the unit of work that stores the whole message releases its segments
 
 The queue: a queued message is due at its next attempt time. A sender claims due messages
 with a fresh claim token that leases them (their due time moves to the lease's end), so a
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from switchboard.core.errors import SwitchboardError
-from switchboard.sms.carrier import ReportStatus
+from switchboard.sms.carrier import InboundSegment, ReportStatus, SegmentKey
 from switchboard.sms.events import SmsEvent
 from switchboard.sms.models import Direction, MessageOrigin, MessageState, QueuedMessage, SmsMessage
 
@@ -112,6 +114,10 @@ class SmsUnitOfWork(Protocol):
         if the claim was lost."""
         ...
 
+    async def release_segments(self, carrier: str, key: SegmentKey) -> None:
+        """Delete the held segments of a message (it was joined and is stored now)."""
+        ...
+
     def emit(self, *events: SmsEvent) -> None:
         """Publish ``events`` if and only if this unit of work commits."""
         ...
@@ -138,4 +144,16 @@ class SmsStore(Protocol):
 
     async def next_due_ms(self, carrier: str) -> int | None:
         """When the next queued message of ``carrier`` falls due; None when none is queued."""
+        ...
+
+    async def hold_segment(
+        self, carrier: str, segment: InboundSegment, expire_before_ms: int
+    ) -> list[InboundSegment]:
+        """Store one segment of a concatenated inbound message (durable on return); every
+        held segment of its message, in index order.
+
+        The same index again with the same payload changes nothing (a redelivery); with
+        another payload the reference was reused, and the older segments of that key are
+        dropped. Segments received before ``expire_before_ms`` (of any message) are dropped.
+        Holds of one message are serialized, so that one of them sees it whole."""
         ...

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
-from switchboard.sms.carrier import ReportStatus
+from switchboard.sms.carrier import InboundSegment, ReportStatus, SegmentKey
 from switchboard.sms.events import SmsEvent
 from switchboard.sms.models import MessageOrigin, MessageState, QueuedMessage, SmsMessage
 from switchboard.sms.store import DuplicateMessageError, EarlyReport, NewMessage
@@ -41,17 +41,22 @@ class _Tables:
     segments: dict[tuple[str, str], _Segment]  # (carrier, carrier message id)
     early: dict[tuple[str, str], EarlyReport]
     opt_outs: dict[tuple[str, str], bool]  # (sender, recipient)
+    held: dict[tuple[str, SegmentKey, int], InboundSegment]  # (carrier, key, index)
 
     def copy(self) -> _Tables:
         # Values are frozen: copying the dicts is a snapshot.
         return _Tables(
-            dict(self.messages), dict(self.segments), dict(self.early), dict(self.opt_outs)
+            dict(self.messages),
+            dict(self.segments),
+            dict(self.early),
+            dict(self.opt_outs),
+            dict(self.held),
         )
 
 
 class MemorySmsStore:
     def __init__(self) -> None:
-        self._tables = _Tables({}, {}, {}, {})
+        self._tables = _Tables({}, {}, {}, {}, {})
         self._lock = asyncio.Lock()
         self.events: list[SmsEvent] = []  # committed, in order
 
@@ -102,6 +107,23 @@ class MemorySmsStore:
         due = [s.next_attempt_ms for s in self._tables.messages.values() if _queued(s, carrier)]
         return min(due, default=None)
 
+    async def hold_segment(
+        self, carrier: str, segment: InboundSegment, expire_before_ms: int
+    ) -> list[InboundSegment]:
+        async with self._lock:
+            held = self._tables.held
+            for place in [p for p, s in held.items() if s.received_ms < expire_before_ms]:
+                del held[place]
+            place = (carrier, segment.key, segment.index)
+            before = held.get(place)
+            if before is None or before.payload != segment.payload:
+                if before is not None:  # the reference was reused: a new message begins
+                    for stale in [p for p in held if p[:2] == place[:2]]:
+                        del held[stale]
+                held[place] = segment
+            siblings = [s for p, s in held.items() if p[:2] == place[:2]]
+            return sorted(siblings, key=lambda s: s.index)
+
 
 class MemorySmsTransaction:
     def __init__(self, tables: _Tables) -> None:
@@ -110,6 +132,10 @@ class MemorySmsTransaction:
 
     def emit(self, *events: SmsEvent) -> None:
         self.events.extend(events)
+
+    async def release_segments(self, carrier: str, key: SegmentKey) -> None:
+        for place in [p for p in self._t.held if p[:2] == (carrier, key)]:
+            del self._t.held[place]
 
     async def message_by_dedupe_key(self, key: str) -> SmsMessage | None:
         for stored in self._t.messages.values():

@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.core.events import IntegrationEvent
 from switchboard.events.outbox import Outbox
-from switchboard.sms.carrier import ReportStatus
+from switchboard.sms import heldsegments_sql
+from switchboard.sms.carrier import InboundSegment, ReportStatus, SegmentKey
 from switchboard.sms.events import SmsEvent
 from switchboard.sms.models import (
     Direction,
@@ -65,6 +66,9 @@ class SqlSmsTransaction:
     def __init__(self, conn: AsyncConnection) -> None:
         self.connection = conn
         self.events: list[SmsEvent] = []
+
+    async def release_segments(self, carrier: str, key: SegmentKey) -> None:
+        await heldsegments_sql.release(self.connection, carrier, key)
 
     def emit(self, *events: SmsEvent) -> None:
         self.events.extend(events)
@@ -314,6 +318,13 @@ class SqlSmsStore:
                 )
             ).scalar()
         return None if value is None else int(value)
+
+    async def hold_segment(
+        self, carrier: str, segment: InboundSegment, expire_before_ms: int
+    ) -> list[InboundSegment]:
+        async with self._db.write() as conn:
+            lock = not self._db.is_sqlite
+            return await heldsegments_sql.hold(conn, carrier, segment, expire_before_ms, lock=lock)
 
 
 def _values(message: NewMessage) -> dict[str, Any]:

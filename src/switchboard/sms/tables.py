@@ -1,4 +1,4 @@
-"""SMS tables, declared for queries (migration 0006 creates them)."""
+"""SMS tables, declared for queries (migrations 0006 and 0009 create them)."""
 
 from __future__ import annotations
 
@@ -101,4 +101,20 @@ sms_sim_pending = sa.Table(
     sa.Column("due_ms", sa.BigInteger, nullable=False),
     sa.Column("claim", sa.String(32), nullable=True),
     sa.Index("ix_sms_sim_pending_due", "due_ms"),
+)
+
+# Segments of concatenated inbound messages, until the last one arrives (migration 0009).
+sms_held_segments = sa.Table(
+    "sms_held_segments",
+    metadata,
+    sa.Column("carrier", sa.String(100), primary_key=True),
+    sa.Column("sender", sa.String(32), primary_key=True),
+    sa.Column("recipient", sa.String(32), primary_key=True),
+    sa.Column("reference", sa.Integer, primary_key=True),
+    sa.Column("total", sa.Integer, primary_key=True),
+    sa.Column("part", sa.Integer, primary_key=True),  # 1-based index of the segment
+    sa.Column("data_coding", sa.Integer, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("received_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_sms_held_segments_received", "received_ms"),
 )
