@@ -29,6 +29,9 @@ from tests.fuzz.conftest import FuzzTarget
 
 CHAT_VERSION = "api-version=2024-03-07"
 ANSWER_TIMEOUT = 10.0  # seconds; a frame the server dropped fails here, not by hanging
+# A handshake on a loaded two-core CI machine (the suite's other work, the previous example's
+# 400 kB frames still being read) once took over 10 s; a generous bound, not a speed check.
+HANDSHAKE_TIMEOUT = 30.0
 
 WS_SETTINGS = settings(
     max_examples=60,
@@ -128,7 +131,7 @@ def calling_device(target: FuzzTarget, token: str) -> Iterator[ClientConnection]
         additional_headers={"Authorization": f"Bearer {token}"},
         subprotocols=[CALLING_PROTOCOL],  # type: ignore[list-item]
         max_size=None,
-        open_timeout=ANSWER_TIMEOUT,
+        open_timeout=HANDSHAKE_TIMEOUT,
     ) as ws:
         ws.send(json.dumps({"v": 1, "type": "register", "id": "register-1"}))
         ack = next_frame_of(ws, "ack")
@@ -144,7 +147,7 @@ def chat_listener(target: FuzzTarget, token: str) -> Iterator[ClientConnection]:
         ssl=target.tls,
         additional_headers={"Authorization": f"Bearer {token}"},
         max_size=None,
-        open_timeout=ANSWER_TIMEOUT,
+        open_timeout=HANDSHAKE_TIMEOUT,
     ) as ws:
         assert next_frame_of(ws, "hello")["protocol"] == "switchboard.chat.v1"
         yield ws
