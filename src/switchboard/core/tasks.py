@@ -119,4 +119,10 @@ async def first_completed(*coros: Coroutine[Any, Any, Any]) -> None:
     first = next(task for task in tasks if task in done)
     error = None if first.cancelled() else first.exception()
     if error is not None:
-        raise error
+        # The error's traceback holds this frame, whose locals hold the tasks, one of which
+        # holds the error: a cycle only the full collector frees, keeping every local of
+        # the caller (a WebSocket's whole connection, issue 13) alive until then. Drop them.
+        try:
+            raise error
+        finally:
+            del error, first, tasks, done
