@@ -149,6 +149,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm()
         self._phase = _Phase.UPGRADED
         super().handle_websocket_upgrade()
+        # The parser holds this protocol's callbacks and this protocol holds the parser:
+        # uvicorn breaks that cycle in connection_lost, which an upgraded connection never
+        # calls here (the WebSocket protocol gets it). Left alone, the cycle keeps the TLS
+        # transport and its buffers alive after the socket closes, until a full collection.
+        self.parser = None  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         if self._phase is not _Phase.UPGRADED:
