@@ -56,14 +56,31 @@ def build_app(kind: str) -> ASGIApp:
         return bare
     from starlette.requests import Request
     from starlette.responses import Response
-    from starlette.routing import Route, Router
+    from starlette.routing import Route, Router, WebSocketRoute
+    from starlette.websockets import WebSocket, WebSocketDisconnect
 
     async def ping(request: Request) -> Response:
         if request.method == "POST":
             await request.body()
         return Response(_BODY, media_type="application/json")
 
-    return Router(routes=[Route("/ping", ping, methods=["GET", "POST"])])
+    async def idle_socket(websocket: WebSocket) -> None:
+        # The least a held WebSocket can cost (bench/idle_sockets.py --ceiling): accepted,
+        # told it is live, then only read until the client leaves.
+        await websocket.accept()
+        await websocket.send_text('{"type":"live"}')
+        try:
+            while True:
+                await websocket.receive_text()
+        except WebSocketDisconnect:
+            pass
+
+    return Router(
+        routes=[
+            Route("/ping", ping, methods=["GET", "POST"]),
+            WebSocketRoute("/chat/realtime", idle_socket),
+        ]
+    )
 
 
 async def serve(server: str, app_kind: str, data_dir: Path) -> None:
@@ -109,6 +126,8 @@ async def serve(server: str, app_kind: str, data_dir: Path) -> None:
         lifespan="off",
         loop="uvloop",
         http="httptools",
+        ws="websockets-sansio",  # as switchboard serves WebSockets (http/server.py)
+        ws_per_message_deflate=False,
         log_config=None,
         access_log=False,
         server_header=False,
