@@ -1,4 +1,5 @@
-"""WebSockets that open and close leave no memory behind (issue 13), against a real server.
+"""WebSockets that open and close leave no memory behind (issue 13), against a real server
+under uvicorn and under granian.
 
 Each test opens and closes 2,000 sockets of one kind (chat, calling, refused) after a
 warm-up of 300 of the same kind, then waits for the server's RSS to settle back within
@@ -38,10 +39,12 @@ SETTLE_WITHIN = 15.0  # seconds: three trim intervals
 CALLING_PROTOCOL = "switchboard.calling.v1"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+@pytest.fixture(scope="module", params=["uvicorn", "granian"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
     data_dir: Path = tmp_path_factory.mktemp("ws-memory")
-    running = start_server(data_dir)
+    running = start_server(data_dir, env={"SWITCHBOARD_HTTP_SERVER": request.param})
     yield running
     assert running.stop() == 0, "\n".join(running.output)
 
