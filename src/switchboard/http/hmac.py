@@ -172,6 +172,9 @@ def _parse_authorization(value: str) -> tuple[tuple[str, ...], bytes]:
     return _signed_names(signed), decoded
 
 
+_MUST_SIGN = ("host", "x-ms-content-sha256")  # and a date: x-ms-date or date
+
+
 @functools.lru_cache(maxsize=64)
 def _signed_names(signed: str) -> tuple[str, ...]:
     """The SignedHeaders list, refused unless it covers the date, the host and the body hash:
@@ -186,9 +189,6 @@ def _signed_names(signed: str) -> tuple[str, ...]:
             f"missing: {', '.join(missing)}."
         )
     return names
-
-
-_MUST_SIGN = ("host", "x-ms-content-sha256")
 
 
 class _PathCandidates:
