@@ -24,7 +24,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from switchboard.core.sections import ServerConfig
-from switchboard.core.tasks import first_completed
+from switchboard.core.tasks import TaskScope, first_completed
 from switchboard.http.heap_trim import HeapTrimmer
 from switchboard.http.tls import TlsMaterial, ensure_tls_material
 from switchboard.http.uvicorn_limits import LimitedHttpToolsProtocol
@@ -118,13 +118,13 @@ async def serve(
     trimmer = HeapTrimmer.for_this_process()
     if trimmer is None:
         return await _serve(settings, tls, build, announce)
-    trimming = asyncio.create_task(trimmer.run(), name="heap-trim")
+    trimming = TaskScope("heap trim")
+    await trimming.start()
+    trimming.spawn(trimmer.run(), name="heap-trim")
     try:
         return await _serve(settings, tls, build, announce)
     finally:
-        trimming.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await trimming
+        await trimming.stop()
 
 
 async def _serve(
