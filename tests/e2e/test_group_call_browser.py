@@ -109,7 +109,7 @@ def sign_in(browser: Browser, sample_app: SampleApp) -> Iterator[Callable[[str],
 def befriend(page: Page, name: str) -> None:
     page.fill("#friend-name", name)
     page.click("#add-friend button")
-    expect(page.locator(f"#friend-{name}")).to_be_visible()
+    expect(page.locator(f"#friend-{name}")).to_be_visible(timeout=10_000)
 
 
 def user_id(page: Page) -> str:

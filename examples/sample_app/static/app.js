@@ -86,8 +86,16 @@ async function signIn(name) {
 const ticked = () =>
   [...$("friends").querySelectorAll("li")].filter((li) => li.querySelector("input").checked);
 
+// Refreshes overlap (a chatThreadCreated event and an Add both start one) and their answers can
+// arrive out of order: only the newest started refresh may render, or an older list without the
+// friend just added would replace the newer one.
+let friendsGeneration = 0;
+
 async function refreshFriends() {
-  app.friends = await api("GET", "/api/friends");
+  const generation = ++friendsGeneration;
+  const friends = await api("GET", "/api/friends");
+  if (generation !== friendsGeneration) return;
+  app.friends = friends;
   const kept = new Map(ticked().map((li) => [li.id, li.querySelector(".role").value]));
   $("friends").replaceChildren(
     ...app.friends.map((friend) => {
