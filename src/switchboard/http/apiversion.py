@@ -125,3 +125,23 @@ PHONE_NUMBERS_VERSIONS = ApiVersions(
         "2025-06-01",
     ],
 )
+
+# Call Automation: the stable versions and the previews the SDKs have sent; 2026-03-12 is
+# azure-communication-callautomation 1.6.0's.
+CALL_AUTOMATION_VERSIONS = ApiVersions(
+    "Call Automation",
+    [
+        "2023-03-15",
+        "2023-06-15-preview",
+        "2023-10-03-preview",
+        "2023-10-15",
+        "2024-04-15",
+        "2024-06-15-preview",
+        "2024-09-01-preview",
+        "2024-09-15",
+        "2025-05-15",
+        "2025-06-15",
+        "2025-08-15-preview",
+        "2026-03-12",
+    ],
+)

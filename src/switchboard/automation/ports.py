@@ -1,0 +1,135 @@
+"""What Call Automation needs from the rest of the node, as Protocols.
+
+``CallPlane`` is the call side (calling's server calls behind an adapter, call_plane.py);
+``CallbackSink`` queues callbacks durably (callbacks.py); ``CallerIdDirectory`` says which
+numbers may be a caller id (numbers). Tests give fakes; app.py gives the real ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from switchboard.automation.models import Participant
+from switchboard.core.identifiers import CommunicationIdentifier
+
+
+@dataclass(frozen=True, slots=True)
+class EndReason:
+    code: int
+    sub_code: int
+    message: str = ""
+
+
+# --- what the call plane tells the service, in order per call --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantsChanged:
+    participants: tuple[Participant, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InviteAccepted:
+    invitation_id: str
+    participant: Participant
+
+
+@dataclass(frozen=True, slots=True)
+class InviteFailed:
+    invitation_id: str
+    reason: EndReason
+
+
+@dataclass(frozen=True, slots=True)
+class InviteCanceled:
+    invitation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantRemoved:
+    participant: Participant
+
+
+@dataclass(frozen=True, slots=True)
+class CallPlaneEnded:
+    reason: EndReason
+
+
+CallPlaneEvent = (
+    ParticipantsChanged
+    | InviteAccepted
+    | InviteFailed
+    | InviteCanceled
+    | ParticipantRemoved
+    | CallPlaneEnded
+)
+CallPlaneListener = Callable[[CallPlaneEvent], None]
+
+
+class CallPlane(Protocol):
+    """Server calls: a conference on this node's media server with the app's endpoint in it."""
+
+    async def create(self, server_call_id: str, listener: CallPlaneListener) -> None: ...
+
+    async def connect(self, server_call_id: str, listener: CallPlaneListener) -> None:
+        """Attach the app to a running call (group:, room: or server: id)."""
+        ...
+
+    async def invite(
+        self,
+        server_call_id: str,
+        target: CommunicationIdentifier,
+        *,
+        invitation_id: str,
+        timeout_seconds: float,
+        caller: CommunicationIdentifier | None,
+        caller_display_name: str,
+    ) -> None: ...
+
+    async def cancel_invite(self, server_call_id: str, invitation_id: str) -> None: ...
+
+    async def remove(self, server_call_id: str, raw_id: str) -> None: ...
+
+    async def mute(self, server_call_id: str, raw_id: str) -> None: ...
+
+    async def participants(self, server_call_id: str) -> Sequence[Participant]: ...
+
+    async def leave(self, server_call_id: str) -> None: ...
+
+    async def terminate(self, server_call_id: str) -> None: ...
+
+
+class CallbackSink(Protocol):
+    """Durable, ordered per call connection; ``enqueue`` returns once the events are stored."""
+
+    async def enqueue(
+        self, call_connection_id: str, url: str, events: Sequence[CallbackData]
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackData:
+    """One mid-call event before its CloudEvent envelope: the type name (``CallConnected``)
+    and its ``data`` beyond the common fields (camelCase, rendered by event_schemas.py)."""
+
+    type: str
+    call_connection_id: str
+    server_call_id: str
+    correlation_id: str
+    operation_context: str | None
+    result: EndReason | None
+    data: dict[str, object]
+
+
+class CallerIdDirectory(Protocol):
+    async def may_call_from(self, phone_number: str) -> bool:
+        """A purchased number with outbound calling."""
+        ...
+
+
+class UrlGuard(Protocol):
+    def check_callback_uri(self, url: str) -> None:
+        """Raise ``InvalidCallbackUriError`` for a URL we will not call (SSRF guard)."""
+        ...
