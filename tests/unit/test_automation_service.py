@@ -105,7 +105,7 @@ class FakeCallerIds:
 
 
 class HttpsOnly:
-    def check_callback_uri(self, url: str) -> None:
+    async def check_callback_uri(self, url: str) -> None:
         if not url.startswith("https://"):
             raise InvalidCallbackUriError("The field CallbackUri is invalid.")
 

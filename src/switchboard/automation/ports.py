@@ -130,6 +130,6 @@ class CallerIdDirectory(Protocol):
 
 
 class UrlGuard(Protocol):
-    def check_callback_uri(self, url: str) -> None:
+    async def check_callback_uri(self, url: str) -> None:
         """Raise ``InvalidCallbackUriError`` for a URL we will not call (SSRF guard)."""
         ...

@@ -130,7 +130,7 @@ class CallAutomationService:
         source_display_name: str | None = None,
         operation_context: str | None = None,
     ) -> CallConnection:
-        self._guard.check_callback_uri(callback_uri)
+        await self._guard.check_callback_uri(callback_uri)
         if not targets:
             raise BadRequestError("At least one target is required.", target="targets")
         if len(targets) > MAX_TARGETS:
@@ -156,7 +156,7 @@ class CallAutomationService:
     async def connect(
         self, locator: CallLocator, callback_uri: str, *, operation_context: str | None = None
     ) -> CallConnection:
-        self._guard.check_callback_uri(callback_uri)
+        await self._guard.check_callback_uri(callback_uri)
         if not locator.id:
             raise BadRequestError("The call locator needs an id.", target="callLocator")
         call = self._new_call(callback_uri, operation_context, locator.server_call_id())
@@ -219,7 +219,7 @@ class CallAutomationService:
     ) -> AddedParticipant:
         call = self._live(call_connection_id)
         if operation_callback_uri is not None:
-            self._guard.check_callback_uri(operation_callback_uri)
+            await self._guard.check_callback_uri(operation_callback_uri)
         timeout = invitation_timeout(invitation_timeout_seconds)
         await self._check_target(target, source_caller_id or call.source_caller_id)
         invitation = Invitation(
@@ -240,7 +240,7 @@ class CallAutomationService:
     ) -> None:
         call = self._live(call_connection_id)
         if operation_callback_uri is not None:
-            self._guard.check_callback_uri(operation_callback_uri)
+            await self._guard.check_callback_uri(operation_callback_uri)
         async with self._lock(call_connection_id):
             invitation = call.invitations.get(invitation_id)
             if invitation is None or invitation.for_create:
@@ -265,7 +265,7 @@ class CallAutomationService:
     ) -> None:
         call = self._live(call_connection_id)
         if operation_callback_uri is not None:
-            self._guard.check_callback_uri(operation_callback_uri)
+            await self._guard.check_callback_uri(operation_callback_uri)
         participant = await self.participant(call_connection_id, raw_id)
         async with self._lock(call_connection_id):
             await self._plane.remove(call.server_call_id, raw_id)
