@@ -193,11 +193,7 @@ async def test_add_participant_reports_success_to_its_own_callback_with_its_cont
         "AddParticipantSucceeded",
     )
     assert event.operation_context == "add-bob"
-    assert event.data["participant"] == {
-        "rawId": BOB.raw_id,
-        "kind": "communicationUser",
-        "communicationUser": {"id": BOB.raw_id},
-    }
+    assert event.data["participant"] == BOB
 
 
 async def test_a_failed_invitation_is_add_participant_failed_with_the_reason(

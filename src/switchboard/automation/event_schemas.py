@@ -1,124 +1,46 @@
-"""The ``data`` of each mid-call event (acs-wire-reference §10), camelCase: the only place
-that knows how callbacks look inside. The envelope (CloudEvent) is callbacks.py's."""
+"""Callback ``data`` as JSON: the service's domain values (participants, identifiers) rendered
+the way ACS writes them (camelCase, CommunicationIdentifier JSON)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from switchboard.automation.models import CallConnection, Participant
-from switchboard.automation.ports import CallbackData, EndReason
+from switchboard.automation.models import Participant
+from switchboard.automation.ports import CallbackData
+from switchboard.core.identifiers import CommunicationIdentifier
 from switchboard.http.identifiers import identifier_to_json
 
-OK = EndReason(200, 0, "Action completed successfully.")
+
+def render_value(value: Any) -> Any:
+    if isinstance(value, Participant):
+        return {
+            "identifier": identifier_to_json(value.identifier),
+            "isMuted": value.is_muted,
+            "isOnHold": value.is_on_hold,
+        }
+    if isinstance(value, CommunicationIdentifier):
+        return identifier_to_json(value)
+    if isinstance(value, list | tuple):
+        return [render_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: render_value(item) for key, item in value.items()}
+    return value
 
 
-def participant_json(participant: Participant) -> dict[str, Any]:
-    return {
-        "identifier": identifier_to_json(participant.identifier),
-        "isMuted": participant.is_muted,
-        "isOnHold": participant.is_on_hold,
+def data_json(event: CallbackData) -> dict[str, Any]:
+    """The event's ``data``: the common fields, then its own (acs-wire-reference §10)."""
+    body: dict[str, Any] = {
+        "callConnectionId": event.call_connection_id,
+        "serverCallId": event.server_call_id,
+        "correlationId": event.correlation_id,
     }
-
-
-def event(
-    name: str,
-    call: CallConnection,
-    *,
-    operation_context: str | None = None,
-    result: EndReason | None = None,
-    **data: Any,
-) -> CallbackData:
-    return CallbackData(
-        type=name,
-        call_connection_id=call.call_connection_id,
-        server_call_id=call.server_call_id,
-        correlation_id=call.correlation_id,
-        operation_context=operation_context,
-        result=result,
-        data=data,
-    )
-
-
-def call_connected(call: CallConnection) -> CallbackData:
-    return event("CallConnected", call, operation_context=call.operation_context, result=OK)
-
-
-def call_disconnected(call: CallConnection, reason: EndReason) -> CallbackData:
-    return event("CallDisconnected", call, operation_context=call.operation_context, result=reason)
-
-
-def create_call_failed(call: CallConnection, reason: EndReason) -> CallbackData:
-    return event("CreateCallFailed", call, operation_context=call.operation_context, result=reason)
-
-
-def connect_failed(call: CallConnection, reason: EndReason) -> CallbackData:
-    return event("ConnectFailed", call, operation_context=call.operation_context, result=reason)
-
-
-def participants_updated(call: CallConnection) -> CallbackData:
-    return event(
-        "ParticipantsUpdated",
-        call,
-        sequenceNumber=call.participants_sequence,
-        participants=[participant_json(p) for p in call.participants],
-    )
-
-
-def add_participant_succeeded(
-    call: CallConnection, participant: Participant, operation_context: str | None
-) -> CallbackData:
-    return event(
-        "AddParticipantSucceeded",
-        call,
-        operation_context=operation_context,
-        result=OK,
-        participant=identifier_to_json(participant.identifier),
-    )
-
-
-def add_participant_failed(
-    call: CallConnection, target: Participant, operation_context: str | None, reason: EndReason
-) -> CallbackData:
-    return event(
-        "AddParticipantFailed",
-        call,
-        operation_context=operation_context,
-        result=reason,
-        participant=identifier_to_json(target.identifier),
-    )
-
-
-def remove_participant_succeeded(
-    call: CallConnection, participant: Participant, operation_context: str | None
-) -> CallbackData:
-    return event(
-        "RemoveParticipantSucceeded",
-        call,
-        operation_context=operation_context,
-        result=OK,
-        participant=identifier_to_json(participant.identifier),
-    )
-
-
-def cancel_add_participant_succeeded(
-    call: CallConnection, invitation_id: str, operation_context: str | None
-) -> CallbackData:
-    return event(
-        "CancelAddParticipantSucceeded",
-        call,
-        operation_context=operation_context,
-        result=OK,
-        invitationId=invitation_id,
-    )
-
-
-def cancel_add_participant_failed(
-    call: CallConnection, invitation_id: str, operation_context: str | None, reason: EndReason
-) -> CallbackData:
-    return event(
-        "CancelAddParticipantFailed",
-        call,
-        operation_context=operation_context,
-        result=reason,
-        invitationId=invitation_id,
-    )
+    if event.operation_context is not None:
+        body["operationContext"] = event.operation_context
+    if event.result is not None:
+        body["resultInformation"] = {
+            "code": event.result.code,
+            "subCode": event.result.sub_code,
+            "message": event.result.message,
+        }
+    body.update({key: render_value(value) for key, value in event.data.items()})
+    return body

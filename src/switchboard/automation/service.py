@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from switchboard.automation import event_schemas as events
+from switchboard.automation import callback_events as events
 from switchboard.automation.models import (
     CallConnection,
     CallConnectionEndedError,

@@ -1,0 +1,49 @@
+"""Call Automation's ports over the node's other domains: caller ids from numbers, callback
+URIs through events' endpoint guard."""
+
+from __future__ import annotations
+
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from switchboard.automation.models import InvalidCallbackUriError
+from switchboard.core.errors import EndpointRefusedError
+from switchboard.core.sections import Mode
+from switchboard.events.endpoints import EndpointGuard
+from switchboard.events.models import check_endpoint_url
+from switchboard.numbers.models import OwnedNumber
+
+
+class OwnedNumbers(Protocol):
+    async def owned_number(self, phone_number: str) -> OwnedNumber | None: ...
+
+
+class NumbersCallerIds:
+    """A caller id must be a purchased number with outbound calling (ACS's rule)."""
+
+    def __init__(self, numbers: OwnedNumbers) -> None:
+        self._numbers = numbers
+
+    async def may_call_from(self, phone_number: str) -> bool:
+        owned = await self._numbers.owned_number(phone_number)
+        return owned is not None and owned.calling.allows_outbound
+
+
+class CallbackUriGuard:
+    """ACS takes only https callbacks; the emulator (development mode) takes http too, and in
+    production the host must not point inside (the SSRF guard every fetched URL passes)."""
+
+    def __init__(self, guard: EndpointGuard, mode: Mode) -> None:
+        self._guard = guard
+        self._mode = mode
+
+    async def check_callback_uri(self, url: str) -> None:
+        try:
+            check_endpoint_url(url)
+            if self._mode is Mode.PRODUCTION and urlsplit(url).scheme != "https":
+                raise EndpointRefusedError("Callbacks go to https URLs only.")
+            await self._guard.check_url(url)
+        except EndpointRefusedError as error:
+            raise InvalidCallbackUriError(
+                f"The field CallbackUri is invalid: {error.message}", target="callbackUri"
+            ) from None
