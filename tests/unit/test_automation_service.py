@@ -29,6 +29,8 @@ from switchboard.automation.ports import (
     ParticipantsChanged,
 )
 from switchboard.automation.service import CallAutomationService, CallLocator
+from switchboard.automation.store_memory import MemoryCallConnectionStore
+from switchboard.core.clock import FakeClock
 from switchboard.core.errors import BadRequestError, NotSupportedError
 from switchboard.core.identifiers import CommunicationIdentifier, identifier_from_raw_id
 
@@ -124,12 +126,23 @@ class World:
             await asyncio.sleep(0)
 
 
+async def state_of(world: World, call_connection_id: str) -> CallConnectionState:
+    return (await world.service.get(call_connection_id)).state
+
+
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
     counter = itertools.count(1)
     plane, callbacks = FakePlane(), FakeCallbacks()
     service = CallAutomationService(
-        plane, callbacks, FakeCallerIds(), HttpsOnly(), new_id=lambda: f"id{next(counter)}"
+        plane,
+        callbacks,
+        FakeCallerIds(),
+        HttpsOnly(),
+        MemoryCallConnectionStore(),
+        FakeClock(),
+        node_id="node-a",
+        new_id=lambda: f"id{next(counter)}",
     )
     await service.start()
     yield World(service, plane, callbacks)
@@ -149,7 +162,7 @@ async def test_create_call_rings_every_target_and_connects_when_the_first_answer
     world.say(call.server_call_id, InviteAccepted(alice_invite, Participant(ALICE)))
     world.say(call.server_call_id, ParticipantsChanged((Participant(ALICE),)))
     await world.settle()
-    assert world.service.get(call.call_connection_id).state is CallConnectionState.CONNECTED
+    assert await state_of(world, call.call_connection_id) is CallConnectionState.CONNECTED
     assert world.callbacks.types() == ["CallConnected", "ParticipantsUpdated"]
     connected = world.callbacks.sent[0][2]
     assert connected.operation_context == "ctx"
@@ -165,7 +178,7 @@ async def test_create_call_fails_when_every_target_fails(world: World) -> None:
     failed = world.callbacks.sent[0][2]
     assert failed.result == EndReason(487, 10004, "no answer")
     assert ("terminate", call.server_call_id) in world.plane.calls
-    assert world.service.get(call.call_connection_id).state is CallConnectionState.DISCONNECTED
+    assert await state_of(world, call.call_connection_id) is CallConnectionState.DISCONNECTED
     with pytest.raises(CallConnectionEndedError):
         await world.service.participants(call.call_connection_id)
 
@@ -234,7 +247,7 @@ async def test_hang_up_tells_the_app_once_and_later_requests_are_refused(world: 
     world.say(call.server_call_id, CallPlaneEnded(EndReason(0, 0, "")))  # arrives after: ignored
     await world.settle()
     assert world.callbacks.types() == ["CallDisconnected"]
-    assert world.service.get(call.call_connection_id).state is CallConnectionState.DISCONNECTED
+    assert await state_of(world, call.call_connection_id) is CallConnectionState.DISCONNECTED
     with pytest.raises(CallConnectionEndedError):
         await world.service.add_participant(call.call_connection_id, BOB)
 
@@ -242,7 +255,7 @@ async def test_hang_up_tells_the_app_once_and_later_requests_are_refused(world: 
 async def test_terminate_ends_it_when_the_call_plane_says_so(world: World) -> None:
     call = await world.service.create_call([ALICE], CALLBACK)
     await world.service.terminate(call.call_connection_id)
-    assert world.service.get(call.call_connection_id).state is CallConnectionState.DISCONNECTING
+    assert await state_of(world, call.call_connection_id) is CallConnectionState.DISCONNECTING
     world.say(call.server_call_id, CallPlaneEnded(EndReason(0, 0, "terminated")))
     await world.settle()
     assert world.callbacks.types() == ["CallDisconnected"]
@@ -288,7 +301,7 @@ async def test_bad_requests_are_refused_before_anything_rings(world: World) -> N
     with pytest.raises(NotSupportedError):
         await world.service.create_call([PHONE], CALLBACK, source_caller_id="+18005550100")
     with pytest.raises(CallConnectionNotFoundError):
-        world.service.get("nope")
+        await world.service.get("nope")
     assert world.plane.invites == []
     call = await world.service.create_call([ALICE], CALLBACK)
     with pytest.raises(BadRequestError):

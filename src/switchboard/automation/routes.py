@@ -58,7 +58,7 @@ def automation_routes(
         return await repeatability.run(request, "automation.connect", run)
 
     async def get_call(request: Request, _: Principal) -> Response:
-        call = service.get(request.path_params["callConnectionId"])
+        call = await service.get(request.path_params["callConnectionId"])
         return json_response(schemas.call_connection_json(call))
 
     async def hang_up(request: Request, _: Principal) -> Response:

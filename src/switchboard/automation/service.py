@@ -49,6 +49,8 @@ from switchboard.automation.ports import (
     ParticipantsChanged,
     UrlGuard,
 )
+from switchboard.automation.store import CallConnectionStore, CallRecord
+from switchboard.core.clock import Clock
 from switchboard.core.errors import BadRequestError, NotSupportedError
 from switchboard.core.identifiers import CommunicationIdentifier, IdentifierKind
 from switchboard.core.tasks import TaskScope
@@ -95,9 +97,15 @@ class CallAutomationService:
         callbacks: CallbackSink,
         caller_ids: CallerIdDirectory,
         guard: UrlGuard,
+        store: CallConnectionStore,
+        clock: Clock,
         *,
+        node_id: str,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
+        self.node_id = node_id
+        self._store = store
+        self._clock = clock
         self._plane = plane
         self._callbacks = callbacks
         self._caller_ids = caller_ids
@@ -143,7 +151,7 @@ class CallAutomationService:
         call.source_caller_id = source_caller_id
         call.source_display_name = source_display_name
         async with self._lock(call.call_connection_id):
-            self._remember(call)
+            await self._remember(call)
             await self._plane.create(call.server_call_id, self._listener(call))
             for target in targets:
                 invitation = Invitation(
@@ -162,18 +170,30 @@ class CallAutomationService:
         call = self._new_call(callback_uri, operation_context, locator.server_call_id())
         async with self._lock(call.call_connection_id):
             await self._plane.connect(call.server_call_id, self._listener(call))
-            self._remember(call)
             call.state = CallConnectionState.CONNECTED
+            await self._remember(call)
             await self._emit(call, [events.call_connected(call)])
         return call
 
     # --- reading ----------------------------------------------------------------------------
 
-    def get(self, call_connection_id: str) -> CallConnection:
+    async def get(self, call_connection_id: str) -> CallConnection:
         call = self._calls.get(call_connection_id) or self._ended.get(call_connection_id)
-        if call is None:
-            raise CallConnectionNotFoundError(f"Call connection {call_connection_id} not found.")
-        return call
+        if call is not None:
+            return call
+        record = await self._store.get(call_connection_id)
+        if record is None:
+            raise _not_found(call_connection_id)
+        return record.connection()
+
+    async def owner_of(self, call_connection_id: str) -> str:
+        """The node that runs the call (control requests go there)."""
+        if call_connection_id in self._calls or call_connection_id in self._ended:
+            return self.node_id
+        record = await self._store.get(call_connection_id)
+        if record is None:
+            raise _not_found(call_connection_id)
+        return record.owner_node
 
     async def participants(self, call_connection_id: str) -> list[Participant]:
         call = self._live(call_connection_id)
@@ -193,7 +213,7 @@ class CallAutomationService:
         async with self._lock(call_connection_id):
             if call.is_over:
                 return
-            call.state = CallConnectionState.DISCONNECTED
+            await self._set_state(call, CallConnectionState.DISCONNECTED)
             await self._plane.leave(call.server_call_id)
             await self._emit(call, [events.call_disconnected(call, HUNG_UP)])
             self._forget(call)
@@ -204,7 +224,7 @@ class CallAutomationService:
         async with self._lock(call_connection_id):
             if call.is_over:
                 return
-            call.state = CallConnectionState.DISCONNECTING
+            await self._set_state(call, CallConnectionState.DISCONNECTING)
         await self._plane.terminate(call.server_call_id)
 
     async def add_participant(
@@ -313,7 +333,8 @@ class CallAutomationService:
             operation_context=operation_context,
         )
 
-    def _remember(self, call: CallConnection) -> None:
+    async def _remember(self, call: CallConnection) -> None:
+        await self._store.add(CallRecord.of(call, self.node_id), self._now_ms())
         self._calls[call.call_connection_id] = call
         self._by_server_call[call.server_call_id] = call.call_connection_id
 
@@ -326,8 +347,18 @@ class CallAutomationService:
         while len(self._ended) > KEEP_ENDED:
             self._ended.popitem(last=False)
 
+    async def _set_state(self, call: CallConnection, state: CallConnectionState) -> None:
+        call.state = state
+        await self._store.set_state(call.call_connection_id, state, self._now_ms())
+
+    def _now_ms(self) -> int:
+        return int(self._clock.now() * 1000)
+
     def _live(self, call_connection_id: str) -> CallConnection:
-        call = self.get(call_connection_id)
+        """A call this node runs (the control layer sends the others to their owner)."""
+        call = self._calls.get(call_connection_id) or self._ended.get(call_connection_id)
+        if call is None:
+            raise _not_found(call_connection_id)
         if call.is_over:
             raise CallConnectionEndedError(f"Call connection {call_connection_id} has ended.")
         return call
@@ -394,7 +425,7 @@ class CallAutomationService:
             return
         if invitation.for_create:
             if call.state is CallConnectionState.CONNECTING:
-                call.state = CallConnectionState.CONNECTED
+                await self._set_state(call, CallConnectionState.CONNECTED)
                 await self._emit(call, [events.call_connected(call)])
             return
         done = events.add_participant_succeeded(
@@ -415,7 +446,7 @@ class CallAutomationService:
             return
         still_ringing = any(i.for_create for i in call.invitations.values())
         if call.state is CallConnectionState.CONNECTING and not still_ringing:
-            call.state = CallConnectionState.DISCONNECTED
+            await self._set_state(call, CallConnectionState.DISCONNECTED)
             await self._emit(call, [events.create_call_failed(call, event.reason)])
             await self._plane.terminate(call.server_call_id)
             self._forget(call)
@@ -423,9 +454,13 @@ class CallAutomationService:
     async def _ended_by_plane(self, call: CallConnection, reason: EndReason) -> None:
         if call.state is CallConnectionState.DISCONNECTED:
             return
-        call.state = CallConnectionState.DISCONNECTED
+        await self._set_state(call, CallConnectionState.DISCONNECTED)
         await self._emit(call, [events.call_disconnected(call, reason)])
         self._forget(call)
+
+
+def _not_found(call_connection_id: str) -> CallConnectionNotFoundError:
+    return CallConnectionNotFoundError(f"Call connection {call_connection_id} not found.")
 
 
 def invitation_timeout(seconds: float | None) -> float:
