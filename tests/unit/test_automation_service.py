@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -19,9 +19,7 @@ from switchboard.automation.models import (
     SourceCallerIdError,
 )
 from switchboard.automation.ports import (
-    CallbackData,
     CallPlaneEnded,
-    CallPlaneListener,
     EndReason,
     InviteAccepted,
     InviteCanceled,
@@ -32,84 +30,14 @@ from switchboard.automation.service import CallAutomationService, CallLocator
 from switchboard.automation.store_memory import MemoryCallConnectionStore
 from switchboard.core.clock import FakeClock
 from switchboard.core.errors import BadRequestError, NotSupportedError
-from switchboard.core.identifiers import CommunicationIdentifier, identifier_from_raw_id
+from switchboard.core.identifiers import identifier_from_raw_id
+from tests.unit.automation_fakes import ALICE, FakeCallbacks, FakeCallerIds, FakePlane, HttpsOnly
 
 pytestmark = pytest.mark.anyio
 
 CALLBACK = "https://app.example/callbacks"
-ALICE = identifier_from_raw_id("8:acs:res_alice")
 BOB = identifier_from_raw_id("8:acs:res_bob")
 PHONE = identifier_from_raw_id("4:+14255550123")
-
-
-@dataclass
-class FakePlane:
-    listeners: dict[str, CallPlaneListener] = field(default_factory=dict)
-    invites: list[tuple[str, str, str, float]] = field(default_factory=list)
-    members: dict[str, list[Participant]] = field(default_factory=dict)
-    calls: list[tuple[str, str]] = field(default_factory=list)
-
-    async def create(self, server_call_id: str, listener: CallPlaneListener) -> None:
-        self.listeners[server_call_id] = listener
-        self.members[server_call_id] = []
-
-    async def connect(self, server_call_id: str, listener: CallPlaneListener) -> None:
-        self.listeners[server_call_id] = listener
-        self.members.setdefault(server_call_id, [Participant(ALICE)])
-
-    async def invite(
-        self,
-        server_call_id: str,
-        target: CommunicationIdentifier,
-        *,
-        invitation_id: str,
-        timeout_seconds: float,
-        caller: CommunicationIdentifier | None,
-        caller_display_name: str,
-    ) -> None:
-        self.invites.append((server_call_id, target.raw_id, invitation_id, timeout_seconds))
-
-    async def cancel_invite(self, server_call_id: str, invitation_id: str) -> None:
-        self.calls.append(("cancel", invitation_id))
-
-    async def remove(self, server_call_id: str, raw_id: str) -> None:
-        self.calls.append(("remove", raw_id))
-
-    async def mute(self, server_call_id: str, raw_id: str) -> None:
-        self.calls.append(("mute", raw_id))
-
-    async def participants(self, server_call_id: str) -> Sequence[Participant]:
-        return self.members[server_call_id]
-
-    async def leave(self, server_call_id: str) -> None:
-        self.calls.append(("leave", server_call_id))
-
-    async def terminate(self, server_call_id: str) -> None:
-        self.calls.append(("terminate", server_call_id))
-
-
-@dataclass
-class FakeCallbacks:
-    sent: list[tuple[str, str, CallbackData]] = field(default_factory=list)
-
-    async def enqueue(
-        self, call_connection_id: str, url: str, events: Sequence[CallbackData]
-    ) -> None:
-        self.sent.extend((call_connection_id, url, e) for e in events)
-
-    def types(self) -> list[str]:
-        return [e.type for _, _, e in self.sent]
-
-
-class FakeCallerIds:
-    async def may_call_from(self, phone_number: str) -> bool:
-        return phone_number == "+18005550100"
-
-
-class HttpsOnly:
-    async def check_callback_uri(self, url: str) -> None:
-        if not url.startswith("https://"):
-            raise InvalidCallbackUriError("The field CallbackUri is invalid.")
 
 
 @dataclass

@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from switchboard.automation import control as ops
 from switchboard.automation import schemas
-from switchboard.automation.service import CallAutomationService
+from switchboard.automation.control import AutomationControl
 from switchboard.core.principal import Principal
 from switchboard.http.apiversion import CALL_AUTOMATION_VERSIONS
 from switchboard.http.auth import Authenticator
@@ -26,8 +27,10 @@ BASE = "/calling/callConnections"
 
 
 def automation_routes(
-    service: CallAutomationService, authenticator: Authenticator, repeatability: Repeatability
+    control: AutomationControl, authenticator: Authenticator, repeatability: Repeatability
 ) -> list[BaseRoute]:
+    service = control.service  # creating and reading: any node; controlling: the owner's
+
     async def create_call(request: Request, _: Principal) -> Response:
         body = decode_json(await read_body(request), schemas.CreateCallRequest)
 
@@ -62,37 +65,40 @@ def automation_routes(
         return json_response(schemas.call_connection_json(call))
 
     async def hang_up(request: Request, _: Principal) -> Response:
-        await service.hang_up(request.path_params["callConnectionId"])
+        await control.hang_up(request.path_params["callConnectionId"])
         return empty_response(204)
 
     async def terminate(request: Request, _: Principal) -> Response:
         async def run() -> Response:
-            await service.terminate(request.path_params["callConnectionId"])
+            await control.terminate(request.path_params["callConnectionId"])
             return empty_response(204)
 
         return await repeatability.run(request, "automation.terminate", run)
 
     async def list_participants(request: Request, _: Principal) -> Response:
-        found = await service.participants(request.path_params["callConnectionId"])
+        found = await control.participants(request.path_params["callConnectionId"])
         return json_response({"value": [schemas.participant_json(p) for p in found]})
 
     async def get_participant(request: Request, _: Principal) -> Response:
         # The async SDK sends the raw id half-encoded (4:%2B1425…): decode what is left.
         raw_id = unquote(request.path_params["participantRawId"])
-        found = await service.participant(request.path_params["callConnectionId"], raw_id)
+        found = await control.participant(request.path_params["callConnectionId"], raw_id)
         return json_response(schemas.participant_json(found))
 
     async def add_participant(request: Request, _: Principal) -> Response:
         body = decode_json(await read_body(request), schemas.AddParticipantRequest)
 
         async def run() -> Response:
-            added = await service.add_participant(
-                request.path_params["callConnectionId"],
-                schemas.identifier(body.participant_to_add, "participantToAdd"),
-                operation_context=body.operation_context,
-                operation_callback_uri=body.operation_callback_uri,
-                invitation_timeout_seconds=body.invitation_timeout_in_seconds,
-                source_caller_id=schemas.phone(body.source_caller_id_number),
+            target = schemas.identifier(body.participant_to_add, "participantToAdd")
+            added = await control.add_participant(
+                ops.AddParticipant(
+                    request.path_params["callConnectionId"],
+                    target.raw_id,
+                    operation_context=body.operation_context,
+                    operation_callback_uri=body.operation_callback_uri,
+                    invitation_timeout_seconds=body.invitation_timeout_in_seconds,
+                    source_caller_id=schemas.phone(body.source_caller_id_number),
+                )
             )
             return json_response(schemas.added_json(added), 202)
 
@@ -103,11 +109,13 @@ def automation_routes(
 
         async def run() -> Response:
             target = schemas.identifier(body.participant_to_remove, "participantToRemove")
-            await service.remove_participant(
-                request.path_params["callConnectionId"],
-                target.raw_id,
-                operation_context=body.operation_context,
-                operation_callback_uri=body.operation_callback_uri,
+            await control.remove_participant(
+                ops.RemoveParticipant(
+                    request.path_params["callConnectionId"],
+                    target.raw_id,
+                    operation_context=body.operation_context,
+                    operation_callback_uri=body.operation_callback_uri,
+                )
             )
             return json_response({"operationContext": body.operation_context}, 202)
 
@@ -120,7 +128,7 @@ def automation_routes(
             raw_ids = [
                 schemas.identifier(t, "targetParticipants").raw_id for t in body.target_participants
             ]
-            await service.mute(request.path_params["callConnectionId"], raw_ids)
+            await control.mute(request.path_params["callConnectionId"], tuple(raw_ids))
             return json_response({"operationContext": body.operation_context}, 200)
 
         return await repeatability.run(request, "automation.mute", run)
@@ -129,11 +137,13 @@ def automation_routes(
         body = decode_json(await read_body(request), schemas.CancelAddParticipantRequest)
 
         async def run() -> Response:
-            await service.cancel_add_participant(
-                request.path_params["callConnectionId"],
-                body.invitation_id,
-                operation_context=body.operation_context,
-                operation_callback_uri=body.operation_callback_uri,
+            await control.cancel_add_participant(
+                ops.CancelAdd(
+                    request.path_params["callConnectionId"],
+                    body.invitation_id,
+                    operation_context=body.operation_context,
+                    operation_callback_uri=body.operation_callback_uri,
+                )
             )
             answer = schemas.cancel_add_json(body.invitation_id, body.operation_context)
             return json_response(answer, 202)

@@ -1,0 +1,327 @@
+"""AutomationControl: control requests reach the node that runs the call, wherever they land.
+
+    route ─▶ control.X(call_connection_id, …) ─▶ service.owner_of (this node? the store)
+        this node ─▶ CallAutomationService.X
+        another   ─▶ bus "automation.node.<owner>" {op, reply_to, id} ─▶ owner's control
+                     ─▶ its service ─▶ bus "automation.reply.<us>" {id, ok | error} ─▶ answer
+
+The bus is at-most-once: a request or reply that is lost shows as no answer within
+``timeout_seconds``, answered as ``CallNotReachable`` (404: the node running the call is gone,
+and so is the call's media). Errors raised on the owner come back with their status and code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+import msgspec
+
+from switchboard.automation.models import Participant
+from switchboard.automation.service import AddedParticipant, CallAutomationService
+from switchboard.bus.base import Bus, Subscription
+from switchboard.core.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    SwitchboardError,
+)
+from switchboard.core.identifiers import identifier_from_raw_id
+from switchboard.core.tasks import TaskScope
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 5.0
+
+
+class CallNotReachableError(NotFoundError):
+    code = "CallNotReachable"
+
+
+# --- what travels (msgspec, tagged) ----------------------------------------------------------
+
+
+class Op(msgspec.Struct, tag_field="op", frozen=True):
+    call_connection_id: str
+
+
+class HangUp(Op, tag="hangUp", frozen=True):
+    pass
+
+
+class Terminate(Op, tag="terminate", frozen=True):
+    pass
+
+
+class ListParticipants(Op, tag="participants", frozen=True):
+    pass
+
+
+class GetParticipant(Op, tag="participant", frozen=True):
+    raw_id: str
+
+
+class AddParticipant(Op, tag="add", frozen=True):
+    target: str
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+    invitation_timeout_seconds: float | None = None
+    source_caller_id: str | None = None
+
+
+class RemoveParticipant(Op, tag="remove", frozen=True):
+    raw_id: str
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+
+
+class Mute(Op, tag="mute", frozen=True):
+    raw_ids: tuple[str, ...]
+
+
+class CancelAdd(Op, tag="cancelAdd", frozen=True):
+    invitation_id: str
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+
+
+AnyOp = (
+    HangUp
+    | Terminate
+    | ListParticipants
+    | GetParticipant
+    | AddParticipant
+    | RemoveParticipant
+    | Mute
+    | CancelAdd
+)
+
+
+class ParticipantWire(msgspec.Struct, frozen=True):
+    raw_id: str
+    is_muted: bool
+    is_on_hold: bool
+
+
+class AddedWire(msgspec.Struct, frozen=True):
+    raw_id: str
+    invitation_id: str
+    operation_context: str | None
+
+
+class Request(msgspec.Struct, frozen=True):
+    id: str
+    reply_to: str
+    op: AnyOp
+
+
+class Failure(msgspec.Struct, frozen=True):
+    status: int
+    code: str
+    message: str
+    target: str | None = None
+
+
+class Reply(msgspec.Struct, frozen=True):
+    id: str
+    participants: list[ParticipantWire] | None = None
+    added: AddedWire | None = None
+    failure: Failure | None = None
+
+
+_request = msgspec.json.Decoder(Request)
+_reply = msgspec.json.Decoder(Reply)
+_encode = msgspec.json.Encoder().encode
+
+
+class AutomationControl:
+    def __init__(
+        self,
+        service: CallAutomationService,
+        bus: Bus,
+        *,
+        timeout_seconds: float = TIMEOUT_SECONDS,
+    ) -> None:
+        self.service = service
+        self._bus = bus
+        self._node = service.node_id
+        self._timeout = timeout_seconds
+        self._waiting: dict[str, asyncio.Future[Reply]] = {}
+        self._scope = TaskScope("automation-control")
+
+    async def start(self) -> None:
+        requests = await self._bus.subscribe(f"automation.node.{self._node}")
+        replies = await self._bus.subscribe(f"automation.reply.{self._node}")
+        await self._scope.start()
+        self._scope.spawn(self._serve(requests), name="automation-control-requests")
+        self._scope.spawn(self._collect(replies), name="automation-control-replies")
+
+    async def stop(self) -> None:
+        await self._scope.stop()
+
+    # --- what routes call -------------------------------------------------------------------
+
+    async def hang_up(self, call_connection_id: str) -> None:
+        await self._run(HangUp(call_connection_id))
+
+    async def terminate(self, call_connection_id: str) -> None:
+        await self._run(Terminate(call_connection_id))
+
+    async def participants(self, call_connection_id: str) -> list[Participant]:
+        reply = await self._run(ListParticipants(call_connection_id))
+        return [_participant(p) for p in reply.participants or []]
+
+    async def participant(self, call_connection_id: str, raw_id: str) -> Participant:
+        reply = await self._run(GetParticipant(call_connection_id, raw_id))
+        return _participant((reply.participants or [])[0])
+
+    async def add_participant(self, op: AddParticipant) -> AddedParticipant:
+        reply = await self._run(op)
+        added = reply.added
+        assert added is not None  # the owner answers an add with what it added
+        return AddedParticipant(
+            Participant(identifier_from_raw_id(added.raw_id)),
+            added.invitation_id,
+            added.operation_context,
+        )
+
+    async def remove_participant(self, op: RemoveParticipant) -> None:
+        await self._run(op)
+
+    async def mute(self, call_connection_id: str, raw_ids: tuple[str, ...]) -> None:
+        await self._run(Mute(call_connection_id, raw_ids))
+
+    async def cancel_add_participant(self, op: CancelAdd) -> None:
+        await self._run(op)
+
+    # --- routing ----------------------------------------------------------------------------
+
+    async def _run(self, op: AnyOp) -> Reply:
+        owner = await self.service.owner_of(op.call_connection_id)
+        if owner == self._node:
+            return await self._apply(op, "")
+        request_id = str(uuid.uuid4())
+        waiter: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._waiting[request_id] = waiter
+        try:
+            message = _encode(Request(request_id, self._node, op))
+            await self._bus.publish(f"automation.node.{owner}", message)
+            async with asyncio.timeout(self._timeout):
+                reply = await waiter
+        except TimeoutError:
+            raise CallNotReachableError(
+                f"The node running call connection {op.call_connection_id} did not answer; "
+                "the call has probably ended."
+            ) from None
+        finally:
+            self._waiting.pop(request_id, None)
+        if reply.failure is not None:
+            raise _error(reply.failure)
+        return reply
+
+    async def _apply(self, op: AnyOp, request_id: str) -> Reply:
+        service = self.service
+        call = op.call_connection_id
+        if isinstance(op, HangUp):
+            await service.hang_up(call)
+        elif isinstance(op, Terminate):
+            await service.terminate(call)
+        elif isinstance(op, ListParticipants):
+            found = await service.participants(call)
+            return Reply(request_id, participants=[_wire(p) for p in found])
+        elif isinstance(op, GetParticipant):
+            one = await service.participant(call, op.raw_id)
+            return Reply(request_id, participants=[_wire(one)])
+        elif isinstance(op, AddParticipant):
+            added = await service.add_participant(
+                call,
+                identifier_from_raw_id(op.target),
+                operation_context=op.operation_context,
+                operation_callback_uri=op.operation_callback_uri,
+                invitation_timeout_seconds=op.invitation_timeout_seconds,
+                source_caller_id=op.source_caller_id,
+            )
+            wire = AddedWire(op.target, added.invitation_id, added.operation_context)
+            return Reply(request_id, added=wire)
+        elif isinstance(op, RemoveParticipant):
+            await service.remove_participant(
+                call,
+                op.raw_id,
+                operation_context=op.operation_context,
+                operation_callback_uri=op.operation_callback_uri,
+            )
+        elif isinstance(op, Mute):
+            await service.mute(call, op.raw_ids)
+        else:
+            await service.cancel_add_participant(
+                call,
+                op.invitation_id,
+                operation_context=op.operation_context,
+                operation_callback_uri=op.operation_callback_uri,
+            )
+        return Reply(request_id)
+
+    async def _serve(self, requests: Subscription) -> None:
+        try:
+            async for message in requests:
+                try:
+                    request = _request.decode(message)
+                except (msgspec.ValidationError, msgspec.DecodeError):
+                    log.warning("automation control: undecodable request dropped")
+                    continue
+                self._scope.spawn(self._answer(request), name="automation-control-answer")
+        finally:
+            await requests.close()
+
+    async def _answer(self, request: Request) -> None:
+        try:
+            reply = await self._apply(request.op, request.id)
+        except SwitchboardError as error:
+            failure = Failure(error.status, error.error_code, error.message, error.target)
+            reply = Reply(request.id, failure=failure)
+        except Exception:
+            log.exception("automation control: %s failed", type(request.op).__name__)
+            reply = Reply(request.id, failure=Failure(500, "InternalError", "The owner failed."))
+        with contextlib.suppress(Exception):  # the asker times out if this is lost
+            await self._bus.publish(f"automation.reply.{request.reply_to}", _encode(reply))
+
+    async def _collect(self, replies: Subscription) -> None:
+        try:
+            async for message in replies:
+                try:
+                    reply = _reply.decode(message)
+                except (msgspec.ValidationError, msgspec.DecodeError):
+                    continue
+                waiter = self._waiting.get(reply.id)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(reply)
+        finally:
+            await replies.close()
+
+
+def _wire(participant: Participant) -> ParticipantWire:
+    return ParticipantWire(
+        participant.identifier.raw_id, participant.is_muted, participant.is_on_hold
+    )
+
+
+def _participant(wire: ParticipantWire) -> Participant:
+    return Participant(identifier_from_raw_id(wire.raw_id), wire.is_muted, wire.is_on_hold)
+
+
+_BY_STATUS: dict[int, type[SwitchboardError]] = {
+    400: BadRequestError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+}
+
+
+def _error(failure: Failure) -> SwitchboardError:
+    kind: Any = _BY_STATUS.get(failure.status, SwitchboardError)
+    error: SwitchboardError = kind(failure.message, target=failure.target, code=failure.code)
+    return error

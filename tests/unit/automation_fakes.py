@@ -1,0 +1,82 @@
+"""Fakes for Call Automation's ports: a call plane, a callback sink, caller ids, a URL guard."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from switchboard.automation.models import InvalidCallbackUriError, Participant
+from switchboard.automation.ports import CallbackData, CallPlaneListener
+from switchboard.core.identifiers import CommunicationIdentifier, identifier_from_raw_id
+
+ALICE = identifier_from_raw_id("8:acs:res_alice")
+
+
+@dataclass
+class FakePlane:
+    listeners: dict[str, CallPlaneListener] = field(default_factory=dict)
+    invites: list[tuple[str, str, str, float]] = field(default_factory=list)
+    members: dict[str, list[Participant]] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    async def create(self, server_call_id: str, listener: CallPlaneListener) -> None:
+        self.listeners[server_call_id] = listener
+        self.members[server_call_id] = []
+
+    async def connect(self, server_call_id: str, listener: CallPlaneListener) -> None:
+        self.listeners[server_call_id] = listener
+        self.members.setdefault(server_call_id, [Participant(ALICE)])
+
+    async def invite(
+        self,
+        server_call_id: str,
+        target: CommunicationIdentifier,
+        *,
+        invitation_id: str,
+        timeout_seconds: float,
+        caller: CommunicationIdentifier | None,
+        caller_display_name: str,
+    ) -> None:
+        self.invites.append((server_call_id, target.raw_id, invitation_id, timeout_seconds))
+
+    async def cancel_invite(self, server_call_id: str, invitation_id: str) -> None:
+        self.calls.append(("cancel", invitation_id))
+
+    async def remove(self, server_call_id: str, raw_id: str) -> None:
+        self.calls.append(("remove", raw_id))
+
+    async def mute(self, server_call_id: str, raw_id: str) -> None:
+        self.calls.append(("mute", raw_id))
+
+    async def participants(self, server_call_id: str) -> Sequence[Participant]:
+        return self.members[server_call_id]
+
+    async def leave(self, server_call_id: str) -> None:
+        self.calls.append(("leave", server_call_id))
+
+    async def terminate(self, server_call_id: str) -> None:
+        self.calls.append(("terminate", server_call_id))
+
+
+@dataclass
+class FakeCallbacks:
+    sent: list[tuple[str, str, CallbackData]] = field(default_factory=list)
+
+    async def enqueue(
+        self, call_connection_id: str, url: str, events: Sequence[CallbackData]
+    ) -> None:
+        self.sent.extend((call_connection_id, url, e) for e in events)
+
+    def types(self) -> list[str]:
+        return [e.type for _, _, e in self.sent]
+
+
+class FakeCallerIds:
+    async def may_call_from(self, phone_number: str) -> bool:
+        return phone_number == "+18005550100"
+
+
+class HttpsOnly:
+    async def check_callback_uri(self, url: str) -> None:
+        if not url.startswith("https://"):
+            raise InvalidCallbackUriError("The field CallbackUri is invalid.")
