@@ -8,8 +8,41 @@ from dataclasses import dataclass, field
 from switchboard.automation.models import InvalidCallbackUriError, Participant
 from switchboard.automation.ports import CallbackData, CallPlaneListener
 from switchboard.core.identifiers import CommunicationIdentifier, identifier_from_raw_id
+from switchboard.media.audio.tones import DtmfTone
+from switchboard.media.endpoint.models import Play, PlaySource, Recognize
 
 ALICE = identifier_from_raw_id("8:acs:res_alice")
+
+
+@dataclass
+class FakeMedia:
+    """What the service asked of the app's media endpoint, in order."""
+
+    asked: list[tuple[str, object]] = field(default_factory=list)
+
+    def play(self, play: Play) -> None:
+        self.asked.append(("play", play))
+
+    def recognize(self, recognize: Recognize) -> None:
+        self.asked.append(("recognize", recognize))
+
+    def cancel_all(self) -> None:
+        self.asked.append(("cancel_all", None))
+
+    def start_continuous_dtmf(self, target: str) -> None:
+        self.asked.append(("start_dtmf", target))
+
+    def stop_continuous_dtmf(self, target: str) -> None:
+        self.asked.append(("stop_dtmf", target))
+
+    def send_dtmf(self, operation_id: str, tones: Sequence[DtmfTone], target: str) -> None:
+        self.asked.append(("send_dtmf", (operation_id, tuple(tones), target)))
+
+    def hold(self, target: str, music: PlaySource | None) -> None:
+        self.asked.append(("hold", (target, music)))
+
+    def unhold(self, target: str) -> None:
+        self.asked.append(("unhold", target))
 
 
 @dataclass
@@ -18,14 +51,17 @@ class FakePlane:
     invites: list[tuple[str, str, str, float]] = field(default_factory=list)
     members: dict[str, list[Participant]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    media: dict[str, FakeMedia] = field(default_factory=dict)
 
-    async def create(self, server_call_id: str, listener: CallPlaneListener) -> None:
+    async def create(self, server_call_id: str, listener: CallPlaneListener) -> FakeMedia:
         self.listeners[server_call_id] = listener
         self.members[server_call_id] = []
+        return self.media.setdefault(server_call_id, FakeMedia())
 
-    async def connect(self, server_call_id: str, listener: CallPlaneListener) -> None:
+    async def connect(self, server_call_id: str, listener: CallPlaneListener) -> FakeMedia:
         self.listeners[server_call_id] = listener
         self.members.setdefault(server_call_id, [Participant(ALICE)])
+        return self.media.setdefault(server_call_id, FakeMedia())
 
     async def invite(
         self,

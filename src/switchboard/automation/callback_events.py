@@ -9,6 +9,20 @@ from typing import Any
 
 from switchboard.automation.models import CallConnection, Participant
 from switchboard.automation.ports import CallbackData, EndReason
+from switchboard.media.endpoint.models import (
+    ContinuousDtmfStopped,
+    ContinuousDtmfToneReceived,
+    MediaEvent,
+    Outcome,
+    PlayCanceled,
+    PlayCompleted,
+    PlayFailed,
+    PlayStarted,
+    RecognizeCanceled,
+    RecognizeCompleted,
+    RecognizeFailed,
+    SendDtmfCompleted,
+)
 
 OK = EndReason(200, 0, "Action completed successfully.")
 
@@ -115,3 +129,87 @@ def cancel_add_participant_failed(
         result=reason,
         invitationId=invitation_id,
     )
+
+
+# --- the media endpoint's outcomes ------------------------------------------------------------
+
+
+def _outcome(outcome: Outcome) -> EndReason:
+    return EndReason(outcome.code, outcome.sub_code, outcome.message)
+
+
+def media_event(call: CallConnection, event: MediaEvent, context: str | None) -> CallbackData:
+    """The callback for one media endpoint event (acs-wire-reference §10)."""
+    if isinstance(event, PlayStarted):
+        return _media("PlayStarted", call, context, PLAY_OK)
+    if isinstance(event, PlayCompleted):
+        return _media("PlayCompleted", call, context, PLAY_OK)
+    if isinstance(event, PlayFailed):
+        extra = (
+            {}
+            if event.failed_source_index is None
+            else {"failedPlaySourceIndex": event.failed_source_index}
+        )
+        return _media("PlayFailed", call, context, _outcome(event.outcome), **extra)
+    if isinstance(event, PlayCanceled):
+        return _media("PlayCanceled", call, context, CANCELED)
+    if isinstance(event, RecognizeCompleted):
+        return _media(
+            "RecognizeCompleted", call, context, _outcome(event.outcome), **recognized(event)
+        )
+    if isinstance(event, RecognizeFailed):
+        extra = (
+            {}
+            if event.failed_source_index is None
+            else {"failedPlaySourceIndex": event.failed_source_index}
+        )
+        return _media("RecognizeFailed", call, context, _outcome(event.outcome), **extra)
+    if isinstance(event, RecognizeCanceled):
+        return _media("RecognizeCanceled", call, context, CANCELED)
+    if isinstance(event, ContinuousDtmfToneReceived):
+        return _media(
+            "ContinuousDtmfRecognitionToneReceived",
+            call,
+            context,
+            TONE_OK,
+            tone=event.tone.acs_name,
+            sequenceId=event.sequence_id,
+        )
+    if isinstance(event, ContinuousDtmfStopped):
+        return _media("ContinuousDtmfRecognitionStopped", call, context, STOPPED)
+    if isinstance(event, SendDtmfCompleted):
+        return _media("SendDtmfTonesCompleted", call, context, OK)
+    return _media("SendDtmfTonesFailed", call, context, _outcome(event.outcome))
+
+
+def recognized(event: RecognizeCompleted) -> dict[str, Any]:
+    if event.kind == "dtmf":
+        return {
+            "recognitionType": "dtmf",
+            "dtmfResult": {"tones": [t.acs_name for t in event.tones]},
+        }
+    if event.kind == "choices":
+        return {
+            "recognitionType": "choices",
+            "choiceResult": {
+                "label": event.choice_label,
+                "recognizedPhrase": event.recognized_phrase,
+                "confidence": event.confidence,
+            },
+        }
+    return {
+        "recognitionType": "speech",
+        "speechResult": {"speech": event.speech, "confidence": event.confidence},
+    }
+
+
+def _media(
+    name: str, call: CallConnection, context: str | None, result: EndReason, **data: Any
+) -> CallbackData:
+    return event(name, call, operation_context=context, result=result, **data)
+
+
+PLAY_OK = EndReason(200, 0, "Action completed successfully.")
+TONE_OK = EndReason(200, 0, "Success")
+CANCELED = EndReason(400, 8508, "Action failed, the operation was canceled.")
+STOPPED = EndReason(200, 0, "Continuous DTMF recognition stopped.")

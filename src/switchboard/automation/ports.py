@@ -13,6 +13,8 @@ from typing import Protocol
 
 from switchboard.automation.models import Participant
 from switchboard.core.identifiers import CommunicationIdentifier
+from switchboard.media.audio.tones import DtmfTone
+from switchboard.media.endpoint.models import MediaEvent, Play, PlaySource, Recognize
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +66,40 @@ CallPlaneEvent = (
     | InviteCanceled
     | ParticipantRemoved
     | CallPlaneEnded
+    | MediaEvent  # from the app's media endpoint in the call
 )
 CallPlaneListener = Callable[[CallPlaneEvent], None]
+
+
+class CallMedia(Protocol):
+    """The app's media endpoint in one call. Participants are named by raw id; every
+    operation reports its outcome as a MediaEvent through the call's listener."""
+
+    def play(self, play: Play) -> None: ...
+
+    def recognize(self, recognize: Recognize) -> None: ...
+
+    def cancel_all(self) -> None:
+        """Cancel what plays, waits to play and listens (PlayCanceled, RecognizeCanceled)."""
+        ...
+
+    def start_continuous_dtmf(self, target: str) -> None: ...
+
+    def stop_continuous_dtmf(self, target: str) -> None: ...
+
+    def send_dtmf(self, operation_id: str, tones: Sequence[DtmfTone], target: str) -> None: ...
+
+    def hold(self, target: str, music: PlaySource | None) -> None: ...
+
+    def unhold(self, target: str) -> None: ...
 
 
 class CallPlane(Protocol):
     """Server calls: a conference on this node's media server with the app's endpoint in it."""
 
-    async def create(self, server_call_id: str, listener: CallPlaneListener) -> None: ...
+    async def create(self, server_call_id: str, listener: CallPlaneListener) -> CallMedia: ...
 
-    async def connect(self, server_call_id: str, listener: CallPlaneListener) -> None:
+    async def connect(self, server_call_id: str, listener: CallPlaneListener) -> CallMedia:
         """Attach the app to a running call (group:, room: or server: id)."""
         ...
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from switchboard.automation import callback_events as events
+from switchboard.automation.media_ops import MediaOperations
 from switchboard.automation.models import (
     CallConnection,
     CallConnectionEndedError,
@@ -117,6 +118,7 @@ class CallAutomationService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._cancels: dict[str, str | None] = {}  # invitation id → cancel's operationContext
         self._inbox: asyncio.Queue[tuple[str, CallPlaneEvent]] = asyncio.Queue()
+        self.media = MediaOperations(callbacks, guard, new_id=new_id)
         self._scope = TaskScope("call-automation")
 
     async def start(self) -> None:
@@ -152,7 +154,8 @@ class CallAutomationService:
         call.source_display_name = source_display_name
         async with self._lock(call.call_connection_id):
             await self._remember(call)
-            await self._plane.create(call.server_call_id, self._listener(call))
+            media = await self._plane.create(call.server_call_id, self._listener(call))
+            self.media.attach(call.call_connection_id, media)
             for target in targets:
                 invitation = Invitation(
                     self._new_id(), target, operation_context, callback_uri, for_create=True
@@ -169,7 +172,8 @@ class CallAutomationService:
             raise BadRequestError("The call locator needs an id.", target="callLocator")
         call = self._new_call(callback_uri, operation_context, locator.server_call_id())
         async with self._lock(call.call_connection_id):
-            await self._plane.connect(call.server_call_id, self._listener(call))
+            media = await self._plane.connect(call.server_call_id, self._listener(call))
+            self.media.attach(call.call_connection_id, media)
             call.state = CallConnectionState.CONNECTED
             await self._remember(call)
             await self._emit(call, [events.call_connected(call)])
@@ -196,7 +200,7 @@ class CallAutomationService:
         return record.owner_node
 
     async def participants(self, call_connection_id: str) -> list[Participant]:
-        call = self._live(call_connection_id)
+        call = self.live(call_connection_id)
         return list(await self._plane.participants(call.server_call_id))
 
     async def participant(self, call_connection_id: str, raw_id: str) -> Participant:
@@ -209,7 +213,7 @@ class CallAutomationService:
 
     async def hang_up(self, call_connection_id: str) -> None:
         """The app leaves (DELETE); the call goes on for the others if they are two or more."""
-        call = self._live(call_connection_id)
+        call = self.live(call_connection_id)
         async with self._lock(call_connection_id):
             if call.is_over:
                 return
@@ -220,7 +224,7 @@ class CallAutomationService:
 
     async def terminate(self, call_connection_id: str) -> None:
         """End the call for everyone; CallDisconnected follows when the call plane says so."""
-        call = self._live(call_connection_id)
+        call = self.live(call_connection_id)
         async with self._lock(call_connection_id):
             if call.is_over:
                 return
@@ -237,7 +241,7 @@ class CallAutomationService:
         invitation_timeout_seconds: float | None = None,
         source_caller_id: str | None = None,
     ) -> AddedParticipant:
-        call = self._live(call_connection_id)
+        call = self.live(call_connection_id)
         if operation_callback_uri is not None:
             await self._guard.check_callback_uri(operation_callback_uri)
         timeout = invitation_timeout(invitation_timeout_seconds)
@@ -258,7 +262,7 @@ class CallAutomationService:
         operation_context: str | None = None,
         operation_callback_uri: str | None = None,
     ) -> None:
-        call = self._live(call_connection_id)
+        call = self.live(call_connection_id)
         if operation_callback_uri is not None:
             await self._guard.check_callback_uri(operation_callback_uri)
         async with self._lock(call_connection_id):
@@ -283,7 +287,7 @@ class CallAutomationService:
         operation_context: str | None = None,
         operation_callback_uri: str | None = None,
     ) -> None:
-        call = self._live(call_connection_id)
+        call = self.live(call_connection_id)
         if operation_callback_uri is not None:
             await self._guard.check_callback_uri(operation_callback_uri)
         participant = await self.participant(call_connection_id, raw_id)
@@ -294,7 +298,7 @@ class CallAutomationService:
             await self._callbacks.enqueue(call.call_connection_id, url, [done])
 
     async def mute(self, call_connection_id: str, raw_ids: Sequence[str]) -> None:
-        call = self._live(call_connection_id)
+        call = self.live(call_connection_id)
         if len(raw_ids) != 1:
             raise BadRequestError("Mute takes exactly one target participant.")
         await self.participant(call_connection_id, raw_ids[0])
@@ -343,6 +347,7 @@ class CallAutomationService:
         if self._by_server_call.get(call.server_call_id) == call.call_connection_id:
             del self._by_server_call[call.server_call_id]
         self._locks.pop(call.call_connection_id, None)
+        self.media.detach(call.call_connection_id)
         self._ended[call.call_connection_id] = call
         while len(self._ended) > KEEP_ENDED:
             self._ended.popitem(last=False)
@@ -354,7 +359,7 @@ class CallAutomationService:
     def _now_ms(self) -> int:
         return int(self._clock.now() * 1000)
 
-    def _live(self, call_connection_id: str) -> CallConnection:
+    def live(self, call_connection_id: str) -> CallConnection:
         """A call this node runs (the control layer sends the others to their owner)."""
         call = self._calls.get(call_connection_id) or self._ended.get(call_connection_id)
         if call is None:
@@ -418,6 +423,8 @@ class CallAutomationService:
             pass  # ParticipantsChanged says it to the app
         elif isinstance(event, CallPlaneEnded):
             await self._ended_by_plane(call, event.reason)
+        else:
+            await self.media.on_event(call, event)
 
     async def _invite_accepted(self, call: CallConnection, event: InviteAccepted) -> None:
         invitation = call.invitations.pop(event.invitation_id, None)
