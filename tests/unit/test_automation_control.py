@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from switchboard.automation import control as ops
+from switchboard.automation import control_ops as ops
 from switchboard.automation.control import AutomationControl, CallNotReachableError
 from switchboard.automation.models import CallConnectionState, Participant
 from switchboard.automation.service import CallAutomationService

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from starlette.routing import BaseRoute
 
 from switchboard.automation.control import AutomationControl
+from switchboard.automation.media_routes import media_routes
 from switchboard.automation.ports import CallbackSink, CallerIdDirectory, CallPlane, UrlGuard
 from switchboard.automation.routes import automation_routes
 from switchboard.automation.service import CallAutomationService
@@ -80,7 +81,10 @@ class AutomationComponent:
         raise AssertionError("unreachable")  # the stack either returned or raised
 
     def routes(self, authenticator: Authenticator, repeatability: Repeatability) -> list[BaseRoute]:
-        return automation_routes(self.control, authenticator, repeatability)
+        return [
+            *automation_routes(self.control, authenticator, repeatability),
+            *media_routes(self.control, authenticator, repeatability),
+        ]
 
     async def stop(self) -> None:
         await self._stack.aclose()

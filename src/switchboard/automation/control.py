@@ -20,6 +20,28 @@ from typing import Any
 
 import msgspec
 
+from switchboard.automation.control_ops import (
+    AddedWire,
+    AddParticipant,
+    AnyOp,
+    CancelAdd,
+    CancelAllOp,
+    ContinuousDtmfOp,
+    Failure,
+    GetParticipant,
+    HangUp,
+    HoldOp,
+    ListParticipants,
+    Mute,
+    ParticipantWire,
+    PlayOp,
+    RecognizeOp,
+    RemoveParticipant,
+    Reply,
+    Request,
+    SendDtmfOp,
+    Terminate,
+)
 from switchboard.automation.models import Participant
 from switchboard.automation.service import AddedParticipant, CallAutomationService
 from switchboard.bus.base import Bus, Subscription
@@ -40,97 +62,6 @@ TIMEOUT_SECONDS = 5.0
 
 class CallNotReachableError(NotFoundError):
     code = "CallNotReachable"
-
-
-# --- what travels (msgspec, tagged) ----------------------------------------------------------
-
-
-class Op(msgspec.Struct, tag_field="op", frozen=True):
-    call_connection_id: str
-
-
-class HangUp(Op, tag="hangUp", frozen=True):
-    pass
-
-
-class Terminate(Op, tag="terminate", frozen=True):
-    pass
-
-
-class ListParticipants(Op, tag="participants", frozen=True):
-    pass
-
-
-class GetParticipant(Op, tag="participant", frozen=True):
-    raw_id: str
-
-
-class AddParticipant(Op, tag="add", frozen=True):
-    target: str
-    operation_context: str | None = None
-    operation_callback_uri: str | None = None
-    invitation_timeout_seconds: float | None = None
-    source_caller_id: str | None = None
-
-
-class RemoveParticipant(Op, tag="remove", frozen=True):
-    raw_id: str
-    operation_context: str | None = None
-    operation_callback_uri: str | None = None
-
-
-class Mute(Op, tag="mute", frozen=True):
-    raw_ids: tuple[str, ...]
-
-
-class CancelAdd(Op, tag="cancelAdd", frozen=True):
-    invitation_id: str
-    operation_context: str | None = None
-    operation_callback_uri: str | None = None
-
-
-AnyOp = (
-    HangUp
-    | Terminate
-    | ListParticipants
-    | GetParticipant
-    | AddParticipant
-    | RemoveParticipant
-    | Mute
-    | CancelAdd
-)
-
-
-class ParticipantWire(msgspec.Struct, frozen=True):
-    raw_id: str
-    is_muted: bool
-    is_on_hold: bool
-
-
-class AddedWire(msgspec.Struct, frozen=True):
-    raw_id: str
-    invitation_id: str
-    operation_context: str | None
-
-
-class Request(msgspec.Struct, frozen=True):
-    id: str
-    reply_to: str
-    op: AnyOp
-
-
-class Failure(msgspec.Struct, frozen=True):
-    status: int
-    code: str
-    message: str
-    target: str | None = None
-
-
-class Reply(msgspec.Struct, frozen=True):
-    id: str
-    participants: list[ParticipantWire] | None = None
-    added: AddedWire | None = None
-    failure: Failure | None = None
 
 
 _request = msgspec.json.Decoder(Request)
@@ -198,6 +129,12 @@ class AutomationControl:
     async def cancel_add_participant(self, op: CancelAdd) -> None:
         await self._run(op)
 
+    async def media(
+        self, op: PlayOp | RecognizeOp | CancelAllOp | ContinuousDtmfOp | SendDtmfOp | HoldOp
+    ) -> None:
+        """Play, recognize, cancel, DTMF and hold on the call's media endpoint."""
+        await self._run(op)
+
     # --- routing ----------------------------------------------------------------------------
 
     async def _run(self, op: AnyOp) -> Reply:
@@ -256,14 +193,62 @@ class AutomationControl:
             )
         elif isinstance(op, Mute):
             await service.mute(call, op.raw_ids)
-        else:
+        elif isinstance(op, CancelAdd):
             await service.cancel_add_participant(
                 call,
                 op.invitation_id,
                 operation_context=op.operation_context,
                 operation_callback_uri=op.operation_callback_uri,
             )
+        else:
+            await self._apply_media(op)
         return Reply(request_id)
+
+    async def _apply_media(
+        self, op: PlayOp | RecognizeOp | CancelAllOp | ContinuousDtmfOp | SendDtmfOp | HoldOp
+    ) -> None:
+        media, call = self.service.media, self.service.live(op.call_connection_id)
+        if isinstance(op, PlayOp):
+            await media.play(
+                call,
+                op.sources,
+                play_to=op.play_to,
+                loop=op.loop,
+                interrupt=op.interrupt,
+                operation_context=op.operation_context,
+                operation_callback_uri=op.operation_callback_uri,
+            )
+        elif isinstance(op, RecognizeOp):
+            await media.recognize(
+                call,
+                op.recognize,
+                operation_context=op.operation_context,
+                operation_callback_uri=op.operation_callback_uri,
+            )
+        elif isinstance(op, CancelAllOp):
+            media.cancel_all(call)
+        elif isinstance(op, ContinuousDtmfOp):
+            if op.start:
+                await media.start_continuous_dtmf(
+                    call,
+                    op.target,
+                    operation_context=op.operation_context,
+                    operation_callback_uri=op.operation_callback_uri,
+                )
+            else:
+                media.stop_continuous_dtmf(call, op.target)
+        elif isinstance(op, SendDtmfOp):
+            await media.send_dtmf(
+                call,
+                op.tones,
+                op.target,
+                operation_context=op.operation_context,
+                operation_callback_uri=op.operation_callback_uri,
+            )
+        elif op.hold:
+            await media.hold(call, op.target, op.music)
+        else:
+            media.unhold(call, op.target)
 
     async def _serve(self, requests: Subscription) -> None:
         try:

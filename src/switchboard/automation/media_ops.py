@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+
+import msgspec
 
 from switchboard.automation import callback_events as events
 from switchboard.automation.models import CallConnection
@@ -255,4 +257,4 @@ def check_recognize(request: Recognize) -> None:
 
 
 def _with_id(request: Recognize, operation_id: str) -> Recognize:
-    return replace(request, operation_id=operation_id)
+    return msgspec.structs.replace(request, operation_id=operation_id)

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from switchboard.automation import control as ops
+from switchboard.automation import control_ops as ops
 from switchboard.automation import schemas
 from switchboard.automation.control import AutomationControl
 from switchboard.core.principal import Principal

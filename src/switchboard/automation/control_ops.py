@@ -1,0 +1,142 @@
+"""What travels between nodes for AutomationControl: one tagged msgspec Struct per control
+operation, and the reply (a result or a failure with its HTTP status and ACS code)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from switchboard.media.audio.tones import DtmfTone
+from switchboard.media.endpoint.models import PlaySource, Recognize
+
+
+class Op(msgspec.Struct, tag_field="op", frozen=True):
+    call_connection_id: str
+
+
+class HangUp(Op, tag="hangUp", frozen=True):
+    pass
+
+
+class Terminate(Op, tag="terminate", frozen=True):
+    pass
+
+
+class ListParticipants(Op, tag="participants", frozen=True):
+    pass
+
+
+class GetParticipant(Op, tag="participant", frozen=True):
+    raw_id: str
+
+
+class AddParticipant(Op, tag="add", frozen=True):
+    target: str
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+    invitation_timeout_seconds: float | None = None
+    source_caller_id: str | None = None
+
+
+class RemoveParticipant(Op, tag="remove", frozen=True):
+    raw_id: str
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+
+
+class Mute(Op, tag="mute", frozen=True):
+    raw_ids: tuple[str, ...]
+
+
+class CancelAdd(Op, tag="cancelAdd", frozen=True):
+    invitation_id: str
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+
+
+class PlayOp(Op, tag="play", frozen=True):
+    sources: tuple[PlaySource, ...]
+    play_to: tuple[str, ...] = ()
+    loop: bool = False
+    interrupt: bool = False
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+
+
+class RecognizeOp(Op, tag="recognize", frozen=True):
+    recognize: Recognize
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+
+
+class CancelAllOp(Op, tag="cancelAll", frozen=True):
+    pass
+
+
+class ContinuousDtmfOp(Op, tag="continuousDtmf", frozen=True):
+    target: str
+    start: bool
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+
+
+class SendDtmfOp(Op, tag="sendDtmf", frozen=True):
+    tones: tuple[DtmfTone, ...]
+    target: str
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+
+
+class HoldOp(Op, tag="hold", frozen=True):
+    target: str
+    hold: bool
+    music: PlaySource | None = None
+
+
+AnyOp = (
+    HangUp
+    | Terminate
+    | ListParticipants
+    | GetParticipant
+    | AddParticipant
+    | RemoveParticipant
+    | Mute
+    | CancelAdd
+    | PlayOp
+    | RecognizeOp
+    | CancelAllOp
+    | ContinuousDtmfOp
+    | SendDtmfOp
+    | HoldOp
+)
+
+
+class ParticipantWire(msgspec.Struct, frozen=True):
+    raw_id: str
+    is_muted: bool
+    is_on_hold: bool
+
+
+class AddedWire(msgspec.Struct, frozen=True):
+    raw_id: str
+    invitation_id: str
+    operation_context: str | None
+
+
+class Request(msgspec.Struct, frozen=True):
+    id: str
+    reply_to: str
+    op: AnyOp
+
+
+class Failure(msgspec.Struct, frozen=True):
+    status: int
+    code: str
+    message: str
+    target: str | None = None
+
+
+class Reply(msgspec.Struct, frozen=True):
+    id: str
+    participants: list[ParticipantWire] | None = None
+    added: AddedWire | None = None
+    failure: Failure | None = None
