@@ -13,6 +13,8 @@ from switchboard.automation.models import (
     CallConnectionEndedError,
     CallConnectionNotFoundError,
     CallConnectionState,
+    CallLocator,
+    CallNotConnectedError,
     CallParticipantNotFoundError,
     InvalidCallbackUriError,
     Participant,
@@ -26,7 +28,7 @@ from switchboard.automation.ports import (
     InviteFailed,
     ParticipantsChanged,
 )
-from switchboard.automation.service import CallAutomationService, CallLocator
+from switchboard.automation.service import CallAutomationService
 from switchboard.automation.store_memory import MemoryCallConnectionStore
 from switchboard.core.clock import FakeClock
 from switchboard.core.errors import BadRequestError, NotSupportedError
@@ -236,3 +238,31 @@ async def test_bad_requests_are_refused_before_anything_rings(world: World) -> N
         await world.service.add_participant(
             call.call_connection_id, BOB, invitation_timeout_seconds=181
         )
+
+
+async def test_a_transfer_answered_hands_the_call_over_and_the_app_leaves(world: World) -> None:
+    call = await world.service.create_call([ALICE], CALLBACK)
+    world.say(call.server_call_id, InviteAccepted(world.plane.invites[0][2], Participant(ALICE)))
+    await world.settle()
+    await world.service.transfer(call.call_connection_id, BOB, operation_context="to-bob")
+    assert await state_of(world, call.call_connection_id) is CallConnectionState.TRANSFERRING
+    world.say(call.server_call_id, InviteAccepted(world.plane.invites[-1][2], Participant(BOB)))
+    await world.settle()
+    assert world.callbacks.types() == ["CallConnected", "CallTransferAccepted", "CallDisconnected"]
+    accepted = world.callbacks.sent[1][2]
+    assert accepted.operation_context == "to-bob" and accepted.data["transferTarget"] == BOB
+    assert ("leave", call.server_call_id) in world.plane.calls
+    assert await state_of(world, call.call_connection_id) is CallConnectionState.DISCONNECTED
+
+
+async def test_a_transfer_that_fails_leaves_the_call_connected(world: World) -> None:
+    call = await world.service.create_call([ALICE], CALLBACK)
+    with pytest.raises(CallNotConnectedError):  # still ringing: nothing to transfer yet
+        await world.service.transfer(call.call_connection_id, BOB)
+    world.say(call.server_call_id, InviteAccepted(world.plane.invites[0][2], Participant(ALICE)))
+    await world.settle()
+    await world.service.transfer(call.call_connection_id, BOB)
+    world.say(call.server_call_id, InviteFailed(world.plane.invites[-1][2], EndReason(486, 0, "")))
+    await world.settle()
+    assert world.callbacks.types()[-1] == "CallTransferFailed"
+    assert await state_of(world, call.call_connection_id) is CallConnectionState.CONNECTED

@@ -9,6 +9,7 @@ from typing import Any
 
 from switchboard.automation.models import CallConnection, Participant
 from switchboard.automation.ports import CallbackData, EndReason
+from switchboard.core.identifiers import CommunicationIdentifier
 from switchboard.media.endpoint.models import (
     ContinuousDtmfStopped,
     ContinuousDtmfToneReceived,
@@ -213,3 +214,23 @@ PLAY_OK = EndReason(200, 0, "Action completed successfully.")
 TONE_OK = EndReason(200, 0, "Success")
 CANCELED = EndReason(400, 8508, "Action failed, the operation was canceled.")
 STOPPED = EndReason(200, 0, "Continuous DTMF recognition stopped.")
+
+
+def transfer_accepted(
+    call: CallConnection,
+    target: Participant,
+    transferee: CommunicationIdentifier | None,
+    operation_context: str | None,
+) -> CallbackData:
+    data: dict[str, Any] = {"transferTarget": target.identifier}
+    if transferee is not None:
+        data["transferee"] = transferee
+    return event(
+        "CallTransferAccepted", call, operation_context=operation_context, result=OK, **data
+    )
+
+
+def transfer_failed(
+    call: CallConnection, operation_context: str | None, reason: EndReason
+) -> CallbackData:
+    return event("CallTransferFailed", call, operation_context=operation_context, result=reason)

@@ -41,9 +41,10 @@ from switchboard.automation.control_ops import (
     Request,
     SendDtmfOp,
     Terminate,
+    Transfer,
 )
-from switchboard.automation.models import Participant
-from switchboard.automation.service import AddedParticipant, CallAutomationService
+from switchboard.automation.models import AddedParticipant, Participant
+from switchboard.automation.service import CallAutomationService
 from switchboard.bus.base import Bus, Subscription
 from switchboard.core.errors import (
     BadRequestError,
@@ -129,6 +130,9 @@ class AutomationControl:
     async def cancel_add_participant(self, op: CancelAdd) -> None:
         await self._run(op)
 
+    async def transfer(self, op: Transfer) -> None:
+        await self._run(op)
+
     async def media(
         self, op: PlayOp | RecognizeOp | CancelAllOp | ContinuousDtmfOp | SendDtmfOp | HoldOp
     ) -> None:
@@ -193,6 +197,15 @@ class AutomationControl:
             )
         elif isinstance(op, Mute):
             await service.mute(call, op.raw_ids)
+        elif isinstance(op, Transfer):
+            await service.transfer(
+                call,
+                identifier_from_raw_id(op.target),
+                transferee=None if op.transferee is None else identifier_from_raw_id(op.transferee),
+                operation_context=op.operation_context,
+                operation_callback_uri=op.operation_callback_uri,
+                source_caller_id=op.source_caller_id,
+            )
         elif isinstance(op, CancelAdd):
             await service.cancel_add_participant(
                 call,

@@ -53,6 +53,14 @@ class CancelAdd(Op, tag="cancelAdd", frozen=True):
     operation_callback_uri: str | None = None
 
 
+class Transfer(Op, tag="transfer", frozen=True):
+    target: str
+    transferee: str | None = None
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+    source_caller_id: str | None = None
+
+
 class PlayOp(Op, tag="play", frozen=True):
     sources: tuple[PlaySource, ...]
     play_to: tuple[str, ...] = ()
@@ -101,6 +109,7 @@ AnyOp = (
     | RemoveParticipant
     | Mute
     | CancelAdd
+    | Transfer
     | PlayOp
     | RecognizeOp
     | CancelAllOp

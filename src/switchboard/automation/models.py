@@ -44,6 +44,12 @@ class CallConnectionEndedError(BadRequestError):
     code = "CallNotActive"
 
 
+class CallNotConnectedError(BadRequestError):
+    """An operation that needs a connected call (e.g. a transfer while one is ringing)."""
+
+    code = "CallNotConnected"
+
+
 class InvalidCallbackUriError(BadRequestError):
     """ACS: "The field CallbackUri is invalid" (e.g. plain http in production)."""
 
@@ -71,15 +77,22 @@ class Participant:
     is_on_hold: bool = False
 
 
+class InvitationKind(StrEnum):
+    CREATE = "create"  # one of createCall's targets: its failure can be CreateCallFailed
+    ADD = "add"  # addParticipant
+    TRANSFER = "transfer"  # transferToParticipant: when answered, the app leaves
+
+
 @dataclass(slots=True)
 class Invitation:
-    """A pending invitation (createCall's targets, addParticipant)."""
+    """A pending invitation: someone is ringing on the app's behalf."""
 
     invitation_id: str
     target: CommunicationIdentifier
     operation_context: str | None
     callback_uri: str  # operationCallbackUri, else the call's callbackUri
-    for_create: bool = False  # one of createCall's targets (their failure is CreateCallFailed)
+    kind: InvitationKind = InvitationKind.ADD
+    transferee: CommunicationIdentifier | None = None
 
 
 @dataclass(slots=True)
@@ -105,3 +118,42 @@ class CallConnection:
 
     def callback_for(self, operation_callback_uri: str | None) -> str:
         return operation_callback_uri or self.callback_uri
+
+
+DEFAULT_INVITATION_TIMEOUT_SECONDS = 60.0
+MAX_INVITATION_TIMEOUT_SECONDS = 180.0
+GROUP_PREFIX = "group:"
+ROOM_PREFIX = "room:"
+
+
+@dataclass(frozen=True, slots=True)
+class AddedParticipant:
+    participant: Participant
+    invitation_id: str
+    operation_context: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallLocator:
+    """``callLocator`` of connect (and later recordings): which running call."""
+
+    kind: str  # groupCallLocator | serverCallLocator | roomCallLocator
+    id: str
+
+    def server_call_id(self) -> str:
+        if self.kind == "groupCallLocator":
+            return GROUP_PREFIX + self.id
+        if self.kind == "roomCallLocator":
+            return ROOM_PREFIX + self.id
+        return self.id
+
+
+def invitation_timeout(seconds: float | None) -> float:
+    if seconds is None or seconds == 0:
+        return DEFAULT_INVITATION_TIMEOUT_SECONDS
+    if not 0 < seconds <= MAX_INVITATION_TIMEOUT_SECONDS:
+        raise BadRequestError(
+            f"invitationTimeoutInSeconds must be between 0 and {MAX_INVITATION_TIMEOUT_SECONDS:g}.",
+            target="invitationTimeoutInSeconds",
+        )
+    return seconds

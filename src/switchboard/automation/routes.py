@@ -75,6 +75,27 @@ def automation_routes(
 
         return await repeatability.run(request, "automation.terminate", run)
 
+    async def transfer(request: Request, _: Principal) -> Response:
+        body = decode_json(await read_body(request), schemas.TransferToParticipantRequest)
+
+        async def run() -> Response:
+            target = schemas.identifier(body.target_participant, "targetParticipant")
+            moved = body.transferee
+            transferee = None if moved is None else schemas.identifier(moved, "transferee")
+            await control.transfer(
+                ops.Transfer(
+                    request.path_params["callConnectionId"],
+                    target.raw_id,
+                    None if transferee is None else transferee.raw_id,
+                    operation_context=body.operation_context,
+                    operation_callback_uri=body.operation_callback_uri,
+                    source_caller_id=schemas.phone(body.source_caller_id_number),
+                )
+            )
+            return json_response({"operationContext": body.operation_context}, 202)
+
+        return await repeatability.run(request, "automation.transfer", run)
+
     async def list_participants(request: Request, _: Principal) -> Response:
         found = await control.participants(request.path_params["callConnectionId"])
         return json_response({"value": [schemas.participant_json(p) for p in found]})
@@ -157,6 +178,7 @@ def automation_routes(
         acs(BASE, create_call, "POST"),
         acs(BASE + ":connect", connect, "POST"),
         acs(one + ":terminate", terminate, "POST"),
+        acs(one + ":transferToParticipant", transfer, "POST"),
         acs(one + "/participants", list_participants, "GET"),
         acs(one + "/participants:add", add_participant, "POST"),
         acs(one + "/participants:remove", remove_participant, "POST"),

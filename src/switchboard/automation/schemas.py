@@ -11,8 +11,7 @@ from typing import Any
 
 import msgspec
 
-from switchboard.automation.models import CallConnection, Participant
-from switchboard.automation.service import AddedParticipant, CallLocator
+from switchboard.automation.models import AddedParticipant, CallConnection, CallLocator, Participant
 from switchboard.core.errors import BadRequestError
 from switchboard.core.identifiers import CommunicationIdentifier
 from switchboard.http.identifiers import identifier_from_json, identifier_to_json
@@ -65,6 +64,14 @@ class RemoveParticipantRequest(msgspec.Struct, rename="camel"):
 class MuteParticipantsRequest(msgspec.Struct, rename="camel"):
     target_participants: list[Identifier]
     operation_context: str | None = None
+
+
+class TransferToParticipantRequest(msgspec.Struct, rename="camel"):
+    target_participant: Identifier
+    transferee: Identifier | None = None
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+    source_caller_id_number: PhoneNumber | None = None
 
 
 class CancelAddParticipantRequest(msgspec.Struct, rename="camel"):

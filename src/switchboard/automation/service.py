@@ -19,21 +19,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from switchboard.automation import callback_events as events
+from switchboard.automation.invitations import InvitationOutcomes
 from switchboard.automation.media_ops import MediaOperations
 from switchboard.automation.models import (
+    DEFAULT_INVITATION_TIMEOUT_SECONDS,
+    AddedParticipant,
     CallConnection,
-    CallConnectionEndedError,
-    CallConnectionNotFoundError,
     CallConnectionState,
+    CallLocator,
+    CallNotConnectedError,
     CallParticipantNotFoundError,
     Invitation,
+    InvitationKind,
     Participant,
     SourceCallerIdError,
+    invitation_timeout,
 )
 from switchboard.automation.ports import (
     CallbackData,
@@ -50,7 +53,8 @@ from switchboard.automation.ports import (
     ParticipantsChanged,
     UrlGuard,
 )
-from switchboard.automation.store import CallConnectionStore, CallRecord
+from switchboard.automation.registry import CallRegistry
+from switchboard.automation.store import CallConnectionStore
 from switchboard.core.clock import Clock
 from switchboard.core.errors import BadRequestError, NotSupportedError
 from switchboard.core.identifiers import CommunicationIdentifier, IdentifierKind
@@ -58,37 +62,10 @@ from switchboard.core.tasks import TaskScope
 
 log = logging.getLogger(__name__)
 
-DEFAULT_INVITATION_TIMEOUT_SECONDS = 60.0
-MAX_INVITATION_TIMEOUT_SECONDS = 180.0
 MAX_TARGETS = 100
-KEEP_ENDED = 1_000  # ended call connections still answered by GET
 HUNG_UP = EndReason(200, 0, "The call was ended.")
 CANCEL_TOO_LATE = EndReason(400, 8523, "The invitation is no longer pending.")
 SERVER_PREFIX = "server:"
-GROUP_PREFIX = "group:"
-ROOM_PREFIX = "room:"
-
-
-@dataclass(frozen=True, slots=True)
-class AddedParticipant:
-    participant: Participant
-    invitation_id: str
-    operation_context: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CallLocator:
-    """``callLocator`` of connect (and later recordings): which running call."""
-
-    kind: str  # groupCallLocator | serverCallLocator | roomCallLocator
-    id: str
-
-    def server_call_id(self) -> str:
-        if self.kind == "groupCallLocator":
-            return GROUP_PREFIX + self.id
-        if self.kind == "roomCallLocator":
-            return ROOM_PREFIX + self.id
-        return self.id
 
 
 class CallAutomationService:
@@ -105,20 +82,15 @@ class CallAutomationService:
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self.node_id = node_id
-        self._store = store
-        self._clock = clock
+        self._registry = CallRegistry(store, clock, node_id)
         self._plane = plane
         self._callbacks = callbacks
         self._caller_ids = caller_ids
         self._guard = guard
         self._new_id = new_id
-        self._calls: dict[str, CallConnection] = {}
-        self._ended: OrderedDict[str, CallConnection] = OrderedDict()
-        self._by_server_call: dict[str, str] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._cancels: dict[str, str | None] = {}  # invitation id → cancel's operationContext
         self._inbox: asyncio.Queue[tuple[str, CallPlaneEvent]] = asyncio.Queue()
         self.media = MediaOperations(callbacks, guard, new_id=new_id)
+        self._invitations = InvitationOutcomes(self._registry, callbacks, plane, self._forget)
         self._scope = TaskScope("call-automation")
 
     async def start(self) -> None:
@@ -152,13 +124,17 @@ class CallAutomationService:
         call.source = source
         call.source_caller_id = source_caller_id
         call.source_display_name = source_display_name
-        async with self._lock(call.call_connection_id):
-            await self._remember(call)
+        async with self._registry.lock(call.call_connection_id):
+            await self._registry.add(call)
             media = await self._plane.create(call.server_call_id, self._listener(call))
             self.media.attach(call.call_connection_id, media)
             for target in targets:
                 invitation = Invitation(
-                    self._new_id(), target, operation_context, callback_uri, for_create=True
+                    self._new_id(),
+                    target,
+                    operation_context,
+                    callback_uri,
+                    kind=InvitationKind.CREATE,
                 )
                 call.invitations[invitation.invitation_id] = invitation
                 await self._invite(call, invitation, DEFAULT_INVITATION_TIMEOUT_SECONDS)
@@ -171,33 +147,24 @@ class CallAutomationService:
         if not locator.id:
             raise BadRequestError("The call locator needs an id.", target="callLocator")
         call = self._new_call(callback_uri, operation_context, locator.server_call_id())
-        async with self._lock(call.call_connection_id):
+        async with self._registry.lock(call.call_connection_id):
             media = await self._plane.connect(call.server_call_id, self._listener(call))
             self.media.attach(call.call_connection_id, media)
             call.state = CallConnectionState.CONNECTED
-            await self._remember(call)
+            await self._registry.add(call)
             await self._emit(call, [events.call_connected(call)])
         return call
 
     # --- reading ----------------------------------------------------------------------------
 
     async def get(self, call_connection_id: str) -> CallConnection:
-        call = self._calls.get(call_connection_id) or self._ended.get(call_connection_id)
-        if call is not None:
-            return call
-        record = await self._store.get(call_connection_id)
-        if record is None:
-            raise _not_found(call_connection_id)
-        return record.connection()
+        return await self._registry.get(call_connection_id)
 
     async def owner_of(self, call_connection_id: str) -> str:
-        """The node that runs the call (control requests go there)."""
-        if call_connection_id in self._calls or call_connection_id in self._ended:
-            return self.node_id
-        record = await self._store.get(call_connection_id)
-        if record is None:
-            raise _not_found(call_connection_id)
-        return record.owner_node
+        return await self._registry.owner_of(call_connection_id)
+
+    def live(self, call_connection_id: str) -> CallConnection:
+        return self._registry.live(call_connection_id)
 
     async def participants(self, call_connection_id: str) -> list[Participant]:
         call = self.live(call_connection_id)
@@ -214,10 +181,10 @@ class CallAutomationService:
     async def hang_up(self, call_connection_id: str) -> None:
         """The app leaves (DELETE); the call goes on for the others if they are two or more."""
         call = self.live(call_connection_id)
-        async with self._lock(call_connection_id):
+        async with self._registry.lock(call_connection_id):
             if call.is_over:
                 return
-            await self._set_state(call, CallConnectionState.DISCONNECTED)
+            await self._registry.set_state(call, CallConnectionState.DISCONNECTED)
             await self._plane.leave(call.server_call_id)
             await self._emit(call, [events.call_disconnected(call, HUNG_UP)])
             self._forget(call)
@@ -225,10 +192,10 @@ class CallAutomationService:
     async def terminate(self, call_connection_id: str) -> None:
         """End the call for everyone; CallDisconnected follows when the call plane says so."""
         call = self.live(call_connection_id)
-        async with self._lock(call_connection_id):
+        async with self._registry.lock(call_connection_id):
             if call.is_over:
                 return
-            await self._set_state(call, CallConnectionState.DISCONNECTING)
+            await self._registry.set_state(call, CallConnectionState.DISCONNECTING)
         await self._plane.terminate(call.server_call_id)
 
     async def add_participant(
@@ -249,7 +216,7 @@ class CallAutomationService:
         invitation = Invitation(
             self._new_id(), target, operation_context, call.callback_for(operation_callback_uri)
         )
-        async with self._lock(call_connection_id):
+        async with self._registry.lock(call_connection_id):
             call.invitations[invitation.invitation_id] = invitation
             await self._invite(call, invitation, timeout)
         return AddedParticipant(Participant(target), invitation.invitation_id, operation_context)
@@ -265,16 +232,16 @@ class CallAutomationService:
         call = self.live(call_connection_id)
         if operation_callback_uri is not None:
             await self._guard.check_callback_uri(operation_callback_uri)
-        async with self._lock(call_connection_id):
+        async with self._registry.lock(call_connection_id):
             invitation = call.invitations.get(invitation_id)
-            if invitation is None or invitation.for_create:
+            if invitation is None or invitation.kind is not InvitationKind.ADD:
                 failed = events.cancel_add_participant_failed(
                     call, invitation_id, operation_context, CANCEL_TOO_LATE
                 )
                 url = call.callback_for(operation_callback_uri)
                 await self._callbacks.enqueue(call.call_connection_id, url, [failed])
                 return
-            self._cancels[invitation_id] = operation_context
+            self._invitations.cancel_contexts[invitation_id] = operation_context
             if operation_callback_uri is not None:
                 invitation.callback_uri = operation_callback_uri
         await self._plane.cancel_invite(call.server_call_id, invitation_id)
@@ -291,11 +258,44 @@ class CallAutomationService:
         if operation_callback_uri is not None:
             await self._guard.check_callback_uri(operation_callback_uri)
         participant = await self.participant(call_connection_id, raw_id)
-        async with self._lock(call_connection_id):
+        async with self._registry.lock(call_connection_id):
             await self._plane.remove(call.server_call_id, raw_id)
             done = events.remove_participant_succeeded(call, participant, operation_context)
             url = call.callback_for(operation_callback_uri)
             await self._callbacks.enqueue(call.call_connection_id, url, [done])
+
+    async def transfer(
+        self,
+        call_connection_id: str,
+        target: CommunicationIdentifier,
+        *,
+        transferee: CommunicationIdentifier | None = None,
+        operation_context: str | None = None,
+        operation_callback_uri: str | None = None,
+        source_caller_id: str | None = None,
+    ) -> None:
+        """Ring ``target`` into the call; when it answers, the app leaves (CallTransferAccepted,
+        then CallDisconnected); if it does not, CallTransferFailed and the call goes on."""
+        call = self.live(call_connection_id)
+        if operation_callback_uri is not None:
+            await self._guard.check_callback_uri(operation_callback_uri)
+        await self._check_target(target, source_caller_id or call.source_caller_id)
+        invitation = Invitation(
+            self._new_id(),
+            target,
+            operation_context,
+            call.callback_for(operation_callback_uri),
+            kind=InvitationKind.TRANSFER,
+            transferee=transferee,
+        )
+        async with self._registry.lock(call_connection_id):
+            if call.state is not CallConnectionState.CONNECTED:
+                raise CallNotConnectedError(
+                    f"Only a connected call can be transferred (this one is {call.state.value})."
+                )
+            call.invitations[invitation.invitation_id] = invitation
+            await self._registry.set_state(call, CallConnectionState.TRANSFERRING)
+            await self._invite(call, invitation, DEFAULT_INVITATION_TIMEOUT_SECONDS)
 
     async def mute(self, call_connection_id: str, raw_ids: Sequence[str]) -> None:
         call = self.live(call_connection_id)
@@ -337,39 +337,9 @@ class CallAutomationService:
             operation_context=operation_context,
         )
 
-    async def _remember(self, call: CallConnection) -> None:
-        await self._store.add(CallRecord.of(call, self.node_id), self._now_ms())
-        self._calls[call.call_connection_id] = call
-        self._by_server_call[call.server_call_id] = call.call_connection_id
-
     def _forget(self, call: CallConnection) -> None:
-        self._calls.pop(call.call_connection_id, None)
-        if self._by_server_call.get(call.server_call_id) == call.call_connection_id:
-            del self._by_server_call[call.server_call_id]
-        self._locks.pop(call.call_connection_id, None)
+        self._registry.ended(call)
         self.media.detach(call.call_connection_id)
-        self._ended[call.call_connection_id] = call
-        while len(self._ended) > KEEP_ENDED:
-            self._ended.popitem(last=False)
-
-    async def _set_state(self, call: CallConnection, state: CallConnectionState) -> None:
-        call.state = state
-        await self._store.set_state(call.call_connection_id, state, self._now_ms())
-
-    def _now_ms(self) -> int:
-        return int(self._clock.now() * 1000)
-
-    def live(self, call_connection_id: str) -> CallConnection:
-        """A call this node runs (the control layer sends the others to their owner)."""
-        call = self._calls.get(call_connection_id) or self._ended.get(call_connection_id)
-        if call is None:
-            raise _not_found(call_connection_id)
-        if call.is_over:
-            raise CallConnectionEndedError(f"Call connection {call_connection_id} has ended.")
-        return call
-
-    def _lock(self, call_connection_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(call_connection_id, asyncio.Lock())
 
     def _listener(self, call: CallConnection) -> Callable[[CallPlaneEvent], None]:
         call_id = call.call_connection_id
@@ -393,11 +363,11 @@ class CallAutomationService:
     async def _work(self) -> None:
         while True:
             call_id, event = await self._inbox.get()
-            call = self._calls.get(call_id)
+            call = self._registry.running(call_id)
             if call is None:
                 continue  # hung up already: the app has heard CallDisconnected
             try:
-                async with self._lock(call_id):
+                async with self._registry.lock(call_id):
                     await self._apply(call, event)
             except Exception:  # one call's trouble must not stop the others' events
                 log.exception("call automation: event %r for %s failed", event, call_id)
@@ -408,17 +378,11 @@ class CallAutomationService:
             call.participants_sequence += 1
             await self._emit(call, [events.participants_updated(call)])
         elif isinstance(event, InviteAccepted):
-            await self._invite_accepted(call, event)
+            await self._invitations.accepted(call, event)
         elif isinstance(event, InviteFailed):
-            await self._invite_failed(call, event)
+            await self._invitations.failed(call, event)
         elif isinstance(event, InviteCanceled):
-            invitation = call.invitations.pop(event.invitation_id, None)
-            context = self._cancels.pop(event.invitation_id, None)
-            if invitation is not None:
-                done = events.cancel_add_participant_succeeded(call, event.invitation_id, context)
-                await self._callbacks.enqueue(
-                    call.call_connection_id, invitation.callback_uri, [done]
-                )
+            await self._invitations.canceled(call, event)
         elif isinstance(event, ParticipantRemoved):
             pass  # ParticipantsChanged says it to the app
         elif isinstance(event, CallPlaneEnded):
@@ -426,56 +390,9 @@ class CallAutomationService:
         else:
             await self.media.on_event(call, event)
 
-    async def _invite_accepted(self, call: CallConnection, event: InviteAccepted) -> None:
-        invitation = call.invitations.pop(event.invitation_id, None)
-        if invitation is None:
-            return
-        if invitation.for_create:
-            if call.state is CallConnectionState.CONNECTING:
-                await self._set_state(call, CallConnectionState.CONNECTED)
-                await self._emit(call, [events.call_connected(call)])
-            return
-        done = events.add_participant_succeeded(
-            call, event.participant, invitation.operation_context
-        )
-        await self._callbacks.enqueue(call.call_connection_id, invitation.callback_uri, [done])
-
-    async def _invite_failed(self, call: CallConnection, event: InviteFailed) -> None:
-        invitation = call.invitations.pop(event.invitation_id, None)
-        if invitation is None:
-            return
-        if not invitation.for_create:
-            failed = events.add_participant_failed(
-                call, Participant(invitation.target), invitation.operation_context, event.reason
-            )
-            url = invitation.callback_uri
-            await self._callbacks.enqueue(call.call_connection_id, url, [failed])
-            return
-        still_ringing = any(i.for_create for i in call.invitations.values())
-        if call.state is CallConnectionState.CONNECTING and not still_ringing:
-            await self._set_state(call, CallConnectionState.DISCONNECTED)
-            await self._emit(call, [events.create_call_failed(call, event.reason)])
-            await self._plane.terminate(call.server_call_id)
-            self._forget(call)
-
     async def _ended_by_plane(self, call: CallConnection, reason: EndReason) -> None:
         if call.state is CallConnectionState.DISCONNECTED:
             return
-        await self._set_state(call, CallConnectionState.DISCONNECTED)
+        await self._registry.set_state(call, CallConnectionState.DISCONNECTED)
         await self._emit(call, [events.call_disconnected(call, reason)])
         self._forget(call)
-
-
-def _not_found(call_connection_id: str) -> CallConnectionNotFoundError:
-    return CallConnectionNotFoundError(f"Call connection {call_connection_id} not found.")
-
-
-def invitation_timeout(seconds: float | None) -> float:
-    if seconds is None or seconds == 0:
-        return DEFAULT_INVITATION_TIMEOUT_SECONDS
-    if not 0 < seconds <= MAX_INVITATION_TIMEOUT_SECONDS:
-        raise BadRequestError(
-            f"invitationTimeoutInSeconds must be between 0 and {MAX_INVITATION_TIMEOUT_SECONDS:g}.",
-            target="invitationTimeoutInSeconds",
-        )
-    return seconds
