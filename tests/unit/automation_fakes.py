@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from switchboard.automation.control import AutomationControl
+from switchboard.automation.incoming import IncomingCallContexts, IncomingCalls
 from switchboard.automation.models import InvalidCallbackUriError, Participant
 from switchboard.automation.ports import CallbackData, CallPlaneListener
+from switchboard.automation.service import CallAutomationService
+from switchboard.automation.store_memory import MemoryCallConnectionStore
+from switchboard.automation.targets import TargetRules
+from switchboard.bus.base import Bus
+from switchboard.core.clock import FakeClock
+from switchboard.core.events import IntegrationEvent
 from switchboard.core.identifiers import CommunicationIdentifier, identifier_from_raw_id
 from switchboard.media.audio.tones import DtmfTone
 from switchboard.media.endpoint.models import Play, PlaySource, Recognize
@@ -63,6 +71,18 @@ class FakePlane:
         self.members.setdefault(server_call_id, [Participant(ALICE)])
         return self.media.setdefault(server_call_id, FakeMedia())
 
+    async def answer(self, pending_id: str, listener: CallPlaneListener) -> FakeMedia:
+        self.calls.append(("answer", pending_id))
+        self.listeners[pending_id] = listener
+        self.members[pending_id] = []
+        return self.media.setdefault(pending_id, FakeMedia())
+
+    async def reject(self, pending_id: str, reason: str) -> None:
+        self.calls.append(("reject", f"{pending_id}:{reason}"))
+
+    async def redirect(self, pending_id: str, target: CommunicationIdentifier) -> None:
+        self.calls.append(("redirect", f"{pending_id}:{target.raw_id}"))
+
     async def invite(
         self,
         server_call_id: str,
@@ -116,3 +136,66 @@ class HttpsOnly:
     async def check_callback_uri(self, url: str) -> None:
         if not url.startswith("https://"):
             raise InvalidCallbackUriError("The field CallbackUri is invalid.")
+
+
+@dataclass
+class FakePublisher:
+    published: list[IntegrationEvent] = field(default_factory=list)
+
+    async def publish(self, event: IntegrationEvent) -> None:
+        self.published.append(event)
+
+
+SECRET = b"0123456789abcdef0123456789abcdef"
+
+
+@dataclass
+class AutomationNode:
+    """One node's automation parts over fakes (the bus and the store may be shared)."""
+
+    control: AutomationControl
+    plane: FakePlane
+    callbacks: FakeCallbacks
+    publisher: FakePublisher
+
+    @property
+    def service(self) -> CallAutomationService:
+        return self.control.service
+
+    @classmethod
+    async def start(
+        cls,
+        name: str,
+        bus: Bus,
+        store: MemoryCallConnectionStore,
+        clock: FakeClock,
+        new_id: Callable[[], str],
+        *,
+        timeout_seconds: float = 0.5,
+    ) -> AutomationNode:
+        plane, callbacks, publisher = FakePlane(), FakeCallbacks(), FakePublisher()
+        service = CallAutomationService(
+            plane,
+            callbacks,
+            FakeCallerIds(),
+            HttpsOnly(),
+            store,
+            clock,
+            node_id=name,
+            new_id=new_id,
+        )
+        await service.start()
+        incoming = IncomingCalls(
+            IncomingCallContexts(SECRET, clock),
+            publisher,
+            plane,
+            TargetRules(FakeCallerIds()),
+            clock,
+        )
+        control = AutomationControl(service, incoming, bus, timeout_seconds=timeout_seconds)
+        await control.start()
+        return cls(control, plane, callbacks, publisher)
+
+    async def stop(self) -> None:
+        await self.control.stop()
+        await self.service.stop()

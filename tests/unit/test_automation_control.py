@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 
 from switchboard.automation import control_ops as ops
-from switchboard.automation.control import AutomationControl, CallNotReachableError
+from switchboard.automation.control import CallNotReachableError
 from switchboard.automation.models import CallConnectionState, Participant
-from switchboard.automation.service import CallAutomationService
 from switchboard.automation.store_memory import MemoryCallConnectionStore
 from switchboard.bus.memory import MemoryBus
 from switchboard.core.clock import FakeClock
 from switchboard.core.errors import NotFoundError, SwitchboardError
 from switchboard.core.identifiers import identifier_from_raw_id
-from tests.unit.automation_fakes import ALICE, FakeCallbacks, FakeCallerIds, FakePlane, HttpsOnly
+from tests.unit.automation_fakes import ALICE, AutomationNode
 
 pytestmark = pytest.mark.anyio
 
@@ -25,43 +23,22 @@ BOB = identifier_from_raw_id("8:acs:res_bob")
 CALLBACK = "https://app.example/cb"
 
 
-@dataclass
-class Node:
-    control: AutomationControl
-    plane: FakePlane
-    callbacks: FakeCallbacks
-
-
 @pytest.fixture
-async def nodes() -> AsyncIterator[tuple[Node, Node]]:
+async def nodes() -> AsyncIterator[tuple[AutomationNode, AutomationNode]]:
     bus, store, counter = MemoryBus(), MemoryCallConnectionStore(), itertools.count()
     await bus.start()
-    made: list[Node] = []
-    for name in ("a", "b"):
-        plane, callbacks = FakePlane(), FakeCallbacks()
-        service = CallAutomationService(
-            plane,
-            callbacks,
-            FakeCallerIds(),
-            HttpsOnly(),
-            store,
-            FakeClock(),
-            node_id=f"node-{name}",
-            new_id=lambda: f"id{next(counter)}",
-        )
-        await service.start()
-        control = AutomationControl(service, bus, timeout_seconds=0.5)
-        await control.start()
-        made.append(Node(control, plane, callbacks))
+    made = [
+        await AutomationNode.start(name, bus, store, FakeClock(), lambda: f"id{next(counter)}")
+        for name in ("node-a", "node-b")
+    ]
     yield made[0], made[1]
     for node in made:
-        await node.control.stop()
-        await node.control.service.stop()
+        await node.stop()
     await bus.stop()
 
 
 async def test_requests_on_the_other_node_reach_the_call_and_bring_back_its_answer(
-    nodes: tuple[Node, Node],
+    nodes: tuple[AutomationNode, AutomationNode],
 ) -> None:
     owner, other = nodes
     call = await owner.control.service.create_call([ALICE], CALLBACK)
@@ -88,7 +65,7 @@ async def test_requests_on_the_other_node_reach_the_call_and_bring_back_its_answ
 
 
 async def test_an_error_on_the_owner_comes_back_with_its_status_and_code(
-    nodes: tuple[Node, Node],
+    nodes: tuple[AutomationNode, AutomationNode],
 ) -> None:
     owner, other = nodes
     call = await owner.control.service.create_call([ALICE], CALLBACK)
@@ -103,7 +80,9 @@ async def test_an_error_on_the_owner_comes_back_with_its_status_and_code(
     assert refused.value.target == "invitationTimeoutInSeconds"
 
 
-async def test_a_call_whose_node_is_gone_is_not_reachable(nodes: tuple[Node, Node]) -> None:
+async def test_a_call_whose_node_is_gone_is_not_reachable(
+    nodes: tuple[AutomationNode, AutomationNode],
+) -> None:
     owner, other = nodes
     call = await owner.control.service.create_call([ALICE], CALLBACK)
     await owner.control.stop()  # the owner no longer listens: as if it died

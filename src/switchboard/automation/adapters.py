@@ -8,10 +8,13 @@ from urllib.parse import urlsplit
 
 from switchboard.automation.models import InvalidCallbackUriError
 from switchboard.core.errors import EndpointRefusedError
+from switchboard.core.events import IntegrationEvent
 from switchboard.core.sections import Mode
 from switchboard.events.endpoints import EndpointGuard
 from switchboard.events.models import check_endpoint_url
+from switchboard.events.outbox import Outbox
 from switchboard.numbers.models import OwnedNumber
+from switchboard.storage.database import Database
 
 
 class OwnedNumbers(Protocol):
@@ -27,6 +30,19 @@ class NumbersCallerIds:
     async def may_call_from(self, phone_number: str) -> bool:
         owned = await self._numbers.owned_number(phone_number)
         return owned is not None and owned.calling.allows_outbound
+
+
+class OutboxPublisher:
+    """IncomingCall events into the events outbox, in their own transaction."""
+
+    def __init__(self, database: Database, outbox: Outbox) -> None:
+        self._database = database
+        self._outbox = outbox
+
+    async def publish(self, event: IntegrationEvent) -> None:
+        async with self._database.write() as conn:
+            await self._outbox.add(conn, [event])
+        await self._outbox.notify()
 
 
 class CallbackUriGuard:

@@ -17,11 +17,17 @@ from dataclasses import dataclass
 from starlette.routing import BaseRoute
 
 from switchboard.automation.control import AutomationControl
+from switchboard.automation.incoming import (
+    IncomingCallContexts,
+    IncomingCalls,
+    IncomingEventPublisher,
+)
 from switchboard.automation.media_routes import media_routes
 from switchboard.automation.ports import CallbackSink, CallerIdDirectory, CallPlane, UrlGuard
 from switchboard.automation.routes import automation_routes
 from switchboard.automation.service import CallAutomationService
 from switchboard.automation.store import CallConnectionStore
+from switchboard.automation.targets import TargetRules
 from switchboard.bus.base import Bus
 from switchboard.core.clock import Clock
 from switchboard.core.tasks import TaskScope
@@ -41,6 +47,8 @@ class AutomationParts:
     callbacks: CallbackSink
     caller_ids: CallerIdDirectory
     guard: UrlGuard
+    publisher: IncomingEventPublisher  # IncomingCall events (the events outbox)
+    incoming_secret: bytes  # signs incomingCallContext; the same on every node
     bus: Bus
     clock: Clock
     node_id: str
@@ -52,6 +60,7 @@ class AutomationComponent:
     ) -> None:
         self.control = control
         self.service = control.service
+        self.incoming = control.incoming
         self._parts = parts
         self._stack = stack
 
@@ -69,7 +78,14 @@ class AutomationComponent:
             )
             await service.start()
             stack.push_async_callback(service.stop)
-            control = AutomationControl(service, parts.bus)
+            incoming = IncomingCalls(
+                IncomingCallContexts(parts.incoming_secret, parts.clock),
+                parts.publisher,
+                parts.plane,
+                TargetRules(parts.caller_ids),
+                parts.clock,
+            )
+            control = AutomationControl(service, incoming, parts.bus)
             await control.start()
             stack.push_async_callback(control.stop)
             upkeep = TaskScope("automation upkeep")

@@ -23,6 +23,7 @@ import msgspec
 from switchboard.automation.control_ops import (
     AddedWire,
     AddParticipant,
+    AnswerOp,
     AnyOp,
     CancelAdd,
     CancelAllOp,
@@ -36,6 +37,8 @@ from switchboard.automation.control_ops import (
     ParticipantWire,
     PlayOp,
     RecognizeOp,
+    RedirectOp,
+    RejectOp,
     RemoveParticipant,
     Reply,
     Request,
@@ -43,8 +46,10 @@ from switchboard.automation.control_ops import (
     Terminate,
     Transfer,
 )
-from switchboard.automation.models import AddedParticipant, Participant
+from switchboard.automation.incoming import IncomingCalls
+from switchboard.automation.models import AddedParticipant, CallConnection, Participant
 from switchboard.automation.service import CallAutomationService
+from switchboard.automation.store import CallRecord
 from switchboard.bus.base import Bus, Subscription
 from switchboard.core.errors import (
     BadRequestError,
@@ -74,11 +79,13 @@ class AutomationControl:
     def __init__(
         self,
         service: CallAutomationService,
+        incoming: IncomingCalls,
         bus: Bus,
         *,
         timeout_seconds: float = TIMEOUT_SECONDS,
     ) -> None:
         self.service = service
+        self.incoming = incoming
         self._bus = bus
         self._node = service.node_id
         self._timeout = timeout_seconds
@@ -133,6 +140,19 @@ class AutomationControl:
     async def transfer(self, op: Transfer) -> None:
         await self._run(op)
 
+    async def answer(self, op: AnswerOp) -> CallConnection:
+        """Answered on the node that holds the ringing call (the context names it)."""
+        claims = self.incoming.contexts.read(op.context)
+        reply = await self._run(op, owner=claims.owner_node)
+        assert reply.call is not None  # the owner answers an answer with the call
+        return reply.call.connection()
+
+    async def reject(self, op: RejectOp) -> None:
+        await self._run(op, owner=self.incoming.contexts.read(op.context).owner_node)
+
+    async def redirect(self, op: RedirectOp) -> None:
+        await self._run(op, owner=self.incoming.contexts.read(op.context).owner_node)
+
     async def media(
         self, op: PlayOp | RecognizeOp | CancelAllOp | ContinuousDtmfOp | SendDtmfOp | HoldOp
     ) -> None:
@@ -141,8 +161,9 @@ class AutomationControl:
 
     # --- routing ----------------------------------------------------------------------------
 
-    async def _run(self, op: AnyOp) -> Reply:
-        owner = await self.service.owner_of(op.call_connection_id)
+    async def _run(self, op: AnyOp, *, owner: str | None = None) -> Reply:
+        if owner is None:
+            owner = await self.service.owner_of(op.call_connection_id)
         if owner == self._node:
             return await self._apply(op, "")
         request_id = str(uuid.uuid4())
@@ -206,6 +227,8 @@ class AutomationControl:
                 operation_callback_uri=op.operation_callback_uri,
                 source_caller_id=op.source_caller_id,
             )
+        elif isinstance(op, AnswerOp | RejectOp | RedirectOp):
+            return await self._apply_incoming(op, request_id)
         elif isinstance(op, CancelAdd):
             await service.cancel_add_participant(
                 call,
@@ -215,6 +238,19 @@ class AutomationControl:
             )
         else:
             await self._apply_media(op)
+        return Reply(request_id)
+
+    async def _apply_incoming(self, op: AnswerOp | RejectOp | RedirectOp, request_id: str) -> Reply:
+        claims = self.incoming.contexts.read(op.context)
+        if isinstance(op, AnswerOp):
+            call = await self.service.answer(
+                claims, op.callback_uri, operation_context=op.operation_context
+            )
+            return Reply(request_id, call=CallRecord.of(call, self._node))
+        if isinstance(op, RejectOp):
+            await self.incoming.reject(claims, op.reason)
+        else:
+            await self.incoming.redirect(claims, identifier_from_raw_id(op.target))
         return Reply(request_id)
 
     async def _apply_media(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
+from switchboard.automation.store import CallRecord
 from switchboard.media.audio.tones import DtmfTone
 from switchboard.media.endpoint.models import PlaySource, Recognize
 
@@ -61,6 +62,24 @@ class Transfer(Op, tag="transfer", frozen=True):
     source_caller_id: str | None = None
 
 
+class AnswerOp(Op, tag="answer", frozen=True):
+    """An incoming call (``call_connection_id`` is empty: the context names the call)."""
+
+    context: str
+    callback_uri: str
+    operation_context: str | None = None
+
+
+class RejectOp(Op, tag="reject", frozen=True):
+    context: str
+    reason: str | None = None
+
+
+class RedirectOp(Op, tag="redirect", frozen=True):
+    context: str
+    target: str
+
+
 class PlayOp(Op, tag="play", frozen=True):
     sources: tuple[PlaySource, ...]
     play_to: tuple[str, ...] = ()
@@ -110,6 +129,9 @@ AnyOp = (
     | Mute
     | CancelAdd
     | Transfer
+    | AnswerOp
+    | RejectOp
+    | RedirectOp
     | PlayOp
     | RecognizeOp
     | CancelAllOp
@@ -146,6 +168,7 @@ class Failure(msgspec.Struct, frozen=True):
 
 class Reply(msgspec.Struct, frozen=True):
     id: str
+    call: CallRecord | None = None  # answer: the new call connection
     participants: list[ParticipantWire] | None = None
     added: AddedWire | None = None
     failure: Failure | None = None

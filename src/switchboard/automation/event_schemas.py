@@ -1,12 +1,14 @@
 """Callback ``data`` as JSON: the service's domain values (participants, identifiers) rendered
-the way ACS writes them (camelCase, CommunicationIdentifier JSON)."""
+the way ACS writes them (camelCase, CommunicationIdentifier JSON); and the Event Grid
+``Microsoft.Communication.IncomingCall`` event."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from switchboard.automation.models import Participant
+from switchboard.automation.models import IncomingOffer, Participant
 from switchboard.automation.ports import CallbackData
+from switchboard.core.events import IntegrationEvent
 from switchboard.core.identifiers import CommunicationIdentifier
 from switchboard.http.identifiers import identifier_to_json
 
@@ -44,3 +46,17 @@ def data_json(event: CallbackData) -> dict[str, Any]:
         }
     body.update({key: render_value(value) for key, value in event.data.items()})
     return body
+
+
+def incoming_call_event(offer: IncomingOffer, context: str, now: float) -> IntegrationEvent:
+    """ACS's AcsIncomingCallEventData; subject ``/caller/{from}/recipient/{to}``."""
+    data = {
+        "to": identifier_to_json(offer.to),
+        "from": identifier_to_json(offer.caller),
+        "serverCallId": offer.server_call_id,
+        "callerDisplayName": offer.caller_display_name,
+        "incomingCallContext": context,
+        "correlationId": offer.correlation_id,
+    }
+    subject = f"/caller/{offer.caller.raw_id}/recipient/{offer.to.raw_id}"
+    return IntegrationEvent("Microsoft.Communication.IncomingCall", subject, data, now)

@@ -157,3 +157,26 @@ def invitation_timeout(seconds: float | None) -> float:
             target="invitationTimeoutInSeconds",
         )
     return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingOffer:
+    """A call ringing for someone an app answers for, held by ``owner_node``."""
+
+    pending_id: str  # what the call plane knows the ringing call by
+    server_call_id: str
+    to: CommunicationIdentifier
+    caller: CommunicationIdentifier
+    caller_display_name: str
+    correlation_id: str
+    owner_node: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingClaims:
+    pending_id: str
+    server_call_id: str
+    owner_node: str
+    to: CommunicationIdentifier
+    caller: CommunicationIdentifier
+    correlation_id: str

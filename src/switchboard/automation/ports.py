@@ -103,6 +103,18 @@ class CallPlane(Protocol):
         """Attach the app to a running call (group:, room: or server: id)."""
         ...
 
+    async def answer(self, pending_id: str, listener: CallPlaneListener) -> CallMedia:
+        """Take a ringing incoming call: the caller and the app's endpoint are connected."""
+        ...
+
+    async def reject(self, pending_id: str, reason: str) -> None:
+        """Refuse a ringing incoming call (reason: none, busy, forbidden)."""
+        ...
+
+    async def redirect(self, pending_id: str, target: CommunicationIdentifier) -> None:
+        """Ring ``target`` instead; the app is out of the call."""
+        ...
+
     async def invite(
         self,
         server_call_id: str,

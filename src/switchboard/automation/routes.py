@@ -60,6 +60,43 @@ def automation_routes(
 
         return await repeatability.run(request, "automation.connect", run)
 
+    async def answer(request: Request, _: Principal) -> Response:
+        body = decode_json(await read_body(request), schemas.AnswerCallRequest)
+
+        async def run() -> Response:
+            call = await control.answer(
+                ops.AnswerOp(
+                    "",
+                    body.incoming_call_context,
+                    body.callback_uri,
+                    operation_context=body.operation_context,
+                )
+            )
+            return json_response(schemas.call_connection_json(call), 200)
+
+        return await repeatability.run(request, "automation.answer", run)
+
+    async def reject(request: Request, _: Principal) -> Response:
+        body = decode_json(await read_body(request), schemas.RejectCallRequest)
+
+        async def run() -> Response:
+            await control.reject(
+                ops.RejectOp("", body.incoming_call_context, body.call_reject_reason)
+            )
+            return empty_response(204)
+
+        return await repeatability.run(request, "automation.reject", run)
+
+    async def redirect(request: Request, _: Principal) -> Response:
+        body = decode_json(await read_body(request), schemas.RedirectCallRequest)
+
+        async def run() -> Response:
+            target = schemas.identifier(body.target, "target")
+            await control.redirect(ops.RedirectOp("", body.incoming_call_context, target.raw_id))
+            return empty_response(204)
+
+        return await repeatability.run(request, "automation.redirect", run)
+
     async def get_call(request: Request, _: Principal) -> Response:
         call = await service.get(request.path_params["callConnectionId"])
         return json_response(schemas.call_connection_json(call))
@@ -177,6 +214,9 @@ def automation_routes(
     return [
         acs(BASE, create_call, "POST"),
         acs(BASE + ":connect", connect, "POST"),
+        acs(BASE + ":answer", answer, "POST"),
+        acs(BASE + ":reject", reject, "POST"),
+        acs(BASE + ":redirect", redirect, "POST"),
         acs(one + ":terminate", terminate, "POST"),
         acs(one + ":transferToParticipant", transfer, "POST"),
         acs(one + "/participants", list_participants, "GET"),

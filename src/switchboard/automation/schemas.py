@@ -33,6 +33,22 @@ class CreateCallRequest(msgspec.Struct, rename="camel"):
     operation_context: str | None = None
 
 
+class AnswerCallRequest(msgspec.Struct, rename="camel"):
+    incoming_call_context: str
+    callback_uri: str
+    operation_context: str | None = None
+
+
+class RejectCallRequest(msgspec.Struct, rename="camel"):
+    incoming_call_context: str
+    call_reject_reason: str | None = None
+
+
+class RedirectCallRequest(msgspec.Struct, rename="camel"):
+    incoming_call_context: str
+    target: Identifier
+
+
 class LocatorJson(msgspec.Struct, rename="camel"):
     kind: str | None = None
     group_call_id: str | None = None

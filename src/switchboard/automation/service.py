@@ -32,10 +32,10 @@ from switchboard.automation.models import (
     CallLocator,
     CallNotConnectedError,
     CallParticipantNotFoundError,
+    IncomingClaims,
     Invitation,
     InvitationKind,
     Participant,
-    SourceCallerIdError,
     invitation_timeout,
 )
 from switchboard.automation.ports import (
@@ -55,9 +55,10 @@ from switchboard.automation.ports import (
 )
 from switchboard.automation.registry import CallRegistry
 from switchboard.automation.store import CallConnectionStore
+from switchboard.automation.targets import TargetRules
 from switchboard.core.clock import Clock
-from switchboard.core.errors import BadRequestError, NotSupportedError
-from switchboard.core.identifiers import CommunicationIdentifier, IdentifierKind
+from switchboard.core.errors import BadRequestError
+from switchboard.core.identifiers import CommunicationIdentifier
 from switchboard.core.tasks import TaskScope
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ class CallAutomationService:
         self._new_id = new_id
         self._inbox: asyncio.Queue[tuple[str, CallPlaneEvent]] = asyncio.Queue()
         self.media = MediaOperations(callbacks, guard, new_id=new_id)
+        self._targets = TargetRules(caller_ids)
         self._invitations = InvitationOutcomes(self._registry, callbacks, plane, self._forget)
         self._scope = TaskScope("call-automation")
 
@@ -118,7 +120,7 @@ class CallAutomationService:
         if len(targets) > MAX_TARGETS:
             raise BadRequestError(f"At most {MAX_TARGETS} targets.", target="targets")
         for target in targets:
-            await self._check_target(target, source_caller_id)
+            await self._targets.check(target, source_caller_id)
         call = self._new_call(callback_uri, operation_context, SERVER_PREFIX + self._new_id())
         call.targets = tuple(targets)
         call.source = source
@@ -149,6 +151,27 @@ class CallAutomationService:
         call = self._new_call(callback_uri, operation_context, locator.server_call_id())
         async with self._registry.lock(call.call_connection_id):
             media = await self._plane.connect(call.server_call_id, self._listener(call))
+            self.media.attach(call.call_connection_id, media)
+            call.state = CallConnectionState.CONNECTED
+            await self._registry.add(call)
+            await self._emit(call, [events.call_connected(call)])
+        return call
+
+    async def answer(
+        self,
+        claims: IncomingClaims,
+        callback_uri: str,
+        *,
+        operation_context: str | None = None,
+    ) -> CallConnection:
+        """Answer a ringing incoming call on the node that holds it (AutomationControl)."""
+        await self._guard.check_callback_uri(callback_uri)
+        call = self._new_call(callback_uri, operation_context, claims.server_call_id)
+        call.correlation_id = claims.correlation_id
+        call.targets = (claims.caller,)
+        call.answered_by = claims.to
+        async with self._registry.lock(call.call_connection_id):
+            media = await self._plane.answer(claims.pending_id, self._listener(call))
             self.media.attach(call.call_connection_id, media)
             call.state = CallConnectionState.CONNECTED
             await self._registry.add(call)
@@ -212,7 +235,7 @@ class CallAutomationService:
         if operation_callback_uri is not None:
             await self._guard.check_callback_uri(operation_callback_uri)
         timeout = invitation_timeout(invitation_timeout_seconds)
-        await self._check_target(target, source_caller_id or call.source_caller_id)
+        await self._targets.check(target, source_caller_id or call.source_caller_id)
         invitation = Invitation(
             self._new_id(), target, operation_context, call.callback_for(operation_callback_uri)
         )
@@ -279,7 +302,7 @@ class CallAutomationService:
         call = self.live(call_connection_id)
         if operation_callback_uri is not None:
             await self._guard.check_callback_uri(operation_callback_uri)
-        await self._check_target(target, source_caller_id or call.source_caller_id)
+        await self._targets.check(target, source_caller_id or call.source_caller_id)
         invitation = Invitation(
             self._new_id(),
             target,
@@ -305,25 +328,6 @@ class CallAutomationService:
         await self._plane.mute(call.server_call_id, raw_ids[0])
 
     # --- internals --------------------------------------------------------------------------
-
-    async def _check_target(
-        self, target: CommunicationIdentifier, source_caller_id: str | None
-    ) -> None:
-        if target.kind is IdentifierKind.COMMUNICATION_USER:
-            return
-        if target.kind is IdentifierKind.PHONE_NUMBER:
-            if not source_caller_id:
-                raise SourceCallerIdError(
-                    "A call to a phone number needs sourceCallerIdNumber: a number you own."
-                )
-            if not await self._caller_ids.may_call_from(source_caller_id):
-                raise SourceCallerIdError(
-                    f"{source_caller_id} is not a purchased number with outbound calling."
-                )
-            raise NotSupportedError(
-                "Calls to phone numbers need a voice carrier, which this server has not yet."
-            )
-        raise NotSupportedError(f"Targets of kind {target.kind.value} are not supported.")
 
     def _new_call(
         self, callback_uri: str, operation_context: str | None, server_call_id: str

@@ -30,6 +30,7 @@ SECONDARY_KEY = "access_key_secondary"
 RESOURCE_ID = "resource_id"
 PAGING_SECRET = "paging_secret"
 TURN_SECRET = "turn_secret"  # coturn's static-auth-secret unless configured (traversal/)
+INCOMING_CALL_SECRET = "incoming_call_secret"  # signs incomingCallContext (automation/)
 
 
 def new_access_key() -> str:
@@ -42,6 +43,7 @@ _GENERATORS: dict[str, Callable[[], str]] = {
     RESOURCE_ID: lambda: str(uuid.uuid4()),
     PAGING_SECRET: lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
     TURN_SECRET: lambda: secrets.token_urlsafe(32),  # goes into a config file: no "=" or "#"
+    INCOMING_CALL_SECRET: lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
 }
 
 
