@@ -2,21 +2,22 @@
 
 Participants are named by their SFU participant id (the call plane maps identifiers to them).
 Every operation has an id (the caller's, for matching events to requests) and reports exactly
-one outcome event: Completed, Failed or Canceled (plus Started for plays).
+one outcome event: Completed, Failed or Canceled (plus Started for plays). msgspec Structs: a
+request travels to the node that runs the call as it is (play sources are tagged).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
+
+import msgspec
 
 from switchboard.media.audio.tones import DtmfTone
 
 # --- what is played --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class TextSource:
+class TextSource(msgspec.Struct, frozen=True, tag=True):
     text: str
     locale: str | None = None  # e.g. en-US
     voice_kind: str | None = None  # male | female
@@ -24,14 +25,12 @@ class TextSource:
     cache_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SsmlSource:
+class SsmlSource(msgspec.Struct, frozen=True, tag=True):
     ssml: str
     cache_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class FileSource:
+class FileSource(msgspec.Struct, frozen=True, tag=True):
     uri: str
     cache_id: str | None = None
 
@@ -39,8 +38,7 @@ class FileSource:
 PlaySource = TextSource | SsmlSource | FileSource
 
 
-@dataclass(frozen=True, slots=True)
-class Play:
+class Play(msgspec.Struct, frozen=True):
     operation_id: str
     sources: tuple[PlaySource, ...]
     audience: frozenset[str] | None = None  # None: everyone in the call
@@ -58,22 +56,19 @@ class RecognizeInput(StrEnum):
     CHOICES = "choices"
 
 
-@dataclass(frozen=True, slots=True)
-class DtmfOptions:
+class DtmfOptions(msgspec.Struct, frozen=True):
     max_tones: int = 1
     inter_tone_timeout_seconds: float = 2.0
     stop_tones: frozenset[DtmfTone] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
+class Choice(msgspec.Struct, frozen=True):
     label: str
     phrases: tuple[str, ...]
     tone: DtmfTone | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Recognize:
+class Recognize(msgspec.Struct, frozen=True):
     operation_id: str
     input: RecognizeInput
     target: str  # the participant listened to
@@ -81,7 +76,7 @@ class Recognize:
     interrupt_prompt: bool = False  # a key press (or speech) stops the prompt
     interrupt: bool = False  # barge in on what the endpoint plays
     initial_silence_timeout_seconds: float = 5.0
-    dtmf: DtmfOptions = field(default_factory=DtmfOptions)
+    dtmf: DtmfOptions = msgspec.field(default_factory=DtmfOptions)
     choices: tuple[Choice, ...] = ()
     end_silence_ms: int = 1000
     language: str | None = None
@@ -90,8 +85,7 @@ class Recognize:
 # --- what happened ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     """ACS ``resultInformation``: code, subCode, message."""
 
     code: int
@@ -99,30 +93,25 @@ class Outcome:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class PlayStarted:
+class PlayStarted(msgspec.Struct, frozen=True):
     operation_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class PlayCompleted:
+class PlayCompleted(msgspec.Struct, frozen=True):
     operation_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class PlayFailed:
+class PlayFailed(msgspec.Struct, frozen=True):
     operation_id: str
     outcome: Outcome
     failed_source_index: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PlayCanceled:
+class PlayCanceled(msgspec.Struct, frozen=True):
     operation_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class RecognizeCompleted:
+class RecognizeCompleted(msgspec.Struct, frozen=True):
     operation_id: str
     kind: str  # dtmf | speech | choices
     tones: tuple[DtmfTone, ...] = ()
@@ -133,37 +122,31 @@ class RecognizeCompleted:
     outcome: Outcome = Outcome(200, 8531, "Action completed, max digits received.")
 
 
-@dataclass(frozen=True, slots=True)
-class RecognizeFailed:
+class RecognizeFailed(msgspec.Struct, frozen=True):
     operation_id: str
     outcome: Outcome
     failed_source_index: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RecognizeCanceled:
+class RecognizeCanceled(msgspec.Struct, frozen=True):
     operation_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class ContinuousDtmfToneReceived:
+class ContinuousDtmfToneReceived(msgspec.Struct, frozen=True):
     target: str
     tone: DtmfTone
     sequence_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class ContinuousDtmfStopped:
+class ContinuousDtmfStopped(msgspec.Struct, frozen=True):
     target: str
 
 
-@dataclass(frozen=True, slots=True)
-class SendDtmfCompleted:
+class SendDtmfCompleted(msgspec.Struct, frozen=True):
     operation_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class SendDtmfFailed:
+class SendDtmfFailed(msgspec.Struct, frozen=True):
     operation_id: str
     outcome: Outcome
 
