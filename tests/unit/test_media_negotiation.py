@@ -140,3 +140,45 @@ def test_server_offer_adds_one_sendonly_line_per_stream_and_leaves_ended_ones_in
     ended = negotiation.offer([], everyone)
     assert ended is not None
     assert parse(ended).media[-1].direction is Direction.INACTIVE
+
+
+# Chromium offers telephone-event at Opus's clock rate and at 8 kHz (its RTCDTMFSender uses
+# the one whose clock matches the audio codec it sends).
+DTMF_OFFER = CHROMIUM_OFFER.replace(
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111 63 0", "m=audio 9 UDP/TLS/RTP/SAVPF 111 63 0 110 126"
+).replace(
+    "a=rtpmap:0 PCMU/8000",
+    "a=rtpmap:0 PCMU/8000\r\na=rtpmap:110 telephone-event/48000\r\n"
+    "a=rtpmap:126 telephone-event/8000",
+)
+
+
+def test_telephone_event_at_48_khz_is_answered_next_to_opus_when_offered() -> None:
+    types = payload_types_of(parse(DTMF_OFFER))
+    assert types["telephone-event"] == 110
+    negotiation = Negotiation(TRANSPORT, types)
+    audio = parse(negotiation.answer(DTMF_OFFER, everyone)).media[0]
+    assert [(c.name, c.payload_type, c.clock_rate) for c in audio.codecs] == [
+        ("opus", 111, 48_000),
+        ("telephone-event", 110, 48_000),
+    ]
+    assert negotiation.published()[0].payload_type == 111  # the track is still Opus
+
+    offer = negotiation.offer([OutgoingSpec(777, MediaKind.AUDIO, "p2")], everyone)
+    assert offer is not None
+    added = parse(offer).media[-1]
+    assert [(c.name, c.payload_type) for c in added.codecs] == [
+        ("opus", 111),
+        ("telephone-event", 110),
+    ]
+
+
+def test_without_telephone_event_in_the_offer_none_is_answered_or_offered() -> None:
+    types = payload_types_of(parse(CHROMIUM_OFFER))
+    assert "telephone-event" not in types
+    negotiation = Negotiation(TRANSPORT, types)
+    audio = parse(negotiation.answer(CHROMIUM_OFFER, everyone)).media[0]
+    assert [c.name for c in audio.codecs] == ["opus"]
+    offer = negotiation.offer([OutgoingSpec(777, MediaKind.AUDIO, "p2")], everyone)
+    assert offer is not None
+    assert [c.name for c in parse(offer).media[-1].codecs] == ["opus"]

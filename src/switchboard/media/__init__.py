@@ -8,6 +8,7 @@
     feedback.py                  the RTCP it answers and sends (NACK, SR translation, RR, REMB)
     srtp.py, transport.py        libsrtp in place; one UDP endpoint per participant (asyncio)
     node.py                      ``MediaNode`` (what signaling uses) and ``LocalMediaNode``
+    local_leg.py, opus.py        an in-process participant (PCM in and out) and its codec
 
 See docs/media.md.
 """
@@ -19,6 +20,7 @@ from switchboard.media.forwarder import (
     SpeakerChanged,
     StreamsChanged,
 )
+from switchboard.media.local_leg import LocalLeg
 from switchboard.media.node import (
     LocalMediaNode,
     MediaCallNotFoundError,
@@ -35,6 +37,7 @@ from switchboard.media.streams import MediaKind
 __all__ = [
     "Forwarder",
     "ForwarderEvent",
+    "LocalLeg",
     "LocalMediaNode",
     "MediaCallNotFoundError",
     "MediaKind",

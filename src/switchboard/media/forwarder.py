@@ -18,12 +18,20 @@ translation, receiver reports and REMB) in feedback.py.
 
 Subscriptions: every participant receives every other participant's audio (one outgoing
 stream per audio track) and up to ``max_video`` video tracks, chosen by who spoke last; a video
-slot switching publisher is one continuous outgoing stream (see ``streams``).
+slot switching publisher is one continuous outgoing stream (see ``streams``). A track's
+audience (``set_audience``, ACS ``playTo``) silences its streams to everyone else: the streams
+stay (no renegotiation), they just get no packets until the audience includes them again.
+
+Telephone events (RFC 4733) ride on a publisher's audio stream under their own payload type
+(the publisher's ``telephone-event`` PT): they are forwarded like its audio, with each
+subscriber's own telephone-event PT (none negotiated: not forwarded to it), even while the
+publisher is muted (keys pressed for an IVR are not the microphone).
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from switchboard.media import rtcp
@@ -33,8 +41,14 @@ from switchboard.media.participant import OutgoingStream as OutgoingStream
 from switchboard.media.participant import Participant
 from switchboard.media.rtp import HEADER, RtpParseError, audio_level, payload_offset
 from switchboard.media.speaker import TICK_SECONDS, SpeakerDetector
-from switchboard.media.streams import MediaKind, PacketSink, StreamRewriter, Track
-from switchboard.media.subscriptions import wanted_audio, wanted_video
+from switchboard.media.streams import (
+    TELEPHONE_EVENT,
+    MediaKind,
+    PacketSink,
+    StreamRewriter,
+    Track,
+)
+from switchboard.media.subscriptions import follow_audience, wanted_audio, wanted_video
 
 KEYFRAME_INTERVAL = 0.5  # at most one key-frame request per publisher track per interval
 REPORT_SECONDS = 1.0
@@ -118,9 +132,13 @@ class Forwarder:
         if kind is _VIDEO and codec is None:
             codec = VideoCodec.VP8
         rate = clock_rate or (90_000 if kind is _VIDEO else 48_000)
-        track = Track(participant_id, kind, ssrc, payload_type, rate, codec, audio_level_id)
+        publisher = self.participants[participant_id]
+        # BUNDLE: one PT means one codec on the whole transport, so the publisher's
+        # telephone-event PT is the one its offer named
+        events = -1 if kind is _VIDEO else publisher.payload_types.get(TELEPHONE_EVENT, -1)
+        track = Track(participant_id, kind, ssrc, payload_type, rate, codec, audio_level_id, events)
         self._tracks[ssrc] = track
-        self.participants[participant_id].tracks.append(track)
+        publisher.tracks.append(track)
         self._sync_all(now)
         return track
 
@@ -142,6 +160,12 @@ class Forwarder:
                     stream.waiting = True  # resume continuously (video: at a key frame)
                 if not muted and kind is _VIDEO:
                     self._request_keyframe(track, now)
+        self._sync_all(now)
+
+    def set_audience(self, ssrc: int, audience: Collection[str] | None, now: float) -> None:
+        """Only these participants hear the track ``ssrc`` (None: everyone again)."""
+        track = self._tracks[ssrc]
+        track.audience = None if audience is None else frozenset(audience)
         self._sync_all(now)
 
     def set_max_video(self, participant_id: str, max_video: int, now: float) -> None:
@@ -177,20 +201,22 @@ class Forwarder:
             track.base_seq = track.max_seq = seq
             track.cycles = 0
         track.received += 1
-        transit = now * track.clock_rate - ts
-        delta = transit - track.last_transit
-        track.last_transit = transit
-        if delta < 0:
-            delta = -delta
-        if delta < track.clock_rate:  # ignore the first packet and timestamp wraps
-            track.jitter += (delta - track.jitter) / 16
+        event = (second & 0x7F) == track.event_payload_type
+        if not event:  # an event's packets all carry its start time: no jitter to learn
+            transit = now * track.clock_rate - ts
+            delta = transit - track.last_transit
+            track.last_transit = transit
+            if delta < 0:
+                delta = -delta
+            if delta < track.clock_rate:  # ignore the first packet and timestamp wraps
+                track.jitter += (delta - track.jitter) / 16
         cache = track.cache
         if cache is not None:
             cache.put(seq, bytes(buf[:length]), now)
         if track.level_id:
             track.level_sum += 127 - audio_level(buf, length, track.level_id)
             track.level_count += 1
-        if track.muted:
+        if track.muted and not event:
             return
         keyframe: bool | None = None  # computed once, only if a stream waits for one
         marker = second & 0x80
@@ -212,9 +238,10 @@ class Forwarder:
                 stream.last_time = now
             elif (out_seq - stream.segment_start) & 0xFFFF >= 0x8000:
                 continue  # late packet from before this source's first forwarded one
-            stream.sink.send_rtp(
-                buf, length, marker | stream.payload_type, out_seq, out_ts, stream.ssrc
-            )
+            pt = stream.event_payload_type if event else stream.payload_type
+            if pt < 0:
+                continue  # the subscriber negotiated no telephone-event
+            stream.sink.send_rtp(buf, length, marker | pt, out_seq, out_ts, stream.ssrc)
             sent += 1
         self.forwarded += sent
 
@@ -319,11 +346,13 @@ class Forwarder:
                 del subscriber.streams_by_ssrc[stream.ssrc]
                 self._used_ssrcs.discard(stream.ssrc)
         for ssrc, track in audio.items():
-            if ssrc not in subscriber.audio_streams:
-                stream = self._new_stream(subscriber, MediaKind.AUDIO, now)
-                subscriber.audio_streams[ssrc] = stream
-                self._attach(stream, track, subscriber)
+            heard = subscriber.audio_streams.get(ssrc)
+            if heard is None:
+                heard = self._new_stream(subscriber, MediaKind.AUDIO, now)
+                subscriber.audio_streams[ssrc] = heard
+                self._attach(heard, track, subscriber)
                 added = True
+            follow_audience(heard, track, subscriber.id)
         wanted = wanted_video(self._tracks.values(), subscriber, self.speaker_order)
         free: list[StreamRewriter] = []
         for slot in subscriber.video_slots:
@@ -345,10 +374,15 @@ class Forwarder:
         if added:
             self.events.append(StreamsChanged(subscriber_id))
 
-    def _new_stream(self, subscriber: Participant, kind: MediaKind, now: float) -> StreamRewriter:
+    def unused_ssrc(self) -> int:
+        """A random SSRC no track or outgoing stream of this call has (for a local leg's)."""
         ssrc = random.getrandbits(32)
         while ssrc in self._used_ssrcs or ssrc in self._tracks or ssrc == 0:
             ssrc = random.getrandbits(32)
+        return ssrc
+
+    def _new_stream(self, subscriber: Participant, kind: MediaKind, now: float) -> StreamRewriter:
+        ssrc = self.unused_ssrc()
         self._used_ssrcs.add(ssrc)
         stream = StreamRewriter(subscriber.id, kind, ssrc, subscriber.sink, now)
         subscriber.streams_by_ssrc[ssrc] = stream
@@ -359,11 +393,15 @@ class Forwarder:
         stream.waiting = True
         encoding = track.codec.value if track.codec is not None else "opus"
         stream.payload_type = subscriber.payload_types.get(encoding, track.payload_type)
+        if track.kind is MediaKind.AUDIO:
+            stream.event_payload_type = subscriber.payload_types.get(TELEPHONE_EVENT, -1)
+        stream.silenced = False
         track.routes.append(stream)
 
     def _detach(self, stream: StreamRewriter) -> None:
         if stream.source is not None:
-            stream.source.routes.remove(stream)
+            if not stream.silenced:
+                stream.source.routes.remove(stream)
             stream.source = None
 
 

@@ -15,6 +15,8 @@ is refused (``GlareError``, the client retries after answering), and the server 
 offers while waiting for an answer (it offers the accumulated changes right after).
 Only the ssrc-audio-level header extension is negotiated: forwarded packets keep the
 publisher's extensions, and a mid or transport-cc extension would lie to the subscriber.
+Audio m-lines carry ``telephone-event/48000`` (RFC 4733) next to Opus when the participant
+offered it (Chromium does; a browser's RTCDTMFSender needs it, at Opus's clock rate).
 """
 
 from __future__ import annotations
@@ -35,10 +37,12 @@ from switchboard.media.sdp import (
     SessionDescription,
     parse,
 )
-from switchboard.media.streams import MediaKind
+from switchboard.media.streams import TELEPHONE_EVENT, MediaKind
 
 VIDEO_FEEDBACK = ("nack", "nack pli", "ccm fir", "goog-remb")
 OPUS_FMTP = "minptime=10;useinbandfec=1"
+EVENT_FMTP = "0-15"  # DTMF digits, * # and A-D
+EVENT_CLOCK_RATE = 48_000  # Opus's: the events share the audio stream's RTP clock
 H264_FMTP = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
 PROTOCOL = "UDP/TLS/RTP/SAVPF"
 
@@ -108,7 +112,8 @@ class _Line:
 
 def payload_types_of(offer: SessionDescription) -> dict[str, int]:
     """The participant's payload types per encoding ("opus", "VP8", "H264"), defaults for the
-    rest chosen among numbers its offer does not use (BUNDLE: one PT, one codec)."""
+    rest chosen among numbers its offer does not use (BUNDLE: one PT, one codec), and its
+    "telephone-event" (at 48 kHz) only if it offered one."""
     used = {c.payload_type for m in offer.media for c in m.codecs}
     found: dict[str, int] = {}
     for section in offer.media:
@@ -116,11 +121,27 @@ def payload_types_of(offer: SessionDescription) -> dict[str, int]:
             name = _encoding(codec)
             if name is not None and name not in found:
                 found[name] = codec.payload_type
+        event = _telephone_event(section)
+        if event is not None and TELEPHONE_EVENT not in found:
+            found[TELEPHONE_EVENT] = event.payload_type
     free = (pt for pt in itertools.chain((111,), range(96, 128)) if pt not in used)
     for name in ("opus", "VP8", "H264"):
         if name not in found:
             found[name] = next(free)
     return found
+
+
+def _telephone_event(section: MediaSection) -> Codec | None:
+    if section.kind != "audio":
+        return None
+    return next(
+        (
+            c
+            for c in section.codecs
+            if c.is_named(TELEPHONE_EVENT) and c.clock_rate == EVENT_CLOCK_RATE
+        ),
+        None,
+    )
 
 
 def _encoding(codec: Codec) -> str | None:
@@ -312,6 +333,11 @@ class Negotiation:
         line = _Line(mid, section.kind, True, [chosen])
         if section.kind == "audio":
             line.audio_level_id = section.extension_id(AUDIO_LEVEL_URI)
+            event = _telephone_event(section)
+            if event is not None:
+                line.codecs.append(
+                    Codec(event.payload_type, event.name, EVENT_CLOCK_RATE, None, event.fmtp)
+                )
         return line
 
     @staticmethod
@@ -322,7 +348,12 @@ class Negotiation:
     def _server_codecs(self, kind: str) -> list[Codec]:
         pts = self.payload_types
         if kind == "audio":
-            return [Codec(pts["opus"], "opus", 48_000, 2, OPUS_FMTP)]
+            codecs = [Codec(pts["opus"], "opus", 48_000, 2, OPUS_FMTP)]
+            if TELEPHONE_EVENT in pts:
+                codecs.append(
+                    Codec(pts[TELEPHONE_EVENT], TELEPHONE_EVENT, 48_000, None, EVENT_FMTP)
+                )
+            return codecs
         feedback = list(VIDEO_FEEDBACK)
         return [
             Codec(pts["VP8"], "VP8", 90_000, None, None, feedback),

@@ -10,6 +10,10 @@ sockets, so a node in another process (through Redis) or another SFU can replace
               (set_keys: by hand in tests) ─publish (SSRCs from the SDP)─▶
               ◀─ events: SpeakerChanged, StreamsChanged (renegotiate) ─ forwarder.tick
 
+A local participant (``add_local_participant``) has no transport: it is a ``LocalLeg``
+in this process, publishing and listening through the call's forwarder directly (the app's
+media endpoint, later phone legs).
+
 The node owns one background task (``start``/``stop``) that ticks every call's forwarder and
 hands the forwarder's events to ``on_event``.
 """
@@ -29,6 +33,7 @@ from switchboard.media.codecs import VideoCodec
 from switchboard.media.dtls import DtlsCertificate
 from switchboard.media.forwarder import Forwarder, ForwarderEvent, OutgoingStream
 from switchboard.media.handshake import PeerHandshake, PortRange
+from switchboard.media.local_leg import LocalLeg
 from switchboard.media.speaker import TICK_SECONDS
 from switchboard.media.srtp import AES128_CM_SHA1_80
 from switchboard.media.streams import MediaKind
@@ -47,6 +52,10 @@ class MediaParticipantNotFoundError(NotFoundError):
 
 class MediaPortsExhaustedError(ConflictError):
     code = "MediaPortsExhausted"
+
+
+class MediaParticipantExistsError(ConflictError):
+    code = "MediaParticipantExists"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +107,12 @@ class MediaNode(Protocol):
         self, call_id: str, participant_id: str, options: SubscriberOptions
     ) -> TransportParams: ...
 
+    async def add_local_participant(self, call_id: str, participant_id: str) -> LocalLeg:
+        """An in-process participant (no transport) publishing one Opus audio track; the
+        call is created if it is not there yet. ``LocalLeg.close`` (or
+        ``remove_participant``) removes it."""
+        ...
+
     async def remove_participant(self, call_id: str, participant_id: str) -> None: ...
 
     async def set_keys(
@@ -130,6 +145,10 @@ class _Call:
         self.forwarder = Forwarder()
         self.transports: dict[str, UdpTransport] = {}
         self.peers: dict[str, PeerHandshake] = {}
+        self.legs: dict[str, LocalLeg] = {}
+
+    def has(self, participant_id: str) -> bool:
+        return participant_id in self.transports or participant_id in self.legs
 
 
 class LocalMediaNode:
@@ -164,6 +183,13 @@ class LocalMediaNode:
             raise MediaCallNotFoundError(f"no call {call_id} on this media node")
         return call
 
+    def _member(self, call_id: str, participant_id: str) -> _Call:
+        """The call, if the participant (with a transport, or a local leg) is in it."""
+        call = self._call(call_id)
+        if not call.has(participant_id):
+            raise MediaParticipantNotFoundError(f"no participant {participant_id} in {call_id}")
+        return call
+
     def _transport(self, call_id: str, participant_id: str) -> UdpTransport:
         transport = self._call(call_id).transports.get(participant_id)
         if transport is None:
@@ -178,11 +204,15 @@ class LocalMediaNode:
         if call is not None:
             for transport in call.transports.values():
                 self._close(transport)
+            for leg in list(call.legs.values()):
+                leg.close()
 
     async def add_participant(
         self, call_id: str, participant_id: str, options: SubscriberOptions
     ) -> TransportParams:
         call = self._call(call_id)
+        if participant_id in call.legs:
+            raise MediaParticipantExistsError(f"{participant_id} is a local leg in {call_id}")
         if participant_id in call.transports:
             address = call.transports[participant_id].local_address
             return TransportParams(address[0], address[1])
@@ -203,6 +233,20 @@ class LocalMediaNode:
         fingerprint = self.certificate.fingerprint
         return TransportParams(host, port, peer.ice.ufrag, peer.ice.pwd, fingerprint)
 
+    async def add_local_participant(self, call_id: str, participant_id: str) -> LocalLeg:
+        await self.create_call(call_id)
+        call = self._call(call_id)
+        if call.has(participant_id):
+            raise MediaParticipantExistsError(f"{participant_id} is already in {call_id}")
+
+        def forget(leg: LocalLeg) -> None:
+            if call.legs.get(leg.participant_id) is leg:
+                del call.legs[leg.participant_id]
+
+        leg = LocalLeg(call_id, participant_id, call.forwarder, on_close=forget)
+        call.legs[participant_id] = leg
+        return leg
+
     def _bind(self, participant_id: str, forwarder: Forwarder) -> UdpTransport:
         if self.ports is None:
             return UdpTransport(participant_id, forwarder, host=self.host)
@@ -220,6 +264,10 @@ class LocalMediaNode:
 
     async def remove_participant(self, call_id: str, participant_id: str) -> None:
         call = self._call(call_id)
+        leg = call.legs.get(participant_id)
+        if leg is not None:
+            leg.close()
+            return
         transport = call.transports.pop(participant_id, None)
         call.peers.pop(participant_id, None)
         if transport is not None:
@@ -241,8 +289,7 @@ class LocalMediaNode:
         self._call(call_id).peers[participant_id].expect(ice_ufrag, fingerprint)
 
     async def publish(self, call_id: str, participant_id: str, track: TrackSpec) -> None:
-        self._transport(call_id, participant_id)
-        self._call(call_id).forwarder.publish(
+        self._member(call_id, participant_id).forwarder.publish(
             participant_id,
             track.kind,
             track.ssrc,
@@ -254,22 +301,20 @@ class LocalMediaNode:
         )
 
     async def unpublish(self, call_id: str, participant_id: str, ssrc: int) -> None:
-        self._transport(call_id, participant_id)
-        self._call(call_id).forwarder.unpublish(ssrc, time.monotonic())
+        self._member(call_id, participant_id).forwarder.unpublish(ssrc, time.monotonic())
 
     async def set_muted(
         self, call_id: str, participant_id: str, kind: MediaKind, muted: bool
     ) -> None:
-        self._transport(call_id, participant_id)
-        self._call(call_id).forwarder.set_muted(participant_id, kind, muted, time.monotonic())
+        forwarder = self._member(call_id, participant_id).forwarder
+        forwarder.set_muted(participant_id, kind, muted, time.monotonic())
 
     async def set_max_video(self, call_id: str, participant_id: str, max_video: int) -> None:
-        self._transport(call_id, participant_id)
-        self._call(call_id).forwarder.set_max_video(participant_id, max_video, time.monotonic())
+        forwarder = self._member(call_id, participant_id).forwarder
+        forwarder.set_max_video(participant_id, max_video, time.monotonic())
 
     async def streams(self, call_id: str, participant_id: str) -> list[OutgoingStream]:
-        self._transport(call_id, participant_id)
-        return self._call(call_id).forwarder.streams(participant_id)
+        return self._member(call_id, participant_id).forwarder.streams(participant_id)
 
     def tick(self, now: float) -> None:
         for call in list(self.calls.values()):

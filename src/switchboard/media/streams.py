@@ -30,6 +30,10 @@ class MediaKind(Enum):
     VIDEO = "video"
 
 
+# RFC 4733's encoding name, the key of its payload type in a participant's ``payload_types``
+TELEPHONE_EVENT = "telephone-event"
+
+
 class PacketSink(Protocol):
     """Where the forwarder puts packets for one participant (its transport, or a test link).
 
@@ -82,11 +86,13 @@ class Track:
     """One published RTP stream, with receive statistics for our receiver reports."""
 
     __slots__ = (
+        "audience",
         "base_seq",
         "cache",
         "clock_rate",
         "codec",
         "cycles",
+        "event_payload_type",
         "expected_prior",
         "jitter",
         "kind",
@@ -116,11 +122,17 @@ class Track:
         clock_rate: int,
         codec: VideoCodec | None = None,
         level_id: int = 0,
+        event_payload_type: int = -1,
     ) -> None:
         self.participant_id = participant_id
         self.kind = kind
         self.ssrc = ssrc
         self.payload_type = payload_type
+        # RFC 4733 telephone-event packets share the audio stream (SSRC, sequence numbers,
+        # clock) under their own payload type; -1: none negotiated
+        self.event_payload_type = event_payload_type
+        # who may hear it (ACS playTo); None: every subscriber
+        self.audience: frozenset[str] | None = None
         self.clock_rate = clock_rate
         self.codec = codec
         self.level_id = level_id  # RFC 6464 extension id; 0: not negotiated
@@ -152,6 +164,7 @@ class StreamRewriter:
     """One outgoing stream to one subscriber: SSRC, sequence and timestamp mapping."""
 
     __slots__ = (
+        "event_payload_type",
         "kind",
         "last_seq",
         "last_time",
@@ -159,6 +172,7 @@ class StreamRewriter:
         "payload_type",
         "segment_start",
         "seq_offset",
+        "silenced",
         "sink",
         "source",
         "ssrc",
@@ -175,7 +189,9 @@ class StreamRewriter:
         self.ssrc = ssrc
         self.sink = sink
         self.source: Track | None = None
+        self.silenced = False  # out of its source's audience: kept, but not in its routes
         self.payload_type = 0
+        self.event_payload_type = -1  # the subscriber's telephone-event PT; -1: not negotiated
         self.seq_offset = 0
         self.ts_offset = 0
         self.segment_start = 0

@@ -3,6 +3,8 @@
     audio: every other participant's audio track
     video: the others' unmuted video tracks, most recent dominant speaker first, at most
            ``max_video`` of them (0: audio only)
+    audience: an audio track with an audience (ACS playTo) is routed only to its members;
+           the others keep the stream, silenced
 
 Pure functions over the forwarder's state, called whenever publishing, muting or the speaker
 order changes.
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from switchboard.media.participant import Participant
-from switchboard.media.streams import MediaKind, Track
+from switchboard.media.streams import MediaKind, StreamRewriter, Track
 
 
 def wanted_audio(tracks: Iterable[Track], subscriber: Participant) -> dict[int, Track]:
@@ -37,3 +39,16 @@ def wanted_video(
         key=lambda t: rank.get(t.participant_id, len(rank)),
     )
     return candidates[: subscriber.max_video]
+
+
+def follow_audience(stream: StreamRewriter, track: Track, subscriber_id: str) -> None:
+    """Route or silence an audio stream as its track's audience says; the stream (and the
+    subscriber's m-line) stays either way, so narrowing and widening never renegotiates."""
+    heard = track.audience is None or subscriber_id in track.audience
+    if heard and stream.silenced:
+        stream.silenced = False
+        stream.waiting = True  # continue the stream from the wall-clock gap
+        track.routes.append(stream)
+    elif not heard and not stream.silenced:
+        stream.silenced = True
+        track.routes.remove(stream)

@@ -36,6 +36,8 @@ import { SignalingError } from "./calling-signaling.js";
  *
  * @typedef {"None" | "Connecting" | "Ringing" | "InLobby" | "Connected" | "LocalHold"
  *   | "RemoteHold" | "Disconnecting" | "Disconnected"} CallState
+ * @typedef {"Num0" | "Num1" | "Num2" | "Num3" | "Num4" | "Num5" | "Num6" | "Num7" | "Num8"
+ *   | "Num9" | "Star" | "Pound" | "A" | "B" | "C" | "D"} DtmfTone  ACS's DtmfTone.
  * @typedef {{ muted?: boolean }} AudioOptions
  * @typedef {{ localVideoStreams?: LocalVideoStream[] }} VideoOptions
  * @typedef {{ audioOptions?: AudioOptions, videoOptions?: VideoOptions }} CallOptions
@@ -66,6 +68,14 @@ const JOIN_REFUSED = 403;
 const LOCAL_ERRORS = new Set(["Closed", "DeviceLost"]);
 /** The participant id of the SFU in group and Room calls. */
 const MEDIA_PEER = "media";
+/** RTCDTMFSender's key for each DtmfTone. @type {Record<DtmfTone, string>} */
+const DTMF_KEYS = {
+  Num0: "0", Num1: "1", Num2: "2", Num3: "3", Num4: "4", Num5: "5", Num6: "6", Num7: "7",
+  Num8: "8", Num9: "9", Star: "*", Pound: "#", A: "A", B: "B", C: "C", D: "D",
+};
+/** RTCDTMFSender's defaults: each tone 100 ms, 70 ms apart. */
+const DTMF_DURATION_MS = 100;
+const DTMF_GAP_MS = 70;
 
 /** @extends {Emitter<CallEvents>} */
 export class Call extends Emitter {
@@ -167,6 +177,29 @@ export class Call extends Emitter {
   /** The call's RTCPeerConnection, for diagnostics (null before media is set up). */
   get peerConnection() {
     return this.#peer?.pc ?? null;
+  }
+
+  /**
+   * ACS's `call.sendDtmf(dtmfTone)`: an RFC 4733 telephone event on our audio stream
+   * (RTCDTMFSender); resolves once the tone has been sent.
+   * @param {DtmfTone} dtmfTone
+   */
+  async sendDtmf(dtmfTone) {
+    const key = DTMF_KEYS[dtmfTone];
+    if (key === undefined) throw new TypeError(`not a DtmfTone: ${String(dtmfTone)}`);
+    const dtmf = this.#local.audio?.sender.dtmf ?? null;
+    if (this.state !== "Connected" || dtmf === null || !dtmf.canInsertDTMF) {
+      throw new Error("sendDtmf needs a connected call with telephone-event negotiated");
+    }
+    await new Promise((resolve) => {
+      // "" once the tone buffer has played out (the tone and the gap after it)
+      dtmf.addEventListener("tonechange", function done(event) {
+        if (event.tone !== "") return;
+        dtmf.removeEventListener("tonechange", done);
+        resolve(undefined);
+      });
+      dtmf.insertDTMF(key, DTMF_DURATION_MS, DTMF_GAP_MS);
+    });
   }
 
   async mute() {

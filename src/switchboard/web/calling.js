@@ -48,6 +48,7 @@ export {
  * @typedef {import("./calling-events.js").CommunicationUserIdentifier} CommunicationUserIdentifier
  * @typedef {import("./calling-call.js").CallOptions} CallOptions
  * @typedef {import("./calling-call.js").CallPort} CallPort
+ * @typedef {import("./calling-call.js").DtmfTone} DtmfTone
  * @typedef {import("./calling-call.js").GroupLocator} GroupLocator
  * @typedef {import("./calling-call.js").RoomLocator} RoomLocator
  * @typedef {import("./calling-signaling.js").Registration} Registration

@@ -21,6 +21,7 @@ from typing import Protocol
 
 from switchboard.calling.models import CallState, EndReason, ParticipantState
 from switchboard.calling.signaling import frames, protocol, requests
+from switchboard.client.calling.dtmf import DtmfError, DtmfTone, parse_tone
 from switchboard.client.calling.media import AudioProbe, CallMedia
 from switchboard.client.calling.session import RequestFailed
 
@@ -245,6 +246,14 @@ class Call:
             await self._agent.request(requests.HangUp(call_id=self.id))
         except RequestFailed:  # already over on the server: end it here too
             self.ended(LOCAL_END)
+
+    async def send_dtmf(self, tone: DtmfTone | str) -> None:
+        """ACS ``Call.sendDtmf``: ``"Num1"`` (or ``"1"``), ``"Star"``, ``"Pound"``, ``"A"``…;
+        returns once the tone was sent (RFC 4733, 100 ms, as a browser's RTCDTMFSender)."""
+        parsed = parse_tone(tone)
+        if self.media is None or self.state is not CallState.CONNECTED:
+            raise DtmfError("DTMF needs a connected call")
+        await self.media.send_dtmf([parsed])
 
     async def mute(self) -> None:
         await self._set_muted(True)

@@ -33,6 +33,13 @@ from av import AudioFrame
 from av.frame import Frame
 
 from switchboard.calling.signaling.protocol import Candidate, IceServer
+from switchboard.client.calling.dtmf import (
+    DtmfError,
+    DtmfSender,
+    DtmfTone,
+    telephone_event_pt,
+    with_telephone_event,
+)
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +161,8 @@ class CallMedia:
         self._audio_sender: RTCRtpSender | None = None
         self._video_sender: RTCRtpSender | None = None
         self._video_task: asyncio.Task[None] | None = None
+        self._dtmf_pt: int | None = None  # telephone-event's PT, once the remote SDP gave it
+        self._dtmf: DtmfSender | None = None
         self.pc.on("track", self._on_track)
 
     def _add_tracks(self) -> None:
@@ -166,18 +175,49 @@ class CallMedia:
     async def offer(self) -> dict[str, str]:
         self._add_tracks()
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        return _description(self.pc)
+        description = _description(self.pc)
+        mid = self._audio_mid()
+        if mid is not None:  # what the other side sees offers DTMF (see dtmf.py)
+            description["sdp"] = with_telephone_event(description["sdp"], mid)
+        return description
 
     async def answer(self, offer: dict[str, str]) -> dict[str, str]:
         await self.pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], offer["type"]))
         self._add_tracks()
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        return _description(self.pc)
+        description = _description(self.pc)
+        mid = self._audio_mid()
+        pt = None if mid is None else telephone_event_pt(offer["sdp"], mid)
+        if mid is not None and pt is not None:
+            self._dtmf_pt = pt
+            description["sdp"] = with_telephone_event(description["sdp"], mid, pt)
+        return description
 
     async def remote_description(self, description: dict[str, str]) -> None:
         await self.pc.setRemoteDescription(
             RTCSessionDescription(description["sdp"], description["type"])
         )
+        mid = self._audio_mid()
+        if mid is not None:
+            self._dtmf_pt = telephone_event_pt(description["sdp"], mid) or self._dtmf_pt
+
+    def _audio_mid(self) -> str | None:
+        for transceiver in self.pc.getTransceivers():
+            if self._audio_sender is not None and transceiver.sender is self._audio_sender:
+                return str(transceiver.mid) if transceiver.mid is not None else None
+        return None
+
+    async def send_dtmf(self, tones: list[DtmfTone]) -> None:
+        """RFC 4733 events on our audio stream; DtmfError if none was negotiated."""
+        sender = self._audio_sender
+        if sender is None or self._dtmf_pt is None:
+            raise DtmfError("the call negotiated no telephone-event")
+        if self._dtmf is None:
+            # aiortc's RTCRtpSender keeps its SSRC in ``_ssrc`` (no public accessor)
+            self._dtmf = DtmfSender(sender._ssrc, self._dtmf_pt)
+        self._dtmf.payload_type = self._dtmf_pt
+        self._dtmf.attach(sender.transport)
+        await self._dtmf.send(tones)
 
     async def add_candidate(self, candidate: Candidate) -> None:
         if not candidate.candidate:
