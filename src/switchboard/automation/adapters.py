@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Protocol
 from urllib.parse import urlsplit
 
+import httpx
+
 from switchboard.automation.models import InvalidCallbackUriError
 from switchboard.core.errors import EndpointRefusedError
 from switchboard.core.events import IntegrationEvent
@@ -13,6 +15,7 @@ from switchboard.core.sections import Mode
 from switchboard.events.endpoints import EndpointGuard
 from switchboard.events.models import check_endpoint_url
 from switchboard.events.outbox import Outbox
+from switchboard.media.endpoint.renderer import FileFetchError
 from switchboard.numbers.models import OwnedNumber
 from switchboard.storage.database import Database
 
@@ -43,6 +46,32 @@ class OutboxPublisher:
         async with self._database.write() as conn:
             await self._outbox.add(conn, [event])
         await self._outbox.notify()
+
+
+MAX_AUDIO_FILE_BYTES = 20 * 1024 * 1024
+
+
+class GuardedFileFetcher:
+    """Audio files for FileSource: GET through the SSRF-guarded client (no redirects, no
+    proxies), 200 only, at most ``max_bytes`` read."""
+
+    def __init__(self, client: httpx.AsyncClient, *, max_bytes: int = MAX_AUDIO_FILE_BYTES):
+        self._client = client
+        self._max_bytes = max_bytes
+
+    async def fetch(self, uri: str) -> bytes:
+        try:
+            async with self._client.stream("GET", uri) as response:
+                if response.status_code != 200:
+                    raise FileFetchError(f"{uri} answered {response.status_code}")
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > self._max_bytes:
+                        raise FileFetchError(f"{uri} is larger than {self._max_bytes} bytes")
+                return bytes(body)
+        except (httpx.HTTPError, EndpointRefusedError) as error:
+            raise FileFetchError(f"{uri}: {error}") from None
 
 
 class CallbackUriGuard:
