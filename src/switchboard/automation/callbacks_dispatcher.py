@@ -21,14 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter
 
-from switchboard.automation.callbacks_sender import (
-    CallbackRetryPolicy,
-    CallbackSender,
-    Verdict,
-)
+from switchboard.automation.callbacks_sender import CallbackRetryPolicy, PostResult, Verdict
 from switchboard.automation.callbacks_store import CallbackAttempt, CallbackQueue, ClaimedBatch
 from switchboard.core.clock import Clock
 from switchboard.core.tasks import TaskScope
@@ -39,6 +36,12 @@ log = logging.getLogger(__name__)
 PURGE_INTERVAL_SECONDS = 300.0
 IDLE_RETENTION_SECONDS = 24 * 3600.0  # an idle stream's sequence number is kept this long
 BUSY_RETRY_SECONDS = 0.05  # due streams another node is claiming right now: look again soon
+
+
+class CallbackPoster(Protocol):
+    """One POST of a batch (callbacks_sender.CallbackSender)."""
+
+    async def post(self, batch: ClaimedBatch) -> PostResult: ...
 
 
 class CallbackMetrics:
@@ -58,7 +61,7 @@ class CallbackDispatcher:
     def __init__(
         self,
         queue: CallbackQueue,
-        sender: CallbackSender,
+        sender: CallbackPoster,
         *,
         policy: CallbackRetryPolicy,
         clock: Clock,

@@ -102,15 +102,15 @@ class SqlCallbackQueue:
                 .where(_s.c.call_connection_id.in_(ids))
                 .values(next_attempt_ms=now_ms + lease_ms, claim_token=token)
             )
+            head = _b.alias("head")
             head_seq = (
-                sa.select(sa.func.min(_b.c.seq))
-                .where(_b.c.call_connection_id == _s.c.call_connection_id)
+                sa.select(sa.func.min(head.c.seq))
+                .where(head.c.call_connection_id == _b.c.call_connection_id)
+                .correlate(_b)
                 .scalar_subquery()
             )
             rows = await conn.execute(
-                sa.select(_b)
-                .join(_s, _s.c.call_connection_id == _b.c.call_connection_id)
-                .where(_s.c.call_connection_id.in_(ids), _b.c.seq == head_seq)
+                sa.select(_b).where(_b.c.call_connection_id.in_(ids), _b.c.seq == head_seq)
             )
             return [
                 ClaimedBatch(
