@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import jwt
-from jwt.types import Options
 import pytest
+from jwt.types import Options
 
 from switchboard.automation.callbacks_signing import (
     TOKEN_SECONDS,
