@@ -96,7 +96,7 @@ async def test_settling_the_head_makes_the_next_batch_due_in_order(queue: Callba
     for _ in range(3):
         [head] = await queue.claim(NOW + 1, 10, LEASE)
         delivered.append(head.body)
-        assert await queue.settle(head, NOW + 1)
+        assert (await queue.settle(head, NOW + 1)).held
     assert delivered == [b"[0]", b"[1]", b"[2]"]
     assert await queue.claim(NOW + 1, 10, LEASE) == []
     assert await queue.next_due_ms() is None
@@ -126,10 +126,10 @@ async def test_a_lapsed_lease_passes_the_call_on_and_fences_the_old_holder(
     assert await queue.claim(NOW + LEASE - 1, 10, LEASE) == []
     [fresh] = await queue.claim(NOW + LEASE, 10, LEASE)
     assert fresh.seq == stale.seq == 1
-    assert not await queue.settle(stale, NOW + LEASE)
+    assert not (await queue.settle(stale, NOW + LEASE)).held
     assert not await queue.retry_later(stale, CallbackAttempt(NOW, None, "late"), NOW)
     assert await queue.backlog(call) == 2  # the stale holder changed nothing
-    assert await queue.settle(fresh, NOW + LEASE)
+    assert (await queue.settle(fresh, NOW + LEASE)).held
     [following] = await queue.claim(NOW + LEASE, 10, LEASE)
     assert following.seq == 2
 
@@ -140,7 +140,7 @@ async def test_a_batch_queued_during_a_claim_waits_for_the_holder(queue: Callbac
     [head] = await queue.claim(NOW, 10, LEASE)
     await queue.enqueue(batch(call, 1, at=NOW + 5))
     assert await queue.claim(NOW + 5, 10, LEASE) == []
-    assert await queue.settle(head, NOW + 6)
+    assert (await queue.settle(head, NOW + 6)).held
     [following] = await queue.claim(NOW + 6, 10, LEASE)
     assert (following.seq, following.body) == (2, b"[1]")
 
@@ -159,7 +159,7 @@ async def test_idle_streams_are_purged_and_busy_ones_kept(queue: CallbackQueue) 
     await queue.enqueue(batch(idle))
     await queue.enqueue(batch(busy))
     [head] = [c for c in await queue.claim(NOW, 10, LEASE) if c.call_connection_id == idle]
-    assert await queue.settle(head, NOW)
+    assert (await queue.settle(head, NOW)).held
     assert await queue.purge_idle(NOW + 1) == 1
     assert await queue.backlog(busy) == 1
     assert await queue.enqueue(batch(idle)) == 1  # a purged stream starts again
@@ -179,3 +179,20 @@ async def test_sql_add_rolls_back_with_its_transaction_leaving_no_gap(
             raise RuntimeError("the state change failed")
     assert await queue.backlog(call) == 1
     assert await queue.enqueue(batch(call, 2)) == 2
+
+
+async def test_a_holder_may_keep_the_lease_and_take_the_next_batch_at_once(
+    queue: CallbackQueue,
+) -> None:
+    call = call_id()
+    for n in range(2):
+        await queue.enqueue(batch(call, n))
+    [head] = await queue.claim(NOW, 10, LEASE)
+    settled = await queue.settle(head, NOW + 1, lease_ms=LEASE)
+    assert settled.held and settled.next is not None
+    following = settled.next
+    assert (following.seq, following.body, following.claim_token) == (2, b"[1]", head.claim_token)
+    assert await queue.claim(NOW + LEASE, 10, LEASE) == []  # still leased to us
+    last = await queue.settle(following, NOW + 2, lease_ms=LEASE)
+    assert last.held and last.next is None
+    assert await queue.next_due_ms() is None

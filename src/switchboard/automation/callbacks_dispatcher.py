@@ -6,8 +6,9 @@
         ▼
     round ─ claim: due call streams (as many as free slots), leased to this node, each with
             │      its head batch
-            └─▶ TaskScope: _deliver ─▶ CallbackSender.post ─▶ CallbackRetryPolicy.after
-                     ├─ delivered / dropped ─▶ queue.settle (the call's next batch is due now)
+            └─▶ TaskGroup: _deliver ─▶ CallbackSender.post ─▶ CallbackRetryPolicy.after
+                     ├─ delivered / dropped ─▶ queue.settle, which hands back the call's next
+                     │   batch under the same lease (one commit per batch) ─▶ POST it …
                      └─ retried ─▶ queue.retry_later (the call waits: head of line)
 
 A wake-up is local: the node that queued a batch claims it itself; other nodes find what a
@@ -153,6 +154,12 @@ class CallbackDispatcher:
             self._wake.set()
 
     async def _attempt(self, batch: ClaimedBatch) -> None:
+        """POST the call's head, and while answered, its next batches under the same lease."""
+        current: ClaimedBatch | None = batch
+        while current is not None:
+            current = await self._attempt_one(current)
+
+    async def _attempt_one(self, batch: ClaimedBatch) -> ClaimedBatch | None:
         result = await self._sender.post(batch)
         now_ms = self._now_ms()
         decision = self._policy.after(
@@ -169,8 +176,7 @@ class CallbackDispatcher:
                 result.error,
                 (decision.next_attempt_ms - now_ms) / 1000,
             )
-            return
-        await self._queue.settle(batch, now_ms)
+            return None
         if decision.verdict is Verdict.DROPPED:
             log.warning(
                 "callback batch %d to %s dropped after %d attempts (%s): %s",
@@ -180,6 +186,9 @@ class CallbackDispatcher:
                 decision.reason,
                 result.error,
             )
+        keep = None if self._stopping else self._lease_ms
+        settled = await self._queue.settle(batch, now_ms, lease_ms=keep)
+        return settled.next
 
     def _now_ms(self) -> int:
         return int(self._clock.now() * 1000)

@@ -1,9 +1,11 @@
 """SqlCallbackQueue: the callback queue on SQLite or PostgreSQL (callbacks_store.py says how).
 
-Gap-free sequences: ``enqueue`` bumps the stream row's ``last_seq`` with an upsert that locks
-the row until the commit, so concurrent enqueues for one call take turns and a rolled-back one
-gives its number back. ``add(conn, …)`` does the same inside a caller's open transaction, so a
-state change and the callbacks it causes commit together.
+Enqueues from many calls at once share a commit (storage/groupcommit.py: one fsync for the
+batch, each enqueue in a savepoint). Gap-free sequences: ``enqueue`` bumps the stream row's
+``last_seq`` with an upsert that locks the row until the commit, so concurrent enqueues for
+one call take turns and a rolled-back one gives its number back. ``add(conn, …)`` does the
+same inside a caller's open transaction, so a state change and the callbacks it causes commit
+together.
 
 Claims lock due stream rows with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite has a single
 writer and ignores it) and move ``next_attempt_ms`` to the lease's end, so another node sees the
@@ -23,12 +25,14 @@ from switchboard.automation.callbacks_store import (
     CallbackAttempt,
     CallbackBatch,
     ClaimedBatch,
+    Settled,
 )
 from switchboard.automation.callbacks_tables import (
     automation_callback_streams,
     automation_callbacks,
 )
 from switchboard.storage.database import Database
+from switchboard.storage.groupcommit import GroupCommitter
 
 _s, _b = automation_callback_streams, automation_callbacks
 _ERROR_CHARS = 2000
@@ -37,9 +41,11 @@ _ERROR_CHARS = 2000
 class SqlCallbackQueue:
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._group = GroupCommitter(database)
 
     async def enqueue(self, batch: CallbackBatch) -> int:
-        async with self._db.write() as conn:
+        # Concurrent enqueues (many calls) share one durable commit; each returns after it.
+        async with self._group.transaction() as conn:
             return await self.add(conn, batch)
 
     async def add(self, conn: AsyncConnection, batch: CallbackBatch) -> int:
@@ -112,40 +118,43 @@ class SqlCallbackQueue:
             rows = await conn.execute(
                 sa.select(_b).where(_b.c.call_connection_id.in_(ids), _b.c.seq == head_seq)
             )
-            return [
-                ClaimedBatch(
-                    row.call_connection_id,
-                    row.seq,
-                    row.url,
-                    bytes(row.body),
-                    row.enqueued_ms,
-                    row.attempts,
-                    token,
-                )
-                for row in rows.all()
-            ]
+            return [_claimed(row, token) for row in rows.all()]
 
-    async def settle(self, claimed: ClaimedBatch, now_ms: int) -> bool:
+    async def settle(
+        self, claimed: ClaimedBatch, now_ms: int, *, lease_ms: int | None = None
+    ) -> Settled:
+        call = claimed.call_connection_id
         async with self._db.write() as conn:
             if not await self._holds(conn, claimed):
-                return False
+                return Settled(False)
             await conn.execute(
-                _b.delete().where(
-                    _b.c.call_connection_id == claimed.call_connection_id,
-                    _b.c.seq == claimed.seq,
-                )
+                _b.delete().where(_b.c.call_connection_id == call, _b.c.seq == claimed.seq)
             )
-            more = sa.select(_b.c.seq).where(_b.c.call_connection_id == claimed.call_connection_id)
+            following = None
+            if lease_ms is not None:
+                row = (
+                    await conn.execute(
+                        sa.select(_b)
+                        .where(_b.c.call_connection_id == call)
+                        .order_by(_b.c.seq)
+                        .limit(1)
+                    )
+                ).first()
+                following = None if row is None else _claimed(row, claimed.claim_token)
+            if following is not None and lease_ms is not None:
+                values: dict[str, Any] = {"next_attempt_ms": now_ms + lease_ms}
+            else:
+                more = sa.select(_b.c.seq).where(_b.c.call_connection_id == call).exists()
+                values = {
+                    "next_attempt_ms": sa.case((more, now_ms), else_=sa.null()),
+                    "claim_token": None,
+                }
             await conn.execute(
                 _s.update()
-                .where(_s.c.call_connection_id == claimed.call_connection_id)
-                .values(
-                    next_attempt_ms=sa.case((more.exists(), now_ms), else_=sa.null()),
-                    claim_token=None,
-                    updated_ms=now_ms,
-                )
+                .where(_s.c.call_connection_id == call)
+                .values(updated_ms=now_ms, **values)
             )
-        return True
+        return Settled(True, following)
 
     async def retry_later(
         self, claimed: ClaimedBatch, attempt: CallbackAttempt, next_attempt_ms: int
@@ -206,3 +215,15 @@ class SqlCallbackQueue:
             .with_for_update()
         )
         return token is not None and token == claimed.claim_token
+
+
+def _claimed(row: sa.Row[Any], token: str) -> ClaimedBatch:
+    return ClaimedBatch(
+        row.call_connection_id,
+        row.seq,
+        row.url,
+        bytes(row.body),
+        row.enqueued_ms,
+        row.attempts,
+        token,
+    )

@@ -5,7 +5,9 @@
 
     claim ─▶ due streams, leased to the caller (next_attempt_ms = the lease's end), each with
              its head batch (lowest seq) ─┬─ settle (delivered or dropped): head removed; the
-                                          │   next batch is due now, or the stream goes idle
+                                          │   holder keeps the lease and gets the next batch
+                                          │   (one transaction per batch), or the stream goes
+                                          │   idle
                                           └─ retry_later: the same head, due later
 
 Head of line per call, calls in parallel: only a stream's head is ever handed out, and only to
@@ -46,6 +48,12 @@ class ClaimedBatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Settled:
+    held: bool  # False: the lease was lost meanwhile; nothing changed
+    next: ClaimedBatch | None = None  # the call's next batch, still leased (when asked for)
+
+
+@dataclass(frozen=True, slots=True)
 class CallbackAttempt:
     attempted_ms: int
     status: int | None  # None: no HTTP answer
@@ -61,9 +69,12 @@ class CallbackQueue(Protocol):
         """The head batch of up to ``limit`` due streams, leased until ``now_ms + lease_ms``."""
         ...
 
-    async def settle(self, claimed: ClaimedBatch, now_ms: int) -> bool:
-        """The head is done with (delivered, or dropped): remove it and release the stream.
-        False if the lease was lost meanwhile (nothing changed)."""
+    async def settle(
+        self, claimed: ClaimedBatch, now_ms: int, *, lease_ms: int | None = None
+    ) -> Settled:
+        """The head is done with (delivered, or dropped): remove it. With ``lease_ms`` the
+        stream stays leased (``now_ms + lease_ms``) and its next batch, if any, comes back in
+        the same transaction; else the stream is released (the next batch due now)."""
         ...
 
     async def retry_later(
@@ -131,29 +142,23 @@ class MemoryCallbackQueue:
             token = uuid.uuid4().hex
             stream.claim_token = token
             stream.next_attempt_ms = now_ms + lease_ms
-            head = stream.batches[0]
-            claimed.append(
-                ClaimedBatch(
-                    call_id,
-                    head.seq,
-                    head.batch.url,
-                    head.batch.body,
-                    head.batch.enqueued_ms,
-                    head.attempts,
-                    token,
-                )
-            )
+            claimed.append(_claimed(call_id, stream, token))
         return claimed
 
-    async def settle(self, claimed: ClaimedBatch, now_ms: int) -> bool:
+    async def settle(
+        self, claimed: ClaimedBatch, now_ms: int, *, lease_ms: int | None = None
+    ) -> Settled:
         stream = self._held(claimed)
         if stream is None:
-            return False
+            return Settled(False)
         stream.batches.popleft()
+        stream.updated_ms = now_ms
+        if lease_ms is not None and stream.batches:
+            stream.next_attempt_ms = now_ms + lease_ms
+            return Settled(True, _claimed(claimed.call_connection_id, stream, claimed.claim_token))
         stream.claim_token = None
         stream.next_attempt_ms = now_ms if stream.batches else None
-        stream.updated_ms = now_ms
-        return True
+        return Settled(True)
 
     async def retry_later(
         self, claimed: ClaimedBatch, attempt: CallbackAttempt, next_attempt_ms: int
@@ -194,3 +199,11 @@ class MemoryCallbackQueue:
         if not stream.batches or stream.batches[0].seq != claimed.seq:
             return None
         return stream
+
+
+def _claimed(call_id: str, stream: _Stream, token: str) -> ClaimedBatch:
+    head = stream.batches[0]
+    batch = head.batch
+    return ClaimedBatch(
+        call_id, head.seq, batch.url, batch.body, batch.enqueued_ms, head.attempts, token
+    )
