@@ -19,6 +19,7 @@ from typing import Any
 
 from switchboard.core.sections import (
     AuthConfig,
+    AutomationConfig,
     BusConfig,
     CallingConfig,
     ChatConfig,
@@ -112,6 +113,14 @@ class Settings:
     sms_rate_burst: int = 10  # messages a number may send at once before the rate applies
     sms_queue_expiry_hours: float = 72.0  # a message the carrier never took fails after this
     sms_event_casing: str = "pascal"  # SMS event data keys: pascal (as ACS sends) or camel
+    # Call Automation callbacks (automation/, docs/automation-callbacks.md)
+    automation_callback_timeout_seconds: float = 10.0  # one POST, connect to answer
+    automation_callback_retry_seconds: float = 300.0  # then a batch still undelivered is dropped
+    automation_callback_retry_scale: float = 0.1  # multiplies Event Grid's retry schedule
+    automation_callback_concurrency: int = 64  # call connections delivering at once per node
+    automation_callback_poll_seconds: float = 2.0  # look for due callbacks without a wake-up
+    automation_callback_issuer: str | None = None  # JWT "iss"; unset: the node's endpoint
+    automation_allowed_endpoints: str | None = None  # production: private hosts/IPs/CIDRs allowed
 
     @property
     def sqlite_path(self) -> Path:
@@ -269,6 +278,7 @@ _PREFIXES: dict[type[Any], str] = {
     EventsConfig: "events_",
     NumbersConfig: "",
     SmsConfig: "sms_",
+    AutomationConfig: "automation_",
 }
 
 
@@ -300,4 +310,5 @@ def node_config(settings: Settings) -> NodeConfig:
         events=sections[EventsConfig],
         numbers=sections[NumbersConfig],
         sms=sections[SmsConfig],
+        automation=sections[AutomationConfig],
     )

@@ -5,7 +5,7 @@
     NodeConfig.server ─▶ the HTTP server, TLS · .storage ─▶ Database · .bus ─▶ MemoryBus/RedisBus
     .auth ─▶ access keys, HMAC, signing keys · .chat ─▶ chat/ · .calling ─▶ calling/
     .media ─▶ the SFU · .turn ─▶ traversal/ · .events ─▶ events/ · .numbers ─▶ numbers/
-    .sms ─▶ sms/
+    .sms ─▶ sms/ · .automation ─▶ automation/ (callbacks)
 
 Only the composition root (app.py) and the CLI see the whole ``NodeConfig``; a domain gets its
 own section and, where it must tell clients where the node is, the ``ServerConfig``.
@@ -180,6 +180,19 @@ class SmsConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class AutomationConfig:
+    """Call Automation callbacks (docs/automation-callbacks.md)."""
+
+    callback_timeout_seconds: float = 10.0  # one POST, connect to answer
+    callback_retry_seconds: float = 300.0  # then a batch still undelivered is dropped
+    callback_retry_scale: float = 0.1  # multiplies Event Grid's retry schedule
+    callback_concurrency: int = 64  # call connections delivering at once on this node
+    callback_poll_seconds: float = 2.0  # look for due callbacks this often without a wake-up
+    callback_issuer: str | None = None  # JWT "iss"; unset: the node's endpoint (https://host:port)
+    allowed_endpoints: str | None = None  # production: private hosts/IPs/CIDRs callbacks may reach
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class NodeConfig:
     server: ServerConfig
     storage: StorageConfig
@@ -192,3 +205,4 @@ class NodeConfig:
     events: EventsConfig = EventsConfig()
     numbers: NumbersConfig = NumbersConfig()
     sms: SmsConfig = SmsConfig()
+    automation: AutomationConfig = AutomationConfig()

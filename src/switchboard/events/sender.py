@@ -71,7 +71,7 @@ class WebhookSender:
                 async with request as response:
                     if 200 <= response.status_code < 300:
                         return SendResult(True, response.status_code)
-                    excerpt = await _excerpt(response)
+                    excerpt = await response_excerpt(response)
                     return SendResult(False, response.status_code, excerpt)
         except TimeoutError:
             return SendResult(False, None, f"no answer within {self._timeout:g} s")
@@ -81,7 +81,7 @@ class WebhookSender:
             return SendResult(False, None, f"{type(exc).__name__}: {exc}")
 
 
-async def _excerpt(response: httpx.Response) -> str:
+async def response_excerpt(response: httpx.Response) -> str:
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
