@@ -3,17 +3,18 @@ URIs through events' endpoint guard."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
-from urllib.parse import urlsplit
 
 import httpx
 
+from switchboard.automation.callbacks import AutomationCallbacks
+from switchboard.automation.callbacks_sender import CallbackUrls
+from switchboard.automation.event_schemas import callback_event
 from switchboard.automation.models import InvalidCallbackUriError
+from switchboard.automation.ports import CallbackData
 from switchboard.core.errors import EndpointRefusedError
 from switchboard.core.events import IntegrationEvent
-from switchboard.core.sections import Mode
-from switchboard.events.endpoints import EndpointGuard
-from switchboard.events.models import check_endpoint_url
 from switchboard.events.outbox import Outbox
 from switchboard.media.endpoint.renderer import FileFetchError
 from switchboard.numbers.models import OwnedNumber
@@ -74,21 +75,31 @@ class GuardedFileFetcher:
             raise FileFetchError(f"{uri}: {error}") from None
 
 
-class CallbackUriGuard:
-    """ACS takes only https callbacks; the emulator (development mode) takes http too, and in
-    production the host must not point inside (the SSRF guard every fetched URL passes)."""
+class CallbackUrlGuard:
+    """The service's URL check (callback URIs and audio files) over the callbacks' own: https
+    only in production, and the SSRF guard on where the host points."""
 
-    def __init__(self, guard: EndpointGuard, mode: Mode) -> None:
-        self._guard = guard
-        self._mode = mode
+    def __init__(self, urls: CallbackUrls) -> None:
+        self._urls = urls
 
     async def check_callback_uri(self, url: str) -> None:
         try:
-            check_endpoint_url(url)
-            if self._mode is Mode.PRODUCTION and urlsplit(url).scheme != "https":
-                raise EndpointRefusedError("Callbacks go to https URLs only.")
-            await self._guard.check_url(url)
+            await self._urls.check(url)
         except EndpointRefusedError as error:
             raise InvalidCallbackUriError(
                 f"The field CallbackUri is invalid: {error.message}", target="callbackUri"
             ) from None
+
+
+class QueuedCallbacks:
+    """The service's callbacks into the durable queue (AutomationCallbacks)."""
+
+    def __init__(self, callbacks: AutomationCallbacks) -> None:
+        self._callbacks = callbacks
+
+    async def enqueue(
+        self, call_connection_id: str, url: str, events: Sequence[CallbackData]
+    ) -> None:
+        await self._callbacks.enqueue(
+            call_connection_id, url, [callback_event(event) for event in events]
+        )

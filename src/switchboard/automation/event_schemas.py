@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from switchboard.automation.callbacks_events import CallbackEvent, ResultInformation
 from switchboard.automation.models import IncomingOffer, Participant
 from switchboard.automation.ports import CallbackData
 from switchboard.core.events import IntegrationEvent
@@ -29,23 +30,20 @@ def render_value(value: Any) -> Any:
     return value
 
 
-def data_json(event: CallbackData) -> dict[str, Any]:
-    """The event's ``data``: the common fields, then its own (acs-wire-reference §10)."""
-    body: dict[str, Any] = {
-        "callConnectionId": event.call_connection_id,
-        "serverCallId": event.server_call_id,
-        "correlationId": event.correlation_id,
-    }
-    if event.operation_context is not None:
-        body["operationContext"] = event.operation_context
-    if event.result is not None:
-        body["resultInformation"] = {
-            "code": event.result.code,
-            "subCode": event.result.sub_code,
-            "message": event.result.message,
-        }
-    body.update({key: render_value(value) for key, value in event.data.items()})
-    return body
+def callback_event(event: CallbackData) -> CallbackEvent:
+    """The service's event as the callbacks machinery sends it (its own data rendered)."""
+    result = event.result
+    return CallbackEvent(
+        name=event.type,
+        call_connection_id=event.call_connection_id,
+        server_call_id=event.server_call_id,
+        correlation_id=event.correlation_id,
+        operation_context=event.operation_context,
+        result_information=None
+        if result is None
+        else ResultInformation(result.code, result.sub_code, result.message),
+        extra={key: render_value(value) for key, value in event.data.items()},
+    )
 
 
 def incoming_call_event(offer: IncomingOffer, context: str, now: float) -> IntegrationEvent:
