@@ -380,11 +380,10 @@ class Conference:
         if member is None or member.state is not MemberState.CONNECTED:
             return False
         await self.media.set_muted(member, MediaKind.AUDIO, True)
-        # The member itself hears of it too (ACS: the muted device's isMuted turns true).
-        self._deliver(
-            Deliver(member.device, ParticipantUpdated(member.info(), call_id=self.call_id))
-        )
         self._changed(member, True, None)
+        # The member itself hears of it too (ACS: the muted device's isMuted turns true).
+        updated = ParticipantUpdated(member.info(), call_id=self.call_id)
+        self._deliver(Deliver(member.device, updated))
         return True
 
     async def app_left(self, reason: EndReason) -> None:
