@@ -56,7 +56,9 @@ class FakeMediaNode:
     async def add_participant(
         self, call_id: str, participant_id: str, options: SubscriberOptions
     ) -> TransportParams:
-        return TransportParams("127.0.0.1", 40000, "ufrag", "pwd" * 8, "sha-256 " + "AB:" * 31 + "AB")  # fmt: skip
+        return TransportParams(
+            "127.0.0.1", 40000, "ufrag", "pwd" * 8, "sha-256 " + "AB:" * 31 + "AB"
+        )
 
     async def remove_participant(self, call_id: str, participant_id: str) -> None:
         return None
@@ -64,7 +66,9 @@ class FakeMediaNode:
     async def set_keys(self, *args: Any, **kwargs: Any) -> None:
         return None
 
-    async def expect_peer(self, call_id: str, participant_id: str, ice_ufrag: str, fingerprint: str) -> None:  # fmt: skip
+    async def expect_peer(
+        self, call_id: str, participant_id: str, ice_ufrag: str, fingerprint: str
+    ) -> None:
         return None
 
     async def publish(self, call_id: str, participant_id: str, track: TrackSpec) -> None:
@@ -73,7 +77,9 @@ class FakeMediaNode:
     async def unpublish(self, call_id: str, participant_id: str, ssrc: int) -> None:
         return None
 
-    async def set_muted(self, call_id: str, participant_id: str, kind: MediaKind, muted: bool) -> None:  # fmt: skip
+    async def set_muted(
+        self, call_id: str, participant_id: str, kind: MediaKind, muted: bool
+    ) -> None:
         self.muted.append((participant_id, kind, muted))
 
     async def set_max_video(self, call_id: str, participant_id: str, max_video: int) -> None:
@@ -157,11 +163,15 @@ class World:
         call_id = new_server_call_id()
         return call_id, await self.calls.create(call_id, self.events.put_nowait)
 
-    async def invite(self, call_id: str, user: str, invitation: str, timeout: float = 30.0) -> None:  # fmt: skip
+    async def invite(self, call_id: str, user: str, invitation: str, ring: float = 30.0) -> None:
         await self.calls.invite(
-            call_id, user, invitation_id=invitation, timeout_seconds=timeout,
-            caller=None, caller_display_name="Contoso",
-        )  # fmt: skip
+            call_id,
+            user,
+            invitation_id=invitation,
+            timeout_seconds=ring,
+            caller=None,
+            caller_display_name="Contoso",
+        )
 
 
 @pytest.fixture
@@ -191,13 +201,15 @@ async def world() -> AsyncIterator[World]:
 
 
 def offer(call_id: str, request_id: str = "r1") -> Accept:
-    return Accept(id=request_id, call_id=call_id, description={"type": "offer", "sdp": CHROMIUM_OFFER})  # fmt: skip
+    return Accept(
+        id=request_id, call_id=call_id, description={"type": "offer", "sdp": CHROMIUM_OFFER}
+    )
 
 
 async def test_invited_user_rings_everywhere_and_the_accepting_device_joins(world: World) -> None:
     call_id, leg = await world.create()
     assert leg.participant_id == "app"
-    phone, phone_socket = world.device(BOB)
+    _, phone_socket = world.device(BOB)
     laptop, laptop_socket = world.device(BOB)
     await world.invite(call_id, BOB, "inv-1")
     for socket in (phone_socket, laptop_socket):
@@ -291,7 +303,7 @@ async def test_a_rejected_invitation_fails_and_the_call_waits_for_others(world: 
 async def test_an_unanswered_invitation_times_out_with_487_10004(world: World) -> None:
     call_id, _ = await world.create()
     _, socket = world.device(BOB)
-    await world.invite(call_id, BOB, "inv-1", timeout=0.01)
+    await world.invite(call_id, BOB, "inv-1", ring=0.01)
     await socket.next("incomingCall")
     world.clock.advance(0.01)  # the timer fires on the loop, then reads this clock
     ended = await socket.next("callEnded")

@@ -14,11 +14,15 @@ from switchboard.calling.server.invitation import Invitation, InvitationState
 T0 = 1000.0
 BOB = "8:acs:r_bob"
 PHONE, LAPTOP = DeviceAddress("a", "bob-phone"), DeviceAddress("b", "bob-laptop")
-APP = participant_info("app", "4:+14255550100", "Contoso", "caller", "Connected", muted=False, video_on=False)  # fmt: skip
+APP = participant_info(
+    "app", "4:+14255550100", "Contoso", "caller", "Connected", muted=False, video_on=False
+)
 
 
 def new_invitation(ring: float = 30.0, presence: float = 1.0) -> Invitation:
-    return Invitation("inv-1", "server:c", BOB, APP, now=T0, ring_seconds=ring, presence_seconds=presence)  # fmt: skip
+    return Invitation(
+        "inv-1", "server:c", BOB, APP, now=T0, ring_seconds=ring, presence_seconds=presence
+    )
 
 
 def wire(outputs: list[Deliver]) -> list[tuple[DeviceAddress, dict[str, Any]]]:
@@ -45,7 +49,10 @@ def test_each_device_rings_with_a_conference_invitation_that_carries_no_offer() 
     [(to, frame)] = wire(invitation.device_present(PHONE, busy=False))
     assert to == PHONE and frame["type"] == "incomingCall"
     assert frame["conference"] is True and frame["offer"] is None
-    assert frame["caller"]["identifier"] == {"rawId": "4:+14255550100", "phoneNumber": {"value": "+14255550100"}}  # fmt: skip
+    assert frame["caller"]["identifier"] == {
+        "rawId": "4:+14255550100",
+        "phoneNumber": {"value": "+14255550100"},
+    }
     assert frame["caller"]["displayName"] == "Contoso"
     assert frame["ringTimeoutSeconds"] == 30.0
     assert invitation.state is InvitationState.RINGING
@@ -66,7 +73,10 @@ def test_a_rejection_fails_the_invitation_and_stops_every_device(
     invitation = ringing()
     assert ended(invitation.reject(PHONE, busy)) == {PHONE: code, LAPTOP: code}
     assert invitation.state is InvitationState.FAILED
-    assert invitation.failure is not None and (invitation.failure.code, invitation.failure.sub_code) == code  # fmt: skip
+    assert (
+        invitation.failure is not None
+        and (invitation.failure.code, invitation.failure.sub_code) == code
+    )
 
 
 def test_nobody_answering_in_time_fails_with_487_10004_everywhere() -> None:

@@ -213,9 +213,14 @@ class ServerCallHost:
             raise CallStateError(f"'{user_raw_id}' is in the call already.")
         caller_id = caller.raw_id if caller is not None else self._app_raw_id
         info = participant_info(
-            APP_PARTICIPANT_ID, caller_id, caller_display_name, "caller", "Connected",
-            muted=False, video_on=False,
-        )  # fmt: skip
+            APP_PARTICIPANT_ID,
+            caller_id,
+            caller_display_name,
+            "caller",
+            "Connected",
+            muted=False,
+            video_on=False,
+        )
         invitation = Invitation(
             invitation_id,
             call_id,
