@@ -8,6 +8,8 @@
     twoparty/    session (CallSession, sans-I/O 1:1 state machine), calls (TwoPartyCalls)
     conference/  group and Room calls on the SFU: host, conference, group (sans-I/O rules),
                  admission, media, events, placement (which node owns a call)
+    server/      server calls (Call Automation): ServerCalls (the app's API), ServerCallHost
+                 (the owner's state), Invitation (ringing a user, sans-I/O), the events
     service.py   CallingService: calling state on a node (the router's inbox)
     component.py CallingComponent: the running parts, from what app.py picked
     models.py, errors.py, lifecycle.py, eventgrid.py: shared by all of the above

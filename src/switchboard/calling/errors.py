@@ -2,6 +2,7 @@
 
     BadRequestError ── InvalidSignalError (400 InvalidSignal: a malformed or unknown message)
     NotFoundError ──── CallNotFoundError (404 CallNotFound: no such call for this device)
+                       CallParticipantNotFoundError (404 ParticipantNotFound: a server call's)
     ConflictError ──── CallStateError (409 InvalidCallState: not allowed in the call's state)
                        └── CallFullError (409 ParticipantLimitReached, in group.py)
     PermissionDeniedError ─ CallPermissionError (403 Forbidden: the room role does not allow it;
@@ -40,3 +41,7 @@ class CallPermissionError(PermissionDeniedError):
 
 class CallNotAllowedError(PermissionDeniedError):
     code = "CallNotAllowed"
+
+
+class CallParticipantNotFoundError(NotFoundError):
+    code = "ParticipantNotFound"

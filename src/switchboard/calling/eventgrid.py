@@ -37,7 +37,7 @@ def integration_event(fact: Lifecycle) -> IntegrationEvent:
         "serverCallId": fact.call_id,
         "group": {"id": fact.group_id} if fact.group_id is not None else None,
         "room": {"id": fact.room_id} if fact.room_id is not None else None,
-        "isTwoParty": fact.group_id is None and fact.room_id is None,
+        "isTwoParty": fact.two_party,
         "correlationId": fact.correlation_id or fact.call_id,
         "isRoomsCall": fact.room_id is not None,
     }

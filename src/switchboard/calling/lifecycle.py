@@ -1,7 +1,7 @@
 """Lifecycle facts of a call, for Event Grid (``eventgrid.py``): what happened, to whom, when.
 
-Two-party calls (``session.py``) and group/Room calls (``group_events.py``) produce them; the
-Event Grid sink turns each into one ``Microsoft.Communication.Call*`` event.
+Two-party calls (``session.py``) and group/Room/server calls (``conference/events.py``)
+produce them; the Event Grid sink turns each into one ``Microsoft.Communication.Call*`` event.
 """
 
 from __future__ import annotations
@@ -48,3 +48,4 @@ class Lifecycle:
     correlation_id: str | None = None  # None: the call id
     started_by_role: str = "Attendee"  # a Room role in a Room call
     participant_role: str = "Attendee"
+    two_party: bool = True  # false for group, Room and server calls

@@ -16,8 +16,10 @@ from switchboard.calling.signaling.protocol import (
     CommunicationUser,
     EndReasonInfo,
     ParticipantInfo,
+    PhoneNumber,
     WireIdentifier,
 )
+from switchboard.core.identifiers import IdentifierKind, identifier_from_raw_id
 
 
 class CallState(StrEnum):
@@ -159,13 +161,24 @@ def participant_info(
 ) -> ParticipantInfo:
     return ParticipantInfo(
         participant_id,
-        WireIdentifier(user_id, CommunicationUser(user_id)),
+        wire_identifier(user_id),
         display_name,
         role,
         state,
         muted,
         video_on,
     )
+
+
+def wire_identifier(raw_id: str) -> WireIdentifier:
+    """A participant's identifier as frames carry it: a user, or (a server call's phone leg,
+    its caller) a phone number, or only the raw id (an app)."""
+    identifier = identifier_from_raw_id(raw_id)
+    if identifier.kind is IdentifierKind.COMMUNICATION_USER:
+        return WireIdentifier(raw_id, CommunicationUser(raw_id))
+    if identifier.kind is IdentifierKind.PHONE_NUMBER:
+        return WireIdentifier(raw_id, phone_number=PhoneNumber(identifier.value))
+    return WireIdentifier(raw_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
     endpoint (socket) ─register/detach/drop─▶ DeviceRegistry ─▶ DeviceHub (local devices)
                       ─handle(request)──────▶ startCall: TwoPartyCalls (this node owns it)
                                               joinGroupCall/joinRoom: ConferenceHost (placed)
+                                              server calls: ServerCallHost (the app's)
                                               call requests: router.to_owner(the call's node)
     router (this node: the objects; other nodes: the bus) ─receive─▶ TwoPartyCalls /
         ConferenceHost ─▶ frames (router.deliver), lifecycle (Event Grid sink)
@@ -19,13 +20,14 @@ from dataclasses import dataclass
 import msgspec
 
 from switchboard.bus.base import Bus, Subscription
-from switchboard.calling.conference.conference import is_conference
+from switchboard.calling.conference.conference import is_conference, is_server_call
 from switchboard.calling.conference.host import ConferenceHost
 from switchboard.calling.conference.placement import Placement
 from switchboard.calling.errors import CallNotAllowedError, CallNotFoundError, InvalidSignalError
 from switchboard.calling.models import Deliver, DeviceAddress, EndReason
 from switchboard.calling.routing.messages import Command, ForOwner, Invite, Lost, Present
 from switchboard.calling.routing.router import CallRouter
+from switchboard.calling.server.host import ServerCallHost
 from switchboard.calling.signaling.frames import Ack, ServerFrame, nack
 from switchboard.calling.signaling.hub import DeviceConnection, DeviceHub, LocalDevice
 from switchboard.calling.signaling.registration import DeviceRegistry, IceServers
@@ -110,6 +112,15 @@ class CallingService:
             max_participants=settings.max_participants,
             sink=sink,
         )
+        # What Call Automation drives (calling/server/): app.py wraps it in ServerCalls
+        # with the media node's legs.
+        self.server_calls = ServerCallHost(
+            self.conferences,
+            router,
+            self.two_party.ring_here,
+            clock=clock,
+            presence_seconds=settings.presence_seconds,
+        )
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -125,6 +136,7 @@ class CallingService:
 
     async def stop(self) -> None:
         self.two_party.stop()
+        self.server_calls.stop()
         self.devices.stop()
         await self._router.stop()
         for subscription in self._subscriptions:
@@ -193,12 +205,17 @@ class CallingService:
 
     def receive(self, message: ForOwner | Invite) -> None:
         if isinstance(message, Command):
-            if is_conference(message.call):
+            if is_server_call(message.call):
+                self.server_calls.apply(message)
+            elif is_conference(message.call):
                 self.conferences.apply(message)
             else:
                 self.two_party.apply(message)
         elif isinstance(message, Present):
-            self.two_party.present(message)
+            if is_server_call(message.call):
+                self.server_calls.present(message)
+            else:
+                self.two_party.present(message)
         elif isinstance(message, Lost):
             self._lost(message)
         else:
@@ -208,7 +225,9 @@ class CallingService:
         self.hub.deliver(device_id, frame)
 
     def _lost(self, lost: Lost) -> None:
-        if is_conference(lost.call):
+        if is_server_call(lost.call):
+            self.server_calls.lost(lost)
+        elif is_conference(lost.call):
             self.conferences.lost(lost)
         else:
             self.two_party.lost(lost)

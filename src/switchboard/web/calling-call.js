@@ -103,12 +103,15 @@ export class Call extends Emitter {
   #offer;
   /** @type {CallFeatures} */
   #features;
+  #invitedToConference = false;
 
   /**
    * @internal Made by CallAgent.startCall, CallAgent.join and by incoming calls.
    * @param {CallPort} port
    * @param {"Outgoing" | "Incoming"} direction
-   * @param {{ id?: string, caller?: WireParticipant, offer?: RTCSessionDescriptionInit }} [init]
+   * @param {{ id?: string, caller?: WireParticipant, offer?: RTCSessionDescriptionInit | null,
+   *   conference?: boolean }} [init]  `conference`: a server call (Call Automation) rings
+   *   with no offer; accepting joins its conference with our own offer
    */
   constructor(port, direction, init = {}) {
     super();
@@ -119,6 +122,7 @@ export class Call extends Emitter {
     if (init.id) this.id = init.id;
     if (init.caller) this.remoteParticipants = [new RemoteParticipant(init.caller)];
     if (direction === "Incoming") this.state = "Ringing";
+    this.#invitedToConference = Boolean(init.conference);
     const features = {
       /** @param {string} type @param {Record<string, unknown>} fields */
       request: (type, fields) => port.request(type, { callId: this.id, ...fields }),
@@ -308,13 +312,16 @@ export class Call extends Emitter {
 
   /** @internal @param {CallOptions} options */
   async _accept(options) {
-    if (this.state !== "Ringing" || this.direction !== "Incoming" || this.#offer === null) {
+    const ringing = this.state === "Ringing" && this.direction === "Incoming";
+    if (ringing && this.#invitedToConference) return this.#acceptConference(options);
+    const offer = this.#offer;
+    if (!ringing || offer === null) {
       throw new Error(`only a ringing incoming call can be accepted (it is ${this.state})`);
     }
     this.#setState("Connecting");
     try {
       const peer = await this.#openMedia(options, false);
-      await peer.pc.setRemoteDescription(this.#offer);
+      await peer.pc.setRemoteDescription(offer);
       const video = await this.#local.adoptTransceivers(peer.pc);
       await peer.pc.setLocalDescription();
       await this.#port.request("accept", {
@@ -323,6 +330,37 @@ export class Call extends Emitter {
         media: { audio: true, video: video !== null },
       });
       this.#afterAck();
+    } catch (error) {
+      this.#failed(error);
+      throw error;
+    }
+  }
+
+  /**
+   * A server call: from here on exactly a joined group call (our offer, the SFU's answer
+   * and later offers from "media"); the app that rang is not a remote participant.
+   * @param {CallOptions} options
+   */
+  async #acceptConference(options) {
+    this.isConference = true;
+    this.#heldCandidates = null; // the SFU is ICE-lite: its candidate is in its SDP, ours unused
+    this.remoteParticipants = [];
+    this.#setState("Connecting");
+    try {
+      const peer = await this.#openMedia(options);
+      await peer.pc.setLocalDescription();
+      await this.#port.request(
+        "accept",
+        {
+          callId: this.id,
+          description: peer.local(),
+          media: { audio: true, video: this.localVideoStreams.length > 0 },
+        },
+        (ack) => {
+          this.participantId = String(ack.participantId ?? "");
+        },
+      );
+      if (this.isMuted) this.#mediaState({ muted: true }).catch(report);
     } catch (error) {
       this.#failed(error);
       throw error;

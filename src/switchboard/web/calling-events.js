@@ -5,8 +5,10 @@
 /**
  * ACS's `CommunicationUserIdentifier` (as `@azure/communication-common` spells it).
  * @typedef {{ communicationUserId: string, kind?: "communicationUser" }} CommunicationUserIdentifier
- * @typedef {{ rawId: string, communicationUser?: { id: string } }} WireIdentifier
- *   An identifier as the signaling protocol carries it.
+ * @typedef {{ rawId: string, communicationUser?: { id: string },
+ *   phoneNumber?: { value: string } }} WireIdentifier
+ *   An identifier as the signaling protocol carries it (a server call's caller may be a
+ *   phone number, or only a rawId: the app).
  * @typedef {{ code: number, subCode: number, phrase?: string }} CallEndReason
  * @typedef {{ oldValue: string, newValue: string }} ValueChangedEvent
  */

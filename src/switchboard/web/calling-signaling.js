@@ -53,7 +53,7 @@ export const SignalingCloseCode = Object.freeze({
  * @typedef {{ type: "joinRoom", id?: string, roomId?: string, description?: FrameDescription,
  *   media?: FrameMedia, displayName?: string, screenShareMids?: string[] }} JoinRoomRequest
  * @typedef {{ type: "accept", id?: string, callId?: string, description?: FrameDescription,
- *   media?: FrameMedia, displayName?: string }} AcceptRequest
+ *   media?: FrameMedia, displayName?: string, screenShareMids?: string[] }} AcceptRequest
  * @typedef {{ type: "reject", id?: string, callId?: string, busy?: boolean }} RejectRequest
  * @typedef {{ type: "hangUp", id?: string, callId?: string }} HangUpRequest
  * @typedef {{ type: "sdp", id?: string, callId?: string, description?: FrameDescription,
@@ -82,7 +82,7 @@ export const SignalingCloseCode = Object.freeze({
  *   AckFrame
  * @typedef {{ type: "incomingCall", callId: string, caller: FrameParticipant,
  *   participantId: string, media: FrameMedia, offer: FrameDescription | null,
- *   ringTimeoutSeconds: number }} IncomingCallFrame
+ *   ringTimeoutSeconds: number, conference?: boolean }} IncomingCallFrame
  * @typedef {{ type: "callUpdated", callId: string, state: string, participantId: string,
  *   participants: FrameParticipant[], role?: string }} CallUpdatedFrame
  * @typedef {{ type: "participantUpdated", callId: string, participant: FrameParticipant }}

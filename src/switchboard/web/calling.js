@@ -219,6 +219,7 @@ export class CallAgent extends Emitter {
         id: callId,
         caller: frame.caller,
         offer: frame.offer,
+        conference: frame.conference === true,
       });
       this.#byId.set(callId, incoming);
       const incomingCall = new IncomingCall(incoming, this.#port, () => this.#addCall(incoming));

@@ -14,6 +14,9 @@ This class does the asynchronous part, one job at a time per call (so no locks).
     roster changed (rooms) ─▶ roles re-read: participantUpdated, publish/unpublish, offer;
         off the roster ─▶ callEnded 403/5855
     the room's validity window ends (timer, re-read) ─▶ callEnded 403/5856 for everyone
+    a server call ("server:<uuid>", calling/server/): an invited device's accept{offer}
+        joins like a join; the app (not a member) watches through a ConferenceObserver and
+        removes, mutes or ends; the call stays up until someone has been in
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol, TypeVar
 
 from switchboard.calling.conference.admission import Admission, Lobby, WindowWatch, room_admission
 from switchboard.calling.conference.admission import Joiner as Joiner
@@ -37,9 +41,10 @@ from switchboard.calling.conference.media import ConferenceMedia
 from switchboard.calling.errors import CallNotFoundError, CallStateError, InvalidSignalError
 from switchboard.calling.lifecycle import Lifecycle
 from switchboard.calling.models import HUNG_UP, Deliver, DeviceAddress, EndReason
-from switchboard.calling.signaling.frames import CallEnded, Sdp, ack, nack
+from switchboard.calling.signaling.frames import CallEnded, ParticipantUpdated, Sdp, ack, nack
 from switchboard.calling.signaling.protocol import Description
 from switchboard.calling.signaling.requests import (
+    Accept,
     Admit,
     CallRequests,
     CandidateRequest,
@@ -69,13 +74,33 @@ log = logging.getLogger(__name__)
 MEDIA_PEER = "media"  # the participant id the SFU's descriptions come from and go to
 GROUP_PREFIX = "group:"
 ROOM_PREFIX = "room:"
+SERVER_PREFIX = "server:"  # a server call (Call Automation), calling/server/
+
+T = TypeVar("T")
 
 
 def is_conference(call_id: str) -> bool:
-    return call_id.startswith((GROUP_PREFIX, ROOM_PREFIX))
+    return call_id.startswith((GROUP_PREFIX, ROOM_PREFIX, SERVER_PREFIX))
+
+
+def is_server_call(call_id: str) -> bool:
+    return call_id.startswith(SERVER_PREFIX)
 
 
 Lifecycles = Callable[[Sequence[Lifecycle]], None]
+
+
+class ConferenceObserver(Protocol):
+    """Who watches a conference from this node (a server call's app): told after each change,
+    inside the conference's job, so it sees them in order."""
+
+    def member_joined(self, member: Member) -> None: ...
+
+    def member_left(self, member: Member, reason: EndReason | None) -> None: ...
+
+    def member_changed(self, member: Member) -> None: ...
+
+    def call_ended(self, reason: EndReason) -> None: ...
 
 
 class Conference:
@@ -95,7 +120,10 @@ class Conference:
         self.room_id = (
             call_id.removeprefix(ROOM_PREFIX) if call_id.startswith(ROOM_PREFIX) else None
         )
-        group_id = call_id.removeprefix(GROUP_PREFIX) if self.room_id is None else None
+        group_id = call_id.removeprefix(GROUP_PREFIX) if call_id.startswith(GROUP_PREFIX) else None
+        # A server call waits for its invitees: it does not end before someone has been in.
+        self.server = is_server_call(call_id)
+        self.observer: ConferenceObserver | None = None
         self.group = GroupCall(call_id, room_id=self.room_id, max_participants=max_participants)
         self.events = GroupCallEvents(call_id, group_id=group_id, room_id=self.room_id)
         self.media = ConferenceMedia(call_id, node)
@@ -127,6 +155,23 @@ class Conference:
     def submit(self, work: Callable[[], Awaitable[None]]) -> None:
         self._jobs.put_nowait(work)
 
+    async def run(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work`` as one of this call's jobs and return its result (or raise)."""
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+        async def job() -> None:
+            try:
+                result = await work()
+            except Exception as exc:
+                if not done.done():
+                    done.set_exception(exc)
+                return
+            if not done.done():
+                done.set_result(result)
+
+        self.submit(job)
+        return await done
+
     async def _run(self) -> None:
         while True:
             work = await self._jobs.get()
@@ -138,9 +183,11 @@ class Conference:
     # ── requests (each runs as one job) ──────────────────────────────────────────────
 
     async def handle(self, who: Joiner, request: CallRequests | Join) -> None:
-        joining = isinstance(request, Join)
+        """A device's request; an ``Accept`` here is an invited device joining a server call
+        (calling/server/ routes only those)."""
+        joining = isinstance(request, Join) or (self.server and isinstance(request, Accept))
         try:
-            if isinstance(request, Join):
+            if isinstance(request, Join) or (self.server and isinstance(request, Accept)):
                 await self._join(who, request)
                 return
             if self.ended:
@@ -176,7 +223,7 @@ class Conference:
                     await self.media.set_muted(member, MediaKind.AUDIO, request.muted)
                 if request.video_on is not None:
                     await self.media.set_muted(member, MediaKind.VIDEO, not request.video_on)
-            self._out(self.group.media_state(member, request.muted, request.video_on))
+            self._changed(member, request.muted, request.video_on)
         elif isinstance(request, Admit):
             admitted_members, lobby_update = self.group.admit(member, request.participant_ids or [])
             self._out(lobby_update)
@@ -195,7 +242,7 @@ class Conference:
         else:
             raise NotSupportedError(f"'{request.kind.value}' is not supported in a group call.")
 
-    async def _join(self, who: Joiner, request: Join) -> None:
+    async def _join(self, who: Joiner, request: Join | Accept) -> None:
         offer = require_description(request.description, "offer").sdp
         parse(offer)  # refuse a broken offer before anyone sees the member
         name = display_name_of(request)
@@ -213,7 +260,8 @@ class Conference:
             admission.granted,
             lobby=admission.lobby,
             now=self._clock.now(),
-            join_only=who.join_only,
+            # voip.join may accept an invitation: a server call is the app's, not started here.
+            join_only=who.join_only and not self.server,
         )
         member.display_name = name
         self._deliver(
@@ -243,6 +291,8 @@ class Conference:
         self._send_description(member, Description("answer", answer))
         self._out(self.group.joined(member))
         self._lifecycle(self.events.added(member, member.role, self._clock.now()))
+        if self.observer is not None:
+            self.observer.member_joined(member)
         await self.media.sync_published(member)
         await self._renegotiate_all()
 
@@ -278,13 +328,15 @@ class Conference:
         self._out(self.group.remove(member.id, reason))
         if was_in:
             self._lifecycle(self.events.removed(member, member.role, self._clock.now()))
+            if self.observer is not None:
+                self.observer.member_left(member, reason)
         self._lobby.forget(member.id)
         await self.media.remove(member.id)
         if not self._end_if_empty(reason or HUNG_UP, ended_by):
             await self._renegotiate_all()
 
     def _end_if_empty(self, reason: EndReason, ended_by: str | None) -> bool:
-        if self.group.members or self.ended:
+        if self.group.members or self.ended or (self.server and not self.events.started):
             return self.ended
         self._finish(reason, ended_by)
         return True
@@ -293,6 +345,8 @@ class Conference:
         self.ended = True
         self._window.cancel()
         self._lifecycle(self.events.ended(reason, ended_by, self._clock.now()))
+        if self.observer is not None:
+            self.observer.call_ended(reason)
         self._on_ended(self.call_id)
 
     async def end_for_everyone(self, reason: EndReason) -> None:
@@ -303,10 +357,44 @@ class Conference:
         for member in list(self.group.members.values()):
             if member.state is MemberState.CONNECTED:
                 self._lifecycle(self.events.removed(member, member.role, now))
+                if self.observer is not None:
+                    self.observer.member_left(member, reason)
             self._out(self.group.remove(member.id, reason))
             await self.media.remove(member.id)
         self._lobby.clear()
         self._finish(reason, None)
+
+    # ── what the app does (server calls; a job each, through ``run``) ─────────────────
+
+    async def remove_member(self, member_id: str, reason: EndReason) -> bool:
+        """The app removes a member (it gets ``reason``); False if it is not in the call."""
+        member = self.group.members.get(member_id)
+        if member is None or self.ended:
+            return False
+        await self._leave(member, reason)
+        return True
+
+    async def mute_member(self, member_id: str) -> bool:
+        """The SFU stops forwarding the member's audio; everyone sees it muted."""
+        member = self.group.members.get(member_id)
+        if member is None or member.state is not MemberState.CONNECTED:
+            return False
+        await self.media.set_muted(member, MediaKind.AUDIO, True)
+        self._changed(member, True, None)
+        # The member itself hears of it too (ACS: the muted device's isMuted turns true).
+        updated = ParticipantUpdated(member.info(), call_id=self.call_id)
+        self._deliver(Deliver(member.device, updated))
+        return True
+
+    async def app_left(self, reason: EndReason) -> None:
+        """The app's leg is gone: a server call with nobody else in it is over."""
+        if self.server and not self.group.members and not self.ended:
+            self._finish(reason, None)
+
+    def _changed(self, member: Member, muted: bool | None, video_on: bool | None) -> None:
+        self._out(self.group.media_state(member, muted, video_on))
+        if self.observer is not None:
+            self.observer.member_changed(member)
 
     # ── media ────────────────────────────────────────────────────────────────────────
 

@@ -7,8 +7,8 @@
     the last one out, or the room's window closed ─▶ CallEnded (reason, duration)
 
 Lobby members are not in the call yet: they produce nothing until admitted. ``serverCallId``
-is the call id (``group:<id>``/``room:<id>``), as the clients see it; ``correlationId`` is
-fresh for each run of the call, so two calls of the same group one after the other differ.
+is the call id (``group:<id>``/``room:<id>``/``server:<id>``), as the clients see it;
+``correlationId`` is fresh for each run of the call, so two runs of one group call differ.
 """
 
 from __future__ import annotations
@@ -94,4 +94,5 @@ class GroupCallEvents:
             correlation_id=self.correlation_id,
             started_by_role=self._started_role,
             participant_role=role or DEFAULT_ROLE,
+            two_party=False,
         )

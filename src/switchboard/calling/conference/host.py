@@ -129,20 +129,25 @@ class ConferenceHost:
                     Deliver(who.device, nack(request.id, error.error_code, error.message))
                 )
                 return
-            conference = Conference(
-                command.call,
-                node=self.media,
-                rooms=self._rooms,
-                deliver=self._router.deliver,
-                clock=self._clock,
-                max_participants=self._max_participants,
-                on_ended=self._ended,
-                lifecycle=self._sink.offer if self._sink is not None else None,
-            )
-            self.conferences[command.call] = conference
-            conference.start(self._tasks)
+            conference = self._new(command.call)
         target = conference
         target.submit(lambda: target.handle(who, request))
+
+    def get(self, call_id: str) -> Conference | None:
+        """The running conference of ``call_id`` on this node (None: not here, or over)."""
+        conference = self.conferences.get(call_id)
+        return conference if conference is not None and not conference.ended else None
+
+    def open(self, call_id: str) -> Conference:
+        """A new conference owned here, with nobody in it yet (a server call: the caller
+        has already claimed it)."""
+        if call_id in self.conferences:
+            raise CallStateError(f"The call '{call_id}' already exists.")
+        return self._new(call_id)
+
+    async def claim(self, call_id: str) -> str:
+        """The owner of ``call_id`` (this node if nobody had it)."""
+        return await self._placement.claim(call_id, self.node_id)
 
     def lost(self, lost: Lost) -> None:
         conference = self.conferences.get(lost.call)
@@ -159,6 +164,21 @@ class ConferenceHost:
         conference = self.conferences.get(ROOM_PREFIX + room_id)
         if conference is not None:
             conference.submit(conference.roster_changed)
+
+    def _new(self, call_id: str) -> Conference:
+        conference = Conference(
+            call_id,
+            node=self.media,
+            rooms=self._rooms,
+            deliver=self._router.deliver,
+            clock=self._clock,
+            max_participants=self._max_participants,
+            on_ended=self._ended,
+            lifecycle=self._sink.offer if self._sink is not None else None,
+        )
+        self.conferences[call_id] = conference
+        conference.start(self._tasks)
+        return conference
 
     def _ended(self, call_id: str) -> None:
         conference = self.conferences.get(call_id)

@@ -59,11 +59,15 @@ class ConferenceMedia:
             with contextlib.suppress(Exception):
                 await self._node.end_call(self.call_id)
 
-    async def connect(self, member: Member, offer: str, screen: set[str]) -> str:
-        """Give a member its transport on the SFU; returns the answer to its offer."""
+    async def open(self) -> None:
+        """The call on the node (before any member: a server call's app leg comes first)."""
         if not self._created:
             await self._node.create_call(self.call_id)
             self._created = True
+
+    async def connect(self, member: Member, offer: str, screen: set[str]) -> str:
+        """Give a member its transport on the SFU; returns the answer to its offer."""
+        await self.open()
         types = payload_types_of(parse(offer))
         params = await self._node.add_participant(
             self.call_id, member.id, SubscriberOptions(payload_types=types)

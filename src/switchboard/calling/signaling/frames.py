@@ -68,6 +68,9 @@ class IncomingCall(CallFrame, tag="incomingCall"):
     media: MediaFlags
     offer: Description | None  # written as null when the caller sent none
     ring_timeout_seconds: float
+    # A server call (Call Automation): no offer; the device accepts with its own offer and
+    # joins the conference (docs/calling-protocol.md "Server calls").
+    conference: bool | None = None
 
 
 class CallUpdated(CallFrame, tag="callUpdated"):

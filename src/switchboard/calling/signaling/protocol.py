@@ -75,9 +75,17 @@ class CommunicationUser(msgspec.Struct):
     id: str = ""
 
 
-class WireIdentifier(msgspec.Struct, rename="camel"):
+class PhoneNumber(msgspec.Struct):
+    value: str = ""
+
+
+class WireIdentifier(msgspec.Struct, rename="camel", omit_defaults=True):
+    """A CommunicationIdentifier: a user (``communicationUser``) or, as the caller of a
+    server call, a phone number (``phoneNumber``) or just a ``rawId`` (the app)."""
+
     raw_id: str = ""
     communication_user: CommunicationUser | None = None
+    phone_number: PhoneNumber | None = None
 
 
 class ParticipantInfo(msgspec.Struct, rename="camel"):

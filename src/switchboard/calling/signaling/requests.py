@@ -74,10 +74,13 @@ class JoinRoom(Request, tag="joinRoom"):
 
 
 class Accept(CallRequest, tag="accept"):
+    """A 1:1 call: ``description`` is the answer; a server call: the device's own offer."""
+
     kind = ClientMessage.ACCEPT
     description: dict[str, Any] | None = None
     media: dict[str, bool] | None = None
     display_name: str | None = None
+    screen_share_mids: list[str] | None = None  # a server call, as in joinGroupCall
 
 
 class Reject(CallRequest, tag="reject"):

@@ -356,6 +356,7 @@ class CallAgent:
                 caller=RemoteParticipant.from_info(frame.caller),
                 offer=frame.offer,
                 remote_video=frame.media.video,
+                conference=bool(frame.conference),
             )
             call.participant_id = frame.participant_id
             self.calls[frame.call_id] = call

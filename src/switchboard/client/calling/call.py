@@ -94,6 +94,7 @@ class Call:
         caller: RemoteParticipant | None = None,
         offer: protocol.Description | None = None,
         remote_video: bool = False,
+        conference: bool = False,
     ) -> None:
         self._agent = agent
         self.direction = direction
@@ -113,6 +114,8 @@ class Call:
         self.lobby: list[RemoteParticipant] = []  # waiting members (Presenters see them)
         self.messages: asyncio.Queue[tuple[str, str]] = asyncio.Queue()  # (from, data)
         self._offer = offer
+        # A server call (Call Automation) rings with no offer: accepting joins its conference.
+        self.is_conference = conference
         self._changed = asyncio.Event()
         self._media_closed = asyncio.Event()
         self._work: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
@@ -221,6 +224,9 @@ class Call:
     async def accept(self, *, audio: bool = True, video: bool = False) -> None:
         if self.direction is not CallDirection.INCOMING or self.state is not CallState.RINGING:
             raise RuntimeError(f"only a ringing incoming call can be accepted ({self.state})")
+        if self.is_conference:
+            await self._accept_conference(audio=audio, video=video)
+            return
         if self._offer is None:
             raise RuntimeError("the incoming call carried no offer")
         self.media = CallMedia(self._agent.ice_servers, video=video, tone_hz=self._agent.tone_hz)
@@ -234,6 +240,25 @@ class Call:
             display_name=self._agent.display_name,
         )
         await self._agent.request(accept)
+
+    async def _accept_conference(self, *, audio: bool, video: bool) -> None:
+        """A server call: our own offer, then exactly a joined group call (the app that
+        rang is not a remote participant)."""
+        self.media = CallMedia(self._agent.ice_servers, video=video, tone_hz=self._agent.tone_hz)
+        self.video_on = video
+        self.remote_participants.clear()
+        self._set_state(CallState.CONNECTING)
+        offer = await self.media.offer()
+        accept = requests.Accept(
+            call_id=self.id,
+            description=offer,
+            media={"audio": audio, "video": video},
+            display_name=self._agent.display_name,
+        )
+        await self._agent.request(accept, on_ack=self._accepted)
+
+    def _accepted(self, result: frames.Ack) -> None:
+        self.participant_id = str(result.participant_id)
 
     async def reject(self, *, busy: bool = False) -> None:
         await self._agent.request(requests.Reject(call_id=self.id, busy=busy or None))
@@ -313,7 +338,12 @@ class Call:
             self._phase(frame.state)
         elif isinstance(frame, frames.ParticipantUpdated):
             remote = RemoteParticipant.from_info(frame.participant)
-            self.remote_participants[remote.id] = remote
+            if remote.id == self.participant_id:  # the server muted this device
+                self.is_muted = remote.is_muted
+                if self.media is not None and remote.is_muted:
+                    self.media.set_muted(True)
+            else:
+                self.remote_participants[remote.id] = remote
             self._changed.set()
         elif isinstance(frame, frames.ParticipantsUpdated):
             for participant in frame.added:

@@ -1,0 +1,154 @@
+"""Invitation: one user rung for a server call, on the call's owning node. Sans-I/O.
+
+Every registered device of the user rings (on any node, as for a 1:1 call: the router's
+invite, then ``Present`` from each node that has one). Methods return the frames to deliver;
+``next_timer()`` says when ``handle_timer(now)`` must run; ``state`` and ``failure`` say how
+it ended.
+
+    LOOKING ──device_present──▶ RINGING ──accept──▶ ACCEPTED (the device joins the conference;
+       │ no device in the presence    │              the others: callEnded 487/10003)
+       │ window: FAILED 480/10037     │ reject: FAILED 603/0 (486/0 busy), every device told
+       │ (486/0 if all were busy)     │ timeout: FAILED 487/10004, every device told
+       │                              │ last ringing device lost: FAILED 480/10078
+       └──────────────────────────────┴ cancel (the app, or the call ended): CANCELED 487/0
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from switchboard.calling import models as m
+from switchboard.calling.errors import CallStateError
+from switchboard.calling.models import Deliver, DeviceAddress, EndReason
+from switchboard.calling.signaling.frames import CallEnded, IncomingCall
+from switchboard.calling.signaling.protocol import MediaFlags, ParticipantInfo
+
+# The invitation timed out: the same pair ACS's calling SDK reports to the devices.
+INVITE_TIMED_OUT = m.NOT_ANSWERED
+
+
+class InvitationState(StrEnum):
+    LOOKING = "Looking"  # waiting for the nodes to report the user's devices
+    RINGING = "Ringing"
+    ACCEPTED = "Accepted"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+
+class Invitation:
+    def __init__(
+        self,
+        invitation_id: str,
+        call_id: str,
+        user_id: str,
+        caller: ParticipantInfo,
+        *,
+        now: float,
+        ring_seconds: float,
+        presence_seconds: float,
+    ) -> None:
+        self.invitation_id = invitation_id
+        self.call_id = call_id
+        self.user_id = user_id
+        self.state = InvitationState.LOOKING
+        self.failure: EndReason | None = None
+        self.accepted_by: DeviceAddress | None = None
+        self._caller = caller
+        self._created_at = now
+        self._ring_seconds = ring_seconds
+        self._presence_seconds = presence_seconds
+        self._ringing: dict[str, DeviceAddress] = {}
+        self._busy: set[str] = set()
+
+    @property
+    def pending(self) -> bool:
+        return self.state in (InvitationState.LOOKING, InvitationState.RINGING)
+
+    def rings(self, device: DeviceAddress) -> bool:
+        return self._ringing.get(device.device_id) == device
+
+    def next_timer(self) -> float | None:
+        if self.state is InvitationState.LOOKING:
+            return self._created_at + min(self._presence_seconds, self._ring_seconds)
+        if self.state is InvitationState.RINGING:
+            return self._created_at + self._ring_seconds
+        return None
+
+    # ── transitions ──────────────────────────────────────────────────────────────────
+
+    def device_present(self, device: DeviceAddress, busy: bool) -> list[Deliver]:
+        if not self.pending:
+            # Rang too late (answered elsewhere, or over): tell a free device at once.
+            return [] if busy else [self._ended(device, m.ACCEPTED_ELSEWHERE)]
+        if busy:
+            self._busy.add(device.device_id)
+            return []
+        self._ringing[device.device_id] = device
+        self.state = InvitationState.RINGING
+        incoming = IncomingCall(
+            self._caller,
+            self.invitation_id,
+            MediaFlags(audio=True, video=False),
+            None,
+            self._ring_seconds,
+            conference=True,
+            call_id=self.call_id,
+        )
+        return [Deliver(device, incoming)]
+
+    def accept(self, device: DeviceAddress) -> list[Deliver]:
+        """The device joins (the conference does that); the user's other devices stop."""
+        if self.state is not InvitationState.RINGING or not self.rings(device):
+            raise CallStateError("This device is not ringing for the call.")
+        others = [d for d in self._ringing.values() if d != device]
+        self._ringing.clear()
+        self.state = InvitationState.ACCEPTED
+        self.accepted_by = device
+        return [self._ended(d, m.ACCEPTED_ELSEWHERE) for d in others]
+
+    def reject(self, device: DeviceAddress, busy: bool) -> list[Deliver]:
+        if self.state is not InvitationState.RINGING or not self.rings(device):
+            raise CallStateError("This device is not ringing for the call.")
+        return self._fail(m.BUSY if busy else m.DECLINED)
+
+    def cancel(self) -> list[Deliver]:
+        """The app canceled it (or the call ended): every ringing device is told 487/0."""
+        if not self.pending:
+            return []
+        out = self._tell_all(m.CANCELLED)
+        self.state = InvitationState.CANCELED
+        return out
+
+    def device_lost(self, device: DeviceAddress) -> list[Deliver]:
+        if self._ringing.pop(device.device_id, None) is None or self._ringing:
+            return []
+        return self._fail(m.ENDPOINT_UNREACHABLE)
+
+    def joined_failed(self, reason: EndReason) -> None:
+        """The accepting device could not join (a broken offer): the invitation failed."""
+        self.state = InvitationState.FAILED
+        self.failure = reason
+
+    def handle_timer(self, now: float) -> list[Deliver]:
+        deadline = self.next_timer()
+        if deadline is None or now < deadline:
+            return []
+        if self.state is InvitationState.LOOKING:
+            return self._fail(m.BUSY if self._busy else m.NO_ENDPOINTS)
+        return self._fail(INVITE_TIMED_OUT)
+
+    # ── helpers ──────────────────────────────────────────────────────────────────────
+
+    def _fail(self, reason: EndReason) -> list[Deliver]:
+        out = self._tell_all(reason)
+        self.state = InvitationState.FAILED
+        self.failure = reason
+        return out
+
+    def _tell_all(self, reason: EndReason) -> list[Deliver]:
+        devices = sorted(self._ringing.values(), key=lambda d: (d.node, d.device_id))
+        self._ringing.clear()
+        return [self._ended(device, reason) for device in devices]
+
+    def _ended(self, device: DeviceAddress, reason: EndReason) -> Deliver:
+        return Deliver(device, CallEnded(reason.info(), call_id=self.call_id))
