@@ -41,6 +41,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from switchboard.app.automation import start_automation
+from switchboard.automation.component import AutomationComponent
 from switchboard.bus.base import Bus, Subscription
 from switchboard.bus.memory import MemoryBus
 from switchboard.bus.redis import RedisBus
@@ -209,6 +211,7 @@ class Node:
         chat: ChatService,
         chat_store: SqlChatStore,
         calling: CallingService,
+        automation: AutomationComponent,
         events: EventsComponent,
         sms: SmsComponent,
         repeatability: Repeatability,
@@ -217,6 +220,7 @@ class Node:
         stack: contextlib.AsyncExitStack,
     ) -> None:
         self.config = config
+        self.automation = automation
         self.port = port
         self.database = database
         self.bus = bus
@@ -377,8 +381,9 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         settings=RealtimeSettings(heartbeat_seconds=config.chat.heartbeat_seconds),
     )
 
+    parts = calling_parts(config, bus)
     calling_component = await CallingComponent.start(
-        calling_parts(config, bus),
+        parts,
         bus=bus,
         database=database,
         relay=relay,
@@ -390,6 +395,22 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
     )
     stack.push_async_callback(calling_component.stop)  # its event sink writes to the outbox
     calling = calling_component.service
+    automation = await start_automation(
+        stack,
+        config,
+        port=port,
+        database=database,
+        bus=bus,
+        secrets=secrets,
+        calling=calling,
+        media=parts.media,
+        numbers=numbers,
+        outbox=events.outbox,
+        clock=clock,
+        resource_id=resource_id,
+        node_id=parts.router.node_id,
+        registry=metrics.registry,
+    )
 
     router = DispatchRouter(
         routes=[
@@ -398,6 +419,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
             *chat_routes(chat, chat_roster, authenticator, paging, repeatability),
             WebSocketRoute("/chat/realtime", realtime.handle),
             *calling_component.routes(),
+            *automation.routes(authenticator, repeatability),
             Mount("/sdk", BrowserModules(), name="sdk"),
             *rooms_routes(rooms, authenticator, repeatability, paging),
             *numbers_routes(numbers, authenticator),
@@ -422,6 +444,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         chat=chat,
         chat_store=chat_store,
         calling=calling,
+        automation=automation.component,
         events=events,
         sms=sms,
         repeatability=repeatability,
