@@ -112,6 +112,7 @@ class Settings:
     sms_rate_burst: int = 10  # messages a number may send at once before the rate applies
     sms_queue_expiry_hours: float = 72.0  # a message the carrier never took fails after this
     sms_event_casing: str = "pascal"  # SMS event data keys: pascal (as ACS sends) or camel
+    sms_lease_seconds: float = 60.0  # claimed SMS work of a node that died waits this long
 
     @property
     def sqlite_path(self) -> Path:
