@@ -75,6 +75,18 @@ async def test_inbox_is_the_newest_messages_oldest_first(store: SimulatorStore) 
     assert {m.carrier_message_id for m in everyone} >= {"c0", "x"}
 
 
+async def test_a_message_the_handset_already_has_is_not_delivered_again(
+    store: SimulatorStore,
+) -> None:
+    number, now, carrier_id = handset(), base_ms(), uuid.uuid4().hex
+    message = InboxMessage(carrier_id, "+18005550100", number, "once", 1, now)
+    await store.deliver_to_handset(message, [OwedReceipt(carrier_id, "Delivered", now)])
+    # Submitted again (a crash came before the sender recorded the first submit).
+    await store.deliver_to_handset(message, [OwedReceipt(carrier_id, "Delivered", now)])
+    assert [m.text for m in await store.inbox(number)] == ["once"]
+    assert len(mine(await store.claim_due(now, 1000, lease_ms=1_000), [carrier_id])) == 1
+
+
 def mine(items: Sequence[PendingItem], ids: Sequence[str]) -> list[PendingItem]:
     return [i for i in items if i.payload.get("carrierMessageId") in ids]
 

@@ -1,4 +1,15 @@
-"""Start ``switchboard serve`` as a real process on a free port, as a user would."""
+"""Start ``switchboard serve`` as a real process on a free port, as a user would.
+
+A crash test for a store (tests/integration/test_*_crash.py) reads the same in a few lines:
+
+    server = start_server(data_dir, *database_args)       # SQLite in data_dir, or PostgreSQL
+    ...work under way...
+    server = await asyncio.to_thread(server.crash_and_restart)   # SIGKILL, then the same
+    ...finish, assert...                                   # data dir, database, args and port
+
+Same port and same data dir (TLS material, keys) mean clients keep their endpoint and
+credentials and simply reconnect, as they would after a real crash and restart.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +33,12 @@ class RunningServer:
     ca_path: str
     data_dir: Path
     output: list[str] = field(default_factory=list)
+    args: tuple[str, ...] = ()  # what start_server was given, for a restart
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def port(self) -> int:
+        return int(self.endpoint.rsplit(":", 1)[1])
 
     @property
     def endpoint(self) -> str:
@@ -41,12 +58,29 @@ class RunningServer:
                 self.process.wait()
         return self.process.returncode
 
+    def kill_9(self) -> None:
+        """SIGKILL: no shutdown, no draining; what was not committed is gone."""
+        self.process.kill()
+        self.process.wait()
+
+    def crash_and_restart(self, timeout: float = 60.0) -> RunningServer:
+        """``kill_9``, then a new process on the same data dir, arguments, environment and
+        port (blocking: call it with ``asyncio.to_thread`` while clients run)."""
+        self.kill_9()
+        return start_server(
+            self.data_dir, *self.args, env=self.env, timeout=timeout, port=self.port
+        )
+
 
 def start_server(
-    data_dir: Path, *extra_args: str, env: dict[str, str] | None = None, timeout: float = 60.0
+    data_dir: Path,
+    *extra_args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+    port: int = 0,
 ) -> RunningServer:
     command = [sys.executable, "-m", "switchboard", "serve", "--data-dir", str(data_dir)]
-    command += ["--port", "0", *extra_args]
+    command += ["--port", str(port), *extra_args]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -79,4 +113,12 @@ def start_server(
     if len(found) != 2:
         process.kill()
         raise RuntimeError("server exited before it was ready:\n" + "\n".join(lines))
-    return RunningServer(process, found[CONNECTION_PREFIX], found[CA_PREFIX], data_dir, lines)
+    return RunningServer(
+        process,
+        found[CONNECTION_PREFIX],
+        found[CA_PREFIX],
+        data_dir,
+        lines,
+        args=extra_args,
+        env=dict(env or {}),
+    )

@@ -27,7 +27,7 @@ from tests.integration.sms_helpers import buy_number, handset, handset_sends, wa
 pytestmark = pytest.mark.anyio
 
 TOO_LONG = "x" * 40_000  # 262 segments: no network concatenates that many
-PROMPTLY = 10.0  # seconds; well under the simulator's 30 s lease of a stuck item
+PROMPTLY = 10.0  # seconds; well under the simulator's 60 s lease of a stuck item
 
 
 @dataclass

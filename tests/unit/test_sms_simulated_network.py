@@ -133,6 +133,22 @@ async def test_a_sent_message_reaches_the_handset_and_reports_delivery(node: Nod
     assert (received.sender, received.text, received.segments) == (OURS, text, 2)
 
 
+async def test_a_message_submitted_again_after_a_crash_reaches_the_handset_once() -> None:
+    network = SimulatorNetwork(MemorySimulatorStore(), clock=FakeClock())
+    carrier = network.carrier("simulator")
+    message = OutboundSms("Outgoing_1", OURS, HANDSET, "long " * 40, want_report=True)
+    first = await carrier.submit(message)
+    # The sender's record of the first submit was lost to a crash; its lease ran out.
+    again = await carrier.submit(message)
+    assert again == first and len(set(first.carrier_message_ids)) == 2
+    assert len(await network.store.inbox(HANDSET)) == 1
+    owed = await network.store.claim_due(2**62, 100, lease_ms=1)
+    assert sorted(i.payload["carrierMessageId"] for i in owed) == sorted(first.carrier_message_ids)
+    other = await carrier.submit(OutboundSms("Outgoing_2", OURS, HANDSET, "hi", want_report=True))
+    assert set(other.carrier_message_ids).isdisjoint(first.carrier_message_ids)
+    assert len(await network.store.inbox(HANDSET)) == 2
+
+
 @pytest.mark.parametrize(
     ("behaviour", "detail"),
     [(HandsetReport.FAILED, "UNDELIV err:001"), (HandsetReport.REJECT, "refuses messages")],

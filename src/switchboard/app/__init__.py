@@ -347,7 +347,9 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
     stack.push_async_callback(turn.stop)
     relay = await turn.start()
 
-    simulator = SimulatorNetwork(SqlSimulatorStore(database), clock=clock)
+    simulator = SimulatorNetwork(
+        SqlSimulatorStore(database), clock=clock, lease_seconds=config.sms.lease_seconds
+    )
     sms_events = SmsEventRenderer(event_casing(config.sms.event_casing))
     sms = SmsComponent(
         config.sms,

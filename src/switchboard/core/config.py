@@ -121,6 +121,7 @@ class Settings:
     automation_callback_poll_seconds: float = 2.0  # look for due callbacks without a wake-up
     automation_callback_issuer: str | None = None  # JWT "iss"; unset: the node's endpoint
     automation_allowed_endpoints: str | None = None  # production: private hosts/IPs/CIDRs allowed
+    sms_lease_seconds: float = 60.0  # claimed SMS work of a node that died waits this long
 
     @property
     def sqlite_path(self) -> Path:

@@ -177,6 +177,9 @@ class SmsConfig:
     rate_burst: int = 10  # messages a number may send at once before the rate applies
     queue_expiry_hours: float = 72.0  # a message the carrier never took fails after this
     event_casing: str = "pascal"  # SMS event data keys: pascal (as ACS sends) or camel
+    # A node's claim on queued work (messages to send; the simulator's receipts and injected
+    # messages): after a crash, that work is taken up again when the claim runs out.
+    lease_seconds: float = 60.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

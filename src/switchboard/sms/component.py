@@ -86,6 +86,7 @@ class SmsComponent:
                 self.service,
                 limiter,
                 clock=self._clock,
+                lease_seconds=self._config.lease_seconds,
                 expiry_seconds=self._config.queue_expiry_hours * 3600,
             )
             await sender.start()

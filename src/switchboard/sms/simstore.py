@@ -4,7 +4,7 @@ Shared by the running simulator (sms/simulator.py), the admin API and ``switchbo
 (which works on the database directly, like ``switchboard events``): an inbound message
 injected from the shell is a pending item that the running node's simulator picks up.
 
-    inject_inbound / deliver_to_handset (receipts owed) ─▶ pending items, due at a time
+    inject_inbound / deliver_to_handset (receipts owed; once per carrier id) ─▶ pending items
     claim_due (leased) ─▶ handed to the sink ─▶ done (removed; fenced by the claim)
 
 Implementations: SqlSimulatorStore (simstore_sql.py), MemorySimulatorStore
@@ -76,7 +76,8 @@ class SimulatorStore(Protocol):
         self, message: InboxMessage, receipts: Sequence[OwedReceipt]
     ) -> None:
         """An outbound message reaches the handset, with the receipts owed for its segments;
-        both or neither."""
+        both or neither. A message the handset already has (the same carrier id: submitted
+        again after a crash between the submit and its record) changes nothing."""
         ...
 
     async def inject_inbound(self, sender: str, recipient: str, text: str, now_ms: int) -> str:

@@ -44,6 +44,8 @@ class MemorySimulatorStore:
     async def deliver_to_handset(
         self, message: InboxMessage, receipts: Sequence[OwedReceipt]
     ) -> None:
+        if any(m.carrier_message_id == message.carrier_message_id for m in self._inbox):
+            return
         self._inbox.append(message)
         for receipt in receipts:
             payload = {"carrierMessageId": receipt.carrier_message_id, "status": receipt.status}

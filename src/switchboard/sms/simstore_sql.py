@@ -52,6 +52,14 @@ class SqlSimulatorStore:
         self, message: InboxMessage, receipts: Sequence[OwedReceipt]
     ) -> None:
         async with self._db.write() as conn:
+            already = await conn.scalar(
+                sa.select(_i.c.seq).where(
+                    _i.c.recipient == message.recipient,  # ix_sms_sim_inbox_recipient
+                    _i.c.carrier_message_id == message.carrier_message_id,
+                )
+            )
+            if already is not None:
+                return
             await conn.execute(
                 _i.insert().values(
                     carrier_message_id=message.carrier_message_id,

@@ -4,6 +4,7 @@
                             └─ wake() ─▶ every carrier looks for injected messages now
 
     submit ─▶ handset's inbox (+ a receipt owed, per the handset's behaviour) ─▶ ids
+              (ids derive from our message id: a resubmit after a crash is a no-op)
     loop: owed receipts and injected inbound messages, when due ─▶ per item: CarrierSink ─▶ done
                                         the sink failed: transient ─▶ left leased (retried)
                                                          otherwise ─▶ logged once, dropped
@@ -45,8 +46,9 @@ from switchboard.storage.transience import is_transient
 
 log = logging.getLogger(__name__)
 
+_CARRIER_IDS = uuid.UUID("5d1c7c56-0d7e-4b8e-9a57-3c5f2f0c1a11")  # namespace of our ids
 POLL_SECONDS = 0.5  # how soon an injection from another process is seen
-LEASE_MS = 30_000
+LEASE_SECONDS = 60.0  # an item claimed by a node that died is handed over again after this
 _RECEIPT_DETAIL = {ReportStatus.DELIVERED: "DELIVRD", ReportStatus.FAILED: "UNDELIV err:001"}
 
 
@@ -59,14 +61,18 @@ class SimulatorNetwork:
         *,
         clock: Clock,
         segments: Callable[[str], int] = segment_count,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.store = store
         self._clock = clock
         self._segments = segments
+        self._lease_ms = int(lease_seconds * 1000)
         self._carriers: list[SimulatorCarrier] = []
 
     def carrier(self, name: str) -> SimulatorCarrier:
-        carrier = SimulatorCarrier(name, self.store, clock=self._clock, segments=self._segments)
+        carrier = SimulatorCarrier(
+            name, self.store, clock=self._clock, segments=self._segments, lease_ms=self._lease_ms
+        )
         self._carriers.append(carrier)
         return carrier
 
@@ -84,11 +90,13 @@ class SimulatorCarrier:
         *,
         clock: Clock,
         segments: Callable[[str], int],
+        lease_ms: int,
     ) -> None:
         self.name = name
         self._store = store
         self._clock = clock
         self._segments = segments
+        self._lease_ms = lease_ms
         self._sink: CarrierSink | None = None
         self._wake = asyncio.Event()
         self._tasks = TaskScope(f"sms-simulator-{name}")
@@ -116,7 +124,11 @@ class SimulatorCarrier:
         if behaviour.report is HandsetReport.REJECT:
             raise CarrierRejectedError(f"The handset {message.recipient} refuses messages.")
         count = self._segments(message.text)
-        ids = tuple(uuid.uuid4().hex for _ in range(count))
+        # Ids from our message id, not random: when a crash came between this submit and the
+        # sender's record of it, the message is submitted again after its lease, and then
+        # finds itself in the inbox (no second copy; the same receipts). A real network
+        # cannot do this (SMPP has no idempotency key); the simulator can, so it does.
+        ids = tuple(_carrier_id(message.message_id, n) for n in range(count))
         now_ms = int(self._clock.now() * 1000)
         # The inbox keeps the whole message (as a handset shows it) under its first id; each
         # further segment's receipt is owed as well.
@@ -144,7 +156,7 @@ class SimulatorCarrier:
                 due = await self._store.next_due_ms()
                 items = []
                 if due is not None and due <= now_ms:
-                    items = await self._store.claim_due(now_ms, 100, LEASE_MS)
+                    items = await self._store.claim_due(now_ms, 100, self._lease_ms)
                 for item in items:
                     await self._settle(item)
                 if not items:
@@ -194,3 +206,7 @@ class SimulatorCarrier:
                 ),
             )
         await self._store.done(item)
+
+
+def _carrier_id(message_id: str, segment: int) -> str:
+    return uuid.uuid5(_CARRIER_IDS, f"{message_id}/{segment}").hex
