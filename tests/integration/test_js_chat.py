@@ -69,3 +69,30 @@ def test_2025_03_15_thread_and_participant_metadata_are_kept(server: RunningServ
         "retentionPolicy": {"kind": "threadCreationDate", "deleteThreadAfterDays": 30},
         "participantMetadata": {"seat": "1"},
     }
+
+
+QUICKSTART = """
+import { CommunicationIdentityClient } from "@azure/communication-identity";
+import { ChatClient } from "@azure/communication-chat";
+import { AzureCommunicationTokenCredential } from "@azure/communication-common";
+
+const connectionString = process.env.SWITCHBOARD_CONNECTION_STRING;
+const endpoint = connectionString.split(";")[0].replace(/^endpoint=/, "");
+const identity = new CommunicationIdentityClient(connectionString);
+const { user, token } = await identity.createUserAndToken(["chat"]);
+const chat = new ChatClient(endpoint, new AzureCommunicationTokenCredential(token));
+const { chatThread } = await chat.createChatThread(
+  { topic: "Hello" }, { participants: [{ id: user }] });
+const members = [];
+for await (const p of chat.getChatThreadClient(chatThread.id).listParticipants()) {
+  members.push(p.id.communicationUserId);
+}
+console.log(JSON.stringify({ topic: chatThread.topic, user: user.communicationUserId, members }));
+"""
+
+
+def test_the_documented_quickstart_runs_as_inline_source(server: RunningServer) -> None:
+    # docs/js-sdks.md's example (plus a listing), with no harness: only the helper's environment.
+    result = NodeClients(server).run_source(QUICKSTART)
+    assert result["topic"] == "Hello"
+    assert result["members"] == [result["user"]] and result["user"].startswith("8:acs:")
