@@ -80,7 +80,9 @@ def test_empty_secret_is_a_programming_error() -> None:
 
 def test_next_link_is_relative_and_percent_encoded() -> None:
     token = codec.encode({"skip": 5})
-    link = next_link("/rooms", {"continuationToken": token, "filter": "a b&c=d/é"})
+    link = next_link(
+        "/rooms", {"continuationToken": token, "filter": "a b&c=d/é"}, api_version=None
+    )
     parts = urlsplit(link)
     assert parts.scheme == "" and parts.netloc == "" and parts.path == "/rooms"
     query = parse_qs(parts.query)
@@ -88,9 +90,14 @@ def test_next_link_is_relative_and_percent_encoded() -> None:
     assert " " not in link
 
 
-def test_next_link_leaves_api_version_to_the_sdk() -> None:
-    assert next_link("/rooms", {"api-version": "2025-03-13", "skip": "5"}) == "/rooms?skip=5"
-    assert next_link("/rooms", {}) == "/rooms"
+def test_next_link_carries_the_given_api_version_once() -> None:
+    # The JS SDKs GET nextLink verbatim: without api-version the next page is a 400.
+    link = next_link(
+        "/rooms", {"api-version": "ApiVersion.V1", "skip": "5"}, api_version="2025-03-13"
+    )
+    assert parse_qs(urlsplit(link).query) == {"api-version": ["2025-03-13"], "skip": ["5"]}
+    assert next_link("/rooms", {}, api_version="2025-03-13") == "/rooms?api-version=2025-03-13"
+    assert next_link("/rooms", {"api-version": "2025-03-13"}, api_version=None) == "/rooms"
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from switchboard.http.identifiers import identifier_from_json
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
 from switchboard.http.paging import ContinuationCodec, next_link, page_size, parse_skip
 from switchboard.http.repeatability import Repeatability
-from switchboard.http.routing import Auth, routes_for
+from switchboard.http.routing import Auth, request_api_version, routes_for
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 200
@@ -74,7 +74,9 @@ def chat_routes(
             }
             if request.query_params.get("startTime"):
                 params["startTime"] = request.query_params["startTime"]
-            body["nextLink"] = next_link("/chat/threads", params)
+            body["nextLink"] = next_link(
+                "/chat/threads", params, api_version=request_api_version(request)
+            )
         return json_response(body)
 
     async def get_thread(request: Request, principal: Principal) -> Response:
@@ -121,7 +123,9 @@ def chat_routes(
             }
             if request.query_params.get("startTime"):
                 params["startTime"] = request.query_params["startTime"]
-            body["nextLink"] = next_link(thread_path(thread_id, "messages"), params)
+            body["nextLink"] = next_link(
+                thread_path(thread_id, "messages"), params, api_version=request_api_version(request)
+            )
         return json_response(body)
 
     async def get_message(request: Request, principal: Principal) -> Response:
@@ -157,6 +161,7 @@ def chat_routes(
             body["nextLink"] = next_link(
                 thread_path(request.path_params["thread_id"], "participants"),
                 {"skip": str(offset + limit), "maxPageSize": str(limit)},
+                api_version=request_api_version(request),
             )
         return json_response(body)
 
@@ -201,6 +206,7 @@ def chat_routes(
             body["nextLink"] = next_link(
                 thread_path(request.path_params["thread_id"], "readReceipts"),
                 {"skip": str(offset + limit), "maxPageSize": str(limit)},
+                api_version=request_api_version(request),
             )
         return json_response(body)
 

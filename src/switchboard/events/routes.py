@@ -22,7 +22,7 @@ from switchboard.events.service import DeadLetterService, SubscriptionService
 from switchboard.http.auth import Authenticator
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
 from switchboard.http.paging import ContinuationCodec, next_link, page_size
-from switchboard.http.routing import Auth, routes_for
+from switchboard.http.routing import Auth, request_api_version, routes_for
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 100
@@ -140,7 +140,7 @@ def _link(request: Request, path: str, token: str, subscription: str | None = No
         params["maxPageSize"] = size
     if subscription is not None:
         params["subscriptionName"] = subscription
-    return next_link(path, params)
+    return next_link(path, params, api_version=request_api_version(request))
 
 
 def _bad_token() -> BadRequestError:

@@ -77,9 +77,16 @@ class ContinuationCodec:
         return result
 
 
-def next_link(path: str, params: Mapping[str, str]) -> str:
-    """A relative ``nextLink``; the SDK adds its own ``api-version``, so none is included."""
+def next_link(path: str, params: Mapping[str, str], *, api_version: str | None) -> str:
+    """A relative ``nextLink`` that carries ``api_version`` (the request's, normalised).
+
+    The JS SDKs GET a ``nextLink`` exactly as written, so without it every second page is a
+    400 MissingApiVersionParameter; the Python SDKs replace it with their own. ``None``
+    (an endpoint without api-versions, such as the admin API) adds none.
+    """
     query = {k: v for k, v in params.items() if k.lower() != "api-version"}
+    if api_version is not None:
+        query = {"api-version": api_version, **query}
     if not query:
         return path
     return f"{path}?{urlencode(query, quote_via=quote, safe='')}"

@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from switchboard.core.errors import MethodNotAllowedError
 from switchboard.core.principal import ANONYMOUS, Principal
-from switchboard.http.apiversion import ApiVersions
+from switchboard.http.apiversion import ApiVersions, normalize_api_version
 from switchboard.http.auth import Authenticator
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
@@ -156,6 +156,13 @@ def api_version_of(query_string: bytes) -> str | None:
             text = value.decode("latin-1")
             return unquote(text) if "%" in text else text
     return None
+
+
+def request_api_version(request: Request) -> str | None:
+    """The request's api-version, normalised (``ApiVersion.V2025_03_13`` → ``2025-03-13``);
+    what a ``nextLink`` or an ``Operation-Location`` should carry."""
+    raw = api_version_of(request.scope.get("query_string", b""))
+    return None if raw is None else normalize_api_version(raw)
 
 
 def routes_for(

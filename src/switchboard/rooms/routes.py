@@ -18,7 +18,7 @@ from switchboard.http.auth import Authenticator
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
 from switchboard.http.paging import ContinuationCodec, next_link, page_size
 from switchboard.http.repeatability import Repeatability
-from switchboard.http.routing import Auth, routes_for
+from switchboard.http.routing import Auth, request_api_version, routes_for
 from switchboard.rooms import schemas
 from switchboard.rooms.service import RoomsService
 from switchboard.rooms.store import RoomCursor
@@ -136,7 +136,7 @@ def _link(request: Request, path: str, token: str) -> str:
     size = request.query_params.get("maxPageSize")
     if size is not None:
         params["maxPageSize"] = size
-    return next_link(path, params)
+    return next_link(path, params, api_version=request_api_version(request))
 
 
 def _bad_token() -> BadRequestError:

@@ -1,0 +1,98 @@
+"""@azure/communication-chat 1.6.0 (npm) against a running server, with user tokens from the
+identity SDK: it sends api-version 2025-03-15 and follows every ``nextLink`` verbatim."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.js_sdk import NodeClients, one_server
+from tests.integration.server import RunningServer
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    yield from one_server(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def result(server: RunningServer) -> Any:
+    return NodeClients(server).run("chat.mjs")
+
+
+def nonempty(pages: list[int]) -> list[int]:
+    """Page sizes without a trailing empty page (a full last page still gets a nextLink)."""
+    return [size for size in pages if size]
+
+
+def test_every_call_used_2025_03_15_and_succeeded(result: Any) -> None:
+    assert result["apiVersions"] == ["2025-03-15"]
+    assert set(result["statuses"]) <= {200, 201, 204}
+
+
+def test_thread_with_two_members_and_a_new_topic(result: Any) -> None:
+    assert result["threadId"].startswith("19:") and result["threadId"].endswith("@thread.v2")
+    assert result["invalidParticipants"] == []
+    assert result["createdBy"] == result["alice"]
+    assert result["topic"] == "Launch day"
+    assert result["participants"] == {result["alice"]: "Alice", result["bob"]: "Bob"}
+    assert nonempty(result["participantPages"]) == [1, 1]
+    assert result["bobThreads"] == [result["threadId"]]
+    assert nonempty(result["threadPages"]) == [2, 1]
+
+
+def test_messages_listed_newest_first_across_pages(result: Any) -> None:
+    listed = result["listed"]
+    assert [m["id"] for m in listed] == result["sent"][::-1]
+    assert [m["content"] for m in listed] == [f"message {i}" for i in range(4, -1, -1)]
+    assert {m["sender"] for m in listed} == {result["alice"]}
+    assert {m["senderDisplayName"] for m in listed} == {"Alice"}
+    assert [m["metadata"] for m in listed] == [{"n": str(i)} for i in range(4, -1, -1)]
+    pages = nonempty(result["messagePages"])
+    assert sum(pages) == len(result["messageTypes"]) and len(pages) >= 3
+    assert all(size == 2 for size in pages[:-1])
+    assert result["last"]["content"] == "message 4"
+    assert result["receipts"] == [{"sender": result["bob"], "messageId": result["sent"][-1]}]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 18: thread metadata, retentionPolicy and participant metadata (chat "
+    "2025-03-15) are accepted with 201 and dropped",
+)
+def test_2025_03_15_thread_and_participant_metadata_are_kept(server: RunningServer) -> None:
+    kept = NodeClients(server).run("chat-metadata.mjs")
+    assert kept == {
+        "metadata": {"team": "blue"},
+        "retentionPolicy": {"kind": "threadCreationDate", "deleteThreadAfterDays": 30},
+        "participantMetadata": {"seat": "1"},
+    }
+
+
+QUICKSTART = """
+import { CommunicationIdentityClient } from "@azure/communication-identity";
+import { ChatClient } from "@azure/communication-chat";
+import { AzureCommunicationTokenCredential } from "@azure/communication-common";
+
+const connectionString = process.env.SWITCHBOARD_CONNECTION_STRING;
+const endpoint = connectionString.split(";")[0].replace(/^endpoint=/, "");
+const identity = new CommunicationIdentityClient(connectionString);
+const { user, token } = await identity.createUserAndToken(["chat"]);
+const chat = new ChatClient(endpoint, new AzureCommunicationTokenCredential(token));
+const { chatThread } = await chat.createChatThread(
+  { topic: "Hello" }, { participants: [{ id: user }] });
+const members = [];
+for await (const p of chat.getChatThreadClient(chatThread.id).listParticipants()) {
+  members.push(p.id.communicationUserId);
+}
+console.log(JSON.stringify({ topic: chatThread.topic, user: user.communicationUserId, members }));
+"""
+
+
+def test_the_documented_quickstart_runs_as_inline_source(server: RunningServer) -> None:
+    # docs/js-sdks.md's example (plus a listing), with no harness: only the helper's environment.
+    result = NodeClients(server).run_source(QUICKSTART)
+    assert result["topic"] == "Hello"
+    assert result["members"] == [result["user"]] and result["user"].startswith("8:acs:")
