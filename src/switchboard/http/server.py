@@ -28,6 +28,7 @@ from switchboard.core.tasks import TaskScope, first_completed
 from switchboard.http.heap_trim import HeapTrimmer
 from switchboard.http.tls import TlsMaterial, ensure_tls_material
 from switchboard.http.uvicorn_limits import LimitedHttpToolsProtocol
+from switchboard.http.uvicorn_websocket import SafeShutdownWebSocketProtocol
 
 log = logging.getLogger(__name__)
 
@@ -165,10 +166,11 @@ async def _serve_uvicorn(
         lifespan="off",
         loop="uvloop",
         http=LimitedHttpToolsProtocol.configured(settings),  # httptools, with limits
-        # The sans-I/O implementation ("auto" picks it too; named so an upgrade cannot swap
-        # it). No permessage-deflate: its zlib streams cost ≈ 47 KB per socket for as long
-        # as the socket is open (browsers offer it), for frames that are small JSON.
-        ws="websockets-sansio",
+        # The sans-I/O implementation (what "auto" picks; a subclass whose shutdown cannot
+        # fail, uvicorn_websocket.py). No permessage-deflate: its zlib streams cost ≈ 47 KB
+        # per socket for as long as the socket is open (browsers offer it), for frames that
+        # are small JSON.
+        ws=SafeShutdownWebSocketProtocol,
         ws_per_message_deflate=False,
         log_config=None,
         access_log=settings.access_log,

@@ -153,6 +153,9 @@ class CallMedia:
     def __init__(self, ice_servers: Sequence[IceServer], *, video: bool, tone_hz: float) -> None:
         self.pc = RTCPeerConnection(ice_configuration(ice_servers))
         self.tone = ToneTrack(tone_hz)
+        # Muted, a device still sends (silence), as browsers do: the stream stays alive, so
+        # RFC 4733 key presses (which ride on it) still work while muted.
+        self._silence = ToneTrack(tone_hz, amplitude=0)
         self.audio = AudioProbe()  # a two-party call's remote audio
         self.probes: dict[str, AudioProbe] = {}  # group call: audio per remote participant
         self.stream_owners: dict[str, str | None] = {}  # group call: mid → participant id
@@ -230,7 +233,7 @@ class CallMedia:
 
     def set_muted(self, muted: bool) -> None:
         if self._audio_sender is not None:
-            self._audio_sender.replaceTrack(None if muted else self.tone)
+            self._audio_sender.replaceTrack(self._silence if muted else self.tone)
 
     def set_video(self, on: bool) -> None:
         if self._video_sender is not None:
