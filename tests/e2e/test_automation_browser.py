@@ -246,3 +246,8 @@ def test_the_app_calls_a_browser_user_plays_speech_recognizes_its_key_and_hangs_
     states = page.evaluate("window.states")
     assert states[-1] == "Disconnected" and "Connected" in states, states
     assert page.evaluate("window.agent.calls.length") == 0
+    kinds = [e["type"].rsplit(".", 1)[1] for c in callbacks.accepted for e in c.events]
+    wanted = ["CallConnected", "PlayStarted", "PlayCompleted", "RecognizeCompleted"]
+    assert [kind for kind in kinds if kind in wanted] == wanted, kinds
+    print("callbacks:", kinds)
+    assert kinds[-1] == "CallDisconnected", kinds
