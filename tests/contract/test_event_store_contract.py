@@ -20,6 +20,8 @@ from switchboard.bus.memory import MemoryBus
 from switchboard.core.clock import SystemClock
 from switchboard.core.events import IntegrationEvent
 from switchboard.events.deadletters import SqlDeadLetterStore
+from switchboard.events.filter_documents import parse_event_filter
+from switchboard.events.filters import NO_FILTER, EventFilter
 from switchboard.events.models import (
     AttemptRecord,
     ClaimedDelivery,
@@ -36,6 +38,7 @@ from switchboard.storage import Database
 pytestmark = pytest.mark.anyio
 
 LEASE_MS = 60_000
+TOPIC = "/subscriptions/contract"
 MANY = 10_000  # claim limits: never let other tests' rows crowd ours out
 
 
@@ -54,8 +57,20 @@ class Stores:
     def type(self, suffix: str) -> str:
         return f"Test.{self.tag}.{suffix}"
 
-    async def subscribe(self, suffix: str, *types: str, secret: str | None = None) -> str:
-        spec = SubscriptionSpec(self.name(suffix), "http://receiver.test/e", types, secret=secret)
+    async def subscribe(
+        self,
+        suffix: str,
+        *types: str,
+        secret: str | None = None,
+        event_filter: EventFilter = NO_FILTER,
+    ) -> str:
+        spec = SubscriptionSpec(
+            self.name(suffix),
+            "http://receiver.test/e",
+            types,
+            secret=secret,
+            event_filter=event_filter,
+        )
         await self.subscriptions.put(spec, new_secret="generated-secret", now_ms=now_ms())
         return spec.name
 
@@ -91,7 +106,7 @@ async def stores(database: Database) -> AsyncIterator[Stores]:
         database,
         SqlEventOutbox(bus, SystemClock()),
         subscriptions,
-        SqlDeliveryQueue(database),
+        SqlDeliveryQueue(database, topic=TOPIC),
         SqlDeadLetterStore(database),
         tag,
     )
@@ -142,6 +157,53 @@ async def test_fan_out_gives_each_subscription_the_types_it_wants(stores: Stores
     for delivery in claimed:
         assert delivery.attempts == 0
         assert by_id[delivery.event.id].subject == delivery.event.subject
+
+
+async def test_fan_out_applies_subject_and_advanced_filters(stores: Stores) -> None:
+    kind = stores.type("Filtered")
+    second = await stores.subscribe(
+        "second",
+        kind,
+        event_filter=parse_event_filter(
+            advanced_filters=[
+                {"operatorType": "NumberIn", "key": "data.n", "values": [1]},
+                {"operatorType": "StringIn", "key": "data.tag", "values": [stores.tag.upper()]},
+                {"operatorType": "StringIn", "key": "topic", "values": [TOPIC]},
+            ]
+        ),
+    )
+    first = await stores.subscribe("first", event_filter=parse_event_filter(subject_ends_with="/0"))
+    nobody = await stores.subscribe(
+        "nobody",
+        event_filter=parse_event_filter(
+            advanced_filters=[{"operatorType": "IsNullOrUndefined", "key": "data.tag"}]
+        ),
+    )
+    events = await stores.publish(kind, kind, kind)
+    await stores.fan_out()
+    pairs = sorted((d.subscription.name, d.event.id) for d in await stores.claim())
+    assert pairs == sorted([(first, events[0].id), (second, events[1].id)])
+    assert nobody not in {name for name, _ in pairs}
+
+
+async def test_a_subscriptions_filters_are_stored_with_it(stores: Stores) -> None:
+    event_filter = parse_event_filter(
+        subject_begins_with="/caller/",
+        subject_case_sensitive=True,
+        advanced_filters=[
+            {"operatorType": "StringIn", "key": "data.to.rawId", "values": ["8:acs:a"]},
+            {"operatorType": "NumberInRange", "key": "data.n", "values": [[1, 2.5]]},
+            {"operatorType": "BoolEquals", "key": "data.b", "value": False},
+        ],
+    )
+    name = await stores.subscribe("a", "A", event_filter=event_filter)
+    stored = await stores.subscriptions.get(name)
+    assert stored is not None
+    assert (stored.included_event_types, stored.event_filter) == (("A",), event_filter)
+    unfiltered, _ = await stores.subscriptions.put(
+        SubscriptionSpec(name, "http://receiver.test/e", ("A",)), new_secret="x", now_ms=1
+    )
+    assert unfiltered.event_filter == NO_FILTER
 
 
 async def test_claimed_delivery_is_not_claimed_again_until_its_lease_ends(stores: Stores) -> None:

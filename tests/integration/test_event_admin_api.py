@@ -4,6 +4,7 @@ paging, deletion, input checks, SSRF at subscription time, a bad config entry.""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,17 @@ async def test_admin_api_needs_the_access_key(api: Harness) -> None:
         ({"endpointUrl": "http://x/y", "maxDeliveryAttempts": 31}, "maxDeliveryAttempts"),
         ({"endpointUrl": "http://x/y", "eventTimeToLiveInMinutes": 0}, "eventTimeToLiveInMinutes"),
         ({"endpointUrl": "http://x/y", "secret": "short"}, "secret"),
+        ({"endpointUrl": "http://x/y", "subjectEndsWith": "x" * 1025}, "subjectEndsWith"),
+        (
+            {
+                "endpointUrl": "http://x/y",
+                "advancedFilters": [
+                    {"operatorType": "IsNotNull", "key": "subject"},
+                    {"operatorType": "StringIn", "key": "to.rawId", "values": ["8:acs:a"]},
+                ],
+            },
+            "advancedFilters[1]",
+        ),
     ],
 )
 async def test_invalid_subscriptions_are_refused(
@@ -132,3 +144,70 @@ async def test_an_invalid_config_file_subscription_stops_the_start(
     configured = [{"name": "x", "endpoint_url": "http://127.0.0.1:9/e"}]  # name too short
     with pytest.raises(ConfigError, match=r"events\.subscriptions 'x'"):
         await start_node(events_subscriptions=json.dumps(configured))
+
+
+async def test_filters_are_accepted_shown_and_asked_from_memory(
+    api: Harness, receiver: EventReceiver
+) -> None:
+    call = api.type("IncomingCall")
+    to_alice = {"operatorType": "StringIn", "key": "data.to.rawId", "values": ["8:acs:alice"]}
+    response = await api.subscribe(
+        receiver,
+        includedEventTypes=[call],
+        subjectBeginsWith="/caller/",
+        advancedFilters=[to_alice],
+    )
+    assert response.status_code == 201, response.text
+    shown = (await api.admin("GET", f"/admin/eventSubscriptions/{api.name()}")).json()
+    assert shown["advancedFilters"] == [to_alice]
+    assert (shown["subjectBeginsWith"], shown["subjectEndsWith"]) == ("/caller/", "")
+    assert shown["isSubjectCaseSensitive"] is False
+
+    events = api.node.events  # what calling asks before it raises IncomingCall for a callee
+    subject = "/caller/4:+15550100/recipient/8:acs:alice"
+    assert events.would_deliver(call, subject, {"to": {"rawId": "8:ACS:Alice"}})
+    assert not events.would_deliver(call, subject, {"to": {"rawId": "8:acs:bob"}})
+    assert not events.would_deliver(call, "/other", {"to": {"rawId": "8:acs:alice"}})
+
+
+async def test_an_invalid_filter_is_named_in_the_answer(api: Harness) -> None:
+    bad = {"operatorType": "NumberLessThan", "key": "data.n", "values": [1, 2]}
+    response = await api.admin(
+        "PUT",
+        f"/admin/eventSubscriptions/{api.name()}",
+        {"endpointUrl": "http://x/y", "advancedFilters": [bad]},
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["message"] == (
+        "advancedFilters[0] (NumberLessThan on 'data.n') takes 'value': one number."
+    )
+
+
+async def test_an_invalid_config_file_filter_stops_the_start_naming_it(
+    start_node: NodeFactory,
+) -> None:
+    bad = {"operator_type": "StringIn", "key": "data.to.rawId", "values": "8:acs:a"}
+    configured = [
+        {"name": "calls", "endpoint_url": "http://127.0.0.1:9/e", "advanced_filters": [bad]}
+    ]
+    with pytest.raises(ConfigError, match=r"'calls': advancedFilters\[0\] \(StringIn on"):
+        await start_node(events_subscriptions=json.dumps(configured))
+
+
+async def test_config_file_filters_are_applied_and_shown(start_node: NodeFactory) -> None:
+    tag = uuid.uuid4().hex[:8]
+    to_alice = {"operator_type": "StringIn", "key": "data.to.rawId", "values": ["8:acs:alice"]}
+    configured = {
+        "name": f"t-{tag}-sub",
+        "endpoint_url": "http://127.0.0.1:9/e",
+        "subject_ends_with": "/recipient/8:acs:alice",
+        "advanced_filters": [to_alice],
+    }
+    api = await start_node(events_subscriptions=json.dumps([configured]))
+    api.tag = tag
+    shown = (await api.admin("GET", f"/admin/eventSubscriptions/{api.name()}")).json()
+    assert shown["subjectEndsWith"] == "/recipient/8:acs:alice"
+    assert shown["advancedFilters"] == [
+        {"operatorType": "StringIn", "key": "data.to.rawId", "values": ["8:acs:alice"]}
+    ]

@@ -98,6 +98,22 @@ async def test_subscribe_list_and_delete_from_the_shell(
     assert code == 1 and "was not found" in err
 
 
+async def test_subscribe_with_filters_from_the_shell(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    to_alice = '{"operatorType": "StringIn", "key": "data.to.rawId", "values": ["8:acs:a"]}'
+    await switchboard(
+        *["events", "subscribe", "calls", "--url", "http://127.0.0.1:9/e", *data],
+        "--skip-validation",
+        "--subject-begins-with",
+        "/caller/",
+        "--advanced-filter",
+        to_alice,
+    )
+    _, listed, _ = await switchboard("events", "list", *data)
+    assert '"subjectBeginsWith": "/caller/"' in listed
+    assert '"key": "data.to.rawId"' in listed
+
+
 async def test_subscribe_refuses_an_endpoint_that_fails_the_handshake(tmp_path: Path) -> None:
     silent = await EventReceiver(answer_validation=False).start()
     try:

@@ -179,6 +179,20 @@ async def test_included_event_types_are_honoured(api: Harness, receiver: EventRe
     assert paths(b.id) == ["/both"]
 
 
+async def test_advanced_filters_choose_what_a_subscription_receives(
+    api: Harness, receiver: EventReceiver
+) -> None:
+    only_one = {"operatorType": "NumberIn", "key": "data.n", "values": [1]}
+    await api.subscribe(receiver, "one", advancedFilters=[only_one])
+    await api.subscribe(receiver, "last", subjectEndsWith="/2")
+    first, second, third = await api.publish(api.type(), api.type(), api.type())
+    await receiver.wait_until(lambda: len(receiver.accepted_ids) == 2)
+    await deliveries_settled(api.node.database, [api.name("one"), api.name("last")])
+    received = sorted((r.path, r.events()[0]["id"]) for r in receiver.notifications)
+    assert received == sorted([("/one", second.id), ("/last", third.id)])
+    assert first.id not in receiver.accepted_ids
+
+
 async def test_an_empty_type_filter_receives_every_event(
     api: Harness, receiver: EventReceiver
 ) -> None:

@@ -61,6 +61,8 @@ def test_subscriptions_come_from_json_in_the_environment() -> None:
         ('name = "x"\nendpoint_url = "http://h"\ncolour = "red"', "Unknown key 'colour'"),
         ('name = "x"\nendpoint_url = "http://h"\nmax_delivery_attempts = "3"', "Invalid type"),
         ('name = "x"\nendpoint_url = "http://h"\nincluded_event_types = "A"', "Invalid type"),
+        ('name = "x"\nendpoint_url = "http://h"\nadvanced_filters = "A"', "Invalid type"),
+        ('name = "x"\nendpoint_url = "http://h"\nis_subject_case_sensitive = 1', "Invalid type"),
     ],
 )
 def test_malformed_subscription_tables_name_the_problem(
@@ -85,3 +87,29 @@ def test_unknown_keys_in_the_events_table_are_refused(tmp_path: Path) -> None:
     path.write_text("[events]\nsubscription = []\n")
     with pytest.raises(ConfigError, match=r"events\.subscription"):
         load_settings(config_file=path, environ={})
+
+
+FILTERED = """
+[[events.subscriptions]]
+name = "calls-for-alice"
+endpoint_url = "https://bot.example/calls"
+included_event_types = ["Microsoft.Communication.IncomingCall"]
+subject_begins_with = "/caller/"
+is_subject_case_sensitive = true
+advanced_filters = [
+  { operator_type = "StringIn", key = "data.to.rawId", values = ["8:acs:alice"] },
+  { operatorType = "IsNotNull", key = "data.serverCallId" },
+]
+"""
+
+
+def test_subscription_filters_come_from_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "sb.toml"
+    path.write_text(FILTERED)
+    [configured] = load_settings(config_file=path, environ={}).events_subscriptions
+    assert configured.subject_begins_with == "/caller/"
+    assert configured.is_subject_case_sensitive is True
+    assert configured.advanced_filters == (
+        {"operator_type": "StringIn", "key": "data.to.rawId", "values": ["8:acs:alice"]},
+        {"operatorType": "IsNotNull", "key": "data.serverCallId"},
+    )

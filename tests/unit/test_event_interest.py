@@ -7,6 +7,8 @@ import asyncio
 import pytest
 
 from switchboard.bus.memory import MemoryBus
+from switchboard.events.filter_documents import parse_event_filter
+from switchboard.events.filters import NO_FILTER, EventFilter, FilterTarget
 from switchboard.events.interest import SubscriptionInterest
 from switchboard.events.models import (
     DeliverySchema,
@@ -24,9 +26,18 @@ class MemorySubscriptionStore:
     def __init__(self) -> None:
         self.items: dict[str, EventSubscription] = {}
 
-    def add(self, name: str, *types: str) -> None:
+    def add(self, name: str, *types: str, event_filter: EventFilter = NO_FILTER) -> None:
         self.items[name] = EventSubscription(
-            name, "http://x/e", types, DeliverySchema.EVENT_GRID, "secret-1", 30, 1440, 0, 0
+            name,
+            "http://x/e",
+            types,
+            DeliverySchema.EVENT_GRID,
+            "secret-1",
+            30,
+            1440,
+            0,
+            0,
+            event_filter,
         )
 
     async def put(
@@ -113,3 +124,28 @@ async def test_stopping_the_bus_first_ends_the_follower_quietly(bus: MemoryBus) 
     await bus.stop()
     await asyncio.sleep(0.01)
     await interest.stop()
+
+
+INCOMING_CALL = "Microsoft.Communication.IncomingCall"
+
+
+def call_to(raw_id: str, event_type: str = INCOMING_CALL) -> FilterTarget:
+    return FilterTarget(event_type, f"/caller/x/recipient/{raw_id}", data={"to": {"rawId": raw_id}})
+
+
+async def test_would_deliver_asks_every_filter_of_every_subscription(bus: MemoryBus) -> None:
+    store = MemorySubscriptionStore()
+    for_alice = parse_event_filter(
+        advanced_filters=[{"operatorType": "StringIn", "key": "data.to.rawId", "values": ["8:a"]}]
+    )
+    store.add("alice-app", INCOMING_CALL, event_filter=for_alice)
+    store.add("chat-app", "Microsoft.Communication.ChatMessageReceived")
+    interest = SubscriptionInterest(store, bus, refresh_seconds=60)
+    assert interest.would_deliver(call_to("8:b"))  # before the first load: everything
+    await interest.reload()
+    assert interest.would_deliver(call_to("8:A"))
+    assert not interest.would_deliver(call_to("8:b"))
+    assert not interest.would_deliver(call_to("8:a", "Microsoft.Communication.CallStarted"))
+    store.add("every-call", INCOMING_CALL)
+    await interest.reload()
+    assert interest.would_deliver(call_to("8:b"))

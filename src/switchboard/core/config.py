@@ -186,6 +186,11 @@ def _event_subscription(entry: Any, index: int) -> EventSubscriptionConfig:
         if name == "included_event_types":
             ok = isinstance(raw, list) and all(isinstance(t, str) for t in raw)
             raw = tuple(raw) if ok else raw
+        elif name == "advanced_filters":  # the entries are checked by switchboard.events
+            ok = isinstance(raw, list) and all(isinstance(f, dict) for f in raw)
+            raw = tuple(raw) if ok else raw
+        elif field.type == "bool":
+            ok = isinstance(raw, bool)
         elif field.type == "int | None":
             ok = isinstance(raw, int) and not isinstance(raw, bool)
         else:

@@ -147,6 +147,10 @@ class EventSubscriptionConfig:
     secret: str | None = None
     max_delivery_attempts: int | None = None
     event_time_to_live_in_minutes: int | None = None
+    subject_begins_with: str | None = None
+    subject_ends_with: str | None = None
+    is_subject_case_sensitive: bool = False
+    advanced_filters: tuple[Mapping[str, Any], ...] = ()  # Event Grid's advancedFilters entries
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

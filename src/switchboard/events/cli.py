@@ -13,21 +13,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 import msgspec
 
 from switchboard.bus.base import Bus, BusOpener
 from switchboard.core.clock import SystemClock, iso8601
-from switchboard.core.errors import SwitchboardError
+from switchboard.core.errors import BadRequestError, SwitchboardError
 from switchboard.core.sections import EventsConfig, ServerConfig
 from switchboard.events.component import EventsComponent, request_origin
 from switchboard.events.envelopes import envelope
+from switchboard.events.filter_documents import parse_event_filter
 from switchboard.events.models import DeliverySchema, EventSubscription, SubscriptionSpec
 from switchboard.events.outbox import OUTBOX_TOPIC, OutboxReader
 from switchboard.storage.database import Database, DatabaseOpener
@@ -64,6 +66,20 @@ def add_events_commands(
     subscribe.add_argument("--ttl-minutes", type=int, help="1-1440 (default 1440)")
     subscribe.add_argument(
         "--skip-validation", action="store_true", help="no handshake (development mode only)"
+    )
+    subscribe.add_argument("--subject-begins-with", help="only events whose subject begins so")
+    subscribe.add_argument("--subject-ends-with", help="only events whose subject ends so")
+    subscribe.add_argument(
+        "--subject-case-sensitive", action="store_true", help="compare the subject exactly"
+    )
+    subscribe.add_argument(
+        "--advanced-filter",
+        action="append",
+        dest="advanced_filters",
+        default=[],
+        metavar="JSON",
+        help='an Event Grid advanced filter (repeatable), e.g. \'{"operatorType": "StringIn", '
+        '"key": "data.to.rawId", "values": ["8:acs:..."]}\'',
     )
 
     listing = command("list", "list subscriptions")
@@ -134,6 +150,12 @@ async def _run(args: argparse.Namespace, tool: _EventsTool, out: TextIO) -> int:
     async with _events(tool) as (events, database, bus):
         command = args.events_command
         if command == "subscribe":
+            event_filter = parse_event_filter(
+                subject_begins_with=args.subject_begins_with,
+                subject_ends_with=args.subject_ends_with,
+                subject_case_sensitive=args.subject_case_sensitive,
+                advanced_filters=[_json_argument(a) for a in args.advanced_filters],
+            )
             spec = SubscriptionSpec.parse(
                 args.name,
                 args.url,
@@ -142,6 +164,7 @@ async def _run(args: argparse.Namespace, tool: _EventsTool, out: TextIO) -> int:
                 args.secret,
                 args.max_attempts,
                 args.ttl_minutes,
+                event_filter,
             )
             subscription, created, secret = await events.subscriptions.put(
                 spec, skip_validation=args.skip_validation
@@ -236,8 +259,18 @@ async def _tail(
 
 def _describe(subscription: EventSubscription) -> str:
     types = ",".join(subscription.included_event_types) or "all"
-    return (
+    line = (
         f"{subscription.name}  {subscription.endpoint_url}  {subscription.schema}  types={types}  "
         f"maxAttempts={subscription.max_delivery_attempts}  "
         f"ttlMinutes={subscription.event_ttl_minutes}"
     )
+    if not subscription.event_filter.is_empty:
+        line += "  filter=" + json.dumps(subscription.event_filter.document(), sort_keys=True)
+    return line
+
+
+def _json_argument(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise BadRequestError(f"--advanced-filter is not valid JSON: {exc}") from None

@@ -6,9 +6,10 @@ await EventsComponent.start(events config, server config, database, bus, resourc
      ├─ SubscriptionService (+ EndpointValidator unless the handshake is off)
      │    └─ applies [[events.subscriptions]] from the config (server only)
      ├─ DeadLetterService
-     ├─ SubscriptionInterest: subscribed types, followed over the bus (server only)
+     ├─ SubscriptionInterest: subscriptions in memory, followed over the bus (server only)
      └─ EventDispatcher (server only) ─▶ WebhookSender, RetryPolicy, SqlDeliveryQueue
-  ─▶ a started component: .outbox, .wants(type), .routes(authenticator, paging), .stop()
+  ─▶ a started component: .outbox, .wants(type), .would_deliver(type, subject, data),
+     .routes(authenticator, paging), .stop()
 
 A failure while starting stops what had started; there is no half-started component.
 """
@@ -16,6 +17,8 @@ A failure while starting stops what had started; there is no half-started compon
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
@@ -28,6 +31,7 @@ from switchboard.events.deadletters import SqlDeadLetterStore
 from switchboard.events.dispatcher import DeliveryMetrics, EventDispatcher
 from switchboard.events.endpoints import EndpointGuard, EndpointPolicy
 from switchboard.events.envelopes import default_topic
+from switchboard.events.filters import FilterTarget
 from switchboard.events.handshake import EndpointValidator
 from switchboard.events.interest import SubscriptionInterest
 from switchboard.events.outbox import SqlEventOutbox
@@ -122,7 +126,7 @@ class EventsComponent:
                 await interest.start()
                 stack.push_async_callback(interest.stop)
                 dispatcher = EventDispatcher(
-                    SqlDeliveryQueue(database),
+                    SqlDeliveryQueue(database, topic=topic),
                     WebhookSender(client, topic=topic, clock=clock, timeout_seconds=timeout),
                     bus,
                     policy=RetryPolicy(config.retry_scale),
@@ -150,6 +154,18 @@ class EventsComponent:
     def wants(self, event_type: str) -> bool:
         """For producers: skip building events no subscription wants (see interest.py)."""
         return self.interest.wants(event_type)
+
+    def would_deliver(
+        self, event_type: str, subject: str, data: Mapping[str, Any], *, data_version: str = "1.0"
+    ) -> bool:
+        """Whether some subscription's type, subject and advanced filters all pass for this
+        event, from memory (interest.py): e.g. does an app want IncomingCall for this callee
+        (``data.to.rawId``)? The event's ``id`` is not known yet: filters on it see none."""
+        return self.interest.would_deliver(
+            FilterTarget(
+                event_type, subject, data=data, topic=self.topic, data_version=data_version
+            )
+        )
 
     async def stop(self) -> None:
         """Deliveries in flight get the shutdown grace, then the client closes."""

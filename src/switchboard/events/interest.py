@@ -1,15 +1,18 @@
-"""Which event types any subscription wants, known on every node without a database read.
+"""Which events any subscription wants, known on every node without a database read.
 
 Producers ask ``wants(type)`` before building events, so a resource without subscriptions (or
 without one for that type) pays nothing for events: chat's per-recipient events are many.
+``would_deliver(target)`` goes further, through every filter of every subscription (subject
+and advanced filters too): calling asks it whether an app wants IncomingCall for a callee.
 
     PUT/DELETE subscription ─▶ this node: reload now
                             └─ bus "events.subscriptions" ─▶ other nodes: reload
     every events_poll_seconds ─▶ reload (a lost bus message heals)
 
-Until the first load it wants everything. Trap: an event produced on another node in the
-moment between a subscription's creation and that node's reload is not delivered to it (as
-with Event Grid, a new subscription gets events published after it is active).
+Until the first load it wants everything (and would deliver everything). Trap: an event
+produced on another node in the moment between a subscription's creation and that node's
+reload is not delivered to it (as with Event Grid, a new subscription gets events published
+after it is active); likewise ``would_deliver`` answers from the last reload.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import logging
 from switchboard.bus.base import Bus, Subscription
 from switchboard.bus.queue import SubscriptionClosed
 from switchboard.core.tasks import TaskScope
+from switchboard.events.filters import FilterTarget
+from switchboard.events.models import EventSubscription
 from switchboard.events.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -33,24 +38,35 @@ class SubscriptionInterest:
         self._bus = bus
         self._refresh_seconds = refresh_seconds
         self._everything = True
+        self._loaded = False
         self._types: frozenset[str] = frozenset()
+        self._subscriptions: tuple[EventSubscription, ...] = ()
         self._changes: Subscription | None = None
         self._tasks = TaskScope("SubscriptionInterest")
 
     def wants(self, event_type: str) -> bool:
         return self._everything or event_type.casefold() in self._types
 
+    def would_deliver(self, event: FilterTarget) -> bool:
+        """Whether some subscription's filters (types, subject, advanced) all pass."""
+        if not self._loaded:
+            return True
+        return self.wants(event.type) and any(s.matches(event) for s in self._subscriptions)
+
     async def reload(self) -> None:
         everything, types, after = False, set[str](), None
+        subscriptions: list[EventSubscription] = []
         while True:
             page = await self._store.list(after, 500)
             for subscription in page.items:
                 everything |= not subscription.included_event_types
                 types.update(t.casefold() for t in subscription.included_event_types)
+            subscriptions += page.items
             if page.next_cursor is None:
                 break
             after = page.next_cursor
         self._everything, self._types = everything, frozenset(types)
+        self._subscriptions, self._loaded = tuple(subscriptions), True
 
     async def changed(self) -> None:
         """After a subscription changed here: reload, and tell the other nodes."""

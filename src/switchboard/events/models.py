@@ -10,6 +10,7 @@ from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from switchboard.core.errors import BadRequestError, EndpointRefusedError
+from switchboard.events.filters import NO_FILTER, EventFilter, FilterTarget
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -48,6 +49,7 @@ class SubscriptionSpec:
     secret: str | None = None  # None: keep the stored one, or generate one for a new subscription
     max_delivery_attempts: int = MAX_DELIVERY_ATTEMPTS
     event_ttl_minutes: int = MAX_EVENT_TTL_MINUTES
+    event_filter: EventFilter = NO_FILTER  # subject and advanced filters (filter_documents.py)
 
     @classmethod
     def parse(
@@ -59,6 +61,7 @@ class SubscriptionSpec:
         secret: str | None = None,
         max_delivery_attempts: int | None = None,
         event_ttl_minutes: int | None = None,
+        event_filter: EventFilter = NO_FILTER,  # already checked: parse_event_filter
     ) -> SubscriptionSpec:
         if not _NAME.fullmatch(name):
             raise BadRequestError(
@@ -91,6 +94,7 @@ class SubscriptionSpec:
             secret,
             _in_range(max_delivery_attempts, MAX_DELIVERY_ATTEMPTS, "maxDeliveryAttempts"),
             _in_range(event_ttl_minutes, MAX_EVENT_TTL_MINUTES, "eventTimeToLiveInMinutes"),
+            event_filter,
         )
 
 
@@ -105,6 +109,7 @@ class EventSubscription:
     event_ttl_minutes: int
     created_ms: int
     updated_ms: int
+    event_filter: EventFilter = NO_FILTER
 
     def wants(self, event_type: str) -> bool:
         """Event Grid's ``includedEventTypes`` filter: exact, case-insensitive; empty = all."""
@@ -112,6 +117,10 @@ class EventSubscription:
             return True
         folded = event_type.casefold()
         return any(t.casefold() == folded for t in self.included_event_types)
+
+    def matches(self, event: FilterTarget) -> bool:
+        """Every filter of the subscription: its types, then subject and advanced filters."""
+        return self.wants(event.type) and self.event_filter.matches(event)
 
 
 @dataclass(frozen=True, slots=True)

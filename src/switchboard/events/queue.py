@@ -1,7 +1,8 @@
 """The delivery queue the dispatcher works from: fan-out, claims with a lease, outcomes.
 
     event_outbox (fanned_out = false)
-        │ fan_out: one pending row per subscription that wants the event
+        │ fan_out: one pending row per subscription whose filters pass (the type, then
+        │          subject and advanced filters, filters.py: payloads are read only for those)
         ▼
     event_deliveries: pending ──claim (lease)──▶ in flight ──complete──▶ row deleted
                          ▲                          │
@@ -23,11 +24,14 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from switchboard.events.filters import FilterTarget
 from switchboard.events.models import (
     AttemptRecord,
     ClaimedDelivery,
     DeadLetterReason,
+    EventSubscription,
 )
 from switchboard.events.outbox import stored_event
 from switchboard.events.subscriptions import subscription_from_row
@@ -85,8 +89,9 @@ class DeliveryQueue(Protocol):
 
 
 class SqlDeliveryQueue:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, topic: str | None = None) -> None:
         self._db = database
+        self._topic = topic  # what filters on "topic"/"source" see; None: absent
 
     async def fan_out(self, now_ms: int, limit: int) -> int:
         async with self._db.write() as conn:
@@ -104,6 +109,8 @@ class SqlDeliveryQueue:
             # FOR SHARE: a subscription deleted meanwhile would fail our foreign keys.
             rows = await conn.execute(sa.select(_s).with_for_update(read=True))
             subscriptions = [subscription_from_row(row._mapping) for row in rows.all()]
+            seqs = [event.seq for event in events]
+            targets = await self._filter_targets(conn, seqs, subscriptions)
             deliveries = [
                 {
                     "id": uuid.uuid4().hex,
@@ -117,15 +124,39 @@ class SqlDeliveryQueue:
                 for event in events
                 for subscription in subscriptions
                 if subscription.wants(event.type)
+                and (
+                    subscription.event_filter.is_empty
+                    or subscription.event_filter.matches(targets[event.seq])
+                )
             ]
             if deliveries:
                 await conn.execute(_d.insert(), deliveries)
-            await conn.execute(
-                _o.update()
-                .where(_o.c.seq.in_([event.seq for event in events]))
-                .values(fanned_out=True)
-            )
+            await conn.execute(_o.update().where(_o.c.seq.in_(seqs)).values(fanned_out=True))
         return len(events)
+
+    async def _filter_targets(
+        self, conn: AsyncConnection, seqs: list[int], subscriptions: list[EventSubscription]
+    ) -> dict[int, FilterTarget]:
+        """What subject and advanced filters look at, read only when a subscription has such
+        filters: the common case reads no event payloads at fan-out."""
+        if all(s.event_filter.is_empty for s in subscriptions):
+            return {}
+        rows = await conn.execute(
+            sa.select(
+                _o.c.seq, _o.c.id, _o.c.type, _o.c.subject, _o.c.data, _o.c.data_version
+            ).where(_o.c.seq.in_(seqs))
+        )
+        return {
+            row.seq: FilterTarget(
+                row.type,
+                row.subject,
+                data_json=bytes(row.data),
+                id=row.id,
+                topic=self._topic,
+                data_version=row.data_version,
+            )
+            for row in rows.all()
+        }
 
     async def claim(self, now_ms: int, limit: int, lease_ms: int) -> list[ClaimedDelivery]:
         token = uuid.uuid4().hex

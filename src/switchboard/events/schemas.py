@@ -8,6 +8,7 @@ import msgspec
 
 from switchboard.core.clock import iso8601
 from switchboard.events.envelopes import envelope
+from switchboard.events.filter_documents import parse_event_filter
 from switchboard.events.models import DeadLetter, EventSubscription, SubscriptionSpec
 
 
@@ -18,9 +19,20 @@ class SubscriptionRequest(msgspec.Struct, rename="camel"):
     secret: str | None = None
     max_delivery_attempts: int | None = None
     event_time_to_live_in_minutes: int | None = None
+    subject_begins_with: str | None = None
+    subject_ends_with: str | None = None
+    is_subject_case_sensitive: bool | None = None
+    # Entries checked by filter_documents.py, so a bad one is named in Event Grid's terms.
+    advanced_filters: list[dict[str, Any]] | None = None
 
 
 def subscription_spec(name: str, body: SubscriptionRequest) -> SubscriptionSpec:
+    event_filter = parse_event_filter(
+        subject_begins_with=body.subject_begins_with,
+        subject_ends_with=body.subject_ends_with,
+        subject_case_sensitive=body.is_subject_case_sensitive,
+        advanced_filters=body.advanced_filters,
+    )
     return SubscriptionSpec.parse(
         name,
         body.endpoint_url,
@@ -29,6 +41,7 @@ def subscription_spec(name: str, body: SubscriptionRequest) -> SubscriptionSpec:
         body.secret,
         body.max_delivery_attempts,
         body.event_time_to_live_in_minutes,
+        event_filter,
     )
 
 
@@ -36,10 +49,15 @@ def subscription_json(
     subscription: EventSubscription, generated_secret: str | None = None
 ) -> dict[str, Any]:
     """Never the secret, except the one the server generated, once, in the creating response."""
+    event_filter = subscription.event_filter
     body: dict[str, Any] = {
         "name": subscription.name,
         "endpointUrl": subscription.endpoint_url,
         "includedEventTypes": list(subscription.included_event_types),
+        "subjectBeginsWith": event_filter.subject_begins_with,
+        "subjectEndsWith": event_filter.subject_ends_with,
+        "isSubjectCaseSensitive": event_filter.subject_case_sensitive,
+        "advancedFilters": [f.document() for f in event_filter.advanced],
         "eventDeliverySchema": subscription.schema.value,
         "maxDeliveryAttempts": subscription.max_delivery_attempts,
         "eventTimeToLiveInMinutes": subscription.event_ttl_minutes,

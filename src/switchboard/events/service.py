@@ -20,6 +20,7 @@ from switchboard.core.errors import (
 )
 from switchboard.events.deadletters import DeadLetterCursor, DeadLetterStore
 from switchboard.events.endpoints import EndpointGuard
+from switchboard.events.filter_documents import parse_event_filter
 from switchboard.events.handshake import EndpointValidator
 from switchboard.events.models import DeadLetter, EventSubscription, Page, SubscriptionSpec
 from switchboard.events.subscriptions import SubscriptionStore
@@ -76,6 +77,7 @@ class SubscriptionService:
                 spec.event_ttl_minutes,
                 now_ms,
                 now_ms,
+                spec.event_filter,
             )
             await self._validator.validate(candidate)
         stored, created = await self._store.put(spec, new_secret=secret, now_ms=self._now_ms())
@@ -102,6 +104,12 @@ class SubscriptionService:
         """Create or update the config file's subscriptions (trusted: no handshake)."""
         for config in configured:
             try:
+                event_filter = parse_event_filter(
+                    subject_begins_with=config.subject_begins_with,
+                    subject_ends_with=config.subject_ends_with,
+                    subject_case_sensitive=config.is_subject_case_sensitive,
+                    advanced_filters=config.advanced_filters,
+                )
                 spec = SubscriptionSpec.parse(
                     config.name,
                     config.endpoint_url,
@@ -110,6 +118,7 @@ class SubscriptionService:
                     config.secret,
                     config.max_delivery_attempts,
                     config.event_time_to_live_in_minutes,
+                    event_filter,
                 )
                 await self._guard.check_url(spec.endpoint_url)
             except BadRequestError as exc:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from switchboard.events.filter_documents import event_filter_from_document
+from switchboard.events.filters import NO_FILTER, EventFilter
 from switchboard.events.models import DeliverySchema, EventSubscription, Page, SubscriptionSpec
 from switchboard.events.tables import event_subscriptions
 from switchboard.storage.database import Database
@@ -43,7 +46,7 @@ class SqlSubscriptionStore:
         s = event_subscriptions
         values: dict[str, Any] = {
             "endpoint_url": spec.endpoint_url,
-            "included_event_types": json.dumps(list(spec.included_event_types)),
+            "included_event_types": filter_column(spec.included_event_types, spec.event_filter),
             "delivery_schema": spec.schema.value,
             "max_delivery_attempts": spec.max_delivery_attempts,
             "event_ttl_minutes": spec.event_ttl_minutes,
@@ -93,14 +96,34 @@ class SqlSubscriptionStore:
 
 def subscription_from_row(m: Mapping[Any, Any]) -> EventSubscription:
     """From an ``event_subscriptions`` row (or any mapping with its column names)."""
+    types, event_filter = filter_from_column(m["included_event_types"])
     return EventSubscription(
         name=m["name"],
         endpoint_url=m["endpoint_url"],
-        included_event_types=tuple(json.loads(m["included_event_types"])),
+        included_event_types=types,
         schema=DeliverySchema(m["delivery_schema"]),
         secret=m["secret"],
         max_delivery_attempts=m["max_delivery_attempts"],
         event_ttl_minutes=m["event_ttl_minutes"],
         created_ms=m["created_ms"],
         updated_ms=m["updated_ms"],
+        event_filter=event_filter,
     )
+
+
+def filter_column(types: tuple[str, ...], event_filter: EventFilter) -> str:
+    """What the ``included_event_types`` column holds: the subscription's whole Event Grid
+    filter. A bare array of types when that is all (as before filters existed, so such rows
+    read the same in older code), else ``{"includedEventTypes": [...], "subjectBeginsWith",
+    ..., "advancedFilters": [...]}`` (see docs/decisions.md)."""
+    if event_filter.is_empty:
+        return json.dumps(list(types))
+    return json.dumps({"includedEventTypes": list(types), **event_filter.document()})
+
+
+@lru_cache(maxsize=1024)  # rows are read at every claim; the texts repeat, the results are frozen
+def filter_from_column(text: str) -> tuple[tuple[str, ...], EventFilter]:
+    stored = json.loads(text)
+    if isinstance(stored, list):
+        return tuple(stored), NO_FILTER
+    return tuple(stored["includedEventTypes"]), event_filter_from_document(stored)

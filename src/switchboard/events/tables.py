@@ -43,7 +43,9 @@ event_subscriptions = sa.Table(
     metadata,
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("endpoint_url", sa.Text, nullable=False),
-    sa.Column("included_event_types", sa.Text, nullable=False),  # JSON array; [] = all
+    # The subscription's whole filter, despite the name: a JSON array of types ([] = all), or
+    # an object with the types and the subject and advanced filters (subscriptions.py).
+    sa.Column("included_event_types", sa.Text, nullable=False),
     sa.Column("delivery_schema", sa.String(32), nullable=False),
     sa.Column("secret", sa.Text, nullable=False),
     sa.Column("max_delivery_attempts", sa.Integer, nullable=False),
