@@ -266,3 +266,14 @@ async def test_a_transfer_that_fails_leaves_the_call_connected(world: World) -> 
     await world.settle()
     assert world.callbacks.types()[-1] == "CallTransferFailed"
     assert await state_of(world, call.call_connection_id) is CallConnectionState.CONNECTED
+
+
+async def test_participants_updated_only_when_what_the_app_sees_changed(world: World) -> None:
+    call = await world.service.create_call([ALICE], CALLBACK)
+    same = (Participant(ALICE),)
+    for _ in range(3):  # e.g. a member's video state changed: the list the app sees did not
+        world.say(call.server_call_id, ParticipantsChanged(same))
+    world.say(call.server_call_id, ParticipantsChanged((Participant(ALICE, is_muted=True),)))
+    await world.settle()
+    updates = [e for _, _, e in world.callbacks.sent if e.type == "ParticipantsUpdated"]
+    assert [u.data["sequenceNumber"] for u in updates] == [1, 2]

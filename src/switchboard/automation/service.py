@@ -378,6 +378,8 @@ class CallAutomationService:
 
     async def _apply(self, call: CallConnection, event: CallPlaneEvent) -> None:
         if isinstance(event, ParticipantsChanged):
+            if event.participants == call.participants:
+                return  # nothing the app can see changed (e.g. a member's media state)
             call.participants = event.participants
             call.participants_sequence += 1
             await self._emit(call, [events.participants_updated(call)])
