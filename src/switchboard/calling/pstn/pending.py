@@ -201,9 +201,13 @@ class PendingCalls:
 
     # ── the app ──────────────────────────────────────────────────────────────────────
 
-    async def answer(self, pending_id: str, listener: events.ServerCallListener) -> LocalLeg:
-        """The server call, with the app's leg (returned) and the phone's leg in it."""
+    async def answer(
+        self, pending_id: str, listener_for: Callable[[str], events.ServerCallListener]
+    ) -> LocalLeg:
+        """The server call, with the app's leg (returned) and the phone's leg in it;
+        ``listener_for(server call id)`` hears its events."""
         pending = self._take(pending_id)
+        listener = listener_for(pending.server_call_id)
         app_leg = await self._calls.create(pending.server_call_id, listener)
         try:
             await self._join(pending)
