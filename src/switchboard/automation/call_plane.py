@@ -143,9 +143,7 @@ class ServerCallPlane:
     async def answer(self, pending_id: str, listener: ports.CallPlaneListener) -> EndpointMedia:
         pending = self._inbound()
         ids = CallIds()
-        leg = await pending.answer(
-            pending_id, lambda call_id: self._events(call_id, ids, listener)
-        )
+        leg = await pending.answer(pending_id, lambda call_id: self._events(call_id, ids, listener))
         ids.learn(await self._calls.participants(leg.call_id))
         return await self._attach(leg.call_id, leg, ids, listener)
 

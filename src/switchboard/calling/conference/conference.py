@@ -406,9 +406,7 @@ class Conference:
         if self.ended:
             raise CallNotFoundError(f"The call '{self.call_id}' is over.")
         await self.media.open()
-        member = self.group.add_leg(
-            user_id, sink, now=self._clock.now(), display_name=display_name
-        )
+        member = self.group.add_leg(user_id, sink, now=self._clock.now(), display_name=display_name)
         try:
             await attach(member.id)
         except BaseException:

@@ -17,10 +17,10 @@ from switchboard.calling.pstn.pending import PendingCalls
 from switchboard.calling.pstn.ports import (
     NO_ANSWER,
     NOT_IN_SERVICE,
-    IncomingCallSink,
-    IncomingPhoneCall,
     InboundCallHandler,
     InboundPhoneCall,
+    IncomingCallSink,
+    IncomingPhoneCall,
     PhoneCall,
     PhoneCallListener,
     PhoneNumbers,

@@ -1,13 +1,13 @@
 """PhoneDialer: a server call's invitation to a phone number, through the voice carrier.
 
-    invite(call, number) ─▶ ServerCallHost.add_phone_invite ─▶ carrier.dial(caller id, number)
-        answered ─▶ join_leg: a member with no device; attach(member id) ─▶ a LocalLeg on the
-            SFU ─▶ call.connect_media(leg) ─▶ InviteAccepted, ParticipantsChanged
-        failed(reason) ─▶ InviteFailed (busy 486, declined 603, not in service 404, …)
-        no answer within the invitation's timeout ─▶ hang up ─▶ InviteFailed 487/10004
-    the phone hangs up ─▶ its leg closes ─▶ leg_left: ParticipantsChanged (the call ends
-        if nobody else is in)
-    the app removes it, or the call ends ─▶ LegSink.left ─▶ its leg closes, the phone hangs up
+invite(call, number) ─▶ ServerCallHost.add_phone_invite ─▶ carrier.dial(caller id, number)
+    answered ─▶ join_leg: a member with no device; attach(member id) ─▶ a LocalLeg on the
+        SFU ─▶ call.connect_media(leg) ─▶ InviteAccepted, ParticipantsChanged
+    failed(reason) ─▶ InviteFailed (busy 486, declined 603, not in service 404, …)
+    no answer within the invitation's timeout ─▶ hang up ─▶ InviteFailed 487/10004
+the phone hangs up ─▶ its leg closes ─▶ leg_left: ParticipantsChanged (the call ends
+    if nobody else is in)
+the app removes it, or the call ends ─▶ LegSink.left ─▶ its leg closes, the phone hangs up
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """PendingCalls: phone calls to our numbers, ringing until an app answers, rejects or redirects.
 
-    carrier ─incoming(call)─▶ a pending call (pending id, its server call id chosen now)
-        the number is not ours (or takes no calls) ─▶ refuse 404 (not in service)
-        else ─▶ IncomingCallSink.incoming_call (automation: IncomingCall) ─▶ it rings
-    answer(pending id, listener) ─▶ ServerCalls.create (the app's leg) ─▶ the phone's leg joins
-        ─▶ the carrier's call is answered on that leg
-    reject(reason) ─▶ the phone hears busy 486 / declined 603 / forbidden 403
-    redirect(user) ─▶ a server call with no app ─▶ the user is invited ─▶ accepted: the phone's
-        leg joins and is answered; failed: the phone hears why; alone again: the call ends
-    nobody within ring_seconds ─▶ the phone hears no answer (408)
-    the phone hangs up ─▶ while ringing: forgotten; in the call: leg_left
+carrier ─incoming(call)─▶ a pending call (pending id, its server call id chosen now)
+    the number is not ours (or takes no calls) ─▶ refuse 404 (not in service)
+    else ─▶ IncomingCallSink.incoming_call (automation: IncomingCall) ─▶ it rings
+answer(pending id, listener) ─▶ ServerCalls.create (the app's leg) ─▶ the phone's leg joins
+    ─▶ the carrier's call is answered on that leg
+reject(reason) ─▶ the phone hears busy 486 / declined 603 / forbidden 403
+redirect(user) ─▶ a server call with no app ─▶ the user is invited ─▶ accepted: the phone's
+    leg joins and is answered; failed: the phone hears why; alone again: the call ends
+nobody within ring_seconds ─▶ the phone hears no answer (408)
+the phone hangs up ─▶ while ringing: forgotten; in the call: leg_left
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from switchboard.calling.pstn.ports import (
     FORBIDDEN,
     NO_ANSWER,
     NOT_IN_SERVICE,
+    InboundPhoneCall,
     IncomingCallSink,
     IncomingPhoneCall,
-    InboundPhoneCall,
     PhoneCallListener,
     PhoneNumbers,
 )
@@ -267,9 +267,7 @@ class PendingCalls:
 
         async def attach(member_id: str) -> None:
             pending.member_id = member_id
-            pending.leg = await self._legs.add_local_participant(
-                pending.server_call_id, member_id
-            )
+            pending.leg = await self._legs.add_local_participant(pending.server_call_id, member_id)
 
         caller = pending.inbound.caller
         await self.host.join_leg(pending.server_call_id, pending.raw_id, caller, pending, attach)

@@ -342,9 +342,7 @@ class ServerCallHost:
     ) -> Member:
         """A phone's leg joins the call (one conference job); see Conference.join_leg."""
         conference = self._call(call_id).conference
-        return await conference.run(
-            lambda: conference.join_leg(raw_id, display_name, sink, attach)
-        )
+        return await conference.run(lambda: conference.join_leg(raw_id, display_name, sink, attach))
 
     async def leg_left(self, call_id: str, member_id: str) -> None:
         """The phone hung up: out of the call, which the app may have left already."""
