@@ -6,6 +6,7 @@ up); createCall to a phone that answers, and to one that is busy; reject; redire
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import ssl
 import uuid
@@ -33,7 +34,9 @@ from azure.communication.phonenumbers import (
     PhoneNumberType,
 )
 
+from switchboard.cli import build_parser
 from switchboard.client.calling import CallClient, CallState
+from switchboard.gateways.voicesim.cli import call_command
 from tests.acs_signing import parse_connection_string, sign
 from tests.callback_receiver import CallbackReceiver
 from tests.event_receiver import EventReceiver
@@ -299,3 +302,28 @@ async def test_an_app_rejects_one_call_and_redirects_another_to_a_user(
             assert status["lastResult"]["code"] == 0
     finally:
         await agent.dispose()
+
+
+async def test_the_cli_sets_rules_dials_and_reports_a_phone(
+    node: InProcessNode, our_number: str
+) -> None:
+    number = new_phone()
+    endpoint, key = parse_connection_string(node.connection_string)
+
+    async def target() -> tuple[str, str, str]:
+        return endpoint, key, node.ca_path
+
+    async def run(*argv: str) -> list[dict[str, Any]]:
+        out = io.StringIO()
+        args = build_parser().parse_args(["sim", "call", *argv])
+        assert await call_command(args, target, out) == 0
+        return [json.loads(line) for line in out.getvalue().splitlines()]
+
+    [ruled] = await run("rules", number, "--answer", "manual")
+    assert (ruled["answer"], ruled["state"]) == ("manual", "idle")
+    [dialing] = await run("dial", number, "--to", "+18005550199")
+    assert dialing["state"] == "dialing"
+    await until_phone(node, number, lambda s: s["state"] == "idle")
+    [status] = await run("status", number)
+    assert status["lastResult"]["code"] == 404  # not a number of ours: not in service
+    assert number in [p["number"] for p in await run("status")]

@@ -113,7 +113,8 @@ async def test_a_phone_calling_our_number_rings_and_hears_why_it_was_refused() -
     [call] = inbound.calls
     assert (call.caller, call.called) == (PHONE, OURS)
     call.refuse(m.BUSY)
-    assert phone.state is PhoneState.IDLE and phone.last_result is m.BUSY
+    after = network.phone(PHONE)
+    assert after.state is PhoneState.IDLE and after.last_result is m.BUSY
 
 
 async def test_a_connected_phone_hears_speech_and_tones_and_sends_its_key_presses() -> None:

@@ -14,6 +14,7 @@ participant the map does not know yet is asked of the call directly).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -126,6 +127,7 @@ class ServerCallPlane:
         self._ticker = ticker
         self._hold_music = hold_music
         self._endpoints: dict[str, MediaEndpoint] = {}
+        self._stopping: set[asyncio.Task[None]] = set()
 
     async def create(self, server_call_id: str, listener: ports.CallPlaneListener) -> EndpointMedia:
         ids = CallIds()
@@ -231,6 +233,13 @@ class ServerCallPlane:
         self._endpoints[server_call_id] = endpoint
         return EndpointMedia(endpoint, ids)
 
+    def _stop_later(self, endpoint: MediaEndpoint) -> None:
+        """The call ended under the endpoint (inside calling's job): its tasks still stop,
+        once this job is over (a reference is kept until then)."""
+        task = asyncio.get_running_loop().create_task(endpoint.stop(), name="endpoint stop")
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
     async def _detach(self, server_call_id: str) -> None:
         endpoint = self._endpoints.pop(server_call_id, None)
         if endpoint is not None:
@@ -273,6 +282,7 @@ class ServerCallPlane:
                 endpoint = self._endpoints.pop(server_call_id, None)
                 if endpoint is not None:  # the node removed the leg with the call
                     self._ticker.remove(endpoint)
+                    self._stop_later(endpoint)
                 listener(ports.CallPlaneEnded(_reason(event.reason)))
 
         return translate

@@ -170,7 +170,8 @@ class PhoneDialer:
         await self._scope.stop()
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
-        self._scope.spawn(work, name=name)
+        """One step of one call: its failure is logged, never the scope's end."""
+        self._scope.spawn(_logged(work, name), name=name)
 
     def invite(
         self,
@@ -186,3 +187,10 @@ class PhoneDialer:
         self.host.add_phone_invite(call_id, phone)
         phone.timer = asyncio.get_running_loop().call_later(timeout_seconds, phone.timed_out)
         phone.phone = self._carrier.dial(caller_id, number, phone)
+
+
+async def _logged(work: Coroutine[Any, Any, None], name: str) -> None:
+    try:
+        await work
+    except Exception:
+        log.exception("%s failed", name)

@@ -70,6 +70,7 @@ class PendingCall:
         self.leg: LocalLeg | None = None
         self.member_id: str | None = None
         self.invitation_id: str | None = None
+        self.ending = False  # the redirected call is being ended (the user left)
         self._calls = calls
 
     @property
@@ -152,7 +153,8 @@ class PendingCalls:
             pending.refuse(UNAVAILABLE)
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
-        self._scope.spawn(work, name=name)
+        """One step of one call: its failure is logged, never the scope's end."""
+        self._scope.spawn(_logged(work, name), name=name)
 
     def forget(self, pending: PendingCall) -> None:
         if self._pending.get(pending.pending_id) is pending:
@@ -288,7 +290,8 @@ class PendingCalls:
                 self.spawn(self.host.leave(pending.server_call_id), "redirect failed")
             elif isinstance(event, events.ParticipantsChanged):
                 others = [p for p in event.participants if p.identifier.raw_id != pending.raw_id]
-                if pending.state is PendingState.CONNECTED and not others:
+                if pending.state is PendingState.CONNECTED and not others and not pending.ending:
+                    pending.ending = True  # terminate's own ParticipantsChanged comes next
                     self.spawn(self.host.terminate(pending.server_call_id), "redirect over")
             elif isinstance(event, events.ServerCallEnded):
                 pending.left(event.reason)
@@ -304,3 +307,10 @@ class PendingCalls:
             log.exception("redirect %s: the phone could not join", pending.pending_id)
             pending.refuse(UNAVAILABLE)
             await self.host.terminate(pending.server_call_id)
+
+
+async def _logged(work: Coroutine[Any, Any, None], name: str) -> None:
+    try:
+        await work
+    except Exception:
+        log.exception("%s failed", name)
