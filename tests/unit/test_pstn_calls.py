@@ -235,3 +235,18 @@ async def test_a_rejected_call_hears_busy_and_an_answered_one_is_a_server_call(
     [changed] = [e for e in heard if isinstance(e, ParticipantsChanged)]
     assert [p.identifier.raw_id for p in changed.participants] == [f"4:{PHONE}"]
     await pending.stop()
+
+
+async def test_a_phone_hanging_up_while_its_leg_joins_is_taken_out_again(world: World) -> None:
+    _, call, dialer = await dialled_call(world)
+    assert call.listener is not None
+    call.listener.answered()
+    call.listener.ended()  # before the join job ran
+    assert isinstance(await next_of(world, InviteAccepted), InviteAccepted)
+    changed = await next_of(world, ParticipantsChanged)
+    assert isinstance(changed, ParticipantsChanged) and len(changed.participants) == 1
+    changed = await next_of(world, ParticipantsChanged)
+    assert isinstance(changed, ParticipantsChanged) and changed.participants == ()
+    assert isinstance(await next_of(world, ServerCallEnded), ServerCallEnded)
+    assert call.leg is None  # never connected to the carrier's call
+    await dialer.stop()

@@ -137,10 +137,18 @@ class PhoneLeg:
             host.phone_invite_failed(self.call_id, self.invitation_id, JOIN_FAILED)
             return
         if self.state is not DialState.JOINING or self.leg is None:
-            return  # hung up (or removed) while it joined
+            await self._hung_up_while_joining()
+            return
         self.state = DialState.CONNECTED
         if self.phone is not None:
             self.phone.connect_media(self.leg)
+
+    async def _hung_up_while_joining(self) -> None:
+        """The phone hung up (or was removed) while its leg joined: take the member out."""
+        if self.leg is not None:
+            self.leg.close()
+        if self.member_id is not None:
+            await self._dialer.host.leg_left(self.call_id, self.member_id)
 
     def _over(self) -> None:
         self.state = DialState.OVER

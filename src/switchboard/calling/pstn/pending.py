@@ -160,9 +160,6 @@ class PendingCalls:
         if self._pending.get(pending.pending_id) is pending:
             del self._pending[pending.pending_id]
 
-    def ringing(self) -> list[str]:
-        return [p.pending_id for p in self._pending.values() if p.state is PendingState.RINGING]
-
     # ── the carrier ──────────────────────────────────────────────────────────────────
 
     def incoming(self, call: InboundPhoneCall) -> PhoneCallListener:
@@ -274,7 +271,12 @@ class PendingCalls:
         caller = pending.inbound.caller
         await self.host.join_leg(pending.server_call_id, pending.raw_id, caller, pending, attach)
         if pending.state is not PendingState.JOINING or pending.leg is None:
-            return  # it hung up while joining
+            # It hung up while joining: take the member out again.
+            if pending.leg is not None:
+                pending.leg.close()
+            if pending.member_id is not None:
+                await self.host.leg_left(pending.server_call_id, pending.member_id)
+            return
         pending.state = PendingState.CONNECTED
         pending.inbound.answer(pending.leg)
 
