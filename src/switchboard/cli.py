@@ -23,6 +23,7 @@ from switchboard.app import (
 from switchboard.core.clock import SystemClock
 from switchboard.core.config import ConfigError, NodeConfig, Settings, load_settings, node_config
 from switchboard.events.cli import add_events_commands, run_events_command
+from switchboard.gateways.voicesim.cli import add_call_commands, run_call_command
 from switchboard.http.context import RequestIdLogFilter
 from switchboard.numbers.cli import add_numbers_commands, run_numbers_command
 from switchboard.sms.cli import add_sim_commands, run_sim_command
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common_options(rotate)
     add_events_commands(commands, _common_options)
     add_numbers_commands(commands, _common_options)
-    add_sim_commands(commands, _common_options)
+    add_call_commands(add_sim_commands(commands, _common_options), _common_options)
     return parser
 
 
@@ -106,6 +107,14 @@ async def _connection_string(config: NodeConfig, *, secondary: bool = False) -> 
     async with open_database(config) as database:
         primary, second = await SqlSecretStore(database).access_keys()
     return f"endpoint={endpoint};accesskey={second if secondary else primary}"
+
+
+async def _node_target(config: NodeConfig) -> tuple[str, str, str]:
+    """A running node's endpoint, primary access key and CA file (``sim call``)."""
+    connection = await _connection_string(config)
+    parts = dict(p.split("=", 1) for p in connection.split(";"))
+    ca = config.server.data_dir / "tls" / "ca.pem"
+    return parts["endpoint"].rstrip("/"), parts["accesskey"], str(ca)
 
 
 async def _rotate(config: NodeConfig, which: str) -> str:
@@ -154,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.command in ("numbers", "carriers"):
         return run_numbers_command(args, lambda: open_database(config))
+    if args.command == "sim" and args.sim_command == "call":
+        return run_call_command(args, lambda: _node_target(config))
     if args.command == "sim":
         return run_sim_command(args, lambda: open_database(config))
     if args.command == "keys":

@@ -92,6 +92,7 @@ class FakePlane:
         timeout_seconds: float,
         caller: CommunicationIdentifier | None,
         caller_display_name: str,
+        caller_id_number: str | None = None,
     ) -> None:
         self.invites.append((server_call_id, target.raw_id, invitation_id, timeout_seconds))
 

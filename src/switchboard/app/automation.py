@@ -1,6 +1,7 @@
 """The composition root's Call Automation part: which concrete classes serve it.
 
 AutomationCallbacks (SqlCallbackQueue, RSA key from the secrets) ─▶ EndpointTicker ─▶
+voice (app/voice.py: pending phone calls, the simulator's phones, the dialer) ─▶
 ServerCallPlane (calling's ServerCalls on the node's SFU; MediaEndpoint with espeak-ng,
 pocketsphinx, audio files through the guarded client) ─▶ AutomationComponent
 (SqlCallConnectionStore, the bus for control, numbers for caller ids, the events outbox for
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 from starlette.routing import BaseRoute
 
+from switchboard.app.voice import Voice, start_voice
 from switchboard.automation.adapters import (
     CallbackUrlGuard,
     GuardedFileFetcher,
@@ -55,11 +57,13 @@ FILE_FETCH_TIMEOUT_SECONDS = 10.0
 class Automation:
     component: AutomationComponent
     callbacks: AutomationCallbacks
+    voice: Voice
 
     def routes(self, authenticator: Authenticator, repeatability: Repeatability) -> list[BaseRoute]:
         return [
             *self.component.routes(authenticator, repeatability),
             *openid_routes(self.callbacks.signer),
+            *self.voice.routes(authenticator),
         ]
 
 
@@ -99,12 +103,23 @@ async def start_automation(
         callbacks.urls.guard, timeout=FILE_FETCH_TIMEOUT_SECONDS, connections=16
     )
     stack.push_async_callback(files.aclose)
+    server_calls = ServerCalls(calling.server_calls, media)
+    voice = await start_voice(
+        stack,
+        calling=calling,
+        server_calls=server_calls,
+        media=media,
+        numbers=numbers,
+        ticker=ticker,
+    )
     plane = ServerCallPlane(
-        ServerCalls(calling.server_calls, media),
+        server_calls,
         SourceRenderer(EspeakTextToSpeech(), GuardedFileFetcher(files)),
         PocketsphinxRecognizer(),
         ticker,
         hold_music(),
+        dialer=voice.dialer,
+        pending=voice.pending,
     )
     incoming_secret = base64.b64decode(await secrets.get_or_create(INCOMING_CALL_SECRET))
     component = await AutomationComponent.start(
@@ -119,7 +134,9 @@ async def start_automation(
             bus=bus,
             clock=clock,
             node_id=node_id,
+            dials_phones=True,
         )
     )
     stack.push_async_callback(component.stop)
-    return Automation(component, callbacks)
+    voice.offers.bind(component.incoming)
+    return Automation(component, callbacks, voice)

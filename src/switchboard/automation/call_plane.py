@@ -5,12 +5,16 @@
     calling's events ─▶ automation's (participants as identifiers; reasons as code/subCode)
     media requests name participants by raw id ─▶ the SFU's participant ids, and back
 
+    phone targets ─▶ calling's PhoneDialer (the voice carrier dials; the phone's leg joins)
+    answer/reject/redirect a ringing phone call ─▶ calling's PendingCalls
+
 The raw id ↔ participant id map of each call follows its ParticipantsChanged events (a
 participant the map does not know yet is asked of the call directly).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -18,11 +22,14 @@ import msgspec
 
 from switchboard.automation import ports
 from switchboard.automation.models import Participant
+from switchboard.calling.errors import CallNotFoundError
 from switchboard.calling.models import EndReason as CallingReason
+from switchboard.calling.pstn.dialing import PhoneDialer
+from switchboard.calling.pstn.pending import PendingCalls
 from switchboard.calling.server import models as calls
 from switchboard.calling.server.calls import ServerCalls
 from switchboard.core.errors import NotSupportedError
-from switchboard.core.identifiers import CommunicationIdentifier
+from switchboard.core.identifiers import CommunicationIdentifier, IdentifierKind
 from switchboard.media.audio.speech import SpeechRecognizer
 from switchboard.media.audio.tones import DtmfTone
 from switchboard.media.endpoint.endpoint import MediaEndpoint
@@ -38,7 +45,8 @@ from switchboard.media.endpoint.renderer import SourceRenderer
 from switchboard.media.endpoint.ticker import EndpointTicker
 from switchboard.media.local_leg import LocalLeg
 
-NO_INBOUND = "Incoming calls need a voice carrier, which this server does not have yet."
+NO_INBOUND = "Incoming calls need a voice carrier, which this server does not have."
+NO_CARRIER = "Calls to phone numbers need a voice carrier, which this server does not have."
 
 
 @dataclass
@@ -107,13 +115,19 @@ class ServerCallPlane:
         recognizer: SpeechRecognizer,
         ticker: EndpointTicker,
         hold_music: bytes,
+        *,
+        dialer: PhoneDialer | None = None,
+        pending: PendingCalls | None = None,
     ) -> None:
         self._calls = calls_
+        self._dialer = dialer
+        self._pending = pending
         self._renderer = renderer
         self._recognizer = recognizer
         self._ticker = ticker
         self._hold_music = hold_music
         self._endpoints: dict[str, MediaEndpoint] = {}
+        self._stopping: set[asyncio.Task[None]] = set()
 
     async def create(self, server_call_id: str, listener: ports.CallPlaneListener) -> EndpointMedia:
         ids = CallIds()
@@ -129,13 +143,19 @@ class ServerCallPlane:
         return await self._attach(server_call_id, leg, ids, listener)
 
     async def answer(self, pending_id: str, listener: ports.CallPlaneListener) -> EndpointMedia:
-        raise NotSupportedError(NO_INBOUND)
+        pending = self._inbound()
+        ids = CallIds()
+        leg = await pending.answer(pending_id, lambda call_id: self._events(call_id, ids, listener))
+        ids.learn(await self._calls.participants(leg.call_id))
+        return await self._attach(leg.call_id, leg, ids, listener)
 
     async def reject(self, pending_id: str, reason: str) -> None:
-        raise NotSupportedError(NO_INBOUND)
+        await self._inbound().reject(pending_id, reason)
 
     async def redirect(self, pending_id: str, target: CommunicationIdentifier) -> None:
-        raise NotSupportedError(NO_INBOUND)
+        if target.kind is not IdentifierKind.COMMUNICATION_USER:
+            raise NotSupportedError("A phone call can be redirected to a user for now.")
+        await self._inbound().redirect(pending_id, target.raw_id)
 
     async def invite(
         self,
@@ -146,7 +166,19 @@ class ServerCallPlane:
         timeout_seconds: float,
         caller: CommunicationIdentifier | None,
         caller_display_name: str,
+        caller_id_number: str | None = None,
     ) -> None:
+        if target.kind is IdentifierKind.PHONE_NUMBER:
+            if self._dialer is None or caller_id_number is None:
+                raise NotSupportedError(NO_CARRIER)
+            self._dialer.invite(
+                server_call_id,
+                target.value,
+                invitation_id=invitation_id,
+                timeout_seconds=timeout_seconds,
+                caller_id=caller_id_number,
+            )
+            return
         await self._calls.invite(
             server_call_id,
             target.raw_id,
@@ -177,6 +209,11 @@ class ServerCallPlane:
 
     # --- internals --------------------------------------------------------------------------
 
+    def _inbound(self) -> PendingCalls:
+        if self._pending is None:
+            raise CallNotFoundError(NO_INBOUND)
+        return self._pending
+
     async def _attach(
         self,
         server_call_id: str,
@@ -195,6 +232,13 @@ class ServerCallPlane:
         self._ticker.add(endpoint)
         self._endpoints[server_call_id] = endpoint
         return EndpointMedia(endpoint, ids)
+
+    def _stop_later(self, endpoint: MediaEndpoint) -> None:
+        """The call ended under the endpoint (inside calling's job): its tasks still stop,
+        once this job is over (a reference is kept until then)."""
+        task = asyncio.get_running_loop().create_task(endpoint.stop(), name="endpoint stop")
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
 
     async def _detach(self, server_call_id: str) -> None:
         endpoint = self._endpoints.pop(server_call_id, None)
@@ -238,6 +282,7 @@ class ServerCallPlane:
                 endpoint = self._endpoints.pop(server_call_id, None)
                 if endpoint is not None:  # the node removed the leg with the call
                     self._ticker.remove(endpoint)
+                    self._stop_later(endpoint)
                 listener(ports.CallPlaneEnded(_reason(event.reason)))
 
         return translate

@@ -52,6 +52,7 @@ class AutomationParts:
     bus: Bus
     clock: Clock
     node_id: str
+    dials_phones: bool = False  # a voice carrier: phone numbers may be called
 
 
 class AutomationComponent:
@@ -75,6 +76,7 @@ class AutomationComponent:
                 parts.store,
                 parts.clock,
                 node_id=parts.node_id,
+                dials_phones=parts.dials_phones,
             )
             await service.start()
             stack.push_async_callback(service.stop)
@@ -82,7 +84,7 @@ class AutomationComponent:
                 IncomingCallContexts(parts.incoming_secret, parts.clock),
                 parts.publisher,
                 parts.plane,
-                TargetRules(parts.caller_ids),
+                TargetRules(parts.caller_ids, dials_phones=parts.dials_phones),
                 parts.clock,
             )
             control = AutomationControl(service, incoming, parts.bus)

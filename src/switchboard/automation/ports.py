@@ -124,7 +124,10 @@ class CallPlane(Protocol):
         timeout_seconds: float,
         caller: CommunicationIdentifier | None,
         caller_display_name: str,
-    ) -> None: ...
+        caller_id_number: str | None = None,
+    ) -> None:
+        """``caller_id_number``: what a phone target sees (a purchased number, E.164)."""
+        ...
 
     async def cancel_invite(self, server_call_id: str, invitation_id: str) -> None: ...
 

@@ -81,6 +81,7 @@ class CallAutomationService:
         *,
         node_id: str,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        dials_phones: bool = False,
     ) -> None:
         self.node_id = node_id
         self._registry = CallRegistry(store, clock, node_id)
@@ -91,7 +92,7 @@ class CallAutomationService:
         self._new_id = new_id
         self._inbox: asyncio.Queue[tuple[str, CallPlaneEvent]] = asyncio.Queue()
         self.media = MediaOperations(callbacks, guard, new_id=new_id)
-        self._targets = TargetRules(caller_ids)
+        self._targets = TargetRules(caller_ids, dials_phones=dials_phones)
         self._invitations = InvitationOutcomes(self._registry, callbacks, plane, self._forget)
         self._scope = TaskScope("call-automation")
 
@@ -139,7 +140,9 @@ class CallAutomationService:
                     kind=InvitationKind.CREATE,
                 )
                 call.invitations[invitation.invitation_id] = invitation
-                await self._invite(call, invitation, DEFAULT_INVITATION_TIMEOUT_SECONDS)
+                await self._invite(
+                    call, invitation, DEFAULT_INVITATION_TIMEOUT_SECONDS, source_caller_id
+                )
         return call
 
     async def connect(
@@ -171,10 +174,16 @@ class CallAutomationService:
         call.targets = (claims.caller,)
         call.answered_by = claims.to
         async with self._registry.lock(call.call_connection_id):
-            media = await self._plane.answer(claims.pending_id, self._listener(call))
-            self.media.attach(call.call_connection_id, media)
-            call.state = CallConnectionState.CONNECTED
+            # Registered first: the plane's events (the caller joining) find the call.
             await self._registry.add(call)
+            try:
+                media = await self._plane.answer(claims.pending_id, self._listener(call))
+            except BaseException:
+                await self._registry.set_state(call, CallConnectionState.DISCONNECTED)
+                self._forget(call)
+                raise
+            self.media.attach(call.call_connection_id, media)
+            await self._registry.set_state(call, CallConnectionState.CONNECTED)
             await self._emit(call, [events.call_connected(call)])
         return call
 
@@ -241,7 +250,7 @@ class CallAutomationService:
         )
         async with self._registry.lock(call_connection_id):
             call.invitations[invitation.invitation_id] = invitation
-            await self._invite(call, invitation, timeout)
+            await self._invite(call, invitation, timeout, source_caller_id or call.source_caller_id)
         return AddedParticipant(Participant(target), invitation.invitation_id, operation_context)
 
     async def cancel_add_participant(
@@ -318,7 +327,12 @@ class CallAutomationService:
                 )
             call.invitations[invitation.invitation_id] = invitation
             await self._registry.set_state(call, CallConnectionState.TRANSFERRING)
-            await self._invite(call, invitation, DEFAULT_INVITATION_TIMEOUT_SECONDS)
+            await self._invite(
+                call,
+                invitation,
+                DEFAULT_INVITATION_TIMEOUT_SECONDS,
+                source_caller_id or call.source_caller_id,
+            )
 
     async def mute(self, call_connection_id: str, raw_ids: Sequence[str]) -> None:
         call = self.live(call_connection_id)
@@ -350,7 +364,11 @@ class CallAutomationService:
         return lambda event: self._inbox.put_nowait((call_id, event))
 
     async def _invite(
-        self, call: CallConnection, invitation: Invitation, ring_seconds: float
+        self,
+        call: CallConnection,
+        invitation: Invitation,
+        ring_seconds: float,
+        caller_id_number: str | None,
     ) -> None:
         await self._plane.invite(
             call.server_call_id,
@@ -359,6 +377,7 @@ class CallAutomationService:
             timeout_seconds=ring_seconds,
             caller=call.source,
             caller_display_name=call.source_display_name or "",
+            caller_id_number=caller_id_number,
         )
 
     async def _emit(self, call: CallConnection, batch: list[CallbackData]) -> None:

@@ -9,11 +9,13 @@ from switchboard.core.identifiers import CommunicationIdentifier, IdentifierKind
 
 
 class TargetRules:
-    def __init__(self, caller_ids: CallerIdDirectory) -> None:
+    def __init__(self, caller_ids: CallerIdDirectory, *, dials_phones: bool = False) -> None:
         self._caller_ids = caller_ids
+        self._dials_phones = dials_phones  # the node has a voice carrier
 
     async def check(self, target: CommunicationIdentifier, source_caller_id: str | None) -> None:
-        """Users: always. Phone numbers: with a purchased caller id (and a voice carrier)."""
+        """Users: always. Phone numbers: with a purchased caller id (and a voice carrier).
+        ``source_caller_id`` None with a phone target: a redirect (the caller's own number)."""
         if target.kind is IdentifierKind.COMMUNICATION_USER:
             return
         if target.kind is IdentifierKind.PHONE_NUMBER:
@@ -25,7 +27,9 @@ class TargetRules:
                 raise SourceCallerIdError(
                     f"{source_caller_id} is not a purchased number with outbound calling."
                 )
-            raise NotSupportedError(
-                "Calls to phone numbers need a voice carrier, which this server has not yet."
-            )
+            if not self._dials_phones:
+                raise NotSupportedError(
+                    "Calls to phone numbers need a voice carrier, which this server has not."
+                )
+            return
         raise NotSupportedError(f"Targets of kind {target.kind.value} are not supported.")

@@ -8,6 +8,7 @@ and subscribes like everyone else, with itself as the ``PacketSink``.
         ─▶ Forwarder.receive_rtp, as if it had arrived ─▶ subscribers (in its audience)
     Forwarder ─send_rtp─▶ this leg: outgoing SSRC ─▶ publisher id (forwarder.streams)
         ├─ Opus, publisher listened to ─▶ its OpusDecoder ─▶ on_frame(pcm)
+        ├─ Opus, listening to everyone (a phone hears the call) ─▶ on_frame(publisher, pcm)
         └─ telephone-event ─▶ on_telephone_event(publisher id, RFC 4733 payload, timestamp)
 
 Everything runs on the caller's thread (the event loop): ``send_audio`` encodes and forwards
@@ -46,6 +47,7 @@ _HEADER = struct.Struct("!BBHII HH BBxx")
 _MARKER = 0x80
 
 FrameHandler = Callable[[bytes], None]  # 48 kHz mono s16le PCM, 960 samples for 20 ms
+AnyFrameHandler = Callable[[str, bytes], None]  # (publisher participant id, PCM)
 # (publisher participant id, RFC 4733 payload, RTP timestamp in the leg's stream)
 TelephoneEventHandler = Callable[[str, bytes, int], None]
 
@@ -75,6 +77,8 @@ class LocalLeg:
         self._sources: dict[int, str] = {}  # outgoing SSRC (towards this leg) → publisher
         self._listeners: dict[str, tuple[OpusDecoder, FrameHandler]] = {}
         self._on_event: TelephoneEventHandler | None = None
+        self._everyone: AnyFrameHandler | None = None
+        self._decoders: dict[str, OpusDecoder] = {}  # for ``listen_all``, by publisher
         now = clock()
         forwarder.add_participant(
             participant_id,
@@ -129,6 +133,11 @@ class LocalLeg:
         else:
             self._listeners[publisher_id] = (OpusDecoder(), on_frame)
 
+    def listen_all(self, on_frame: AnyFrameHandler | None) -> None:
+        """Decode every publisher's audio not listened to on its own (None: stop)."""
+        self._everyone = on_frame
+        self._decoders.clear()
+
     def on_telephone_event(self, callback: TelephoneEventHandler | None) -> None:
         """Every RFC 4733 packet any publisher sends, undecoded (None: no longer)."""
         self._on_event = callback
@@ -140,6 +149,8 @@ class LocalLeg:
         self.closed = True
         self._listeners.clear()
         self._on_event = None
+        self._everyone = None
+        self._decoders.clear()
         if self.participant_id in self._forwarder.participants:
             self._forwarder.remove_participant(self.participant_id, self._clock())
         if self._on_close is not None:
@@ -160,7 +171,7 @@ class LocalLeg:
         if pt == EVENT_PT:
             if self._on_event is None:
                 return
-        elif not self._listeners:
+        elif not self._listeners and self._everyone is None:
             return
         publisher = self._publisher_of(ssrc)
         if publisher is None:
@@ -179,6 +190,13 @@ class LocalLeg:
                 pcm = listener[0].decode(payload)
                 if pcm:
                     listener[1](pcm)
+            elif self._everyone is not None:
+                decoder = self._decoders.get(publisher)
+                if decoder is None:
+                    decoder = self._decoders[publisher] = OpusDecoder()
+                pcm = decoder.decode(payload)
+                if pcm:
+                    self._everyone(publisher, pcm)
         except Exception:
             logger.exception(
                 "call %s: local leg %s: handler failed", self.call_id, self.participant_id

@@ -30,7 +30,8 @@ from switchboard.storage.database import DatabaseOpener
 def add_sim_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     common_options: Callable[[argparse.ArgumentParser], None],
-) -> None:
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """The ``sim`` command; returns its kinds, to which others add (``sim call``)."""
     sim = commands.add_parser("sim", help="the simulator carrier's virtual handsets")
     kinds = sim.add_subparsers(dest="sim_command", required=True)
     sms = kinds.add_parser("sms", help="simulated text messages")
@@ -52,6 +53,7 @@ def add_sim_commands(
     handset.add_argument("number", help="the handset (E.164)")
     handset.add_argument("--report", choices=[r.value for r in HandsetReport], default="delivered")
     handset.add_argument("--delay", type=float, default=0.0, help="seconds before the receipt")
+    return kinds
 
 
 def run_sim_command(args: argparse.Namespace, open_database: DatabaseOpener) -> int:

@@ -17,6 +17,8 @@ This class does the asynchronous part, one job at a time per call (so no locks).
     a server call ("server:<uuid>", calling/server/): an invited device's accept{offer}
         joins like a join; the app (not a member) watches through a ConferenceObserver and
         removes, mutes or ends; the call stays up until someone has been in
+    join_leg (a phone, calling/pstn/) ─▶ a member with no device: its media an in-process
+        leg on the SFU (``attach``), listed like the others; out ─▶ its LegSink hears it
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from switchboard.calling.conference.group import (
     ROOM_CLOSED,
     ROSTER_REMOVED,
     GroupCall,
+    LegSink,
     Member,
     MemberState,
 )
@@ -326,6 +329,8 @@ class Conference:
     ) -> None:
         was_in = member.state is MemberState.CONNECTED
         self._out(self.group.remove(member.id, reason))
+        if member.leg is not None:
+            member.leg.left(reason)
         if was_in:
             self._lifecycle(self.events.removed(member, member.role, self._clock.now()))
             if self.observer is not None:
@@ -360,6 +365,8 @@ class Conference:
                 if self.observer is not None:
                     self.observer.member_left(member, reason)
             self._out(self.group.remove(member.id, reason))
+            if member.leg is not None:
+                member.leg.left(reason)
             await self.media.remove(member.id)
         self._lobby.clear()
         self._finish(reason, None)
@@ -382,9 +389,43 @@ class Conference:
         await self.media.set_muted(member, MediaKind.AUDIO, True)
         self._changed(member, True, None)
         # The member itself hears of it too (ACS: the muted device's isMuted turns true).
-        updated = ParticipantUpdated(member.info(), call_id=self.call_id)
-        self._deliver(Deliver(member.device, updated))
+        if member.device is not None:
+            updated = ParticipantUpdated(member.info(), call_id=self.call_id)
+            self._deliver(Deliver(member.device, updated))
         return True
+
+    async def join_leg(
+        self,
+        user_id: str,
+        display_name: str,
+        sink: LegSink,
+        attach: Callable[[str], Awaitable[None]],
+    ) -> Member:
+        """A member that is not a device (a phone): ``attach(member id)`` puts its media on
+        the SFU (an in-process leg); then it is in like a device that joined."""
+        if self.ended:
+            raise CallNotFoundError(f"The call '{self.call_id}' is over.")
+        await self.media.open()
+        member = self.group.add_leg(user_id, sink, now=self._clock.now(), display_name=display_name)
+        try:
+            await attach(member.id)
+        except BaseException:
+            self.group.remove(member.id, None)
+            raise
+        self._out(self.group.joined(member))
+        self._lifecycle(self.events.added(member, member.role, self._clock.now()))
+        if self.observer is not None:
+            self.observer.member_joined(member)
+        await self._renegotiate_all()
+        return member
+
+    async def leg_left(self, member_id: str) -> None:
+        """A leg left by itself (the phone hung up): the others hear it; its sink does not."""
+        member = self.group.members.get(member_id)
+        if member is None or member.leg is None or self.ended:
+            return
+        member.leg = None  # it knows: nothing to tell it
+        await self._leave(member, None, ended_by=member.user_id)
 
     async def app_left(self, reason: EndReason) -> None:
         """The app's leg is gone: a server call with nobody else in it is over."""
@@ -410,6 +451,8 @@ class Conference:
             await self._renegotiate(member)
 
     def _send_description(self, member: Member, description: Description) -> None:
+        if member.device is None:
+            return  # a leg has no SDP: its media is in-process
         streams = self.media.streams_of(member.id)
         sdp = Sdp(MEDIA_PEER, description, streams, call_id=self.call_id)
         self._deliver(Deliver(member.device, sdp))

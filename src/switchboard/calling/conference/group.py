@@ -9,6 +9,9 @@ conference's business (``conference.py``); this class only says who may publish 
                                              └reject (Presenter)─▶ callEnded
     role change (rooms) ─▶ participantUpdated; no role any more ─▶ callEnded
     leave / device lost ─▶ participantsUpdated {removed}; the last one out ends the call
+
+A member is a device (frames go to its address) or a leg (a phone on the carrier: media is
+an in-process leg on the SFU, frames are not for it; its ``LegSink`` hears that it left).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from switchboard.calling.errors import (
     CallNotAllowedError,
@@ -48,6 +52,14 @@ ROSTER_REMOVED = EndReason(403, 5855, "The participant was removed from the room
 ROOM_CLOSED = EndReason(403, 5856, "The room's validity window ended.")
 
 
+class LegSink(Protocol):
+    """A member that is not a device (a phone leg): told once that it is out of the call."""
+
+    def left(self, reason: EndReason | None) -> None:
+        """``reason``: what it is told (None: it left by itself, say nothing)."""
+        ...
+
+
 class MemberState(StrEnum):
     IN_LOBBY = "InLobby"
     CONNECTED = "Connected"
@@ -57,7 +69,7 @@ class MemberState(StrEnum):
 class Member:
     id: str
     user_id: str
-    device: DeviceAddress
+    device: DeviceAddress | None  # None for a leg (``leg``)
     role: str | None  # a room role ("Presenter", …); None in a plain group call
     permissions: frozenset[Permission]
     state: MemberState
@@ -65,6 +77,7 @@ class Member:
     muted: bool = False
     video_on: bool = False
     display_name: str = ""  # as the device gave it when joining; "" when none
+    leg: LegSink | None = None  # a phone leg's owner (device is None)
 
     def info(self) -> ParticipantInfo:
         return participant_info(
@@ -140,17 +153,32 @@ class GroupCall:
         self.members[member.id] = member
         return member
 
+    def add_leg(self, user_id: str, leg: LegSink, *, now: float, display_name: str) -> Member:
+        """A leg joins, Connected at once; it may publish audio (see ``joined``)."""
+        if len(self.members) >= self.max_participants:
+            raise CallFullError(
+                f"The call has its maximum of {self.max_participants} participants."
+            )
+        permissions = frozenset({Permission.JOIN, Permission.PUBLISH_MEDIA})
+        member = Member(
+            next(self._ids), user_id, None, None, permissions, MemberState.CONNECTED, now
+        )
+        member.leg = leg
+        member.display_name = display_name
+        self.members[member.id] = member
+        return member
+
     def joined(self, member: Member) -> list[Deliver]:
         """Frames for a member that became Connected (or entered the lobby)."""
         if member.state is MemberState.IN_LOBBY:
-            return [self._updated(member), *self._lobby_changed()]
-        out = [self._updated(member)]
+            return [*self._updated(member), *self._lobby_changed()]
+        out = self._updated(member)
         out += self._to_others(
             member, ParticipantsUpdated([member.info()], [], call_id=self.call_id)
         )
         if self.speakers:
             speakers = DominantSpeakersChanged(list(self.speakers), call_id=self.call_id)
-            out.append(self._to(member, speakers))
+            out += self._to(member, speakers)
         return out
 
     def remove(self, member_id: str, reason: EndReason | None) -> list[Deliver]:
@@ -160,7 +188,7 @@ class GroupCall:
             return []
         out: list[Deliver] = []
         if reason is not None:
-            out.append(self._to(member, CallEnded(reason.info(), call_id=self.call_id)))
+            out += self._to(member, CallEnded(reason.info(), call_id=self.call_id))
         if member.state is MemberState.IN_LOBBY:
             return out + self._lobby_changed()
         if member_id in self.speakers:
@@ -213,7 +241,7 @@ class GroupCall:
     ) -> list[Deliver]:
         member.role = role
         member.permissions = permissions
-        return [self._updated(member), *self.participant_changed(member)]
+        return [*self._updated(member), *self.participant_changed(member)]
 
     def participant_changed(self, member: Member) -> list[Deliver]:
         return self._to_others(member, ParticipantUpdated(member.info(), call_id=self.call_id))
@@ -226,7 +254,7 @@ class GroupCall:
         self.speakers.insert(0, member_id)
         del self.speakers[DOMINANT_SPEAKERS:]
         changed = DominantSpeakersChanged(list(self.speakers), call_id=self.call_id)
-        return [self._to(m, changed) for m in self.connected()]
+        return [d for m in self.connected() for d in self._to(m, changed)]
 
     def data(self, sender: Member, to: list[str] | None, data: str) -> list[Deliver]:
         """A data-channel message to everyone else, or to the listed participants."""
@@ -243,7 +271,7 @@ class GroupCall:
             targets = [self.members[i] for i in dict.fromkeys(to) if i != sender.id]
             targets = [m for m in targets if m.state is MemberState.CONNECTED]
         message = DataChannelMessage(sender.id, data, call_id=self.call_id)
-        return [self._to(m, message) for m in targets]
+        return [d for m in targets for d in self._to(m, message)]
 
     # ── helpers ──────────────────────────────────────────────────────────────────────
 
@@ -251,7 +279,7 @@ class GroupCall:
         if member.state is not MemberState.CONNECTED or permission not in member.permissions:
             raise CallPermissionError(f"The participant's role does not allow {permission.value}.")
 
-    def _updated(self, member: Member) -> Deliver:
+    def _updated(self, member: Member) -> list[Deliver]:
         others = [m.info() for m in self.connected() if m is not member]
         updated = CallUpdated(
             member.state.value,
@@ -265,17 +293,19 @@ class GroupCall:
     def _lobby_changed(self) -> list[Deliver]:
         waiting = LobbyParticipantsUpdated([m.info() for m in self.lobby()], call_id=self.call_id)
         return [
-            self._to(m, waiting)
+            d
             for m in self.connected()
             if Permission.MANAGE_PARTICIPANTS in m.permissions
+            for d in self._to(m, waiting)
         ]
 
     @staticmethod
-    def _to(member: Member, frame: ServerFrame) -> Deliver:
-        return Deliver(member.device, frame)
+    def _to(member: Member, frame: ServerFrame) -> list[Deliver]:
+        """Frames are for devices only: a leg gets none."""
+        return [] if member.device is None else [Deliver(member.device, frame)]
 
     def _to_others(self, member: Member, frame: ServerFrame) -> list[Deliver]:
-        return [self._to(m, frame) for m in self.connected() if m is not member]
+        return [d for m in self.connected() if m is not member for d in self._to(m, frame)]
 
 
 class CallFullError(CallStateError):

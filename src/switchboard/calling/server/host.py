@@ -12,17 +12,21 @@
         ServerCallEnded
 
 ``connect`` watches a running group or Room call of this node the same way (no invitations
-needed). Every change is one event-loop step or one conference job: no locks.
+needed). Phones (calling/pstn/) are invited through the carrier, not the router: their
+``PhoneInvite`` is kept here (cancel, the call's end), their leg joins with ``join_leg``
+and ``member_joined`` reports it as the invitation accepted. Every change is one event-loop
+step or one conference job: no locks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from switchboard.calling.conference.conference import Conference, Joiner
-from switchboard.calling.conference.group import Member
+from switchboard.calling.conference.group import LegSink, Member
 from switchboard.calling.conference.host import ConferenceHost
 from switchboard.calling.errors import (
     CallNotFoundError,
@@ -69,6 +73,22 @@ JOIN_FAILED = EndReason(500, 0, "The invited device could not join the call's me
 RingHere = Callable[[str, str, str], list[Present]]  # (call, owner, user) → devices here
 
 
+class PhoneInvite(Protocol):
+    """A number being dialled for a server call (calling/pstn/dialing.py)."""
+
+    @property
+    def invitation_id(self) -> str: ...
+
+    @property
+    def sink(self) -> LegSink:
+        """The leg the phone joins as, once it answers."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop dialling (the app canceled it, or the call is over)."""
+        ...
+
+
 def participant_of(member: Member) -> ServerCallParticipant:
     return ServerCallParticipant(
         identifier_from_raw_id(member.user_id),
@@ -87,6 +107,7 @@ class ServerCall:
         self.call_id = conference.call_id
         self.conference = conference
         self.invitations: dict[str, Invitation] = {}
+        self.phones: dict[str, PhoneInvite] = {}
         self._host = host
         self._listener = listener
         self._joined: set[str] = set()  # member ids reported in
@@ -115,14 +136,26 @@ class ServerCall:
             (i for i in self.invitations.values() if i.user_id == user_id and i.pending), None
         )
 
+    def cancel_phones(self, reason: EndReason | None) -> None:
+        """Stop dialling every number; ``reason``: the app hears InviteFailed (else nothing)."""
+        for phone in list(self.phones.values()):
+            del self.phones[phone.invitation_id]
+            phone.cancel()
+            if reason is not None:
+                self.emit(InviteFailed(phone.invitation_id, reason))
+
     # ── ConferenceObserver ───────────────────────────────────────────────────────────
 
     def member_joined(self, member: Member) -> None:
         self._joined.add(member.id)
         for invitation in list(self.invitations.values()):
-            if invitation.accepted_by == member.device:
+            if member.device is not None and invitation.accepted_by == member.device:
                 del self.invitations[invitation.invitation_id]
                 self.emit(InviteAccepted(invitation.invitation_id, participant_of(member)))
+        for phone in list(self.phones.values()):
+            if member.leg is not None and phone.sink is member.leg:
+                del self.phones[phone.invitation_id]
+                self.emit(InviteAccepted(phone.invitation_id, participant_of(member)))
         self.emit(ParticipantsChanged(self.participants()))
 
     def member_left(self, member: Member, reason: EndReason | None) -> None:
@@ -140,6 +173,7 @@ class ServerCall:
         for invitation in list(self.invitations.values()):
             self._host.deliver(invitation.cancel())
             self.emit(InviteFailed(invitation.invitation_id, CALL_OVER))
+        self.cancel_phones(CALL_OVER)
         self._host.forget(self)
         self.emit(ServerCallEnded(reason))
 
@@ -238,6 +272,11 @@ class ServerCallHost:
 
     def cancel_invite(self, call_id: str, invitation_id: str) -> None:
         call = self._call(call_id)
+        phone = call.phones.pop(invitation_id, None)
+        if phone is not None:
+            phone.cancel()
+            call.emit(InviteCanceled(invitation_id))
+            return
         invitation = call.invitations.get(invitation_id)
         if invitation is None or not invitation.pending:
             raise CallStateError(f"The invitation '{invitation_id}' is not pending.")
@@ -271,8 +310,45 @@ class ServerCallHost:
         if self.calls.get(call_id) is call:
             for invitation in list(call.invitations.values()):
                 self.deliver(invitation.cancel())
+            call.cancel_phones(None)
             self.forget(call)
             call.conference.observer = None
+            # A phone left alone with nobody to talk to is hung up (as a 1:1 call would end).
+            members = call.conference.group.connected()
+            if len(members) <= 1 and all(m.leg is not None for m in members):
+                conference = call.conference
+                await conference.run(lambda: conference.end_for_everyone(TERMINATED))
+
+    # ── phones (calling/pstn/) ───────────────────────────────────────────────────────
+
+    def add_phone_invite(self, call_id: str, invite: PhoneInvite) -> None:
+        call = self._call(call_id)
+        if invite.invitation_id in call.invitations or invite.invitation_id in call.phones:
+            raise CallStateError(f"The invitation '{invite.invitation_id}' exists already.")
+        call.phones[invite.invitation_id] = invite
+
+    def phone_invite_failed(self, call_id: str, invitation_id: str, reason: EndReason) -> None:
+        call = self.calls.get(call_id)
+        if call is not None and call.phones.pop(invitation_id, None) is not None:
+            call.emit(InviteFailed(invitation_id, reason))
+
+    async def join_leg(
+        self,
+        call_id: str,
+        raw_id: str,
+        display_name: str,
+        sink: LegSink,
+        attach: Callable[[str], Awaitable[None]],
+    ) -> Member:
+        """A phone's leg joins the call (one conference job); see Conference.join_leg."""
+        conference = self._call(call_id).conference
+        return await conference.run(lambda: conference.join_leg(raw_id, display_name, sink, attach))
+
+    async def leg_left(self, call_id: str, member_id: str) -> None:
+        """The phone hung up: out of the call, which the app may have left already."""
+        conference = self._conferences.get(call_id)
+        if conference is not None:
+            await conference.run(lambda: conference.leg_left(member_id))
 
     # ── what the router brings (the owner's side) ────────────────────────────────────
 

@@ -1,0 +1,77 @@
+"""The composition root's voice part: phone calls through the simulator carrier's phones.
+
+    PendingCalls (calling/pstn: calls to our numbers; offered through automation's
+        IncomingCallOffers, bound once the automation component runs)
+    ─▶ VoiceSimulator (gateways/voicesim: virtual phones; its InboundCallHandler is the
+        PendingCalls; espeak-ng for what the phones say; ticked by the node's EndpointTicker)
+    ─▶ PhoneDialer (calling/pstn: server calls dial numbers through the simulator)
+
+A SIP trunk carrier would replace VoiceSimulator here (one VoiceCarrier per deployment).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from starlette.routing import BaseRoute
+
+from switchboard.automation.adapters import OwnedNumbers
+from switchboard.automation.incoming_sink import IncomingCallOffers
+from switchboard.calling.pstn.dialing import PhoneDialer
+from switchboard.calling.pstn.pending import PendingCalls
+from switchboard.calling.server.calls import ServerCalls
+from switchboard.calling.service import CallingService
+from switchboard.gateways.voicesim.network import VoiceSimulator
+from switchboard.gateways.voicesim.routes import voice_simulator_routes
+from switchboard.http.auth import Authenticator
+from switchboard.media.audio.tts import EspeakTextToSpeech
+from switchboard.media.endpoint.ticker import EndpointTicker
+from switchboard.media.local_leg import LocalLeg
+from switchboard.media.node import MediaNode
+
+
+class NumbersTakingCalls:
+    """calling's PhoneNumbers over numbers: purchased, with inbound calling."""
+
+    def __init__(self, numbers: OwnedNumbers) -> None:
+        self._numbers = numbers
+
+    async def takes_calls(self, phone_number: str) -> bool:
+        owned = await self._numbers.owned_number(phone_number)
+        return owned is not None and owned.calling.allows_inbound
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    dialer: PhoneDialer
+    pending: PendingCalls
+    simulator: VoiceSimulator
+    offers: IncomingCallOffers
+
+    def routes(self, authenticator: Authenticator) -> list[BaseRoute]:
+        return voice_simulator_routes(self.simulator, authenticator)
+
+
+async def start_voice(
+    stack: contextlib.AsyncExitStack,
+    *,
+    calling: CallingService,
+    server_calls: ServerCalls[LocalLeg],
+    media: MediaNode,
+    numbers: OwnedNumbers,
+    ticker: EndpointTicker,
+) -> Voice:
+    offers = IncomingCallOffers()
+    pending = PendingCalls(
+        calling.server_calls, server_calls, media, NumbersTakingCalls(numbers), offers
+    )
+    await pending.start()
+    stack.push_async_callback(pending.stop)
+    simulator = VoiceSimulator(pending, EspeakTextToSpeech())
+    ticker.add(simulator)
+    stack.callback(ticker.remove, simulator)
+    dialer = PhoneDialer(calling.server_calls, media, simulator)
+    await dialer.start()
+    stack.push_async_callback(dialer.stop)
+    return Voice(dialer, pending, simulator, offers)

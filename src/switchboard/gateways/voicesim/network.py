@@ -1,0 +1,137 @@
+"""VoiceSimulator: the simulator carrier's voice network of virtual phones (in-process).
+
+    our side dials ─▶ dial(caller id, number, listener) ─▶ no such phone: 404 (not in service)
+        ─▶ the phone rings by its rule (phone.py)
+    a phone dials one of our numbers ─▶ InboundCallHandler.incoming(call) (calling's
+        PendingCalls) ─▶ it rings for the apps ─▶ answer(leg) / refuse(reason)
+    say(text) ─▶ TextToSpeech (espeak-ng) ─▶ 20 ms frames ─▶ sent one per tick
+    press(keys) ─▶ in-band DTMF frames (tone_frames) ─▶ the same queue
+    tick() (the node's EndpointTicker, every 20 ms) ─▶ every phone sends a frame, its Ear ticks
+
+The phones live in this process only: a restart forgets them (unlike the SMS simulator's
+handsets). Numbers are E.164 and not ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from switchboard.calling.models import EndReason
+from switchboard.calling.pstn.ports import (
+    NOT_IN_SERVICE,
+    InboundCallHandler,
+    PhoneCallListener,
+)
+from switchboard.core.errors import BadRequestError, NotFoundError
+from switchboard.gateways.voicesim.phone import AnswerRule, Clock, SimCall, VirtualPhone
+from switchboard.media.audio.dtmf import tone_frames
+from switchboard.media.audio.frames import split_frames
+from switchboard.media.audio.tones import DtmfTone
+from switchboard.media.audio.tts import TextToSpeech
+from switchboard.media.audio.voices import VoiceRequest
+
+MAX_PHONES = 10_000
+MAX_KEYS = 64
+PRESS_MS = 100
+PRESS_GAP_MS = 80
+
+
+class PhoneNotFoundError(NotFoundError):
+    code = "PhoneNotFound"
+
+
+class VoiceSimulator:
+    def __init__(
+        self, inbound: InboundCallHandler, tts: TextToSpeech, *, clock: Clock = time.monotonic
+    ) -> None:
+        self.phones: dict[str, VirtualPhone] = {}
+        self._inbound = inbound
+        self._tts = tts
+        self._clock = clock
+
+    # ── phones ───────────────────────────────────────────────────────────────────────
+
+    def phone(self, number: str) -> VirtualPhone:
+        phone = self.phones.get(number)
+        if phone is None:
+            raise PhoneNotFoundError(f"No virtual phone {number}.")
+        return phone
+
+    def set_phone(
+        self, number: str, rule: AnswerRule | None = None, answer_after_ms: int | None = None
+    ) -> VirtualPhone:
+        """Create the phone, or change its rules."""
+        phone = self.phones.get(number)
+        if phone is None:
+            if len(self.phones) >= MAX_PHONES:
+                raise BadRequestError(f"At most {MAX_PHONES} virtual phones.")
+            phone = self.phones[number] = VirtualPhone(number, self._clock)
+        if rule is not None:
+            phone.rule = rule
+        if answer_after_ms is not None:
+            phone.answer_after_ms = answer_after_ms
+        return phone
+
+    def remove_phone(self, number: str) -> None:
+        phone = self.phone(number)
+        if phone.call is not None:
+            phone.hang_up()
+        del self.phones[number]
+
+    # ── VoiceCarrier: our side dials ─────────────────────────────────────────────────
+
+    def dial(self, caller_id: str, number: str, listener: PhoneCallListener) -> SimCall:
+        phone = self.phones.get(number)
+        if phone is None:
+            call = SimCall(VirtualPhone(number, self._clock), caller_id, number)
+            call.over = True
+            asyncio.get_running_loop().call_soon(listener.failed, NOT_IN_SERVICE)
+            return call
+        call = SimCall(phone, caller_id, number)
+        call.listener = listener
+        phone.ring(call)
+        return call
+
+    # ── what the API asks of a phone ─────────────────────────────────────────────────
+
+    def call_from(self, number: str, to: str) -> VirtualPhone:
+        """The phone dials ``to`` (one of our numbers, we hope)."""
+        phone = self.set_phone(number)
+        call = SimCall(phone, number, to)
+        phone.dialing(call)
+        call.listener = self._inbound.incoming(call)
+        return phone
+
+    async def say(self, number: str, text: str, locale: str = "en-US") -> int:
+        """Speak ``text`` into the call; the milliseconds of speech queued."""
+        phone = self.phone(number)
+        pcm = await self._tts.synthesize(text, VoiceRequest(locale=locale))
+        frames = split_frames(pcm)
+        phone.say(frames)
+        return len(frames) * 20
+
+    def press(self, number: str, keys: str) -> None:
+        if not keys or len(keys) > MAX_KEYS:
+            raise BadRequestError(f"keys: 1 to {MAX_KEYS} of 0-9 * # A-D.", target="keys")
+        try:
+            tones = [DtmfTone(key.upper()) for key in keys]
+        except ValueError:
+            raise BadRequestError("keys: only 0-9 * # A-D.", target="keys") from None
+        frames = [f for t in tones for f in tone_frames(t, PRESS_MS, PRESS_GAP_MS)]
+        self.phone(number).say(frames)
+
+    def answer(self, number: str) -> None:
+        self.phone(number).answer()
+
+    def hang_up(self, number: str) -> None:
+        self.phone(number).hang_up()
+
+    # ── Tickable ─────────────────────────────────────────────────────────────────────
+
+    def tick(self) -> None:
+        for phone in list(self.phones.values()):
+            phone.tick()
+
+    def last_result(self, number: str) -> EndReason | None:
+        return self.phone(number).last_result
