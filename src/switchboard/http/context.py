@@ -58,10 +58,13 @@ class RequestContextMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind != "http" and kind != "websocket":
+        if kind == "websocket":
+            await self._websocket(scope, receive, send)
+            return
+        if kind != "http":
             await self.app(scope, receive, send)
             return
-        metrics = self.metrics if kind == "http" else None
+        metrics = self.metrics
         start = perf_counter()
         request_id = _next_request_id()
         token = request_id_var.set(request_id)
@@ -97,11 +100,11 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         except SwitchboardError as exc:
-            if status or kind != "http":
+            if status:
                 raise
             await _send_json(send_with_headers, exc.status, error_body(exc))
         except HTTPException as exc:
-            if status or kind != "http":
+            if status:
                 raise
             error = http_exception_error(exc.status_code, exc.detail)
             allow = (exc.headers or {}).get("Allow")
@@ -109,7 +112,7 @@ class RequestContextMiddleware:
             await _send_json(send_with_headers, error.status, error_body(error), extra_headers)
         except Exception:
             log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
-            if status or kind != "http":
+            if status:
                 raise
             await _send_json(send_with_headers, 500, internal_error_body(request_id))
         finally:
@@ -117,6 +120,21 @@ class RequestContextMiddleware:
             if metrics is not None:
                 metrics.in_flight -= 1
                 metrics.observe_request(scope, status or 500, (end or perf_counter()) - start)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A request id for the socket's log lines, and nothing held for its whole life: no
+        wrapped ``send`` (an accept carries no headers of ours, errors are not rendered)."""
+        token = request_id_var.set(_next_request_id())
+        scope.setdefault("app", self)
+        try:
+            await self.app(scope, receive, send)
+        except (SwitchboardError, HTTPException):
+            raise
+        except Exception:
+            log.exception("unhandled error in WebSocket %s", scope.get("path"))
+            raise
+        finally:
+            request_id_var.reset(token)
 
 
 async def _send_json(

@@ -256,7 +256,22 @@ class HeartbeatSession:
             self._flush()
             if self._ending is None:
                 self._arm(now)
-                await self._receive(on_text)
+            # The receive loop, inline: a coroutine of its own would cost every held socket
+            # its frame.
+            receive, clock = self.websocket.receive, self._clock
+            while self._ending is None:
+                message = await receive()
+                text = message.get("text")
+                if text is None:
+                    if message["type"] == "websocket.disconnect":
+                        code = message.get("code", 1000)
+                        raise WebSocketDisconnect(code, message.get("reason"))
+                    # Both protocols are JSON text frames: a binary one gets a proper close.
+                    raise SessionClosedError(
+                        CLOSE_UNSUPPORTED_DATA, "Only text frames are part of this protocol."
+                    )
+                self._last_heard = clock.now()
+                on_text(text)  # may end the session (a failed send, a close): seen above
         except asyncio.CancelledError:
             # Our own interruption (as asyncio.timeout tells its own): anyone else's goes on.
             if not self._interrupted or task.uncancel() > cancelling:
@@ -284,21 +299,6 @@ class HeartbeatSession:
         if tasks:
             await asyncio.wait(tasks)
         return error
-
-    async def _receive(self, on_text: Callable[[str], None]) -> None:
-        receive, clock = self.websocket.receive, self._clock
-        while self._ending is None:
-            message = await receive()
-            text = message.get("text")
-            if text is None:
-                if message["type"] == "websocket.disconnect":
-                    raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
-                # Both protocols are JSON text frames: a binary one gets a proper close.
-                raise SessionClosedError(
-                    CLOSE_UNSUPPORTED_DATA, "Only text frames are part of this protocol."
-                )
-            self._last_heard = clock.now()
-            on_text(text)  # may end the session (a send that failed, a close): looked at above
 
     def _end(self, error: BaseException) -> None:
         """End ``run`` with ``error`` (the first reason wins), interrupting its receive."""
