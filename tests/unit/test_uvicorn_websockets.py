@@ -67,11 +67,13 @@ async def test_a_held_socket_keeps_no_handshake_and_still_echoes_a_frame() -> No
     transport = FakeTransport()
     protocol.connection_made(transport)
     protocol.data_received(HANDSHAKE)
+    request = protocol.request
     async with asyncio.timeout(5):
         await accepted.wait()
     assert transport.written.startswith(b"HTTP/1.1 101 ")
     assert not hasattr(protocol, "request")
     assert not hasattr(protocol, "response")
+    assert len(request.headers) == 0  # websockets' parser still holds the request itself
 
     protocol.data_received(Frame(Opcode.TEXT, b"hello").serialize(mask=True))
     async with asyncio.timeout(5):

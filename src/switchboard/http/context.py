@@ -59,7 +59,20 @@ class RequestContextMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "websocket":
-            await self._websocket(scope, receive, send)
+            # A request id for the socket's log lines, and nothing held for its whole life
+            # (inline, not a coroutine of its own: a frame per held socket): no wrapped
+            # send, as an accept carries no headers of ours and errors are not rendered.
+            token = request_id_var.set(_next_request_id())
+            scope.setdefault("app", self)
+            try:
+                await self.app(scope, receive, send)
+            except (SwitchboardError, HTTPException):
+                raise
+            except Exception:
+                log.exception("unhandled error in WebSocket %s", scope.get("path"))
+                raise
+            finally:
+                request_id_var.reset(token)
             return
         if kind != "http":
             await self.app(scope, receive, send)
@@ -120,21 +133,6 @@ class RequestContextMiddleware:
             if metrics is not None:
                 metrics.in_flight -= 1
                 metrics.observe_request(scope, status or 500, (end or perf_counter()) - start)
-
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A request id for the socket's log lines, and nothing held for its whole life: no
-        wrapped ``send`` (an accept carries no headers of ours, errors are not rendered)."""
-        token = request_id_var.set(_next_request_id())
-        scope.setdefault("app", self)
-        try:
-            await self.app(scope, receive, send)
-        except (SwitchboardError, HTTPException):
-            raise
-        except Exception:
-            log.exception("unhandled error in WebSocket %s", scope.get("path"))
-            raise
-        finally:
-            request_id_var.reset(token)
 
 
 async def _send_json(
