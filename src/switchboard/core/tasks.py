@@ -5,8 +5,8 @@ Two shapes recur across the server, and each had its own hand-written cancel loo
     owner.start() ─▶ TaskScope.start() ─▶ spawn(loop) … spawn(loop)
     owner.stop()  ─▶ TaskScope.stop(): cancel every task ─▶ wait for all (one TaskGroup exit)
 
-    a connection ─▶ first_completed(receive(), send(), watch()) ─▶ the first to finish
-        decides; the others are cancelled and awaited before it returns
+    first_completed(a(), b()) ─▶ the first to finish decides; the others are cancelled and
+        awaited before it returns (the server's drain: tasks done, or idle connections aborted)
 
     start_eagerly(coro) ─▶ runs in the caller until coro first waits ─┬─ finished: None
                                                                       └─ a task runs the rest

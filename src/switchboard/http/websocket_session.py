@@ -404,7 +404,7 @@ class HeartbeatSession:
                     raise SessionClosedError(CLOSE_REVOKED, exc.message) from exc
                 except AuthenticationError as exc:
                     raise SessionClosedError(CLOSE_UNAUTHORIZED, exc.message) from exc
-        except Exception as exc:  # what the old watchdog raised: run() raises it
+        except Exception as exc:  # a store failure, say: run() raises it, as it would its own
             self._end(exc)
         finally:
             self._checking = None
