@@ -308,7 +308,8 @@ async def test_a_callees_candidates_sent_before_its_accept_reach_the_caller_afte
 async def test_malformed_requests_are_refused_with_invalid_signal_acks(
     server: RunningServer, users: NamedUsers
 ) -> None:
-    """An unknown type is refused with its id; a frame that cannot be read, without one."""
+    """An unknown type is refused with its id; a frame that cannot be read, or whose id is
+    over 128 characters, without one."""
     _, token = users.identity.create_user_and_token(scopes=["voip"])
     async with asyncio.timeout(10):
         raw = await Raw.open(server, token.token)
@@ -326,5 +327,12 @@ async def test_malformed_requests_are_refused_with_invalid_signal_acks(
                 assert (refused["id"], refused["error"]["code"]) == (None, "InvalidSignal")
             missing = await refusal('{"v":1,"type":"hangUp","id":"x3"}')  # no callId
             assert (missing["id"], missing["error"]["code"]) == ("x3", "CallNotFound")
+            longest, too_long = "i" * 128, "j" * 129  # ids are echoed up to 128 characters
+            echoed = await refusal(f'{{"v":1,"type":"teleport","id":"{longest}"}}')
+            assert echoed["id"] == longest
+            for kind in ("teleport", "hangUp"):
+                refused = await refusal(f'{{"v":1,"type":"{kind}","id":"{too_long}"}}')
+                assert (refused["id"], refused["error"]["code"]) == (None, "InvalidSignal")
+                assert too_long not in refused["error"]["message"]
         finally:
             await raw.connection.close()

@@ -88,6 +88,14 @@ def test_a_request_of_an_unknown_type_is_read_so_its_refusal_carries_its_id() ->
         parse_request('{"v":1,"type":"mediaState","id":"r4","muted":"yes"}')
 
 
+@pytest.mark.parametrize("kind", ["hangUp", "teleport"])
+def test_a_request_id_over_128_characters_is_refused_without_being_echoed(kind: str) -> None:
+    assert parse_request(f'{{"v":1,"type":"{kind}","id":"{"a" * 128}"}}').id == "a" * 128
+    with pytest.raises(InvalidSignalError) as refused:
+        parse_request(f'{{"v":1,"type":"{kind}","id":"{"b" * 129}"}}')
+    assert "b" * 129 not in refused.value.message
+
+
 def test_a_description_must_be_of_the_expected_kind() -> None:
     with pytest.raises(InvalidSignalError):
         require_description({"type": "offer", "sdp": "v=0"}, "answer")

@@ -10,7 +10,7 @@ import weakref
 
 import pytest
 
-from switchboard.core.tasks import TaskScope, first_completed
+from switchboard.core.tasks import TaskScope, first_completed, start_eagerly
 
 pytestmark = pytest.mark.anyio
 
@@ -231,3 +231,69 @@ async def test_an_error_from_first_completed_leaves_no_cycle_holding_the_callers
         assert alive() is None
     finally:
         gc.enable()
+
+
+async def test_start_eagerly_runs_a_coroutine_that_never_waits_in_the_caller() -> None:
+    ran: list[str] = []
+
+    async def quick() -> None:
+        ran.append("all of it")
+
+    before = asyncio.all_tasks()
+    assert start_eagerly(quick()) is None
+    assert ran == ["all of it"]  # already, with no turn of the loop
+    assert asyncio.all_tasks() == before
+
+    async def failing() -> None:
+        raise Boom
+
+    with pytest.raises(Boom):
+        start_eagerly(failing())
+
+
+async def test_start_eagerly_hands_the_rest_to_a_task_that_waits_on_the_same_future() -> None:
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+    seen: list[str] = []
+
+    async def waits() -> None:
+        seen.append("before")
+        seen.append(await future)
+        await asyncio.sleep(0)  # a bare yield is passed on too
+        seen.append("after")
+
+    task = start_eagerly(waits())
+    assert task is not None
+    assert seen == ["before"]
+    future.set_result("its result")
+    await task
+    assert seen == ["before", "its result", "after"]
+
+
+async def test_cancelling_an_eagerly_started_task_is_thrown_in_where_it_waits() -> None:
+    cleaned: list[str] = []
+
+    async def waits() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cleaned.append("cancelled where it waited")
+            raise
+        finally:
+            cleaned.append("finally")
+
+    started = start_eagerly(waits())
+    assert started is not None
+    await asyncio.sleep(0)  # the task has taken over the wait
+    started.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await started
+    assert cleaned == ["cancelled where it waited", "finally"]
+
+    cleaned.clear()
+    unstarted = start_eagerly(waits())
+    assert unstarted is not None
+    unstarted.cancel()  # before the task's first step: the coroutine is closed instead
+    with pytest.raises(asyncio.CancelledError):
+        await unstarted
+    assert cleaned == ["finally"]

@@ -322,3 +322,34 @@ async def test_a_binary_frame_closes_with_1003_not_an_abnormal_close() -> None:
         closed = await closed_with(outcome)
     assert closed.code == 1003
     assert heard == ['{"type":"pong"}']  # text before it was handled
+
+
+async def test_a_running_idle_session_has_no_task_of_its_own_and_writes_at_once() -> None:
+    clock, client = FakeClock(T0), FakeClient()
+    session = await open_session(client, FakeTokens(user()), clock)
+    before = asyncio.all_tasks()
+    async with running(session, client) as outcome:
+        assert asyncio.all_tasks() == before | {outcome}  # only run's own, in its receive
+        session.send("now")
+        assert client.frames[-1] == "now"  # written in the call, no turn of the loop
+        clock.advance(HEARTBEAT)
+        await client.wait_for_pings(1)
+        assert asyncio.all_tasks() == before | {outcome}
+
+
+async def test_a_ping_due_while_a_write_waits_goes_next_ahead_of_the_queue() -> None:
+    clock, client = FakeClock(T0), FakeClient()
+    session = await open_session(client, FakeTokens(user()), clock, slow_client=TOO_SLOW)
+    async with running(session, client) as outcome:
+        client.reading.clear()
+        session.send("in flight")
+        await client.wait_for(lambda: client.stuck == 1)
+        session.send("queued")
+        clock.advance(HEARTBEAT)
+        # The session's timer was armed for at most HEARTBEAT of real time before this sleep
+        # began, so it fires first: the ping is due (and waits) when the client reads again.
+        await asyncio.sleep(2 * HEARTBEAT)
+        client.reading.set()
+        await client.wait_for(lambda: "queued" in client.frames)
+        assert client.frames == [HELLO, "in flight", PING, "queued"]
+        assert not outcome.done()

@@ -5,8 +5,11 @@ Two shapes recur across the server, and each had its own hand-written cancel loo
     owner.start() ─▶ TaskScope.start() ─▶ spawn(loop) … spawn(loop)
     owner.stop()  ─▶ TaskScope.stop(): cancel every task ─▶ wait for all (one TaskGroup exit)
 
-    a connection ─▶ first_completed(receive(), send(), watch()) ─▶ the first to finish
-        decides; the others are cancelled and awaited before it returns
+    first_completed(a(), b()) ─▶ the first to finish decides; the others are cancelled and
+        awaited before it returns (the server's drain: tasks done, or idle connections aborted)
+
+    start_eagerly(coro) ─▶ runs in the caller until coro first waits ─┬─ finished: None
+                                                                      └─ a task runs the rest
 
 A ``TaskScope`` runs its TaskGroup inside one supervising task of its own, so the group is
 entered and exited by the same task however the owner's start and stop are called. A spawned
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Generator
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -126,3 +129,53 @@ async def first_completed(*coros: Coroutine[Any, Any, Any]) -> None:
             raise error
         finally:
             del error, first, tasks, done
+
+
+def start_eagerly(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
+    """Run ``coro`` in the caller until it first has to wait: None when it finished without
+    waiting (what it raised is raised here), else a new task that runs the rest of it.
+
+    Python 3.12's eager tasks, for 3.11: a WebSocket send that the socket's buffer takes at
+    once costs no task and no turn of the event loop. The task, when one is needed, waits on
+    exactly what ``coro`` waits on and steps it as its own task would have, cancellation
+    included (thrown into ``coro`` where it waits; if the task is cancelled before it first
+    ran, ``coro`` is closed instead, which runs its ``finally`` blocks).
+    """
+    try:
+        waiting = coro.send(None)
+    except StopIteration:
+        return None
+    task = asyncio.get_running_loop().create_task(_finish(coro, waiting))
+    # A task cancelled before its first step never runs _finish, and coro would be left
+    # waiting: closing it then runs its ``finally`` blocks (a no-op once it has finished).
+    task.add_done_callback(lambda _task: coro.close())
+    return task
+
+
+async def _finish(coro: Coroutine[Any, Any, None], waiting: object) -> None:
+    while True:
+        try:
+            await _WaitOn(waiting)
+        except BaseException as exc:  # cancelled: coro sees it where it waits, as it would
+            try:
+                waiting = coro.throw(exc)
+            except StopIteration:
+                return
+            continue
+        try:
+            waiting = coro.send(None)
+        except StopIteration:
+            return
+
+
+class _WaitOn:
+    """Yields what a coroutine driven by hand yielded (a future, or None for "run me again
+    soon") up to the task awaiting this, so that task waits on it in the coroutine's place."""
+
+    __slots__ = ("_waiting",)
+
+    def __init__(self, waiting: object) -> None:
+        self._waiting = waiting
+
+    def __await__(self) -> Generator[object, None, None]:
+        yield self._waiting

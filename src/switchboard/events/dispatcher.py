@@ -11,6 +11,7 @@
            │                                                             └─ else ─▶ RetryPolicy
            │                                                                  ├─ retry_later
            │                                                                  └─ dead_letter
+           │              (an exception out of send is a failed attempt like any other)
            └─ purge ─── settled events older than the retention (every few minutes)
 
 At least once: a delivery leaves the queue only after its 2xx, so a crash anywhere means a
@@ -35,7 +36,7 @@ from switchboard.events.models import AttemptRecord, ClaimedDelivery, DeadLetter
 from switchboard.events.outbox import OUTBOX_TOPIC
 from switchboard.events.queue import DeliveryQueue
 from switchboard.events.retry import RetryPolicy
-from switchboard.events.sender import WebhookSender
+from switchboard.events.sender import SendResult, WebhookSender
 from switchboard.http.context import request_id_var
 
 log = logging.getLogger(__name__)
@@ -181,7 +182,14 @@ class EventDispatcher:
             self._metrics.count("dead_lettered")
             log.warning("event expired before it could be delivered; dead-lettered")
             return
-        result = await self._sender.send(delivery)
+        try:
+            result = await self._sender.send(delivery)
+        except Exception as exc:
+            # Not a transport failure the sender knows (a bug, a library surprise): still a
+            # failed attempt, so it backs off and is counted towards dead-lettering instead
+            # of being tried again each time its lease runs out until the TTL.
+            log.exception("delivery attempt raised")
+            result = SendResult(False, None, f"unexpected error ({type(exc).__name__})")
         now_ms = self._now_ms()
         if result.delivered:
             await self._queue.complete(delivery)

@@ -58,10 +58,26 @@ class RequestContextMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind != "http" and kind != "websocket":
+        if kind == "websocket":
+            # A request id for the socket's log lines, and nothing held for its whole life
+            # (inline, not a coroutine of its own: a frame per held socket): no wrapped
+            # send, as an accept carries no headers of ours and errors are not rendered.
+            token = request_id_var.set(_next_request_id())
+            scope.setdefault("app", self)
+            try:
+                await self.app(scope, receive, send)
+            except (SwitchboardError, HTTPException):
+                raise
+            except Exception:
+                log.exception("unhandled error in WebSocket %s", scope.get("path"))
+                raise
+            finally:
+                request_id_var.reset(token)
+            return
+        if kind != "http":
             await self.app(scope, receive, send)
             return
-        metrics = self.metrics if kind == "http" else None
+        metrics = self.metrics
         start = perf_counter()
         request_id = _next_request_id()
         token = request_id_var.set(request_id)
@@ -97,11 +113,11 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         except SwitchboardError as exc:
-            if status or kind != "http":
+            if status:
                 raise
             await _send_json(send_with_headers, exc.status, error_body(exc))
         except HTTPException as exc:
-            if status or kind != "http":
+            if status:
                 raise
             error = http_exception_error(exc.status_code, exc.detail)
             allow = (exc.headers or {}).get("Allow")
@@ -109,7 +125,7 @@ class RequestContextMiddleware:
             await _send_json(send_with_headers, error.status, error_body(error), extra_headers)
         except Exception:
             log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
-            if status or kind != "http":
+            if status:
                 raise
             await _send_json(send_with_headers, 500, internal_error_body(request_id))
         finally:

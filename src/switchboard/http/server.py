@@ -28,7 +28,7 @@ from switchboard.core.tasks import TaskScope, first_completed
 from switchboard.http.heap_trim import HeapTrimmer
 from switchboard.http.tls import TlsMaterial, ensure_tls_material
 from switchboard.http.uvicorn_limits import LimitedHttpToolsProtocol
-from switchboard.http.uvicorn_websocket import SafeShutdownWebSocketProtocol
+from switchboard.http.uvicorn_websockets import LeanWebSocketProtocol
 
 log = logging.getLogger(__name__)
 
@@ -166,12 +166,15 @@ async def _serve_uvicorn(
         lifespan="off",
         loop="uvloop",
         http=LimitedHttpToolsProtocol.configured(settings),  # httptools, with limits
-        # The sans-I/O implementation (what "auto" picks; a subclass whose shutdown cannot
-        # fail, uvicorn_websocket.py). No permessage-deflate: its zlib streams cost ≈ 47 KB
-        # per socket for as long as the socket is open (browsers offer it), for frames that
-        # are small JSON.
-        ws=SafeShutdownWebSocketProtocol,
+        # The sans-I/O implementation, minus the handshake it would keep for the life of
+        # the socket, and with a stop that cannot fail (http/uvicorn_websockets.py). No permessage-deflate: its zlib streams
+        # cost ≈ 47 KB per socket for as long as the socket is open (browsers offer it),
+        # for frames that are small JSON. No protocol-level keepalive pings: every socket
+        # we serve runs a HeartbeatSession, whose JSON heartbeat already closes a silent
+        # client (4008); uvicorn's would add a timer per socket and a ping every 20 s.
+        ws=LeanWebSocketProtocol,
         ws_per_message_deflate=False,
+        ws_ping_interval=None,
         log_config=None,
         access_log=settings.access_log,
         server_header=False,

@@ -8,12 +8,14 @@ Every field is optional on the wire: a request missing one it needs is refused w
 readable frame of an unknown type becomes ``UnknownRequest``, refused with its id too. For
 the same reason descriptions, candidates and targets are read as plain objects and checked
 by ``require_description``/``require_candidate``/``identifier_from_json``, whose refusals
-say what is wrong.
+say what is wrong. A request ``id`` longer than ``MAX_REQUEST_ID`` makes the frame unreadable:
+its refusal carries no id, so a client cannot make the server echo (and remember, for
+resumption) an id of any size.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
@@ -26,13 +28,16 @@ from switchboard.calling.signaling.protocol import (
     Description,
 )
 
+MAX_REQUEST_ID = 128  # characters; a UUID is 36
+RequestId = Annotated[str, msgspec.Meta(max_length=MAX_REQUEST_ID)]
+
 
 class Request(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel", tag_field="type"):
     """Base of every client frame; ``kind`` is its ``type``."""
 
     kind: ClassVar[ClientMessage]
     v: int = VERSION
-    id: str | None = None
+    id: RequestId | None = None
 
 
 class CallRequest(Request, kw_only=True):
@@ -196,7 +201,7 @@ class UnknownRequest(msgspec.Struct):
 class _Head(msgspec.Struct):
     type: str
     v: int = VERSION
-    id: str | None = None
+    id: RequestId | None = None  # bounded here too: an unknown type's refusal echoes it
 
 
 _client_decoder = msgspec.json.Decoder(ClientFrame)

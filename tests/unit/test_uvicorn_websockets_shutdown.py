@@ -12,7 +12,7 @@ from uvicorn.server import ServerState
 from websockets.exceptions import InvalidState
 from websockets.protocol import State
 
-from switchboard.http.uvicorn_websocket import SafeShutdownWebSocketProtocol
+from switchboard.http.uvicorn_websockets import LeanWebSocketProtocol
 
 pytestmark = pytest.mark.anyio
 
@@ -50,6 +50,6 @@ async def test_shutdown_drops_a_socket_whose_client_already_sent_its_close() -> 
     loop = asyncio.get_running_loop()
     with pytest.raises(InvalidState):  # uvicorn's own: the server's stop fails with exit 1
         protocol_of(WebSocketsSansIOProtocol, loop).shutdown()
-    ours = protocol_of(SafeShutdownWebSocketProtocol, loop)
+    ours = protocol_of(LeanWebSocketProtocol, loop)
     ours.shutdown()
     assert ours.transport.closed
