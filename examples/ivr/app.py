@@ -65,7 +65,7 @@ class CallState:
 class Ivr:
     settings: IvrSettings
     client: CallAutomationClient
-    calls: dict[str, CallState] = field(default_factory=dict)
+    calls: dict[str, CallState] = field(default_factory=dict)  # by serverCallId
     log: list[str] = field(default_factory=list)  # what happened, for tests and the curious
 
     async def events(self, request: Request) -> Response:
@@ -80,21 +80,28 @@ class Ivr:
         return Response(status_code=200)
 
     def _answer(self, data: dict[str, Any]) -> None:
-        answered = self.client.answer_call(
+        # Callbacks may come before answer_call returns: the call is known by its serverCallId
+        # (in the event and in every callback) from before the answer.
+        caller = data["from"]["rawId"]
+        self.calls[data["serverCallId"]] = CallState(caller)
+        self.client.answer_call(
             data["incomingCallContext"], f"{self.settings.public_url}/callbacks"
         )
-        caller = data["from"]["rawId"]
-        self.calls[str(answered.call_connection_id)] = CallState(caller)
         self.log.append(f"answered {caller}")
 
     async def callbacks(self, request: Request) -> Response:
         for event in await request.json():
-            await asyncio.to_thread(self._on_event, event["type"].rsplit(".", 1)[1], event["data"])
+            kind = event["type"].rsplit(".", 1)[1]
+            try:
+                await asyncio.to_thread(self._on_event, kind, event["data"])
+            except Exception as error:  # a failed step is logged; the call goes on or ends
+                log.exception("IVR: handling %s failed", kind)
+                self.log.append(f"failed {kind}: {error}")
         return Response(status_code=200)
 
     def _on_event(self, kind: str, data: dict[str, Any]) -> None:
         call_id = data["callConnectionId"]
-        state = self.calls.get(call_id)
+        state = self.calls.get(data["serverCallId"])
         if state is None:
             return
         connection = self.client.get_call_connection(call_id)
@@ -120,7 +127,7 @@ class Ivr:
         elif kind == "PlayCompleted" and data.get("operationContext") == "goodbye":
             connection.hang_up(is_for_everyone=True)
         elif kind == "CallDisconnected":
-            self.calls.pop(call_id, None)
+            self.calls.pop(data["serverCallId"], None)
 
     def _ask(self, call_id: str, state: CallState, prompt: TextSource) -> None:
         state.attempts += 1

@@ -8,13 +8,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import ssl
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
 
-import httpx
 import pytest
 from azure.communication.callautomation import (
     CallAutomationClient,
@@ -37,18 +33,18 @@ from azure.communication.phonenumbers import (
 from switchboard.cli import build_parser
 from switchboard.client.calling import CallClient, CallState
 from switchboard.gateways.voicesim.cli import call_command
-from tests.acs_signing import parse_connection_string, sign
+from tests.acs_signing import parse_connection_string
 from tests.callback_receiver import CallbackReceiver
 from tests.event_receiver import EventReceiver
 from tests.integration.calling_clients import loopback_candidates
 from tests.integration.inprocess_node import InProcessNode, serving
+from tests.integration.voice_phones import admin, new_phone, phone, until_phone
 
 pytestmark = pytest.mark.anyio
 __all__ = ["loopback_candidates"]
 
 T = TypeVar("T")
 INCOMING_CALL = "Microsoft.Communication.IncomingCall"
-PHONES = "/admin/simulator/voice/phones"
 
 
 @pytest.fixture(scope="module")
@@ -110,43 +106,6 @@ async def receiver() -> AsyncIterator[CallbackReceiver]:
 
 async def sync(call: Callable[[], T]) -> T:
     return await asyncio.to_thread(call)
-
-
-async def admin(node: InProcessNode, method: str, target: str, body: Any = None) -> httpx.Response:
-    endpoint, key = parse_connection_string(node.connection_string)
-    content = b"" if body is None else json.dumps(body).encode()
-    headers = sign(method, target, urlsplit(endpoint).netloc, content, key)
-    context = ssl.create_default_context(cafile=node.ca_path)
-    async with httpx.AsyncClient(base_url=endpoint, verify=context) as http:
-        return await http.request(method, target, content=content, headers=headers)
-
-
-def new_phone() -> str:
-    return f"+1312555{uuid.uuid4().int % 10_000:04d}"
-
-
-async def phone(node: InProcessNode, number: str, action: str = "", body: Any = None) -> Any:
-    """The phone's status after ``action`` (PUT its rules when ``action`` is "put")."""
-    path = f"{PHONES}/{quote(number)}"
-    if action == "put":
-        response = await admin(node, "PUT", path, body or {})
-    elif action:
-        response = await admin(node, "POST", f"{path}:{action}", body)
-    else:
-        response = await admin(node, "GET", path)
-    assert response.status_code in (200, 202), response.text
-    return response.json()
-
-
-async def until_phone(
-    node: InProcessNode, number: str, done: Callable[[Any], bool], within: float = 20.0
-) -> Any:
-    async with asyncio.timeout(within):
-        while True:
-            status = await phone(node, number)
-            if done(status):
-                return status
-            await asyncio.sleep(0.05)
 
 
 async def incoming_call_from(events: EventReceiver, number: str) -> dict[str, Any]:

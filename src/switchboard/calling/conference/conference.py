@@ -337,8 +337,23 @@ class Conference:
                 self.observer.member_left(member, reason)
         self._lobby.forget(member.id)
         await self.media.remove(member.id)
-        if not self._end_if_empty(reason or HUNG_UP, ended_by):
-            await self._renegotiate_all()
+        if self._end_if_empty(reason or HUNG_UP, ended_by):
+            return
+        if self._only_phones_left():
+            # A server call the app has left, where only phones remain: nobody is there to
+            # talk to them, so they are hung up (as a 1:1 call ends when the other side does).
+            await self.end_for_everyone(HUNG_UP)
+            return
+        await self._renegotiate_all()
+
+    def _only_phones_left(self) -> bool:
+        members = self.group.members.values()
+        return (
+            self.server
+            and self.observer is None
+            and bool(members)
+            and all(m.leg is not None for m in members)
+        )
 
     def _end_if_empty(self, reason: EndReason, ended_by: str | None) -> bool:
         if self.group.members or self.ended or (self.server and not self.events.started):

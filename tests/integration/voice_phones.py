@@ -1,0 +1,56 @@
+"""Virtual phones of the simulator carrier, driven through their admin API (signed like the
+SDKs sign) on an in-process node: docs/voice-simulator.md."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from tests.acs_signing import parse_connection_string, sign
+from tests.integration.inprocess_node import InProcessNode
+
+PHONES = "/admin/simulator/voice/phones"
+
+
+async def admin(node: InProcessNode, method: str, target: str, body: Any = None) -> httpx.Response:
+    endpoint, key = parse_connection_string(node.connection_string)
+    content = b"" if body is None else json.dumps(body).encode()
+    headers = sign(method, target, urlsplit(endpoint).netloc, content, key)
+    context = ssl.create_default_context(cafile=node.ca_path)
+    async with httpx.AsyncClient(base_url=endpoint, verify=context) as http:
+        return await http.request(method, target, content=content, headers=headers)
+
+
+def new_phone() -> str:
+    return f"+1312555{uuid.uuid4().int % 10_000:04d}"
+
+
+async def phone(node: InProcessNode, number: str, action: str = "", body: Any = None) -> Any:
+    """The phone's status after ``action`` (PUT its rules when ``action`` is "put")."""
+    path = f"{PHONES}/{quote(number)}"
+    if action == "put":
+        response = await admin(node, "PUT", path, body or {})
+    elif action:
+        response = await admin(node, "POST", f"{path}:{action}", body)
+    else:
+        response = await admin(node, "GET", path)
+    assert response.status_code in (200, 202), response.text
+    return response.json()
+
+
+async def until_phone(
+    node: InProcessNode, number: str, done: Callable[[Any], bool], within: float = 20.0
+) -> Any:
+    async with asyncio.timeout(within):
+        while True:
+            status = await phone(node, number)
+            if done(status):
+                return status
+            await asyncio.sleep(0.05)
