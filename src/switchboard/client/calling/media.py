@@ -147,6 +147,25 @@ def ice_configuration(servers: Sequence[IceServer]) -> RTCConfiguration:
     )
 
 
+async def settle_connect_tasks(pc: RTCPeerConnection, within: float = 2.0) -> None:
+    """aiortc starts ICE in a task of its own (``RTCPeerConnection.__connect``) that nobody
+    awaits; closed under it, that task raises ``InvalidStateError`` and the loop reports an
+    exception never retrieved. Await this connection's such tasks, ignoring what they raise."""
+    current = asyncio.current_task()
+    mine = [
+        task
+        for task in asyncio.all_tasks()
+        if task is not current
+        and (frame := getattr(task.get_coro(), "cr_frame", None)) is not None
+        and frame.f_locals.get("self") is pc
+    ]
+    if mine:
+        await asyncio.wait(mine, timeout=within)
+        for task in mine:
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: not reported as never retrieved
+
+
 class CallMedia:
     """One peer connection: our tone (and optional video) out, probes on what comes in."""
 
@@ -254,6 +273,7 @@ class CallMedia:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._video_task
         await self.pc.close()
+        await settle_connect_tasks(self.pc)
 
     def probe(self, participant_id: str) -> AudioProbe:
         return self.probes.setdefault(participant_id, AudioProbe())
