@@ -75,6 +75,19 @@ class CallbackReceiver:
                 self._changed.clear()
                 await self._changed.wait()
 
+    async def event(self, kind: str, within: float = 20.0) -> dict[str, Any]:
+        """The ``data`` of the first accepted ``Microsoft.Communication.<kind>`` (waits)."""
+        wanted = f"Microsoft.Communication.{kind}"
+        async with asyncio.timeout(within):
+            while True:
+                for callback in self.accepted:
+                    for item in callback.events:
+                        if item["type"] == wanted:
+                            data: dict[str, Any] = item["data"]
+                            return data
+                self._changed.clear()
+                await self._changed.wait()
+
     async def _handle(self, request: web.Request) -> web.Response:
         callback = Callback(
             request.path, {k.lower(): v for k, v in request.headers.items()}, await request.read()

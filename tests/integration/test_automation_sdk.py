@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 from azure.communication.callautomation import (
@@ -67,20 +67,6 @@ async def user(node: InProcessNode) -> tuple[str, CallAgent]:
     return user_.properties["id"], agent
 
 
-async def next_event(receiver: CallbackReceiver, kind: str, within: float = 20.0) -> dict[str, Any]:
-    """The first callback event of type ``Microsoft.Communication.<kind>`` (waits for it)."""
-    wanted = f"Microsoft.Communication.{kind}"
-    async with asyncio.timeout(within):
-        while True:
-            for callback in receiver.accepted:
-                for event in callback.events:
-                    if event["type"] == wanted:
-                        data: dict[str, Any] = event["data"]
-                        return data
-            receiver._changed.clear()
-            await receiver._changed.wait()
-
-
 def types(receiver: CallbackReceiver) -> list[str]:
     return [e["type"].rsplit(".", 1)[1] for c in receiver.accepted for e in c.events]
 
@@ -108,10 +94,10 @@ async def test_the_sync_sdk_places_a_call_plays_recognizes_and_manages_participa
             incoming = await alice.next_incoming_call()
             await incoming.accept()
             await incoming.wait_for_state(CallState.CONNECTED)
-            connected = await next_event(receiver, "CallConnected")
+            connected = await receiver.event("CallConnected")
             assert connected["callConnectionId"] == created.call_connection_id
             assert connected["operationContext"] == "outbound"
-            updated = await next_event(receiver, "ParticipantsUpdated")
+            updated = await receiver.event("ParticipantsUpdated")
             assert [p["identifier"]["rawId"] for p in updated["participants"]] == [alice_id]
 
             connection = client.get_call_connection(str(created.call_connection_id))
@@ -122,9 +108,9 @@ async def test_the_sync_sdk_places_a_call_plays_recognizes_and_manages_participa
             # Speech reaches Alice's device while it plays.
             probe = incoming.audio_of("app")
             await sync(lambda: connection.play_media(TextSource(text="Welcome.")))
-            await next_event(receiver, "PlayStarted")
+            await receiver.event("PlayStarted")
             loud = probe.loud_frames
-            await next_event(receiver, "PlayCompleted")
+            await receiver.event("PlayCompleted")
             await asyncio.sleep(0.3)
             assert probe.loud_frames - loud >= 10
 
@@ -141,7 +127,7 @@ async def test_the_sync_sdk_places_a_call_plays_recognizes_and_manages_participa
             )
             await asyncio.sleep(0.5)
             await incoming.send_dtmf("1")
-            recognized = await next_event(receiver, "RecognizeCompleted")
+            recognized = await receiver.event("RecognizeCompleted")
             assert recognized["operationContext"] == "menu"
             assert recognized["dtmfResult"]["tones"] == [DtmfTone.ONE.value]
 
@@ -157,16 +143,16 @@ async def test_the_sync_sdk_places_a_call_plays_recognizes_and_manages_participa
             assert added.invitation_id
             bobs_call = await bob.next_incoming_call()
             await bobs_call.accept()
-            succeeded = await next_event(receiver, "AddParticipantSucceeded")
+            succeeded = await receiver.event("AddParticipantSucceeded")
             assert succeeded["operationContext"] == "add-bob"
             assert succeeded["participant"]["rawId"] == bob_id
             await sync(lambda: connection.remove_participant(bob_user, operation_context="bye"))
-            removed = await next_event(receiver, "RemoveParticipantSucceeded")
+            removed = await receiver.event("RemoveParticipantSucceeded")
             assert removed["operationContext"] == "bye"
             await bobs_call.wait_for_state(CallState.DISCONNECTED)
 
             await sync(lambda: connection.hang_up(is_for_everyone=True))
-            await next_event(receiver, "CallDisconnected")
+            await receiver.event("CallDisconnected")
             await incoming.wait_for_state(CallState.DISCONNECTED)
             with pytest.raises(HttpResponseError) as ended:
                 await sync(lambda: connection.play_media(TextSource(text="Too late.")))
@@ -203,7 +189,7 @@ async def test_the_async_sdk_transfers_a_call_to_another_user(
             )
             incoming = await alice.next_incoming_call()
             await incoming.accept()
-            await next_event(receiver, "CallConnected")
+            await receiver.event("CallConnected")
             connection = client.get_call_connection(str(created.call_connection_id))
             result = await connection.transfer_call_to_participant(
                 CommunicationUserIdentifier(bob_id), operation_context="to-bob"
@@ -211,9 +197,9 @@ async def test_the_async_sdk_transfers_a_call_to_another_user(
             assert result.operation_context == "to-bob"
             bobs_call = await bob.next_incoming_call()
             await bobs_call.accept()
-            accepted = await next_event(receiver, "CallTransferAccepted")
+            accepted = await receiver.event("CallTransferAccepted")
             assert accepted["transferTarget"]["rawId"] == bob_id
-            await next_event(receiver, "CallDisconnected")
+            await receiver.event("CallDisconnected")
             properties = await connection.get_call_properties()
             assert properties.call_connection_state == "disconnected"
             # Alice and Bob are still together in the call the app left.

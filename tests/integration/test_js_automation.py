@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import pytest
 from azure.communication.identity import CommunicationIdentityClient
@@ -35,19 +34,6 @@ async def receiver() -> AsyncIterator[CallbackReceiver]:
 
 def types(receiver: CallbackReceiver) -> list[str]:
     return [e["type"].rsplit(".", 1)[1] for c in receiver.accepted for e in c.events]
-
-
-async def event(receiver: CallbackReceiver, kind: str) -> dict[str, Any]:
-    async with asyncio.timeout(20):
-        while True:
-            for callback in receiver.accepted:
-                for item in callback.events:
-                    if item["type"] == f"Microsoft.Communication.{kind}":
-                        data: dict[str, Any] = item["data"]
-                        return data
-            await receiver.wait_for_events(
-                sum(len(c.events) for c in receiver.accepted) + 1, within=20
-            )
 
 
 async def test_the_js_sdk_places_and_controls_a_call(
@@ -89,14 +75,14 @@ async def test_the_js_sdk_places_and_controls_a_call(
             assert placed["canceledInvitation"] == placed["invitationId"]
             assert placed["apiVersions"] == ["2026-03-12"]
 
-            connected = await event(receiver, "CallConnected")
+            connected = await receiver.event("CallConnected")
             assert connected["operationContext"] == "from-js"
-            played = await event(receiver, "PlayCompleted")
+            played = await receiver.event("PlayCompleted")
             assert played["operationContext"] == "js-play"
-            canceled = await event(receiver, "CancelAddParticipantSucceeded")
+            canceled = await receiver.event("CancelAddParticipantSucceeded")
             assert canceled["invitationId"] == placed["invitationId"]
 
-            recognized = await event(receiver, "RecognizeCompleted")
+            recognized = await receiver.event("RecognizeCompleted")
             assert recognized["operationContext"] == "js-menu"
             assert recognized["dtmfResult"]["tones"] == ["one"]
 
@@ -109,7 +95,7 @@ async def test_the_js_sdk_places_and_controls_a_call(
             assert ended["playAfterEnd"]["status"] == 400
             assert ended["unknown"] == {"status": 404, "code": "NotFound"}
             await incoming.wait_for_state(CallState.DISCONNECTED)
-            await event(receiver, "CallDisconnected")
+            await receiver.event("CallDisconnected")
             assert types(receiver)[0] == "CallConnected"
     finally:
         await device.dispose()

@@ -127,19 +127,6 @@ async def incoming_call_from(events: EventReceiver, number: str) -> dict[str, An
     return found[0]
 
 
-async def next_event(receiver: CallbackReceiver, kind: str, within: float = 20.0) -> dict[str, Any]:
-    wanted = f"Microsoft.Communication.{kind}"
-    async with asyncio.timeout(within):
-        while True:
-            for callback in receiver.accepted:
-                for event in callback.events:
-                    if event["type"] == wanted:
-                        data: dict[str, Any] = event["data"]
-                        return data
-            receiver._changed.clear()
-            await receiver._changed.wait()
-
-
 def client_of(node: InProcessNode) -> CallAutomationClient:
     return CallAutomationClient.from_connection_string(
         node.connection_string, connection_verify=node.ca_path
@@ -161,9 +148,9 @@ async def test_a_phone_calls_the_ivr_hears_the_menu_and_presses_one(
         answered = await sync(
             lambda: client.answer_call(incoming["incomingCallContext"], receiver.url("/ivr"))
         )
-        connected = await next_event(receiver, "CallConnected")
+        connected = await receiver.event("CallConnected")
         assert connected["callConnectionId"] == answered.call_connection_id
-        updated = await next_event(receiver, "ParticipantsUpdated")
+        updated = await receiver.event("ParticipantsUpdated")
         assert [p["identifier"]["rawId"] for p in updated["participants"]] == [f"4:{caller}"]
         assert (await phone(node, caller))["state"] == "connected"
 
@@ -180,12 +167,12 @@ async def test_a_phone_calls_the_ivr_hears_the_menu_and_presses_one(
         heard = await until_phone(node, caller, lambda s: s["heard"]["loudFrames"] >= 25)
         assert heard["heard"]["timeline"][0]["speaking"] is True
         await phone(node, caller, "press", {"keys": "1"})
-        recognized = await next_event(receiver, "RecognizeCompleted")
+        recognized = await receiver.event("RecognizeCompleted")
         assert recognized["operationContext"] == "menu"
         assert recognized["dtmfResult"]["tones"] == [DtmfTone.ONE.value]
 
         await sync(lambda: connection.hang_up(is_for_everyone=False))
-        await next_event(receiver, "CallDisconnected")
+        await receiver.event("CallDisconnected")
         ended = await until_phone(node, caller, lambda s: s["state"] == "idle")
         assert ended["lastResult"]["code"] == 0
 
@@ -205,7 +192,7 @@ async def test_create_call_rings_a_phone_that_answers_and_one_that_is_busy(
                 source_caller_id_number=PhoneNumberIdentifier(our_number),
             )
         )
-        connected = await next_event(receiver, "CallConnected")
+        connected = await receiver.event("CallConnected")
         assert connected["callConnectionId"] == created.call_connection_id
         status = await until_phone(node, friendly, lambda s: s["state"] == "connected")
         assert status["peer"] == our_number
@@ -213,7 +200,7 @@ async def test_create_call_rings_a_phone_that_answers_and_one_that_is_busy(
         listed = await sync(lambda: list(connection.list_participants()))
         assert [p.identifier.raw_id for p in listed if p.identifier] == [f"4:{friendly}"]
         await phone(node, friendly, "hangUp")
-        await next_event(receiver, "CallDisconnected")
+        await receiver.event("CallDisconnected")
 
         await sync(
             lambda: client.create_call(
@@ -222,7 +209,7 @@ async def test_create_call_rings_a_phone_that_answers_and_one_that_is_busy(
                 source_caller_id_number=PhoneNumberIdentifier(our_number),
             )
         )
-        failed = await next_event(receiver, "CreateCallFailed")
+        failed = await receiver.event("CreateCallFailed")
         assert failed["resultInformation"]["code"] == 486
 
 

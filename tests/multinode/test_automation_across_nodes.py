@@ -12,7 +12,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 from azure.communication.callautomation import (
@@ -71,20 +71,6 @@ async def sync(call: Callable[[], T]) -> T:
     return await asyncio.to_thread(call)
 
 
-async def next_event(receiver: CallbackReceiver, kind: str) -> dict[str, Any]:
-    wanted = f"Microsoft.Communication.{kind}"
-    async with asyncio.timeout(20):
-        while True:
-            for callback in receiver.accepted:
-                for event in callback.events:
-                    if event["type"] == wanted:
-                        data: dict[str, Any] = event["data"]
-                        return data
-            await receiver.wait_for_events(
-                sum(len(c.events) for c in receiver.accepted) + 1, within=20
-            )
-
-
 async def test_control_requests_on_either_node_reach_the_call(
     cluster: Cluster, receiver: CallbackReceiver
 ) -> None:
@@ -103,7 +89,7 @@ async def test_control_requests_on_either_node_reach_the_call(
         incoming = await device.next_incoming_call()
         await incoming.accept()
         await incoming.wait_for_state(CallState.CONNECTED)
-        await next_event(receiver, "CallConnected")
+        await receiver.event("CallConnected")
         call_id = str(created.call_connection_id)
 
         via_b = on_b.get_call_connection(call_id)
@@ -113,7 +99,7 @@ async def test_control_requests_on_either_node_reach_the_call(
         assert [p.identifier.raw_id for p in listed if p.identifier] == [user_id]
 
         await sync(lambda: via_b.play_media(TextSource(text="Hello from the other node.")))
-        await next_event(receiver, "PlayCompleted")
+        await receiver.event("PlayCompleted")
         await sync(
             lambda: via_b.start_recognizing_media(
                 RecognizeInputType.DTMF,
@@ -125,11 +111,11 @@ async def test_control_requests_on_either_node_reach_the_call(
         )
         await asyncio.sleep(0.5)
         await incoming.send_dtmf("1")
-        recognized = await next_event(receiver, "RecognizeCompleted")
+        recognized = await receiver.event("RecognizeCompleted")
         assert recognized["dtmfResult"]["tones"] == ["one"]
 
         await sync(lambda: via_b.hang_up(is_for_everyone=True))
-        await next_event(receiver, "CallDisconnected")
+        await receiver.event("CallDisconnected")
         await incoming.wait_for_state(CallState.DISCONNECTED)
         ended = await sync(on_a.get_call_connection(call_id).get_call_properties)
         assert ended.call_connection_state == "disconnected"
