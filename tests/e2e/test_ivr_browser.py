@@ -46,6 +46,7 @@ from playwright.sync_api import Browser, Page
 from tests.acs_signing import parse_connection_string, sign
 from tests.e2e.calling_peers import STATS_HELPER, EventLoopThread
 from tests.integration.server import RunningServer, start_server
+from tests.integration.voice_phones import loud_frames
 
 CALL_TIMEOUT_MS = 30_000  # IVR, transfer, ringing and media set-up on a loaded 2-core machine
 PHONE_SECONDS = 30.0  # for the phone to reach a state (menu heard, agent heard, idle)
@@ -110,9 +111,7 @@ class SimulatorPhone:
             time.sleep(0.05)
 
     def loud_frames(self) -> int:
-        # `heard` is null until the phone's first call is connected (while it is "dialing").
-        heard = self.request()["heard"]
-        return int(heard["loudFrames"]) if heard else 0
+        return loud_frames(self.request())
 
 
 @dataclass
@@ -250,9 +249,7 @@ def test_a_phone_reaches_a_browser_agent_through_the_ivr_menu(
 
         # Agent → phone: the phone hears the page's fake microphone.
         before = caller.loud_frames()
-        heard = caller.until(
-            lambda s: s["heard"]["loudFrames"] >= before + AGENT_LOUD_FRAMES, "the agent"
-        )
+        heard = caller.until(lambda s: loud_frames(s) >= before + AGENT_LOUD_FRAMES, "the agent")
         print(
             f"page inbound energy per {WINDOW_MS} ms: silent {silent:.2e}, phone speaking"
             f" {loud['value']:.2e} (after {loud['afterMs']} ms); phone loud frames: menu"

@@ -18,7 +18,7 @@ from examples.sample_app.settings import AppSettings
 from switchboard.client.calling import CallClient, CallState
 from tests.integration.calling_clients import loopback_candidates
 from tests.integration.inprocess_node import InProcessNode, serving
-from tests.integration.voice_phones import new_phone, phone, until_phone
+from tests.integration.voice_phones import loud_frames, new_phone, phone, until_phone
 
 pytestmark = pytest.mark.anyio
 __all__ = ["loopback_candidates"]  # the autouse fixture: host candidates on loopback
@@ -56,7 +56,7 @@ async def test_a_phone_reaches_the_agent_through_the_ivr_menu(node: InProcessNod
                 subscribe_incoming_calls, switchboard, "ivr-test", f"{public}/events", number
             )
             await phone(node, caller, "dial", {"to": number})
-            heard = await until_phone(node, caller, lambda s: s["heard"]["loudFrames"] >= 40)
+            heard = await until_phone(node, caller, lambda s: loud_frames(s) >= 40)
             assert heard["state"] == "connected" and heard["peer"] == number
             await phone(node, caller, "press", {"keys": "1"})
 
@@ -74,7 +74,7 @@ async def test_a_phone_reaches_the_agent_through_the_ivr_menu(node: InProcessNod
                 while probe.loud_frames < 25:
                     probe.changed.clear()
                     await probe.changed.wait()
-            await until_phone(node, caller, lambda s: s["heard"]["loudFrames"] >= before + 50)
+            await until_phone(node, caller, lambda s: loud_frames(s) >= before + 50)
             assert "CallConnected" in ivr.log and "CallTransferAccepted" in ivr.log
             await transferred.hang_up()
             await until_phone(node, caller, lambda s: s["state"] == "idle")

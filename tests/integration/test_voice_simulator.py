@@ -38,7 +38,7 @@ from tests.callback_receiver import CallbackReceiver
 from tests.event_receiver import EventReceiver
 from tests.integration.calling_clients import loopback_candidates
 from tests.integration.inprocess_node import InProcessNode, serving
-from tests.integration.voice_phones import admin, new_phone, phone, until_phone
+from tests.integration.voice_phones import admin, loud_frames, new_phone, phone, until_phone
 
 pytestmark = pytest.mark.anyio
 __all__ = ["loopback_candidates"]
@@ -164,7 +164,7 @@ async def test_a_phone_calls_the_ivr_hears_the_menu_and_presses_one(
                 operation_context="menu",
             )
         )
-        heard = await until_phone(node, caller, lambda s: s["heard"]["loudFrames"] >= 25)
+        heard = await until_phone(node, caller, lambda s: loud_frames(s) >= 25)
         assert heard["heard"]["timeline"][0]["speaking"] is True
         await phone(node, caller, "press", {"keys": "1"})
         recognized = await receiver.event("RecognizeCompleted")

@@ -54,3 +54,8 @@ async def until_phone(
             if done(status):
                 return status
             await asyncio.sleep(0.05)
+
+
+def loud_frames(status: Any) -> int:
+    """Loud frames the phone heard so far (``heard`` is null until its first call connects)."""
+    return int((status.get("heard") or {}).get("loudFrames", 0))

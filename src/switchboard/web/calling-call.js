@@ -75,6 +75,7 @@ const DTMF_KEYS = {
 };
 /** RTCDTMFSender's defaults: each tone 100 ms, 70 ms apart. */
 const DTMF_DURATION_MS = 100;
+const DTMF_READY_MS = 5000; // how long a key waits for the audio transport
 const DTMF_GAP_MS = 70;
 
 /** @extends {Emitter<CallEvents>} */
@@ -192,6 +193,12 @@ export class Call extends Emitter {
     const key = DTMF_KEYS[dtmfTone];
     if (key === undefined) throw new TypeError(`not a DtmfTone: ${String(dtmfTone)}`);
     const dtmf = this.#local.audio?.sender.dtmf ?? null;
+    // Connected (signaling) can come before the audio transport is up: canInsertDTMF turns
+    // true then, so wait a little for it rather than fail a key pressed right away.
+    const until = Date.now() + DTMF_READY_MS;
+    while (dtmf !== null && !dtmf.canInsertDTMF && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     if (this.state !== "Connected" || dtmf === null || !dtmf.canInsertDTMF) {
       throw new Error("sendDtmf needs a connected call with telephone-event negotiated");
     }
