@@ -236,10 +236,10 @@ def test_a_phone_reaches_a_browser_agent_through_the_ivr_menu(
         until_logged(served_ivr, "CallTransferAccepted")
         participants = page.evaluate("window.call.remoteParticipants.map((p) => p.identifier)")
         print("the agent's page rang from", rang_from, "and is in a call with", participants)
-        # The phone alone (the IVR left). Its raw id either way the SDK spells it: ACS's
-        # {kind: "phoneNumber", phoneNumber, rawId}, or today's communicationUserId "4:+1…".
-        raw_ids = [p.get("rawId") or p.get("communicationUserId") for p in participants]
-        assert raw_ids == [f"4:{caller.number}"], participants
+        # The phone alone (the IVR left), as ACS's common package spells a phone.
+        assert participants == [
+            {"kind": "phoneNumber", "phoneNumber": caller.number, "rawId": f"4:{caller.number}"}
+        ], participants
 
         # Phone → agent: quiet while the phone is silent, speech while it says a sentence.
         silent = float(page.evaluate(f"windowEnergy(window.call, {WINDOW_MS})"))

@@ -5,6 +5,9 @@
 /**
  * ACS's `CommunicationUserIdentifier` (as `@azure/communication-common` spells it).
  * @typedef {{ communicationUserId: string, kind?: "communicationUser" }} CommunicationUserIdentifier
+ * @typedef {{ phoneNumber: string, rawId: string, kind: "phoneNumber" }} PhoneNumberIdentifier
+ *   ACS's `PhoneNumberKind`: a phone in a server call (Call Automation, the voice carrier).
+ * @typedef {CommunicationUserIdentifier | PhoneNumberIdentifier} ParticipantIdentifier
  * @typedef {{ rawId: string, communicationUser?: { id: string },
  *   phoneNumber?: { value: string } }} WireIdentifier
  *   An identifier as the signaling protocol carries it (a server call's caller may be a
@@ -13,10 +16,19 @@
  * @typedef {{ oldValue: string, newValue: string }} ValueChangedEvent
  */
 
-/** @param {WireIdentifier | undefined} wire @returns {CommunicationUserIdentifier} */
+/** @param {WireIdentifier | undefined} wire @returns {ParticipantIdentifier} */
 export function fromWire(wire) {
+  const phone = wire?.phoneNumber?.value;
+  if (phone !== undefined) {
+    return { kind: "phoneNumber", phoneNumber: phone, rawId: wire?.rawId ?? `4:${phone}` };
+  }
   const id = wire?.communicationUser?.id ?? wire?.rawId ?? "";
   return { kind: "communicationUser", communicationUserId: id };
+}
+
+/** The raw id of an identifier (a user's id, or `4:+1…` for a phone). @param {ParticipantIdentifier} identifier */
+export function rawIdOf(identifier) {
+  return "phoneNumber" in identifier ? identifier.rawId : identifier.communicationUserId;
 }
 
 /** @param {CommunicationUserIdentifier} identifier @returns {WireIdentifier} */

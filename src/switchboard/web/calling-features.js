@@ -8,15 +8,17 @@
 
 import { Emitter } from "./ws-session.js";
 import { RemoteParticipant } from "./calling-participant.js";
+import { rawIdOf } from "./calling-events.js";
 
 /**
  * @typedef {import("./calling-events.js").CommunicationUserIdentifier} CommunicationUserIdentifier
+ * @typedef {import("./calling-events.js").ParticipantIdentifier} ParticipantIdentifier
  * @typedef {import("./calling-participant.js").WireParticipant} WireParticipant
  * @typedef {import("./calling-signaling.js").ServerFrame} ServerFrame
  *
- * @typedef {RemoteParticipant | CommunicationUserIdentifier | string} ParticipantRef
+ * @typedef {RemoteParticipant | ParticipantIdentifier | string} ParticipantRef
  *   A participant, its identifier, or its participantId.
- * @typedef {{ speakersList: CommunicationUserIdentifier[], timestamp: Date }} DominantSpeakersInfo
+ * @typedef {{ speakersList: ParticipantIdentifier[], timestamp: Date }} DominantSpeakersInfo
  *
  * @typedef {object} FeaturePort  What the features need from their call.
  * @property {(type: string, fields: Record<string, unknown>) => Promise<ServerFrame>} request
@@ -88,10 +90,8 @@ export class Lobby extends Emitter {
     return (Array.isArray(who) ? who : [who]).map((ref) => {
       if (typeof ref === "string") return ref;
       if (ref instanceof RemoteParticipant) return ref._participantId;
-      const found = this.participants.find(
-        (p) => p.identifier.communicationUserId === ref.communicationUserId,
-      );
-      if (!found) throw new Error(`${ref.communicationUserId} is not waiting in the lobby`);
+      const found = this.participants.find((p) => rawIdOf(p.identifier) === rawIdOf(ref));
+      if (!found) throw new Error(`${rawIdOf(ref)} is not waiting in the lobby`);
       return found._participantId;
     });
   }

@@ -42,6 +42,8 @@ export class RemoteParticipant extends Emitter {
     super();
     /** @internal */
     this._participantId = wire.participantId;
+    /** @internal */
+    this._wireIdentifier = wire.identifier;
     this.identifier = fromWire(wire.identifier);
     /** @type {RemoteParticipantState} */
     this.state = wire.state;
@@ -89,10 +91,9 @@ export class RemoteParticipant extends Emitter {
 
   /** @internal @returns {WireParticipant} */
   _wire() {
-    const id = this.identifier.communicationUserId;
     return {
       participantId: this._participantId,
-      identifier: { rawId: id, communicationUser: { id } },
+      identifier: this._wireIdentifier,
       state: this.state,
       isMuted: this.isMuted,
       videoOn: this.isVideoOn,
