@@ -167,11 +167,12 @@ async def _serve_uvicorn(
         loop="uvloop",
         http=LimitedHttpToolsProtocol.configured(settings),  # httptools, with limits
         # The sans-I/O implementation, minus the handshake it would keep for the life of
-        # the socket, and with a stop that cannot fail (http/uvicorn_websockets.py). No permessage-deflate: its zlib streams
-        # cost ≈ 47 KB per socket for as long as the socket is open (browsers offer it),
-        # for frames that are small JSON. No protocol-level keepalive pings: every socket
-        # we serve runs a HeartbeatSession, whose JSON heartbeat already closes a silent
-        # client (4008); uvicorn's would add a timer per socket and a ping every 20 s.
+        # the socket, and with a stop that cannot fail (http/uvicorn_websockets.py). No
+        # permessage-deflate: its zlib streams cost ≈ 47 KB per socket for as long as the
+        # socket is open (browsers offer it), for frames that are small JSON. No
+        # protocol-level keepalive pings: every socket we serve runs a HeartbeatSession,
+        # whose JSON heartbeat already closes a silent client (4008); uvicorn's would add a
+        # timer per socket and a ping every 20 s.
         ws=LeanWebSocketProtocol,
         ws_per_message_deflate=False,
         ws_ping_interval=None,
