@@ -296,7 +296,9 @@ class MediaEndpoint:
 
     def _telephone_event(self, participant: str, payload: bytes, timestamp: int) -> None:
         self._rfc4733.add(participant)
-        receiver = self._receivers.setdefault(participant, TelephoneEventReceiver())
+        receiver = self._receivers.get(participant)
+        if receiver is None:  # (not setdefault: that would build one for every packet)
+            receiver = self._receivers[participant] = TelephoneEventReceiver()
         try:
             tones = receiver.receive(timestamp, payload)
         except ValueError:
@@ -306,7 +308,9 @@ class MediaEndpoint:
 
     def _audio(self, participant: str, frame: bytes) -> None:
         if participant not in self._rfc4733:
-            detector = self._detectors.setdefault(participant, DtmfDetector())
+            detector = self._detectors.get(participant)
+            if detector is None:  # (not setdefault: that would build one for every frame)
+                detector = self._detectors[participant] = DtmfDetector()
             for tone in detector.feed(frame):
                 self._key(participant, tone)
         recognition = self._recognition
