@@ -36,6 +36,7 @@ from switchboard.media.audio.frames import SILENT_FRAME, rms_dbfs
 from switchboard.media.audio.speech import PocketsphinxRecognizer
 from switchboard.media.audio.tones import DtmfTone
 from switchboard.media.audio.tts import EspeakTextToSpeech
+from switchboard.media.endpoint.encoded import EncodedAudio
 from switchboard.media.endpoint.endpoint import MediaEndpoint
 from switchboard.media.endpoint.hold_music import hold_music
 from switchboard.media.endpoint.models import (
@@ -131,6 +132,7 @@ async def run(calls: int, seconds: float) -> dict[str, float]:
     await renderer.render([PROMPT])  # espeak once; every call then plays the cached prompt
     await renderer.render([GREETING])
     recognizer = PocketsphinxRecognizer()
+    encoded = EncodedAudio()  # as the node does: a prompt is encoded once for all calls
     made: list[Call] = []
     for index in range(calls):
         call_id = f"server:bench-{index}"
@@ -141,7 +143,7 @@ async def run(calls: int, seconds: float) -> dict[str, float]:
         ticker.add(phone)
         call = made[-1]
         call.endpoint = MediaEndpoint(
-            app_leg, renderer, recognizer, call.on_event, hold_music=hold_music()
+            app_leg, renderer, recognizer, call.on_event, hold_music=hold_music(), encoded=encoded
         )
         await call.endpoint.start()
     started = time.perf_counter()

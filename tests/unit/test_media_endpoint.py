@@ -14,6 +14,7 @@ from switchboard.media.audio.speech import Choice, ChoiceResult, SpeechResult
 from switchboard.media.audio.telephone_event import TelephoneEventSender
 from switchboard.media.audio.tones import DtmfTone
 from switchboard.media.audio.voices import VoiceRequest
+from switchboard.media.endpoint.encoded import EncodedAudio
 from switchboard.media.endpoint.endpoint import MediaEndpoint
 from switchboard.media.endpoint.hold_music import hold_music
 from switchboard.media.endpoint.models import (
@@ -52,8 +53,13 @@ class FakeLeg:
     listeners: dict[str, Callable[[bytes], None]] = field(default_factory=dict)
     telephone: Callable[[str, bytes, int], None] | None = None
 
+    encoded: list[tuple[bytes, int]] = field(default_factory=list)
+
     def send_audio(self, frame: bytes) -> None:
         self.sent.append((frame, self.audience))
+
+    def send_encoded(self, payload: bytes, level: int) -> None:
+        self.encoded.append((payload, level))
 
     def set_audience(self, participant_ids: frozenset[str] | None) -> None:
         self.audience = participant_ids
@@ -285,3 +291,33 @@ async def test_hold_music_plays_to_the_held_only_while_nothing_else_plays(rig: R
     rig.endpoint.unhold(CALLER)
     await rig.ticks(3)
     assert len(rig.leg.sent) == 3
+
+
+async def test_played_audio_is_encoded_once_for_every_endpoint_that_plays_it() -> None:
+    shared = EncodedAudio()
+    legs = [FakeLeg(), FakeLeg()]
+    endpoints = [
+        MediaEndpoint(
+            leg,
+            SourceRenderer(FramesTts(), Fetcher()),
+            FakeRecognizer(),
+            lambda event: None,
+            hold_music=hold_music(),
+            encoded=shared,
+        )
+        for leg in legs
+    ]
+    for endpoint in endpoints:
+        await endpoint.start()
+        endpoint.play(Play("p", (TextSource("one two three"),)))
+    await settle()
+    for endpoint in endpoints:
+        for _ in range(4):
+            endpoint.tick()
+    for endpoint in endpoints:
+        await endpoint.stop()
+    assert [leg.sent for leg in legs] == [[], []]  # nothing encoded per call
+    first, second = (leg.encoded for leg in legs)
+    assert len(first) == 3 and first == second
+    assert all(a[0] is b[0] for a, b in zip(first, second, strict=True))  # the same payloads
+    assert all(level < 127 for _, level in first)  # loud frames, not silence

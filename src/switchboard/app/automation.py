@@ -43,6 +43,7 @@ from switchboard.http.auth import Authenticator
 from switchboard.http.repeatability import Repeatability
 from switchboard.media.audio.speech import PocketsphinxRecognizer
 from switchboard.media.audio.tts import EspeakTextToSpeech
+from switchboard.media.endpoint.encoded import EncodedAudio
 from switchboard.media.endpoint.hold_music import hold_music
 from switchboard.media.endpoint.renderer import SourceRenderer
 from switchboard.media.endpoint.ticker import EndpointTicker
@@ -120,6 +121,7 @@ async def start_automation(
         hold_music(),
         dialer=voice.dialer,
         pending=voice.pending,
+        encoded=EncodedAudio(),  # prompts encoded once for every call that plays them
     )
     incoming_secret = base64.b64decode(await secrets.get_or_create(INCOMING_CALL_SECRET))
     component = await AutomationComponent.start(

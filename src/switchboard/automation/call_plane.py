@@ -32,6 +32,7 @@ from switchboard.core.errors import NotSupportedError
 from switchboard.core.identifiers import CommunicationIdentifier, IdentifierKind
 from switchboard.media.audio.speech import SpeechRecognizer
 from switchboard.media.audio.tones import DtmfTone
+from switchboard.media.endpoint.encoded import EncodedAudio
 from switchboard.media.endpoint.endpoint import MediaEndpoint
 from switchboard.media.endpoint.models import (
     ContinuousDtmfStopped,
@@ -118,6 +119,7 @@ class ServerCallPlane:
         *,
         dialer: PhoneDialer | None = None,
         pending: PendingCalls | None = None,
+        encoded: EncodedAudio | None = None,
     ) -> None:
         self._calls = calls_
         self._dialer = dialer
@@ -126,6 +128,7 @@ class ServerCallPlane:
         self._recognizer = recognizer
         self._ticker = ticker
         self._hold_music = hold_music
+        self._encoded = encoded
         self._endpoints: dict[str, MediaEndpoint] = {}
         self._stopping: set[asyncio.Task[None]] = set()
 
@@ -227,6 +230,7 @@ class ServerCallPlane:
             self._recognizer,
             self._media_events(ids, listener),
             hold_music=self._hold_music,
+            encoded=self._encoded,
         )
         await endpoint.start()
         self._ticker.add(endpoint)

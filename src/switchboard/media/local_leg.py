@@ -98,7 +98,13 @@ class LocalLeg:
         """Publish 20 ms of 48 kHz mono s16le PCM (1,920 bytes); ignored once closed."""
         if self.closed:
             return
-        payload = self._encoder.encode(frame)
+        self.send_encoded(self._encoder.encode(frame), audio_level(frame))
+
+    def send_encoded(self, payload: bytes, level: int) -> None:
+        """Publish 20 ms already encoded (an Opus payload and its RFC 6464 level): audio many
+        calls play alike (a cached prompt) is encoded once, not once per call."""
+        if self.closed:
+            return
         now = self._clock()
         marker = _MARKER if self._last_sent is None or now - self._last_sent > TALKSPURT_GAP else 0
         self._last_sent = now
@@ -111,7 +117,7 @@ class LocalLeg:
             0xBEDE,
             1,
             AUDIO_LEVEL_ID << 4,
-            audio_level(frame),
+            level,
         )
         packet = header + payload
         self._seq = (self._seq + 1) & 0xFFFF

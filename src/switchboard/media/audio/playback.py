@@ -17,9 +17,12 @@ that frame. Audience ``None`` is everyone; otherwise the participant ids the fra
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from switchboard.media.audio.frames import FRAME_BYTES, SILENT_FRAME
+
+Encoded = tuple[bytes, int]  # an Opus payload and its RFC 6464 audio level
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,9 @@ class PlaybackItem:
     pcm: bytes
     loop: bool = False
     audience: frozenset[str] | None = None
+    # The same audio already encoded, one entry per 20 ms frame (the last padded with
+    # silence): whatever a frame sends from here is not encoded again (see PlaybackFrame).
+    encoded: Sequence[Encoded] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +60,7 @@ class PlaybackFrame:
     operation_id: str | None = None  # None: nothing is playing (silence)
     audience: frozenset[str] | None = None
     events: list[PlaybackEvent] = field(default_factory=list)
+    encoded: Encoded | None = None  # the item's own encoding of exactly this frame, if any
 
 
 class PlaybackQueue:
@@ -92,8 +99,14 @@ class PlaybackQueue:
                 break
             events.append(PlaybackCompleted(item.operation_id))  # nothing to play
             self._current = None
-        pcm = item.pcm[self._position : self._position + self._frame_bytes]
+        start = self._position
+        pcm = item.pcm[start : start + self._frame_bytes]
         self._position += len(pcm)
+        encoded = None
+        if item.encoded is not None and start % self._frame_bytes == 0:
+            index = start // self._frame_bytes
+            if index < len(item.encoded) and (len(pcm) == self._frame_bytes or not item.loop):
+                encoded = item.encoded[index]
         if item.loop:
             while len(pcm) < self._frame_bytes:
                 take = item.pcm[: self._frame_bytes - len(pcm)]
@@ -103,7 +116,7 @@ class PlaybackQueue:
             pcm = pcm.ljust(self._frame_bytes, b"\x00")
             events.append(PlaybackCompleted(item.operation_id))
             self._current = None
-        return PlaybackFrame(pcm, item.operation_id, item.audience, events)
+        return PlaybackFrame(pcm, item.operation_id, item.audience, events, encoded)
 
     def cancel(self, operation_id: str) -> list[PlaybackEvent]:
         """Cancel every queued or playing item of the operation."""

@@ -28,6 +28,7 @@ from switchboard.core.tasks import TaskScope
 from switchboard.media.audio.dtmf import DtmfDetector, tone_frames
 from switchboard.media.audio.frames import FRAME_BYTES, FRAME_MS
 from switchboard.media.audio.playback import (
+    Encoded,
     PlaybackCanceled,
     PlaybackCompleted,
     PlaybackEvent,
@@ -45,6 +46,7 @@ from switchboard.media.audio.speech import (
 )
 from switchboard.media.audio.telephone_event import TelephoneEventReceiver
 from switchboard.media.audio.tones import DtmfTone
+from switchboard.media.endpoint.encoded import EncodedAudio
 from switchboard.media.endpoint.models import (
     ContinuousDtmfStopped,
     ContinuousDtmfToneReceived,
@@ -76,6 +78,8 @@ class MediaLeg(Protocol):
     """What the endpoint needs of its participant in the SFU call (media.local_leg)."""
 
     def send_audio(self, frame: bytes) -> None: ...
+
+    def send_encoded(self, payload: bytes, level: int) -> None: ...
 
     def set_audience(self, participant_ids: frozenset[str] | None) -> None: ...
 
@@ -109,12 +113,14 @@ class MediaEndpoint:
         on_event: Callable[[MediaEvent], None],
         *,
         hold_music: bytes,
+        encoded: EncodedAudio | None = None,
     ) -> None:
         self._leg = leg
         self._renderer = renderer
         self._recognizer = recognizer
         self._emit = on_event
         self._hold_music = hold_music
+        self._encoded = encoded  # played audio encoded once for every call (None: per call)
         self.now = 0.0  # media time: seconds of ticks
         self._queue = PlaybackQueue()
         self._kinds: dict[str, Kind] = {}
@@ -200,18 +206,23 @@ class MediaEndpoint:
         frame = self._queue.next_frame()
         self._on_playback(frame.events)
         if frame.operation_id is not None:
-            self._send(frame.pcm, frame.audience)
+            self._send(frame.pcm, frame.audience, frame.encoded)
         elif self._held:
             self._send(self._hold_frame(), frozenset(self._held))
         recognition = self._recognition
         if recognition is not None:
             self._finish(recognition.tick(self.now))
 
-    def _send(self, pcm: bytes, audience: frozenset[str] | None) -> None:
+    def _send(
+        self, pcm: bytes, audience: frozenset[str] | None, encoded: Encoded | None = None
+    ) -> None:
         if audience != self._audience:
             self._leg.set_audience(audience)
             self._audience = audience
-        self._leg.send_audio(pcm)
+        if encoded is not None:
+            self._leg.send_encoded(*encoded)
+        else:
+            self._leg.send_audio(pcm)
 
     def _hold_frame(self) -> bytes:
         music = self._hold_music
@@ -244,11 +255,14 @@ class MediaEndpoint:
                         self._pending.popleft()
                         self._render_failed(pending, error)
                     continue
+                encoded = None
+                if self._encoded is not None and pending.kind is not Kind.DTMF:
+                    encoded = self._encoded.frames(pcm)
                 if not self._pending or self._pending[0] is not pending:
                     continue  # canceled while it rendered
                 self._pending.popleft()
                 self._queue.enqueue(
-                    PlaybackItem(pending.operation_id, pcm, pending.loop, pending.audience)
+                    PlaybackItem(pending.operation_id, pcm, pending.loop, pending.audience, encoded)
                 )
 
     def _render_failed(self, pending: Pending, error: PlaySourceError) -> None:
