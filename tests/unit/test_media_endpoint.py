@@ -321,3 +321,15 @@ async def test_played_audio_is_encoded_once_for_every_endpoint_that_plays_it() -
     assert len(first) == 3 and first == second
     assert all(a[0] is b[0] for a, b in zip(first, second, strict=True))  # the same payloads
     assert all(level < 127 for _, level in first)  # loud frames, not silence
+
+
+async def test_the_prompt_stops_when_the_recognition_is_answered(rig: Rig) -> None:
+    long_prompt = TextSource("press a key " * 20)  # 60 frames
+    rig.endpoint.recognize(Recognize("r9", RecognizeInput.DTMF, CALLER, prompts=(long_prompt,)))
+    await settle()
+    await rig.ticks(3)
+    rig.caller_says(tone_frames(DtmfTone.SEVEN) + [SILENT_FRAME] * 3)
+    await rig.ticks(5)
+    done = rig.events[-1]
+    assert isinstance(done, RecognizeCompleted) and done.tones == (DtmfTone.SEVEN,)
+    assert len(rig.leg.sent) == 3  # nothing of the prompt after the key

@@ -374,16 +374,20 @@ class MediaEndpoint:
         if outcome is None:
             return
         self._recognition, self._speech = None, None
+        self._stop_prompt(outcome.operation_id)  # the answer is in: the question stops
         self._emit(outcome)
         self._update_listening()
+
+    def _stop_prompt(self, operation_id: str) -> None:
+        prompt = _prompt_id(operation_id)
+        self._pending = deque(p for p in self._pending if p.operation_id != prompt)
+        self._on_playback(self._queue.cancel(prompt))
 
     def _cancel_recognition(self) -> None:
         recognition, self._recognition = self._recognition, None
         if recognition is None:
             return
-        prompt = _prompt_id(recognition.operation_id)
-        self._pending = deque(p for p in self._pending if p.operation_id != prompt)
-        self._on_playback(self._queue.cancel(prompt))
+        self._stop_prompt(recognition.operation_id)
         self._emit(RecognizeCanceled(recognition.operation_id))
         self._update_listening()
 
