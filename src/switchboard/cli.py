@@ -18,8 +18,8 @@ from switchboard.app import (
     Node,
     open_bus,
     open_database,
-    signing_key_ring,
 )
+from switchboard.app.parts import signing_key_ring
 from switchboard.core.clock import SystemClock
 from switchboard.core.config import ConfigError, NodeConfig, Settings, load_settings, node_config
 from switchboard.events.cli import add_events_commands, run_events_command

@@ -32,7 +32,6 @@ import base64
 import contextlib
 import gc
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
@@ -42,34 +41,31 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchboard.app.automation import start_automation
+from switchboard.app.parts import (
+    calling_parts,
+    chat_rules,
+    new_bus,
+    signing_key_ring,
+    sms_carrier_factory,
+)
 from switchboard.automation.component import AutomationComponent
 from switchboard.bus.base import Bus, Subscription
-from switchboard.bus.memory import MemoryBus
-from switchboard.bus.redis import RedisBus
-from switchboard.calling.component import CallingComponent, CallingParts, calling_settings
-from switchboard.calling.conference.placement import LocalPlacement, Placement, RedisPlacement
-from switchboard.calling.routing.bus import BusCallRouter
-from switchboard.calling.routing.local import LocalCallRouter
-from switchboard.calling.routing.router import CallRouter
+from switchboard.calling.component import CallingComponent
 from switchboard.calling.service import CallingService
 from switchboard.chat.changes import ChatChanges
 from switchboard.chat.eventgrid import ChatEventGrid
 from switchboard.chat.hub import ChatHub
-from switchboard.chat.models import ChatLimits
 from switchboard.chat.realtime import ChatRealtime, RealtimeSettings
 from switchboard.chat.roster import ChatRosterService
 from switchboard.chat.routes import chat_routes
-from switchboard.chat.rules import ChatRules
 from switchboard.chat.service import ChatService
 from switchboard.chat.sql_store import SqlChatStore
 from switchboard.core.clock import Clock, SystemClock
 from switchboard.core.config import NodeConfig
 from switchboard.core.errors import NotFoundError
-from switchboard.core.sections import AuthConfig, BusConfig, ChatConfig
 from switchboard.core.tasks import TaskScope
 from switchboard.events.component import EventsComponent, request_origin
 from switchboard.events.outbox import PostCommitPublisher
-from switchboard.gateways.smpp import SmppCarrier, SmppSettings
 from switchboard.http.accesskeys import AccessKeyRing
 from switchboard.http.assets import BrowserModules
 from switchboard.http.auth import Authenticator
@@ -80,22 +76,18 @@ from switchboard.http.json import json_response
 from switchboard.http.metrics import Metrics, metrics_endpoint
 from switchboard.http.paging import ContinuationCodec
 from switchboard.http.repeatability import Repeatability
-from switchboard.identity.keys import SigningKeyRing, SqlSigningKeyStore
-from switchboard.identity.models import MAX_TOKEN_MINUTES
+from switchboard.identity.keys import SigningKeyRing
 from switchboard.identity.routes import identity_routes
 from switchboard.identity.service import IdentityService
 from switchboard.identity.store import SqlIdentityStore
 from switchboard.identity.tokens import TokenCodec
-from switchboard.media.node import LocalMediaNode
-from switchboard.numbers.models import CarrierDefinition, CarrierKind
 from switchboard.numbers.routes import numbers_routes
 from switchboard.numbers.service import configured_inventory
 from switchboard.numbers.sql_stores import sql_numbers_service
 from switchboard.rooms.routes import rooms_routes
 from switchboard.rooms.service import RoomsService
 from switchboard.rooms.store import SqlRoomStore
-from switchboard.sms.carrier import SmsCarrier
-from switchboard.sms.component import CarrierFactory, SmsComponent
+from switchboard.sms.component import SmsComponent
 from switchboard.sms.eventgrid import SmsEventRenderer, event_casing
 from switchboard.sms.simstore_sql import SqlSimulatorStore
 from switchboard.sms.simulator import SimulatorNetwork
@@ -111,63 +103,6 @@ log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL_SECONDS = 60.0
 ACCESS_KEYS_CHANGED = "resource.access_keys_changed"
-
-
-def signing_key_ring(database: Database, auth: AuthConfig, clock: Clock) -> SigningKeyRing:
-    return SigningKeyRing(
-        SqlSigningKeyStore(database),
-        clock=clock,
-        rotation_seconds=auth.signing_key_rotation_days * 86400,
-        max_token_seconds=MAX_TOKEN_MINUTES * 60,
-    )
-
-
-def new_bus(config: BusConfig) -> Bus:
-    """Redis when several nodes share the deployment, else the in-process bus."""
-    if config.redis_url:
-        return RedisBus(config.redis_url, config.redis_namespace)
-    return MemoryBus()
-
-
-def sms_carrier_factory(simulator: SimulatorNetwork, clock: Clock) -> CarrierFactory:
-    """The link for each defined carrier; a bad SMPP table is a ConfigError at sms start."""
-
-    def carrier(definition: CarrierDefinition) -> SmsCarrier:
-        if definition.kind is CarrierKind.SIMULATOR:
-            return simulator.carrier(definition.name)
-        settings = SmppSettings.from_mapping(definition.settings)
-        return SmppCarrier(definition.name, settings, clock=clock)
-
-    return carrier
-
-
-def calling_parts(config: NodeConfig, bus: Bus) -> CallingParts:
-    """Calling's parts: with Redis, routing over the bus and call placement in Redis."""
-    node_id = uuid.uuid4().hex[:12]
-    router: CallRouter = LocalCallRouter(node_id)
-    placement: Placement = LocalPlacement()
-    if config.bus.redis_url:
-        router = BusCallRouter(bus, node_id)
-        placement = RedisPlacement(config.bus.redis_url, config.bus.redis_namespace)
-    return CallingParts(
-        calling_settings(config.calling, config.bus),
-        router=router,
-        media=LocalMediaNode(host=config.media.host, ports=config.media.ports),
-        placement=placement,
-    )
-
-
-def chat_rules(config: ChatConfig) -> ChatRules:
-    return ChatRules(
-        ChatLimits(
-            max_message_bytes=config.max_message_bytes,
-            max_participants=config.max_participants,
-            max_participants_per_add=config.max_participants_per_add,
-            max_participants_for_receipts_and_typing=(
-                config.max_participants_for_typing_and_receipts
-            ),
-        )
-    )
 
 
 @contextlib.asynccontextmanager
