@@ -30,9 +30,8 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, dropped at the end."""
+def fresh_postgres_database() -> Iterator[str]:
+    """A new PostgreSQL database (its URL), dropped when the generator is closed."""
     import asyncio
 
     name = f"sb_test_{uuid.uuid4().hex[:12]}"
@@ -48,6 +47,18 @@ def postgres_url() -> Iterator[str]:
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     yield f"{base}/{name}"
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    yield from fresh_postgres_database()
+
+
+@pytest.fixture
+def private_postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test's own (a crash test counts what is left in it)."""
+    yield from fresh_postgres_database()
 
 
 @pytest.fixture(params=DATABASE_KINDS)
