@@ -198,6 +198,15 @@ class CallAutomationService:
     def live(self, call_connection_id: str) -> CallConnection:
         return self._registry.live(call_connection_id)
 
+    async def _live_operation(
+        self, call_connection_id: str, operation_callback_uri: str | None
+    ) -> CallConnection:
+        """The running call an operation is for, and its operationCallbackUri checked."""
+        call = self.live(call_connection_id)
+        if operation_callback_uri is not None:
+            await self._guard.check_callback_uri(operation_callback_uri)
+        return call
+
     async def participants(self, call_connection_id: str) -> list[Participant]:
         call = self.live(call_connection_id)
         return list(await self._plane.participants(call.server_call_id))
@@ -240,9 +249,7 @@ class CallAutomationService:
         invitation_timeout_seconds: float | None = None,
         source_caller_id: str | None = None,
     ) -> AddedParticipant:
-        call = self.live(call_connection_id)
-        if operation_callback_uri is not None:
-            await self._guard.check_callback_uri(operation_callback_uri)
+        call = await self._live_operation(call_connection_id, operation_callback_uri)
         timeout = invitation_timeout(invitation_timeout_seconds)
         await self._targets.check(target, source_caller_id or call.source_caller_id)
         invitation = Invitation(
@@ -261,9 +268,7 @@ class CallAutomationService:
         operation_context: str | None = None,
         operation_callback_uri: str | None = None,
     ) -> None:
-        call = self.live(call_connection_id)
-        if operation_callback_uri is not None:
-            await self._guard.check_callback_uri(operation_callback_uri)
+        call = await self._live_operation(call_connection_id, operation_callback_uri)
         async with self._registry.lock(call_connection_id):
             invitation = call.invitations.get(invitation_id)
             if invitation is None or invitation.kind is not InvitationKind.ADD:
@@ -286,9 +291,7 @@ class CallAutomationService:
         operation_context: str | None = None,
         operation_callback_uri: str | None = None,
     ) -> None:
-        call = self.live(call_connection_id)
-        if operation_callback_uri is not None:
-            await self._guard.check_callback_uri(operation_callback_uri)
+        call = await self._live_operation(call_connection_id, operation_callback_uri)
         participant = await self.participant(call_connection_id, raw_id)
         async with self._registry.lock(call_connection_id):
             await self._plane.remove(call.server_call_id, raw_id)
@@ -308,9 +311,7 @@ class CallAutomationService:
     ) -> None:
         """Ring ``target`` into the call; when it answers, the app leaves (CallTransferAccepted,
         then CallDisconnected); if it does not, CallTransferFailed and the call goes on."""
-        call = self.live(call_connection_id)
-        if operation_callback_uri is not None:
-            await self._guard.check_callback_uri(operation_callback_uri)
+        call = await self._live_operation(call_connection_id, operation_callback_uri)
         await self._targets.check(target, source_caller_id or call.source_caller_id)
         invitation = Invitation(
             self._new_id(),

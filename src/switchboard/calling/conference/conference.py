@@ -339,20 +339,20 @@ class Conference:
         await self.media.remove(member.id)
         if self._end_if_empty(reason or HUNG_UP, ended_by):
             return
-        if self._only_phones_left():
-            # A server call the app has left, where only phones remain: nobody is there to
-            # talk to them, so they are hung up (as a 1:1 call ends when the other side does).
+        if self.lonely_phone():
             await self.end_for_everyone(HUNG_UP)
             return
         await self._renegotiate_all()
 
-    def _only_phones_left(self) -> bool:
-        members = self.group.members.values()
+    def lonely_phone(self) -> bool:
+        """A server call the app has left, where one phone remains with nobody to talk to: it
+        is hung up (as a 1:1 call ends when the other side does). Two phones may talk on."""
+        members = self.group.connected()
         return (
             self.server
             and self.observer is None
-            and bool(members)
-            and all(m.leg is not None for m in members)
+            and len(members) == 1
+            and members[0].leg is not None
         )
 
     def _end_if_empty(self, reason: EndReason, ended_by: str | None) -> bool:

@@ -313,10 +313,8 @@ class ServerCallHost:
             call.cancel_phones(None)
             self.forget(call)
             call.conference.observer = None
-            # A phone left alone with nobody to talk to is hung up (as a 1:1 call would end).
-            members = call.conference.group.connected()
-            if len(members) <= 1 and all(m.leg is not None for m in members):
-                conference = call.conference
+            conference = call.conference
+            if conference.lonely_phone():
                 await conference.run(lambda: conference.end_for_everyone(TERMINATED))
 
     # ── phones (calling/pstn/) ───────────────────────────────────────────────────────
