@@ -53,25 +53,25 @@ window.inboundGrowth = async (call, kind) => {
 """
 
 
-class SampleApp:
-    """``python -m examples.sample_app`` beside a running server, as its README says."""
+class ExampleProcess:
+    """``python -m examples.<name> …`` as its README says, until it prints its ready line
+    (``ready_prefix`` + what it has to say: ``self.ready``)."""
 
-    def __init__(self, server: RunningServer) -> None:
-        command = [sys.executable, "-m", "examples.sample_app", "--port", "0"]
-        command += ["--switchboard", server.connection_string, "--ca", server.ca_path]
+    def __init__(self, module: str, args: list[str], ready_prefix: str) -> None:
+        command = [sys.executable, "-m", module, *args]
         self.process = subprocess.Popen(
             command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         assert self.process.stdout is not None
         self.output: list[str] = []
-        self.url = ""
+        self.ready = ""
         for line in self.process.stdout:
             self.output.append(line.rstrip("\n"))
-            if line.startswith(READY_PREFIX):
-                self.url = line[len(READY_PREFIX) :].strip()
+            if line.startswith(ready_prefix):
+                self.ready = line[len(ready_prefix) :].strip()
                 break
-        if not self.url:
-            raise RuntimeError("the sample app did not start:\n" + "\n".join(self.output))
+        if not self.ready:
+            raise RuntimeError(f"{module} did not start:\n" + "\n".join(self.output))
         threading.Thread(target=self._drain, daemon=True).start()
 
     def _drain(self) -> None:
@@ -87,6 +87,15 @@ class SampleApp:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class SampleApp(ExampleProcess):
+    """``python -m examples.sample_app`` beside a running server; ``url`` is the app's."""
+
+    def __init__(self, server: RunningServer) -> None:
+        args = ["--port", "0", "--switchboard", server.connection_string, "--ca", server.ca_path]
+        super().__init__("examples.sample_app", args, READY_PREFIX)
+        self.url = self.ready
 
 
 class EventLoopThread:
