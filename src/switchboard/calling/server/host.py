@@ -33,7 +33,7 @@ from switchboard.calling.errors import (
     CallParticipantNotFoundError,
     CallStateError,
 )
-from switchboard.calling.models import Deliver, EndReason, participant_info
+from switchboard.calling.models import Deliver, DeviceAddress, EndReason, participant_info
 from switchboard.calling.routing.messages import Command, Invite, Lost, Present
 from switchboard.calling.routing.router import CallRouter
 from switchboard.calling.server.invitation import Invitation, InvitationState
@@ -268,6 +268,35 @@ class ServerCallHost:
         for present in self._ring_here(call_id, self.node_id, user_raw_id):
             self.present(present)
         self._router.invite(Invite(call=call_id, owner=self.node_id, user=user_raw_id))
+        self._settle(call, invitation)
+
+    def admit_device(
+        self,
+        call_id: str,
+        user_raw_id: str,
+        device: DeviceAddress,
+        *,
+        invitation_id: str,
+        timeout_seconds: float,
+    ) -> None:
+        """Expect one device (a 1:1 caller an app answered, told ``callConverted``): it
+        accepts like an invited device; it is not rung (no incomingCall)."""
+        call = self._call(call_id)
+        info = participant_info(
+            APP_PARTICIPANT_ID, self._app_raw_id, "", "caller", "Connected", muted=False,
+            video_on=False,
+        )
+        invitation = Invitation(
+            invitation_id,
+            call_id,
+            user_raw_id,
+            info,
+            now=self._clock.now(),
+            ring_seconds=timeout_seconds,
+            presence_seconds=self._presence_seconds,
+        )
+        invitation.device_present(device, busy=False)  # its incomingCall is not sent
+        call.invitations[invitation_id] = invitation
         self._settle(call, invitation)
 
     def cancel_invite(self, call_id: str, invitation_id: str) -> None:
