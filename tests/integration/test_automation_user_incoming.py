@@ -182,7 +182,7 @@ async def test_the_app_answers_a_users_call_plays_to_the_caller_and_hangs_up(
 async def test_when_the_callee_answers_first_the_apps_answer_is_refused(
     node: InProcessNode, events: EventReceiver, receiver: CallbackReceiver
 ) -> None:
-    alice_id, alice = await user(node)
+    _, alice = await user(node)
     bob_id, bob = await user(node)
     await subscribe_for(node, events, bob_id)
     client = AsyncCallAutomationClient.from_connection_string(
@@ -211,7 +211,7 @@ async def test_when_the_callee_answers_first_the_apps_answer_is_refused(
 async def test_the_async_sdk_answers_and_a_caller_hanging_up_ends_the_apps_call(
     node: InProcessNode, events: EventReceiver, receiver: CallbackReceiver
 ) -> None:
-    alice_id, alice = await user(node)
+    _, alice = await user(node)
     bob_id, bob = await user(node)
     await subscribe_for(node, events, bob_id)
     client = AsyncCallAutomationClient.from_connection_string(
@@ -238,7 +238,7 @@ async def test_a_caller_hanging_up_withdraws_the_offer(
     node: InProcessNode, events: EventReceiver, receiver: CallbackReceiver
 ) -> None:
     client = client_of(node)
-    alice_id, alice = await user(node)
+    _, alice = await user(node)
     bob_id, bob = await user(node)
     await subscribe_for(node, events, bob_id)
     try:
@@ -260,7 +260,7 @@ async def test_the_app_rejects_and_the_call_ends_for_both(
     node: InProcessNode, events: EventReceiver
 ) -> None:
     client = client_of(node)
-    alice_id, alice = await user(node)
+    _, alice = await user(node)
     bob_id, bob = await user(node)
     await subscribe_for(node, events, bob_id)
     try:
@@ -316,7 +316,7 @@ async def test_the_app_redirects_the_call_to_another_user(
 async def test_a_call_to_a_user_no_subscription_asks_for_raises_no_event(
     node: InProcessNode, events: EventReceiver
 ) -> None:
-    alice_id, alice = await user(node)
+    _, alice = await user(node)
     dave_id, dave = await user(node)
     await subscribe_for(node, events, "8:acs:somebody-else")
     try:

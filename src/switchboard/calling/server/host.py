@@ -283,7 +283,12 @@ class ServerCallHost:
         accepts like an invited device; it is not rung (no incomingCall)."""
         call = self._call(call_id)
         info = participant_info(
-            APP_PARTICIPANT_ID, self._app_raw_id, "", "caller", "Connected", muted=False,
+            APP_PARTICIPANT_ID,
+            self._app_raw_id,
+            "",
+            "caller",
+            "Connected",
+            muted=False,
             video_on=False,
         )
         invitation = Invitation(

@@ -191,10 +191,12 @@ class OfferedCalls:
         def on_event(event: events.ServerCallEvent) -> None:
             if isinstance(event, events.InviteAccepted) and event.invitation_id == admission:
                 return
-            if isinstance(event, events.InviteFailed | events.InviteCanceled):
-                if event.invitation_id == admission:
-                    self._spawn(self._calls.terminate(server_call_id), "caller never joined")
-                    return
+            if (
+                isinstance(event, events.InviteFailed | events.InviteCanceled)
+                and event.invitation_id == admission
+            ):
+                self._spawn(self._calls.terminate(server_call_id), "caller never joined")
+                return
             listener(event)
 
         return on_event

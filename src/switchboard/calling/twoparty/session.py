@@ -10,12 +10,14 @@ Methods take what happened (and ``now``) and return outputs: frames to deliver t
                └────────────────────────────────┴ ring timeout: 487/10004
 
 When one callee device accepts, the others ringing get callEnded 487/10003 (accepted
-elsewhere). An app that was offered the call (Call Automation, offered.py) may, while it rings:
-answer it (``convert``: the callee's devices get 487/10003, the caller ``callConverted``),
-reject it (``refuse``: everyone gets the reason) or ring another user instead (``redirect``). ICE candidates trickle both ways before the answer: the caller's wait for the
+elsewhere). ICE candidates trickle both ways before the answer: the caller's wait for the
 device that accepts, and a ringing device's own (browsers send them right after
 ``setLocalDescription``, before ``accept`` is processed) wait for its accept, then reach the
 caller after the answer; those of devices that did not answer are dropped.
+
+An app offered the call (Call Automation, offered.py) may decide while it rings: answer
+(``convert``: the callee's devices get 487/10003, the caller ``callConverted``), reject
+(``refuse``: everyone gets the reason) or ring another user instead (``redirect``).
 """
 
 from __future__ import annotations
