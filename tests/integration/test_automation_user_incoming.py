@@ -170,7 +170,8 @@ async def test_the_app_answers_a_users_call_plays_to_the_caller_and_hangs_up(
             await receiver.event("PlayCompleted")
             await loud_frames_since(probe, loud, at_least=10)  # the last ones still arriving
 
-            await sync(lambda: connection.hang_up(is_for_everyone=True))
+            # The app leaves: Alice, alone, is hung up (as when Bob hangs up a 1:1 call).
+            await sync(lambda: connection.hang_up(is_for_everyone=False))
             await receiver.event("CallDisconnected")
             await call.wait_for_state(CallState.DISCONNECTED)
             assert call.end_reason is not None and call.end_reason.code == 0

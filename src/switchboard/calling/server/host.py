@@ -111,6 +111,9 @@ class ServerCall:
         self._host = host
         self._listener = listener
         self._joined: set[str] = set()  # member ids reported in
+        # It took over a ringing 1:1 call (admit_device): left alone by the app, its one
+        # member is hung up, as when the other side of a 1:1 call hangs up.
+        self.one_to_one = False
 
     def emit(self, event: ServerCallEvent) -> None:
         try:
@@ -301,6 +304,7 @@ class ServerCallHost:
             presence_seconds=self._presence_seconds,
         )
         invitation.device_present(device, busy=False)  # its incomingCall is not sent
+        call.one_to_one = True
         call.invitations[invitation_id] = invitation
         self._settle(call, invitation)
 
@@ -348,7 +352,8 @@ class ServerCallHost:
             self.forget(call)
             call.conference.observer = None
             conference = call.conference
-            if conference.lonely_phone():
+            alone = call.one_to_one and len(conference.group.connected()) == 1
+            if conference.lonely_phone() or alone:
                 await conference.run(lambda: conference.end_for_everyone(TERMINATED))
 
     # ── phones (calling/pstn/) ───────────────────────────────────────────────────────
