@@ -10,6 +10,7 @@ user's device rings, P2P as before); a call to a user no subscription asks for r
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
@@ -23,13 +24,16 @@ from azure.communication.callautomation import (
 from azure.communication.callautomation.aio import CallAutomationClient as AsyncCallAutomationClient
 from azure.communication.identity import CommunicationIdentityClient
 from azure.core.exceptions import HttpResponseError
+from websockets.asyncio.client import connect
 
+from switchboard.calling.signaling.protocol import PROTOCOL
 from switchboard.client.calling import AudioProbe, Call, CallAgent, CallClient, CallState
 from tests.callback_receiver import CallbackReceiver
 from tests.delivery_barrier import deliveries_settled
 from tests.event_receiver import EventReceiver
 from tests.integration.calling_clients import loopback_candidates
 from tests.integration.inprocess_node import InProcessNode, serving
+from tests.integration.test_group_call_lifecycle import Raw
 from tests.integration.voice_phones import admin
 
 pytestmark = pytest.mark.anyio
@@ -70,15 +74,34 @@ async def sync(call: Callable[[], T]) -> T:
     return await asyncio.to_thread(call)
 
 
-async def user(node: InProcessNode) -> tuple[str, CallAgent]:
+async def voip_user(node: InProcessNode) -> tuple[str, str]:
+    """A user's id and a voip token."""
     identity = CommunicationIdentityClient.from_connection_string(
         node.connection_string, connection_verify=node.ca_path
     )
     user_, token = await sync(lambda: identity.create_user_and_token(scopes=["voip"]))
-    agent = await CallClient(node.endpoint, ssl=node.ca_path, tone_hz=0.0).create_call_agent(
-        token.token, display_name="Alice's phone"
+    return user_.properties["id"], token.token
+
+
+async def raw_device(node: InProcessNode, token: str) -> Raw:
+    """A bare signaling client: one that knows nothing of callConverted."""
+    connection = await connect(
+        node.endpoint.replace("https://", "wss://") + "/calling/signaling",
+        subprotocols=[PROTOCOL],  # type: ignore[list-item]  # a plain str is fine
+        additional_headers={"Authorization": f"Bearer {token}"},
+        ssl=ssl.create_default_context(cafile=node.ca_path),
     )
-    return user_.properties["id"], agent
+    raw = Raw(connection)
+    await raw.request("register")
+    return raw
+
+
+async def user(node: InProcessNode) -> tuple[str, CallAgent]:
+    user_id, token = await voip_user(node)
+    agent = await CallClient(node.endpoint, ssl=node.ca_path, tone_hz=0.0).create_call_agent(
+        token, display_name="Alice's phone"
+    )
+    return user_id, agent
 
 
 async def subscribe_for(node: InProcessNode, events: EventReceiver, *callees: str) -> None:
@@ -334,3 +357,28 @@ async def test_a_call_to_a_user_no_subscription_asks_for_raises_no_event(
     finally:
         await alice.dispose()
         await dave.dispose()
+
+
+async def test_a_caller_that_goes_away_before_joining_ends_the_apps_call(
+    node: InProcessNode, events: EventReceiver, receiver: CallbackReceiver
+) -> None:
+    client = client_of(node)
+    _, alice_token = await voip_user(node)
+    bob_id, bob = await user(node)
+    await subscribe_for(node, events, bob_id)
+    offer = {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"}
+    try:
+        async with asyncio.timeout(60):
+            alice = await raw_device(node, alice_token)
+            target = {"rawId": bob_id, "communicationUser": {"id": bob_id}}
+            placed = await alice.request("startCall", targets=[target], description=offer)
+            await ringing(bob)
+            context = (await incoming_call_for(events, bob_id))["incomingCallContext"]
+            await sync(lambda: client.answer_call(context, receiver.url("/never")))
+            converted = await alice.next(lambda f: f.get("type") == "callConverted")
+            assert converted["callId"] == placed["callId"]
+            await alice.connection.send('{"v":1,"type":"unregister"}')  # gone, never joined
+            disconnected = await receiver.event("CallDisconnected")
+            assert disconnected["serverCallId"] == converted["serverCallId"]
+    finally:
+        await bob.dispose()

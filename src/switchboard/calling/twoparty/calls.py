@@ -207,6 +207,11 @@ class TwoPartyCalls:
         self._emit(session, session.convert(server_call_id, self._clock.now()))
         return device
 
+    def tell_ended(self, device: DeviceAddress, call_id: str, reason: EndReason) -> None:
+        """A converted call's caller that never joined the server call: its 1:1 call is over
+        (a client that does not know callConverted still shows it)."""
+        self._router.deliver(Deliver(device, CallEnded(reason.info(), call_id=call_id)))
+
     def refuse(self, call_id: str, reason: EndReason) -> None:
         session = self.ringing_session(call_id)
         self._emit(session, session.refuse(reason, self._clock.now()))

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 REJECT_REASONS = {"none": m.DECLINED, "busy": m.BUSY, "forbidden": FORBIDDEN}
 JOIN_SECONDS = 30.0  # for the caller's device to join the server call with its offer
+NEVER_JOINED = m.EndReason(408, 0, "The call was answered but this device never joined it.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,8 @@ class OfferedCalls:
         self._new_id = new_id
         self._offers: dict[str, tuple[str, IncomingUserCall]] = {}  # pending id → (call, offer)
         self._by_call: dict[str, str] = {}  # 1:1 call id → pending id
+        # admission id → the caller's device and its 1:1 call id, until it joins
+        self._admitted: dict[str, tuple[m.DeviceAddress, str]] = {}
         self._scope = TaskScope("offered user calls")
 
     async def start(self) -> None:
@@ -148,13 +151,15 @@ class OfferedCalls:
         try:
             # The callee may have answered (or the caller hung up) meanwhile.
             session = self._two_party.ringing_session(call_id)
+            device = _caller_device(session)
             self._host.admit_device(
                 server_call_id,
                 session.caller.user_id,
-                _caller_device(session),
+                device,
                 invitation_id=admission,
                 timeout_seconds=self._join_seconds,
             )
+            self._admitted[admission] = (device, call_id)
             self._two_party.convert(call_id, server_call_id)
         except BaseException:
             log.info("answering %s: the call no longer rings", pending_id)
@@ -190,13 +195,19 @@ class OfferedCalls:
 
         def on_event(event: events.ServerCallEvent) -> None:
             if isinstance(event, events.InviteAccepted) and event.invitation_id == admission:
+                self._admitted.pop(admission, None)
                 return
             if (
                 isinstance(event, events.InviteFailed | events.InviteCanceled)
                 and event.invitation_id == admission
             ):
+                admitted = self._admitted.pop(admission, None)
+                if admitted is not None:  # a client that did not follow callConverted
+                    self._two_party.tell_ended(*admitted, NEVER_JOINED)
                 self._spawn(self._calls.terminate(server_call_id), "caller never joined")
                 return
+            if isinstance(event, events.ServerCallEnded):
+                self._admitted.pop(admission, None)
             listener(event)
 
         return on_event
