@@ -382,3 +382,24 @@ async def test_a_caller_that_goes_away_before_joining_ends_the_apps_call(
             assert disconnected["serverCallId"] == converted["serverCallId"]
     finally:
         await bob.dispose()
+
+
+async def test_a_call_to_a_user_with_no_device_waits_for_the_app_which_answers(
+    node: InProcessNode, events: EventReceiver, receiver: CallbackReceiver
+) -> None:
+    client = client_of(node)
+    _, alice = await user(node)
+    bob_id, _ = await voip_user(node)  # no device registered
+    await subscribe_for(node, events, bob_id)
+    try:
+        async with asyncio.timeout(60):
+            call = await alice.start_call(bob_id)
+            context = (await incoming_call_for(events, bob_id))["incomingCallContext"]
+            assert call.state is not CallState.DISCONNECTED  # not 480: an app may answer
+            await sync(lambda: client.answer_call(context, receiver.url("/nobody")))
+            await call.wait_for_state(CallState.CONNECTED)
+            assert call.is_conference
+            await call.hang_up()
+            await receiver.event("CallDisconnected")
+    finally:
+        await alice.dispose()

@@ -80,3 +80,12 @@ def test_a_call_cannot_be_redirected_to_its_caller() -> None:
     session = new_call()
     with pytest.raises(InvalidSignalError):
         session.redirect(CALLER, T0 + 1)
+
+
+def test_a_call_held_for_an_app_rings_on_with_no_device_until_the_ring_timeout() -> None:
+    session = new_call(presence=1.0, ring=85.0)
+    session.held_for_app = True
+    assert session.next_timer() == T0 + 85.0
+    assert session.handle_timer(T0 + 1.0) == []
+    out = session.handle_timer(T0 + 85.0)
+    assert ends(out) == {PHONE: (487, 10004)}

@@ -58,8 +58,8 @@ class CallEventSink(Protocol):
 class RingingCallOffers(Protocol):
     """Offers ringing 1:1 calls to apps (offered.py); must not block."""
 
-    def ringing(self, session: CallSession) -> None:
-        """A call starts ringing its callee: offer it if an app asks for that callee."""
+    def ringing(self, session: CallSession) -> bool:
+        """A call starts ringing its callee: offer it if an app asks for that callee (True)."""
         ...
 
     def settled(self, call_id: str) -> None:
@@ -128,9 +128,9 @@ class TwoPartyCalls:
         for present in self.ring_here(call_id, self.node_id, callee):
             self.present(present)
         self._router.invite(Invite(call=call_id, owner=self.node_id, user=callee))
+        if self.offers is not None and not session.ended and self.offers.ringing(session):
+            session.held_for_app = True
         self._schedule(session)
-        if self.offers is not None and not session.ended:
-            self.offers.ringing(session)
 
     def apply(self, command: Command) -> None:
         """A request about one of this node's calls, from a device on any node."""

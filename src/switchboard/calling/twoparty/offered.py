@@ -3,7 +3,8 @@
     startCall (A → B) ─▶ TwoPartyCalls rings B's devices as always ─▶ ringing(session):
         apps.wants(B, A)? (Event Grid filters, from memory) no ─▶ nothing more
         yes ─▶ an offer (pending id, server call id chosen now) ─▶ apps.incoming_user_call
-            (automation: IncomingCall through the events outbox)
+            (automation: IncomingCall through the events outbox); the call rings until its
+            ring timeout even if B has no device (the app may answer)
     answer(pending id) ─▶ ServerCalls.create (the app's leg) ─▶ still ringing? ─▶ B's devices
         487/10003, A's device callConverted; A's device is expected in the server call
         (ServerCallHost.admit_device) and joins it with a fresh offer
@@ -107,11 +108,11 @@ class OfferedCalls:
 
     # ── RingingCallOffers (TwoPartyCalls) ────────────────────────────────────────────
 
-    def ringing(self, session: CallSession) -> None:
+    def ringing(self, session: CallSession) -> bool:
         callee = session.participants[1].user_id
         caller = session.caller
         if not self._apps.wants_user_call(callee, caller.user_id, caller.display_name):
-            return
+            return False
         offer = IncomingUserCall(
             self._new_id(),
             new_server_call_id(),
@@ -124,6 +125,7 @@ class OfferedCalls:
         self._offers[offer.pending_id] = (session.call_id, offer)
         self._by_call[session.call_id] = offer.pending_id
         self._scope.spawn(self._publish(offer), name=f"offer {offer.pending_id}")
+        return True
 
     def settled(self, call_id: str) -> None:
         pending_id = self._by_call.pop(call_id, None)

@@ -91,6 +91,9 @@ class CallSession:
         self.phase = CallPhase.CONNECTING
         self.created_at = now
         self.ring_started_at = now  # a redirect rings its new callee from then
+        # An app was offered the call: it rings until the ring timeout even with no device
+        # of the callee (the app may answer), instead of ending at once with 480.
+        self.held_for_app = False
         self.connected_at: float | None = None
         self.ended_at: float | None = None
         self._timeouts = timeouts
@@ -141,8 +144,10 @@ class CallSession:
 
     def next_timer(self) -> float | None:
         started = self.ring_started_at
-        if self.phase is CallPhase.CONNECTING:
+        if self.phase is CallPhase.CONNECTING and not self.held_for_app:
             return started + min(self._timeouts.presence_seconds, self._ring_seconds)
+        if self.phase is CallPhase.CONNECTING:
+            return started + self._ring_seconds
         if self.phase is CallPhase.RINGING:
             return started + self._ring_seconds
         return None
@@ -330,6 +335,7 @@ class CallSession:
         self._early.clear()
         self.phase = CallPhase.CONNECTING
         self.ring_started_at = now
+        self.held_for_app = False  # the app is out of it
         assert self.caller.device is not None
         out.append(self._updated(self.caller))
         return out
@@ -343,7 +349,7 @@ class CallSession:
         deadline = self.next_timer()
         if deadline is None or now < deadline:
             return []
-        if self.phase is CallPhase.CONNECTING:
+        if self.phase is CallPhase.CONNECTING and not self.held_for_app:
             callee = self.participants[1]
             reason = m.BUSY if callee.busy_devices else m.NO_ENDPOINTS
             return self._end(reason, now, ended_by=None, local=None)
