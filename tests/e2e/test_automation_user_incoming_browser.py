@@ -15,19 +15,13 @@ test_automation_browser.py's helpers).
 
 from __future__ import annotations
 
-import json
-import ssl
 from collections.abc import Iterator
-from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from azure.communication.callautomation import CallAutomationClient, TextSource
 from azure.communication.identity import CommunicationIdentityClient
 from playwright.sync_api import Browser, Page
 
-from tests.acs_signing import parse_connection_string, sign
 from tests.callback_receiver import CallbackReceiver
 from tests.e2e.calling_peers import STATS_HELPER, EventLoopThread
 from tests.e2e.test_automation_browser import (
@@ -39,8 +33,7 @@ from tests.e2e.test_automation_browser import (
 )
 from tests.event_receiver import EventReceiver
 from tests.integration.server import RunningServer
-
-INCOMING_CALL = "Microsoft.Communication.IncomingCall"
+from tests.integration.user_call_events import incoming_call_for, subscribe_for_calls_to
 
 
 @pytest.fixture
@@ -49,39 +42,6 @@ def loop() -> Iterator[EventLoopThread]:
     running = EventLoopThread()
     yield running
     running.close()
-
-
-def subscribe_for(server: RunningServer, endpoint_url: str, callee: str) -> None:
-    """An IncomingCall subscription for calls to ``callee`` (the events admin API, HMAC)."""
-    endpoint, key = parse_connection_string(server.connection_string)
-    target = "/admin/eventSubscriptions/browser-user-calls"
-    body = json.dumps(
-        {
-            "endpointUrl": endpoint_url,
-            "includedEventTypes": [INCOMING_CALL],
-            "advancedFilters": [
-                {"operatorType": "StringIn", "key": "data.to.rawId", "values": [callee]}
-            ],
-        }
-    ).encode()
-    headers = sign("PUT", target, urlsplit(endpoint).netloc, body, key)
-    trusted = ssl.create_default_context(cafile=server.ca_path)
-    with httpx.Client(base_url=endpoint, verify=trusted) as http:
-        response = http.put(target, content=body, headers=headers)
-    assert response.status_code in (200, 201), response.text
-
-
-def incoming_call_for(loop: EventLoopThread, events: EventReceiver, callee: str) -> Any:
-    def found() -> list[Any]:
-        return [
-            event["data"]
-            for notification in events.notifications
-            for event in notification.events()
-            if event.get("eventType") == INCOMING_CALL and event["data"]["to"]["rawId"] == callee
-        ]
-
-    loop.run(events.wait_until(lambda: bool(found()), within=EVENT_SECONDS), EVENT_SECONDS + 5)
-    return found()[0]
 
 
 def test_the_app_answers_a_browser_users_call_and_the_browser_hears_it(
@@ -97,7 +57,11 @@ def test_the_app_answers_a_browser_users_call_and_the_browser_hears_it(
     context = browser.new_context()
     page: Page = context.new_page()
     try:
-        subscribe_for(server, events.url("/incoming"), bob)
+        loop.run(
+            subscribe_for_calls_to(
+                server.connection_string, server.ca_path, "browser", events.url("/incoming"), bob
+            )
+        )
         page.goto(f"{server.endpoint}/health")
         page.evaluate(f"() => {{ {STATS_HELPER} {ENERGY_HELPER} }}")
         page.evaluate(
@@ -110,7 +74,7 @@ def test_the_app_answers_a_browser_users_call_and_the_browser_hears_it(
             }""",
             [server.endpoint, alice_token.token, bob],
         )
-        incoming = incoming_call_for(loop, events, bob)
+        incoming = loop.run(incoming_call_for(events, bob, EVENT_SECONDS), EVENT_SECONDS + 5)
 
         client = CallAutomationClient.from_connection_string(
             server.connection_string, connection_verify=server.ca_path

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 from azure.communication.callautomation import (
@@ -34,13 +34,16 @@ from tests.event_receiver import EventReceiver
 from tests.integration.calling_clients import loopback_candidates
 from tests.integration.inprocess_node import InProcessNode, serving
 from tests.integration.test_group_call_lifecycle import Raw
-from tests.integration.voice_phones import admin
+from tests.integration.user_call_events import (
+    incoming_call_for,
+    incoming_calls,
+    subscribe_for_calls_to,
+)
 
 pytestmark = pytest.mark.anyio
 __all__ = ["loopback_candidates"]  # the autouse fixture: host candidates on loopback
 
 T = TypeVar("T")
-INCOMING_CALL = "Microsoft.Communication.IncomingCall"
 SUBSCRIPTION = "user-calls"
 
 
@@ -106,32 +109,9 @@ async def user(node: InProcessNode) -> tuple[str, CallAgent]:
 
 async def subscribe_for(node: InProcessNode, events: EventReceiver, *callees: str) -> None:
     """IncomingCall for calls to ``callees`` only (the subscription is replaced)."""
-    to_them = {"operatorType": "StringIn", "key": "data.to.rawId", "values": list(callees)}
-    response = await admin(
-        node,
-        "PUT",
-        f"/admin/eventSubscriptions/{SUBSCRIPTION}",
-        {
-            "endpointUrl": events.url("/incoming"),
-            "includedEventTypes": [INCOMING_CALL],
-            "advancedFilters": [to_them],
-        },
+    await subscribe_for_calls_to(
+        node.connection_string, node.ca_path, SUBSCRIPTION, events.url("/incoming"), *callees
     )
-    assert response.status_code in (200, 201), response.text
-
-
-def incoming_calls(events: EventReceiver, callee: str) -> list[dict[str, Any]]:
-    return [
-        event["data"]
-        for notification in events.notifications
-        for event in notification.events()
-        if event.get("eventType") == INCOMING_CALL and event["data"]["to"]["rawId"] == callee
-    ]
-
-
-async def incoming_call_for(events: EventReceiver, callee: str) -> dict[str, Any]:
-    await events.wait_until(lambda: bool(incoming_calls(events, callee)), within=20.0)
-    return incoming_calls(events, callee)[0]
 
 
 async def ringing(agent: CallAgent) -> Call:
