@@ -31,6 +31,7 @@ from switchboard.calling.pstn.ports import FORBIDDEN
 from switchboard.calling.server import models as events
 from switchboard.calling.server.calls import ServerCalls, new_server_call_id
 from switchboard.calling.server.host import ServerCallHost
+from switchboard.calling.server.models import CALL_OVER
 from switchboard.calling.twoparty.calls import TwoPartyCalls
 from switchboard.calling.twoparty.session import CallSession
 from switchboard.core.tasks import TaskScope
@@ -206,7 +207,9 @@ class OfferedCalls:
                 admitted = self._admitted.pop(admission, None)
                 if admitted is not None:  # a client that did not follow callConverted
                     self._two_party.tell_ended(*admitted, NEVER_JOINED)
-                self._spawn(self._calls.terminate(server_call_id), "caller never joined")
+                over = isinstance(event, events.InviteFailed) and event.reason is CALL_OVER
+                if not over:  # (else the call is ending already)
+                    self._spawn(self._calls.terminate(server_call_id), "caller never joined")
                 return
             if isinstance(event, events.ServerCallEnded):
                 self._admitted.pop(admission, None)

@@ -349,9 +349,10 @@ class CallSession:
         deadline = self.next_timer()
         if deadline is None or now < deadline:
             return []
-        if self.phase is CallPhase.CONNECTING and not self.held_for_app:
+        if self.phase is CallPhase.CONNECTING:
             callee = self.participants[1]
-            reason = m.BUSY if callee.busy_devices else m.NO_ENDPOINTS
+            nobody = m.NOT_ANSWERED if self.held_for_app else m.NO_ENDPOINTS
+            reason = m.BUSY if callee.busy_devices else nobody
             return self._end(reason, now, ended_by=None, local=None)
         return self._end(m.NOT_ANSWERED, now, ended_by=None, local=None)
 
