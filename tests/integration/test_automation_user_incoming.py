@@ -10,6 +10,7 @@ user's device rings, P2P as before); a call to a user no subscription asks for r
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
@@ -383,3 +384,33 @@ async def test_a_call_to_a_user_with_no_device_waits_for_the_app_which_answers(
             await receiver.event("CallDisconnected")
     finally:
         await alice.dispose()
+
+
+async def test_a_caller_whose_hang_up_crossed_the_answer_leaves_the_apps_call_at_once(
+    node: InProcessNode, events: EventReceiver, receiver: CallbackReceiver
+) -> None:
+    """What the SDKs do when callConverted reaches a call they are hanging up: the 1:1 call's
+    hangUp is refused (it was converted), so they hang up the server call they were sent to."""
+    client = client_of(node)
+    _, alice_token = await voip_user(node)
+    bob_id, bob = await user(node)
+    await subscribe_for(node, events, bob_id)
+    offer = {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"}
+    try:
+        async with asyncio.timeout(20):  # well under the 30 s the admission would wait
+            alice = await raw_device(node, alice_token)
+            target = {"rawId": bob_id, "communicationUser": {"id": bob_id}}
+            placed = await alice.request("startCall", targets=[target], description=offer)
+            await ringing(bob)
+            context = (await incoming_call_for(events, bob_id))["incomingCallContext"]
+            await sync(lambda: client.answer_call(context, receiver.url("/crossed")))
+            converted = await alice.next(lambda f: f.get("type") == "callConverted")
+            await alice.connection.send(
+                json.dumps({"v": 1, "type": "hangUp", "id": "late", "callId": placed["callId"]})
+            )
+            refused = await alice.next(lambda f: f.get("id") == "late")
+            assert refused["ok"] is False and refused["error"]["code"] == "CallNotFound"
+            await alice.request("hangUp", callId=converted["serverCallId"])
+            await receiver.event("CallDisconnected")
+    finally:
+        await bob.dispose()

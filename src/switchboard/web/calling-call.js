@@ -413,6 +413,12 @@ export class Call extends Emitter {
    */
   async #converted(serverCallId) {
     if (this.state === "Disconnected") return;
+    if (this.state === "Disconnecting") {
+      // Our hangUp crossed the answer (it named the 1:1 call): leave the server call instead.
+      this.#placed(serverCallId);
+      this.#port.request("hangUp", { callId: serverCallId }).catch(() => {});
+      return;
+    }
     this.#peer?.close();
     this.#placed(serverCallId);
     this.isConference = true;

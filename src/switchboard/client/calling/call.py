@@ -23,7 +23,7 @@ from switchboard.calling.models import CallState, EndReason, ParticipantState
 from switchboard.calling.signaling import frames, protocol, requests
 from switchboard.client.calling.dtmf import DtmfError, DtmfTone, parse_tone
 from switchboard.client.calling.media import AudioProbe, CallMedia
-from switchboard.client.calling.session import RequestFailed
+from switchboard.client.calling.session import RequestFailed, SignalingClosed
 
 log = logging.getLogger(__name__)
 
@@ -376,13 +376,21 @@ class Call:
         call, which we join with a fresh offer, as when accepting a server call's ring."""
         if self.state is CallState.DISCONNECTED:
             return
+        hanging_up = self.state is CallState.DISCONNECTING  # our hangUp crossed the answer
         self._agent.untrack(self)
         self.id = server_call_id
         self.is_conference = True
         self.remote_participants.clear()
         self._agent.track(self)
+        if hanging_up:  # the 1:1 call's hangUp is refused: leave the server call instead
+            self._agent.spawn(self._leave_converted(), f"call {server_call_id} leaves")
+            return
         self._set_state(CallState.CONNECTING)
         self._work.put_nowait(self._join_converted)
+
+    async def _leave_converted(self) -> None:
+        with contextlib.suppress(RequestFailed, SignalingClosed):
+            await self._agent.request(requests.HangUp(call_id=self.id))
 
     async def _join_converted(self) -> None:
         if self.state is CallState.DISCONNECTED:
