@@ -25,8 +25,10 @@ from azure.communication.callautomation import (
 from switchboard.client.calling import CallState
 from tests.callback_receiver import CallbackReceiver
 from tests.conftest import REDIS_URL
+from tests.event_receiver import EventReceiver
 from tests.integration.calling_clients import loopback_candidates, start_without_turn
 from tests.integration.server import RunningServer
+from tests.integration.user_call_events import incoming_call_for, subscribe_for_calls_to
 from tests.multinode.test_calling_across_nodes import Cluster
 
 pytestmark = pytest.mark.anyio
@@ -119,3 +121,49 @@ async def test_control_requests_on_either_node_reach_the_call(
         await incoming.wait_for_state(CallState.DISCONNECTED)
         ended = await sync(on_a.get_call_connection(call_id).get_call_properties)
         assert ended.call_connection_state == "disconnected"
+
+
+async def test_an_app_answers_through_one_node_a_users_call_owned_by_the_other(
+    cluster: Cluster, receiver: CallbackReceiver
+) -> None:
+    """Alice (node A) calls Bob (his device on node B); the IncomingCall subscription asks for
+    Bob; the app answers through node B: the answer runs on A (the 1:1 call's owner), Bob's
+    device stops ringing across the bus, Alice joins the server call on A's SFU."""
+    node_a, node_b = cluster.nodes
+    _, alice_token = await sync(cluster.user)
+    bob_id, bob_token = await sync(cluster.user)
+    alice = await cluster.agent(node_a, alice_token, tone_hz=0.0)
+    bob = await cluster.agent(node_b, bob_token, tone_hz=0.0)
+    events = await EventReceiver().start()
+    on_b = CallAutomationClient.from_connection_string(
+        node_b.connection_string, connection_verify=node_b.ca_path
+    )
+    try:
+        async with asyncio.timeout(60):
+            # Through node A, whose filters know it at once (node B learns it over the bus).
+            await subscribe_for_calls_to(
+                node_a.connection_string,
+                node_a.ca_path,
+                "across-user-calls",
+                events.url("/incoming"),
+                bob_id,
+            )
+            call = await alice.start_call(bob_id)
+            bobs = await bob.next_incoming_call()
+            incoming = await incoming_call_for(events, bob_id)
+            answered = await sync(
+                lambda: on_b.answer_call(incoming["incomingCallContext"], receiver.url("/x"))
+            )
+            await receiver.event("CallConnected")
+            await bobs.wait_for_state(CallState.DISCONNECTED)
+            assert bobs.end_reason is not None
+            assert (bobs.end_reason.code, bobs.end_reason.sub_code) == (487, 10003)
+            await call.wait_for_state(CallState.CONNECTED)
+            assert call.id == incoming["serverCallId"]
+
+            via_b = on_b.get_call_connection(str(answered.call_connection_id))
+            await sync(lambda: via_b.hang_up(is_for_everyone=True))
+            await receiver.event("CallDisconnected")
+            await call.wait_for_state(CallState.DISCONNECTED)
+    finally:
+        await events.stop()

@@ -347,6 +347,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         resource_id=resource_id,
         node_id=parts.router.node_id,
         registry=metrics.registry,
+        would_deliver=events.would_deliver,
     )
 
     router = DispatchRouter(

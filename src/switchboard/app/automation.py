@@ -30,6 +30,7 @@ from switchboard.automation.call_plane import ServerCallPlane
 from switchboard.automation.callbacks import AutomationCallbacks
 from switchboard.automation.callbacks_sql import SqlCallbackQueue
 from switchboard.automation.component import AutomationComponent, AutomationParts
+from switchboard.automation.incoming_sink import WouldDeliver
 from switchboard.automation.openid_routes import openid_routes
 from switchboard.automation.store_sql import SqlCallConnectionStore
 from switchboard.bus.base import Bus
@@ -84,6 +85,7 @@ async def start_automation(
     resource_id: str,
     node_id: str,
     registry: CollectorRegistry,
+    would_deliver: WouldDeliver | None = None,
 ) -> Automation:
     """Started Call Automation; every part's stop is on ``stack`` (reverse order)."""
     callbacks = await AutomationCallbacks.start(
@@ -112,6 +114,7 @@ async def start_automation(
         media=media,
         numbers=numbers,
         ticker=ticker,
+        would_deliver=would_deliver,
     )
     plane = ServerCallPlane(
         server_calls,
@@ -122,6 +125,7 @@ async def start_automation(
         dialer=voice.dialer,
         pending=voice.pending,
         encoded=EncodedAudio(),  # prompts encoded once for every call that plays them
+        user_calls=voice.user_calls,
     )
     incoming_secret = base64.b64decode(await secrets.get_or_create(INCOMING_CALL_SECRET))
     component = await AutomationComponent.start(

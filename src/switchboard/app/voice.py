@@ -5,6 +5,8 @@
     ─▶ VoiceSimulator (gateways/voicesim: virtual phones; its InboundCallHandler is the
         PendingCalls; espeak-ng for what the phones say; ticked by the node's EndpointTicker)
     ─▶ PhoneDialer (calling/pstn: server calls dial numbers through the simulator)
+    ─▶ OfferedCalls (calling/twoparty: 1:1 calls to a user an IncomingCall subscription asks
+        for, offered through the same IncomingCallOffers, which asks the events component)
 
 A SIP trunk carrier would replace VoiceSimulator here (one VoiceCarrier per deployment).
 """
@@ -17,11 +19,12 @@ from dataclasses import dataclass
 from starlette.routing import BaseRoute
 
 from switchboard.automation.adapters import OwnedNumbers
-from switchboard.automation.incoming_sink import IncomingCallOffers
+from switchboard.automation.incoming_sink import IncomingCallOffers, WouldDeliver
 from switchboard.calling.pstn.dialing import PhoneDialer
 from switchboard.calling.pstn.pending import PendingCalls
 from switchboard.calling.server.calls import ServerCalls
 from switchboard.calling.service import CallingService
+from switchboard.calling.twoparty.offered import OfferedCalls
 from switchboard.gateways.voicesim.network import VoiceSimulator
 from switchboard.gateways.voicesim.routes import voice_simulator_routes
 from switchboard.http.auth import Authenticator
@@ -48,6 +51,7 @@ class Voice:
     pending: PendingCalls
     simulator: VoiceSimulator
     offers: IncomingCallOffers
+    user_calls: OfferedCalls
 
     def routes(self, authenticator: Authenticator) -> list[BaseRoute]:
         return voice_simulator_routes(self.simulator, authenticator)
@@ -61,8 +65,9 @@ async def start_voice(
     media: MediaNode,
     numbers: OwnedNumbers,
     ticker: EndpointTicker,
+    would_deliver: WouldDeliver | None = None,
 ) -> Voice:
-    offers = IncomingCallOffers()
+    offers = IncomingCallOffers(would_deliver)
     pending = PendingCalls(
         calling.server_calls, server_calls, media, NumbersTakingCalls(numbers), offers
     )
@@ -74,4 +79,7 @@ async def start_voice(
     dialer = PhoneDialer(calling.server_calls, media, simulator)
     await dialer.start()
     stack.push_async_callback(dialer.stop)
-    return Voice(dialer, pending, simulator, offers)
+    user_calls = OfferedCalls(calling.two_party, calling.server_calls, server_calls, offers)
+    await user_calls.start()
+    stack.push_async_callback(user_calls.stop)
+    return Voice(dialer, pending, simulator, offers, user_calls)

@@ -6,7 +6,8 @@
     media requests name participants by raw id ─▶ the SFU's participant ids, and back
 
     phone targets ─▶ calling's PhoneDialer (the voice carrier dials; the phone's leg joins)
-    answer/reject/redirect a ringing phone call ─▶ calling's PendingCalls
+    answer/reject/redirect a ringing phone call ─▶ calling's PendingCalls; a ringing 1:1 call
+        offered for its callee ─▶ calling's OfferedCalls (the pending ids are theirs)
 
 The raw id ↔ participant id map of each call follows its ParticipantsChanged events (a
 participant the map does not know yet is asked of the call directly).
@@ -28,6 +29,7 @@ from switchboard.calling.pstn.dialing import PhoneDialer
 from switchboard.calling.pstn.pending import PendingCalls
 from switchboard.calling.server import models as calls
 from switchboard.calling.server.calls import ServerCalls
+from switchboard.calling.twoparty.offered import OfferedCalls
 from switchboard.core.errors import NotSupportedError
 from switchboard.core.identifiers import CommunicationIdentifier, IdentifierKind
 from switchboard.media.audio.speech import SpeechRecognizer
@@ -120,10 +122,12 @@ class ServerCallPlane:
         dialer: PhoneDialer | None = None,
         pending: PendingCalls | None = None,
         encoded: EncodedAudio | None = None,
+        user_calls: OfferedCalls | None = None,
     ) -> None:
         self._calls = calls_
         self._dialer = dialer
         self._pending = pending
+        self._user_calls = user_calls
         self._renderer = renderer
         self._recognizer = recognizer
         self._ticker = ticker
@@ -146,19 +150,19 @@ class ServerCallPlane:
         return await self._attach(server_call_id, leg, ids, listener)
 
     async def answer(self, pending_id: str, listener: ports.CallPlaneListener) -> EndpointMedia:
-        pending = self._inbound()
+        pending = self._inbound(pending_id)
         ids = CallIds()
         leg = await pending.answer(pending_id, lambda call_id: self._events(call_id, ids, listener))
         ids.learn(await self._calls.participants(leg.call_id))
         return await self._attach(leg.call_id, leg, ids, listener)
 
     async def reject(self, pending_id: str, reason: str) -> None:
-        await self._inbound().reject(pending_id, reason)
+        await self._inbound(pending_id).reject(pending_id, reason)
 
     async def redirect(self, pending_id: str, target: CommunicationIdentifier) -> None:
         if target.kind is not IdentifierKind.COMMUNICATION_USER:
-            raise NotSupportedError("A phone call can be redirected to a user for now.")
-        await self._inbound().redirect(pending_id, target.raw_id)
+            raise NotSupportedError("A call can be redirected to a user for now.")
+        await self._inbound(pending_id).redirect(pending_id, target.raw_id)
 
     async def invite(
         self,
@@ -212,7 +216,10 @@ class ServerCallPlane:
 
     # --- internals --------------------------------------------------------------------------
 
-    def _inbound(self) -> PendingCalls:
+    def _inbound(self, pending_id: str) -> PendingCalls | OfferedCalls:
+        """Who holds a ringing call: a user's (OfferedCalls) or a phone's (PendingCalls)."""
+        if self._user_calls is not None and self._user_calls.holds(pending_id):
+            return self._user_calls
         if self._pending is None:
             raise CallNotFoundError(NO_INBOUND)
         return self._pending

@@ -6,6 +6,8 @@
 //   join:     None ─▶ Connecting ─callUpdated─▶ Connected, or InLobby ─admitted─▶ Connected
 //   Connected ⇄ LocalHold (hold/resume) · Connected ⇄ RemoteHold (the other side holds)
 //   hangUp() ─▶ Disconnecting ─callEnded─▶ Disconnected (callEndReason)
+//   outgoing 1:1, an app answers it (Call Automation): callConverted ─▶ Connecting (the id is
+//     the server call's; a fresh offer joins it as a group call) ─callUpdated─▶ Connected
 //
 // Media (calling-peer.js): one RTCPeerConnection with the ICE servers of the register ack, an
 // audio and a video transceiver (video may carry no track: startVideo() then only swaps the
@@ -387,14 +389,67 @@ export class Call extends Emitter {
       this.isMuted = true;
       this._emit("isMutedChanged", undefined);
     }
+    const peer = this.#newPeer();
+    if (transceivers) this.#local.addTransceivers(peer.pc, video);
+    return peer;
+  }
+
+  /** @returns {CallPeer} */
+  #newPeer() {
     const peer = new CallPeer(this.#port.iceServers(), {
       candidate: (candidate) => this.#sendCandidate(candidate),
       send: (description) => this.#sendDescription(description),
       tracksChanged: () => this.#showRemoteVideo(),
     });
     this.#peer = peer;
-    if (transceivers) this.#local.addTransceivers(peer.pc, video);
     return peer;
+  }
+
+  /**
+   * An app answered our ringing 1:1 call (Call Automation): the call goes on as its server
+   * call, which we join with a fresh offer (our microphone and camera stay), as when
+   * accepting a server call's ring; the callee is no longer a remote participant.
+   * @param {string} serverCallId
+   */
+  async #converted(serverCallId) {
+    if (this.state === "Disconnected") return;
+    if (this.state === "Disconnecting") {
+      // Our hangUp crossed the answer (it named the 1:1 call): leave the server call instead.
+      this.#placed(serverCallId);
+      this.#port.request("hangUp", { callId: serverCallId }).catch(() => {});
+      return;
+    }
+    this.#peer?.close();
+    this.#placed(serverCallId);
+    this.isConference = true;
+    this.#heldCandidates = null; // the SFU is ICE-lite: its candidate is in its SDP, ours unused
+    const removed = this.remoteParticipants;
+    if (removed.length) {
+      this.remoteParticipants = [];
+      removed.forEach((participant) => participant._gone());
+      this._emit("remoteParticipantsUpdated", { added: [], removed });
+    }
+    this.#setState("Connecting");
+    try {
+      const peer = this.#newPeer();
+      const video = await this.#local.cameraTrack();
+      this.#local.addTransceivers(peer.pc, video);
+      await peer.pc.setLocalDescription();
+      await this.#port.request(
+        "accept",
+        {
+          callId: this.id,
+          description: peer.local(),
+          media: { audio: true, video: video !== null },
+        },
+        (ack) => {
+          this.participantId = String(ack.participantId ?? "");
+        },
+      );
+      if (this.isMuted) this.#mediaState({ muted: true }).catch(report);
+    } catch (error) {
+      this.#failed(error);
+    }
   }
 
   /** @param {string} callId */
@@ -475,6 +530,9 @@ export class Call extends Emitter {
         break;
       case "callEnded":
         this._end(frame.reason ?? { code: 0, subCode: 0 });
+        break;
+      case "callConverted":
+        this.#converted(String(frame.serverCallId)).catch(report);
         break;
       default:
         break; // a frame type from a newer protocol revision

@@ -100,6 +100,8 @@ export const SignalingCloseCode = Object.freeze({
  *   LobbyParticipantsUpdatedFrame
  * @typedef {{ type: "dataChannelMessage", callId: string, from: string, data: string }}
  *   DataChannelMessageFrame
+ * @typedef {{ type: "callConverted", callId: string, serverCallId: string }}
+ *   CallConvertedFrame
  * @typedef {{ type: "ping" }} PingFrame
  */
 

@@ -261,6 +261,8 @@ export class CallAgent extends Emitter {
 
   /** @param {Call} call */
   #track(call) {
+    // A call whose id changed (an app answered it: callConverted) is known by the new one only.
+    for (const [id, known] of this.#byId) if (known === call && id !== call.id) this.#byId.delete(id);
     this.#byId.set(call.id, call);
   }
 

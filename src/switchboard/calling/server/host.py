@@ -33,7 +33,7 @@ from switchboard.calling.errors import (
     CallParticipantNotFoundError,
     CallStateError,
 )
-from switchboard.calling.models import Deliver, EndReason, participant_info
+from switchboard.calling.models import Deliver, DeviceAddress, EndReason, participant_info
 from switchboard.calling.routing.messages import Command, Invite, Lost, Present
 from switchboard.calling.routing.router import CallRouter
 from switchboard.calling.server.invitation import Invitation, InvitationState
@@ -111,6 +111,9 @@ class ServerCall:
         self._host = host
         self._listener = listener
         self._joined: set[str] = set()  # member ids reported in
+        # It took over a ringing 1:1 call (admit_device): left alone by the app, its one
+        # member is hung up, as when the other side of a 1:1 call hangs up.
+        self.one_to_one = False
 
     def emit(self, event: ServerCallEvent) -> None:
         try:
@@ -270,6 +273,41 @@ class ServerCallHost:
         self._router.invite(Invite(call=call_id, owner=self.node_id, user=user_raw_id))
         self._settle(call, invitation)
 
+    def admit_device(
+        self,
+        call_id: str,
+        user_raw_id: str,
+        device: DeviceAddress,
+        *,
+        invitation_id: str,
+        timeout_seconds: float,
+    ) -> None:
+        """Expect one device (a 1:1 caller an app answered, told ``callConverted``): it
+        accepts like an invited device; it is not rung (no incomingCall)."""
+        call = self._call(call_id)
+        info = participant_info(
+            APP_PARTICIPANT_ID,
+            self._app_raw_id,
+            "",
+            "caller",
+            "Connected",
+            muted=False,
+            video_on=False,
+        )
+        invitation = Invitation(
+            invitation_id,
+            call_id,
+            user_raw_id,
+            info,
+            now=self._clock.now(),
+            ring_seconds=timeout_seconds,
+            presence_seconds=self._presence_seconds,
+        )
+        invitation.device_present(device, busy=False)  # its incomingCall is not sent
+        call.one_to_one = True
+        call.invitations[invitation_id] = invitation
+        self._settle(call, invitation)
+
     def cancel_invite(self, call_id: str, invitation_id: str) -> None:
         call = self._call(call_id)
         phone = call.phones.pop(invitation_id, None)
@@ -314,7 +352,8 @@ class ServerCallHost:
             self.forget(call)
             call.conference.observer = None
             conference = call.conference
-            if conference.lonely_phone():
+            alone = call.one_to_one and len(conference.group.connected()) == 1
+            if conference.lonely_phone() or alone:
                 await conference.run(lambda: conference.end_for_everyone(TERMINATED))
 
     # ── phones (calling/pstn/) ───────────────────────────────────────────────────────

@@ -126,6 +126,15 @@ class DataChannelMessage(CallFrame, tag="dataChannelMessage"):
     data: str
 
 
+class CallConverted(CallFrame, tag="callConverted"):
+    """An app answered this ringing 1:1 call (Call Automation): it goes on as the server call
+    ``server_call_id``, which the device joins with ``accept {callId: serverCallId, offer}``
+    (docs/calling-protocol.md "1:1 calls answered by an app")."""
+
+    kind = ServerMessage.CALL_CONVERTED
+    server_call_id: str
+
+
 class Ping(Frame, tag="ping"):
     kind = ServerMessage.PING
 
@@ -142,6 +151,7 @@ ServerFrame = (
     | DominantSpeakersChanged
     | LobbyParticipantsUpdated
     | DataChannelMessage
+    | CallConverted
     | Ping
 )
 CallFrames = (
@@ -155,6 +165,7 @@ CallFrames = (
     | DominantSpeakersChanged
     | LobbyParticipantsUpdated
     | DataChannelMessage
+    | CallConverted
 )
 
 

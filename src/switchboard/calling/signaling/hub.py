@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from switchboard.calling.models import DeviceAddress
-from switchboard.calling.signaling.frames import CallEnded, ServerFrame, encode_frame
+from switchboard.calling.signaling.frames import (
+    CallConverted,
+    CallEnded,
+    ServerFrame,
+    encode_frame,
+)
 
 REPLAY_FRAMES = 512  # frames kept per device for a reconnect
 SEEN_REQUESTS = 256  # request ids remembered per device, to drop a resent duplicate
@@ -137,6 +142,15 @@ class DeviceHub:
         if isinstance(frame, CallEnded):
             device.calls.pop(frame.call_id, None)
             device.active.discard(frame.call_id)
+        elif isinstance(frame, CallConverted):
+            # The 1:1 call goes on as a server call of the same owner node: the device's
+            # requests about it (its accept first) go there.
+            owner = device.calls.pop(frame.call_id, None)
+            if owner is not None:
+                device.calls[frame.server_call_id] = owner
+            if frame.call_id in device.active:
+                device.active.discard(frame.call_id)
+                device.active.add(frame.server_call_id)
         seq = device.next_seq
         device.next_seq += 1
         text = encode_frame(frame, seq).decode()

@@ -8,6 +8,10 @@
 
 Every change is one synchronous step of the event loop (no locks); the session is sans-I/O,
 this class only delivers what it returns (through the router) and keeps its timer.
+
+An app may be offered the call as it starts (``offers``: offered.py, Call Automation's
+IncomingCall for the callee); its answer, reject or redirect comes back as ``convert``,
+``refuse`` or ``redirect``, and the offer is withdrawn once the call no longer rings.
 """
 
 from __future__ import annotations
@@ -51,6 +55,18 @@ class CallEventSink(Protocol):
         ...
 
 
+class RingingCallOffers(Protocol):
+    """Offers ringing 1:1 calls to apps (offered.py); must not block."""
+
+    def ringing(self, session: CallSession) -> bool:
+        """A call starts ringing its callee: offer it if an app asks for that callee (True)."""
+        ...
+
+    def settled(self, call_id: str) -> None:
+        """The call no longer rings (answered, over, or the app took it): withdraw it."""
+        ...
+
+
 class TwoPartyCalls:
     def __init__(
         self,
@@ -69,6 +85,7 @@ class TwoPartyCalls:
         self._timeouts = timeouts
         self._sink = sink
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self.offers: RingingCallOffers | None = None  # set by the composition root
 
     def stop(self) -> None:
         for handle in self._timers.values():
@@ -111,6 +128,8 @@ class TwoPartyCalls:
         for present in self.ring_here(call_id, self.node_id, callee):
             self.present(present)
         self._router.invite(Invite(call=call_id, owner=self.node_id, user=callee))
+        if self.offers is not None and not session.ended and self.offers.ringing(session):
+            session.held_for_app = True
         self._schedule(session)
 
     def apply(self, command: Command) -> None:
@@ -171,6 +190,39 @@ class TwoPartyCalls:
         reason = EndReason.from_info(lost.reason)
         self._emit(session, session.device_lost(lost.address, reason, self._clock.now()))
 
+    # ---- an app's decision (offered.py) --------------------------------------------------
+
+    def ringing_session(self, call_id: str) -> CallSession:
+        session = self.sessions.get(call_id)
+        if session is None or not session.ringing:
+            raise CallNotFoundError("The incoming call is no longer ringing.")
+        return session
+
+    def convert(self, call_id: str, server_call_id: str) -> DeviceAddress:
+        """An app answered: the call goes on as ``server_call_id``; the caller's device
+        (returned) is told to join it."""
+        session = self.ringing_session(call_id)
+        device = session.caller.device
+        assert device is not None  # a ringing call's caller has its device
+        self._emit(session, session.convert(server_call_id, self._clock.now()))
+        return device
+
+    def tell_ended(self, device: DeviceAddress, call_id: str, reason: EndReason) -> None:
+        """A converted call's caller that never joined the server call: its 1:1 call is over
+        (a client that does not know callConverted still shows it)."""
+        self._router.deliver(Deliver(device, CallEnded(reason.info(), call_id=call_id)))
+
+    def refuse(self, call_id: str, reason: EndReason) -> None:
+        session = self.ringing_session(call_id)
+        self._emit(session, session.refuse(reason, self._clock.now()))
+
+    def redirect(self, call_id: str, user_id: str) -> None:
+        session = self.ringing_session(call_id)
+        self._emit(session, session.redirect(user_id, self._clock.now()))
+        for present in self.ring_here(call_id, self.node_id, user_id):
+            self.present(present)
+        self._router.invite(Invite(call=call_id, owner=self.node_id, user=user_id))
+
     # ---- the callee's node ---------------------------------------------------------------
 
     def invited(self, invite: Invite) -> None:
@@ -209,6 +261,8 @@ class TwoPartyCalls:
                 self._router.deliver(output)
         if lifecycle and self._sink is not None:
             self._sink.offer(lifecycle)
+        if self.offers is not None and not session.ringing:
+            self.offers.settled(session.call_id)
         if session.ended:
             self.sessions.pop(session.call_id, None)
             timer = self._timers.pop(session.call_id, None)

@@ -14,6 +14,10 @@ elsewhere). ICE candidates trickle both ways before the answer: the caller's wai
 device that accepts, and a ringing device's own (browsers send them right after
 ``setLocalDescription``, before ``accept`` is processed) wait for its accept, then reach the
 caller after the answer; those of devices that did not answer are dropped.
+
+An app offered the call (Call Automation, offered.py) may decide while it rings: answer
+(``convert``: the callee's devices get 487/10003, the caller ``callConverted``), reject
+(``refuse``: everyone gets the reason) or ring another user instead (``redirect``).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from switchboard.calling.models import (
     ParticipantState,
 )
 from switchboard.calling.signaling.frames import (
+    CallConverted,
     CallEnded,
     CallUpdated,
     IceCandidate,
@@ -85,6 +90,10 @@ class CallSession:
         self.call_id = call_id
         self.phase = CallPhase.CONNECTING
         self.created_at = now
+        self.ring_started_at = now  # a redirect rings its new callee from then
+        # An app was offered the call: it rings until the ring timeout even with no device
+        # of the callee (the app may answer), instead of ending at once with 480.
+        self.held_for_app = False
         self.connected_at: float | None = None
         self.ended_at: float | None = None
         self._timeouts = timeouts
@@ -128,11 +137,19 @@ class CallSession:
             found.update(participant.ringing.values())
         return found
 
+    @property
+    def ringing(self) -> bool:
+        """Not answered yet, nor over: an app may still take it."""
+        return self.phase in (CallPhase.CONNECTING, CallPhase.RINGING)
+
     def next_timer(self) -> float | None:
+        started = self.ring_started_at
+        if self.phase is CallPhase.CONNECTING and not self.held_for_app:
+            return started + min(self._timeouts.presence_seconds, self._ring_seconds)
         if self.phase is CallPhase.CONNECTING:
-            return self.created_at + min(self._timeouts.presence_seconds, self._ring_seconds)
+            return started + self._ring_seconds
         if self.phase is CallPhase.RINGING:
-            return self.created_at + self._ring_seconds
+            return started + self._ring_seconds
         return None
 
     @property
@@ -286,13 +303,56 @@ class CallSession:
         participant.state = ParticipantState.HOLD if on_hold else ParticipantState.CONNECTED
         return self._participant_updated(participant)
 
+    # ---- an app's decision (Call Automation answered IncomingCall) -----------------------
+
+    def convert(self, server_call_id: str, now: float) -> list[Output]:
+        """An app answered: the callee's devices stop (487/10003); the caller's device is told
+        to join the server call; this 1:1 call is over (Event Grid: it ended)."""
+        callee = self._ringing_callee()
+        devices = sorted(callee.ringing.values(), key=lambda d: (d.node, d.device_id))
+        callee.ringing.clear()
+        out: list[Output] = [self._ended_frame(d, m.ACCEPTED_ELSEWHERE) for d in devices]
+        assert self.caller.device is not None  # a ringing call's caller has its device
+        out.append(Deliver(self.caller.device, CallConverted(server_call_id, call_id=self.call_id)))
+        self.caller.device = None  # it belongs to the server call now: _end tells it nothing
+        return out + self._end(m.ACCEPTED_ELSEWHERE, now, ended_by=None, local=None)
+
+    def refuse(self, reason: EndReason, now: float) -> list[Output]:
+        """An app rejected the call: it ends for the caller and the ringing devices."""
+        self._ringing_callee()
+        return self._end(reason, now, ended_by=None, local=None)
+
+    def redirect(self, user_id: str, now: float) -> list[Output]:
+        """An app sends the call to ``user_id``: the callee's devices stop (487/0) and the new
+        callee is looked for (the owner rings its devices) with a fresh ring timeout."""
+        callee = self._ringing_callee()
+        if user_id == self.caller.user_id:
+            raise InvalidSignalError("A call cannot be redirected to its caller.")
+        devices = sorted(callee.ringing.values(), key=lambda d: (d.node, d.device_id))
+        out: list[Output] = [self._ended_frame(d, m.CANCELLED) for d in devices]
+        # Same participant id: what the caller trickled for the callee reaches the new one.
+        self.participants[1] = Participant(callee.id, user_id, ParticipantRole.CALLEE)
+        self._early.clear()
+        self.phase = CallPhase.CONNECTING
+        self.ring_started_at = now
+        self.held_for_app = False  # the app is out of it
+        assert self.caller.device is not None
+        out.append(self._updated(self.caller))
+        return out
+
+    def _ringing_callee(self) -> Participant:
+        if not self.ringing:
+            raise CallStateError(f"The call is {self.phase.value}: it no longer rings.")
+        return self.participants[1]
+
     def handle_timer(self, now: float) -> list[Output]:
         deadline = self.next_timer()
         if deadline is None or now < deadline:
             return []
         if self.phase is CallPhase.CONNECTING:
             callee = self.participants[1]
-            reason = m.BUSY if callee.busy_devices else m.NO_ENDPOINTS
+            nobody = m.NOT_ANSWERED if self.held_for_app else m.NO_ENDPOINTS
+            reason = m.BUSY if callee.busy_devices else nobody
             return self._end(reason, now, ended_by=None, local=None)
         return self._end(m.NOT_ANSWERED, now, ended_by=None, local=None)
 

@@ -23,7 +23,7 @@ from switchboard.calling.models import CallState, EndReason, ParticipantState
 from switchboard.calling.signaling import frames, protocol, requests
 from switchboard.client.calling.dtmf import DtmfError, DtmfTone, parse_tone
 from switchboard.client.calling.media import AudioProbe, CallMedia
-from switchboard.client.calling.session import RequestFailed
+from switchboard.client.calling.session import RequestFailed, SignalingClosed
 
 log = logging.getLogger(__name__)
 
@@ -368,6 +368,48 @@ class Call:
             self._work.put_nowait(lambda: self._remote_candidate(candidate))
         elif isinstance(frame, frames.CallEnded):
             self.ended(EndReason.from_info(frame.reason))
+        elif isinstance(frame, frames.CallConverted):
+            self._converted(frame.server_call_id)
+
+    def _converted(self, server_call_id: str) -> None:
+        """An app answered our 1:1 call (Call Automation): the call goes on as its server
+        call, which we join with a fresh offer, as when accepting a server call's ring."""
+        if self.state is CallState.DISCONNECTED:
+            return
+        hanging_up = self.state is CallState.DISCONNECTING  # our hangUp crossed the answer
+        self._agent.untrack(self)
+        self.id = server_call_id
+        self.is_conference = True
+        self.remote_participants.clear()
+        self._agent.track(self)
+        if hanging_up:  # the 1:1 call's hangUp is refused: leave the server call instead
+            self._agent.spawn(self._leave_converted(), f"call {server_call_id} leaves")
+            return
+        self._set_state(CallState.CONNECTING)
+        self._work.put_nowait(self._join_converted)
+
+    async def _leave_converted(self) -> None:
+        with contextlib.suppress(RequestFailed, SignalingClosed):
+            await self._agent.request(requests.HangUp(call_id=self.id))
+
+    async def _join_converted(self) -> None:
+        if self.state is CallState.DISCONNECTED:
+            return
+        if self.media is not None:  # the 1:1 offer nobody answered
+            await self.media.close()
+        video = self.video_on
+        self.media = CallMedia(self._agent.ice_servers, video=video, tone_hz=self._agent.tone_hz)
+        offer = await self.media.offer()
+        accept = requests.Accept(
+            call_id=self.id,
+            description=offer,
+            media={"audio": True, "video": video},
+            display_name=self._agent.display_name,
+        )
+        try:
+            await self._agent.request(accept, on_ack=self._accepted)
+        except RequestFailed as exc:  # the server call is gone already
+            self.ended(EndReason(0, 0, exc.message))
 
     def _phase(self, phase: str) -> None:
         if phase == "Ringing" and self.state is CallState.CONNECTING:
