@@ -279,7 +279,7 @@ def load_settings(
 _SECTIONS = ("server", "events", "carriers", "numbers")
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _HTTP_SERVERS = ("uvicorn", "granian")
-_PORTS = ("port", "turn_port", "turn_tls_port", "media_port_min", "media_port_max")
+_PORTS = ("port", "media_port_min", "media_port_max")  # turn_*: traversal/plan.py
 
 
 def _nearest(name: str, candidates: Iterable[str], *, quote: str = "") -> str:
