@@ -74,6 +74,18 @@ def test_postgresql_down_names_the_address(data_dir: str, closed_port: int) -> N
     refused(done, EXIT_DATABASE, f"127.0.0.1:{closed_port}", "connection refused", "start")
 
 
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("postgresql+asyncpg://sb_no_such_role@127.0.0.1:5432/test", "refused user"),
+        ("postgresql+asyncpg://me@no-such-db-host.invalid/test", "cannot resolve"),
+    ],
+)
+def test_a_refused_login_or_unknown_host_says_so(url: str, complaint: str) -> None:
+    done = switchboard("connection-string", "--database-url", url)
+    refused(done, EXIT_DATABASE, complaint, "--database-url")
+
+
 def test_redis_down_names_the_address(data_dir: str, closed_port: int) -> None:
     url = f"redis://127.0.0.1:{closed_port}/0"
     done = switchboard("serve", "--port", "0", "--redis-url", url, "--data-dir", data_dir)
