@@ -1,50 +1,109 @@
-"""The ``switchboard`` command: serve, connection-string, keys rotate, events, numbers."""
+"""The ``switchboard`` command: serve, connection-string, keys rotate, events, numbers.
+
+What stops a command is said in one line and an exit code (docs/operations.md): a
+``StartupError`` (core/errors.py) raised where the problem is known is printed here, once, as
+``switchboard: <what is wrong>: <what to do>``; a bad option is one line too. Only ``serve``
+imports the node (switchboard.app and its media stack); ``--help`` and the shell commands do
+not, so they answer at once.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import uvloop
+from switchboard import __version__
+from switchboard.core.config import NodeConfig, Settings, load_settings, node_config
+from switchboard.core.errors import ConfigError, DataDirError, StartupError
 
-from switchboard.app import (
-    ACCESS_KEYS_CHANGED,
-    Node,
-    open_bus,
-    open_database,
-)
-from switchboard.app.parts import signing_key_ring
-from switchboard.core.clock import SystemClock
-from switchboard.core.config import ConfigError, NodeConfig, Settings, load_settings, node_config
-from switchboard.events.cli import add_events_commands, run_events_command
-from switchboard.gateways.voicesim.cli import add_call_commands, run_call_command
-from switchboard.http.context import RequestIdLogFilter
-from switchboard.numbers.cli import add_numbers_commands, run_numbers_command
-from switchboard.sms.cli import add_sim_commands, run_sim_command
-from switchboard.storage.secrets import SqlSecretStore
+if TYPE_CHECKING:
+    from switchboard.numbers.models import CarrierDefinition
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
-def _common_options(parser: argparse.ArgumentParser) -> None:
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error said in one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see: {self.prog} --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a port number: use 0-65535 (0 picks a free one)"
+        )
+    return port
+
+
+def _common_options(parser: argparse.ArgumentParser, *, listens: bool = False) -> None:
     parser.add_argument("--config", type=Path, help="TOML config file (see sample-config.toml)")
     parser.add_argument("--data-dir", type=Path, help="state directory (default ./.switchboard)")
     parser.add_argument("--database-url", help="e.g. postgresql+asyncpg://user@host/db")
     parser.add_argument("--public-host", help="host name clients use; added to the certificate")
-    parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to bind; 0 picks a free one (default 8443)")
+    if listens:  # only serve binds; the shell commands work on the database
+        parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
+        parser.add_argument(
+            "--port", type=_port, help="port to bind; 0 picks a free one (default 8443)"
+        )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
+def _events_options(parser: argparse.ArgumentParser) -> None:
+    from switchboard.events.cli import add_events_commands
+
+    add_events_commands(parser, _common_options)
+
+
+def _numbers_options(parser: argparse.ArgumentParser) -> None:
+    from switchboard.numbers.cli import add_numbers_commands
+
+    add_numbers_commands(parser, _common_options)
+
+
+def _carriers_options(parser: argparse.ArgumentParser) -> None:
+    from switchboard.numbers.cli import add_carriers_commands
+
+    add_carriers_commands(parser, _common_options)
+
+
+def _sim_options(parser: argparse.ArgumentParser) -> None:
+    from switchboard.gateways.voicesim.cli import add_call_commands
+    from switchboard.sms.cli import add_sim_commands
+
+    add_call_commands(add_sim_commands(parser, _common_options), _common_options)
+
+
+# Commands whose options live in their domain's module (which imports its whole domain):
+# their parsers are filled in only when one of them runs, so ``--help`` stays quick.
+_DOMAIN_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "events": ("event subscriptions, dead letters, live tail", _events_options),
+    "numbers": ("the phone number inventory", _numbers_options),
+    "carriers": ("carriers that provide numbers", _carriers_options),
+    "sim": ("the simulator carrier's virtual handsets and phones", _sim_options),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``command``, the domain commands other than that one are
+    listed by name and help only (``""``: all of them)."""
+    parser = _Parser(prog="switchboard", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"switchboard {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the server")
-    _common_options(serve)
+    _common_options(serve, listens=True)
     serve.add_argument("--redis-url", help="Redis for multi-node deployments")
     serve.add_argument("--mode", choices=["development", "production"])
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
@@ -68,9 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = key_commands.add_parser("rotate", help="regenerate one key; the others keep working")
     rotate.add_argument("which", choices=["primary", "secondary", "signing"])
     _common_options(rotate)
-    add_events_commands(commands, _common_options)
-    add_numbers_commands(commands, _common_options)
-    add_call_commands(add_sim_commands(commands, _common_options), _common_options)
+    for name, (help_, add_options) in _DOMAIN_COMMANDS.items():
+        domain = commands.add_parser(name, help=help_)
+        if command is None or command == name:
+            add_options(domain)
     return parser
 
 
@@ -92,6 +152,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _configure_logging(level: str) -> None:
+    from switchboard.http.context import RequestIdLogFilter
+
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdLogFilter())
     handler.setFormatter(
@@ -100,95 +162,139 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
-async def _connection_string(config: NodeConfig, *, secondary: bool = False) -> str:
-    server = config.server
-    endpoint_file = server.data_dir / "endpoint"
-    endpoint = endpoint_file.read_text().strip() if endpoint_file.exists() else server.endpoint()
-    async with open_database(config) as database:
-        primary, second = await SqlSecretStore(database).access_keys()
-    return f"endpoint={endpoint};accesskey={second if secondary else primary}"
-
-
-async def _node_target(config: NodeConfig) -> tuple[str, str, str]:
-    """A running node's endpoint, primary access key and CA file (``sim call``)."""
-    connection = await _connection_string(config)
-    parts = dict(p.split("=", 1) for p in connection.split(";"))
-    ca = config.server.data_dir / "tls" / "ca.pem"
-    return parts["endpoint"].rstrip("/"), parts["accesskey"], str(ca)
-
-
-async def _rotate(config: NodeConfig, which: str) -> str:
-    async with open_database(config) as database:
-        if which == "signing":
-            ring = signing_key_ring(database, config.auth, SystemClock())
-            await ring.load()
-            signing = await ring.rotate()
-            return f"New token signing key {signing.kid}; earlier tokens stay valid until expiry."
-        key = await SqlSecretStore(database).rotate_access_key(which)
-        if config.bus.clustered:  # tell running nodes at once; otherwise they poll
-            async with open_bus(config) as bus:
-                await bus.publish(ACCESS_KEYS_CHANGED, which.encode())
-        return f"The {which} access key was regenerated; the other key still works.\n" + (
-            f"New {which} key: {key}"
+def _check_data_dir(path: Path) -> None:
+    """A data directory that cannot work, said before anything is written (never created)."""
+    if path.exists() and not path.is_dir():
+        raise DataDirError(
+            f"the data directory {path} is a file: choose another --data-dir (or move the file)"
+        )
+    if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
+        raise DataDirError(
+            f"the data directory {path} is not writable by this user: fix its permissions "
+            "or choose another --data-dir"
         )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((arg for arg in argv if not arg.startswith("-")), "")
+    args = build_parser(command).parse_args(argv)
     try:
-        settings = _settings(args)
-    except ConfigError as exc:
-        print(f"switchboard: {exc.message}", file=sys.stderr)
-        return 2
-    config = node_config(settings)
-    _configure_logging(config.server.log_level)
-    if args.command != "serve":
-        # Shell commands print their results on stdout; migration chatter is noise there.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-    if args.command == "serve":
-        return _serve(config)
+        code = _run(args)
+        sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        _exit_as_sigpipe()
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BaseException as exc:
+        error = _startup_error(exc)
+        if error is None:
+            raise
+        print(f"switchboard: {error.message}", file=sys.stderr)
+        return error.exit_code
+
+
+def _startup_error(exc: BaseException) -> StartupError | None:
+    """The StartupError that stopped us, even from inside a task group."""
+    if isinstance(exc, StartupError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            if (found := _startup_error(inner)) is not None:
+                return found
+    return None
+
+
+def _exit_as_sigpipe() -> NoReturn:
+    """End as a C tool does when its reader is gone (``numbers list | head``): quietly,
+    by SIGPIPE (the shell sees 141). Python ignores SIGPIPE and raises BrokenPipeError
+    instead; its final flush of stdout would then print a second error, so stdout goes to
+    /dev/null first."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGPIPE)
+    sys.exit(128 + signal.SIGPIPE)  # not reached: the signal ends the process
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "sample-config":
         sys.stdout.write(resources.files("switchboard").joinpath("sample-config.toml").read_text())
         return 0
+    settings = _settings(args)
+    _check_data_dir(settings.data_dir)
+    config = node_config(settings)
+    if args.command == "serve":
+        return _serve(config)
+    _configure_logging(config.server.log_level)
+    # Shell commands print their results on stdout; migration chatter is noise there.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    return _run_shell_command(args, config)
+
+
+def _run_shell_command(args: argparse.Namespace, config: NodeConfig) -> int:
+    import asyncio
+
+    from switchboard import cli_shell
+
+    def database() -> Any:
+        return cli_shell.open_database(config)
+
     if args.command == "connection-string":
-        print(asyncio.run(_connection_string(config, secondary=args.secondary)))
+        print(asyncio.run(cli_shell.connection_string(config, secondary=args.secondary)))
+        return 0
+    if args.command == "keys":
+        print(asyncio.run(cli_shell.rotate_key(config, args.which)))
         return 0
     if args.command == "events":
+        from switchboard.events.cli import run_events_command
+
         return run_events_command(
-            args,
-            config.events,
-            config.server,
-            lambda: open_database(config),
-            lambda: open_bus(config),
+            args, config.events, config.server, database, lambda: cli_shell.open_bus(config)
         )
     if args.command in ("numbers", "carriers"):
-        return run_numbers_command(args, lambda: open_database(config))
+        from switchboard.numbers.cli import run_numbers_command
+
+        return run_numbers_command(args, database, _check_carrier)
     if args.command == "sim" and args.sim_command == "call":
-        return run_call_command(args, lambda: _node_target(config))
+        from switchboard.gateways.voicesim.cli import run_call_command
+
+        return run_call_command(args, lambda: cli_shell.node_target(config))
     if args.command == "sim":
-        return run_sim_command(args, lambda: open_database(config))
-    if args.command == "keys":
-        print(asyncio.run(_rotate(config, args.which)))
-        return 0
+        from switchboard.numbers.cli import number_directory
+        from switchboard.sms.cli import run_sim_command
+
+        return run_sim_command(args, database, number_directory)
     return 2
 
 
+def _check_carrier(carrier: CarrierDefinition) -> None:
+    """What the carrier's link checks at start (app/parts.py), checked when it is added."""
+    from switchboard.gateways.smpp.settings import SmppSettings
+    from switchboard.numbers.models import CarrierKind
+
+    if carrier.kind is CarrierKind.SMPP:
+        try:
+            SmppSettings.from_mapping(carrier.settings)
+        except ConfigError as exc:
+            raise ConfigError(f"carrier '{carrier.name}': {exc.message}") from None
+
+
 def _serve(config: NodeConfig) -> int:
-    from switchboard.app import build_node
+    import uvloop
+
+    from switchboard.app import Node, build_node
+    from switchboard.http.listen import check_host
     from switchboard.http.server import serve
     from switchboard.traversal.relay import check_turn_settings
 
-    try:
-        check_turn_settings(config.turn, config.server)  # e.g. --turn without coturn installed
-    except ConfigError as exc:
-        print(f"switchboard: {exc.message}", file=sys.stderr)
-        return 2
+    # Logging starts after the imports: some libraries log their set-up at import.
+    _configure_logging(config.server.log_level)
+    check_host(config.server.host)  # before the certificate lists it
+    check_turn_settings(config.turn, config.server)  # e.g. --turn without coturn installed
 
     async def build(port: int) -> Node:
         return await build_node(config, port=port)
 
-    try:
-        return uvloop.run(serve(config.server, build))
-    except ConfigError as exc:  # found while starting (e.g. a bad [[events.subscriptions]])
-        print(f"switchboard: {exc.message}", file=sys.stderr)
-        return 2
+    return uvloop.run(serve(config.server, build))

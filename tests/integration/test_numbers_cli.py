@@ -25,7 +25,7 @@ def test_import_toml_and_csv_then_list_and_remove(tmp_path: Path) -> None:
     toml = tmp_path / "inventory.toml"
     toml.write_text(
         '[[carriers]]\nname = "acme-smsc"\nkind = "smpp"\nhost = "smsc.acme.example"\n'
-        "port = 2775\n\n"
+        'port = 2775\nsystem_id = "sb"\npassword = "pw"\n\n'
         '[[numbers]]\ncarrier = "acme-smsc"\ncountry_code = "US"\n'
         'phone_number_type = "geographic"\nrange_start = "+15035550100"\n'
         'range_end = "+15035550104"\nlocality = "Portland"\nadministrative_division = "OR"\n'
@@ -52,7 +52,7 @@ def test_import_toml_and_csv_then_list_and_remove(tmp_path: Path) -> None:
     assert switchboard(data, "numbers", "list", "--purchased").stdout == ""
 
     carriers = switchboard(data, "carriers", "list", "--show-settings").stdout
-    assert "acme-smsc  smpp  host=smsc.acme.example port=2775" in carriers
+    assert "acme-smsc  smpp  host=smsc.acme.example password=pw port=2775 system_id=sb" in carriers
     assert "simulator  simulator" in carriers
 
     removed = switchboard(data, "numbers", "remove", "--carrier", "simulator").stdout
@@ -63,9 +63,10 @@ def test_import_toml_and_csv_then_list_and_remove(tmp_path: Path) -> None:
 
 def test_carriers_add_and_remove(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    made = switchboard(data, "carriers", "add", "smsc-2", "--set", "host=h", "--set", "port=2775")
+    smpp = ["--set", "host=h", "--set", "port=2775", "--set", "system_id=sb", "--set", "password=p"]
+    made = switchboard(data, "carriers", "add", "smsc-2", *smpp)
     assert "Carrier created: smsc-2" in made.stdout
-    assert "Carrier updated" in switchboard(data, "carriers", "add", "smsc-2").stdout
+    assert "Carrier updated" in switchboard(data, "carriers", "add", "smsc-2", *smpp).stdout
     assert "smsc-2  smpp" in switchboard(data, "carriers", "list").stdout
     assert "Removed carrier smsc-2" in switchboard(data, "carriers", "remove", "smsc-2").stdout
     refused = switchboard(data, "carriers", "remove", "simulator", ok=False)

@@ -428,7 +428,7 @@ def test_settings_come_from_a_toml_like_mapping_with_defaults() -> None:
     ("values", "complaint"),
     [
         ({"host": "h", "port": 2775, "system_id": "sb"}, "'password' is required"),
-        (REQUIRED | {"windw": 3}, "unknown SMPP settings: windw"),
+        (REQUIRED | {"windw": 3}, "unknown SMPP setting 'windw'; did you mean 'window'"),
         (REQUIRED | {"window": "10"}, "'window' must be int"),
         (REQUIRED | {"window": True}, "'window' must be int"),
         (REQUIRED | {"window": 0}, "at least 1"),

@@ -94,7 +94,12 @@ from switchboard.sms.simulator import SimulatorNetwork
 from switchboard.sms.store_sql import SqlSmsStore
 from switchboard.storage.database import Database
 from switchboard.storage.repeatability import SqlRepeatabilityStore
-from switchboard.storage.secrets import PAGING_SECRET, RESOURCE_ID, SqlSecretStore
+from switchboard.storage.secrets import (
+    ACCESS_KEYS_CHANGED,
+    PAGING_SECRET,
+    RESOURCE_ID,
+    SqlSecretStore,
+)
 from switchboard.traversal.plan import plan_turn
 from switchboard.traversal.relay import TurnRelay
 from switchboard.traversal.routes import traversal_routes
@@ -102,7 +107,6 @@ from switchboard.traversal.routes import traversal_routes
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL_SECONDS = 60.0
-ACCESS_KEYS_CHANGED = "resource.access_keys_changed"
 
 
 @contextlib.asynccontextmanager

@@ -20,8 +20,8 @@ from switchboard.core.clock import Clock
 from switchboard.core.config import NodeConfig
 from switchboard.core.sections import AuthConfig, BusConfig, ChatConfig
 from switchboard.gateways.smpp import SmppCarrier, SmppSettings
-from switchboard.identity.keys import SigningKeyRing, SqlSigningKeyStore
-from switchboard.identity.models import MAX_TOKEN_MINUTES
+from switchboard.identity.keys import SigningKeyRing
+from switchboard.identity.signing import sql_signing_key_ring
 from switchboard.media.node import LocalMediaNode
 from switchboard.numbers.models import CarrierDefinition, CarrierKind
 from switchboard.sms.carrier import SmsCarrier
@@ -36,12 +36,7 @@ ACCESS_KEYS_CHANGED = "resource.access_keys_changed"
 
 
 def signing_key_ring(database: Database, auth: AuthConfig, clock: Clock) -> SigningKeyRing:
-    return SigningKeyRing(
-        SqlSigningKeyStore(database),
-        clock=clock,
-        rotation_seconds=auth.signing_key_rotation_days * 86400,
-        max_token_seconds=MAX_TOKEN_MINUTES * 60,
-    )
+    return sql_signing_key_ring(database, auth, clock)  # the same ring as `keys rotate`
 
 
 def new_bus(config: BusConfig) -> Bus:

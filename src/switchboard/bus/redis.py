@@ -8,6 +8,7 @@ import random
 import re
 from collections import deque
 from typing import Any
+from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -16,6 +17,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from switchboard.bus.queue import QueueSubscription
+from switchboard.core.errors import BusUnavailableError
 from switchboard.core.tasks import TaskScope
 
 __all__ = ["RedisBus"]
@@ -32,6 +34,16 @@ _PING_TIMEOUT = 2.0
 # redis-py 8.2 annotates aclose() but still not connect(), hence the one targeted ignore.
 async def _connect(pubsub: PubSub) -> None:
     await pubsub.connect()  # type: ignore[no-untyped-call]  # unannotated upstream
+
+
+def _unavailable(url: str, error: BaseException) -> BusUnavailableError:
+    parts = urlsplit(url)
+    where = f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
+    detail = str(error) or type(error).__name__
+    return BusUnavailableError(
+        f"cannot reach Redis at {where} ({detail}): start Redis there or fix redis_url "
+        "(--redis-url, SWITCHBOARD_REDIS_URL)"
+    )
 
 
 async def _close(pubsub: PubSub) -> None:
@@ -79,8 +91,10 @@ class RedisBus:
         self._started = True
         try:
             pubsub = await self._open()  # fail fast on a bad URL or an unreachable server
-        except BaseException:
+        except BaseException as exc:
             await self.stop()
+            if isinstance(exc, _CONNECTION_ERRORS):
+                raise _unavailable(self.url, exc) from exc
             raise
         await self._tasks.start()
         self._reader = self._tasks.spawn(self._read(pubsub), name=f"RedisBus reader {name}")

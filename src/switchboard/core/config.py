@@ -17,6 +17,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from switchboard.core.config_checks import (
+    SECTIONS,
+    check_sections,
+    check_settings,
+    nearest,
+    redact_url,
+)
 from switchboard.core.sections import (
     AuthConfig,
     AutomationConfig,
@@ -42,9 +49,11 @@ __all__ = [
     "Mode",
     "NodeConfig",
     "Settings",
+    "check_settings",
     "load_config",
     "load_settings",
     "node_config",
+    "redact_url",
 ]
 
 ENV_PREFIX = "SWITCHBOARD_"
@@ -236,13 +245,17 @@ def load_settings(
                 document = tomllib.load(fh)
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"Cannot read config file {path}: {exc}") from exc
+        check_sections(document, path)
         section = document.get("server", document)
         for key, value in section.items():
             name = key.replace("-", "_")
+            if name in SECTIONS and section is document:
+                continue  # [[carriers]], [[numbers]] and [events] are read below
+            if isinstance(value, dict):
+                raise ConfigError(f"Unknown section [server.{key}] in {path}")
             if name not in fields:
-                if isinstance(value, dict):
-                    continue  # other sections belong to later subsystems
-                raise ConfigError(f"Unknown setting '{key}' in {path}")
+                hint = nearest(name, fields)
+                raise ConfigError(f"Unknown setting '{key}' in {path}{hint}")
             values[name] = _coerce(fields[name], value)
         events = document.get("events")  # [[events.subscriptions]], outside [server]
         if isinstance(events, dict):
@@ -262,7 +275,9 @@ def load_settings(
     for name, value in (overrides or {}).items():
         if value is not None:
             values[name] = _coerce(fields[name], value)
-    return Settings(**values)
+    settings = Settings(**values)
+    check_settings(settings)
+    return settings
 
 
 def load_config(

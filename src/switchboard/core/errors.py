@@ -29,6 +29,18 @@ Domains subclass these next to their models, each with its own ACS code: numbers
 (InvalidSender, DeliveryReportNotFound), sms/carrier.py (CarrierUnavailable and
 CarrierRejected: between the sender and a carrier only, never rendered to a client),
 calling/errors.py (InvalidSignal, CallNotFound, InvalidCallState).
+
+A second, separate family is for the operator, never for a client: what stops a node or a
+shell command from starting. Each carries the process exit code; it is raised where the
+problem is known (the config loader, the database, the bus, the listening socket) and printed
+once, as one line, by cli.py. The codes are documented in docs/operations.md.
+
+    StartupError (exit 1)
+    ├── ConfigError (exit 2: a setting, option or config file that cannot work)
+    ├── DataDirError (exit 3: the data directory is unusable, or holds no Switchboard data)
+    ├── DatabaseUnavailableError (exit 4: cannot reach, log in to or find the database)
+    ├── BusUnavailableError (exit 5: cannot reach Redis)
+    └── ListenError (exit 6: cannot listen on the host and port)
 """
 
 from __future__ import annotations
@@ -130,3 +142,47 @@ class MethodNotAllowedError(SwitchboardError):
 class PayloadTooLargeError(SwitchboardError):
     status = 413
     code = "RequestEntityTooLarge"
+
+
+class StartupError(Exception):
+    """What stops the node or a shell command, said in one line an operator can act on.
+
+    Not an HTTP error: it never reaches a client. ``message`` says what is wrong and what to
+    do; ``exit_code`` is the process's exit status (docs/operations.md).
+    """
+
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(StartupError):
+    """A setting that cannot work, found while loading or applying the configuration."""
+
+    exit_code = 2
+
+
+class DataDirError(StartupError):
+    """The data directory is a file, cannot be written, or holds no Switchboard state."""
+
+    exit_code = 3
+
+
+class DatabaseUnavailableError(StartupError):
+    """The database cannot be reached, refuses us, or does not exist."""
+
+    exit_code = 4
+
+
+class BusUnavailableError(StartupError):
+    """Redis (the bus of several nodes) cannot be reached."""
+
+    exit_code = 5
+
+
+class ListenError(StartupError):
+    """The node cannot listen where it was told to (port in use, not a local address)."""
+
+    exit_code = 6

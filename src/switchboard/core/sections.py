@@ -19,21 +19,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+# Re-exported: it was born here, and many modules import it from here.
+from switchboard.core.errors import ConfigError as ConfigError
+
 
 class Mode(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
-
-
-class ConfigError(Exception):
-    """A setting that cannot work, found while loading or applying the configuration.
-
-    Not an HTTP error: it never reaches a client. The CLI prints its message as one line.
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

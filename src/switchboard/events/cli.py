@@ -41,10 +41,10 @@ TAIL_LOOKBACK_MS = 10_000  # re-read this much: a transaction may commit after a
 
 
 def add_events_commands(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    events: argparse.ArgumentParser,
     common_options: Callable[[argparse.ArgumentParser], None],
 ) -> None:
-    events = commands.add_parser("events", help="event subscriptions, dead letters, live tail")
+    """The options of ``switchboard events`` (the CLI makes the command's parser)."""
     sub = events.add_subparsers(dest="events_command", required=True)
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
@@ -236,9 +236,9 @@ async def _tail(
     print(f"switchboard: tailing events since {iso8601(start_ms / 1000)}", file=sys.stderr)
     seen: dict[str, int] = {}  # event id -> created_ms, within the lookback window
     printed = 0
+    low = start_ms  # the first read reaches all the way back (--since)
     try:
         while args.count is None or printed < args.count:
-            low = max(start_ms, int(time.time() * 1000) - TAIL_LOOKBACK_MS)
             async for event in reader.created_since(low):
                 if event.id in seen:
                     continue
@@ -250,6 +250,8 @@ async def _tail(
                 printed += 1
                 if args.count is not None and printed >= args.count:
                     return
+            # Later reads re-read only the lookback window, for late commits.
+            low = max(start_ms, int(time.time() * 1000) - TAIL_LOOKBACK_MS)
             seen = {key: ms for key, ms in seen.items() if ms >= low}
             with suppress(TimeoutError):  # Redis wakes us at once; otherwise we poll
                 await asyncio.wait_for(wakeups.get(), TAIL_POLL_SECONDS)

@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 from switchboard.core.sections import ServerConfig
 from switchboard.http.granian_limits import GranianLimits
+from switchboard.http.listen import bind_or_explain
 from switchboard.http.server import NodeFactory, ServedNode
 from switchboard.http.tls import TlsMaterial
 
@@ -37,7 +38,7 @@ def reserve_port(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
     reservation = socket.socket(family, socket.SOCK_STREAM)
     reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    reservation.bind((host.strip("[]"), port))
+    bind_or_explain(reservation, host, port)  # a ListenError an operator can act on
     return reservation
 
 

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp
 from switchboard.core.sections import ServerConfig
 from switchboard.core.tasks import TaskScope, first_completed
 from switchboard.http.heap_trim import HeapTrimmer
+from switchboard.http.listen import bind_or_explain
 from switchboard.http.tls import TlsMaterial, ensure_tls_material
 from switchboard.http.uvicorn_limits import LimitedHttpToolsProtocol
 from switchboard.http.uvicorn_websockets import LeanWebSocketProtocol
@@ -95,7 +96,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if family == socket.AF_INET6:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    sock.bind((host.strip("[]"), port))
+    bind_or_explain(sock, host, port)  # a ListenError an operator can act on
     sock.set_inheritable(True)
     return sock
 

@@ -19,10 +19,15 @@ from typing import Any, TextIO
 from switchboard.core.clock import SystemClock
 from switchboard.core.errors import SwitchboardError
 from switchboard.numbers.inventory import parse_carrier, read_inventory_file
-from switchboard.numbers.models import CarrierKind, InventoryNumber, NumberState
+from switchboard.numbers.models import (
+    CarrierDefinition,
+    CarrierKind,
+    InventoryNumber,
+    NumberState,
+)
 from switchboard.numbers.service import NumbersService
 from switchboard.numbers.sql_stores import sql_numbers_service
-from switchboard.storage.database import DatabaseOpener
+from switchboard.storage.database import Database, DatabaseOpener
 
 _PAGE = 500
 _STATES = {"available": NumberState.AVAILABLE, "held": NumberState.HELD}
@@ -30,10 +35,10 @@ _STATES["purchased"] = NumberState.PURCHASED
 
 
 def add_numbers_commands(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    numbers: argparse.ArgumentParser,
     common_options: Callable[[argparse.ArgumentParser], None],
 ) -> None:
-    numbers = commands.add_parser("numbers", help="the phone number inventory")
+    """The options of ``switchboard numbers`` (the CLI makes the command's parser)."""
     sub = numbers.add_subparsers(dest="numbers_command", required=True)
     load = sub.add_parser("import", help="add or update carriers and numbers from TOML or CSV")
     load.add_argument("file", type=Path, help="TOML ([[carriers]], [[numbers]]) or .csv")
@@ -49,7 +54,12 @@ def add_numbers_commands(
     for parser in (load, listing, remove):
         common_options(parser)
 
-    carriers = commands.add_parser("carriers", help="carriers that provide numbers")
+
+def add_carriers_commands(
+    carriers: argparse.ArgumentParser,
+    common_options: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """The options of ``switchboard carriers``."""
     csub = carriers.add_subparsers(dest="carriers_command", required=True)
     clist = csub.add_parser("list", help="list carriers")
     clist.add_argument("--show-settings", action="store_true", help="include passwords etc.")
@@ -70,9 +80,16 @@ def add_numbers_commands(
         common_options(parser)
 
 
-def run_numbers_command(args: argparse.Namespace, open_database: DatabaseOpener) -> int:
+# Refuses a carrier whose settings its link would refuse at the next start (ConfigError);
+# handed in by the CLI, which knows the links (gateways/).
+CarrierCheck = Callable[[CarrierDefinition], None]
+
+
+def run_numbers_command(
+    args: argparse.Namespace, open_database: DatabaseOpener, check_carrier: CarrierCheck
+) -> int:
     try:
-        return asyncio.run(_run(args, open_database, sys.stdout))
+        return asyncio.run(_run(args, open_database, check_carrier, sys.stdout))
     except SwitchboardError as exc:
         print(f"switchboard: {exc.message}", file=sys.stderr)
         return 1
@@ -86,13 +103,22 @@ async def _service(open_database: DatabaseOpener) -> AsyncIterator[NumbersServic
         yield service
 
 
-async def _run(args: argparse.Namespace, open_database: DatabaseOpener, out: TextIO) -> int:
+def number_directory(database: Database) -> NumbersService:
+    """Who owns which number, for ``sim sms send`` (it reads; it loads no demo)."""
+    return sql_numbers_service(database, SystemClock())
+
+
+async def _run(
+    args: argparse.Namespace, open_database: DatabaseOpener, check: CarrierCheck, out: TextIO
+) -> int:
     async with _service(open_database) as service:
         if args.command == "carriers":
-            return await _carriers(service, args, out)
+            return await _carriers(service, args, check, out)
         command = args.numbers_command
         if command == "import":
             inventory = read_inventory_file(args.file)
+            for carrier in inventory.carriers:
+                check(carrier)
             added = await service.apply(inventory)
             print(
                 f"Imported {len(inventory.numbers)} numbers ({added} new) and "
@@ -121,7 +147,9 @@ async def _list(service: NumbersService, state: NumberState | None, out: TextIO)
         after = page[-1][0].phone_number
 
 
-async def _carriers(service: NumbersService, args: argparse.Namespace, out: TextIO) -> int:
+async def _carriers(
+    service: NumbersService, args: argparse.Namespace, check: CarrierCheck, out: TextIO
+) -> int:
     command = args.carriers_command
     if command == "list":
         for carrier in await service.carriers():
@@ -138,6 +166,7 @@ async def _carriers(service: NumbersService, args: argparse.Namespace, out: Text
                 return 2
             entry[key.strip()] = int(value) if value.isdigit() else value
         carrier = parse_carrier(entry, "carrier")
+        check(carrier)  # refused now, not at the next start
         created = await service.inventory.put_carrier(carrier, service.now_ms())
         print(f"Carrier {'created' if created else 'updated'}: {carrier.name}", file=out)
     elif command == "remove":

@@ -1,6 +1,7 @@
 """``switchboard sim ...``: drive the simulator carrier's handsets from the shell.
 
     switchboard sim sms send --from +12065550100 --to +18005550100 "text"   a handset texts us
+                                          (refused when no one bought the number it texts)
     switchboard sim sms inbox [--to +12065550100] [--count N]              what handsets got
     switchboard sim handset +12065550100 --report failed [--delay 5]       receipts it sends
 
@@ -20,19 +21,20 @@ from collections.abc import Callable
 from typing import TextIO
 
 from switchboard.core.clock import iso8601
-from switchboard.core.errors import BadRequestError
+from switchboard.core.errors import BadRequestError, NotFoundError, SwitchboardError
 from switchboard.sms.models import check_text, is_e164
+from switchboard.sms.service import NumberDirectory
 from switchboard.sms.simstore import HandsetBehaviour, HandsetReport
 from switchboard.sms.simstore_sql import SqlSimulatorStore
-from switchboard.storage.database import DatabaseOpener
+from switchboard.storage.database import Database, DatabaseOpener
 
 
 def add_sim_commands(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    sim: argparse.ArgumentParser,
     common_options: Callable[[argparse.ArgumentParser], None],
 ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
-    """The ``sim`` command; returns its kinds, to which others add (``sim call``)."""
-    sim = commands.add_parser("sim", help="the simulator carrier's virtual handsets")
+    """The options of ``switchboard sim``; returns its kinds, to which others add (``sim
+    call``). The CLI makes the command's parser."""
     kinds = sim.add_subparsers(dest="sim_command", required=True)
     sms = kinds.add_parser("sms", help="simulated text messages")
     actions = sms.add_subparsers(dest="sim_sms_command", required=True)
@@ -56,12 +58,37 @@ def add_sim_commands(
     return kinds
 
 
-def run_sim_command(args: argparse.Namespace, open_database: DatabaseOpener) -> int:
+# Who owns which number (the numbers domain, handed in by the CLI): a message to a number
+# nobody owns would be dropped by the node, so ``sim sms send`` refuses it up front.
+Directory = Callable[[Database], NumberDirectory]
+
+
+def run_sim_command(
+    args: argparse.Namespace, open_database: DatabaseOpener, directory: Directory
+) -> int:
     try:
-        return asyncio.run(_run(args, open_database, sys.stdout))
+        return asyncio.run(_run(args, open_database, directory, sys.stdout))
     except ValueError as exc:
         print(f"switchboard: {exc}", file=sys.stderr)
         return 2
+    except SwitchboardError as exc:
+        print(f"switchboard: {exc.message}", file=sys.stderr)
+        return 1
+
+
+async def _check_ours(directory: NumberDirectory, number: str) -> None:
+    """What the node's SMS service checks on arrival (SmsService.inbound), asked first."""
+    owned = await directory.owned_number(number)
+    if owned is None:
+        raise NotFoundError(
+            f"{number} is not a number of ours (nobody bought it), so the node would drop the "
+            "message; send to a purchased number (switchboard numbers list --purchased)"
+        )
+    if not owned.sms.allows_inbound:
+        raise BadRequestError(
+            f"{number} takes no inbound SMS (its SMS capability is {owned.sms.value}), so the "
+            "node would drop the message; send to a number bought with inbound SMS"
+        )
 
 
 def _text(value: str) -> str:
@@ -78,7 +105,9 @@ def _number(value: str) -> str:
     return value
 
 
-async def _run(args: argparse.Namespace, open_database: DatabaseOpener, out: TextIO) -> int:
+async def _run(
+    args: argparse.Namespace, open_database: DatabaseOpener, directory: Directory, out: TextIO
+) -> int:
     async with open_database() as database:
         store = SqlSimulatorStore(database)
         if args.sim_command == "handset":
@@ -88,6 +117,7 @@ async def _run(args: argparse.Namespace, open_database: DatabaseOpener, out: Tex
             await store.set_behaviour(behaviour)
             print(f"{behaviour.number}: receipts {behaviour.report.value}", file=out)
         elif args.sim_sms_command == "send":
+            await _check_ours(directory(database), _number(args.to))
             carrier_id = await store.inject_inbound(
                 _number(args.sender), _number(args.to), _text(args.text), int(time.time() * 1000)
             )

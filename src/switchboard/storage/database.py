@@ -9,7 +9,8 @@ Short, hot write transactions (group commit) use ``batch_write``: on SQLite a se
 connection whose statements run on the event loop and whose BEGIN/COMMIT run on a worker
 thread (storage/inline_sqlite.py); both writers sit behind the same lock.
 
-    Database.start() ── pg_advisory_lock (PostgreSQL) ── alembic upgrade head ── ready
+    Database.start() ── connect (or DatabaseUnavailableError: storage/unavailable.py)
+        ── pg_advisory_lock (PostgreSQL) ── alembic upgrade head ── ready
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, MetaData, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from switchboard.core.errors import DataDirError
+from switchboard.storage import unavailable
 from switchboard.storage.inline_sqlite import inline_creator
 
 log = logging.getLogger(__name__)
@@ -72,7 +76,19 @@ class Database:
         if self.is_sqlite:
             database = self.engine.url.database
             if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                directory = Path(database).parent
+                try:
+                    directory.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:  # e.g. the data dir is a file
+                    raise DataDirError(
+                        f"cannot use {directory} as the data directory: {exc.strerror}; "
+                        "choose another --data-dir"
+                    ) from None
+        try:  # a first connection alone: what fails here is the operator's to fix
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (OSError, TimeoutError, DBAPIError) as exc:
+            raise unavailable.explain(self.url, exc) from exc
         async with self.engine.connect() as conn:
             if not self.is_sqlite:
                 await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK_ID})

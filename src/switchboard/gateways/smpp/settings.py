@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,12 @@ class SmppSettings:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(fields))
         if unknown:
-            raise ConfigError(f"unknown SMPP settings: {', '.join(unknown)}")
+            close = difflib.get_close_matches(unknown[0], list(fields), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(fields)})"
+            raise ConfigError(
+                f"unknown SMPP setting{'s' * (len(unknown) > 1)} "
+                f"{', '.join(repr(u) for u in unknown)}{hint}"
+            )
         kwargs: dict[str, Any] = {}
         for name, f in fields.items():
             if name not in values:

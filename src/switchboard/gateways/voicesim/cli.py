@@ -32,7 +32,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from switchboard.gateways.voicesim.phone import AnswerRule
+from switchboard.gateways.voicesim.rules import AnswerRule
 
 PHONES = "/admin/simulator/voice/phones"
 

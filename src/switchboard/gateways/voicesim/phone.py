@@ -21,17 +21,10 @@ from switchboard.calling.models import EndReason
 from switchboard.calling.pstn.ports import PhoneCallListener
 from switchboard.core.errors import ConflictError
 from switchboard.gateways.voicesim.ear import Ear
+from switchboard.gateways.voicesim.rules import AnswerRule as AnswerRule  # re-exported
 from switchboard.media.local_leg import LocalLeg
 
 Clock = Callable[[], float]
-
-
-class AnswerRule(StrEnum):
-    AUTO = "auto"  # answers after answer_after_ms
-    MANUAL = "manual"  # rings until answered through the API
-    NEVER = "never"  # rings until the caller gives up
-    BUSY = "busy"  # 486
-    DECLINE = "decline"  # 603
 
 
 class PhoneState(StrEnum):
