@@ -2,7 +2,7 @@
 
     Ack (the answer to a request: ok, or an error) · IncomingCall · CallUpdated ·
     ParticipantUpdated · ParticipantsUpdated · Sdp · IceCandidate · CallEnded ·
-    DominantSpeakersChanged · LobbyParticipantsUpdated · DataChannelMessage · Ping
+    DominantSpeakersChanged · LobbyParticipantsUpdated · DataChannelMessage · CallMoved · Ping
 
 ``encode_frame`` writes ``"v"`` and the hub's per-device ``"seq"`` in front of the body.
 """
@@ -126,6 +126,14 @@ class DataChannelMessage(CallFrame, tag="dataChannelMessage"):
     data: str
 
 
+class CallMoved(CallFrame, tag="callMoved"):
+    """Server calls: the app moved this device from ``call_id`` to ``to_call_id`` (on the same
+    owner); the device keeps its call and accepts ``to_call_id`` with a new offer."""
+
+    kind = ServerMessage.CALL_MOVED
+    to_call_id: str
+
+
 class Ping(Frame, tag="ping"):
     kind = ServerMessage.PING
 
@@ -142,6 +150,7 @@ ServerFrame = (
     | DominantSpeakersChanged
     | LobbyParticipantsUpdated
     | DataChannelMessage
+    | CallMoved
     | Ping
 )
 CallFrames = (
@@ -155,6 +164,7 @@ CallFrames = (
     | DominantSpeakersChanged
     | LobbyParticipantsUpdated
     | DataChannelMessage
+    | CallMoved
 )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from switchboard.calling.models import DeviceAddress
-from switchboard.calling.signaling.frames import CallEnded, ServerFrame, encode_frame
+from switchboard.calling.signaling.frames import CallEnded, CallMoved, ServerFrame, encode_frame
 
 REPLAY_FRAMES = 512  # frames kept per device for a reconnect
 SEEN_REQUESTS = 256  # request ids remembered per device, to drop a resent duplicate
@@ -136,6 +136,11 @@ class DeviceHub:
             return False
         if isinstance(frame, CallEnded):
             device.calls.pop(frame.call_id, None)
+            device.active.discard(frame.call_id)
+        elif isinstance(frame, CallMoved):  # same owner: the device's requests follow it
+            owner = device.calls.pop(frame.call_id, None)
+            if owner is not None:
+                device.calls[frame.to_call_id] = owner
             device.active.discard(frame.call_id)
         seq = device.next_seq
         device.next_seq += 1

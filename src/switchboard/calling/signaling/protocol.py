@@ -63,6 +63,7 @@ class ServerMessage(StrEnum):
     DOMINANT_SPEAKERS = "dominantSpeakersChanged"
     LOBBY_PARTICIPANTS_UPDATED = "lobbyParticipantsUpdated"
     DATA_CHANNEL_MESSAGE = "dataChannelMessage"
+    CALL_MOVED = "callMoved"  # a server call's app moved the device to another server call
 
 
 VERSION_PREFIX = b'{"v":%d,' % VERSION  # an encoded body's "{" is replaced by this

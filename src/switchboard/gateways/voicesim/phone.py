@@ -143,11 +143,17 @@ class VirtualPhone:
     # ── either way ───────────────────────────────────────────────────────────────────
 
     def connected(self, call: SimCall, leg: LocalLeg) -> None:
+        """The call's media is on ``leg``; again in the same call: the app moved the phone to
+        another call (moveParticipants): the new leg replaces the old, the ear goes on."""
         if call is not self.call:
             return
+        moved = self.state is PhoneState.CONNECTED and self.leg is not None
+        if self.leg is not None:
+            self.leg.listen_all(None)
         self.state = PhoneState.CONNECTED
         self.leg = leg
-        self.ear = Ear(self._clock())
+        if not moved or self.ear is None:
+            self.ear = Ear(self._clock())
         leg.listen_all(self._hear)
 
     def hang_up(self) -> None:
