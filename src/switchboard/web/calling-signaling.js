@@ -100,6 +100,8 @@ export const SignalingCloseCode = Object.freeze({
  *   LobbyParticipantsUpdatedFrame
  * @typedef {{ type: "dataChannelMessage", callId: string, from: string, data: string }}
  *   DataChannelMessageFrame
+ * @typedef {{ type: "callMoved", callId: string, toCallId: string }} CallMovedFrame  A server
+ *   call's app moved the device to the server call `toCallId` (it accepts it with an offer).
  * @typedef {{ type: "ping" }} PingFrame
  */
 
