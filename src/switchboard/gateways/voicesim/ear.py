@@ -1,7 +1,11 @@
 """Ear: what a virtual phone heard in its call. Sans-I/O (time comes in as ``now``).
 
 decoded frames, per publisher ─▶ DtmfDetector each (in-band tones) ─▶ keys, in order
-                               └▶ rms_dbfs ≥ SPEAKING_DBFS? ─▶ loud frames, last loud time
+                               └▶ rms_dbfs ≥ SPEAKING_DBFS? ─▶ loud frames (also per
+                                  publisher), last loud time
+                               └▶ transcribing? EndOfSpeech each ─▶ an Utterance once the
+                                  publisher was quiet for END_SILENCE_MS (the phone has it
+                                  recognised, off the event loop, and ``heard_words`` adds it)
 tick(now): no loud frame for SILENT_AFTER seconds ─▶ silent
 the timeline: [(ms since the call started, speaking?)] at every change
 """
@@ -12,9 +16,12 @@ from dataclasses import dataclass, field
 
 from switchboard.media.audio.dtmf import DtmfDetector
 from switchboard.media.audio.frames import rms_dbfs
+from switchboard.media.audio.speech import EndOfSpeech, VoiceActivity
 
 SPEAKING_DBFS = -45.0  # espeak's speech sits around -20 dBFS; Opus's silence far below this
 SILENT_AFTER = 0.2  # seconds without a loud frame: the far end is silent
+END_SILENCE_MS = 500  # a pause this long ends an utterance (recognised as one piece)
+MAX_TRANSCRIPT = 200  # utterances kept per call
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,18 +30,40 @@ class EnergyChange:
     speaking: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """Speech from one publisher, between pauses: what the phone asks the recogniser about."""
+
+    publisher: str
+    at_ms: int  # when it started, since the call was connected
+    pcm: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HeardWords:
+    at_ms: int
+    end_ms: int
+    publisher: str
+    text: str
+
+
 @dataclass(slots=True)
 class Ear:
     started_at: float
+    transcribe: bool = False  # recognise speech (CPU: one decode per utterance)
     tones: list[str] = field(default_factory=list)  # "1", "#", … as heard
     loud_frames: int = 0
     frames: int = 0
     speaking: bool = False
     timeline: list[EnergyChange] = field(default_factory=list)
+    loud_from: dict[str, int] = field(default_factory=dict)  # publisher → its loud frames
+    transcript: list[HeardWords] = field(default_factory=list)
     _last_loud: float = 0.0
     _detectors: dict[str, DtmfDetector] = field(default_factory=dict)
+    _speech: dict[str, tuple[EndOfSpeech, float]] = field(default_factory=dict)
 
-    def hear(self, publisher: str, pcm: bytes, now: float) -> None:
+    def hear(self, publisher: str, pcm: bytes, now: float) -> Utterance | None:
+        """One decoded frame; an utterance that just ended (when transcribing), else None."""
         self.frames += 1
         detector = self._detectors.get(publisher)
         if detector is None:
@@ -42,14 +71,39 @@ class Ear:
         self.tones.extend(tone.value for tone in detector.feed(pcm))
         if rms_dbfs(pcm) >= SPEAKING_DBFS:
             self.loud_frames += 1
+            self.loud_from[publisher] = self.loud_from.get(publisher, 0) + 1
             self._last_loud = now
             if not self.speaking:
                 self._change(True, now)
+        return self._listen(publisher, pcm, now) if self.transcribe else None
 
     def tick(self, now: float) -> None:
         if self.speaking and now - self._last_loud >= SILENT_AFTER:
             self._change(False, self._last_loud + SILENT_AFTER)
 
+    def heard_words(self, utterance: Utterance, text: str, now: float) -> None:
+        self.transcript.append(
+            HeardWords(utterance.at_ms, self._ms(now), utterance.publisher, text)
+        )
+        del self.transcript[:-MAX_TRANSCRIPT]
+
+    def _listen(self, publisher: str, pcm: bytes, now: float) -> Utterance | None:
+        speech, since = self._speech.get(publisher, (None, now))
+        if speech is None:
+            speech = EndOfSpeech(end_silence_ms=END_SILENCE_MS)
+        before = speech.state
+        state = speech.feed(pcm)
+        if state is VoiceActivity.SPEAKING and before is VoiceActivity.WAITING:
+            since = now
+        if state is not VoiceActivity.ENDED:
+            self._speech[publisher] = (speech, since)
+            return None
+        del self._speech[publisher]  # the next frame starts listening afresh
+        return Utterance(publisher, self._ms(since), speech.utterance())
+
     def _change(self, speaking: bool, at: float) -> None:
         self.speaking = speaking
-        self.timeline.append(EnergyChange(max(0, round((at - self.started_at) * 1000)), speaking))
+        self.timeline.append(EnergyChange(self._ms(at), speaking))
+
+    def _ms(self, at: float) -> int:
+        return max(0, round((at - self.started_at) * 1000))
