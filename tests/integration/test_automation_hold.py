@@ -128,7 +128,7 @@ async def test_a_transcribing_phone_reports_the_words_the_app_played(
         connection = client.get_call_connection(str(created.call_connection_id))
         await sync(
             lambda: connection.play_media(
-                TextSource(text="say sales or billing"), [PhoneNumberIdentifier(number)]
+                TextSource(text="Welcome to the sales department."), [PhoneNumberIdentifier(number)]
             )
         )
         await receiver.event("PlayCompleted")
@@ -137,7 +137,8 @@ async def test_a_transcribing_phone_reports_the_words_the_app_played(
         )
         [heard] = status["heard"]["transcript"]
         assert heard["from"] == "app"
-        assert {"sales", "billing"} <= set(heard["text"].split()), heard
+        # pocketsphinx's dictation of espeak-ng is rough; this sentence comes through whole
+        assert {"sales", "department"} <= set(heard["text"].split()), heard
         assert 0 <= heard["atMs"] < heard["endMs"]
         await sync(lambda: connection.hang_up(is_for_everyone=True))
         await receiver.event("CallDisconnected")

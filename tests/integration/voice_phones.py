@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from tests.acs_signing import parse_connection_string, sign
+
 PHONES = "/admin/simulator/voice/phones"
 
 

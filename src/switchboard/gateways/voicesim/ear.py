@@ -6,7 +6,9 @@ decoded frames, per publisher ─▶ DtmfDetector each (in-band tones) ─▶ ke
                                └▶ transcribing? EndOfSpeech each ─▶ an Utterance once the
                                   publisher was quiet for END_SILENCE_MS (the phone has it
                                   recognised, off the event loop, and ``heard_words`` adds it)
-tick(now): no loud frame for SILENT_AFTER seconds ─▶ silent
+tick(now): no loud frame for SILENT_AFTER seconds ─▶ silent; a publisher that stopped
+    sending mid-utterance (the app's endpoint sends nothing after a play) ─▶ the utterance
+    ends after END_SILENCE_MS all the same
 the timeline: [(ms since the call started, speaking?)] at every change
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from switchboard.media.audio.dtmf import DtmfDetector
-from switchboard.media.audio.frames import rms_dbfs
+from switchboard.media.audio.frames import FRAME_BYTES, FRAME_MS, rms_dbfs
 from switchboard.media.audio.speech import EndOfSpeech, VoiceActivity
 
 SPEAKING_DBFS = -45.0  # espeak's speech sits around -20 dBFS; Opus's silence far below this
@@ -36,6 +38,7 @@ class Utterance:
 
     publisher: str
     at_ms: int  # when it started, since the call was connected
+    end_ms: int  # when it ended (its last loud frame, give or take a frame)
     pcm: bytes
 
 
@@ -61,6 +64,7 @@ class Ear:
     _last_loud: float = 0.0
     _detectors: dict[str, DtmfDetector] = field(default_factory=dict)
     _speech: dict[str, tuple[EndOfSpeech, float]] = field(default_factory=dict)
+    _last_frame: dict[str, float] = field(default_factory=dict)  # transcribing: by publisher
 
     def hear(self, publisher: str, pcm: bytes, now: float) -> Utterance | None:
         """One decoded frame; an utterance that just ended (when transcribing), else None."""
@@ -77,17 +81,32 @@ class Ear:
                 self._change(True, now)
         return self._listen(publisher, pcm, now) if self.transcribe else None
 
-    def tick(self, now: float) -> None:
+    def tick(self, now: float) -> list[Utterance]:
+        """Silence by the clock; utterances whose publisher went quiet by sending nothing."""
         if self.speaking and now - self._last_loud >= SILENT_AFTER:
             self._change(False, self._last_loud + SILENT_AFTER)
+        ended: list[Utterance] = []
+        for publisher in list(self._speech):
+            if now - self._last_frame.get(publisher, now) < END_SILENCE_MS / 1000:
+                continue
+            for _ in range(END_SILENCE_MS // FRAME_MS + 1):  # as if it had sent silence
+                utterance = self._listen(publisher, bytes(FRAME_BYTES), now)
+                if utterance is not None:
+                    if utterance.pcm:
+                        ended.append(utterance)
+                    break
+            else:
+                self._speech.pop(publisher, None)
+        return ended
 
-    def heard_words(self, utterance: Utterance, text: str, now: float) -> None:
+    def heard_words(self, utterance: Utterance, text: str) -> None:
         self.transcript.append(
-            HeardWords(utterance.at_ms, self._ms(now), utterance.publisher, text)
+            HeardWords(utterance.at_ms, utterance.end_ms, utterance.publisher, text)
         )
         del self.transcript[:-MAX_TRANSCRIPT]
 
     def _listen(self, publisher: str, pcm: bytes, now: float) -> Utterance | None:
+        self._last_frame[publisher] = now
         speech, since = self._speech.get(publisher, (None, now))
         if speech is None:
             speech = EndOfSpeech(end_silence_ms=END_SILENCE_MS)
@@ -99,7 +118,8 @@ class Ear:
             self._speech[publisher] = (speech, since)
             return None
         del self._speech[publisher]  # the next frame starts listening afresh
-        return Utterance(publisher, self._ms(since), speech.utterance())
+        end = max(self._ms(since), self._ms(now) - END_SILENCE_MS)
+        return Utterance(publisher, self._ms(since), end, speech.utterance())
 
     def _change(self, speaking: bool, at: float) -> None:
         self.speaking = speaking

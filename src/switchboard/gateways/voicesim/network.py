@@ -180,4 +180,4 @@ class VoiceSimulator:
             log.exception("a virtual phone's speech recognition failed")
             return
         if result is not None and result.text:
-            ear.heard_words(utterance, result.text, self._clock())
+            ear.heard_words(utterance, result.text)

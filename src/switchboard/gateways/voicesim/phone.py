@@ -183,8 +183,11 @@ class VirtualPhone:
     def tick(self) -> None:
         if self.leg is not None and self._outgoing:
             self.leg.send_audio(self._outgoing.popleft())
-        if self.ear is not None:
-            self.ear.tick(self._clock())
+        ear = self.ear
+        if ear is not None:
+            for utterance in ear.tick(self._clock()):
+                if self._on_utterance is not None:
+                    self._on_utterance(self, ear, utterance)
 
     # ── internals ────────────────────────────────────────────────────────────────────
 
