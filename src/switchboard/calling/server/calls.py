@@ -24,7 +24,7 @@ from switchboard.calling.server.models import (
     ServerCallListener,
     ServerCallParticipant,
 )
-from switchboard.calling.server.moves import move_member
+from switchboard.calling.server.moves import MOVE_SECONDS, move_member
 from switchboard.core.errors import BadRequestError
 from switchboard.core.identifiers import CommunicationIdentifier
 
@@ -102,11 +102,20 @@ class ServerCalls(Generic[LegT]):
         await self._host.hold(call_id, raw_id, held)
 
     async def move(
-        self, call_id: str, from_call_id: str, raw_id: str, *, invitation_id: str
+        self,
+        call_id: str,
+        from_call_id: str,
+        raw_id: str,
+        *,
+        invitation_id: str,
+        seconds: float = MOVE_SECONDS,
     ) -> None:
         """``raw_id`` leaves ``from_call_id`` (a server call of this node) and joins this one
-        without ringing (calling/server/moves.py); InviteAccepted / InviteFailed follow."""
-        await move_member(self._host, call_id, from_call_id, raw_id, invitation_id=invitation_id)
+        without ringing (calling/server/moves.py); InviteAccepted / InviteFailed follow (a
+        device has ``seconds`` to rejoin)."""
+        await move_member(
+            self._host, call_id, from_call_id, raw_id, invitation_id=invitation_id, seconds=seconds
+        )
 
     async def participants(self, call_id: str) -> list[ServerCallParticipant]:
         return self._host.participants(call_id)
