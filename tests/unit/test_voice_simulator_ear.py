@@ -3,7 +3,7 @@ after a pause, whether the far end sends silence or stops sending."""
 
 from __future__ import annotations
 
-from switchboard.gateways.voicesim.ear import END_SILENCE_MS, Ear, Utterance
+from switchboard.gateways.voicesim.ear import STOPPED_MS, Ear, Utterance
 from switchboard.media.audio.frames import FRAME_BYTES, SILENT_FRAME
 
 LOUD = b"\x00\x40" * (FRAME_BYTES // 2)
@@ -50,8 +50,8 @@ def test_an_utterance_ends_by_the_clock_when_the_far_end_stops_sending() -> None
     ear = Ear(0.0, transcribe=True)
     ended, now = feed(ear, "app", [LOUD] * 20, 0.0)
     assert ended == []
-    assert ear.tick(now + END_SILENCE_MS / 2000) == []
-    [utterance] = ear.tick(now + END_SILENCE_MS / 1000)
+    assert ear.tick(now + STOPPED_MS / 2000) == []
+    [utterance] = ear.tick(now + STOPPED_MS / 1000)
     assert utterance.publisher == "app"
     ear.heard_words(utterance, "welcome to sales")
     assert [(w.publisher, w.text) for w in ear.transcript] == [("app", "welcome to sales")]

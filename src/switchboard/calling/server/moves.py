@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from switchboard.calling.conference.conference import is_server_call
 from switchboard.calling.conference.group import LegSink, Member
 from switchboard.calling.errors import CallStateError
 from switchboard.calling.models import Deliver, participant_info
@@ -66,6 +67,8 @@ async def move_member(
     if any(m.user_id == raw_id for m in target.conference.group.connected()):
         raise CallStateError(f"'{raw_id}' is in the call already.")
     if member.device is not None:
+        if not is_server_call(to_call_id):  # a device rejoins by accepting an invitation
+            raise CallStateError("A device can be moved into a server call only.")
         await _move_device(host, target, source, member, invitation_id, seconds)
     elif isinstance(member.leg, MovableLeg):
         await _move_leg(target, source, member, member.leg, invitation_id)

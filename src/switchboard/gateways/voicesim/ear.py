@@ -23,6 +23,9 @@ from switchboard.media.audio.speech import EndOfSpeech, VoiceActivity
 SPEAKING_DBFS = -45.0  # espeak's speech sits around -20 dBFS; Opus's silence far below this
 SILENT_AFTER = 0.2  # seconds without a loud frame: the far end is silent
 END_SILENCE_MS = 500  # a pause this long ends an utterance (recognised as one piece)
+# A sender that stops sending mid-utterance has ended it after this long with no frame at all
+# (longer than a pause: a busy node may deliver frames late, and that is no pause).
+STOPPED_MS = 1_000
 MAX_TRANSCRIPT = 200  # utterances kept per call
 
 
@@ -87,7 +90,7 @@ class Ear:
             self._change(False, self._last_loud + SILENT_AFTER)
         ended: list[Utterance] = []
         for publisher in list(self._speech):
-            if now - self._last_frame.get(publisher, now) < END_SILENCE_MS / 1000:
+            if now - self._last_frame.get(publisher, now) < STOPPED_MS / 1000:
                 continue
             for _ in range(END_SILENCE_MS // FRAME_MS + 1):  # as if it had sent silence
                 utterance = self._listen(publisher, bytes(FRAME_BYTES), now)
