@@ -105,3 +105,13 @@ async def test_hold_keeps_the_member_apart_with_the_app_and_shows_it_held(world:
     assert isinstance(back, ParticipantsChanged) and not back.participants[0].is_on_hold
     member = held.participants[0].participant_id
     assert world.node.apart == [(member, frozenset({"app"})), (member, None)]
+
+
+async def test_the_app_leaving_brings_its_held_members_back(world: World) -> None:
+    call_id, _, _ = await joined(world, BOB, "inv-1")
+    await world.calls.hold(call_id, BOB, True)
+    held = await world.event()
+    assert isinstance(held, ParticipantsChanged)
+    await world.calls.leave(call_id)
+    member = held.participants[0].participant_id
+    assert world.node.apart == [(member, frozenset({"app"})), (member, None)]

@@ -466,9 +466,13 @@ class Conference:
         await self._leave(member, None, ended_by=member.user_id)
 
     async def app_left(self, reason: EndReason) -> None:
-        """The app's leg is gone: a server call with nobody else in it is over."""
+        """The app's leg is gone: a server call with nobody else in it is over; whoever it
+        held is back with the others (nobody is left to unhold them)."""
         if self.server and not self.group.members and not self.ended:
             self._finish(reason, None)
+        for member in self.group.connected():
+            if member.on_hold:
+                await self.hold_member(member.id, None)
 
     def _changed(self, member: Member, muted: bool | None, video_on: bool | None) -> None:
         self._out(self.group.media_state(member, muted, video_on))
