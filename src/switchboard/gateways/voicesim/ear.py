@@ -7,8 +7,8 @@ decoded frames, per publisher ─▶ DtmfDetector each (in-band tones) ─▶ ke
                                   publisher was quiet for END_SILENCE_MS (the phone has it
                                   recognised, off the event loop, and ``heard_words`` adds it)
 tick(now): no loud frame for SILENT_AFTER seconds ─▶ silent; a publisher that stopped
-    sending mid-utterance (the app's endpoint sends nothing after a play) ─▶ the utterance
-    ends after END_SILENCE_MS all the same
+    sending mid-utterance (the app's endpoint sends nothing after a play) ─▶ after STOPPED_MS
+    its utterance ends as if it had sent silence
 the timeline: [(ms since the call started, speaking?)] at every change
 """
 
@@ -90,10 +90,12 @@ class Ear:
             self._change(False, self._last_loud + SILENT_AFTER)
         ended: list[Utterance] = []
         for publisher in list(self._speech):
-            if now - self._last_frame.get(publisher, now) < STOPPED_MS / 1000:
+            last = self._last_frame.get(publisher, now)
+            if now - last < STOPPED_MS / 1000:
                 continue
-            for _ in range(END_SILENCE_MS // FRAME_MS + 1):  # as if it had sent silence
-                utterance = self._listen(publisher, bytes(FRAME_BYTES), now)
+            for n in range(1, END_SILENCE_MS // FRAME_MS + 2):  # as if it had sent silence
+                at = last + n * FRAME_MS / 1000
+                utterance = self._listen(publisher, bytes(FRAME_BYTES), at)
                 if utterance is not None:
                     if utterance.pcm:
                         ended.append(utterance)

@@ -39,6 +39,7 @@ from switchboard.media.audio.voices import VoiceRequest
 log = logging.getLogger(__name__)
 
 MAX_PHONES = 10_000
+MAX_RECOGNIZING = 16  # utterances waiting for (or in) the recogniser, all phones together
 MAX_KEYS = 64
 PRESS_MS = 100
 PRESS_GAP_MS = 80
@@ -164,6 +165,9 @@ class VoiceSimulator:
 
     def _heard(self, phone: VirtualPhone, ear: Ear, utterance: Utterance) -> None:
         if self._recognizer is None:
+            return
+        if len(self._recognizing) >= MAX_RECOGNIZING:  # bounded CPU: a backlog is dropped
+            log.warning("phone %s: an utterance was not recognised (busy)", phone.number)
             return
         task = asyncio.get_running_loop().create_task(
             self._recognize(ear, utterance, self._recognizer), name=f"phone {phone.number} hears"
