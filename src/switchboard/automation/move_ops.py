@@ -88,6 +88,7 @@ class ParticipantMoves:
     ) -> list[Participant]:
         """Start moving ``targets`` from ``from_call`` here; this call's participants now."""
         call = self._registry.live(call_connection_id)
+        targets = list({t.raw_id: t for t in targets}.values())  # each one moves once
         if operation_callback_uri is not None:
             await self._guard.check_callback_uri(operation_callback_uri)
         if not 1 <= len(targets) <= MAX_MOVED:
