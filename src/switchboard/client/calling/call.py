@@ -409,6 +409,7 @@ class Call:
         self._agent.untrack(self)
         self.id = to_call_id
         self._agent.track(self)
+        self.participant_id = None  # the new call's, from its ack
         self.remote_participants.clear()
         self.moves += 1
         self._work.put_nowait(self._rejoin)
