@@ -8,18 +8,27 @@ import json
 import ssl
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import httpx
 
 from tests.acs_signing import parse_connection_string, sign
-from tests.integration.inprocess_node import InProcessNode
 
 PHONES = "/admin/simulator/voice/phones"
 
 
-async def admin(node: InProcessNode, method: str, target: str, body: Any = None) -> httpx.Response:
+class Node(Protocol):
+    """An in-process node or a server process: where the phones live, and how to reach it."""
+
+    @property
+    def connection_string(self) -> str: ...
+
+    @property
+    def ca_path(self) -> str: ...
+
+
+async def admin(node: Node, method: str, target: str, body: Any = None) -> httpx.Response:
     endpoint, key = parse_connection_string(node.connection_string)
     content = b"" if body is None else json.dumps(body).encode()
     headers = sign(method, target, urlsplit(endpoint).netloc, content, key)
@@ -32,7 +41,7 @@ def new_phone() -> str:
     return f"+1312555{uuid.uuid4().int % 10_000:04d}"
 
 
-async def phone(node: InProcessNode, number: str, action: str = "", body: Any = None) -> Any:
+async def phone(node: Node, number: str, action: str = "", body: Any = None) -> Any:
     """The phone's status after ``action`` (PUT its rules when ``action`` is "put")."""
     path = f"{PHONES}/{quote(number)}"
     if action == "put":
@@ -46,7 +55,7 @@ async def phone(node: InProcessNode, number: str, action: str = "", body: Any = 
 
 
 async def until_phone(
-    node: InProcessNode, number: str, done: Callable[[Any], bool], within: float = 20.0
+    node: Node, number: str, done: Callable[[Any], bool], within: float = 20.0
 ) -> Any:
     async with asyncio.timeout(within):
         while True:
@@ -54,6 +63,18 @@ async def until_phone(
             if done(status):
                 return status
             await asyncio.sleep(0.05)
+
+
+async def say_all(node: Node, number: str, text: str) -> Any:
+    """The phone says ``text`` and has sent all of it (its frames go out one a tick; what a
+    phone sends is forwarded in-process, so the others have heard it once it is sent)."""
+    await phone(node, number, "say", {"text": text})
+    return await until_phone(node, number, lambda s: s["queuedMs"] == 0)
+
+
+def heard_from(status: Any, participant_id: str) -> int:
+    """Loud frames the phone heard from one SFU participant (``app``: the app's endpoint)."""
+    return int(((status.get("heard") or {}).get("loudFrom") or {}).get(participant_id, 0))
 
 
 def loud_frames(status: Any) -> int:

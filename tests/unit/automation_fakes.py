@@ -105,6 +105,15 @@ class FakePlane:
     async def mute(self, server_call_id: str, raw_id: str) -> None:
         self.calls.append(("mute", raw_id))
 
+    async def hold(self, server_call_id: str, raw_id: str, held: bool) -> None:
+        self.calls.append(("hold" if held else "unhold", raw_id))
+
+    async def move(
+        self, server_call_id: str, from_server_call_id: str, raw_id: str, *, invitation_id: str
+    ) -> None:
+        self.calls.append(("move", f"{from_server_call_id}>{server_call_id}:{raw_id}"))
+        self.invites.append((server_call_id, raw_id, invitation_id, 0.0))
+
     async def participants(self, server_call_id: str) -> Sequence[Participant]:
         return self.members[server_call_id]
 

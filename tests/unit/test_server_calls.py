@@ -47,6 +47,7 @@ class FakeMediaNode:
     def __init__(self) -> None:
         self.calls: set[str] = set()
         self.muted: list[tuple[str, MediaKind, bool]] = []
+        self.apart: list[tuple[str, frozenset[str] | None]] = []
 
     async def create_call(self, call_id: str) -> None:
         self.calls.add(call_id)
@@ -88,6 +89,11 @@ class FakeMediaNode:
 
     async def set_max_video(self, call_id: str, participant_id: str, max_video: int) -> None:
         return None
+
+    async def set_apart(
+        self, call_id: str, participant_id: str, kept_with: frozenset[str] | None
+    ) -> None:
+        self.apart.append((participant_id, kept_with))
 
     async def streams(self, call_id: str, participant_id: str) -> list[OutgoingStream]:
         return []

@@ -28,6 +28,7 @@ from switchboard.calling.twoparty.offered import OfferedCalls
 from switchboard.gateways.voicesim.network import VoiceSimulator
 from switchboard.gateways.voicesim.routes import voice_simulator_routes
 from switchboard.http.auth import Authenticator
+from switchboard.media.audio.speech import PocketsphinxRecognizer
 from switchboard.media.audio.tts import EspeakTextToSpeech
 from switchboard.media.endpoint.ticker import EndpointTicker
 from switchboard.media.local_leg import LocalLeg
@@ -73,7 +74,8 @@ async def start_voice(
     )
     await pending.start()
     stack.push_async_callback(pending.stop)
-    simulator = VoiceSimulator(pending, EspeakTextToSpeech())
+    # Its own recogniser: phones transcribe only when asked, one utterance at a time.
+    simulator = VoiceSimulator(pending, EspeakTextToSpeech(), recognizer=PocketsphinxRecognizer())
     ticker.add(simulator)
     stack.callback(ticker.remove, simulator)
     dialer = PhoneDialer(calling.server_calls, media, simulator)

@@ -204,6 +204,16 @@ class ServerCallPlane:
     async def mute(self, server_call_id: str, raw_id: str) -> None:
         await self._calls.mute(server_call_id, raw_id)
 
+    async def hold(self, server_call_id: str, raw_id: str, held: bool) -> None:
+        await self._calls.hold(server_call_id, raw_id, held)
+
+    async def move(
+        self, server_call_id: str, from_server_call_id: str, raw_id: str, *, invitation_id: str
+    ) -> None:
+        await self._calls.move(
+            server_call_id, from_server_call_id, raw_id, invitation_id=invitation_id
+        )
+
     async def participants(self, server_call_id: str) -> list[Participant]:
         return [_participant(p) for p in await self._calls.participants(server_call_id)]
 

@@ -23,6 +23,7 @@ from switchboard.automation.incoming import (
     IncomingEventPublisher,
 )
 from switchboard.automation.media_routes import media_routes
+from switchboard.automation.move_routes import move_routes
 from switchboard.automation.ports import CallbackSink, CallerIdDirectory, CallPlane, UrlGuard
 from switchboard.automation.routes import automation_routes
 from switchboard.automation.service import CallAutomationService
@@ -102,6 +103,7 @@ class AutomationComponent:
         return [
             *automation_routes(self.control, authenticator, repeatability),
             *media_routes(self.control, authenticator, repeatability),
+            *move_routes(self.control, authenticator, repeatability),
         ]
 
     async def stop(self) -> None:

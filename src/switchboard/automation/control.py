@@ -33,6 +33,7 @@ from switchboard.automation.control_ops import (
     HangUp,
     HoldOp,
     ListParticipants,
+    MoveOp,
     Mute,
     ParticipantWire,
     PlayOp,
@@ -140,6 +141,11 @@ class AutomationControl:
     async def transfer(self, op: Transfer) -> None:
         await self._run(op)
 
+    async def move_participants(self, op: MoveOp) -> list[Participant]:
+        """Answered by the target call's node; the source call must be that node's too."""
+        reply = await self._run(op)
+        return [_participant(p) for p in reply.participants or []]
+
     async def answer(self, op: AnswerOp) -> CallConnection:
         """Answered on the node that holds the ringing call (the context names it)."""
         claims = self.incoming.contexts.read(op.context)
@@ -229,6 +235,15 @@ class AutomationControl:
             )
         elif isinstance(op, AnswerOp | RejectOp | RedirectOp):
             return await self._apply_incoming(op, request_id)
+        elif isinstance(op, MoveOp):
+            now_in = await service.moves.move(
+                call,
+                [identifier_from_raw_id(raw) for raw in op.targets],
+                op.from_call,
+                operation_context=op.operation_context,
+                operation_callback_uri=op.operation_callback_uri,
+            )
+            return Reply(request_id, participants=[_wire(p) for p in now_in])
         elif isinstance(op, CancelAdd):
             await service.cancel_add_participant(
                 call,
@@ -294,10 +309,8 @@ class AutomationControl:
                 operation_context=op.operation_context,
                 operation_callback_uri=op.operation_callback_uri,
             )
-        elif op.hold:
-            await media.hold(call, op.target, op.music)
         else:
-            media.unhold(call, op.target)
+            await self.service.hold(call.call_connection_id, op.target, op.music, op.hold)
 
     async def _serve(self, requests: Subscription) -> None:
         try:

@@ -119,6 +119,15 @@ class HoldOp(Op, tag="hold", frozen=True):
     music: PlaySource | None = None
 
 
+class MoveOp(Op, tag="move", frozen=True):
+    """moveParticipants on the target call (``call_connection_id``)."""
+
+    targets: tuple[str, ...]
+    from_call: str
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+
+
 AnyOp = (
     HangUp
     | Terminate
@@ -138,6 +147,7 @@ AnyOp = (
     | ContinuousDtmfOp
     | SendDtmfOp
     | HoldOp
+    | MoveOp
 )
 
 

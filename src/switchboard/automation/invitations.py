@@ -6,6 +6,7 @@ addParticipant answered / failed ─▶ AddParticipantSucceeded / AddParticipant
 transfer target answers ─▶ CallTransferAccepted, then the app leaves (CallDisconnected)
 transfer target fails   ─▶ CallTransferFailed, the call goes on as before
 cancelAddParticipant took effect ─▶ CancelAddParticipantSucceeded
+a moved participant is in / is not ─▶ MoveParticipantSucceeded / MoveParticipantFailed
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from switchboard.automation.models import (
     InvitationKind,
     Participant,
 )
+from switchboard.automation.move_ops import move_participant_failed, move_participant_succeeded
 from switchboard.automation.ports import (
     CallbackData,
     CallbackSink,
@@ -61,6 +63,9 @@ class InvitationOutcomes:
             await self._send(
                 call, url, events.add_participant_succeeded(call, event.participant, context)
             )
+        elif invitation.kind is InvitationKind.MOVE:
+            identifier = event.participant.identifier
+            await self._send(call, url, move_participant_succeeded(call, identifier, invitation))
         else:  # the transfer target took the call: the app's part is over
             await self._registry.set_state(call, CallConnectionState.TRANSFER_ACCEPTED)
             await self._send(
@@ -85,6 +90,8 @@ class InvitationOutcomes:
             await self._send(
                 call, url, events.add_participant_failed(call, target, context, event.reason)
             )
+        elif invitation.kind is InvitationKind.MOVE:
+            await self._send(call, url, move_participant_failed(call, invitation, event.reason))
         elif invitation.kind is InvitationKind.TRANSFER:
             await self._registry.set_state(call, CallConnectionState.CONNECTED)
             await self._send(call, url, events.transfer_failed(call, context, event.reason))

@@ -81,6 +81,7 @@ class InvitationKind(StrEnum):
     CREATE = "create"  # one of createCall's targets: its failure can be CreateCallFailed
     ADD = "add"  # addParticipant
     TRANSFER = "transfer"  # transferToParticipant: when answered, the app leaves
+    MOVE = "move"  # moveParticipants: a participant of another call rejoins this one
 
 
 @dataclass(slots=True)
@@ -93,6 +94,7 @@ class Invitation:
     callback_uri: str  # operationCallbackUri, else the call's callbackUri
     kind: InvitationKind = InvitationKind.ADD
     transferee: CommunicationIdentifier | None = None
+    from_call: str | None = None  # a move's source call connection id
 
 
 @dataclass(slots=True)

@@ -135,6 +135,17 @@ class CallPlane(Protocol):
 
     async def mute(self, server_call_id: str, raw_id: str) -> None: ...
 
+    async def hold(self, server_call_id: str, raw_id: str, held: bool) -> None:
+        """Held: the participant hears only the app's endpoint (hold audio); nobody hears it."""
+        ...
+
+    async def move(
+        self, server_call_id: str, from_server_call_id: str, raw_id: str, *, invitation_id: str
+    ) -> None:
+        """The participant leaves ``from_server_call_id`` and joins this call without ringing;
+        the outcome comes as InviteAccepted / InviteFailed of ``invitation_id`` (this call's)."""
+        ...
+
     async def participants(self, server_call_id: str) -> Sequence[Participant]: ...
 
     async def leave(self, server_call_id: str) -> None: ...

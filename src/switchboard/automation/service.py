@@ -38,6 +38,7 @@ from switchboard.automation.models import (
     Participant,
     invitation_timeout,
 )
+from switchboard.automation.move_ops import ParticipantMoves
 from switchboard.automation.ports import (
     CallbackData,
     CallbackSink,
@@ -60,6 +61,7 @@ from switchboard.core.clock import Clock
 from switchboard.core.errors import BadRequestError
 from switchboard.core.identifiers import CommunicationIdentifier
 from switchboard.core.tasks import TaskScope
+from switchboard.media.endpoint.models import PlaySource
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,7 @@ class CallAutomationService:
         self.media = MediaOperations(callbacks, guard, new_id=new_id)
         self._targets = TargetRules(caller_ids, dials_phones=dials_phones)
         self._invitations = InvitationOutcomes(self._registry, callbacks, plane, self._forget)
+        self.moves = ParticipantMoves(self._registry, plane, guard, new_id)
         self._scope = TaskScope("call-automation")
 
     async def start(self) -> None:
@@ -341,6 +344,19 @@ class CallAutomationService:
             raise BadRequestError("Mute takes exactly one target participant.")
         await self.participant(call_connection_id, raw_ids[0])
         await self._plane.mute(call.server_call_id, raw_ids[0])
+
+    async def hold(
+        self, call_connection_id: str, target: str, music: PlaySource | None, held: bool
+    ) -> None:
+        """Hold: the target hears the hold audio only and nobody hears it; unhold: back."""
+        call = self.live(call_connection_id)
+        await self.participant(call_connection_id, target)
+        if held:
+            await self.media.hold(call, target, music)
+            await self._plane.hold(call.server_call_id, target, True)
+        else:
+            await self._plane.hold(call.server_call_id, target, False)
+            self.media.unhold(call, target)
 
     # --- internals --------------------------------------------------------------------------
 

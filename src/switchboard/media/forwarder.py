@@ -26,6 +26,10 @@ Telephone events (RFC 4733) ride on a publisher's audio stream under their own p
 (the publisher's ``telephone-event`` PT): they are forwarded like its audio, with each
 subscriber's own telephone-event PT (none negotiated: not forwarded to it), even while the
 publisher is muted (keys pressed for an IVR are not the microphone).
+
+A participant set apart (``set_apart``, ACS hold) hears and is heard only by the few it is
+kept with (the app's leg, which plays it hold music): its streams to and from everyone else
+are silenced like an audience's, and come back on ``set_apart(…, None)``.
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ class Forwarder:
         self._used_ssrcs: set[int] = set()
         self.speaker = SpeakerDetector()
         self.speaker_order: list[str] = []  # most recent dominant speaker first
+        self.apart: dict[str, frozenset[str]] = {}  # held participant → whom it is kept with
         self.events: list[ForwarderEvent] = []
         self._last_tick = -1e9
         self._last_report = -1e9
@@ -116,6 +121,7 @@ class Forwarder:
             self._used_ssrcs.discard(stream.ssrc)
         self.speaker_order.remove(participant_id)
         self.speaker.forget(participant_id)
+        self.apart.pop(participant_id, None)
 
     def publish(
         self,
@@ -167,6 +173,25 @@ class Forwarder:
         track = self._tracks[ssrc]
         track.audience = None if audience is None else frozenset(audience)
         self._sync_all(now)
+
+    def set_apart(self, participant_id: str, kept_with: Collection[str] | None, now: float) -> None:
+        """The participant hears and is heard only by ``kept_with`` (None: everyone again)."""
+        if kept_with is None:
+            self.apart.pop(participant_id, None)
+        else:
+            self.apart[participant_id] = frozenset(kept_with)
+        self._sync_all(now)
+
+    def linked(self, publisher_id: str, subscriber_id: str) -> bool:
+        """Neither is set apart from the other (hold)."""
+        apart = self.apart
+        if not apart:
+            return True
+        kept = apart.get(publisher_id)
+        if kept is not None and subscriber_id not in kept:
+            return False
+        kept = apart.get(subscriber_id)
+        return kept is None or publisher_id in kept
 
     def set_max_video(self, participant_id: str, max_video: int, now: float) -> None:
         """A subscriber asks for at most ``max_video`` video streams (0: audio only)."""
@@ -352,8 +377,14 @@ class Forwarder:
                 subscriber.audio_streams[ssrc] = heard
                 self._attach(heard, track, subscriber)
                 added = True
-            follow_audience(heard, track, subscriber.id)
-        wanted = wanted_video(self._tracks.values(), subscriber, self.speaker_order)
+            follow_audience(
+                heard, track, subscriber.id, self.linked(track.participant_id, subscriber.id)
+            )
+        wanted = [
+            track
+            for track in wanted_video(self._tracks.values(), subscriber, self.speaker_order)
+            if self.linked(track.participant_id, subscriber.id)
+        ]
         free: list[StreamRewriter] = []
         for slot in subscriber.video_slots:
             if slot.source is None or slot.source not in wanted:

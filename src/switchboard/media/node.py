@@ -136,6 +136,12 @@ class MediaNode(Protocol):
 
     async def set_max_video(self, call_id: str, participant_id: str, max_video: int) -> None: ...
 
+    async def set_apart(
+        self, call_id: str, participant_id: str, kept_with: frozenset[str] | None
+    ) -> None:
+        """Hold: the participant hears and is heard only by ``kept_with`` (None: all)."""
+        ...
+
     async def streams(self, call_id: str, participant_id: str) -> list[OutgoingStream]: ...
 
 
@@ -312,6 +318,12 @@ class LocalMediaNode:
     async def set_max_video(self, call_id: str, participant_id: str, max_video: int) -> None:
         forwarder = self._member(call_id, participant_id).forwarder
         forwarder.set_max_video(participant_id, max_video, time.monotonic())
+
+    async def set_apart(
+        self, call_id: str, participant_id: str, kept_with: frozenset[str] | None
+    ) -> None:
+        forwarder = self._member(call_id, participant_id).forwarder
+        forwarder.set_apart(participant_id, kept_with, time.monotonic())
 
     async def streams(self, call_id: str, participant_id: str) -> list[OutgoingStream]:
         return self._member(call_id, participant_id).forwarder.streams(participant_id)

@@ -4,7 +4,7 @@
     video: the others' unmuted video tracks, most recent dominant speaker first, at most
            ``max_video`` of them (0: audio only)
     audience: an audio track with an audience (ACS playTo) is routed only to its members;
-           the others keep the stream, silenced
+           the others keep the stream, silenced; so do participants set apart (hold)
 
 Pure functions over the forwarder's state, called whenever publishing, muting or the speaker
 order changes.
@@ -41,10 +41,13 @@ def wanted_video(
     return candidates[: subscriber.max_video]
 
 
-def follow_audience(stream: StreamRewriter, track: Track, subscriber_id: str) -> None:
-    """Route or silence an audio stream as its track's audience says; the stream (and the
-    subscriber's m-line) stays either way, so narrowing and widening never renegotiates."""
-    heard = track.audience is None or subscriber_id in track.audience
+def follow_audience(
+    stream: StreamRewriter, track: Track, subscriber_id: str, linked: bool = True
+) -> None:
+    """Route or silence an audio stream as its track's audience says (and ``linked``: neither
+    side is on hold apart from the other); the stream (and the subscriber's m-line) stays
+    either way, so narrowing and widening never renegotiates."""
+    heard = linked and (track.audience is None or subscriber_id in track.audience)
     if heard and stream.silenced:
         stream.silenced = False
         stream.waiting = True  # continue the stream from the wall-clock gap

@@ -8,6 +8,8 @@
 //   hangUp() ─▶ Disconnecting ─callEnded─▶ Disconnected (callEndReason)
 //   outgoing 1:1, an app answers it (Call Automation): callConverted ─▶ Connecting (the id is
 //     the server call's; a fresh offer joins it as a group call) ─callUpdated─▶ Connected
+//   callMoved (a server call's app moved us): the same Call, a new id (idChanged) and a new
+//     peer connection that accepts the new call with our offer; the microphone stays open
 //
 // Media (calling-peer.js): one RTCPeerConnection with the ICE servers of the register ack, an
 // audio and a video transceiver (video may carry no track: startVideo() then only swaps the
@@ -534,8 +536,52 @@ export class Call extends Emitter {
       case "callConverted":
         this.#converted(String(frame.serverCallId)).catch(report);
         break;
+      case "callMoved":
+        this.#moved(String(frame.toCallId)).catch(report);
+        break;
       default:
         break; // a frame type from a newer protocol revision
+    }
+  }
+
+  /**
+   * The app moved this call to another server call (docs/calling-protocol.md "Server
+   * calls"): its frames come under the new id; the old peer connection closes and a new one
+   * accepts the new call, as an invited device would.
+   * @param {string} toCallId
+   */
+  async #moved(toCallId) {
+    this.id = toCallId;
+    this.#port.track(this);
+    this._emit("idChanged", undefined);
+    const gone = this.remoteParticipants;
+    this.remoteParticipants = [];
+    gone.forEach((participant) => participant._gone());
+    if (gone.length) this._emit("remoteParticipantsUpdated", { added: [], removed: gone });
+    this.#peer?.close();
+    const peer = new CallPeer(this.#port.iceServers(), {
+      candidate: (candidate) => this.#sendCandidate(candidate),
+      send: (description) => this.#sendDescription(description),
+      tracksChanged: () => this.#showRemoteVideo(),
+    });
+    this.#peer = peer;
+    this.#local.addTransceivers(peer.pc, await this.#local.cameraTrack());
+    try {
+      await peer.pc.setLocalDescription();
+      await this.#port.request(
+        "accept",
+        {
+          callId: this.id,
+          description: peer.local(),
+          media: { audio: true, video: this.localVideoStreams.length > 0 },
+        },
+        (ack) => {
+          this.participantId = String(ack.participantId ?? "");
+        },
+      );
+      if (this.isMuted) this.#mediaState({ muted: true }).catch(report);
+    } catch (error) {
+      this.#failed(error);
     }
   }
 

@@ -102,6 +102,8 @@ export const SignalingCloseCode = Object.freeze({
  *   DataChannelMessageFrame
  * @typedef {{ type: "callConverted", callId: string, serverCallId: string }}
  *   CallConvertedFrame
+ * @typedef {{ type: "callMoved", callId: string, toCallId: string }} CallMovedFrame  A server
+ *   call's app moved the device to the server call `toCallId` (it accepts it with an offer).
  * @typedef {{ type: "ping" }} PingFrame
  */
 

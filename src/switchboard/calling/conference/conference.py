@@ -396,6 +396,16 @@ class Conference:
         await self._leave(member, reason)
         return True
 
+    async def release_member(self, member_id: str) -> bool:
+        """The member moves to another call: out of this one, telling it nothing (its leg's
+        sink is not told either); the others hear it left. False if it is not in the call."""
+        member = self.group.members.get(member_id)
+        if member is None or self.ended:
+            return False
+        member.leg = None
+        await self._leave(member, None, ended_by=member.user_id)
+        return True
+
     async def mute_member(self, member_id: str) -> bool:
         """The SFU stops forwarding the member's audio; everyone sees it muted."""
         member = self.group.members.get(member_id)
@@ -407,6 +417,19 @@ class Conference:
         if member.device is not None:
             updated = ParticipantUpdated(member.info(), call_id=self.call_id)
             self._deliver(Deliver(member.device, updated))
+        return True
+
+    async def hold_member(self, member_id: str, kept_with: frozenset[str] | None) -> bool:
+        """Hold (``kept_with``: who still hears it and is heard by it, the app's leg) or
+        unhold (None); the app sees ``isOnHold``. False if it is not in the call."""
+        member = self.group.members.get(member_id)
+        if member is None or member.state is not MemberState.CONNECTED or self.ended:
+            return False
+        await self.media.set_apart(member, kept_with)
+        if member.on_hold != (kept_with is not None):
+            member.on_hold = kept_with is not None
+            if self.observer is not None:
+                self.observer.member_changed(member)
         return True
 
     async def join_leg(
@@ -443,9 +466,13 @@ class Conference:
         await self._leave(member, None, ended_by=member.user_id)
 
     async def app_left(self, reason: EndReason) -> None:
-        """The app's leg is gone: a server call with nobody else in it is over."""
+        """The app's leg is gone: a server call with nobody else in it is over; whoever it
+        held is back with the others (nobody is left to unhold them)."""
         if self.server and not self.group.members and not self.ended:
             self._finish(reason, None)
+        for member in self.group.connected():
+            if member.on_hold:
+                await self.hold_member(member.id, None)
 
     def _changed(self, member: Member, muted: bool | None, video_on: bool | None) -> None:
         self._out(self.group.media_state(member, muted, video_on))

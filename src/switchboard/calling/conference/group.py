@@ -78,6 +78,7 @@ class Member:
     video_on: bool = False
     display_name: str = ""  # as the device gave it when joining; "" when none
     leg: LegSink | None = None  # a phone leg's owner (device is None)
+    on_hold: bool = False  # held by a server call's app: hears and is heard by the app only
 
     def info(self) -> ParticipantInfo:
         return participant_info(

@@ -147,6 +147,9 @@ class ConferenceMedia:
     async def set_muted(self, member: Member, kind: MediaKind, muted: bool) -> None:
         await self._node.set_muted(self.call_id, member.id, kind, muted)
 
+    async def set_apart(self, member: Member, kept_with: frozenset[str] | None) -> None:
+        await self._node.set_apart(self.call_id, member.id, kept_with)
+
     async def set_max_video(self, member: Member, max_video: int) -> None:
         if member.id in self._peers:
             await self._node.set_max_video(self.call_id, member.id, max_video)

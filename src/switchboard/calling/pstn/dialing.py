@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from switchboard.calling import models as m
+from switchboard.calling.errors import CallStateError
 from switchboard.calling.models import EndReason
 from switchboard.calling.pstn.ports import PhoneCall, VoiceCarrier
 from switchboard.calling.server.calls import MediaLegs
@@ -111,6 +112,18 @@ class PhoneLeg:
         self._over()
         if self.phone is not None:
             self.phone.hang_up()
+
+    # ── MovableLeg (the app moves the phone to another call, calling/server/moves.py) ──
+
+    async def rejoin(self, call_id: str, member_id: str) -> None:
+        if self.state is not DialState.CONNECTED or self.phone is None:
+            raise CallStateError(f"The phone {self.number} is not connected.")
+        leg = await self._dialer.legs.add_local_participant(call_id, member_id)
+        old, self.leg = self.leg, leg
+        self.call_id, self.member_id = call_id, member_id
+        self.phone.connect_media(leg)
+        if old is not None:
+            old.close()
 
     # ── internals ────────────────────────────────────────────────────────────────────
 

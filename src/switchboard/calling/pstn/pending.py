@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from switchboard.calling import models as m
-from switchboard.calling.errors import CallNotFoundError
+from switchboard.calling.errors import CallNotFoundError, CallStateError
 from switchboard.calling.models import EndReason
 from switchboard.calling.pstn.ports import (
     FORBIDDEN,
@@ -103,6 +103,18 @@ class PendingCall:
             self._over()
             self.inbound.hang_up()
 
+    # ── MovableLeg (the app moves the phone to another call, calling/server/moves.py) ──
+
+    async def rejoin(self, call_id: str, member_id: str) -> None:
+        if self.state is not PendingState.CONNECTED:
+            raise CallStateError(f"The call from {self.inbound.caller} is not connected.")
+        leg = await self._calls.legs.add_local_participant(call_id, member_id)
+        old, self.leg = self.leg, leg
+        self.server_call_id, self.member_id = call_id, member_id
+        self.inbound.connect_media(leg)
+        if old is not None:
+            old.close()
+
     # ── ours ─────────────────────────────────────────────────────────────────────────
 
     def refuse(self, reason: EndReason) -> None:
@@ -136,7 +148,7 @@ class PendingCalls:
     ) -> None:
         self.host = host
         self._calls = calls
-        self._legs = legs
+        self.legs = legs
         self._numbers = numbers
         self._sink = sink
         self._ring_seconds = ring_seconds
@@ -266,7 +278,7 @@ class PendingCalls:
 
         async def attach(member_id: str) -> None:
             pending.member_id = member_id
-            pending.leg = await self._legs.add_local_participant(pending.server_call_id, member_id)
+            pending.leg = await self.legs.add_local_participant(pending.server_call_id, member_id)
 
         caller = pending.inbound.caller
         await self.host.join_leg(pending.server_call_id, pending.raw_id, caller, pending, attach)

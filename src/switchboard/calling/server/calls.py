@@ -24,6 +24,7 @@ from switchboard.calling.server.models import (
     ServerCallListener,
     ServerCallParticipant,
 )
+from switchboard.calling.server.moves import MOVE_SECONDS, move_member
 from switchboard.core.errors import BadRequestError
 from switchboard.core.identifiers import CommunicationIdentifier
 
@@ -95,6 +96,26 @@ class ServerCalls(Generic[LegT]):
 
     async def mute(self, call_id: str, raw_id: str) -> None:
         await self._host.mute(call_id, raw_id)
+
+    async def hold(self, call_id: str, raw_id: str, held: bool) -> None:
+        """Held: the member hears only the app (hold audio) and nobody hears it."""
+        await self._host.hold(call_id, raw_id, held)
+
+    async def move(
+        self,
+        call_id: str,
+        from_call_id: str,
+        raw_id: str,
+        *,
+        invitation_id: str,
+        seconds: float = MOVE_SECONDS,
+    ) -> None:
+        """``raw_id`` leaves ``from_call_id`` (a server call of this node) and joins this one
+        without ringing (calling/server/moves.py); InviteAccepted / InviteFailed follow (a
+        device has ``seconds`` to rejoin)."""
+        await move_member(
+            self._host, call_id, from_call_id, raw_id, invitation_id=invitation_id, seconds=seconds
+        )
 
     async def participants(self, call_id: str) -> list[ServerCallParticipant]:
         return self._host.participants(call_id)

@@ -95,7 +95,7 @@ def participant_of(member: Member) -> ServerCallParticipant:
         member.id,
         member.display_name,
         member.muted,
-        is_on_hold=False,
+        is_on_hold=member.on_hold,
     )
 
 
@@ -331,6 +331,13 @@ class ServerCallHost:
         member = call.member_for(raw_id)
         await call.conference.run(lambda: call.conference.mute_member(member.id))
 
+    async def hold(self, call_id: str, raw_id: str, held: bool) -> None:
+        """A held member hears and is heard by the app's leg only (its hold music)."""
+        call = self._call(call_id)
+        member = call.member_for(raw_id)
+        kept_with = frozenset({APP_PARTICIPANT_ID}) if held else None
+        await call.conference.run(lambda: call.conference.hold_member(member.id, kept_with))
+
     def participants(self, call_id: str) -> list[ServerCallParticipant]:
         return list(self._call(call_id).participants())
 
@@ -448,6 +455,18 @@ class ServerCallHost:
         self._settle(call, invitation)
 
     # ── plumbing ─────────────────────────────────────────────────────────────────────
+
+    def call(self, call_id: str) -> ServerCall:
+        """A server call the app watches on this node (CallNotFoundError otherwise)."""
+        return self._call(call_id)
+
+    def add_invitation(self, call: ServerCall, invitation: Invitation) -> None:
+        """An invitation made elsewhere (a move, calling/server/moves.py), its timer kept."""
+        call.invitations[invitation.invitation_id] = invitation
+        self._settle(call, invitation)
+
+    def now(self) -> float:
+        return self._clock.now()
 
     def deliver(self, outputs: list[Deliver]) -> None:
         for output in outputs:

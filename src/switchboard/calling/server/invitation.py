@@ -11,6 +11,9 @@ it ended.
        │ (486/0 if all were busy)     │ timeout: FAILED 487/10004, every device told
        │                              │ last ringing device lost: FAILED 480/10078
        └──────────────────────────────┴ cancel (the app, or the call ended): CANCELED 487/0
+
+A move (``moving``) starts RINGING on the one device being moved, with no incomingCall: the
+device was told ``callMoved`` and accepts with a new offer; not within the timeout: 487/10004.
 """
 
 from __future__ import annotations
@@ -59,6 +62,32 @@ class Invitation:
         self._presence_seconds = presence_seconds
         self._ringing: dict[str, DeviceAddress] = {}
         self._busy: set[str] = set()
+
+    @classmethod
+    def moving(
+        cls,
+        invitation_id: str,
+        call_id: str,
+        user_id: str,
+        device: DeviceAddress,
+        caller: ParticipantInfo,
+        *,
+        now: float,
+        seconds: float,
+    ) -> Invitation:
+        """A device moved here from another call: it may accept (rejoin) without ringing."""
+        invitation = cls(
+            invitation_id,
+            call_id,
+            user_id,
+            caller,
+            now=now,
+            ring_seconds=seconds,
+            presence_seconds=seconds,
+        )
+        invitation.state = InvitationState.RINGING
+        invitation._ringing[device.device_id] = device
+        return invitation
 
     @property
     def pending(self) -> bool:

@@ -2,7 +2,7 @@
 
     Ack (the answer to a request: ok, or an error) · IncomingCall · CallUpdated ·
     ParticipantUpdated · ParticipantsUpdated · Sdp · IceCandidate · CallEnded ·
-    DominantSpeakersChanged · LobbyParticipantsUpdated · DataChannelMessage · Ping
+    DominantSpeakersChanged · LobbyParticipantsUpdated · DataChannelMessage · CallMoved · Ping
 
 ``encode_frame`` writes ``"v"`` and the hub's per-device ``"seq"`` in front of the body.
 """
@@ -135,6 +135,14 @@ class CallConverted(CallFrame, tag="callConverted"):
     server_call_id: str
 
 
+class CallMoved(CallFrame, tag="callMoved"):
+    """Server calls: the app moved this device from ``call_id`` to ``to_call_id`` (on the same
+    owner); the device keeps its call and accepts ``to_call_id`` with a new offer."""
+
+    kind = ServerMessage.CALL_MOVED
+    to_call_id: str
+
+
 class Ping(Frame, tag="ping"):
     kind = ServerMessage.PING
 
@@ -152,6 +160,7 @@ ServerFrame = (
     | LobbyParticipantsUpdated
     | DataChannelMessage
     | CallConverted
+    | CallMoved
     | Ping
 )
 CallFrames = (
@@ -166,6 +175,7 @@ CallFrames = (
     | LobbyParticipantsUpdated
     | DataChannelMessage
     | CallConverted
+    | CallMoved
 )
 
 

@@ -20,6 +20,7 @@ from switchboard.calling.models import DeviceAddress
 from switchboard.calling.signaling.frames import (
     CallConverted,
     CallEnded,
+    CallMoved,
     ServerFrame,
     encode_frame,
 )
@@ -151,6 +152,11 @@ class DeviceHub:
             if frame.call_id in device.active:
                 device.active.discard(frame.call_id)
                 device.active.add(frame.server_call_id)
+        elif isinstance(frame, CallMoved):  # same owner: the device's requests follow it
+            owner = device.calls.pop(frame.call_id, None)
+            if owner is not None:
+                device.calls[frame.to_call_id] = owner
+            device.active.discard(frame.call_id)
         seq = device.next_seq
         device.next_seq += 1
         text = encode_frame(frame, seq).decode()

@@ -64,6 +64,7 @@ class ServerMessage(StrEnum):
     LOBBY_PARTICIPANTS_UPDATED = "lobbyParticipantsUpdated"
     DATA_CHANNEL_MESSAGE = "dataChannelMessage"
     CALL_CONVERTED = "callConverted"
+    CALL_MOVED = "callMoved"  # a server call's app moved the device to another server call
 
 
 VERSION_PREFIX = b'{"v":%d,' % VERSION  # an encoded body's "{" is replaced by this

@@ -3,6 +3,8 @@
     outgoing: Connecting ─callUpdated Ringing─▶ Ringing ─sdp answer + Connected─▶ Connected
     incoming: Ringing ─accept()─▶ Connecting ─callUpdated Connected─▶ Connected
     Connected ⇄ LocalHold (hold/resume) ─hang_up()─▶ Disconnecting ─callEnded─▶ Disconnected
+    a server call's app moved the device (callMoved) ─▶ the same Call, a new id and peer
+        connection: it accepts the new call with a new offer (``moves`` counts them)
 
 Frames arrive from the agent's reader (state changes apply at once); media work (SDP,
 candidates, closing the peer connection) runs in order on the call's own task, so a slow
@@ -116,6 +118,7 @@ class Call:
         self._offer = offer
         # A server call (Call Automation) rings with no offer: accepting joins its conference.
         self.is_conference = conference
+        self.moves = 0  # times a server call's app moved this call (callMoved)
         self._changed = asyncio.Event()
         self._media_closed = asyncio.Event()
         self._work: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
@@ -370,6 +373,8 @@ class Call:
             self.ended(EndReason.from_info(frame.reason))
         elif isinstance(frame, frames.CallConverted):
             self._converted(frame.server_call_id)
+        elif isinstance(frame, frames.CallMoved):
+            self._moved(frame.to_call_id)
 
     def _converted(self, server_call_id: str) -> None:
         """An app answered our 1:1 call (Call Automation): the call goes on as its server
@@ -436,6 +441,43 @@ class Call:
     def _set_state(self, state: CallState) -> None:
         log.debug("call %s: %s → %s", self.id, self.state.value, state.value)
         self.state = state
+        self._changed.set()
+
+    # ---- moved to another server call (docs/calling-protocol.md "Server calls") ---------
+
+    def _moved(self, to_call_id: str) -> None:
+        """Frames for the new call id reach this Call at once; the old media closes and a
+        new peer connection accepts the new call, in order with the other media work."""
+        self._agent.untrack(self)
+        self.id = to_call_id
+        self._agent.track(self)
+        self.participant_id = None  # the new call's, from its ack
+        self.remote_participants.clear()
+        self.moves += 1
+        self._work.put_nowait(self._rejoin)
+
+    async def _rejoin(self) -> None:
+        if self.state is CallState.DISCONNECTED:
+            return
+        old, self.media = self.media, None
+        if old is not None:
+            await old.close()
+        self.media = CallMedia(
+            self._agent.ice_servers, video=self.video_on, tone_hz=self._agent.tone_hz
+        )
+        if self.is_muted:
+            self.media.set_muted(True)
+        offer = await self.media.offer()
+        accept = requests.Accept(
+            call_id=self.id,
+            description=offer,
+            media={"audio": True, "video": self.video_on},
+            display_name=self._agent.display_name,
+        )
+        try:
+            await self._agent.request(accept, on_ack=self._accepted)
+        except RequestFailed as failed:
+            self.ended(EndReason(403, 0, failed.message))
         self._changed.set()
 
     # ---- media work, in order ------------------------------------------------------------

@@ -6,7 +6,7 @@
     switchboard sim call press +13125550123 1#                   in-band DTMF
     switchboard sim call hangup +13125550123
     switchboard sim call status [+13125550123]                  state, last result, heard
-    switchboard sim call rules +13125550123 --answer busy [--after-ms 500]
+    switchboard sim call rules +13125550123 --answer busy [--after-ms 500] [--transcribe]
 
 Unlike ``sim sms``, phones live in the running node (calls are live media), so these are
 HMAC-signed requests to its admin API (``/admin/simulator/voice/phones/…``): the endpoint and
@@ -66,6 +66,12 @@ def add_call_commands(
     rules = action("rules", "create the phone or set how it answers")
     rules.add_argument("--answer", choices=[r.value for r in AnswerRule], default="auto")
     rules.add_argument("--after-ms", type=int, default=0, help="auto: ring this long first")
+    rules.add_argument(
+        "--transcribe",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="recognise the speech it hears (status shows heard.transcript)",
+    )
 
 
 def run_call_command(args: argparse.Namespace, target: Target) -> int:
@@ -101,7 +107,10 @@ def _request(args: argparse.Namespace) -> tuple[str, str, Any]:
         return "GET", path, None
     path = f"{PHONES}/{quote(args.number)}"
     if command == "rules":
-        return "PUT", path, {"answer": args.answer, "answerAfterMs": args.after_ms}
+        rules: dict[str, Any] = {"answer": args.answer, "answerAfterMs": args.after_ms}
+        if args.transcribe is not None:
+            rules["transcribe"] = args.transcribe
+        return "PUT", path, rules
     bodies: dict[str, Any] = {
         "dial": lambda: {"to": args.to},
         "say": lambda: {"text": args.text, "locale": args.locale},

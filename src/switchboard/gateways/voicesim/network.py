@@ -7,6 +7,8 @@
     say(text) ─▶ TextToSpeech (espeak-ng) ─▶ 20 ms frames ─▶ sent one per tick
     press(keys) ─▶ in-band DTMF frames (tone_frames) ─▶ the same queue
     tick() (the node's EndpointTicker, every 20 ms) ─▶ every phone sends a frame, its Ear ticks
+    a transcribing phone's utterance ─▶ SpeechRecognizer (pocketsphinx dictation, a worker
+        thread; one at a time per node) ─▶ its Ear's transcript
 
 The phones live in this process only: a restart forgets them (unlike the SMS simulator's
 handsets). Numbers are E.164 and not ours.
@@ -15,6 +17,7 @@ handsets). Numbers are E.164 and not ours.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 from switchboard.calling.models import EndReason
@@ -24,14 +27,19 @@ from switchboard.calling.pstn.ports import (
     PhoneCallListener,
 )
 from switchboard.core.errors import BadRequestError, NotFoundError
+from switchboard.gateways.voicesim.ear import Ear, Utterance
 from switchboard.gateways.voicesim.phone import AnswerRule, Clock, SimCall, VirtualPhone
 from switchboard.media.audio.dtmf import tone_frames
 from switchboard.media.audio.frames import split_frames
+from switchboard.media.audio.speech import SpeechRecognizer
 from switchboard.media.audio.tones import DtmfTone
 from switchboard.media.audio.tts import TextToSpeech
 from switchboard.media.audio.voices import VoiceRequest
 
+log = logging.getLogger(__name__)
+
 MAX_PHONES = 10_000
+MAX_RECOGNIZING = 16  # utterances waiting for (or in) the recogniser, all phones together
 MAX_KEYS = 64
 PRESS_MS = 100
 PRESS_GAP_MS = 80
@@ -43,12 +51,19 @@ class PhoneNotFoundError(NotFoundError):
 
 class VoiceSimulator:
     def __init__(
-        self, inbound: InboundCallHandler, tts: TextToSpeech, *, clock: Clock = time.monotonic
+        self,
+        inbound: InboundCallHandler,
+        tts: TextToSpeech,
+        *,
+        recognizer: SpeechRecognizer | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.phones: dict[str, VirtualPhone] = {}
         self._inbound = inbound
         self._tts = tts
+        self._recognizer = recognizer
         self._clock = clock
+        self._recognizing: set[asyncio.Task[None]] = set()
 
     # ── phones ───────────────────────────────────────────────────────────────────────
 
@@ -59,18 +74,28 @@ class VoiceSimulator:
         return phone
 
     def set_phone(
-        self, number: str, rule: AnswerRule | None = None, answer_after_ms: int | None = None
+        self,
+        number: str,
+        rule: AnswerRule | None = None,
+        answer_after_ms: int | None = None,
+        transcribe: bool | None = None,
     ) -> VirtualPhone:
         """Create the phone, or change its rules."""
         phone = self.phones.get(number)
         if phone is None:
             if len(self.phones) >= MAX_PHONES:
                 raise BadRequestError(f"At most {MAX_PHONES} virtual phones.")
-            phone = self.phones[number] = VirtualPhone(number, self._clock)
+            phone = self.phones[number] = VirtualPhone(number, self._clock, self._heard)
         if rule is not None:
             phone.rule = rule
         if answer_after_ms is not None:
             phone.answer_after_ms = answer_after_ms
+        if transcribe is not None:
+            if transcribe and self._recognizer is None:
+                raise BadRequestError("This node has no speech recogniser.", target="transcribe")
+            phone.transcribe = transcribe
+            if phone.ear is not None:  # the current call too, from now on
+                phone.ear.transcribe = transcribe
         return phone
 
     def remove_phone(self, number: str) -> None:
@@ -135,3 +160,28 @@ class VoiceSimulator:
 
     def last_result(self, number: str) -> EndReason | None:
         return self.phone(number).last_result
+
+    # ── recognised speech ────────────────────────────────────────────────────────────
+
+    def _heard(self, phone: VirtualPhone, ear: Ear, utterance: Utterance) -> None:
+        if self._recognizer is None:
+            return
+        if len(self._recognizing) >= MAX_RECOGNIZING:  # bounded CPU: a backlog is dropped
+            log.warning("phone %s: an utterance was not recognised (busy)", phone.number)
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._recognize(ear, utterance, self._recognizer), name=f"phone {phone.number} hears"
+        )
+        self._recognizing.add(task)
+        task.add_done_callback(self._recognizing.discard)
+
+    async def _recognize(
+        self, ear: Ear, utterance: Utterance, recognizer: SpeechRecognizer
+    ) -> None:
+        try:
+            result = await recognizer.recognize(utterance.pcm)
+        except Exception:
+            log.exception("a virtual phone's speech recognition failed")
+            return
+        if result is not None and result.text:
+            ear.heard_words(utterance, result.text)

@@ -5,7 +5,8 @@ our network dials it ─▶ ring(call) by its rule:
     busy: 486 · decline: 603 · already in a call: 486
 it dials one of our numbers ─▶ DIALING ─▶ we answer(leg) ─▶ CONNECTED · refuse ─▶ IDLE
 CONNECTED: its leg on the SFU; say/press queue 20 ms frames (sent by tick, one a tick);
-    everything it hears goes to its Ear (DTMF, speech energy)
+    everything it hears goes to its Ear (DTMF, speech energy; with ``transcribe``, the
+    utterances it heard go to ``on_utterance``, which has them recognised)
 hang_up() ─▶ our side hears ended() · our side hangs up ─▶ IDLE (last_result says why)
 """
 
@@ -20,11 +21,12 @@ from switchboard.calling import models as m
 from switchboard.calling.models import EndReason
 from switchboard.calling.pstn.ports import PhoneCallListener
 from switchboard.core.errors import ConflictError
-from switchboard.gateways.voicesim.ear import Ear
+from switchboard.gateways.voicesim.ear import Ear, Utterance
 from switchboard.gateways.voicesim.rules import AnswerRule as AnswerRule  # re-exported
 from switchboard.media.local_leg import LocalLeg
 
 Clock = Callable[[], float]
+UtteranceHandler = Callable[["VirtualPhone", Ear, Utterance], None]
 
 
 class PhoneState(StrEnum):
@@ -76,10 +78,14 @@ class SimCall:
 
 
 class VirtualPhone:
-    def __init__(self, number: str, clock: Clock) -> None:
+    def __init__(
+        self, number: str, clock: Clock, on_utterance: UtteranceHandler | None = None
+    ) -> None:
         self.number = number
         self.rule = AnswerRule.AUTO
         self.answer_after_ms = 0
+        self.transcribe = False  # recognise the speech it hears (from its next call on)
+        self._on_utterance = on_utterance
         self.state = PhoneState.IDLE
         self.call: SimCall | None = None
         self.leg: LocalLeg | None = None
@@ -136,11 +142,17 @@ class VirtualPhone:
     # ── either way ───────────────────────────────────────────────────────────────────
 
     def connected(self, call: SimCall, leg: LocalLeg) -> None:
+        """The call's media is on ``leg``; again in the same call: the app moved the phone to
+        another call (moveParticipants): the new leg replaces the old, the ear goes on."""
         if call is not self.call:
             return
+        moved = self.state is PhoneState.CONNECTED and self.leg is not None
+        if self.leg is not None:
+            self.leg.listen_all(None)
         self.state = PhoneState.CONNECTED
         self.leg = leg
-        self.ear = Ear(self._clock())
+        if not moved or self.ear is None:
+            self.ear = Ear(self._clock(), transcribe=self.transcribe)
         leg.listen_all(self._hear)
 
     def hang_up(self) -> None:
@@ -164,8 +176,11 @@ class VirtualPhone:
     def tick(self) -> None:
         if self.leg is not None and self._outgoing:
             self.leg.send_audio(self._outgoing.popleft())
-        if self.ear is not None:
-            self.ear.tick(self._clock())
+        ear = self.ear
+        if ear is not None:
+            for utterance in ear.tick(self._clock()):
+                if self._on_utterance is not None:
+                    self._on_utterance(self, ear, utterance)
 
     # ── internals ────────────────────────────────────────────────────────────────────
 
@@ -173,9 +188,17 @@ class VirtualPhone:
         if self.state is not PhoneState.CONNECTED or self.leg is None:
             raise PhoneBusyError(f"{self.number} is in no connected call.")
 
+    @property
+    def queued_ms(self) -> int:
+        """What it still has to say (or press): sent one 20 ms frame a tick."""
+        return len(self._outgoing) * 20
+
     def _hear(self, publisher: str, pcm: bytes) -> None:
-        if self.ear is not None:
-            self.ear.hear(publisher, pcm, self._clock())
+        ear = self.ear
+        if ear is not None:
+            utterance = ear.hear(publisher, pcm, self._clock())
+            if utterance is not None and self._on_utterance is not None:
+                self._on_utterance(self, ear, utterance)
 
     def _reset(self, reason: EndReason) -> None:
         self._cancel_timer()

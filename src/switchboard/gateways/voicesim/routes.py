@@ -1,6 +1,7 @@
 """The voice simulator's admin API (HMAC with the access key, like every /admin route).
 
-PUT    /admin/simulator/voice/phones/{number}          create, or set its rules
+PUT    /admin/simulator/voice/phones/{number}          create, or set its rules (and
+                                                       "transcribe": recognise speech)
 GET    /admin/simulator/voice/phones                   every phone's status
 GET    /admin/simulator/voice/phones/{number}          its status and what it heard
 DELETE /admin/simulator/voice/phones/{number}
@@ -58,7 +59,7 @@ def voice_simulator_routes(
             raise BadRequestError(
                 f"answerAfterMs must be 0..{MAX_ANSWER_AFTER_MS}.", target="answerAfterMs"
             )
-        phone = simulator.set_phone(number, rule, after)
+        phone = simulator.set_phone(number, rule, after, body.transcribe)
         return json_response(schemas.phone_json(phone))
 
     async def list_phones(request: Request, _: Principal) -> Response:

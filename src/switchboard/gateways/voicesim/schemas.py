@@ -13,6 +13,7 @@ from switchboard.gateways.voicesim.phone import VirtualPhone
 class PhoneRequest(msgspec.Struct, rename="camel"):
     answer: str | None = None  # auto | manual | never | busy | decline
     answer_after_ms: int | None = None
+    transcribe: bool | None = None  # recognise the speech it hears
 
 
 class DialRequest(msgspec.Struct):
@@ -44,12 +45,20 @@ def phone_json(phone: VirtualPhone) -> dict[str, Any]:
             "loudFrames": ear.loud_frames,
             "speaking": ear.speaking,
             "timeline": [{"atMs": c.at_ms, "speaking": c.speaking} for c in ear.timeline],
+            "loudFrom": dict(ear.loud_from),
+            "transcript": [
+                {"atMs": w.at_ms, "endMs": w.end_ms, "from": w.publisher, "text": w.text}
+                for w in ear.transcript
+            ],
         }
     return {
         "number": phone.number,
         "answer": phone.rule.value,
         "answerAfterMs": phone.answer_after_ms,
+        "transcribe": phone.transcribe,
         "state": phone.state.value,
+        "participantId": None if phone.leg is None else phone.leg.participant_id,
+        "queuedMs": phone.queued_ms,
         "peer": phone.peer,
         "lastResult": _result(phone.last_result),
         "heard": heard,

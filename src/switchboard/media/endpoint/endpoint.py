@@ -7,7 +7,8 @@
         decoded audio (leg.listen) ─▶ the running Recognition and continuous DTMF
     the target's speech: EndOfSpeech on its audio ─▶ SpeechRecognizer (a thread) ─▶ heard
     tick() also runs the recognition timers, in media time (20 ms per tick)
-    hold music plays to held participants whenever nothing else plays
+    hold audio plays to held participants whenever nothing else plays: the default music, or
+        the hold request's playSourceInfo once rendered (the latest hold's, for all of them)
 
 Every request reports one outcome through ``on_event`` (a MediaEvent), in the order things
 happen. Participants are named as the leg names them.
@@ -135,6 +136,7 @@ class MediaEndpoint:
         self._receivers: dict[str, TelephoneEventReceiver] = {}
         self._rfc4733: set[str] = set()  # participants whose keys come as telephone events
         self._held: dict[str, int] = {}  # participant → position in the hold music
+        self._hold_audio = hold_music  # what the held hear now (a custom source, rendered)
         self._tasks = TaskScope("media endpoint")
 
     async def start(self) -> None:
@@ -194,10 +196,25 @@ class MediaEndpoint:
         self._submit(Pending(operation_id, Kind.DTMF, (), False, frozenset({target}), pcm))
 
     def hold(self, target: str, music: PlaySource | None) -> None:
-        self._held.setdefault(target, 0)  # custom hold music: the default for now
+        self._held.setdefault(target, 0)
+        if music is not None:  # the default music plays until the custom audio is rendered
+            self._tasks.spawn(self._render_hold(music), name="media endpoint hold audio")
 
     def unhold(self, target: str) -> None:
         self._held.pop(target, None)
+        if not self._held:
+            self._hold_audio = self._hold_music
+
+    async def _render_hold(self, music: PlaySource) -> None:
+        try:
+            pcm = await self._renderer.render((music,))
+        except PlaySourceError as error:  # ACS has no event for it: the default music stays
+            log.warning("hold audio could not be rendered: %s", error.outcome.message)
+            return
+        if self._held and pcm:
+            self._hold_audio = pcm
+            for participant in self._held:
+                self._held[participant] = 0
 
     # --- the 20 ms tick ---------------------------------------------------------------------
 
@@ -225,7 +242,7 @@ class MediaEndpoint:
             self._leg.send_audio(pcm)
 
     def _hold_frame(self) -> bytes:
-        music = self._hold_music
+        music = self._hold_audio
         position = next(iter(self._held.values()))
         frame = music[position : position + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00")
         advanced = (position + FRAME_BYTES) % max(len(music), FRAME_BYTES)
