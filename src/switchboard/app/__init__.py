@@ -70,6 +70,7 @@ from switchboard.http.accesskeys import AccessKeyRing
 from switchboard.http.assets import BrowserModules
 from switchboard.http.auth import Authenticator
 from switchboard.http.context import RequestContextMiddleware
+from switchboard.http.cors import CorsMiddleware, CorsPolicy
 from switchboard.http.dispatch import DispatchRouter
 from switchboard.http.hmac import HmacVerifier
 from switchboard.http.json import json_response
@@ -103,6 +104,8 @@ log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL_SECONDS = 60.0
 ACCESS_KEYS_CHANGED = "resource.access_keys_changed"
+# What a web app's page calls with a user token (chat REST, /me): answered with CORS.
+BROWSER_PATHS = ("/chat", "/me")
 
 
 @contextlib.asynccontextmanager
@@ -192,6 +195,7 @@ class Node:
                 await self.signing_keys.load()
                 retention_ms = self.config.chat.event_retention_hours * 3_600_000
                 await self.chat_store.prune_events(int(self._clock.now() * 1000 - retention_ms))
+                await self.chat.delete_expired_threads()  # threads past their retentionPolicy
                 await self.repeatability.prune()
             except Exception:  # upkeep must survive a database blip; it retries next round
                 log.exception("maintenance round failed")
@@ -349,6 +353,9 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         registry=metrics.registry,
     )
 
+    cors = CorsPolicy.configured(
+        config.server.cors_allowed_origins, development=config.server.development
+    )
     router = DispatchRouter(
         routes=[
             *_operational_routes(database, bus, signing_keys, metrics),
@@ -386,8 +393,9 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         sms=sms,
         repeatability=repeatability,
         clock=clock,
-        # Request id, errors and metrics in one layer (http/context.py says why).
-        asgi=RequestContextMiddleware(router, metrics),
+        # Request id, errors and metrics in one layer (http/context.py says why); CORS
+        # outside it, on what browser SDKs call with a user token (http/cors.py).
+        asgi=CorsMiddleware(RequestContextMiddleware(router, metrics), cors, BROWSER_PATHS),
         stack=stack,
     )
     upkeep = TaskScope("node upkeep")
