@@ -140,3 +140,18 @@ async def test_a_longer_policy_set_later_counts_from_the_thread_creation(world: 
     assert await world.chat.delete_expired_threads() == 0
     world.clock.advance(1 * DAY)  # day 40 since creation
     assert await world.chat.delete_expired_threads() == 1
+
+
+async def test_participant_metadata_over_the_limit_is_refused_when_adding(
+    world: ChatWorld,
+) -> None:
+    alice = user()
+    thread, _ = await world.chat.create_thread(alice, "t", [])
+    with pytest.raises(BadRequestError) as caught:
+        await world.roster.add_participants(
+            alice, thread.id, [NewParticipant(uid(user()), metadata={"k": "v" * 2000})]
+        )
+    assert caught.value.error_code == "MetadataTooLarge"
+    assert [p.user_id for p in await world.store.list_participants(thread.id, 0, 10)] == [
+        uid(alice)
+    ]
