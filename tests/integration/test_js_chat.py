@@ -80,6 +80,15 @@ def test_thread_metadata_is_merged_on_update_and_retention_replaced(kept: Any) -
     assert kept["participantsAfterAdd"] == {"Alice": {"seat": "1"}, "Bob": {"seat": "2"}}
 
 
+def test_an_app_pinned_to_2024_06_05_preview_works(kept: Any) -> None:
+    assert kept["preview"] == {
+        "metadata": {"pinned": "preview"},
+        "participantMetadata": {"p": "1"},
+        "texts": [["on the preview", "3"]],
+        "apiVersions": ["2024-06-05-preview"],
+    }
+
+
 def test_a_retention_policy_outside_acs_range_is_refused_with_400(kept: Any) -> None:
     assert kept["refused"] == {"status": 400, "code": "InvalidRetentionPolicy"}
 

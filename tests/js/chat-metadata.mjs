@@ -5,7 +5,14 @@
 import { ChatClient } from "@azure/communication-chat";
 import { AzureCommunicationTokenCredential } from "@azure/communication-common";
 import { CommunicationIdentityClient } from "@azure/communication-identity";
-import { collect, connectionString, endpoint, run } from "./harness.mjs";
+import {
+  apiVersions,
+  collect,
+  connectionString,
+  endpoint,
+  requestRecorder,
+  run,
+} from "./harness.mjs";
 
 /** A policy that keeps the Location header of every 201 the SDK receives. */
 function locationRecorder() {
@@ -67,7 +74,29 @@ await run(async () => {
     refused = { status: error.statusCode, code: error.code };
   }
 
+  // An app pinned to the 2024-06-05-preview contract (the generated client's apiVersion option).
+  const previewRecorder = requestRecorder();
+  const preview = new ChatClient(endpoint, new AzureCommunicationTokenCredential(alice.token), {
+    ...previewRecorder.options,
+    apiVersion: "2024-06-05-preview",
+  });
+  const previewCreated = await preview.createChatThread(
+    { topic: "Preview" },
+    { metadata: { pinned: "preview" }, participants: [{ id: alice.user, metadata: { p: "1" } }] },
+  );
+  const previewThread = preview.getChatThreadClient(previewCreated.chatThread.id);
+  await previewThread.sendMessage({ content: "on the preview" });
+  const previewResult = {
+    metadata: (await previewThread.getProperties()).metadata ?? null,
+    participantMetadata: (await collect(previewThread.listParticipants()))[0].metadata ?? null,
+    texts: (await collect(previewThread.listMessages()))
+      .filter((m) => m.type === "text")
+      .map((m) => [m.content?.message, m.sequenceId]),
+    apiVersions: [...new Set(apiVersions(previewRecorder.requests, /^\/chat\//))],
+  };
+
   return {
+    preview: previewResult,
     threadId: created.chatThread.id,
     createdThread: {
       metadata: created.chatThread.metadata ?? null,
