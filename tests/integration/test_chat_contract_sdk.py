@@ -3,8 +3,8 @@ async) against a running server: sequence ids (participantAdded 1, the first top
 message 3), ``Location`` on created threads and messages, and api-version 2024-06-05-preview.
 
 azure-communication-chat 1.3.0 has no API for thread metadata or retention policies; those are
-proven with the npm SDK (test_js_chat.py) and read back here through a 2024-06-05-preview
-client's ``get_properties`` (it tolerates fields it does not model).
+proven with the npm SDK (test_js_chat.py). Here its own pipeline sends them, and its typed
+calls (sync and async) read such a thread back.
 """
 
 from __future__ import annotations
@@ -191,3 +191,51 @@ def test_a_message_with_attachments_is_refused_not_dropped(users: ChatUsers) -> 
     assert response.json()["error"]["code"] == "AttachmentsNotSupported"
     with pytest.raises(HttpResponseError):
         response.raise_for_status()
+
+
+def test_threads_with_2025_03_15_fields_stay_readable_by_the_python_sdk(users: ChatUsers) -> None:
+    # azure-communication-chat 1.3.0 cannot send these fields; its own pipeline sends the
+    # request (its credential, its policies), and its typed calls read the thread back.
+    alice, token = users.new()
+    chat = users.client(token)
+    body = {
+        "topic": "Kept",
+        "metadata": {"team": "blue"},
+        "retentionPolicy": {"kind": "threadCreationDate", "deleteThreadAfterDays": 45},
+        "participants": [
+            {"communicationIdentifier": {"rawId": alice.raw_id}, "metadata": {"seat": "1"}}
+        ],
+    }
+    created = chat._client._send_request(  # the SDK's generic call
+        HttpRequest(
+            "POST", f"{users.server.endpoint}/chat/threads?api-version=2025-03-15", json=body
+        )
+    )
+    assert created.status_code == 201
+    thread_id = created.json()["chatThread"]["id"]
+    thread = chat.get_chat_thread_client(thread_id)
+    assert thread.get_properties().topic == "Kept"
+    assert [p.identifier.raw_id for p in thread.list_participants()] == [alice.raw_id]
+    raw = chat._client._send_request(
+        HttpRequest("GET", f"{thread_url(users.server, thread_id)}?api-version=2025-03-15")
+    ).json()
+    assert raw["metadata"] == {"team": "blue"}
+    assert raw["retentionPolicy"] == {"kind": "threadCreationDate", "deleteThreadAfterDays": 45}
+
+
+@pytest.mark.anyio
+async def test_threads_with_2025_03_15_fields_stay_readable_by_the_async_sdk(
+    users: ChatUsers,
+) -> None:
+    alice, token = users.new()
+    body = {"topic": "Kept async", "metadata": {"team": "green"}}
+    created = users.client(token)._client._send_request(
+        HttpRequest(
+            "POST", f"{users.server.endpoint}/chat/threads?api-version=2025-03-15", json=body
+        )
+    )
+    thread_id = created.json()["chatThread"]["id"]
+    async with users.async_thread_client(token, thread_id) as thread:
+        assert (await thread.get_properties()).topic == "Kept async"
+        members = [p.identifier.raw_id async for p in thread.list_participants()]
+        assert members == [alice.raw_id]
