@@ -104,8 +104,6 @@ log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL_SECONDS = 60.0
 ACCESS_KEYS_CHANGED = "resource.access_keys_changed"
-# What a web app's page calls with a user token (chat REST, /me): answered with CORS.
-BROWSER_PATHS = ("/chat", "/me")
 
 
 @contextlib.asynccontextmanager
@@ -229,6 +227,10 @@ async def build_node(config: NodeConfig, *, port: int | None = None) -> Node:
     gc.set_threshold(20_000, 50, 100)
     log.info("switchboard node started on port %d", node.port)
     return node
+
+
+# What a web app's page calls with a user token (chat REST, /me): answered with CORS.
+BROWSER_PATHS = ("/chat", "/me")
 
 
 async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack) -> Node:
