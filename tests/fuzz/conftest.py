@@ -95,7 +95,9 @@ def acs_routes(tmp_path_factory: pytest.TempPathFactory) -> list[AcsRoute]:
         settings = load_settings({"data_dir": data_dir, "port": 0}, environ={})
         node = await build_node(node_config(settings))
         try:
-            router = node.asgi.app  # type: ignore[attr-defined]
+            router: Any = node.asgi
+            while not hasattr(router, "routes"):  # through the middleware layers
+                router = router.app
             return [route for route in router.routes if isinstance(route, AcsRoute)]
         finally:
             await node.stop()

@@ -43,8 +43,12 @@ def test_creator_and_participants_join_with_a_system_message(users: ChatUsers) -
     thread = chat.get_chat_thread_client(result.chat_thread.id)
     assert result.chat_thread.id.startswith("19:") and result.chat_thread.id.endswith("@thread.v2")
     assert ids(thread.list_participants()) == {alice.properties["id"], bob.properties["id"]}
-    [system] = list(thread.list_messages())
-    assert system.type == ChatMessageType.PARTICIPANT_ADDED
+    # As ACS records it: participantAdded (sequence 1), then the first topic (2).
+    topic, system = list(thread.list_messages())
+    assert (system.type, system.sequence_id) == (ChatMessageType.PARTICIPANT_ADDED, "1")
+    assert (topic.type, topic.sequence_id) == (ChatMessageType.TOPIC_UPDATED, "2")
+    assert topic.content.topic == "Plans"
+    assert topic.content.initiator.properties["id"] == alice.properties["id"]
     assert ids(system.content.participants) == {alice.properties["id"], bob.properties["id"]}
     assert system.content.initiator.properties["id"] == alice.properties["id"]
     props = thread.get_properties()
@@ -91,7 +95,7 @@ def test_message_lifecycle_keeps_a_tombstone(users: ChatUsers) -> None:
         "Al",
     )
     assert message.metadata == {"k": "v"}
-    assert int(message.sequence_id) == 2  # after the participantAdded system message
+    assert int(message.sequence_id) == 3  # after participantAdded (1) and topicUpdated (2)
     thread.update_message(sent.id, content="edited")
     edited = thread.get_message(sent.id)
     assert edited.content.message == "edited" and edited.edited_on is not None
@@ -321,7 +325,14 @@ async def test_async_client_covers_every_operation(users: ChatUsers) -> None:
             await thread.send_typing_notification()
             await thread.send_read_receipt(sent.id)
             assert [r.chat_message_id async for r in thread.list_read_receipts()] == [sent.id]
-            assert len([m async for m in thread.list_messages()]) == 3
+            # participantAdded, the creation's topicUpdated, hello, the second topicUpdated
+            kinds = [m.type async for m in thread.list_messages()]
+            assert kinds == [
+                ChatMessageType.TOPIC_UPDATED,
+                ChatMessageType.TEXT,
+                ChatMessageType.TOPIC_UPDATED,
+                ChatMessageType.PARTICIPANT_ADDED,
+            ]
             carol, _ = users.new()
             await thread.add_participants([ChatParticipant(identifier=carol)])
             await thread.remove_participant(bob)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -57,18 +58,55 @@ def test_messages_listed_newest_first_across_pages(result: Any) -> None:
     assert result["receipts"] == [{"sender": result["bob"], "messageId": result["sent"][-1]}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 18: thread metadata, retentionPolicy and participant metadata (chat "
-    "2025-03-15) are accepted with 201 and dropped",
-)
-def test_2025_03_15_thread_and_participant_metadata_are_kept(server: RunningServer) -> None:
-    kept = NodeClients(server).run("chat-metadata.mjs")
-    assert kept == {
-        "metadata": {"team": "blue"},
-        "retentionPolicy": {"kind": "threadCreationDate", "deleteThreadAfterDays": 30},
-        "participantMetadata": {"seat": "1"},
+@pytest.fixture(scope="module")
+def kept(server: RunningServer) -> Any:
+    return NodeClients(server).run("chat-metadata.mjs")
+
+
+def test_2025_03_15_thread_and_participant_metadata_are_kept(kept: Any) -> None:
+    assert kept["metadata"] == {"team": "blue", "threadType": "primary"}
+    assert kept["retentionPolicy"] == {"kind": "threadCreationDate", "deleteThreadAfterDays": 30}
+    assert kept["participantMetadata"] == {"seat": "1"}
+    assert kept["createdThread"] == {
+        "metadata": kept["metadata"],
+        "retentionPolicy": kept["retentionPolicy"],
     }
+
+
+def test_thread_metadata_is_merged_on_update_and_retention_replaced(kept: Any) -> None:
+    # As azure-sdk-for-js's recording "successfully updates the thread metadata" shows.
+    assert kept["merged"] == {"team": "blue", "threadType": "secondary"}
+    assert kept["retentionAfterUpdate"] == {"kind": "none"}
+    assert kept["participantsAfterAdd"] == {"Alice": {"seat": "1"}, "Bob": {"seat": "2"}}
+
+
+def test_an_app_pinned_to_2024_06_05_preview_works(kept: Any) -> None:
+    assert kept["preview"] == {
+        "metadata": {"pinned": "preview"},
+        "participantMetadata": {"p": "1"},
+        "texts": [["on the preview", "3"]],
+        "apiVersions": ["2024-06-05-preview"],
+    }
+
+
+def test_a_retention_policy_outside_acs_range_is_refused_with_400(kept: Any) -> None:
+    assert kept["refused"] == {"status": 400, "code": "InvalidRetentionPolicy"}
+
+
+def test_sequence_ids_and_locations_are_as_acs_records_them(
+    kept: Any, server: RunningServer
+) -> None:
+    # Newest first: the first message is 3, after participantAdded (1) and the topic (2);
+    # metadata and retention updates leave no message; Bob's participantAdded is 4.
+    assert kept["sequenceIds"] == [
+        ["participantAdded", "4"],
+        ["text", "3"],
+        ["topicUpdated", "2"],
+        ["participantAdded", "1"],
+    ]
+    thread = f"{server.endpoint}/chat/threads/{quote(kept['threadId'], safe='@')}"
+    # 201s: the thread, the message, addParticipants (no Location, as ACS)
+    assert kept["locations"] == [thread, f"{thread}/messages/{kept['firstMessage']}", None]
 
 
 QUICKSTART = """

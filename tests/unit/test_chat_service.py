@@ -40,9 +40,13 @@ async def test_the_creator_is_a_participant_and_the_thread_is_announced_to_every
     [announced] = await world.published()
     assert set(announced.recipients) == {uid(alice), uid(bob)}
     assert isinstance(announced.data, ThreadCreated) and announced.data.topic == "plans"
-    [system] = await world.chat.list_messages(alice, thread.id, None, None, 10)
-    assert system.type is MessageType.PARTICIPANT_ADDED
+    # Newest first, as ACS records a thread created with a topic: participantAdded is
+    # sequence 1, topicUpdated (the first topic) 2.
+    topic, system = await world.chat.list_messages(alice, thread.id, None, None, 10)
+    assert (system.type, system.sequence_id) == (MessageType.PARTICIPANT_ADDED, 1)
     assert system.system is not None and system.system["initiator"] == uid(alice)
+    assert (topic.type, topic.sequence_id) == (MessageType.TOPIC_UPDATED, 2)
+    assert topic.system == {"initiator": uid(alice), "topic": "plans"}
 
 
 async def test_unknown_and_foreign_participants_are_reported_not_added(world: ChatWorld) -> None:

@@ -70,6 +70,7 @@ from switchboard.http.accesskeys import AccessKeyRing
 from switchboard.http.assets import BrowserModules
 from switchboard.http.auth import Authenticator
 from switchboard.http.context import RequestContextMiddleware
+from switchboard.http.cors import CorsMiddleware, CorsPolicy
 from switchboard.http.dispatch import DispatchRouter
 from switchboard.http.hmac import HmacVerifier
 from switchboard.http.json import json_response
@@ -196,6 +197,7 @@ class Node:
                 await self.signing_keys.load()
                 retention_ms = self.config.chat.event_retention_hours * 3_600_000
                 await self.chat_store.prune_events(int(self._clock.now() * 1000 - retention_ms))
+                await self.chat.delete_expired_threads()  # threads past their retentionPolicy
                 await self.repeatability.prune()
             except Exception:  # upkeep must survive a database blip; it retries next round
                 log.exception("maintenance round failed")
@@ -229,6 +231,10 @@ async def build_node(config: NodeConfig, *, port: int | None = None) -> Node:
     gc.set_threshold(20_000, 50, 100)
     log.info("switchboard node started on port %d", node.port)
     return node
+
+
+# What a web app's page calls with a user token (chat REST, /me): answered with CORS.
+BROWSER_PATHS = ("/chat", "/me")
 
 
 async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack) -> Node:
@@ -354,6 +360,9 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         would_deliver=events.would_deliver,
     )
 
+    cors = CorsPolicy.configured(
+        config.server.cors_allowed_origins, development=config.server.development
+    )
     router = DispatchRouter(
         routes=[
             *_operational_routes(database, bus, signing_keys, metrics),
@@ -391,8 +400,9 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         sms=sms,
         repeatability=repeatability,
         clock=clock,
-        # Request id, errors and metrics in one layer (http/context.py says why).
-        asgi=RequestContextMiddleware(router, metrics),
+        # Request id, errors and metrics in one layer (http/context.py says why); CORS
+        # outside it, on what browser SDKs call with a user token (http/cors.py).
+        asgi=CorsMiddleware(RequestContextMiddleware(router, metrics), cors, BROWSER_PATHS),
         stack=stack,
     )
     upkeep = TaskScope("node upkeep")

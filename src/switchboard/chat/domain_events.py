@@ -162,6 +162,7 @@ class ThreadCreated(_ThreadEvent, frozen=True, tag=ChatEventName.THREAD_CREATED.
     name = ChatEventName.THREAD_CREATED
     topic: str
     participants: tuple[ChatParticipant, ...]
+    metadata: dict[str, str] = {}  # the thread's (chat 2025-03-15)
 
 
 class ThreadPropertiesUpdated(
@@ -169,6 +170,7 @@ class ThreadPropertiesUpdated(
 ):
     name = ChatEventName.THREAD_PROPERTIES_UPDATED
     topic: str
+    metadata: dict[str, str] = {}  # the thread's whole metadata after the change
 
 
 class ThreadDeleted(_ThreadEvent, frozen=True, tag=ChatEventName.THREAD_DELETED.value):

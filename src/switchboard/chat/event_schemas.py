@@ -103,7 +103,11 @@ def wire_data(data: ChatEventData) -> dict[str, Any]:
             "threadId": thread_id,
             "version": version,
             "createdOn": on,
-            "properties": {"topic": data.topic},
+            "properties": (
+                {"topic": data.topic, "metadata": data.metadata}
+                if data.metadata
+                else {"topic": data.topic}
+            ),
             "participants": [participant_json(p) for p in data.participants],
             "createdBy": _by(data.by),
         }
@@ -111,7 +115,11 @@ def wire_data(data: ChatEventData) -> dict[str, Any]:
         return {
             "threadId": thread_id,
             "version": version,
-            "properties": {"topic": data.topic},
+            "properties": (
+                {"topic": data.topic, "metadata": data.metadata}
+                if data.metadata
+                else {"topic": data.topic}
+            ),
             "updatedOn": on,
             "updatedBy": _by(data.by),
         }

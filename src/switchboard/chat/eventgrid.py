@@ -156,7 +156,7 @@ def _body(data: ChatEventData) -> dict[str, Any]:
             "createTime": _time(data.changed_ms),
             "createdByCommunicationIdentifier": _by(data.by),
             "properties": {"topic": data.topic},
-            "metadata": {},
+            "metadata": dict(data.metadata),
             "participants": [_participant(p) for p in data.participants],
         }
     if isinstance(data, ThreadPropertiesUpdated):
@@ -165,7 +165,7 @@ def _body(data: ChatEventData) -> dict[str, Any]:
             "editedByCommunicationIdentifier": _by(data.by),
             "editTime": _time(data.changed_ms),
             "properties": {"topic": data.topic},
-            "metadata": {},
+            "metadata": dict(data.metadata),
         }
     if isinstance(data, ThreadDeleted):
         return {

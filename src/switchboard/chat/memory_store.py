@@ -10,7 +10,7 @@ a staged write is a new value in the unit's own dicts, never a mutation of commi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
@@ -20,6 +20,7 @@ from switchboard.chat.models import (
     NewParticipant,
     Participant,
     ReadReceipt,
+    RetentionPolicy,
     Thread,
 )
 from switchboard.chat.store import participants_seq_window
@@ -88,6 +89,7 @@ class MemoryThreadUnit:
                 new.share_history_ms or 0,
                 now_ms,
                 seq,
+                metadata=dict(new.metadata) if new.metadata else None,
             )
         self._roster_changed()
 
@@ -102,12 +104,16 @@ class MemoryThreadUnit:
         self._roster = self._read_roster()
 
     async def update_thread(
-        self, *, topic: str | None = None, deleted_ms: int | None = None
+        self,
+        *,
+        topic: str | None = None,
+        deleted_ms: int | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retention: RetentionPolicy | None = None,
     ) -> None:
-        if topic is not None:
-            self._thread = replace(self._thread, topic=topic)
-        if deleted_ms is not None:
-            self._thread = replace(self._thread, deleted_ms=deleted_ms)
+        self._thread = self._thread.updated(
+            topic=topic, deleted_ms=deleted_ms, metadata=metadata, retention=retention
+        )
 
     async def add_message(self, message: Message) -> None:
         self.messages[message.id] = message
@@ -278,3 +284,11 @@ class MemoryChatStore:
         for seq in old:
             del self._state.events[seq]
         return len(old)
+
+    async def expired_threads(self, now_ms: int, limit: int) -> list[str]:
+        expired = sorted(
+            (t.expires_ms, t.id)
+            for t in self._state.threads.values()
+            if t.deleted_ms is None and t.expires_ms is not None and t.expires_ms <= now_ms
+        )
+        return [thread_id for _, thread_id in expired[:limit]]

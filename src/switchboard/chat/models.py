@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -45,6 +45,29 @@ class ChatLimits:
     max_participants_for_receipts_and_typing: int = 20
     max_topic_length: int = 256
     max_metadata_bytes: int = 1024
+    # A thread's retention policy deletes it this many days after its creation (ACS: 30-90).
+    min_retention_days: int = 30
+    max_retention_days: int = 90
+
+
+class RetentionKind(StrEnum):
+    """ACS's ChatRetentionPolicy kinds (chat 2024-06-05-preview and 2025-03-15)."""
+
+    NONE = "none"
+    THREAD_CREATION_DATE = "threadCreationDate"
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """When a thread is deleted on its own: ``delete_after_days`` after its creation."""
+
+    kind: RetentionKind
+    delete_after_days: int | None = None
+
+    def expires_ms(self, created_ms: int) -> int | None:
+        if self.kind is not RetentionKind.THREAD_CREATION_DATE or self.delete_after_days is None:
+            return None
+        return created_ms + self.delete_after_days * 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +75,7 @@ class NewParticipant:
     user_id: str
     display_name: str | None = None
     share_history_ms: int | None = None
+    metadata: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +88,7 @@ class Participant:
     added_seq: int
     removed_ms: int | None = None
     removed_seq: int | None = None
+    metadata: Mapping[str, str] | None = None
 
     @property
     def is_active(self) -> bool:
@@ -87,6 +112,33 @@ class Thread:
     message_seq: int = 0
     last_message_id_ms: int = 0
     roster_version: int = 0
+    metadata: Mapping[str, str] | None = None
+    retention: RetentionPolicy | None = None
+    # When the retention sweeper deletes it (from ``retention``); None: never.
+    expires_ms: int | None = None
+
+    def updated(
+        self,
+        *,
+        topic: str | None = None,
+        deleted_ms: int | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retention: RetentionPolicy | None = None,
+    ) -> Thread:
+        """This thread with the given fields replaced (None: kept); ``expires_ms`` follows
+        the retention policy."""
+        thread = self
+        if topic is not None:
+            thread = replace(thread, topic=topic)
+        if deleted_ms is not None:
+            thread = replace(thread, deleted_ms=deleted_ms)
+        if metadata is not None:
+            thread = replace(thread, metadata=dict(metadata) or None)
+        if retention is not None:
+            thread = replace(
+                thread, retention=retention, expires_ms=retention.expires_ms(self.created_ms)
+            )
+        return thread
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,8 @@ class ChatRosterService:
                 f"at once; got {len(participants)}.",
                 code="TooManyParticipants",
             )
+        for participant in participants:
+            self._rules.check_metadata(participant.metadata)
         valid, invalid = await validate_new_participants(self._identities, participants)
         async with self._changes.thread(thread_id) as change:
             before = change.roster

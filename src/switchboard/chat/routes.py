@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from switchboard.chat import schemas
+from switchboard.chat.models import RetentionPolicy
 from switchboard.chat.roster import ChatRosterService
 from switchboard.chat.service import ChatService
 from switchboard.core.principal import Principal
@@ -49,12 +50,32 @@ def chat_routes(
     def thread_path(thread_id: str, tail: str) -> str:
         return f"/chat/threads/{quote(thread_id, safe='')}/{tail}"
 
+    def location(request: Request, thread_id: str, *tail: str) -> dict[str, str]:
+        # As ACS writes it: the endpoint's full URL, the thread id's ':' escaped, '@' kept.
+        path = "/".join(("/chat/threads", quote(thread_id, safe="@"), *tail))
+        return {"Location": f"{request.url.scheme}://{request.url.netloc}{path}"}
+
+    def retention(body: schemas.RetentionPolicyIn | None) -> RetentionPolicy | None:
+        if body is None:
+            return None
+        return service.rules.retention_policy(body.kind, body.delete_thread_after_days)
+
     async def create_thread(request: Request, principal: Principal) -> Response:
         async def create() -> Response:
             body = decode_json(await body_of(request), schemas.CreateThreadRequest)
             participants = [p.to_model() for p in body.participants]
-            thread, invalid = await service.create_thread(principal, body.topic, participants)
-            return json_response(schemas.created_thread_json(thread, invalid), 201)
+            thread, invalid = await service.create_thread(
+                principal,
+                body.topic,
+                participants,
+                metadata=body.metadata,
+                retention=retention(body.retention_policy),
+            )
+            return json_response(
+                schemas.created_thread_json(thread, invalid),
+                201,
+                headers=location(request, thread.id),
+            )
 
         return await repeatability.run(request, f"chat.threads:{principal.user_id}", create)
 
@@ -85,8 +106,13 @@ def chat_routes(
 
     async def update_thread(request: Request, principal: Principal) -> Response:
         body = decode_json(await body_of(request), schemas.UpdateThreadRequest)
-        if body.topic is not None:
-            await service.update_topic(principal, request.path_params["thread_id"], body.topic)
+        await service.update_thread(
+            principal,
+            request.path_params["thread_id"],
+            topic=body.topic,
+            metadata=body.metadata,
+            retention=retention(body.retention_policy),
+        )
         return empty_response(204)
 
     async def delete_thread(request: Request, principal: Principal) -> Response:
@@ -95,15 +121,14 @@ def chat_routes(
 
     async def send_message(request: Request, principal: Principal) -> Response:
         body = decode_json(await body_of(request), schemas.SendMessageRequest)
+        schemas.refuse_attachments(body.attachments)
+        thread_id = request.path_params["thread_id"]
         message = await service.send_message(
-            principal,
-            request.path_params["thread_id"],
-            body.content,
-            body.type,
-            body.sender_display_name,
-            body.metadata,
+            principal, thread_id, body.content, body.type, body.sender_display_name, body.metadata
         )
-        return json_response({"id": message.id}, 201)
+        return json_response(
+            {"id": message.id}, 201, headers=location(request, thread_id, "messages", message.id)
+        )
 
     async def list_messages(request: Request, principal: Principal) -> Response:
         thread_id = request.path_params["thread_id"]
@@ -136,6 +161,7 @@ def chat_routes(
 
     async def update_message(request: Request, principal: Principal) -> Response:
         body = decode_json(await body_of(request), schemas.UpdateMessageRequest)
+        schemas.refuse_attachments(body.attachments)
         await service.update_message(
             principal,
             request.path_params["thread_id"],

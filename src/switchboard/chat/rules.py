@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import msgspec
 
-from switchboard.chat.models import ChatLimits, MessageType
+from switchboard.chat.models import ChatLimits, MessageType, RetentionKind, RetentionPolicy
 from switchboard.core.errors import BadRequestError
 
 
@@ -39,6 +39,28 @@ class ChatRules:
                 f"Metadata is limited to {self.limits.max_metadata_bytes} bytes.",
                 code="MetadataTooLarge",
             )
+
+    def retention_policy(self, kind: str, days: int | None) -> RetentionPolicy:
+        """ACS's ChatRetentionPolicy: ``none``, or ``threadCreationDate`` with
+        ``deleteThreadAfterDays`` within the configured range (ACS: 30 to 90)."""
+        try:
+            parsed = RetentionKind(kind)
+        except ValueError:
+            raise BadRequestError(
+                f"Unknown retention policy kind '{kind}'; use 'threadCreationDate' or 'none'.",
+                code="InvalidRetentionPolicy",
+                target="retentionPolicy.kind",
+            ) from None
+        if parsed is RetentionKind.NONE:
+            return RetentionPolicy(parsed)
+        low, high = self.limits.min_retention_days, self.limits.max_retention_days
+        if days is None or not low <= days <= high:
+            raise BadRequestError(
+                f"deleteThreadAfterDays must be between {low} and {high}.",
+                code="InvalidRetentionPolicy",
+                target="retentionPolicy.deleteThreadAfterDays",
+            )
+        return RetentionPolicy(parsed, days)
 
     def check_topic(self, topic: str) -> None:
         if not topic.strip():

@@ -1,4 +1,9 @@
-"""Chat wire shapes (api-version 2024-03-07 and later): the only place with camelCase."""
+"""Chat wire shapes (api-version 2024-03-07 and later): the only place with camelCase.
+
+2024-06-05-preview and 2025-03-15 add thread ``metadata`` and ``retentionPolicy`` and
+participant ``metadata`` (kept and returned), and (2024-06-05-preview only) message
+``attachments``, which only Teams interop fills: refused with 400 rather than dropped.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,14 @@ from typing import Any
 
 import msgspec
 
-from switchboard.chat.models import Message, NewParticipant, Participant, ReadReceipt, Thread
+from switchboard.chat.models import (
+    Message,
+    NewParticipant,
+    Participant,
+    ReadReceipt,
+    RetentionPolicy,
+    Thread,
+)
 from switchboard.chat.participants import InvalidParticipant
 from switchboard.core.clock import iso8601
 from switchboard.core.errors import BadRequestError
@@ -18,20 +30,44 @@ class ParticipantIn(msgspec.Struct, rename="camel"):
     communication_identifier: dict[str, Any]
     display_name: str | None = None
     share_history_time: str | None = None
+    metadata: dict[str, str] | None = None
 
     def to_model(self) -> NewParticipant:
         identifier = identifier_from_json(self.communication_identifier)
         share = parse_time(self.share_history_time, "shareHistoryTime")
-        return NewParticipant(identifier.raw_id, self.display_name, share)
+        return NewParticipant(identifier.raw_id, self.display_name, share, self.metadata)
+
+
+class RetentionPolicyIn(msgspec.Struct, rename="camel"):
+    """ChatRetentionPolicy (discriminated by ``kind``); checked by ChatRules."""
+
+    kind: str
+    delete_thread_after_days: int | None = None
 
 
 class CreateThreadRequest(msgspec.Struct, rename="camel"):
     topic: str
     participants: list[ParticipantIn] = []
+    metadata: dict[str, str] | None = None
+    retention_policy: RetentionPolicyIn | None = None
 
 
 class UpdateThreadRequest(msgspec.Struct, rename="camel"):
     topic: str | None = None
+    metadata: dict[str, str] | None = None
+    retention_policy: RetentionPolicyIn | None = None
+
+
+def refuse_attachments(attachments: list[Any] | None) -> None:
+    """2024-06-05-preview's message attachments are Teams interop's (images uploaded to Teams):
+    nothing here could serve them, so a request carrying one is refused, not half-kept."""
+    if attachments:
+        raise BadRequestError(
+            "Message attachments are only supported in Teams interop, which this server "
+            "does not provide.",
+            code="AttachmentsNotSupported",
+            target="attachments",
+        )
 
 
 class SendMessageRequest(msgspec.Struct, rename="camel"):
@@ -39,11 +75,13 @@ class SendMessageRequest(msgspec.Struct, rename="camel"):
     sender_display_name: str | None = None
     type: str = "text"
     metadata: dict[str, str] | None = None
+    attachments: list[Any] | None = None
 
 
 class UpdateMessageRequest(msgspec.Struct, rename="camel"):
     content: str | None = None
     metadata: dict[str, str] | None = None
+    attachments: list[Any] | None = None
 
 
 class AddParticipantsRequest(msgspec.Struct, rename="camel"):
@@ -75,6 +113,13 @@ def _iso(ms: int) -> str:
     return iso8601(ms / 1000)
 
 
+def retention_json(policy: RetentionPolicy) -> dict[str, Any]:
+    body: dict[str, Any] = {"kind": policy.kind.value}
+    if policy.delete_after_days is not None:
+        body["deleteThreadAfterDays"] = policy.delete_after_days
+    return body
+
+
 def thread_json(thread: Thread) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": thread.id,
@@ -84,6 +129,10 @@ def thread_json(thread: Thread) -> dict[str, Any]:
     }
     if thread.deleted_ms is not None:
         body["deletedOn"] = _iso(thread.deleted_ms)
+    if thread.metadata:
+        body["metadata"] = dict(thread.metadata)
+    if thread.retention is not None:
+        body["retentionPolicy"] = retention_json(thread.retention)
     return body
 
 
@@ -107,11 +156,14 @@ def created_thread_json(thread: Thread, invalid: list[InvalidParticipant]) -> di
 
 
 def participant_json(participant: Participant) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "communicationIdentifier": user_identifier_json(participant.user_id),
         "displayName": participant.display_name,
         "shareHistoryTime": _iso(participant.share_history_ms),
     }
+    if participant.metadata:
+        body["metadata"] = dict(participant.metadata)
+    return body
 
 
 def _system_participant_json(data: dict[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from switchboard.chat.models import (
     MessageType,
     NewParticipant,
     Participant,
+    RetentionPolicy,
     Thread,
 )
 from switchboard.chat.participants import (
@@ -45,6 +46,7 @@ from switchboard.chat.store import ChatStore, live_thread
 from switchboard.core.errors import (
     MessageNotFoundError,
     PermissionDeniedError,
+    ThreadNotFoundError,
 )
 from switchboard.core.principal import Principal
 
@@ -64,30 +66,45 @@ class ChatService:
         self._identities = identities
         self._rules = rules
         self.limits = rules.limits
+        self.rules = rules
 
     # ---- threads -------------------------------------------------------------------------
 
     async def create_thread(
-        self, principal: Principal, topic: str, participants: Sequence[NewParticipant]
+        self,
+        principal: Principal,
+        topic: str,
+        participants: Sequence[NewParticipant],
+        *,
+        metadata: Mapping[str, str] | None = None,
+        retention: RetentionPolicy | None = None,
     ) -> tuple[Thread, list[InvalidParticipant]]:
         creator = access.caller(principal)
         access.require_thread_admin(principal)
         self._rules.check_topic(topic)
+        self._rules.check_metadata(metadata)
+        for participant in participants:
+            self._rules.check_metadata(participant.metadata)
         valid, invalid = await validate_new_participants(self._identities, participants)
         if all(p.user_id != creator for p in valid):
             valid.insert(0, NewParticipant(creator))
         self._rules.check_roster_size(len(valid))
         now = self._changes.now_ms()
-        thread = Thread(f"19:{secrets.token_hex(16)}@thread.v2", topic, now, creator)
+        thread = Thread(f"19:{secrets.token_hex(16)}@thread.v2", topic, now, creator).updated(
+            metadata=metadata, retention=retention
+        )
         async with self._changes.new_thread(thread) as change:
             seq = await change.unit.allocate_seq()
             await change.unit.add_participants(valid, now, seq)
             everyone = change.roster
+            # As ACS records it: participantAdded (sequence 1), then topicUpdated with the
+            # thread's first topic (2), so the first message a user sends is sequence 3.
             await change.add_system_message(
                 MessageType.PARTICIPANT_ADDED,
                 creator,
                 participants=[shapes.participant_json(p) for p in everyone],
             )
+            await change.add_system_message(MessageType.TOPIC_UPDATED, creator, topic=topic)
             await change.emit(
                 ThreadCreated(
                     thread.id,
@@ -95,6 +112,7 @@ class ChatService:
                     now,
                     topic,
                     tuple(ChatParticipant.of(p) for p in everyone),
+                    dict(thread.metadata or {}),
                 ),
                 seq=seq,
             )
@@ -112,19 +130,69 @@ class ChatService:
         return await self._store.list_threads(access.caller(principal), start_ms, after, limit)
 
     async def update_topic(self, principal: Principal, thread_id: str, topic: str) -> None:
+        await self.update_thread(principal, thread_id, topic=topic)
+
+    async def update_thread(
+        self,
+        principal: Principal,
+        thread_id: str,
+        *,
+        topic: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retention: RetentionPolicy | None = None,
+    ) -> None:
+        """PATCH a thread: ``metadata`` is merged into the thread's (as ACS's recording of
+        "updates the thread metadata" shows); a new topic also leaves a topicUpdated message."""
         user = access.caller(principal)
         access.require_thread_admin(principal)
-        self._rules.check_topic(topic)
+        if topic is not None:
+            self._rules.check_topic(topic)
+        if topic is None and metadata is None and retention is None:
+            return  # an empty PATCH changes nothing (and announces nothing)
         async with self._changes.thread(thread_id) as change:
             everyone = change.roster
             access.require_active(find_participant(everyone, user), thread_id)
-            await change.unit.update_thread(topic=topic)
-            await change.add_system_message(MessageType.TOPIC_UPDATED, user, topic=topic)
+            merged = None
+            if metadata is not None:
+                merged = {**(change.thread.metadata or {}), **metadata}
+                self._rules.check_metadata(merged)
+            await change.unit.update_thread(topic=topic, metadata=merged, retention=retention)
+            if topic is not None:
+                await change.add_system_message(MessageType.TOPIC_UPDATED, user, topic=topic)
+            thread = change.thread
             await change.emit(
                 ThreadPropertiesUpdated(
-                    thread_id, ChatActor.among(user, everyone), change.now_ms, topic
+                    thread_id,
+                    ChatActor.among(user, everyone),
+                    change.now_ms,
+                    thread.topic,
+                    dict(thread.metadata or {}),
                 )
             )
+
+    async def delete_expired_threads(self, limit: int = 100) -> int:
+        """The retention sweeper's round: delete each live thread whose retention policy has
+        run out (as its creator, who chose the policy). Returns how many were deleted."""
+        now = self._changes.now_ms()
+        deleted = 0
+        for thread_id in await self._store.expired_threads(now, limit):
+            try:
+                async with self._changes.thread(thread_id) as change:
+                    thread = change.thread
+                    if thread.expires_ms is None or thread.expires_ms > change.now_ms:
+                        continue  # its policy changed since it was listed
+                    await change.unit.update_thread(deleted_ms=change.now_ms)
+                    await change.emit(
+                        ThreadDeleted(
+                            thread_id,
+                            ChatActor.among(thread.created_by, change.roster),
+                            change.now_ms,
+                        )
+                    )
+                deleted += 1
+            except ThreadNotFoundError:
+                continue  # deleted by a user (or another node's sweeper) meanwhile
+        return deleted
 
     async def delete_thread(self, principal: Principal, thread_id: str) -> None:
         user = access.caller(principal)

@@ -233,3 +233,14 @@ class SqlChatStore:
                 chat_events.delete().where(chat_events.c.created_ms < older_than_ms)
             )
         return int(result.rowcount or 0)
+
+    async def expired_threads(self, now_ms: int, limit: int) -> list[str]:
+        t = chat_threads
+        query = (
+            sa.select(t.c.id)
+            .where(t.c.deleted_ms.is_(None), t.c.expires_ms <= now_ms)
+            .order_by(t.c.expires_ms, t.c.id)
+            .limit(limit)
+        )
+        async with self._db.read() as conn:
+            return [str(r.id) for r in (await conn.execute(query)).all()]

@@ -15,13 +15,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.chat.domain_events import ChatEvent
-from switchboard.chat.models import Message, NewParticipant, Participant, Thread
-from switchboard.chat.rows import message_from_row
+from switchboard.chat.models import Message, NewParticipant, Participant, RetentionPolicy, Thread
+from switchboard.chat.rows import (
+    json_column,
+    message_from_row,
+    participant_from_values,
+    retention_column,
+    thread_from_values,
+)
 from switchboard.chat.tables import (
     chat_messages,
     chat_participants,
@@ -32,16 +37,15 @@ from switchboard.core.events import IntegrationEvent
 from switchboard.events.outbox import Outbox
 from switchboard.storage.driver import DriverSql
 
-_encode = msgspec.json.encode
-
-# Column orders match the dataclasses' field orders: Thread(*row), Participant(*row).
+# Column orders as chat/rows.py's thread_from_values and participant_from_values read them.
 _LOCK_THREAD = (
     "SELECT id, topic, created_ms, created_by, deleted_ms, last_message_ms, message_seq,"
-    " last_message_id_ms, roster_version FROM chat_threads WHERE id = ?"
+    " last_message_id_ms, roster_version, metadata, retention, expires_ms"
+    " FROM chat_threads WHERE id = ?"
 )
 _PARTICIPANTS = (
     "SELECT thread_id, user_id, display_name, share_history_ms, added_ms, added_seq,"
-    " removed_ms, removed_seq FROM chat_participants WHERE thread_id = ?"
+    " removed_ms, removed_seq, metadata FROM chat_participants WHERE thread_id = ?"
     " ORDER BY added_seq, user_id"
 )
 _BUMP_ROSTER = "UPDATE chat_threads SET roster_version = roster_version + 1 WHERE id = ?"
@@ -123,7 +127,7 @@ class SqlThreadUnit:
         )
         if row is None:
             return None
-        thread = self._thread = Thread(*row)
+        thread = self._thread = thread_from_values(row)
         cached = self._rosters.get(thread_id, thread.roster_version)
         if cached is not None:
             self._roster = list(cached)
@@ -141,6 +145,9 @@ class SqlThreadUnit:
                 created_by=thread.created_by,
                 message_seq=thread.message_seq,
                 last_message_id_ms=thread.last_message_id_ms,
+                metadata=json_column(thread.metadata),
+                retention=retention_column(thread.retention),
+                expires_ms=thread.expires_ms,
             )
         )
         self._thread = thread
@@ -148,7 +155,7 @@ class SqlThreadUnit:
 
     async def _select_roster(self, thread_id: str) -> list[Participant]:
         rows = await self._sql.fetchall(_PARTICIPANTS, (thread_id,))
-        return [Participant(*row) for row in rows]
+        return [participant_from_values(row) for row in rows]
 
     async def allocate_seq(self) -> int:
         row = await self._sql.fetchone(_ALLOCATE, (1,))
@@ -174,6 +181,7 @@ class SqlThreadUnit:
                 "added_seq": seq,
                 "removed_ms": None,
                 "removed_seq": None,
+                "metadata": json_column(new.metadata),
             }
             result = await self._conn.execute(
                 p.update()
@@ -201,17 +209,26 @@ class SqlThreadUnit:
         ]
 
     async def update_thread(
-        self, *, topic: str | None = None, deleted_ms: int | None = None
+        self,
+        *,
+        topic: str | None = None,
+        deleted_ms: int | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retention: RetentionPolicy | None = None,
     ) -> None:
-        thread = self.thread
-        if topic is not None:
-            thread = replace(thread, topic=topic)
-        if deleted_ms is not None:
-            thread = replace(thread, deleted_ms=deleted_ms)
+        thread = self.thread.updated(
+            topic=topic, deleted_ms=deleted_ms, metadata=metadata, retention=retention
+        )
         await self._conn.execute(
             chat_threads.update()
             .where(chat_threads.c.id == thread.id)
-            .values(topic=thread.topic, deleted_ms=thread.deleted_ms)
+            .values(
+                topic=thread.topic,
+                deleted_ms=thread.deleted_ms,
+                metadata=json_column(thread.metadata),
+                retention=retention_column(thread.retention),
+                expires_ms=thread.expires_ms,
+            )
         )
         self._thread = thread
 
@@ -228,8 +245,8 @@ class SqlThreadUnit:
                 message.sender_display_name,
                 message.created_ms,
                 message.version_ms,
-                _json(message.metadata),
-                _json(message.system),
+                json_column(message.metadata),
+                json_column(message.system),
             ),
         )
         id_ms = int(message.id)
@@ -258,7 +275,7 @@ class SqlThreadUnit:
             .where(m.c.thread_id == message.thread_id, m.c.id == message.id)
             .values(
                 content=message.content,
-                metadata=_json(message.metadata),
+                metadata=json_column(message.metadata),
                 edited_ms=message.edited_ms,
                 deleted_ms=message.deleted_ms,
                 version_ms=message.version_ms,
@@ -290,7 +307,3 @@ class SqlThreadUnit:
     async def add_integration_events(self, events: Sequence[IntegrationEvent]) -> None:
         if self._outbox is not None and events:
             await self._outbox.add(self._conn, events)
-
-
-def _json(value: Mapping[str, object] | None) -> str | None:
-    return _encode(dict(value)).decode() if value else None

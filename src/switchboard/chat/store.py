@@ -16,7 +16,7 @@ holds both to the same behaviour.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -26,6 +26,7 @@ from switchboard.chat.models import (
     NewParticipant,
     Participant,
     ReadReceipt,
+    RetentionPolicy,
     Thread,
 )
 from switchboard.core.errors import ThreadNotFoundError
@@ -58,8 +59,16 @@ class ThreadUnit(Protocol):
     async def remove_participant(self, user_id: str, now_ms: int, seq: int) -> None: ...
 
     async def update_thread(
-        self, *, topic: str | None = None, deleted_ms: int | None = None
-    ) -> None: ...
+        self,
+        *,
+        topic: str | None = None,
+        deleted_ms: int | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retention: RetentionPolicy | None = None,
+    ) -> None:
+        """Replace what is given (None: kept); ``metadata`` whole (the service merges), and
+        the thread's ``expires_ms`` from ``retention``."""
+        ...
 
     async def add_message(self, message: Message) -> None:
         """Insert a message and advance the thread's message sequence and id clock to it."""
@@ -131,6 +140,10 @@ class ChatStore(Protocol):
         ...
 
     async def prune_events(self, older_than_ms: int) -> int: ...
+
+    async def expired_threads(self, now_ms: int, limit: int) -> list[str]:
+        """Ids of live threads whose retention policy has them deleted at or before now."""
+        ...
 
 
 def participants_seq_window(participants: Sequence[Participant], seq: int) -> tuple[str, ...]:

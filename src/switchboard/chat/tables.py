@@ -1,4 +1,4 @@
-"""Chat tables (migrations 0003, 0007). Times are epoch milliseconds."""
+"""Chat tables (migrations 0003, 0007, 0012). Times are epoch milliseconds."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ chat_threads = sa.Table(
     sa.Column("last_message_id_ms", sa.BigInteger, nullable=False),
     # Bumped with every participant change: the key of the roster cache (chat/sql_unit.py).
     sa.Column("roster_version", sa.BigInteger, nullable=False, server_default="0"),
+    # Chat 2024-06-05-preview / 2025-03-15: metadata (JSON object of strings), the retention
+    # policy (JSON, as the API spells it) and when the retention sweeper deletes the thread.
+    sa.Column("metadata", sa.Text, nullable=True),
+    sa.Column("retention", sa.Text, nullable=True),
+    sa.Column("expires_ms", sa.BigInteger, nullable=True),
 )
 
 chat_participants = sa.Table(
@@ -32,6 +37,7 @@ chat_participants = sa.Table(
     sa.Column("added_seq", sa.BigInteger, nullable=False),
     sa.Column("removed_ms", sa.BigInteger, nullable=True),
     sa.Column("removed_seq", sa.BigInteger, nullable=True),
+    sa.Column("metadata", sa.Text, nullable=True),
 )
 
 chat_messages = sa.Table(

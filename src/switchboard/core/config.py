@@ -70,6 +70,10 @@ class Settings:
     redis_namespace: str = "switchboard"
     mode: Mode = Mode.DEVELOPMENT
     log_level: str = "info"
+    # Web apps on their own origin calling the chat REST API and /me (http/cors.py): a list,
+    # or comma-separated in the environment; "*" any. Empty: any in development, none in
+    # production.
+    cors_allowed_origins: tuple[str, ...] = ()
     hmac_max_skew_seconds: int = 900
     access_key_reload_seconds: float = 5.0
     chat_heartbeat_seconds: float = 15.0
@@ -160,6 +164,8 @@ def _coerce(field: dataclasses.Field[Any], value: Any) -> Any:
             return _event_subscriptions(value)
         if kind == "tuple[Mapping[str, Any], ...]":
             return _tables(field.name, value)
+        if kind == "tuple[str, ...]":
+            return _strings(field.name, value)
         if kind == "str | None":
             return None if value in (None, "") else str(value)
         return str(value)
@@ -223,6 +229,15 @@ def _tables(name: str, value: Any) -> tuple[Mapping[str, Any], ...]:
     if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
         raise ConfigError(f"{name} must be a list of tables.")
     return tuple(value)
+
+
+def _strings(name: str, value: Any) -> tuple[str, ...]:
+    """A TOML array of strings, or the same comma-separated (from the environment)."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{name} must be a list of strings.")
+    return tuple(v.strip() for v in value if v.strip())
 
 
 def load_settings(

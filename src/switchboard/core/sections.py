@@ -38,6 +38,7 @@ class ServerConfig:
     public_host: str | None = None
     mode: Mode = Mode.DEVELOPMENT
     log_level: str = "info"
+    cors_allowed_origins: tuple[str, ...] = ()  # http/cors.py; empty: any in development
     access_log: bool = False
     http_server: str = "uvicorn"
     shutdown_timeout_seconds: float = 10.0
