@@ -18,6 +18,8 @@ const app = {
   friends: [], // [{ name, userId, threadId }]
   directory: [], // [{ name, userId }] of everyone signed in (names of meeting guests)
   selected: null, // the friend whose chat is open
+  opening: null, // { friend, arrived: [live messages] } while a chat's history loads
+  shown: new Set(), // ids of the messages shown in the open chat
   agent: null, // CallAgent
   chat: null, // ChatRealtimeClient
   call: null, // the current Call
@@ -190,22 +192,33 @@ async function openChat(friend) {
   $("chat-input").disabled = $("chat-form").querySelector("button").disabled = false;
   $(`friend-${friend.name}`)?.classList.remove("unread");
   await refreshFriends();
+  // Messages that arrive live while the history loads wait for it (the history may hold them
+  // too): each message is shown once, in order.
+  const opening = { friend, arrived: [] };
+  app.opening = opening;
+  app.shown = new Set();
   $("messages").replaceChildren();
-  for (const message of await api("GET", `/api/chat/${encodeURIComponent(friend.name)}`)) {
-    appendMessage(message.senderId, message.message);
-  }
+  const history = await api("GET", `/api/chat/${encodeURIComponent(friend.name)}`);
+  if (app.opening !== opening) return; // another chat was opened meanwhile
+  app.opening = null;
+  for (const message of history) appendMessage(message.id, message.senderId, message.message);
+  for (const event of opening.arrived) appendMessage(event.id, event.sender.rawId, event.message);
 }
 
 function showMessage(event) {
   const friend = app.friends.find((f) => f.threadId === event.threadId);
-  if (friend && friend.name === app.selected?.name) {
-    appendMessage(event.sender.rawId, event.message);
+  if (friend && friend.name === app.opening?.friend.name) {
+    app.opening.arrived.push(event);
+  } else if (friend && friend.name === app.selected?.name) {
+    appendMessage(event.id, event.sender.rawId, event.message);
   } else if (friend) {
     $(`friend-${friend.name}`)?.classList.add("unread");
   }
 }
 
-function appendMessage(senderId, text) {
+function appendMessage(id, senderId, text) {
+  if (app.shown.has(id)) return;
+  app.shown.add(id);
   const li = document.createElement("li");
   const mine = senderId === app.me.userId;
   li.className = mine ? "mine" : "theirs";
