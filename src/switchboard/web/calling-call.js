@@ -421,37 +421,11 @@ export class Call extends Emitter {
       this.#port.request("hangUp", { callId: serverCallId }).catch(() => {});
       return;
     }
-    this.#peer?.close();
     this.#placed(serverCallId);
     this.isConference = true;
     this.#heldCandidates = null; // the SFU is ICE-lite: its candidate is in its SDP, ours unused
-    const removed = this.remoteParticipants;
-    if (removed.length) {
-      this.remoteParticipants = [];
-      removed.forEach((participant) => participant._gone());
-      this._emit("remoteParticipantsUpdated", { added: [], removed });
-    }
     this.#setState("Connecting");
-    try {
-      const peer = this.#newPeer();
-      const video = await this.#local.cameraTrack();
-      this.#local.addTransceivers(peer.pc, video);
-      await peer.pc.setLocalDescription();
-      await this.#port.request(
-        "accept",
-        {
-          callId: this.id,
-          description: peer.local(),
-          media: { audio: true, video: video !== null },
-        },
-        (ack) => {
-          this.participantId = String(ack.participantId ?? "");
-        },
-      );
-      if (this.isMuted) this.#mediaState({ muted: true }).catch(report);
-    } catch (error) {
-      this.#failed(error);
-    }
+    await this.#rejoin();
   }
 
   /** @param {string} callId */
@@ -551,29 +525,32 @@ export class Call extends Emitter {
    * @param {string} toCallId
    */
   async #moved(toCallId) {
-    this.id = toCallId;
-    this.#port.track(this);
-    this._emit("idChanged", undefined);
+    this.#placed(toCallId);
+    await this.#rejoin();
+  }
+
+  /**
+   * Join the call `this.id` names with a new peer connection and a fresh offer (the
+   * microphone and camera stay open), as a device accepting a server call's ring: after an
+   * app answered our 1:1 call (`callConverted`) or moved us (`callMoved`).
+   */
+  async #rejoin() {
     const gone = this.remoteParticipants;
     this.remoteParticipants = [];
     gone.forEach((participant) => participant._gone());
     if (gone.length) this._emit("remoteParticipantsUpdated", { added: [], removed: gone });
     this.#peer?.close();
-    const peer = new CallPeer(this.#port.iceServers(), {
-      candidate: (candidate) => this.#sendCandidate(candidate),
-      send: (description) => this.#sendDescription(description),
-      tracksChanged: () => this.#showRemoteVideo(),
-    });
-    this.#peer = peer;
-    this.#local.addTransceivers(peer.pc, await this.#local.cameraTrack());
     try {
+      const peer = this.#newPeer();
+      const video = await this.#local.cameraTrack();
+      this.#local.addTransceivers(peer.pc, video);
       await peer.pc.setLocalDescription();
       await this.#port.request(
         "accept",
         {
           callId: this.id,
           description: peer.local(),
-          media: { audio: true, video: this.localVideoStreams.length > 0 },
+          media: { audio: true, video: video !== null },
         },
         (ack) => {
           this.participantId = String(ack.participantId ?? "");

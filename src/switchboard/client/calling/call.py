@@ -391,30 +391,11 @@ class Call:
             self._agent.spawn(self._leave_converted(), f"call {server_call_id} leaves")
             return
         self._set_state(CallState.CONNECTING)
-        self._work.put_nowait(self._join_converted)
+        self._work.put_nowait(self._rejoin)
 
     async def _leave_converted(self) -> None:
         with contextlib.suppress(RequestFailed, SignalingClosed):
             await self._agent.request(requests.HangUp(call_id=self.id))
-
-    async def _join_converted(self) -> None:
-        if self.state is CallState.DISCONNECTED:
-            return
-        if self.media is not None:  # the 1:1 offer nobody answered
-            await self.media.close()
-        video = self.video_on
-        self.media = CallMedia(self._agent.ice_servers, video=video, tone_hz=self._agent.tone_hz)
-        offer = await self.media.offer()
-        accept = requests.Accept(
-            call_id=self.id,
-            description=offer,
-            media={"audio": True, "video": video},
-            display_name=self._agent.display_name,
-        )
-        try:
-            await self._agent.request(accept, on_ack=self._accepted)
-        except RequestFailed as exc:  # the server call is gone already
-            self.ended(EndReason(0, 0, exc.message))
 
     def _phase(self, phase: str) -> None:
         if phase == "Ringing" and self.state is CallState.CONNECTING:
@@ -457,6 +438,9 @@ class Call:
         self._work.put_nowait(self._rejoin)
 
     async def _rejoin(self) -> None:
+        """Join the call ``self.id`` names with a new peer connection and a fresh offer, as a
+        device accepting a server call's ring: after an app answered our 1:1 call
+        (``callConverted``) or moved us (``callMoved``)."""
         if self.state is CallState.DISCONNECTED:
             return
         old, self.media = self.media, None
