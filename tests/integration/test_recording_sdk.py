@@ -155,7 +155,7 @@ async def test_unmixed_and_mixed_wav_hold_each_tone_and_the_sync_sdk_downloads_a
     )
     async with asyncio.timeout(90):
         group_id = await group_call(users, TONES)
-        first = CommunicationUserIdentifier(users.agents[0].user_id)
+        first = CommunicationUserIdentifier(str(users.agents[0].user_id))
         unmixed = await sync(
             lambda: client.start_recording(
                 group_call_id=group_id,
@@ -259,23 +259,24 @@ async def test_the_async_sdk_records_mp3_and_downloads_it(
                 recording_channel_type="mixed",
                 recording_format_type="mp3",
             )
+            recording_id = str(started.recording_id)
             await asyncio.sleep(1.5)
-            await client.stop_recording(started.recording_id)
-            found = await file_event(events, started.recording_id)
+            await client.stop_recording(recording_id)
+            found = await file_event(events, recording_id)
             assert found["recordingFormatType"] == "Mp3"
             [chunk] = found["recordingStorageInfo"]["recordingChunks"]
             # 1.6.0 returns the transport's response, not the byte iterator it documents
             # (its own "issue #42835"): read it whole.
             response: Any = await client.download_recording(chunk["contentLocation"])
             data = await response.read()
-            with av.open(io.BytesIO(data)) as container:
+            with av.open(io.BytesIO(data), "r") as container:
                 pcm = np.concatenate(
                     [frame.to_ndarray().reshape(-1) for frame in container.decode(audio=0)]
                 )
             assert len(pcm) > 16000  # more than a second decoded
             assert all(strong(pcm, 16000, tone) for tone in TONES[:2])
             with pytest.raises(HttpResponseError) as gone:
-                await client.pause_recording(started.recording_id)
+                await client.pause_recording(recording_id)
             assert gone.value.status_code == 400
 
 
@@ -302,3 +303,33 @@ async def test_recording_a_call_that_is_not_running_is_a_4xx(server: RunningServ
     assert unmixed_mp3.value.status_code == 400
     with pytest.raises(ResourceNotFoundError):
         await sync(lambda: client.get_recording_properties("0123abcd"))
+
+
+async def test_an_audio_video_mp4_of_a_video_call_decodes_with_frames(
+    server: RunningServer, users: GroupUsers, events: EventReceiver
+) -> None:
+    client = CallAutomationClient.from_connection_string(
+        server.connection_string, transport=pinned_sync_transport(server.ca_path)
+    )
+    async with asyncio.timeout(60):
+        group_id = await group_call(users, TONES[:2], video=True)
+        started = await sync(lambda: client.start_recording(group_call_id=group_id))
+        recording_id = str(started.recording_id)
+        await asyncio.sleep(3.0)
+        await sync(lambda: client.stop_recording(recording_id))
+        found = await file_event(events, recording_id)
+        assert (found["recordingContentType"], found["recordingFormatType"]) == (
+            "AudioVideo",
+            "Mp4",
+        )
+        [chunk] = found["recordingStorageInfo"]["recordingChunks"]
+        data = await sync(lambda: downloaded(client, chunk["contentLocation"]))
+        with av.open(io.BytesIO(data), "r") as container:
+            pictures = list(container.decode(video=0))
+        with av.open(io.BytesIO(data), "r") as container:
+            sound = np.concatenate(
+                [frame.to_ndarray().reshape(-1) for frame in container.decode(audio=0)]
+            )
+        assert len(pictures) >= 10
+        assert pictures[0].width > 0 and pictures[0].height > 0
+        assert len(sound) > 16000
