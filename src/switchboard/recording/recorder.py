@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 _EXTENSIONS = {RecordingFormat.WAV: "wav", RecordingFormat.MP3: "mp3", RecordingFormat.MP4: "mp4"}
 _FRAME_MS = FRAME_SAMPLES * 1000 // SAMPLE_RATE
 _encode_manifest = msgspec.json.Encoder().encode
+MAX_BURST_FRAMES = 3000  # one minute: the most a stalled recorder lays out at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +78,15 @@ class Recorder:
         *,
         chunk_seconds: float,
         wall_clock: Callable[[], float],
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.manifest = manifest
         self.leg: RecordingLeg | None = None
         self._blobs = blobs
         self._wall = wall_clock
+        self._monotonic = monotonic
+        self._origin: float | None = None  # monotonic time of the first tick
+        self._laid = 0  # 20 ms frames laid out since then
         self._chunk_frames = max(1, round(chunk_seconds * 1000 / _FRAME_MS))
         self.timeline = AudioTimeline(manifest.options, raw_id_of, chunk_frames=self._chunk_frames)
         self._video = manifest.options.format is RecordingFormat.MP4
@@ -104,13 +110,24 @@ class Recorder:
             self._video_packet(packet)
 
     def tick(self) -> None:
+        """Lay out every 20 ms frame due by now: the recording's length follows the clock,
+        not the number of ticks (a loop that stalls runs late, and loses ticks)."""
         if not self.manifest.phase.live:
             return
-        pcm = self.timeline.tick(self.recording)
-        if self.recording:
-            self._video_clock_ms += _FRAME_MS
-        if pcm is not None:
-            self._cut(pcm, ChunkEndReason.CHUNK_MAXIMUM_TIME_EXCEEDED)
+        now = self._monotonic()
+        if self._origin is None:
+            self._origin = now - _FRAME_MS / 1000
+        due = int((now - self._origin) * 1000 / _FRAME_MS) - self._laid
+        if due > MAX_BURST_FRAMES:  # a very long stall: that time is lost, not made up
+            self._laid += due - MAX_BURST_FRAMES
+            due = MAX_BURST_FRAMES
+        for _ in range(max(0, due)):
+            self._laid += 1
+            pcm = self.timeline.tick(self.recording)
+            if self.recording:
+                self._video_clock_ms += _FRAME_MS
+            if pcm is not None:
+                self._cut(pcm, ChunkEndReason.CHUNK_MAXIMUM_TIME_EXCEEDED)
 
     # ── control ──────────────────────────────────────────────────────────────────────
 

@@ -117,6 +117,11 @@ class RecordingService:
         await self._ticker.stop()
         await self._scope.stop()
 
+    @property
+    def late_ticks(self) -> int:
+        """Recorder ticks run late (a saturated core), for benchmarks and metrics."""
+        return self._ticker.late_ticks
+
     # --- requests -------------------------------------------------------------------------
 
     async def start_recording(self, target: RecordingTarget, options: RecordingOptions) -> Manifest:
