@@ -37,6 +37,7 @@ from tests.integration.calling_clients import (
     loopback_candidates,
     start_without_turn,
 )
+from tests.integration.js_sdk import NodeClients
 from tests.integration.server import RunningServer
 from tests.recording_hosts import pinned_async_transport, pinned_sync_transport
 
@@ -333,3 +334,20 @@ async def test_an_audio_video_mp4_of_a_video_call_decodes_with_frames(
         assert len(pictures) >= 10
         assert pictures[0].width > 0 and pictures[0].height > 0
         assert len(sound) > 16000
+
+
+async def test_the_npm_sdk_starts_pauses_resumes_stops_and_downloads(
+    server: RunningServer, users: GroupUsers, events: EventReceiver
+) -> None:
+    async with asyncio.timeout(90):
+        group_id = await group_call(users, TONES[:2])
+        js = NodeClients(server)
+        result = await asyncio.to_thread(js.run, "recording.mjs", {"groupCallId": group_id})
+        assert result["states"] == ["active", "active", "inactive", "inactive"]
+        found = await file_event(events, result["recordingId"])
+        [chunk] = found["recordingStorageInfo"]["recordingChunks"]
+        fetched = await asyncio.to_thread(
+            js.run, "recording.mjs", {"contentLocation": chunk["contentLocation"]}
+        )
+        assert fetched["length"] > 16000  # about a second of 16-bit PCM, and its header
+        assert fetched["partHex"] == fetched["headHex"]
