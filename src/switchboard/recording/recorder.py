@@ -85,7 +85,7 @@ class Recorder:
         self._blobs = blobs
         self._wall = wall_clock
         self._monotonic = monotonic
-        self._origin: float | None = None  # monotonic time of the first tick
+        self._origin = monotonic()  # the recording's time starts now
         self._laid = 0  # 20 ms frames laid out since then
         self._chunk_frames = max(1, round(chunk_seconds * 1000 / _FRAME_MS))
         self.timeline = AudioTimeline(manifest.options, raw_id_of, chunk_frames=self._chunk_frames)
@@ -115,8 +115,6 @@ class Recorder:
         if not self.manifest.phase.live:
             return
         now = self._monotonic()
-        if self._origin is None:
-            self._origin = now - _FRAME_MS / 1000
         due = int((now - self._origin) * 1000 / _FRAME_MS) - self._laid
         if due > MAX_BURST_FRAMES:  # a very long stall: that time is lost, not made up
             self._laid += due - MAX_BURST_FRAMES
