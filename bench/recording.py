@@ -147,10 +147,9 @@ async def run(
     await asyncio.sleep(seconds)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     late = service.late_ticks - late_before
-    lasted = 0.0  # wall time each recording ran, start to stop
-    for manifest in started:
-        lasted += time.time() - manifest.started
-        await service.stop_recording(manifest.recording_id)
+    stopping_at = time.time()
+    lasted = sum(stopping_at - m.started for m in started)  # wall time each ran, to the stop
+    await asyncio.gather(*(service.stop_recording(m.recording_id) for m in started))
     stored = [await service.get(m.recording_id) for m in started]  # stored once stop returns
     recorded = sum(m.recorded_ms for m in stored)
     chunks = sum(len(m.chunks) for m in stored)

@@ -32,9 +32,9 @@ from switchboard.calling.signaling.hub import LocalDevice
 from switchboard.calling.signaling.requests import Accept, CallRequests, HangUp, Reject
 from switchboard.core.clock import FakeClock
 from switchboard.media.local_leg import LocalLeg
-from switchboard.media.recording_leg import RecordingLeg
 from switchboard.media.node import SubscriberOptions, TrackSpec, TransportParams
 from switchboard.media.participant import OutgoingStream
+from switchboard.media.recording_leg import RecordingLeg
 from switchboard.media.streams import MediaKind
 from tests.unit.test_media_negotiation import CHROMIUM_OFFER
 
