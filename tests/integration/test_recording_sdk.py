@@ -157,6 +157,8 @@ async def test_unmixed_and_mixed_wav_hold_each_tone_and_the_sync_sdk_downloads_a
     async with asyncio.timeout(90):
         group_id = await group_call(users, TONES)
         first = CommunicationUserIdentifier(str(users.agents[0].user_id))
+        clock = asyncio.get_running_loop().time
+        start_called = clock()
         unmixed = await sync(
             lambda: client.start_recording(
                 group_call_id=group_id,
@@ -176,6 +178,7 @@ async def test_unmixed_and_mixed_wav_hold_each_tone_and_the_sync_sdk_downloads_a
                 pause_on_start=True,
             )
         )
+        start_returned = clock()
         assert unmixed.recording_state == "active"
         assert mixed.recording_state == "inactive"  # pauseOnStart
         state = await callbacks.event("RecordingStateChanged")
@@ -185,13 +188,19 @@ async def test_unmixed_and_mixed_wav_hold_each_tone_and_the_sync_sdk_downloads_a
         properties = await sync(lambda: client.get_recording_properties(mixed.recording_id))
         assert properties.recording_state == "active"
         await asyncio.sleep(2.0)  # two seconds of tones recorded
+        pause_called = clock()
         await sync(lambda: client.pause_recording(unmixed.recording_id))
+        pause_returned = clock()
         paused = await sync(lambda: client.get_recording_properties(unmixed.recording_id))
         assert paused.recording_state == "inactive"
         await asyncio.sleep(1.0)  # a second that the unmixed recording leaves out
+        resume_called = clock()
         await sync(lambda: client.resume_recording(unmixed.recording_id))
+        resume_returned = clock()
         await asyncio.sleep(1.0)
+        stop_called = clock()
         await sync(lambda: client.stop_recording(unmixed.recording_id))
+        stop_returned = clock()
         await sync(lambda: client.stop_recording(mixed.recording_id))
 
         await callbacks.wait_for_events(4)
@@ -210,8 +219,11 @@ async def test_unmixed_and_mixed_wav_hold_each_tone_and_the_sync_sdk_downloads_a
         [chunk] = found["recordingStorageInfo"]["recordingChunks"]
         assert chunk["endReason"] == "SessionEnded"
         assert chunk["contentLocation"].startswith("https://recordings.switchboard.asm.skype.com")
-        # Paused for a second of the four: the recording is about three seconds long.
-        assert 2500 <= found["recordingDurationMs"] <= 3600
+        # The paused second is left out: the recording lasts what ran between the requests,
+        # less the pause, within the bounds the client saw (and a frame of rounding).
+        longest = (stop_returned - start_called) - (resume_called - pause_returned)
+        shortest = (stop_called - start_returned) - (resume_returned - pause_called)
+        assert shortest - 0.1 <= found["recordingDurationMs"] / 1000 <= longest + 0.1
 
         data = await sync(lambda: downloaded(client, chunk["contentLocation"]))
         channels, rate = wav_channels(data)
@@ -351,3 +363,48 @@ async def test_the_npm_sdk_starts_pauses_resumes_stops_and_downloads(
         )
         assert fetched["length"] > 16000  # about a second of 16-bit PCM, and its header
         assert fetched["partHex"] == fetched["headHex"]
+
+
+async def test_a_call_connection_is_recorded_by_its_id_and_its_ended_call_is_refused(
+    server: RunningServer, users: GroupUsers, events: EventReceiver, callbacks: CallbackReceiver
+) -> None:
+    client = CallAutomationClient.from_connection_string(
+        server.connection_string, transport=pinned_sync_transport(server.ca_path)
+    )
+    async with asyncio.timeout(60):
+        alice = await users.agent(TONES[1])
+        alice_user = CommunicationUserIdentifier(str(alice.user_id))
+        created = await sync(lambda: client.create_call(alice_user, callbacks.url("/calls")))
+        incoming = await alice.next_incoming_call()
+        await incoming.accept()
+        await callbacks.event("CallConnected")
+        connection_id = str(created.call_connection_id)
+        started = await sync(
+            lambda: client.start_recording(
+                call_connection_id=connection_id,
+                recording_content_type="audio",
+                recording_format_type="wav",
+                recording_state_callback_url=callbacks.url("/recording"),
+            )
+        )
+        recording_id = str(started.recording_id)
+        state = await callbacks.event("RecordingStateChanged")
+        assert state["callConnectionId"] == connection_id
+        assert state["serverCallId"].startswith("server:")
+        await asyncio.sleep(1.5)
+        # Hanging up for everyone ends the call, and so the recording (sessionEndReason).
+        await sync(lambda: client.get_call_connection(connection_id).hang_up(True))
+        found = await file_event(events, recording_id)
+        assert found["sessionEndReason"] == "CallEnded"
+        [chunk] = found["recordingStorageInfo"]["recordingChunks"]
+        channels, rate = wav_channels(
+            await sync(lambda: downloaded(client, chunk["contentLocation"]))
+        )
+        assert strong(channels[:, 0], rate, TONES[1])
+        with pytest.raises(HttpResponseError) as ended:
+            await sync(
+                lambda: client.start_recording(
+                    call_connection_id=connection_id, recording_content_type="audio"
+                )
+            )
+        assert ended.value.status_code is not None and 400 <= ended.value.status_code < 500
