@@ -19,7 +19,7 @@ from starlette.responses import Response
 from switchboard.core.errors import BadRequestError
 from switchboard.core.principal import Principal
 from switchboard.http.auth import Authenticator
-from switchboard.http.json import empty_response
+from switchboard.http.json import empty_response, json_response
 from switchboard.http.routing import AcsRoute, Auth, routes_for
 from switchboard.recording.documents import DocumentPart, RecordingDocuments
 from switchboard.storage.blobs import BlobRangeError
@@ -37,8 +37,9 @@ def content_routes(documents: RecordingDocuments, authenticator: Authenticator) 
         start, end = _range(request.headers.get("range"))
         try:
             found = await documents.read(request.path_params["documentId"], part, start, end)
-        except BlobRangeError:
-            return Response(b"", 416, {"Content-Range": "bytes */*"})
+        except BlobRangeError as error:  # ACS-shaped, and 416 as HTTP says for a range
+            body = {"error": {"code": error.error_code, "message": error.message}}
+            return json_response(body, 416, {"Content-Range": "bytes */*"})
         headers = {"Accept-Ranges": "bytes"}
         if request.headers.get("range") is None:
             return Response(found.data, 200, headers, media_type=found.media_type)

@@ -16,6 +16,7 @@ find its manifest in the shared blob store (GET works anywhere) but cannot contr
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable
@@ -49,6 +50,7 @@ from switchboard.storage.blobs import BlobNotFoundError, BlobStore
 
 log = logging.getLogger(__name__)
 
+STOP_TIMEOUT_SECONDS = 10.0
 _manifest = msgspec.json.Decoder(Manifest)
 _encode = msgspec.json.Encoder().encode
 
@@ -100,6 +102,7 @@ class RecordingService:
         self._node = node_id
         self._chunk_seconds = chunk_seconds
         self._live: dict[str, Recorder] = {}
+        self._announcing: set[asyncio.Future[None]] = set()  # until each end is announced
         self._ticker = EndpointTicker()
         self._scope = TaskScope("recordings")
 
@@ -110,10 +113,10 @@ class RecordingService:
 
     async def stop(self) -> None:
         """Finish what records here (its chunks stored), then stop the tasks."""
-        waits = [r.finish(SessionEndReason.NODE_STOPPED) for r in list(self._live.values())]
-        for done in waits:
-            if done is not None:
-                await done
+        for recorder in list(self._live.values()):
+            recorder.finish(SessionEndReason.NODE_STOPPED)
+        if self._announcing:  # stored, then called back and announced (bounded: storage hangs)
+            await asyncio.wait(set(self._announcing), timeout=STOP_TIMEOUT_SECONDS)
         await self._ticker.stop()
         await self._scope.stop()
 
@@ -168,7 +171,9 @@ class RecordingService:
         )
         recorder.leg = leg
         self._live[recording_id] = recorder
-        self._scope.spawn(self._run(recorder), name=f"recording {recording_id}")
+        announced: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._announcing.add(announced)
+        self._scope.spawn(self._run(recorder, announced), name=f"recording {recording_id}")
         self._ticker.add(recorder)
         leg.when_closed(lambda _: self._call_ended(recorder))
         await self._notify(manifest)
@@ -224,20 +229,24 @@ class RecordingService:
     def _call_ended(self, recorder: Recorder) -> None:
         recorder.finish(SessionEndReason.CALL_ENDED)
 
-    async def _run(self, recorder: Recorder) -> None:
+    async def _run(self, recorder: Recorder, announced: asyncio.Future[None]) -> None:
         manifest = recorder.manifest
         try:
-            await recorder.write_forever()
-        finally:
-            self._ticker.remove(recorder)
-            self._live.pop(manifest.recording_id, None)
-        try:
+            try:
+                await recorder.write_forever()
+            finally:
+                self._ticker.remove(recorder)
+                self._live.pop(manifest.recording_id, None)
             await self._notify(manifest)
             await self._events.publish(
                 file_status_updated(manifest, self._links.location, self._clock.now())
             )
         except Exception:
             log.exception("recording %s: announcing its end failed", manifest.recording_id)
+        finally:
+            self._announcing.discard(announced)
+            if not announced.done():
+                announced.set_result(None)
 
     async def _notify(self, manifest: Manifest) -> None:
         """RecordingStateChanged to recordingStateCallbackUri (if the app gave one)."""
