@@ -408,3 +408,42 @@ async def test_a_call_connection_is_recorded_by_its_id_and_its_ended_call_is_ref
                 )
             )
         assert ended.value.status_code is not None and 400 <= ended.value.status_code < 500
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"callLocator": {"kind": "groupCallLocator"}},
+        {"callLocator": {"groupCallId": "g"}, "callConnectionId": "c"},
+        {"callLocator": {"groupCallId": "g"}, "recordingFormatType": "ogg"},
+        {"callLocator": {"groupCallId": "g"}, "recordingContentType": 7},
+        {
+            "callLocator": {"groupCallId": "g"},
+            "recordingContentType": "audio",
+            "recordingChannelType": "unmixed",
+            "channelAffinity": [{"participant": {"rawId": "8:acs:x"}, "channel": 9}],
+        },
+        {"callLocator": {"groupCallId": "g"}, "channelAffinity": [{"channel": 1}]},
+        {
+            "callLocator": {"groupCallId": "g"},
+            "externalStorage": {"recordingStorageKind": "azureBlobStorage"},
+        },
+        [],
+    ],
+)
+async def test_bad_start_requests_are_acs_shaped_400s(server: RunningServer, body: Any) -> None:
+    response = await signed_request(
+        server, "POST", "/calling/recordings?api-version=2025-06-15", body
+    )
+    assert response.status_code == 400, response.text
+    assert set(response.json()["error"]) >= {"code", "message"}
+
+
+async def test_unknown_documents_and_bad_ranges_are_acs_shaped_4xx(server: RunningServer) -> None:
+    for target in ("/v1/objects/0abc_0/content/media", "/v1/objects/nothing/content/media"):
+        response = await signed_request(server, "GET", target)
+        assert response.status_code == 404, response.text
+        assert "code" in response.json()["error"]
+    response = await signed_request(server, "GET", "/v1/objects/0abc_0/content/video")
+    assert response.status_code in (400, 404)
