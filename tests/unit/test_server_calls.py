@@ -34,6 +34,7 @@ from switchboard.core.clock import FakeClock
 from switchboard.media.local_leg import LocalLeg
 from switchboard.media.node import SubscriberOptions, TrackSpec, TransportParams
 from switchboard.media.participant import OutgoingStream
+from switchboard.media.recording_leg import RecordingLeg
 from switchboard.media.streams import MediaKind
 from tests.unit.test_media_negotiation import CHROMIUM_OFFER
 
@@ -67,6 +68,9 @@ class FakeMediaNode:
 
     async def add_local_participant(self, call_id: str, participant_id: str) -> LocalLeg:
         raise AssertionError("these tests give ServerCalls their own legs")
+
+    async def add_recording_leg(self, *args: Any, **kwargs: Any) -> RecordingLeg:
+        raise AssertionError("these tests record nothing")
 
     async def set_keys(self, *args: Any, **kwargs: Any) -> None:
         return None

@@ -48,6 +48,7 @@ from switchboard.app.parts import (
     signing_key_ring,
     sms_carrier_factory,
 )
+from switchboard.app.recording import start_recording
 from switchboard.automation.component import AutomationComponent
 from switchboard.bus.base import Bus, Subscription
 from switchboard.calling.component import CallingComponent
@@ -360,9 +361,22 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         would_deliver=events.would_deliver,
     )
 
+    recording = await start_recording(
+        stack,
+        config,
+        port=port,
+        database=database,
+        calling=calling,
+        media=parts.media,
+        automation=automation,
+        outbox=events.outbox,
+        clock=clock,
+    )
+
     cors = CorsPolicy.configured(
         config.server.cors_allowed_origins, development=config.server.development
     )
+
     router = DispatchRouter(
         routes=[
             *_operational_routes(database, bus, signing_keys, metrics),
@@ -371,6 +385,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
             WebSocketRoute("/chat/realtime", realtime.handle),
             *calling_component.routes(),
             *automation.routes(authenticator, repeatability),
+            *recording.routes(authenticator, repeatability),
             Mount("/sdk", BrowserModules(), name="sdk"),
             *rooms_routes(rooms, authenticator, repeatability, paging),
             *numbers_routes(numbers, authenticator),

@@ -37,6 +37,7 @@ from switchboard.core.sections import (
     Mode,
     NodeConfig,
     NumbersConfig,
+    RecordingConfig,
     ServerConfig,
     SmsConfig,
     StorageConfig,
@@ -65,6 +66,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8443
     public_host: str | None = None
+    recording_host: str | None = "recordings.switchboard.asm.skype.com"
     database_url: str | None = None
     redis_url: str | None = None
     redis_namespace: str = "switchboard"
@@ -135,6 +137,13 @@ class Settings:
     automation_callback_issuer: str | None = None  # JWT "iss"; unset: the node's endpoint
     automation_allowed_endpoints: str | None = None  # production: private hosts/IPs/CIDRs allowed
     sms_lease_seconds: float = 60.0  # claimed SMS work of a node that died waits this long
+    # Call recording (recording/, docs/recording.md)
+    recording_chunk_seconds: float = 60.0  # each chunk a whole file, stored when complete
+    recording_s3_endpoint: str | None = None  # S3-compatible storage; unset: the data dir
+    recording_s3_bucket: str = "switchboard-recordings"
+    recording_s3_region: str = "us-east-1"
+    recording_s3_access_key: str | None = None
+    recording_s3_secret_key: str | None = None
 
     @property
     def sqlite_path(self) -> Path:
@@ -315,6 +324,7 @@ _PREFIXES: dict[type[Any], str] = {
     NumbersConfig: "",
     SmsConfig: "sms_",
     AutomationConfig: "automation_",
+    RecordingConfig: "recording_",
 }
 
 
@@ -347,4 +357,5 @@ def node_config(settings: Settings) -> NodeConfig:
         numbers=sections[NumbersConfig],
         sms=sections[SmsConfig],
         automation=sections[AutomationConfig],
+        recording=sections[RecordingConfig],
     )

@@ -36,6 +36,10 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8443
     public_host: str | None = None
+    # A name under .asm.skype.com that resolves to this node (DNS, or a hosts-file line):
+    # recording download locations use it, the local CA's certificate covers it
+    # (docs/recording.md). Empty: locations on the endpoint's own host.
+    recording_host: str | None = "recordings.switchboard.asm.skype.com"
     mode: Mode = Mode.DEVELOPMENT
     log_level: str = "info"
     cors_allowed_origins: tuple[str, ...] = ()  # http/cors.py; empty: any in development
@@ -193,6 +197,18 @@ class AutomationConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class RecordingConfig:
+    """Call recordings (docs/recording.md)."""
+
+    chunk_seconds: float = 60.0  # a chunk is a whole file, stored (fsynced) when complete
+    s3_endpoint: str | None = None  # S3-compatible storage (clusters); unset: the data dir
+    s3_bucket: str = "switchboard-recordings"
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class NodeConfig:
     server: ServerConfig
     storage: StorageConfig
@@ -206,3 +222,4 @@ class NodeConfig:
     numbers: NumbersConfig = NumbersConfig()
     sms: SmsConfig = SmsConfig()
     automation: AutomationConfig = AutomationConfig()
+    recording: RecordingConfig = RecordingConfig()

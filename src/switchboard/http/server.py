@@ -103,7 +103,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 def prepare_tls(settings: ServerConfig) -> TlsMaterial:
     hosts = ["localhost", "127.0.0.1", "::1"]
-    for extra in (settings.public_host, settings.host):
+    for extra in (settings.public_host, settings.host, settings.recording_host):
         if extra and extra not in ("0.0.0.0", "::") and extra not in hosts:
             hosts.append(extra)
     return ensure_tls_material(settings.data_dir / "tls", hosts)

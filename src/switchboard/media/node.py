@@ -34,6 +34,7 @@ from switchboard.media.dtls import DtlsCertificate
 from switchboard.media.forwarder import Forwarder, ForwarderEvent, OutgoingStream
 from switchboard.media.handshake import PeerHandshake, PortRange
 from switchboard.media.local_leg import LocalLeg
+from switchboard.media.recording_leg import PayloadHandler, RecordingLeg
 from switchboard.media.speaker import TICK_SECONDS
 from switchboard.media.srtp import AES128_CM_SHA1_80
 from switchboard.media.streams import MediaKind
@@ -113,6 +114,12 @@ class MediaNode(Protocol):
         ``remove_participant``) removes it."""
         ...
 
+    async def add_recording_leg(
+        self, call_id: str, participant_id: str, on_packet: PayloadHandler, *, video: bool
+    ) -> RecordingLeg:
+        """A listen-only in-process participant (a recorder) in a call running here."""
+        ...
+
     async def remove_participant(self, call_id: str, participant_id: str) -> None: ...
 
     async def set_keys(
@@ -152,9 +159,14 @@ class _Call:
         self.transports: dict[str, UdpTransport] = {}
         self.peers: dict[str, PeerHandshake] = {}
         self.legs: dict[str, LocalLeg] = {}
+        self.recorders: dict[str, RecordingLeg] = {}
 
     def has(self, participant_id: str) -> bool:
-        return participant_id in self.transports or participant_id in self.legs
+        return (
+            participant_id in self.transports
+            or participant_id in self.legs
+            or participant_id in self.recorders
+        )
 
 
 class LocalMediaNode:
@@ -212,6 +224,8 @@ class LocalMediaNode:
                 self._close(transport)
             for leg in list(call.legs.values()):
                 leg.close()
+            for recorder in list(call.recorders.values()):
+                recorder.close()
 
     async def add_participant(
         self, call_id: str, participant_id: str, options: SubscriberOptions
@@ -251,6 +265,24 @@ class LocalMediaNode:
 
         leg = LocalLeg(call_id, participant_id, call.forwarder, on_close=forget)
         call.legs[participant_id] = leg
+        return leg
+
+    async def add_recording_leg(
+        self, call_id: str, participant_id: str, on_packet: PayloadHandler, *, video: bool
+    ) -> RecordingLeg:
+        """A listen-only leg in a call that runs here (``MediaCallNotFoundError`` if it does
+        not: a recording never creates the call it records). It leaves when the call ends."""
+        call = self._call(call_id)
+        if call.has(participant_id):
+            raise MediaParticipantExistsError(f"{participant_id} is already in {call_id}")
+
+        def forget(leg: RecordingLeg) -> None:
+            if call.recorders.get(leg.participant_id) is leg:
+                del call.recorders[leg.participant_id]
+
+        leg = RecordingLeg(call_id, participant_id, call.forwarder, on_packet, video=video)
+        leg.when_closed(forget)
+        call.recorders[participant_id] = leg
         return leg
 
     def _bind(self, participant_id: str, forwarder: Forwarder) -> UdpTransport:
