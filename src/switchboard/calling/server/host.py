@@ -53,6 +53,7 @@ from switchboard.calling.server.models import (
     ServerCallParticipant,
 )
 from switchboard.calling.signaling.frames import CallEnded, ack, nack
+from switchboard.calling.signaling.protocol import ParticipantInfo
 from switchboard.calling.signaling.requests import Accept, CandidateRequest, HangUp, Reject
 from switchboard.core.clock import Clock
 from switchboard.core.errors import BadRequestError, SwitchboardError
@@ -285,7 +286,21 @@ class ServerCallHost:
         """Expect one device (a 1:1 caller an app answered, told ``callConverted``): it
         accepts like an invited device; it is not rung (no incomingCall)."""
         call = self._call(call_id)
-        info = participant_info(
+        invitation = Invitation.expecting(
+            invitation_id,
+            call_id,
+            user_raw_id,
+            device,
+            self.app_caller(),
+            now=self._clock.now(),
+            seconds=timeout_seconds,
+        )
+        call.one_to_one = True
+        self.add_invitation(call, invitation)
+
+    def app_caller(self) -> ParticipantInfo:
+        """Who an invitation that rings nobody names as its caller (bookkeeping only)."""
+        return participant_info(
             APP_PARTICIPANT_ID,
             self._app_raw_id,
             "",
@@ -294,19 +309,6 @@ class ServerCallHost:
             muted=False,
             video_on=False,
         )
-        invitation = Invitation(
-            invitation_id,
-            call_id,
-            user_raw_id,
-            info,
-            now=self._clock.now(),
-            ring_seconds=timeout_seconds,
-            presence_seconds=self._presence_seconds,
-        )
-        invitation.device_present(device, busy=False)  # its incomingCall is not sent
-        call.one_to_one = True
-        call.invitations[invitation_id] = invitation
-        self._settle(call, invitation)
 
     def cancel_invite(self, call_id: str, invitation_id: str) -> None:
         call = self._call(call_id)

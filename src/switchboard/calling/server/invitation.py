@@ -64,7 +64,7 @@ class Invitation:
         self._busy: set[str] = set()
 
     @classmethod
-    def moving(
+    def expecting(
         cls,
         invitation_id: str,
         call_id: str,
@@ -75,7 +75,8 @@ class Invitation:
         now: float,
         seconds: float,
     ) -> Invitation:
-        """A device moved here from another call: it may accept (rejoin) without ringing."""
+        """One device expected without ringing it (moved here from another call, or a 1:1
+        caller an app answered): it may accept until ``seconds`` pass."""
         invitation = cls(
             invitation_id,
             call_id,

@@ -21,10 +21,8 @@ from typing import Protocol, runtime_checkable
 from switchboard.calling.conference.conference import is_server_call
 from switchboard.calling.conference.group import LegSink, Member
 from switchboard.calling.errors import CallStateError
-from switchboard.calling.models import Deliver, participant_info
+from switchboard.calling.models import Deliver
 from switchboard.calling.server.host import (
-    APP_PARTICIPANT_ID,
-    DEFAULT_APP_RAW_ID,
     ServerCall,
     ServerCallHost,
     participant_of,
@@ -87,21 +85,12 @@ async def _move_device(
     device = member.device
     assert device is not None
     # (no incomingCall is sent for a move: the caller is only the invitation's bookkeeping)
-    caller = participant_info(
-        APP_PARTICIPANT_ID,
-        DEFAULT_APP_RAW_ID,
-        "",
-        "caller",
-        "Connected",
-        muted=False,
-        video_on=False,
-    )
-    invitation = Invitation.moving(
+    invitation = Invitation.expecting(
         invitation_id,
         target.call_id,
         member.user_id,
         device,
-        caller,
+        host.app_caller(),
         now=host.now(),
         seconds=seconds,
     )
