@@ -3,7 +3,8 @@
 AutomationCallbacks (SqlCallbackQueue, RSA key from the secrets) ─▶ EndpointTicker ─▶
 voice (app/voice.py: pending phone calls, the simulator's phones, the dialer) ─▶
 ServerCallPlane (calling's ServerCalls on the node's SFU; MediaEndpoint with espeak-ng,
-pocketsphinx, audio files through the guarded client) ─▶ AutomationComponent
+pocketsphinx, audio files through the guarded client) ─▶ AutomationComponent (media
+streaming: WebSockets through the same guard; transcription: pocketsphinx)
 (SqlCallConnectionStore, the bus for control, numbers for caller ids, the events outbox for
 IncomingCall) ─▶ routes: /calling/callConnections…, the callbacks' OpenID metadata
 """
@@ -32,6 +33,8 @@ from switchboard.automation.callbacks_sql import SqlCallbackQueue
 from switchboard.automation.component import AutomationComponent, AutomationParts
 from switchboard.automation.openid_routes import openid_routes
 from switchboard.automation.store_sql import SqlCallConnectionStore
+from switchboard.automation.streaming.sessions import StreamingEngines
+from switchboard.automation.streaming.transport import GuardedWebSocketConnector
 from switchboard.bus.base import Bus
 from switchboard.calling.server.calls import ServerCalls
 from switchboard.calling.service import CallingService
@@ -42,6 +45,7 @@ from switchboard.events.transport import delivery_client
 from switchboard.http.auth import Authenticator
 from switchboard.http.repeatability import Repeatability
 from switchboard.media.audio.speech import PocketsphinxRecognizer
+from switchboard.media.audio.transcriber import PocketsphinxTranscriber
 from switchboard.media.audio.tts import EspeakTextToSpeech
 from switchboard.media.endpoint.encoded import EncodedAudio
 from switchboard.media.endpoint.hold_music import hold_music
@@ -137,6 +141,9 @@ async def start_automation(
             clock=clock,
             node_id=node_id,
             dials_phones=True,
+            streaming=StreamingEngines(
+                GuardedWebSocketConnector(callbacks.urls.guard), PocketsphinxTranscriber()
+            ),
         )
     )
     stack.push_async_callback(component.stop)

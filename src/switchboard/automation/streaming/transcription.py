@@ -1,0 +1,119 @@
+"""Transcription of one call: each participant's speech ─▶ TranscriptionData frames.
+
+    heard(raw id, 48 kHz frame) ─▶ that participant's EndOfSpeech (energy, 20 ms frames)
+        speaking, intermediate results on: every second, the utterance so far ─▶ Transcriber
+            ─▶ Intermediate (one at a time per participant; a slow engine skips some)
+        end of speech (700 ms quiet) ─▶ the utterance ─▶ Transcriber ─▶ Final
+    word offsets: media time since transcription started (20 ms per frame heard, the same
+    clock for every participant), plus the engine's offsets within the utterance
+
+Frames leave through ``emit`` in the order results come in; an engine error is logged and
+that utterance is skipped (the call and later utterances go on).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from switchboard.automation.streaming import frames
+from switchboard.media.audio.frames import FRAME_BYTES, FRAME_MS, SAMPLE_BYTES, SAMPLE_RATE
+from switchboard.media.audio.speech import EndOfSpeech, VoiceActivity
+from switchboard.media.audio.transcriber import Transcriber, Transcript
+
+log = logging.getLogger(__name__)
+
+INTERMEDIATE_EVERY_MS = 1000
+Spawn = Callable[[Coroutine[Any, Any, None]], None]
+
+
+@dataclass
+class Speaker:
+    detector: EndOfSpeech = field(default_factory=EndOfSpeech)
+    heard_ms: int = 0  # media time of this participant since the transcription started
+    since_intermediate_ms: int = 0
+    busy: bool = False  # an intermediate decode in flight
+
+
+class CallTranscription:
+    def __init__(
+        self,
+        transcriber: Transcriber,
+        locale: str,
+        *,
+        intermediate: bool,
+        emit: Callable[[bytes], None],
+        spawn: Spawn,
+    ) -> None:
+        self.locale = locale
+        self._transcriber = transcriber
+        self._intermediate = intermediate
+        self._emit = emit
+        self._spawn = spawn
+        self._speakers: dict[str, Speaker] = {}
+        self._generation = 0  # a result from before stop/locale change is dropped
+
+    def update_locale(self, locale: str) -> None:
+        self.locale = locale
+        self._generation += 1
+        for speaker in self._speakers.values():
+            speaker.detector = EndOfSpeech()
+
+    def heard(self, raw_id: str, frame: bytes) -> None:
+        if len(frame) != FRAME_BYTES:
+            return
+        speaker = self._speakers.get(raw_id)
+        if speaker is None:
+            speaker = self._speakers[raw_id] = Speaker()
+        speaker.heard_ms += FRAME_MS
+        before = speaker.detector.state
+        state = speaker.detector.feed(frame)
+        if state is VoiceActivity.ENDED:
+            utterance = speaker.detector.utterance()
+            speaker.detector = EndOfSpeech()
+            speaker.since_intermediate_ms = 0
+            start_ms = speaker.heard_ms - _ms(utterance)
+            self._spawn(self._transcribe(raw_id, utterance, start_ms, final=True))
+        elif state is VoiceActivity.SPEAKING and self._intermediate:
+            speaker.since_intermediate_ms += FRAME_MS if before is state else 0
+            if speaker.since_intermediate_ms >= INTERMEDIATE_EVERY_MS and not speaker.busy:
+                speaker.since_intermediate_ms = 0
+                speaker.busy = True
+                utterance = speaker.detector.utterance()
+                start_ms = speaker.heard_ms - _ms(utterance)
+                self._spawn(self._intermediate_result(speaker, raw_id, utterance, start_ms))
+
+    async def _intermediate_result(
+        self, speaker: Speaker, raw_id: str, utterance: bytes, start_ms: int
+    ) -> None:
+        try:
+            await self._transcribe(raw_id, utterance, start_ms, final=False)
+        finally:
+            speaker.busy = False
+
+    async def _transcribe(self, raw_id: str, pcm: bytes, start_ms: int, *, final: bool) -> None:
+        generation = self._generation
+        try:
+            transcript = await self._transcriber.transcribe(pcm, SAMPLE_RATE, self.locale)
+        except Exception:
+            log.exception("transcription of %s failed", raw_id)
+            return
+        if transcript is None or generation != self._generation:
+            return
+        self._emit(_frame(transcript, raw_id, start_ms, final=final))
+
+
+def _ms(pcm: bytes) -> int:
+    return len(pcm) // SAMPLE_BYTES * 1000 // SAMPLE_RATE
+
+
+def _frame(transcript: Transcript, raw_id: str, start_ms: int, *, final: bool) -> bytes:
+    words = [
+        frames.Word(word.text, start_ms + word.start_ms, word.duration_ms)
+        for word in transcript.words
+    ]
+    return frames.transcription_data(
+        transcript.text, words, transcript.confidence, raw_id, final=final
+    )
