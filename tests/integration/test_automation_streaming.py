@@ -242,7 +242,7 @@ async def test_an_unreachable_transport_url_fails_the_stream_and_the_call_goes_o
         assert failed["resultInformation"]["code"] >= 400
 
         connection = client_of(node).get_call_connection(call_id)
-        await sync(lambda: connection.play_media_to_all(TextSource(text="Still here.")))
+        await sync(lambda: connection.play_media(TextSource(text="Still here.")))
         await receiver.event("PlayCompleted")
         assert loud_frames(await phone(node, caller)) > 0
         await sync(lambda: connection.hang_up(is_for_everyone=True))
@@ -268,7 +268,7 @@ async def test_transcription_of_the_phones_speech_and_its_start_update_stop(
         started = await receiver.event("TranscriptionStarted")
         assert started["transcriptionUpdate"]["transcriptionStatus"] == "transcriptionStarted"
         socket = await streams.connection("/text")
-        await phone(node, caller, "say", {"text": "hello world"})
+        await phone(node, caller, "say", {"text": "two three four"})
         await streams.wait_until(lambda: "TranscriptionData" in socket.kinds(), within=60)
 
         metadata, data = await parse(node, socket.messages[:2])
@@ -278,7 +278,10 @@ async def test_transcription_of_the_phones_speech_and_its_start_update_stop(
         assert data["kind"] == "TranscriptionData"
         assert data["resultState"] == "Final"
         assert data["participant"]["phoneNumber"] == caller
-        assert "hello" in data["text"].lower().split()
+        heard = data["text"].lower().split()
+        # pocketsphinx's small model after Opus gets most, not always all, of espeak's words
+        assert len({"two", "three", "four"} & set(heard)) >= 2, heard
+        assert [word["text"] for word in data["words"]] == data["text"].split()
         assert data["words"] and data["words"][0]["durationInTicks"] > 0
         offsets = [word["offsetInTicks"] for word in data["words"]]
         assert offsets == sorted(offsets) and offsets[0] >= data["offsetInTicks"] >= 0

@@ -104,6 +104,8 @@ class CallStreams:
             self.text.transcription.heard(raw_id, frame)
 
     def tick(self, playing: bool) -> bytes | None:
+        if self.text is not None:
+            self.text.transcription.tick()
         subscription = self.audio
         if subscription is None:
             return None

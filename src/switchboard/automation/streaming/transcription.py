@@ -4,8 +4,10 @@
         speaking, intermediate results on: every second, the utterance so far ─▶ Transcriber
             ─▶ Intermediate (one at a time per participant; a slow engine skips some)
         end of speech (700 ms quiet) ─▶ the utterance ─▶ Transcriber ─▶ Final
-    word offsets: media time since transcription started (20 ms per frame heard, the same
-    clock for every participant), plus the engine's offsets within the utterance
+    tick() every 20 ms: a participant that sent nothing is fed silence while it speaks (legs
+        send no packets between talkspurts), so its utterance ends
+    word offsets: media time since transcription started (20 ms per frame heard or tick
+    missed, the same clock for every participant), plus the engine's offsets in the utterance
 
 Frames leave through ``emit`` in the order results come in; an engine error is logged and
 that utterance is skipped (the call and later utterances go on).
@@ -19,7 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from switchboard.automation.streaming import frames
-from switchboard.media.audio.frames import FRAME_BYTES, FRAME_MS, SAMPLE_BYTES, SAMPLE_RATE
+from switchboard.media.audio.frames import (
+    FRAME_BYTES,
+    FRAME_MS,
+    SAMPLE_BYTES,
+    SAMPLE_RATE,
+    SILENT_FRAME,
+)
 from switchboard.media.audio.speech import EndOfSpeech, VoiceActivity
 from switchboard.media.audio.transcriber import Transcriber, Transcript
 
@@ -35,6 +43,7 @@ class Speaker:
     heard_ms: int = 0  # media time of this participant since the transcription started
     since_intermediate_ms: int = 0
     busy: bool = False  # an intermediate decode in flight
+    fresh: bool = False  # heard since the last tick
 
 
 class CallTranscription:
@@ -61,12 +70,27 @@ class CallTranscription:
         for speaker in self._speakers.values():
             speaker.detector = EndOfSpeech()
 
+    def tick(self) -> None:
+        """Every 20 ms: a participant that sent nothing this tick is silent (a phone or a
+        browser stops sending between talkspurts), so its utterance can end."""
+        for raw_id, speaker in list(self._speakers.items()):
+            if speaker.fresh:
+                speaker.fresh = False
+            elif speaker.detector.state is VoiceActivity.SPEAKING:
+                self._feed(raw_id, speaker, SILENT_FRAME)
+            else:
+                speaker.heard_ms += FRAME_MS
+
     def heard(self, raw_id: str, frame: bytes) -> None:
         if len(frame) != FRAME_BYTES:
             return
         speaker = self._speakers.get(raw_id)
         if speaker is None:
             speaker = self._speakers[raw_id] = Speaker()
+        speaker.fresh = True
+        self._feed(raw_id, speaker, frame)
+
+    def _feed(self, raw_id: str, speaker: Speaker, frame: bytes) -> None:
         speaker.heard_ms += FRAME_MS
         before = speaker.detector.state
         state = speaker.detector.feed(frame)
