@@ -21,7 +21,7 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 5.0
-QUEUE_FRAMES = 250  # 5 s of 20 ms frames
+QUEUE_FRAMES = 50  # 1 s of 20 ms frames: a slow app loses the oldest, latency stays bounded
 
 
 class StreamConnectError(Exception):
