@@ -34,11 +34,10 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from switchboard.automation.call_plane import CallIds, EndpointMedia
 from switchboard.automation.models import CallConnection, CallConnectionState
-from switchboard.automation.ports import CallbackData
 from switchboard.automation.streaming import frames
 from switchboard.automation.streaming.models import StreamingOptions
 from switchboard.automation.streaming.sessions import MediaStreams, StreamingEngines
-from switchboard.automation.streaming.socket import SocketState, StreamSocket
+from switchboard.automation.streaming.socket import StreamSocket
 from switchboard.automation.streaming.transport import GuardedWebSocketConnector
 from switchboard.core.sections import Mode
 from switchboard.events.endpoints import EndpointGuard, EndpointPolicy
@@ -47,11 +46,11 @@ from switchboard.media.audio.frames import rms_dbfs
 from switchboard.media.audio.speech import PocketsphinxRecognizer
 from switchboard.media.audio.tones import DtmfTone
 from switchboard.media.audio.transcriber import PocketsphinxTranscriber
+from switchboard.media.audio.tts import EspeakTextToSpeech
 from switchboard.media.endpoint.endpoint import MediaEndpoint
 from switchboard.media.endpoint.hold_music import hold_music
 from switchboard.media.endpoint.renderer import FileFetchError, SourceRenderer
 from switchboard.media.endpoint.ticker import EndpointTicker
-from switchboard.media.audio.tts import EspeakTextToSpeech
 from switchboard.media.local_leg import LocalLeg
 from switchboard.media.node import LocalMediaNode
 
@@ -157,9 +156,7 @@ async def streamed(calls: int, seconds: float, port: int, *, ceiling: bool) -> d
             socket = StreamSocket(url, connector, b"{}", on_state=lambda s, d: None)
             loud = frames.audio_data(bytes(640), 0.0, False, None)
             quiet = frames.audio_data(bytes(640), 0.0, True, None)
-            app_leg.tap(
-                lambda _, pcm, s=socket: s.send(loud if rms_dbfs(pcm) > -50 else quiet)
-            )
+            app_leg.tap(lambda _, pcm, s=socket: s.send(loud if rms_dbfs(pcm) > -50 else quiet))
             sockets.append(socket)
             tasks.append(asyncio.create_task(socket.run()))
             continue
@@ -170,8 +167,9 @@ async def streamed(calls: int, seconds: float, port: int, *, ceiling: bool) -> d
         endpoints.append(endpoint)
         ticker.add(endpoint)
         call = CallConnection(call_id, call_id, call_id, "", CallConnectionState.CONNECTED)
-        streams.attach(call, EndpointMedia(endpoint, CallIds(), app_leg),
-                       StreamingOptions(url), None)
+        streams.attach(
+            call, EndpointMedia(endpoint, CallIds(), app_leg), StreamingOptions(url), None
+        )
         await streams.start_media_streaming(call, None, None)
     await asyncio.sleep(1.0)  # sockets connect
     for phone in phones:
@@ -202,7 +200,9 @@ async def streamed(calls: int, seconds: float, port: int, *, ceiling: bool) -> d
 
 def summary(run: dict[str, Any], arrivals: dict[str, list[float]]) -> dict[str, float]:
     found = sorted(
-        x for path, onsets in run["onsets"].items() for x in latencies(onsets, arrivals.get(path, []))
+        x
+        for path, onsets in run["onsets"].items()
+        for x in latencies(onsets, arrivals.get(path, []))
     )
     total = sum(len(onsets) for onsets in run["onsets"].values())
     return {

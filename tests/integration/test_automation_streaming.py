@@ -136,9 +136,11 @@ async def test_a_phone_speaking_reaches_the_app_as_mixed_frames_the_sdk_parses(
 ) -> None:
     async with asyncio.timeout(90):
         call_id, caller = await phone_call(
-            node, our_number, receiver, "/mixed", media_streaming=streaming(
-                streams.url("/mixed"), start=True
-            )
+            node,
+            our_number,
+            receiver,
+            "/mixed",
+            media_streaming=streaming(streams.url("/mixed"), start=True),
         )
         started = await receiver.event("MediaStreamingStarted")
         assert started["mediaStreamingUpdate"]["mediaStreamingStatus"] == "mediaStreamingStarted"
@@ -151,7 +153,11 @@ async def test_a_phone_speaking_reaches_the_app_as_mixed_frames_the_sdk_parses(
         await streams.wait_until(lambda: len(loud_audio(socket)) >= 10)
 
         loud = loud_audio(socket)
-        chosen = [socket.messages[0], *socket.messages[1:4], *(socket.messages[i] for i in loud[:8])]
+        chosen = [
+            socket.messages[0],
+            *socket.messages[1:4],
+            *(socket.messages[i] for i in loud[:8]),
+        ]
         parsed = await parse(node, chosen[:MAX_PARSED])
         metadata, *audio = parsed
         assert metadata["kind"] == "AudioMetadata"
@@ -181,8 +187,9 @@ async def test_unmixed_audio_on_demand_and_the_apps_audio_is_heard_by_the_phone(
     receiver: CallbackReceiver,
     streams: StreamReceiver,
 ) -> None:
-    options = streaming(streams.url("/both"), start=False, unmixed=True, rate24=True,
-                        bidirectional=True)
+    options = streaming(
+        streams.url("/both"), start=False, unmixed=True, rate24=True, bidirectional=True
+    )
     async with asyncio.timeout(90):
         call_id, caller = await phone_call(
             node, our_number, receiver, "/both", media_streaming=options
@@ -201,13 +208,19 @@ async def test_unmixed_audio_on_demand_and_the_apps_audio_is_heard_by_the_phone(
             loud = loud_audio(socket)
             metadata, frame = await parse(node, [socket.messages[0], socket.messages[loud[0]]])
             assert metadata["sampleRate"] == 24000
-            assert frame["participant"] == {"kind": "phoneNumber", "phoneNumber": caller, "isAnonymous": False}
+            assert frame["participant"] == {
+                "kind": "phoneNumber",
+                "phoneNumber": caller,
+                "isAnonymous": False,
+            }
             assert len(base64.b64decode(frame["data"])) == 960  # 20 ms at 24 kHz
 
             until_quiet = await until_phone(node, caller, lambda s: not s["heard"]["speaking"])
             before = loud_frames(until_quiet)
             audio, stop = await sync(lambda: outbound(node))
-            await socket.send(audio.replace("DATA", base64.b64encode(tone_pcm(24000, 1.0)).decode()))
+            await socket.send(
+                audio.replace("DATA", base64.b64encode(tone_pcm(24000, 1.0)).decode())
+            )
             heard = await until_phone(node, caller, lambda s: loud_frames(s) >= before + 25)
             assert heard["heard"]["speaking"] or loud_frames(heard) >= before + 25
 
