@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvloop
@@ -57,6 +58,8 @@ from switchboard.media.node import LocalMediaNode
 SPEAK_TICKS = 30  # 600 ms of "speech"
 QUIET_TICKS = 50  # then 1 s of nothing (+ up to 400 ms, per call)
 QUIET_SPELL_SECONDS = 0.4
+LOUD_JSON = frames.audio_data(bytes(640), 0.0, False, None)
+QUIET_JSON = frames.audio_data(bytes(640), 0.0, True, None)
 LOUD = tone_frames(DtmfTone.FIVE, duration_ms=20, gap_ms=0, level_dbfs=-20.0)[0]
 
 
@@ -111,13 +114,22 @@ async def app(port_file: str, seconds: float) -> None:
 
     async with serve(handle, "127.0.0.1", 0, compression=None, max_size=None) as server:
         port = next(iter(server.sockets)).getsockname()[1]
-        with open(port_file, "w") as out:
-            out.write(str(port))
+        await asyncio.to_thread(Path(port_file).write_text, str(port))
         await asyncio.sleep(seconds)
     print(json.dumps(arrivals))
 
 
 # --- this process --------------------------------------------------------------------------
+
+
+@dataclass
+class ShortCut:
+    """The ceiling: a leg's decoded audio straight onto the socket as a pre-made frame."""
+
+    socket: StreamSocket
+
+    def heard(self, participant_id: str, pcm: bytes) -> None:
+        self.socket.send(LOUD_JSON if rms_dbfs(pcm) > -50 else QUIET_JSON)
 
 
 def latencies(onsets: list[float], arrivals: list[float]) -> list[float]:
@@ -154,9 +166,7 @@ async def streamed(calls: int, seconds: float, port: int, *, ceiling: bool) -> d
         url = f"ws://127.0.0.1:{port}/{tag}-{index}"
         if ceiling:
             socket = StreamSocket(url, connector, b"{}", on_state=lambda s, d: None)
-            loud = frames.audio_data(bytes(640), 0.0, False, None)
-            quiet = frames.audio_data(bytes(640), 0.0, True, None)
-            app_leg.tap(lambda _, pcm, s=socket: s.send(loud if rms_dbfs(pcm) > -50 else quiet))
+            app_leg.tap(ShortCut(socket).heard)
             sockets.append(socket)
             tasks.append(asyncio.create_task(socket.run()))
             continue
@@ -224,9 +234,10 @@ def measure(calls: int, seconds: float, cpu: int | None, *, ceiling: bool) -> di
         command = ["taskset", "-c", str((cpu + 1) % (os.cpu_count() or 1)), *command]
     app_process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
-        while not os.path.exists(port_file) or not open(port_file).read():
-            time.sleep(0.05)
-        port = int(open(port_file).read())
+        ready = Path(port_file)
+        while not ready.exists() or not ready.read_text():
+            time.sleep(0.05)  # the app process starting (a separate process: no event to share)
+        port = int(ready.read_text())
         run = uvloop.run(streamed(calls, seconds, port, ceiling=ceiling))
         out, _ = app_process.communicate(timeout=seconds + 30)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 
 import pytest
@@ -97,7 +98,5 @@ def test_an_odd_trailing_byte_is_dropped() -> None:
 
 @given(st.binary(max_size=200) | st.text(max_size=200))
 def test_arbitrary_input_raises_only_frame_error(message: bytes | str) -> None:
-    try:
+    with contextlib.suppress(frames.FrameError):
         frames.parse_app_frame(message)
-    except frames.FrameError:
-        pass

@@ -123,8 +123,11 @@ async def test_an_unreachable_app_fails_the_stream_and_frees_the_endpoint(parts:
     await parts.callback("MediaStreamingFailed")
     [(_, _, failed)] = parts.callbacks.sent
     assert failed.result is not None and failed.result.code >= 400
-    update = failed.data["mediaStreamingUpdate"]
-    assert update["mediaStreamingStatusDetails"] == "initialWebSocketConnectionFailed"
+    assert failed.data["mediaStreamingUpdate"] == {
+        "contentType": "Audio",
+        "mediaStreamingStatus": "mediaStreamingFailed",
+        "mediaStreamingStatusDetails": "initialWebSocketConnectionFailed",
+    }
     assert parts.media.stream is None
     with pytest.raises(StreamStateError):  # nothing runs to stop
         await parts.streams.stop_media_streaming(parts.call, None, None)
