@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 from starlette.routing import BaseRoute
 
+from switchboard.app.transcriber import transcriber_of
 from switchboard.app.voice import Voice, start_voice
 from switchboard.automation.adapters import (
     CallbackUrlGuard,
@@ -45,7 +46,6 @@ from switchboard.events.transport import delivery_client
 from switchboard.http.auth import Authenticator
 from switchboard.http.repeatability import Repeatability
 from switchboard.media.audio.speech import PocketsphinxRecognizer
-from switchboard.media.audio.transcriber import PocketsphinxTranscriber
 from switchboard.media.audio.tts import EspeakTextToSpeech
 from switchboard.media.endpoint.encoded import EncodedAudio
 from switchboard.media.endpoint.hold_music import hold_music
@@ -142,7 +142,7 @@ async def start_automation(
             node_id=node_id,
             dials_phones=True,
             streaming=StreamingEngines(
-                GuardedWebSocketConnector(callbacks.urls.guard), PocketsphinxTranscriber()
+                GuardedWebSocketConnector(callbacks.urls.guard), transcriber_of(config.automation)
             ),
         )
     )
