@@ -29,6 +29,12 @@ from switchboard.automation.models import CallConnection
 from switchboard.automation.ports import CallbackData, CallbackSink, CallMedia, UrlGuard
 from switchboard.automation.streaming import events, frames
 from switchboard.automation.streaming.audio import AppAudio, CallAudio
+from switchboard.automation.streaming.call_streams import (
+    CallStreams,
+    MediaSubscription,
+    TranscriptionSubscription,
+    app_frames,
+)
 from switchboard.automation.streaming.models import (
     AudioChannel,
     MediaStreamingNotConfiguredError,
@@ -57,62 +63,6 @@ class StreamingEngines:
 
     connector: StreamConnector
     transcriber: Transcriber
-
-
-@dataclass
-class MediaSubscription:
-    id: str
-    socket: StreamSocket
-    audio: CallAudio
-    app_audio: AppAudio | None
-    context: str | None
-    callback_uri: str
-    stop_context: str | None = None
-    stop_callback_uri: str | None = None
-
-
-@dataclass
-class TranscriptionSubscription:
-    id: str
-    socket: StreamSocket
-    transcription: CallTranscription
-    context: str | None
-    callback_uri: str
-    stop_context: str | None = None
-    stop_callback_uri: str | None = None
-
-
-@dataclass
-class CallStreams:
-    """One call's streams; the endpoint's MediaStreamSink."""
-
-    call: CallConnection
-    media: CallMedia
-    streaming: StreamingOptions | None
-    transcribing: TranscriptionOptions | None
-    audio: MediaSubscription | None = None
-    text: TranscriptionSubscription | None = None
-    autostart_pending: bool = True
-    attached: bool = False
-    ended: bool = False
-    locale: str = ""
-
-    def heard(self, raw_id: str, frame: bytes) -> None:
-        if self.audio is not None:
-            self.audio.audio.heard(raw_id, frame)
-        if self.text is not None:
-            self.text.transcription.heard(raw_id, frame)
-
-    def tick(self, playing: bool) -> bytes | None:
-        if self.text is not None:
-            self.text.transcription.tick()
-        subscription = self.audio
-        if subscription is None:
-            return None
-        subscription.audio.tick()
-        if subscription.app_audio is None or playing:
-            return None
-        return subscription.app_audio.next_frame()
 
 
 class MediaStreams:
@@ -331,7 +281,7 @@ class MediaStreams:
             engines.connector,
             frames.audio_metadata(subscription_id, options.sample_rate),
             on_state=lambda state, detail: self._audio_state(streams, subscription, state),
-            on_message=None if app_audio is None else _app_frames(app_audio),
+            on_message=None if app_audio is None else app_frames(app_audio),
         )
         mixed = options.channel is AudioChannel.MIXED
         audio = CallAudio(options.sample_rate, mixed=mixed, emit=send)
@@ -465,18 +415,3 @@ class MediaStreams:
     async def _check_callback(self, callback_uri: str | None) -> None:
         if callback_uri is not None:
             await self._guard.check_callback_uri(callback_uri)
-
-
-def _app_frames(app_audio: AppAudio) -> Callable[[str | bytes], None]:
-    def receive(message: str | bytes) -> None:
-        try:
-            frame = frames.parse_app_frame(message)
-        except frames.FrameError as error:
-            log.debug("media stream: the app's message ignored: %s", error)
-            return
-        if isinstance(frame, frames.StopAudio):
-            app_audio.clear()
-        else:
-            app_audio.push(frame.pcm)
-
-    return receive
