@@ -189,8 +189,9 @@ async def test_transcription_sends_words_when_a_speaker_falls_silent(parts: Part
         "Final",
         "4:+1312",
     )
-    # the utterance began 200 ms of preroll before the speech, which began at 200 ms
-    assert [w["offset"] for w in body["words"]] == [200 * 10_000, 500 * 10_000]
+    # the utterance starts with the speech, 200 ms into the transcription (nothing was heard
+    # before it to preroll); the engine put the words 200 and 500 ms into the utterance
+    assert [w["offset"] for w in body["words"]] == [400 * 10_000, 700 * 10_000]
 
     await parts.streams.apply(
         parts.call, StreamingOp("call-1", StreamingAction.UPDATE_TRANSCRIPTION, locale="en-GB")

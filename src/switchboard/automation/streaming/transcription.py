@@ -6,8 +6,8 @@
         end of speech (700 ms quiet) ─▶ the utterance ─▶ Transcriber ─▶ Final
     tick() every 20 ms: a participant that sent nothing is fed silence while it speaks (legs
         send no packets between talkspurts), so its utterance ends
-    word offsets: media time since transcription started (20 ms per frame heard or tick
-    missed, the same clock for every participant), plus the engine's offsets in the utterance
+    word offsets: media time since transcription started (20 ms a tick, one clock for every
+    participant; the frame being heard ends at the next tick), plus the engine's offsets
 
 Frames leave through ``emit`` in the order results come in; an engine error is logged and
 that utterance is skipped (the call and later utterances go on).
@@ -40,7 +40,6 @@ Spawn = Callable[[Coroutine[Any, Any, None]], None]
 @dataclass
 class Speaker:
     detector: EndOfSpeech = field(default_factory=EndOfSpeech)
-    heard_ms: int = 0  # media time of this participant since the transcription started
     since_intermediate_ms: int = 0
     busy: bool = False  # an intermediate decode in flight
     fresh: bool = False  # heard since the last tick
@@ -62,6 +61,7 @@ class CallTranscription:
         self._emit = emit
         self._spawn = spawn
         self._speakers: dict[str, Speaker] = {}
+        self._now_ms = 0  # media time since the transcription started (20 ms a tick)
         self._generation = 0  # a result from before stop/locale change is dropped
 
     def update_locale(self, locale: str) -> None:
@@ -73,13 +73,12 @@ class CallTranscription:
     def tick(self) -> None:
         """Every 20 ms: a participant that sent nothing this tick is silent (a phone or a
         browser stops sending between talkspurts), so its utterance can end."""
+        self._now_ms += FRAME_MS
         for raw_id, speaker in list(self._speakers.items()):
             if speaker.fresh:
                 speaker.fresh = False
             elif speaker.detector.state is VoiceActivity.SPEAKING:
-                self._feed(raw_id, speaker, SILENT_FRAME)
-            else:
-                speaker.heard_ms += FRAME_MS
+                self._feed(raw_id, speaker, SILENT_FRAME, self._now_ms)
 
     def heard(self, raw_id: str, frame: bytes) -> None:
         if len(frame) != FRAME_BYTES:
@@ -88,17 +87,17 @@ class CallTranscription:
         if speaker is None:
             speaker = self._speakers[raw_id] = Speaker()
         speaker.fresh = True
-        self._feed(raw_id, speaker, frame)
+        self._feed(raw_id, speaker, frame, self._now_ms + FRAME_MS)  # heard before the tick
 
-    def _feed(self, raw_id: str, speaker: Speaker, frame: bytes) -> None:
-        speaker.heard_ms += FRAME_MS
+    def _feed(self, raw_id: str, speaker: Speaker, frame: bytes, end_ms: int) -> None:
+        """``end_ms``: the media time at the end of ``frame``."""
         before = speaker.detector.state
         state = speaker.detector.feed(frame)
         if state is VoiceActivity.ENDED:
             utterance = speaker.detector.utterance()
             speaker.detector = EndOfSpeech()
             speaker.since_intermediate_ms = 0
-            start_ms = speaker.heard_ms - _ms(utterance)
+            start_ms = max(0, end_ms - _ms(utterance))
             self._spawn(self._transcribe(raw_id, utterance, start_ms, final=True))
         elif state is VoiceActivity.SPEAKING and self._intermediate:
             speaker.since_intermediate_ms += FRAME_MS if before is state else 0
@@ -106,21 +105,29 @@ class CallTranscription:
                 speaker.since_intermediate_ms = 0
                 speaker.busy = True
                 utterance = speaker.detector.utterance()
-                start_ms = speaker.heard_ms - _ms(utterance)
-                self._spawn(self._intermediate_result(speaker, raw_id, utterance, start_ms))
+                start_ms = max(0, end_ms - _ms(utterance))
+                decode = self._transcribe(raw_id, utterance, start_ms, final=False)
+                self._spawn(self._intermediate_result(speaker, decode))
 
     async def _intermediate_result(
-        self, speaker: Speaker, raw_id: str, utterance: bytes, start_ms: int
+        self, speaker: Speaker, decode: Coroutine[Any, Any, None]
     ) -> None:
         try:
-            await self._transcribe(raw_id, utterance, start_ms, final=False)
+            await decode
         finally:
             speaker.busy = False
 
-    async def _transcribe(self, raw_id: str, pcm: bytes, start_ms: int, *, final: bool) -> None:
-        generation = self._generation
+    def _transcribe(
+        self, raw_id: str, pcm: bytes, start_ms: int, *, final: bool
+    ) -> Coroutine[Any, Any, None]:
+        """The decode, bound now to the locale and generation of the moment it was heard."""
+        return self._decode(raw_id, pcm, start_ms, final, self._generation, self.locale)
+
+    async def _decode(
+        self, raw_id: str, pcm: bytes, start_ms: int, final: bool, generation: int, locale: str
+    ) -> None:
         try:
-            transcript = await self._transcriber.transcribe(pcm, SAMPLE_RATE, self.locale)
+            transcript = await self._transcriber.transcribe(pcm, SAMPLE_RATE, locale)
         except Exception:
             log.exception("transcription of %s failed", raw_id)
             return
