@@ -83,7 +83,7 @@ async def test_production_takes_wss_only() -> None:
 
 async def test_the_connector_refuses_internal_addresses_in_production() -> None:
     production = GuardedWebSocketConnector(EndpointGuard(EndpointPolicy.for_mode(Mode.PRODUCTION)))
-    with pytest.raises(StreamConnectError, match="127.0.0.1"):
+    with pytest.raises(StreamConnectError, match=r"127\.0\.0\.1"):
         await production.connect("wss://127.0.0.1:9/stream")
     with pytest.raises(StreamConnectError, match="ws:// or wss://"):
         await production.connect("https://app.example/stream")
