@@ -31,15 +31,24 @@ from azure.communication.callautomation.aio import (
 from azure.core.exceptions import HttpResponseError
 
 from tests.callback_receiver import CallbackReceiver
+from tests.event_receiver import EventReceiver
 from tests.integration.calling_clients import closed_port, loopback_candidates
 from tests.integration.inprocess_node import InProcessNode
 from tests.integration.js_sdk import NodeClients
-from tests.integration.test_voice_simulator import client_of, node, our_number, receiver, sync
+from tests.integration.test_voice_simulator import (
+    client_of,
+    events,
+    incoming_call_from,
+    node,
+    our_number,
+    receiver,
+    sync,
+)
 from tests.integration.voice_phones import loud_frames, new_phone, phone, until_phone
 from tests.stream_receiver import StreamConnection, StreamReceiver
 
 pytestmark = pytest.mark.anyio
-__all__ = ["loopback_candidates", "node", "our_number", "receiver"]
+__all__ = ["events", "loopback_candidates", "node", "our_number", "receiver"]
 
 MAX_PARSED = 40  # frames handed to the npm parser at once (they travel in an env variable)
 
@@ -238,6 +247,36 @@ async def test_unmixed_audio_on_demand_and_the_apps_audio_is_heard_by_the_phone(
             await receiver.event("MediaStreamingStopped")
             await connection.hang_up(is_for_everyone=True)
         await receiver.event("CallDisconnected")
+
+
+async def test_an_answered_call_streams_from_the_start(
+    node: InProcessNode,
+    events: EventReceiver,
+    our_number: str,
+    receiver: CallbackReceiver,
+    streams: StreamReceiver,
+) -> None:
+    caller = new_phone()
+    async with asyncio.timeout(90):
+        await phone(node, caller, "dial", {"to": our_number})
+        incoming = await incoming_call_from(events, caller)
+        answered = await sync(
+            lambda: client_of(node).answer_call(
+                incoming["incomingCallContext"],
+                receiver.url("/answered"),
+                media_streaming=streaming(streams.url("/answered"), start=True, unmixed=True),
+            )
+        )
+        await receiver.event("MediaStreamingStarted")
+        socket = await streams.connection("/answered")
+        await phone(node, caller, "say", {"text": "hello"})
+        await streams.wait_until(lambda: len(loud_audio(socket)) >= 3)
+        first_loud = socket.frames()[loud_audio(socket)[0]]
+        assert first_loud["audioData"]["participantRawID"] == f"4:{caller}"
+        connection = client_of(node).get_call_connection(str(answered.call_connection_id))
+        await sync(lambda: connection.hang_up(is_for_everyone=True))
+        await receiver.event("CallDisconnected")
+        await asyncio.wait_for(socket.closed.wait(), 20)  # the call's end closes its stream
 
 
 async def test_an_unreachable_transport_url_fails_the_stream_and_the_call_goes_on(
