@@ -85,14 +85,6 @@ class TranscriptionData(msgspec.Struct, tag_field="kind", tag="TranscriptionData
     transcription_data: TranscriptionDataBody
 
 
-class DtmfDataBody(msgspec.Struct):
-    data: str
-
-
-class DtmfData(msgspec.Struct, tag_field="kind", tag="DtmfData", rename="camel"):
-    dtmf_data: DtmfDataBody
-
-
 _encoder = msgspec.json.Encoder()
 
 
@@ -153,10 +145,6 @@ def transcription_data(
         resultStatus="Final" if final else "Intermediate",
     )
     return _encoder.encode(TranscriptionData(body))
-
-
-def dtmf_data(tone: str) -> bytes:
-    return _encoder.encode(DtmfData(DtmfDataBody(tone)))
 
 
 # --- what the app sends back ----------------------------------------------------------------
