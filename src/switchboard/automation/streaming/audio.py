@@ -46,6 +46,11 @@ class Decimator:
         self._taps = _low_pass(self._factor)
         self._history = np.zeros(TAPS - 1, dtype=np.float32)
 
+    def silence(self) -> bytes:
+        """A frame of digital silence in, without the arithmetic (most of a call's ticks)."""
+        self._history[:] = 0
+        return bytes(FRAME_SAMPLES // self._factor * 2)
+
     def __call__(self, frame: bytes) -> bytes:
         samples = np.frombuffer(frame, dtype="<i2").astype(np.float32)
         joined = np.concatenate((self._history, samples))
@@ -107,13 +112,22 @@ class CallAudio:
         """Mixed audio: one frame every 20 ms, silent or not (ACS sends a steady stream)."""
         if not self._mixed:
             return
-        mix = np.zeros(FRAME_SAMPLES, dtype=np.int32)
+        heard = []
         for raw_id, backlog in list(self._pending.items()):
             if backlog:
-                mix += np.frombuffer(backlog.popleft(), dtype="<i2")
+                heard.append(backlog.popleft())
             else:
                 del self._pending[raw_id]  # quiet (or gone): its buffer goes
-        frame = np.clip(mix, -32768, 32767).astype("<i2").tobytes()
+        if not heard:  # nobody sent anything this tick
+            self._emit(self._mix.silence(), True, None)
+            return
+        if len(heard) == 1:
+            frame = heard[0]
+        else:
+            mix = np.zeros(FRAME_SAMPLES, dtype=np.int32)
+            for one in heard:
+                mix += np.frombuffer(one, dtype="<i2")
+            frame = np.clip(mix, -32768, 32767).astype("<i2").tobytes()
         self._emit(self._mix(frame), is_silent(frame), None)
 
 

@@ -88,10 +88,16 @@ class TranscriptionData(msgspec.Struct, tag_field="kind", tag="TranscriptionData
 _encoder = msgspec.json.Encoder()
 
 
+_second: tuple[int, str] = (-1, "")  # the last whole second formatted (50 frames share it)
+
+
 def timestamp(unix_seconds: float) -> str:
     """ISO 8601 in UTC with milliseconds, as ACS writes ``timestamp``."""
-    moment = datetime.fromtimestamp(unix_seconds, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    global _second
+    whole = int(unix_seconds)
+    if _second[0] != whole:
+        _second = (whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S."))
+    return f"{_second[1]}{int((unix_seconds - whole) * 1000):03d}Z"
 
 
 def audio_metadata(subscription_id: str, sample_rate: int) -> bytes:
