@@ -10,10 +10,10 @@ import msgspec
 import pytest
 
 from switchboard.automation import control_ops as ops
-from switchboard.automation.models import InvalidCallbackUriError
 from switchboard.automation.store_memory import MemoryCallConnectionStore
 from switchboard.automation.streaming.models import (
     AudioChannel,
+    InvalidTransportUrlError,
     StreamingAction,
     StreamingOptions,
     TranscriptionOptions,
@@ -77,8 +77,9 @@ async def test_production_takes_wss_only() -> None:
         FakeCallbacks(), HttpsOnly(), StreamingEngines(FakeConnector(), PocketsphinxTranscriber())
     )
     await streams.check_options(StreamingOptions("wss://app.example/audio"), None)
-    with pytest.raises(InvalidCallbackUriError):
+    with pytest.raises(InvalidTransportUrlError) as refused:
         await streams.check_options(StreamingOptions("ws://app.example/audio"), None)
+    assert refused.value.target == "mediaStreamingOptions.transportUrl"
 
 
 async def test_the_connector_refuses_internal_addresses_in_production() -> None:

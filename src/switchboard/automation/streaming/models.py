@@ -64,5 +64,11 @@ class StreamStateError(BadRequestError):
     code = "InvalidStreamState"
 
 
+class InvalidTransportUrlError(BadRequestError):
+    """A transportUrl that is not ws(s)://, or that the SSRF guard refuses."""
+
+    code = "InvalidTransportUrl"
+
+
 class UnsupportedLocaleError(BadRequestError):
     code = "UnsupportedLocale"

@@ -37,6 +37,7 @@ from switchboard.automation.streaming.call_streams import (
 )
 from switchboard.automation.streaming.models import (
     AudioChannel,
+    InvalidTransportUrlError,
     MediaStreamingNotConfiguredError,
     StreamingAction,
     StreamingOptions,
@@ -407,10 +408,15 @@ class MediaStreams:
         (wss only in production; where the host points)."""
         scheme, sep, rest = url.partition("://")
         if not sep or scheme.lower() not in ("ws", "wss"):
-            raise BadRequestError(f"{target} must be a wss:// URL.", target=target)
-        await self._guard.check_callback_uri(
-            ("https" if scheme.lower() == "wss" else "http") + "://" + rest
-        )
+            raise InvalidTransportUrlError(f"{target} must be a wss:// URL.", target=target)
+        as_http = ("https" if scheme.lower() == "wss" else "http") + "://" + rest
+        try:
+            await self._guard.check_callback_uri(as_http)
+        except BadRequestError as error:
+            reason = error.message.removeprefix("The field CallbackUri is invalid: ")
+            raise InvalidTransportUrlError(
+                f"{target} is refused: {reason.replace('https', 'wss')}", target=target
+            ) from None
 
     async def _check_callback(self, callback_uri: str | None) -> None:
         if callback_uri is not None:
