@@ -35,9 +35,9 @@ from switchboard.automation.streaming.call_streams import (
     TranscriptionSubscription,
     app_frames,
 )
+from switchboard.automation.streaming.guard import check_transport_url
 from switchboard.automation.streaming.models import (
     AudioChannel,
-    InvalidTransportUrlError,
     MediaStreamingNotConfiguredError,
     StreamingAction,
     StreamingOptions,
@@ -105,10 +105,12 @@ class MediaStreams:
         if streaming is not None:
             if streaming.sample_rate not in SAMPLE_RATES:
                 raise BadRequestError("audioFormat must be pcm16KMono or pcm24KMono.")
-            await self._check_url(streaming.transport_url, "mediaStreamingOptions.transportUrl")
+            field = "mediaStreamingOptions.transportUrl"
+            await check_transport_url(self._guard, streaming.transport_url, field)
         if transcribing is not None:
             self._check_locale(transcribing.locale)
-            await self._check_url(transcribing.transport_url, "transcriptionOptions.transportUrl")
+            field = "transcriptionOptions.transportUrl"
+            await check_transport_url(self._guard, transcribing.transport_url, field)
 
     def attach(
         self,
@@ -402,21 +404,6 @@ class MediaStreams:
             raise UnsupportedLocaleError(
                 f"The transcription engine has no model for {locale}.", target="locale"
             )
-
-    async def _check_url(self, url: str, target: str) -> None:
-        """ws:// and wss:// through the callback guard as http:// and https://: the same rules
-        (wss only in production; where the host points)."""
-        scheme, sep, rest = url.partition("://")
-        if not sep or scheme.lower() not in ("ws", "wss"):
-            raise InvalidTransportUrlError(f"{target} must be a wss:// URL.", target=target)
-        as_http = ("https" if scheme.lower() == "wss" else "http") + "://" + rest
-        try:
-            await self._guard.check_callback_uri(as_http)
-        except BadRequestError as error:
-            reason = error.message.removeprefix("The field CallbackUri is invalid: ")
-            raise InvalidTransportUrlError(
-                f"{target} is refused: {reason.replace('https', 'wss')}", target=target
-            ) from None
 
     async def _check_callback(self, callback_uri: str | None) -> None:
         if callback_uri is not None:
