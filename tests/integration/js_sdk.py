@@ -18,7 +18,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -33,11 +33,21 @@ class NodeModuleError(AssertionError):
     """A JS scenario failed; the message carries its exit code and stderr."""
 
 
+class NodeTarget(Protocol):
+    """A server the scenarios talk to: a RunningServer, or an in-process node."""
+
+    @property
+    def connection_string(self) -> str: ...
+
+    @property
+    def ca_path(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class NodeClients:
     """Runs JS scenarios against one server."""
 
-    server: RunningServer
+    server: NodeTarget
 
     def environment(self, args: dict[str, Any]) -> dict[str, str]:
         return {

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from switchboard.automation.control import AutomationControl
 from switchboard.automation.incoming import IncomingCallContexts, IncomingCalls
 from switchboard.automation.models import InvalidCallbackUriError, Participant
-from switchboard.automation.ports import CallbackData, CallPlaneListener
+from switchboard.automation.ports import CallbackData, CallPlaneListener, MediaStreamSink
 from switchboard.automation.service import CallAutomationService
 from switchboard.automation.store_memory import MemoryCallConnectionStore
 from switchboard.automation.targets import TargetRules
@@ -27,6 +27,7 @@ class FakeMedia:
     """What the service asked of the app's media endpoint, in order."""
 
     asked: list[tuple[str, object]] = field(default_factory=list)
+    stream: MediaStreamSink | None = None
 
     def play(self, play: Play) -> None:
         self.asked.append(("play", play))
@@ -51,6 +52,9 @@ class FakeMedia:
 
     def unhold(self, target: str) -> None:
         self.asked.append(("unhold", target))
+
+    def attach_stream(self, sink: MediaStreamSink | None) -> None:
+        self.stream = sink
 
 
 @dataclass

@@ -3,7 +3,8 @@
 AutomationCallbacks (SqlCallbackQueue, RSA key from the secrets) ─▶ EndpointTicker ─▶
 voice (app/voice.py: pending phone calls, the simulator's phones, the dialer) ─▶
 ServerCallPlane (calling's ServerCalls on the node's SFU; MediaEndpoint with espeak-ng,
-pocketsphinx, audio files through the guarded client) ─▶ AutomationComponent
+pocketsphinx, audio files through the guarded client) ─▶ AutomationComponent (media
+streaming: WebSockets through the same guard; transcription: pocketsphinx)
 (SqlCallConnectionStore, the bus for control, numbers for caller ids, the events outbox for
 IncomingCall) ─▶ routes: /calling/callConnections…, the callbacks' OpenID metadata
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 from starlette.routing import BaseRoute
 
+from switchboard.app.transcriber import transcriber_of
 from switchboard.app.voice import Voice, start_voice
 from switchboard.automation.adapters import (
     CallbackUrlGuard,
@@ -33,6 +35,8 @@ from switchboard.automation.component import AutomationComponent, AutomationPart
 from switchboard.automation.incoming_sink import WouldDeliver
 from switchboard.automation.openid_routes import openid_routes
 from switchboard.automation.store_sql import SqlCallConnectionStore
+from switchboard.automation.streaming.sessions import StreamingEngines
+from switchboard.automation.streaming.transport import GuardedWebSocketConnector
 from switchboard.bus.base import Bus
 from switchboard.calling.server.calls import ServerCalls
 from switchboard.calling.service import CallingService
@@ -141,6 +145,9 @@ async def start_automation(
             clock=clock,
             node_id=node_id,
             dials_phones=True,
+            streaming=StreamingEngines(
+                GuardedWebSocketConnector(callbacks.urls.guard), transcriber_of(config.automation)
+            ),
         )
     )
     stack.push_async_callback(component.stop)

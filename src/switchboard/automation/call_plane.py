@@ -75,9 +75,10 @@ class CallIds:
 class EndpointMedia:
     """CallMedia for the service: the endpoint, with raw ids mapped to participant ids."""
 
-    def __init__(self, endpoint: MediaEndpoint, ids: CallIds) -> None:
+    def __init__(self, endpoint: MediaEndpoint, ids: CallIds, leg: LocalLeg | None = None) -> None:
         self.endpoint = endpoint
         self._ids = ids
+        self._leg = leg
 
     def play(self, play: Play) -> None:
         audience = play.audience
@@ -108,6 +109,20 @@ class EndpointMedia:
 
     def unhold(self, target: str) -> None:
         self.endpoint.unhold(self._ids.participant(target))
+
+    def attach_stream(self, sink: ports.MediaStreamSink | None) -> None:
+        self.endpoint.set_stream(sink)
+        if self._leg is None:
+            return
+        if sink is None:
+            self._leg.tap(None)
+            return
+        ids = self._ids
+
+        def heard(participant_id: str, pcm: bytes) -> None:
+            sink.heard(ids.raw(participant_id), pcm)
+
+        self._leg.tap(heard)
 
 
 class ServerCallPlane:
@@ -252,7 +267,7 @@ class ServerCallPlane:
         await endpoint.start()
         self._ticker.add(endpoint)
         self._endpoints[server_call_id] = endpoint
-        return EndpointMedia(endpoint, ids)
+        return EndpointMedia(endpoint, ids, leg)
 
     def _stop_later(self, endpoint: MediaEndpoint) -> None:
         """The call ended under the endpoint (inside calling's job): its tasks still stop,

@@ -28,6 +28,7 @@ from switchboard.automation.ports import CallbackSink, CallerIdDirectory, CallPl
 from switchboard.automation.routes import automation_routes
 from switchboard.automation.service import CallAutomationService
 from switchboard.automation.store import CallConnectionStore
+from switchboard.automation.streaming.sessions import StreamingEngines
 from switchboard.automation.targets import TargetRules
 from switchboard.bus.base import Bus
 from switchboard.core.clock import Clock
@@ -54,6 +55,7 @@ class AutomationParts:
     clock: Clock
     node_id: str
     dials_phones: bool = False  # a voice carrier: phone numbers may be called
+    streaming: StreamingEngines | None = None  # media streaming and transcription
 
 
 class AutomationComponent:
@@ -78,6 +80,7 @@ class AutomationComponent:
                 parts.clock,
                 node_id=parts.node_id,
                 dials_phones=parts.dials_phones,
+                streaming=parts.streaming,
             )
             await service.start()
             stack.push_async_callback(service.stop)

@@ -44,6 +44,7 @@ from switchboard.automation.control_ops import (
     Reply,
     Request,
     SendDtmfOp,
+    StreamingOp,
     Terminate,
     Transfer,
 )
@@ -165,6 +166,10 @@ class AutomationControl:
         """Play, recognize, cancel, DTMF and hold on the call's media endpoint."""
         await self._run(op)
 
+    async def streaming(self, op: StreamingOp) -> None:
+        """Media streaming and transcription (automation/streaming)."""
+        await self._run(op)
+
     # --- routing ----------------------------------------------------------------------------
 
     async def _run(self, op: AnyOp, *, owner: str | None = None) -> Reply:
@@ -251,6 +256,8 @@ class AutomationControl:
                 operation_context=op.operation_context,
                 operation_callback_uri=op.operation_callback_uri,
             )
+        elif isinstance(op, StreamingOp):
+            await self.service.streams.apply(service.live(call), op)
         else:
             await self._apply_media(op)
         return Reply(request_id)
@@ -259,7 +266,11 @@ class AutomationControl:
         claims = self.incoming.contexts.read(op.context)
         if isinstance(op, AnswerOp):
             call = await self.service.answer(
-                claims, op.callback_uri, operation_context=op.operation_context
+                claims,
+                op.callback_uri,
+                operation_context=op.operation_context,
+                media_streaming=op.media_streaming,
+                transcription=op.transcription,
             )
             return Reply(request_id, call=CallRecord.of(call, self._node))
         if isinstance(op, RejectOp):

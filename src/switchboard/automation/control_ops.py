@@ -6,6 +6,11 @@ from __future__ import annotations
 import msgspec
 
 from switchboard.automation.store import CallRecord
+from switchboard.automation.streaming.models import (
+    StreamingAction,
+    StreamingOptions,
+    TranscriptionOptions,
+)
 from switchboard.media.audio.tones import DtmfTone
 from switchboard.media.endpoint.models import PlaySource, Recognize
 
@@ -68,6 +73,8 @@ class AnswerOp(Op, tag="answer", frozen=True):
     context: str
     callback_uri: str
     operation_context: str | None = None
+    media_streaming: StreamingOptions | None = None
+    transcription: TranscriptionOptions | None = None
 
 
 class RejectOp(Op, tag="reject", frozen=True):
@@ -128,6 +135,15 @@ class MoveOp(Op, tag="move", frozen=True):
     operation_callback_uri: str | None = None
 
 
+class StreamingOp(Op, tag="streaming", frozen=True):
+    """start/stopMediaStreaming, start/update/stopTranscription."""
+
+    action: StreamingAction
+    locale: str | None = None
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+
+
 AnyOp = (
     HangUp
     | Terminate
@@ -148,6 +164,7 @@ AnyOp = (
     | SendDtmfOp
     | HoldOp
     | MoveOp
+    | StreamingOp
 )
 
 

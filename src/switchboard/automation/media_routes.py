@@ -1,8 +1,9 @@
-"""Call Automation media routes: play, recognize, DTMF, hold (acs-wire-reference §7).
+"""Call Automation media routes: play, recognize, DTMF, hold, media streaming and
+transcription (acs-wire-reference §7).
 
 Each answers at once (202, or 200 where ACS does); the outcome is a callback. What needs
 Azure AI (summarizeCall, custom voices and speech models) is refused with a 400 the SDK does
-not retry; transcription and media streaming are not available yet (400 NotSupported).
+not retry.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from switchboard.automation import control_ops as ops
 from switchboard.automation import media_schemas as schemas
 from switchboard.automation.control import AutomationControl
 from switchboard.automation.models import AzureAiRequiredError
-from switchboard.core.errors import NotSupportedError
+from switchboard.automation.streaming.models import StreamingAction
 from switchboard.core.principal import Principal
 from switchboard.http.apiversion import CALL_AUTOMATION_VERSIONS
 from switchboard.http.auth import Authenticator
@@ -118,10 +119,25 @@ def media_routes(
     async def summarize(request: Request, _: Principal) -> Response:
         raise AzureAiRequiredError("Call summaries need Azure AI services.")
 
-    async def not_yet(request: Request, _: Principal) -> Response:
-        raise NotSupportedError(
-            "Transcription and media streaming are not available on this server yet."
-        )
+    def streaming(action: StreamingAction) -> Callable[[Request, Principal], Awaitable[Response]]:
+        async def handle(request: Request, _: Principal) -> Response:
+            body = decode_json(await read_body(request), schemas.StreamingRequest)
+            if body.speech_model_endpoint_id:
+                raise AzureAiRequiredError(
+                    "Custom speech models need Azure AI Speech.", target="speechModelEndpointId"
+                )
+            await control.streaming(
+                ops.StreamingOp(
+                    request.path_params["callConnectionId"],
+                    action,
+                    locale=body.locale,
+                    operation_context=body.operation_context,
+                    operation_callback_uri=body.operation_callback_uri,
+                )
+            )
+            return empty_response(202)
+
+        return handle
 
     acs = routes_for(auth=Auth.HMAC, authenticator=authenticator, versions=CALL_AUTOMATION_VERSIONS)
     return [
@@ -134,14 +150,5 @@ def media_routes(
         acs(ONE + ":hold", hold, "POST"),
         acs(ONE + ":unhold", unhold, "POST"),
         acs(ONE + ":summarizeCall", summarize, "POST"),
-        *(
-            acs(ONE + f":{name}", not_yet, "POST")
-            for name in (
-                "startTranscription",
-                "updateTranscription",
-                "stopTranscription",
-                "startMediaStreaming",
-                "stopMediaStreaming",
-            )
-        ),
+        *(acs(ONE + f":{action.value}", streaming(action), "POST") for action in StreamingAction),
     ]

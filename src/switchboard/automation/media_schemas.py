@@ -121,6 +121,16 @@ class HoldRequest(msgspec.Struct, rename="camel"):
     operation_callback_uri: str | None = None
 
 
+class StreamingRequest(msgspec.Struct, rename="camel"):
+    """start/stopMediaStreaming and start/update/stopTranscription (``locale`` and
+    ``speechModelEndpointId``: transcription's start and update)."""
+
+    locale: str | None = None
+    speech_model_endpoint_id: str | None = None
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+
+
 def play_source(data: PlaySourceJson, field: str) -> PlaySource:
     kind = data.kind.lower()
     cache = data.play_source_cache_id

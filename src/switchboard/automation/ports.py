@@ -93,6 +93,23 @@ class CallMedia(Protocol):
 
     def unhold(self, target: str) -> None: ...
 
+    def attach_stream(self, sink: MediaStreamSink | None) -> None:
+        """Media streaming and transcription hear the call and play into it (None: stop)."""
+        ...
+
+
+class MediaStreamSink(Protocol):
+    """What media streaming and transcription need of the app's endpoint in a call."""
+
+    def heard(self, raw_id: str, frame: bytes) -> None:
+        """20 ms of one participant's audio (48 kHz mono s16le), as the endpoint decoded it."""
+        ...
+
+    def tick(self, playing: bool) -> bytes | None:
+        """Every 20 ms: a 48 kHz frame to play into the call, or None. ``playing``: a play
+        operation has the endpoint's voice this tick (the frame would not be heard)."""
+        ...
+
 
 class CallPlane(Protocol):
     """Server calls: a conference on this node's media server with the app's endpoint in it."""

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute
 from switchboard.automation import control_ops as ops
 from switchboard.automation import schemas
 from switchboard.automation.control import AutomationControl
+from switchboard.automation.streaming.schemas import streaming_options, transcription_options
 from switchboard.core.principal import Principal
 from switchboard.http.apiversion import CALL_AUTOMATION_VERSIONS
 from switchboard.http.auth import Authenticator
@@ -42,6 +43,8 @@ def automation_routes(
                 source_caller_id=schemas.phone(body.source_caller_id_number),
                 source_display_name=body.source_display_name,
                 operation_context=body.operation_context,
+                media_streaming=streaming_options(body.media_streaming_options),
+                transcription=transcription_options(body.transcription_options),
             )
             return json_response(schemas.call_connection_json(call), 201)
 
@@ -55,6 +58,8 @@ def automation_routes(
                 schemas.locator(body.call_locator),
                 body.callback_uri,
                 operation_context=body.operation_context,
+                media_streaming=streaming_options(body.media_streaming_options),
+                transcription=transcription_options(body.transcription_options),
             )
             return json_response(schemas.call_connection_json(call), 200)
 
@@ -70,6 +75,8 @@ def automation_routes(
                     body.incoming_call_context,
                     body.callback_uri,
                     operation_context=body.operation_context,
+                    media_streaming=streaming_options(body.media_streaming_options),
+                    transcription=transcription_options(body.transcription_options),
                 )
             )
             return json_response(schemas.call_connection_json(call), 200)

@@ -1,8 +1,8 @@
 """Call Automation wire shapes (api-version 2026-03-12 and earlier): requests in, properties out.
 
 Identifiers arrive as CommunicationIdentifier JSON (parsed with or without ``kind``); fields
-this server does not act on yet (call intelligence, media streaming and transcription options)
-are read and ignored, as ACS ignores what a resource is not set up for.
+this server does not act on yet (call intelligence) are read and ignored, as ACS ignores what a
+resource is not set up for; media streaming and transcription options: streaming/schemas.py.
 """
 
 from __future__ import annotations
@@ -12,6 +12,10 @@ from typing import Any
 import msgspec
 
 from switchboard.automation.models import AddedParticipant, CallConnection, CallLocator, Participant
+from switchboard.automation.streaming.schemas import (
+    MediaStreamingOptionsJson,
+    TranscriptionOptionsJson,
+)
 from switchboard.core.errors import BadRequestError
 from switchboard.core.identifiers import CommunicationIdentifier
 from switchboard.http.identifiers import identifier_from_json, identifier_to_json
@@ -31,12 +35,16 @@ class CreateCallRequest(msgspec.Struct, rename="camel"):
     source_display_name: str | None = None
     source: Identifier | None = None
     operation_context: str | None = None
+    media_streaming_options: MediaStreamingOptionsJson | None = None
+    transcription_options: TranscriptionOptionsJson | None = None
 
 
 class AnswerCallRequest(msgspec.Struct, rename="camel"):
     incoming_call_context: str
     callback_uri: str
     operation_context: str | None = None
+    media_streaming_options: MediaStreamingOptionsJson | None = None
+    transcription_options: TranscriptionOptionsJson | None = None
 
 
 class RejectCallRequest(msgspec.Struct, rename="camel"):
@@ -60,6 +68,8 @@ class ConnectRequest(msgspec.Struct, rename="camel"):
     call_locator: LocatorJson
     callback_uri: str
     operation_context: str | None = None
+    media_streaming_options: MediaStreamingOptionsJson | None = None
+    transcription_options: TranscriptionOptionsJson | None = None
 
 
 class AddParticipantRequest(msgspec.Struct, rename="camel"):

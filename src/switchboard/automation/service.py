@@ -56,6 +56,8 @@ from switchboard.automation.ports import (
 )
 from switchboard.automation.registry import CallRegistry
 from switchboard.automation.store import CallConnectionStore
+from switchboard.automation.streaming.models import StreamingOptions, TranscriptionOptions
+from switchboard.automation.streaming.sessions import MediaStreams, StreamingEngines
 from switchboard.automation.targets import TargetRules
 from switchboard.core.clock import Clock
 from switchboard.core.errors import BadRequestError
@@ -84,6 +86,7 @@ class CallAutomationService:
         node_id: str,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         dials_phones: bool = False,
+        streaming: StreamingEngines | None = None,
     ) -> None:
         self.node_id = node_id
         self._registry = CallRegistry(store, clock, node_id)
@@ -94,6 +97,7 @@ class CallAutomationService:
         self._new_id = new_id
         self._inbox: asyncio.Queue[tuple[str, CallPlaneEvent]] = asyncio.Queue()
         self.media = MediaOperations(callbacks, guard, new_id=new_id)
+        self.streams = MediaStreams(callbacks, guard, streaming, new_id=new_id)
         self._targets = TargetRules(caller_ids, dials_phones=dials_phones)
         self._invitations = InvitationOutcomes(self._registry, callbacks, plane, self._forget)
         self.moves = ParticipantMoves(self._registry, plane, guard, new_id)
@@ -102,8 +106,10 @@ class CallAutomationService:
     async def start(self) -> None:
         await self._scope.start()
         self._scope.spawn(self._work(), name="call-automation-events")
+        await self.streams.start()
 
     async def stop(self) -> None:
+        await self.streams.stop()
         await self._scope.stop()
 
     # --- placing and attaching --------------------------------------------------------------
@@ -117,8 +123,11 @@ class CallAutomationService:
         source_caller_id: str | None = None,
         source_display_name: str | None = None,
         operation_context: str | None = None,
+        media_streaming: StreamingOptions | None = None,
+        transcription: TranscriptionOptions | None = None,
     ) -> CallConnection:
         await self._guard.check_callback_uri(callback_uri)
+        await self.streams.check_options(media_streaming, transcription)
         if not targets:
             raise BadRequestError("At least one target is required.", target="targets")
         if len(targets) > MAX_TARGETS:
@@ -134,6 +143,7 @@ class CallAutomationService:
             await self._registry.add(call)
             media = await self._plane.create(call.server_call_id, self._listener(call))
             self.media.attach(call.call_connection_id, media)
+            self.streams.attach(call, media, media_streaming, transcription)
             for target in targets:
                 invitation = Invitation(
                     self._new_id(),
@@ -149,18 +159,27 @@ class CallAutomationService:
         return call
 
     async def connect(
-        self, locator: CallLocator, callback_uri: str, *, operation_context: str | None = None
+        self,
+        locator: CallLocator,
+        callback_uri: str,
+        *,
+        operation_context: str | None = None,
+        media_streaming: StreamingOptions | None = None,
+        transcription: TranscriptionOptions | None = None,
     ) -> CallConnection:
         await self._guard.check_callback_uri(callback_uri)
+        await self.streams.check_options(media_streaming, transcription)
         if not locator.id:
             raise BadRequestError("The call locator needs an id.", target="callLocator")
         call = self._new_call(callback_uri, operation_context, locator.server_call_id())
         async with self._registry.lock(call.call_connection_id):
             media = await self._plane.connect(call.server_call_id, self._listener(call))
             self.media.attach(call.call_connection_id, media)
+            self.streams.attach(call, media, media_streaming, transcription)
             call.state = CallConnectionState.CONNECTED
             await self._registry.add(call)
             await self._emit(call, [events.call_connected(call)])
+            self.streams.connected(call)
         return call
 
     async def answer(
@@ -169,9 +188,12 @@ class CallAutomationService:
         callback_uri: str,
         *,
         operation_context: str | None = None,
+        media_streaming: StreamingOptions | None = None,
+        transcription: TranscriptionOptions | None = None,
     ) -> CallConnection:
         """Answer a ringing incoming call on the node that holds it (AutomationControl)."""
         await self._guard.check_callback_uri(callback_uri)
+        await self.streams.check_options(media_streaming, transcription)
         call = self._new_call(callback_uri, operation_context, claims.server_call_id)
         call.correlation_id = claims.correlation_id
         call.targets = (claims.caller,)
@@ -186,8 +208,10 @@ class CallAutomationService:
                 self._forget(call)
                 raise
             self.media.attach(call.call_connection_id, media)
+            self.streams.attach(call, media, media_streaming, transcription)
             await self._registry.set_state(call, CallConnectionState.CONNECTED)
             await self._emit(call, [events.call_connected(call)])
+            self.streams.connected(call)
         return call
 
     # --- reading ----------------------------------------------------------------------------
@@ -375,6 +399,7 @@ class CallAutomationService:
     def _forget(self, call: CallConnection) -> None:
         self._registry.ended(call)
         self.media.detach(call.call_connection_id)
+        self.streams.detach(call.call_connection_id)
 
     def _listener(self, call: CallConnection) -> Callable[[CallPlaneEvent], None]:
         call_id = call.call_connection_id
@@ -421,6 +446,8 @@ class CallAutomationService:
             await self._emit(call, [events.participants_updated(call)])
         elif isinstance(event, InviteAccepted):
             await self._invitations.accepted(call, event)
+            if call.state is CallConnectionState.CONNECTED:
+                self.streams.connected(call)  # startMediaStreaming / startTranscription: true
         elif isinstance(event, InviteFailed):
             await self._invitations.failed(call, event)
         elif isinstance(event, InviteCanceled):

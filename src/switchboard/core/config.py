@@ -136,6 +136,8 @@ class Settings:
     automation_callback_poll_seconds: float = 2.0  # look for due callbacks without a wake-up
     automation_callback_issuer: str | None = None  # JWT "iss"; unset: the node's endpoint
     automation_allowed_endpoints: str | None = None  # production: private hosts/IPs/CIDRs allowed
+    automation_transcriber: str | None = None  # "module:factory"; unset: pocketsphinx
+    automation_transcriber_model: str | None = None  # the model file the factory is given
     sms_lease_seconds: float = 60.0  # claimed SMS work of a node that died waits this long
     # Call recording (recording/, docs/recording.md)
     recording_chunk_seconds: float = 60.0  # each chunk a whole file, stored when complete

@@ -194,6 +194,8 @@ class AutomationConfig:
     callback_poll_seconds: float = 2.0  # look for due callbacks this often without a wake-up
     callback_issuer: str | None = None  # JWT "iss"; unset: the node's endpoint (https://host:port)
     allowed_endpoints: str | None = None  # production: private hosts/IPs/CIDRs callbacks may reach
+    transcriber: str | None = None  # "module:factory" of a Transcriber; unset: pocketsphinx
+    transcriber_model: str | None = None  # given to the factory (docs/media-streaming.md)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

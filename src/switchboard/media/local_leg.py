@@ -78,6 +78,7 @@ class LocalLeg:
         self._listeners: dict[str, tuple[OpusDecoder, FrameHandler]] = {}
         self._on_event: TelephoneEventHandler | None = None
         self._everyone: AnyFrameHandler | None = None
+        self._tap: AnyFrameHandler | None = None
         self._decoders: dict[str, OpusDecoder] = {}  # for ``listen_all``, by publisher
         now = clock()
         forwarder.add_participant(
@@ -144,6 +145,11 @@ class LocalLeg:
         self._everyone = on_frame
         self._decoders.clear()
 
+    def tap(self, on_frame: AnyFrameHandler | None) -> None:
+        """Every publisher's decoded audio, whether or not it is listened to on its own
+        (media streaming hears the whole call while a recognize listens to one member)."""
+        self._tap = on_frame
+
     def on_telephone_event(self, callback: TelephoneEventHandler | None) -> None:
         """Every RFC 4733 packet any publisher sends, undecoded (None: no longer)."""
         self._on_event = callback
@@ -156,6 +162,7 @@ class LocalLeg:
         self._listeners.clear()
         self._on_event = None
         self._everyone = None
+        self._tap = None
         self._decoders.clear()
         if self.participant_id in self._forwarder.participants:
             self._forwarder.remove_participant(self.participant_id, self._clock())
@@ -177,7 +184,7 @@ class LocalLeg:
         if pt == EVENT_PT:
             if self._on_event is None:
                 return
-        elif not self._listeners and self._everyone is None:
+        elif not self._listeners and self._everyone is None and self._tap is None:
             return
         publisher = self._publisher_of(ssrc)
         if publisher is None:
@@ -196,13 +203,17 @@ class LocalLeg:
                 pcm = listener[0].decode(payload)
                 if pcm:
                     listener[1](pcm)
-            elif self._everyone is not None:
+            elif self._everyone is not None or self._tap is not None:
                 decoder = self._decoders.get(publisher)
                 if decoder is None:
                     decoder = self._decoders[publisher] = OpusDecoder()
                 pcm = decoder.decode(payload)
-                if pcm:
+                if pcm and self._everyone is not None:
                     self._everyone(publisher, pcm)
+            else:
+                return
+            if pcm and self._tap is not None:
+                self._tap(publisher, pcm)
         except Exception:
             logger.exception(
                 "call %s: local leg %s: handler failed", self.call_id, self.participant_id

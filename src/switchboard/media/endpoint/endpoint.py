@@ -89,6 +89,14 @@ class MediaLeg(Protocol):
     def on_telephone_event(self, callback: Callable[[str, bytes, int], None] | None) -> None: ...
 
 
+class EndpointStream(Protocol):
+    """Media streaming's hook on the tick (automation's MediaStreamSink)."""
+
+    def tick(self, playing: bool) -> bytes | None:
+        """Every 20 ms; a 48 kHz frame to send when no play has the endpoint's voice."""
+        ...
+
+
 class Kind(Enum):
     PLAY = "play"
     PROMPT = "prompt"
@@ -137,6 +145,7 @@ class MediaEndpoint:
         self._rfc4733: set[str] = set()  # participants whose keys come as telephone events
         self._held: dict[str, int] = {}  # participant → position in the hold music
         self._hold_audio = hold_music  # what the held hear now (a custom source, rendered)
+        self._stream: EndpointStream | None = None
         self._tasks = TaskScope("media endpoint")
 
     async def start(self) -> None:
@@ -216,14 +225,23 @@ class MediaEndpoint:
             for participant in self._held:
                 self._held[participant] = 0
 
+    def set_stream(self, stream: EndpointStream | None) -> None:
+        """Media streaming: ticked with the endpoint; what it returns plays to everyone
+        when no play operation is playing (a play wins; the stream's audio waits)."""
+        self._stream = stream
+
     # --- the 20 ms tick ---------------------------------------------------------------------
 
     def tick(self) -> None:
         self.now += TICK_SECONDS
         frame = self._queue.next_frame()
         self._on_playback(frame.events)
+        stream = self._stream
+        streamed = None if stream is None else stream.tick(frame.operation_id is not None)
         if frame.operation_id is not None:
             self._send(frame.pcm, frame.audience, frame.encoded)
+        elif streamed is not None:
+            self._send(streamed, None)
         elif self._held:
             self._send(self._hold_frame(), frozenset(self._held))
         recognition = self._recognition
