@@ -108,9 +108,9 @@ async def test_repeated_recipient_request_is_sent_once(
 
 
 def test_sender_that_is_not_our_number_is_refused(sms: SmsClient) -> None:
-    with pytest.raises(HttpResponseError) as error:
+    with pytest.raises(HttpResponseError) as error:  # ClientAuthenticationError, as with ACS
         sms.send(from_="+18005559999", to=handset(), message="hi")
-    assert error.value.status_code == 400
+    assert error.value.status_code == 401
     assert "not a phone number of this resource" in str(error.value.message)
 
 
@@ -136,6 +136,8 @@ def test_invalid_recipient_fails_only_that_recipient(sms: SmsClient, our_number:
     assert by_to[good].successful
     assert not by_to["12345"].successful
     assert by_to["12345"].http_status_code == 400
+    assert by_to["12345"].repeatability_result is None  # as ACS: nothing was kept for it
+    assert by_to[good].repeatability_result == "accepted"
     assert by_to["12345"].message_id is None
 
 

@@ -31,6 +31,7 @@ from switchboard.sms.service import (
     OPTED_OUT_MESSAGE,
     DeliveryReportNotFoundError,
     SenderNotAllowedError,
+    SenderNotOwnedError,
     SmsService,
 )
 from switchboard.sms.store_memory import MemorySmsStore
@@ -148,10 +149,19 @@ async def test_a_repeated_request_returns_the_first_outcome_and_sends_nothing(
     assert sms.woken == [CARRIER]  # the repeat queued nothing, so woke no sender
 
 
-@pytest.mark.parametrize("sender", ["+18005550199", INBOUND_ONLY, NO_SMS])
+@pytest.mark.parametrize("sender", [INBOUND_ONLY, NO_SMS])
 async def test_only_an_owned_number_that_sends_sms_may_send(sms: Harness, sender: str) -> None:
     with pytest.raises(SenderNotAllowedError):
         await send(sms, HANDSET, sender=sender)
+    assert await sms.claim() == []
+
+
+async def test_a_number_of_another_resource_is_unauthorized_as_in_acs(sms: Harness) -> None:
+    with pytest.raises(SenderNotOwnedError) as caught:
+        await send(sms, HANDSET, sender="+18005550199")
+    assert (caught.value.status, caught.value.error_code) == (401, "Unauthorized")
+    with pytest.raises(SenderNotAllowedError):  # not a phone number at all: 400
+        await send(sms, HANDSET, sender="sender")
     assert await sms.claim() == []
 
 

@@ -30,6 +30,8 @@ class ApiVersions:
         self.service = service
         self.versions = frozenset(versions)
         self._sorted = ", ".join(sorted(self.versions))
+        # ACS answers every request of a service with this header; the SDKs log it.
+        self.header = (b"api-supported-versions", self._sorted.encode())
 
     def check(self, raw: str | None) -> str:
         if raw in self.versions:  # the common case: exactly as listed, nothing to normalise

@@ -31,6 +31,9 @@ from switchboard.http.auth import Authenticator
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
 
+# The scope key under which an ACS route leaves its ``api-supported-versions`` header.
+SUPPORTED_VERSIONS_KEY = "switchboard.api_supported_versions"
+
 
 class Auth(Enum):
     NONE = "none"
@@ -85,6 +88,8 @@ class AcsRoute(Route):
         return Match.FULL, child
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._versions is not None:  # RequestContextMiddleware adds it to the response
+            scope[SUPPORTED_VERSIONS_KEY] = self._versions.header
         if self.methods and scope["method"] not in self.methods:
             raise MethodNotAllowedError(
                 f"Method {scope['method']} is not allowed here; allowed: "

@@ -88,7 +88,7 @@ def numbers_routes(service: NumbersService, authenticator: Authenticator) -> lis
 
     async def search_result(request: Request, _: Principal) -> Response:
         found = await service.get_search(request.path_params["searchId"])
-        return json_response(schemas.search_json(found))
+        return json_response(schemas.search_json(found, request_api_version(request)))
 
     async def purchase(request: Request, _: Principal) -> Response:
         body = decode_json(await read_body(request), schemas.PurchaseRequest)
@@ -145,7 +145,8 @@ def numbers_routes(service: NumbersService, authenticator: Authenticator) -> lis
     async def get_operation(request: Request, _: Principal) -> Response:
         op = await service.operation(request.path_params["operationId"])
         body = operation_body(op)
-        headers: dict[str, str] = {}
+        # ACS echoes where the poll came from; pollers that keep the last header find it.
+        headers = {"Operation-Location": _versioned(request, f"{OPERATIONS}/{op.id}")}
         if op.resource_location is not None:
             body["resourceLocation"] = headers["Location"] = _versioned(
                 request, op.resource_location

@@ -172,8 +172,22 @@ def offering_json(offering: Offering) -> dict[str, Any]:
     }
 
 
-def search_json(search: NumberSearch) -> dict[str, Any]:
-    return {
+# Versions from before the do-not-resell agreement: their search results lack its flag (the
+# 2022-12-01 recording in tests/conformance has none).
+_WITHOUT_RESELL_AGREEMENT = frozenset(
+    {
+        "2021-03-07",
+        "2022-01-11-preview2",
+        "2022-06-01-preview",
+        "2022-12-01",
+        "2023-05-01-preview",
+        "2023-10-01-preview",
+    }
+)
+
+
+def search_json(search: NumberSearch, api_version: str | None = None) -> dict[str, Any]:
+    body = {
         "searchId": search.id,
         "phoneNumbers": list(search.phone_numbers),
         "phoneNumberType": search.criteria.phone_number_type.value,
@@ -181,8 +195,10 @@ def search_json(search: NumberSearch) -> dict[str, Any]:
         "capabilities": capabilities_json(search.criteria.capabilities),
         "cost": cost_json(search.cost),
         "searchExpiresBy": iso8601(search.expires_ms / 1000),
-        "isAgreementToNotResellRequired": False,
     }
+    if api_version not in _WITHOUT_RESELL_AGREEMENT:
+        body["isAgreementToNotResellRequired"] = False
+    return body
 
 
 def purchased_json(purchased: PurchasedNumber) -> dict[str, Any]:

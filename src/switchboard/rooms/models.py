@@ -83,7 +83,7 @@ def check_invitable(raw_id: str) -> str:
 def check_room_id(room_id: str) -> str:
     """ACS answers 400 "Invalid room ID length." for ids that cannot be room ids."""
     if not _ROOM_ID.fullmatch(room_id):
-        raise BadRequestError("Invalid room ID length.", target="roomId")
+        raise BadRequestError("Invalid room ID length.")  # ACS names no target here
     return room_id
 
 
