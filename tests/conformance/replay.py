@@ -127,9 +127,7 @@ class Replayer:
     async def replay(self, recording: Recording) -> list[list[str]]:
         """The differences of each interaction, in order (an empty list: it matches)."""
         ids = IdMap()
-        shift = (
-            datetime.now(UTC) - recording.recorded_at if recording.recorded_at else timedelta()
-        )
+        shift = datetime.now(UTC) - recording.recorded_at if recording.recorded_at else timedelta()
         results = []
         for index, entry in enumerate(recording.entries, start=1):
             response = await self._send(entry, ids, shift)

@@ -84,7 +84,9 @@ def test_a_user_of_another_resource_is_identity_not_owned(
     client: CommunicationIdentityClient,
 ) -> None:
     """ACS answers 401 IdentityNotOwned (the SDK raises ClientAuthenticationError), not 404."""
-    stranger = User("8:acs:00000000-1111-2222-3333-444444444444_00000000-0000-0000-0000-0000000000aa")
+    stranger = User(
+        "8:acs:00000000-1111-2222-3333-444444444444_00000000-0000-0000-0000-0000000000aa"
+    )
     for call in (
         lambda: client.get_token(stranger, scopes=[CHAT]),
         lambda: client.revoke_tokens(stranger),
@@ -98,7 +100,9 @@ def test_a_user_of_another_resource_is_identity_not_owned(
 
 @pytest.mark.anyio
 async def test_async_client_gets_identity_not_owned_too(server: RunningServer) -> None:
-    stranger = User("8:acs:00000000-1111-2222-3333-444444444444_00000000-0000-0000-0000-0000000000ab")
+    stranger = User(
+        "8:acs:00000000-1111-2222-3333-444444444444_00000000-0000-0000-0000-0000000000ab"
+    )
     async with AsyncCommunicationIdentityClient.from_connection_string(
         server.connection_string, connection_verify=server.ca_path
     ) as client:

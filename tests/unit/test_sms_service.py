@@ -322,3 +322,16 @@ async def test_only_outgoing_messages_have_delivery_reports(sms: Harness) -> Non
         await sms.service.report(received.message_id)
     with pytest.raises(DeliveryReportNotFoundError):
         await sms.service.report("Outgoing_unknown")
+
+
+async def test_a_refused_recipient_has_no_repeatability_result_as_in_acs(sms: Harness) -> None:
+    results = await sms.service.send(
+        OURS,
+        [RecipientRequest(HANDSET, "id-1"), RecipientRequest("Ad155500000000000", "id-2")],
+        "hello",
+        SendOptions(),
+    )
+    assert [(r.successful, r.repeatability_result) for r in results] == [
+        (True, "accepted"),
+        (False, None),
+    ]

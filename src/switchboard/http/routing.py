@@ -170,6 +170,11 @@ def request_api_version(request: Request) -> str | None:
     return None if raw is None else normalize_api_version(raw)
 
 
+def request_origin(request: Request) -> str:
+    """``https://host:port`` as the client addressed us: what absolute links start with."""
+    return str(request.base_url).rstrip("/")
+
+
 def routes_for(
     *, auth: Auth, authenticator: Authenticator, versions: ApiVersions | None = None
 ) -> RouteMaker:

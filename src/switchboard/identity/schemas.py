@@ -12,7 +12,6 @@ from switchboard.core.principal import Principal
 from switchboard.http.identifiers import user_identifier_json
 from switchboard.identity.models import AccessToken, Identity
 
-
 # customId and lastTokenIssuedAt came with 2025-03-02-preview; older versions answer {id}.
 _WITHOUT_CUSTOM_ID = frozenset(
     {

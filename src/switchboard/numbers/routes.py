@@ -24,7 +24,7 @@ from switchboard.http.auth import Authenticator
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
 from switchboard.http.lro import accepted_response, operation_body
 from switchboard.http.paging import next_link, page_size, parse_skip
-from switchboard.http.routing import Auth, request_api_version, routes_for
+from switchboard.http.routing import Auth, request_api_version, request_origin, routes_for
 from switchboard.numbers import schemas
 from switchboard.numbers.models import e164
 from switchboard.numbers.service import NumbersService
@@ -271,7 +271,10 @@ def _listing(
         params["skip"] = str(skip + size)
         params[size_name] = str(size)
         body["nextLink"] = next_link(
-            request.url.path, params, api_version=request_api_version(request)
+            request.url.path,
+            params,
+            api_version=request_api_version(request),
+            origin=request_origin(request),
         )
     return json_response(body)
 

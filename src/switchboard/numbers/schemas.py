@@ -187,7 +187,7 @@ _WITHOUT_RESELL_AGREEMENT = frozenset(
 
 
 def search_json(search: NumberSearch, api_version: str | None = None) -> dict[str, Any]:
-    body = {
+    body: dict[str, Any] = {
         "searchId": search.id,
         "phoneNumbers": list(search.phone_numbers),
         "phoneNumberType": search.criteria.phone_number_type.value,

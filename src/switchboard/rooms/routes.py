@@ -18,7 +18,7 @@ from switchboard.http.auth import Authenticator
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
 from switchboard.http.paging import ContinuationCodec, next_link, page_size
 from switchboard.http.repeatability import Repeatability
-from switchboard.http.routing import Auth, request_api_version, routes_for
+from switchboard.http.routing import Auth, request_api_version, request_origin, routes_for
 from switchboard.rooms import schemas
 from switchboard.rooms.service import RoomsService
 from switchboard.rooms.store import RoomCursor
@@ -46,7 +46,7 @@ def rooms_routes(
             )
             # ACS puts the bare room id in Location; a full URL is what HTTP means by it
             # (docs/conformance.md), and the SDK ignores the header either way.
-            location = f"{request.base_url}rooms/{room.id}"
+            location = f"{request_origin(request)}/rooms/{room.id}"
             return json_response(schemas.room_json(room, version), 201, {"Location": location})
 
         return await repeatability.run(request, "rooms.create", create)
@@ -140,7 +140,9 @@ def _link(request: Request, path: str, token: str) -> str:
     size = request.query_params.get("maxPageSize")
     if size is not None:
         params["maxPageSize"] = size
-    return next_link(path, params, api_version=request_api_version(request))
+    return next_link(
+        path, params, api_version=request_api_version(request), origin=request_origin(request)
+    )
 
 
 def _bad_token() -> BadRequestError:
