@@ -99,8 +99,20 @@ def test_phone_numbers_sdk_pinned_to_2023_10_01_preview_works(
     ).result()
     assert len(search.phone_numbers) == 1
     numbers.begin_purchase_phone_numbers(search.search_id, polling_interval=0).result()
-    bought = numbers.get_purchased_phone_number(search.phone_numbers[0])
+    bodies: list[dict[str, Any]] = []
+
+    def keep_body(response: PipelineResponse[Any, Any]) -> None:
+        bodies.append(response.http_response.json())
+
+    bought = numbers.get_purchased_phone_number(
+        search.phone_numbers[0], raw_response_hook=keep_body
+    )
     assert bought.phone_number == search.phone_numbers[0]
+    # That preview also named the operator (as its recording shows); the GA versions do not.
+    assert bodies[-1]["phoneNumberSource"] == "cloud" and bodies[-1]["operatorName"]
+    current = PhoneNumbersClient.from_connection_string(server.connection_string)
+    current.get_purchased_phone_number(number, raw_response_hook=keep_body)
+    assert "operatorName" not in bodies[-1]
 
 
 async def test_a_phone_number_poll_echoes_its_operation_location(server: RunningServer) -> None:

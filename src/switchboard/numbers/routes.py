@@ -160,12 +160,13 @@ def numbers_routes(service: NumbersService, authenticator: Authenticator) -> lis
     async def list_purchased(request: Request, _: Principal) -> Response:
         skip, size = _skip(request), _size(request, "top")
         found = await service.list_purchased(skip, size + 1)
-        items = [schemas.purchased_json(p) for p in found[:size]]
+        version = request_api_version(request)
+        items = [schemas.purchased_json(p, version) for p in found[:size]]
         return _listing(request, "phoneNumbers", items, skip, size, len(found) > size, "top")
 
     async def get_purchased(request: Request, _: Principal) -> Response:
         found = await service.purchased(e164(request.path_params["phoneNumber"]))
-        return json_response(schemas.purchased_json(found))
+        return json_response(schemas.purchased_json(found, request_api_version(request)))
 
     async def update_capabilities(request: Request, _: Principal) -> Response:
         number = e164(request.path_params["phoneNumber"])
@@ -265,7 +266,7 @@ def _listing(
     more: bool,
     size_name: str = "maxPageSize",
 ) -> Response:
-    body: dict[str, Any] = {key: items}
+    body: dict[str, Any] = {key: items, "nextLink": None}  # ACS writes null on the last page
     if more:
         params = {k: v for k, v in request.query_params.items() if k != "api-version"}
         params["skip"] = str(skip + size)

@@ -6,6 +6,7 @@ every renderer writes all of them.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import msgspec
@@ -201,9 +202,14 @@ def search_json(search: NumberSearch, api_version: str | None = None) -> dict[st
     return body
 
 
-def purchased_json(purchased: PurchasedNumber) -> dict[str, Any]:
+# The previews between 2023-10-01 and the 2025 GA also named the number's operator (recorded
+# at 2023-10-01-preview); neither the versions before nor the GA versions do.
+_WITH_OPERATOR = frozenset({"2023-10-01-preview", "2024-01-31-preview", "2024-03-01-preview"})
+
+
+def purchased_json(purchased: PurchasedNumber, api_version: str | None = None) -> dict[str, Any]:
     number = purchased.number
-    return {
+    body: dict[str, Any] = {
         "id": number.id,
         "phoneNumber": number.phone_number,
         "countryCode": number.country_code,
@@ -213,6 +219,12 @@ def purchased_json(purchased: PurchasedNumber) -> dict[str, Any]:
         "purchaseDate": iso8601(purchased.purchased_ms / 1000),
         "cost": cost_json(number.cost),
     }
+    if api_version in _WITH_OPERATOR:
+        # A stable GUID per carrier: ACS's operatorId is one, and apps may key on it.
+        body["operatorId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"switchboard:{number.carrier}"))
+        body["operatorName"] = number.carrier
+        body["phoneNumberSource"] = "cloud"
+    return body
 
 
 def available_json(
