@@ -104,10 +104,9 @@ def test_phone_numbers_sdk_pinned_to_2023_10_01_preview_works(
     def keep_body(response: PipelineResponse[Any, Any]) -> None:
         bodies.append(response.http_response.json())
 
-    bought = numbers.get_purchased_phone_number(
-        search.phone_numbers[0], raw_response_hook=keep_body
-    )
-    assert bought.phone_number == search.phone_numbers[0]
+    number = search.phone_numbers[0]
+    bought = numbers.get_purchased_phone_number(number, raw_response_hook=keep_body)
+    assert bought.phone_number == number
     # That preview also named the operator (as its recording shows); the GA versions do not.
     assert bodies[-1]["phoneNumberSource"] == "cloud" and bodies[-1]["operatorName"]
     current = PhoneNumbersClient.from_connection_string(server.connection_string)
