@@ -160,8 +160,9 @@ async def test_a_number_of_another_resource_is_unauthorized_as_in_acs(sms: Harne
     with pytest.raises(SenderNotOwnedError) as caught:
         await send(sms, HANDSET, sender="+18005550199")
     assert (caught.value.status, caught.value.error_code) == (401, "Unauthorized")
-    with pytest.raises(SenderNotAllowedError):  # not a phone number at all: 400
-        await send(sms, HANDSET, sender="sender")
+    for malformed in ("sender", "+1425555012345"):  # not a phone number: 400, as ACS
+        with pytest.raises(SenderNotAllowedError):
+            await send(sms, HANDSET, sender=malformed)
     assert await sms.claim() == []
 
 

@@ -91,7 +91,7 @@ class SmsService:
         number = await self._numbers.owned_number(sender)
         if number is None:
             message = f"The sender '{sender}' is not a phone number of this resource."
-            if unowned_is_401 and is_e164(sender):
+            if unowned_is_401 and _plausible_number(sender):
                 raise SenderNotOwnedError(message)
             raise SenderNotAllowedError(message, target="from")
         if not number.sms.allows_outbound:
@@ -303,6 +303,12 @@ class SmsService:
 
 def _send_key(repeatability_request_id: str | None) -> str | None:
     return f"send:{repeatability_request_id}" if repeatability_request_id else None
+
+
+def _plausible_number(number: str) -> bool:
+    """E.164, and of the right length for the +1 plan: ACS answers 400 "Invalid from phone
+    number format." for a sender such as +1425555012345, and 401 only for a real number."""
+    return is_e164(number) and (not number.startswith("+1") or len(number) == 12)
 
 
 def _refused(to: str, error_message: str) -> RecipientResult:
