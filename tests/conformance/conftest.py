@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conformance.summary import MATCHES
+from tests.conformance.summary import MATCHES, STALE
 from tests.integration.conftest import server
 
 __all__ = ["server"]
@@ -20,3 +20,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{database:8} {service:9} {matched}/{total} interactions match"
             f" ({listed} differences, each listed in docs/conformance.md)"
         )
+    for difference in sorted(STALE):
+        terminalreporter.write_line(f"listed but no longer seen (remove it): {difference}")

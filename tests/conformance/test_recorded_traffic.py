@@ -19,7 +19,7 @@ from azure.communication.phonenumbers import (
 )
 
 from tests.conformance.replay import Replayer, listed_differences, load_recordings
-from tests.conformance.summary import MATCHES
+from tests.conformance.summary import MATCHES, STALE
 from tests.integration.server import RunningServer
 from tests.integration.sms_helpers import buy_number, handset
 
@@ -48,11 +48,17 @@ async def test_recorded_interactions_match_or_are_listed(
     server: RunningServer, owned_number: str, service: str, request: pytest.FixtureRequest
 ) -> None:
     listed = listed_differences(DOC.read_text())
-    placeholders = {"{owned_number}": owned_number, "{handset}": handset(), "{handset2}": handset()}
+    placeholders = {
+        "{owned_number}": owned_number,
+        "{handset}": handset(),
+        "{handset2}": handset(),
+        "{administrative_division}": "WA",  # one the demo inventory has numbers in
+    }
     context = ssl.create_default_context(cafile=server.ca_path)
     recordings = [r for r in load_recordings() if r.service == service]
     matched = total = listed_count = 0
     unlisted: list[str] = []
+    seen: set[str] = set()
     async with httpx.AsyncClient(verify=context, timeout=30) as http:
         replayer = Replayer(server.endpoint, server.access_key, http, placeholders)
         for recording in recordings:
@@ -61,7 +67,10 @@ async def test_recorded_interactions_match_or_are_listed(
                 matched += not differences
                 listed_count += sum(d in listed for d in differences)
                 unlisted += [d for d in differences if d not in listed]
+                seen.update(differences)
     database = request.node.callspec.params.get("server", "sqlite")
     MATCHES[(database, service)] = (matched, total, listed_count)
+    # Listed but gone (fixed since): reported, not failed, so the doc can be trimmed.
+    STALE.update(d for d in listed if d.startswith(f"{service}/") and d not in seen)
     assert total > 0
     assert not unlisted, "differences not listed in docs/conformance.md:\n" + "\n".join(unlisted)
