@@ -72,10 +72,12 @@ def parse_role(value: str | None) -> ParticipantRole:
 
 def check_invitable(raw_id: str) -> str:
     """The raw id, if it names someone who can be a room participant; else 400 (as ACS)."""
+    # ACS names no target here (its recorded answer: "Invalid format for communication
+    # identifier."); the message says which id.
     if not raw_id or identifier_from_raw_id(raw_id).kind not in _INVITABLE:
         raise BadRequestError(
-            f"Invalid value for the Participants: '{raw_id}' is not an ACS or Teams user id.",
-            target="participants",
+            f"Invalid format for communication identifier: '{raw_id}' is not an ACS or Teams "
+            "user id."
         )
     return raw_id
 
