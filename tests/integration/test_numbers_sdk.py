@@ -202,6 +202,11 @@ def test_errors_come_back_in_the_acs_shape(client: PhoneNumbersClient) -> None:
         )
     assert refused.value.status_code == 400
     client.begin_release_phone_number(number, polling_interval=0).result()
+    with pytest.raises(HttpResponseError) as not_ours:  # released: no longer ours to change
+        client.begin_update_phone_number_capabilities(number, sms="none", polling_interval=0)
+    assert not_ours.value.status_code == 403
+    assert not_ours.value.error is not None
+    assert not_ours.value.error.code == "InsufficientPermissions"
 
 
 def test_reservations(client: PhoneNumbersClient) -> None:

@@ -7,6 +7,7 @@ final-state-via location ─▶ GET Location (from the initial 202)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from starlette.responses import Response
@@ -25,14 +26,19 @@ def accepted_response(
     location: str | None = None,
     retry_after: int = 1,
     headers: Mapping[str, str] | None = None,
+    body: Mapping[str, str] | None = None,
 ) -> Response:
-    """The initial 202 of an LRO; ``headers`` adds extras such as ``operation-id``."""
+    """The initial 202 of an LRO; ``headers`` adds extras such as ``operation-id``, ``body``
+    a JSON body where ACS sends one (``{"capabilitiesUpdateId"}``)."""
     all_headers = {"Operation-Location": operation_location, "Retry-After": str(retry_after)}
     if location is not None:
         all_headers["Location"] = location
     if headers:
         all_headers.update(headers)
-    return Response(b"", 202, all_headers)
+    if body is None:
+        return Response(b"", 202, all_headers)
+    content = json.dumps(dict(body)).encode()
+    return Response(content, 202, all_headers, media_type="application/json; charset=utf-8")
 
 
 def operation_body(op: Operation) -> dict[str, object]:

@@ -176,11 +176,13 @@ def numbers_routes(service: NumbersService, authenticator: Authenticator) -> lis
             schemas.optional_capability(body.calling, "calling"),
             schemas.optional_capability(body.sms, "sms"),
         )
+        update_id = op.id.removeprefix("capabilities_")
         return _accepted(
             request,
             op,
             location=f"/phoneNumbers/{quote(number, safe='')}",
-            extra={"capabilities-id": op.id.removeprefix("capabilities_")},
+            extra={"capabilities-id": update_id},
+            body={"capabilitiesUpdateId": update_id},
         )
 
     async def release(request: Request, _: Principal) -> Response:
@@ -232,12 +234,14 @@ def _accepted(
     *,
     location: str | None = None,
     extra: dict[str, str] | None = None,
+    body: dict[str, str] | None = None,
 ) -> Response:
     return accepted_response(
         _versioned(request, f"{OPERATIONS}/{op.id}"),
         location=None if location is None else _versioned(request, location),
         retry_after=0,  # finished already: the first poll reports it
         headers={"operation-id": op.id, **(extra or {})},
+        body=body,
     )
 
 

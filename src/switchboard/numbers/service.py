@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from switchboard.core.clock import Clock
-from switchboard.core.errors import BadRequestError
+from switchboard.core.errors import BadRequestError, PermissionDeniedError
 from switchboard.core.sections import ConfigError, NumbersConfig
 from switchboard.numbers.countries import COUNTRIES, country_of, formats
 from switchboard.numbers.inventory import E164, Inventory, demo_inventory, parse_document
@@ -249,7 +249,14 @@ class NumbersService:
     async def update_capabilities(
         self, phone_number: str, calling: Capability | None, sms: Capability | None
     ) -> Operation:
-        current = await self.purchased(phone_number)
+        current = await self._holds.purchased(phone_number)
+        if current is None:
+            # ACS answers 403 here (404 only for GET): changing a number is a permission.
+            raise PermissionDeniedError(
+                "Phone number not owned by this resource.",
+                code="InsufficientPermissions",
+                target="phonenumber",
+            )
         wanted = Capabilities(
             calling=calling or current.capabilities.calling, sms=sms or current.capabilities.sms
         )
