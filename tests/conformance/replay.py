@@ -86,6 +86,11 @@ class IdMap:
                         self.tokens.append(token)
                 if isinstance(value, str) and isinstance(ours[key], str) and _ID_KEY.search(key):
                     self._remember(value, ours[key])
+                elif key == "phoneNumbers" and isinstance(value, list):
+                    # A search's numbers: later requests name the one bought.
+                    for recorded_number, our_number in zip(value, ours[key], strict=False):
+                        if isinstance(recorded_number, str) and isinstance(our_number, str):
+                            self._remember(recorded_number, our_number)
                 else:
                     self.learn(value, ours[key])
         elif isinstance(recorded, list) and isinstance(ours, list):

@@ -53,6 +53,7 @@ async def test_recorded_interactions_match_or_are_listed(
         "{handset}": handset(),
         "{handset2}": handset(),
         "{administrative_division}": "WA",  # one the demo inventory has numbers in
+        "{search_country}": "US",  # where the demo inventory has toll-free numbers
     }
     context = ssl.create_default_context(cafile=server.ca_path)
     recordings = [r for r in load_recordings() if r.service == service]

@@ -50,8 +50,8 @@ def operation_body(op: Operation) -> dict[str, object]:
         "createdDateTime": iso8601(op.created_ms / 1000),
         "lastActionDateTime": iso8601(op.updated_ms / 1000),
     }
-    if op.resource_location is not None:
-        body["resourceLocation"] = op.resource_location
+    # Always present, null when the operation makes nothing (purchase, release): as ACS.
+    body["resourceLocation"] = op.resource_location
     error = op.error
     if error is None and op.status is OperationStatus.FAILED:
         error = _UNKNOWN_FAILURE

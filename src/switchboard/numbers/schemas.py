@@ -187,6 +187,13 @@ _WITHOUT_RESELL_AGREEMENT = frozenset(
 )
 
 
+# Search results name their error (here always "NoError": a failed search fails its
+# operation instead) from 2023-10-01-preview on.
+_WITHOUT_SEARCH_ERROR = frozenset(
+    {"2021-03-07", "2022-01-11-preview2", "2022-06-01-preview", "2022-12-01", "2023-05-01-preview"}
+)
+
+
 def search_json(search: NumberSearch, api_version: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "searchId": search.id,
@@ -199,6 +206,8 @@ def search_json(search: NumberSearch, api_version: str | None = None) -> dict[st
     }
     if api_version not in _WITHOUT_RESELL_AGREEMENT:
         body["isAgreementToNotResellRequired"] = False
+    if api_version not in _WITHOUT_SEARCH_ERROR:
+        body["error"] = "NoError"  # a found search's (2023-10-01-preview and 2025 answers)
     return body
 
 
