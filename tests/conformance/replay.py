@@ -18,6 +18,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -161,7 +162,8 @@ class Replayer:
             headers["Content-Type"] = "application/json"
         if "repeatability-request-id" in recorded_headers:
             headers["Repeatability-Request-ID"] = str(uuid.uuid4())
-            headers["Repeatability-First-Sent"] = headers.get("x-ms-date") or _http_date()
+            sent = headers.get("x-ms-date") or formatdate(usegmt=True)
+            headers["Repeatability-First-Sent"] = sent
         return await self.http.request(
             entry["RequestMethod"], self.endpoint + target, content=content, headers=headers
         )
@@ -187,12 +189,6 @@ class Replayer:
         for name, value in self.placeholders.items():
             text = text.replace(name, quote(value, safe="") if in_url else value)
         return text
-
-
-def _http_date() -> str:
-    from email.utils import formatdate
-
-    return formatdate(usegmt=True)
 
 
 def _json_or_none(response: httpx.Response) -> Any:

@@ -30,26 +30,28 @@ SERVICES = sorted({recording.service for recording in load_recordings()})
 
 
 @pytest.fixture(scope="module")
-def owned_number(server: RunningServer) -> Iterator[str]:
-    """A number this resource owns (what the recordings' sanitised senders stood for)."""
+def owned_numbers(server: RunningServer) -> Iterator[tuple[str, str]]:
+    """Two numbers this resource owns (what the recordings' sanitised numbers stood for):
+    one that sends SMS throughout, one whose capabilities a recording changes."""
     # The sync client reads the CA from the environment per request.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REQUESTS_CA_BUNDLE", server.ca_path)
         numbers = PhoneNumbersClient.from_connection_string(server.connection_string)
-        yield buy_number(
-            numbers,
-            sms=PhoneNumberCapabilityType.INBOUND_OUTBOUND,
-            kind=PhoneNumberType.TOLL_FREE,
-        )
+        sms, kind = PhoneNumberCapabilityType.INBOUND_OUTBOUND, PhoneNumberType.TOLL_FREE
+        yield buy_number(numbers, sms=sms, kind=kind), buy_number(numbers, sms=sms, kind=kind)
 
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_recorded_interactions_match_or_are_listed(
-    server: RunningServer, owned_number: str, service: str, request: pytest.FixtureRequest
+    server: RunningServer,
+    owned_numbers: tuple[str, str],
+    service: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     listed = listed_differences(DOC.read_text())
     placeholders = {
-        "{owned_number}": owned_number,
+        "{owned_number}": owned_numbers[0],
+        "{spare_number}": owned_numbers[1],
         "{handset}": handset(),
         "{handset2}": handset(),
         "{administrative_division}": "WA",  # one the demo inventory has numbers in
