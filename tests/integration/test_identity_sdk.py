@@ -80,6 +80,37 @@ def test_every_scope_can_be_issued(client: CommunicationIdentityClient, me: http
     assert body["scopes"] == sorted(scopes)
 
 
+def test_a_user_of_another_resource_is_identity_not_owned(
+    client: CommunicationIdentityClient,
+) -> None:
+    """ACS answers 401 IdentityNotOwned (the SDK raises ClientAuthenticationError), not 404."""
+    stranger = User(
+        "8:acs:00000000-1111-2222-3333-444444444444_00000000-0000-0000-0000-0000000000aa"
+    )
+    for call in (
+        lambda: client.get_token(stranger, scopes=[CHAT]),
+        lambda: client.revoke_tokens(stranger),
+        lambda: client.delete_user(stranger),
+    ):
+        with pytest.raises(ClientAuthenticationError) as caught:
+            call()
+        assert caught.value.status_code == 401
+        assert caught.value.error is not None and caught.value.error.code == "IdentityNotOwned"
+
+
+@pytest.mark.anyio
+async def test_async_client_gets_identity_not_owned_too(server: RunningServer) -> None:
+    stranger = User(
+        "8:acs:00000000-1111-2222-3333-444444444444_00000000-0000-0000-0000-0000000000ab"
+    )
+    async with AsyncCommunicationIdentityClient.from_connection_string(
+        server.connection_string, connection_verify=server.ca_path
+    ) as client:
+        with pytest.raises(ClientAuthenticationError) as caught:
+            await client.get_token(stranger, scopes=[CHAT])
+    assert caught.value.error is not None and caught.value.error.code == "IdentityNotOwned"
+
+
 def test_wrong_access_key_is_refused(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -105,7 +136,8 @@ def test_bad_scope_is_a_400(client: CommunicationIdentityClient) -> None:
     with pytest.raises(HttpResponseError) as caught:
         client.get_token(user, scopes=["chat", "teleport"])
     assert caught.value.status_code == 400
-    assert caught.value.error is not None and caught.value.error.code == "InvalidScope"
+    assert caught.value.error is not None  # ACS's code and target for every validation error
+    assert (caught.value.error.code, caught.value.error.target) == ("ValidationError", "Scopes")
 
 
 @pytest.mark.parametrize("minutes", [59, 1441])
@@ -114,6 +146,11 @@ def test_out_of_range_expiry_is_a_400(client: CommunicationIdentityClient, minut
     with pytest.raises(HttpResponseError) as caught:
         client.get_token(user, scopes=[CHAT], token_expires_in=timedelta(minutes=minutes))
     assert caught.value.status_code == 400
+    assert caught.value.error is not None
+    assert (caught.value.error.code, caught.value.error.target) == (
+        "ValidationError",
+        "ExpiresInMinutes",
+    )
     with pytest.raises(HttpResponseError) as caught:
         client.create_user_and_token(scopes=[CHAT], token_expires_in=timedelta(minutes=minutes))
     assert caught.value.status_code == 400

@@ -33,4 +33,4 @@ def test_tokens_carry_their_scopes_and_lifetimes_and_die_with_revocation(
     assert result["usableAfterRevoke"] == 401
     assert result["freshUsable"] == 200  # revocation ends the tokens issued before it only
     assert result["deletedUsable"] == 401
-    assert result["tooShort"] == {"status": 400, "code": "InvalidExpiresInMinutes"}
+    assert result["tooShort"] == {"status": 400, "code": "ValidationError"}

@@ -59,7 +59,7 @@ async def test_message_reaches_every_handset(server: RunningServer, numbers: Any
     assert [r["to"] for r in results] == to
     assert all(r["successful"] and r["httpStatusCode"] == 202 for r in results)
     assert all(r["messageId"].startswith("Outgoing_") for r in results)
-    assert sent["unknownSender"] == {"status": 400, "code": "InvalidSender"}
+    assert sent["unknownSender"] == {"status": 401, "code": "Unauthorized"}
     assert sent["requests"][0] == {"url": "/sms?api-version=2021-03-07", "status": 202}
     for number in to:
         [received] = await wait_for_inbox(server, number, 1)

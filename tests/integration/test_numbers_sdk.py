@@ -166,7 +166,8 @@ def test_a_search_holds_its_numbers_from_other_searches(client: PhoneNumbersClie
 def test_errors_come_back_in_the_acs_shape(client: PhoneNumbersClient) -> None:
     with pytest.raises(ResourceNotFoundError) as missing:
         client.get_purchased_phone_number("+14255559999")
-    assert missing.value.error is not None and missing.value.error.code == "PhoneNumberNotFound"
+    assert missing.value.error is not None  # ACS's code and target for a number not ours
+    assert (missing.value.error.code, missing.value.error.target) == ("NotFound", "phonenumber")
     with pytest.raises(ResourceNotFoundError):
         client.begin_release_phone_number("+14255559999", polling_interval=0)
     with pytest.raises(ResourceNotFoundError):
@@ -177,6 +178,11 @@ def test_errors_come_back_in_the_acs_shape(client: PhoneNumbersClient) -> None:
     with pytest.raises(HttpResponseError) as bad:
         client.list_available_area_codes("US", "landline").next()
     assert bad.value.status_code == 400
+    with pytest.raises(HttpResponseError) as unknown_country:  # at once, not a failed LRO
+        client.begin_search_available_phone_numbers("XX", GEO, APP, BOTH, polling_interval=0)
+    assert unknown_country.value.status_code == 400
+    assert unknown_country.value.error is not None
+    assert unknown_country.value.error.code == "InvalidInput"
     with pytest.raises(HttpResponseError) as none_left:
         client.begin_search_available_phone_numbers(
             "US", GEO, APP, BOTH, area_code="999", polling_interval=0
@@ -196,6 +202,11 @@ def test_errors_come_back_in_the_acs_shape(client: PhoneNumbersClient) -> None:
         )
     assert refused.value.status_code == 400
     client.begin_release_phone_number(number, polling_interval=0).result()
+    with pytest.raises(HttpResponseError) as not_ours:  # released: no longer ours to change
+        client.begin_update_phone_number_capabilities(number, sms="none", polling_interval=0)
+    assert not_ours.value.status_code == 403
+    assert not_ours.value.error is not None
+    assert not_ours.value.error.code == "InsufficientPermissions"
 
 
 def test_reservations(client: PhoneNumbersClient) -> None:

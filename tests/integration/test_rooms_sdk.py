@@ -172,6 +172,9 @@ def test_errors(client: RoomsClient) -> None:
     with pytest.raises(HttpResponseError) as caught:
         client.create_room(valid_from=at(days=2), valid_until=at(days=1))
     assert caught.value.status_code == 400
+    assert caught.value.error is not None  # ACS names the field in a nested detail
+    [detail] = caught.value.error.details
+    assert (detail.code, detail.target) == ("BadArgument", "ValidUntil")
     with pytest.raises(HttpResponseError) as caught:
         client.create_room(valid_until=at(days=200))
     assert caught.value.status_code == 400

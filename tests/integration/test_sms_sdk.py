@@ -108,9 +108,9 @@ async def test_repeated_recipient_request_is_sent_once(
 
 
 def test_sender_that_is_not_our_number_is_refused(sms: SmsClient) -> None:
-    with pytest.raises(HttpResponseError) as error:
+    with pytest.raises(HttpResponseError) as error:  # ClientAuthenticationError, as with ACS
         sms.send(from_="+18005559999", to=handset(), message="hi")
-    assert error.value.status_code == 400
+    assert error.value.status_code == 401
     assert "not a phone number of this resource" in str(error.value.message)
 
 

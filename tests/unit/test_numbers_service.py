@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from switchboard.core.clock import FakeClock
-from switchboard.core.errors import BadRequestError
+from switchboard.core.errors import BadRequestError, PermissionDeniedError
 from switchboard.numbers.inventory import Inventory, parse_number_block
 from switchboard.numbers.memory import MemoryNumbers
 from switchboard.numbers.models import (
@@ -136,8 +136,12 @@ async def test_capabilities_change_within_the_offer_only(service: NumbersService
     assert changed == Capabilities(Capability.INBOUND, Capability.OUTBOUND)
     with pytest.raises(InvalidCapabilitiesError):
         await service.update_capabilities(number, Capability.OUTBOUND, None)
-    with pytest.raises(PhoneNumberNotFoundError):
+    with pytest.raises(PermissionDeniedError) as not_ours:  # 403, as ACS answers a PATCH
         await service.update_capabilities(NUMBERS[3].phone_number, None, Capability.NONE)
+    assert (not_ours.value.error_code, not_ours.value.target) == (
+        "InsufficientPermissions",
+        "phonenumber",
+    )
 
 
 async def test_a_released_number_can_be_found_and_bought_again(service: NumbersService) -> None:

@@ -90,6 +90,13 @@ def test_next_link_is_relative_and_percent_encoded() -> None:
     assert " " not in link
 
 
+def test_next_link_with_an_origin_is_absolute_as_acs_answers() -> None:
+    link = next_link(
+        "/rooms", {"continuationToken": "t"}, api_version="2025-03-13", origin="https://h:8443"
+    )
+    assert link == "https://h:8443/rooms?api-version=2025-03-13&continuationToken=t"
+
+
 def test_next_link_carries_the_given_api_version_once() -> None:
     # The JS SDKs GET nextLink verbatim: without api-version the next page is a 400.
     link = next_link(

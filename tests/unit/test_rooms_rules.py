@@ -26,7 +26,10 @@ NOW = int(FakeClock().now() * 1000)
 
 
 def target_of(error: pytest.ExceptionInfo[BadRequestError]) -> str | None:
-    return error.value.target
+    """The field ACS names: in the one nested detail (the top level is generic)."""
+    [detail] = error.value.details
+    assert detail.error_code == "BadArgument"
+    return detail.target
 
 
 def test_defaults_are_now_and_180_days_later() -> None:
@@ -41,7 +44,7 @@ def test_window_may_start_in_the_past_but_must_end_in_the_future() -> None:
     with pytest.raises(BadRequestError) as caught:
         new_window(NOW, NOW - 2 * DAY_MS, NOW - DAY_MS)
     assert target_of(caught) == "ValidUntil"
-    assert "in the past" in caught.value.message
+    assert "in the past" in caught.value.details[0].message
     with pytest.raises(BadRequestError):
         new_window(NOW, None, NOW)  # ending exactly now is already over
 

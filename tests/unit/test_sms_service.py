@@ -31,6 +31,7 @@ from switchboard.sms.service import (
     OPTED_OUT_MESSAGE,
     DeliveryReportNotFoundError,
     SenderNotAllowedError,
+    SenderNotOwnedError,
     SmsService,
 )
 from switchboard.sms.store_memory import MemorySmsStore
@@ -148,10 +149,20 @@ async def test_a_repeated_request_returns_the_first_outcome_and_sends_nothing(
     assert sms.woken == [CARRIER]  # the repeat queued nothing, so woke no sender
 
 
-@pytest.mark.parametrize("sender", ["+18005550199", INBOUND_ONLY, NO_SMS])
+@pytest.mark.parametrize("sender", [INBOUND_ONLY, NO_SMS])
 async def test_only_an_owned_number_that_sends_sms_may_send(sms: Harness, sender: str) -> None:
     with pytest.raises(SenderNotAllowedError):
         await send(sms, HANDSET, sender=sender)
+    assert await sms.claim() == []
+
+
+async def test_a_number_of_another_resource_is_unauthorized_as_in_acs(sms: Harness) -> None:
+    with pytest.raises(SenderNotOwnedError) as caught:
+        await send(sms, HANDSET, sender="+18005550199")
+    assert (caught.value.status, caught.value.error_code) == (401, "Unauthorized")
+    for malformed in ("sender", "+1425555012345"):  # not a phone number: 400, as ACS
+        with pytest.raises(SenderNotAllowedError):
+            await send(sms, HANDSET, sender=malformed)
     assert await sms.claim() == []
 
 
@@ -312,3 +323,16 @@ async def test_only_outgoing_messages_have_delivery_reports(sms: Harness) -> Non
         await sms.service.report(received.message_id)
     with pytest.raises(DeliveryReportNotFoundError):
         await sms.service.report("Outgoing_unknown")
+
+
+async def test_a_refused_recipient_has_no_repeatability_result_as_in_acs(sms: Harness) -> None:
+    results = await sms.service.send(
+        OURS,
+        [RecipientRequest(HANDSET, "id-1"), RecipientRequest("Ad155500000000000", "id-2")],
+        "hello",
+        SendOptions(),
+    )
+    assert [(r.successful, r.repeatability_result) for r in results] == [
+        (True, "accepted"),
+        (False, None),
+    ]

@@ -19,7 +19,7 @@ from switchboard.http.identifiers import identifier_from_json
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
 from switchboard.http.paging import ContinuationCodec, next_link, page_size, parse_skip
 from switchboard.http.repeatability import Repeatability
-from switchboard.http.routing import Auth, request_api_version, routes_for
+from switchboard.http.routing import Auth, request_api_version, request_origin, routes_for
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 200
@@ -96,7 +96,10 @@ def chat_routes(
             if request.query_params.get("startTime"):
                 params["startTime"] = request.query_params["startTime"]
             body["nextLink"] = next_link(
-                "/chat/threads", params, api_version=request_api_version(request)
+                "/chat/threads",
+                params,
+                api_version=request_api_version(request),
+                origin=request_origin(request),
             )
         return json_response(body)
 
@@ -149,7 +152,10 @@ def chat_routes(
             if request.query_params.get("startTime"):
                 params["startTime"] = request.query_params["startTime"]
             body["nextLink"] = next_link(
-                thread_path(thread_id, "messages"), params, api_version=request_api_version(request)
+                thread_path(thread_id, "messages"),
+                params,
+                api_version=request_api_version(request),
+                origin=request_origin(request),
             )
         return json_response(body)
 
@@ -188,6 +194,7 @@ def chat_routes(
                 thread_path(request.path_params["thread_id"], "participants"),
                 {"skip": str(offset + limit), "maxPageSize": str(limit)},
                 api_version=request_api_version(request),
+                origin=request_origin(request),
             )
         return json_response(body)
 
@@ -233,6 +240,7 @@ def chat_routes(
                 thread_path(request.path_params["thread_id"], "readReceipts"),
                 {"skip": str(offset + limit), "maxPageSize": str(limit)},
                 api_version=request_api_version(request),
+                origin=request_origin(request),
             )
         return json_response(body)
 

@@ -54,11 +54,20 @@ class SwitchboardError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "InternalError"
 
-    def __init__(self, message: str, *, target: str | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        target: str | None = None,
+        code: str | None = None,
+        details: tuple[SwitchboardError, ...] = (),
+    ):
         super().__init__(message)
         self.message = message
         self.target = target
         self.error_code = code or self.code
+        # ACS's nested ``details`` (Rooms names the bad field there, not at the top).
+        self.details = details
 
 
 class BadRequestError(SwitchboardError):

@@ -30,6 +30,8 @@ class ApiVersions:
         self.service = service
         self.versions = frozenset(versions)
         self._sorted = ", ".join(sorted(self.versions))
+        # ACS answers every request of a service with this header; the SDKs log it.
+        self.header = (b"api-supported-versions", self._sorted.encode())
 
     def check(self, raw: str | None) -> str:
         if raw in self.versions:  # the common case: exactly as listed, nothing to normalise
@@ -106,8 +108,11 @@ CHAT_VERSIONS = ApiVersions(
 )
 
 # 2021-03-07 is what azure-communication-sms 1.1.0 sends; 2026-01-23 adds opt-outs and
-# delivery reports (same send shape, plus fields we accept and ignore).
-SMS_VERSIONS = ApiVersions("SMS", ["2021-03-07", "2024-12-10-preview", "2026-01-23"])
+# delivery reports (same send shape, plus fields we accept and ignore); 2025-05-29-preview
+# (recorded by the SDKs' previews) has the same send shape and adds options we ignore.
+SMS_VERSIONS = ApiVersions(
+    "SMS", ["2021-03-07", "2024-12-10-preview", "2025-05-29-preview", "2026-01-23"]
+)
 
 # Phone Numbers: the versions azure-communication-phonenumbers 1.x can send. Older versions
 # lack browse/reservations and localities, but their shared routes have the same shapes.
@@ -119,6 +124,7 @@ PHONE_NUMBERS_VERSIONS = ApiVersions(
         "2022-06-01-preview",
         "2022-12-01",
         "2023-05-01-preview",
+        "2023-10-01-preview",  # the 1.2 previews' (operator information): same shared shapes
         "2024-01-31-preview",
         "2024-03-01-preview",
         "2025-02-11",

@@ -7,6 +7,7 @@ on every request of a path that must serve thousands of requests a second.
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import itertools
 import logging
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from switchboard.core.errors import SwitchboardError
 from switchboard.http.errors import error_body, http_exception_error, internal_error_body
 from switchboard.http.metrics import Metrics
+from switchboard.http.routing import SUPPORTED_VERSIONS_KEY
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,13 @@ def _next_request_id() -> str:
     """32 hex chars, unique across nodes and restarts: a random per-process prefix and a
     counter (uuid4 per request costs more than the rest of this middleware)."""
     return f"{_NODE_PREFIX}{next(_counter):016x}"
+
+
+def _correlation_vector(request_id: str) -> bytes:
+    """ACS's ``MS-CV`` shape (base64 of 16 bytes, then ``.0``), from the request id, so a
+    client's logged correlation vector finds our log lines."""
+    raw = base64.b64encode(bytes.fromhex(request_id)).rstrip(b"=")
+    return raw + b".0"
 
 
 class RequestIdLogFilter(logging.Filter):
@@ -86,7 +95,10 @@ class RequestContextMiddleware:
             if name == _CLIENT_REQUEST_ID:
                 client_request_id = value
                 break
-        extra: list[tuple[bytes, bytes]] = [(b"x-ms-request-id", request_id.encode())]
+        extra: list[tuple[bytes, bytes]] = [
+            (b"x-ms-request-id", request_id.encode()),
+            (b"ms-cv", _correlation_vector(request_id)),
+        ]
         if client_request_id is not None:
             extra.append((_CLIENT_REQUEST_ID, client_request_id))
         status = 0  # 0 until the response starts
@@ -97,6 +109,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), *extra]
+                versions = scope.get(SUPPORTED_VERSIONS_KEY)
+                if versions is not None:
+                    message["headers"].append(versions)
                 await send(message)
                 return
             await send(message)

@@ -15,10 +15,16 @@ _encoder = msgspec.json.Encoder()
 
 
 def error_body(exc: SwitchboardError) -> bytes:
-    error: dict[str, str] = {"code": exc.error_code, "message": exc.message}
+    return _encoder.encode({"error": _error_json(exc)})
+
+
+def _error_json(exc: SwitchboardError) -> dict[str, object]:
+    error: dict[str, object] = {"code": exc.error_code, "message": exc.message}
     if exc.target is not None:
         error["target"] = exc.target
-    return _encoder.encode({"error": error})
+    if exc.details:
+        error["details"] = [_error_json(detail) for detail in exc.details]
+    return error
 
 
 def internal_error_body(request_id: str) -> bytes:

@@ -7,6 +7,7 @@ final-state-via location ─▶ GET Location (from the initial 202)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from starlette.responses import Response
@@ -25,14 +26,19 @@ def accepted_response(
     location: str | None = None,
     retry_after: int = 1,
     headers: Mapping[str, str] | None = None,
+    body: Mapping[str, str] | None = None,
 ) -> Response:
-    """The initial 202 of an LRO; ``headers`` adds extras such as ``operation-id``."""
+    """The initial 202 of an LRO; ``headers`` adds extras such as ``operation-id``, ``body``
+    a JSON body where ACS sends one (``{"capabilitiesUpdateId"}``)."""
     all_headers = {"Operation-Location": operation_location, "Retry-After": str(retry_after)}
     if location is not None:
         all_headers["Location"] = location
     if headers:
         all_headers.update(headers)
-    return Response(b"", 202, all_headers)
+    if body is None:
+        return Response(b"", 202, all_headers)
+    content = json.dumps(dict(body)).encode()
+    return Response(content, 202, all_headers, media_type="application/json; charset=utf-8")
 
 
 def operation_body(op: Operation) -> dict[str, object]:
@@ -44,8 +50,8 @@ def operation_body(op: Operation) -> dict[str, object]:
         "createdDateTime": iso8601(op.created_ms / 1000),
         "lastActionDateTime": iso8601(op.updated_ms / 1000),
     }
-    if op.resource_location is not None:
-        body["resourceLocation"] = op.resource_location
+    # Always present, null when the operation makes nothing (purchase, release): as ACS.
+    body["resourceLocation"] = op.resource_location
     error = op.error
     if error is None and op.status is OperationStatus.FAILED:
         error = _UNKNOWN_FAILURE

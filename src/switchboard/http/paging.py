@@ -77,8 +77,15 @@ class ContinuationCodec:
         return result
 
 
-def next_link(path: str, params: Mapping[str, str], *, api_version: str | None) -> str:
-    """A relative ``nextLink`` that carries ``api_version`` (the request's, normalised).
+def next_link(
+    path: str,
+    params: Mapping[str, str],
+    *,
+    api_version: str | None,
+    origin: str | None = None,
+) -> str:
+    """A ``nextLink`` that carries ``api_version`` (the request's, normalised); absolute
+    (``https://host:port/path?…``) when given the request's ``origin``, as ACS's are.
 
     The JS SDKs GET a ``nextLink`` exactly as written, so without it every second page is a
     400 MissingApiVersionParameter; the Python SDKs replace it with their own. ``None``
@@ -87,9 +94,10 @@ def next_link(path: str, params: Mapping[str, str], *, api_version: str | None) 
     query = {k: v for k, v in params.items() if k.lower() != "api-version"}
     if api_version is not None:
         query = {"api-version": api_version, **query}
+    link = path if origin is None else origin + path
     if not query:
-        return path
-    return f"{path}?{urlencode(query, quote_via=quote, safe='')}"
+        return link
+    return f"{link}?{urlencode(query, quote_via=quote, safe='')}"
 
 
 MAX_SKIP = 2**31 - 1  # far past any listing; keeps the offset inside every database's integer

@@ -31,6 +31,9 @@ from switchboard.http.auth import Authenticator
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
 
+# The scope key under which an ACS route leaves its ``api-supported-versions`` header.
+SUPPORTED_VERSIONS_KEY = "switchboard.api_supported_versions"
+
 
 class Auth(Enum):
     NONE = "none"
@@ -85,6 +88,8 @@ class AcsRoute(Route):
         return Match.FULL, child
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._versions is not None:  # RequestContextMiddleware adds it to the response
+            scope[SUPPORTED_VERSIONS_KEY] = self._versions.header
         if self.methods and scope["method"] not in self.methods:
             raise MethodNotAllowedError(
                 f"Method {scope['method']} is not allowed here; allowed: "
@@ -163,6 +168,11 @@ def request_api_version(request: Request) -> str | None:
     what a ``nextLink`` or an ``Operation-Location`` should carry."""
     raw = api_version_of(request.scope.get("query_string", b""))
     return None if raw is None else normalize_api_version(raw)
+
+
+def request_origin(request: Request) -> str:
+    """``https://host:port`` as the client addressed us: what absolute links start with."""
+    return str(request.base_url).rstrip("/")
 
 
 def routes_for(

@@ -11,7 +11,7 @@ from switchboard.core.principal import Principal
 from switchboard.http.apiversion import IDENTITY_VERSIONS
 from switchboard.http.auth import Authenticator
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
-from switchboard.http.routing import Auth, route, routes_for
+from switchboard.http.routing import Auth, request_api_version, route, routes_for
 from switchboard.identity import schemas
 from switchboard.identity.service import IdentityService
 
@@ -22,9 +22,14 @@ def identity_routes(service: IdentityService, authenticator: Authenticator) -> l
             await read_body(request), schemas.CreateIdentityRequest, allow_empty=True
         )
         identity, token = await service.create_identity(
-            body.create_token_with_scopes, body.expires_in_minutes
+            body.create_token_with_scopes, body.expires_in_minutes, body.custom_id
         )
-        return json_response(schemas.created_identity_json(identity, token), 201)
+        version = request_api_version(request)
+        return json_response(schemas.created_identity_json(identity, token, version), 201)
+
+    async def get_identity(request: Request, _: Principal) -> Response:
+        identity = await service.get_identity(request.path_params["id"])
+        return json_response(schemas.identity_json(identity, request_api_version(request)))
 
     async def delete_identity(request: Request, _: Principal) -> Response:
         await service.delete_identity(request.path_params["id"])
@@ -55,6 +60,7 @@ def identity_routes(service: IdentityService, authenticator: Authenticator) -> l
 
     return [
         acs("/identities", create_identity, "POST"),
+        acs("/identities/{id}", get_identity, "GET"),
         acs("/identities/{id}", delete_identity, "DELETE"),
         acs("/identities/{id}/:issueAccessToken", issue_access_token, "POST"),
         acs("/identities/{id}/:revokeAccessTokens", revoke_access_tokens, "POST"),

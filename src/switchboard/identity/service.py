@@ -16,6 +16,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 
 from switchboard.bus.base import Bus, Subscription
 from switchboard.core.clock import Clock
@@ -23,13 +24,24 @@ from switchboard.core.errors import IdentityNotFoundError, TokenRevokedError
 from switchboard.core.identifiers import is_acs_user_id, new_acs_user_id
 from switchboard.core.principal import Principal, PrincipalKind
 from switchboard.core.tasks import TaskScope
-from switchboard.identity.models import AccessToken, Identity, parse_scopes, token_minutes
-from switchboard.identity.store import IdentityStore
+from switchboard.identity.models import (
+    AccessToken,
+    Identity,
+    IdentityNotOwnedError,
+    check_custom_id,
+    parse_scopes,
+    resource_of,
+    token_minutes,
+)
+from switchboard.identity.store import CustomIdTakenError, IdentityStore
 from switchboard.identity.tokens import TokenCodec
 
 log = logging.getLogger(__name__)
 
 IDENTITY_CHANGED = "identity.changed"
+# lastTokenIssuedAt is kept to this precision, so issuing tokens in a loop writes at most
+# once a minute per identity (token issuance is a benchmarked hot path).
+LAST_ISSUED_PRECISION_MS = 60_000
 
 
 class IdentityStateCache:
@@ -125,33 +137,84 @@ class IdentityService:
         await self._tasks.stop()
 
     async def create_identity(
-        self, scopes: Sequence[str] | None = None, expires_in_minutes: int | None = None
+        self,
+        scopes: Sequence[str] | None = None,
+        expires_in_minutes: int | None = None,
+        custom_id: str | None = None,
     ) -> tuple[Identity, AccessToken | None]:
+        """A new identity; with a ``custom_id`` a live identity already has, that one (with a
+        new token if scopes are asked for), as ACS answers from 2025-03-02-preview on."""
         # Validate before writing: a bad scope must not leave an identity behind.
-        parsed = parse_scopes(scopes) if scopes else None
+        parsed = parse_scopes(scopes, "CreateTokenWithScopes") if scopes else None
         minutes = token_minutes(expires_in_minutes)
-        identity = await self._store.create(new_acs_user_id(self._resource_id), self._now_ms())
+        if custom_id is not None:
+            check_custom_id(custom_id)
+        now = self._now_ms()
+        identity = None if custom_id is None else await self._store.by_custom_id(custom_id)
+        if identity is None:
+            try:
+                identity = await self._store.create(
+                    new_acs_user_id(self._resource_id),
+                    now,
+                    custom_id=custom_id,
+                    token_issued_ms=now if parsed else None,
+                )
+            except CustomIdTakenError:  # created by a concurrent request: answer with it
+                assert custom_id is not None
+                identity = await self._store.by_custom_id(custom_id)
+                if identity is None:
+                    raise
+        if parsed and identity.last_token_issued_ms != now:
+            identity = await self._noted_issue(identity, now, force=True)
         self._cache.put(identity)
         token = self._tokens.mint(identity.id, parsed, minutes) if parsed else None
         return identity, token
 
+    async def get_identity(self, identity_id: str) -> Identity:
+        """A live identity of this resource (``GET /identities/{id}``)."""
+        self._check_owned(identity_id)
+        identity = await self._store.get(identity_id) if is_acs_user_id(identity_id) else None
+        if identity is None or identity.is_deleted:
+            raise self._not_found(identity_id)
+        return identity
+
     async def issue_token(
-        self, identity_id: str, scopes: Sequence[str], expires_in_minutes: int | None = None
+        self, identity_id: str, scopes: Sequence[str] | None, expires_in_minutes: int | None = None
     ) -> AccessToken:
         parsed = parse_scopes(scopes)
         minutes = token_minutes(expires_in_minutes)
-        await self._live_identity(identity_id)
+        identity = await self._live_identity(identity_id)
+        await self._noted_issue(identity, self._now_ms())
         return self._tokens.mint(identity_id, parsed, minutes)
 
     async def revoke_tokens(self, identity_id: str) -> None:
+        self._check_owned(identity_id)
         if not await self._store.revoke_tokens(identity_id, self._now_ms()):
             raise self._not_found(identity_id)
         await self._changed(identity_id)
 
     async def delete_identity(self, identity_id: str) -> None:
+        self._check_owned(identity_id)
         if not await self._store.mark_deleted(identity_id, self._now_ms()):
             raise self._not_found(identity_id)
         await self._changed(identity_id)
+
+    async def _noted_issue(self, identity: Identity, now: int, *, force: bool = False) -> Identity:
+        """Record that a token was issued now, unless the record is under a minute old."""
+        last = identity.last_token_issued_ms
+        if not force and last is not None and now - last < LAST_ISSUED_PRECISION_MS:
+            return identity
+        await self._store.note_token_issued(identity.id, now)
+        noted = replace(identity, last_token_issued_ms=now)
+        self._cache.put(noted)
+        return noted
+
+    def _check_owned(self, identity_id: str) -> None:
+        resource = resource_of(identity_id)
+        if resource is not None and resource != self._resource_id:
+            raise IdentityNotOwnedError(
+                f"Identity '{identity_id}' belongs to another Communication Services resource."
+            )
 
     async def is_live(self, identity_id: str) -> bool:
         """True for an existing, undeleted identity of this resource (other domains ask this)."""
@@ -180,6 +243,8 @@ class IdentityService:
     async def _live_identity(self, identity_id: str) -> Identity:
         # A cached row was stored under this id, so the id is well-formed: skip parsing it.
         identity = self._cache.peek(identity_id)
+        if identity is None:
+            self._check_owned(identity_id)
         if identity is None and is_acs_user_id(identity_id):
             identity = await self._cache.get(identity_id)
         if identity is None or identity.is_deleted:

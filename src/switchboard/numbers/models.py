@@ -231,7 +231,7 @@ class SearchLapsedError(Exception):
 
 
 class PhoneNumberNotFoundError(NotFoundError):
-    code = "PhoneNumberNotFound"
+    code = "NotFound"  # as ACS answers GET /phoneNumbers/{number} for a number not ours
 
 
 class SearchNotFoundError(NotFoundError):

@@ -24,7 +24,7 @@ from switchboard.http.auth import Authenticator
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
 from switchboard.http.lro import accepted_response, operation_body
 from switchboard.http.paging import next_link, page_size, parse_skip
-from switchboard.http.routing import Auth, request_api_version, routes_for
+from switchboard.http.routing import Auth, request_api_version, request_origin, routes_for
 from switchboard.numbers import schemas
 from switchboard.numbers.models import e164
 from switchboard.numbers.service import NumbersService
@@ -88,7 +88,7 @@ def numbers_routes(service: NumbersService, authenticator: Authenticator) -> lis
 
     async def search_result(request: Request, _: Principal) -> Response:
         found = await service.get_search(request.path_params["searchId"])
-        return json_response(schemas.search_json(found))
+        return json_response(schemas.search_json(found, request_api_version(request)))
 
     async def purchase(request: Request, _: Principal) -> Response:
         body = decode_json(await read_body(request), schemas.PurchaseRequest)
@@ -145,7 +145,8 @@ def numbers_routes(service: NumbersService, authenticator: Authenticator) -> lis
     async def get_operation(request: Request, _: Principal) -> Response:
         op = await service.operation(request.path_params["operationId"])
         body = operation_body(op)
-        headers: dict[str, str] = {}
+        # ACS echoes where the poll came from; pollers that keep the last header find it.
+        headers = {"Operation-Location": _versioned(request, f"{OPERATIONS}/{op.id}")}
         if op.resource_location is not None:
             body["resourceLocation"] = headers["Location"] = _versioned(
                 request, op.resource_location
@@ -159,12 +160,13 @@ def numbers_routes(service: NumbersService, authenticator: Authenticator) -> lis
     async def list_purchased(request: Request, _: Principal) -> Response:
         skip, size = _skip(request), _size(request, "top")
         found = await service.list_purchased(skip, size + 1)
-        items = [schemas.purchased_json(p) for p in found[:size]]
+        version = request_api_version(request)
+        items = [schemas.purchased_json(p, version) for p in found[:size]]
         return _listing(request, "phoneNumbers", items, skip, size, len(found) > size, "top")
 
     async def get_purchased(request: Request, _: Principal) -> Response:
         found = await service.purchased(e164(request.path_params["phoneNumber"]))
-        return json_response(schemas.purchased_json(found))
+        return json_response(schemas.purchased_json(found, request_api_version(request)))
 
     async def update_capabilities(request: Request, _: Principal) -> Response:
         number = e164(request.path_params["phoneNumber"])
@@ -174,11 +176,13 @@ def numbers_routes(service: NumbersService, authenticator: Authenticator) -> lis
             schemas.optional_capability(body.calling, "calling"),
             schemas.optional_capability(body.sms, "sms"),
         )
+        update_id = op.id.removeprefix("capabilities_")
         return _accepted(
             request,
             op,
             location=f"/phoneNumbers/{quote(number, safe='')}",
-            extra={"capabilities-id": op.id.removeprefix("capabilities_")},
+            extra={"capabilities-id": update_id},
+            body={"capabilitiesUpdateId": update_id},
         )
 
     async def release(request: Request, _: Principal) -> Response:
@@ -230,12 +234,14 @@ def _accepted(
     *,
     location: str | None = None,
     extra: dict[str, str] | None = None,
+    body: dict[str, str] | None = None,
 ) -> Response:
     return accepted_response(
         _versioned(request, f"{OPERATIONS}/{op.id}"),
         location=None if location is None else _versioned(request, location),
         retry_after=0,  # finished already: the first poll reports it
         headers={"operation-id": op.id, **(extra or {})},
+        body=body,
     )
 
 
@@ -264,13 +270,16 @@ def _listing(
     more: bool,
     size_name: str = "maxPageSize",
 ) -> Response:
-    body: dict[str, Any] = {key: items}
+    body: dict[str, Any] = {key: items, "nextLink": None}  # ACS writes null on the last page
     if more:
         params = {k: v for k, v in request.query_params.items() if k != "api-version"}
         params["skip"] = str(skip + size)
         params[size_name] = str(size)
         body["nextLink"] = next_link(
-            request.url.path, params, api_version=request_api_version(request)
+            request.url.path,
+            params,
+            api_version=request_api_version(request),
+            origin=request_origin(request),
         )
     return json_response(body)
 

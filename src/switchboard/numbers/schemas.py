@@ -6,6 +6,7 @@ every renderer writes all of them.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import msgspec
@@ -172,8 +173,29 @@ def offering_json(offering: Offering) -> dict[str, Any]:
     }
 
 
-def search_json(search: NumberSearch) -> dict[str, Any]:
-    return {
+# Versions from before the do-not-resell agreement: their search results lack its flag (the
+# 2022-12-01 recording in tests/conformance has none).
+_WITHOUT_RESELL_AGREEMENT = frozenset(
+    {
+        "2021-03-07",
+        "2022-01-11-preview2",
+        "2022-06-01-preview",
+        "2022-12-01",
+        "2023-05-01-preview",
+        "2023-10-01-preview",
+    }
+)
+
+
+# Search results name their error (here always "NoError": a failed search fails its
+# operation instead) from 2023-10-01-preview on.
+_WITHOUT_SEARCH_ERROR = frozenset(
+    {"2021-03-07", "2022-01-11-preview2", "2022-06-01-preview", "2022-12-01", "2023-05-01-preview"}
+)
+
+
+def search_json(search: NumberSearch, api_version: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "searchId": search.id,
         "phoneNumbers": list(search.phone_numbers),
         "phoneNumberType": search.criteria.phone_number_type.value,
@@ -181,13 +203,22 @@ def search_json(search: NumberSearch) -> dict[str, Any]:
         "capabilities": capabilities_json(search.criteria.capabilities),
         "cost": cost_json(search.cost),
         "searchExpiresBy": iso8601(search.expires_ms / 1000),
-        "isAgreementToNotResellRequired": False,
     }
+    if api_version not in _WITHOUT_RESELL_AGREEMENT:
+        body["isAgreementToNotResellRequired"] = False
+    if api_version not in _WITHOUT_SEARCH_ERROR:
+        body["error"] = "NoError"  # a found search's (2023-10-01-preview and 2025 answers)
+    return body
 
 
-def purchased_json(purchased: PurchasedNumber) -> dict[str, Any]:
+# The previews between 2023-10-01 and the 2025 GA also named the number's operator (recorded
+# at 2023-10-01-preview); neither the versions before nor the GA versions do.
+_WITH_OPERATOR = frozenset({"2023-10-01-preview", "2024-01-31-preview", "2024-03-01-preview"})
+
+
+def purchased_json(purchased: PurchasedNumber, api_version: str | None = None) -> dict[str, Any]:
     number = purchased.number
-    return {
+    body: dict[str, Any] = {
         "id": number.id,
         "phoneNumber": number.phone_number,
         "countryCode": number.country_code,
@@ -197,6 +228,12 @@ def purchased_json(purchased: PurchasedNumber) -> dict[str, Any]:
         "purchaseDate": iso8601(purchased.purchased_ms / 1000),
         "cost": cost_json(number.cost),
     }
+    if api_version in _WITH_OPERATOR:
+        # A stable GUID per carrier: ACS's operatorId is one, and apps may key on it.
+        body["operatorId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"switchboard:{number.carrier}"))
+        body["operatorName"] = number.carrier
+        body["phoneNumberSource"] = "cloud"
+    return body
 
 
 def available_json(

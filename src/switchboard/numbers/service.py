@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from switchboard.core.clock import Clock
-from switchboard.core.errors import BadRequestError
+from switchboard.core.errors import BadRequestError, PermissionDeniedError
 from switchboard.core.sections import ConfigError, NumbersConfig
-from switchboard.numbers.countries import country_of, formats
+from switchboard.numbers.countries import COUNTRIES, country_of, formats
 from switchboard.numbers.inventory import E164, Inventory, demo_inventory, parse_document
 from switchboard.numbers.models import (
     BROWSE_LIMIT,
@@ -200,6 +200,13 @@ class NumbersService:
         """Hold matching numbers; the operation fails (OutOfStock) if none match."""
         if not 1 <= criteria.quantity <= MAX_SEARCH_QUANTITY:
             raise BadRequestError(f"quantity must be between 1 and {MAX_SEARCH_QUANTITY}.")
+        if criteria.country_code not in COUNTRIES and criteria.country_code not in set(
+            await self.countries()
+        ):
+            # ACS refuses a country it does not know at once, not with a failed operation.
+            raise BadRequestError(
+                "Unable to parse country code.", code="InvalidInput", target="countrycode"
+            )
         search_id = self._new_id()
         now = self.now_ms()
         found = await self._holds.search(search_id, criteria, now, now + self._hold_ms)
@@ -233,7 +240,7 @@ class NumbersService:
     async def purchased(self, phone_number: str) -> PurchasedNumber:
         found = await self._holds.purchased(phone_number)
         if found is None:
-            raise PhoneNumberNotFoundError(f"Phone number {phone_number} is not purchased here.")
+            raise _number_not_found(phone_number)
         return found
 
     async def list_purchased(self, skip: int, limit: int) -> list[PurchasedNumber]:
@@ -242,7 +249,14 @@ class NumbersService:
     async def update_capabilities(
         self, phone_number: str, calling: Capability | None, sms: Capability | None
     ) -> Operation:
-        current = await self.purchased(phone_number)
+        current = await self._holds.purchased(phone_number)
+        if current is None:
+            # ACS answers 403 here (404 only for GET): changing a number is a permission.
+            raise PermissionDeniedError(
+                "Phone number not owned by this resource.",
+                code="InsufficientPermissions",
+                target="phonenumber",
+            )
         wanted = Capabilities(
             calling=calling or current.capabilities.calling, sms=sms or current.capabilities.sms
         )
@@ -262,7 +276,7 @@ class NumbersService:
 
     async def release(self, phone_number: str) -> Operation:
         if not await self._holds.release(phone_number):
-            raise PhoneNumberNotFoundError(f"Phone number {phone_number} is not purchased here.")
+            raise _number_not_found(phone_number)
         return await self._record(f"release_{self._new_id()}", OperationKind.RELEASE)
 
     # --- reservations ------------------------------------------------------------------------
@@ -372,4 +386,10 @@ def _no_match(criteria: SearchCriteria) -> str:
         f"No {criteria.phone_number_type.value} numbers for {criteria.assignment_type.value} use "
         f"with calling {criteria.capabilities.calling.value} and sms "
         f"{criteria.capabilities.sms.value} are available in {criteria.country_code}{where}."
+    )
+
+
+def _number_not_found(phone_number: str) -> PhoneNumberNotFoundError:
+    return PhoneNumberNotFoundError(
+        f"Input phoneNumber {phone_number} cannot be found.", target="phonenumber"
     )

@@ -72,10 +72,12 @@ def parse_role(value: str | None) -> ParticipantRole:
 
 def check_invitable(raw_id: str) -> str:
     """The raw id, if it names someone who can be a room participant; else 400 (as ACS)."""
+    # ACS names no target here (its recorded answer: "Invalid format for communication
+    # identifier."); the message says which id.
     if not raw_id or identifier_from_raw_id(raw_id).kind not in _INVITABLE:
         raise BadRequestError(
-            f"Invalid value for the Participants: '{raw_id}' is not an ACS or Teams user id.",
-            target="participants",
+            f"Invalid format for communication identifier: '{raw_id}' is not an ACS or Teams "
+            "user id."
         )
     return raw_id
 
@@ -83,7 +85,7 @@ def check_invitable(raw_id: str) -> str:
 def check_room_id(room_id: str) -> str:
     """ACS answers 400 "Invalid room ID length." for ids that cannot be room ids."""
     if not _ROOM_ID.fullmatch(room_id):
-        raise BadRequestError("Invalid room ID length.", target="roomId")
+        raise BadRequestError("Invalid room ID length.")  # ACS names no target here
     return room_id
 
 

@@ -18,7 +18,7 @@ from switchboard.http.auth import Authenticator
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
 from switchboard.http.paging import ContinuationCodec, next_link, page_size
 from switchboard.http.repeatability import Repeatability
-from switchboard.http.routing import Auth, request_api_version, routes_for
+from switchboard.http.routing import Auth, request_api_version, request_origin, routes_for
 from switchboard.rooms import schemas
 from switchboard.rooms.service import RoomsService
 from switchboard.rooms.store import RoomCursor
@@ -35,6 +35,7 @@ def rooms_routes(
 ) -> list[BaseRoute]:
     async def create_room(request: Request, _: Principal) -> Response:
         body = decode_json(await read_body(request), schemas.CreateRoomRequest, allow_empty=True)
+        version = request_api_version(request)
 
         async def create() -> Response:
             room = await service.create_room(
@@ -43,14 +44,16 @@ def rooms_routes(
                 pstn_dial_out_enabled=bool(body.pstn_dial_out_enabled),
                 participants=schemas.roles(body.participants),
             )
-            # ACS puts the bare room id in Location; the SDK ignores the header.
-            return json_response(schemas.room_json(room), 201, {"Location": room.id})
+            # ACS puts the bare room id in Location; a full URL is what HTTP means by it
+            # (docs/conformance.md), and the SDK ignores the header either way.
+            location = f"{request_origin(request)}/rooms/{room.id}"
+            return json_response(schemas.room_json(room, version), 201, {"Location": location})
 
         return await repeatability.run(request, "rooms.create", create)
 
     async def get_room(request: Request, _: Principal) -> Response:
         room = await service.get(request.path_params["roomId"])
-        return json_response(schemas.room_json(room))
+        return json_response(schemas.room_json(room, request_api_version(request)))
 
     async def update_room(request: Request, _: Principal) -> Response:
         body = decode_json(await read_body(request), schemas.UpdateRoomRequest, allow_empty=True)
@@ -60,7 +63,7 @@ def rooms_routes(
             valid_until_ms=schemas.epoch_ms(body.valid_until),
             pstn_dial_out_enabled=body.pstn_dial_out_enabled,
         )
-        return json_response(schemas.room_json(room))
+        return json_response(schemas.room_json(room, request_api_version(request)))
 
     async def delete_room(request: Request, _: Principal) -> Response:
         await service.delete_room(request.path_params["roomId"])
@@ -76,7 +79,8 @@ def rooms_routes(
                 raise _bad_token()
             after = (created, room_id)
         page = await service.list_rooms(after, limit)
-        body: dict[str, object] = {"value": [schemas.room_json(r) for r in page.items]}
+        version = request_api_version(request)
+        body: dict[str, object] = {"value": [schemas.room_json(r, version) for r in page.items]}
         if page.next_cursor is not None:
             token = paging.encode({"c": page.next_cursor[0], "i": page.next_cursor[1]})
             body["nextLink"] = _link(request, "/rooms", token)
@@ -136,7 +140,9 @@ def _link(request: Request, path: str, token: str) -> str:
     size = request.query_params.get("maxPageSize")
     if size is not None:
         params["maxPageSize"] = size
-    return next_link(path, params, api_version=request_api_version(request))
+    return next_link(
+        path, params, api_version=request_api_version(request), origin=request_origin(request)
+    )
 
 
 def _bad_token() -> BadRequestError:

@@ -1,7 +1,7 @@
 """Rooms wire shapes (api-version 2023-03-31-preview … 2025-03-13): the only place with camelCase.
 
 The SDK indexes all five room keys (a missing one is a KeyError on the client), so
-``room_json`` always writes every one of them.
+``room_json`` always writes every one of them that the request's api-version has.
 """
 
 from __future__ import annotations
@@ -56,14 +56,20 @@ def roles(
     }
 
 
-def room_json(room: Room) -> dict[str, Any]:
-    return {
+# pstnDialOutEnabled came with 2023-10-30-preview; the versions before it never send it.
+_WITHOUT_PSTN_DIAL_OUT = frozenset({"2023-03-31-preview", "2023-06-14"})
+
+
+def room_json(room: Room, api_version: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "id": room.id,
         "createdAt": iso8601(room.created_ms / 1000),
         "validFrom": iso8601(room.valid_from_ms / 1000),
         "validUntil": iso8601(room.valid_until_ms / 1000),
-        "pstnDialOutEnabled": room.pstn_dial_out_enabled,
     }
+    if api_version not in _WITHOUT_PSTN_DIAL_OUT:
+        body["pstnDialOutEnabled"] = room.pstn_dial_out_enabled
+    return body
 
 
 def participant_json(participant: RoomParticipant) -> dict[str, Any]:

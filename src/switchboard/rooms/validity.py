@@ -48,14 +48,19 @@ def changed_window(
 
 def checked(window: Window, now_ms: int) -> Window:
     if window.valid_from_ms > now_ms + MAX_WINDOW_MS:
-        raise BadRequestError(
-            "Value is incorrect or more than 180 days in the future.", target="ValidFrom"
-        )
+        raise bad_argument("Value is incorrect or more than 180 days in the future.", "ValidFrom")
     if window.valid_until_ms <= now_ms:
-        raise BadRequestError("The time range end is in the past.", target="ValidUntil")
+        raise bad_argument("The time range end is in the past.", "ValidUntil")
     length = window.valid_until_ms - window.valid_from_ms
     if not 0 < length <= MAX_WINDOW_MS:
-        raise BadRequestError(
-            "The time range is incorrect, or larger than 180 days.", target="ValidUntil"
-        )
+        raise bad_argument("The time range is incorrect, or larger than 180 days.", "ValidUntil")
     return window
+
+
+def bad_argument(message: str, target: str) -> BadRequestError:
+    """ACS Rooms' validation error: a generic 400 with the field named in ``details``."""
+    detail = BadRequestError(message, target=target, code="BadArgument")
+    return BadRequestError(
+        "The request could not be understood by the server due to malformed syntax.",
+        details=(detail,),
+    )

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from switchboard.core.clock import Clock
-from switchboard.core.errors import BadRequestError, NotFoundError
+from switchboard.core.errors import AuthenticationError, BadRequestError, NotFoundError
 from switchboard.numbers.models import OwnedNumber
 from switchboard.sms.carrier import CarrierReport, InboundSegment, InboundSms
 from switchboard.sms.events import SmsDeliveryReportReceived, SmsReceived
@@ -59,6 +59,11 @@ class SenderNotAllowedError(BadRequestError):
     code = "InvalidSender"
 
 
+class SenderNotOwnedError(AuthenticationError):
+    """Sending from a number this resource does not own: ACS answers 401 Unauthorized (the
+    SDKs raise their authentication error class for it)."""
+
+
 class DeliveryReportNotFoundError(NotFoundError):
     code = "DeliveryReportNotFound"
 
@@ -82,12 +87,13 @@ class SmsService:
     def _now_ms(self) -> int:
         return int(self._clock.now() * 1000)
 
-    async def _sending_number(self, sender: str) -> OwnedNumber:
+    async def _sending_number(self, sender: str, *, unowned_is_401: bool = False) -> OwnedNumber:
         number = await self._numbers.owned_number(sender)
         if number is None:
-            raise SenderNotAllowedError(
-                f"The sender '{sender}' is not a phone number of this resource.", target="from"
-            )
+            message = f"The sender '{sender}' is not a phone number of this resource."
+            if unowned_is_401 and _plausible_number(sender):
+                raise SenderNotOwnedError(message)
+            raise SenderNotAllowedError(message, target="from")
         if not number.sms.allows_outbound:
             raise SenderNotAllowedError(
                 f"The phone number '{sender}' cannot send SMS (its SMS capability is "
@@ -108,7 +114,7 @@ class SmsService:
                 f"A message goes to 1 to {MAX_RECIPIENTS} recipients.", target="smsRecipients"
             )
         check_text(message)
-        number = await self._sending_number(sender)
+        number = await self._sending_number(sender, unowned_is_401=True)
         now_ms = self._now_ms()
         results: list[RecipientResult] = []
         rows: list[NewMessage] = []
@@ -147,30 +153,11 @@ class SmsService:
         if key and key in known:
             # The same recipient again: the first outcome, and nothing sent twice.
             return _accepted(recipient.to, known[key], repeatability), None
+        # A refused recipient has no repeatabilityResult (as ACS answers): nothing was kept.
         if not is_e164(recipient.to):
-            return (
-                RecipientResult(
-                    to=recipient.to,
-                    message_id=None,
-                    http_status_code=400,
-                    successful=False,
-                    repeatability_result=repeatability,
-                    error_message="Invalid To phone number format.",
-                ),
-                None,
-            )
+            return _refused(recipient.to, "Invalid To phone number format."), None
         if recipient.to in opted_out:
-            return (
-                RecipientResult(
-                    to=recipient.to,
-                    message_id=None,
-                    http_status_code=400,
-                    successful=False,
-                    repeatability_result=repeatability,
-                    error_message=OPTED_OUT_MESSAGE,
-                ),
-                None,
-            )
+            return _refused(recipient.to, OPTED_OUT_MESSAGE), None
         message_id = new_message_id(Direction.OUTBOUND, now_ms / 1000)
         row = _outbound(
             message_id, number, recipient.to, text, options, MessageOrigin.API, now_ms, key
@@ -316,6 +303,23 @@ class SmsService:
 
 def _send_key(repeatability_request_id: str | None) -> str | None:
     return f"send:{repeatability_request_id}" if repeatability_request_id else None
+
+
+def _plausible_number(number: str) -> bool:
+    """E.164, and of the right length for the +1 plan: ACS answers 400 "Invalid from phone
+    number format." for a sender such as +1425555012345, and 401 only for a real number."""
+    return is_e164(number) and (not number.startswith("+1") or len(number) == 12)
+
+
+def _refused(to: str, error_message: str) -> RecipientResult:
+    return RecipientResult(
+        to=to,
+        message_id=None,
+        http_status_code=400,
+        successful=False,
+        repeatability_result=None,
+        error_message=error_message,
+    )
 
 
 def _accepted(to: str, message_id: str, repeatability: str | None) -> RecipientResult:
