@@ -254,6 +254,7 @@ class CallAutomationService:
                 return
             await self._registry.set_state(call, CallConnectionState.DISCONNECTED)
             await self._plane.leave(call.server_call_id)
+            self.streams.detach(call.call_connection_id)  # nothing streams after the end
             await self._emit(call, [events.call_disconnected(call, HUNG_UP)])
             self._forget(call)
 
@@ -463,5 +464,8 @@ class CallAutomationService:
         if call.state is CallConnectionState.DISCONNECTED:
             return
         await self._registry.set_state(call, CallConnectionState.DISCONNECTED)
+        # Streams first: no streaming callback may follow CallDisconnected (an app often
+        # closes its media socket as it hangs up).
+        self.streams.detach(call.call_connection_id)
         await self._emit(call, [events.call_disconnected(call, reason)])
         self._forget(call)

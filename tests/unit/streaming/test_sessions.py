@@ -216,3 +216,19 @@ async def test_the_call_ending_closes_its_streams_without_more_callbacks(parts: 
     await connection.until(lambda _: connection.closed)
     assert parts.callbacks.types() == ["MediaStreamingStarted"]
     assert parts.media.stream is None
+
+
+async def test_a_socket_the_app_closes_as_the_call_ends_brings_no_callback_after_it(
+    parts: Parts,
+) -> None:
+    """An app closes its media socket as it hangs up: the failure the node notices then must
+    not reach the app after CallDisconnected (the service detaches the streams first)."""
+    parts.streams.attach(parts.call, parts.media, streaming(start=True), None)
+    parts.streams.connected(parts.call)
+    await parts.callback("MediaStreamingStarted")
+    connection = parts.connector.connections[AUDIO_URL]
+    connection.app_hangs_up()
+    await connection.until(lambda _: connection.closed)  # noticed: a failure is on its way
+    parts.streams.detach("call-1")  # the call ended before that was delivered
+    await parts.streams.stop()  # (delivers whatever is queued)
+    assert parts.callbacks.types() == ["MediaStreamingStarted"]

@@ -389,6 +389,11 @@ class MediaStreams:
     async def _deliver(self) -> None:
         while True:
             call_connection_id, url, event = await self._outbox.get()
+            if call_connection_id not in self._calls:
+                # The call ended after this was noticed (often because it ended: the app
+                # closed its socket as it hung up): the app has had CallDisconnected, which
+                # is the last callback of a call.
+                continue
             try:
                 await self._callbacks.enqueue(call_connection_id, url, [event])
             except Exception:
