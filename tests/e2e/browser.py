@@ -53,11 +53,11 @@ def trusting_home(home: Path, ca_path: str) -> Path:
     return home
 
 
-def launch_chromium(playwright: Playwright, home: Path) -> Browser:
+def launch_chromium(playwright: Playwright, home: Path, *extra_args: str) -> Browser:
     if not os.access(CHROMIUM, os.X_OK):
         raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium (scripts/test does)")
     return playwright.chromium.launch(
         executable_path=CHROMIUM,
-        args=CHROMIUM_ARGS,
+        args=[*CHROMIUM_ARGS, *extra_args],
         env={**os.environ, "HOME": str(home)},
     )

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 
 from switchboard.calling import models as m
 from switchboard.calling.models import EndReason
 from switchboard.calling.pstn import NOT_IN_SERVICE, InboundPhoneCall, PhoneCallListener
+from switchboard.core.errors import BadRequestError
 from switchboard.gateways.voicesim.ear import Ear
 from switchboard.gateways.voicesim.network import VoiceSimulator
 from switchboard.gateways.voicesim.phone import AnswerRule, PhoneState
@@ -157,3 +159,25 @@ def test_the_ear_marks_speaking_and_silent_spans() -> None:
     assert [(c.at_ms, c.speaking) for c in ear.timeline] == [(500, True), (720, False)]
     ear.hear("app", silence(20), 11.0)
     assert ear.frames == 3 and ear.loud_frames == 2
+
+
+async def test_a_phone_plays_a_tone_of_the_frequency_asked_and_refuses_others() -> None:
+    inbound = Inbound()
+    network = simulator(inbound)
+    forwarder = Forwarder()
+    app = LocalLeg("server:1", "app", forwarder)
+    network.call_from(PHONE, OURS)
+    inbound.calls[0].answer(LocalLeg("server:1", "p1", forwarder))
+    heard: list[bytes] = []
+    app.listen("p1", heard.append)
+    network.tone(PHONE, 440.0, 200)
+    for _ in range(10):
+        network.tick()
+    pcm = np.frombuffer(b"".join(heard), dtype="<i2").astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(pcm * np.hanning(len(pcm))))
+    peak_hz = float(np.fft.rfftfreq(len(pcm), 1 / 48_000)[int(np.argmax(spectrum))])
+    assert len(heard) == 10 and abs(peak_hz - 440.0) < 15
+    with pytest.raises(BadRequestError):
+        network.tone(PHONE, 20_000.0, 200)
+    with pytest.raises(BadRequestError):
+        network.tone(PHONE, 440.0, 120_000)

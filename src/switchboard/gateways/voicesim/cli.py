@@ -61,6 +61,9 @@ def add_call_commands(
     say.add_argument("text")
     say.add_argument("--locale", default="en-US")
     action("press", "press keys (in-band DTMF)").add_argument("keys", help="0-9 * # A-D")
+    tone = action("tone", "play a sine tone into the call (a test signal)")
+    tone.add_argument("frequency", type=float, help="Hz, 50 to 4000")
+    tone.add_argument("--ms", type=int, default=1000, help="how long (20 to 60000)")
     action("hangup", "hang up")
     action("status", "state, last result and what it heard", number="one phone (default: all)")
     rules = action("rules", "create the phone or set how it answers")
@@ -115,6 +118,7 @@ def _request(args: argparse.Namespace) -> tuple[str, str, Any]:
         "dial": lambda: {"to": args.to},
         "say": lambda: {"text": args.text, "locale": args.locale},
         "press": lambda: {"keys": args.keys},
+        "tone": lambda: {"frequencyHz": args.frequency, "durationMs": args.ms},
     }
     verb = {"hangup": "hangUp"}.get(command, command)
     body = bodies[command]() if command in bodies else None

@@ -20,6 +20,8 @@ import asyncio
 import logging
 import time
 
+import numpy as np
+
 from switchboard.calling.models import EndReason
 from switchboard.calling.pstn.ports import (
     NOT_IN_SERVICE,
@@ -30,7 +32,13 @@ from switchboard.core.errors import BadRequestError, NotFoundError
 from switchboard.gateways.voicesim.ear import Ear, Utterance
 from switchboard.gateways.voicesim.phone import AnswerRule, Clock, SimCall, VirtualPhone
 from switchboard.media.audio.dtmf import tone_frames
-from switchboard.media.audio.frames import split_frames
+from switchboard.media.audio.frames import (
+    FRAME_MS,
+    FRAME_SAMPLES,
+    SAMPLE_RATE,
+    split_frames,
+    to_pcm,
+)
 from switchboard.media.audio.speech import SpeechRecognizer
 from switchboard.media.audio.tones import DtmfTone
 from switchboard.media.audio.tts import TextToSpeech
@@ -41,6 +49,9 @@ log = logging.getLogger(__name__)
 MAX_PHONES = 10_000
 MAX_RECOGNIZING = 16  # utterances waiting for (or in) the recogniser, all phones together
 MAX_KEYS = 64
+MIN_TONE_HZ, MAX_TONE_HZ = 50.0, 4000.0  # what a phone line carries, roughly
+MAX_TONE_MS = 60_000
+TONE_LEVEL = 0.3  # about -13 dBFS
 PRESS_MS = 100
 PRESS_GAP_MS = 80
 
@@ -145,6 +156,18 @@ class VoiceSimulator:
             raise BadRequestError("keys: only 0-9 * # A-D.", target="keys") from None
         frames = [f for t in tones for f in tone_frames(t, PRESS_MS, PRESS_GAP_MS)]
         self.phone(number).say(frames)
+
+    def tone(self, number: str, frequency_hz: float, duration_ms: int) -> None:
+        """A sine tone into the call (a test signal: each phone can have its own)."""
+        if not MIN_TONE_HZ <= frequency_hz <= MAX_TONE_HZ:
+            raise BadRequestError(
+                f"frequencyHz: {MIN_TONE_HZ:g} to {MAX_TONE_HZ:g}.", target="frequencyHz"
+            )
+        if not FRAME_MS <= duration_ms <= MAX_TONE_MS:
+            raise BadRequestError(f"durationMs: {FRAME_MS} to {MAX_TONE_MS}.", target="durationMs")
+        count = duration_ms // FRAME_MS * FRAME_SAMPLES
+        wave = TONE_LEVEL * np.sin(2 * np.pi * frequency_hz * np.arange(count) / SAMPLE_RATE)
+        self.phone(number).say(split_frames(to_pcm(wave)))
 
     def answer(self, number: str) -> None:
         self.phone(number).answer()

@@ -91,8 +91,11 @@ def voice_simulator_routes(
             await simulator.say(number, say.text, say.locale)
         elif verb == "press":
             simulator.press(number, decode_json(body, schemas.PressRequest).keys)
+        elif verb == "tone":
+            tone = decode_json(body, schemas.ToneRequest)
+            simulator.tone(number, tone.frequency_hz, tone.duration_ms)
         else:
-            raise BadRequestError(f"No action '{verb}': dial, answer, hangUp, say, press.")
+            raise BadRequestError(f"No action '{verb}': dial, answer, hangUp, say, press, tone.")
         return json_response(schemas.phone_json(simulator.phone(number)), 202)
 
     admin = routes_for(auth=Auth.HMAC, authenticator=authenticator)

@@ -29,6 +29,11 @@ class PressRequest(msgspec.Struct):
     keys: str
 
 
+class ToneRequest(msgspec.Struct, rename="camel"):
+    frequency_hz: float
+    duration_ms: int = 1000
+
+
 def _result(reason: EndReason | None) -> dict[str, Any] | None:
     if reason is None:
         return None
