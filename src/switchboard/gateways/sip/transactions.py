@@ -1,0 +1,235 @@
+"""SipEndpoint: the node's SIP socket (UDP) and its client transactions (RFC 3261 §17.1).
+
+datagram ─parse_message─▶ (malformed: dropped, counted)
+    response ─▶ the client transaction of its top Via's branch
+    request  ─▶ RequestHandler.request(request, source) (the carrier: dialogs, new calls)
+ClientTransaction(request, destination)
+    UDP: retransmit every T1, doubling (INVITE: until a provisional; others: up to T2)
+    a final response ─▶ on_response once (an INVITE's non-2xx is ACKed here, §17.1.1.3)
+    nothing final within ``timeout`` ─▶ on_timeout
+server side: the last response to each request (by branch + method) is kept a while,
+    so a retransmitted request gets it again instead of a second answer
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Protocol
+
+from switchboard.gateways.sip.errors import SipParseError
+from switchboard.gateways.sip.message import (
+    Headers,
+    SipMessage,
+    SipRequest,
+    SipResponse,
+    branch_of,
+    cseq,
+    parse_message,
+)
+
+log = logging.getLogger(__name__)
+
+T1 = 0.5
+T2 = 4.0
+MAGIC_COOKIE = "z9hG4bK"
+REMEMBERED_RESPONSES = 1024
+
+Address = tuple[str, int]
+
+
+def new_branch() -> str:
+    return MAGIC_COOKIE + os.urandom(8).hex()
+
+
+def new_tag() -> str:
+    return os.urandom(6).hex()
+
+
+class RequestHandler(Protocol):
+    def request(self, request: SipRequest, source: Address) -> None: ...
+
+
+class ClientTransaction:
+    def __init__(
+        self,
+        endpoint: SipEndpoint,
+        request: SipRequest,
+        destination: Address,
+        on_response: Callable[[SipResponse], None],
+        on_timeout: Callable[[], None],
+        *,
+        timeout: float = 64 * T1,
+    ) -> None:
+        self.request = request
+        self.destination = destination
+        self.branch = branch_of(request.header("Via")) or ""
+        self.key = (self.branch, request.method)
+        self.invite = request.method == "INVITE"
+        self.done = False
+        self._endpoint = endpoint
+        self._on_response = on_response
+        self._on_timeout = on_timeout
+        self._interval = T1
+        loop = asyncio.get_running_loop()
+        self._retransmit: asyncio.TimerHandle | None = loop.call_later(T1, self._again)
+        self._timeout: asyncio.TimerHandle | None = loop.call_later(timeout, self._timed_out)
+        endpoint.clients[self.key] = self
+        endpoint.send(request, destination)
+
+    def receive(self, response: SipResponse) -> None:
+        if self.invite and response.status >= 300:
+            self._endpoint.send(ack_for(self.request, response), self.destination)
+        if self.done:
+            if self.invite and 200 <= response.status < 300:
+                self._on_response(response)  # a retransmitted 2xx: the TU ACKs it again
+            return
+        if response.status < 200:
+            if self.invite:  # proceeding: the TU (its CANCEL, its timer) ends it now
+                self._stop_timers()
+            else:
+                self._interval = T2
+            self._on_response(response)
+            return
+        self.done = True
+        self._stop_timers()
+        loop = asyncio.get_running_loop()  # absorb retransmitted finals a while, then forget
+        loop.call_later(64 * T1, self._endpoint.clients.pop, self.key, None)
+        self._on_response(response)
+
+    def stop(self) -> None:
+        """Nothing more is wanted from it (the TU gave up)."""
+        self.done = True
+        self._stop_timers()
+        self._endpoint.clients.pop(self.key, None)
+
+    def _again(self) -> None:
+        if self.done:
+            return
+        self._endpoint.send(self.request, self.destination)
+        self._interval = self._interval * 2 if self.invite else min(self._interval * 2, T2)
+        self._retransmit = asyncio.get_running_loop().call_later(self._interval, self._again)
+
+    def _timed_out(self) -> None:
+        self._timeout = None
+        if not self.done:
+            self.stop()
+            self._on_timeout()
+
+    def _stop_timers(self) -> None:
+        for timer in (self._retransmit, self._timeout):
+            if timer is not None:
+                timer.cancel()
+        self._retransmit = self._timeout = None
+
+
+def ack_for(invite: SipRequest, response: SipResponse) -> SipRequest:
+    """The ACK of a non-2xx final response: same branch, To with the response's tag."""
+    headers = Headers(
+        (
+            ("Via", invite.header("Via") or ""),
+            ("Max-Forwards", "70"),
+            ("From", invite.header("From") or ""),
+            ("To", response.header("To") or ""),
+            ("Call-ID", invite.header("Call-ID") or ""),
+            ("CSeq", f"{cseq(invite.headers)[0]} ACK"),
+        )
+    )
+    for route in invite.headers.get_all("Route"):
+        headers = Headers((*headers.items, ("Route", route)))
+    return SipRequest("ACK", invite.uri, headers)
+
+
+def response_to(
+    request: SipRequest, status: int, reason: str, *, to_tag: str | None = None
+) -> SipResponse:
+    """A response echoing the request's Via, From, To (tagged), Call-ID and CSeq (§8.2.6)."""
+    to = request.header("To") or ""
+    if to_tag is not None and ";tag=" not in to:
+        to = f"{to};tag={to_tag}"
+    items = [("Via", via) for via in request.headers.get_all("Via")]
+    items += [("Record-Route", rr) for rr in request.headers.get_all("Record-Route")]
+    items += [
+        ("From", request.header("From") or ""),
+        ("To", to),
+        ("Call-ID", request.header("Call-ID") or ""),
+        ("CSeq", request.header("CSeq") or ""),
+    ]
+    return SipResponse(status, reason, Headers(tuple(items)))
+
+
+class SipEndpoint(asyncio.DatagramProtocol):
+    def __init__(self, handler: RequestHandler) -> None:
+        self.handler = handler
+        self.transport: asyncio.DatagramTransport | None = None
+        self.clients: dict[tuple[str, str], ClientTransaction] = {}  # (branch, method)
+        self.dropped = 0  # datagrams that were not SIP
+        self._answered: OrderedDict[tuple[str, str], tuple[SipResponse, Address]] = OrderedDict()
+
+    @property
+    def address(self) -> Address:
+        assert self.transport is not None
+        host, port = self.transport.get_extra_info("sockname")[:2]
+        return str(host), int(port)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self.transport = transport
+
+    def close(self) -> None:
+        for client in list(self.clients.values()):
+            client.stop()
+        if self.transport is not None:
+            self.transport.close()
+
+    def send(self, message: SipMessage, destination: Address) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        if isinstance(message, SipResponse) and message.status >= 200:
+            request_key = _key(message)
+            if request_key is not None:
+                self._answered[request_key] = (message, destination)
+                while len(self._answered) > REMEMBERED_RESPONSES:
+                    self._answered.popitem(last=False)
+        self.transport.sendto(message.to_bytes(), destination)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if data.strip() == b"":
+            return  # CRLF keep-alive (RFC 5626)
+        try:
+            message = parse_message(data)
+        except SipParseError as exc:
+            self.dropped += 1
+            log.debug("dropped a datagram from %s: %s", addr, exc)
+            return
+        source = (addr[0], addr[1])
+        if isinstance(message, SipResponse):
+            key = _key(message)
+            client = self.clients.get(key) if key is not None else None
+            if client is not None:
+                client.receive(message)
+            return
+        key = _key(message)
+        if message.method != "ACK" and key is not None and key in self._answered:
+            response, destination = self._answered[key]
+            self.send(response, destination)  # a retransmitted request: the same answer
+            return
+        try:
+            self.handler.request(message, source)
+        except SipParseError as exc:
+            self.send(response_to(message, 400, "Bad Request"), source)
+            log.debug("a bad %s from %s: %s", message.method, source, exc)
+
+
+def _key(message: SipMessage) -> tuple[str, str] | None:
+    branch = branch_of(message.header("Via"))
+    if branch is None:
+        return None
+    try:
+        method = cseq(message.headers)[1]
+    except SipParseError:
+        return None
+    return branch, method
