@@ -131,7 +131,8 @@ class LocalLeg:
         if self.closed:
             return
         if new_event or self._event_ts is None:
-            self._event_ts = self._ts
+            self._event_ts = self._ts  # and a frame of the timeline, so the next event
+            self._ts = (self._ts + FRAME_SAMPLES) & 0xFFFFFFFF  # differs without audio
         marker = _MARKER if new_event else 0
         header = _HEADER.pack(
             0x90,

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import random
 import struct
+from typing import cast
 
 import numpy as np
 
@@ -49,6 +50,7 @@ class RtpBridge(asyncio.DatagramProtocol):
         self._ts = random.getrandbits(32)
         self._mix: np.ndarray | None = None
         self._last_event_ts: int | None = None
+        self._last_ended = False
         self._relayed_event_ts: int | None = None
         self._relay_start = 0
 
@@ -58,8 +60,8 @@ class RtpBridge(asyncio.DatagramProtocol):
         return int(self.transport.get_extra_info("sockname")[1])
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        # 3.11's selector datagram transport is not a DatagramTransport subclass
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def set_media(self, media: Media) -> None:
         self.media = media
@@ -98,10 +100,14 @@ class RtpBridge(asyncio.DatagramProtocol):
     def _event_from_trunk(self, packet: RtpPacket) -> None:
         if self.leg is None:
             return
-        new_event = packet.timestamp != self._last_event_ts
-        self._last_event_ts = packet.timestamp
-        self.events_received += new_event
         event, flags, duration = _EVENT.unpack(packet.payload)
+        end = bool(flags & 0x80)
+        # a new timestamp is a new event; so is a press after an ended one (a sender that
+        # replays a recording repeats its timestamps)
+        new_event = packet.timestamp != self._last_event_ts or (self._last_ended and not end)
+        self._last_event_ts = packet.timestamp
+        self._last_ended = end
+        self.events_received += new_event
         scaled = _EVENT.pack(event, flags, min(0xFFFF, duration * 6))  # 8 kHz → 48 kHz units
         self.leg.send_telephone_event(scaled, new_event=new_event)
 

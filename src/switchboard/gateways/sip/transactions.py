@@ -18,7 +18,7 @@ import logging
 import os
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 from switchboard.gateways.sip.errors import SipParseError
 from switchboard.gateways.sip.message import (
@@ -176,8 +176,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
         return str(host), int(port)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        # 3.11's selector datagram transport is not a DatagramTransport subclass
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def close(self) -> None:
         for client in list(self.clients.values()):

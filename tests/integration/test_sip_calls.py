@@ -1,0 +1,292 @@
+"""Phone calls over a SIP trunk, with SIPp (Debian ``sip-tester``) playing the carrier and the
+official Call Automation SDK against an in-process node over TLS.
+
+The node's ``[[trunks]]`` has one trunk, SIPp on a loopback port, and ``[[routes]]`` sends
++1555… numbers to it. Each test runs one SIPp scenario (tests/integration/sipp/*.xml) to its
+end and asserts SIPp's exit status (0: every message it expected came, in order):
+
+    createCall to +1555… ─▶ INVITE ─▶ SIPp 180/200 (its SDP names the test's RTP socket) ─▶
+        the app plays a TextSource ─▶ the socket receives loud G.711 ─▶ the app hangs up ─▶ BYE
+    SIPp answers 486 ─▶ CreateCallFailed 486 · SIPp answers then sends BYE ─▶ CallDisconnected
+    SIPp calls our number ─▶ IncomingCall ─▶ answer ─▶ recognize ─▶ SIPp's RFC 4733 "1" (its
+        recorded pcap) ─▶ RecognizeCompleted ─▶ hang up ─▶ BYE
+    SIPp calls a number that is not ours ─▶ 404
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from azure.communication.callautomation import (
+    DtmfTone,
+    PhoneNumberIdentifier,
+    RecognizeInputType,
+    TextSource,
+)
+
+from switchboard.gateways.sip import g711
+from switchboard.media.rtp import RtpPacket
+from tests.callback_receiver import CallbackReceiver
+from tests.event_receiver import EventReceiver
+from tests.integration.inprocess_node import InProcessNode, serving
+from tests.integration.test_voice_simulator import (
+    client_of,
+    events,
+    incoming_call_from,
+    our_number,
+    receiver,
+    sync,
+)
+
+pytestmark = pytest.mark.anyio
+__all__ = ["events", "our_number", "receiver"]
+
+SIPP = shutil.which("sipp")
+SCENARIOS = Path(__file__).parent / "sipp"
+CALLEE = "+15550001234"  # a number the test route sends to SIPp's trunk
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def trunk_port() -> int:
+    return free_udp_port()
+
+
+@pytest.fixture(scope="module")
+def sip_port() -> int:
+    return free_udp_port()
+
+
+@pytest.fixture(scope="module")
+async def node(
+    tmp_path_factory: pytest.TempPathFactory, trunk_port: int, sip_port: int
+) -> AsyncIterator[InProcessNode]:
+    assert SIPP is not None, "sipp (Debian sip-tester) is missing: scripts/test installs it"
+    overrides = {
+        "sip_port": sip_port,
+        "trunks": [{"name": "sipp", "host": "127.0.0.1", "port": trunk_port, "options_seconds": 0}],
+        "routes": [{"name": "test", "pattern": r"\+1555[0-9]{7}", "trunks": ["sipp"]}],
+    }
+    async with serving(tmp_path_factory.mktemp("sip"), overrides) as served:
+        yield served
+
+
+class RtpSink(asyncio.DatagramProtocol):
+    """The carrier's media end for SIPp's answered calls: counts the PCMU frames with speech."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.loud_frames = 0
+        self.loud = asyncio.Event()
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        packet = RtpPacket.parse(data)
+        if packet.payload_type != 0:
+            return
+        self.frames += 1
+        samples = g711.decode("PCMU", packet.payload).astype(np.float64)
+        if samples.size and float(np.sqrt(np.mean(samples * samples))) > 300:
+            self.loud_frames += 1
+            if self.loud_frames >= 25:  # half a second of the prompt
+                self.loud.set()
+
+
+@pytest.fixture
+async def rtp_sink() -> AsyncIterator[tuple[RtpSink, int]]:
+    loop = asyncio.get_running_loop()
+    transport, sink = await loop.create_datagram_endpoint(RtpSink, local_addr=("127.0.0.1", 0))
+    yield sink, int(transport.get_extra_info("sockname")[1])
+    transport.close()
+
+
+async def sipp(scenario: str, port: int, *args: str) -> asyncio.subprocess.Process:
+    assert SIPP is not None
+    return await asyncio.create_subprocess_exec(
+        SIPP,
+        *args,
+        "-sf",
+        str(SCENARIOS / scenario),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-m",
+        "1",
+        "-timeout",
+        "60",
+        "-timeout_error",
+        "-nostdin",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def finished(process: asyncio.subprocess.Process) -> int:
+    """SIPp's exit status once its one call is over: 0 when the scenario ran as written."""
+    _, stderr = await process.communicate()
+    assert process.returncode is not None
+    if process.returncode != 0:
+        print(stderr.decode(errors="replace"))
+    return process.returncode
+
+
+async def test_create_call_over_the_trunk_is_answered_and_the_carrier_hears_the_prompt(
+    node: InProcessNode,
+    our_number: str,
+    receiver: CallbackReceiver,
+    trunk_port: int,
+    rtp_sink: tuple[RtpSink, int],
+) -> None:
+    sink, rtp_port = rtp_sink
+    carrier = await sipp("uas_answer.xml", trunk_port, "-key", "rtp_port", str(rtp_port))
+    client = client_of(node)
+    async with asyncio.timeout(60):
+        created = await sync(
+            lambda: client.create_call(
+                PhoneNumberIdentifier(CALLEE),
+                receiver.url("/out"),
+                source_caller_id_number=PhoneNumberIdentifier(our_number),
+            )
+        )
+        connected = await receiver.event("CallConnected")
+        assert connected["callConnectionId"] == created.call_connection_id
+        connection = client.get_call_connection(str(created.call_connection_id))
+        listed = await sync(lambda: list(connection.list_participants()))
+        assert [p.identifier.raw_id for p in listed if p.identifier] == [f"4:{CALLEE}"]
+        await sync(
+            lambda: connection.play_media(
+                TextSource(text="Hello from the switchboard, over a SIP trunk."),
+                play_to="all",
+            )
+        )
+        await receiver.event("PlayCompleted")
+        await sink.loud.wait()
+        assert sink.loud_frames >= 25 and sink.frames > sink.loud_frames  # silence too
+        await sync(lambda: connection.hang_up(is_for_everyone=True))
+        await receiver.event("CallDisconnected")
+        assert await finished(carrier) == 0  # it got our BYE and answered it
+
+
+async def test_a_busy_callee_fails_create_call_with_486(
+    node: InProcessNode, our_number: str, receiver: CallbackReceiver, trunk_port: int
+) -> None:
+    carrier = await sipp("uas_busy.xml", trunk_port)
+    client = client_of(node)
+    async with asyncio.timeout(60):
+        await sync(
+            lambda: client.create_call(
+                PhoneNumberIdentifier(CALLEE),
+                receiver.url("/busy"),
+                source_caller_id_number=PhoneNumberIdentifier(our_number),
+            )
+        )
+        failed = await receiver.event("CreateCallFailed")
+        assert failed["resultInformation"]["code"] == 486
+        assert await finished(carrier) == 0  # it got the ACK of its 486
+
+
+async def test_the_carrier_hanging_up_first_disconnects_the_app(
+    node: InProcessNode,
+    our_number: str,
+    receiver: CallbackReceiver,
+    trunk_port: int,
+    rtp_sink: tuple[RtpSink, int],
+) -> None:
+    _, rtp_port = rtp_sink
+    carrier = await sipp("uas_hangs_up.xml", trunk_port, "-key", "rtp_port", str(rtp_port))
+    client = client_of(node)
+    async with asyncio.timeout(60):
+        created = await sync(
+            lambda: client.create_call(
+                PhoneNumberIdentifier(CALLEE),
+                receiver.url("/dropped"),
+                source_caller_id_number=PhoneNumberIdentifier(our_number),
+            )
+        )
+        connected = await receiver.event("CallConnected")
+        assert connected["callConnectionId"] == created.call_connection_id
+        disconnected = await receiver.event("CallDisconnected")
+        assert disconnected["callConnectionId"] == created.call_connection_id
+        assert await finished(carrier) == 0  # its BYE got our 200
+
+
+async def test_a_carrier_call_to_our_number_is_answered_and_its_key_press_recognized(
+    node: InProcessNode,
+    events: EventReceiver,
+    our_number: str,
+    receiver: CallbackReceiver,
+    sip_port: int,
+    trunk_port: int,
+) -> None:
+    caller = "+15550007777"
+    phone = await sipp(
+        "uac_dtmf.xml",
+        trunk_port,
+        f"127.0.0.1:{sip_port}",
+        "-s",
+        our_number,
+        "-key",
+        "caller",
+        caller,
+        "-mp",
+        str(free_udp_port()),
+    )
+    client = client_of(node)
+    async with asyncio.timeout(60):
+        incoming = await incoming_call_from(events, caller)
+        assert incoming["to"]["rawId"] == f"4:{our_number}"
+        answered = await sync(
+            lambda: client.answer_call(incoming["incomingCallContext"], receiver.url("/ivr"))
+        )
+        await receiver.event("CallConnected")
+        connection = client.get_call_connection(str(answered.call_connection_id))
+        await sync(
+            lambda: connection.start_recognizing_media(
+                RecognizeInputType.DTMF,
+                PhoneNumberIdentifier(caller),
+                dtmf_max_tones_to_collect=1,
+                operation_context="menu",
+            )
+        )
+        recognized = await receiver.event("RecognizeCompleted")
+        assert recognized["operationContext"] == "menu"
+        assert recognized["dtmfResult"]["tones"] == [DtmfTone.ONE.value]
+        await sync(lambda: connection.hang_up(is_for_everyone=True))
+        await receiver.event("CallDisconnected")
+        assert await finished(phone) == 0  # our BYE ended its key presses
+
+
+async def test_a_carrier_call_to_a_number_that_is_not_ours_hears_404(
+    node: InProcessNode, sip_port: int, trunk_port: int
+) -> None:
+    phone = await sipp(
+        "uac_unknown.xml",
+        trunk_port,
+        f"127.0.0.1:{sip_port}",
+        "-s",
+        "+15559990000",
+        "-key",
+        "caller",
+        "+15550008888",
+        "-mp",
+        str(free_udp_port()),
+    )
+    async with asyncio.timeout(60):
+        assert await finished(phone) == 0
