@@ -16,6 +16,8 @@ end and asserts SIPp's exit status (0: every message it expected came, in order)
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import shutil
 import socket
 from collections.abc import AsyncIterator
@@ -30,7 +32,9 @@ from azure.communication.callautomation import (
     TextSource,
 )
 
-from switchboard.gateways.sip import g711
+from switchboard.calling.pstn.ports import InboundPhoneCall, PhoneCallListener
+from switchboard.gateways.sip import SipCarrier, SipRouting, g711
+from switchboard.gateways.sip.trunks import Route, Trunk
 from switchboard.media.rtp import RtpPacket
 from tests.callback_receiver import CallbackReceiver
 from tests.event_receiver import EventReceiver
@@ -50,6 +54,10 @@ __all__ = ["events", "our_number", "receiver"]
 SIPP = shutil.which("sipp")
 SCENARIOS = Path(__file__).parent / "sipp"
 CALLEE = "+15550001234"  # a number the test route sends to SIPp's trunk
+FAILOVER_CALLEE = "+15560001234"  # route: the second trunk (503 there), then the first
+RINGING_CALLEE = "+15570001234"  # route: the second trunk only
+AUTH_CALLEE = "+15580001234"  # route: the second trunk, with digest credentials
+USERNAME, PASSWORD = "switchboard", "s3cret-trunk"
 
 
 def free_udp_port() -> int:
@@ -70,19 +78,34 @@ def trunk_port() -> int:
 
 
 @pytest.fixture(scope="module")
+def second_port() -> int:
+    return free_udp_port()
+
+
+@pytest.fixture(scope="module")
 def sip_port() -> int:
     return free_udp_port()
 
 
 @pytest.fixture(scope="module")
 async def node(
-    tmp_path_factory: pytest.TempPathFactory, trunk_port: int, sip_port: int
+    tmp_path_factory: pytest.TempPathFactory, trunk_port: int, second_port: int, sip_port: int
 ) -> AsyncIterator[InProcessNode]:
     assert SIPP is not None, "sipp (Debian sip-tester) is missing: scripts/test installs it"
+    second = {"host": "127.0.0.1", "port": second_port, "options_seconds": 0}
     overrides = {
         "sip_port": sip_port,
-        "trunks": [{"name": "sipp", "host": "127.0.0.1", "port": trunk_port, "options_seconds": 0}],
-        "routes": [{"name": "test", "pattern": r"\+1555[0-9]{7}", "trunks": ["sipp"]}],
+        "trunks": [
+            {"name": "sipp", "host": "127.0.0.1", "port": trunk_port, "options_seconds": 0},
+            {"name": "second", **second},
+            {"name": "authed", "username": USERNAME, "password": PASSWORD, **second},
+        ],
+        "routes": [
+            {"name": "test", "pattern": r"\+1555[0-9]{7}", "trunks": ["sipp"]},
+            {"name": "failover", "pattern": r"\+1556[0-9]{7}", "trunks": ["second", "sipp"]},
+            {"name": "ringing", "pattern": r"\+1557[0-9]{7}", "trunks": ["second"]},
+            {"name": "auth", "pattern": r"\+1558[0-9]{7}", "trunks": ["authed"]},
+        ],
     }
     async with serving(tmp_path_factory.mktemp("sip"), overrides) as served:
         yield served
@@ -133,6 +156,7 @@ async def sipp(scenario: str, port: int, *args: str) -> asyncio.subprocess.Proce
         "60",
         "-timeout_error",
         "-nostdin",
+        *(["-trace_msg", "-trace_err"] if os.environ.get("SIPP_TRACE") else []),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -290,3 +314,136 @@ async def test_a_carrier_call_to_a_number_that_is_not_ours_hears_404(
     )
     async with asyncio.timeout(60):
         assert await finished(phone) == 0
+
+
+async def test_a_trunks_503_fails_over_to_the_routes_next_trunk(
+    node: InProcessNode,
+    our_number: str,
+    receiver: CallbackReceiver,
+    trunk_port: int,
+    second_port: int,
+    rtp_sink: tuple[RtpSink, int],
+) -> None:
+    _, rtp_port = rtp_sink
+    troubled = await sipp("uas_503.xml", second_port)
+    carrier = await sipp("uas_answer.xml", trunk_port, "-key", "rtp_port", str(rtp_port))
+    client = client_of(node)
+    async with asyncio.timeout(60):
+        created = await sync(
+            lambda: client.create_call(
+                PhoneNumberIdentifier(FAILOVER_CALLEE),
+                receiver.url("/failover"),
+                source_caller_id_number=PhoneNumberIdentifier(our_number),
+            )
+        )
+        await receiver.event("CallConnected")
+        assert await finished(troubled) == 0  # it answered 503 and got its ACK
+        connection = client.get_call_connection(str(created.call_connection_id))
+        await sync(lambda: connection.hang_up(is_for_everyone=True))
+        await receiver.event("CallDisconnected")
+        assert await finished(carrier) == 0
+
+
+async def test_a_trunk_that_asks_for_digest_credentials_gets_them(
+    node: InProcessNode,
+    our_number: str,
+    receiver: CallbackReceiver,
+    second_port: int,
+    rtp_sink: tuple[RtpSink, int],
+) -> None:
+    _, rtp_port = rtp_sink
+    carrier = await sipp(
+        "uas_auth.xml",
+        second_port,
+        *("-key", "rtp_port", str(rtp_port), "-key", "username", USERNAME),
+        *("-key", "password", PASSWORD),
+    )
+    client = client_of(node)
+    async with asyncio.timeout(60):
+        created = await sync(
+            lambda: client.create_call(
+                PhoneNumberIdentifier(AUTH_CALLEE),
+                receiver.url("/auth"),
+                source_caller_id_number=PhoneNumberIdentifier(our_number),
+            )
+        )
+        await receiver.event("CallConnected")  # SIPp answers only a verified INVITE (else 403)
+        connection = client.get_call_connection(str(created.call_connection_id))
+        await sync(lambda: connection.hang_up(is_for_everyone=True))
+        await receiver.event("CallDisconnected")
+        assert await finished(carrier) == 0
+
+
+async def test_an_unanswered_add_participant_is_canceled_at_its_timeout(
+    node: InProcessNode,
+    our_number: str,
+    receiver: CallbackReceiver,
+    trunk_port: int,
+    second_port: int,
+    rtp_sink: tuple[RtpSink, int],
+) -> None:
+    _, rtp_port = rtp_sink
+    carrier = await sipp("uas_answer.xml", trunk_port, "-key", "rtp_port", str(rtp_port))
+    ringing = await sipp("uas_ring_cancel.xml", second_port)
+    client = client_of(node)
+    async with asyncio.timeout(60):
+        created = await sync(
+            lambda: client.create_call(
+                PhoneNumberIdentifier(CALLEE),
+                receiver.url("/cancel"),
+                source_caller_id_number=PhoneNumberIdentifier(our_number),
+            )
+        )
+        await receiver.event("CallConnected")
+        connection = client.get_call_connection(str(created.call_connection_id))
+        await sync(
+            lambda: connection.add_participant(
+                PhoneNumberIdentifier(RINGING_CALLEE),
+                invitation_timeout=2,
+                source_caller_id_number=PhoneNumberIdentifier(our_number),
+            )
+        )
+        failed = await receiver.event("AddParticipantFailed")
+        assert failed["participant"]["rawId"] == f"4:{RINGING_CALLEE}"
+        assert (failed["resultInformation"]["code"], failed["resultInformation"]["subCode"]) == (
+            487,
+            10004,
+        )
+        assert await finished(ringing) == 0  # CANCEL, 200, 487, ACK
+        await sync(lambda: connection.hang_up(is_for_everyone=True))
+        await receiver.event("CallDisconnected")
+        assert await finished(carrier) == 0
+
+
+async def test_options_keep_alives_tell_a_trunk_that_answers_from_one_that_does_not() -> None:
+    """Two carriers of our own: one pings the other (up), and a closed port (down)."""
+    closed = free_udp_port()
+    far = SipCarrier(SipRouting(), NoInboundCalls(), port=0)
+    await far.start()
+    try:
+        trunks = [
+            Trunk("far", "127.0.0.1", far.address[1], options_seconds=0.05),
+            Trunk("gone", "127.0.0.1", closed, options_seconds=0.05),
+        ]
+        routing = SipRouting(trunks, [Route("all", re.compile(r"\+.*"), ("gone", "far"))])
+        near = SipCarrier(routing, NoInboundCalls(), port=0)
+        await near.start()
+        try:
+            async with asyncio.timeout(20):
+                assert await near.ping(trunks[0]) is True
+                assert await near.ping(trunks[1]) is False
+                while near.health.get("gone") is None or near.health["gone"].up:
+                    await near.health_changed()
+                assert near.health["far"].up
+                assert [t.name for t in routing.trunks_for("+15550001234")] == ["gone", "far"]
+                assert not near.acquire(trunks[1])  # dial skips it
+                assert near.acquire(trunks[0])
+        finally:
+            await near.stop()
+    finally:
+        await far.stop()
+
+
+class NoInboundCalls:
+    def incoming(self, call: InboundPhoneCall) -> PhoneCallListener:
+        raise AssertionError("no call was expected")

@@ -74,6 +74,7 @@ class SipCarrier:
         self._port = port
         self._endpoint: SipEndpoint | None = None
         self._scope = TaskScope("sip carrier")
+        self._health_changed = asyncio.Event()
 
     # ── life ─────────────────────────────────────────────────────────────────────────
 
@@ -142,7 +143,13 @@ class SipCarrier:
         health = self.health.setdefault(trunk.name, TrunkHealth())
         if health.up != up:
             log.warning("trunk %s is %s", trunk.name, "up" if up else "down")
-        health.up = up
+            health.up = up
+            self._health_changed.set()
+            self._health_changed = asyncio.Event()
+
+    async def health_changed(self) -> None:
+        """Wait until a trunk goes up or down."""
+        await self._health_changed.wait()
 
     async def _keep_alive(self, trunk: Trunk) -> None:
         while True:
