@@ -7,10 +7,14 @@ end and asserts SIPp's exit status (0: every message it expected came, in order)
 
     createCall to +1555… ─▶ INVITE ─▶ SIPp 180/200 (its SDP names the test's RTP socket) ─▶
         the app plays a TextSource ─▶ the socket receives loud G.711 ─▶ the app hangs up ─▶ BYE
+    the app sends DTMF to the phone ─▶ the socket hears the keys in-band
     SIPp answers 486 ─▶ CreateCallFailed 486 · SIPp answers then sends BYE ─▶ CallDisconnected
+    a second SIPp answers 503 ─▶ the route's next trunk · 401 ─▶ digest credentials (SIPp
+        verifies them) · an addParticipant nobody answers ─▶ CANCEL at its timeout (487/10004)
     SIPp calls our number ─▶ IncomingCall ─▶ answer ─▶ recognize ─▶ SIPp's RFC 4733 "1" (its
         recorded pcap) ─▶ RecognizeCompleted ─▶ hang up ─▶ BYE
     SIPp calls a number that is not ours ─▶ 404
+    OPTIONS keep-alives between two carriers of our own: a silent trunk goes down
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from azure.communication.callautomation import (
 from switchboard.calling.pstn.ports import InboundPhoneCall, PhoneCallListener
 from switchboard.gateways.sip import SipCarrier, SipRouting, g711
 from switchboard.gateways.sip.trunks import Route, Trunk
+from switchboard.media.audio.dtmf import DtmfDetector
 from switchboard.media.rtp import RtpPacket
 from tests.callback_receiver import CallbackReceiver
 from tests.event_receiver import EventReceiver
@@ -118,13 +123,20 @@ class RtpSink(asyncio.DatagramProtocol):
         self.frames = 0
         self.loud_frames = 0
         self.loud = asyncio.Event()
+        self.keys: list[str] = []  # in-band DTMF heard
+        self.key_heard = asyncio.Event()
+        self._detector = DtmfDetector(8000)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         packet = RtpPacket.parse(data)
         if packet.payload_type != 0:
             return
         self.frames += 1
-        samples = g711.decode("PCMU", packet.payload).astype(np.float64)
+        pcm = g711.decode("PCMU", packet.payload)
+        for key in self._detector.feed(pcm.tobytes()):
+            self.keys.append(key.value)
+            self.key_heard.set()
+        samples = pcm.astype(np.float64)
         if samples.size and float(np.sqrt(np.mean(samples * samples))) > 300:
             self.loud_frames += 1
             if self.loud_frames >= 25:  # half a second of the prompt
@@ -206,6 +218,41 @@ async def test_create_call_over_the_trunk_is_answered_and_the_carrier_hears_the_
         await sync(lambda: connection.hang_up(is_for_everyone=True))
         await receiver.event("CallDisconnected")
         assert await finished(carrier) == 0  # it got our BYE and answered it
+
+
+async def test_dtmf_the_app_sends_to_the_phone_reaches_the_carrier_in_band(
+    node: InProcessNode,
+    our_number: str,
+    receiver: CallbackReceiver,
+    trunk_port: int,
+    rtp_sink: tuple[RtpSink, int],
+) -> None:
+    sink, rtp_port = rtp_sink
+    carrier = await sipp("uas_answer.xml", trunk_port, "-key", "rtp_port", str(rtp_port))
+    client = client_of(node)
+    async with asyncio.timeout(60):
+        created = await sync(
+            lambda: client.create_call(
+                PhoneNumberIdentifier(CALLEE),
+                receiver.url("/keys"),
+                source_caller_id_number=PhoneNumberIdentifier(our_number),
+            )
+        )
+        await receiver.event("CallConnected")
+        connection = client.get_call_connection(str(created.call_connection_id))
+        await sync(
+            lambda: connection.send_dtmf_tones(
+                [DtmfTone.NINE, DtmfTone.POUND], PhoneNumberIdentifier(CALLEE)
+            )
+        )
+        await receiver.event("SendDtmfTonesCompleted")
+        while len(sink.keys) < 2:
+            sink.key_heard.clear()
+            await sink.key_heard.wait()
+        assert sink.keys == ["9", "#"]
+        await sync(lambda: connection.hang_up(is_for_everyone=True))
+        await receiver.event("CallDisconnected")
+        assert await finished(carrier) == 0
 
 
 async def test_a_busy_callee_fails_create_call_with_486(

@@ -75,6 +75,7 @@ class SipCarrier:
         self._endpoint: SipEndpoint | None = None
         self._scope = TaskScope("sip carrier")
         self._health_changed = asyncio.Event()
+        self._arriving: set[str] = set()  # Call-IDs of INVITEs whose RTP port is opening
 
     # ── life ─────────────────────────────────────────────────────────────────────────
 
@@ -199,6 +200,11 @@ class SipCarrier:
             return
         method = request.method
         if method == "INVITE" and tag_of(request.header("To")) is None:
+            call_id = request.header("Call-ID") or ""
+            if call_id in self._arriving:  # retransmitted while we set it up
+                self.endpoint.send(response_to(request, 100, "Trying"), source)
+                return
+            self._arriving.add(call_id)
             self.spawn(self._incoming(request, source), "incoming SIP call")
         elif method == "OPTIONS":
             ok = response_to(request, 200, "OK", to_tag=new_tag())
@@ -207,6 +213,12 @@ class SipCarrier:
             self.endpoint.send(response_to(request, 481, "Call/Transaction Does Not Exist"), source)
 
     async def _incoming(self, invite: SipRequest, source: Address) -> None:
+        try:
+            await self._set_up_incoming(invite, source)
+        finally:
+            self._arriving.discard(invite.header("Call-ID") or "")
+
+    async def _set_up_incoming(self, invite: SipRequest, source: Address) -> None:
         trunk = self.routing.trunk_for_peer(*source)
         if trunk is None:
             self.endpoint.send(response_to(invite, 403, "Forbidden", to_tag=new_tag()), source)
