@@ -36,13 +36,15 @@ from azure.communication.callautomation import (
     TextSource,
 )
 
+from switchboard.calling.models import EndReason
 from switchboard.calling.pstn.ports import InboundPhoneCall, PhoneCallListener
 from switchboard.gateways.sip import SipCarrier, SipRouting, g711
-from switchboard.gateways.sip.trunks import Route, Trunk
+from switchboard.gateways.sip.trunks import Route, Transport, Trunk
 from switchboard.media.audio.dtmf import DtmfDetector
 from switchboard.media.rtp import RtpPacket
 from tests.callback_receiver import CallbackReceiver
 from tests.event_receiver import EventReceiver
+from tests.integration.calling_clients import closed_port
 from tests.integration.inprocess_node import InProcessNode, serving
 from tests.integration.test_voice_simulator import (
     client_of,
@@ -62,6 +64,7 @@ CALLEE = "+15550001234"  # a number the test route sends to SIPp's trunk
 FAILOVER_CALLEE = "+15560001234"  # route: the second trunk (503 there), then the first
 RINGING_CALLEE = "+15570001234"  # route: the second trunk only
 AUTH_CALLEE = "+15580001234"  # route: the second trunk, with digest credentials
+TCP_CALLEE = "+15590001234"  # route: a trunk signalled over TCP
 USERNAME, PASSWORD = "switchboard", "s3cret-trunk"
 
 
@@ -88,13 +91,22 @@ def second_port() -> int:
 
 
 @pytest.fixture(scope="module")
+def tcp_port() -> int:
+    return closed_port()
+
+
+@pytest.fixture(scope="module")
 def sip_port() -> int:
     return free_udp_port()
 
 
 @pytest.fixture(scope="module")
 async def node(
-    tmp_path_factory: pytest.TempPathFactory, trunk_port: int, second_port: int, sip_port: int
+    tmp_path_factory: pytest.TempPathFactory,
+    trunk_port: int,
+    second_port: int,
+    tcp_port: int,
+    sip_port: int,
 ) -> AsyncIterator[InProcessNode]:
     assert SIPP is not None, "sipp (Debian sip-tester) is missing: scripts/test installs it"
     second = {"host": "127.0.0.1", "port": second_port, "options_seconds": 0}
@@ -104,12 +116,20 @@ async def node(
             {"name": "sipp", "host": "127.0.0.1", "port": trunk_port, "options_seconds": 0},
             {"name": "second", **second},
             {"name": "authed", "username": USERNAME, "password": PASSWORD, **second},
+            {
+                "name": "tcp",
+                "host": "127.0.0.1",
+                "port": tcp_port,
+                "transport": "tcp",
+                "options_seconds": 0,
+            },
         ],
         "routes": [
             {"name": "test", "pattern": r"\+1555[0-9]{7}", "trunks": ["sipp"]},
             {"name": "failover", "pattern": r"\+1556[0-9]{7}", "trunks": ["second", "sipp"]},
             {"name": "ringing", "pattern": r"\+1557[0-9]{7}", "trunks": ["second"]},
             {"name": "auth", "pattern": r"\+1558[0-9]{7}", "trunks": ["authed"]},
+            {"name": "tcp", "pattern": r"\+1559[0-9]{7}", "trunks": ["tcp"]},
         ],
     }
     async with serving(tmp_path_factory.mktemp("sip"), overrides) as served:
@@ -172,6 +192,22 @@ async def sipp(scenario: str, port: int, *args: str) -> asyncio.subprocess.Proce
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def listening_on_tcp(port: int) -> None:
+    """Until a socket listens on the loopback TCP port (/proc/net/tcp: state 0A); SIPp tells
+    nobody when it is ready, so the kernel's table is polled (for at most 10 s)."""
+    wanted = f"0100007F:{port:04X}"
+
+    def listening() -> bool:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        return any(line.split()[1] == wanted and line.split()[3] == "0A" for line in lines)
+
+    for _ in range(500):
+        if await asyncio.to_thread(listening):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"nothing listens on TCP port {port}")
 
 
 async def finished(process: asyncio.subprocess.Process) -> int:
@@ -253,6 +289,34 @@ async def test_dtmf_the_app_sends_to_the_phone_reaches_the_carrier_in_band(
         await sync(lambda: connection.hang_up(is_for_everyone=True))
         await receiver.event("CallDisconnected")
         assert await finished(carrier) == 0
+
+
+async def test_a_trunk_over_tcp_carries_the_call_and_its_bye(
+    node: InProcessNode,
+    our_number: str,
+    receiver: CallbackReceiver,
+    tcp_port: int,
+    rtp_sink: tuple[RtpSink, int],
+) -> None:
+    sink, rtp_port = rtp_sink
+    carrier = await sipp("uas_answer.xml", tcp_port, "-t", "t1", "-key", "rtp_port", str(rtp_port))
+    client = client_of(node)
+    async with asyncio.timeout(60):
+        created = await sync(
+            lambda: client.create_call(
+                PhoneNumberIdentifier(TCP_CALLEE),
+                receiver.url("/tcp"),
+                source_caller_id_number=PhoneNumberIdentifier(our_number),
+            )
+        )
+        await receiver.event("CallConnected")
+        connection = client.get_call_connection(str(created.call_connection_id))
+        await sync(lambda: connection.play_media(TextSource(text="Over TCP."), play_to="all"))
+        await receiver.event("PlayCompleted")
+        await sink.loud.wait()
+        await sync(lambda: connection.hang_up(is_for_everyone=True))
+        await receiver.event("CallDisconnected")
+        assert await finished(carrier) == 0  # SIPp listened on TCP only
 
 
 async def test_a_busy_callee_fails_create_call_with_486(
@@ -344,20 +408,16 @@ async def test_a_carrier_call_to_our_number_is_answered_and_its_key_press_recogn
         assert await finished(phone) == 0  # our BYE ended its key presses
 
 
+@pytest.mark.parametrize("transport", ["u1", "t1"])  # SIPp's UDP, TCP
 async def test_a_carrier_call_to_a_number_that_is_not_ours_hears_404(
-    node: InProcessNode, sip_port: int, trunk_port: int
+    node: InProcessNode, sip_port: int, trunk_port: int, transport: str
 ) -> None:
     phone = await sipp(
         "uac_unknown.xml",
         trunk_port,
         f"127.0.0.1:{sip_port}",
-        "-s",
-        "+15559990000",
-        "-key",
-        "caller",
-        "+15550008888",
-        "-mp",
-        str(free_udp_port()),
+        *("-t", transport, "-s", "+15559990000", "-key", "caller", "+15550008888"),
+        *("-mp", str(free_udp_port())),
     )
     async with asyncio.timeout(60):
         assert await finished(phone) == 0
@@ -489,6 +549,38 @@ async def test_options_keep_alives_tell_a_trunk_that_answers_from_one_that_does_
             await near.stop()
     finally:
         await far.stop()
+
+
+async def test_a_tcp_trunk_that_refuses_the_connection_fails_the_call_over_to_the_next() -> None:
+    """A transport error counts as the trunk's silence (RFC 3261 §8.1.3.1), at once: with an
+    INVITE timeout of ten minutes the call still ends within the test's limit."""
+    trunks = [Trunk("refusing", "127.0.0.1", closed_port(), Transport.TCP, options_seconds=0)]
+    routing = SipRouting(trunks, [Route("all", re.compile(r"\+.*"), ("refusing",))])
+    carrier = SipCarrier(routing, NoInboundCalls(), port=0, invite_timeout=600)
+    await carrier.start()
+    listener = Outcome()
+    try:
+        async with asyncio.timeout(20):
+            carrier.dial("+14255550100", "+15550001234", listener)
+            reason = await listener.failure
+        assert reason.code == 503
+        assert carrier.health["refusing"].active == 0  # its slot is free again
+    finally:
+        await carrier.stop()
+
+
+class Outcome:
+    def __init__(self) -> None:
+        self.failure: asyncio.Future[EndReason] = asyncio.get_running_loop().create_future()
+
+    def answered(self) -> None:
+        raise AssertionError("nobody should answer")
+
+    def failed(self, reason: EndReason) -> None:
+        self.failure.set_result(reason)
+
+    def ended(self) -> None:
+        raise AssertionError("it never connected")
 
 
 class NoInboundCalls:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from switchboard.gateways.sip import sdp
 from switchboard.gateways.sip.digest import authorization, parse_challenge
 from switchboard.gateways.sip.errors import SipParseError
+from switchboard.gateways.sip.framing import SipStreamFramer
 from switchboard.gateways.sip.message import (
     SipRequest,
     SipResponse,
@@ -35,6 +36,12 @@ INVITE = (
     b"l: 4\r\n"
     b"\r\n"
     b"v=0\r\nextra bytes beyond Content-Length"
+)
+WHOLE_INVITE = INVITE.split(b"extra")[0][:-1]  # its body exactly Content-Length (4) long
+OPTIONS = (
+    b"OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK-2\r\n"
+    b"From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: opt-1\r\nCSeq: 7 OPTIONS\r\n"
+    b"Content-Length: 0\r\n\r\n"
 )
 
 
@@ -168,3 +175,35 @@ def test_a_challenge_we_cannot_answer_is_a_parse_error() -> None:
         parse_challenge('Basic realm="x"')
     with pytest.raises(SipParseError):
         parse_challenge('Digest realm="x", nonce="y", algorithm=SHA-512-256')
+
+
+def test_a_stream_is_cut_into_messages_at_their_content_length() -> None:
+    framer = SipStreamFramer()
+    two = b"\r\n\r\n" + WHOLE_INVITE + OPTIONS
+    assert framer.feed(two[:50]) == []
+    messages = framer.feed(two[50:])
+    assert [type(parse_message(m)) for m in messages] == [SipRequest, SipRequest]
+    assert parse_message(messages[1]).header("Call-ID") == "opt-1"
+
+
+@given(st.lists(st.integers(min_value=1, max_value=200), max_size=20))
+def test_however_a_stream_is_cut_the_same_messages_come_out(cuts: list[int]) -> None:
+    stream = WHOLE_INVITE + OPTIONS + b"\r\n" + OPTIONS
+    framer = SipStreamFramer()
+    out: list[bytes] = []
+    position = 0
+    for cut in cuts:
+        out += framer.feed(stream[position : position + cut])
+        position += cut
+    out += framer.feed(stream[position:])
+    assert out == [WHOLE_INVITE, OPTIONS, OPTIONS]
+
+
+@given(st.lists(st.binary(max_size=300), max_size=8))
+def test_arbitrary_stream_bytes_raise_only_the_parse_error(chunks: list[bytes]) -> None:
+    framer = SipStreamFramer()
+    with contextlib.suppress(SipParseError):
+        for chunk in chunks:
+            for message in framer.feed(chunk):
+                with contextlib.suppress(SipParseError):
+                    parse_message(message)

@@ -21,7 +21,7 @@ TRUNKS: list[dict[str, Any]] = [
         "name": "backup",
         "host": "sip.carrier-b.example",
         "port": 5080,
-        "transport": "udp",
+        "transport": "tcp",
         "codecs": ["PCMA"],
         "max_calls": 5,
     },
@@ -40,7 +40,7 @@ def test_the_first_matching_route_gives_its_enabled_trunks_in_order() -> None:
     assert [t.name for t in routing.trunks_for("+1425")] == ["backup"]  # only "all" matches
     assert routing.trunks_for("12345") == []
     backup = routing.trunks["backup"]
-    assert (backup.port, backup.transport, backup.codecs) == (5080, Transport.UDP, ("PCMA",))
+    assert (backup.port, backup.transport, backup.codecs) == (5080, Transport.TCP, ("PCMA",))
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,6 @@ def test_the_first_matching_route_gives_its_enabled_trunks_in_order() -> None:
     [
         ([{"host": "h", "pasword": "x"}], [], "unknown setting 'pasword'"),
         ([{"host": "h", "transport": "sctp"}], [], "transport"),
-        ([{"host": "h", "transport": "tcp"}], [], "not supported yet"),
         ([{"host": "h", "codecs": ["G729"]}], [], "codecs"),
         ([{"host": "h", "port": 70000}], [], "port"),
         ([{"host": "h", "username": "u"}], [], "username and password"),

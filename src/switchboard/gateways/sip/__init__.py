@@ -7,7 +7,10 @@ g711.py          μ-law/A-law tables, 8 ⇄ 48 kHz
 jitter.py        JitterBuffer (sans-I/O)
 trunks.py        Trunk, Route, SipRouting ([[trunks]] / [[routes]], checked at load)
 reasons.py       SIP status ⇄ ACS end reasons
-transactions.py  SipEndpoint (the UDP socket) and client transactions (retransmits, timeouts)
+framing.py       SipStreamFramer: SIP over TCP cut into messages (sans-I/O)
+transactions.py  SipEndpoint (UDP socket, TCP listener) and client transactions (retransmits,
+                 timeouts)
+streams.py       SipStreamConnection: one TCP connection per peer, either way
 dialog.py        Dialog: requests inside a call
 media.py         RtpBridge: RTP G.711 / RFC 4733 ⇄ a LocalLeg, ticked every 20 ms
 outbound.py      OutboundSipCall: INVITE, CANCEL, auth, failover, BYE

@@ -1,4 +1,4 @@
-"""SipCarrier: calling's VoiceCarrier over SIP trunks (UDP), and the node's SIP socket.
+"""SipCarrier: calling's VoiceCarrier over SIP trunks (UDP or TCP), and the node's SIP socket.
 
 dial(caller id, number, listener) ─▶ SipRouting.trunks_for(number) ─▶ OutboundSipCall
     (no route ─▶ failed 404 not in service)
@@ -34,11 +34,10 @@ from switchboard.gateways.sip.transactions import (
     Address,
     ClientTransaction,
     SipEndpoint,
-    new_branch,
     new_tag,
     response_to,
 )
-from switchboard.gateways.sip.trunks import SipRouting, Trunk
+from switchboard.gateways.sip.trunks import SipRouting, Transport, Trunk
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +83,11 @@ class SipCarrier:
         _, self._endpoint = await loop.create_datagram_endpoint(
             lambda: SipEndpoint(self), local_addr=(self._host, self._port)
         )
+        await self._endpoint.listen_tcp(self._host, self._endpoint.address[1])
         await self._scope.start()
         for trunk in self.routing.trunks.values():
+            if trunk.transport is Transport.TCP:
+                self._endpoint.stream_peers.add((trunk.host, trunk.port))
             if trunk.options_seconds > 0:
                 self._scope.spawn(self._keep_alive(trunk), name=f"trunk {trunk.name} OPTIONS")
 
@@ -167,7 +169,7 @@ class SipCarrier:
             uri,
             Headers(
                 (
-                    ("Via", f"SIP/2.0/UDP {host}:{port};branch={new_branch()};rport"),
+                    ("Via", self.endpoint.via((trunk.host, trunk.port))),
                     ("Max-Forwards", "70"),
                     ("From", f"<sip:switchboard@{host}:{port}>;tag={new_tag()}"),
                     ("To", f"<{uri}>"),

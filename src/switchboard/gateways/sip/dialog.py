@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from switchboard.gateways.sip.message import Headers, SipRequest, SipResponse, uri_of
-from switchboard.gateways.sip.transactions import Address, new_branch
+from switchboard.gateways.sip.transactions import Address
 
 
 @dataclass(slots=True)
@@ -58,13 +58,15 @@ class Dialog:
             route_set=list(invite.headers.get_all("Record-Route")),
         )
 
-    def request(self, method: str, *, cseq: int | None = None, body: bytes = b"") -> SipRequest:
+    def request(
+        self, method: str, *, via: str, cseq: int | None = None, body: bytes = b""
+    ) -> SipRequest:
+        """``via``: our Via for it (a new branch, the transport to the peer)."""
         if cseq is None:
             self.cseq += 1
             cseq = self.cseq
-        host, port = self.local_address
         items: list[tuple[str, str]] = [
-            ("Via", f"SIP/2.0/UDP {host}:{port};branch={new_branch()};rport"),
+            ("Via", via),
             ("Max-Forwards", "70"),
             ("From", self.local),
             ("To", self.remote),

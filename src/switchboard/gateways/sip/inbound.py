@@ -105,7 +105,7 @@ class InboundSipCall:
             return
         self.state = InboundState.ANSWERED
         host, port = self._carrier.address
-        contact = f"<sip:switchboard@{host}:{port}>"
+        contact = self._carrier.endpoint.contact(self.source)
         ok = self._response(200, "OK").with_header("Contact", contact)
         ok = replace(ok.with_header("Content-Type", "application/sdp"), body=self._answer_sdp)
         self._dialog = Dialog.as_uas(self.invite, ok.header("To") or "", contact, (host, port))
@@ -129,7 +129,7 @@ class InboundSipCall:
         if self.state is InboundState.RINGING:
             self._respond(480, "Temporarily Unavailable")
         elif self.state is InboundState.ANSWERED and self._dialog is not None:
-            bye = self._dialog.request("BYE")
+            bye = self._dialog.request("BYE", via=self._carrier.endpoint.via(self.source))
             ClientTransaction(
                 self._carrier.endpoint, bye, self.source, lambda r: None, lambda: None
             )

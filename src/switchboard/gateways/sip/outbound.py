@@ -36,7 +36,6 @@ from switchboard.gateways.sip.reasons import (
 from switchboard.gateways.sip.transactions import (
     Address,
     ClientTransaction,
-    new_branch,
     new_tag,
     response_to,
 )
@@ -105,18 +104,18 @@ class OutboundSipCall:
         self.state = OutboundState.TRYING
         self._provisional = self._authorized = False
         self.call_id = os.urandom(12).hex()
-        host, port = self._carrier.address
+        host = self._carrier.address[0]
         uri = f"sip:{self.number}@{trunk.host}:{trunk.port}"
         self._local_sdp = sdp.offer(self._carrier.media_host, self.bridge.port, trunk.codecs)
         headers = Headers(
             (
-                ("Via", f"SIP/2.0/UDP {host}:{port};branch={new_branch()};rport"),
+                ("Via", self._carrier.endpoint.via(self._trunk_address)),
                 ("Max-Forwards", "70"),
                 ("From", f"<sip:{trunk.caller_user(self.caller_id)}@{host}>;tag={new_tag()}"),
                 ("To", f"<{uri}>"),
                 ("Call-ID", self.call_id),
                 ("CSeq", "1 INVITE"),
-                ("Contact", f"<sip:switchboard@{host}:{port}>"),
+                ("Contact", self._contact),
                 ("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"),
                 ("Content-Type", "application/sdp"),
             )
@@ -185,9 +184,8 @@ class OutboundSipCall:
         credentials = authorization(
             challenge, trunk.username, trunk.password or "", "INVITE", invite.uri
         )
-        host, port = self._carrier.address
         retry = (
-            invite.with_header("Via", f"SIP/2.0/UDP {host}:{port};branch={new_branch()};rport")
+            invite.with_header("Via", self._carrier.endpoint.via(self._trunk_address))
             .with_header("CSeq", f"{cseq(invite.headers)[0] + 1} INVITE")
             .with_header(
                 "Authorization" if response.status == 401 else "Proxy-Authorization", credentials
@@ -214,7 +212,7 @@ class OutboundSipCall:
             return
         number = cseq(self.invite.headers)[0]
         self.dialog = Dialog.as_uac(self.invite, response, self._carrier.address, number)
-        self._ack = self.dialog.request("ACK", cseq=number)
+        self._ack = self.dialog.request("ACK", via=self._via, cseq=number)
         self._carrier.endpoint.send(self._ack, self._trunk_address)
         if self.state is OutboundState.OVER:  # our CANCEL crossed the 2xx
             self._send_bye()
@@ -287,9 +285,12 @@ class OutboundSipCall:
         return self.trunk.host, self.trunk.port
 
     @property
+    def _via(self) -> str:
+        return self._carrier.endpoint.via(self._trunk_address)
+
+    @property
     def _contact(self) -> str:
-        host, port = self._carrier.address
-        return f"<sip:switchboard@{host}:{port}>"
+        return self._carrier.endpoint.contact(self._trunk_address)
 
     def _send_cancel(self) -> None:
         invite = self.invite
@@ -306,7 +307,7 @@ class OutboundSipCall:
     def _send_bye(self) -> None:
         if self.dialog is None:
             return
-        bye = self.dialog.request("BYE")
+        bye = self.dialog.request("BYE", via=self._via)
         ClientTransaction(
             self._carrier.endpoint, bye, self._trunk_address, lambda r: None, lambda: None
         )

@@ -30,6 +30,7 @@ from switchboard.gateways.sip.message import (
     cseq,
     parse_message,
 )
+from switchboard.gateways.sip.streams import SipStreamConnection, connect
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,9 @@ class ClientTransaction:
         self._on_timeout = on_timeout
         self._interval = T1
         loop = asyncio.get_running_loop()
-        self._retransmit: asyncio.TimerHandle | None = loop.call_later(T1, self._again)
+        self._retransmit: asyncio.TimerHandle | None = (
+            None if endpoint.is_stream(destination) else loop.call_later(T1, self._again)
+        )  # a stream is reliable: no retransmissions (§17.1.1.2)
         self._timeout: asyncio.TimerHandle | None = loop.call_later(timeout, self._timed_out)
         endpoint.clients[self.key] = self
         endpoint.send(request, destination)
@@ -105,6 +108,10 @@ class ClientTransaction:
         self.done = True
         self._stop_timers()
         self._endpoint.clients.pop(self.key, None)
+
+    def fail(self) -> None:
+        self._stop_timers()
+        self._timed_out()
 
     def _again(self) -> None:
         if self.done:
@@ -167,6 +174,10 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self.clients: dict[tuple[str, str], ClientTransaction] = {}  # (branch, method)
         self.dropped = 0  # datagrams that were not SIP
+        self.stream_peers: set[Address] = set()  # trunks signalled over TCP
+        self.connections: dict[Address, SipStreamConnection] = {}
+        self._server: asyncio.Server | None = None
+        self._connecting: set[asyncio.Task[None]] = set()
         self._answered: OrderedDict[tuple[str, str], tuple[SipResponse, Address]] = OrderedDict()
 
     @property
@@ -179,9 +190,33 @@ class SipEndpoint(asyncio.DatagramProtocol):
         # 3.11's selector datagram transport is not a DatagramTransport subclass
         self.transport = cast(asyncio.DatagramTransport, transport)
 
+    async def listen_tcp(self, host: str, port: int) -> None:
+        """Accept SIP over TCP too (on the UDP socket's port number)."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: SipStreamConnection(self), host, port)
+
+    def is_stream(self, destination: Address) -> bool:
+        return destination in self.stream_peers or destination in self.connections
+
+    def via(self, destination: Address) -> str:
+        host, port = self.address
+        transport = "TCP" if self.is_stream(destination) else "UDP"
+        return f"SIP/2.0/{transport} {host}:{port};branch={new_branch()};rport"
+
+    def contact(self, destination: Address, user: str = "switchboard") -> str:
+        host, port = self.address
+        suffix = ";transport=tcp" if self.is_stream(destination) else ""
+        return f"<sip:{user}@{host}:{port}{suffix}>"
+
     def close(self) -> None:
         for client in list(self.clients.values()):
             client.stop()
+        for task in self._connecting:
+            task.cancel()
+        for connection in list(self.connections.values()):
+            connection.close()
+        if self._server is not None:
+            self._server.close()
         if self.transport is not None:
             self.transport.close()
 
@@ -194,9 +229,31 @@ class SipEndpoint(asyncio.DatagramProtocol):
                 self._answered[request_key] = (message, destination)
                 while len(self._answered) > REMEMBERED_RESPONSES:
                     self._answered.popitem(last=False)
-        self.transport.sendto(message.to_bytes(), destination)
+        if self.is_stream(destination):
+            self._stream_to(destination).write(message.to_bytes())
+        else:
+            self.transport.sendto(message.to_bytes(), destination)
+
+    def unreachable(self, destination: Address) -> None:
+        """A transport error: what waits for an answer from there gives up now."""
+        for client in list(self.clients.values()):
+            if client.destination == destination and not client.done:
+                client.fail()
+
+    def _stream_to(self, destination: Address) -> SipStreamConnection:
+        connection = self.connections.get(destination)
+        if connection is None:
+            connection = self.connections[destination] = SipStreamConnection(self, destination)
+            task = asyncio.get_running_loop().create_task(connect(self, connection))
+            self._connecting.add(task)
+            task.add_done_callback(self._connecting.discard)
+        return connection
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.received(data, (addr[0], addr[1]))
+
+    def received(self, data: bytes, addr: Address) -> None:
+        """One message, from a datagram or framed off a TCP connection."""
         if data.strip() == b"":
             return  # CRLF keep-alive (RFC 5626)
         try:

@@ -90,8 +90,6 @@ def trunk_from_table(table: Mapping[str, Any], index: int) -> Trunk:
         transport = Transport(str(table.get("transport", "udp")).lower())
     except ValueError:
         raise TrunkConfigError(f"{where}.transport must be udp or tcp.") from None
-    if transport is not Transport.UDP:  # refused rather than silently signalled over UDP
-        raise TrunkConfigError(f"{where}.transport: tcp is not supported yet (docs/sip.md).")
     codecs_value = table.get("codecs", ["PCMU", "PCMA"])
     if not isinstance(codecs_value, list) or not codecs_value:
         raise TrunkConfigError(f"{where}.codecs must be a list of PCMU / PCMA.")
