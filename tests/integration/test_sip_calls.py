@@ -172,12 +172,16 @@ async def rtp_sink() -> AsyncIterator[tuple[RtpSink, int]]:
 
 
 async def sipp(scenario: str, port: int, *args: str) -> asyncio.subprocess.Process:
+    """SIPp running ``scenario`` (a file here, or ``builtin:`` one of its own) for one call."""
     assert SIPP is not None
+    if scenario.startswith("builtin:"):
+        chosen = ["-sn", scenario.removeprefix("builtin:")]
+    else:
+        chosen = ["-sf", str(SCENARIOS / scenario)]
     return await asyncio.create_subprocess_exec(
         SIPP,
         *args,
-        "-sf",
-        str(SCENARIOS / scenario),
+        *chosen,
         "-i",
         "127.0.0.1",
         "-p",
@@ -254,6 +258,45 @@ async def test_create_call_over_the_trunk_is_answered_and_the_carrier_hears_the_
         await sync(lambda: connection.hang_up(is_for_everyone=True))
         await receiver.event("CallDisconnected")
         assert await finished(carrier) == 0  # it got our BYE and answered it
+
+
+async def test_sipps_own_uas_echoes_our_rtp_and_the_app_recognizes_its_own_keys(
+    node: InProcessNode, our_number: str, receiver: CallbackReceiver, trunk_port: int
+) -> None:
+    """SIPp's built-in ``uas`` with ``-rtp_echo``: the keys the app sends the phone (in-band
+    G.711) come back as the phone's audio, through the jitter buffer and the decoder, and the
+    app's DTMF recognition on that participant hears them."""
+    echo_port = free_udp_port()
+    carrier = await sipp("builtin:uas", trunk_port, "-rtp_echo", "-mp", str(echo_port))
+    client = client_of(node)
+    async with asyncio.timeout(60):
+        created = await sync(
+            lambda: client.create_call(
+                PhoneNumberIdentifier(CALLEE),
+                receiver.url("/echo"),
+                source_caller_id_number=PhoneNumberIdentifier(our_number),
+            )
+        )
+        await receiver.event("CallConnected")
+        connection = client.get_call_connection(str(created.call_connection_id))
+        await sync(
+            lambda: connection.start_recognizing_media(
+                RecognizeInputType.DTMF,
+                PhoneNumberIdentifier(CALLEE),
+                dtmf_max_tones_to_collect=2,
+                operation_context="echo",
+            )
+        )
+        await sync(
+            lambda: connection.send_dtmf_tones(
+                [DtmfTone.FOUR, DtmfTone.TWO], PhoneNumberIdentifier(CALLEE)
+            )
+        )
+        recognized = await receiver.event("RecognizeCompleted")
+        assert recognized["dtmfResult"]["tones"] == [DtmfTone.FOUR.value, DtmfTone.TWO.value]
+        await sync(lambda: connection.hang_up(is_for_everyone=True))
+        await receiver.event("CallDisconnected")
+        assert await finished(carrier) == 0
 
 
 async def test_dtmf_the_app_sends_to_the_phone_reaches_the_carrier_in_band(
