@@ -234,7 +234,7 @@ class SipCarrier:
             self.endpoint.send(response_to(invite, 503, "Service Unavailable"), source)
             return
         self.endpoint.send(response_to(invite, 100, "Trying"), source)
-        bridge = await open_bridge(self.media_host)
+        bridge = await open_bridge(self.media_host, frozenset({trunk.host, source[0]}))
         agreed = sdp.answer_to(offer, self.media_host, bridge.port, trunk.codecs)
         if agreed is None:
             bridge.close()

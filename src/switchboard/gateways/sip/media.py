@@ -9,7 +9,9 @@
     a telephone event another participant sends (RFC 4733 at 48 kHz) ─▶ relayed at 8 kHz
 
 RTP goes to the address the SDP named until a packet arrives from elsewhere (symmetric RTP:
-behind NAT the source is the address that works). RTCP is not sent (left: docs/sip.md).
+behind NAT the source is the address that works); only the SDP's address and the trunks'
+hosts may send it (anyone else's packets are dropped, so nobody can speak into or take over
+the call by guessing its port). RTCP is not sent (left: docs/sip.md).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ _EVENT = struct.Struct(">BBH")
 
 
 class RtpBridge(asyncio.DatagramProtocol):
-    def __init__(self) -> None:
+    def __init__(self, peer_hosts: frozenset[str] = frozenset()) -> None:
+        self.peer_hosts = peer_hosts  # besides the SDP's address, who may send us RTP
         self.transport: asyncio.DatagramTransport | None = None
         self.media: Media | None = None
         self.leg: LocalLeg | None = None
@@ -90,6 +93,8 @@ class RtpBridge(asyncio.DatagramProtocol):
             packet = RtpPacket.parse(data)
         except RtpParseError:
             return
+        if addr[0] != media.address and addr[0] not in self.peer_hosts:
+            return  # not the carrier: nobody else may speak into the call
         self.remote = (addr[0], addr[1])  # symmetric RTP
         if packet.payload_type == media.payload_type:
             self.received += 1
@@ -162,7 +167,9 @@ class RtpBridge(asyncio.DatagramProtocol):
         self.sent += 1
 
 
-async def open_bridge(host: str) -> RtpBridge:
+async def open_bridge(host: str, peer_hosts: frozenset[str] = frozenset()) -> RtpBridge:
     loop = asyncio.get_running_loop()
-    _, bridge = await loop.create_datagram_endpoint(RtpBridge, local_addr=(host, 0))
+    _, bridge = await loop.create_datagram_endpoint(
+        lambda: RtpBridge(peer_hosts), local_addr=(host, 0)
+    )
     return bridge

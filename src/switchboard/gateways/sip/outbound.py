@@ -89,7 +89,10 @@ class OutboundSipCall:
 
     async def start(self) -> None:
         if self.bridge is None:
-            self.bridge = await open_bridge(self._carrier.media_host)
+            self.bridge = await open_bridge(self._carrier.media_host, self._peer_hosts)
+            if self.state is OutboundState.OVER:  # hung up while the port opened
+                self.bridge.close()
+                return
         while self.trunks and self.state is not OutboundState.OVER:
             trunk = self.trunks.pop(0)
             if self._carrier.acquire(trunk):
@@ -283,6 +286,13 @@ class OutboundSipCall:
     def _trunk_address(self) -> Address:
         assert self.trunk is not None
         return self.trunk.host, self.trunk.port
+
+    @property
+    def _peer_hosts(self) -> frozenset[str]:
+        """Who may send the call's RTP: its route's trunks (and the SDP's address)."""
+        return frozenset(
+            trunk.host for trunk in [*self.trunks, *([self.trunk] if self.trunk else [])]
+        )
 
     @property
     def _via(self) -> str:
