@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from switchboard.core.config import load_config
-from switchboard.gateways.sip import g711
+from switchboard.calling.pstn.ports import InboundPhoneCall, PhoneCallListener
+from switchboard.gateways.sip import SipCarrier, SipRouting, g711
 from switchboard.gateways.sip.errors import TrunkConfigError
 from switchboard.gateways.sip.jitter import JitterBuffer
 from switchboard.gateways.sip.reasons import end_reason, sip_status
@@ -124,3 +125,13 @@ def test_the_jitter_buffer_follows_the_sequence_across_the_wrap() -> None:
     assert [buffer.pop() for _ in range(4)] == [
         s.to_bytes(2, "big") for s in (0xFFFE, 0xFFFF, 0, 1)
     ]
+
+
+def test_a_wildcard_sip_host_is_refused() -> None:
+    with pytest.raises(TrunkConfigError, match="wildcard"):
+        SipCarrier(SipRouting(), NoCalls(), host="0.0.0.0")
+
+
+class NoCalls:
+    def incoming(self, call: InboundPhoneCall) -> PhoneCallListener:
+        raise AssertionError("no call was expected")

@@ -24,7 +24,7 @@ from typing import Any
 from switchboard.calling.pstn.ports import InboundCallHandler, PhoneCallListener
 from switchboard.core.tasks import TaskScope
 from switchboard.gateways.sip import sdp
-from switchboard.gateways.sip.errors import SipParseError
+from switchboard.gateways.sip.errors import SipParseError, TrunkConfigError
 from switchboard.gateways.sip.inbound import InboundSipCall
 from switchboard.gateways.sip.media import RtpBridge, open_bridge
 from switchboard.gateways.sip.message import Headers, SipRequest, tag_of
@@ -62,6 +62,8 @@ class SipCarrier:
         media_host: str | None = None,
         invite_timeout: float = INVITE_TIMEOUT,
     ) -> None:
+        if host in ("0.0.0.0", "::", ""):  # it is written into SDP, Via and Contact
+            raise TrunkConfigError("sip_host must be the address carriers reach, not a wildcard.")
         self.routing = routing
         self.media_host = media_host or host
         self.invite_timeout = invite_timeout
