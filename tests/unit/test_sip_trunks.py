@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from switchboard.core.config import load_config
 from switchboard.calling.pstn.ports import InboundPhoneCall, PhoneCallListener
+from switchboard.core.config import load_config
 from switchboard.gateways.sip import SipCarrier, SipRouting, g711
 from switchboard.gateways.sip.errors import TrunkConfigError
 from switchboard.gateways.sip.jitter import JitterBuffer
