@@ -38,6 +38,7 @@ from azure.communication.callautomation import (
 
 from switchboard.calling.models import EndReason
 from switchboard.calling.pstn.ports import InboundPhoneCall, PhoneCallListener
+from switchboard.core.sections import ConfigError
 from switchboard.gateways.sip import SipCarrier, SipRouting, g711
 from switchboard.gateways.sip.trunks import Route, Transport, Trunk
 from switchboard.media.audio.dtmf import DtmfDetector
@@ -563,6 +564,15 @@ async def test_an_unanswered_add_participant_is_canceled_at_its_timeout(
         await sync(lambda: connection.hang_up(is_for_everyone=True))
         await receiver.event("CallDisconnected")
         assert await finished(carrier) == 0
+
+
+async def test_a_node_with_a_mistyped_trunk_does_not_start(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    overrides = {"trunks": [{"host": "127.0.0.1", "pasword": "x"}], "sip_port": free_udp_port()}
+    with pytest.raises(ConfigError, match="unknown setting 'pasword'"):
+        async with serving(tmp_path_factory.mktemp("sip-typo"), overrides):
+            pass
 
 
 async def test_options_keep_alives_tell_a_trunk_that_answers_from_one_that_does_not() -> None:
