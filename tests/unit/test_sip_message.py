@@ -207,3 +207,11 @@ def test_arbitrary_stream_bytes_raise_only_the_parse_error(chunks: list[bytes]) 
             for message in framer.feed(chunk):
                 with contextlib.suppress(SipParseError):
                     parse_message(message)
+
+
+@given(st.text(max_size=300))
+def test_an_arbitrary_challenge_raises_only_the_parse_error(value: str) -> None:
+    with contextlib.suppress(SipParseError):
+        parse_challenge(value)
+    with contextlib.suppress(SipParseError):
+        parse_challenge("Digest " + value)

@@ -4,7 +4,8 @@
     pop() once per 20 ms tick ─▶ the next payload in sequence, or None (a gap: lost or late)
 
 Playout starts once ``depth`` packets wait (40 ms by default), so packets reordered within
-that window come out in order. A packet older than the playout point is late: dropped. When
+that window come out in order. A packet older than the playout point, or one already played
+(a duplicate, even after a pause), is late: dropped; a new SSRC is a new stream (``reset``). When
 the buffer runs dry it waits for ``depth`` packets again (a new talkspurt or a stall). More
 than ``max_packets`` waiting (the far end sends faster than we play): the oldest are dropped.
 """
@@ -22,12 +23,22 @@ class JitterBuffer:
         self._packets: dict[int, bytes] = {}
         self._next: int | None = None  # the sequence number to play next
         self._playing = False
+        self._last_played: int | None = None
         self.late = 0
         self.lost = 0
 
+    def reset(self) -> None:
+        """A new stream (the sender's SSRC changed): its numbers start afresh."""
+        self._packets.clear()
+        self._next = self._last_played = None
+        self._playing = False
+
     def push(self, seq: int, payload: bytes) -> None:
-        if self._next is not None and self._playing and _before(seq, self._next):
-            self.late += 1
+        played = self._last_played
+        if (self._next is not None and self._playing and _before(seq, self._next)) or (
+            played is not None and not _before(played, seq)
+        ):
+            self.late += 1  # behind the playout point, or played already (a duplicate)
             return
         self._packets[seq] = payload
         if self._next is None or (not self._playing and _before(seq, self._next)):
@@ -51,6 +62,7 @@ class JitterBuffer:
         payload = self._packets.pop(self._next, None)
         if payload is None:
             self.lost += 1
+        self._last_played = self._next
         self._next = (self._next + 1) & 0xFFFF
         return payload
 

@@ -54,6 +54,7 @@ class RtpBridge(asyncio.DatagramProtocol):
         self._mix: np.ndarray | None = None
         self._last_event_ts: int | None = None
         self._last_ended = False
+        self._remote_ssrc: int | None = None
         self._relayed_event_ts: int | None = None
         self._relay_start = 0
 
@@ -97,6 +98,9 @@ class RtpBridge(asyncio.DatagramProtocol):
             return  # not the carrier: nobody else may speak into the call
         self.remote = (addr[0], addr[1])  # symmetric RTP
         if packet.payload_type == media.payload_type:
+            if packet.ssrc != self._remote_ssrc:
+                self._remote_ssrc = packet.ssrc
+                self.jitter.reset()
             self.received += 1
             self.jitter.push(packet.sequence_number, packet.payload)
         elif packet.payload_type == media.event_payload_type and len(packet.payload) == 4:
