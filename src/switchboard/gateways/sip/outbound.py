@@ -14,6 +14,7 @@ the trunk's BYE ─▶ 200 ─▶ listener.ended()
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import replace
@@ -34,6 +35,7 @@ from switchboard.gateways.sip.reasons import (
     should_fail_over,
 )
 from switchboard.gateways.sip.transactions import (
+    T1,
     Address,
     ClientTransaction,
     new_tag,
@@ -313,6 +315,14 @@ class OutboundSipCall:
         ClientTransaction(
             self._carrier.endpoint, cancel, self._trunk_address, lambda r: None, lambda: None
         )
+        # the INVITE's final answer should follow the CANCEL; a trunk that never sends one
+        # must not hold the call (and its slot) forever (RFC 3261 §9.1: 64·T1)
+        asyncio.get_running_loop().call_later(64 * T1, self._give_up)
+
+    def _give_up(self) -> None:
+        if self._tx is not None:
+            self._tx.stop()
+        self._trunk_done()
 
     def _send_bye(self) -> None:
         if self.dialog is None:
@@ -336,9 +346,10 @@ class OutboundSipCall:
             self._carrier.release(self.trunk)
 
     def _cleanup(self) -> None:
-        if self.state is OutboundState.OVER and self.dialog is None:
-            pass  # the INVITE transaction's end (487, timeout) frees the trunk
-        else:
+        """The call is over for us. Its trunk slot is freed now, unless an INVITE is still
+        out (hung up while ringing): then its end (the 487 to our CANCEL, or its timeout)
+        frees it, or ``_give_up`` if that never comes."""
+        if self.dialog is not None or self.state is not OutboundState.OVER:
             self._trunk_done()
         if self.bridge is not None:
             self._carrier.ticking.discard(self.bridge)
