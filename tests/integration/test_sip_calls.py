@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from azure.communication.callautomation import (
+    CallRejectReason,
     DtmfTone,
     PhoneNumberIdentifier,
     RecognizeInputType,
@@ -450,6 +451,23 @@ async def test_a_carrier_call_to_our_number_is_answered_and_its_key_press_recogn
         await sync(lambda: connection.hang_up(is_for_everyone=True))
         await receiver.event("CallDisconnected")
         assert await finished(phone) == 0  # our BYE ended its key presses
+
+
+async def test_a_carrier_call_the_app_rejects_as_busy_hears_486(
+    node: InProcessNode, events: EventReceiver, our_number: str, sip_port: int, trunk_port: int
+) -> None:
+    caller = "+15550006666"
+    phone = await sipp(
+        "uac_rejected.xml",
+        trunk_port,
+        f"127.0.0.1:{sip_port}",
+        *("-s", our_number, "-key", "caller", caller, "-mp", str(free_udp_port())),
+    )
+    client = client_of(node)
+    async with asyncio.timeout(60):
+        context = (await incoming_call_from(events, caller))["incomingCallContext"]
+        await sync(lambda: client.reject_call(context, call_reject_reason=CallRejectReason.BUSY))
+        assert await finished(phone) == 0  # it got 486 and ACKed it
 
 
 @pytest.mark.parametrize("transport", ["u1", "t1"])  # SIPp's UDP, TCP
