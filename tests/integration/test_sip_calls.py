@@ -13,7 +13,10 @@ end and asserts SIPp's exit status (0: every message it expected came, in order)
         verifies them) · an addParticipant nobody answers ─▶ CANCEL at its timeout (487/10004)
     SIPp calls our number ─▶ IncomingCall ─▶ answer ─▶ recognize ─▶ SIPp's RFC 4733 "1" (its
         recorded pcap) ─▶ RecognizeCompleted ─▶ hang up ─▶ BYE
-    SIPp calls a number that is not ours ─▶ 404
+    SIPp calls our number ─▶ the app rejects (486) · redirects to a user, who accepts and
+        hangs up ─▶ BYE · SIPp (UDP and TCP) calls a number that is not ours ─▶ 404
+    SIPp's built-in uas with -rtp_echo: the app's keys come back and its recognize hears them
+    a trunk over TCP · a TCP trunk refusing the connection · a [[trunks]] typo stops the node
     OPTIONS keep-alives between two carriers of our own: a silent trunk goes down
 """
 
@@ -31,14 +34,17 @@ import numpy as np
 import pytest
 from azure.communication.callautomation import (
     CallRejectReason,
+    CommunicationUserIdentifier,
     DtmfTone,
     PhoneNumberIdentifier,
     RecognizeInputType,
     TextSource,
 )
+from azure.communication.identity import CommunicationIdentityClient
 
 from switchboard.calling.models import EndReason
 from switchboard.calling.pstn.ports import InboundPhoneCall, PhoneCallListener
+from switchboard.client.calling import CallClient, CallState
 from switchboard.core.sections import ConfigError
 from switchboard.gateways.sip import SipCarrier, SipRouting, g711
 from switchboard.gateways.sip.trunks import Route, Transport, Trunk
@@ -46,7 +52,7 @@ from switchboard.media.audio.dtmf import DtmfDetector
 from switchboard.media.rtp import RtpPacket
 from tests.callback_receiver import CallbackReceiver
 from tests.event_receiver import EventReceiver
-from tests.integration.calling_clients import closed_port
+from tests.integration.calling_clients import closed_port, loopback_candidates
 from tests.integration.inprocess_node import InProcessNode, serving
 from tests.integration.test_voice_simulator import (
     client_of,
@@ -58,7 +64,7 @@ from tests.integration.test_voice_simulator import (
 )
 
 pytestmark = pytest.mark.anyio
-__all__ = ["events", "our_number", "receiver"]
+__all__ = ["events", "loopback_candidates", "our_number", "receiver"]
 
 SIPP = shutil.which("sipp")
 SCENARIOS = Path(__file__).parent / "sipp"
@@ -468,6 +474,38 @@ async def test_a_carrier_call_the_app_rejects_as_busy_hears_486(
         context = (await incoming_call_from(events, caller))["incomingCallContext"]
         await sync(lambda: client.reject_call(context, call_reject_reason=CallRejectReason.BUSY))
         assert await finished(phone) == 0  # it got 486 and ACKed it
+
+
+async def test_a_carrier_call_redirected_to_a_user_rings_their_device_and_ends_with_them(
+    node: InProcessNode, events: EventReceiver, our_number: str, sip_port: int, trunk_port: int
+) -> None:
+    caller = "+15550005555"
+    client = client_of(node)
+    identity = CommunicationIdentityClient.from_connection_string(
+        node.connection_string, connection_verify=node.ca_path
+    )
+    user, token = await sync(lambda: identity.create_user_and_token(scopes=["voip"]))
+    agent = await CallClient(node.endpoint, ssl=node.ca_path, tone_hz=0.0).create_call_agent(
+        token.token
+    )
+    phone = await sipp(
+        "uac_dtmf.xml",
+        trunk_port,
+        f"127.0.0.1:{sip_port}",
+        *("-s", our_number, "-key", "caller", caller, "-mp", str(free_udp_port())),
+    )
+    try:
+        async with asyncio.timeout(60):
+            context = (await incoming_call_from(events, caller))["incomingCallContext"]
+            target = CommunicationUserIdentifier(user.properties["id"])
+            await sync(lambda: client.redirect_call(context, target))
+            ringing = await agent.next_incoming_call()
+            await ringing.accept()
+            await ringing.wait_for_state(CallState.CONNECTED)
+            await ringing.hang_up()
+            assert await finished(phone) == 0  # the user left: the phone got BYE
+    finally:
+        await agent.dispose()
 
 
 @pytest.mark.parametrize("transport", ["u1", "t1"])  # SIPp's UDP, TCP
