@@ -678,6 +678,31 @@ async def test_a_tcp_trunk_that_refuses_the_connection_fails_the_call_over_to_th
         await carrier.stop()
 
 
+async def test_tcp_from_a_host_that_is_no_trunks_is_closed_and_a_trunks_is_served() -> None:
+    """Trunks on 127.0.0.2 only: a connection from 127.0.0.1 is closed unanswered; one from
+    127.0.0.2 gets its OPTIONS answered."""
+    trunks = [Trunk("only", "127.0.0.2", 5060)]
+    carrier = SipCarrier(SipRouting(trunks, []), NoInboundCalls(), port=0)
+    await carrier.start()
+    options = (
+        b"OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.2;branch=z9hG4bK-t\r\n"
+        b"From: <sip:probe@127.0.0.2>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: t-1\r\n"
+        b"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    )
+    try:
+        async with asyncio.timeout(20):
+            for source, answered in (("127.0.0.1", False), ("127.0.0.2", True)):
+                reader, writer = await asyncio.open_connection(
+                    "127.0.0.1", carrier.address[1], local_addr=(source, 0)
+                )
+                writer.write(options)
+                reply = await reader.read(2048)  # b"": closed by the carrier
+                assert reply.startswith(b"SIP/2.0 200 OK") is answered, (source, reply)
+                writer.close()
+    finally:
+        await carrier.stop()
+
+
 class Outcome:
     def __init__(self) -> None:
         self.failure: asyncio.Future[EndReason] = asyncio.get_running_loop().create_future()

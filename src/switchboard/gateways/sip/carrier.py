@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +77,7 @@ class SipCarrier:
         self._endpoint: SipEndpoint | None = None
         self._scope = TaskScope("sip carrier")
         self._health_changed = asyncio.Event()
+        self._resolved: dict[str, Trunk] = {}  # trunk hosts and their addresses
         self._arriving: set[str] = set()  # Call-IDs of INVITEs whose RTP port is opening
 
     # ── life ─────────────────────────────────────────────────────────────────────────
@@ -85,6 +87,8 @@ class SipCarrier:
         _, self._endpoint = await loop.create_datagram_endpoint(
             lambda: SipEndpoint(self), local_addr=(self._host, self._port)
         )
+        self._resolved = await self._trunk_addresses()
+        self._endpoint.trusted_hosts = set(self._resolved)
         await self._endpoint.listen_tcp(self._host, self._endpoint.address[1])
         await self._scope.start()
         for trunk in self.routing.trunks.values():
@@ -92,6 +96,22 @@ class SipCarrier:
                 self._endpoint.stream_peers.add((trunk.host, trunk.port))
             if trunk.options_seconds > 0:
                 self._scope.spawn(self._keep_alive(trunk), name=f"trunk {trunk.name} OPTIONS")
+
+    async def _trunk_addresses(self) -> dict[str, Trunk]:
+        """The trunks by host and by address (a name is resolved now, once; one that does
+        not resolve is logged and matched by name only)."""
+        loop = asyncio.get_running_loop()
+        hosts: dict[str, Trunk] = {}
+        for trunk in self.routing.trunks.values():
+            hosts.setdefault(trunk.host, trunk)
+            try:
+                infos = await loop.getaddrinfo(trunk.host, trunk.port, type=socket.SOCK_DGRAM)
+            except OSError as exc:
+                log.warning("trunk %s: %s does not resolve: %s", trunk.name, trunk.host, exc)
+                continue
+            for info in infos:
+                hosts.setdefault(str(info[4][0]), trunk)
+        return hosts
 
     async def stop(self) -> None:
         await self._scope.stop()
@@ -223,7 +243,7 @@ class SipCarrier:
             self._arriving.discard(invite.header("Call-ID") or "")
 
     async def _set_up_incoming(self, invite: SipRequest, source: Address) -> None:
-        trunk = self.routing.trunk_for_peer(*source)
+        trunk = self.routing.trunk_for_peer(*source) or self._resolved.get(source[0])
         if trunk is None:
             self.endpoint.send(response_to(invite, 403, "Forbidden", to_tag=new_tag()), source)
             return

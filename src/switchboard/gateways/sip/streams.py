@@ -36,6 +36,10 @@ class SipStreamConnection(asyncio.Protocol):
         self.transport = transport
         if self.peer is None:  # accepted: known by the address it came from
             host, port = transport.get_extra_info("peername")[:2]
+            if not self._endpoint.trusts(str(host)):
+                log.info("SIP over TCP from %s refused: not a trunk", host)
+                transport.close()
+                return
             self.peer = (str(host), int(port))
         self._endpoint.connections[self.peer] = self
         for data in self._waiting:

@@ -175,6 +175,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.clients: dict[tuple[str, str], ClientTransaction] = {}  # (branch, method)
         self.dropped = 0  # datagrams that were not SIP
         self.stream_peers: set[Address] = set()  # trunks signalled over TCP
+        self.trusted_hosts: set[str] | None = None  # who may open TCP to us (None: anyone)
         self.connections: dict[Address, SipStreamConnection] = {}
         self._server: asyncio.Server | None = None
         self._connecting: set[asyncio.Task[None]] = set()
@@ -194,6 +195,9 @@ class SipEndpoint(asyncio.DatagramProtocol):
         """Accept SIP over TCP too (on the UDP socket's port number)."""
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: SipStreamConnection(self), host, port)
+
+    def trusts(self, host: str) -> bool:
+        return self.trusted_hosts is None or host in self.trusted_hosts
 
     def is_stream(self, destination: Address) -> bool:
         return destination in self.stream_peers or destination in self.connections
