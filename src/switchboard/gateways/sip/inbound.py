@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 class InboundState(StrEnum):
     RINGING = "Ringing"
     ANSWERED = "Answered"  # 200 sent, maybe not yet ACKed
+    CLOSING = "Closing"  # we hung up before the ACK: BYE once it comes (§15)
     OVER = "Over"
 
 
@@ -82,6 +83,7 @@ class InboundSipCall:
         self._resend: asyncio.TimerHandle | None = None
         self._interval = T1
         self._waited = 0.0
+        self._acked = False
 
     @property
     def caller(self) -> str:
@@ -128,11 +130,13 @@ class InboundSipCall:
     def hang_up(self) -> None:
         if self.state is InboundState.RINGING:
             self._respond(480, "Temporarily Unavailable")
-        elif self.state is InboundState.ANSWERED and self._dialog is not None:
-            bye = self._dialog.request("BYE", via=self._carrier.endpoint.via(self.source))
-            ClientTransaction(
-                self._carrier.endpoint, bye, self.source, lambda r: None, lambda: None
-            )
+        elif self.state is InboundState.ANSWERED and not self._acked:
+            # a BYE must wait for the ACK of our 200 (RFC 3261 §15); the media stops now
+            self.state = InboundState.CLOSING
+            self._stop_media()
+            return
+        elif self.state is InboundState.ANSWERED:
+            self._send_bye()
         self._over()
 
     # ── requests from the trunk ──────────────────────────────────────────────────────
@@ -140,7 +144,11 @@ class InboundSipCall:
     def request(self, request: SipRequest, source: Address) -> None:
         method = request.method
         if method == "ACK":
+            self._acked = True
             self._stop_resending()
+            if self.state is InboundState.CLOSING:
+                self._send_bye()
+                self._over()
         elif method == "INVITE" and request.header("Via") == self.invite.header("Via"):
             if self._last is not None:  # a retransmission of the INVITE
                 self._send(self._last)
@@ -153,6 +161,8 @@ class InboundSipCall:
             self._send_to(response_to(request, 200, "OK"), source)
             if self.state is InboundState.ANSWERED:
                 self._ended()
+            elif self.state is InboundState.CLOSING:
+                self._over()
         elif method == "INVITE" and self.state is InboundState.ANSWERED:
             ok = response_to(request, 200, "OK").with_header("Content-Type", "application/sdp")
             self._send_to(replace(ok, body=self._answer_sdp), source)  # re-INVITE: unchanged
@@ -176,13 +186,16 @@ class InboundSipCall:
 
     def _resend_ok(self) -> None:
         self._resend = None
-        if self.state is not InboundState.ANSWERED or self._last is None:
+        if self.state not in (InboundState.ANSWERED, InboundState.CLOSING) or self._last is None:
             return
         self._waited += self._interval
         if self._waited >= 64 * T1:  # never ACKed: the call is gone (§13.3.1.4)
             log.warning("call from %s: our 200 OK was never ACKed", self.caller)
-            self.hang_up()
-            self._notify_ended()
+            notify = self.state is InboundState.ANSWERED
+            self._send_bye()
+            self._over()
+            if notify:
+                self._notify_ended()
             return
         self._send(self._last)
         self._interval = min(self._interval * 2, T2)
@@ -201,11 +214,20 @@ class InboundSipCall:
         if self.listener is not None:
             self.listener.ended()
 
+    def _send_bye(self) -> None:
+        if self._dialog is not None:
+            bye = self._dialog.request("BYE", via=self._carrier.endpoint.via(self.source))
+            endpoint = self._carrier.endpoint
+            ClientTransaction(endpoint, bye, self.source, lambda r: None, lambda: None)
+
+    def _stop_media(self) -> None:
+        self._carrier.ticking.discard(self.bridge)
+        self.bridge.close()
+
     def _over(self) -> None:
         if self.state is InboundState.OVER:
             return
         self.state = InboundState.OVER
         self._stop_resending()
-        self._carrier.ticking.discard(self.bridge)
-        self.bridge.close()
+        self._stop_media()
         self._carrier.inbound_over(self)
