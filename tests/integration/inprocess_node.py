@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -30,9 +31,17 @@ class InProcessNode:
 
 
 @contextlib.asynccontextmanager
-async def serving(data_dir: Path) -> AsyncIterator[InProcessNode]:
+async def serving(
+    data_dir: Path, overrides: Mapping[str, Any] | None = None
+) -> AsyncIterator[InProcessNode]:
     settings = load_settings(
-        {"data_dir": data_dir, "turn_port": closed_port(), "host": "127.0.0.1"}, environ={}
+        {
+            "data_dir": data_dir,
+            "turn_port": closed_port(),
+            "host": "127.0.0.1",
+            **(overrides or {}),
+        },
+        environ={},
     )
     config = node_config(settings)
     tls = prepare_tls(config.server)

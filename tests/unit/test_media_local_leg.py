@@ -206,6 +206,24 @@ def test_telephone_events_reach_the_leg_and_subscribers_who_negotiated_them() ->
     assert forwarder.streams("app")  # the leg subscribes like anyone
 
 
+def test_a_legs_own_telephone_events_reach_subscribers_one_timestamp_per_event() -> None:
+    """A phone's key presses relayed by its carrier (gateways/sip): each new event gets a
+    timestamp of its own even when no audio was sent between them."""
+    clock = Clock()
+    _, sinks, leg = call({"bob": {"opus": 111, "telephone-event": 126}}, clock)
+    end_1 = bytes([1, 0x8A, 0x03, 0xC0])
+    leg.send_telephone_event(DIGIT_1, new_event=True)
+    leg.send_telephone_event(end_1, new_event=False)
+    leg.send_telephone_event(DIGIT_1, new_event=True)
+    events = [p for p in sinks["bob"].rtp if p.payload_type == 126]
+    assert [p.payload for p in events] == [DIGIT_1, end_1, DIGIT_1]
+    assert [p.marker for p in events] == [True, False, True]
+    assert events[0].timestamp == events[1].timestamp != events[2].timestamp
+    leg.close()
+    leg.send_telephone_event(DIGIT_1, new_event=True)
+    assert len([p for p in sinks["bob"].rtp if p.payload_type == 126]) == 3
+
+
 def test_a_closed_leg_leaves_the_call_and_ignores_later_frames() -> None:
     clock = Clock()
     forwarder, sinks, leg = call({"alice": {}}, clock)

@@ -119,6 +119,7 @@ async def start_automation(
         numbers=numbers,
         ticker=ticker,
         would_deliver=would_deliver,
+        sip=config.sip,
     )
     plane = ServerCallPlane(
         server_calls,

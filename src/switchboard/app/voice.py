@@ -22,9 +22,12 @@ from switchboard.automation.adapters import OwnedNumbers
 from switchboard.automation.incoming_sink import IncomingCallOffers, WouldDeliver
 from switchboard.calling.pstn.dialing import PhoneDialer
 from switchboard.calling.pstn.pending import PendingCalls
+from switchboard.calling.pstn.ports import PhoneCall, PhoneCallListener, VoiceCarrier
 from switchboard.calling.server.calls import ServerCalls
 from switchboard.calling.service import CallingService
 from switchboard.calling.twoparty.offered import OfferedCalls
+from switchboard.core.sections import SipConfig
+from switchboard.gateways.sip import SipCarrier, routing_from_tables
 from switchboard.gateways.voicesim.network import VoiceSimulator
 from switchboard.gateways.voicesim.routes import voice_simulator_routes
 from switchboard.http.auth import Authenticator
@@ -46,6 +49,20 @@ class NumbersTakingCalls:
         return owned is not None and owned.calling.allows_inbound
 
 
+class CarrierByRoute:
+    """One VoiceCarrier over two: a number a SIP route takes goes to the trunks, any other
+    to the simulator's phones."""
+
+    def __init__(self, sip: SipCarrier, simulator: VoiceSimulator) -> None:
+        self._sip = sip
+        self._simulator = simulator
+
+    def dial(self, caller_id: str, number: str, listener: PhoneCallListener) -> PhoneCall:
+        if self._sip.routes(number):
+            return self._sip.dial(caller_id, number, listener)
+        return self._simulator.dial(caller_id, number, listener)
+
+
 @dataclass(frozen=True, slots=True)
 class Voice:
     dialer: PhoneDialer
@@ -53,6 +70,7 @@ class Voice:
     simulator: VoiceSimulator
     offers: IncomingCallOffers
     user_calls: OfferedCalls
+    sip: SipCarrier | None = None
 
     def routes(self, authenticator: Authenticator) -> list[BaseRoute]:
         return voice_simulator_routes(self.simulator, authenticator)
@@ -67,6 +85,7 @@ async def start_voice(
     numbers: OwnedNumbers,
     ticker: EndpointTicker,
     would_deliver: WouldDeliver | None = None,
+    sip: SipConfig | None = None,
 ) -> Voice:
     offers = IncomingCallOffers(would_deliver)
     pending = PendingCalls(
@@ -78,10 +97,20 @@ async def start_voice(
     simulator = VoiceSimulator(pending, EspeakTextToSpeech(), recognizer=PocketsphinxRecognizer())
     ticker.add(simulator)
     stack.callback(ticker.remove, simulator)
-    dialer = PhoneDialer(calling.server_calls, media, simulator)
+    carrier: VoiceCarrier = simulator
+    trunks: SipCarrier | None = None
+    if sip is not None and sip.trunks:
+        routing = routing_from_tables(sip.trunks, sip.routes)  # TrunkConfigError: no start
+        trunks = SipCarrier(routing, pending, host=sip.host, port=sip.port)
+        await trunks.start()
+        stack.push_async_callback(trunks.stop)
+        ticker.add(trunks)
+        stack.callback(ticker.remove, trunks)
+        carrier = CarrierByRoute(trunks, simulator)
+    dialer = PhoneDialer(calling.server_calls, media, carrier)
     await dialer.start()
     stack.push_async_callback(dialer.stop)
     user_calls = OfferedCalls(calling.two_party, calling.server_calls, server_calls, offers)
     await user_calls.start()
     stack.push_async_callback(user_calls.stop)
-    return Voice(dialer, pending, simulator, offers, user_calls)
+    return Voice(dialer, pending, simulator, offers, user_calls, trunks)

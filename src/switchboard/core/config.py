@@ -39,6 +39,7 @@ from switchboard.core.sections import (
     NumbersConfig,
     RecordingConfig,
     ServerConfig,
+    SipConfig,
     SmsConfig,
     StorageConfig,
     TurnConfig,
@@ -123,6 +124,12 @@ class Settings:
     # checked and applied (idempotently) by switchboard.numbers at start.
     carriers: tuple[Mapping[str, Any], ...] = ()
     numbers: tuple[Mapping[str, Any], ...] = ()
+    # SIP trunks (gateways/sip/, docs/sip.md): top-level [[trunks]] and [[routes]] tables,
+    # checked when the node starts; none: phone calls go to the voice simulator only.
+    trunks: tuple[Mapping[str, Any], ...] = ()
+    routes: tuple[Mapping[str, Any], ...] = ()
+    sip_host: str = "127.0.0.1"  # the SIP socket (UDP) and RTP ports bind here
+    sip_port: int = 5060
     # SMS (sms/, docs/sms.md)
     sms_rate_per_number_per_minute: float = 200.0  # over it, messages wait in the queue
     sms_rate_burst: int = 10  # messages a number may send at once before the rate applies
@@ -289,7 +296,7 @@ def load_settings(
                 if key != "subscriptions":
                     raise ConfigError(f"Unknown setting 'events.{key}' in {path}")
                 values["events_subscriptions"] = _event_subscriptions(value)
-        for name in ("carriers", "numbers"):  # top-level arrays of tables, even with [server]
+        for name in ("carriers", "numbers", "trunks", "routes"):  # top-level arrays of tables
             if name in document:
                 values[name] = _tables(name, document[name])
 
@@ -327,6 +334,7 @@ _PREFIXES: dict[type[Any], str] = {
     SmsConfig: "sms_",
     AutomationConfig: "automation_",
     RecordingConfig: "recording_",
+    SipConfig: "sip_",
 }
 
 
@@ -360,4 +368,5 @@ def node_config(settings: Settings) -> NodeConfig:
         sms=sections[SmsConfig],
         automation=sections[AutomationConfig],
         recording=sections[RecordingConfig],
+        sip=sections[SipConfig],
     )

@@ -173,6 +173,17 @@ class NumbersConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class SipConfig:
+    """SIP trunks: the node's SIP socket and the ``[[trunks]]`` / ``[[routes]]`` tables
+    (checked by gateways/sip when the node starts; docs/sip.md)."""
+
+    host: str = "127.0.0.1"
+    port: int = 5060
+    trunks: tuple[Mapping[str, Any], ...] = ()
+    routes: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class SmsConfig:
     rate_per_number_per_minute: float = 200.0  # over it, messages wait in the queue
     rate_burst: int = 10  # messages a number may send at once before the rate applies
@@ -225,3 +236,4 @@ class NodeConfig:
     sms: SmsConfig = SmsConfig()
     automation: AutomationConfig = AutomationConfig()
     recording: RecordingConfig = RecordingConfig()
+    sip: SipConfig = SipConfig()

@@ -74,6 +74,7 @@ class LocalLeg:
         self._seq = random.getrandbits(16)
         self._ts = random.getrandbits(32)
         self._last_sent: float | None = None
+        self._event_ts: int | None = None  # the RTP timestamp of the telephone event sent
         self._sources: dict[int, str] = {}  # outgoing SSRC (towards this leg) → publisher
         self._listeners: dict[str, tuple[OpusDecoder, FrameHandler]] = {}
         self._on_event: TelephoneEventHandler | None = None
@@ -124,6 +125,30 @@ class LocalLeg:
         self._seq = (self._seq + 1) & 0xFFFF
         self._ts = (self._ts + FRAME_SAMPLES) & 0xFFFFFFFF
         self._forwarder.receive_rtp(packet, len(packet), now)
+
+    def send_telephone_event(self, payload: bytes, *, new_event: bool) -> None:
+        """Publish one RFC 4733 packet (a phone's key press relayed from its carrier): every
+        packet of one event carries the timestamp the event began at (``new_event``: now)."""
+        if self.closed:
+            return
+        if new_event or self._event_ts is None:
+            self._event_ts = self._ts  # and a frame of the timeline, so the next event
+            self._ts = (self._ts + FRAME_SAMPLES) & 0xFFFFFFFF  # differs without audio
+        marker = _MARKER if new_event else 0
+        header = _HEADER.pack(
+            0x90,
+            marker | EVENT_PT,
+            self._seq,
+            self._event_ts,
+            self.ssrc,
+            0xBEDE,
+            1,
+            AUDIO_LEVEL_ID << 4,
+            127,
+        )
+        packet = header + payload
+        self._seq = (self._seq + 1) & 0xFFFF
+        self._forwarder.receive_rtp(packet, len(packet), self._clock())
 
     def set_audience(self, participant_ids: Collection[str] | None) -> None:
         """Only these participants hear the leg (ACS ``playTo``); None: everyone again."""

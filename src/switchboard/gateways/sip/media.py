@@ -1,0 +1,179 @@
+"""RtpBridge: one SIP call's RTP (G.711, RFC 4733) ⇄ its LocalLeg on the SFU (48 kHz PCM).
+
+    trunk ─RTP─▶ datagram_received ─▶ audio: JitterBuffer ; telephone-event: the leg's
+        RFC 4733 path at once (so ``recognize`` sees the key), a new event per timestamp
+    tick() every 20 ms (the node's EndpointTicker):
+        JitterBuffer.pop ─▶ G.711 decode ─▶ 8 → 48 kHz ─▶ leg.send_audio
+        what the leg heard since the last tick, every publisher mixed ─▶ 48 → 8 kHz ─▶
+        G.711 encode ─▶ one RTP packet to the trunk (silence when nothing was heard)
+    a telephone event another participant sends (RFC 4733 at 48 kHz) ─▶ relayed at 8 kHz
+
+RTP goes to the address the SDP named until a packet arrives from elsewhere (symmetric RTP:
+behind NAT the source is the address that works); only the SDP's address and the trunks'
+hosts may send it (anyone else's packets are dropped, so nobody can speak into or take over
+the call by guessing its port). RTCP is not sent (left: docs/sip.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import struct
+from typing import cast
+
+import numpy as np
+
+from switchboard.gateways.sip import g711
+from switchboard.gateways.sip.jitter import JitterBuffer
+from switchboard.gateways.sip.sdp import Media
+from switchboard.media.local_leg import LocalLeg
+from switchboard.media.rtp import RtpPacket, RtpParseError
+
+log = logging.getLogger(__name__)
+
+SAMPLES_8K = 160
+SAMPLES_48K = 960
+_EVENT = struct.Struct(">BBH")
+
+
+class RtpBridge(asyncio.DatagramProtocol):
+    def __init__(self, peer_hosts: frozenset[str] = frozenset()) -> None:
+        self.peer_hosts = peer_hosts  # besides the SDP's address, who may send us RTP
+        self.transport: asyncio.DatagramTransport | None = None
+        self.media: Media | None = None
+        self.leg: LocalLeg | None = None
+        self.remote: tuple[str, int] | None = None
+        self.jitter = JitterBuffer()
+        self.received = 0
+        self.sent = 0
+        self.events_received = 0
+        self._ssrc = random.getrandbits(32)
+        self._seq = random.getrandbits(16)
+        self._ts = random.getrandbits(32)
+        self._mix: np.ndarray | None = None
+        self._last_event_ts: int | None = None
+        self._last_ended = False
+        self._remote_ssrc: int | None = None
+        self._relayed_event_ts: int | None = None
+        self._relay_start = 0
+
+    @property
+    def port(self) -> int:
+        assert self.transport is not None
+        return int(self.transport.get_extra_info("sockname")[1])
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # 3.11's selector datagram transport is not a DatagramTransport subclass
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def set_media(self, media: Media) -> None:
+        self.media = media
+        self.remote = (media.address, media.port)
+
+    def connect(self, leg: LocalLeg) -> None:
+        self.leg = leg
+        leg.listen_all(self._heard)
+        leg.on_telephone_event(self._event_in_call)
+
+    def close(self) -> None:
+        if self.leg is not None:
+            self.leg.listen_all(None)
+            self.leg.on_telephone_event(None)
+            self.leg = None
+        if self.transport is not None:
+            self.transport.close()
+
+    # ── from the trunk ───────────────────────────────────────────────────────────────
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        media = self.media
+        if media is None:
+            return
+        try:
+            packet = RtpPacket.parse(data)
+        except RtpParseError:
+            return
+        if addr[0] != media.address and addr[0] not in self.peer_hosts:
+            return  # not the carrier: nobody else may speak into the call
+        self.remote = (addr[0], addr[1])  # symmetric RTP
+        if packet.payload_type == media.payload_type:
+            if packet.ssrc != self._remote_ssrc:
+                self._remote_ssrc = packet.ssrc
+                self.jitter.reset()
+            self.received += 1
+            self.jitter.push(packet.sequence_number, packet.payload)
+        elif packet.payload_type == media.event_payload_type and len(packet.payload) == 4:
+            self._event_from_trunk(packet)
+
+    def _event_from_trunk(self, packet: RtpPacket) -> None:
+        if self.leg is None:
+            return
+        event, flags, duration = _EVENT.unpack(packet.payload)
+        end = bool(flags & 0x80)
+        # a new timestamp is a new event; so is a press after an ended one (a sender that
+        # replays a recording repeats its timestamps)
+        new_event = packet.timestamp != self._last_event_ts or (self._last_ended and not end)
+        self._last_event_ts = packet.timestamp
+        self._last_ended = end
+        self.events_received += new_event
+        scaled = _EVENT.pack(event, flags, min(0xFFFF, duration * 6))  # 8 kHz → 48 kHz units
+        self.leg.send_telephone_event(scaled, new_event=new_event)
+
+    # ── from the call ────────────────────────────────────────────────────────────────
+
+    def _heard(self, publisher: str, pcm: bytes) -> None:
+        samples = np.frombuffer(pcm, dtype="<i2")
+        if samples.size != SAMPLES_48K:
+            return
+        if self._mix is None:
+            self._mix = samples.astype(np.int32)
+        else:
+            self._mix += samples
+
+    def _event_in_call(self, publisher: str, payload: bytes, timestamp: int) -> None:
+        media = self.media
+        if media is None or media.event_payload_type is None or len(payload) != 4:
+            return
+        new_event = timestamp != self._relayed_event_ts
+        if new_event:
+            self._relayed_event_ts = timestamp
+            self._relay_start = self._ts
+        event, flags, duration = _EVENT.unpack(payload)
+        scaled = _EVENT.pack(event, flags, duration // 6)
+        self._send(media.event_payload_type, scaled, self._relay_start, marker=new_event)
+
+    # ── every 20 ms ──────────────────────────────────────────────────────────────────
+
+    def tick(self) -> None:
+        media = self.media
+        if media is None or self.leg is None:
+            return
+        payload = self.jitter.pop()
+        if payload is not None and len(payload) == SAMPLES_8K:
+            pcm = g711.upsample_8k_to_48k(g711.decode(media.codec, payload))
+            self.leg.send_audio(pcm.tobytes())
+        mix, self._mix = self._mix, None
+        if mix is None:
+            out = g711.SILENCE[media.codec]
+        else:
+            clipped = np.clip(mix, -32768, 32767).astype(np.int16)
+            out = g711.encode(media.codec, g711.downsample_48k_to_8k(clipped))
+        self._send(media.payload_type, out, self._ts, marker=False)
+        self._ts = (self._ts + SAMPLES_8K) & 0xFFFFFFFF
+
+    def _send(self, pt: int, payload: bytes, timestamp: int, *, marker: bool) -> None:
+        if self.transport is None or self.remote is None or self.transport.is_closing():
+            return
+        packet = RtpPacket(pt, self._seq, timestamp, self._ssrc, payload, marker)
+        self._seq = (self._seq + 1) & 0xFFFF
+        self.transport.sendto(bytes(packet), self.remote)
+        self.sent += 1
+
+
+async def open_bridge(host: str, peer_hosts: frozenset[str] = frozenset()) -> RtpBridge:
+    loop = asyncio.get_running_loop()
+    _, bridge = await loop.create_datagram_endpoint(
+        lambda: RtpBridge(peer_hosts), local_addr=(host, 0)
+    )
+    return bridge

@@ -1,0 +1,160 @@
+"""SDP offer/answer (RFC 3264) for G.711 telephony: PCMU/PCMA and telephone-event, sans-I/O.
+
+offer(address, port, codecs) ─▶ bytes: one audio m-line, our codecs in preference order,
+    telephone-event/8000 0-16, ptime 20
+parse_sdp(bytes) ─▶ SessionDescription (connection address, audio port, payload types,
+    telephone-event pt, direction) ─ anything else ─▶ SipParseError
+answer_to(offer, address, port, our codecs) ─▶ (the agreed Media, answer bytes)
+    no common codec ─▶ None (the caller answers 488)
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from switchboard.gateways.sip.errors import SipParseError
+
+STATIC = {"PCMU": 0, "PCMA": 8}  # RFC 3551 static payload types, 8 kHz
+EVENT_RATE = 8000
+DEFAULT_EVENT_PT = 101
+_session_ids = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """What both sides agreed: where RTP goes and how it is encoded."""
+
+    address: str
+    port: int
+    codec: str  # PCMU | PCMA
+    payload_type: int
+    event_payload_type: int | None  # telephone-event/8000, None: the peer has none
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDescription:
+    address: str
+    port: int
+    formats: tuple[int, ...]
+    rtpmap: dict[int, str]  # pt → "encoding/rate" as written
+    direction: str  # sendrecv | sendonly | recvonly | inactive
+
+    def codec_pt(self, codec: str) -> int | None:
+        for pt in self.formats:
+            mapped = self.rtpmap.get(pt)
+            if mapped is not None and mapped.split("/")[0].upper() == codec:
+                return pt
+            if mapped is None and STATIC.get(codec) == pt:
+                return pt
+        return None
+
+    def event_pt(self) -> int | None:
+        for pt in self.formats:
+            mapped = self.rtpmap.get(pt, "")
+            if mapped.lower().startswith("telephone-event/8000"):
+                return pt
+        return None
+
+
+def offer(address: str, port: int, codecs: tuple[str, ...]) -> bytes:
+    pts = [STATIC[c] for c in codecs]
+    return _render(address, port, list(zip(codecs, pts, strict=True)), DEFAULT_EVENT_PT)
+
+
+def answer_to(
+    remote: SessionDescription, address: str, port: int, codecs: tuple[str, ...]
+) -> tuple[Media, bytes] | None:
+    """Our answer: the first of the offer's codecs we take (the offerer's preference)."""
+    chosen: tuple[str, int] | None = None
+    for pt in remote.formats:
+        for codec in codecs:
+            if remote.codec_pt(codec) == pt:
+                chosen = (codec, pt)
+                break
+        if chosen is not None:
+            break
+    if chosen is None:
+        return None
+    event = remote.event_pt()
+    media = Media(remote.address, remote.port, chosen[0], chosen[1], event)
+    return media, _render(address, port, [chosen], event)
+
+
+def negotiated(answer: SessionDescription, codecs: tuple[str, ...]) -> Media | None:
+    """The media an answer to our offer agreed on (its first codec that we offered)."""
+    for pt in answer.formats:
+        for codec in codecs:
+            if answer.codec_pt(codec) == pt:
+                return Media(answer.address, answer.port, codec, pt, answer.event_pt())
+    return None
+
+
+def parse_sdp(body: bytes) -> SessionDescription:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SipParseError("SDP is not UTF-8") from None
+    session_address: str | None = None
+    media_address: str | None = None
+    port: int | None = None
+    formats: tuple[int, ...] = ()
+    rtpmap: dict[int, str] = {}
+    direction = "sendrecv"
+    in_audio = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        kind, eq, value = line.partition("=")
+        if not eq or len(kind) != 1:
+            continue
+        if kind == "m":
+            in_audio = value.startswith("audio ") and port is None
+            if in_audio:
+                parts = value.split()
+                if len(parts) < 4 or not parts[1].isdigit():
+                    raise SipParseError("bad m= line")
+                port = int(parts[1])
+                formats = tuple(_pt(p) for p in parts[3:])
+        elif kind == "c":
+            parts = value.split()
+            if len(parts) != 3 or parts[0] != "IN":
+                raise SipParseError("bad c= line")
+            if in_audio:
+                media_address = parts[2]
+            elif port is None:
+                session_address = parts[2]
+        elif kind == "a" and in_audio:
+            name, _, attr = value.partition(":")
+            if name == "rtpmap":
+                pt_text, _, encoding = attr.partition(" ")
+                rtpmap[_pt(pt_text)] = encoding.strip()
+            elif name in ("sendrecv", "sendonly", "recvonly", "inactive"):
+                direction = name
+    address = media_address or session_address
+    if port is None or address is None or port > 65535:
+        raise SipParseError("no audio stream with an address")
+    return SessionDescription(address, port, formats, rtpmap, direction)
+
+
+def _pt(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or int(text) > 127:
+        raise SipParseError("bad payload type")
+    return int(text)
+
+
+def _render(address: str, port: int, codecs: list[tuple[str, int]], event_pt: int | None) -> bytes:
+    session = next(_session_ids)
+    pts = [str(pt) for _, pt in codecs] + ([str(event_pt)] if event_pt is not None else [])
+    lines = [
+        "v=0",
+        f"o=switchboard {session} {session} IN IP4 {address}",
+        "s=switchboard",
+        f"c=IN IP4 {address}",
+        "t=0 0",
+        f"m=audio {port} RTP/AVP {' '.join(pts)}",
+    ]
+    lines += [f"a=rtpmap:{pt} {codec}/8000" for codec, pt in codecs]
+    if event_pt is not None:
+        lines += [f"a=rtpmap:{event_pt} telephone-event/8000", f"a=fmtp:{event_pt} 0-16"]
+    lines += ["a=ptime:20", "a=sendrecv"]
+    return ("\r\n".join(lines) + "\r\n").encode()

@@ -1,0 +1,192 @@
+"""SIPp as the carrier for the SIP trunk tests: the node's trunks and routes, SIPp runs, and
+the test's own RTP end for SIPp's answered calls (test_sip_calls.py, test_sip_inbound.py).
+
+The node's ``[[trunks]]``: ``sipp`` (SIPp on ``trunk_port``), ``second`` and ``authed`` (one
+more SIPp on ``second_port``, the latter with digest credentials), ``tcp`` (SIPp over TCP on
+``tcp_port``); ``[[routes]]`` send +1555… to sipp, +1556… to second then sipp, +1557… to
+second, +1558… to authed, +1559… to tcp. Each test runs SIPp scenarios
+(tests/integration/sipp/*.xml) to their end and asserts SIPp's exit status (0: every message
+it expected came, in order).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from switchboard.gateways.sip import g711
+from switchboard.media.audio.dtmf import DtmfDetector
+from switchboard.media.rtp import RtpPacket
+from tests.integration.calling_clients import closed_port
+from tests.integration.inprocess_node import InProcessNode, serving
+
+SIPP = shutil.which("sipp")
+SCENARIOS = Path(__file__).parent / "sipp"
+CALLEE = "+15550001234"  # a number the test route sends to SIPp's trunk
+FAILOVER_CALLEE = "+15560001234"  # route: the second trunk (503 there), then the first
+RINGING_CALLEE = "+15570001234"  # route: the second trunk only
+AUTH_CALLEE = "+15580001234"  # route: the second trunk, with digest credentials
+TCP_CALLEE = "+15590001234"  # route: a trunk signalled over TCP
+USERNAME, PASSWORD = "switchboard", "s3cret-trunk"
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def trunk_port() -> int:
+    return free_udp_port()
+
+
+@pytest.fixture(scope="module")
+def second_port() -> int:
+    return free_udp_port()
+
+
+@pytest.fixture(scope="module")
+def tcp_port() -> int:
+    return closed_port()
+
+
+@pytest.fixture(scope="module")
+def sip_port() -> int:
+    return free_udp_port()
+
+
+@pytest.fixture(scope="module")
+async def node(
+    tmp_path_factory: pytest.TempPathFactory,
+    trunk_port: int,
+    second_port: int,
+    tcp_port: int,
+    sip_port: int,
+) -> AsyncIterator[InProcessNode]:
+    assert SIPP is not None, "sipp (Debian sip-tester) is missing: scripts/test installs it"
+    second = {"host": "127.0.0.1", "port": second_port, "options_seconds": 0}
+    overrides = {
+        "sip_port": sip_port,
+        "trunks": [
+            {"name": "sipp", "host": "127.0.0.1", "port": trunk_port, "options_seconds": 0},
+            {"name": "second", **second},
+            {"name": "authed", "username": USERNAME, "password": PASSWORD, **second},
+            {
+                "name": "tcp",
+                "host": "127.0.0.1",
+                "port": tcp_port,
+                "transport": "tcp",
+                "options_seconds": 0,
+            },
+        ],
+        "routes": [
+            {"name": "test", "pattern": r"\+1555[0-9]{7}", "trunks": ["sipp"]},
+            {"name": "failover", "pattern": r"\+1556[0-9]{7}", "trunks": ["second", "sipp"]},
+            {"name": "ringing", "pattern": r"\+1557[0-9]{7}", "trunks": ["second"]},
+            {"name": "auth", "pattern": r"\+1558[0-9]{7}", "trunks": ["authed"]},
+            {"name": "tcp", "pattern": r"\+1559[0-9]{7}", "trunks": ["tcp"]},
+        ],
+    }
+    async with serving(tmp_path_factory.mktemp("sip"), overrides) as served:
+        yield served
+
+
+class RtpSink(asyncio.DatagramProtocol):
+    """The carrier's media end for SIPp's answered calls: counts the PCMU frames with speech."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.loud_frames = 0
+        self.loud = asyncio.Event()
+        self.keys: list[str] = []  # in-band DTMF heard
+        self.key_heard = asyncio.Event()
+        self._detector = DtmfDetector(8000)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        packet = RtpPacket.parse(data)
+        if packet.payload_type != 0:
+            return
+        self.frames += 1
+        pcm = g711.decode("PCMU", packet.payload)
+        for key in self._detector.feed(pcm.tobytes()):
+            self.keys.append(key.value)
+            self.key_heard.set()
+        samples = pcm.astype(np.float64)
+        if samples.size and float(np.sqrt(np.mean(samples * samples))) > 300:
+            self.loud_frames += 1
+            if self.loud_frames >= 25:  # half a second of the prompt
+                self.loud.set()
+
+
+@pytest.fixture
+async def rtp_sink() -> AsyncIterator[tuple[RtpSink, int]]:
+    loop = asyncio.get_running_loop()
+    transport, sink = await loop.create_datagram_endpoint(RtpSink, local_addr=("127.0.0.1", 0))
+    yield sink, int(transport.get_extra_info("sockname")[1])
+    transport.close()
+
+
+async def sipp(scenario: str, port: int, *args: str) -> asyncio.subprocess.Process:
+    """SIPp running ``scenario`` (a file here, or ``builtin:`` one of its own) for one call."""
+    assert SIPP is not None
+    if scenario.startswith("builtin:"):
+        chosen = ["-sn", scenario.removeprefix("builtin:")]
+    else:
+        chosen = ["-sf", str(SCENARIOS / scenario)]
+    return await asyncio.create_subprocess_exec(
+        SIPP,
+        *args,
+        *chosen,
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-m",
+        "1",
+        "-timeout",
+        "60",
+        "-timeout_error",
+        "-nostdin",
+        *(["-trace_msg", "-trace_err"] if os.environ.get("SIPP_TRACE") else []),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def listening_on_tcp(port: int) -> None:
+    """Until a socket listens on the loopback TCP port (/proc/net/tcp: state 0A); SIPp tells
+    nobody when it is ready, so the kernel's table is polled (for at most 10 s)."""
+    wanted = f"0100007F:{port:04X}"
+
+    def listening() -> bool:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        return any(line.split()[1] == wanted and line.split()[3] == "0A" for line in lines)
+
+    for _ in range(500):
+        if await asyncio.to_thread(listening):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"nothing listens on TCP port {port}")
+
+
+async def finished(process: asyncio.subprocess.Process) -> int:
+    """SIPp's exit status once its one call is over: 0 when the scenario ran as written."""
+    _, stderr = await process.communicate()
+    assert process.returncode is not None
+    if process.returncode != 0:
+        print(stderr.decode(errors="replace"))
+    return process.returncode
