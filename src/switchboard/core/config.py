@@ -19,6 +19,7 @@ from typing import Any
 
 from switchboard.core.config_checks import (
     SECTIONS,
+    TABLE_ARRAYS,
     check_sections,
     check_settings,
     nearest,
@@ -283,7 +284,7 @@ def load_settings(
         for key, value in section.items():
             name = key.replace("-", "_")
             if name in SECTIONS and section is document:
-                continue  # [[carriers]], [[numbers]] and [events] are read below
+                continue  # [events] and the arrays of tables are read below
             if isinstance(value, dict):
                 raise ConfigError(f"Unknown section [server.{key}] in {path}")
             if name not in fields:
@@ -296,7 +297,7 @@ def load_settings(
                 if key != "subscriptions":
                     raise ConfigError(f"Unknown setting 'events.{key}' in {path}")
                 values["events_subscriptions"] = _event_subscriptions(value)
-        for name in ("carriers", "numbers", "trunks", "routes"):  # top-level arrays of tables
+        for name in TABLE_ARRAYS:  # top-level arrays of tables
             if name in document:
                 values[name] = _tables(name, document[name])
 

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from switchboard.core.config import Settings
 
 # The top-level tables a config file may hold; anything else is a typo to point out.
-SECTIONS = ("server", "events", "carriers", "numbers")
+TABLE_ARRAYS = ("carriers", "numbers", "trunks", "routes")  # [[carriers]] …: lists of tables
+SECTIONS = ("server", "events", *TABLE_ARRAYS)
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _HTTP_SERVERS = ("uvicorn", "granian")
 _PORTS = ("port", "media_port_min", "media_port_max")  # turn_*: traversal/plan.py
