@@ -28,10 +28,12 @@ from xdist.scheduler import LoadScopeScheduling
 
 MEDIA_GROUP = "media"
 
-# Modules (by file name) whose checks depend on media flowing in real time; a new module named
-# in the existing style (test_*_audio.py, test_*_browser.py, ...) joins the group by itself.
+# Modules (by file name) whose checks depend on media flowing in real time: audio energy, a
+# tone heard on the far side, media over UDP or TURN, speech, a browser's WebRTC. A new module
+# named in the existing style (test_*_audio.py, test_*_browser.py, ...) joins by itself.
 MEDIA_MODULE = re.compile(
-    r"^test_.*(audio|media|browser|voice|speech|ivr|udp|turn_relay|calling_signaling).*\.py$"
+    r"^test_.*(audio|media|browser|voice|speech|ivr|udp|turn_relay|calling|group_call|server_calls)"
+    r".*\.py$"
 )
 SERVER_DIRS = ("integration", "multinode", "e2e", "fuzz")
 
