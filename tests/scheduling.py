@@ -12,6 +12,10 @@ xdist's own ``xdist_group`` marks cannot do this under pytest 9.2: xdist 3.8 tag
 by rewriting ``item._nodeid``, which pytest no longer reads, so every marked test is scheduled
 alone. The groups are therefore computed from node ids, by the scheduler below.
 
+Every worker must collect the same node ids: a parameter that goes into a test id must be the
+same in every process (a literal, not ``uuid.uuid4()`` or ``time.time()``), or xdist stops with
+"Different tests were collected between gw0 and gw1".
+
 Groups go out in collection order, so each worker sorts its items (stably: within a module the
 order pytest chose for its fixtures is kept) longest chain first: the media group, then the
 modules that start servers, then the quick ones, which fill the gaps at the end.
