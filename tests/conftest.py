@@ -11,11 +11,13 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
 from switchboard.storage import Database
+from tests.scheduling import GroupScheduling, sort_items
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "SWITCHBOARD_TEST_POSTGRES_URL", f"postgresql://{getpass.getuser()}@127.0.0.1:5432/test"
@@ -77,3 +79,13 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    sort_items(config, items)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own choice
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> GroupScheduling | None:
+    """``--dist loadgroup`` (scripts/test): the groups of tests/scheduling.py."""
+    return GroupScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None

@@ -95,7 +95,9 @@ class EventReceiver:
             await self._runner.cleanup()
             self._runner = None
 
-    async def wait_until(self, condition: Callable[[], bool], within: float = 10.0) -> None:
+    async def wait_until(self, condition: Callable[[], bool], within: float = 30.0) -> None:
+        # 30 s: only a failing test waits it out; 10 s was missed by retried deliveries on a
+        # machine busy with two test workers and their servers.
         deadline = time.monotonic() + within
         while not condition():
             if time.monotonic() > deadline:
