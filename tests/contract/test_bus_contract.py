@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import anyio
 import pytest
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from switchboard.bus.base import Bus, Subscription
 from switchboard.bus.memory import MemoryBus
 from switchboard.bus.queue import SubscriptionClosed
 from switchboard.bus.redis import RedisBus
+from switchboard.core.errors import BusUnavailableError
 
 pytestmark = pytest.mark.anyio
 
@@ -315,6 +315,6 @@ async def test_bus_reconnects_and_delivers_after_its_connection_is_killed(
 async def test_start_fails_when_redis_is_unreachable() -> None:
     node = RedisBus("redis://127.0.0.1:1/0", namespace=_namespace())
     assert await node.ping() is False
-    with pytest.raises(RedisConnectionError):
+    with pytest.raises(BusUnavailableError, match="cannot reach Redis"):
         await node.start()
     assert await node.ping() is False

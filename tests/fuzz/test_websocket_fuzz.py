@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidMessage
 from websockets.sync.client import ClientConnection, connect
 
 from switchboard.calling.signaling.protocol import PROTOCOL as CALLING_PROTOCOL
@@ -122,14 +122,26 @@ def _ws_url(target: FuzzTarget, path: str) -> str:
     return target.server.endpoint.replace("https://", "wss://", 1) + path
 
 
+def _connect(url: str, **options: Any) -> ClientConnection:
+    """``connect``, once more if the server closed the connection before answering the
+    handshake. Seen about once in four runs of this module on a loaded 2-core machine, never
+    reproduced alone (cause not found yet: the closing note of 2026-12-07 says where to look);
+    these tests fuzz frames on open sockets, not the opening itself."""
+    try:
+        opened: ClientConnection = connect(url, **options)
+    except InvalidMessage:
+        opened = connect(url, **options)
+    return opened
+
+
 @contextlib.contextmanager
 def calling_device(target: FuzzTarget, token: str) -> Iterator[ClientConnection]:
     """A registered device (the register ack read)."""
-    with connect(
+    with _connect(
         _ws_url(target, "/calling/signaling"),
         ssl=target.tls,
         additional_headers={"Authorization": f"Bearer {token}"},
-        subprotocols=[CALLING_PROTOCOL],  # type: ignore[list-item]
+        subprotocols=[CALLING_PROTOCOL],
         max_size=None,
         open_timeout=HANDSHAKE_TIMEOUT,
     ) as ws:
@@ -142,7 +154,7 @@ def calling_device(target: FuzzTarget, token: str) -> Iterator[ClientConnection]
 @contextlib.contextmanager
 def chat_listener(target: FuzzTarget, token: str) -> Iterator[ClientConnection]:
     """A chat real-time socket, live (the hello frame read)."""
-    with connect(
+    with _connect(
         _ws_url(target, "/chat/realtime"),
         ssl=target.tls,
         additional_headers={"Authorization": f"Bearer {token}"},

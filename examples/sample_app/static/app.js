@@ -18,7 +18,7 @@ const app = {
   friends: [], // [{ name, userId, threadId }]
   directory: [], // [{ name, userId }] of everyone signed in (names of meeting guests)
   selected: null, // the friend whose chat is open
-  opening: null, // { friend, arrived: [live messages] } while a chat's history loads
+  opening: null, // a token of the latest openChat (an older one's history is dropped)
   shown: new Set(), // ids of the messages shown in the open chat
   agent: null, // CallAgent
   chat: null, // ChatRealtimeClient
@@ -191,38 +191,44 @@ async function openChat(friend) {
   $("chat-with").textContent = `with ${friend.name}`;
   $("chat-input").disabled = $("chat-form").querySelector("button").disabled = false;
   $(`friend-${friend.name}`)?.classList.remove("unread");
-  await refreshFriends();
-  // Messages that arrive live while the history loads wait for it (the history may hold them
-  // too): each message is shown once, in order.
-  const opening = { friend, arrived: [] };
-  app.opening = opening;
-  app.shown = new Set();
   $("messages").replaceChildren();
+  app.shown = new Set();
+  const opening = (app.opening = {});
+  await refreshFriends();
   const history = await api("GET", `/api/chat/${encodeURIComponent(friend.name)}`);
   if (app.opening !== opening) return; // another chat was opened meanwhile
-  app.opening = null;
-  for (const message of history) appendMessage(message.id, message.senderId, message.message);
-  for (const event of opening.arrived) appendMessage(event.id, event.sender.rawId, event.message);
+  // Live messages shown while the history loaded are newer: the history goes before them,
+  // without the ones already shown.
+  const first = $("messages").firstChild;
+  for (const message of history) {
+    const li = messageItem(message.id, message.senderId, message.message);
+    if (li) $("messages").insertBefore(li, first);
+  }
 }
 
 function showMessage(event) {
   const friend = app.friends.find((f) => f.threadId === event.threadId);
-  if (friend && friend.name === app.opening?.friend.name) {
-    app.opening.arrived.push(event);
-  } else if (friend && friend.name === app.selected?.name) {
+  if (friend && friend.name === app.selected?.name) {
     appendMessage(event.id, event.sender.rawId, event.message);
   } else if (friend) {
     $(`friend-${friend.name}`)?.classList.add("unread");
   }
 }
 
-function appendMessage(id, senderId, text) {
-  if (app.shown.has(id)) return;
+/** A message's list item, or null when it is shown already (history and live overlap). */
+function messageItem(id, senderId, text) {
+  if (app.shown.has(id)) return null;
   app.shown.add(id);
   const li = document.createElement("li");
   const mine = senderId === app.me.userId;
   li.className = mine ? "mine" : "theirs";
   li.textContent = mine ? text : `${nameOf(senderId)}: ${text}`;
+  return li;
+}
+
+function appendMessage(id, senderId, text) {
+  const li = messageItem(id, senderId, text);
+  if (!li) return;
   $("messages").append(li);
   li.scrollIntoView();
 }
