@@ -13,6 +13,7 @@ import hmac
 import json
 import socket
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,9 +66,13 @@ class EventReceiver:
     _accepted: list[str] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     port: int = 0
+    # Every URL of this receiver starts with it: deliveries meant for an earlier receiver
+    # that had the same port (retries of another test's events, on either test worker) are
+    # answered 410 and not counted.
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def url(self, path: str = "/events") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://127.0.0.1:{self.port}/{self.token}{path}"
 
     @property
     def notifications(self) -> list[Received]:
@@ -105,9 +110,12 @@ class EventReceiver:
             await asyncio.sleep(0.02)
 
     async def _handle(self, request: web.Request) -> web.Response:
+        prefix = f"/{self.token}"
+        if not request.path.startswith(prefix):
+            return web.Response(status=410, text="not this receiver")
         received = Received(
             request.method,
-            request.path,
+            request.path.removeprefix(prefix),
             {k.lower(): v for k, v in request.headers.items()},
             await request.read(),
         )
