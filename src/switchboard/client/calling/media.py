@@ -159,11 +159,17 @@ async def settle_connect_tasks(pc: RTCPeerConnection, within: float = 2.0) -> No
         and (frame := getattr(task.get_coro(), "cr_frame", None)) is not None
         and frame.f_locals.get("self") is pc
     ]
+    for task in mine:
+        # Retrieved whenever it ends, even after ``within`` (a loaded machine): never
+        # reported as an exception nobody retrieved.
+        task.add_done_callback(_retrieve)
     if mine:
         await asyncio.wait(mine, timeout=within)
-        for task in mine:
-            if task.done() and not task.cancelled():
-                task.exception()  # retrieved: not reported as never retrieved
+
+
+def _retrieve(task: asyncio.Task[object]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 class CallMedia:
