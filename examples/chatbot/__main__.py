@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import socket
 import sys
 
 import uvicorn
@@ -20,6 +18,7 @@ import uvicorn
 from examples.chatbot.bot import ChatBot, create_app
 from examples.chatbot.setup import sign_in, subscribe_messages
 from examples.sample_app.settings import AppSettings
+from examples.serving import run_until_interrupted, webhook_socket
 
 READY_PREFIX = "Chat bot: "
 
@@ -36,12 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.switchboard:
         parser.error("give --switchboard or set SWITCHBOARD_CONNECTION_STRING")
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
-    sock.listen(128)  # the validation handshake waits in the backlog until uvicorn serves
-    host, port = sock.getsockname()[:2]
-    public = f"http://{host}:{port}"
+    sock, public = webhook_socket(args.host, args.port)
     settings = AppSettings(args.switchboard, args.ca)
 
     async def serve() -> None:
@@ -50,14 +44,16 @@ def main(argv: list[str] | None = None) -> int:
         server = uvicorn.Server(uvicorn.Config(create_app(bot), log_level="warning"))
         task = asyncio.create_task(server.serve(sockets=[sock]))
         await asyncio.to_thread(
-            subscribe_messages, settings, f"chatbot-{port}", f"{public}/events", user_id
+            subscribe_messages,
+            settings,
+            f"chatbot-{sock.getsockname()[1]}",
+            f"{public}/events",
+            user_id,
         )
         print(f"{READY_PREFIX}{args.name} {user_id} {public}", flush=True)
         await task
 
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops
-        asyncio.run(serve())
-    return 0
+    return run_until_interrupted(serve())
 
 
 if __name__ == "__main__":

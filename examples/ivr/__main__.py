@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import socket
 import sys
 
 import uvicorn
@@ -18,6 +16,7 @@ import uvicorn
 from examples.ivr.app import IvrSettings, create_app
 from examples.ivr.setup import phone_number, subscribe_incoming_calls
 from examples.sample_app.settings import AppSettings
+from examples.serving import run_until_interrupted, webhook_socket
 
 READY_PREFIX = "IVR: "
 
@@ -34,12 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.switchboard:
         parser.error("give --switchboard or set SWITCHBOARD_CONNECTION_STRING")
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
-    sock.listen(128)  # the validation handshake waits in the backlog until uvicorn serves
-    host, port = sock.getsockname()[:2]
-    public = f"http://{host}:{port}"
+    sock, public = webhook_socket(args.host, args.port)
     switchboard = AppSettings(args.switchboard, args.ca)
     app, _ = create_app(IvrSettings(switchboard, public, args.agent))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
@@ -53,9 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{READY_PREFIX}{number} {public}", flush=True)
         await task
 
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops
-        asyncio.run(serve())
-    return 0
+    return run_until_interrupted(serve())
 
 
 if __name__ == "__main__":

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import socket
 import sys
 
 import uvicorn
 
 from examples.ivr.setup import phone_number, subscribe_incoming_calls
 from examples.sample_app.settings import AppSettings
+from examples.serving import run_until_interrupted, webhook_socket
 from examples.voicebot.bot import create_app
 
 READY_PREFIX = "Voice bot: "
@@ -33,12 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.switchboard:
         parser.error("give --switchboard or set SWITCHBOARD_CONNECTION_STRING")
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
-    sock.listen(128)  # the validation handshake waits in the backlog until uvicorn serves
-    host, port = sock.getsockname()[:2]
-    public = f"http://{host}:{port}"
+    sock, public = webhook_socket(args.host, args.port)
     switchboard = AppSettings(args.switchboard, args.ca)
     app, _ = create_app(switchboard, public)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
@@ -47,14 +41,16 @@ def main(argv: list[str] | None = None) -> int:
         task = asyncio.create_task(server.serve(sockets=[sock]))
         number = await asyncio.to_thread(phone_number, switchboard, area_code=args.area_code)
         await asyncio.to_thread(
-            subscribe_incoming_calls, switchboard, f"voicebot-{port}", f"{public}/events", number
+            subscribe_incoming_calls,
+            switchboard,
+            f"voicebot-{sock.getsockname()[1]}",
+            f"{public}/events",
+            number,
         )
         print(f"{READY_PREFIX}{number} {public}", flush=True)
         await task
 
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops
-        asyncio.run(serve())
-    return 0
+    return run_until_interrupted(serve())
 
 
 if __name__ == "__main__":

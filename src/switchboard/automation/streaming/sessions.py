@@ -198,11 +198,8 @@ class MediaStreams:
         if subscription is None:
             raise StreamStateError("Media streaming is not started.")
         await self._check_callback(callback_uri)
-        subscription.stop_context = context
-        subscription.stop_callback_uri = call.callback_for(callback_uri)
         streams.audio = None
-        subscription.socket.close()
-        self._update_sink(streams)
+        self._stopping(streams, subscription, context, call.callback_for(callback_uri))
 
     async def start_transcription(
         self,
@@ -256,13 +253,24 @@ class MediaStreams:
         if subscription is None:
             raise StreamStateError("Transcription is not started.")
         await self._check_callback(callback_uri)
-        subscription.stop_context = context
-        subscription.stop_callback_uri = call.callback_for(callback_uri)
         streams.text = None
-        subscription.socket.close()
-        self._update_sink(streams)
+        self._stopping(streams, subscription, context, call.callback_for(callback_uri))
 
     # --- internals --------------------------------------------------------------------------
+
+    def _stopping(
+        self,
+        streams: CallStreams,
+        subscription: MediaSubscription | TranscriptionSubscription,
+        context: str | None,
+        callback_uri: str,
+    ) -> None:
+        """A stopped subscription (already out of ``streams``): its socket closes, and the
+        Stopped callback (sent when it has) carries the stop request's context and URI."""
+        subscription.stop_context = context
+        subscription.stop_callback_uri = callback_uri
+        subscription.socket.close()
+        self._update_sink(streams)
 
     def _streams(self, call: CallConnection) -> CallStreams:
         streams = self._calls.get(call.call_connection_id)
