@@ -17,6 +17,8 @@ import asyncio
 
 import pytest
 from azure.communication.callautomation import (
+    CallAutomationClient,
+    CallConnectionProperties,
     DtmfTone,
     PhoneNumberIdentifier,
     RecognizeInputType,
@@ -68,6 +70,19 @@ __all__ = [
 ]
 
 
+async def place_call(
+    client: CallAutomationClient, callee: str, callback_url: str, our_number: str
+) -> CallConnectionProperties:
+    """createCall to ``callee`` from our purchased number (the route sends it to a trunk)."""
+    return await sync(
+        lambda: client.create_call(
+            PhoneNumberIdentifier(callee),
+            callback_url,
+            source_caller_id_number=PhoneNumberIdentifier(our_number),
+        )
+    )
+
+
 async def test_create_call_over_the_trunk_is_answered_and_the_carrier_hears_the_prompt(
     node: InProcessNode,
     our_number: str,
@@ -79,13 +94,7 @@ async def test_create_call_over_the_trunk_is_answered_and_the_carrier_hears_the_
     carrier = await sipp("uas_answer.xml", trunk_port, "-key", "rtp_port", str(rtp_port))
     client = client_of(node)
     async with asyncio.timeout(60):
-        created = await sync(
-            lambda: client.create_call(
-                PhoneNumberIdentifier(CALLEE),
-                receiver.url("/out"),
-                source_caller_id_number=PhoneNumberIdentifier(our_number),
-            )
-        )
+        created = await place_call(client, CALLEE, receiver.url("/out"), our_number)
         connected = await receiver.event("CallConnected")
         assert connected["callConnectionId"] == created.call_connection_id
         connection = client.get_call_connection(str(created.call_connection_id))
@@ -115,13 +124,7 @@ async def test_sipps_own_uas_echoes_our_rtp_and_the_app_recognizes_its_own_keys(
     carrier = await sipp("builtin:uas", trunk_port, "-rtp_echo", "-mp", str(echo_port))
     client = client_of(node)
     async with asyncio.timeout(60):
-        created = await sync(
-            lambda: client.create_call(
-                PhoneNumberIdentifier(CALLEE),
-                receiver.url("/echo"),
-                source_caller_id_number=PhoneNumberIdentifier(our_number),
-            )
-        )
+        created = await place_call(client, CALLEE, receiver.url("/echo"), our_number)
         await receiver.event("CallConnected")
         connection = client.get_call_connection(str(created.call_connection_id))
         await sync(
@@ -155,13 +158,7 @@ async def test_dtmf_the_app_sends_to_the_phone_reaches_the_carrier_in_band(
     carrier = await sipp("uas_answer.xml", trunk_port, "-key", "rtp_port", str(rtp_port))
     client = client_of(node)
     async with asyncio.timeout(60):
-        created = await sync(
-            lambda: client.create_call(
-                PhoneNumberIdentifier(CALLEE),
-                receiver.url("/keys"),
-                source_caller_id_number=PhoneNumberIdentifier(our_number),
-            )
-        )
+        created = await place_call(client, CALLEE, receiver.url("/keys"), our_number)
         await receiver.event("CallConnected")
         connection = client.get_call_connection(str(created.call_connection_id))
         await sync(
@@ -190,13 +187,7 @@ async def test_a_trunk_over_tcp_carries_the_call_and_its_bye(
     carrier = await sipp("uas_answer.xml", tcp_port, "-t", "t1", "-key", "rtp_port", str(rtp_port))
     client = client_of(node)
     async with asyncio.timeout(60):
-        created = await sync(
-            lambda: client.create_call(
-                PhoneNumberIdentifier(TCP_CALLEE),
-                receiver.url("/tcp"),
-                source_caller_id_number=PhoneNumberIdentifier(our_number),
-            )
-        )
+        created = await place_call(client, TCP_CALLEE, receiver.url("/tcp"), our_number)
         await receiver.event("CallConnected")
         connection = client.get_call_connection(str(created.call_connection_id))
         await sync(lambda: connection.play_media(TextSource(text="Over TCP."), play_to="all"))
@@ -236,13 +227,7 @@ async def test_the_carrier_hanging_up_first_disconnects_the_app(
     carrier = await sipp("uas_hangs_up.xml", trunk_port, "-key", "rtp_port", str(rtp_port))
     client = client_of(node)
     async with asyncio.timeout(60):
-        created = await sync(
-            lambda: client.create_call(
-                PhoneNumberIdentifier(CALLEE),
-                receiver.url("/dropped"),
-                source_caller_id_number=PhoneNumberIdentifier(our_number),
-            )
-        )
+        created = await place_call(client, CALLEE, receiver.url("/dropped"), our_number)
         connected = await receiver.event("CallConnected")
         assert connected["callConnectionId"] == created.call_connection_id
         disconnected = await receiver.event("CallDisconnected")
@@ -263,13 +248,7 @@ async def test_a_trunks_503_fails_over_to_the_routes_next_trunk(
     carrier = await sipp("uas_answer.xml", trunk_port, "-key", "rtp_port", str(rtp_port))
     client = client_of(node)
     async with asyncio.timeout(60):
-        created = await sync(
-            lambda: client.create_call(
-                PhoneNumberIdentifier(FAILOVER_CALLEE),
-                receiver.url("/failover"),
-                source_caller_id_number=PhoneNumberIdentifier(our_number),
-            )
-        )
+        created = await place_call(client, FAILOVER_CALLEE, receiver.url("/failover"), our_number)
         await receiver.event("CallConnected")
         assert await finished(troubled) == 0  # it answered 503 and got its ACK
         connection = client.get_call_connection(str(created.call_connection_id))
@@ -294,13 +273,7 @@ async def test_a_trunk_that_asks_for_digest_credentials_gets_them(
     )
     client = client_of(node)
     async with asyncio.timeout(60):
-        created = await sync(
-            lambda: client.create_call(
-                PhoneNumberIdentifier(AUTH_CALLEE),
-                receiver.url("/auth"),
-                source_caller_id_number=PhoneNumberIdentifier(our_number),
-            )
-        )
+        created = await place_call(client, AUTH_CALLEE, receiver.url("/auth"), our_number)
         await receiver.event("CallConnected")  # SIPp answers only a verified INVITE (else 403)
         connection = client.get_call_connection(str(created.call_connection_id))
         await sync(lambda: connection.hang_up(is_for_everyone=True))
@@ -321,13 +294,7 @@ async def test_an_unanswered_add_participant_is_canceled_at_its_timeout(
     ringing = await sipp("uas_ring_cancel.xml", second_port)
     client = client_of(node)
     async with asyncio.timeout(60):
-        created = await sync(
-            lambda: client.create_call(
-                PhoneNumberIdentifier(CALLEE),
-                receiver.url("/cancel"),
-                source_caller_id_number=PhoneNumberIdentifier(our_number),
-            )
-        )
+        created = await place_call(client, CALLEE, receiver.url("/cancel"), our_number)
         await receiver.event("CallConnected")
         connection = client.get_call_connection(str(created.call_connection_id))
         await sync(
