@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import uvloop
 
+from bench.window import measured_window
 from switchboard.media.audio.dtmf import tone_frames
 from switchboard.media.audio.frames import SILENT_FRAME, rms_dbfs
 from switchboard.media.audio.speech import PocketsphinxRecognizer
@@ -156,18 +157,14 @@ async def run(calls: int, seconds: float) -> dict[str, float]:
         if call.phone.first_loud_at is not None:
             call.answer_to_audio = call.phone.first_loud_at - started
         call.recognize()
-    late_before = ticker.late_ticks
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    await asyncio.sleep(seconds)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    late = ticker.late_ticks - late_before
+    window = await measured_window(seconds, lambda: ticker.late_ticks)
     latencies = sorted(x for c in made for x in c.prompt_latencies)
     answers = sorted(c.answer_to_audio for c in made if c.answer_to_audio is not None)
     result = {
         "calls": calls,
-        "cpu_share": cpu / wall,
-        "late_ticks": late,
-        "recognitions_per_s": sum(c.done for c in made) / wall,
+        "cpu_share": window.cpu_share,
+        "late_ticks": window.late_ticks,
+        "recognitions_per_s": sum(c.done for c in made) / window.wall,
         "failures": sum(c.failed for c in made),
         "prompt_start_p50_ms": 1000 * statistics.median(latencies) if latencies else -1,
         "prompt_start_p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))]
@@ -210,14 +207,10 @@ async def ceiling(calls: int, seconds: float) -> dict[str, float]:
         phone.listen("app", lambda frame: None)
         ticker.add(sender)
     await asyncio.sleep(1.0)
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    late_before = ticker.late_ticks
-    await asyncio.sleep(seconds)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    late = ticker.late_ticks - late_before
+    window = await measured_window(seconds, lambda: ticker.late_ticks)
     await ticker.stop()
     await node.stop()
-    return {"calls": calls, "cpu_share": cpu / wall, "late_ticks": late}
+    return {"calls": calls, "cpu_share": window.cpu_share, "late_ticks": window.late_ticks}
 
 
 def main() -> None:

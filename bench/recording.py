@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import uvloop
 
+from bench.window import measured_window
 from switchboard.automation.ports import CallbackData
 from switchboard.core.clock import SystemClock
 from switchboard.core.events import IntegrationEvent
@@ -142,11 +143,7 @@ async def run(
         for i in range(recordings)
     ]
     await asyncio.sleep(1.0)
-    late_before = service.late_ticks
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    await asyncio.sleep(seconds)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    late = service.late_ticks - late_before
+    window = await measured_window(seconds, lambda: service.late_ticks)
     stopping_at = time.time()
     lasted = sum(stopping_at - m.started for m in started)  # wall time each ran, to the stop
     await asyncio.gather(*(service.stop_recording(m.recording_id) for m in started))
@@ -158,12 +155,12 @@ async def run(
     await node.stop()
     return {
         "recordings": recordings,
-        "cpu_share": cpu / wall,
-        "late_ticks": late,
+        "cpu_share": window.cpu_share,
+        "late_ticks": window.late_ticks,
         "recorded_ratio": recorded / 1000 / lasted,
         "chunks": chunks,
         "file_events": len(events.events),
-        "per_core": recordings / (cpu / wall),
+        "per_core": recordings / window.cpu_share,
     }
 
 
@@ -177,14 +174,10 @@ async def ceiling(calls: int, seconds: float) -> dict[str, float]:
         listener = await node.add_local_participant(f"group:bench-{index}", "listener")
         listener.listen_all(lambda publisher, pcm: None)
     await asyncio.sleep(1.0)
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    late_before = ticker.late_ticks
-    await asyncio.sleep(seconds)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    late = ticker.late_ticks - late_before
+    window = await measured_window(seconds, lambda: ticker.late_ticks)
     await ticker.stop()
     await node.stop()
-    return {"calls": calls, "cpu_share": cpu / wall, "late_ticks": late}
+    return {"calls": calls, "cpu_share": window.cpu_share, "late_ticks": window.late_ticks}
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ from typing import Any
 import uvloop
 from websockets.asyncio.server import ServerConnection, serve
 
+from bench.window import measured_window
 from switchboard.automation.call_plane import CallIds, EndpointMedia
 from switchboard.automation.models import CallConnection, CallConnectionState
 from switchboard.automation.streaming import frames
@@ -184,10 +185,7 @@ async def streamed(calls: int, seconds: float, port: int, *, ceiling: bool) -> d
     await asyncio.sleep(1.0)  # sockets connect
     for phone in phones:
         ticker.add(phone)
-    late_before = ticker.late_ticks
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    await asyncio.sleep(seconds)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    window = await measured_window(seconds, lambda: ticker.late_ticks)
     for phone in phones:
         ticker.remove(phone)
     dropped = sum(s.dropped_frames for s in sockets)
@@ -202,8 +200,8 @@ async def streamed(calls: int, seconds: float, port: int, *, ceiling: bool) -> d
     await node.stop()
     return {
         "onsets": {f"/{tag}-{i}": p.onsets for i, p in enumerate(phones)},
-        "cpu_share": cpu / wall,
-        "late_ticks": ticker.late_ticks - late_before,
+        "cpu_share": window.cpu_share,
+        "late_ticks": window.late_ticks,
         "dropped_frames": dropped,
     }
 
