@@ -32,7 +32,6 @@ from switchboard.storage.database import Database
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL_SECONDS = 60.0
-ACCESS_KEYS_CHANGED = "resource.access_keys_changed"
 
 
 def signing_key_ring(database: Database, auth: AuthConfig, clock: Clock) -> SigningKeyRing:
