@@ -147,24 +147,29 @@ def ice_configuration(servers: Sequence[IceServer]) -> RTCConfiguration:
     )
 
 
-async def settle_connect_tasks(pc: RTCPeerConnection, within: float = 2.0) -> None:
+def connect_tasks(pc: RTCPeerConnection) -> list[asyncio.Task[object]]:
     """aiortc starts ICE in a task of its own (``RTCPeerConnection.__connect``) that nobody
     awaits; closed under it, that task raises ``InvalidStateError`` and the loop reports an
-    exception never retrieved. Await this connection's such tasks, ignoring what they raise."""
+    exception never retrieved. This connection's such tasks, taken *before* it closes (one that
+    fails during the close is no longer among the running tasks afterwards)."""
     current = asyncio.current_task()
-    mine = [
+    return [
         task
         for task in asyncio.all_tasks()
         if task is not current
         and (frame := getattr(task.get_coro(), "cr_frame", None)) is not None
         and frame.f_locals.get("self") is pc
     ]
-    for task in mine:
+
+
+async def settle_connect_tasks(tasks: list[asyncio.Task[object]], within: float = 2.0) -> None:
+    """Let them end, ignoring what they raise."""
+    for task in tasks:
         # Retrieved whenever it ends, even after ``within`` (a loaded machine): never
         # reported as an exception nobody retrieved.
         task.add_done_callback(_retrieve)
-    if mine:
-        await asyncio.wait(mine, timeout=within)
+    if tasks:
+        await asyncio.wait(tasks, timeout=within)
 
 
 def _retrieve(task: asyncio.Task[object]) -> None:
@@ -278,8 +283,9 @@ class CallMedia:
             self._video_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._video_task
+        connecting = connect_tasks(self.pc)
         await self.pc.close()
-        await settle_connect_tasks(self.pc)
+        await settle_connect_tasks(connecting)
 
     def probe(self, participant_id: str) -> AudioProbe:
         return self.probes.setdefault(participant_id, AudioProbe())
