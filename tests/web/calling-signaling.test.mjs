@@ -61,8 +61,8 @@ test("start() registers over the subprotocol and resolves with the registration"
   const { signaling, logged, last } = recordedSignaling();
   const started = signaling.start();
   await settle();
-  assert.equal(last().url, "wss://sb.test:8443/calling/signaling?access_token=t");
-  assert.equal(last().protocols, PROTOCOL);
+  assert.equal(last().url, "wss://sb.test:8443/calling/signaling");
+  assert.deepEqual(last().protocols, [PROTOCOL, "access_token.t"]);
   const frame = register(last());
   assert.deepEqual(Object.keys(frame).sort(), ["id", "type", "v"]); // a new device
   const registration = await started;
@@ -231,7 +231,7 @@ test("4001 asks for a fresh token; none to be had stops with 4001", async (t) =>
   register(last());
   last().serverClose(4001);
   await clock.advance(50);
-  assert.match(last().url, /access_token=t2/);
+  assert.deepEqual(last().protocols, [PROTOCOL, "access_token.t2"]);
   last().open();
   last().serverClose(4001);
   await clock.advance(100);

@@ -34,7 +34,7 @@ from switchboard.calling.signaling.protocol import (
 from switchboard.calling.signaling.requests import Pong, Register, Unregister, parse_request
 from switchboard.core.clock import Clock
 from switchboard.core.errors import SwitchboardError
-from switchboard.http.websocket import close_quietly
+from switchboard.http.websocket import close_quietly, offered_subprotocols
 from switchboard.http.websocket_session import (
     HeartbeatSession,
     HeartbeatSettings,
@@ -70,8 +70,7 @@ class CallingSignaling:
         )
 
     async def handle(self, websocket: WebSocket) -> None:
-        offered = websocket.scope.get("subprotocols") or []
-        if PROTOCOL not in offered:
+        if PROTOCOL not in offered_subprotocols(websocket):
             await websocket.accept()
             await close_quietly(websocket, CLOSE_PROTOCOL, f"Use the subprotocol {PROTOCOL}.")
             return
