@@ -255,3 +255,38 @@ test("stop() unregisters, closes with 1000, and does not call onClosed", async (
   await clock.advance(1000);
   assert.equal(sockets.length, 1);
 });
+
+test("a token source that fails once registered is retried with backoff: calling goes on", async (t) => {
+  const clock = fakeClock(t);
+  let calls = 0;
+  const { signaling, logged, last, sockets } = recordedSignaling({
+    getToken: async () => {
+      calls += 1;
+      if (calls === 2 || calls === 3) throw new Error("token server down");
+      return `t${calls}`;
+    },
+  });
+  signaling.start();
+  await settle();
+  register(last());
+  last().serverClose(4001);
+  for (let i = 0; i < 6 && sockets.length < 2; i += 1) await clock.advance(1000);
+  assert.equal(calls, 4);
+  assert.equal(sockets.length, 2);
+  assert.deepEqual(last().protocols, [PROTOCOL, "access_token.t4"]);
+  register(last());
+  assert.deepEqual(logged("closed"), []);
+  assert.deepEqual(logged("registered"), [["dev-1"], ["dev-1"]]);
+  signaling.stop();
+});
+
+test("a token source that fails before the first registration fails start()", async (t) => {
+  fakeClock(t);
+  const { signaling, sockets } = recordedSignaling({
+    getToken: async () => {
+      throw new Error("no token for you");
+    },
+  });
+  await assert.rejects(signaling.start(), /no token for you/);
+  assert.equal(sockets.length, 0);
+});

@@ -170,6 +170,10 @@ export class Signaling {
       url: () => url,
       protocol: PROTOCOL,
       getToken: options.getToken,
+      // A token the app cannot give before the first registration fails start() (as ACS's
+      // createCallAgent does); later, the app still wants the agent: retry with the backoff,
+      // as long as it takes (a token server down during an outage must not end calling).
+      tokenErrors: () => (this.#firstRegistration ? "stop" : "retry"),
       closeAction: (code) => {
         if (FATAL.has(code)) return "stop";
         return code === SignalingCloseCode.UNAUTHORIZED ? "refresh" : "retry";

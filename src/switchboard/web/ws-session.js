@@ -132,6 +132,8 @@ export const SessionCloseCode = Object.freeze({
  * @property {boolean} stopped  It ended because of stop().
  */
 
+/** @typedef {"retry" | "stop"} TokenErrorAction */
+
 /**
  * @template F  The protocol's server frames.
  * @typedef {object} WsSessionOptions
@@ -140,8 +142,9 @@ export const SessionCloseCode = Object.freeze({
  * @property {string} protocol  The WebSocket subprotocol the server answers with.
  * @property {(refresh: boolean) => (string | null | Promise<string | null>)} getToken  A token
  *   for each connect; with `refresh`, a fresh one (null: none can be had, stop with 4001).
- * @property {"retry" | "stop"} [tokenErrors]  When getToken throws: report it (onError) and
- *   retry after a backoff, or stop with 1006 (default "stop").
+ * @property {TokenErrorAction | (() => TokenErrorAction)} [tokenErrors]  When getToken throws:
+ *   report it (onError) and retry after a backoff, or stop with 1006 (default "stop"); a
+ *   function is asked at each failure.
  * @property {(code: number) => CloseAction} closeAction
  * @property {Record<string, unknown>} pong  The answer to a `ping` frame.
  * @property {boolean} [idlePong]  Also send a pong after an incoming frame when nothing was
@@ -331,7 +334,9 @@ export class WsSession {
         token = await options.getToken(refresh);
       } catch (error) {
         if (!current()) return;
-        if (options.tokenErrors !== "retry") throw error;
+        const onTokenError =
+          typeof options.tokenErrors === "function" ? options.tokenErrors() : options.tokenErrors;
+        if (onTokenError !== "retry") throw error;
         options.onError?.(error);
         await this.#sleep(this.#backoff(attempt++));
         continue;
