@@ -417,7 +417,11 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         clock=clock,
         # Request id, errors and metrics in one layer (http/context.py says why); CORS
         # outside it, on what browser SDKs call with a user token (http/cors.py).
-        asgi=CorsMiddleware(RequestContextMiddleware(router, metrics), cors, BROWSER_PATHS),
+        asgi=CorsMiddleware(
+            RequestContextMiddleware(router, metrics, access_log=config.server.access_log),
+            cors,
+            BROWSER_PATHS,
+        ),
         stack=stack,
     )
     upkeep = TaskScope("node upkeep")
