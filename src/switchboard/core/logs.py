@@ -51,7 +51,7 @@ class LogFormat(StrEnum):
 
 LOG_FORMATS = tuple(f.value for f in LogFormat)
 
-# Loggers of the servers we embed, shown under our names (the issue: INFO lines under
+# Loggers of the servers (and the migration tool) we embed, shown under our names (the issue: INFO lines under
 # "uvicorn.error" read as errors). Children ("uvicorn.error.x") keep their suffix.
 _RENAMED = {
     "uvicorn.error": "switchboard.http.uvicorn",
@@ -59,6 +59,7 @@ _RENAMED = {
     "uvicorn.access": "switchboard.http.uvicorn",
     "granian": "switchboard.http.granian",
     "_granian": "switchboard.http.granian",
+    "alembic": "switchboard.storage.migrations",
 }
 
 

@@ -1,6 +1,12 @@
 """Prometheus request metrics: a per-app registry, a pure ASGI middleware and a /metrics endpoint.
 
-Other components register their own collectors on ``Metrics.registry``.
+Other components register their own collectors on ``Metrics.registry`` (app/observability.py
+does, one per domain): most read counters their component keeps anyway, when scraped. What
+needs I/O to know (an SMS queue's depth is a query) is an async sampler, awaited by the
+endpoint before it renders:
+
+    GET /metrics ─▶ Metrics.sample(): every sampler (a failing one is logged; its series keep
+        their last values) ─▶ generate_latest(registry): every collector's collect()
 
 The request metrics are plain counters in dicts, turned into Prometheus families only when
 ``/metrics`` is scraped (a custom collector). prometheus_client's own Counter/Histogram take
@@ -11,6 +17,8 @@ loop's thread, so no lock is needed.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterator
 from time import perf_counter
@@ -27,7 +35,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["UNMATCHED_ROUTE", "Metrics", "MetricsMiddleware", "metrics_endpoint"]
+__all__ = ["UNMATCHED_ROUTE", "Metrics", "MetricsMiddleware", "Sampler", "metrics_endpoint"]
+
+log = logging.getLogger(__name__)
+
+# Refreshes what a collector will report; awaited on each scrape, before rendering.
+Sampler = Callable[[], Awaitable[None]]
 
 UNMATCHED_ROUTE = "unmatched"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
@@ -58,6 +71,21 @@ class Metrics:
         self._latency: dict[tuple[str, str], _Latency] = {}
         self.in_flight = 0
         self.registry.register(_RequestCollector(self))
+        self._samplers: list[Sampler] = []
+
+    def add(self, collector: Collector, sampler: Sampler | None = None) -> None:
+        """Register a component's collector, and what to await before each scrape."""
+        self.registry.register(collector)
+        if sampler is not None:
+            self._samplers.append(sampler)
+
+    async def sample(self) -> None:
+        """Run every sampler; one that fails (the database is down) is logged, not raised:
+        the rest of the page still answers."""
+        results = await asyncio.gather(*(s() for s in self._samplers), return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                log.warning("a metrics sampler failed: %s", result, exc_info=result)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one finished request and record its latency."""
@@ -166,6 +194,7 @@ def metrics_endpoint(metrics: Metrics) -> Callable[[Request], Awaitable[Response
     """A Starlette endpoint serving ``metrics`` in the Prometheus text format."""
 
     async def endpoint(request: Request) -> Response:
+        await metrics.sample()
         body, content_type = metrics.render()
         return Response(body, status_code=200, media_type=content_type)
 
