@@ -51,8 +51,8 @@ class LogFormat(StrEnum):
 
 LOG_FORMATS = tuple(f.value for f in LogFormat)
 
-# Loggers of the servers (and the migration tool) we embed, shown under our names (the issue: INFO lines under
-# "uvicorn.error" read as errors). Children ("uvicorn.error.x") keep their suffix.
+# Loggers of the servers (and the migration tool) we embed, shown under our names (INFO lines
+# under "uvicorn.error" read as errors). Children ("uvicorn.error.x") keep their suffix.
 _RENAMED = {
     "uvicorn.error": "switchboard.http.uvicorn",
     "uvicorn": "switchboard.http.uvicorn",
