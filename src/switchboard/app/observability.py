@@ -90,6 +90,5 @@ def register_metrics(metrics: Metrics, parts: Observed) -> LoopLagMonitor:
     if isinstance(parts.media, LocalMediaNode):
         metrics.add(MediaNodeMetrics(parts.media))
     metrics.add(TurnMetrics(parts.relay))
-    if parts.sip is not None:
-        metrics.add(SipTrunkMetrics(parts.sip))
+    metrics.add(SipTrunkMetrics(parts.sip))
     return lag

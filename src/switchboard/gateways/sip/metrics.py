@@ -12,7 +12,9 @@ from switchboard.gateways.sip.carrier import SipCarrier, TrunkHealth
 
 
 class SipTrunkMetrics(Collector):
-    def __init__(self, carrier: SipCarrier) -> None:
+    """``carrier`` None (no trunks configured): the families, with no series."""
+
+    def __init__(self, carrier: SipCarrier | None) -> None:
         self._carrier = carrier
 
     def collect(self) -> Iterator[Metric]:
@@ -26,8 +28,10 @@ class SipTrunkMetrics(Collector):
             "Calls a SIP trunk carries now, either way.",
             labels=("trunk",),
         )
-        health = self._carrier.health
-        for name in sorted(self._carrier.routing.trunks):
+        carrier = self._carrier
+        trunks = sorted(carrier.routing.trunks) if carrier is not None else []
+        health = carrier.health if carrier is not None else {}
+        for name in trunks:
             state = health.get(name) or TrunkHealth()
             up.add_metric((name,), 1 if state.up else 0)
             active.add_metric((name,), state.active)
