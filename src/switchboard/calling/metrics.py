@@ -13,7 +13,6 @@ joined (their ParticipantAdded); group, Room and server calls have no setup of t
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 
 from prometheus_client.core import (
@@ -26,9 +25,9 @@ from prometheus_client.registry import Collector
 
 from switchboard.calling.lifecycle import Lifecycle, LifecycleKind
 from switchboard.calling.twoparty.calls import CallEventSink
+from switchboard.core.histogram import Histogram
 
 SETUP_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
-_BUCKET_LABELS = [*(repr(b) for b in SETUP_BUCKETS), "+Inf"]
 
 
 def _kind(fact: Lifecycle) -> str:
@@ -44,8 +43,7 @@ class CallMetrics(Collector):
         self._ringing: dict[str, tuple[float, str]] = {}  # 1:1 call id → (started at, caller)
         self._started: dict[str, int] = {}  # kind → calls started
         self._ended: dict[tuple[str, int, int], int] = {}  # (kind, code, subcode) → calls
-        self._setup_counts = [0] * (len(SETUP_BUCKETS) + 1)
-        self._setup_sum = 0.0
+        self._setups = Histogram(SETUP_BUCKETS)
 
     def offer(self, events: Sequence[Lifecycle]) -> None:
         for fact in events:
@@ -60,9 +58,7 @@ class CallMetrics(Collector):
                 joined = fact.participant
                 if ringing is not None and joined is not None and joined.user_id != ringing[1]:
                     del self._ringing[fact.call_id]
-                    seconds = max(fact.at - ringing[0], 0.0)
-                    self._setup_counts[bisect_left(SETUP_BUCKETS, seconds)] += 1
-                    self._setup_sum += seconds
+                    self._setups.observe(max(fact.at - ringing[0], 0.0))
             elif fact.kind is LifecycleKind.CALL_ENDED:
                 kind = self._active.pop(fact.call_id, _kind(fact))
                 self._ringing.pop(fact.call_id, None)
@@ -97,13 +93,9 @@ class CallMetrics(Collector):
         for (kind, code, subcode), count in sorted(self._ended.items()):
             ended.add_metric((kind, str(code), str(subcode)), count)
         yield ended
-        cumulative, buckets = 0, []
-        for label, count in zip(_BUCKET_LABELS, self._setup_counts, strict=True):
-            cumulative += count
-            buckets.append((label, float(cumulative)))
         yield HistogramMetricFamily(
             "switchboard_call_setup_seconds",
             "Two-party calls: from startCall until the callee joined.",
-            buckets=buckets,
-            sum_value=self._setup_sum,
+            buckets=self._setups.cumulative(),
+            sum_value=self._setups.total,
         )

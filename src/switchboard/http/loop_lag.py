@@ -11,15 +11,15 @@ task, one timer every ``interval``: nothing on any request's path.
 from __future__ import annotations
 
 import asyncio
-from bisect import bisect_left
 from collections.abc import Iterator
 from time import perf_counter
 
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from switchboard.core.histogram import Histogram
+
 LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-_BUCKET_LABELS = [*(repr(b) for b in LAG_BUCKETS), "+Inf"]
 
 
 class LoopLagMonitor(Collector):
@@ -27,8 +27,7 @@ class LoopLagMonitor(Collector):
         self.interval = interval
         self.last = 0.0
         self._worst = 0.0  # since the last scrape
-        self._counts = [0] * (len(LAG_BUCKETS) + 1)
-        self._sum = 0.0
+        self._lags = Histogram(LAG_BUCKETS)
 
     async def run(self) -> None:
         while True:
@@ -39,8 +38,7 @@ class LoopLagMonitor(Collector):
     def record(self, lag: float) -> None:
         self.last = lag
         self._worst = max(self._worst, lag)
-        self._counts[bisect_left(LAG_BUCKETS, lag)] += 1
-        self._sum += lag
+        self._lags.observe(lag)
 
     def collect(self) -> Iterator[Metric]:
         worst, self._worst = self._worst, self.last
@@ -49,13 +47,9 @@ class LoopLagMonitor(Collector):
             "The worst event-loop lag sampled since the previous scrape.",
             value=worst,
         )
-        cumulative, buckets = 0, []
-        for label, count in zip(_BUCKET_LABELS, self._counts, strict=True):
-            cumulative += count
-            buckets.append((label, float(cumulative)))
         yield HistogramMetricFamily(
             "switchboard_event_loop_lag_seconds",
             "Event-loop lag samples (one every 0.25 s).",
-            buckets=buckets,
-            sum_value=self._sum,
+            buckets=self._lags.cumulative(),
+            sum_value=self._lags.total,
         )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterator
 from time import perf_counter
 
@@ -35,6 +34,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from switchboard.core.histogram import Histogram
+
 __all__ = ["UNMATCHED_ROUTE", "Metrics", "MetricsMiddleware", "Sampler", "metrics_endpoint"]
 
 log = logging.getLogger(__name__)
@@ -49,17 +50,6 @@ _KNOWN_METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
 )
 _OTHER_METHOD = "OTHER"
-_BUCKET_LABELS = [*(repr(float(bound)) for bound in LATENCY_BUCKETS), "+Inf"]
-
-
-class _Latency:
-    """One histogram series: a count per bucket (not cumulative) and the sum."""
-
-    __slots__ = ("counts", "total")
-
-    def __init__(self) -> None:
-        self.counts = [0] * (len(LATENCY_BUCKETS) + 1)  # the last one is +Inf
-        self.total = 0.0
 
 
 class Metrics:
@@ -68,7 +58,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._requests: dict[tuple[str, str, int], int] = {}
-        self._latency: dict[tuple[str, str], _Latency] = {}
+        self._latency: dict[tuple[str, str], Histogram] = {}
         self.in_flight = 0
         self.registry.register(_RequestCollector(self))
         self._samplers: list[Sampler] = []
@@ -94,9 +84,8 @@ class Metrics:
         requests[key] = requests.get(key, 0) + 1
         series = self._latency.get((method, route))
         if series is None:
-            series = self._latency[(method, route)] = _Latency()
-        series.counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
-        series.total += seconds
+            series = self._latency[(method, route)] = Histogram(LATENCY_BUCKETS)
+        series.observe(seconds)
 
     def observe_request(self, scope: Scope, status: int, seconds: float) -> None:
         """observe() labelled from an ASGI scope: its method and matched route template."""
@@ -126,11 +115,7 @@ class Metrics:
             labels=("method", "route"),
         )
         for (method, route), series in list(self._latency.items()):
-            cumulative, buckets = 0, []
-            for label, count in zip(_BUCKET_LABELS, series.counts, strict=True):
-                cumulative += count
-                buckets.append((label, float(cumulative)))
-            duration.add_metric((method, route), buckets, series.total)
+            duration.add_metric((method, route), series.cumulative(), series.total)
         yield duration
         yield GaugeMetricFamily(
             "switchboard_http_requests_in_flight",

@@ -21,22 +21,18 @@ class MediaNodeMetrics(Collector):
     def collect(self) -> Iterator[Metric]:
         node = self._node
         counts = node.counters()
-        packets = CounterMetricFamily(
+        yield _by_direction(
             "switchboard_media_packets",
             "UDP datagrams through the SFU's sockets (RTP, RTCP, ICE, DTLS), by direction.",
-            labels=("direction",),
+            counts.packets_in,
+            counts.packets_out,
         )
-        packets.add_metric(("in",), counts.packets_in)
-        packets.add_metric(("out",), counts.packets_out)
-        yield packets
-        octets = CounterMetricFamily(
+        yield _by_direction(
             "switchboard_media_bytes",
             "UDP payload bytes through the SFU's sockets, by direction (rate × 8: bitrate).",
-            labels=("direction",),
+            counts.bytes_in,
+            counts.bytes_out,
         )
-        octets.add_metric(("in",), counts.bytes_in)
-        octets.add_metric(("out",), counts.bytes_out)
-        yield octets
         yield CounterMetricFamily(
             "switchboard_media_packets_expected",
             "RTP packets publishers sent the SFU, by their sequence numbers.",
@@ -72,3 +68,10 @@ class MediaNodeMetrics(Collector):
             "Participants with a UDP transport on this node's SFU.",
             value=sum(len(call.transports) for call in node.calls.values()),
         )
+
+
+def _by_direction(name: str, documentation: str, inbound: int, outbound: int) -> Metric:
+    family = CounterMetricFamily(name, documentation, labels=("direction",))
+    family.add_metric(("in",), inbound)
+    family.add_metric(("out",), outbound)
+    return family
