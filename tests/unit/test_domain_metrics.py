@@ -15,6 +15,10 @@ from starlette.routing import Route
 from switchboard.calling.lifecycle import Lifecycle, LifecycleKind
 from switchboard.calling.metrics import CallMetrics
 from switchboard.calling.models import BUSY, HUNG_UP, EndReason
+from switchboard.calling.pstn.ports import InboundPhoneCall, PhoneCallListener
+from switchboard.gateways.sip import SipCarrier
+from switchboard.gateways.sip.metrics import SipTrunkMetrics
+from switchboard.gateways.sip.trunks import routing_from_tables
 from switchboard.http.loop_lag import LoopLagMonitor
 from switchboard.http.metrics import Metrics, metrics_endpoint
 
@@ -92,6 +96,31 @@ def test_call_metrics_time_the_setup_count_ends_by_reason_and_pass_every_fact_on
     assert get(ended, {"kind": "two_party", "code": "486", "subcode": "0"}) == 1
     assert get("switchboard_call_setup_seconds_count") == 1  # the busy call had no setup
     assert len(inner.facts) == len(facts) + 2
+
+
+class NoCalls:
+    def incoming(self, call: InboundPhoneCall) -> PhoneCallListener:
+        raise AssertionError("no call was expected")
+
+
+def test_sip_trunks_report_up_down_and_their_active_calls() -> None:
+    routing = routing_from_tables(
+        [{"name": "east", "host": "127.0.0.1"}, {"name": "west", "host": "127.0.0.2"}], []
+    )
+    carrier = SipCarrier(routing, NoCalls())
+    registry = registry_of(SipTrunkMetrics(carrier))
+    east, west = routing.trunks["east"], routing.trunks["west"]
+    assert carrier.acquire(east) and carrier.acquire(east)
+    carrier.trunk_unresponsive(west)  # no answer to an INVITE: down until OPTIONS says so
+    get = registry.get_sample_value
+    assert get("switchboard_sip_trunk_up", {"trunk": "east"}) == 1
+    assert get("switchboard_sip_trunk_up", {"trunk": "west"}) == 0
+    assert get("switchboard_sip_trunk_active_calls", {"trunk": "east"}) == 2
+    carrier.release(east)
+    assert get("switchboard_sip_trunk_active_calls", {"trunk": "east"}) == 1
+    assert get("switchboard_sip_trunk_active_calls", {"trunk": "west"}) == 0
+    none = registry_of(SipTrunkMetrics(None))  # no trunks configured: no series
+    assert none.get_sample_value("switchboard_sip_trunk_up", {"trunk": "east"}) is None
 
 
 def test_loop_lag_keeps_the_worst_sample_until_it_is_scraped() -> None:
