@@ -1,4 +1,7 @@
-"""SMS's Prometheus series: each carrier's outbound queue, sampled by a query when scraped."""
+"""SMS's Prometheus series: each carrier's outbound queue, sampled by a query when scraped.
+
+The queue is in the database all nodes share, so every node reports the cluster's queues (a
+dashboard takes their ``max``, not their sum)."""
 
 from __future__ import annotations
 
