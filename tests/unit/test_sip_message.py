@@ -157,6 +157,37 @@ def test_an_offer_without_a_shared_codec_has_no_answer() -> None:
     assert sdp.answer_to(sdp.parse_sdp(body), "127.0.0.1", 1, ("PCMU",)) is None
 
 
+def test_a_re_offer_keeps_the_session_and_raises_its_version_and_says_its_direction() -> None:
+    session, version = sdp.new_origin()
+    first = sdp.offer("127.0.0.1", 4000, ("PCMU",), origin=(session, version))
+    held = sdp.offer(
+        "127.0.0.1", 4000, ("PCMU",), origin=(session, version + 1), direction="sendonly"
+    )
+    assert f"o=switchboard {session} {version} IN IP4".encode() in first
+    assert f"o=switchboard {session} {version + 1} IN IP4".encode() in held
+    assert (sdp.parse_sdp(first).direction, sdp.parse_sdp(held).direction) == (
+        "sendrecv",
+        "sendonly",
+    )
+
+
+@pytest.mark.parametrize(
+    ("theirs", "held", "ours"),
+    [
+        ("sendrecv", False, "sendrecv"),
+        ("sendonly", False, "recvonly"),
+        ("inactive", False, "inactive"),
+        ("recvonly", False, "sendonly"),
+        ("sendrecv", True, "sendonly"),
+        ("sendonly", True, "inactive"),
+    ],
+)
+def test_an_answer_mirrors_the_offers_direction_and_our_hold(
+    theirs: str, held: bool, ours: str
+) -> None:
+    assert sdp.answering_direction(theirs, held=held) == ours
+
+
 def test_digest_response_matches_rfc_2617s_worked_example() -> None:
     challenge = parse_challenge(
         'Digest realm="testrealm@host.com", qop="auth,auth-int", '

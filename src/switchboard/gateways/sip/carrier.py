@@ -257,13 +257,14 @@ class SipCarrier:
             return
         self.endpoint.send(response_to(invite, 100, "Trying"), source)
         bridge = await open_bridge(self.media_host, frozenset({trunk.host, source[0]}))
-        agreed = sdp.answer_to(offer, self.media_host, bridge.port, trunk.codecs)
+        origin = sdp.new_origin()
+        agreed = sdp.answer_to(offer, self.media_host, bridge.port, trunk.codecs, origin=origin)
         if agreed is None:
             bridge.close()
             self.release(trunk)
             self.endpoint.send(response_to(invite, 488, "Not Acceptable Here"), source)
             return
-        call = InboundSipCall(self, invite, source, trunk, bridge, *agreed)
+        call = InboundSipCall(self, invite, source, trunk, bridge, *agreed, origin)
         self.calls[call.call_id] = call
         call.ring()
         call.listener = self._inbound.incoming(call)

@@ -8,6 +8,7 @@ refuse(reason) ─▶ 486 busy / 603 declined / 403 forbidden / 404 not in servi
 the trunk CANCELs ─▶ 200 to it, 487 to the INVITE ─▶ listener.ended()
 the trunk's BYE ─▶ 200 ─▶ listener.ended() · hang_up() ─▶ BYE (ringing: 480)
 a retransmitted INVITE ─▶ the last response again
+set_held / the trunk's re-INVITE ─▶ Renegotiation (reinvite.py)
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from switchboard.gateways.sip.dialog import Dialog
 from switchboard.gateways.sip.media import RtpBridge
 from switchboard.gateways.sip.message import SipRequest, SipResponse, uri_of, user_of
 from switchboard.gateways.sip.reasons import REASON_PHRASES, sip_status
-from switchboard.gateways.sip.sdp import Media
+from switchboard.gateways.sip.reinvite import Renegotiation
+from switchboard.gateways.sip.sdp import Media, Origin
 from switchboard.gateways.sip.transactions import (
     T1,
     T2,
@@ -65,6 +67,7 @@ class InboundSipCall:
         bridge: RtpBridge,
         media: Media,
         answer_sdp: bytes,
+        origin: Origin,
     ) -> None:
         self.invite = invite
         self.source = source
@@ -84,6 +87,7 @@ class InboundSipCall:
         self._interval = T1
         self._waited = 0.0
         self._acked = False
+        self.session = Renegotiation(carrier, bridge, trunk.codecs, source, origin)
 
     @property
     def caller(self) -> str:
@@ -111,6 +115,7 @@ class InboundSipCall:
         ok = self._response(200, "OK").with_header("Contact", contact)
         ok = replace(ok.with_header("Content-Type", "application/sdp"), body=self._answer_sdp)
         self._dialog = Dialog.as_uas(self.invite, ok.header("To") or "", contact, (host, port))
+        self.session.dialog = self._dialog
         self._send(ok)
         self._resend = asyncio.get_running_loop().call_later(T1, self._resend_ok)
         self.bridge.set_media(self._media)
@@ -118,7 +123,15 @@ class InboundSipCall:
         self._carrier.ticking.add(self.bridge)
 
     def connect_media(self, leg: LocalLeg) -> None:
+        if self.state is InboundState.ANSWERED:  # moved to another call: its new leg
+            self.bridge.connect(leg)
+            return
         self.answer(leg)
+
+    def set_held(self, held: bool) -> None:
+        """The app holds (a re-INVITE, a=sendonly) or resumes the phone; once ACKed."""
+        if self.state is InboundState.ANSWERED and self._acked:
+            self.session.hold(held)
 
     def refuse(self, reason: EndReason) -> None:
         if self.state is not InboundState.RINGING:
@@ -144,6 +157,9 @@ class InboundSipCall:
     def request(self, request: SipRequest, source: Address) -> None:
         method = request.method
         if method == "ACK":
+            if self._acked:
+                self.session.acked(request)  # of a re-INVITE's 200
+                return
             self._acked = True
             self._stop_resending()
             if self.state is InboundState.CLOSING:
@@ -164,8 +180,7 @@ class InboundSipCall:
             elif self.state is InboundState.CLOSING:
                 self._over()
         elif method == "INVITE" and self.state is InboundState.ANSWERED:
-            ok = response_to(request, 200, "OK").with_header("Content-Type", "application/sdp")
-            self._send_to(replace(ok, body=self._answer_sdp), source)  # re-INVITE: unchanged
+            self.session.answer(request, source)  # hold, a move, a session refresh
         else:
             self._send_to(response_to(request, 481, "Call/Transaction Does Not Exist"), source)
 
@@ -228,6 +243,7 @@ class InboundSipCall:
         if self.state is InboundState.OVER:
             return
         self.state = InboundState.OVER
+        self.session.close()
         self._stop_resending()
         self._stop_media()
         self._carrier.inbound_over(self)

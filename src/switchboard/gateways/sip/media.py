@@ -48,6 +48,7 @@ class RtpBridge(asyncio.DatagramProtocol):
         self.received = 0
         self.sent = 0
         self.events_received = 0
+        self.sending = True  # False while the carrier holds us (recvonly / inactive)
         self._ssrc = random.getrandbits(32)
         self._seq = random.getrandbits(16)
         self._ts = random.getrandbits(32)
@@ -72,6 +73,10 @@ class RtpBridge(asyncio.DatagramProtocol):
         self.remote = (media.address, media.port)
 
     def connect(self, leg: LocalLeg) -> None:
+        """Bridge ``leg`` (the one before, early media's, is let go)."""
+        if self.leg is not None and self.leg is not leg:
+            self.leg.listen_all(None)
+            self.leg.on_telephone_event(None)
         self.leg = leg
         leg.listen_all(self._heard)
         leg.on_telephone_event(self._event_in_call)
@@ -163,7 +168,12 @@ class RtpBridge(asyncio.DatagramProtocol):
         self._ts = (self._ts + SAMPLES_8K) & 0xFFFFFFFF
 
     def _send(self, pt: int, payload: bytes, timestamp: int, *, marker: bool) -> None:
-        if self.transport is None or self.remote is None or self.transport.is_closing():
+        if (
+            not self.sending
+            or self.transport is None
+            or self.remote is None
+            or self.transport.is_closing()
+        ):
             return
         packet = RtpPacket(pt, self._seq, timestamp, self._ssrc, payload, marker)
         self._seq = (self._seq + 1) & 0xFFFF

@@ -1,11 +1,13 @@
 """SDP offer/answer (RFC 3264) for G.711 telephony: PCMU/PCMA and telephone-event, sans-I/O.
 
-offer(address, port, codecs) ─▶ bytes: one audio m-line, our codecs in preference order,
-    telephone-event/8000 0-16, ptime 20
+offer(address, port, codecs, origin, direction) ─▶ bytes: one audio m-line, our codecs in
+    preference order, telephone-event/8000 0-16, ptime 20, a=sendrecv (sendonly: on hold);
+    ``origin`` keeps one o= session over a call's re-INVITEs, its version + 1 per change
 parse_sdp(bytes) ─▶ SessionDescription (connection address, audio port, payload types,
     telephone-event pt, direction) ─ anything else ─▶ SipParseError
 answer_to(offer, address, port, our codecs) ─▶ (the agreed Media, answer bytes)
-    no common codec ─▶ None (the caller answers 488)
+    no common codec ─▶ None (the caller answers 488); answering_direction: their sendonly
+    ─▶ our recvonly, inactive ─▶ inactive (RFC 3264 §6.1)
 """
 
 from __future__ import annotations
@@ -57,13 +59,50 @@ class SessionDescription:
         return None
 
 
-def offer(address: str, port: int, codecs: tuple[str, ...]) -> bytes:
+Origin = tuple[int, int]  # o= session id and version (RFC 3264 §8: + 1 per change)
+ANSWERING = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive"}
+
+
+def new_origin() -> Origin:
+    session = next(_session_ids)
+    return session, session
+
+
+def offer(
+    address: str,
+    port: int,
+    codecs: tuple[str, ...],
+    *,
+    origin: Origin | None = None,
+    direction: str = "sendrecv",
+) -> bytes:
     pts = [STATIC[c] for c in codecs]
-    return _render(address, port, list(zip(codecs, pts, strict=True)), DEFAULT_EVENT_PT)
+    return _render(
+        address,
+        port,
+        list(zip(codecs, pts, strict=True)),
+        DEFAULT_EVENT_PT,
+        origin or new_origin(),
+        direction,
+    )
+
+
+def answering_direction(theirs: str, *, held: bool = False) -> str:
+    """Our direction in an answer to ``theirs`` (RFC 3264 §6.1), ``held``: we only send."""
+    ours = ANSWERING.get(theirs, "sendrecv")
+    if held:
+        return {"sendrecv": "sendonly", "recvonly": "inactive"}.get(ours, ours)
+    return ours
 
 
 def answer_to(
-    remote: SessionDescription, address: str, port: int, codecs: tuple[str, ...]
+    remote: SessionDescription,
+    address: str,
+    port: int,
+    codecs: tuple[str, ...],
+    *,
+    origin: Origin | None = None,
+    direction: str = "sendrecv",
 ) -> tuple[Media, bytes] | None:
     """Our answer: the first of the offer's codecs we take (the offerer's preference)."""
     chosen: tuple[str, int] | None = None
@@ -78,7 +117,7 @@ def answer_to(
         return None
     event = remote.event_pt()
     media = Media(remote.address, remote.port, chosen[0], chosen[1], event)
-    return media, _render(address, port, [chosen], event)
+    return media, _render(address, port, [chosen], event, origin or new_origin(), direction)
 
 
 def negotiated(answer: SessionDescription, codecs: tuple[str, ...]) -> Media | None:
@@ -142,12 +181,19 @@ def _pt(text: str) -> int:
     return int(text)
 
 
-def _render(address: str, port: int, codecs: list[tuple[str, int]], event_pt: int | None) -> bytes:
-    session = next(_session_ids)
+def _render(
+    address: str,
+    port: int,
+    codecs: list[tuple[str, int]],
+    event_pt: int | None,
+    origin: Origin,
+    direction: str,
+) -> bytes:
+    session, version = origin
     pts = [str(pt) for _, pt in codecs] + ([str(event_pt)] if event_pt is not None else [])
     lines = [
         "v=0",
-        f"o=switchboard {session} {session} IN IP4 {address}",
+        f"o=switchboard {session} {version} IN IP4 {address}",
         "s=switchboard",
         f"c=IN IP4 {address}",
         "t=0 0",
@@ -156,5 +202,5 @@ def _render(address: str, port: int, codecs: list[tuple[str, int]], event_pt: in
     lines += [f"a=rtpmap:{pt} {codec}/8000" for codec, pt in codecs]
     if event_pt is not None:
         lines += [f"a=rtpmap:{event_pt} telephone-event/8000", f"a=fmtp:{event_pt} 0-16"]
-    lines += ["a=ptime:20", "a=sendrecv"]
+    lines += ["a=ptime:20", f"a={direction}"]
     return ("\r\n".join(lines) + "\r\n").encode()
