@@ -58,6 +58,8 @@ def test_the_first_matching_route_gives_its_enabled_trunks_in_order() -> None:
         ([{"host": "h"}], [{"name": "r", "pattern": "(", "trunks": ["h"]}], "regular expression"),
         ([{"host": "h"}], [{"name": "r", "pattern": ".*", "trunks": ["x"]}], "no trunk 'x'"),
         ([{"host": "h"}], [{"name": "r", "pattern": ".*", "trunk": ["h"]}], "unknown setting"),
+        ([{"host": "h", "register": "yes"}], [], "register must be true or false"),
+        ([{"host": "h", "register": True, "register_seconds": 5}], [], "register_seconds"),
     ],
 )
 def test_a_bad_table_is_refused_with_where_it_is(

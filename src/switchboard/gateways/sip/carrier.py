@@ -10,6 +10,8 @@ the socket (SipEndpoint) ─▶ request(request, source):
     OPTIONS ─▶ 200 · ACK (stray) ─▶ nothing · else ─▶ 481
 OPTIONS keep-alive per trunk every ``options_seconds``: an answer (any) ─▶ up; none ─▶
     down (skipped by dial; an INVITE that times out marks it down too)
+register = true ─▶ TrunkRegistration (registration.py): down until registered, and while a
+    REGISTER fails; un-REGISTERed on stop
 tick() (the node's EndpointTicker, every 20 ms) ─▶ every bridged call's RtpBridge
 """
 
@@ -31,6 +33,7 @@ from switchboard.gateways.sip.media import RtpBridge, open_bridge
 from switchboard.gateways.sip.message import Headers, SipRequest, tag_of
 from switchboard.gateways.sip.outbound import OutboundSipCall, OutboundState
 from switchboard.gateways.sip.reasons import NO_ROUTE
+from switchboard.gateways.sip.registration import TrunkRegistration
 from switchboard.gateways.sip.transactions import (
     Address,
     ClientTransaction,
@@ -50,6 +53,11 @@ OPTIONS_TIMEOUT = 4.0
 class TrunkHealth:
     up: bool = True
     active: int = 0  # calls it carries now (either way)
+    registered: bool = True  # a trunk with register = true: registered now
+
+    @property
+    def usable(self) -> bool:
+        return self.up and self.registered
 
 
 class SipCarrier:
@@ -71,6 +79,7 @@ class SipCarrier:
         self.calls: dict[str, OutboundSipCall | InboundSipCall] = {}  # by Call-ID
         self.ticking: set[RtpBridge] = set()
         self.health: dict[str, TrunkHealth] = {}
+        self.registrations: dict[str, TrunkRegistration] = {}  # trunks with register = true
         self._inbound = inbound
         self._host = host
         self._port = port
@@ -96,6 +105,11 @@ class SipCarrier:
                 self._endpoint.stream_peers.add((trunk.host, trunk.port))
             if trunk.options_seconds > 0:
                 self._scope.spawn(self._keep_alive(trunk), name=f"trunk {trunk.name} OPTIONS")
+            if trunk.register:
+                registration = TrunkRegistration(self, trunk, self._registered)
+                self.registrations[trunk.name] = registration
+                self.health.setdefault(trunk.name, TrunkHealth()).registered = False
+                self._scope.spawn(registration.run(), name=f"trunk {trunk.name} REGISTER")
 
     async def _trunk_addresses(self) -> dict[str, Trunk]:
         """The trunks by host and by address (a name is resolved now, once; one that does
@@ -117,6 +131,8 @@ class SipCarrier:
         await self._scope.stop()
         for call in list(self.calls.values()):
             call.hang_up()
+        if self.registrations:
+            await asyncio.gather(*(r.stop() for r in self.registrations.values()))
         if self._endpoint is not None:
             self._endpoint.close()
 
@@ -151,7 +167,7 @@ class SipCarrier:
 
     def acquire(self, trunk: Trunk) -> bool:
         health = self.health.setdefault(trunk.name, TrunkHealth())
-        if not health.up or health.active >= trunk.max_calls:
+        if not health.usable or health.active >= trunk.max_calls:
             return False
         health.active += 1
         return True
@@ -169,8 +185,20 @@ class SipCarrier:
         if health.up != up:
             log.warning("trunk %s is %s", trunk.name, "up" if up else "down")
             health.up = up
-            self._health_changed.set()
-            self._health_changed = asyncio.Event()
+            self._changed()
+
+    def _registered(self, trunk: Trunk, registered: bool) -> None:
+        health = self.health.setdefault(trunk.name, TrunkHealth())
+        if health.registered != registered:
+            log.warning(
+                "trunk %s is %s", trunk.name, "registered" if registered else "unregistered"
+            )
+            health.registered = registered
+            self._changed()
+
+    def _changed(self) -> None:
+        self._health_changed.set()
+        self._health_changed = asyncio.Event()
 
     async def health_changed(self) -> None:
         """Wait until a trunk goes up or down."""

@@ -2,7 +2,8 @@
 of trunks for a number.
 
     [[trunks]] name host port transport username password codecs caller_id max_calls
-               options_seconds enabled           ─trunk_from_table─▶ Trunk
+               options_seconds enabled register register_seconds
+                                                 ─trunk_from_table─▶ Trunk
     [[routes]] name pattern trunks (ordered)     ─route_from_table─▶ Route
     SipRouting(trunks, routes).trunks_for("+1425…") ─▶ the first route whose pattern matches
         the whole number ─▶ its trunks, in order, skipping disabled ones (failover order)
@@ -50,6 +51,8 @@ class Trunk:
     max_calls: int = 100
     options_seconds: float = 30.0  # OPTIONS keep-alive interval; 0: none (always up)
     enabled: bool = True
+    register: bool = False  # REGISTER with the trunk (carriers that want it); refreshed
+    register_seconds: int = 3600  # the expiry we ask for
 
     def caller_user(self, caller_id: str) -> str:
         if self.caller_id is CallerIdRule.NO_PLUS:
@@ -76,6 +79,8 @@ _TRUNK_KEYS = {
     "max_calls",
     "options_seconds",
     "enabled",
+    "register",
+    "register_seconds",
 }
 _ROUTE_KEYS = {"name", "pattern", "trunks"}
 
@@ -112,6 +117,12 @@ def trunk_from_table(table: Mapping[str, Any], index: int) -> Trunk:
     enabled = table.get("enabled", True)
     if not isinstance(enabled, bool):
         raise TrunkConfigError(f"{where}.enabled must be true or false.")
+    register = table.get("register", False)
+    if not isinstance(register, bool):
+        raise TrunkConfigError(f"{where}.register must be true or false.")
+    register_seconds = _int(
+        table.get("register_seconds", 3600), f"{where}.register_seconds", 10, 86_400
+    )
     return Trunk(
         name=name,
         host=host,
@@ -124,6 +135,8 @@ def trunk_from_table(table: Mapping[str, Any], index: int) -> Trunk:
         max_calls=_int(table.get("max_calls", 100), f"{where}.max_calls", 1, 100_000),
         options_seconds=float(options),
         enabled=enabled,
+        register=register,
+        register_seconds=register_seconds,
     )
 
 
