@@ -60,7 +60,7 @@ async def test_a_trunk_registers_with_credentials_refreshes_and_unregisters_on_s
             assert carrier.acquire(trunk)
             carrier.release(trunk)
             while registration.registrations < 2:  # refreshed at half the granted time
-                await asyncio.sleep(0.1)
+                await registration.registered_again()
             await carrier.stop()
             stopped = True
             assert not registration.registered

@@ -49,6 +49,7 @@ class TrunkRegistration:
         self._carrier = carrier
         self._on_change = on_change
         self._retry = retry
+        self._registered_again = asyncio.Event()
         self._call_id = new_tag() + new_tag()  # one Call-ID for all our REGISTERs (§10.2.4)
         self._cseq = 0
 
@@ -59,10 +60,16 @@ class TrunkRegistration:
             if ok and granted is not None:
                 self.granted = granted
                 self.registrations += 1
+                self._registered_again.set()
+                self._registered_again = asyncio.Event()
             if ok != self.registered:
                 self.registered = ok
                 self._on_change(self.trunk, ok)
             await asyncio.sleep(max(MIN_REFRESH, granted / 2) if granted else self._retry)
+
+    async def registered_again(self) -> None:
+        """Wait for the next successful REGISTER (a refresh)."""
+        await self._registered_again.wait()
 
     async def stop(self) -> None:
         """Un-REGISTER (Expires: 0) if registered."""
