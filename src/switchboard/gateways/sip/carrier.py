@@ -5,8 +5,10 @@ dial(caller id, number, listener) ─▶ SipRouting.trunks_for(number) ─▶ Ou
 the socket (SipEndpoint) ─▶ request(request, source):
     in a known call (Call-ID) ─▶ that call
     INVITE from a trunk ─▶ RTP port, SDP answer ─▶ InboundSipCall ─▶ 180 ─▶ the
-        InboundCallHandler (PendingCalls) ─ not from a trunk: 403; no common codec: 488;
-        trunk full: 503
+        InboundCallHandler (PendingCalls) ─ not from a trunk: 403; no common codec (or, from
+        a TLS trunk, no SDES key): 488; trunk full: 503
+TLS: our listener (``tls``: the node's certificate) for trunks calling in; TLS trunks are
+    called over TLS, their certificate verified against ``ca_file`` and their host name
     OPTIONS ─▶ 200 · ACK (stray) ─▶ nothing · else ─▶ 481
 OPTIONS keep-alive per trunk every ``options_seconds``: an answer (any) ─▶ up; none ─▶
     down (skipped by dial; an INVITE that times out marks it down too)
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -70,7 +73,10 @@ class SipCarrier:
         port: int = 5060,
         media_host: str | None = None,
         invite_timeout: float = INVITE_TIMEOUT,
+        tls: tuple[int, ssl.SSLContext] | None = None,
     ) -> None:
+        """``tls``: our SIP-over-TLS port (0: any) and the context with the node's
+        certificate; None: no TLS listener (TLS trunks are still called)."""
         if host in ("0.0.0.0", "::", ""):  # it is written into SDP, Via and Contact
             raise TrunkConfigError("sip_host must be the address carriers reach, not a wildcard.")
         self.routing = routing
@@ -88,6 +94,7 @@ class SipCarrier:
         self._health_changed = asyncio.Event()
         self._resolved: dict[str, Trunk] = {}  # trunk hosts and their addresses
         self._arriving: set[str] = set()  # Call-IDs of INVITEs whose RTP port is opening
+        self._tls = tls
 
     # ── life ─────────────────────────────────────────────────────────────────────────
 
@@ -99,10 +106,15 @@ class SipCarrier:
         self._resolved = await self._trunk_addresses()
         self._endpoint.trusted_hosts = set(self._resolved)
         await self._endpoint.listen_tcp(self._host, self._endpoint.address[1])
+        if self._tls is not None:
+            await self._endpoint.listen_tls(self._host, *self._tls)
         await self._scope.start()
         for trunk in self.routing.trunks.values():
-            if trunk.transport is Transport.TCP:
+            if trunk.transport in (Transport.TCP, Transport.TLS):
                 self._endpoint.stream_peers.add((trunk.host, trunk.port))
+            if trunk.secure:
+                context = ssl.create_default_context(cafile=trunk.ca_file)
+                self._endpoint.tls_peers[(trunk.host, trunk.port)] = (context, trunk.host)
             if trunk.options_seconds > 0:
                 self._scope.spawn(self._keep_alive(trunk), name=f"trunk {trunk.name} OPTIONS")
             if trunk.register:
@@ -286,7 +298,14 @@ class SipCarrier:
         self.endpoint.send(response_to(invite, 100, "Trying"), source)
         bridge = await open_bridge(self.media_host, frozenset({trunk.host, source[0]}))
         origin = sdp.new_origin()
-        agreed = sdp.answer_to(offer, self.media_host, bridge.port, trunk.codecs, origin=origin)
+        agreed = sdp.answer_to(
+            offer,
+            self.media_host,
+            bridge.port,
+            trunk.codecs,
+            origin=origin,
+            srtp_key=bridge.srtp_key if trunk.secure else None,
+        )
         if agreed is None:
             bridge.close()
             self.release(trunk)

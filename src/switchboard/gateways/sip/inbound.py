@@ -87,7 +87,9 @@ class InboundSipCall:
         self._interval = T1
         self._waited = 0.0
         self._acked = False
-        self.session = Renegotiation(carrier, bridge, trunk.codecs, source, origin)
+        self.session = Renegotiation(
+            carrier, bridge, trunk.codecs, source, origin, secure=trunk.secure
+        )
 
     @property
     def caller(self) -> str:

@@ -12,13 +12,17 @@ RTP goes to the address the SDP named until a packet arrives from elsewhere (sym
 behind NAT the source is the address that works); only the SDP's address and the trunks'
 hosts may send it (anyone else's packets are dropped, so nobody can speak into or take over
 the call by guessing its port). RTCP (rtcp_reports.py) on the next port: SR/RR every ~5 s,
-the carrier's reports read (the same hosts only).
+the carrier's reports read (the same hosts only). On TLS trunks both are SRTP/SRTCP
+(AES_CM_128_HMAC_SHA1_80, SDES keys from the SDP: ours protects, theirs authenticates;
+a packet that does not authenticate is dropped).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
 import random
 import struct
 import time
@@ -29,9 +33,10 @@ import numpy as np
 from switchboard.gateways.sip import g711
 from switchboard.gateways.sip.jitter import JitterBuffer
 from switchboard.gateways.sip.rtcp_reports import INTERVAL, RtcpReporter
-from switchboard.gateways.sip.sdp import Media
+from switchboard.gateways.sip.sdp import SRTP_KEY_LENGTH, Media
 from switchboard.media.local_leg import LocalLeg
 from switchboard.media.rtp import RtpPacket, RtpParseError
+from switchboard.media.srtp import SrtpContext, SrtpError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +48,11 @@ _EVENT = struct.Struct(">BBH")
 
 class RtpBridge(asyncio.DatagramProtocol):
     def __init__(
-        self, peer_hosts: frozenset[str] = frozenset(), *, rtcp_interval: float = INTERVAL
+        self,
+        peer_hosts: frozenset[str] = frozenset(),
+        *,
+        rtcp_interval: float = INTERVAL,
+        srtp_key: bytes | None = None,
     ) -> None:
         self.peer_hosts = peer_hosts  # besides the SDP's address, who may send us RTP
         self.transport: asyncio.DatagramTransport | None = None
@@ -55,6 +64,11 @@ class RtpBridge(asyncio.DatagramProtocol):
         self.sent = 0
         self.events_received = 0
         self.sending = True  # False while the carrier holds us (recvonly / inactive)
+        # ours for SDES (TLS trunks offer it); SRTP is on once the agreed media has theirs
+        self.srtp_key = srtp_key or os.urandom(SRTP_KEY_LENGTH)
+        self._srtp_out: SrtpContext | None = None
+        self._srtp_in: SrtpContext | None = None
+        self._remote_key: bytes | None = None
         self._ssrc = random.getrandbits(32)
         self.rtcp = RtcpReporter(
             self._ssrc, f"switchboard-{self._ssrc:08x}", interval=rtcp_interval
@@ -80,6 +94,11 @@ class RtpBridge(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def set_media(self, media: Media) -> None:
+        if media.remote_key is not None and media.remote_key != self._remote_key:
+            self._remote_key = media.remote_key  # a new key: a new inbound context
+            self._srtp_in = SrtpContext(media.remote_key, outbound=False)
+            if self._srtp_out is None:
+                self._srtp_out = SrtpContext(self.srtp_key, outbound=True)
         self.media = media
         self.remote = (media.address, media.port)
         self.rtcp_remote = (media.address, media.port + 1)  # RFC 3550 §11 (no a=rtcp read)
@@ -109,12 +128,17 @@ class RtpBridge(asyncio.DatagramProtocol):
         media = self.media
         if media is None:
             return
+        if addr[0] != media.address and addr[0] not in self.peer_hosts:
+            return  # not the carrier: nobody else may speak into the call
+        if self._srtp_in is not None:  # SRTP: only what authenticates with their key
+            try:
+                data = self._srtp_in.unprotect(data)
+            except SrtpError:
+                return
         try:
             packet = RtpPacket.parse(data)
         except RtpParseError:
             return
-        if addr[0] != media.address and addr[0] not in self.peer_hosts:
-            return  # not the carrier: nobody else may speak into the call
         self.remote = (addr[0], addr[1])  # symmetric RTP
         if packet.payload_type == media.payload_type:
             if packet.ssrc != self._remote_ssrc:
@@ -194,12 +218,19 @@ class RtpBridge(asyncio.DatagramProtocol):
         media = self.media
         if media is None or (addr[0] != media.address and addr[0] not in self.peer_hosts):
             return
+        if self._srtp_in is not None:
+            try:
+                data = self._srtp_in.unprotect_rtcp(data)
+            except SrtpError:
+                return
         self.rtcp_remote = (addr[0], addr[1])  # symmetric, as for RTP
         self.rtcp.receive(data, time.monotonic())
 
     def _send_rtcp(self, data: bytes) -> None:
         transport = self.rtcp_transport
         if transport is not None and self.rtcp_remote is not None and not transport.is_closing():
+            if self._srtp_out is not None:
+                data = self._srtp_out.protect_rtcp(data)
             transport.sendto(data, self.rtcp_remote)
 
     def _send(self, pt: int, payload: bytes, timestamp: int, *, marker: bool) -> bool:
@@ -212,7 +243,10 @@ class RtpBridge(asyncio.DatagramProtocol):
             return False
         packet = RtpPacket(pt, self._seq, timestamp, self._ssrc, payload, marker)
         self._seq = (self._seq + 1) & 0xFFFF
-        self.transport.sendto(bytes(packet), self.remote)
+        data = bytes(packet)
+        if self._srtp_out is not None:
+            data = self._srtp_out.protect(data)
+        self.transport.sendto(data, self.remote)
         self.sent += 1
         return True
 
@@ -226,19 +260,23 @@ class _RtcpPort(asyncio.DatagramProtocol):
 
 
 async def open_bridge(
-    host: str, peer_hosts: frozenset[str] = frozenset(), *, rtcp_interval: float = INTERVAL
+    host: str,
+    peer_hosts: frozenset[str] = frozenset(),
+    *,
+    rtcp_interval: float = INTERVAL,
 ) -> RtpBridge:
     """An RTP port (even) and RTCP on the next one (RFC 3550 §11: what a carrier assumes
     when the SDP has no a=rtcp); an odd or unpaired port is let go and another tried."""
     loop = asyncio.get_running_loop()
     for _ in range(PORT_PAIR_ATTEMPTS):
         _, bridge = await loop.create_datagram_endpoint(
-            lambda: RtpBridge(peer_hosts, rtcp_interval=rtcp_interval), local_addr=(host, 0)
+            lambda: RtpBridge(peer_hosts, rtcp_interval=rtcp_interval),
+            local_addr=(host, 0),
         )
         if bridge.port % 2 == 0 and bridge.port < 65535:
             try:
                 rtcp, _ = await loop.create_datagram_endpoint(
-                    lambda: _RtcpPort(bridge), local_addr=(host, bridge.port + 1)
+                    functools.partial(_RtcpPort, bridge), local_addr=(host, bridge.port + 1)
                 )
             except OSError:
                 pass

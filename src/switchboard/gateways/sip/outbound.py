@@ -117,7 +117,11 @@ class OutboundSipCall:
         uri = f"sip:{self.number}@{trunk.host}:{trunk.port}"
         self._origin = sdp.new_origin()
         body = sdp.offer(
-            self._carrier.media_host, self.bridge.port, trunk.codecs, origin=self._origin
+            self._carrier.media_host,
+            self.bridge.port,
+            trunk.codecs,
+            origin=self._origin,
+            srtp_key=self.bridge.srtp_key if trunk.secure else None,
         )
         headers = Headers(
             (
@@ -211,7 +215,9 @@ class OutboundSipCall:
     def _early_media(self, response: SipResponse) -> None:
         assert self.bridge is not None and self.trunk is not None
         try:
-            media = sdp.negotiated(sdp.parse_sdp(response.body), self.trunk.codecs)
+            media = sdp.negotiated(
+                sdp.parse_sdp(response.body), self.trunk.codecs, srtp=self.trunk.secure
+            )
         except SipParseError:
             return
         if media is None:
@@ -235,7 +241,9 @@ class OutboundSipCall:
             return
         media: sdp.Media | None = None
         try:
-            media = sdp.negotiated(sdp.parse_sdp(response.body), self.trunk.codecs)
+            media = sdp.negotiated(
+                sdp.parse_sdp(response.body), self.trunk.codecs, srtp=self.trunk.secure
+            )
         except SipParseError as exc:
             log.warning("call to %s: the answer's SDP: %s", self.number, exc)
         if media is None or self.bridge is None:
@@ -246,7 +254,12 @@ class OutboundSipCall:
             return
         self.bridge.set_media(media)
         self.session = Renegotiation(
-            self._carrier, self.bridge, self.trunk.codecs, self._trunk_address, self._origin
+            self._carrier,
+            self.bridge,
+            self.trunk.codecs,
+            self._trunk_address,
+            self._origin,
+            secure=self.trunk.secure,
         )
         self.session.dialog = self.dialog
         self.state = OutboundState.ANSWERED

@@ -50,7 +50,10 @@ class Renegotiation:
         codecs: tuple[str, ...],
         destination: Address,
         origin: sdp.Origin,
+        *,
+        secure: bool = False,
     ) -> None:
+        """``secure``: SRTP (a TLS trunk): every SDP carries our SDES key and needs theirs."""
         self.dialog: Dialog | None = None  # set once the call is answered
         self.held = False  # the app holds the phone
         self.direction = "sendrecv"  # ours, as last agreed
@@ -68,6 +71,7 @@ class Renegotiation:
         self._interval = T1
         self._waited = 0.0
         self._over = False
+        self._secure = secure
 
     def close(self) -> None:
         self._over = True
@@ -132,7 +136,7 @@ class Renegotiation:
         except SipParseError as exc:
             log.warning("re-INVITE to %s: the answer's SDP: %s", self._destination, exc)
             return
-        media = sdp.negotiated(remote, self._codecs)
+        media = sdp.negotiated(remote, self._codecs, srtp=self._secure)
         if media is not None:
             self._apply(media, ours, _direction(remote))
 
@@ -162,6 +166,7 @@ class Renegotiation:
                 self._codecs,
                 origin=self._origin,
                 direction=ours,
+                srtp_key=self._srtp_key,
             )
             if agreed is None:
                 endpoint.send(response_to(request, 488, "Not Acceptable Here"), source)
@@ -216,6 +221,7 @@ class Renegotiation:
             self._codecs,
             origin=self._origin,
             direction=direction,
+            srtp_key=self._srtp_key,
         )
 
     def _apply(self, media: sdp.Media, ours: str, theirs: str) -> None:
@@ -223,6 +229,10 @@ class Renegotiation:
         if media.address != "0.0.0.0":
             self._bridge.set_media(media)
         self._bridge.sending = ours in SENDING and theirs in ("sendrecv", "recvonly")
+
+    @property
+    def _srtp_key(self) -> bytes | None:
+        return self._bridge.srtp_key if self._secure else None
 
     @property
     def _via(self) -> str:

@@ -8,10 +8,14 @@ parse_sdp(bytes) ─▶ SessionDescription (connection address, audio port, payl
 answer_to(offer, address, port, our codecs) ─▶ (the agreed Media, answer bytes)
     no common codec ─▶ None (the caller answers 488); answering_direction: their sendonly
     ─▶ our recvonly, inactive ─▶ inactive (RFC 3264 §6.1)
+SRTP (TLS trunks): ``srtp_key`` ─▶ RTP/SAVP + a=crypto AES_CM_128_HMAC_SHA1_80 inline:<key>
+    (RFC 4568 SDES); an answer to an offer without such a line ─▶ None (488)
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 from dataclasses import dataclass
 
@@ -20,6 +24,8 @@ from switchboard.gateways.sip.errors import SipParseError
 STATIC = {"PCMU": 0, "PCMA": 8}  # RFC 3551 static payload types, 8 kHz
 EVENT_RATE = 8000
 DEFAULT_EVENT_PT = 101
+SRTP_SUITE = "AES_CM_128_HMAC_SHA1_80"  # RFC 4568's mandatory suite; 30 bytes key + salt
+SRTP_KEY_LENGTH = 30
 _session_ids = itertools.count(1)
 
 
@@ -32,6 +38,7 @@ class Media:
     codec: str  # PCMU | PCMA
     payload_type: int
     event_payload_type: int | None  # telephone-event/8000, None: the peer has none
+    remote_key: bytes | None = None  # SRTP (SDES): the peer's master key + salt
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,20 @@ class SessionDescription:
     formats: tuple[int, ...]
     rtpmap: dict[int, str]  # pt → "encoding/rate" as written
     direction: str  # sendrecv | sendonly | recvonly | inactive
+    crypto: tuple[tuple[str, str, str], ...] = ()  # a=crypto: (tag, suite, key params)
+
+    def srtp_key(self) -> tuple[str, bytes] | None:
+        """The tag and master key + salt of its first AES_CM_128_HMAC_SHA1_80 a=crypto."""
+        for tag, suite, params in self.crypto:
+            if suite != SRTP_SUITE or not params.startswith("inline:"):
+                continue
+            try:
+                key = base64.b64decode(params[7:].split("|", 1)[0], validate=True)
+            except binascii.Error:
+                continue
+            if len(key) == SRTP_KEY_LENGTH:
+                return tag, key
+        return None
 
     def codec_pt(self, codec: str) -> int | None:
         for pt in self.formats:
@@ -75,7 +96,9 @@ def offer(
     *,
     origin: Origin | None = None,
     direction: str = "sendrecv",
+    srtp_key: bytes | None = None,
 ) -> bytes:
+    """``srtp_key``: RTP/SAVP with our SDES key (a=crypto:1, RFC 4568) — TLS trunks."""
     pts = [STATIC[c] for c in codecs]
     return _render(
         address,
@@ -84,6 +107,7 @@ def offer(
         DEFAULT_EVENT_PT,
         origin or new_origin(),
         direction,
+        ("1", srtp_key) if srtp_key is not None else None,
     )
 
 
@@ -103,8 +127,14 @@ def answer_to(
     *,
     origin: Origin | None = None,
     direction: str = "sendrecv",
+    srtp_key: bytes | None = None,
 ) -> tuple[Media, bytes] | None:
-    """Our answer: the first of the offer's codecs we take (the offerer's preference)."""
+    """Our answer: the first of the offer's codecs we take (the offerer's preference).
+    ``srtp_key`` (SRTP required): the offer must carry an AES_CM_128_HMAC_SHA1_80 a=crypto,
+    answered with ours under its tag; else None."""
+    theirs = remote.srtp_key() if srtp_key is not None else None
+    if srtp_key is not None and theirs is None:
+        return None
     chosen: tuple[str, int] | None = None
     for pt in remote.formats:
         for codec in codecs:
@@ -116,16 +146,26 @@ def answer_to(
     if chosen is None:
         return None
     event = remote.event_pt()
-    media = Media(remote.address, remote.port, chosen[0], chosen[1], event)
-    return media, _render(address, port, [chosen], event, origin or new_origin(), direction)
+    key = theirs[1] if theirs is not None else None
+    media = Media(remote.address, remote.port, chosen[0], chosen[1], event, key)
+    ours = (theirs[0], srtp_key) if theirs is not None and srtp_key is not None else None
+    body = _render(address, port, [chosen], event, origin or new_origin(), direction, ours)
+    return media, body
 
 
-def negotiated(answer: SessionDescription, codecs: tuple[str, ...]) -> Media | None:
-    """The media an answer to our offer agreed on (its first codec that we offered)."""
+def negotiated(
+    answer: SessionDescription, codecs: tuple[str, ...], *, srtp: bool = False
+) -> Media | None:
+    """The media an answer to our offer agreed on (its first codec that we offered);
+    ``srtp``: it must carry its SDES key too."""
+    key = answer.srtp_key() if srtp else None
+    if srtp and key is None:
+        return None
     for pt in answer.formats:
         for codec in codecs:
             if answer.codec_pt(codec) == pt:
-                return Media(answer.address, answer.port, codec, pt, answer.event_pt())
+                remote_key = key[1] if key is not None else None
+                return Media(answer.address, answer.port, codec, pt, answer.event_pt(), remote_key)
     return None
 
 
@@ -140,6 +180,7 @@ def parse_sdp(body: bytes) -> SessionDescription:
     formats: tuple[int, ...] = ()
     rtpmap: dict[int, str] = {}
     direction = "sendrecv"
+    crypto: list[tuple[str, str, str]] = []
     in_audio = False
     for raw in text.splitlines():
         line = raw.strip()
@@ -169,10 +210,14 @@ def parse_sdp(body: bytes) -> SessionDescription:
                 rtpmap[_pt(pt_text)] = encoding.strip()
             elif name in ("sendrecv", "sendonly", "recvonly", "inactive"):
                 direction = name
+            elif name == "crypto":
+                parts = attr.split()
+                if len(parts) >= 3:
+                    crypto.append((parts[0], parts[1], parts[2]))
     address = media_address or session_address
     if port is None or address is None or port > 65535:
         raise SipParseError("no audio stream with an address")
-    return SessionDescription(address, port, formats, rtpmap, direction)
+    return SessionDescription(address, port, formats, rtpmap, direction, tuple(crypto))
 
 
 def _pt(text: str) -> int:
@@ -188,6 +233,7 @@ def _render(
     event_pt: int | None,
     origin: Origin,
     direction: str,
+    crypto: tuple[str, bytes] | None = None,
 ) -> bytes:
     session, version = origin
     pts = [str(pt) for _, pt in codecs] + ([str(event_pt)] if event_pt is not None else [])
@@ -197,8 +243,11 @@ def _render(
         "s=switchboard",
         f"c=IN IP4 {address}",
         "t=0 0",
-        f"m=audio {port} RTP/AVP {' '.join(pts)}",
+        f"m=audio {port} {'RTP/SAVP' if crypto else 'RTP/AVP'} {' '.join(pts)}",
     ]
+    if crypto is not None:
+        inline = base64.b64encode(crypto[1]).decode()
+        lines.append(f"a=crypto:{crypto[0]} {SRTP_SUITE} inline:{inline}")
     lines += [f"a=rtpmap:{pt} {codec}/8000" for codec, pt in codecs]
     if event_pt is not None:
         lines += [f"a=rtpmap:{event_pt} telephone-event/8000", f"a=fmtp:{event_pt} 0-16"]

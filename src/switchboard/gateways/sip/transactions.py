@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import ssl
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol, cast
@@ -177,7 +178,12 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.stream_peers: set[Address] = set()  # trunks signalled over TCP
         self.trusted_hosts: set[str] | None = None  # who may open TCP to us (None: anyone)
         self.connections: dict[Address, SipStreamConnection] = {}
+        # trunks over TLS: the client context verifying them and the name their cert carries
+        self.tls_peers: dict[Address, tuple[ssl.SSLContext, str]] = {}
+        self.tls_connections: set[Address] = set()  # accepted on our TLS port
+        self.tls_address: Address | None = None  # our TLS listener, if any
         self._server: asyncio.Server | None = None
+        self._tls_server: asyncio.Server | None = None
         self._connecting: set[asyncio.Task[None]] = set()
         self._answered: OrderedDict[tuple[str, str], tuple[SipResponse, Address]] = OrderedDict()
 
@@ -196,6 +202,19 @@ class SipEndpoint(asyncio.DatagramProtocol):
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: SipStreamConnection(self), host, port)
 
+    async def listen_tls(self, host: str, port: int, context: ssl.SSLContext) -> None:
+        """Accept SIP over TLS (RFC 3261 §26.2: 5061) with the node's certificate."""
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: SipStreamConnection(self, tls=True), host, port, ssl=context
+        )
+        self._tls_server = server
+        sockname = server.sockets[0].getsockname()
+        self.tls_address = (str(sockname[0]), int(sockname[1]))
+
+    def is_tls(self, destination: Address) -> bool:
+        return destination in self.tls_peers or destination in self.tls_connections
+
     def trusts(self, host: str) -> bool:
         return self.trusted_hosts is None or host in self.trusted_hosts
 
@@ -203,14 +222,26 @@ class SipEndpoint(asyncio.DatagramProtocol):
         return destination in self.stream_peers or destination in self.connections
 
     def via(self, destination: Address) -> str:
-        host, port = self.address
-        transport = "TCP" if self.is_stream(destination) else "UDP"
+        host, port = self._own(destination)
+        transport = self._transport(destination).upper()
         return f"SIP/2.0/{transport} {host}:{port};branch={new_branch()};rport"
 
     def contact(self, destination: Address, user: str = "switchboard") -> str:
-        host, port = self.address
-        suffix = ";transport=tcp" if self.is_stream(destination) else ""
+        host, port = self._own(destination)
+        transport = self._transport(destination)
+        suffix = f";transport={transport}" if transport != "udp" else ""
         return f"<sip:{user}@{host}:{port}{suffix}>"
+
+    def _transport(self, destination: Address) -> str:
+        if self.is_tls(destination):
+            return "tls"
+        return "tcp" if self.is_stream(destination) else "udp"
+
+    def _own(self, destination: Address) -> Address:
+        """Where the peer reaches us: our TLS port for a TLS peer, else the SIP port."""
+        if self.tls_address is not None and self.is_tls(destination):
+            return self.address[0], self.tls_address[1]
+        return self.address
 
     def close(self) -> None:
         for client in list(self.clients.values()):
@@ -219,8 +250,9 @@ class SipEndpoint(asyncio.DatagramProtocol):
             task.cancel()
         for connection in list(self.connections.values()):
             connection.close()
-        if self._server is not None:
-            self._server.close()
+        for server in (self._server, self._tls_server):
+            if server is not None:
+                server.close()
         if self.transport is not None:
             self.transport.close()
 
@@ -248,7 +280,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
         connection = self.connections.get(destination)
         if connection is None:
             connection = self.connections[destination] = SipStreamConnection(self, destination)
-            task = asyncio.get_running_loop().create_task(connect(self, connection))
+            tls = self.tls_peers.get(destination)
+            task = asyncio.get_running_loop().create_task(connect(self, connection, tls))
             self._connecting.add(task)
             task.add_done_callback(self._connecting.discard)
         return connection
