@@ -16,8 +16,9 @@ answers every INVITE (180, 200) and, with ``-rtp_echo``, sends back every RTP pa
   leg publishes a tone in Opus (pre-encoded: the far side's encoder is not ours to pay), the
   phone's bridge hears it (Opus decode, 48 → 8 kHz, G.711) and sends RTP to SIPp, whose echo
   comes back (jitter buffer, G.711 decode, 8 → 48 kHz, Opus encode, forwarded to the app leg).
-  loss = 1 − echoes received ÷ packets sent in the window; cpu = this process's share of
-  its core; late ticks = 20 ms ticks the ticker had to catch up (or dropped after a stall).
+  loss = 1 − echoes received ÷ packets sent in the window; ticks served = packets sent ÷
+  (calls × 50/s × window): below 100 % the core could not keep up (or was taken by other
+  work); cpu = this process's share of its core; late ticks = 20 ms ticks caught up.
 - per core: calls ÷ cpu share and setups ÷ CPU seconds — what one whole core would carry at
   the measured cost; on a shared machine (other work on the same cores) wall-clock figures
   drop a lot, CPU cost much less: compare these.
@@ -48,7 +49,7 @@ from typing import cast
 import numpy as np
 import uvloop
 
-from bench.window import measured_window
+from bench.window import Window, measured_window
 from switchboard.calling.models import EndReason
 from switchboard.calling.pstn.ports import InboundPhoneCall, PhoneCallListener
 from switchboard.gateways.sip import SipCarrier, SipRouting, g711
@@ -334,23 +335,24 @@ async def bridged(sipp_port: int, calls: int, seconds: float) -> dict[str, float
     await ticker.stop()
     await carrier.stop()
     await node.stop()
-    return _media_figures(calls, sent, received, window.cpu_share, window.late_ticks)
+    return _media_figures(calls, sent, received, window)
 
 
-def _media_figures(
-    calls: int, sent: int, received: int, cpu_share: float, late: int
-) -> dict[str, float]:
+def _media_figures(calls: int, sent: int, received: int, window: Window) -> dict[str, float]:
     # packets in flight at either edge of the window are noise; it stays far below 1 %
+    expected = calls * window.wall / 0.02
+    cpu_per_tick = window.cpu_share * window.wall / sent if sent else 0.0
     return {
         "calls": calls,
         "rtp_sent": sent,
-        "rtp_echoed": received,
+        "ticks_served_pct": 100 * sent / expected if expected else 0.0,
         "loss_pct": max(0.0, 100 * (1 - received / sent)) if sent else 100.0,
-        "cpu_share": cpu_share,
-        "late_ticks": late,
-        # what one whole core would carry at this cost (CPU time is what contention on a
-        # shared machine disturbs least)
-        "calls_per_core": calls / cpu_share if cpu_share else 0.0,
+        "cpu_share": window.cpu_share,
+        "late_ticks": window.late_ticks,
+        # one call's 20 ms of work (both directions), and how many calls one whole core
+        # would carry at that cost (CPU time is what a shared machine disturbs least)
+        "cpu_us_per_call_tick": 1e6 * cpu_per_tick,
+        "calls_per_core": 0.02 / cpu_per_tick if cpu_per_tick else 0.0,
     }
 
 
@@ -398,9 +400,7 @@ async def bridged_ceiling(media_port: int, calls: int, seconds: float) -> dict[s
     await ticker.stop()
     for sender, _ in senders:
         sender.transport.close()
-    return _media_figures(
-        calls, sent - sent0, received - received0, window.cpu_share, window.late_ticks
-    )
+    return _media_figures(calls, sent - sent0, received - received0, window)
 
 
 # ── the run ──────────────────────────────────────────────────────────────────────────

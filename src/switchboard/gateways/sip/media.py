@@ -78,6 +78,7 @@ class RtpBridge(asyncio.DatagramProtocol):
         self._seq = random.getrandbits(16)
         self._ts = random.getrandbits(32)
         self._mix: np.ndarray | None = None
+        self._mixed = False  # _mix holds more than one publisher's frame (int32)
         self._last_event_ts: int | None = None
         self._last_ended = False
         self._remote_ssrc: int | None = None
@@ -173,8 +174,12 @@ class RtpBridge(asyncio.DatagramProtocol):
         if samples.size != SAMPLES_48K:
             return
         if self._mix is None:
-            self._mix = samples.astype(np.int32)
+            self._mix = samples  # one publisher (the usual case): no mixing, no clipping
+            self._mixed = False
         else:
+            if not self._mixed:
+                self._mix = self._mix.astype(np.int32)
+                self._mixed = True
             self._mix += samples
 
     def _event_in_call(self, publisher: str, payload: bytes, timestamp: int) -> None:
@@ -203,8 +208,9 @@ class RtpBridge(asyncio.DatagramProtocol):
         if mix is None:
             out = g711.SILENCE[media.codec]
         else:
-            clipped = np.clip(mix, -32768, 32767).astype(np.int16)
-            out = g711.encode(media.codec, g711.downsample_48k_to_8k(clipped))
+            if self._mixed:
+                mix = np.clip(mix, -32768, 32767).astype(np.int16)
+            out = g711.encode(media.codec, g711.downsample_48k_to_8k(mix))
         if self._send(media.payload_type, out, self._ts, marker=False):
             self.rtcp.sent(len(out), self._ts)
         self._ts = (self._ts + SAMPLES_8K) & 0xFFFFFFFF
