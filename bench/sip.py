@@ -11,7 +11,9 @@ answers every INVITE (180, 200) and, with ``-rtp_echo``, sends back every RTP pa
 
 - setups/s: ``--concurrency`` calls at a time, each dialled (INVITE, 180, 200, ACK), its RTP
   bridge joined to a ``LocalLeg`` in its own SFU call, then hung up (BYE, 200), ``--setups``
-  in all; post-dial delay = ``dial()`` → answered (the 200 parsed and ACKed), p50/p99.
+  in all (a closed loop at saturation: its delays include queueing); post-dial delay =
+  ``dial()`` → answered (the 200 parsed and ACKed), p50/p99, also measured on its own with
+  ``--pdd-calls`` calls placed one at a time.
 - bridged calls: ``--calls`` answered calls held for ``--seconds``; in each SFU call an "app"
   leg publishes a tone in Opus (pre-encoded: the far side's encoder is not ours to pay), the
   phone's bridge hears it (Opus decode, 48 → 8 kHz, G.711) and sends RTP to SIPp, whose echo
@@ -165,8 +167,10 @@ async def setups(sipp_port: int, total: int, concurrency: int) -> dict[str, floa
             call.hang_up()
             leg.close()
 
+    remaining = min(total, 50)
     await asyncio.gather(*(worker() for _ in range(min(concurrency, 10))))  # warm-up
     delays.clear()
+    failures = 0
     remaining = total
     started = time.perf_counter()
     cpu0 = time.process_time()
@@ -417,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sip", description=__doc__.split("\n")[0])
     parser.add_argument("--setups", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--pdd-calls", type=int, default=300, help="one at a time")
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--cpu", type=int, default=1, help="pin this process here")
@@ -438,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
             results["setups_ceiling"] = run(
                 setups_ceiling(sipp_port, args.setups, args.concurrency)
             )
+            results["pdd"] = run(setups(sipp_port, args.pdd_calls, 1))
+            results["pdd_ceiling"] = run(setups_ceiling(sipp_port, args.pdd_calls, 1))
         if not args.skip_bridged:
             results["bridged"] = run(bridged(sipp_port, args.calls, args.seconds))
             results["bridged_ceiling"] = run(
@@ -451,6 +458,12 @@ def main(argv: list[str] | None = None) -> int:
             "leg joined, BYE)",
             results["setups"],
             results["setups_ceiling"],
+        )
+    if "pdd" in results:
+        _print(
+            f"post-dial delay: {args.pdd_calls} calls one at a time (no queueing)",
+            results["pdd"],
+            results["pdd_ceiling"],
         )
     if "bridged" in results:
         _print(
