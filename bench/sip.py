@@ -265,12 +265,17 @@ async def setups_ceiling(sipp_port: int, total: int, concurrency: int) -> dict[s
     remaining = total
     counter = 0
 
+    run_id = os.urandom(4).hex()  # Call-IDs SIPp has not seen in an earlier run
+
     async def worker() -> None:
         nonlocal remaining, counter
         while remaining > 0:
             remaining -= 1
             counter += 1
-            delays.append(await uac.call(f"ceil{os.getpid()}x{counter}", local_port))
+            try:
+                delays.append(await uac.call(f"ceil{run_id}x{counter}", local_port))
+            except TimeoutError:  # the bare UAC never retransmits: a lost datagram fails it
+                pass
 
     started = time.perf_counter()
     cpu0 = time.process_time()

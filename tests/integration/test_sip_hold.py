@@ -36,7 +36,7 @@ from tests.integration.sipp_carrier import (
     tone_source,
     trunk_port,
 )
-from tests.integration.test_sip_calls import place_call
+from tests.integration.test_sip_calls import connected_call
 from tests.integration.test_voice_simulator import client_of, our_number, receiver, sync
 
 pytestmark = pytest.mark.anyio
@@ -65,9 +65,7 @@ async def test_the_apps_hold_and_unhold_reach_the_carrier_as_re_invites(
     carrier = await sipp("uas_app_holds.xml", trunk_port, "-key", "rtp_port", str(rtp_port))
     client = client_of(node)
     async with asyncio.timeout(60):
-        created = await place_call(client, CALLEE, receiver.url("/hold"), our_number)
-        await receiver.event("CallConnected")
-        connection = client.get_call_connection(str(created.call_connection_id))
+        connection = await connected_call(client, CALLEE, receiver, "/hold", our_number)
         await sync(lambda: connection.hold(PhoneNumberIdentifier(CALLEE)))
         held = await sync(lambda: connection.get_participant(PhoneNumberIdentifier(CALLEE)))
         assert held.is_on_hold is True
@@ -98,9 +96,7 @@ async def test_the_carriers_re_invites_hold_and_move_the_media(
     client = client_of(node)
     try:
         async with asyncio.timeout(60):
-            created = await place_call(client, CALLEE, receiver.url("/moved"), our_number)
-            await receiver.event("CallConnected")
-            connection = client.get_call_connection(str(created.call_connection_id))
+            connection = await connected_call(client, CALLEE, receiver, "/moved", our_number)
             await sync(
                 lambda: connection.play_media(
                     TextSource(text="You are back from hold, on a new port."), loop=True
@@ -131,9 +127,7 @@ async def test_early_media_of_an_invited_phone_is_heard_in_the_call_before_any_a
     announcing = await sipp("uas_early_media.xml", second_port, "-key", "rtp_port", str(tone_port))
     client = client_of(node)
     async with asyncio.timeout(60):
-        created = await place_call(client, CALLEE, receiver.url("/early"), our_number)
-        await receiver.event("CallConnected")
-        connection = client.get_call_connection(str(created.call_connection_id))
+        connection = await connected_call(client, CALLEE, receiver, "/early", our_number)
         invited = await sync(
             lambda: connection.add_participant(
                 PhoneNumberIdentifier(RINGING_CALLEE),

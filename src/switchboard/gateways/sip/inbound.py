@@ -13,7 +13,6 @@ set_held / the trunk's re-INVITE ─▶ Renegotiation (reinvite.py)
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 from enum import StrEnum
@@ -28,10 +27,9 @@ from switchboard.gateways.sip.reasons import REASON_PHRASES, sip_status
 from switchboard.gateways.sip.reinvite import Renegotiation
 from switchboard.gateways.sip.sdp import Media, Origin
 from switchboard.gateways.sip.transactions import (
-    T1,
-    T2,
     Address,
     ClientTransaction,
+    OkResender,
     new_tag,
     response_to,
 )
@@ -83,9 +81,7 @@ class InboundSipCall:
         self._tag = new_tag()
         self._last: SipResponse | None = None
         self._dialog: Dialog | None = None
-        self._resend: asyncio.TimerHandle | None = None
-        self._interval = T1
-        self._waited = 0.0
+        self._resender: OkResender | None = None
         self._acked = False
         self.session = Renegotiation(
             carrier, bridge, trunk.codecs, source, origin, secure=trunk.secure
@@ -119,7 +115,7 @@ class InboundSipCall:
         self._dialog = Dialog.as_uas(self.invite, ok.header("To") or "", contact, (host, port))
         self.session.dialog = self._dialog
         self._send(ok)
-        self._resend = asyncio.get_running_loop().call_later(T1, self._resend_ok)
+        self._resender = OkResender(self._resend_ok, self._never_acked)
         self.bridge.set_media(self._media)
         self.bridge.connect(leg)
         self._carrier.ticking.add(self.bridge)
@@ -202,26 +198,24 @@ class InboundSipCall:
         self._carrier.endpoint.send(response, destination)
 
     def _resend_ok(self) -> None:
-        self._resend = None
-        if self.state not in (InboundState.ANSWERED, InboundState.CLOSING) or self._last is None:
+        if self.state in (InboundState.ANSWERED, InboundState.CLOSING) and self._last is not None:
+            self._send(self._last)
+
+    def _never_acked(self) -> None:
+        """No ACK within 64·T1: the call is gone (§13.3.1.4)."""
+        if self.state not in (InboundState.ANSWERED, InboundState.CLOSING):
             return
-        self._waited += self._interval
-        if self._waited >= 64 * T1:  # never ACKed: the call is gone (§13.3.1.4)
-            log.warning("call from %s: our 200 OK was never ACKed", self.caller)
-            notify = self.state is InboundState.ANSWERED
-            self._send_bye()
-            self._over()
-            if notify:
-                self._notify_ended()
-            return
-        self._send(self._last)
-        self._interval = min(self._interval * 2, T2)
-        self._resend = asyncio.get_running_loop().call_later(self._interval, self._resend_ok)
+        log.warning("call from %s: our 200 OK was never ACKed", self.caller)
+        notify = self.state is InboundState.ANSWERED
+        self._send_bye()
+        self._over()
+        if notify:
+            self._notify_ended()
 
     def _stop_resending(self) -> None:
-        if self._resend is not None:
-            self._resend.cancel()
-            self._resend = None
+        if self._resender is not None:
+            self._resender.stop()
+            self._resender = None
 
     def _ended(self) -> None:
         self._over()

@@ -27,10 +27,9 @@ from switchboard.gateways.sip.errors import SipParseError
 from switchboard.gateways.sip.media import RtpBridge
 from switchboard.gateways.sip.message import SipRequest, SipResponse, cseq
 from switchboard.gateways.sip.transactions import (
-    T1,
-    T2,
     Address,
     ClientTransaction,
+    OkResender,
     response_to,
 )
 
@@ -67,9 +66,7 @@ class Renegotiation:
         self._ack: SipRequest | None = None
         self._wanted: bool | None = None  # a hold asked while one was out
         self._answering: tuple[SipResponse, int] | None = None  # our 200, its CSeq
-        self._resend: asyncio.TimerHandle | None = None
-        self._interval = T1
-        self._waited = 0.0
+        self._resender: OkResender | None = None
         self._over = False
         self._secure = secure
 
@@ -178,9 +175,7 @@ class Renegotiation:
         endpoint.send(ok, source)
         self._stop_resending()
         self._answering = (ok, cseq(request.headers)[0])
-        self._interval = T1
-        self._waited = 0.0
-        self._resend = asyncio.get_running_loop().call_later(T1, self._resend_ok)
+        self._resender = OkResender(lambda: endpoint.send(ok, source), self._never_acked)
 
     def acked(self, ack: SipRequest) -> None:
         """An ACK in the dialog: ends our 200's resending (and may carry the answer)."""
@@ -193,23 +188,15 @@ class Renegotiation:
             self._apply_answer(ack.body, "sendonly" if self.held else "sendrecv")
         self._next()
 
-    def _resend_ok(self) -> None:
-        self._resend = None
-        if self._answering is None or self._over:
-            return
-        self._waited += self._interval
-        if self._waited >= 64 * T1:
-            self._answering = None
-            log.warning("re-INVITE from %s: our 200 was never ACKed", self._destination)
-            return
-        self._carrier.endpoint.send(self._answering[0], self._destination)
-        self._interval = min(self._interval * 2, T2)
-        self._resend = asyncio.get_running_loop().call_later(self._interval, self._resend_ok)
+    def _never_acked(self) -> None:
+        self._resender = None
+        self._answering = None
+        log.warning("re-INVITE from %s: our 200 was never ACKed", self._destination)
 
     def _stop_resending(self) -> None:
-        if self._resend is not None:
-            self._resend.cancel()
-            self._resend = None
+        if self._resender is not None:
+            self._resender.stop()
+            self._resender = None
 
     # ── internals ────────────────────────────────────────────────────────────────────
 

@@ -134,6 +134,35 @@ class ClientTransaction:
         self._retransmit = self._timeout = None
 
 
+class OkResender:
+    """A UAS's 2xx to an INVITE, sent again until its ACK comes (RFC 3261 §13.3.1.4): after
+    T1, doubling up to T2; after 64·T1 without an ACK, ``on_give_up``. ``stop`` on the ACK."""
+
+    def __init__(self, send: Callable[[], None], on_give_up: Callable[[], None]) -> None:
+        self._send = send
+        self._on_give_up = on_give_up
+        self._interval = T1
+        self._waited = 0.0
+        self._timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
+            T1, self._again
+        )
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _again(self) -> None:
+        self._timer = None
+        self._waited += self._interval
+        if self._waited >= 64 * T1:
+            self._on_give_up()
+            return
+        self._send()
+        self._interval = min(self._interval * 2, T2)
+        self._timer = asyncio.get_running_loop().call_later(self._interval, self._again)
+
+
 def ack_for(invite: SipRequest, response: SipResponse) -> SipRequest:
     """The ACK of a non-2xx final response: same branch, To with the response's tag."""
     headers = Headers(
