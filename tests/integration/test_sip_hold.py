@@ -8,16 +8,19 @@ Call Automation SDK as the app (trunks, routes and SIPp runs: sipp_carrier.py):
         in PCMA
     addParticipant to a phone that answers 183 with SDP and never 200 ─▶ its announcement
         (loud RTP) is heard by the call's first phone before any answer ─▶ the app cancels
-        the invitation (CANCEL, 487)
+        the invitation (CANCEL, 487); createCall to such a phone ─▶ a probe leg in the call's
+        media hears it before any CallConnected ─▶ the app hangs up (CANCEL, 487)
 """
 
 from __future__ import annotations
 
 import asyncio
 
+import numpy as np
 import pytest
 from azure.communication.callautomation import PhoneNumberIdentifier, TextSource
 
+from switchboard.media.node import LocalMediaNode
 from tests.callback_receiver import CallbackReceiver
 from tests.integration.inprocess_node import InProcessNode
 from tests.integration.sipp_carrier import (
@@ -36,7 +39,7 @@ from tests.integration.sipp_carrier import (
     tone_source,
     trunk_port,
 )
-from tests.integration.test_sip_calls import connected_call
+from tests.integration.test_sip_calls import connected_call, place_call
 from tests.integration.test_voice_simulator import client_of, our_number, receiver, sync
 
 pytestmark = pytest.mark.anyio
@@ -147,3 +150,53 @@ async def test_early_media_of_an_invited_phone_is_heard_in_the_call_before_any_a
         await sync(lambda: connection.hang_up(is_for_everyone=True))
         await receiver.event("CallDisconnected")
         assert await finished(carrier) == 0
+
+
+async def test_early_media_of_a_created_call_reaches_the_call_before_any_answer(
+    node: InProcessNode,
+    our_number: str,
+    receiver: CallbackReceiver,
+    trunk_port: int,
+    tone_source: tuple[ToneSource, int],
+) -> None:
+    """createCall to a phone that answers 183 with SDP and never 200: a probe leg of the
+    test's own in the same SFU call hears the announcement (loud 48 kHz frames from the
+    early leg) while CallConnected never came; the app hangs up (CANCEL, 487)."""
+    tone, tone_port = tone_source
+    announcing = await sipp("uas_early_media.xml", trunk_port, "-key", "rtp_port", str(tone_port))
+    client = client_of(node)
+    media = node.node.calling.conferences.media
+    assert isinstance(media, LocalMediaNode)
+    async with asyncio.timeout(60):
+        created = await place_call(client, CALLEE, receiver.url("/early-create"), our_number)
+        early: list[str] = []
+        for _ in range(2000):  # the 183 arrives; its early leg joins the call's media
+            early = [
+                i for i, c in media.calls.items() if any(p.startswith("early-") for p in c.legs)
+            ]
+            if early:
+                break
+            await asyncio.sleep(0.02)
+        (call_id,) = early
+        probe = await media.add_local_participant(call_id, "probe")
+        loud = asyncio.Event()
+        loud_frames = 0
+
+        def heard(publisher: str, pcm: bytes) -> None:
+            nonlocal loud_frames
+            samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+            if publisher.startswith("early-") and np.sqrt(np.mean(samples**2)) > 1000:
+                loud_frames += 1
+                if loud_frames >= 25:
+                    loud.set()
+
+        probe.listen_all(heard)
+        await loud.wait()
+        assert tone.sent > 0
+        assert not any(
+            t.endswith("CallConnected") for t in receiver.accepted_types("/early-create")
+        )
+        probe.close()
+        connection = client.get_call_connection(str(created.call_connection_id))
+        await sync(lambda: connection.hang_up(is_for_everyone=True))
+        assert await finished(announcing) == 0  # CANCEL, 200, 487, ACK
