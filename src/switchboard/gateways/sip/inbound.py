@@ -83,6 +83,7 @@ class InboundSipCall:
         self._dialog: Dialog | None = None
         self._resender: OkResender | None = None
         self._acked = False
+        self._held_wanted: bool | None = None  # the app's hold, asked before the ACK
         self.session = Renegotiation(
             carrier, bridge, trunk.codecs, source, origin, secure=trunk.secure
         )
@@ -127,9 +128,14 @@ class InboundSipCall:
         self.answer(leg)
 
     def set_held(self, held: bool) -> None:
-        """The app holds (a re-INVITE, a=sendonly) or resumes the phone; once ACKed."""
-        if self.state is InboundState.ANSWERED and self._acked:
+        """The app holds (a re-INVITE, a=sendonly) or resumes the phone; before our 200 is
+        ACKed it waits for the ACK (no re-INVITE may cross it)."""
+        if self.state is not InboundState.ANSWERED:
+            return
+        if self._acked:
             self.session.hold(held)
+        else:
+            self._held_wanted = held
 
     def refuse(self, reason: EndReason) -> None:
         if self.state is not InboundState.RINGING:
@@ -160,6 +166,8 @@ class InboundSipCall:
                 return
             self._acked = True
             self._stop_resending()
+            if self._held_wanted is not None and self.state is InboundState.ANSWERED:
+                self.session.hold(self._held_wanted)
             if self.state is InboundState.CLOSING:
                 self._send_bye()
                 self._over()

@@ -192,6 +192,7 @@ class Renegotiation:
         self._resender = None
         self._answering = None
         log.warning("re-INVITE from %s: our 200 was never ACKed", self._destination)
+        self._next()
 
     def _stop_resending(self) -> None:
         if self._resender is not None:
