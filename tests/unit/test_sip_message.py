@@ -136,7 +136,33 @@ def test_near_sip_bytes_raise_only_the_parse_error(lines: list[bytes], body: byt
 @given(st.binary(max_size=400))
 def test_arbitrary_sdp_raises_only_the_parse_error(data: bytes) -> None:
     with contextlib.suppress(SipParseError):
-        sdp.parse_sdp(data)
+        sdp.parse_sdp(data).srtp_key()
+
+
+@given(st.text(max_size=80))
+def test_any_crypto_line_gives_a_30_byte_key_or_none(key_params: str) -> None:
+    body = (
+        "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/SAVP 0\r\n"
+        f"a=crypto:1 AES_CM_128_HMAC_SHA1_80 {key_params}\r\n"
+    ).encode()
+    with contextlib.suppress(SipParseError):
+        found = sdp.parse_sdp(body).srtp_key()
+        assert found is None or len(found[1]) == sdp.SRTP_KEY_LENGTH
+
+
+def test_an_srtp_offer_is_answered_with_our_key_under_its_tag_and_plain_offers_are_not() -> None:
+    ours, theirs = bytes(range(30)), bytes(range(30, 60))
+    offer = sdp.parse_sdp(sdp.offer("127.0.0.1", 4000, ("PCMU",), srtp_key=theirs))
+    assert offer.srtp_key() == ("1", theirs)
+    agreed = sdp.answer_to(offer, "127.0.0.2", 5000, ("PCMU",), srtp_key=ours)
+    assert agreed is not None
+    media, answer = agreed
+    assert media.remote_key == theirs
+    assert b"RTP/SAVP" in answer and sdp.parse_sdp(answer).srtp_key() == ("1", ours)
+    assert sdp.negotiated(sdp.parse_sdp(answer), ("PCMU",), srtp=True) is not None
+    plain = sdp.parse_sdp(sdp.offer("127.0.0.1", 4000, ("PCMU",)))
+    assert sdp.answer_to(plain, "127.0.0.2", 5000, ("PCMU",), srtp_key=ours) is None
+    assert sdp.negotiated(plain, ("PCMU",), srtp=True) is None
 
 
 def test_offer_answer_agrees_on_the_offerers_first_shared_codec() -> None:
