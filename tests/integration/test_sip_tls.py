@@ -10,6 +10,7 @@ checks what it receives (Via over TLS, RTP/SAVP, our a=crypto key) before it ans
     the carrier calls in on our TLS port (the node's certificate, verified by the carrier)
         ─▶ our 200 answers RTP/SAVP with a key of ours
     a trunk whose ca_file is another CA ─▶ the handshake fails ─▶ the call fails (503)
+    a node with sip_tls_port ─▶ SIP over TLS there with its HTTPS certificate
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import asyncio
 import base64
 import os
 import re
+import ssl
 from pathlib import Path
 
 import pylibsrtp
@@ -36,6 +38,9 @@ from switchboard.http.tls import (
 from switchboard.media.forwarder import Forwarder
 from switchboard.media.local_leg import LocalLeg
 from switchboard.media.rtp import RtpPacket
+from tests.integration.calling_clients import closed_port
+from tests.integration.inprocess_node import serving
+from tests.integration.sipp_carrier import free_udp_port
 
 pytestmark = pytest.mark.anyio
 SUITE = "AES_CM_128_HMAC_SHA1_80"
@@ -292,3 +297,32 @@ async def test_a_tls_trunk_whose_certificate_does_not_verify_is_not_called(
     finally:
         await carrier.stop()
         server.close()
+
+
+async def test_a_node_with_sip_tls_port_answers_sip_over_tls_with_its_own_certificate(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The config's sip_tls_port: the node listens for SIP over TLS with the certificate of
+    its HTTPS listener (a client trusting the node's CA verifies it) and answers a trunk's
+    OPTIONS there."""
+    tls_port = closed_port()
+    overrides = {
+        "sip_port": free_udp_port(),
+        "sip_tls_port": tls_port,
+        "trunks": [{"host": "127.0.0.1", "port": 5099, "options_seconds": 0}],
+    }
+    async with serving(tmp_path_factory.mktemp("sip-tls-node"), overrides) as node:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1",
+            tls_port,
+            ssl=ssl.create_default_context(cafile=node.ca_path),
+            server_hostname="127.0.0.1",
+        )
+        writer.write(
+            b"OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1;branch=z9hG4bK-tls\r\n"
+            b"From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: tls-opt\r\n"
+            b"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        )
+        reply = await asyncio.wait_for(SipStream(reader, writer).next(), 10)
+        assert reply.startswith(b"SIP/2.0 200 OK")
+        writer.close()
