@@ -180,6 +180,8 @@ class SipConfig:
 
     host: str = "127.0.0.1"
     port: int = 5060
+    tls_port: int = 0  # SIP over TLS with the node's certificate (data_dir/tls); 0: none
+    data_dir: Path = Path(".switchboard")
     trunks: tuple[Mapping[str, Any], ...] = ()
     routes: tuple[Mapping[str, Any], ...] = ()
 
