@@ -13,9 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from switchboard.core.errors import BadRequestError
-from switchboard.siprouting.models import SipConfiguration, SipConfigurationError
+from switchboard.siprouting.models import (
+    MAX_ROUTES,
+    MAX_TRUNKS,
+    SipConfiguration,
+    SipConfigurationError,
+)
 from switchboard.siprouting.service import SipPatch, TrunkPatch
-from switchboard.siprouting.validation import MAX_ROUTES, MAX_TRUNKS, check_port, route
+from switchboard.siprouting.validation import check_port, route
 
 
 def configuration_json(config: SipConfiguration) -> dict[str, Any]:

@@ -58,6 +58,10 @@ class SipRoutingService:
         _, config = await self._store.load()
         return config
 
+    async def snapshot(self) -> tuple[int, SipConfiguration]:
+        """The table with its revision (a node compares it with what its gateway has)."""
+        return await self._store.load()
+
     async def update(self, patch: SipPatch) -> SipConfiguration:
         """ACS's PATCH /sip."""
         if not patch.trunks and patch.routes is None:
@@ -107,6 +111,12 @@ class SipRoutingService:
 
         def apply(config: SipConfiguration) -> SipConfiguration:
             nonlocal removed
+            naming = [r.name for r in config.routes if fqdn in r.trunks]
+            if naming:
+                raise SipConfigurationError(
+                    "MissingTrunk",
+                    f"route {naming[0]!r} names trunk {fqdn!r}: change the routes first",
+                )
             kept = tuple(t for t in config.trunks if t.fqdn != fqdn)
             removed = len(kept) != len(config.trunks)
             return SipConfiguration(kept, config.routes)

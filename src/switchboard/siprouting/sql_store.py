@@ -40,7 +40,9 @@ class SqlSipRoutingStore:
     async def replace(self, revision: int, config: SipConfiguration) -> int | None:
         async with self._db.write() as conn:
             if revision == 0:
-                exists = await conn.scalar(sa.select(sa.func.count()).select_from(sip_routing_state))
+                exists = await conn.scalar(
+                    sa.select(sa.func.count()).select_from(sip_routing_state)
+                )
                 if exists:
                     return None
                 await conn.execute(sip_routing_state.insert().values(id=1, revision=1))

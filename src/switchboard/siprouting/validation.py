@@ -33,8 +33,8 @@ from switchboard.siprouting.models import (
     SipConfigurationError,
     SipRoute,
     SipTrunk,
-    TrunkSettings,
     Transport,
+    TrunkSettings,
 )
 
 SUPPORTED_CODECS = ("PCMU", "PCMA")
@@ -72,7 +72,7 @@ def _is_host(text: str) -> bool:
 def check_port(value: Any, where: str = "trunk") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         raise SipConfigurationError(
-            "InvalidTrunkSipSignalingPort", f"{where}.port must be a whole number 1–65535."
+            "InvalidTrunkSipSignalingPort", f"{where}: port must be a whole number 1–65535."
         )
     return value
 
@@ -81,13 +81,13 @@ def compile_number_pattern(value: Any, where: str = "route") -> re.Pattern[str]:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_PATTERN:
         raise SipConfigurationError(
             "InvalidRouteNumberPattern",
-            f"{where}.pattern is required (a regular expression of at most {MAX_PATTERN}).",
+            f"{where}: pattern is required (a regular expression of at most {MAX_PATTERN}).",
         )
     try:
         return re.compile(_ANCHOR_QUANTIFIER.sub("^", value))
     except re.error as exc:
         raise SipConfigurationError(
-            "InvalidRouteNumberPattern", f"{where}.pattern is not a regular expression: {exc}"
+            "InvalidRouteNumberPattern", f"{where}: pattern is not a regular expression: {exc}"
         ) from None
 
 
@@ -100,18 +100,18 @@ def route(
 ) -> SipRoute:
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_ROUTE_NAME:
         raise SipConfigurationError(
-            "InvalidRouteName", f"{where}.name is required (text of at most {MAX_ROUTE_NAME})."
+            "InvalidRouteName", f"{where}: name is required (text of at most {MAX_ROUTE_NAME})."
         )
     if description is not None and (
         not isinstance(description, str) or len(description) > MAX_DESCRIPTION
     ):
         raise SipConfigurationError(
-            "InvalidRouteDescription", f"{where}.description is text of at most 1024."
+            "InvalidRouteDescription", f"{where}: description is text of at most 1024."
         )
     if trunks is None:
         trunks = ()
     if not isinstance(trunks, list | tuple) or not all(isinstance(t, str) for t in trunks):
-        raise SipConfigurationError("MissingTrunk", f"{where}.trunks must be a list of trunks.")
+        raise SipConfigurationError("MissingTrunk", f"{where}: trunks must be a list of trunks.")
     if len(trunks) > MAX_TRUNKS:
         raise SipConfigurationError("TooManyTrunks", f"{where} names over {MAX_TRUNKS} trunks.")
     if len(set(trunks)) != len(trunks):
@@ -163,22 +163,22 @@ def settings_from_table(
         try:
             values["transport"] = Transport(str(table["transport"]).lower())
         except ValueError:
-            raise _settings(f"{where}.transport must be udp, tcp or tls.") from None
+            raise _settings(f"{where}: transport must be udp, tcp or tls.") from None
     if "codecs" in table:
         codecs = table["codecs"]
         if isinstance(codecs, str):
             codecs = [c for c in codecs.split(",") if c.strip()]
         if not isinstance(codecs, list | tuple) or not codecs:
-            raise _settings(f"{where}.codecs must be a list of PCMU / PCMA.")
+            raise _settings(f"{where}: codecs must be a list of PCMU / PCMA.")
         chosen = tuple(str(c).strip().upper() for c in codecs)
         if any(c not in SUPPORTED_CODECS for c in chosen) or len(set(chosen)) != len(chosen):
-            raise _settings(f"{where}.codecs must be a list of PCMU / PCMA.")
+            raise _settings(f"{where}: codecs must be a list of PCMU / PCMA.")
         values["codecs"] = chosen
     if "caller_id" in table:
         try:
             values["caller_id"] = CallerIdRule(str(table["caller_id"]))
         except ValueError:
-            raise _settings(f"{where}.caller_id must be as-is or no-plus.") from None
+            raise _settings(f"{where}: caller_id must be as-is or no-plus.") from None
     for key in ("username", "password"):
         if key in table:
             value = table[key]
@@ -187,15 +187,17 @@ def settings_from_table(
             values[key] = value
     for key in ("register",):
         if key in table:
-            values[key] = _bool(table[key], f"{where}.{key}")
+            values[key] = _bool(table[key], f"{where}: {key}")
     if "register_expires" in table:
-        values["register_expires"] = _int(table["register_expires"], f"{where}.register_expires", 60, 86_400)
+        values["register_expires"] = _int(
+            table["register_expires"], f"{where}: register_expires", 60, 86_400
+        )
     if "max_calls" in table:
-        values["max_calls"] = _int(table["max_calls"], f"{where}.max_calls", 1, 100_000)
+        values["max_calls"] = _int(table["max_calls"], f"{where}: max_calls", 1, 100_000)
     if "options_seconds" in table:
         seconds = table["options_seconds"]
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-            raise _settings(f"{where}.options_seconds must be a number ≥ 0.")
+            raise _settings(f"{where}: options_seconds must be a number ≥ 0.")
         values["options_seconds"] = float(seconds)
     settings = dataclasses.replace(current, **values)
     if (settings.username is None) != (settings.password is None):
@@ -213,11 +215,11 @@ def trunk_from_table(
     _known_keys(table, TRUNK_KEYS, where)
     if base is None:
         if "name" not in table and "host" not in table:
-            raise SipConfigurationError("InvalidTrunkFqdn", f"{where}.host is required (text).")
-        fqdn = check_fqdn(table.get("name", table.get("host")), f"{where}.name")
+            raise SipConfigurationError("InvalidTrunkFqdn", f"{where}: host is required (text).")
+        fqdn = check_fqdn(table.get("name", table.get("host")), f"{where}: name")
         base = SipTrunk(fqdn)
     port = check_port(table["port"], where) if "port" in table else base.sip_signaling_port
-    enabled = _bool(table["enabled"], f"{where}.enabled") if "enabled" in table else base.enabled
+    enabled = _bool(table["enabled"], f"{where}: enabled") if "enabled" in table else base.enabled
     settings = settings_from_table(
         {k: v for k, v in table.items() if k in SETTING_KEYS}, where, base.settings
     )
@@ -227,7 +229,11 @@ def trunk_from_table(
 def route_from_table(table: Mapping[str, Any], where: str) -> SipRoute:
     _known_keys(table, ROUTE_KEYS, where)
     return route(
-        table.get("name"), table.get("pattern"), table.get("trunks"), table.get("description"), where
+        table.get("name"),
+        table.get("pattern"),
+        table.get("trunks"),
+        table.get("description"),
+        where,
     )
 
 

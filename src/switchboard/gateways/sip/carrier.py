@@ -79,6 +79,7 @@ class SipCarrier:
         self._health_changed = asyncio.Event()
         self._resolved: dict[str, Trunk] = {}  # trunk hosts and their addresses
         self._arriving: set[str] = set()  # Call-IDs of INVITEs whose RTP port is opening
+        self._keep_alives: dict[str, tuple[Trunk, asyncio.Task[None]]] = {}  # by trunk name
 
     # ── life ─────────────────────────────────────────────────────────────────────────
 
@@ -91,11 +92,35 @@ class SipCarrier:
         self._endpoint.trusted_hosts = set(self._resolved)
         await self._endpoint.listen_tcp(self._host, self._endpoint.address[1])
         await self._scope.start()
+        self._watch_trunks()
+
+    async def reconfigure(self, routing: SipRouting) -> None:
+        """New trunks and routes, without a restart (the routing table changed): calls under
+        way keep their trunk; new calls, INVITEs and OPTIONS follow the new table."""
+        self.routing.replace(list(routing.trunks.values()), routing.routes)
+        self._resolved = await self._trunk_addresses()
+        self.endpoint.trusted_hosts = set(self._resolved)
+        self._watch_trunks()
+        log.info("SIP routing now: %d trunks, %d routes", len(routing.trunks), len(routing.routes))
+
+    def _watch_trunks(self) -> None:
+        """TCP peers and one OPTIONS keep-alive per trunk, as the routing says now."""
+        endpoint = self.endpoint
+        endpoint.stream_peers = {
+            (t.host, t.port) for t in self.routing.trunks.values() if t.transport is Transport.TCP
+        }
+        for name, (trunk, task) in list(self._keep_alives.items()):
+            if self.routing.trunks.get(name) != trunk:
+                task.cancel()
+                del self._keep_alives[name]
         for trunk in self.routing.trunks.values():
-            if trunk.transport is Transport.TCP:
-                self._endpoint.stream_peers.add((trunk.host, trunk.port))
-            if trunk.options_seconds > 0:
-                self._scope.spawn(self._keep_alive(trunk), name=f"trunk {trunk.name} OPTIONS")
+            if trunk.options_seconds > 0 and trunk.name not in self._keep_alives:
+                task = self._scope.spawn(
+                    self._keep_alive(trunk), name=f"trunk {trunk.name} OPTIONS"
+                )
+                self._keep_alives[trunk.name] = (trunk, task)
+            elif trunk.options_seconds <= 0:
+                self._mark(trunk, up=True)  # no keep-alive: taken as up
 
     async def _trunk_addresses(self) -> dict[str, Trunk]:
         """The trunks by host and by address (a name is resolved now, once; one that does
