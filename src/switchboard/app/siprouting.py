@@ -2,7 +2,7 @@
 table, reconfigured without a restart.
 
     start: SipRoutingService.snapshot ─▶ trunks? ─▶ SipCarrier (binds sip_host:sip_port)
-    bus SIP_ROUTING_CHANGED (any node's API or CLI change), or every 30 s
+    bus SIP_ROUTING_CHANGED (any node's API or CLI change), or every 5 s
         ─▶ snapshot ─▶ a new revision? ─▶ SipCarrier.reconfigure (SipRouting.replace, trusted
            hosts, TCP peers, OPTIONS keep-alives) ─ the first trunk ever: the carrier starts
 
@@ -31,7 +31,7 @@ from switchboard.storage.database import Database
 
 log = logging.getLogger(__name__)
 
-RELOAD_SECONDS = 30.0  # a change whose bus message was lost is seen this late
+RELOAD_SECONDS = 5.0  # a change whose bus message was lost (no Redis: the CLI) is seen this late
 
 
 class SipTrunking:

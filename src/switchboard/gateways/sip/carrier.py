@@ -78,6 +78,7 @@ class SipCarrier:
         self._scope = TaskScope("sip carrier")
         self._health_changed = asyncio.Event()
         self._resolved: dict[str, Trunk] = {}  # trunk hosts and their addresses
+        self._addresses: dict[str, str] = {}  # trunk name ─▶ its host's first address
         self._arriving: set[str] = set()  # Call-IDs of INVITEs whose RTP port is opening
         self._keep_alives: dict[str, tuple[Trunk, asyncio.Task[None]]] = {}  # by trunk name
 
@@ -127,6 +128,7 @@ class SipCarrier:
         not resolve is logged and matched by name only)."""
         loop = asyncio.get_running_loop()
         hosts: dict[str, Trunk] = {}
+        addresses: dict[str, str] = {}
         for trunk in self.routing.trunks.values():
             hosts.setdefault(trunk.host, trunk)
             try:
@@ -136,6 +138,8 @@ class SipCarrier:
                 continue
             for info in infos:
                 hosts.setdefault(str(info[4][0]), trunk)
+                addresses.setdefault(trunk.name, str(info[4][0]))
+        self._addresses = addresses
         return hosts
 
     async def stop(self) -> None:
@@ -207,7 +211,11 @@ class SipCarrier:
             await asyncio.sleep(trunk.options_seconds)
 
     async def ping(self, trunk: Trunk) -> bool:
-        """One OPTIONS: does the trunk answer at all (any status is an answer)?"""
+        """One OPTIONS: does the trunk answer at all (any status is an answer)? A host that
+        does not resolve does not (the socket sends to addresses only)."""
+        address = self._addresses.get(trunk.name)
+        if address is None:
+            return False
         host, port = self.address
         answered: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         uri = f"sip:{trunk.host}:{trunk.port}"
@@ -233,7 +241,7 @@ class SipCarrier:
         ClientTransaction(
             self.endpoint,
             request,
-            (trunk.host, trunk.port),
+            (address, trunk.port),
             lambda response: settle(True),
             lambda: settle(False),
             timeout=OPTIONS_TIMEOUT,
