@@ -33,7 +33,7 @@ def database_args(kind: str) -> Iterator[tuple[str, ...]]:
     try:
         yield ("--database-url", url)
     finally:
-        databases.close()
+        next(databases, None)  # the generator drops the database as it ends
 
 
 def sip_env(sip_port: int) -> dict[str, str]:

@@ -102,9 +102,8 @@ def test_bad_input_gets_acs_errors(client: SipRoutingClient) -> None:
         "UnprocessableConfiguration",
         "InvalidTrunkFqdn",
     )
-    for port in (0, 70000):
-        bad = SipTrunk(fqdn=B, sip_signaling_port=port)
-        assert refused(lambda: client.set_trunk(bad))[2] == "InvalidTrunkSipSignalingPort"
+    for bad in (SipTrunk(fqdn=B, sip_signaling_port=p) for p in (0, 70000)):
+        assert refused(lambda: client.set_trunk(bad))[2] == "InvalidTrunkSipSignalingPort"  # noqa: B023
 
     def routes(*entries: SipTrunkRoute) -> object:
         return lambda: client.set_routes(list(entries))

@@ -89,7 +89,8 @@ async def test_a_port_out_of_range_is_refused(port: Any) -> None:
 def test_a_bad_route_is_refused_with_acs_codes(make: Any, status: int, inner: str) -> None:
     with pytest.raises(SipConfigurationError) as refused:
         make()
-    assert (refused.value.status, refused.value.error_code) == (status, "UnprocessableConfiguration")
+    error = refused.value
+    assert (error.status, error.error_code) == (status, "UnprocessableConfiguration")
     assert refused.value.inner_code == inner
 
 
@@ -168,13 +169,14 @@ def test_table_settings_are_checked_where_they_are_given() -> None:
     changed = trunk_from_table({"max_calls": 4, "codecs": "pcma"}, "trunk", base=base)
     assert (changed.settings.max_calls, changed.settings.codecs) == (4, ("PCMA",))
     assert changed.settings.username == "u"  # what was not given stays
-    for table, message in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"max_call": 4}, "unknown setting 'max_call'"),
         ({"transport": "sctp"}, "transport must be udp, tcp or tls"),
         ({"register": True, "username": None, "password": None}, "register needs"),
         ({"register_expires": 5}, "register_expires must be"),
         ({"username": None}, "username and password go together"),
-    ]:
+    ]
+    for table, message in cases:
         with pytest.raises(SipConfigurationError, match=message):
             trunk_from_table(table, "trunk", base=base)
 
