@@ -41,11 +41,11 @@ def sip_env(sip_port: int) -> dict[str, str]:
 
 
 class SipPeer:
-    """A trunk's socket on 127.0.0.1: what SIP requests reach it, and from where."""
+    """A trunk's socket on loopback: what SIP requests reach it, and from where."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.socket.bind(("127.0.0.1", 0))
+        self.socket.bind((host, 0))
         self.socket.settimeout(30.0)  # a node that never sends fails the test, not the run
         self.port: int = self.socket.getsockname()[1]
 
