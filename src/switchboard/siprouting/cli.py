@@ -67,8 +67,13 @@ def add_trunks_commands(trunks: argparse.ArgumentParser, common_options: CommonO
 
 
 def _trunk_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, help="SIP signaling port (default 5060)")
-    parser.add_argument("--host", help="where SIP goes, if not the FQDN (e.g. an address)")
+    # dest: the shell's own settings read ``args.port`` / ``args.host`` (the server's).
+    parser.add_argument(
+        "--port", dest="trunk_port", type=int, help="SIP signaling port (default 5060)"
+    )
+    parser.add_argument(
+        "--host", dest="trunk_host", help="where SIP goes, if not the FQDN (e.g. an address)"
+    )
     parser.add_argument("--transport", help="udp, tcp or tls")
     parser.add_argument("--username", help="digest user for 401/407 (with --password)")
     parser.add_argument("--password", help="digest password; '-' reads it from stdin")
@@ -152,9 +157,11 @@ async def _run(
 def _table(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line, as a ``[[trunks]]`` table's keys."""
     table: dict[str, Any] = {}
+    if args.trunk_port is not None:
+        table["port"] = args.trunk_port
+    if args.trunk_host is not None:
+        table["host"] = args.trunk_host
     for key in (
-        "port",
-        "host",
         "transport",
         "username",
         "register",
