@@ -17,13 +17,6 @@ from pathlib import Path
 
 import pytest
 from azure.communication.callautomation import CallAutomationClient, PhoneNumberIdentifier
-from azure.communication.phonenumbers import (
-    PhoneNumberAssignmentType,
-    PhoneNumberCapabilities,
-    PhoneNumberCapabilityType,
-    PhoneNumbersClient,
-    PhoneNumberType,
-)
 from azure.communication.phonenumbers.siprouting import SipRoutingClient, SipTrunk, SipTrunkRoute
 
 from switchboard.cli import main
@@ -34,6 +27,7 @@ from tests.integration.server import RunningServer
 from tests.integration.sip_routing_servers import SipPeer, free_udp_port, sip_env
 from tests.integration.sipp_carrier import finished, sipp
 from tests.integration.test_voice_simulator import sync
+from tests.integration.voice_phones import buy_number
 
 pytestmark = pytest.mark.anyio
 
@@ -71,24 +65,6 @@ async def receiver() -> AsyncIterator[CallbackReceiver]:
     await started.stop()
 
 
-def bought_number(node: RunningServer) -> str:
-    numbers = PhoneNumbersClient.from_connection_string(
-        node.connection_string, connection_verify=node.ca_path
-    )
-    search = numbers.begin_search_available_phone_numbers(
-        "US",
-        PhoneNumberType.GEOGRAPHIC,
-        PhoneNumberAssignmentType.APPLICATION,
-        PhoneNumberCapabilities(
-            calling=PhoneNumberCapabilityType.INBOUND_OUTBOUND, sms=PhoneNumberCapabilityType.NONE
-        ),
-        quantity=1,
-        polling_interval=0.05,
-    ).result()
-    numbers.begin_purchase_phone_numbers(search.search_id, polling_interval=0.05).result()
-    return str(search.phone_numbers[0])
-
-
 async def test_a_route_set_through_a_carries_a_call_placed_through_b(
     sip_nodes: SipNodes, receiver: CallbackReceiver
 ) -> None:
@@ -112,7 +88,7 @@ async def test_a_route_set_through_a_carries_a_call_placed_through_b(
     finally:
         marker.close()
 
-    our_number = await sync(lambda: bought_number(sip_nodes.a))
+    our_number = await sync(lambda: buy_number(sip_nodes.a))
     carrier = await sipp("builtin:uas", sipp_port)
     app = CallAutomationClient.from_connection_string(
         sip_nodes.b.connection_string, connection_verify=sip_nodes.b.ca_path
