@@ -68,6 +68,16 @@ async def test_a_trunk_fqdn_is_a_host_name_or_an_address(fqdn: str, ok: bool) ->
     assert (refused.value.status, refused.value.inner_code) == (422, "InvalidTrunkFqdn")
 
 
+async def test_a_new_trunk_needs_its_port_a_known_one_does_not() -> None:
+    sip = service()
+    with pytest.raises(SipConfigurationError) as refused:
+        await sip.update(SipPatch({A: TrunkPatch()}))
+    assert refused.value.inner_code == "InvalidTrunkSipSignalingPort"
+    await sip.update(trunks(A))
+    disabled = (await sip.update(SipPatch({A: TrunkPatch(enabled=False)}))).trunk(A)
+    assert disabled is not None and (disabled.sip_signaling_port, disabled.enabled) == (5061, False)
+
+
 @pytest.mark.parametrize("port", [0, 65536, -1, True, "5060"])
 async def test_a_port_out_of_range_is_refused(port: Any) -> None:
     with pytest.raises(SipConfigurationError) as refused:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 from switchboard.bus.base import Bus
 from switchboard.siprouting.models import (
-    DEFAULT_SIP_PORT,
     SipConfiguration,
     SipConfigurationError,
     SipRoute,
@@ -80,8 +79,12 @@ class SipRoutingService:
                     continue
                 current = trunks.get(fqdn)
                 if current is None:
-                    port = change.sip_signaling_port or DEFAULT_SIP_PORT
-                    current = SipTrunk(fqdn, port)
+                    if change.sip_signaling_port is None:  # ACS's Trunk requires it
+                        raise SipConfigurationError(
+                            "InvalidTrunkSipSignalingPort",
+                            f"trunks[{fqdn!r}]: a new trunk needs its sipSignalingPort.",
+                        )
+                    current = SipTrunk(fqdn, change.sip_signaling_port)
                 trunks[fqdn] = dataclasses.replace(
                     current,
                     sip_signaling_port=change.sip_signaling_port or current.sip_signaling_port,
