@@ -1,14 +1,17 @@
 """SIP routing's rules (siprouting/validation.py, service.py) on the in-memory store: ACS's
 merge-patch, its error codes, our settings kept across a PATCH, and the config file's
-precedence at start."""
+precedence at start; any JSON body is a patch or a 4xx (Hypothesis)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from switchboard.bus.memory import MemoryBus
+from switchboard.core.errors import SwitchboardError
 from switchboard.siprouting.models import (
     DuplicateSipConfigurationError,
     SipConfiguration,
@@ -17,6 +20,7 @@ from switchboard.siprouting.models import (
     Transport,
     TrunkSettings,
 )
+from switchboard.siprouting.schemas import sip_patch
 from switchboard.siprouting.service import (
     SIP_ROUTING_CHANGED,
     SipPatch,
@@ -92,6 +96,8 @@ async def test_a_port_out_of_range_is_refused(port: Any) -> None:
         (lambda: route("r", ""), 422, "InvalidRouteNumberPattern"),
         (lambda: route("r", "(unclosed"), 422, "InvalidRouteNumberPattern"),
         (lambda: route("r", "x" * 1025), 422, "InvalidRouteNumberPattern"),
+        (lambda: route("r", "a{4294967296}"), 422, "InvalidRouteNumberPattern"),
+        (lambda: route("r", "(" * 500 + ")" * 500), 422, "InvalidRouteNumberPattern"),
         (lambda: route("r", ".*", [A, A]), 400, "RouteWithDuplicatedTrunk"),
         (lambda: route("r", ".*", description="d" * 1025), 422, "InvalidRouteDescription"),
     ],
@@ -195,3 +201,35 @@ def test_dotnet_patterns_from_acs_samples_compile() -> None:
     assert compile_number_pattern(r"^\+[1-9][0-9]{3,23}$").fullmatch("+14255550100")
     assert compile_number_pattern("^+[1-9][0-9]{3,23}$").fullmatch("14255550100")
     assert SipConfiguration().trunk(A) is None
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+BODIES = st.fixed_dictionaries(
+    {},
+    optional={
+        "trunks": JSON | st.dictionaries(st.text(max_size=12), JSON, max_size=3),
+        "routes": JSON
+        | st.lists(
+            st.dictionaries(
+                st.sampled_from(["name", "numberPattern", "trunks", "description"]), JSON
+            ),
+            max_size=3,
+        ),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(body=JSON | BODIES)
+def test_any_json_body_is_a_patch_or_a_4xx(body: Any) -> None:
+    """What a PATCH body can be is read, or refused with a client error: never a 5xx."""
+    try:
+        sip_patch(body)
+    except SwitchboardError as error:
+        assert 400 <= error.status < 500

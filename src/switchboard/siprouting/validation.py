@@ -85,7 +85,7 @@ def compile_number_pattern(value: Any, where: str = "route") -> re.Pattern[str]:
         )
     try:
         return re.compile(_ANCHOR_QUANTIFIER.sub("^", value))
-    except re.error as exc:
+    except (re.error, OverflowError, RecursionError) as exc:  # a{2**32}, 2,000 nested groups
         raise SipConfigurationError(
             "InvalidRouteNumberPattern", f"{where}: pattern is not a regular expression: {exc}"
         ) from None
