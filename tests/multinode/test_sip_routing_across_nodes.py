@@ -1,11 +1,11 @@
 """SIP routing across nodes: two server processes sharing PostgreSQL + Redis, each with its
-own SIP socket. A trunk added with the CLI and a route set with the official SDK through node
-A reach node B's SIP gateway without a restart: an outbound call the app places through B
-goes over the new route to SIPp (Debian sip-tester) playing the carrier.
+own SIP socket. A trunk and a route set with the official SDK through node A (and one of our
+own settings with the CLI) reach node B's SIP gateway without a restart: an outbound call the
+app places through B goes over the new route to SIPp (Debian sip-tester) playing the carrier.
 
-    CLI: trunks add sipp.test --host 127.0.0.1 --port <SIPp> --options-seconds 0
-    SDK on A: set_routes(+1555… ─▶ sipp.test), then set_trunk(127.0.0.2:<marker>)
-    B's OPTIONS to the marker trunk ─▶ B applied that revision (and so the route before it)
+    SDK on A: set_trunk(127.0.0.1:<SIPp>) · CLI: trunks set 127.0.0.1 --options-seconds 0
+    SDK on A: set_routes(+1555… ─▶ 127.0.0.1), then set_trunk(127.0.0.2:<marker>)
+    B's OPTIONS to the marker trunk ─▶ B applied that revision (and so everything before it)
     createCall through B to +15550001234 ─▶ INVITE to SIPp ─▶ 200 ─▶ CallConnected ─▶ BYE
 """
 
@@ -69,14 +69,15 @@ async def test_a_route_set_through_a_carries_a_call_placed_through_b(
     sip_nodes: SipNodes, receiver: CallbackReceiver
 ) -> None:
     sipp_port = free_udp_port()
-    add = ["trunks", "add", "sipp.test", "--host", "127.0.0.1", "--port", str(sipp_port)]
-    add += ["--options-seconds", "0", "--database-url", sip_nodes.database_url]
-    added = await sync(lambda: main(add))
-    assert added == 0
     routing = SipRoutingClient.from_connection_string(
         sip_nodes.a.connection_string, connection_verify=sip_nodes.a.ca_path
     )
-    route = SipTrunkRoute(name="sipp", number_pattern=r"\+1555[0-9]{7}", trunks=["sipp.test"])
+    carrier_trunk = SipTrunk(fqdn="127.0.0.1", sip_signaling_port=sipp_port)
+    await sync(lambda: routing.set_trunk(carrier_trunk))
+    # Our own setting, beside the SDK's: no OPTIONS to SIPp (its scenario wants an INVITE).
+    quiet = ["trunks", "set", "127.0.0.1", "--options-seconds", "0"]
+    assert await sync(lambda: main([*quiet, "--database-url", sip_nodes.database_url])) == 0
+    route = SipTrunkRoute(name="sipp", number_pattern=r"\+1555[0-9]{7}", trunks=["127.0.0.1"])
     await sync(lambda: routing.set_routes([route]))
     marker = SipPeer("127.0.0.2")
     try:
