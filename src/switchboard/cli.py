@@ -267,7 +267,8 @@ def _run_shell_command(args: argparse.Namespace, config: NodeConfig) -> int:
     if args.command == "trunks":
         from switchboard.siprouting.cli import run_trunks_command
 
-        return run_trunks_command(args, database, lambda: cli_shell.open_bus(config))
+        named = {str(t.get("name", t.get("host"))) for t in config.sip.trunks}
+        return run_trunks_command(args, database, lambda: cli_shell.open_bus(config), named)
     if args.command == "sim" and args.sim_command == "call":
         from switchboard.gateways.voicesim.cli import run_call_command
 

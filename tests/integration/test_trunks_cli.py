@@ -94,3 +94,14 @@ def test_names_and_routes_are_checked(shell: Shell) -> None:
     assert err == "switchboard: Route 'r' names no trunk 'x.example.com'.\n"
     _, err = shell.run("show", "x.example.com", code=1)
     assert err.startswith("switchboard: no trunk 'x.example.com'")
+
+
+def test_a_trunk_the_config_file_names_gets_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "switchboard.toml"
+    config.write_text('[[trunks]]\nname = "carrier-a"\nhost = "127.0.0.1"\n')
+    data = ["--data-dir", str(tmp_path / "data"), "--config", str(config)]
+    assert main(["trunks", "add", "carrier-a", "--port", "5070", *data]) == 0
+    _, err = capsys.readouterr()
+    assert "the config file names trunk 'carrier-a'; it is written over at the next start" in err

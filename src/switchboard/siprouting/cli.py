@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from typing import Any, TextIO
 
@@ -92,8 +92,19 @@ def _trunk_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_trunks_command(
-    args: argparse.Namespace, open_database: DatabaseOpener, open_bus: BusOpener
+    args: argparse.Namespace,
+    open_database: DatabaseOpener,
+    open_bus: BusOpener,
+    file_trunks: Collection[str] = (),
 ) -> int:
+    """``file_trunks``: the trunks the config file names (it replaces them at each start)."""
+    fqdn = getattr(args, "fqdn", None)
+    if fqdn in file_trunks and args.trunks_command in ("add", "set", "remove"):
+        print(
+            f"switchboard: note: the config file names trunk {fqdn!r}; it is written over "
+            "at the next start (docs/sip.md)",
+            file=sys.stderr,
+        )
     try:
         return asyncio.run(_run(args, open_database, open_bus, sys.stdout))
     except SipConfigurationError as exc:
