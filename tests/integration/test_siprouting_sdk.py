@@ -1,12 +1,15 @@
 """The official SipRoutingClient (azure-communication-phonenumbers, sync and async) against a
 real server over TLS, on SQLite and PostgreSQL: every method, ACS's error shapes, our own
 trunk settings kept across the SDK's PATCHes, and a trunk set through the SDK reaching the
-node's SIP gateway at once (it sends the new trunk OPTIONS, no restart)."""
+node's SIP gateway at once (it sends the new trunk OPTIONS, and /metrics shows the trunk; no
+restart)."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from azure.communication.phonenumbers.siprouting import SipRoutingClient, SipTrunk, SipTrunkRoute
 from azure.communication.phonenumbers.siprouting.aio import (
@@ -162,6 +165,10 @@ def test_a_trunk_set_through_the_sdk_reaches_the_gateway_at_once(
         client.set_trunk(SipTrunk(fqdn="127.0.0.1", sip_signaling_port=peer.port))
         options = peer.request_from(sip_port)  # the keep-alive of the trunk just set
         assert options.startswith(f"OPTIONS sip:127.0.0.1:{peer.port} SIP/2.0")
+        server, _ = routed
+        trusting = ssl.create_default_context(cafile=server.ca_path)
+        scraped = httpx.get(f"{server.endpoint}/metrics", verify=trusting).text
+        assert 'switchboard_sip_trunk_up{trunk="127.0.0.1"}' in scraped  # the live carrier's
     finally:
         peer.close()
 
