@@ -1,4 +1,4 @@
-"""The ``switchboard`` command: serve, connection-string, keys rotate, events, numbers.
+"""The ``switchboard`` command: serve, connection-string, keys rotate, events, numbers, trunks.
 
 What stops a command is said in one line and an exit code (docs/operations.md): a
 ``StartupError`` (core/errors.py) raised where the problem is known is printed here, once, as
@@ -79,6 +79,12 @@ def _carriers_options(parser: argparse.ArgumentParser) -> None:
     add_carriers_commands(parser, _common_options)
 
 
+def _trunks_options(parser: argparse.ArgumentParser) -> None:
+    from switchboard.siprouting.cli import add_trunks_commands
+
+    add_trunks_commands(parser, _common_options)
+
+
 def _sim_options(parser: argparse.ArgumentParser) -> None:
     from switchboard.gateways.voicesim.cli import add_call_commands
     from switchboard.sms.cli import add_sim_commands
@@ -92,6 +98,7 @@ _DOMAIN_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]
     "events": ("event subscriptions, dead letters, live tail", _events_options),
     "numbers": ("the phone number inventory", _numbers_options),
     "carriers": ("carriers that provide numbers", _carriers_options),
+    "trunks": ("SIP trunks and routes (docs/sip.md)", _trunks_options),
     "sim": ("the simulator carrier's virtual handsets and phones", _sim_options),
 }
 
@@ -249,6 +256,11 @@ def _run_shell_command(args: argparse.Namespace, config: NodeConfig) -> int:
         from switchboard.numbers.cli import run_numbers_command
 
         return run_numbers_command(args, database, _check_carrier)
+    if args.command == "trunks":
+        from switchboard.siprouting.cli import run_trunks_command
+
+        named = {str(t.get("name", t.get("host"))) for t in config.sip.trunks}
+        return run_trunks_command(args, database, lambda: cli_shell.open_bus(config), named)
     if args.command == "sim" and args.sim_command == "call":
         from switchboard.gateways.voicesim.cli import run_call_command
 

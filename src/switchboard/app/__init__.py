@@ -12,6 +12,7 @@ registers its stop on one exit stack, so a failed build stops what did start, an
       ├─ SigningKeyRing ─▶ TokenCodec ─▶ IdentityService             identity/
       ├─ SqlRoomStore ─▶ RoomsService (+ Repeatability, paging)      rooms/
       ├─ NumbersService: inventory, searches, reservations, LROs    numbers/    .numbers
+      ├─ SipRoutingService: trunks and routes (+ the file's)        siprouting/ .sip
       ├─ EventsComponent: outbox, EventDispatcher, admin services   events/     .events
       ├─ TurnRelay (─▶ CoturnSupervisor with --turn) ─▶ RelayService traversal/  .turn
       ├─ SmsComponent: carriers (simulator, SMPP), queue, senders   sms/, gateways/smpp/ .sms
@@ -51,6 +52,7 @@ from switchboard.app.parts import (
     sms_carrier_factory,
 )
 from switchboard.app.recording import start_recording
+from switchboard.app.siprouting import start_sip_routing
 from switchboard.automation.component import AutomationComponent
 from switchboard.bus.base import Bus, Subscription
 from switchboard.calling.component import CallingComponent
@@ -91,6 +93,7 @@ from switchboard.numbers.sql_stores import sql_numbers_service
 from switchboard.rooms.routes import rooms_routes
 from switchboard.rooms.service import RoomsService
 from switchboard.rooms.store import SqlRoomStore
+from switchboard.siprouting.routes import sip_routing_routes
 from switchboard.sms.component import SmsComponent
 from switchboard.sms.eventgrid import SmsEventRenderer, event_casing
 from switchboard.sms.simstore_sql import SqlSimulatorStore
@@ -276,6 +279,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
 
     numbers = sql_numbers_service(database, clock)
     await numbers.start(configured_inventory(config.numbers))
+    sip_routing = await start_sip_routing(config.sip, database, bus)  # the file's trunks
 
     # Before the TURN relay: a bad [[events.subscriptions]] entry fails here, with nothing
     # (no coturn process) started for nothing.
@@ -361,6 +365,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         node_id=parts.router.node_id,
         registry=metrics.registry,
         would_deliver=events.would_deliver,
+        sip_routing=sip_routing,
     )
 
     recording = await start_recording(
@@ -391,6 +396,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
             Mount("/sdk", BrowserModules(), name="sdk"),
             *rooms_routes(rooms, authenticator, repeatability, paging),
             *numbers_routes(numbers, authenticator),
+            *sip_routing_routes(sip_routing, authenticator),
             *sms.routes(authenticator),
             *traversal_routes(relay, authenticator),
             *events.routes(authenticator, paging),

@@ -63,6 +63,9 @@ class TrunkHealth:
         return self.up and self.registered
 
 
+_STREAMED = (Transport.TCP, Transport.TLS)  # transports on one connection per trunk
+
+
 class SipCarrier:
     def __init__(
         self,
@@ -93,8 +96,11 @@ class SipCarrier:
         self._scope = TaskScope("sip carrier")
         self._health_changed = asyncio.Event()
         self._resolved: dict[str, Trunk] = {}  # trunk hosts and their addresses
+        self._addresses: dict[str, str] = {}  # trunk name ─▶ its host's first address
         self._arriving: set[str] = set()  # Call-IDs of INVITEs whose RTP port is opening
         self._tls = tls
+        self._keep_alives: dict[str, tuple[Trunk, asyncio.Task[None]]] = {}  # by trunk name
+        self._registering: dict[str, tuple[Trunk, asyncio.Task[None]]] = {}  # by trunk name
 
     # ── life ─────────────────────────────────────────────────────────────────────────
 
@@ -109,25 +115,61 @@ class SipCarrier:
         if self._tls is not None:
             await self._endpoint.listen_tls(self._host, *self._tls)
         await self._scope.start()
+        self._watch_trunks()
+
+    async def reconfigure(self, routing: SipRouting) -> None:
+        """New trunks and routes, without a restart (the routing table changed): calls under
+        way keep their trunk; new calls, INVITEs and OPTIONS follow the new table."""
+        self.routing.replace(list(routing.trunks.values()), routing.routes)
+        self._resolved = await self._trunk_addresses()
+        self.endpoint.trusted_hosts = set(self._resolved)
+        self._watch_trunks()
+        log.info("SIP routing now: %d trunks, %d routes", len(routing.trunks), len(routing.routes))
+
+    def _watch_trunks(self) -> None:
+        """Stream (TCP, TLS) peers, one OPTIONS keep-alive and one registration per trunk
+        that wants them, as the routing says now (a trunk that changed starts afresh)."""
+        endpoint = self.endpoint
+        trunks = self.routing.trunks
+        endpoint.stream_peers = {
+            (t.host, t.port) for t in trunks.values() if t.transport in _STREAMED
+        }
+        endpoint.tls_peers = {
+            (t.host, t.port): (ssl.create_default_context(cafile=t.ca_file), t.host)
+            for t in trunks.values()
+            if t.secure
+        }
+        for name, (trunk, task) in list(self._keep_alives.items()):
+            if trunks.get(name) != trunk:
+                task.cancel()
+                del self._keep_alives[name]
+        for name, (trunk, task) in list(self._registering.items()):
+            if trunks.get(name) != trunk:
+                task.cancel()
+                del self._registering[name]
+                gone = self.registrations.pop(name)
+                self.spawn(gone.stop(), f"trunk {name} un-REGISTER")
         for trunk in self.routing.trunks.values():
-            if trunk.transport in (Transport.TCP, Transport.TLS):
-                self._endpoint.stream_peers.add((trunk.host, trunk.port))
-            if trunk.secure:
-                context = ssl.create_default_context(cafile=trunk.ca_file)
-                self._endpoint.tls_peers[(trunk.host, trunk.port)] = (context, trunk.host)
-            if trunk.options_seconds > 0:
-                self._scope.spawn(self._keep_alive(trunk), name=f"trunk {trunk.name} OPTIONS")
-            if trunk.register:
+            if trunk.options_seconds > 0 and trunk.name not in self._keep_alives:
+                task = self._scope.spawn(
+                    self._keep_alive(trunk), name=f"trunk {trunk.name} OPTIONS"
+                )
+                self._keep_alives[trunk.name] = (trunk, task)
+            elif trunk.options_seconds <= 0:
+                self._mark(trunk, up=True)  # no keep-alive: taken as up
+            if trunk.register and trunk.name not in self._registering:
                 registration = TrunkRegistration(self, trunk, self._registered)
                 self.registrations[trunk.name] = registration
                 self.health.setdefault(trunk.name, TrunkHealth()).registered = False
-                self._scope.spawn(registration.run(), name=f"trunk {trunk.name} REGISTER")
+                task = self._scope.spawn(registration.run(), name=f"trunk {trunk.name} REGISTER")
+                self._registering[trunk.name] = (trunk, task)
 
     async def _trunk_addresses(self) -> dict[str, Trunk]:
         """The trunks by host and by address (a name is resolved now, once; one that does
         not resolve is logged and matched by name only)."""
         loop = asyncio.get_running_loop()
         hosts: dict[str, Trunk] = {}
+        addresses: dict[str, str] = {}
         for trunk in self.routing.trunks.values():
             hosts.setdefault(trunk.host, trunk)
             try:
@@ -137,6 +179,8 @@ class SipCarrier:
                 continue
             for info in infos:
                 hosts.setdefault(str(info[4][0]), trunk)
+                addresses.setdefault(trunk.name, str(info[4][0]))
+        self._addresses = addresses
         return hosts
 
     async def stop(self) -> None:
@@ -222,7 +266,11 @@ class SipCarrier:
             await asyncio.sleep(trunk.options_seconds)
 
     async def ping(self, trunk: Trunk) -> bool:
-        """One OPTIONS: does the trunk answer at all (any status is an answer)?"""
+        """One OPTIONS: does the trunk answer at all (any status is an answer)? A host that
+        does not resolve does not (the socket sends to addresses only)."""
+        address = self._addresses.get(trunk.name)
+        if address is None:
+            return False
         host, port = self.address
         answered: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         uri = f"sip:{trunk.host}:{trunk.port}"
@@ -248,7 +296,7 @@ class SipCarrier:
         ClientTransaction(
             self.endpoint,
             request,
-            (trunk.host, trunk.port),
+            (address, trunk.port),
             lambda response: settle(True),
             lambda: settle(False),
             timeout=OPTIONS_TIMEOUT,
