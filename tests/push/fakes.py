@@ -35,7 +35,6 @@ from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.events import DataReceived, RequestReceived, StreamEnded
 
-
 WAIT_SECONDS = 30.0  # for pushes to arrive (a loaded machine); a failing test waits it out
 
 

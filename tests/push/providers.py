@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 from cryptography.hazmat.primitives import serialization
@@ -65,10 +65,8 @@ class Wired:
         return registration.token
 
 
-def _with(base: Registration, **changes: str) -> Registration:
-    from dataclasses import replace
-
-    return replace(base, **changes)
+def _with(base: Registration, *, token: str, p256dh: str = "", auth: str = "") -> Registration:
+    return replace(base, token=token, p256dh=p256dh, auth=auth)
 
 
 @asynccontextmanager
