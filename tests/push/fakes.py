@@ -61,6 +61,7 @@ class FakeService:
     errors: list[str] = field(default_factory=list)  # what a check refused
     port: int = 0
     _runner: web.AppRunner | None = None
+    _app: web.Application | None = None
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -68,6 +69,7 @@ class FakeService:
         return f"http://127.0.0.1:{self.port}"
 
     async def start_app(self, app: web.Application) -> None:
+        self._app = app
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -80,6 +82,14 @@ class FakeService:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def restart(self) -> None:
+        """Back on the same port, as a service after an outage."""
+        assert self._app is not None and self._runner is None
+        app = web.Application()
+        for route in self._app.router.routes():
+            app.router.add_route(route.method, route.resource.canonical, route.handler)  # type: ignore[union-attr]
+        await self.start_app(app)
 
     def record(self, pushed: Pushed) -> None:
         self.received.append(pushed)

@@ -1,0 +1,179 @@
+"""PushService: who may be pushed (registrations) and what each is owed (the outbox).
+
+    register(user, device, kind, token…) ─▶ checks ─▶ store.put (a refresh moves the expiry)
+    notify(user, notification, skip=live devices) ─▶ the user's registrations ─▶ one job per
+        device ─▶ outbox.add (durable when it returns) ─▶ wake the dispatcher
+    a deleted user (identity's bus event, or found deleted at send time) ─▶ remove_user
+
+Other domains reach it through their own Protocols, implemented in app/push.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from switchboard.core.clock import Clock
+from switchboard.core.errors import NotSupportedError
+from switchboard.push.models import (
+    Notification,
+    PushJob,
+    PushKind,
+    PushRegistrationError,
+    PushRegistrationNotFoundError,
+    Registration,
+)
+from switchboard.push.store import PushOutbox, RegistrationStore
+
+MAX_TOKEN = 4096  # characters: an FCM token is ~160, a Web Push endpoint a few hundred
+MAX_DEVICE_ID = 128
+UrlCheck = Callable[[str], Awaitable[None]]  # the SSRF guard for client-supplied URLs
+
+
+@dataclass(frozen=True, slots=True)
+class PushSettings:
+    registration_ttl_seconds: float = 30 * 24 * 3600.0  # a registration not refreshed expires
+    max_registration_ttl_seconds: float = 90 * 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class NewRegistration:
+    device_id: str
+    kind: PushKind
+    token: str
+    app_id: str = ""
+    p256dh: str = ""
+    auth: str = ""
+    ttl_seconds: float | None = None
+
+
+class PushService:
+    def __init__(
+        self,
+        registrations: RegistrationStore,
+        outbox: PushOutbox,
+        *,
+        kinds: Collection[PushKind],
+        clock: Clock,
+        check_url: UrlCheck,
+        settings: PushSettings = PushSettings(),
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._registrations = registrations
+        self._outbox = outbox
+        self.kinds = frozenset(kinds)  # the providers this node has credentials for
+        self._clock = clock
+        self._check_url = check_url
+        self._settings = settings
+        self.wake = wake  # the dispatcher's, set when it starts
+
+    # ── registrations ──────────────────────────────────────────────────────────────────
+
+    async def register(self, user_id: str, new: NewRegistration) -> Registration:
+        await self._check(new)
+        now_ms = self._now_ms()
+        ttl = new.ttl_seconds or self._settings.registration_ttl_seconds
+        if not 60 <= ttl <= self._settings.max_registration_ttl_seconds:
+            raise PushRegistrationError(
+                "ttlSeconds must be between 60 and "
+                f"{int(self._settings.max_registration_ttl_seconds)}.",
+                target="ttlSeconds",
+            )
+        registration = Registration(
+            user_id,
+            new.device_id,
+            new.kind,
+            new.token,
+            new.app_id,
+            new.p256dh,
+            new.auth,
+            now_ms,
+            now_ms + int(ttl * 1000),
+        )
+        await self._registrations.put(registration)
+        return registration
+
+    async def unregister(self, user_id: str, device_id: str) -> None:
+        if not await self._registrations.remove(user_id, device_id):
+            raise PushRegistrationNotFoundError(
+                f"No push registration for device '{device_id}'.", target="deviceId"
+            )
+
+    async def registrations(self, user_id: str) -> list[Registration]:
+        return await self._registrations.of_user(user_id, self._now_ms())
+
+    async def remove_user(self, user_id: str) -> int:
+        return await self._registrations.remove_user(user_id)
+
+    async def prune(self) -> int:
+        return await self._registrations.prune(self._now_ms())
+
+    # ── notifications ──────────────────────────────────────────────────────────────────
+
+    async def notify(
+        self, user_id: str, notification: Notification, *, skip: Collection[str] = ()
+    ) -> list[PushJob]:
+        """Owe ``notification`` to each of the user's registered devices but those in
+        ``skip`` (live ones): durable when this returns. The jobs, none if no device."""
+        targets = [r for r in await self.registrations(user_id) if r.device_id not in skip]
+        return await self.owe(targets, notification)
+
+    async def owe(
+        self, targets: Sequence[Registration], notification: Notification
+    ) -> list[PushJob]:
+        now_ms = self._now_ms()
+        jobs = [
+            PushJob(uuid.uuid4().hex, r.user_id, r.device_id, notification, now_ms, due_ms=now_ms)
+            for r in targets
+            if r.kind in self.kinds
+        ]
+        if jobs:
+            await self._outbox.add(jobs)
+            self.wake()
+        return jobs
+
+    # ── checks ─────────────────────────────────────────────────────────────────────────
+
+    async def _check(self, new: NewRegistration) -> None:
+        if new.kind not in self.kinds:
+            raise NotSupportedError(
+                f"This server has no credentials for '{new.kind.value}' push notifications.",
+                target="kind",
+            )
+        if not new.device_id or len(new.device_id) > MAX_DEVICE_ID:
+            raise PushRegistrationError(
+                f"deviceId must be 1-{MAX_DEVICE_ID} characters.", target="deviceId"
+            )
+        if not new.token or len(new.token) > MAX_TOKEN:
+            raise PushRegistrationError(
+                f"The token must be 1-{MAX_TOKEN} characters.", target="token"
+            )
+        if new.kind is PushKind.WEBPUSH:
+            _check_key(new.p256dh, 65, "keys.p256dh")
+            _check_key(new.auth, 16, "keys.auth")
+        if new.kind in (PushKind.WEBPUSH, PushKind.WNS):  # a URL we will POST to
+            if urlsplit(new.token).scheme not in ("https", "http"):
+                raise PushRegistrationError("The endpoint must be an https URL.", target="token")
+            await self._check_url(new.token)
+        elif not all(c.isalnum() or c in "-_:." for c in new.token):
+            raise PushRegistrationError(
+                "The device token has unexpected characters.", target="token"
+            )
+
+    def _now_ms(self) -> int:
+        return int(self._clock.now() * 1000)
+
+
+def _check_key(value: str, size: int, target: str) -> None:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != size:
+        raise PushRegistrationError(
+            f"{target} must be {size} bytes, base64url-encoded.", target=target
+        )
