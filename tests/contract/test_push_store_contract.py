@@ -114,3 +114,10 @@ async def test_a_job_not_taken_is_due_again_later_with_its_attempt_counted(
     [again] = await stores.outbox.claim(NOW + 100, 1, 5_000)
     assert again.attempts == 1
     assert await stores.outbox.pending() == 1
+
+
+async def test_a_job_owed_twice_is_owed_once(stores: Stores) -> None:
+    job = _job(_user(), 1)
+    await stores.outbox.add([job])
+    await stores.outbox.add([job, _job(job.user_id, 2)])
+    assert len(await stores.outbox.claim(NOW, 10, 1_000)) == 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -115,19 +116,31 @@ class PushService:
     # ── notifications ──────────────────────────────────────────────────────────────────
 
     async def notify(
-        self, user_id: str, notification: Notification, *, skip: Collection[str] = ()
+        self,
+        user_id: str,
+        notification: Notification,
+        *,
+        skip: Collection[str] = (),
+        only: Collection[str] | None = None,
+        key: str | None = None,
     ) -> list[PushJob]:
         """Owe ``notification`` to each of the user's registered devices but those in
-        ``skip`` (live ones): durable when this returns. The jobs, none if no device."""
-        targets = [r for r in await self.registrations(user_id) if r.device_id not in skip]
-        return await self.owe(targets, notification)
+        ``skip`` (live ones), or only to those in ``only``: durable when this returns. The
+        jobs, none if no device. With a ``key`` (what caused it), nodes that all see the same
+        cause owe it once: the job ids are made from it."""
+        targets = [
+            r
+            for r in await self.registrations(user_id)
+            if r.device_id not in skip and (only is None or r.device_id in only)
+        ]
+        return await self.owe(targets, notification, key=key)
 
     async def owe(
-        self, targets: Sequence[Registration], notification: Notification
+        self, targets: Sequence[Registration], notification: Notification, *, key: str | None = None
     ) -> list[PushJob]:
         now_ms = self._now_ms()
         jobs = [
-            PushJob(uuid.uuid4().hex, r.user_id, r.device_id, notification, now_ms, due_ms=now_ms)
+            PushJob(_job_id(key, r), r.user_id, r.device_id, notification, now_ms, due_ms=now_ms)
             for r in targets
             if r.kind in self.kinds
         ]
@@ -166,6 +179,13 @@ class PushService:
 
     def _now_ms(self) -> int:
         return int(self._clock.now() * 1000)
+
+
+def _job_id(key: str | None, registration: Registration) -> str:
+    if key is None:
+        return uuid.uuid4().hex
+    made = f"{key}\n{registration.user_id}\n{registration.device_id}"
+    return hashlib.sha256(made.encode()).hexdigest()[:32]
 
 
 def _check_key(value: str, size: int, target: str) -> None:

@@ -42,7 +42,8 @@ class PushOutbox(Protocol):
     """Notifications owed, durable until a provider took them (or said never)."""
 
     async def add(self, jobs: Sequence[PushJob]) -> None:
-        """Written durably when this returns (before what caused them is acknowledged)."""
+        """Written durably when this returns (before what caused them is acknowledged); a
+        job whose id is there already is not added again."""
         ...
 
     async def claim(self, now_ms: int, limit: int, lease_ms: int) -> list[PushJob]:

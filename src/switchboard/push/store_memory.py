@@ -46,7 +46,7 @@ class MemoryPushOutbox:
 
     async def add(self, jobs: Sequence[PushJob]) -> None:
         for job in jobs:
-            self._jobs[job.id] = job
+            self._jobs.setdefault(job.id, job)  # owed once, however many times it is told
 
     async def claim(self, now_ms: int, limit: int, lease_ms: int) -> list[PushJob]:
         token = uuid.uuid4().hex

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from switchboard.push.models import Notification, PushJob, PushKind, Registration
 from switchboard.push.tables import push_outbox as _o
@@ -102,9 +104,10 @@ class SqlPushOutbox:
     async def add(self, jobs: Sequence[PushJob]) -> None:
         if not jobs:
             return
+        insert = pg_insert(_o) if not self._db.is_sqlite else sqlite_insert(_o)
         async with self._db.batch_write() as conn:
             await conn.execute(
-                _o.insert(),
+                insert.on_conflict_do_nothing(index_elements=["id"]),  # owed once
                 [
                     {
                         "id": j.id,
