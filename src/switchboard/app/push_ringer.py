@@ -206,7 +206,8 @@ class ChatPushes:
         for user_id in event.recipients:
             if user_id == data.actor or self._hub.connected(user_id):
                 continue
-            if not self._limiter.allow(user_id, event.thread_id, now):
+            limited = kind is NotificationKind.CHAT_MESSAGE  # thread events are rare
+            if limited and not self._limiter.allow(user_id, event.thread_id, now):
                 continue
             note = chat_notification(event, kind)
             self._scope.spawn(self._notify(user_id, note, f"chat:{event.seq}"), name="push chat")
