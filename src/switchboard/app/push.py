@@ -69,6 +69,7 @@ async def start_push(
         clock=clock,
         check_url=guard.check_url,
         settings=PushSettings(registration_ttl_seconds=config.push.registration_ttl_hours * 3600),
+        lease_seconds=config.push.lease_seconds,
     )
     dispatcher = PushDispatcher(
         outbox,
@@ -84,7 +85,7 @@ async def start_push(
     )
     await dispatcher.start()
     stack.push_async_callback(dispatcher.stop)
-    service.wake = dispatcher.wake
+    service.dispatch = dispatcher
     forgetting = TaskScope("push: deleted users")
     await forgetting.start()
     stack.push_async_callback(forgetting.stop)

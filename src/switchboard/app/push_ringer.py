@@ -214,7 +214,7 @@ class ChatPushes:
 
     async def _notify(self, user_id: str, note: Notification, key: str) -> None:
         try:
-            await self._push.notify(user_id, note, key=key)
+            await self._push.notify(user_id, note, key=key, shared=True)
         except Exception:
             log.exception("owing a chat push failed")
 

@@ -1,6 +1,7 @@
 """PushDispatcher: the outbox's worker, the same for every provider.
 
-    wake (a job written here) or every poll_seconds ─▶ outbox.claim(due, lease) ─▶ for each
+    take(jobs written and leased here) ─▶ sent at once, as below
+    wake or every poll_seconds ─▶ outbox.claim(due, lease) ─▶ for each
         job, concurrently: its registration (gone: drop) ─▶ the user still live? (deleted:
         forget the user's registrations) ─▶ provider.send
         DELIVERED / REJECTED ─▶ done · DEAD_TOKEN ─▶ the registration forgotten, done
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -88,6 +89,20 @@ class PushDispatcher:
     def wake(self) -> None:
         self._wake.set()
 
+    def take(self, jobs: Sequence[PushJob]) -> None:
+        """PushService's Dispatch: jobs just written and leased to this node, sent now (a
+        crash before they are done leaves them to the lease); none: claim due ones now."""
+        if not jobs:
+            self.wake()
+            return
+        self._scope.spawn(self._send_handed(list(jobs)), name="push: handed jobs")
+
+    async def _send_handed(self, jobs: list[PushJob]) -> None:
+        try:
+            await self._send_all(jobs)
+        except Exception:  # the lease brings them back
+            log.exception("sending handed push jobs failed")
+
     async def _run(self) -> None:
         while True:
             try:
@@ -107,10 +122,13 @@ class PushDispatcher:
         jobs = await self._outbox.claim(now_ms, self._settings.batch, lease_ms)
         if not jobs:
             return False
+        await self._send_all(jobs)
+        return True
+
+    async def _send_all(self, jobs: list[PushJob]) -> None:
         results = await asyncio.gather(*(self._send(job) for job in jobs))
         done = [job.id for job, finished in zip(jobs, results, strict=True) if finished]
         await self._outbox.done(done)
-        return True
 
     async def _send(self, job: PushJob) -> bool:
         """True when the job is finished (sent, refused, or pointless now)."""

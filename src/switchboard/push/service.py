@@ -2,7 +2,9 @@
 
     register(user, device, kind, token…) ─▶ checks ─▶ store.put (a refresh moves the expiry)
     notify(user, notification, skip=live devices) ─▶ the user's registrations ─▶ one job per
-        device ─▶ outbox.add (durable when it returns) ─▶ wake the dispatcher
+        device ─▶ outbox.add (durable when it returns) ─▶ the dispatcher: handed the jobs at
+        once, already leased to this node (a call's push: no second round trip through the
+        outbox), or woken to claim them (``shared``: every node saw the same cause)
     a deleted user (identity's bus event, or found deleted at send time) ─▶ remove_user
 
 Other domains reach it through their own Protocols, implemented in app/push.py.
@@ -16,6 +18,7 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from switchboard.core.clock import Clock
@@ -33,6 +36,12 @@ from switchboard.push.store import PushOutbox, RegistrationStore
 MAX_TOKEN = 4096  # characters: an FCM token is ~160, a Web Push endpoint a few hundred
 MAX_DEVICE_ID = 128
 UrlCheck = Callable[[str], Awaitable[None]]  # the SSRF guard for client-supplied URLs
+
+
+class Dispatch(Protocol):
+    def take(self, jobs: Sequence[PushJob]) -> None:
+        """Send these (written, leased to this node) now; none: look for due ones now."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +71,7 @@ class PushService:
         clock: Clock,
         check_url: UrlCheck,
         settings: PushSettings = PushSettings(),
-        wake: Callable[[], None] = lambda: None,
+        lease_seconds: float = 30.0,
     ) -> None:
         self._registrations = registrations
         self._outbox = outbox
@@ -70,7 +79,8 @@ class PushService:
         self._clock = clock
         self._check_url = check_url
         self._settings = settings
-        self.wake = wake  # the dispatcher's, set when it starts
+        self._lease_ms = int(lease_seconds * 1000)
+        self.dispatch: Dispatch | None = None  # the node's dispatcher, set when it starts
 
     # ── registrations ──────────────────────────────────────────────────────────────────
 
@@ -123,30 +133,40 @@ class PushService:
         skip: Collection[str] = (),
         only: Collection[str] | None = None,
         key: str | None = None,
+        shared: bool = False,
     ) -> list[PushJob]:
         """Owe ``notification`` to each of the user's registered devices but those in
         ``skip`` (live ones), or only to those in ``only``: durable when this returns. The
         jobs, none if no device. With a ``key`` (what caused it), nodes that all see the same
-        cause owe it once: the job ids are made from it."""
+        cause owe it once: the job ids are made from it (and ``shared`` says so: the job is
+        left for whichever node claims it)."""
         targets = [
             r
             for r in await self.registrations(user_id)
             if r.device_id not in skip and (only is None or r.device_id in only)
         ]
-        return await self.owe(targets, notification, key=key)
+        return await self.owe(targets, notification, key=key, shared=shared)
 
     async def owe(
-        self, targets: Sequence[Registration], notification: Notification, *, key: str | None = None
+        self,
+        targets: Sequence[Registration],
+        notification: Notification,
+        *,
+        key: str | None = None,
+        shared: bool = False,
     ) -> list[PushJob]:
         now_ms = self._now_ms()
+        hand = self.dispatch is not None and not shared
+        due_ms = now_ms + self._lease_ms if hand else now_ms  # handed: leased to us already
         jobs = [
-            PushJob(_job_id(key, r), r.user_id, r.device_id, notification, now_ms, due_ms=now_ms)
+            PushJob(_job_id(key, r), r.user_id, r.device_id, notification, now_ms, due_ms=due_ms)
             for r in targets
             if r.kind in self.kinds
         ]
         if jobs:
             await self._outbox.add(jobs)
-            self.wake()
+            if self.dispatch is not None:
+                self.dispatch.take(jobs if hand else [])
         return jobs
 
     # ── checks ─────────────────────────────────────────────────────────────────────────
