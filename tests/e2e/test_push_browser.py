@@ -16,7 +16,6 @@ registers, exactly as a service worker's ``PushSubscription.toJSON()`` would be.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import aioice.ice
 import pytest
@@ -28,15 +27,13 @@ from tests.e2e.calling_peers import STATS_HELPER, EventLoopThread, wait_for_inbo
 from tests.integration.calling_clients import start_without_turn
 from tests.integration.server import RunningServer
 from tests.push.fakes import WebPushService
-from tests.push.providers import vapid_pem
+from tests.push.providers import push_server_env
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    keys = tmp_path_factory.mktemp("push-keys")
-    (keys / "vapid.pem").write_bytes(vapid_pem())
     env = {
-        "SWITCHBOARD_PUSH_VAPID_PRIVATE_KEY_FILE": str(keys / "vapid.pem"),
+        **push_server_env(tmp_path_factory.mktemp("push-keys")),
         "SWITCHBOARD_CALLING_RING_TIMEOUT_SECONDS": "30",
     }
     running = start_without_turn(tmp_path_factory.mktemp("push-browser"), env=env)
@@ -90,10 +87,18 @@ def open_agent(browser: Browser, server: RunningServer, token: str) -> Page:
     return page
 
 
-def register_and_close(browser: Browser, server: RunningServer, token: str, sub: Any) -> None:
-    page = open_agent(browser, server, token)
-    page.evaluate("(sub) => agent.registerPushNotification(sub)", sub)
-    page.context.close()  # the app is closed: no signaling socket for this device
+def away_and_alice(
+    browser: Browser, server: RunningServer, loop: EventLoopThread, service: WebPushService
+) -> tuple[str, str, CallAgent]:
+    """Bob's page registers for push and closes (no signaling socket for that device);
+    Alice is a Python agent. Bob's id and token, Alice's agent."""
+    bob_id, bob_token = new_user(server)
+    _, alice_token = new_user(server)
+    page = open_agent(browser, server, bob_token)
+    page.evaluate("(sub) => agent.registerPushNotification(sub)", service.subscribe().json())
+    page.context.close()
+    client = CallClient(server.endpoint, ssl=server.ca_path, tone_hz=440.0)
+    return bob_id, bob_token, loop.run(client.create_call_agent(alice_token))
 
 
 def test_a_closed_page_is_pushed_the_call_and_answers_it_with_media_both_ways(
@@ -102,14 +107,7 @@ def test_a_closed_page_is_pushed_the_call_and_answers_it_with_media_both_ways(
     loop: EventLoopThread,
     push_service: WebPushService,
 ) -> None:
-    bob_id, bob_token = new_user(server)
-    _, alice_token = new_user(server)
-    register_and_close(browser, server, bob_token, push_service.subscribe().json())
-    alice: CallAgent = loop.run(
-        CallClient(server.endpoint, ssl=server.ca_path, tone_hz=440.0).create_call_agent(
-            alice_token
-        )
-    )
+    bob_id, bob_token, alice = away_and_alice(browser, server, loop, push_service)
     try:
         outgoing = loop.run(alice.start_call(bob_id))
         [pushed] = loop.run(push_service.wait_for(1))
@@ -152,12 +150,7 @@ def test_the_caller_hanging_up_first_pushes_a_cancel(
     loop: EventLoopThread,
     push_service: WebPushService,
 ) -> None:
-    bob_id, bob_token = new_user(server)
-    _, alice_token = new_user(server)
-    register_and_close(browser, server, bob_token, push_service.subscribe().json())
-    alice: CallAgent = loop.run(
-        CallClient(server.endpoint, ssl=server.ca_path).create_call_agent(alice_token)
-    )
+    bob_id, bob_token, alice = away_and_alice(browser, server, loop, push_service)
     try:
         outgoing = loop.run(alice.start_call(bob_id))
         loop.run(push_service.wait_for(1))

@@ -22,7 +22,7 @@ from switchboard.client.push import PushRegistrationFailed, PushRegistrations
 from tests.integration.calling_clients import heard, loopback_candidates, start_without_turn
 from tests.integration.server import RunningServer
 from tests.push.fakes import Pushed, WebPushService
-from tests.push.providers import vapid_pem
+from tests.push.providers import push_server_env
 
 pytestmark = pytest.mark.anyio
 __all__ = ["loopback_candidates"]  # the autouse fixture: host candidates on loopback
@@ -30,11 +30,8 @@ __all__ = ["loopback_candidates"]  # the autouse fixture: host candidates on loo
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    keys = tmp_path_factory.mktemp("push-keys")
-    (keys / "vapid.pem").write_bytes(vapid_pem())
     env = {
-        "SWITCHBOARD_PUSH_VAPID_PRIVATE_KEY_FILE": str(keys / "vapid.pem"),
-        "SWITCHBOARD_PUSH_VAPID_SUBJECT": "mailto:ops@example.com",
+        **push_server_env(tmp_path_factory.mktemp("push-keys")),
         "SWITCHBOARD_CALLING_RING_TIMEOUT_SECONDS": "20",
     }
     running = start_without_turn(tmp_path_factory.mktemp("push-calling"), env=env)
@@ -79,6 +76,19 @@ async def people(server: RunningServer) -> AsyncIterator[People]:
         await agent.dispose()
 
 
+async def away(people: People, service: WebPushService) -> tuple[str, CallAgent, str, str]:
+    """Alice (a connected agent) and Bob, whose only device is a push registration: Alice's
+    id and agent, Bob's id and token."""
+    alice_id, alice_token = people.new()
+    bob_id, bob_token = people.new()
+    alice = await people.agent(alice_token)
+    subscription = service.subscribe()
+    await people.registrations(bob_token).register(
+        "bob-phone", PushTarget.web_push(subscription.json())
+    )
+    return alice_id, alice, bob_id, bob_token
+
+
 async def pushes(service: WebPushService, count: int) -> list[dict[str, Any]]:
     received: list[Pushed] = await service.wait_for(count)
     assert service.errors == []
@@ -88,13 +98,7 @@ async def pushes(service: WebPushService, count: int) -> list[dict[str, Any]]:
 async def test_a_closed_apps_push_rings_it_and_the_call_connects(
     people: People, push_service: WebPushService
 ) -> None:
-    alice_id, alice_token = people.new()
-    bob_id, bob_token = people.new()
-    alice = await people.agent(alice_token)
-    subscription = push_service.subscribe()
-    await people.registrations(bob_token).register(
-        "bob-phone", PushTarget.web_push(subscription.json())
-    )
+    alice_id, alice, bob_id, bob_token = await away(people, push_service)
     async with asyncio.timeout(30):
         outgoing = await alice.start_call(bob_id)
         [incoming_push] = await pushes(push_service, 1)
@@ -119,13 +123,7 @@ async def test_a_closed_apps_push_rings_it_and_the_call_connects(
 async def test_a_caller_hanging_up_first_pushes_a_cancel(
     people: People, push_service: WebPushService
 ) -> None:
-    _, alice_token = people.new()
-    bob_id, bob_token = people.new()
-    alice = await people.agent(alice_token)
-    subscription = push_service.subscribe()
-    await people.registrations(bob_token).register(
-        "bob-phone", PushTarget.web_push(subscription.json())
-    )
+    _, alice, bob_id, bob_token = await away(people, push_service)
     async with asyncio.timeout(30):
         outgoing = await alice.start_call(bob_id, video=True)
         [incoming_push] = await pushes(push_service, 1)

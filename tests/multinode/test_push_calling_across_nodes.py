@@ -23,7 +23,7 @@ from tests.conftest import REDIS_URL
 from tests.integration.calling_clients import heard, loopback_candidates, start_without_turn
 from tests.integration.server import RunningServer
 from tests.push.fakes import WebPushService
-from tests.push.providers import vapid_pem
+from tests.push.providers import push_server_env
 
 pytestmark = pytest.mark.anyio
 __all__ = ["loopback_candidates"]  # the autouse fixture: host candidates on loopback
@@ -34,10 +34,9 @@ Nodes = tuple[RunningServer, RunningServer]
 @pytest.fixture(scope="module")
 def push_nodes(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nodes]:
     data_dir: Path = tmp_path_factory.mktemp("push-cluster")
-    (data_dir / "vapid.pem").write_bytes(vapid_pem())  # one key for the cluster
-    env = {
+    env = {  # one VAPID key for the cluster
         "SWITCHBOARD_REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:8]}",
-        "SWITCHBOARD_PUSH_VAPID_PRIVATE_KEY_FILE": str(data_dir / "vapid.pem"),
+        **push_server_env(data_dir),
     }
     args = ["--database-url", postgres_url, "--redis-url", REDIS_URL]
     first = start_without_turn(data_dir / "a", *args, env=env)

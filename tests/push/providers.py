@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import httpx
 from cryptography.hazmat.primitives import serialization
@@ -37,6 +38,16 @@ def vapid_pem() -> bytes:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+
+
+def push_server_env(directory: Path) -> dict[str, str]:
+    """The environment of a server that sends Web Push (a VAPID key made in ``directory``)."""
+    key = directory / "vapid.pem"
+    key.write_bytes(vapid_pem())
+    return {
+        "SWITCHBOARD_PUSH_VAPID_PRIVATE_KEY_FILE": str(key),
+        "SWITCHBOARD_PUSH_VAPID_SUBJECT": "mailto:ops@example.com",
+    }
 
 
 @dataclass

@@ -12,18 +12,16 @@ device is live and does not push it); a chat app uses any stable id of its insta
 
 from __future__ import annotations
 
-import inspect
 import ssl as ssl_module
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from switchboard.client.tokens import TokenSource, token_of
 from switchboard.push.models import PushKind
-
-TokenSource = str | Callable[[], Awaitable[str]] | Callable[[], str]
 
 
 class PushRegistrationFailed(Exception):
@@ -103,18 +101,9 @@ class PushRegistrations:
         url = f"{self._base}/push/registrations"
         if device_id is not None:
             url += "/" + quote(device_id, safe="")
-        headers = {"Authorization": f"Bearer {await self._bearer()}"}
+        headers = {"Authorization": f"Bearer {await token_of(self._token)}"}
         async with httpx.AsyncClient(verify=self._verify, timeout=10) as client:
             response = await client.request(method, url, json=body, headers=headers)
         if response.status_code >= 300:
             raise PushRegistrationFailed(response.status_code, response.text)
         return response
-
-    async def _bearer(self) -> str:
-        source = self._token
-        if isinstance(source, str):
-            return source
-        value = source()
-        if inspect.isawaitable(value):
-            value = await value
-        return str(value)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import ssl as ssl_module
 from collections.abc import Awaitable, Callable, Mapping
@@ -41,10 +40,10 @@ from switchboard.client.calling.session import (
     signaling_url,
 )
 from switchboard.client.push import PushRegistrations, PushTarget
+from switchboard.client.tokens import TokenSource, token_of
 
 log = logging.getLogger(__name__)
 
-TokenSource = str | Callable[[], Awaitable[str]] | Callable[[], str]
 _RECONNECTABLE = {1000, 1001, 1006, 1011, 1012, 1013, 4008}
 SIGNALING_LOST = EndReason(496, 7, "The signaling connection ended for good.")
 
@@ -402,10 +401,4 @@ class CallAgent:
             call.ended(reason)
 
     async def _token(self) -> str:
-        source = self._token_source
-        if isinstance(source, str):
-            return source
-        value = source()
-        if inspect.isawaitable(value):
-            value = await value
-        return str(value)
+        return await token_of(self._token_source)
