@@ -197,3 +197,18 @@ async def test_jobs_a_crashed_node_had_claimed_are_sent_after_a_restart(tmp_path
             assert await restarted.outbox.pending() == 0
         finally:
             await second.stop()
+
+
+async def test_the_same_subscription_from_a_new_device_replaces_the_old_entry(rig: Rig) -> None:
+    device = rig.wired.device(USER, "old")
+    for device_id in ("old", "new"):
+        await rig.service.register(
+            USER,
+            NewRegistration(
+                device_id, PushKind.WEBPUSH, device.token, "", device.p256dh, device.auth
+            ),
+        )
+    assert [r.device_id for r in await rig.service.registrations(USER)] == ["new"]
+    await rig.service.notify(USER, MESSAGE)
+    await rig.drain()
+    assert len(rig.wired.service.received) == 1

@@ -106,6 +106,12 @@ class PushService:
             now_ms + int(ttl * 1000),
         )
         await self._registrations.put(registration)
+        # The same subscription (or token) from a new device id: an app reinstalled, a page
+        # opened again. One device must not be pushed twice: the older entry goes.
+        for other in await self._registrations.of_user(user_id, now_ms):
+            same = other.kind is new.kind and other.token == new.token
+            if same and other.device_id != new.device_id:
+                await self._registrations.remove(user_id, other.device_id)
         return registration
 
     async def unregister(self, user_id: str, device_id: str) -> None:
