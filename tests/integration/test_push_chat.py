@@ -129,6 +129,10 @@ async def test_an_offline_member_is_pushed_the_message_a_connected_one_is_not(
         assert (message["messageBody"], message["senderId"]) == ("Hello both", alice.id)
         assert of_thread(push_service, thread, bob_sub) == []  # connected: the socket has it
         assert push_service.errors == []
+    context = ssl.create_default_context(cafile=node.ca_path)
+    async with httpx.AsyncClient(verify=context) as http:
+        metrics = (await http.get(f"{node.endpoint}/metrics")).text
+    assert 'switchboard_push_notifications_total{kind="webpush",outcome="delivered"}' in metrics
 
 
 async def test_message_pushes_are_limited_per_thread(

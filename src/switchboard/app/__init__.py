@@ -369,7 +369,13 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
     )
 
     push = await start_push(
-        stack, config, database=database, bus=bus, identity=identity, clock=clock
+        stack,
+        config,
+        database=database,
+        bus=bus,
+        identity=identity,
+        clock=clock,
+        registry=metrics.registry,
     )
     if push.providers:  # else calls to a user with no device end at once, as before
         ringer = CallPushRinger(

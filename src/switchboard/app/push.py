@@ -4,16 +4,19 @@ service and its dispatcher, and what ties push to identity, calling and chat.
     [server] push_* ─▶ push/setup.py load_providers: each provider whose credentials are
         set (its files read and checked now: a bad one stops the start with one line)
     SqlRegistrationStore + SqlPushOutbox ─▶ PushService ─▶ PushDispatcher (every node)
-    bus "identity.changed" ─▶ a deleted user's registrations are forgotten
+    bus "identity.changed" ─▶ a deleted user's registrations are forgotten; expired ones hourly
     calling: CallPushRinger (push_ringer.py) · chat: ChatPushes (push_ringer.py)
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
 
 from switchboard.bus.base import Bus, Subscription
 from switchboard.core.clock import Clock
@@ -33,6 +36,8 @@ from switchboard.storage.database import Database
 
 log = logging.getLogger(__name__)
 
+PRUNE_SECONDS = 3600.0
+
 
 @dataclass
 class PushParts:
@@ -50,6 +55,7 @@ async def start_push(
     bus: Bus,
     identity: IdentityService,
     clock: Clock,
+    registry: CollectorRegistry | None = None,
 ) -> PushParts:
     policy = EndpointPolicy.for_mode(config.server.mode, config.push.allowed_endpoints)
     guard = EndpointGuard(policy)
@@ -82,13 +88,15 @@ async def start_push(
             lease_seconds=config.push.lease_seconds,
             max_backoff_seconds=config.push.max_backoff_seconds,
         ),
+        registry=registry,
     )
     await dispatcher.start()
     stack.push_async_callback(dispatcher.stop)
     service.dispatch = dispatcher
-    forgetting = TaskScope("push: deleted users")
+    forgetting = TaskScope("push: forgetting registrations")
     await forgetting.start()
     stack.push_async_callback(forgetting.stop)
+    forgetting.spawn(_prune_expired(service), name="push: expired registrations")
     changes = await bus.subscribe(IDENTITY_CHANGED)
     stack.push_async_callback(changes.close)
     forgetting.spawn(_forget_deleted(changes, identity, service), name="push: deleted users")
@@ -97,6 +105,18 @@ async def start_push(
     if providers:
         log.info("push notifications through %s", ", ".join(k.value for k in providers))
     return PushParts(service, dispatcher, providers, public_key)
+
+
+async def _prune_expired(push: PushService) -> None:
+    """Registrations not refreshed in time are no target already; their rows go hourly."""
+    while True:
+        try:
+            pruned = await push.prune()
+            if pruned:
+                log.info("push: %d expired registrations forgotten", pruned)
+        except Exception:  # a database blip: the next round tries again
+            log.exception("pruning expired push registrations failed")
+        await asyncio.sleep(PRUNE_SECONDS)
 
 
 async def _forget_deleted(

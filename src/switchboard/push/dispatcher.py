@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from prometheus_client import CollectorRegistry, Counter
+
 from switchboard.core.clock import Clock
 from switchboard.core.tasks import TaskScope
 from switchboard.push.models import Outcome, ProviderAnswer, PushJob, PushKind
@@ -56,6 +58,20 @@ class Settled:
     answer: ProviderAnswer
 
 
+class PushMetrics:
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        self._outcomes = Counter(
+            "switchboard_push_notifications_total",
+            "Pushes handed to a provider, by provider and outcome (delivered, retry, "
+            "deadToken, rejected, expired).",
+            ("kind", "outcome"),
+            registry=registry,
+        )
+
+    def count(self, kind: PushKind, outcome: str) -> None:
+        self._outcomes.labels(kind.value, outcome).inc()
+
+
 class PushDispatcher:
     def __init__(
         self,
@@ -66,7 +82,9 @@ class PushDispatcher:
         *,
         clock: Clock,
         settings: DispatchSettings = DispatchSettings(),
+        registry: CollectorRegistry | None = None,
     ) -> None:
+        self._metrics = PushMetrics(registry)
         self._outbox = outbox
         self._registrations = registrations
         self._providers = providers
@@ -145,6 +163,7 @@ class PushDispatcher:
                 return True  # its credentials were removed from the config
             answer = await provider.send(registration, job.notification)
         self._tell(Settled(job, registration.kind, answer))
+        self._metrics.count(registration.kind, answer.outcome.value)
         if answer.outcome is Outcome.DELIVERED:
             self.sent += 1
             return True
@@ -155,7 +174,10 @@ class PushDispatcher:
         if answer.outcome is Outcome.REJECTED:
             log.warning("push: %s refused job %s: %s", registration.kind, job.id, answer)
             return True
-        return await self._retry(job, answer)
+        if await self._retry(job, answer):
+            self._metrics.count(registration.kind, "expired")
+            return True
+        return False
 
     async def _retry(self, job: PushJob, answer: ProviderAnswer) -> bool:
         now_ms = self._now_ms()
