@@ -92,6 +92,12 @@ def _sim_options(parser: argparse.ArgumentParser) -> None:
     add_call_commands(add_sim_commands(parser, _common_options), _common_options)
 
 
+def _push_options(parser: argparse.ArgumentParser) -> None:
+    from switchboard.push.cli import add_push_commands
+
+    add_push_commands(parser, _common_options)
+
+
 # Commands whose options live in their domain's module (which imports its whole domain):
 # their parsers are filled in only when one of them runs, so ``--help`` stays quick.
 _DOMAIN_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
@@ -100,6 +106,7 @@ _DOMAIN_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]
     "carriers": ("carriers that provide numbers", _carriers_options),
     "trunks": ("SIP trunks and routes (docs/sip.md)", _trunks_options),
     "sim": ("the simulator carrier's virtual handsets and phones", _sim_options),
+    "push": ("push notifications: test a user's devices", _push_options),
 }
 
 
@@ -261,6 +268,19 @@ def _run_shell_command(args: argparse.Namespace, config: NodeConfig) -> int:
 
         named = {str(t.get("name", t.get("host"))) for t in config.sip.trunks}
         return run_trunks_command(args, database, lambda: cli_shell.open_bus(config), named)
+    if args.command == "push":
+        from switchboard.events.endpoints import EndpointGuard, EndpointPolicy
+        from switchboard.events.transport import delivery_client
+        from switchboard.push.cli import run_push_command
+
+        policy = EndpointPolicy.for_mode(config.server.mode, config.push.allowed_endpoints)
+        guard = EndpointGuard(policy)
+        return run_push_command(
+            args,
+            config.push,
+            database,
+            lambda: delivery_client(guard, timeout=10.0, connections=4),
+        )
     if args.command == "sim" and args.sim_command == "call":
         from switchboard.gateways.voicesim.cli import run_call_command
 

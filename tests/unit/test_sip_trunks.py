@@ -16,7 +16,7 @@ from switchboard.gateways.sip import SipCarrier, SipRouting, g711
 from switchboard.gateways.sip.errors import TrunkConfigError
 from switchboard.gateways.sip.jitter import JitterBuffer
 from switchboard.gateways.sip.reasons import end_reason, sip_status
-from switchboard.gateways.sip.trunks import Transport, routing_from_tables, trunk_from_table
+from switchboard.gateways.sip.trunks import Transport, routing_from_tables
 
 TRUNKS: list[dict[str, Any]] = [
     {"name": "primary", "host": "sip.carrier-a.example", "username": "u", "password": "p"},
@@ -174,7 +174,8 @@ def test_the_jitter_buffer_never_plays_a_packet_twice_nor_out_of_order(
 
 
 def test_a_tls_trunk_defaults_to_port_5061_and_needs_a_readable_ca_file() -> None:
-    trunk = trunk_from_table({"host": "sip.example", "transport": "tls"}, 0)
+    routing = routing_from_tables([{"host": "sip.example", "transport": "tls"}], [])
+    trunk = routing.trunks["sip.example"]
     assert (trunk.port, trunk.secure) == (5061, True)
     with pytest.raises(TrunkConfigError, match="ca_file"):
-        trunk_from_table({"host": "h", "transport": "tls", "ca_file": "/nonexistent.pem"}, 0)
+        routing_from_tables([{"host": "h", "transport": "tls", "ca_file": "/nonexistent.pem"}], [])

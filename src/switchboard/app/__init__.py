@@ -19,6 +19,8 @@ registers its stop on one exit stack, so a failed build stops what did start, an
       ├─ ChatService, ChatHub, ChatRealtime                         chat/       .chat
       ├─ CallingComponent: signaling, group calls, the SFU           calling/, media/ .calling
       │                                                                          .media
+      ├─ push: providers, PushService, PushDispatcher; rings offline   push/  app/push.py  .push
+      │    callees (CallPushRinger), chat users (ChatPushes)
       ├─ upkeep tasks (key reloads, retention, event-loop lag)      core/tasks.py
       ├─ every domain's metrics collector (app/observability.py)    http/metrics.py
       └─ ASGI app: RequestContext (+ metrics) ─▶ DispatchRouter(routes)  http/
@@ -51,6 +53,8 @@ from switchboard.app.parts import (
     signing_key_ring,
     sms_carrier_factory,
 )
+from switchboard.app.push import PushParts, start_push
+from switchboard.app.push_ringer import CallPushRinger, ChatPushes, ChatPushLimiter
 from switchboard.app.recording import start_recording
 from switchboard.app.siprouting import start_sip_routing
 from switchboard.automation.component import AutomationComponent
@@ -90,6 +94,7 @@ from switchboard.identity.tokens import TokenCodec
 from switchboard.numbers.routes import numbers_routes
 from switchboard.numbers.service import configured_inventory
 from switchboard.numbers.sql_stores import sql_numbers_service
+from switchboard.push.routes import push_routes
 from switchboard.rooms.routes import rooms_routes
 from switchboard.rooms.service import RoomsService
 from switchboard.rooms.store import SqlRoomStore
@@ -160,6 +165,7 @@ class Node:
         automation: AutomationComponent,
         events: EventsComponent,
         sms: SmsComponent,
+        push: PushParts,
         repeatability: Repeatability,
         clock: Clock,
         asgi: ASGIApp,
@@ -181,6 +187,7 @@ class Node:
         self.calling = calling
         self.events = events
         self.sms = sms
+        self.push = push
         self.repeatability = repeatability
         self.asgi = asgi
         self._stack = stack
@@ -368,6 +375,36 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         sip_routing=sip_routing,
     )
 
+    push = await start_push(
+        stack,
+        config,
+        database=database,
+        bus=bus,
+        identity=identity,
+        clock=clock,
+        registry=metrics.registry,
+    )
+    if push.providers:  # else calls to a user with no device end at once, as before
+        ringer = CallPushRinger(
+            push.service,
+            calling.two_party,
+            clock=clock,
+            ring_seconds=config.calling.ring_timeout_seconds,
+            presence_seconds=calling.settings.presence_seconds,
+        )
+        await ringer.start()
+        stack.push_async_callback(ringer.stop)
+        chat_pushes = ChatPushes(
+            push.service,
+            chat_hub,
+            ChatPushLimiter(
+                config.push.chat_thread_interval_seconds, config.push.chat_per_user_per_minute
+            ),
+            clock=clock,
+        )
+        await chat_pushes.start()
+        stack.push_async_callback(chat_pushes.stop)
+
     recording = await start_recording(
         stack,
         config,
@@ -400,6 +437,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
             *sms.routes(authenticator),
             *traversal_routes(relay, authenticator),
             *events.routes(authenticator, paging),
+            *push_routes(push.service, authenticator, vapid_public_key=push.vapid_public_key),
         ],
         redirect_slashes=False,
         default=_not_found,
@@ -421,6 +459,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         automation=automation.component,
         events=events,
         sms=sms,
+        push=push,
         repeatability=repeatability,
         clock=clock,
         # Request id, errors and metrics in one layer (http/context.py says why); CORS

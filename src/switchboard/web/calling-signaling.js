@@ -74,6 +74,8 @@ export const SignalingCloseCode = Object.freeze({
  *   SetVideoStreamsRequest
  * @typedef {{ type: "pong", id?: string }} PongRequest
  * @typedef {{ type: "unregister", id?: string }} UnregisterRequest
+ * @typedef {{ type: "pushReceived", id?: string, callId?: string, owner?: string }}
+ *   PushReceivedRequest  a device woken by a push asks to ring (docs/push.md)
  *
  * @typedef {{ type: "ack", id: string | null, ok: boolean,
  *   error?: { code: string, message: string }, deviceId?: string, userId?: string,
