@@ -31,6 +31,7 @@ from switchboard.calling.service import CallingService, CallingSettings
 from switchboard.calling.signaling.hub import LocalDevice
 from switchboard.calling.signaling.requests import Accept, CallRequests, HangUp, Reject
 from switchboard.core.clock import FakeClock
+from switchboard.media.data_router import DataRoute
 from switchboard.media.local_leg import LocalLeg
 from switchboard.media.node import SubscriberOptions, TrackSpec, TransportParams
 from switchboard.media.participant import OutgoingStream
@@ -98,6 +99,11 @@ class FakeMediaNode:
         self, call_id: str, participant_id: str, kept_with: frozenset[str] | None
     ) -> None:
         self.apart.append((participant_id, kept_with))
+
+    async def set_data_route(
+        self, call_id: str, participant_id: str, channel_id: int, route: DataRoute | None
+    ) -> None:
+        pass
 
     async def streams(self, call_id: str, participant_id: str) -> list[OutgoingStream]:
         return []

@@ -31,6 +31,7 @@ from typing import Protocol, TypeVar
 
 from switchboard.calling.conference.admission import Admission, Lobby, WindowWatch, room_admission
 from switchboard.calling.conference.admission import Joiner as Joiner
+from switchboard.calling.conference.data_senders import sender_route
 from switchboard.calling.conference.events import GroupCallEvents
 from switchboard.calling.conference.group import (
     ROOM_CLOSED,
@@ -52,6 +53,7 @@ from switchboard.calling.signaling.requests import (
     CallRequests,
     CandidateRequest,
     DataChannel,
+    DataChannelSender,
     HangUp,
     Join,
     MediaState,
@@ -240,6 +242,9 @@ class Conference:
             if request.data is None:
                 raise InvalidSignalError("A dataChannel request carries data (a string).")
             self._out(self.group.data(member, request.participant_ids, request.data))
+        elif isinstance(request, DataChannelSender):
+            channel_id, route = sender_route(self.group, member, request)
+            await self.media.set_data_route(member, channel_id, route)
         elif isinstance(request, SetVideoStreams):
             await self.media.set_max_video(member, request.max_video or 0)
         else:

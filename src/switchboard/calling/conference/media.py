@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from switchboard.calling.conference.group import Member
 from switchboard.calling.errors import CallStateError
 from switchboard.calling.signaling.protocol import StreamInfo
+from switchboard.media.data_router import DataRoute
 from switchboard.media.negotiation import (
     LocalTransport,
     Negotiation,
@@ -150,9 +151,18 @@ class ConferenceMedia:
     async def set_apart(self, member: Member, kept_with: frozenset[str] | None) -> None:
         await self._node.set_apart(self.call_id, member.id, kept_with)
 
+    async def set_data_route(
+        self, member: Member, channel_id: int, route: DataRoute | None
+    ) -> None:
+        await self._node.set_data_route(self.call_id, self._peer_id(member), channel_id, route)
+
     async def set_max_video(self, member: Member, max_video: int) -> None:
         if member.id in self._peers:
             await self._node.set_max_video(self.call_id, member.id, max_video)
+
+    def _peer_id(self, member: Member) -> str:
+        self._peer(member)
+        return member.id
 
     def _peer(self, member: Member) -> _Peer:
         peer = self._peers.get(member.id)

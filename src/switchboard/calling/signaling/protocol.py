@@ -47,6 +47,7 @@ class ClientMessage(StrEnum):
     ADMIT = "admit"
     REJECT_LOBBY = "rejectLobby"
     DATA_CHANNEL = "dataChannel"
+    DATA_CHANNEL_SENDER = "dataChannelSender"
     SET_VIDEO_STREAMS = "setVideoStreams"
 
 

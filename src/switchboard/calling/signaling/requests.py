@@ -140,6 +140,19 @@ class DataChannel(CallRequest, tag="dataChannel"):
     participant_ids: list[str] | None = None  # None: everyone else
 
 
+class DataChannelSender(CallRequest, tag="dataChannelSender"):
+    """Open (or change, or with ``closed`` close) a data-channel sender's route on the media
+    node: its messages then travel over WebRTC data channels (docs/calling-protocol.md)."""
+
+    kind = ClientMessage.DATA_CHANNEL_SENDER
+    channel_id: int | None = None
+    reliability: str | None = None  # "lossy" | "durable"
+    priority: str | None = None  # "normal" | "high"
+    bitrate_in_kbps: int | None = None
+    participant_ids: list[str] | None = None  # None: everyone else
+    closed: bool | None = None
+
+
 class SetVideoStreams(CallRequest, tag="setVideoStreams"):
     kind = ClientMessage.SET_VIDEO_STREAMS
     max_video: int | None = None
@@ -169,6 +182,7 @@ ClientFrame = (
     | Admit
     | RejectLobby
     | DataChannel
+    | DataChannelSender
     | SetVideoStreams
     | Pong
     | Unregister
@@ -185,6 +199,7 @@ CallRequests = (
     | Admit
     | RejectLobby
     | DataChannel
+    | DataChannelSender
     | SetVideoStreams
 )
 Join = JoinGroupCall | JoinRoom

@@ -1,0 +1,146 @@
+"""A call's data-channel forwarding on the media node: routes by (sender, channel id).
+
+Signaling opens a sender's route (``dataChannelSender``: reliability, participants or
+everyone) after checking its role; the node forwards only routed messages. A frame on the
+wrong stream for its route, from a participant without a route, or malformed, is dropped.
+
+    participant's SctpLink ─on_message(stream, frame)─▶ route (sender, channelId)?
+        ─▶ sender id written into the frame ─▶ queue (bounded) ─▶ forwarding task
+        ─▶ each chosen participant's SctpLink.send (its lossy or durable stream)
+
+Forwarding runs in its own task, off the media socket's reader: a burst of data never holds
+up a media packet, and a slow receiver only fills its own SCTP backlog (media/sctp.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from switchboard.media.data_frames import (
+    DataFrameError,
+    DataReliability,
+    channel_of,
+    with_sender,
+)
+from switchboard.media.handshake import PeerHandshake
+from switchboard.media.sctp import SctpLink
+
+logger = logging.getLogger(__name__)
+
+FORWARD_QUEUE = 2048  # messages received and not yet forwarded (full: dropped, counted)
+
+
+@dataclass(frozen=True, slots=True)
+class DataRoute:
+    """Where one sender's channel goes: ``targets`` None is everyone else in the call."""
+
+    reliability: DataReliability
+    targets: frozenset[str] | None = None
+
+
+@dataclass(slots=True)
+class DataCounters:
+    received: int = 0
+    forwarded: int = 0
+    unrouted: int = 0
+    dropped: int = 0
+
+
+class DataRouter:
+    def __init__(self, call_id: str) -> None:
+        self.call_id = call_id
+        self.links: dict[str, SctpLink] = {}
+        self.routes: dict[tuple[str, int], DataRoute] = {}
+        self.counters = DataCounters()
+        self._queue: asyncio.Queue[tuple[str, DataRoute, bytes]] = asyncio.Queue(FORWARD_QUEUE)
+        self._task: asyncio.Task[None] | None = None
+
+    def attach(self, peer: PeerHandshake) -> SctpLink:
+        """The participant's data channels: SCTP over its DTLS, once it sends any."""
+        participant_id = peer.participant_id
+        transport, dtls = peer.transport, peer.dtls
+
+        def send_datagram(packet: bytes) -> None:
+            remote = transport.remote
+            if remote is not None:
+                for datagram in dtls.send(packet):
+                    transport.send_raw(datagram, remote)
+
+        def on_message(stream: int, frame: bytes) -> None:
+            self._received(participant_id, stream, frame)
+
+        link = SctpLink(participant_id, send_datagram, on_message)
+        dtls.on_application_data = link.deliver
+        self.links[participant_id] = link
+        return link
+
+    async def detach(self, participant_id: str) -> None:
+        self.routes = {k: r for k, r in self.routes.items() if k[0] != participant_id}
+        link = self.links.pop(participant_id, None)
+        if link is not None:
+            await link.close()
+
+    def set_route(self, sender: str, channel_id: int, route: DataRoute | None) -> None:
+        if route is None:
+            self.routes.pop((sender, channel_id), None)
+        else:
+            self.routes[(sender, channel_id)] = route
+
+    def link(self, participant_id: str) -> SctpLink | None:
+        return self.links.get(participant_id)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for participant_id in list(self.links):
+            await self.detach(participant_id)
+
+    def _received(self, sender: str, stream: int, frame: bytes) -> None:
+        self.counters.received += 1
+        try:
+            route = self.routes.get((sender, channel_of(frame)))
+        except DataFrameError:
+            route = None
+        if route is None or route.reliability.stream != stream:
+            self.counters.unrouted += 1
+            return
+        try:
+            forwarded = with_sender(frame, sender.encode())
+        except DataFrameError:
+            self.counters.unrouted += 1
+            return
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._forward_forever(), name=f"data router {self.call_id}"
+            )
+        try:
+            self._queue.put_nowait((sender, route, forwarded))
+        except asyncio.QueueFull:
+            self.counters.dropped += 1
+
+    async def _forward_forever(self) -> None:
+        while True:
+            sender, route, frame = await self._queue.get()
+            try:
+                await self._forward(sender, route, frame)
+            except Exception:
+                logger.exception("call %s: forwarding a data message failed", self.call_id)
+
+    async def _forward(self, sender: str, route: DataRoute, frame: bytes) -> None:
+        lossy = route.reliability is DataReliability.LOSSY
+        stream = route.reliability.stream
+        targets = route.targets if route.targets is not None else self.links.keys()
+        for target in list(targets):
+            link = self.links.get(target)
+            if target == sender or link is None:
+                continue
+            if await link.send(stream, frame, lossy=lossy):
+                self.counters.forwarded += 1
+            else:
+                self.counters.dropped += 1
