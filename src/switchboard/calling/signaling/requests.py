@@ -138,6 +138,8 @@ class DataChannel(CallRequest, tag="dataChannel"):
     kind = ClientMessage.DATA_CHANNEL
     data: str | None = None
     participant_ids: list[str] | None = None  # None: everyone else
+    channel_id: int | None = None  # an ACS data channel's message relayed (data: base64)
+    sequence_number: int | None = None
 
 
 class DataChannelSender(CallRequest, tag="dataChannelSender"):
