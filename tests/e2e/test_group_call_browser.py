@@ -72,7 +72,33 @@ window.receivingFrom = async (call, userIds, timeoutMs) => {
   }, "more audio and video from everyone", timeoutMs);
   return { ids, first, later };
 };
+// ACS data channel (issue 22): collect what the receivers get; wait for SCTP to be up.
+window.collectData = (call) => {
+  window.dc = [];
+  call.feature("DataChannel").on("dataChannelReceiverCreated", (r) => {
+    r.on("messageReady", () => {
+      const m = r.readMessage();
+      dc.push([r.senderParticipantIdentifier.communicationUserId, r.channelId,
+        m.sequenceNumber, new TextDecoder().decode(m.data)]);
+    });
+  });
+};
+window.dataChannelStats = async (call) => {
+  const out = {};
+  (await call.getStats()).forEach((s) => {
+    if (s.type === "data-channel") out[s.label] = { state: s.state, received: s.messagesReceived };
+  });
+  return out;
+};
+window.dataChannelsOpen = (call, timeoutMs) => until(async () => {
+  const stats = await dataChannelStats(call);
+  return stats["acs-lossy"]?.state === "open" && stats["acs-durable"]?.state === "open";
+}, "data channels open", timeoutMs);
 """
+
+DATA_TEXT = (
+    "(dc, channel) => dc.filter((m) => m[1] === channel).map((m) => m[3])"  # messages' texts
+)
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +221,39 @@ def test_four_browsers_in_a_group_call_receive_everyone_and_carry_on_when_one_le
         pages[name].wait_for_function(f"window.got.length === {len(messages)}")
         assert pages[name].evaluate("window.got") == messages
 
+    # ACS's data channel over WebRTC: durable to Ben and Cat only, then lossy to everyone.
+    for page in everyone:
+        page.evaluate("(t) => dataChannelsOpen(window.sampleApp.call, t)", MEDIA_TIMEOUT_MS)
+    for name in names[1:]:
+        pages[name].evaluate("collectData(window.sampleApp.call)")
+    host.evaluate(
+        """async () => {
+            const call = window.sampleApp.call;
+            const idOf = (name) => window.sampleApp.directory.find((u) => u.name === name).userId;
+            const who = (name) => call.remoteParticipants.find(
+                (p) => p.identifier.communicationUserId === idOf(name));
+            const data = call.feature("DataChannel");
+            const durable = data.createDataChannelSender(
+                { channelId: 5, reliability: "durable", participants: [who("Ben"), who("Cat")] });
+            const text = (s) => new TextEncoder().encode(s);
+            for (let n = 0; n < 100; n++) await durable.sendMessage(text(`d${n}`));
+            const lossy = data.createDataChannelSender({ channelId: 6, reliability: "lossy" });
+            for (let n = 0; n < 20; n++) await lossy.sendMessage(text(`l${n}`));
+            window.tooLarge = await durable.sendMessage(new Uint8Array(32 * 1024 + 1)).then(
+                () => "sent", (e) => e.code);
+        }"""
+    )
+    assert host.evaluate("window.tooLarge") == "MessageSizeExceeded"
+    in_order = [f"d{n}" for n in range(100)]
+    for name in names[1:]:
+        page = pages[name]
+        page.wait_for_function("dc.some((m) => m[1] === 6 && m[3] === 'l19')")
+        durable = page.evaluate(f"({DATA_TEXT})(dc, 5)")
+        assert durable == (in_order if name in ("Ben", "Cat") else [])
+        assert {m[0] for m in page.evaluate("dc")} == {ann}
+        stats = page.evaluate("dataChannelStats(window.sampleApp.call)")
+        assert stats["acs-durable"]["received"] == len(durable)  # over SCTP, not the relay
+
     leaver = pages["Dan"]
     leaver.click("#hang-up")
     expect(leaver.locator("#call-state")).to_have_text("Disconnected")
@@ -252,6 +311,24 @@ def test_meeting_consumer_receives_everyone_and_nobody_receives_it(
         assert consumer_id not in str(page.evaluate("byParticipant(window.sampleApp.call)"))
     # Its page sends nothing either: the SDK gave its senders no track.
     assert consumer.evaluate("sentBytes(window.sampleApp.call)") == 0
+
+    # Data: the Consumer receives the Presenter's messages but may not send (403 Forbidden).
+    for page in (presenter, consumer):
+        page.evaluate("(t) => dataChannelsOpen(window.sampleApp.call, t)", MEDIA_TIMEOUT_MS)
+    consumer.evaluate("collectData(window.sampleApp.call)")
+    presenter.evaluate(
+        """() => window.sampleApp.call.feature("DataChannel")
+            .createDataChannelSender({ channelId: 9, reliability: "durable" })
+            .sendMessage(new TextEncoder().encode("welcome"))"""
+    )
+    consumer.wait_for_function("dc.length === 1")
+    assert consumer.evaluate("dc")[0][3] == "welcome"
+    refused = consumer.evaluate(
+        """() => window.sampleApp.call.feature("DataChannel")
+            .createDataChannelSender({ channelId: 9 })
+            .sendMessage(new Uint8Array([1])).then(() => "sent", (e) => e.code)"""
+    )
+    assert refused == "Forbidden"
 
 
 def test_off_roster_user_waits_in_the_lobby_until_the_presenter_admits_it(
