@@ -41,11 +41,11 @@ MessageHandler = Callable[[int, bytes], None]  # (stream id, message)
 class _DtlsStandIn:
     """What ``RTCSctpTransport`` uses of its ``RTCDtlsTransport``: role, state, send."""
 
-    _role = "server"  # the node is always the DTLS server (media/dtls.py)
     state = "connected"
 
-    def __init__(self, send: Callable[[bytes], None]) -> None:
+    def __init__(self, send: Callable[[bytes], None], role: str) -> None:
         self._send = send
+        self._role = role  # the node is always the DTLS server (media/dtls.py)
 
     def _register_data_receiver(self, receiver: object) -> None:
         pass
@@ -73,10 +73,12 @@ class SctpLink:
         participant_id: str,
         send_datagram: Callable[[bytes], None],
         on_message: MessageHandler,
+        *,
+        role: str = "server",  # "client": a participant's side (bench/datachannel.py)
     ) -> None:
         self.participant_id = participant_id
         self._send_datagram = send_datagram
-        self._association = _Association(_DtlsStandIn(self._outgoing), on_message)
+        self._association = _Association(_DtlsStandIn(self._outgoing, role), on_message)
         self._inbound: asyncio.Queue[bytes] = asyncio.Queue(INBOUND_QUEUE)
         self._task: asyncio.Task[None] | None = None
         self._random = random.Random()
@@ -95,10 +97,7 @@ class SctpLink:
         if self.loss and self._random.random() < self.loss:
             self.lost += 1
             return
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(
-                self._pump(), name=f"sctp {self.participant_id}"
-            )
+        self.start()
         try:
             self._inbound.put_nowait(record)
         except asyncio.QueueFull:
@@ -119,6 +118,13 @@ class SctpLink:
             ordered=not lossy,
         )
         return True
+
+    def start(self) -> None:
+        """Associate now (the client side; the node waits for the participant's INIT)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._pump(), name=f"sctp {self.participant_id}"
+            )
 
     async def close(self) -> None:
         if self._task is not None:
