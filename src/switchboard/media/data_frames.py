@@ -22,6 +22,7 @@ BINARY_PPID = 53  # WebRTC Binary (RFC 8831 §8)
 SCTP_PORT = 5000
 MAX_MESSAGE_BYTES = 32 * 1024  # ACS: a data-channel message holds at most 32 KB
 MIN_CHANNEL_ID, MAX_CHANNEL_ID = 1, 4095
+DEFAULT_BITRATE_KBPS, MAX_BITRATE_KBPS = 500, 5000  # a sender's cap (ours: ACS states none)
 _HEADER = struct.Struct(">HIB")
 
 

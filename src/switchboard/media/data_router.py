@@ -1,12 +1,14 @@
 """A call's data-channel forwarding on the media node: routes by (sender, channel id).
 
-Signaling opens a sender's route (``dataChannelSender``: reliability, participants or
-everyone) after checking its role; the node forwards only routed messages. A frame on the
-wrong stream for its route, from a participant without a route, or malformed, is dropped.
+Signaling opens a sender's route (``dataChannelSender``: reliability, priority, bitrate,
+participants or everyone) after checking its role; the node forwards only routed messages. A
+frame on the wrong stream for its route, from a participant without a route, malformed, or
+beyond the route's bitrate (one second's worth of tokens: a client that skips the SDK's own
+check) is dropped.
 
-    participant's SctpLink ─on_message(stream, frame)─▶ route (sender, channelId)?
-        ─▶ sender id written into the frame ─▶ queue (bounded) ─▶ forwarding task
-        ─▶ each chosen participant's SctpLink.send (its lossy or durable stream)
+    participant's SctpLink ─on_message(stream, frame)─▶ route (sender, channelId)? within
+        its bitrate? ─▶ sender id written into the frame ─▶ high or normal queue (bounded)
+        ─▶ forwarding task (high first) ─▶ each chosen participant's SctpLink.send
 
 Forwarding runs in its own task, off the media socket's reader: a burst of data never holds
 up a media packet, and a slow receiver only fills its own SCTP backlog (media/sctp.py).
@@ -17,10 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import deque
 from dataclasses import dataclass
 
 from switchboard.media.data_frames import (
     DataFrameError,
+    DataPriority,
     DataReliability,
     channel_of,
     with_sender,
@@ -39,6 +44,25 @@ class DataRoute:
 
     reliability: DataReliability
     targets: frozenset[str] | None = None
+    priority: DataPriority = DataPriority.NORMAL
+    bitrate_kbps: int | None = None  # None: no cap
+
+
+@dataclass(slots=True)
+class _Budget:
+    """A token bucket of one second at the route's bitrate (bytes)."""
+
+    tokens: float
+    at: float
+
+    def spend(self, size: int, bitrate_kbps: int, now: float) -> bool:
+        ceiling = bitrate_kbps * 125.0
+        self.tokens = min(ceiling, self.tokens + (now - self.at) * ceiling)
+        self.at = now
+        if size > self.tokens:
+            return False
+        self.tokens -= size
+        return True
 
 
 @dataclass(slots=True)
@@ -46,6 +70,7 @@ class DataCounters:
     received: int = 0
     forwarded: int = 0
     unrouted: int = 0
+    too_fast: int = 0
     dropped: int = 0
 
 
@@ -55,7 +80,9 @@ class DataRouter:
         self.links: dict[str, SctpLink] = {}
         self.routes: dict[tuple[str, int], DataRoute] = {}
         self.counters = DataCounters()
-        self._queue: asyncio.Queue[tuple[str, DataRoute, bytes]] = asyncio.Queue(FORWARD_QUEUE)
+        self._budgets: dict[tuple[str, int], _Budget] = {}
+        self._queues = {p: deque[tuple[str, DataRoute, bytes]]() for p in DataPriority}
+        self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def attach(self, peer: PeerHandshake) -> SctpLink:
@@ -84,10 +111,12 @@ class DataRouter:
             await link.close()
 
     def set_route(self, sender: str, channel_id: int, route: DataRoute | None) -> None:
+        key = (sender, channel_id)
         if route is None:
-            self.routes.pop((sender, channel_id), None)
+            self.routes.pop(key, None)
+            self._budgets.pop(key, None)
         else:
-            self.routes[(sender, channel_id)] = route
+            self.routes[key] = route
 
     def link(self, participant_id: str) -> SctpLink | None:
         return self.links.get(participant_id)
@@ -104,12 +133,20 @@ class DataRouter:
     def _received(self, sender: str, stream: int, frame: bytes) -> None:
         self.counters.received += 1
         try:
-            route = self.routes.get((sender, channel_of(frame)))
+            key = (sender, channel_of(frame))
         except DataFrameError:
-            route = None
+            self.counters.unrouted += 1
+            return
+        route = self.routes.get(key)
         if route is None or route.reliability.stream != stream:
             self.counters.unrouted += 1
             return
+        if route.bitrate_kbps is not None:
+            now = time.monotonic()
+            budget = self._budgets.setdefault(key, _Budget(route.bitrate_kbps * 125.0, now))
+            if not budget.spend(len(frame), route.bitrate_kbps, now):
+                self.counters.too_fast += 1
+                return
         try:
             forwarded = with_sender(frame, sender.encode())
         except DataFrameError:
@@ -119,14 +156,21 @@ class DataRouter:
             self._task = asyncio.get_running_loop().create_task(
                 self._forward_forever(), name=f"data router {self.call_id}"
             )
-        try:
-            self._queue.put_nowait((sender, route, forwarded))
-        except asyncio.QueueFull:
+        queue = self._queues[route.priority]
+        if len(queue) >= FORWARD_QUEUE:
             self.counters.dropped += 1
+            return
+        queue.append((sender, route, forwarded))
+        self._ready.set()
 
     async def _forward_forever(self) -> None:
+        high, normal = self._queues[DataPriority.HIGH], self._queues[DataPriority.NORMAL]
         while True:
-            sender, route, frame = await self._queue.get()
+            if not high and not normal:
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            sender, route, frame = high.popleft() if high else normal.popleft()
             try:
                 await self._forward(sender, route, frame)
             except Exception:

@@ -14,6 +14,7 @@ from switchboard.calling.conference.group import GroupCall, Member, MemberState
 from switchboard.calling.errors import CallPermissionError, CallStateError, InvalidSignalError
 from switchboard.calling.signaling.requests import DataChannelSender
 from switchboard.media.data_frames import (
+    MAX_BITRATE_KBPS,
     MAX_CHANNEL_ID,
     MIN_CHANNEL_ID,
     DataPriority,
@@ -44,15 +45,20 @@ def sender_route(
     require_data_sender(member)
     try:
         reliability = DataReliability(request.reliability or "lossy")
-        DataPriority(request.priority or "normal")
+        priority = DataPriority(request.priority or "normal")
     except ValueError:
         raise InvalidSignalError(
             "reliability is 'lossy' or 'durable'; priority is 'normal' or 'high'."
         ) from None
+    bitrate = request.bitrate_in_kbps
+    if bitrate is not None and not 0 < bitrate <= MAX_BITRATE_KBPS:
+        raise InvalidSignalError(f"bitrateInKbps is from 1 to {MAX_BITRATE_KBPS}.")
     targets: frozenset[str] | None = None
     if request.participant_ids is not None:
         unknown = [i for i in request.participant_ids if i not in group.members]
         if unknown:
             raise InvalidSignalError(f"No participant {', '.join(unknown)} in the call.")
         targets = frozenset(request.participant_ids) - {member.id}
-    return channel_id, DataRoute(reliability, targets)
+    # The node polices the sender's own cap, with room for the frame header and a burst.
+    cap = None if bitrate is None else 2 * bitrate
+    return channel_id, DataRoute(reliability, targets, priority, cap)

@@ -28,8 +28,10 @@ from aiortc import RTCDataChannel, RTCPeerConnection
 from switchboard.calling.signaling import requests
 from switchboard.client.calling.session import RequestFailed
 from switchboard.media.data_frames import (
+    DEFAULT_BITRATE_KBPS,
     DURABLE_STREAM,
     LOSSY_STREAM,
+    MAX_BITRATE_KBPS,
     MAX_CHANNEL_ID,
     MAX_MESSAGE_BYTES,
     MIN_CHANNEL_ID,
@@ -38,9 +40,6 @@ from switchboard.media.data_frames import (
     DataPriority,
     DataReliability,
 )
-
-DEFAULT_BITRATE_KBPS = 500
-MAX_BITRATE_KBPS = 5000
 
 
 class DataChannelError(Exception):
