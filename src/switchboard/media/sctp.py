@@ -33,7 +33,7 @@ from switchboard.media.data_frames import BINARY_PPID, MAX_MESSAGE_BYTES, SCTP_P
 logger = logging.getLogger(__name__)
 
 INBOUND_QUEUE = 512  # DTLS records waiting for the pump task
-LOSSY_BACKLOG = 64  # SCTP chunks queued for the participant beyond which lossy ones drop
+LOSSY_BACKLOG = 256  # SCTP chunks queued for the participant beyond which lossy ones drop
 DURABLE_BACKLOG = 4096  # … and durable ones (a receiver that stopped reading)
 MessageHandler = Callable[[int, bytes], None]  # (stream id, message)
 
