@@ -17,12 +17,12 @@ up a media packet, and a slow receiver only fills its own SCTP backlog (media/sc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
 from dataclasses import dataclass
 
+from switchboard.core.tasks import cancel_and_wait
 from switchboard.media.data_frames import (
     DataFrameError,
     DataPriority,
@@ -122,11 +122,8 @@ class DataRouter:
         return self.links.get(participant_id)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         for participant_id in list(self.links):
             await self.detach(participant_id)
 

@@ -28,6 +28,7 @@ from typing import Any, cast
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcsctptransport import RTCSctpCapabilities, RTCSctpTransport
 
+from switchboard.core.tasks import cancel_and_wait
 from switchboard.media.data_frames import BINARY_PPID, MAX_MESSAGE_BYTES, SCTP_PORT
 
 logger = logging.getLogger(__name__)
@@ -127,11 +128,8 @@ class SctpLink:
             )
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         with contextlib.suppress(Exception):
             await self._association.stop()
 
