@@ -24,7 +24,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.calling_peers import STATS_HELPER, SampleApp, artifacts_dir
+from tests.e2e.calling_peers import (
+    DATA_CHANNEL_HELPER,
+    STATS_HELPER,
+    SampleApp,
+    artifacts_dir,
+)
 from tests.integration.server import RunningServer, start_server
 
 MEDIA_TIMEOUT_MS = 30_000
@@ -72,28 +77,6 @@ window.receivingFrom = async (call, userIds, timeoutMs) => {
   }, "more audio and video from everyone", timeoutMs);
   return { ids, first, later };
 };
-// ACS data channel (issue 22): collect what the receivers get; wait for SCTP to be up.
-window.collectData = (call) => {
-  window.dc = [];
-  call.feature("DataChannel").on("dataChannelReceiverCreated", (r) => {
-    r.on("messageReady", () => {
-      const m = r.readMessage();
-      dc.push([r.senderParticipantIdentifier.communicationUserId, r.channelId,
-        m.sequenceNumber, new TextDecoder().decode(m.data)]);
-    });
-  });
-};
-window.dataChannelStats = async (call) => {
-  const out = {};
-  (await call.getStats()).forEach((s) => {
-    if (s.type === "data-channel") out[s.label] = { state: s.state, received: s.messagesReceived };
-  });
-  return out;
-};
-window.dataChannelsOpen = (call, timeoutMs) => until(async () => {
-  const stats = await dataChannelStats(call);
-  return stats["acs-lossy"]?.state === "open" && stats["acs-durable"]?.state === "open";
-}, "data channels open", timeoutMs);
 """
 
 DATA_TEXT = (
@@ -124,7 +107,7 @@ def sign_in(browser: Browser, sample_app: SampleApp) -> Iterator[Callable[[str],
         page.fill("#name", name)
         page.click("#signin button")
         expect(page.locator("#status")).to_have_text("Ready", timeout=15_000)
-        page.evaluate(f"() => {{ {STATS_HELPER} {GROUP_STATS_HELPER} }}")
+        page.evaluate(f"() => {{ {STATS_HELPER} {GROUP_STATS_HELPER} {DATA_CHANNEL_HELPER} }}")
         return page
 
     yield open_page

@@ -25,6 +25,7 @@ from azure.communication.rooms import (
 
 from switchboard.client.calling import Call, CallAgent, CallClient, CallState
 from switchboard.client.calling.data_channel import (
+    DataChannelMessage,
     DataChannelReceiver,
     MessageTooLargeError,
     SenderClosedError,
@@ -113,7 +114,7 @@ async def read_until(receiver: DataChannelReceiver, sequence: int) -> list[int]:
 
 
 async def test_four_party_call_durable_and_lossy_reach_chosen_participants_only_in_order(
-    users: Users,
+    users: Users, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with asyncio.timeout(60):
         call_id, calls = await group_of(users, 4)
@@ -154,6 +155,16 @@ async def test_four_party_call_durable_and_lossy_reach_chosen_participants_only_
         await lossy.close()
         with pytest.raises(SenderClosedError):
             await lossy.send_message(b"after close")
+
+        # Without SCTP (as if it never came up) the signaling relay carries the message.
+        assert a.media is not None
+        monkeypatch.setattr(a.media.data, "channel", lambda reliability: None)
+        fallback = a.data_channel.create_sender(
+            11, reliability="durable", participants=[b.participant_id or ""]
+        )
+        await fallback.send_message(b"by signaling")
+        relayed = await receiver_of(b, a, 11)
+        assert await relayed.read() == DataChannelMessage(1, b"by signaling")
 
 
 async def test_a_room_consumer_receives_but_may_not_send(users: Users) -> None:
