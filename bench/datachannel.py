@@ -263,8 +263,11 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="let the OS place both processes (a shared machine)"
+    )
     args = parser.parse_args(argv)
-    node_cpu, load_cpu = split_cpus()
+    node_cpu, load_cpu = (None, None) if args.no_pin else split_cpus()
     if load_cpu is not None:
         os.sched_setaffinity(0, {load_cpu})
     with spawn_node(node_cpu) as port:

@@ -22,11 +22,20 @@ import asyncio
 import contextlib
 import logging
 import random
+import struct
 from collections.abc import Callable
 from typing import Any, cast
 
 from aiortc.rtcdtlstransport import RTCDtlsTransport
-from aiortc.rtcsctptransport import RTCSctpCapabilities, RTCSctpTransport
+from aiortc.rtcsctptransport import (
+    USERDATA_MAX_LENGTH,
+    Chunk,
+    DataChunk,
+    ForwardTsnChunk,
+    RTCSctpCapabilities,
+    RTCSctpTransport,
+)
+from google_crc32c import value as crc32c
 
 from switchboard.core.tasks import cancel_and_wait
 from switchboard.media.data_frames import BINARY_PPID, MAX_MESSAGE_BYTES, SCTP_PORT
@@ -59,13 +68,72 @@ class _DtlsStandIn:
 
 
 class _Association(RTCSctpTransport):
+    """aiortc's association, with DATA chunks bundled (RFC 9260 §6.10).
+
+    aiortc sends each chunk in a packet of its own, and its peer answers every packet with a
+    SACK. Here ``_transmit`` runs once per loop iteration, after everything queued meanwhile
+    (a burst the router forwards to this participant), and its DATA/FORWARD-TSN chunks leave
+    packed into as few packets as fit the same size aiortc uses for one full chunk.
+    """
+
     def __init__(self, link: _DtlsStandIn, on_message: MessageHandler) -> None:
         super().__init__(cast(RTCDtlsTransport, link), SCTP_PORT)
         self._on_message = on_message
+        self._link = link
+        self._bundle: list[bytes] | None = None
+        self._transmit_due = False
+        self._transmits: set[asyncio.Task[None]] = set()
 
     async def _receive(self, stream_id: int, pp_id: int, data: bytes) -> None:
         if pp_id == BINARY_PPID:
             self._on_message(stream_id, data)
+
+    async def _transmit(self) -> None:
+        if not self._transmit_due:
+            self._transmit_due = True
+            asyncio.get_running_loop().call_soon(self._transmit_now)
+
+    def _transmit_now(self) -> None:
+        self._transmit_due = False
+        task = asyncio.get_running_loop().create_task(self._transmit_bundled())
+        self._transmits.add(task)
+        task.add_done_callback(self._transmits.discard)
+
+    async def _transmit_bundled(self) -> None:
+        self._bundle = []
+        try:
+            await super()._transmit()
+        finally:
+            chunks, self._bundle = self._bundle, None
+            for packet in self._packets(chunks):
+                self._link._send(packet)
+
+    async def _send_chunk(self, chunk: Chunk) -> None:
+        if self._bundle is not None and isinstance(chunk, DataChunk | ForwardTsnChunk):
+            self._bundle.append(bytes(chunk))
+        else:
+            await super()._send_chunk(chunk)
+
+    def _packets(self, chunks: list[bytes]) -> list[bytes]:
+        header = struct.pack("!HHL", SCTP_PORT, SCTP_PORT, self._remote_verification_tag)
+        packets: list[bytes] = []
+        body = b""
+        for chunk in chunks:
+            if body and len(body) + len(chunk) > _BUNDLE_BYTES:
+                packets.append(_packet(header, body))
+                body = b""
+            body += chunk
+        if body:
+            packets.append(_packet(header, body))
+        return packets
+
+
+_BUNDLE_BYTES = USERDATA_MAX_LENGTH + 16  # what one full DATA chunk takes in aiortc
+
+
+def _packet(header: bytes, body: bytes) -> bytes:
+    checksum = crc32c(header + b"\x00\x00\x00\x00" + body)
+    return header + struct.pack("<L", checksum) + body
 
 
 class SctpLink:
