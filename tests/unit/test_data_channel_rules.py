@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from switchboard.calling.conference.data_senders import sender_route
+from switchboard.calling.conference.media import ConferenceMedia
 from switchboard.calling.errors import CallPermissionError, InvalidSignalError
 from switchboard.calling.signaling.requests import DataChannelSender
 from switchboard.media.data_frames import (
@@ -19,8 +20,10 @@ from switchboard.media.data_frames import (
     with_sender,
 )
 from switchboard.media.data_router import DataRoute, _Budget
-from switchboard.rooms.models import ParticipantRole
-from tests.unit.test_group_rules import join, room_call
+from switchboard.rooms.models import ParticipantRole, permissions
+from tests.unit.test_group_rules import ROOM, join, room_call
+from tests.unit.test_media_negotiation import CHROMIUM_OFFER
+from tests.unit.test_server_calls import FakeMediaNode
 
 frames = st.builds(
     DataFrame,
@@ -101,3 +104,19 @@ def test_the_node_drops_what_goes_beyond_a_routes_bitrate() -> None:
     assert budget.spend(100, 1, 0.0)
     assert not budget.spend(100, 1, 0.1)  # 25 + 12.5 left
     assert budget.spend(100, 1, 0.8)  # refilled at 125 bytes per second
+
+
+@pytest.mark.anyio
+async def test_a_sender_demoted_to_consumer_loses_its_routes() -> None:
+    node = FakeMediaNode()
+    call = room_call()
+    member = join(call, "pia", ParticipantRole.PRESENTER)
+    media = ConferenceMedia(call.call_id, node)
+    await media.connect(member, CHROMIUM_OFFER, set())
+    await media.set_data_route(member, 5, DataRoute(DataReliability.LOSSY))
+    await media.set_data_route(member, 6, DataRoute(DataReliability.DURABLE))
+    await media.set_data_route(member, 6, None)
+    assert set(node.data_routes) == {(member.id, 5)}
+    call.set_role(member, "Consumer", permissions(ParticipantRole.CONSUMER, ROOM))
+    await media.sync_published(member)
+    assert node.data_routes == {}

@@ -50,6 +50,7 @@ class FakeMediaNode:
         self.calls: set[str] = set()
         self.muted: list[tuple[str, MediaKind, bool]] = []
         self.apart: list[tuple[str, frozenset[str] | None]] = []
+        self.data_routes: dict[tuple[str, int], DataRoute] = {}
 
     async def create_call(self, call_id: str) -> None:
         self.calls.add(call_id)
@@ -103,7 +104,10 @@ class FakeMediaNode:
     async def set_data_route(
         self, call_id: str, participant_id: str, channel_id: int, route: DataRoute | None
     ) -> None:
-        pass
+        if route is None:
+            self.data_routes.pop((participant_id, channel_id), None)
+        else:
+            self.data_routes[(participant_id, channel_id)] = route
 
     async def streams(self, call_id: str, participant_id: str) -> list[OutgoingStream]:
         return []

@@ -35,6 +35,7 @@ from switchboard.media.streams import MediaKind
 class _Peer:
     negotiation: Negotiation
     published: dict[int, PublishedTrack] = field(default_factory=dict)  # by SSRC
+    data_channels: set[int] = field(default_factory=set)  # its open data-channel routes
 
 
 class ConferenceMedia:
@@ -132,6 +133,10 @@ class ConferenceMedia:
             await self._node.publish(self.call_id, member.id, spec)
             if track.kind is MediaKind.AUDIO and member.muted:
                 await self._node.set_muted(self.call_id, member.id, MediaKind.AUDIO, True)
+        if peer.data_channels and not member.may_publish(MediaKind.AUDIO, False):
+            for channel_id in sorted(peer.data_channels):  # a role that may no longer send
+                await self._node.set_data_route(self.call_id, member.id, channel_id, None)
+            peer.data_channels.clear()
 
     async def offer_for(self, member: Member) -> str | None:
         """An offer of the streams the SFU now forwards to the member (None: nothing new)."""
@@ -154,15 +159,16 @@ class ConferenceMedia:
     async def set_data_route(
         self, member: Member, channel_id: int, route: DataRoute | None
     ) -> None:
-        await self._node.set_data_route(self.call_id, self._peer_id(member), channel_id, route)
+        peer = self._peer(member)
+        await self._node.set_data_route(self.call_id, member.id, channel_id, route)
+        if route is None:
+            peer.data_channels.discard(channel_id)
+        else:
+            peer.data_channels.add(channel_id)
 
     async def set_max_video(self, member: Member, max_video: int) -> None:
         if member.id in self._peers:
             await self._node.set_max_video(self.call_id, member.id, max_video)
-
-    def _peer_id(self, member: Member) -> str:
-        self._peer(member)
-        return member.id
 
     def _peer(self, member: Member) -> _Peer:
         peer = self._peers.get(member.id)
