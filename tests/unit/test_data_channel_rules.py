@@ -17,6 +17,7 @@ from switchboard.media.data_frames import (
     DataPriority,
     DataReliability,
     channel_of,
+    is_close_mark,
     with_sender,
 )
 from switchboard.media.data_router import DataRoute, _Budget
@@ -56,6 +57,12 @@ def test_any_bytes_decode_to_a_frame_or_a_frame_error(data: bytes) -> None:
     except DataFrameError:
         return
     assert frame.encode() == data
+
+
+def test_only_an_empty_frame_with_sequence_zero_closes_a_sender() -> None:
+    assert is_close_mark(DataFrame(5, 0, "", b"").encode())
+    assert not is_close_mark(DataFrame(5, 0, "", b"x").encode())
+    assert not is_close_mark(DataFrame(5, 1, "", b"").encode())
 
 
 def test_a_participant_cannot_claim_a_sender() -> None:

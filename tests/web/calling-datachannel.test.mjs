@@ -84,3 +84,22 @@ test("one receiver per sender and channel, named by the node or (1:1) the peer",
   assert.deepEqual(created[0].readMessage(), { sequenceNumber: 2, data: new Uint8Array([2]) });
   assert.equal(created[0].readMessage(), undefined);
 });
+
+test("closing a sender sends the close mark; its receiver emits close and is forgotten", async () => {
+  const p = port();
+  const sender = new DataChannels(p, () => {}).createDataChannelSender({ channelId: 5, reliability: "lossy" });
+  await sender.sendMessage(new Uint8Array([1]));
+  await sender.close();
+  assert.deepEqual(p.sent.map((f) => [f.sequence, f.payload.length]), [[1, 1], [0, 0]]);
+  assert.equal(p.requests.filter(([, f]) => f.closed).length, 0); // the node closes on the mark
+
+  const created = [];
+  const channels = new DataChannels(port(), (r) => created.push(r));
+  channels.frame({ channelId: 5, sequence: 1, sender: "p2", payload: new Uint8Array([1]) });
+  let closed = 0;
+  created[0].on("close", () => closed++);
+  channels.frame({ channelId: 5, sequence: 0, sender: "p2", payload: new Uint8Array(0) });
+  channels.frame({ channelId: 5, sequence: 1, sender: "p2", payload: new Uint8Array([2]) });
+  assert.equal(closed, 1);
+  assert.equal(created.length, 2); // a new sender on the same channel: a new receiver
+});

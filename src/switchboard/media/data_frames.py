@@ -23,6 +23,7 @@ SCTP_PORT = 5000
 MAX_MESSAGE_BYTES = 32 * 1024  # ACS: a data-channel message holds at most 32 KB
 MIN_CHANNEL_ID, MAX_CHANNEL_ID = 1, 4095
 DEFAULT_BITRATE_KBPS, MAX_BITRATE_KBPS = 500, 5000  # a sender's cap (ours: ACS states none)
+CLOSE_SEQUENCE = 0
 _HEADER = struct.Struct(">HIB")
 
 
@@ -77,6 +78,11 @@ def with_sender(frame: bytes, sender: bytes) -> bytes:
     if len(frame) < _HEADER.size or frame[_HEADER.size - 1] != 0:
         raise DataFrameError("a participant's frame has an empty sender")
     return frame[:6] + bytes((len(sender),)) + sender + frame[_HEADER.size :]
+
+
+def is_close_mark(frame: bytes) -> bool:
+    """A participant's frame that closes its sender: sequence 0, nothing after the header."""
+    return len(frame) == _HEADER.size and frame[2:6] == b"\x00\x00\x00\x00"
 
 
 def channel_of(frame: bytes) -> int:

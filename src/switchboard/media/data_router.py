@@ -24,10 +24,12 @@ from dataclasses import dataclass
 
 from switchboard.core.tasks import cancel_and_wait
 from switchboard.media.data_frames import (
+    DURABLE_STREAM,
     DataFrameError,
     DataPriority,
     DataReliability,
     channel_of,
+    is_close_mark,
     with_sender,
 )
 from switchboard.media.handshake import PeerHandshake
@@ -135,10 +137,14 @@ class DataRouter:
             self.counters.unrouted += 1
             return
         route = self.routes.get(key)
-        if route is None or route.reliability.stream != stream:
+        closing = stream == DURABLE_STREAM and is_close_mark(frame)
+        if route is None or (route.reliability.stream != stream and not closing):
             self.counters.unrouted += 1
             return
-        if route.bitrate_kbps is not None:
+        if closing:  # forwarded reliably, after the sender's durable messages; route gone
+            self.set_route(sender, key[1], None)
+            route = DataRoute(DataReliability.DURABLE, route.targets, route.priority)
+        if route.bitrate_kbps is not None and not closing:
             now = time.monotonic()
             budget = self._budgets.setdefault(key, _Budget(route.bitrate_kbps * 125.0, now))
             if not budget.spend(len(frame), route.bitrate_kbps, now):

@@ -12,6 +12,9 @@
 // channels are negotiated (ids 1000 lossy: unordered, maxRetransmits 0; 1001 durable), created
 // before the first offer so that it carries the data m-line. Without SCTP (channels not open)
 // messages go over the signaling relay, base64 in `dataChannel {channelId, sequenceNumber}`.
+// Sequence numbers run 1 … 2^32−1: an empty frame with sequence 0 on the durable channel marks
+// the sender closed (after its durable messages); the receiver emits `close`, and the media
+// node closes the route on it.
 
 import { Emitter } from "./ws-session.js";
 
@@ -125,6 +128,11 @@ export class DataChannelReceiver extends Emitter {
     return this.#queue.shift();
   }
 
+  /** @internal Its sender closed. */
+  _close() {
+    this._emit("close", undefined);
+  }
+
   /** @internal @param {DataChannelMessage} message */
   _push(message) {
     this.#queue.push(message);
@@ -163,18 +171,25 @@ export class DataChannelSender {
     }
     this.#spend(message.length);
     if (this.#port.isGroup() && !this.#routed) await this.#open();
-    this.#sequence = (this.#sequence + 1) % 2 ** 32;
-    const channel = this.#port.links()?.open(this.reliability);
+    this.#sequence = (this.#sequence % (2 ** 32 - 1)) + 1; // 0 is the close mark
+    await this.#deliver(this.reliability, this.#sequence, message);
+  }
+
+  /** A frame on the data channel (true), or (no SCTP) over the signaling relay.
+   * @param {DataChannelReliability} reliability @param {number} sequence @param {Uint8Array} message */
+  async #deliver(reliability, sequence, message) {
+    const channel = this.#port.links()?.open(reliability);
     if (channel) {
-      channel.send(encodeFrame({ channelId: this.channelId, sequence: this.#sequence, sender: "", payload: message }));
-      return;
+      channel.send(encodeFrame({ channelId: this.channelId, sequence, sender: "", payload: message }));
+      return true;
     }
     let binary = "";
     for (const byte of message) binary += String.fromCharCode(byte);
     await this.#port.request("dataChannel", {
       data: btoa(binary), participantIds: this.#participants,
-      channelId: this.channelId, sequenceNumber: this.#sequence,
+      channelId: this.channelId, sequenceNumber: sequence,
     });
+    return false;
   }
 
   /** @param {DataChannelSenderOptions["participants"]} participants */
@@ -183,10 +198,16 @@ export class DataChannelSender {
     if (this.#routed) await this.#open();
   }
 
+  /** Receivers get the close mark; the node closes the route on it, or (relayed) on the
+   *  `dataChannelSender {closed}` that follows it over signaling. */
   async close() {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#routed) {
+    let overSctp = false;
+    if (this.#routed || !this.#port.isGroup()) {
+      overSctp = await this.#deliver("durable", 0, new Uint8Array(0));
+    }
+    if (this.#routed && !overSctp) {
       await this.#port.request("dataChannelSender", { channelId: this.channelId, closed: true });
     }
   }
@@ -262,6 +283,11 @@ export class DataChannels {
   /** @param {string} sender @param {number} channelId @param {number} sequence @param {Uint8Array} data */
   deliver(sender, channelId, sequence, data) {
     const key = `${sender}\n${channelId}`;
+    if (sequence === 0) {
+      this.#receivers.get(key)?._close();
+      this.#receivers.delete(key);
+      return;
+    }
     let receiver = this.#receivers.get(key);
     if (!receiver) {
       receiver = new DataChannelReceiver(channelId, this.#port.identifierOf(sender), sender);

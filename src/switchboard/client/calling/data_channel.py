@@ -28,6 +28,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection
 from switchboard.calling.signaling import requests
 from switchboard.client.calling.session import RequestFailed
 from switchboard.media.data_frames import (
+    CLOSE_SEQUENCE,
     DEFAULT_BITRATE_KBPS,
     DURABLE_STREAM,
     LOSSY_STREAM,
@@ -115,6 +116,7 @@ class DataChannelReceiver:
         self.channel_id = channel_id
         self.sender_participant_id = sender_participant_id
         self.messages: asyncio.Queue[DataChannelMessage] = asyncio.Queue()
+        self.closed = asyncio.Event()  # its sender closed (ACS's receiver "close")
 
     async def read(self) -> DataChannelMessage:
         return await self.messages.get()
@@ -151,22 +153,26 @@ class DataChannelSender:
         self._spend(len(data))
         if self._port.is_group and not self._routed:
             await self._open()
-        self._sequence = (self._sequence + 1) % 2**32
-        frame = DataFrame(self.channel_id, self._sequence, "", data)
+        self._sequence = self._sequence % (2**32 - 1) + 1  # 0 is the close mark
+        await self._deliver(self.reliability, self._sequence, data)
+
+    async def _deliver(self, reliability: DataReliability, sequence: int, data: bytes) -> bool:
+        """A frame on the data channel (True), or (no SCTP) over the signaling relay."""
         links = self._port.links()
-        channel = links.channel(self.reliability) if links is not None else None
+        channel = links.channel(reliability) if links is not None else None
         if channel is not None:
-            channel.send(frame.encode())
-            return
-        await self._port.request(  # no SCTP: the signaling relay
+            channel.send(DataFrame(self.channel_id, sequence, "", data).encode())
+            return True
+        await self._port.request(
             requests.DataChannel(
                 call_id=self._port.call_id,
                 data=base64.b64encode(data).decode(),
                 participant_ids=self.participants,
                 channel_id=self.channel_id,
-                sequence_number=self._sequence,
+                sequence_number=sequence,
             )
         )
+        return False
 
     async def set_participants(self, participants: list[str] | None) -> None:
         self.participants = participants
@@ -174,10 +180,16 @@ class DataChannelSender:
             await self._open()
 
     async def close(self) -> None:
+        """Receivers get the close mark (sequence 0, after the durable messages); the node
+        closes the route on it, or, for a relayed sender, on ``dataChannelSender closed``
+        (sent after the mark: signaling keeps their order)."""
         if self.closed:
             return
         self.closed = True
-        if self._routed:
+        over_sctp = False
+        if self._routed or not self._port.is_group:
+            over_sctp = await self._deliver(DataReliability.DURABLE, CLOSE_SEQUENCE, b"")
+        if self._routed and not over_sctp:
             await self._port.request(
                 requests.DataChannelSender(
                     call_id=self._port.call_id, channel_id=self.channel_id, closed=True
@@ -256,6 +268,11 @@ class DataChannelFeature:
 
     def _deliver(self, sender: str, channel_id: int, sequence: int, payload: bytes) -> None:
         key = (sender, channel_id)
+        if sequence == CLOSE_SEQUENCE:
+            closed = self._receivers.pop(key, None)
+            if closed is not None:
+                closed.closed.set()
+            return
         receiver = self._receivers.get(key)
         if receiver is None:
             receiver = self._receivers[key] = DataChannelReceiver(channel_id, sender)
