@@ -57,6 +57,7 @@ from switchboard.chat.changes import ChatChanges
 from switchboard.chat.eventgrid import ChatEventGrid
 from switchboard.chat.hub import ChatHub
 from switchboard.chat.realtime import ChatRealtime, RealtimeSettings
+from switchboard.chat.trouter.server import TrouterServer
 from switchboard.chat.roster import ChatRosterService
 from switchboard.chat.routes import chat_routes
 from switchboard.chat.service import ChatService
@@ -234,8 +235,9 @@ async def build_node(config: NodeConfig, *, port: int | None = None) -> Node:
     return node
 
 
-# What a web app's page calls with a user token (chat REST, /me): answered with CORS.
-BROWSER_PATHS = ("/chat", "/me")
+# What browser SDKs call with a user token: chat REST, /me, and ACS's real-time channel
+# (chat/trouter: its allocation, Socket.IO handshake and registrar).
+BROWSER_PATHS = ("/chat", "/me", "/v4/a", "/socket.io", "/registrar")
 
 
 async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack) -> Node:
@@ -328,6 +330,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         clock=clock,
         settings=RealtimeSettings(heartbeat_seconds=config.chat.heartbeat_seconds),
     )
+    trouter = TrouterServer(chat_hub, chat_store, identity, clock=clock)
 
     parts = calling_parts(config, bus)
     calling_component = await CallingComponent.start(
@@ -383,6 +386,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
             *identity_routes(identity, authenticator),
             *chat_routes(chat, chat_roster, authenticator, paging, repeatability),
             WebSocketRoute("/chat/realtime", realtime.handle),
+            *trouter.routes(authenticator),
             *calling_component.routes(),
             *automation.routes(authenticator, repeatability),
             *recording.routes(authenticator, repeatability),

@@ -1,0 +1,163 @@
+"""ACS's own real-time channel for chat (chat/trouter, docs/trouter.md), proven with the
+unmodified npm browser bundle of ``@azure/communication-chat`` 1.6.0 in Chromium.
+
+The page lives on its own origin (tests/e2e/web_origin.py) and loads the SDK as a web app
+bundles it (examples/web_chat, esbuild). It reaches the server through a TCP link the test can
+cut (tests/e2e/cuttable_link.py), so "a killed socket" and "offline for 10 s" are the network
+failing, not a server hook. Changes are made by another user with the Python SDK.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.communication.chat import ChatParticipant
+from playwright.sync_api import Browser, Page
+
+from tests.e2e.cuttable_link import CuttableLink, cuttable_link
+from tests.e2e.web_origin import web_origin
+from tests.e2e.web_chat_bundle import built_bundle
+from tests.integration.chat_clients import ChatUsers
+from tests.integration.server import RunningServer
+
+EVENT_NAMES = [
+    "chatMessageReceived",
+    "chatMessageEdited",
+    "chatMessageDeleted",
+    "typingIndicatorReceived",
+    "readReceiptReceived",
+    "chatThreadCreated",
+    "chatThreadPropertiesUpdated",
+    "chatThreadDeleted",
+    "participantsAdded",
+    "participantsRemoved",
+]
+
+START = """
+async ([endpoint, token, names]) => {
+  const sdk = await import("/chat-sdk.js");
+  if (new URLSearchParams(location.search).has("log")) {
+    sdk.setLogLevel("verbose");
+    sdk.AzureLogger.log = (...args) => console.log(...args);
+  }
+  window.records = [];
+  const record = (name) => (event) => window.records.push({
+    name, at: performance.timeOrigin + performance.now(),
+    event: event === undefined ? null : JSON.parse(JSON.stringify(event)),
+  });
+  const chat = new sdk.ChatClient(endpoint, new sdk.AzureCommunicationTokenCredential(token));
+  chat.on("realTimeNotificationConnected", record("realTimeNotificationConnected"));
+  chat.on("realTimeNotificationDisconnected", record("realTimeNotificationDisconnected"));
+  await chat.startRealtimeNotifications();
+  for (const name of names) chat.on(name, record(name));
+  window.chat = chat;
+  return "started";
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def link(server: RunningServer) -> Iterator[CuttableLink]:
+    with cuttable_link(server.port) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def app_origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("web-chat")
+    shutil.copy(built_bundle(), root / "chat-sdk.js")
+    with web_origin(root) as origin:
+        yield origin
+
+
+def endpoint_via(link: CuttableLink) -> str:
+    return f"https://127.0.0.1:{link.port}"
+
+
+def open_page(browser: Browser, app_origin: str, link: CuttableLink, token: str) -> Page:
+    page = browser.new_context().new_page()
+    page.on("console", lambda message: print("[page]", message.text))
+    page.goto(f"{app_origin}/index.html")
+    assert page.evaluate(START, [endpoint_via(link), token, EVENT_NAMES]) == "started"
+    wait_for(page, "realTimeNotificationConnected")
+    return page
+
+
+def records(page: Page, name: str | None = None) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = page.evaluate("window.records")
+    return [r for r in found if name is None or r["name"] == name]
+
+
+def wait_for(page: Page, name: str, count: int = 1) -> list[dict[str, Any]]:
+    page.wait_for_function(
+        "([name, count]) => window.records.filter((r) => r.name === name).length >= count",
+        arg=[name, count],
+        timeout=30_000,
+    )
+    return records(page, name)
+
+
+def test_the_unmodified_sdk_receives_every_chat_event(
+    browser: Browser, app_origin: str, link: CuttableLink, users: ChatUsers
+) -> None:
+    bob, bob_token = users.new()
+    alice, alice_token = users.new()
+    carol, _ = users.new()
+    page = open_page(browser, app_origin, link, bob_token)
+
+    alice_chat = users.client(alice_token)
+    created = alice_chat.create_chat_thread(
+        "Trouter", thread_participants=[ChatParticipant(identifier=bob, display_name="Bob")]
+    ).chat_thread
+    assert created is not None
+    thread = alice_chat.get_chat_thread_client(created.id)
+    [thread_created] = wait_for(page, "chatThreadCreated")
+    assert thread_created["event"]["threadId"] == created.id
+    assert thread_created["event"]["properties"]["topic"] == "Trouter"
+    members = {p["id"]["communicationUserId"] for p in thread_created["event"]["participants"]}
+    assert members == {alice.raw_id, bob.raw_id}
+
+    message_id = thread.send_message("hello bob", sender_display_name="Alice").id
+    [received] = wait_for(page, "chatMessageReceived")
+    assert received["event"]["message"] == "hello bob"
+    assert received["event"]["id"] == message_id
+    assert received["event"]["senderDisplayName"] == "Alice"
+    assert received["event"]["sender"]["communicationUserId"] == alice.raw_id
+    assert received["event"]["recipient"]["communicationUserId"] == bob.raw_id
+
+    thread.update_message(message_id, content="hello again")
+    [edited] = wait_for(page, "chatMessageEdited")
+    assert edited["event"]["message"] == "hello again" and edited["event"]["editedOn"]
+
+    thread.send_typing_notification(sender_display_name="Alice")
+    [typing] = wait_for(page, "typingIndicatorReceived")
+    assert typing["event"]["sender"]["communicationUserId"] == alice.raw_id
+
+    thread.send_read_receipt(message_id)
+    [receipt] = wait_for(page, "readReceiptReceived")
+    assert receipt["event"]["chatMessageId"] == message_id
+
+    thread.update_topic("Renamed")
+    [updated] = wait_for(page, "chatThreadPropertiesUpdated")
+    assert updated["event"]["properties"]["topic"] == "Renamed"
+
+    thread.add_participants([ChatParticipant(identifier=carol, display_name="Carol")])
+    [added] = wait_for(page, "participantsAdded")
+    assert added["event"]["participantsAdded"][0]["displayName"] == "Carol"
+
+    thread.remove_participant(carol)
+    [removed] = wait_for(page, "participantsRemoved")
+    assert removed["event"]["participantsRemoved"][0]["id"]["communicationUserId"] == carol.raw_id
+
+    thread.delete_message(message_id)
+    [deleted] = wait_for(page, "chatMessageDeleted")
+    assert deleted["event"]["id"] == message_id
+
+    alice_chat.delete_chat_thread(created.id)
+    [thread_deleted] = wait_for(page, "chatThreadDeleted")
+    assert thread_deleted["event"]["threadId"] == created.id
+    page.close()
