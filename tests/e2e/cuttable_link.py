@@ -30,22 +30,30 @@ class CuttableLink:
     def start(self) -> None:
         ready = threading.Event()
 
-        async def serve() -> None:
-            server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
-            self.port = server.sockets[0].getsockname()[1]
+        def run() -> None:
+            asyncio.set_event_loop(self._loop)
+            self._server = self._loop.run_until_complete(
+                asyncio.start_server(self._relay, "127.0.0.1", 0)
+            )
+            self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
-            async with server:
-                await server.serve_forever()
+            self._loop.run_forever()
 
-        self._thread = threading.Thread(
-            target=self._loop.run_until_complete, args=(serve(),), daemon=True
-        )
+        self._thread = threading.Thread(target=run, daemon=True)
         self._thread.start()
         ready.wait(10)
 
     def stop(self) -> None:
-        self.cut()
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        self.offline()
+
+        def finish() -> None:
+            self._server.close()
+            for task in asyncio.all_tasks(self._loop):
+                task.cancel()
+            self._loop.call_later(0.1, self._loop.stop)
+
+        self._loop.call_soon_threadsafe(finish)
+        self._thread.join(10)
 
     def _call(self, action: object) -> None:
         done = threading.Event()

@@ -161,3 +161,50 @@ def test_the_unmodified_sdk_receives_every_chat_event(
     [thread_deleted] = wait_for(page, "chatThreadDeleted")
     assert thread_deleted["event"]["threadId"] == created.id
     page.close()
+
+
+def received_texts(page: Page) -> list[str]:
+    return [r["event"]["message"] for r in records(page, "chatMessageReceived")]
+
+
+def test_a_killed_socket_and_ten_seconds_offline_lose_no_message(
+    browser: Browser, app_origin: str, link: CuttableLink, users: ChatUsers
+) -> None:
+    bob, bob_token = users.new()
+    _, alice_token = users.new()
+    page = open_page(browser, app_origin, link, bob_token)
+    alice_chat = users.client(alice_token)
+    created = alice_chat.create_chat_thread(
+        "Offline", thread_participants=[ChatParticipant(identifier=bob)]
+    ).chat_thread
+    assert created is not None
+    thread = alice_chat.get_chat_thread_client(created.id)
+    sent: list[str] = []
+
+    def send(count: int) -> None:
+        for _ in range(count):
+            sent.append(f"m{len(sent)}")
+            thread.send_message(sent[-1])
+
+    send(3)
+    wait_for(page, "chatMessageReceived", 3)
+
+    link.cut()  # the socket dies under the client; messages go on meanwhile
+    send(5)
+    wait_for(page, "realTimeNotificationConnected", 2)
+    wait_for(page, "chatMessageReceived", len(sent))
+
+    link.offline()  # 10 s without a network: every attempt to reconnect is refused
+    page.wait_for_timeout(1_000)
+    send(5)
+    page.wait_for_timeout(9_000)
+    send(2)
+    link.online()
+    wait_for(page, "chatMessageReceived", len(sent))
+    send(1)  # and live again after the catch-up
+    texts = received_texts(page)
+    wait_for(page, "chatMessageReceived", len(texts) + 1)
+    texts = received_texts(page)
+    assert [t for i, t in enumerate(texts) if t not in texts[:i]] == sent  # none lost, in order
+    assert records(page, "realTimeNotificationDisconnected")
+    page.close()
