@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +18,8 @@ from azure.communication.chat import ChatParticipant
 from playwright.sync_api import Browser, Page
 
 from tests.e2e.cuttable_link import CuttableLink, cuttable_link
-from tests.e2e.web_origin import web_origin
 from tests.e2e.web_chat_bundle import built_bundle
+from tests.e2e.web_origin import web_origin
 from tests.integration.chat_clients import ChatUsers
 from tests.integration.server import RunningServer
 

@@ -57,11 +57,11 @@ from switchboard.chat.changes import ChatChanges
 from switchboard.chat.eventgrid import ChatEventGrid
 from switchboard.chat.hub import ChatHub
 from switchboard.chat.realtime import ChatRealtime, RealtimeSettings
-from switchboard.chat.trouter.server import TrouterServer
 from switchboard.chat.roster import ChatRosterService
 from switchboard.chat.routes import chat_routes
 from switchboard.chat.service import ChatService
 from switchboard.chat.sql_store import SqlChatStore
+from switchboard.chat.trouter.server import TrouterServer
 from switchboard.core.clock import Clock, SystemClock
 from switchboard.core.config import NodeConfig
 from switchboard.core.errors import NotFoundError

@@ -135,7 +135,7 @@ class TrouterRegistry:
         return registration
 
     def _prune(self, now: float) -> None:
-        for key, allocation in list(self._allocations.items()):
+        for allocation in list(self._allocations.values()):
             if allocation.expires_at < now:
                 self.release(allocation)
         for key, registration in list(self._registrations.items()):

@@ -1,10 +1,10 @@
 """One trouter WebSocket: socket.io framing, the client's acks, and chat delivery once bound.
 
-    accept ─▶ "1::" (connect) ─▶ event trouter.connected {ttl} ─▶ run:
-        client "2::" heartbeat (echo of ours) · "5:N+::{ping|user.activity|…}" ─▶ "6:::N"
-        client "3:::{id,status}" ─▶ the answer to our request ``id`` acknowledges it
-    bind(registration) ─▶ hub.attach (live events held) ─▶ replay after the cursor ─▶ held
-        ─▶ live: each chat event is a trouter request "3:::{id,method,url,headers,body}"
+accept ─▶ "1::" (connect) ─▶ event trouter.connected {ttl} ─▶ run:
+    client "2::" heartbeat (echo of ours) · "5:N+::{ping|user.activity|…}" ─▶ "6:::N"
+    client "3:::{id,status}" ─▶ the answer to our request ``id`` acknowledges it
+bind(registration) ─▶ hub.attach (live events held) ─▶ replay after the cursor ─▶ held
+    ─▶ live: each chat event is a trouter request "3:::{id,method,url,headers,body}"
 """
 
 from __future__ import annotations
