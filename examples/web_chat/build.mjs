@@ -3,7 +3,7 @@
 //   dist/composite.js  the ChatComposite app (src/composite.jsx)
 // @azure/communication-calling (closed source, never installed) resolves to our own stub.
 import * as esbuild from "esbuild";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -18,8 +18,9 @@ const common = {
 
 await esbuild.build({ ...common, entryPoints: ["src/chat-sdk.js"], outfile: "dist/chat-sdk.js" });
 if (existsSync(`${here}src/composite.jsx`)) {
-  await esbuild.build({
+  const { metafile } = await esbuild.build({
     ...common,
+    metafile: true,
     entryPoints: ["src/composite.jsx"],
     outfile: "dist/composite.js",
     jsx: "automatic",
@@ -30,4 +31,6 @@ if (existsSync(`${here}src/composite.jsx`)) {
     },
     minify: true,
   });
+  // Every file that went into the bundle: tests check the closed SDK is not among them.
+  writeFileSync(`${here}dist/composite.inputs.json`, JSON.stringify(Object.keys(metafile.inputs)));
 }
