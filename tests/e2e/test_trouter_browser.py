@@ -18,7 +18,7 @@ from azure.communication.chat import ChatParticipant
 from playwright.sync_api import Browser, Page
 
 from tests.e2e.cuttable_link import CuttableLink, cuttable_link
-from tests.e2e.web_chat_bundle import built_bundle
+from tests.e2e.web_chat_bundle import START_REALTIME, built_bundle
 from tests.e2e.web_origin import web_origin
 from tests.integration.chat_clients import ChatUsers
 from tests.integration.server import RunningServer
@@ -35,28 +35,6 @@ EVENT_NAMES = [
     "participantsAdded",
     "participantsRemoved",
 ]
-
-START = """
-async ([endpoint, token, names]) => {
-  const sdk = await import("/chat-sdk.js");
-  if (new URLSearchParams(location.search).has("log")) {
-    sdk.setLogLevel("verbose");
-    sdk.AzureLogger.log = (...args) => console.log(...args);
-  }
-  window.records = [];
-  const record = (name) => (event) => window.records.push({
-    name, at: performance.timeOrigin + performance.now(),
-    event: event === undefined ? null : JSON.parse(JSON.stringify(event)),
-  });
-  const chat = new sdk.ChatClient(endpoint, new sdk.AzureCommunicationTokenCredential(token));
-  chat.on("realTimeNotificationConnected", record("realTimeNotificationConnected"));
-  chat.on("realTimeNotificationDisconnected", record("realTimeNotificationDisconnected"));
-  await chat.startRealtimeNotifications();
-  for (const name of names) chat.on(name, record(name));
-  window.chat = chat;
-  return "started";
-}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +59,7 @@ def open_page(browser: Browser, app_origin: str, link: CuttableLink, token: str)
     page = browser.new_context().new_page()
     page.on("console", lambda message: print("[page]", message.text))
     page.goto(f"{app_origin}/index.html")
-    assert page.evaluate(START, [endpoint_via(link), token, EVENT_NAMES]) == "started"
+    assert page.evaluate(START_REALTIME, [endpoint_via(link), token, EVENT_NAMES]) == "started"
     wait_for(page, "realTimeNotificationConnected")
     return page
 

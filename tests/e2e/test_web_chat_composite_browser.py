@@ -90,7 +90,9 @@ def test_two_users_chat_and_see_each_other_typing_and_reading(
     alice_page = open_composite(
         browser, app_origin, endpoint, alice_token, alice.raw_id, "Alice", created.id
     )
-    bob_page = open_composite(browser, app_origin, endpoint, bob_token, bob.raw_id, "Bob", created.id)
+    bob_page = open_composite(
+        browser, app_origin, endpoint, bob_token, bob.raw_id, "Bob", created.id
+    )
 
     alice_box = alice_page.get_by_role("textbox").first
     alice_box.click()

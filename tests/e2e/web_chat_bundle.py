@@ -22,3 +22,28 @@ def built_bundle(name: str = "chat-sdk.js") -> Path:
         )
         subprocess.run(["node", "build.mjs"], cwd=WEB_CHAT, check=True, timeout=300)
     return bundle
+
+
+# In a page that serves chat-sdk.js: a ChatClient for (endpoint, token) that records each of
+# ``names`` and the connection events as {name, at (epoch ms), event} in window.records.
+START_REALTIME = """
+async ([endpoint, token, names]) => {
+  const sdk = await import("/chat-sdk.js");
+  if (new URLSearchParams(location.search).has("log")) {
+    sdk.setLogLevel("verbose");
+    sdk.AzureLogger.log = (...args) => console.log(...args);
+  }
+  window.records = [];
+  const record = (name) => (event) => window.records.push({
+    name, at: performance.timeOrigin + performance.now(),
+    event: event === undefined ? null : JSON.parse(JSON.stringify(event)),
+  });
+  const chat = new sdk.ChatClient(endpoint, new sdk.AzureCommunicationTokenCredential(token));
+  chat.on("realTimeNotificationConnected", record("realTimeNotificationConnected"));
+  chat.on("realTimeNotificationDisconnected", record("realTimeNotificationDisconnected"));
+  await chat.startRealtimeNotifications();
+  for (const name of names) chat.on(name, record(name));
+  window.chat = chat;
+  return "started";
+}
+"""
