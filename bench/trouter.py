@@ -51,7 +51,7 @@ def run(messages: int, rate: float) -> None:
         endpoint = f"{parsed.scheme}://{parsed.authority}"
         os.environ["REQUESTS_CA_BUNDLE"] = server.ca
         identity = CommunicationIdentityClient.from_connection_string(server.connection_string)
-        alice, alice_token = identity.create_user_and_token(scopes=["chat"])
+        _alice, alice_token = identity.create_user_and_token(scopes=["chat"])
         bob, bob_token = identity.create_user_and_token(scopes=["chat"])
         alice_chat = ChatClient(endpoint + "/", CommunicationTokenCredential(alice_token.token))
         thread = alice_chat.create_chat_thread(
@@ -80,7 +80,8 @@ def run(messages: int, rate: float) -> None:
                 send_ms.append(time.time() * 1000 - sent_at[content])
                 time.sleep(max(0.0, due - time.monotonic()))
             page.wait_for_function(
-                f"window.records.filter((r) => r.name === 'chatMessageReceived').length >= {messages}",
+                "(n) => window.records.filter((r) => r.name === 'chatMessageReceived').length >= n",
+                arg=messages,
                 timeout=60_000,
             )
             received = page.evaluate(
