@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from azure.communication.chat import ChatParticipant
@@ -21,6 +21,13 @@ from playwright.sync_api import Browser, Page
 from tests.e2e.web_chat_bundle import WEB_CHAT, built_bundle
 from tests.e2e.web_origin import web_origin
 from tests.integration.chat_clients import ChatUsers
+
+OUTSIDE: list[str] = []  # requests the pages made beyond 127.0.0.1
+
+
+def _outside(url: str) -> list[str]:
+    return [] if urlsplit(url).hostname == "127.0.0.1" else [url]
+
 
 CLOSED_SDKS = ("@azure/communication-calling", "@azure/communication-calling-effects")
 
@@ -52,8 +59,8 @@ def open_composite(
     browser: Browser, origin: str, endpoint: str, token: str, user_id: str, name: str, thread: str
 ) -> Page:
     page = browser.new_context().new_page()
-    # The page must reach nothing but the two loopback origins (fonts from a CDN, say).
-    page.on("requestfailed", lambda request: print(f"[{name}] failed: {request.url}"))
+    # The page reaches nothing but the two loopback origins (no fonts from a CDN, say).
+    page.on("request", lambda request: OUTSIDE.extend(_outside(request.url)))
     query = urlencode(
         {
             "endpoint": endpoint,
@@ -125,3 +132,4 @@ def test_two_users_chat_and_see_each_other_typing_and_reading(
         "Object.values(window.adapter.getState().thread.participants).map((p) => p.displayName)"
     )
     assert sorted(participants) == ["Alice", "Bob"]
+    assert OUTSIDE == []
