@@ -84,7 +84,7 @@ def test_any_frame_leaves_the_trouter_socket_serving(fuzz_target: FuzzTarget) ->
             ws.send(frame)
             ack_id = next(counter)
             ws.send(f'5:{ack_id}+::{{"name":"ping"}}')
-            while (answer := ws.recv(timeout=ANSWER_TIMEOUT)) != f"6:::{ack_id}":
+            while (answer := str(ws.recv(timeout=ANSWER_TIMEOUT))) != f"6:::{ack_id}":
                 # acks of fuzzed events that asked for one, heartbeats, trouter.connected
                 assert answer.startswith(("6:::", "2::", "5:::")), answer
 
