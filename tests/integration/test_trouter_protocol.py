@@ -6,18 +6,16 @@ tests/e2e/test_trouter_browser.py.)"""
 
 from __future__ import annotations
 
-import json
 import ssl
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import httpx
 import pytest
-import websockets
 from azure.communication.chat import ChatParticipant
 
 from tests.integration.chat_clients import ChatUsers
 from tests.integration.server import RunningServer, start_server
+from tests.integration.trouter_client import TrouterConnection
 
 pytestmark = pytest.mark.anyio
 
@@ -39,52 +37,6 @@ async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
     context = ssl.create_default_context(cafile=server.ca_path)
     async with httpx.AsyncClient(base_url=server.endpoint, verify=context) as client:
         yield client
-
-
-class Connection:
-    """One trouter connection, by hand: allocation, handshake, socket, registration."""
-
-    def __init__(self, server: RunningServer, http: httpx.AsyncClient, token: str) -> None:
-        self._server, self._http, self._token = server, http, token
-        self.socket: Any = None
-
-    async def open(self, registration_id: str) -> None:
-        headers = {"X-Skypetoken": self._token}
-        allocated = (await self._http.post("/v4/a", headers=headers)).json()
-        handshake = await self._http.get(
-            "/socket.io/1/", params={"sr": allocated["connectparams"]["sr"]}, headers=headers
-        )
-        session_id, heartbeat, _close, transports = handshake.text.split(":")
-        assert (int(heartbeat), transports) == (60, "websocket")
-        context = ssl.create_default_context(cafile=self._server.ca_path)
-        url = f"wss://127.0.0.1:{self._server.port}/socket.io/1/websocket/{session_id}"
-        self.socket = await websockets.connect(url, ssl=context)
-        assert await self.socket.recv() == "1::"
-        connected = await self.socket.recv()
-        assert connected.startswith('5:::{"name":"trouter.connected"')
-        registered = await self._http.post(
-            "/registrar/v3/registrations",
-            headers=headers,
-            json={
-                "registrationId": registration_id,
-                "nodeId": "",
-                "clientDescription": {"appId": "AcsWeb"},
-                "transports": {"TROUTER": [{"context": "", "path": allocated["surl"], "ttl": 60}]},
-            },
-        )
-        assert registered.status_code == 202
-
-    async def request(self) -> dict[str, Any]:
-        """The next trouter request (heartbeats skipped)."""
-        while True:
-            frame = await self.socket.recv()
-            if frame.startswith("3:::"):
-                request: dict[str, Any] = json.loads(frame[4:])
-                request["payload"] = json.loads(request["body"])
-                return request
-
-    async def answer(self, request: dict[str, Any]) -> None:
-        await self.socket.send("3:::" + json.dumps({"id": request["id"], "status": 200}))
 
 
 async def test_bad_requests_get_acs_errors(http: httpx.AsyncClient, users: ChatUsers) -> None:
@@ -129,7 +81,7 @@ async def test_events_the_client_did_not_answer_come_again_on_its_next_connectio
 ) -> None:
     bob, bob_token = users.new()
     _, alice_token = users.new()
-    first = Connection(server, http, bob_token)
+    first = TrouterConnection(server, http, bob_token)
     await first.open("bob-registration")
     async with users.async_client(alice_token) as alice:
         created = await alice.create_chat_thread(
@@ -150,7 +102,7 @@ async def test_events_the_client_did_not_answer_come_again_on_its_next_connectio
         await first.socket.close()
         await thread.send_message("three")
 
-        second = Connection(server, http, bob_token)
+        second = TrouterConnection(server, http, bob_token)
         await second.open("bob-registration")
         replayed = [await second.request(), await second.request()]
         assert [r["payload"]["messageBody"] for r in replayed] == ["two", "three"]

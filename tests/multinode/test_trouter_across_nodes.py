@@ -1,0 +1,43 @@
+"""ACS's chat real-time channel (docs/trouter.md) across two nodes sharing PostgreSQL + Redis:
+a trouter client on node B gets, in order, what users change through node A."""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+import pytest
+from azure.communication.chat import ChatParticipant
+
+from tests.integration.chat_clients import ChatUsers
+from tests.integration.server import RunningServer
+from tests.integration.trouter_client import TrouterConnection
+
+pytestmark = pytest.mark.anyio
+
+MESSAGES = 10
+
+
+async def test_a_trouter_client_on_one_node_gets_the_other_nodes_changes_in_order(
+    two_nodes: tuple[RunningServer, RunningServer],
+) -> None:
+    node_a, node_b = two_nodes
+    on_a = ChatUsers(node_a)
+    bob, bob_token = on_a.new()
+    _, alice_token = on_a.new()
+    context = ssl.create_default_context(cafile=node_b.ca_path)
+    async with httpx.AsyncClient(base_url=node_b.endpoint, verify=context) as http_b:
+        bob_on_b = TrouterConnection(node_b, http_b, bob_token)
+        await bob_on_b.open("bob")
+        async with on_a.async_client(alice_token) as alice:
+            created = await alice.create_chat_thread(
+                "across", thread_participants=[ChatParticipant(identifier=bob)]
+            )
+        assert created.chat_thread is not None
+        async with on_a.async_thread_client(alice_token, created.chat_thread.id) as thread:
+            for i in range(MESSAGES):
+                await thread.send_message(f"m{i}")
+        requests = [await bob_on_b.request() for _ in range(MESSAGES + 1)]
+        await bob_on_b.socket.close()
+    assert requests[0]["payload"]["eventId"] == 257
+    assert [r["payload"]["messageBody"] for r in requests[1:]] == [f"m{i}" for i in range(MESSAGES)]
