@@ -76,6 +76,28 @@ def open_composite(
     return page
 
 
+def writes(page: Page, name: str, text: str, *, to: Page, reader_id: str) -> None:
+    """``name`` types ``text`` (the other page shows them typing), sends it (it shows there),
+    and the reader's composite marks it read (the writer's learns it live)."""
+    box = page.get_by_role("textbox").first
+    box.click()
+    box.press_sequentially(text, delay=30)
+    to.get_by_text(f"{name} is typing").wait_for(timeout=30_000)
+    box.press("Enter")
+    to.get_by_text(text, exact=True).wait_for(timeout=30_000)
+    page.wait_for_function(
+        """([readerId, text]) => {
+          const thread = window.adapter.getState().thread;
+          const message = Object.values(thread.chatMessages)
+            .find((m) => m.content?.message === text);
+          return message && thread.readReceipts.some((r) =>
+            r.sender.communicationUserId === readerId && r.chatMessageId === message.id);
+        }""",
+        arg=[reader_id, text],
+        timeout=30_000,
+    )
+
+
 def test_two_users_chat_and_see_each_other_typing_and_reading(
     browser: Browser, app_origin: str, users: ChatUsers
 ) -> None:
@@ -101,33 +123,8 @@ def test_two_users_chat_and_see_each_other_typing_and_reading(
         browser, app_origin, endpoint, bob_token, bob.raw_id, "Bob", created.id
     )
 
-    alice_box = alice_page.get_by_role("textbox").first
-    alice_box.click()
-    alice_box.press_sequentially("hello bob", delay=30)
-    bob_page.get_by_text("Alice is typing").wait_for(timeout=30_000)
-    alice_box.press("Enter")
-    bob_page.get_by_text("hello bob").wait_for(timeout=30_000)
-
-    # Bob's composite marks what he has seen as read; Alice's learns it live.
-    alice_page.wait_for_function(
-        """(bobId) => window.adapter.getState().thread.readReceipts
-              .some((r) => r.sender.communicationUserId === bobId)""",
-        arg=bob.raw_id,
-        timeout=30_000,
-    )
-
-    bob_box = bob_page.get_by_role("textbox").first
-    bob_box.click()
-    bob_box.press_sequentially("hi alice", delay=30)
-    alice_page.get_by_text("Bob is typing").wait_for(timeout=30_000)
-    bob_box.press("Enter")
-    alice_page.get_by_text("hi alice").wait_for(timeout=30_000)
-    bob_page.wait_for_function(
-        """(aliceId) => window.adapter.getState().thread.readReceipts
-              .some((r) => r.sender.communicationUserId === aliceId)""",
-        arg=alice.raw_id,
-        timeout=30_000,
-    )
+    writes(alice_page, "Alice", "hello bob", to=bob_page, reader_id=bob.raw_id)
+    writes(bob_page, "Bob", "hi alice", to=alice_page, reader_id=alice.raw_id)
     participants = alice_page.evaluate(
         "Object.values(window.adapter.getState().thread.participants).map((p) => p.displayName)"
     )

@@ -13,23 +13,17 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosedOK
 from websockets.sync.client import ClientConnection
 
 from switchboard.chat.trouter import socketio
 from tests.fuzz.conftest import FuzzTarget
-from tests.fuzz.test_websocket_fuzz import HANDSHAKE_TIMEOUT, _connect, _ws_url
+from tests.fuzz.test_websocket_fuzz import HANDSHAKE_TIMEOUT, WS_SETTINGS, _connect, _ws_url
 
 ANSWER_TIMEOUT = 10.0
-FUZZ = settings(
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+FUZZ = WS_SETTINGS  # the same examples, derandomized, as the other WebSocket fuzz tests
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
