@@ -7,8 +7,9 @@ examples/web_chat's bundle of ``@azure/communication-chat``, listening as Bob; A
 Timed: Alice sends ``--messages`` messages with the Python SDK at ``--rate`` a second. Each
 latency is the browser's receipt (``performance.timeOrigin + now()``, epoch ms, the same clock
 as Python's ``time.time()`` on this machine) minus the moment before the send began: REST
-send + commit + fan-out + trouter + the SDK's parsing. Printed beside the same run's
-ceiling: the round trip of a trivial HTTPS request (``GET /health``) from the same client.
+send + commit + fan-out + trouter + the SDK's parsing; and from the message's ``createdOn``
+(stamped by the server before its commit) to the receipt: the delivery path alone. Printed
+beside the same run's ceiling: the round trip of a trivial HTTPS request (``GET /health``).
 
     .venv/bin/python -m bench.trouter --messages 300 --rate 20
 """
@@ -36,7 +37,7 @@ from bench.loadgen import parse_connection_string, percentile, spawn_server, spl
 def _figures(name: str, values_ms: list[float]) -> str:
     ordered = sorted(values_ms)
     return (
-        f"{name:<34} p50 {percentile(ordered, 50):6.1f} ms  p99 {percentile(ordered, 99):6.1f} ms"
+        f"{name:<36} p50 {percentile(ordered, 50):6.1f} ms  p99 {percentile(ordered, 99):6.1f} ms"
         f"  max {ordered[-1]:6.1f} ms  (n={len(ordered)})"
     )
 
@@ -86,10 +87,11 @@ def run(messages: int, rate: float) -> None:
             )
             received = page.evaluate(
                 "window.records.filter((r) => r.name === 'chatMessageReceived')"
-                ".map((r) => [r.event.message, r.at])"
+                ".map((r) => [r.event.message, r.at, Date.parse(r.event.createdOn)])"
             )
             browser.close()
-        delivery = [at - sent_at[text] for text, at in received if text in sent_at]
+        delivery = [at - sent_at[text] for text, at, _ in received if text in sent_at]
+        after_stamp = [at - created for text, at, created in received if text in sent_at]
         with httpx.Client(verify=server.ca) as http:
             ceiling = []
             for _ in range(messages):
@@ -99,6 +101,7 @@ def run(messages: int, rate: float) -> None:
         print(f"trouter delivery to the npm browser SDK, {messages} messages at {rate}/s")
         print(_figures("send → browser event", delivery))
         print(_figures("  of which the REST send", send_ms))
+        print(_figures("message's createdOn → browser event", after_stamp))
         print(_figures("ceiling: GET /health round trip", ceiling))
 
 
