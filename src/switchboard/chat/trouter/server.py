@@ -31,7 +31,7 @@ from switchboard.chat.hub import ChatHub
 from switchboard.chat.store import ChatStore
 from switchboard.chat.trouter import socketio
 from switchboard.chat.trouter.registrations import Allocation, TrouterRegistry
-from switchboard.chat.trouter.socket import TrouterSocket
+from switchboard.chat.trouter.socket import CLOSE_TOO_SLOW, TrouterSocket
 from switchboard.core.clock import Clock
 from switchboard.core.errors import (
     AuthenticationError,
@@ -49,6 +49,7 @@ from switchboard.http.websocket_session import (
     HeartbeatSession,
     HeartbeatSettings,
     SessionClosedError,
+    SlowClientLimit,
     TokenAuthority,
 )
 
@@ -56,7 +57,7 @@ CONFIG_VERSIONS = ApiVersions("Chat", ["2024-09-01"])
 HEARTBEAT_SECONDS = 25.0
 HEARTBEAT_TIMEOUT = 60  # what the handshake tells the client: a packet at least this often
 REGISTRAR_PATH = "/registrar/v3/registrations"
-CLOSE_REGISTRATION_GONE = 4009
+QUEUE_LIMIT = 10_000  # frames waiting for a socket that does not read: closed (4010)
 
 
 class TrouterTransport(msgspec.Struct, frozen=True):
@@ -90,7 +91,13 @@ class TrouterServer:
         self._clock = clock
         self.registry = TrouterRegistry()
         self._sockets: dict[str, TrouterSocket] = {}  # allocation id → its live socket
-        self._settings = HeartbeatSettings(heartbeat_seconds, ping_text=socketio.HEARTBEAT)
+        self._settings = HeartbeatSettings(
+            heartbeat_seconds,
+            ping_text=socketio.HEARTBEAT,
+            slow_client=SlowClientLimit(
+                QUEUE_LIMIT, CLOSE_TOO_SLOW, "The client is too slow; reconnect."
+            ),
+        )
 
     def routes(self, authenticator: Authenticator) -> list[BaseRoute]:
         return [

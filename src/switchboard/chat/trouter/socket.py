@@ -29,6 +29,10 @@ from switchboard.http.websocket_session import HeartbeatSession
 log = logging.getLogger(__name__)
 
 REPLAY_PAGE = 500
+# More stored events than this sent and not answered: the client is not keeping up (or not
+# answering at all); it is closed and reconnects from its cursor.
+UNANSWERED_LIMIT = 10_000
+CLOSE_TOO_SLOW = 4010
 
 
 class TrouterSocket:
@@ -104,6 +108,9 @@ class TrouterSocket:
             self._last_seq = event.seq
         request_id = next(self._requests)
         if event.seq is not None:
+            if len(self._in_flight) >= UNANSWERED_LIMIT:
+                self._session.close(CLOSE_TOO_SLOW, "Too many unanswered requests; reconnect.")
+                return
             self._in_flight[request_id] = event.seq
             registration.sent(event.seq)
         request = {
