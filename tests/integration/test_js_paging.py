@@ -1,7 +1,7 @@
 """The npm SDKs page across every list that tests/js/chat.mjs, rooms.mjs and numbers.mjs do not
 already follow: chat read receipts, the phone-number catalogue's area codes (toll-free and
-geographic), localities and offerings (tests/js/paging.mjs). Each nextLink is absolute and
-carries the api-version, so the SDK's verbatim GET of it succeeds."""
+geographic), localities and offerings, and number reservations (tests/js/paging.mjs). Each
+nextLink is absolute and carries the api-version, so the SDK's verbatim GET of it succeeds."""
 
 from __future__ import annotations
 
@@ -31,11 +31,16 @@ def test_read_receipts_are_listed_one_a_page(paging: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "listing", ["tollFreeAreaCodes", "geographicAreaCodes", "localities", "offerings"]
+    "listing",
+    ["tollFreeAreaCodes", "geographicAreaCodes", "localities", "offerings", "reservations"],
 )
 def test_the_number_catalogue_is_listed_across_pages(paging: Any, listing: str) -> None:
     pages = paging["pages"][listing]
     assert len(pages) >= 2 and set(pages) == {1}
+
+
+def test_reservations_are_listed_across_pages(paging: Any) -> None:
+    assert set(paging["reservationIds"]) <= set(paging["reserved"])
 
 
 def test_every_page_request_carried_the_api_version_and_succeeded(paging: Any) -> None:
@@ -43,4 +48,4 @@ def test_every_page_request_carried_the_api_version_and_succeeded(paging: Any) -
     assert {listing["status"] for listing in listings} == {200}
     assert all(listing["query"].get("api-version") for listing in listings)
     followed = [q for q in (listing["query"] for listing in listings) if q.get("skip", "0") != "0"]
-    assert len(followed) >= 3 + 1 + 1 + 2 + 3  # the nextLinks the SDKs GET as given
+    assert len(followed) >= 3 + 1 + 1 + 2 + 3 + 2  # the nextLinks the SDKs GET as given

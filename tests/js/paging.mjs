@@ -1,7 +1,8 @@
 // Every list the JS SDKs page that tests/js/chat.mjs, rooms.mjs and numbers.mjs do not already
-// follow across pages: chat read receipts, and the phone-number catalogue's area codes
-// (toll-free and geographic), localities and offerings. Pages of one item (`maxPageSize`, added
-// to each first page by a policy where the SDK has no option) and each nextLink GET verbatim.
+// follow across pages: chat read receipts, the phone-number catalogue's area codes (toll-free
+// and geographic), localities and offerings, and number reservations. Pages of one item
+// (`maxPageSize`, added to each first page by a policy where the SDK has no option) and each
+// nextLink GET verbatim.
 import { ChatClient } from "@azure/communication-chat";
 import { AzureCommunicationTokenCredential } from "@azure/communication-common";
 import { CommunicationIdentityClient } from "@azure/communication-identity";
@@ -41,6 +42,18 @@ await run(async () => {
   const receipts = (await collect(thread.listReadReceipts())).map((r) => r.sender.communicationUserId);
 
   const numbers = new PhoneNumbersClient(connectionString, paged);
+  // Three reservations of one browsed number each, to page across.
+  const browsed = await numbers.browseAvailablePhoneNumbers(
+    { countryCode: "US", phoneNumberType: "tollFree" },
+    { capabilities: { sms: "inbound+outbound" }, assignmentType: "application" },
+  );
+  const reservationIds = [];
+  for (const number of browsed.phoneNumbers.slice(0, 3)) {
+    const reservationId = crypto.randomUUID();
+    await numbers.createOrUpdateReservation({ reservationId }, { add: [number] });
+    reservationIds.push(reservationId);
+  }
+  const reserved = (await collect(numbers.listReservations(ONE))).map((r) => r.id);
   const pages = {
     readReceipts: await pageSizes(thread.listReadReceipts()),
     // The numbers SDK sends skip=0&maxPageSize=100 itself; its options carry a page size.
@@ -50,10 +63,13 @@ await run(async () => {
     ),
     localities: await pageSizes(numbers.listAvailableLocalities("US", ONE)),
     offerings: await pageSizes(numbers.listAvailableOfferings("US", ONE)),
+    reservations: await pageSizes(numbers.listReservations(ONE)),
   };
   return {
     readers: users.map((u) => u.user.communicationUserId).sort(),
     receipts: receipts.sort(),
+    reservationIds,
+    reserved,
     pages,
     listings: recorder.requests
       .filter((r) => r.method === "GET")
