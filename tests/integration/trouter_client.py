@@ -4,6 +4,7 @@ SDK runs in tests/e2e/test_trouter_browser.py."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 from typing import Any
@@ -48,9 +49,10 @@ class TrouterConnection:
         assert registered.status_code == 202
 
     async def request(self) -> dict[str, Any]:
-        """The next trouter request (heartbeats skipped)."""
+        """The next trouter request (heartbeats skipped); fails after 30 s without one."""
         while True:
-            frame = await self.socket.recv()
+            async with asyncio.timeout(30):
+                frame = await self.socket.recv()
             if frame.startswith("3:::"):
                 request: dict[str, Any] = json.loads(frame[4:])
                 request["payload"] = json.loads(request["body"])

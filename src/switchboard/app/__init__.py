@@ -330,7 +330,9 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         clock=clock,
         settings=RealtimeSettings(heartbeat_seconds=config.chat.heartbeat_seconds),
     )
-    trouter = TrouterServer(chat_hub, chat_store, identity, clock=clock)
+    trouter = TrouterServer(chat_hub, bus, chat_store, identity, clock=clock)
+    await trouter.start()
+    stack.push_async_callback(trouter.stop)
 
     parts = calling_parts(config, bus)
     calling_component = await CallingComponent.start(

@@ -81,7 +81,8 @@ class Registration:
 
 
 class TrouterRegistry:
-    """This node's allocations and registrations (in memory; see docs/trouter.md)."""
+    """This node's allocations and registrations, in memory; the cursors of registrations whose
+    socket ended on any node come over the bus (``remember``, docs/trouter.md)."""
 
     def __init__(self) -> None:
         self._allocations: dict[str, Allocation] = {}
@@ -124,6 +125,18 @@ class TrouterRegistry:
         registration.expires_at = now + REGISTRATION_TTL_SECONDS
         registration.socket = socket
         return registration
+
+    def remember(self, registration_id: str, user_id: str, cursor: int, now: float) -> None:
+        """Another node (or this one) served ``registration_id`` up to ``cursor`` and its socket
+        ended: a reconnect to this node resumes there. A registration bound to a socket here
+        is this node's own business and is left alone."""
+        registration = self._registrations.get(registration_id)
+        if registration is None or registration.user_id != user_id:
+            self._registrations[registration_id] = Registration(
+                registration_id, user_id, cursor, now + REGISTRATION_TTL_SECONDS
+            )
+        elif registration.socket is None:
+            registration.cursor = max(registration.cursor, cursor)
 
     def unregister(self, registration_id: str, user_id: str) -> Registration | None:
         registration = self._registrations.get(registration_id)

@@ -10,6 +10,8 @@ What the unmodified ``@azure/communication-chat`` browser SDK does on
     WS   /socket.io/1/websocket/{sid} ─▶ TrouterSocket (chat/trouter/socket.py)
     POST /registrar/v3/registrations {registrationId, transports.TROUTER[0].path = surl}
          ─▶ bind the registration to that socket: replay after its cursor, then live
+    socket ends ─▶ bus "chat.trouter.cursors" {registrationId, user, cursor} ─▶ every node
+         remembers it, so the client's next registration resumes there on whichever node
     DELETE /registrar/v3/registrations/{registrationId} ─▶ forget it
 
 The paths ``/v4/a`` and ``/socket.io/1/`` sit at the root because the client puts them
@@ -18,6 +20,8 @@ there: it reconnects to ``{socketio}v4/a`` and Socket.IO 0.9's resource is ``soc
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from urllib.parse import urlsplit
 
 import msgspec
@@ -26,6 +30,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from switchboard.bus.base import Bus, Subscription
 from switchboard.chat.access import ANY_CHAT
 from switchboard.chat.hub import ChatHub
 from switchboard.chat.store import ChatStore
@@ -40,6 +45,7 @@ from switchboard.core.errors import (
     SwitchboardError,
 )
 from switchboard.core.principal import Principal
+from switchboard.core.tasks import TaskScope
 from switchboard.http.apiversion import ApiVersions
 from switchboard.http.auth import Authenticator
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
@@ -53,6 +59,9 @@ from switchboard.http.websocket_session import (
     TokenAuthority,
 )
 
+log = logging.getLogger(__name__)
+
+CURSORS = "chat.trouter.cursors"
 CONFIG_VERSIONS = ApiVersions("Chat", ["2024-09-01"])
 HEARTBEAT_SECONDS = 25.0
 HEARTBEAT_TIMEOUT = 60  # what the handshake tells the client: a packet at least this often
@@ -75,10 +84,19 @@ class RegisterRequest(msgspec.Struct, frozen=True, rename="camel"):
     transports: RegistrationTransports
 
 
+class CursorNote(msgspec.Struct, array_like=True):
+    """On the bus when a registration's socket ends: where a reconnect on any node resumes."""
+
+    registration_id: str
+    user_id: str
+    cursor: int
+
+
 class TrouterServer:
     def __init__(
         self,
         hub: ChatHub,
+        bus: Bus,
         store: ChatStore,
         tokens: TokenAuthority,
         *,
@@ -86,10 +104,14 @@ class TrouterServer:
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
     ) -> None:
         self._hub = hub
+        self._bus = bus
         self._store = store
         self._tokens = tokens
         self._clock = clock
         self.registry = TrouterRegistry()
+        self._tasks = TaskScope("trouter")
+        self._notes: Subscription | None = None
+        self._decoder = msgspec.json.Decoder(CursorNote)
         self._sockets: dict[str, TrouterSocket] = {}  # allocation id → its live socket
         self._settings = HeartbeatSettings(
             heartbeat_seconds,
@@ -98,6 +120,27 @@ class TrouterServer:
                 QUEUE_LIMIT, CLOSE_TOO_SLOW, "The client is too slow; reconnect."
             ),
         )
+
+    async def start(self) -> None:
+        self._notes = await self._bus.subscribe(CURSORS)
+        await self._tasks.start()
+        self._tasks.spawn(self._listen(self._notes), name="trouter cursors")
+
+    async def stop(self) -> None:
+        if self._notes is not None:
+            await self._notes.close()
+        await self._tasks.stop()
+
+    async def _listen(self, notes: Subscription) -> None:
+        async for raw in notes:
+            try:
+                note = self._decoder.decode(raw)
+            except msgspec.ValidationError:
+                log.warning("dropping a malformed trouter cursor note")
+                continue
+            self.registry.remember(
+                note.registration_id, note.user_id, note.cursor, self._clock.now()
+            )
 
     def routes(self, authenticator: Authenticator) -> list[BaseRoute]:
         return [
@@ -233,7 +276,12 @@ class TrouterServer:
         except WebSocketDisconnect:
             pass
         finally:
+            registration = socket.registration
             socket.closed()
             if self._sockets.get(allocation.id) is socket:
                 del self._sockets[allocation.id]
             self.registry.release(allocation)
+            if registration is not None:  # a reconnect may land on another node
+                note = CursorNote(registration.id, registration.user_id, registration.cursor)
+                with contextlib.suppress(Exception):  # the bus down: this node still knows
+                    await self._bus.publish(CURSORS, msgspec.json.encode(note))

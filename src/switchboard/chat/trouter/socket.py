@@ -52,6 +52,10 @@ class TrouterSocket:
         self._requests = itertools.count(1)
         self._in_flight: dict[int, int] = {}  # request id → stream seq
 
+    @property
+    def registration(self) -> Registration | None:
+        return self._registration
+
     def greet(self) -> None:
         self._session.send(socketio.CONNECT)
         self._session.send(socketio.event("trouter.connected", {"ttl": ALLOCATION_TTL_SECONDS}))
