@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from starlette.routing import BaseRoute
 
@@ -31,6 +32,7 @@ from switchboard.gateways.sip import SipCarrier, routing_from_tables
 from switchboard.gateways.voicesim.network import VoiceSimulator
 from switchboard.gateways.voicesim.routes import voice_simulator_routes
 from switchboard.http.auth import Authenticator
+from switchboard.http.tls import ensure_tls_material, server_ssl_context
 from switchboard.media.audio.speech import PocketsphinxRecognizer
 from switchboard.media.audio.tts import EspeakTextToSpeech
 from switchboard.media.endpoint.ticker import EndpointTicker
@@ -101,7 +103,11 @@ async def start_voice(
     trunks: SipCarrier | None = None
     if sip is not None and sip.trunks:
         routing = routing_from_tables(sip.trunks, sip.routes)  # TrunkConfigError: no start
-        trunks = SipCarrier(routing, pending, host=sip.host, port=sip.port)
+        tls = None
+        if sip.tls_port:  # the certificate `switchboard serve` made for HTTPS, with sip_host
+            material = ensure_tls_material(Path(sip.data_dir) / "tls", [sip.host])
+            tls = (sip.tls_port, server_ssl_context(material))
+        trunks = SipCarrier(routing, pending, host=sip.host, port=sip.port, tls=tls)
         await trunks.start()
         stack.push_async_callback(trunks.stop)
         ticker.add(trunks)

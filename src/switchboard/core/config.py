@@ -74,6 +74,7 @@ class Settings:
     redis_namespace: str = "switchboard"
     mode: Mode = Mode.DEVELOPMENT
     log_level: str = "info"
+    log_format: str = "text"  # text, or json: one JSON object per line (core/logs.py)
     # Web apps on their own origin calling the chat REST API and /me (http/cors.py): a list,
     # or comma-separated in the environment; "*" any. Empty: any in development, none in
     # production.
@@ -131,6 +132,7 @@ class Settings:
     routes: tuple[Mapping[str, Any], ...] = ()
     sip_host: str = "127.0.0.1"  # the SIP socket (UDP) and RTP ports bind here
     sip_port: int = 5060
+    sip_tls_port: int = 0  # SIP over TLS (trunks calling in) with the node's certificate; 0: off
     # SMS (sms/, docs/sms.md)
     sms_rate_per_number_per_minute: float = 200.0  # over it, messages wait in the queue
     sms_rate_burst: int = 10  # messages a number may send at once before the rate applies

@@ -42,6 +42,7 @@ class ServerConfig:
     recording_host: str | None = "recordings.switchboard.asm.skype.com"
     mode: Mode = Mode.DEVELOPMENT
     log_level: str = "info"
+    log_format: str = "text"  # core/logs.py: text or json
     cors_allowed_origins: tuple[str, ...] = ()  # http/cors.py; empty: any in development
     access_log: bool = False
     http_server: str = "uvicorn"
@@ -179,6 +180,8 @@ class SipConfig:
 
     host: str = "127.0.0.1"
     port: int = 5060
+    tls_port: int = 0  # SIP over TLS with the node's certificate (data_dir/tls); 0: none
+    data_dir: Path = Path(".switchboard")
     trunks: tuple[Mapping[str, Any], ...] = ()
     routes: tuple[Mapping[str, Any], ...] = ()
 

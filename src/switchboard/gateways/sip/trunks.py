@@ -2,7 +2,8 @@
 of trunks for a number.
 
     [[trunks]] name host port transport username password codecs caller_id max_calls
-               options_seconds enabled           ─trunk_from_table─▶ Trunk
+               options_seconds enabled register register_seconds ca_file
+                                                 ─trunk_from_table─▶ Trunk
     [[routes]] name pattern trunks (ordered)     ─route_from_table─▶ Route
     SipRouting(trunks, routes).trunks_for("+1425…") ─▶ the first route whose pattern matches
         the whole number ─▶ its trunks, in order, skipping disabled ones (failover order)
@@ -19,6 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from switchboard.gateways.sip.errors import TrunkConfigError
@@ -30,6 +32,7 @@ MAX_PATTERN_LENGTH = 500
 class Transport(StrEnum):
     UDP = "udp"
     TCP = "tcp"
+    TLS = "tls"  # SIP over TLS (the carrier's certificate verified); media: SRTP (SDES)
 
 
 class CallerIdRule(StrEnum):
@@ -50,6 +53,15 @@ class Trunk:
     max_calls: int = 100
     options_seconds: float = 30.0  # OPTIONS keep-alive interval; 0: none (always up)
     enabled: bool = True
+    register: bool = False  # REGISTER with the trunk (carriers that want it); refreshed
+    register_seconds: int = 3600  # the expiry we ask for
+    ca_file: str | None = None  # TLS: the CA the carrier's certificate must chain to
+    # (None: the system's CAs)
+
+    @property
+    def secure(self) -> bool:
+        """TLS signalling, and SRTP (SDES keys in the SDP, which only TLS keeps secret)."""
+        return self.transport is Transport.TLS
 
     def caller_user(self, caller_id: str) -> str:
         if self.caller_id is CallerIdRule.NO_PLUS:
@@ -76,6 +88,9 @@ _TRUNK_KEYS = {
     "max_calls",
     "options_seconds",
     "enabled",
+    "register",
+    "register_seconds",
+    "ca_file",
 }
 _ROUTE_KEYS = {"name", "pattern", "trunks"}
 
@@ -85,11 +100,15 @@ def trunk_from_table(table: Mapping[str, Any], index: int) -> Trunk:
     _known_keys(table, _TRUNK_KEYS, where)
     host = _text(table, "host", where)
     name = _text(table, "name", where) if "name" in table else host
-    port = _int(table.get("port", 5060), f"{where}.port", 1, 65535)
     try:
         transport = Transport(str(table.get("transport", "udp")).lower())
     except ValueError:
-        raise TrunkConfigError(f"{where}.transport must be udp or tcp.") from None
+        raise TrunkConfigError(f"{where}.transport must be udp, tcp or tls.") from None
+    default_port = 5061 if transport is Transport.TLS else 5060
+    port = _int(table.get("port", default_port), f"{where}.port", 1, 65535)
+    ca_file = table.get("ca_file")
+    if ca_file is not None and not (isinstance(ca_file, str) and Path(ca_file).is_file()):
+        raise TrunkConfigError(f"{where}.ca_file must name a CA certificate file.")
     codecs_value = table.get("codecs", ["PCMU", "PCMA"])
     if not isinstance(codecs_value, list) or not codecs_value:
         raise TrunkConfigError(f"{where}.codecs must be a list of PCMU / PCMA.")
@@ -112,6 +131,12 @@ def trunk_from_table(table: Mapping[str, Any], index: int) -> Trunk:
     enabled = table.get("enabled", True)
     if not isinstance(enabled, bool):
         raise TrunkConfigError(f"{where}.enabled must be true or false.")
+    register = table.get("register", False)
+    if not isinstance(register, bool):
+        raise TrunkConfigError(f"{where}.register must be true or false.")
+    register_seconds = _int(
+        table.get("register_seconds", 3600), f"{where}.register_seconds", 10, 86_400
+    )
     return Trunk(
         name=name,
         host=host,
@@ -124,6 +149,9 @@ def trunk_from_table(table: Mapping[str, Any], index: int) -> Trunk:
         max_calls=_int(table.get("max_calls", 100), f"{where}.max_calls", 1, 100_000),
         options_seconds=float(options),
         enabled=enabled,
+        register=register,
+        register_seconds=register_seconds,
+        ca_file=ca_file,
     )
 
 
