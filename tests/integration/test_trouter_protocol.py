@@ -6,6 +6,7 @@ tests/e2e/test_trouter_browser.py.)"""
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import AsyncIterator, Iterator
 
@@ -83,6 +84,9 @@ async def test_events_the_client_did_not_answer_come_again_on_its_next_connectio
     _, alice_token = users.new()
     first = TrouterConnection(server, http, bob_token)
     await first.open("bob-registration")
+    metrics = (await http.get("/metrics")).text
+    assert re.search(r"^switchboard_chat_trouter_connections 1\.0$", metrics, re.MULTILINE)
+    assert re.search(r"^switchboard_chat_realtime_connections 0\.0$", metrics, re.MULTILINE)
     async with users.async_client(alice_token) as alice:
         created = await alice.create_chat_thread(
             "Cursor", thread_participants=[ChatParticipant(identifier=bob)]

@@ -442,6 +442,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         database=database,
         chat=chat,
         chat_hub=chat_hub,
+        trouter=trouter,
         sms=sms,
         calling=calling_component,
         media=parts.media,

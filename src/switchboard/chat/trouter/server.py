@@ -142,6 +142,10 @@ class TrouterServer:
                 note.registration_id, note.user_id, note.cursor, self._clock.now()
             )
 
+    def registered_sockets(self) -> int:
+        """Sockets a registration is bound to (the hub's receivers among them), for metrics."""
+        return sum(1 for socket in self._sockets.values() if socket.registration is not None)
+
     def routes(self, authenticator: Authenticator) -> list[BaseRoute]:
         return [
             route(
