@@ -18,15 +18,19 @@ pytestmark = pytest.mark.anyio
 MESSAGES = 10
 
 
+def http_to(node: RunningServer) -> httpx.AsyncClient:
+    context = ssl.create_default_context(cafile=node.ca_path)
+    return httpx.AsyncClient(base_url=node.endpoint, verify=context)
+
+
 async def test_a_trouter_client_on_one_node_gets_the_other_nodes_changes_in_order(
     two_nodes: tuple[RunningServer, RunningServer],
 ) -> None:
     node_a, node_b = two_nodes
-    on_a = ChatUsers(node_a)
+    on_a = ChatUsers(node_a)  # users made, and changes sent, through node A
     bob, bob_token = on_a.new()
     _, alice_token = on_a.new()
-    context = ssl.create_default_context(cafile=node_b.ca_path)
-    async with httpx.AsyncClient(base_url=node_b.endpoint, verify=context) as http_b:
+    async with http_to(node_b) as http_b:
         bob_on_b = TrouterConnection(node_b, http_b, bob_token)
         await bob_on_b.open("bob")
         async with on_a.async_client(alice_token) as alice:
@@ -50,11 +54,9 @@ async def test_a_client_that_reconnects_to_the_other_node_resumes_where_it_left_
     on_a = ChatUsers(node_a)
     bob, bob_token = on_a.new()
     _, alice_token = on_a.new()
-    tls_a = ssl.create_default_context(cafile=node_a.ca_path)
-    tls_b = ssl.create_default_context(cafile=node_b.ca_path)
     async with (
-        httpx.AsyncClient(base_url=node_a.endpoint, verify=tls_a) as http_a,
-        httpx.AsyncClient(base_url=node_b.endpoint, verify=tls_b) as http_b,
+        http_to(node_a) as http_a,
+        http_to(node_b) as http_b,
         on_a.async_client(alice_token) as alice,
     ):
         bob_on_a = TrouterConnection(node_a, http_a, bob_token)
