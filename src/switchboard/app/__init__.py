@@ -69,6 +69,7 @@ from switchboard.chat.roster import ChatRosterService
 from switchboard.chat.routes import chat_routes
 from switchboard.chat.service import ChatService
 from switchboard.chat.sql_store import SqlChatStore
+from switchboard.chat.trouter.server import TrouterServer
 from switchboard.core.clock import Clock, SystemClock
 from switchboard.core.config import NodeConfig
 from switchboard.core.errors import NotFoundError
@@ -246,8 +247,9 @@ async def build_node(config: NodeConfig, *, port: int | None = None) -> Node:
     return node
 
 
-# What a web app's page calls with a user token (chat REST, /me): answered with CORS.
-BROWSER_PATHS = ("/chat", "/me")
+# What browser SDKs call with a user token: chat REST, /me, and ACS's real-time channel
+# (chat/trouter: its allocation, Socket.IO handshake and registrar).
+BROWSER_PATHS = ("/chat", "/me", "/v4/a", "/socket.io", "/registrar")
 
 
 async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack) -> Node:
@@ -341,6 +343,9 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         clock=clock,
         settings=RealtimeSettings(heartbeat_seconds=config.chat.heartbeat_seconds),
     )
+    trouter = TrouterServer(chat_hub, bus, chat_store, identity, clock=clock)
+    await trouter.start()
+    stack.push_async_callback(trouter.stop)
 
     parts = calling_parts(config, bus)
     calling_component = await CallingComponent.start(
@@ -427,6 +432,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
             *identity_routes(identity, authenticator),
             *chat_routes(chat, chat_roster, authenticator, paging, repeatability),
             WebSocketRoute("/chat/realtime", realtime.handle),
+            *trouter.routes(authenticator),
             *calling_component.routes(),
             *automation.routes(authenticator, repeatability),
             *recording.routes(authenticator, repeatability),
@@ -481,6 +487,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         database=database,
         chat=chat,
         chat_hub=chat_hub,
+        trouter=trouter,
         sms=sms,
         calling=calling_component,
         media=parts.media,

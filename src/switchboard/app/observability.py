@@ -31,6 +31,7 @@ from switchboard.calling.component import CallingComponent
 from switchboard.chat.hub import ChatHub
 from switchboard.chat.metrics import ChatMetrics
 from switchboard.chat.service import ChatService
+from switchboard.chat.trouter.server import TrouterServer
 from switchboard.core.clock import Clock
 from switchboard.gateways.sip.metrics import SipTrunkMetrics
 from switchboard.http.loop_lag import LoopLagMonitor
@@ -62,6 +63,7 @@ class Observed:
     database: Database
     chat: ChatService
     chat_hub: ChatHub
+    trouter: TrouterServer
     sms: SmsComponent
     calling: CallingComponent
     media: MediaNode
@@ -76,7 +78,7 @@ def register_metrics(metrics: Metrics, parts: Observed) -> LoopLagMonitor:
     metrics.add(DatabaseMetrics(parts.database))
     lag = LoopLagMonitor()
     metrics.add(lag)
-    metrics.add(ChatMetrics(parts.chat, parts.chat_hub))
+    metrics.add(ChatMetrics(parts.chat, parts.chat_hub, parts.trouter))
     sms = SmsQueueMetrics(parts.sms.store, parts.clock, parts.sms.carrier_names)
     metrics.add(sms, sms.sample)
     metrics.add(parts.calling.metrics)

@@ -46,6 +46,7 @@ ALLOWED_HEADERS = frozenset(
         "traceparent",
         "tracestate",
         "user-agent",
+        "x-skypetoken",  # ACS's real-time channel (chat/trouter) authenticates with it
     }
 )
 ALLOWED_HEADER_PREFIX = "x-ms-"  # x-ms-client-request-id, x-ms-useragent, x-ms-date, …

@@ -1,0 +1,1 @@
+"""ACS's chat real-time channel ("trouter") for the unmodified JS chat SDK (docs/trouter.md)."""
