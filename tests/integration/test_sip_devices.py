@@ -6,6 +6,7 @@ the test's own RTP end as the phone's media (a 440 Hz tone back; trunks: sipp_ca
         hears the client's 660 Hz ─▶ the client hangs up ─▶ BYE
     SIPp hangs up first ─▶ the client's call ends 0/0 · SIPp answers 486 ─▶ 486/0
     a trunk that is down (TCP refused) ─▶ 503/0 · a caller id that is not ours ─▶ refused
+    a number no route takes ─▶ the voice simulator, which has no such phone ─▶ 404/0
 """
 
 from __future__ import annotations
@@ -124,3 +125,13 @@ async def test_a_caller_id_that_is_not_a_purchased_number_is_refused(agent: Call
             await agent.start_call(CALLEE, alternate_caller_id="+18005550199")
         assert refused.value.code == "InvalidAlternateCallerId"
         assert not agent.calls
+
+
+async def test_a_number_no_route_takes_goes_to_the_voice_simulator(
+    agent: CallAgent, our_number: str
+) -> None:
+    """No virtual phone has the number: the simulator answers "not in service"."""
+    async with asyncio.timeout(60):
+        call = await agent.start_call("+13125550111", alternate_caller_id=our_number)
+        await call.wait_for_state(CallState.DISCONNECTED)
+        assert call.end_reason is not None and call.end_reason.code == 404
