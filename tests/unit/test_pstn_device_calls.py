@@ -67,7 +67,7 @@ def start(number: str = PHONE, caller_id: str | None = OURS) -> StartCall:
 async def rang(dialling: Dialling) -> tuple[str, LocalDevice, Socket, FakePhoneCall]:
     """Alice calls PHONE: the ack, Connecting, Ringing, and the carrier dialled."""
     device, socket = dialling.world.device(ALICE)
-    dialling.world.send(device, start())
+    dialling.world.service.handle(device, start())
     acked = await socket.next("ack")
     assert acked["ok"] and acked["callId"].startswith("server:")
     assert acked["state"] == "Connecting"
@@ -131,7 +131,7 @@ async def test_a_caller_id_that_is_missing_or_not_ours_is_refused(
     dialling: Dialling, caller_id: str | None
 ) -> None:
     device, socket = dialling.world.device(ALICE)
-    dialling.world.send(device, start(caller_id=caller_id))
+    dialling.world.service.handle(device, start(caller_id=caller_id))
     refused = await socket.next("ack")
     assert not refused["ok"] and refused["error"]["code"] == "InvalidAlternateCallerId"
     assert not dialling.carrier.dialled and not device.calls
