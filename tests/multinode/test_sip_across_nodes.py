@@ -14,9 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from azure.communication.callautomation import CallAutomationClient, CommunicationUserIdentifier
@@ -31,30 +30,22 @@ from tests.integration.calling_clients import loopback_candidates, start_without
 from tests.integration.server import RunningServer
 from tests.integration.sipp_carrier import (
     TonePhone,
+    anyio_backend,
     finished,
     free_udp_port,
     sipp,
     tone_phone,
+    trunk_port,
 )
 from tests.integration.user_call_events import incoming_call_for, subscribe_for_calls_to
+from tests.multinode.test_automation_across_nodes import receiver, sync
 from tests.multinode.test_calling_across_nodes import Cluster
 
 pytestmark = pytest.mark.anyio
-__all__ = ["loopback_candidates", "tone_phone"]
+__all__ = ["anyio_backend", "loopback_candidates", "receiver", "tone_phone", "trunk_port"]
 
 Nodes = tuple[RunningServer, RunningServer]
-T = TypeVar("T")
 CALLEE = "+15550001234"  # the route sends +1555… to SIPp's trunk
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def trunk_port() -> int:
-    return free_udp_port()
 
 
 @pytest.fixture(scope="module")
@@ -105,17 +96,6 @@ async def cluster(sip_nodes: Nodes) -> AsyncIterator[Cluster]:
     finally:
         for agent in made.agents:
             await agent.dispose()
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[CallbackReceiver]:
-    started = await CallbackReceiver().start()
-    yield started
-    await started.stop()
-
-
-async def sync(call: Callable[[], T]) -> T:
-    return await asyncio.to_thread(call)
 
 
 async def test_a_trunk_call_at_node_a_answered_through_node_b_is_transferred_to_a_user_on_b(
