@@ -4,7 +4,8 @@ with the same trunk (SIPp) and its own SIP port:
     SIPp calls our number at node A ─▶ A holds the ringing call (PendingCalls) ─▶ IncomingCall
         ─▶ the app answers it through node B (the call runs on A) and transfers it to a user
         whose device is on node B ─▶ the device rings across the bus, accepts, joins the call
-        on A's SFU, with the phone listed ─▶ the user hangs up ─▶ A sends the phone BYE
+        on A's SFU and hears the phone (SIPp's g711a.pcap, 30 ms packets) ─▶ the user hangs up
+        ─▶ A sends the phone BYE
     a device on node B calls a number ─▶ B dials it through its own SIP socket (the call is
         B's, as every call a device starts) ─▶ SIPp answers ─▶ connected ─▶ hang up ─▶ BYE
 """
@@ -144,8 +145,10 @@ async def test_a_trunk_call_at_node_a_answered_through_node_b_is_transferred_to_
             await ringing.wait_for(lambda call: bool(call.remote_participants))  # the phone
             [remote] = ringing.remote_participants.values()
             assert remote.user_id == f"4:{caller}"
-            # (What B's Python client hears of the phone is not asserted: see docs/sip.md
-            # "Not built yet"; the browser hears it in tests/e2e/test_sip_browser.py.)
+            heard = ringing.audio_of(remote.id)
+            while heard.loud_frames < 25:  # the phone's speech, from A's SFU to B's user
+                heard.changed.clear()
+                await heard.changed.wait()
             await ringing.hang_up()
             await ringing.wait_for_state(CallState.DISCONNECTED)
             assert await finished(phone) == 0  # node A sent it BYE
