@@ -1,6 +1,8 @@
 """``Call``: one call as this device sees it, with ACS's states and operations.
 
     outgoing: Connecting ─callUpdated Ringing─▶ Ringing ─sdp answer + Connected─▶ Connected
+    to a phone number (``start_call("+1…", alternate_caller_id=…)``): the same states; the
+        server dials it for a server call we join at once through the SFU (``is_conference``)
     incoming: Ringing ─accept()─▶ Connecting ─callUpdated Connected─▶ Connected
     Connected ⇄ LocalHold (hold/resume) ─hang_up()─▶ Disconnecting ─callEnded─▶ Disconnected
     a server call's app moved the device (callMoved) ─▶ the same Call, a new id and peer
