@@ -180,13 +180,16 @@ class PhoneCallsFromDevices:
         if not await conference.run(ringing):  # its join was refused (told already)
             await conference.run(lambda: conference.end_for_everyone(TERMINATED))
             return
-        self._dialer.invite(
-            call.call_id,
-            call.number,
-            invitation_id=call.invitation_id,
-            timeout_seconds=self._ring_seconds,
-            caller_id=caller_id,
-        )
+        try:
+            self._dialer.invite(
+                call.call_id,
+                call.number,
+                invitation_id=call.invitation_id,
+                timeout_seconds=self._ring_seconds,
+                caller_id=caller_id,
+            )
+        except SwitchboardError:  # the device hung up meanwhile: the call is over already
+            log.info("call %s ended before %s was dialled", call.call_id, call.number)
 
     # ── what its server call says (inside the conference's jobs) ─────────────────────
 
