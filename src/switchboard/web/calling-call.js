@@ -308,49 +308,43 @@ export class Call extends Emitter {
    * @param {StartCallOptions} options
    */
   async #placePhone(number, options) {
-    this.isConference = true;
-    this.#heldCandidates = null; // the SFU is ICE-lite: its candidate is in its SDP, ours unused
-    this.#setState("Connecting");
-    try {
-      const peer = await this.#openMedia(options);
-      await peer.pc.setLocalDescription();
-      const caller = options.alternateCallerId?.phoneNumber;
-      await this.#port.request(
-        "startCall",
-        {
-          targets: [{ rawId: `4:${number}`, phoneNumber: { value: number } }],
-          alternateCallerId: caller ? { rawId: `4:${caller}`, phoneNumber: { value: caller } } : undefined,
-          description: peer.local(),
-          media: { audio: true, video: this.localVideoStreams.length > 0 },
-        },
-        (ack) => {
-          this.participantId = String(ack.participantId ?? "");
-          this.#placed(String(ack.callId));
-        },
-      );
-      if (this.isMuted) this.#mediaState({ muted: true }).catch(report);
-    } catch (error) {
-      const refused = error instanceof SignalingError && !LOCAL_ERRORS.has(error.code);
-      this.#failed(error, refused ? JOIN_REFUSED : SETUP_FAILED);
-    }
+    const caller = options.alternateCallerId?.phoneNumber;
+    const fields = {
+      targets: [{ rawId: `4:${number}`, phoneNumber: { value: number } }],
+      alternateCallerId: caller ? { rawId: `4:${caller}`, phoneNumber: { value: caller } } : undefined,
+    };
+    const placed = await this.#enterConference("startCall", fields, options);
+    if (placed && this.isMuted) this.#mediaState({ muted: true }).catch(report);
   }
 
   /** @internal @param {GroupLocator | RoomLocator} locator @param {CallOptions} options */
   async _join(locator, options) {
+    const [type, where] =
+      "roomId" in locator
+        ? ["joinRoom", { roomId: locator.roomId }]
+        : ["joinGroupCall", { groupId: locator.groupId }];
+    await this.#enterConference(type, where, options);
+  }
+
+  /**
+   * Join a call through the SFU with our offer (`joinGroupCall`, `joinRoom`, or `startCall`
+   * to a phone number): its ack names the call and our participant id.
+   * @param {string} type
+   * @param {Record<string, unknown>} fields
+   * @param {CallOptions} options
+   * @returns {Promise<boolean>} false when it failed (the call has ended)
+   */
+  async #enterConference(type, fields, options) {
     this.isConference = true;
     this.#heldCandidates = null; // the SFU is ICE-lite: its candidate is in its SDP, ours unused
     this.#setState("Connecting");
     try {
       const peer = await this.#openMedia(options);
       await peer.pc.setLocalDescription();
-      const [type, where] =
-        "roomId" in locator
-          ? ["joinRoom", { roomId: locator.roomId }]
-          : ["joinGroupCall", { groupId: locator.groupId }];
       await this.#port.request(
         type,
         {
-          ...where,
+          ...fields,
           description: peer.local(),
           media: { audio: true, video: this.localVideoStreams.length > 0 },
         },
@@ -360,9 +354,11 @@ export class Call extends Emitter {
           if (ack.state === "InLobby") this.#setState("InLobby");
         },
       );
+      return true;
     } catch (error) {
       const refused = error instanceof SignalingError && !LOCAL_ERRORS.has(error.code);
       this.#failed(error, refused ? JOIN_REFUSED : SETUP_FAILED);
+      return false;
     }
   }
 
