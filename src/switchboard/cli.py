@@ -1,4 +1,4 @@
-"""The ``switchboard`` command: serve, connection-string, keys rotate, events, numbers.
+"""The ``switchboard`` command: serve, connection-string, keys rotate, events, numbers, trunks.
 
 What stops a command is said in one line and an exit code (docs/operations.md): a
 ``StartupError`` (core/errors.py) raised where the problem is known is printed here, once, as
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from switchboard import __version__
 from switchboard.core.config import NodeConfig, Settings, load_settings, node_config
 from switchboard.core.errors import ConfigError, DataDirError, StartupError
+from switchboard.core.logs import LOG_FORMATS, configure_logging
 
 if TYPE_CHECKING:
     from switchboard.numbers.models import CarrierDefinition
@@ -78,11 +79,23 @@ def _carriers_options(parser: argparse.ArgumentParser) -> None:
     add_carriers_commands(parser, _common_options)
 
 
+def _trunks_options(parser: argparse.ArgumentParser) -> None:
+    from switchboard.siprouting.cli import add_trunks_commands
+
+    add_trunks_commands(parser, _common_options)
+
+
 def _sim_options(parser: argparse.ArgumentParser) -> None:
     from switchboard.gateways.voicesim.cli import add_call_commands
     from switchboard.sms.cli import add_sim_commands
 
     add_call_commands(add_sim_commands(parser, _common_options), _common_options)
+
+
+def _push_options(parser: argparse.ArgumentParser) -> None:
+    from switchboard.push.cli import add_push_commands
+
+    add_push_commands(parser, _common_options)
 
 
 # Commands whose options live in their domain's module (which imports its whole domain):
@@ -91,7 +104,9 @@ _DOMAIN_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]
     "events": ("event subscriptions, dead letters, live tail", _events_options),
     "numbers": ("the phone number inventory", _numbers_options),
     "carriers": ("carriers that provide numbers", _carriers_options),
+    "trunks": ("SIP trunks and routes (docs/sip.md)", _trunks_options),
     "sim": ("the simulator carrier's virtual handsets and phones", _sim_options),
+    "push": ("push notifications: test a user's devices", _push_options),
 }
 
 
@@ -107,6 +122,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     serve.add_argument("--redis-url", help="Redis for multi-node deployments")
     serve.add_argument("--mode", choices=["development", "production"])
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument("--log-format", choices=LOG_FORMATS, help="text (default) or json lines")
     serve.add_argument("--http-server", choices=["uvicorn", "granian"])
     serve.add_argument(
         "--turn",
@@ -144,22 +160,12 @@ def _settings(args: argparse.Namespace) -> Settings:
         "redis_url",
         "mode",
         "log_level",
+        "log_format",
         "turn_enabled",
         "http_server",
     )
     overrides: dict[str, Any] = {name: getattr(args, name, None) for name in names}
     return load_settings(overrides, config_file=getattr(args, "config", None))
-
-
-def _configure_logging(level: str) -> None:
-    from switchboard.http.context import RequestIdLogFilter
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RequestIdLogFilter())
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-    )
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
 def _check_data_dir(path: Path) -> None:
@@ -227,7 +233,7 @@ def _run(args: argparse.Namespace) -> int:
     config = node_config(settings)
     if args.command == "serve":
         return _serve(config)
-    _configure_logging(config.server.log_level)
+    configure_logging(config.server.log_level, config.server.log_format)
     # Shell commands print their results on stdout; migration chatter is noise there.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     return _run_shell_command(args, config)
@@ -257,6 +263,24 @@ def _run_shell_command(args: argparse.Namespace, config: NodeConfig) -> int:
         from switchboard.numbers.cli import run_numbers_command
 
         return run_numbers_command(args, database, _check_carrier)
+    if args.command == "trunks":
+        from switchboard.siprouting.cli import run_trunks_command
+
+        named = {str(t.get("name", t.get("host"))) for t in config.sip.trunks}
+        return run_trunks_command(args, database, lambda: cli_shell.open_bus(config), named)
+    if args.command == "push":
+        from switchboard.events.endpoints import EndpointGuard, EndpointPolicy
+        from switchboard.events.transport import delivery_client
+        from switchboard.push.cli import run_push_command
+
+        policy = EndpointPolicy.for_mode(config.server.mode, config.push.allowed_endpoints)
+        guard = EndpointGuard(policy)
+        return run_push_command(
+            args,
+            config.push,
+            database,
+            lambda: delivery_client(guard, timeout=10.0, connections=4),
+        )
     if args.command == "sim" and args.sim_command == "call":
         from switchboard.gateways.voicesim.cli import run_call_command
 
@@ -290,7 +314,7 @@ def _serve(config: NodeConfig) -> int:
     from switchboard.traversal.relay import check_turn_settings
 
     # Logging starts after the imports: some libraries log their set-up at import.
-    _configure_logging(config.server.log_level)
+    configure_logging(config.server.log_level, config.server.log_format)
     check_host(config.server.host)  # before the certificate lists it
     check_turn_settings(config.turn, config.server)  # e.g. --turn without coturn installed
 

@@ -30,7 +30,7 @@ from switchboard.calling.models import Deliver, DeviceAddress, EndReason
 from switchboard.calling.routing.messages import Command, ForOwner, Invite, Lost, Present
 from switchboard.calling.routing.router import CallRouter
 from switchboard.calling.server.host import ServerCallHost
-from switchboard.calling.signaling.frames import Ack, ServerFrame, nack
+from switchboard.calling.signaling.frames import Ack, ServerFrame, ack, nack
 from switchboard.calling.signaling.hub import DeviceConnection, DeviceHub, LocalDevice
 from switchboard.calling.signaling.registration import DeviceRegistry, IceServers
 from switchboard.calling.signaling.requests import (
@@ -39,6 +39,7 @@ from switchboard.calling.signaling.requests import (
     ClientFrame,
     JoinGroupCall,
     JoinRoom,
+    PushReceived,
     StartCall,
     UnknownRequest,
 )
@@ -46,6 +47,7 @@ from switchboard.calling.twoparty.calls import CallEventSink, TwoPartyCalls
 from switchboard.calling.twoparty.session import CallTimeouts
 from switchboard.core.clock import Clock
 from switchboard.core.errors import SwitchboardError
+from switchboard.core.logs import log_context
 from switchboard.core.tasks import TaskScope
 from switchboard.identity.service import IDENTITY_CHANGED
 from switchboard.media.forwarder import ForwarderEvent
@@ -200,6 +202,12 @@ class CallingService:
                     self.two_party.start_call(device, request)
             elif isinstance(request, JoinGroupCall | JoinRoom):
                 self.conferences.join(device, request)
+            elif isinstance(request, PushReceived):
+                if not request.call_id or not request.owner:
+                    raise InvalidSignalError("pushReceived needs the push's callId and owner.")
+                present = self.two_party.push_received(device, request.call_id, request.owner)
+                self._router.deliver(Deliver(device.address, ack(request.id)))
+                self._router.to_owner(request.owner, present)
             elif isinstance(request, CallRequests):
                 call_id = request.call_id or ""
                 owner = device.calls.get(call_id)
@@ -214,7 +222,8 @@ class CallingService:
                     device=device.device_id,
                     req=request,
                 )
-                self._router.to_owner(owner, command)
+                with log_context(call_id=call_id):  # the call id on the lines it causes
+                    self._router.to_owner(owner, command)
             else:
                 raise InvalidSignalError(f"'{request.kind.value}' is not a request after register.")
         except SwitchboardError as exc:
@@ -223,6 +232,10 @@ class CallingService:
     # ---- CallInbox: what the router brings ---------------------------------------------
 
     def receive(self, message: ForOwner | Invite) -> None:
+        with log_context(call_id=message.call):  # the call id on the lines it causes
+            self._receive(message)
+
+    def _receive(self, message: ForOwner | Invite) -> None:
         if isinstance(message, Command):
             if is_server_call(message.call):
                 self.server_calls.apply(message)

@@ -25,6 +25,7 @@ import {
   VideoStreamRendererView,
 } from "./calling-media.js";
 import { PROTOCOL, Signaling, SignalingCloseCode, SignalingError } from "./calling-signaling.js";
+import { registerPush, unregisterPush } from "./push.js";
 
 export {
   Call,
@@ -56,6 +57,7 @@ export {
  * @typedef {import("./calling-signaling.js").Registration} Registration
  * @typedef {import("./calling-signaling.js").ServerFrame} ServerFrame
  * @typedef {import("./calling-signaling.js").WebSocketConstructor} WebSocketConstructor
+ * @typedef {import("./push.js").DeviceToken} DeviceToken
  *
  * @typedef {{ token: string } | string} AccessTokenLike
  * @typedef {{ getToken(options?: object): Promise<AccessTokenLike> | AccessTokenLike }}
@@ -124,6 +126,10 @@ export class CallAgent extends Emitter {
   #byId = new Map();
   /** @type {CallPort} */
   #port;
+  /** Leaves when the page goes away (see the constructor). */
+  #onPageHide = () => this.#leaveNow("The page was closed.");
+  #endpoint;
+  #credential;
 
   /**
    * @internal Use CallClient.createCallAgent.
@@ -135,6 +141,8 @@ export class CallAgent extends Emitter {
   constructor(options, credential, devices, agentOptions) {
     super();
     this.displayName = agentOptions.displayName;
+    this.#endpoint = options.endpoint;
+    this.#credential = credential;
     this.#signaling = new Signaling({
       endpoint: options.endpoint,
       getToken: (refresh) => tokenOf(credential, refresh),
@@ -153,6 +161,10 @@ export class CallAgent extends Emitter {
       track: (call) => this.#track(call),
       ended: (call) => this.#ended(call),
     };
+    // A closed tab or a reload must not leave the other side ringing or looking at a frozen
+    // picture until the server's reconnect grace runs out: unregister now, which ends this
+    // device's calls on the server at once (nothing can be awaited in pagehide).
+    globalThis.addEventListener?.("pagehide", this.#onPageHide);
   }
 
   /** @internal */
@@ -205,11 +217,59 @@ export class CallAgent extends Emitter {
     return call;
   }
 
+  /**
+   * Have this device pushed while its page is closed (ACS's registerPushNotification): the
+   * `PushSubscription` of the app's service worker, or `{ kind, token }` of a native wrapper.
+   * A call then rings this device's push target when it has no signaling connection.
+   * @param {DeviceToken} deviceToken
+   */
+  async registerPushNotification(deviceToken) {
+    await registerPush(this.#endpoint, await tokenOf(this.#credential, false) ?? "",
+      this.#deviceId(), deviceToken);
+  }
+
+  /** Stop pushing this device (ACS's unregisterPushNotification). */
+  async unregisterPushNotification() {
+    await unregisterPush(this.#endpoint, await tokenOf(this.#credential, false) ?? "",
+      this.#deviceId());
+  }
+
+  /**
+   * A push this app received (ACS's handlePushNotification): an incoming call still ringing
+   * rings here too (the `incomingCall` event); a cancel ends one ringing here.
+   * @param {{ type?: string, callId?: string, owner?: string }} payload
+   */
+  async handlePushNotification(payload) {
+    const callId = String(payload?.callId ?? "");
+    if (payload?.type === "incomingCall") {
+      if (this.#byId.has(callId)) return; // rang here already
+      await this.#signaling.request("pushReceived", { callId, owner: payload.owner });
+    } else if (payload?.type === "callCancelled") {
+      const call = this.#byId.get(callId);
+      if (call && call.state === "Ringing") {
+        call._end({ code: 487, subCode: 0, phrase: "The call was cancelled." });
+      }
+    }
+  }
+
+  #deviceId() {
+    const id = this.#signaling.deviceId;
+    if (id === null) throw new Error("the agent has no registered device yet");
+    return id;
+  }
+
   /** Hang up every call, unregister this device and close the connection. */
   async dispose() {
     await Promise.allSettled(this.calls.map((call) => call.hangUp()));
+    this.#leaveNow("The call agent was disposed.");
+  }
+
+  /** Unregister (the server ends this device's calls) and end the calls here, synchronously.
+   * @param {string} phrase */
+  #leaveNow(phrase) {
+    globalThis.removeEventListener?.("pagehide", this.#onPageHide);
     this.#signaling.stop();
-    this.#endAll({ code: 0, subCode: 0, phrase: "The call agent was disposed." });
+    this.#endAll({ code: 0, subCode: 0, phrase });
     this.#setConnection("Disconnected");
   }
 

@@ -36,6 +36,7 @@ from switchboard.calling.conference.group import (
     ROOM_CLOSED,
     ROSTER_REMOVED,
     GroupCall,
+    HoldableLegSink,
     LegSink,
     Member,
     MemberState,
@@ -429,6 +430,8 @@ class Conference:
         await self.media.set_apart(member, kept_with)
         if member.on_hold != (kept_with is not None):
             member.on_hold = kept_with is not None
+            if isinstance(member.leg, HoldableLegSink):
+                member.leg.held(member.on_hold)
             if self.observer is not None:
                 self.observer.member_changed(member)
         return True

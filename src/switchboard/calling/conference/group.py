@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from switchboard.calling.errors import (
     CallNotAllowedError,
@@ -58,6 +58,13 @@ class LegSink(Protocol):
     def left(self, reason: EndReason | None) -> None:
         """``reason``: what it is told (None: it left by itself, say nothing)."""
         ...
+
+
+@runtime_checkable
+class HoldableLegSink(LegSink, Protocol):
+    """A leg whose far end is told when the app holds it (a phone over SIP: re-INVITE)."""
+
+    def held(self, on_hold: bool) -> None: ...
 
 
 class MemberState(StrEnum):

@@ -48,6 +48,7 @@ class ClientMessage(StrEnum):
     REJECT_LOBBY = "rejectLobby"
     DATA_CHANNEL = "dataChannel"
     SET_VIDEO_STREAMS = "setVideoStreams"
+    PUSH_RECEIVED = "pushReceived"  # a device woken by a push asks to ring (docs/push.md)
 
 
 class ServerMessage(StrEnum):

@@ -156,6 +156,14 @@ class Unregister(Request, tag="unregister"):
     kind = ClientMessage.UNREGISTER
 
 
+class PushReceived(Request, tag="pushReceived"):
+    """The incoming-call push's ``callId`` and ``owner``: ring this device too."""
+
+    kind = ClientMessage.PUSH_RECEIVED
+    call_id: str | None = None
+    owner: str | None = None
+
+
 ClientFrame = (
     Register
     | StartCall
@@ -175,6 +183,7 @@ ClientFrame = (
     | SetVideoStreams
     | Pong
     | Unregister
+    | PushReceived
 )
 CallRequests = (
     Accept
