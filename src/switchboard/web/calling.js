@@ -17,6 +17,7 @@ import { Emitter, report } from "./ws-session.js";
 import { Call } from "./calling-call.js";
 import { DataChannel, DominantSpeakers, Features, Lobby } from "./calling-features.js";
 import { RemoteParticipant } from "./calling-participant.js";
+import { DataChannelError, DataChannelReceiver, DataChannelSender } from "./calling-datachannel.js";
 import {
   DeviceManager,
   LocalVideoStream,
@@ -30,6 +31,9 @@ import { registerPush, unregisterPush } from "./push.js";
 export {
   Call,
   DataChannel,
+  DataChannelError,
+  DataChannelReceiver,
+  DataChannelSender,
   DeviceManager,
   DominantSpeakers,
   Features,
