@@ -137,6 +137,53 @@ class RtpSink(asyncio.DatagramProtocol):
                 self.loud.set()
 
 
+class TonePhone(RtpSink):
+    """A carrier's media end that also talks: every PCMU packet it gets is answered with 20 ms
+    of a ``hz`` tone (PCMU) to where it came from (symmetric RTP), and it measures the
+    frequency it hears (the caller's tone: zero crossings of the loud frames)."""
+
+    def __init__(self, hz: float = 440.0) -> None:
+        super().__init__()
+        self._hz = hz
+        self._transport: asyncio.BaseTransport | None = None
+        self._sent = 0
+        self._heard: list[float] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # a datagram transport (not a DatagramTransport subclass)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        before = self.loud_frames
+        super().datagram_received(data, addr)
+        if self.loud_frames > before:
+            pcm = g711.decode("PCMU", RtpPacket.parse(data).payload).astype(np.float64)
+            rising = np.flatnonzero((pcm[:-1] < 0) & (pcm[1:] >= 0))
+            if rising.size >= 2:
+                self._heard.append(8000 * (rising.size - 1) / float(rising[-1] - rising[0]))
+        if self._transport is None:
+            return
+        t = (np.arange(160) + self._sent * 160) / 8000
+        tone = (8000 * np.sin(2 * np.pi * self._hz * t)).astype(np.int16)
+        payload = g711.encode("PCMU", tone)
+        packet = RtpPacket(0, self._sent & 0xFFFF, self._sent * 160, 0x5EED, payload)
+        self._sent += 1
+        self._transport.sendto(bytes(packet), addr)  # type: ignore[attr-defined]  # datagram
+
+    @property
+    def heard_hz(self) -> float | None:
+        """The median frequency of the loud frames heard (None before any)."""
+        recent = sorted(self._heard[-50:])
+        return recent[len(recent) // 2] if recent else None
+
+
+@pytest.fixture
+async def tone_phone() -> AsyncIterator[tuple[TonePhone, int]]:
+    loop = asyncio.get_running_loop()
+    transport, phone = await loop.create_datagram_endpoint(TonePhone, local_addr=("127.0.0.1", 0))
+    yield phone, int(transport.get_extra_info("sockname")[1])
+    transport.close()
+
+
 @pytest.fixture
 async def rtp_sink() -> AsyncIterator[tuple[RtpSink, int]]:
     loop = asyncio.get_running_loop()

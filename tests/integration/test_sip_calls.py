@@ -7,6 +7,8 @@ carrier and the official Call Automation SDK against an in-process node over TLS
     SIPp's built-in uas with -rtp_echo: the app's keys come back and its recognize hears them
     the app sends DTMF to the phone ─▶ the socket hears the keys in-band · a trunk over TCP
     SIPp answers 486 ─▶ CreateCallFailed 486 · SIPp answers then sends BYE ─▶ CallDisconnected
+    transferToParticipant to a number over another trunk ─▶ the two phones talk, the app is out
+    addParticipant answered over another trunk · a trunk that is down ─▶ CreateCallFailed 503
     a second SIPp answers 503 ─▶ the route's next trunk · 401 ─▶ digest credentials (SIPp
         verifies them) · an addParticipant nobody answers ─▶ CANCEL at its timeout (487/10004)
 """
@@ -328,3 +330,80 @@ async def test_an_unanswered_add_participant_is_canceled_at_its_timeout(
         await sync(lambda: connection.hang_up(is_for_everyone=True))
         await receiver.event("CallDisconnected")
         assert await finished(carrier) == 0
+
+
+async def test_a_transfer_to_a_number_over_another_trunk_leaves_the_two_phones_talking(
+    node: InProcessNode,
+    our_number: str,
+    receiver: CallbackReceiver,
+    trunk_port: int,
+    second_port: int,
+    rtp_sink: tuple[RtpSink, int],
+) -> None:
+    """transferToParticipant(+1557…): the second trunk's SIPp answers, the app is out
+    (CallTransferAccepted, CallDisconnected); the transferee then hangs up (its BYE) and
+    the first phone, alone, is hung up (our BYE)."""
+    _, rtp_port = rtp_sink
+    carrier = await sipp("uas_answer.xml", trunk_port, "-key", "rtp_port", str(rtp_port))
+    transferee = await sipp("uas_hangs_up.xml", second_port, "-key", "rtp_port", str(rtp_port))
+    client = client_of(node)
+    async with asyncio.timeout(60):
+        created = await place_call(client, CALLEE, receiver.url("/transfer"), our_number)
+        await receiver.event("CallConnected")
+        connection = client.get_call_connection(str(created.call_connection_id))
+        await sync(
+            lambda: connection.transfer_call_to_participant(
+                PhoneNumberIdentifier(RINGING_CALLEE),
+                source_caller_id_number=PhoneNumberIdentifier(our_number),
+            )
+        )
+        await receiver.event("CallTransferAccepted")
+        await receiver.event("CallDisconnected")
+        assert await finished(transferee) == 0  # answered, then its BYE got our 200
+        assert await finished(carrier) == 0  # alone, it got our BYE
+
+
+async def test_an_add_participant_answered_over_another_trunk_joins_the_call(
+    node: InProcessNode,
+    our_number: str,
+    receiver: CallbackReceiver,
+    trunk_port: int,
+    second_port: int,
+    rtp_sink: tuple[RtpSink, int],
+) -> None:
+    _, rtp_port = rtp_sink
+    carrier = await sipp("uas_answer.xml", trunk_port, "-key", "rtp_port", str(rtp_port))
+    added = await sipp("uas_answer.xml", second_port, "-key", "rtp_port", str(rtp_port))
+    client = client_of(node)
+    async with asyncio.timeout(60):
+        created = await place_call(client, CALLEE, receiver.url("/add"), our_number)
+        await receiver.event("CallConnected")
+        connection = client.get_call_connection(str(created.call_connection_id))
+        await sync(
+            lambda: connection.add_participant(
+                PhoneNumberIdentifier(RINGING_CALLEE),
+                source_caller_id_number=PhoneNumberIdentifier(our_number),
+            )
+        )
+        succeeded = await receiver.event("AddParticipantSucceeded")
+        assert succeeded["participant"]["rawId"] == f"4:{RINGING_CALLEE}"
+        listed = await sync(lambda: list(connection.list_participants()))
+        assert {p.identifier.raw_id for p in listed if p.identifier} == {
+            f"4:{CALLEE}",
+            f"4:{RINGING_CALLEE}",
+        }
+        await sync(lambda: connection.hang_up(is_for_everyone=True))
+        await receiver.event("CallDisconnected")
+        assert await finished(added) == 0  # both phones got our BYE
+        assert await finished(carrier) == 0
+
+
+async def test_a_trunk_that_is_down_fails_create_call_with_503(
+    node: InProcessNode, our_number: str, receiver: CallbackReceiver
+) -> None:
+    """The route's one trunk is signalled over TCP and nothing listens there now."""
+    client = client_of(node)
+    async with asyncio.timeout(60):
+        await place_call(client, TCP_CALLEE, receiver.url("/down"), our_number)
+        failed = await receiver.event("CreateCallFailed")
+        assert failed["resultInformation"]["code"] == 503

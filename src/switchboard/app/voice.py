@@ -7,6 +7,8 @@ PendingCalls (calling/pstn: calls to our numbers; offered through automation's
 ─▶ PhoneDialer (calling/pstn: server calls dial numbers through the simulator)
 ─▶ OfferedCalls (calling/twoparty: 1:1 calls to a user an IncomingCall subscription asks
     for, offered through the same IncomingCallOffers, which asks the events component)
+─▶ PhoneCallsFromDevices (calling/pstn: the calling SDKs' startCall to a phone number,
+    dialled through the same PhoneDialer; calling's phone_calls)
 
 ─▶ SipTrunking (app/siprouting.py: the SIP gateway over the stored routing table): a number
     some route takes goes to the trunks, any other to the simulator (CarrierByRoute)
@@ -20,10 +22,11 @@ from dataclasses import dataclass
 from starlette.routing import BaseRoute
 
 from switchboard.app.siprouting import SipTrunking
-from switchboard.automation.adapters import OwnedNumbers
+from switchboard.automation.adapters import NumbersCallerIds, OwnedNumbers
 from switchboard.automation.incoming_sink import IncomingCallOffers, WouldDeliver
 from switchboard.bus.base import Bus
 from switchboard.calling.pstn.dialing import PhoneDialer
+from switchboard.calling.pstn.outgoing import PhoneCallsFromDevices
 from switchboard.calling.pstn.pending import PendingCalls
 from switchboard.calling.pstn.ports import PhoneCall, PhoneCallListener, VoiceCarrier
 from switchboard.calling.server.calls import ServerCalls
@@ -115,4 +118,14 @@ async def start_voice(
     user_calls = OfferedCalls(calling.two_party, calling.server_calls, server_calls, offers)
     await user_calls.start()
     stack.push_async_callback(user_calls.stop)
+    from_devices = PhoneCallsFromDevices(
+        calling.server_calls,
+        dialer,
+        NumbersCallerIds(numbers),
+        ring_seconds=calling.settings.ring_timeout_seconds,
+    )
+    await from_devices.start()
+    stack.push_async_callback(from_devices.stop)
+    calling.phone_calls = from_devices
+    stack.callback(setattr, calling, "phone_calls", None)
     return Voice(dialer, pending, simulator, offers, user_calls, trunks)

@@ -7,6 +7,8 @@
                        └── CallFullError (409 ParticipantLimitReached, in group.py)
     PermissionDeniedError ─ CallPermissionError (403 Forbidden: the room role does not allow it;
                        CallNotAllowed: a voip.join token starting a call, a closed room)
+    BadRequestError ── InvalidCallerIdError (400 InvalidAlternateCallerId: a call to a phone
+                       number from a number that is not ours with outbound calling)
     NotSupportedError ─ (400 NotSupported: e.g. more than one target before group calls)
 
 Over the signaling socket they travel in a failed ack: ``{"type":"ack","ok":false,
@@ -45,3 +47,7 @@ class CallNotAllowedError(PermissionDeniedError):
 
 class CallParticipantNotFoundError(NotFoundError):
     code = "ParticipantNotFound"
+
+
+class InvalidCallerIdError(BadRequestError):
+    code = "InvalidAlternateCallerId"

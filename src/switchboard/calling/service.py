@@ -1,7 +1,8 @@
 """CallingService: the only thing that touches calling state on a node.
 
     endpoint (socket) ─register/detach/drop─▶ DeviceRegistry ─▶ DeviceHub (local devices)
-                      ─handle(request)──────▶ startCall: TwoPartyCalls (this node owns it)
+                      ─handle(request)──────▶ startCall: TwoPartyCalls (this node owns it);
+                                              to a phone number: phone_calls (calling/pstn)
                                               joinGroupCall/joinRoom: ConferenceHost (placed)
                                               server calls: ServerCallHost (the app's)
                                               call requests: router.to_owner(the call's node)
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 import msgspec
 
@@ -65,6 +67,19 @@ class CallingSettings:
     reconnect_grace_seconds: float = 30.0
     heartbeat_seconds: float = 15.0
     max_participants: int = 350  # per group call or Room call, as ACS
+
+
+class PhoneCallStarter(Protocol):
+    """Calls to phone numbers from devices (calling/pstn/outgoing.py; app.py sets it when
+    the node has a voice carrier)."""
+
+    def takes(self, request: StartCall) -> bool:
+        """Whether the startCall's target is a phone number."""
+        ...
+
+    def start_call(self, device: LocalDevice, request: StartCall) -> None:
+        """Refuses (raises) what is wrong at once; acks (or nacks) the rest later."""
+        ...
 
 
 class CallingService:
@@ -123,6 +138,7 @@ class CallingService:
             clock=clock,
             presence_seconds=settings.presence_seconds,
         )
+        self.phone_calls: PhoneCallStarter | None = None  # set by the composition root
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -180,7 +196,10 @@ class CallingService:
             if isinstance(request, StartCall):
                 if device.join_only:
                     raise CallNotAllowedError("A voip.join token can join calls, not start them.")
-                self.two_party.start_call(device, request)
+                if self.phone_calls is not None and self.phone_calls.takes(request):
+                    self.phone_calls.start_call(device, request)
+                else:
+                    self.two_party.start_call(device, request)
             elif isinstance(request, JoinGroupCall | JoinRoom):
                 self.conferences.join(device, request)
             elif isinstance(request, PushReceived):

@@ -2,6 +2,8 @@
 // calls.
 //
 //   outgoing: None ─▶ Connecting ─callUpdated Ringing─▶ Ringing ─answer, Connected─▶ Connected
+//   to a phone number: the same states; the server dials it and we join its call through
+//     the SFU at once (our offer in startCall), so media is ready when the phone answers
 //   incoming: Ringing ─accept()─▶ Connecting ─callUpdated Connected─▶ Connected
 //   join:     None ─▶ Connecting ─callUpdated─▶ Connected, or InLobby ─admitted─▶ Connected
 //   Connected ⇄ LocalHold (hold/resume) · Connected ⇄ RemoteHold (the other side holds)
@@ -29,6 +31,7 @@ import { SignalingError } from "./calling-signaling.js";
 /**
  * @typedef {import("./calling-events.js").CallEndReason} CallEndReason
  * @typedef {import("./calling-events.js").CommunicationUserIdentifier} CommunicationUserIdentifier
+ * @typedef {import("./calling-events.js").PhoneNumberTarget} PhoneNumberTarget
  * @typedef {import("./calling-signaling.js").ServerFrame} ServerFrame
  * @typedef {import("./calling-signaling.js").AckHook} AckHook
  * @typedef {import("./calling-media.js").DeviceManager} DeviceManager
@@ -45,6 +48,8 @@ import { SignalingError } from "./calling-signaling.js";
  * @typedef {{ muted?: boolean }} AudioOptions
  * @typedef {{ localVideoStreams?: LocalVideoStream[] }} VideoOptions
  * @typedef {{ audioOptions?: AudioOptions, videoOptions?: VideoOptions }} CallOptions
+ * @typedef {CallOptions & { alternateCallerId?: PhoneNumberTarget }} StartCallOptions
+ *   ACS's `StartCallOptions`: `alternateCallerId` is the number a phone sees (one of yours).
  * @typedef {{ groupId: string }} GroupLocator  ACS's GroupLocator (a GUID).
  * @typedef {{ roomId: string }} RoomLocator  ACS's RoomLocator.
  * @typedef {{ Lobby: Lobby, DominantSpeakers: DominantSpeakers, DataChannel: DataChannel }}
@@ -272,8 +277,13 @@ export class Call extends Emitter {
 
   // ---- set-up (CallAgent and IncomingCall) ---------------------------------------------------
 
-  /** @internal @param {CommunicationUserIdentifier} target @param {CallOptions} options */
+  /**
+   * @internal
+   * @param {CommunicationUserIdentifier | PhoneNumberTarget} target
+   * @param {StartCallOptions} options
+   */
   async _place(target, options) {
+    if ("phoneNumber" in target) return this.#placePhone(target.phoneNumber, options);
     this.#setState("Connecting");
     try {
       const peer = await this.#openMedia(options);
@@ -294,22 +304,51 @@ export class Call extends Emitter {
     }
   }
 
+  /**
+   * A phone number: the server dials it for a call of its own (a server call) that we join
+   * at once with our offer, as a group call (the SFU answers); it shows Connecting, then
+   * Ringing, then Connected when the phone answers (docs/calling-protocol.md).
+   * @param {string} number
+   * @param {StartCallOptions} options
+   */
+  async #placePhone(number, options) {
+    const caller = options.alternateCallerId?.phoneNumber;
+    const fields = {
+      targets: [{ rawId: `4:${number}`, phoneNumber: { value: number } }],
+      alternateCallerId: caller ? { rawId: `4:${caller}`, phoneNumber: { value: caller } } : undefined,
+    };
+    const placed = await this.#enterConference("startCall", fields, options);
+    if (placed && this.isMuted) this.#mediaState({ muted: true }).catch(report);
+  }
+
   /** @internal @param {GroupLocator | RoomLocator} locator @param {CallOptions} options */
   async _join(locator, options) {
+    const [type, where] =
+      "roomId" in locator
+        ? ["joinRoom", { roomId: locator.roomId }]
+        : ["joinGroupCall", { groupId: locator.groupId }];
+    await this.#enterConference(type, where, options);
+  }
+
+  /**
+   * Join a call through the SFU with our offer (`joinGroupCall`, `joinRoom`, or `startCall`
+   * to a phone number): its ack names the call and our participant id.
+   * @param {string} type
+   * @param {Record<string, unknown>} fields
+   * @param {CallOptions} options
+   * @returns {Promise<boolean>} false when it failed (the call has ended)
+   */
+  async #enterConference(type, fields, options) {
     this.isConference = true;
     this.#heldCandidates = null; // the SFU is ICE-lite: its candidate is in its SDP, ours unused
     this.#setState("Connecting");
     try {
       const peer = await this.#openMedia(options);
       await peer.pc.setLocalDescription();
-      const [type, where] =
-        "roomId" in locator
-          ? ["joinRoom", { roomId: locator.roomId }]
-          : ["joinGroupCall", { groupId: locator.groupId }];
       await this.#port.request(
         type,
         {
-          ...where,
+          ...fields,
           description: peer.local(),
           media: { audio: true, video: this.localVideoStreams.length > 0 },
         },
@@ -319,9 +358,11 @@ export class Call extends Emitter {
           if (ack.state === "InLobby") this.#setState("InLobby");
         },
       );
+      return true;
     } catch (error) {
       const refused = error instanceof SignalingError && !LOCAL_ERRORS.has(error.code);
       this.#failed(error, refused ? JOIN_REFUSED : SETUP_FAILED);
+      return false;
     }
   }
 

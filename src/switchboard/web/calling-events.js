@@ -8,6 +8,9 @@
  * @typedef {{ phoneNumber: string, rawId: string, kind: "phoneNumber" }} PhoneNumberIdentifier
  *   ACS's `PhoneNumberKind`: a phone in a server call (Call Automation, the voice carrier).
  * @typedef {CommunicationUserIdentifier | PhoneNumberIdentifier} ParticipantIdentifier
+ * @typedef {{ phoneNumber: string, rawId?: string, kind?: "phoneNumber" }} PhoneNumberTarget
+ *   ACS's `PhoneNumberIdentifier` as an app gives it: a number to call (`startCall`) or the
+ *   `alternateCallerId` a phone sees (E.164, `+1…`).
  * @typedef {{ rawId: string, communicationUser?: { id: string },
  *   phoneNumber?: { value: string } }} WireIdentifier
  *   An identifier as the signaling protocol carries it (a server call's caller may be a

@@ -46,7 +46,8 @@ export const SignalingCloseCode = Object.freeze({
  * @typedef {{ type: "register", id?: string, deviceId?: string, lastSeq?: number }}
  *   RegisterRequest
  * @typedef {{ type: "startCall", id?: string, targets?: object[],
- *   description?: FrameDescription, media?: FrameMedia, displayName?: string }} StartCallRequest
+ *   description?: FrameDescription, media?: FrameMedia, displayName?: string,
+ *   alternateCallerId?: object }} StartCallRequest
  * @typedef {{ type: "joinGroupCall", id?: string, groupId?: string,
  *   description?: FrameDescription, media?: FrameMedia, displayName?: string,
  *   screenShareMids?: string[] }} JoinGroupCallRequest

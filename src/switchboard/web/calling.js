@@ -52,6 +52,8 @@ export {
  * @typedef {import("./calling-events.js").CallEndReason} CallEndReason
  * @typedef {import("./calling-events.js").CommunicationUserIdentifier} CommunicationUserIdentifier
  * @typedef {import("./calling-call.js").CallOptions} CallOptions
+ * @typedef {import("./calling-call.js").StartCallOptions} StartCallOptions
+ * @typedef {import("./calling-events.js").PhoneNumberTarget} PhoneNumberTarget
  * @typedef {import("./calling-call.js").CallPort} CallPort
  * @typedef {import("./calling-call.js").DtmfTone} DtmfTone
  * @typedef {import("./calling-call.js").GroupLocator} GroupLocator
@@ -180,9 +182,12 @@ export class CallAgent extends Emitter {
   }
 
   /**
-   * Call one user (ACS's shape: a list, of exactly one participant for now).
-   * @param {CommunicationUserIdentifier[]} participants
-   * @param {CallOptions} [options]
+   * Call one user, or one phone number (ACS's shape: a list, of exactly one participant for
+   * now). A phone number needs `options.alternateCallerId`: a number of the resource with
+   * outbound calling, which the phone sees; the call's media goes through the SFU and it is
+   * routed by the server's SIP routes (else the voice simulator). docs/calling-sdk.md.
+   * @param {(CommunicationUserIdentifier | PhoneNumberTarget)[]} participants
+   * @param {StartCallOptions} [options]
    * @returns {Call} at once, in state Connecting; it rings, then connects or ends.
    */
   startCall(participants, options = {}) {

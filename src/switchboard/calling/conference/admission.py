@@ -36,6 +36,9 @@ class Joiner:
     device: DeviceAddress
     user_id: str
     join_only: bool  # a voip.join token: may join running calls and rooms, not start calls
+    # The state the device is shown instead of Connected until ``Conference.show`` says
+    # otherwise: a call to a phone number is Connecting/Ringing until the phone answers.
+    shown: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -277,6 +277,7 @@ class Conference:
             join_only=who.join_only and not self.server,
         )
         member.display_name = name
+        member.shown = who.shown
         self._deliver(
             Deliver(
                 who.device,
@@ -284,7 +285,7 @@ class Conference:
                     request.id,
                     call_id=self.call_id,
                     participant_id=member.id,
-                    state=member.state.value,
+                    state=member.shown or member.state.value,
                 ),
             )
         )
@@ -485,6 +486,14 @@ class Conference:
         for member in self.group.connected():
             if member.on_hold:
                 await self.hold_member(member.id, None)
+
+    def show(self, device: DeviceAddress, state: str | None) -> None:
+        """Tell a device ``state`` (Ringing), or (None) its real one: Connected, with the
+        others (a call to a phone number, once the phone answered)."""
+        with contextlib.suppress(CallStateError):
+            member = self.group.member_of(device)
+            if member.shown != state and not self.ended:
+                self._out(self.group.show(member, state))
 
     def _changed(self, member: Member, muted: bool | None, video_on: bool | None) -> None:
         self._out(self.group.media_state(member, muted, video_on))

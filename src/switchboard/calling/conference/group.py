@@ -87,6 +87,7 @@ class Member:
     display_name: str = ""  # as the device gave it when joining; "" when none
     leg: LegSink | None = None  # a phone leg's owner (device is None)
     on_hold: bool = False  # held by a server call's app: hears and is heard by the app only
+    shown: str | None = None  # its device is told this state, not Connected (a phone dialled)
 
     def info(self) -> ParticipantInfo:
         return participant_info(
@@ -302,13 +303,18 @@ class GroupCall:
     def _updated(self, member: Member) -> list[Deliver]:
         others = [m.info() for m in self.connected() if m is not member]
         updated = CallUpdated(
-            member.state.value,
+            member.shown or member.state.value,
             member.id,
             others if member.state is MemberState.CONNECTED else [],
             role=member.role or "Unknown",
             call_id=self.call_id,
         )
         return self._to(member, updated)
+
+    def show(self, member: Member, state: str | None) -> list[Deliver]:
+        """The device is told ``state`` (None: its real one, Connected) with the others."""
+        member.shown = state
+        return self._updated(member)
 
     def _lobby_changed(self) -> list[Deliver]:
         waiting = LobbyParticipantsUpdated([m.info() for m in self.lobby()], call_id=self.call_id)

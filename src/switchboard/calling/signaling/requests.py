@@ -58,6 +58,9 @@ class StartCall(Request, tag="startCall"):
     description: dict[str, Any] | None = None  # the offer (validated by the server)
     media: dict[str, bool] | None = None
     display_name: str | None = None
+    # A phone number target: the number the phone sees (ACS's alternateCallerId), a
+    # phoneNumber identifier of a purchased number with outbound calling.
+    alternate_caller_id: dict[str, Any] | None = None
 
 
 class JoinGroupCall(Request, tag="joinGroupCall"):

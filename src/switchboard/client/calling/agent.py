@@ -195,9 +195,19 @@ class CallAgent:
 
     # ---- calls ---------------------------------------------------------------------------
 
-    async def start_call(self, user_id: str, *, audio: bool = True, video: bool = False) -> Call:
-        call = Call(self, CallDirection.OUTGOING, state=CallState.CONNECTING)
-        await call.start(user_id, audio=audio, video=video)
+    async def start_call(
+        self,
+        target: str,
+        *,
+        audio: bool = True,
+        video: bool = False,
+        alternate_caller_id: str | None = None,
+    ) -> Call:
+        """Call a user (``8:acs:…``) or a phone number (``+1…``, E.164; ACS's
+        ``alternateCallerId`` is then the number the phone sees: one of yours)."""
+        phone = target.startswith("+")
+        call = Call(self, CallDirection.OUTGOING, state=CallState.CONNECTING, conference=phone)
+        await call.start(target, audio=audio, video=video, alternate_caller_id=alternate_caller_id)
         return call
 
     async def join(

@@ -1,6 +1,8 @@
 """``Call``: one call as this device sees it, with ACS's states and operations.
 
     outgoing: Connecting ─callUpdated Ringing─▶ Ringing ─sdp answer + Connected─▶ Connected
+    to a phone number (``start_call("+1…", alternate_caller_id=…)``): the same states; the
+        server dials it for a server call we join at once through the SFU (``is_conference``)
     incoming: Ringing ─accept()─▶ Connecting ─callUpdated Connected─▶ Connected
     Connected ⇄ LocalHold (hold/resume) ─hang_up()─▶ Disconnecting ─callEnded─▶ Disconnected
     a server call's app moved the device (callMoved) ─▶ the same Call, a new id and peer
@@ -154,17 +156,24 @@ class Call:
 
     # ---- operations ----------------------------------------------------------------------
 
-    async def start(self, callee: str, *, audio: bool, video: bool) -> None:
-        """Outgoing: make the offer and ask the server to ring ``callee`` (agent only)."""
+    async def start(
+        self, callee: str, *, audio: bool, video: bool, alternate_caller_id: str | None = None
+    ) -> None:
+        """Outgoing: make the offer and ask the server to ring ``callee`` (agent only): a
+        user, or a phone number (``+…``): then the call's media goes through the SFU, as a
+        server call's, and ``alternate_caller_id`` is the number the phone sees."""
         self.media = CallMedia(self._agent.ice_servers, video=video, tone_hz=self._agent.tone_hz)
         self.video_on = video
         try:
             offer = await self.media.offer()
             start = requests.StartCall(
-                targets=[{"rawId": callee, "communicationUser": {"id": callee}}],
+                targets=[_identifier(callee)],
                 description=offer,
                 media={"audio": audio, "video": video},
                 display_name=self._agent.display_name,
+                alternate_caller_id=(
+                    _identifier(alternate_caller_id) if alternate_caller_id else None
+                ),
             )
             await self._agent.request(start, on_ack=self._placed)
         except BaseException as exc:
@@ -520,6 +529,13 @@ class Call:
                     raise
                 except Exception:  # one failed media step must not stop the call's others
                     log.exception("call %s: media step failed", self.id)
+
+
+def _identifier(raw: str) -> dict[str, object]:
+    """A user id or an E.164 number as the identifier JSON of the wire."""
+    if raw.startswith("+"):
+        return {"rawId": f"4:{raw}", "phoneNumber": {"value": raw}}
+    return {"rawId": raw, "communicationUser": {"id": raw}}
 
 
 class _Done(Exception):

@@ -3,7 +3,8 @@
     trunk ─RTP─▶ datagram_received ─▶ audio: JitterBuffer ; telephone-event: the leg's
         RFC 4733 path at once (so ``recognize`` sees the key), a new event per timestamp
     tick() every 20 ms (the node's EndpointTicker):
-        JitterBuffer.pop ─▶ G.711 decode ─▶ 8 → 48 kHz ─▶ leg.send_audio
+        JitterBuffer.pop ─▶ G.711 decode ─▶ 8 → 48 kHz ─▶ 20 ms frames ─▶ leg.send_audio
+        (any ptime: a 30 ms packet is a frame and a half)
         what the leg heard since the last tick, every publisher mixed ─▶ 48 → 8 kHz ─▶
         G.711 encode ─▶ one RTP packet to the trunk (silence when nothing was heard)
     a telephone event another participant sends (RFC 4733 at 48 kHz) ─▶ relayed at 8 kHz
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 SAMPLES_8K = 160
 SAMPLES_48K = 960
+MAX_PAYLOAD = 480  # 60 ms of G.711: more is no carrier's ptime (a bogus packet: dropped)
 PORT_PAIR_ATTEMPTS = 50
 _EVENT = struct.Struct(">BBH")
 
@@ -78,6 +80,7 @@ class RtpBridge(asyncio.DatagramProtocol):
         self._seq = random.getrandbits(16)
         self._ts = random.getrandbits(32)
         self._mix: np.ndarray | None = None
+        self._pending = np.zeros(0, dtype=np.int16)  # 48 kHz audio not yet sent to the leg
         self._mixed = False  # _mix holds more than one publisher's frame (int32)
         self._last_event_ts: int | None = None
         self._last_ended = False
@@ -200,10 +203,18 @@ class RtpBridge(asyncio.DatagramProtocol):
         media = self.media
         if media is None or self.leg is None:
             return
-        payload = self.jitter.pop()
-        if payload is not None and len(payload) == SAMPLES_8K:
-            pcm = g711.upsample_8k_to_48k(g711.decode(media.codec, payload))
-            self.leg.send_audio(pcm.tobytes())
+        # Packets of any ptime (10, 20, 30 ms …) become 20 ms frames for the leg: decoded
+        # audio waits in ``_pending`` and a packet is taken only when less than a frame waits.
+        while self._pending.size < SAMPLES_48K:
+            payload = self.jitter.pop()
+            if payload is None:
+                break
+            if 0 < len(payload) <= MAX_PAYLOAD:
+                pcm = g711.upsample_8k_to_48k(g711.decode(media.codec, payload))
+                self._pending = np.concatenate((self._pending, pcm))
+        if self._pending.size >= SAMPLES_48K:
+            self.leg.send_audio(self._pending[:SAMPLES_48K].tobytes())
+            self._pending = self._pending[SAMPLES_48K:]
         mix, self._mix = self._mix, None
         if mix is None:
             out = g711.SILENCE[media.codec]
