@@ -27,7 +27,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _SECURE = {"http": "https", "ws": "wss"}
 _PLAIN = {"https": "http", "wss": "ws"}
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 
 def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
@@ -75,7 +75,7 @@ class ForwardedHeadersMiddleware:
         if view.host:
             host = view.host
             if view.port and ":" not in host.rsplit("]", 1)[-1]:
-                default = _DEFAULT_PORTS.get(_PLAIN.get(scope["scheme"], scope["scheme"]))
+                default = _DEFAULT_PORTS.get(scope["scheme"])
                 if str(default) != view.port:
                     host = f"{host}:{view.port}"
             headers = [(k, v) for k, v in headers if k != b"host"]
@@ -172,4 +172,4 @@ def _server_of(host: str, scheme: str) -> tuple[str, int]:
     name, sep, port = host.rpartition(":")
     if sep and port.isdigit() and not name.endswith(":"):
         return (name.strip("[]"), int(port))
-    return (host.strip("[]"), _DEFAULT_PORTS.get(_PLAIN.get(scheme, scheme), 443))
+    return (host.strip("[]"), _DEFAULT_PORTS.get(scheme, 443))
