@@ -297,6 +297,18 @@ def _run_shell_command(args: argparse.Namespace, config: NodeConfig) -> int:
     return 2
 
 
+def _check_tls_files(config: NodeConfig) -> None:
+    server = config.server
+    if server.tls and server.tls_cert and server.tls_key:
+        from switchboard.http.tls_reload import check_certificate
+
+        check_certificate(Path(server.tls_cert), Path(server.tls_key))
+    elif server.local_ca:
+        from switchboard.http.tls import refuse_foreign_certificate
+
+        refuse_foreign_certificate(server.data_dir / "tls" / "server.pem")
+
+
 def _check_carrier(carrier: CarrierDefinition) -> None:
     """What the carrier's link checks at start (app/parts.py), checked when it is added."""
     from switchboard.gateways.smpp.settings import SmppSettings
@@ -310,6 +322,7 @@ def _check_carrier(carrier: CarrierDefinition) -> None:
 
 
 def _serve(config: NodeConfig) -> int:
+    _check_tls_files(config)  # before the node's imports (a second or more)
     import uvloop
 
     from switchboard.app import Node, build_node

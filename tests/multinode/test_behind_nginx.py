@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import socket
 import ssl
-import re
 import subprocess
 import time
 import uuid

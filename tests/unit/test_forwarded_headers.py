@@ -29,7 +29,9 @@ async def echo(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def seen(peer: str, headers: dict[str, str], trusted: str = "10.0.0.0/8") -> dict[str, object]:
+async def seen(
+    peer: str, headers: dict[str, str], trusted: str = "10.0.0.0/8"
+) -> dict[str, object]:
     app = ForwardedHeadersMiddleware(echo, parse_networks([trusted, "::1"]))
     transport = httpx.ASGITransport(app=app, client=(peer, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://node:8080") as http:

@@ -55,7 +55,9 @@ __all__ = [
     "TlsMaterial",
     "client_ssl_context",
     "ensure_tls_material",
+    "local_ca_in",
     "new_local_ca",
+    "refuse_foreign_certificate",
     "server_ssl_context",
 ]
 
@@ -126,7 +128,7 @@ def ensure_tls_material(
     ca_cert_path, ca_key_path = directory / "ca.pem", directory / "ca-key.pem"
     cert_path, key_path = directory / "server.pem", directory / "server-key.pem"
     with _locked(directory / ".lock"):
-        _refuse_foreign_certificate(cert_path)
+        refuse_foreign_certificate(cert_path)
         current = _load_pair(ca_cert_path, ca_key_path)
         given = ca.pair() if ca is not None else None
         if given is not None:
@@ -193,7 +195,7 @@ def _general_names(hosts: Sequence[str]) -> list[_GeneralName]:
     return names
 
 
-def _refuse_foreign_certificate(cert_path: Path) -> None:
+def refuse_foreign_certificate(cert_path: Path) -> None:
     """A readable ``server.pem`` whose issuer is not a Switchboard local CA was put there by
     someone: say how to use it rather than replace it."""
     try:
