@@ -1,0 +1,77 @@
+"""``serve --mode production`` enforces the checklist (docs/deploy.md): it refuses SQLite and
+a database whose schema is not the newest (``switchboard db upgrade`` migrates it, on
+purpose), and says in one line each what it tolerates (the in-process bus, the local CA,
+/metrics open to anyone)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REDIS_URL
+from tests.integration.server import start_server
+
+EXIT_CONFIG, EXIT_DATABASE = 2, 4
+
+
+def switchboard(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "switchboard", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def last_line(done: subprocess.CompletedProcess[str], code: int) -> str:
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == code, done.stdout + done.stderr
+    return done.stderr.strip().splitlines()[-1]
+
+
+def test_production_refuses_sqlite(tmp_path: Path) -> None:
+    done = switchboard("serve", "--mode", "production", "--data-dir", str(tmp_path))
+    line = last_line(done, EXIT_CONFIG)
+    assert "production mode refuses SQLite" in line and "--database-url" in line
+    assert not (tmp_path / "switchboard.db").exists()  # refused before anything was made
+
+
+def test_db_upgrade_then_production_starts(private_postgres_url: str, tmp_path: Path) -> None:
+    url = ("--database-url", private_postgres_url)
+    data = ("--data-dir", str(tmp_path / "data"))
+
+    refused = switchboard("serve", "--mode", "production", "--port", "0", *url, *data)
+    line = last_line(refused, EXIT_DATABASE)
+    assert "no Switchboard tables" in line and "switchboard db upgrade" in line
+    warnings = [w for w in refused.stderr.splitlines() if w.startswith("switchboard: warning:")]
+    assert len(warnings) == 3, refused.stderr  # the bus, the local CA, /metrics
+    assert any("--redis-url" in w for w in warnings)
+    assert any("ca.pem" in w and "--tls-cert" in w for w in warnings)
+    assert any("metrics_allowed_networks" in w for w in warnings)
+
+    behind = switchboard("db", "check", *url, *data)
+    assert "run `switchboard db upgrade`" in behind.stdout
+    assert behind.returncode == EXIT_DATABASE
+
+    upgraded = switchboard("db", "upgrade", *url, *data)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "(was empty)" in upgraded.stdout
+    current = switchboard("db", "check", *url, *data)
+    assert current.returncode == 0 and "the newest" in current.stdout
+
+    node = start_server(
+        tmp_path / "data",
+        "--mode",
+        "production",
+        *url,
+        "--redis-url",
+        REDIS_URL,
+        env={"SWITCHBOARD_METRICS_ALLOWED_NETWORKS": "127.0.0.1"},
+    )
+    try:
+        said = [line for line in node.output if "warning:" in line]
+        assert len(said) == 1 and "local CA" in said[0], node.output  # only the certificate
+    finally:
+        assert node.stop() == 0
