@@ -66,9 +66,12 @@ def test_readme_quickstarts_run_as_written(tmp_path: Path) -> None:
         assert '"id"' in done.stdout  # GET /me answered the token's user
         inbox = [str(work / ".venv/bin/switchboard"), "sim", "sms", "inbox", "--to", "+13125550123"]
         deadline = time.monotonic() + 30
-        while "Hello from Switchboard" not in subprocess.run(
-            inbox, cwd=work, capture_output=True, text=True, check=True
-        ).stdout:
+        while (
+            "Hello from Switchboard"
+            not in subprocess.run(
+                inbox, cwd=work, capture_output=True, text=True, check=True
+            ).stdout
+        ):
             assert time.monotonic() < deadline, "the handset never got the message"
     finally:
         assert server.stop() == 0

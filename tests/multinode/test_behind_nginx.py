@@ -33,6 +33,7 @@ from switchboard.client import ChatEvent, ChatEvents
 from switchboard.http.tls import ensure_tls_material
 from tests.conftest import REDIS_URL
 from tests.integration.chat_clients import sync_sdk_trusting
+from tests.integration.js_sdk import NodeClients
 from tests.integration.server import PLAIN_PREFIX, RunningServer, start_server
 
 pytestmark = pytest.mark.anyio
@@ -70,6 +71,10 @@ class Cluster:
     connection_string: str
     ca: str  # the CA nginx's certificate is from
     nodes: tuple[RunningServer, RunningServer]
+
+    @property
+    def ca_path(self) -> str:  # what tests/integration/js_sdk.py's NodeTarget reads
+        return self.ca
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +235,8 @@ async def test_realtime_chat_websocket_through_nginx(cluster: Cluster) -> None:
                 if isinstance(event, ChatEvent) and event.name == "chatMessageReceived":
                     assert event.data["message"] == "through the proxy"
                     break
+
+
+def test_the_npm_identity_sdk_through_nginx(cluster: Cluster) -> None:
+    result = NodeClients(cluster).run("identity.mjs")
+    assert result["usableBefore"] == 200 and result["usableAfterRevoke"] == 401
