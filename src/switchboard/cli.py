@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from switchboard import __version__
 from switchboard.core.config import NodeConfig, Settings, load_settings, node_config
 from switchboard.core.errors import ConfigError, DataDirError, StartupError
+from switchboard.core.logs import LOG_FORMATS, configure_logging
 
 if TYPE_CHECKING:
     from switchboard.numbers.models import CarrierDefinition
@@ -107,6 +108,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     serve.add_argument("--redis-url", help="Redis for multi-node deployments")
     serve.add_argument("--mode", choices=["development", "production"])
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument("--log-format", choices=LOG_FORMATS, help="text (default) or json lines")
     serve.add_argument("--http-server", choices=["uvicorn", "granian"])
     serve.add_argument("--tls-cert", help="your certificate (PEM chain); re-read on SIGHUP")
     serve.add_argument("--tls-key", help="its private key (PEM, unencrypted)")
@@ -162,6 +164,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "redis_url",
         "mode",
         "log_level",
+        "log_format",
         "turn_enabled",
         "http_server",
         "tls",
@@ -171,17 +174,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
     overrides: dict[str, Any] = {name: getattr(args, name, None) for name in names}
     return load_settings(overrides, config_file=getattr(args, "config", None))
-
-
-def _configure_logging(level: str) -> None:
-    from switchboard.http.context import RequestIdLogFilter
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RequestIdLogFilter())
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-    )
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
 def _check_data_dir(path: Path) -> None:
@@ -249,7 +241,7 @@ def _run(args: argparse.Namespace) -> int:
     config = node_config(settings)
     if args.command == "serve":
         return _serve(config)
-    _configure_logging(config.server.log_level)
+    configure_logging(config.server.log_level, config.server.log_format)
     # Shell commands print their results on stdout; migration chatter is noise there.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     return _run_shell_command(args, config)
@@ -332,7 +324,7 @@ def _serve(config: NodeConfig) -> int:
     from switchboard.traversal.relay import check_turn_settings
 
     # Logging starts after the imports: some libraries log their set-up at import.
-    _configure_logging(config.server.log_level)
+    configure_logging(config.server.log_level, config.server.log_format)
     if not config.server.development:
         for warning in production_warnings(config):
             print(f"switchboard: warning: {warning}", file=sys.stderr)

@@ -145,6 +145,22 @@ async def test_deferred_message_is_due_again_at_its_time(store: SmsStore) -> Non
     assert len(await store.claim(carrier, NOW + 5_000, 10, lease_ms=60_000)) == 1
 
 
+async def test_queue_depth_counts_queued_messages_per_carrier_with_the_oldest(
+    store: SmsStore,
+) -> None:
+    carrier, other = carrier_name(), carrier_name()
+    assert carrier not in await store.queue_depths()
+    await queue(store, outbound(carrier, 1, NOW - 5_000), outbound(carrier, 2), outbound(other, 3))
+    [claimed, _] = await store.claim(carrier, NOW, 10, lease_ms=60_000)  # still queued
+    depths = await store.queue_depths()
+    assert (depths[carrier].messages, depths[carrier].oldest_created_ms) == (2, NOW - 5_000)
+    assert (depths[other].messages, depths[other].oldest_created_ms) == (1, NOW)
+    async with store.transaction() as tx:
+        await tx.fail(claimed, "barred", NOW + 1)  # final: no longer waiting
+    depths = await store.queue_depths()
+    assert (depths[carrier].messages, depths[carrier].oldest_created_ms) == (1, NOW)
+
+
 async def test_a_refused_message_is_final_and_leaves_the_queue(store: SmsStore) -> None:
     carrier = carrier_name()
     await queue(store, outbound(carrier, 1))

@@ -231,3 +231,30 @@ def test_call_survives_a_signaling_drop_and_signals_after_the_resume(
     peer.loop.run(incoming.wait_for_state(CallState.DISCONNECTED))
     assert incoming.end_reason is not None and incoming.end_reason.code == 0
     page.wait_for_function("window.call.state === 'Disconnected'")
+
+
+def test_closing_the_ringing_callees_tab_ends_the_callers_ringing(
+    browser: Browser, server: RunningServer, python_peer: PythonPeer
+) -> None:
+    """The SDK unregisters on pagehide: the caller learns at once, not after the server's
+    30 s reconnect grace (this module's ring timeout is the default 30 s too)."""
+    peer = python_peer
+    callee_id, token = new_user(server)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server.endpoint}/health")
+    page.evaluate(
+        """async ([endpoint, token]) => {
+            const { CallClient } = await import("/sdk/calling.js");
+            window.agent = await new CallClient({ endpoint }).createCallAgent(token);
+            window.ringing = new Promise((ring) => agent.on("incomingCall", () => ring(true)));
+        }""",
+        [server.endpoint, token],
+    )
+    outgoing = peer.loop.run(peer.agent.start_call(callee_id))
+    assert page.evaluate("window.ringing") is True
+    page.close()  # the tab is closed while it rings
+    peer.loop.run(outgoing.wait_for_state(CallState.DISCONNECTED), timeout=10)
+    assert outgoing.end_reason is not None
+    assert (outgoing.end_reason.code, outgoing.end_reason.sub_code) == (480, 10078)
+    context.close()

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from azure.communication.identity import CommunicationIdentityClient, CommunicationUserIdentifier
+from websockets.asyncio.client import connect as connect_websocket
+from websockets.typing import Subprotocol
 
+from switchboard.calling.signaling.protocol import PROTOCOL
 from switchboard.client.calling import (
     Call,
     CallAgent,
@@ -120,6 +125,31 @@ async def test_a_revoked_tokens_socket_is_closed_and_its_call_ends(users: Users)
         assert isinstance(closed, SignalingClosed) and closed.code == 4003
         assert await ended(outgoing) == (0, 4521)  # the other side dropped out
         assert incoming.state is CallState.DISCONNECTED
+
+
+async def test_a_ringing_callee_whose_page_goes_away_ends_the_callers_ringing_at_once(
+    server: RunningServer, users: Users
+) -> None:
+    """What a browser does: the token in a subprotocol (never the URL), and a closed tab
+    closes the socket with 1001; the server drops the device then, not after the grace."""
+    _, alice = await users.user_with_agent()
+    bob_user, bob_token = users.new()
+    url = server.endpoint.replace("https://", "wss://") + "/calling/signaling"
+    async with (
+        connect_websocket(
+            url,
+            subprotocols=[Subprotocol(PROTOCOL), Subprotocol(f"access_token.{bob_token}")],
+            ssl=ssl.create_default_context(cafile=server.ca_path),
+        ) as bob,
+        asyncio.timeout(RING_SECONDS - 0.5),  # well before the ring timeout would end it
+    ):
+        assert bob.subprotocol == PROTOCOL
+        await bob.send(json.dumps({"v": 1, "type": "register", "id": "r1"}))
+        outgoing = await alice.start_call(str(bob_user.properties["id"]))
+        while json.loads(await bob.recv()).get("type") != "incomingCall":
+            pass
+        await bob.close(code=1001, reason="the page went away")
+        assert await ended(outgoing) == (480, 10078)  # the callee's every device is gone
 
 
 # ── call outcomes ─────────────────────────────────────────────────────────────────────

@@ -9,8 +9,16 @@ from switchboard.core.errors import AuthenticationError, PermissionDeniedError, 
 from switchboard.http.websocket import close_code, token_of
 
 
-def socket(headers: list[tuple[bytes, bytes]], query: bytes = b"") -> WebSocket:
-    scope = {"type": "websocket", "path": "/", "headers": headers, "query_string": query}
+def socket(
+    headers: list[tuple[bytes, bytes]], query: bytes = b"", *, subprotocols: list[str] | None = None
+) -> WebSocket:
+    scope = {
+        "type": "websocket",
+        "path": "/",
+        "headers": headers,
+        "query_string": query,
+        "subprotocols": subprotocols or [],
+    }
 
     async def never() -> dict[str, str]:
         raise AssertionError("not read")
@@ -26,9 +34,16 @@ def test_the_bearer_header_wins_over_the_query_parameter() -> None:
     assert token_of(ws) == "abc"
 
 
-def test_browsers_pass_the_token_in_the_query() -> None:
-    assert token_of(socket([], b"access_token=xyz")) == "xyz"
+def test_browsers_pass_the_token_in_a_subprotocol_beside_the_protocol() -> None:
+    offered = socket([], subprotocols=["switchboard.chat.v1", "access_token.e.y.z"])
+    assert token_of(offered) == "e.y.z"
     assert token_of(socket([(b"authorization", b"Basic Zm9v")])) == ""
+
+
+def test_a_token_in_the_query_is_still_read_for_older_clients() -> None:
+    assert token_of(socket([], b"access_token=xyz")) == "xyz"
+    both = socket([], b"access_token=old", subprotocols=["access_token.new"])
+    assert token_of(both) == "new"
 
 
 def test_auth_failures_map_to_the_documented_close_codes() -> None:

@@ -61,8 +61,8 @@ test("start() registers over the subprotocol and resolves with the registration"
   const { signaling, logged, last } = recordedSignaling();
   const started = signaling.start();
   await settle();
-  assert.equal(last().url, "wss://sb.test:8443/calling/signaling?access_token=t");
-  assert.equal(last().protocols, PROTOCOL);
+  assert.equal(last().url, "wss://sb.test:8443/calling/signaling");
+  assert.deepEqual(last().protocols, [PROTOCOL, "access_token.t"]);
   const frame = register(last());
   assert.deepEqual(Object.keys(frame).sort(), ["id", "type", "v"]); // a new device
   const registration = await started;
@@ -231,7 +231,7 @@ test("4001 asks for a fresh token; none to be had stops with 4001", async (t) =>
   register(last());
   last().serverClose(4001);
   await clock.advance(50);
-  assert.match(last().url, /access_token=t2/);
+  assert.deepEqual(last().protocols, [PROTOCOL, "access_token.t2"]);
   last().open();
   last().serverClose(4001);
   await clock.advance(100);
@@ -254,4 +254,39 @@ test("stop() unregisters, closes with 1000, and does not call onClosed", async (
   assert.deepEqual(logged("connection"), [[true]]);
   await clock.advance(1000);
   assert.equal(sockets.length, 1);
+});
+
+test("a token source that fails once registered is retried with backoff: calling goes on", async (t) => {
+  const clock = fakeClock(t);
+  let calls = 0;
+  const { signaling, logged, last, sockets } = recordedSignaling({
+    getToken: async () => {
+      calls += 1;
+      if (calls === 2 || calls === 3) throw new Error("token server down");
+      return `t${calls}`;
+    },
+  });
+  signaling.start();
+  await settle();
+  register(last());
+  last().serverClose(4001);
+  for (let i = 0; i < 6 && sockets.length < 2; i += 1) await clock.advance(1000);
+  assert.equal(calls, 4);
+  assert.equal(sockets.length, 2);
+  assert.deepEqual(last().protocols, [PROTOCOL, "access_token.t4"]);
+  register(last());
+  assert.deepEqual(logged("closed"), []);
+  assert.deepEqual(logged("registered"), [["dev-1"], ["dev-1"]]);
+  signaling.stop();
+});
+
+test("a token source that fails before the first registration fails start()", async (t) => {
+  fakeClock(t);
+  const { signaling, sockets } = recordedSignaling({
+    getToken: async () => {
+      throw new Error("no token for you");
+    },
+  });
+  await assert.rejects(signaling.start(), /no token for you/);
+  assert.equal(sockets.length, 0);
 });

@@ -71,8 +71,8 @@ test("start() resolves at live; events come out with their cursors", async (t) =
   const { client, records, last } = recordedClient({ cursor: "3" });
   const started = client.start();
   await settle();
-  assert.equal(last().url, "wss://chat.test:8443/base/chat/realtime?access_token=t&cursor=3");
-  assert.equal(last().protocols, undefined);
+  assert.equal(last().url, "wss://chat.test:8443/base/chat/realtime?cursor=3");
+  assert.deepEqual(last().protocols, ["switchboard.chat.v1", "access_token.t"]);
   connect(last(), "4", [message("4", "four")]);
   await started;
   assert.deepEqual(records, [
@@ -94,7 +94,7 @@ test("a drop reconnects from the last cursor and never emits an event twice", as
   last().serverClose(1012, "restarting");
   await clock.advance(50);
   assert.equal(sockets.length, 2);
-  assert.match(last().url, /&cursor=5$/);
+  assert.match(last().url, /[?]cursor=5$/);
   connect(last(), "6", [message("5", "five again"), message("6", "six")]);
   const texts = named("chatMessageReceived").map((event) => event.message);
   assert.deepEqual(texts, ["four", "five", "six"]);
@@ -153,7 +153,7 @@ test("a refused token (4001) asks the provider for a new one and reconnects", as
   last().serverClose(4001, "token");
   await clock.advance(50);
   assert.equal(sockets.length, 2);
-  assert.match(last().url, /access_token=good/);
+  assert.deepEqual(last().protocols, ["switchboard.chat.v1", "access_token.good"]);
   connect(last(), "1");
   await started;
   assert.equal(calls, 2);

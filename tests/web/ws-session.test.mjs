@@ -17,7 +17,8 @@ function recordedSession(overrides = {}) {
   /** @type {boolean[]} */
   const tokenRequests = [];
   const session = new WsSession({
-    url: (token) => `wss://sb.test/ws?access_token=${token}`,
+    url: () => "wss://sb.test/ws",
+    protocol: "test.v1",
     getToken: async (refresh) => {
       tokenRequests.push(refresh);
       return `token-${tokenRequests.length}`;
@@ -104,9 +105,10 @@ test("every connect fetches a token; a refresh close asks for a fresh one", asyn
   last().serverClose(1006);
   await clock.advance(100);
   assert.deepEqual(tokenRequests, [false, true, false]);
+  // Each connect carries its own token in a subprotocol beside the protocol, never in the URL.
   assert.deepEqual(
-    sockets.map((s) => s.url),
-    [1, 2, 3].map((n) => `wss://sb.test/ws?access_token=token-${n}`),
+    sockets.map((s) => [s.url, s.protocols]),
+    [1, 2, 3].map((n) => ["wss://sb.test/ws", ["test.v1", `access_token.token-${n}`]]),
   );
   session.stop();
 });

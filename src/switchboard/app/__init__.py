@@ -18,7 +18,8 @@ registers its stop on one exit stack, so a failed build stops what did start, an
       ├─ ChatService, ChatHub, ChatRealtime                         chat/       .chat
       ├─ CallingComponent: signaling, group calls, the SFU           calling/, media/ .calling
       │                                                                          .media
-      ├─ upkeep tasks (key reloads, retention)                      core/tasks.py
+      ├─ upkeep tasks (key reloads, retention, event-loop lag)      core/tasks.py
+      ├─ every domain's metrics collector (app/observability.py)    http/metrics.py
       └─ ASGI app: RequestContext (+ metrics) ─▶ DispatchRouter(routes)  http/
 
 The HTTP servers (http/server.py, http/granian_server.py) know nothing of this module: the CLI
@@ -41,6 +42,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchboard.app.automation import start_automation
+from switchboard.app.observability import Observed, register_metrics
 from switchboard.app.parts import (
     calling_parts,
     chat_rules,
@@ -428,7 +430,11 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         # outside it, on what browser SDKs call with a user token (http/cors.py); outermost,
         # a trusted proxy's view of the request (http/proxy.py), so all of them see it.
         asgi=_behind_proxies(
-            CorsMiddleware(RequestContextMiddleware(router, metrics), cors, BROWSER_PATHS),
+            CorsMiddleware(
+                RequestContextMiddleware(router, metrics, access_log=config.server.access_log),
+                cors,
+                BROWSER_PATHS,
+            ),
             config,
         ),
         stack=stack,
@@ -439,6 +445,19 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
     upkeep.spawn(node.maintain(), name="maintenance")
     keys_changed = await bus.subscribe(ACCESS_KEYS_CHANGED)
     upkeep.spawn(node.watch_access_keys(keys_changed), name="access key watcher")
+    observed = Observed(
+        database=database,
+        chat=chat,
+        chat_hub=chat_hub,
+        sms=sms,
+        calling=calling_component,
+        media=parts.media,
+        relay=relay,
+        sip=automation.voice.sip,
+        clock=clock,
+    )
+    loop_lag = register_metrics(metrics, observed)
+    upkeep.spawn(loop_lag.run(), name="event loop lag")
     return node
 
 

@@ -29,8 +29,8 @@ from prometheus_client import CollectorRegistry, Counter
 from switchboard.automation.callbacks_sender import CallbackRetryPolicy, PostResult, Verdict
 from switchboard.automation.callbacks_store import CallbackAttempt, CallbackQueue, ClaimedBatch
 from switchboard.core.clock import Clock
+from switchboard.core.logs import call_id_var, request_id_var
 from switchboard.core.tasks import TaskScope
-from switchboard.http.context import request_id_var
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,7 @@ class CallbackDispatcher:
 
     async def _deliver(self, batch: ClaimedBatch) -> None:
         request_id_var.set(f"callbacks of {batch.call_connection_id} #{batch.seq}")
+        call_id_var.set(batch.call_connection_id)
         try:
             await self._attempt(batch)
         except Exception:  # the lease runs out and the batch is tried again

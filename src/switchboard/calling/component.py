@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from switchboard.bus.base import Bus
 from switchboard.calling.conference.placement import Placement
 from switchboard.calling.eventgrid import CallEventGridSink
+from switchboard.calling.metrics import CallMetrics
 from switchboard.calling.routing.router import CallRouter
 from switchboard.calling.service import CallingService, CallingSettings
 from switchboard.calling.signaling.endpoint import CallingSignaling
@@ -91,10 +92,12 @@ class CallingComponent:
         *,
         service: CallingService,
         signaling: CallingSignaling,
+        metrics: CallMetrics,
         stack: contextlib.AsyncExitStack,
     ) -> None:
         self.service = service
         self.signaling = signaling
+        self.metrics = metrics  # a Prometheus collector (app registers it)
         self._stack = stack
 
     @classmethod
@@ -115,9 +118,10 @@ class CallingComponent:
         had started."""
         stack = contextlib.AsyncExitStack()
         try:
-            sink = CallEventGridSink(database, outbox, wants=wants)
-            await sink.start()
-            stack.push_async_callback(sink.stop)  # stops last: it drains what the others said
+            grid = CallEventGridSink(database, outbox, wants=wants)
+            await grid.start()
+            stack.push_async_callback(grid.stop)  # stops last: it drains what the others said
+            sink = CallMetrics(grid)  # counts what passes to the Event Grid sink
             media = parts.media
             await media.start()
             stack.push_async_callback(media.stop)
@@ -140,7 +144,10 @@ class CallingComponent:
             await stack.aclose()
             raise
         return cls(
-            service=service, signaling=CallingSignaling(service, tokens, clock=clock), stack=stack
+            service=service,
+            signaling=CallingSignaling(service, tokens, clock=clock),
+            metrics=sink,
+            stack=stack,
         )
 
     def routes(self) -> list[BaseRoute]:

@@ -44,6 +44,7 @@ from switchboard.calling.twoparty.calls import CallEventSink, TwoPartyCalls
 from switchboard.calling.twoparty.session import CallTimeouts
 from switchboard.core.clock import Clock
 from switchboard.core.errors import SwitchboardError
+from switchboard.core.logs import log_context
 from switchboard.core.tasks import TaskScope
 from switchboard.identity.service import IDENTITY_CHANGED
 from switchboard.media.forwarder import ForwarderEvent
@@ -195,7 +196,8 @@ class CallingService:
                     device=device.device_id,
                     req=request,
                 )
-                self._router.to_owner(owner, command)
+                with log_context(call_id=call_id):  # the call id on the lines it causes
+                    self._router.to_owner(owner, command)
             else:
                 raise InvalidSignalError(f"'{request.kind.value}' is not a request after register.")
         except SwitchboardError as exc:
@@ -204,6 +206,10 @@ class CallingService:
     # ---- CallInbox: what the router brings ---------------------------------------------
 
     def receive(self, message: ForOwner | Invite) -> None:
+        with log_context(call_id=message.call):  # the call id on the lines it causes
+            self._receive(message)
+
+    def _receive(self, message: ForOwner | Invite) -> None:
         if isinstance(message, Command):
             if is_server_call(message.call):
                 self.server_calls.apply(message)

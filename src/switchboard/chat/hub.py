@@ -85,6 +85,10 @@ class ChatHub:
                 await subscription.close()
         await self._tasks.stop()
 
+    def connections(self) -> int:
+        """Receivers attached here now (live real-time connections), for metrics."""
+        return sum(len(receivers) for receivers in self._receivers.values())
+
     def attach(self, receiver: EventReceiver) -> None:
         self._receivers[receiver.user_id].add(receiver)
 

@@ -31,7 +31,7 @@ from switchboard.chat.hub import ChatHub
 from switchboard.chat.store import ChatStore
 from switchboard.core.clock import Clock
 from switchboard.http.identifiers import user_identifier_json
-from switchboard.http.websocket import close_quietly
+from switchboard.http.websocket import close_quietly, offered_subprotocols
 from switchboard.http.websocket_session import (
     HeartbeatSession,
     HeartbeatSettings,
@@ -128,7 +128,10 @@ class ChatRealtime:
         )
 
     async def handle(self, websocket: WebSocket) -> None:
-        session = await self._sessions.accept(websocket)
+        # A browser that offers subprotocols (the token rides in one) must get one back, or it
+        # fails the handshake; clients that offer none get none.
+        offered = PROTOCOL if PROTOCOL in offered_subprotocols(websocket) else None
+        session = await self._sessions.accept(websocket, subprotocol=offered)
         if session is None:
             return
         connection = RealtimeConnection(session)

@@ -67,6 +67,7 @@ class ChatService:
         self._rules = rules
         self.limits = rules.limits
         self.rules = rules
+        self.messages_sent = 0  # committed sends through this node, for metrics
 
     # ---- threads -------------------------------------------------------------------------
 
@@ -230,6 +231,7 @@ class ChatService:
                 metadata=metadata,
             )
             await change.emit(MessageReceived(thread_id, ChatMessageFacts.of(message)))
+        self.messages_sent += 1
         return message
 
     async def get_message(self, principal: Principal, thread_id: str, message_id: str) -> Message:

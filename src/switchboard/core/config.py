@@ -88,6 +88,7 @@ class Settings:
     redis_namespace: str = "switchboard"
     mode: Mode = Mode.DEVELOPMENT
     log_level: str = "info"
+    log_format: str = "text"  # text, or json: one JSON object per line (core/logs.py)
     # Web apps on their own origin calling the chat REST API and /me (http/cors.py): a list,
     # or comma-separated in the environment; "*" any. Empty: any in development, none in
     # production.

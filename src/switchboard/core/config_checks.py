@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 TABLE_ARRAYS = ("carriers", "numbers", "trunks", "routes")  # [[carriers]] …: lists of tables
 SECTIONS = ("server", "events", *TABLE_ARRAYS)
 _LOG_LEVELS = ("debug", "info", "warning", "error")
+_LOG_FORMATS = ("text", "json")  # core/logs.py LogFormat
 _HTTP_SERVERS = ("uvicorn", "granian")
 _PORTS = ("port", "media_port_min", "media_port_max")  # turn_*: traversal/plan.py
 
@@ -60,6 +61,10 @@ def check_settings(settings: Settings) -> None:
     if settings.log_level.lower() not in _LOG_LEVELS:
         raise ConfigError(
             f"log_level '{settings.log_level}' is not a level: use {', '.join(_LOG_LEVELS)}"
+        )
+    if settings.log_format not in _LOG_FORMATS:
+        raise ConfigError(
+            f"log_format '{settings.log_format}' is unknown: use {' or '.join(_LOG_FORMATS)}"
         )
     if settings.http_server not in _HTTP_SERVERS:
         raise ConfigError(

@@ -50,6 +50,7 @@ class ServerConfig:
     recording_host: str | None = "recordings.switchboard.asm.skype.com"
     mode: Mode = Mode.DEVELOPMENT
     log_level: str = "info"
+    log_format: str = "text"  # core/logs.py: text or json
     cors_allowed_origins: tuple[str, ...] = ()  # http/cors.py; empty: any in development
     access_log: bool = False
     http_server: str = "uvicorn"

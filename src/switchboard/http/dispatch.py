@@ -6,7 +6,9 @@ only those, in their original order:
 
     scope ─▶ key (method, first raw segment lowercased, first path segment)
           ─▶ cached (candidates, same-segment routes)
-          ─▶ first FULL match among candidates          → handle
+          ─▶ first FULL match among candidates          → handle (a thread or call id
+                                                            among its path parameters
+                                                            goes on the log lines)
           ─▶ else first PARTIAL among same-segment ones  → handle (405 from the route)
           ─▶ else default (404)
 
@@ -24,6 +26,7 @@ from collections.abc import Sequence
 from starlette.routing import BaseRoute, Match, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from switchboard.core.logs import call_id_var, thread_id_var
 from switchboard.http.routing import AcsRoute
 
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -47,6 +50,17 @@ def _template_key(route: BaseRoute) -> str | None:
     if segment is None or "{" in segment:
         return None
     return segment.lower() if isinstance(route, AcsRoute) else segment
+
+
+def _set_log_ids(params: dict[str, object]) -> None:
+    """The thread or call a request is about, for its log lines (core/logs.py): the request
+    runs in a task of its own, so the ids end with it."""
+    thread_id = params.get("thread_id")
+    if isinstance(thread_id, str):
+        thread_id_var.set(thread_id)
+    call_id = params.get("callConnectionId")
+    if isinstance(call_id, str):
+        call_id_var.set(call_id)
 
 
 class DispatchRouter(Router):
@@ -87,6 +101,9 @@ class DispatchRouter(Router):
             return
         scope["route"] = route
         scope.update(child_scope)
+        params = child_scope.get("path_params")
+        if params:
+            _set_log_ids(params)
         await route.handle(scope, receive, send)
 
     app = __call__

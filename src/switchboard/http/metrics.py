@@ -1,6 +1,12 @@
 """Prometheus request metrics: a per-app registry, a pure ASGI middleware and a /metrics endpoint.
 
-Other components register their own collectors on ``Metrics.registry``.
+Other components register their own collectors on ``Metrics.registry`` (app/observability.py
+does, one per domain): most read counters their component keeps anyway, when scraped. What
+needs I/O to know (an SMS queue's depth is a query) is an async sampler, awaited by the
+endpoint before it renders:
+
+    GET /metrics ─▶ Metrics.sample(): every sampler (a failing one is logged; its series keep
+        their last values) ─▶ generate_latest(registry): every collector's collect()
 
 The request metrics are plain counters in dicts, turned into Prometheus families only when
 ``/metrics`` is scraped (a custom collector). prometheus_client's own Counter/Histogram take
@@ -11,7 +17,8 @@ loop's thread, so no lock is needed.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 from time import perf_counter
 
@@ -27,7 +34,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["UNMATCHED_ROUTE", "Metrics", "MetricsMiddleware", "metrics_endpoint"]
+from switchboard.core.histogram import Histogram
+
+__all__ = ["UNMATCHED_ROUTE", "Metrics", "MetricsMiddleware", "Sampler", "metrics_endpoint"]
+
+log = logging.getLogger(__name__)
+
+# Refreshes what a collector will report; awaited on each scrape, before rendering.
+Sampler = Callable[[], Awaitable[None]]
 
 UNMATCHED_ROUTE = "unmatched"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
@@ -36,17 +50,6 @@ _KNOWN_METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
 )
 _OTHER_METHOD = "OTHER"
-_BUCKET_LABELS = [*(repr(float(bound)) for bound in LATENCY_BUCKETS), "+Inf"]
-
-
-class _Latency:
-    """One histogram series: a count per bucket (not cumulative) and the sum."""
-
-    __slots__ = ("counts", "total")
-
-    def __init__(self) -> None:
-        self.counts = [0] * (len(LATENCY_BUCKETS) + 1)  # the last one is +Inf
-        self.total = 0.0
 
 
 class Metrics:
@@ -55,9 +58,24 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._requests: dict[tuple[str, str, int], int] = {}
-        self._latency: dict[tuple[str, str], _Latency] = {}
+        self._latency: dict[tuple[str, str], Histogram] = {}
         self.in_flight = 0
         self.registry.register(_RequestCollector(self))
+        self._samplers: list[Sampler] = []
+
+    def add(self, collector: Collector, sampler: Sampler | None = None) -> None:
+        """Register a component's collector, and what to await before each scrape."""
+        self.registry.register(collector)
+        if sampler is not None:
+            self._samplers.append(sampler)
+
+    async def sample(self) -> None:
+        """Run every sampler; one that fails (the database is down) is logged, not raised:
+        the rest of the page still answers."""
+        results = await asyncio.gather(*(s() for s in self._samplers), return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                log.warning("a metrics sampler failed: %s", result, exc_info=result)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one finished request and record its latency."""
@@ -66,9 +84,8 @@ class Metrics:
         requests[key] = requests.get(key, 0) + 1
         series = self._latency.get((method, route))
         if series is None:
-            series = self._latency[(method, route)] = _Latency()
-        series.counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
-        series.total += seconds
+            series = self._latency[(method, route)] = Histogram(LATENCY_BUCKETS)
+        series.observe(seconds)
 
     def observe_request(self, scope: Scope, status: int, seconds: float) -> None:
         """observe() labelled from an ASGI scope: its method and matched route template."""
@@ -98,11 +115,7 @@ class Metrics:
             labels=("method", "route"),
         )
         for (method, route), series in list(self._latency.items()):
-            cumulative, buckets = 0, []
-            for label, count in zip(_BUCKET_LABELS, series.counts, strict=True):
-                cumulative += count
-                buckets.append((label, float(cumulative)))
-            duration.add_metric((method, route), buckets, series.total)
+            duration.add_metric((method, route), series.cumulative(), series.total)
         yield duration
         yield GaugeMetricFamily(
             "switchboard_http_requests_in_flight",
@@ -166,6 +179,7 @@ def metrics_endpoint(metrics: Metrics) -> Callable[[Request], Awaitable[Response
     """A Starlette endpoint serving ``metrics`` in the Prometheus text format."""
 
     async def endpoint(request: Request) -> Response:
+        await metrics.sample()
         body, content_type = metrics.render()
         return Response(body, status_code=200, media_type=content_type)
 

@@ -210,7 +210,7 @@ async def _serve_uvicorn(
         ws_per_message_deflate=False,
         ws_ping_interval=None,
         log_config=None,
-        access_log=settings.access_log,
+        access_log=False,  # ours: http/context.py (with the request id; granian too)
         server_header=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
         backlog=4096,

@@ -1,6 +1,8 @@
 """What every WebSocket endpoint (chat realtime, calling signaling) does the same way.
 
-token_of(ws): "Authorization: Bearer …", else ?access_token=… (browsers cannot set headers)
+token_of(ws): "Authorization: Bearer …", else a subprotocol "access_token.<token>" (browsers
+    cannot set headers, and a URL lands in consoles and access logs), else ?access_token=…
+    (deprecated; kept for clients of protocol version 1 that put it there)
 close_code(exc): an authentication failure → the close code the docs promise
 close_quietly(ws, code, reason): close if still open; a socket that is gone is not an error
 
@@ -22,12 +24,23 @@ CLOSE_UNSUPPORTED_DATA = 1003  # RFC 6455: a binary frame where only text frames
 MAX_REASON = 120  # a close frame's reason is at most 123 bytes
 
 
+TOKEN_SUBPROTOCOL_PREFIX = "access_token."  # a JWT's characters are all legal in a subprotocol
+
+
 def token_of(websocket: WebSocket) -> str:
     """The bearer token of the upgrade request ("" when there is none)."""
     header = websocket.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
+    for offered in offered_subprotocols(websocket):
+        if offered.startswith(TOKEN_SUBPROTOCOL_PREFIX):
+            return offered[len(TOKEN_SUBPROTOCOL_PREFIX) :]
     return websocket.query_params.get("access_token", "")
+
+
+def offered_subprotocols(websocket: WebSocket) -> list[str]:
+    """The subprotocols the client offered, in its order."""
+    return list(websocket.scope.get("subprotocols") or [])
 
 
 def close_code(exc: SwitchboardError, *, forbidden: int = CLOSE_UNAUTHORIZED) -> int:

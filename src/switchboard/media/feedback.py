@@ -87,7 +87,7 @@ def receiver_report(
 
 def report_block(track: Track, now: float) -> rtcp.ReportBlock:
     """RFC 3550 A.3: loss since the last report and in all, jitter, last SR and its age."""
-    expected = track.extended_max_seq - track.base_seq + 1 if track.base_seq >= 0 else 0
+    expected = track.expected()
     expected_interval = expected - track.expected_prior
     received_interval = track.received - track.received_prior
     track.expected_prior, track.received_prior = expected, track.received

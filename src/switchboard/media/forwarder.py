@@ -35,7 +35,7 @@ are silenced like an audience's, and come back on ``set_apart(…, None)``.
 from __future__ import annotations
 
 import random
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from switchboard.media import rtcp
@@ -94,6 +94,9 @@ class Forwarder:
         self.retransmitted = 0
         self.nack_misses = 0
         self.keyframe_requests = 0
+        # receive statistics of tracks no longer published (media/stats.py adds the live ones)
+        self.retired_expected = 0
+        self.retired_received = 0
 
     # ── membership ───────────────────────────────────────────────────────────────────
 
@@ -150,12 +153,18 @@ class Forwarder:
 
     def unpublish(self, ssrc: int, now: float) -> None:
         track = self._tracks.pop(ssrc)
+        self.retired_expected += track.expected()
+        self.retired_received += track.received
         owner = self.participants.get(track.participant_id)
         if owner is not None:
             owner.tracks.remove(track)
         for stream in list(track.routes):
             self._detach(stream)
         self._sync_all(now)
+
+    def tracks(self) -> Iterator[Track]:
+        """The published tracks (for statistics, read when scraped)."""
+        return iter(self._tracks.values())
 
     def set_muted(self, participant_id: str, kind: MediaKind, muted: bool, now: float) -> None:
         """A publisher's mute: its packets of this kind are no longer forwarded."""

@@ -37,6 +37,7 @@ from switchboard.media.local_leg import LocalLeg
 from switchboard.media.recording_leg import PayloadHandler, RecordingLeg
 from switchboard.media.speaker import TICK_SECONDS
 from switchboard.media.srtp import AES128_CM_SHA1_80
+from switchboard.media.stats import MediaCounters, MediaTotals
 from switchboard.media.streams import MediaKind
 from switchboard.media.transport import Address, UdpTransport
 
@@ -184,6 +185,7 @@ class LocalMediaNode:
         self.on_event = on_event
         self.certificate = DtlsCertificate()
         self.calls: dict[str, _Call] = {}
+        self.totals = MediaTotals()
         self._tasks = TaskScope("media node")
 
     async def start(self) -> None:
@@ -220,6 +222,7 @@ class LocalMediaNode:
     async def end_call(self, call_id: str) -> None:
         call = self.calls.pop(call_id, None)
         if call is not None:
+            self.totals.retire_forwarder(call.forwarder)
             for transport in call.transports.values():
                 self._close(transport)
             for leg in list(call.legs.values()):
@@ -295,7 +298,14 @@ class LocalMediaNode:
                 continue
         raise MediaPortsExhaustedError("no free UDP port in the media port range")
 
+    def counters(self) -> MediaCounters:
+        """Packets, bytes and loss since start, the calls that ended included (metrics)."""
+        return self.totals.snapshot(
+            (call.forwarder, call.transports.values()) for call in self.calls.values()
+        )
+
     def _close(self, transport: UdpTransport) -> None:
+        self.totals.retire_transport(transport)
         transport.close()
         if self.ports is not None:
             self.ports.release(transport.local_address[1])

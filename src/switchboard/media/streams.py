@@ -159,6 +159,10 @@ class Track:
     def extended_max_seq(self) -> int:
         return self.cycles + self.max_seq
 
+    def expected(self) -> int:
+        """Packets the sender sent so far, by sequence numbers (RFC 3550 A.3); 0 before any."""
+        return self.extended_max_seq - self.base_seq + 1 if self.base_seq >= 0 else 0
+
 
 class StreamRewriter:
     """One outgoing stream to one subscriber: SSRC, sequence and timestamp mapping."""

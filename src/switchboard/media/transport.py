@@ -69,6 +69,8 @@ class UdpTransport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.received = 0
         self.sent = 0
+        self.received_bytes = 0  # UDP payload bytes, for the bitrate metrics
+        self.sent_bytes = 0
         self.send_drops = 0
         self.auth_failures = 0
 
@@ -119,6 +121,7 @@ class UdpTransport:
         try:
             self.sock.sendto(out.buffer[: size[0]], remote)
             self.sent += 1
+            self.sent_bytes += size[0]
         except BlockingIOError:
             self.send_drops += 1
 
@@ -131,6 +134,7 @@ class UdpTransport:
         try:
             self.sock.sendto(data, address)
             self.sent += 1
+            self.sent_bytes += len(data)
         except BlockingIOError:
             self.send_drops += 1
         except OSError as error:
@@ -159,6 +163,7 @@ class UdpTransport:
             except OSError:
                 continue
             self.received += 1
+            self.received_bytes += length
             first = buffer[0]
             if not 128 <= first < 192:
                 self._handshake(bytes(buffer[:length]), address)
@@ -200,6 +205,7 @@ class UdpTransport:
             except OSError:
                 continue
             self.received += 1
+            self.received_bytes += len(data)
             self._handshake(data, address)
 
 

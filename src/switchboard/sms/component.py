@@ -73,6 +73,10 @@ class SmsComponent:
         if sender is not None:
             sender.wake()
 
+    def carrier_names(self) -> list[str]:
+        """The carriers this node sends through (each has a sender)."""
+        return list(self._senders)
+
     async def start(self) -> None:
         limiter = SendRateLimiter(
             self._config.rate_per_number_per_minute, burst=self._config.rate_burst

@@ -59,6 +59,12 @@ class EarlyReport:
     received_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    messages: int
+    oldest_created_ms: int
+
+
 class DuplicateMessageError(SwitchboardError):
     """A message id or dedupe key is taken; the unit of work rolls back."""
 
@@ -144,6 +150,11 @@ class SmsStore(Protocol):
 
     async def next_due_ms(self, carrier: str) -> int | None:
         """When the next queued message of ``carrier`` falls due; None when none is queued."""
+        ...
+
+    async def queue_depths(self) -> dict[str, QueueDepth]:
+        """Per carrier with messages waiting: how many are queued (claimed or not), and when
+        the oldest was created (for metrics)."""
         ...
 
     async def hold_segment(

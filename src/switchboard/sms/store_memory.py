@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from switchboard.sms.carrier import InboundSegment, ReportStatus, SegmentKey
 from switchboard.sms.events import SmsEvent
 from switchboard.sms.models import MessageOrigin, MessageState, QueuedMessage, SmsMessage
-from switchboard.sms.store import DuplicateMessageError, EarlyReport, NewMessage
+from switchboard.sms.store import DuplicateMessageError, EarlyReport, NewMessage, QueueDepth
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +106,19 @@ class MemorySmsStore:
     async def next_due_ms(self, carrier: str) -> int | None:
         due = [s.next_attempt_ms for s in self._tables.messages.values() if _queued(s, carrier)]
         return min(due, default=None)
+
+    async def queue_depths(self) -> dict[str, QueueDepth]:
+        depths: dict[str, QueueDepth] = {}
+        for stored in self._tables.messages.values():
+            message = stored.message
+            if message.state is not MessageState.QUEUED:
+                continue
+            known = depths.get(message.carrier)
+            depths[message.carrier] = QueueDepth(
+                (known.messages if known else 0) + 1,
+                min(message.created_ms, known.oldest_created_ms if known else message.created_ms),
+            )
+        return depths
 
     async def hold_segment(
         self, carrier: str, segment: InboundSegment, expire_before_ms: int

@@ -33,7 +33,7 @@ from switchboard.sms.models import (
     QueuedMessage,
     SmsMessage,
 )
-from switchboard.sms.store import DuplicateMessageError, EarlyReport, NewMessage
+from switchboard.sms.store import DuplicateMessageError, EarlyReport, NewMessage, QueueDepth
 from switchboard.sms.tables import sms_early_reports, sms_messages, sms_optouts, sms_segments
 from switchboard.storage.database import Database
 
@@ -318,6 +318,17 @@ class SqlSmsStore:
                 )
             ).scalar()
         return None if value is None else int(value)
+
+    async def queue_depths(self) -> dict[str, QueueDepth]:
+        async with self._db.read() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(_m.c.carrier, sa.func.count(), sa.func.min(_m.c.created_ms))
+                    .where(_m.c.state == MessageState.QUEUED.value)
+                    .group_by(_m.c.carrier)
+                )
+            ).all()
+        return {carrier: QueueDepth(int(count), int(oldest)) for carrier, count, oldest in rows}
 
     async def hold_segment(
         self, carrier: str, segment: InboundSegment, expire_before_ms: int

@@ -58,6 +58,7 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._write_lock = asyncio.Lock()
+        self.write_waits = 0  # SQLite: writes that queued behind another (storage/metrics.py)
         self.batch_engine = self.engine
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -138,6 +139,8 @@ class Database:
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction that commits on success; durable when the block exits."""
         if self.is_sqlite:
+            if self._write_lock.locked():
+                self.write_waits += 1
             async with self._write_lock, self.engine.connect() as conn:
                 await conn.execution_options(sqlite_begin="IMMEDIATE")
                 async with conn.begin():
@@ -157,6 +160,8 @@ class Database:
             async with self.write() as conn:
                 yield conn
             return
+        if self._write_lock.locked():
+            self.write_waits += 1
         async with self._write_lock, self.batch_engine.connect() as conn:
             await conn.execution_options(sqlite_begin="IMMEDIATE")
             async with conn.begin():

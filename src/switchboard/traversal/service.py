@@ -75,6 +75,7 @@ class RelayService:
         self._urls = tuple(urls)
         self._clock = clock
         self._available = available
+        self.issued = 0  # credentials handed out (the SDK's and calling's), for metrics
 
     @property
     def available(self) -> bool:
@@ -97,6 +98,7 @@ class RelayService:
             raise BadRequestError(f"'{user_id}' is not an ACS user id.", target="id")
         expires_at = int(self._clock.now()) + credential_lifetime(ttl)
         credential = issue(self._secret, user_id, expires_at)
+        self.issued += 1
         routes = (route_type,) if route_type is not None else (RouteType.ANY, RouteType.NEAREST)
         return RelayConfiguration(
             expires_at, tuple(IceServer(self._urls, credential, r) for r in routes)

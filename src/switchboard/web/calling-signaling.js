@@ -3,7 +3,7 @@
 // (ws-session.js: reconnects, backoff, heartbeat watchdog); this module adds register, acks
 // and resume.
 //
-//   start() ─▶ token ─▶ WebSocket wss://…/calling/signaling?access_token=… (subprotocol)
+//   start() ─▶ token ─▶ WebSocket wss://…/calling/signaling (subprotocol; the token in another)
 //     ─▶ register {deviceId?, lastSeq?} ─▶ ack {deviceId, iceServers, heartbeatSeconds, …}
 //     ─▶ requests not yet acked are (re)sent ─▶ frames, ping → pong … until the socket ends:
 //          4003 / 4006 / 4009 / 4011 .............. stop for good (onClosed)
@@ -167,13 +167,13 @@ export class Signaling {
     this.#options = options;
     const url = signalingUrl(options.endpoint);
     this.#session = new WsSession({
-      url: (token) => {
-        const withToken = new URL(url);
-        withToken.searchParams.set("access_token", token);
-        return withToken.toString();
-      },
+      url: () => url,
       protocol: PROTOCOL,
       getToken: options.getToken,
+      // A token the app cannot give before the first registration fails start() (as ACS's
+      // createCallAgent does); later, the app still wants the agent: retry with the backoff,
+      // as long as it takes (a token server down during an outage must not end calling).
+      tokenErrors: () => (this.#firstRegistration ? "stop" : "retry"),
       closeAction: (code) => {
         if (FATAL.has(code)) return "stop";
         return code === SignalingCloseCode.UNAUTHORIZED ? "refresh" : "retry";

@@ -122,6 +122,8 @@ export class CallAgent extends Emitter {
   #byId = new Map();
   /** @type {CallPort} */
   #port;
+  /** Leaves when the page goes away (see the constructor). */
+  #onPageHide = () => this.#leaveNow("The page was closed.");
 
   /**
    * @internal Use CallClient.createCallAgent.
@@ -151,6 +153,10 @@ export class CallAgent extends Emitter {
       track: (call) => this.#track(call),
       ended: (call) => this.#ended(call),
     };
+    // A closed tab or a reload must not leave the other side ringing or looking at a frozen
+    // picture until the server's reconnect grace runs out: unregister now, which ends this
+    // device's calls on the server at once (nothing can be awaited in pagehide).
+    globalThis.addEventListener?.("pagehide", this.#onPageHide);
   }
 
   /** @internal */
@@ -203,8 +209,15 @@ export class CallAgent extends Emitter {
   /** Hang up every call, unregister this device and close the connection. */
   async dispose() {
     await Promise.allSettled(this.calls.map((call) => call.hangUp()));
+    this.#leaveNow("The call agent was disposed.");
+  }
+
+  /** Unregister (the server ends this device's calls) and end the calls here, synchronously.
+   * @param {string} phrase */
+  #leaveNow(phrase) {
+    globalThis.removeEventListener?.("pagehide", this.#onPageHide);
     this.#signaling.stop();
-    this.#endAll({ code: 0, subCode: 0, phrase: "The call agent was disposed." });
+    this.#endAll({ code: 0, subCode: 0, phrase });
     this.#setConnection("Disconnected");
   }
 

@@ -3,7 +3,7 @@
 // ws-session.js (the reconnecting WebSocket, backoff and heartbeat watchdog it shares with the
 // calling SDK).
 //
-//   start() ─▶ token ─▶ WebSocket wss://…/chat/realtime?access_token=…&cursor=…
+//   start() ─▶ token ─▶ WebSocket wss://…/chat/realtime?cursor=… (the token in a subprotocol)
 //     ─▶ "hello" (heartbeat) ─▶ replayed events ─▶ "live" (`connected`, start() resolves)
 //     ─▶ live events, ping → pong … until the socket ends:
 //          4003 (revoked) ......................... stop
@@ -149,12 +149,12 @@ export class ChatRealtimeClient extends Emitter {
     this.#tokenProvider = options.tokenProvider ?? null;
     this.#cursor = new ResumePoint(cursor, below);
     this.#session = new WsSession({
-      url: (token) => {
+      url: () => {
         const url = new URL(endpoint);
-        url.searchParams.set("access_token", token);
         if (this.#cursor.value !== null) url.searchParams.set("cursor", this.#cursor.value);
         return url.toString();
       },
+      protocol: PROTOCOL,
       getToken: (refresh) => this.#getToken(refresh),
       tokenErrors: "retry",
       closeAction: (code) => {

@@ -2,7 +2,9 @@
 // and calling-signaling.js (`switchboard.calling.v1`) each drive one and add their protocol on
 // top (handshake, resume position, requests). Also the typed event emitter both SDKs use.
 //
-//   start() ─▶ getToken(refresh) ─▶ new WebSocket(url(token), protocol) ─▶ onOpen(connection)
+//   start() ─▶ getToken(refresh) ─▶ new WebSocket(url(), [protocol, "access_token." + token])
+//     ─▶ onOpen(connection)   (the token rides in a subprotocol, never in the URL, which
+//     lands in consoles and access logs; the server answers with `protocol`)
 //     ─▶ frames: ping → pong; every other one → onFrame(frame, connection) … until it ends:
 //          closeAction(code) "stop" ............... stop for good (onEnd, then onStop)
 //          closeAction(code) "refresh" ............ fresh token (null: stop, 4001), reconnect
@@ -14,6 +16,9 @@
 //     [c/2, c], c = min(max, initial × 2ⁿ)); n resets once a connection was established
 //     (connection.established(): the protocol's handshake completed).
 //   stop() ─▶ the socket is closed (1000), no reconnect; start() may run it again.
+
+/** The subprotocol that carries the access token (a JWT's characters are all legal there). */
+export const TOKEN_SUBPROTOCOL_PREFIX = "access_token.";
 
 /** @param {unknown} error  Reported to the page (`reportError`), never thrown at the caller. */
 export function report(error) {
@@ -127,16 +132,19 @@ export const SessionCloseCode = Object.freeze({
  * @property {boolean} stopped  It ended because of stop().
  */
 
+/** @typedef {"retry" | "stop"} TokenErrorAction */
+
 /**
  * @template F  The protocol's server frames.
  * @typedef {object} WsSessionOptions
- * @property {(token: string) => string} url  The WebSocket URL of each connect (with resume
- *   state in it, if the protocol carries it there).
- * @property {string} [protocol]  The WebSocket subprotocol, if any.
+ * @property {() => string} url  The WebSocket URL of each connect (with resume state in it,
+ *   if the protocol carries it there; never the token).
+ * @property {string} protocol  The WebSocket subprotocol the server answers with.
  * @property {(refresh: boolean) => (string | null | Promise<string | null>)} getToken  A token
  *   for each connect; with `refresh`, a fresh one (null: none can be had, stop with 4001).
- * @property {"retry" | "stop"} [tokenErrors]  When getToken throws: report it (onError) and
- *   retry after a backoff, or stop with 1006 (default "stop").
+ * @property {TokenErrorAction | (() => TokenErrorAction)} [tokenErrors]  When getToken throws:
+ *   report it (onError) and retry after a backoff, or stop with 1006 (default "stop"); a
+ *   function is asked at each failure.
  * @property {(code: number) => CloseAction} closeAction
  * @property {Record<string, unknown>} pong  The answer to a `ping` frame.
  * @property {boolean} [idlePong]  Also send a pong after an incoming frame when nothing was
@@ -326,7 +334,9 @@ export class WsSession {
         token = await options.getToken(refresh);
       } catch (error) {
         if (!current()) return;
-        if (options.tokenErrors !== "retry") throw error;
+        const onTokenError =
+          typeof options.tokenErrors === "function" ? options.tokenErrors() : options.tokenErrors;
+        if (onTokenError !== "retry") throw error;
         options.onError?.(error);
         await this.#sleep(this.#backoff(attempt++));
         continue;
@@ -379,15 +389,12 @@ export class WsSession {
    */
   #connect(token) {
     const options = this.#options;
-    const url = options.url(token);
+    const url = options.url();
     return new Promise((resolve) => {
       /** @type {WebSocket} */
       let ws;
       try {
-        ws =
-          options.protocol === undefined
-            ? new this.#WebSocket(url)
-            : new this.#WebSocket(url, options.protocol);
+        ws = new this.#WebSocket(url, [options.protocol, TOKEN_SUBPROTOCOL_PREFIX + token]);
       } catch (error) {
         options.onError?.(error);
         const reason = String(error);

@@ -6,7 +6,9 @@ connect(token, subprotocol) ─▶ SessionAcceptor: authenticate (voip scope) �
        (4001) · revocation (4003, calls end now) · no pong (4008) · replaced by a newer
        socket of the device (4011) · unregister (1000)
 
-A socket that just drops leaves the device registered for the reconnect grace period: its
+A page that goes away (the browser closes with 1001, or the SDK unregisters on ``pagehide``)
+ends the device's calls at once. A socket that just drops leaves the device registered for
+the reconnect grace period: its
 calls go on (media flows peer to peer) and it resumes with ``deviceId`` and ``lastSeq``.
 The session is the device's DeviceConnection: the hub queues frames on it, asks it to close
 (4011, after what is queued) and to recheck the token.
@@ -34,7 +36,7 @@ from switchboard.calling.signaling.protocol import (
 from switchboard.calling.signaling.requests import Pong, Register, Unregister, parse_request
 from switchboard.core.clock import Clock
 from switchboard.core.errors import SwitchboardError
-from switchboard.http.websocket import close_quietly
+from switchboard.http.websocket import close_quietly, offered_subprotocols
 from switchboard.http.websocket_session import (
     HeartbeatSession,
     HeartbeatSettings,
@@ -47,6 +49,7 @@ from switchboard.identity.models import TokenScope
 log = logging.getLogger(__name__)
 
 REGISTER_TIMEOUT = 10.0
+CLOSE_GOING_AWAY = 1001  # RFC 6455: the endpoint is going away (a browser leaving the page)
 
 
 class UnregisteredError(SessionClosedError):
@@ -70,8 +73,7 @@ class CallingSignaling:
         )
 
     async def handle(self, websocket: WebSocket) -> None:
-        offered = websocket.scope.get("subprotocols") or []
-        if PROTOCOL not in offered:
+        if PROTOCOL not in offered_subprotocols(websocket):
             await websocket.accept()
             await close_quietly(websocket, CLOSE_PROTOCOL, f"Use the subprotocol {PROTOCOL}.")
             return
@@ -88,7 +90,14 @@ class CallingSignaling:
                 self._service.drop(device, ended)
                 device = None
             await close_quietly(websocket, closed.code, closed.reason)
-        except (WebSocketDisconnect, TimeoutError):
+        except WebSocketDisconnect as gone:
+            # A browser's page going away (tab closed, reload, navigation) closes with 1001:
+            # the device is gone for good, not dropped by the network, so its calls (a
+            # ringing one above all) learn it now rather than after the reconnect grace.
+            if gone.code == CLOSE_GOING_AWAY and device is not None:
+                self._service.drop(device, m.HUNG_UP)
+                device = None
+        except TimeoutError:
             pass
         finally:
             if device is not None:

@@ -281,7 +281,7 @@ class CallAgent:
                     continue
                 code, reason = await self._serve(connection)
                 if code == CLOSE_UNAUTHORIZED and not isinstance(self._token_source, str):
-                    token = await self._token()
+                    token = await self._fresh_token()
                 elif code not in _RECONNECTABLE:
                     raise SignalingClosed(code, reason)
                 log.info("calling: connection ended (%s %s); reconnecting", code, reason)
@@ -369,6 +369,17 @@ class CallAgent:
     def _end_calls(self, reason: EndReason) -> None:
         for call in list(self.calls.values()):
             call.ended(reason)
+
+    async def _fresh_token(self) -> str:
+        """A new token once registered: the app still wants the agent, so a token source that
+        fails (its server down in the same outage) is asked again after a backoff, as long as
+        it takes."""
+        while True:
+            try:
+                return await self._token()
+            except Exception as exc:  # the app's callable: any failure is retried
+                log.warning("calling: the token source failed (%r); retrying", exc)
+                await asyncio.sleep(self._backoff.next_delay())
 
     async def _token(self) -> str:
         source = self._token_source
