@@ -5,35 +5,18 @@ purpose), and says in one line each what it tolerates (the in-process bus, the l
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.conftest import REDIS_URL
+from tests.integration.cli_run import refused, switchboard
 from tests.integration.server import start_server
 
 EXIT_CONFIG, EXIT_DATABASE = 2, 4
 
 
-def switchboard(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "switchboard", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def last_line(done: subprocess.CompletedProcess[str], code: int) -> str:
-    assert "Traceback" not in done.stderr, done.stderr
-    assert done.returncode == code, done.stdout + done.stderr
-    return done.stderr.strip().splitlines()[-1]
-
-
 def test_production_refuses_sqlite(tmp_path: Path) -> None:
     done = switchboard("serve", "--mode", "production", "--data-dir", str(tmp_path))
-    line = last_line(done, EXIT_CONFIG)
+    line = refused(done, EXIT_CONFIG)
     assert "production mode refuses SQLite" in line and "--database-url" in line
     assert not (tmp_path / "switchboard.db").exists()  # refused before anything was made
 
@@ -42,11 +25,11 @@ def test_db_upgrade_then_production_starts(private_postgres_url: str, tmp_path: 
     url = ("--database-url", private_postgres_url)
     data = ("--data-dir", str(tmp_path / "data"))
 
-    refused = switchboard("serve", "--mode", "production", "--port", "0", *url, *data)
-    line = last_line(refused, EXIT_DATABASE)
+    stopped = switchboard("serve", "--mode", "production", "--port", "0", *url, *data)
+    line = refused(stopped, EXIT_DATABASE)
     assert "no Switchboard tables" in line and "switchboard db upgrade" in line
-    warnings = [w for w in refused.stderr.splitlines() if w.startswith("switchboard: warning:")]
-    assert len(warnings) == 3, refused.stderr  # the bus, the local CA, /metrics
+    warnings = [w for w in stopped.stderr.splitlines() if w.startswith("switchboard: warning:")]
+    assert len(warnings) == 3, stopped.stderr  # the bus, the local CA, /metrics
     assert any("--redis-url" in w for w in warnings)
     assert any("ca.pem" in w and "--tls-cert" in w for w in warnings)
     assert any("metrics_allowed_networks" in w for w in warnings)

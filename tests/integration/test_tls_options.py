@@ -9,7 +9,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from switchboard.http.tls import TlsMaterial, ensure_tls_material
+from tests.integration.cli_run import refused, switchboard
 from tests.integration.server import CERTIFICATE_PREFIX, RunningServer, start_server
 from tests.operator_certs import foreign_certificate
 
@@ -113,30 +113,15 @@ def test_a_broken_pair_on_sighup_keeps_the_certificate_served(
 
 
 def serve(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "switchboard", "serve", "--port", "0", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return switchboard("serve", "--port", "0", *args)
 
 
-def one_line(done: subprocess.CompletedProcess[str], code: int, *fragments: str) -> None:
-    assert "Traceback" not in done.stderr, done.stderr
-    assert done.returncode == code, done.stderr
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("switchboard: "), done.stderr
-    for fragment in fragments:
-        assert fragment in last, last
-
-
-def test_bad_certificate_options_are_one_line(
+def test_bad_certificate_options_are_refused(
     tmp_path: Path, certificates: tuple[TlsMaterial, TlsMaterial]
 ) -> None:
     old, new = certificates
     data = str(tmp_path / "data")
-    one_line(
+    refused(
         serve(
             "--data-dir", data, "--tls-cert", str(tmp_path / "nope.pem"), "--tls-key", str(old.key)
         ),
@@ -144,7 +129,7 @@ def test_bad_certificate_options_are_one_line(
         "nope.pem does not exist",
         "--tls-cert",
     )
-    one_line(
+    refused(
         serve("--data-dir", data, "--tls-cert", str(old.cert), "--tls-key", str(new.key)),
         EXIT_CONFIG,
         "cannot serve tls_cert",
@@ -157,7 +142,7 @@ def test_a_certificate_placed_in_the_data_dir_is_never_replaced(tmp_path: Path) 
     foreign_certificate(tls)
     before = (tls / "server.pem").read_bytes()
     done = serve("--data-dir", str(tmp_path / "data"))
-    one_line(
+    refused(
         done, EXIT_DATA_DIR, "server.pem was not issued by Switchboard's local CA", "--tls-cert"
     )
     assert (tls / "server.pem").read_bytes() == before
