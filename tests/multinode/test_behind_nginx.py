@@ -1,6 +1,7 @@
 """Two nodes sharing PostgreSQL and Redis behind Debian's nginx, configured with the shipped
 site file (deploy/nginx-switchboard.conf): TLS ends at nginx, the nodes serve plain HTTP
-(``--no-tls``) and trust nginx's forwarded headers (``trusted_proxies``). The official SDKs
+(``--no-tls``) in production mode (the schema migrated first by ``switchboard db upgrade``)
+and trust nginx's forwarded headers (``trusted_proxies``). The official SDKs
 and the real-time chat WebSocket work through it, and every URL the nodes hand out points at
 nginx, never at a node.
 """
@@ -33,6 +34,7 @@ from switchboard.client import ChatEvent, ChatEvents
 from switchboard.http.tls import ensure_tls_material
 from tests.conftest import REDIS_URL
 from tests.integration.chat_clients import sync_sdk_trusting
+from tests.integration.cli_run import switchboard
 from tests.integration.js_sdk import NodeClients
 from tests.integration.server import PLAIN_PREFIX, RunningServer, start_server
 
@@ -92,8 +94,13 @@ def cluster(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "SWITCHBOARD_REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:8]}",
         "SWITCHBOARD_PUBLIC_URL": endpoint + "/",
         "SWITCHBOARD_TRUSTED_PROXIES": "127.0.0.1",
+        "SWITCHBOARD_METRICS_ALLOWED_NETWORKS": "127.0.0.1",
     }
+    # As docs/deploy.md says: the schema first, on purpose; then production nodes.
+    upgraded = switchboard("db", "upgrade", "--database-url", postgres_url)
+    assert upgraded.returncode == 0, upgraded.stderr
     args = ("--database-url", postgres_url, "--redis-url", REDIS_URL, "--no-tls")
+    args += ("--mode", "production")
     first = start_server(root / "a", *args, env=env, tls_prefix=PLAIN_PREFIX)
     second = start_server(root / "b", *args, env=env, tls_prefix=PLAIN_PREFIX)
     nodes = (first, second)
@@ -152,6 +159,11 @@ def test_the_connection_string_names_nginx(cluster: Cluster) -> None:
     assert cluster.connection_string.startswith(f"endpoint={cluster.endpoint}/;")
     for node in cluster.nodes:
         assert node.connection_string == cluster.connection_string
+
+
+def test_production_nodes_behind_a_proxy_pass_the_checklist(cluster: Cluster) -> None:
+    for node in cluster.nodes:  # PostgreSQL, Redis, TLS at the proxy, /metrics closed
+        assert not [line for line in node.output if "warning:" in line], node.output
 
 
 def test_identity_sync_and_async_through_nginx(cluster: Cluster) -> None:
