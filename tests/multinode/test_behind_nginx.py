@@ -99,8 +99,8 @@ def cluster(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     # As docs/deploy.md says: the schema first, on purpose; then production nodes.
     upgraded = switchboard("db", "upgrade", "--database-url", postgres_url)
     assert upgraded.returncode == 0, upgraded.stderr
-    args = ("--database-url", postgres_url, "--redis-url", REDIS_URL, "--no-tls")
-    args += ("--mode", "production")
+    args = ["--database-url", postgres_url, "--redis-url", REDIS_URL, "--no-tls"]
+    args += ["--mode", "production"]
     first = start_server(root / "a", *args, env=env, tls_prefix=PLAIN_PREFIX)
     second = start_server(root / "b", *args, env=env, tls_prefix=PLAIN_PREFIX)
     nodes = (first, second)
