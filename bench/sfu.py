@@ -40,6 +40,8 @@ import uvloop
 from bench.loadgen import command_line, percentile, split_cpus
 from switchboard.media import rtcp
 from switchboard.media.codecs import VideoCodec
+from switchboard.media.data_frames import DataReliability
+from switchboard.media.data_router import DataRoute
 from switchboard.media.node import LocalMediaNode, SrtpKeys, SubscriberOptions, TrackSpec
 from switchboard.media.srtp import SrtpContext, ffi
 from switchboard.media.streams import MediaKind
@@ -81,7 +83,12 @@ async def _control(node: LocalMediaNode, request: dict[str, Any]) -> dict[str, A
         await node.end_call(call)
     elif op == "add_participant":
         params = await node.add_participant(call, request["participant"], SubscriberOptions())
-        return {"host": params.host, "port": params.port}
+        return {"host": params.host, "port": params.port, "fingerprint": params.fingerprint}
+    elif op == "expect_peer":  # bench/datachannel.py: DTLS (and SCTP) from this fingerprint
+        await node.expect_peer(call, request["participant"], "bench", request["fingerprint"])
+    elif op == "set_data_route":
+        route = DataRoute(DataReliability(request["reliability"]))
+        await node.set_data_route(call, request["participant"], request["channel"], route)
     elif op == "set_keys":
         keys = SrtpKeys(bytes.fromhex(request["local"]), bytes.fromhex(request["remote"]))
         remote = (request["remote_host"], request["remote_port"])
@@ -100,6 +107,8 @@ async def _control(node: LocalMediaNode, request: dict[str, Any]) -> dict[str, A
             "received": sum(t.received for t in transports),
             "send_drops": sum(t.send_drops for t in transports),
             "auth_failures": sum(t.auth_failures for t in transports),
+            "data_forwarded": sum(c.data.counters.forwarded for c in node.calls.values()),
+            "data_dropped": sum(c.data.counters.dropped for c in node.calls.values()),
         }
     return {}
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from switchboard.storage import Database
 from tests.scheduling import GroupScheduling, sort_items
@@ -25,6 +26,11 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("SWITCHBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 DATABASE_KINDS = ["sqlite", "postgres"]
+
+# Hypothesis's per-example deadline (200 ms) is a timed assertion: on a busy 2-core machine a
+# slow example says nothing about the code. Speed is measured in bench/, never here.
+hypothesis_settings.register_profile("switchboard", deadline=None)
+hypothesis_settings.load_profile("switchboard")
 
 
 @pytest.fixture

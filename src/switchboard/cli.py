@@ -1,4 +1,4 @@
-"""The ``switchboard`` command: serve, connection-string, keys rotate, events, numbers.
+"""The ``switchboard`` command: serve, connection-string, keys rotate, events, numbers, trunks.
 
 What stops a command is said in one line and an exit code (docs/operations.md): a
 ``StartupError`` (core/errors.py) raised where the problem is known is printed here, once, as
@@ -79,11 +79,23 @@ def _carriers_options(parser: argparse.ArgumentParser) -> None:
     add_carriers_commands(parser, _common_options)
 
 
+def _trunks_options(parser: argparse.ArgumentParser) -> None:
+    from switchboard.siprouting.cli import add_trunks_commands
+
+    add_trunks_commands(parser, _common_options)
+
+
 def _sim_options(parser: argparse.ArgumentParser) -> None:
     from switchboard.gateways.voicesim.cli import add_call_commands
     from switchboard.sms.cli import add_sim_commands
 
     add_call_commands(add_sim_commands(parser, _common_options), _common_options)
+
+
+def _push_options(parser: argparse.ArgumentParser) -> None:
+    from switchboard.push.cli import add_push_commands
+
+    add_push_commands(parser, _common_options)
 
 
 # Commands whose options live in their domain's module (which imports its whole domain):
@@ -92,7 +104,9 @@ _DOMAIN_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]
     "events": ("event subscriptions, dead letters, live tail", _events_options),
     "numbers": ("the phone number inventory", _numbers_options),
     "carriers": ("carriers that provide numbers", _carriers_options),
+    "trunks": ("SIP trunks and routes (docs/sip.md)", _trunks_options),
     "sim": ("the simulator carrier's virtual handsets and phones", _sim_options),
+    "push": ("push notifications: test a user's devices", _push_options),
 }
 
 
@@ -277,6 +291,24 @@ def _run_shell_command(args: argparse.Namespace, config: NodeConfig) -> int:
         from switchboard.numbers.cli import run_numbers_command
 
         return run_numbers_command(args, database, _check_carrier)
+    if args.command == "trunks":
+        from switchboard.siprouting.cli import run_trunks_command
+
+        named = {str(t.get("name", t.get("host"))) for t in config.sip.trunks}
+        return run_trunks_command(args, database, lambda: cli_shell.open_bus(config), named)
+    if args.command == "push":
+        from switchboard.events.endpoints import EndpointGuard, EndpointPolicy
+        from switchboard.events.transport import delivery_client
+        from switchboard.push.cli import run_push_command
+
+        policy = EndpointPolicy.for_mode(config.server.mode, config.push.allowed_endpoints)
+        guard = EndpointGuard(policy)
+        return run_push_command(
+            args,
+            config.push,
+            database,
+            lambda: delivery_client(guard, timeout=10.0, connections=4),
+        )
     if args.command == "sim" and args.sim_command == "call":
         from switchboard.gateways.voicesim.cli import run_call_command
 

@@ -1,10 +1,10 @@
 """What the shell commands need of a node's state, without building a node.
 
-``connection-string``, ``keys``, ``events``, ``numbers``, ``carriers`` and ``sim`` work on the
-database (and, to wake running nodes, the bus) directly. They open them here rather than
-through the composition root (switchboard.app), whose import brings the media stack (aiortc,
-av, numpy: about a second) that no shell command uses. The bus choice is the composition
-root's one ``if`` (app/parts.py ``new_bus``), repeated for this lighter path.
+``connection-string``, ``keys``, ``events``, ``numbers``, ``carriers``, ``trunks`` and ``sim``
+work on the database (and, to wake running nodes, the bus) directly. They open them here
+rather than through the composition root (switchboard.app), whose import brings the media
+stack (aiortc, av, numpy: about a second) that no shell command uses. The bus choice is the
+composition root's one ``if`` (app/parts.py ``new_bus``), repeated for this lighter path.
 
 ``connection-string`` and ``keys rotate`` read state a node made: pointed at a data
 directory that holds none (a typo), they refuse (``DataDirError``) instead of creating a fresh

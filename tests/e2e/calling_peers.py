@@ -53,6 +53,34 @@ window.inboundGrowth = async (call, kind) => {
 """
 
 
+# ACS data channel (issue 22): `collectData(call)` records what its receivers get in `dc`
+# ([sender user id, channelId, sequenceNumber, text]); `dataChannelsOpen` waits for SCTP.
+DATA_CHANNEL_HELPER = """
+// ACS data channel (issue 22): collect what the receivers get; wait for SCTP to be up.
+window.collectData = (call) => {
+  window.dc = [];
+  call.feature("DataChannel").on("dataChannelReceiverCreated", (r) => {
+    r.on("messageReady", () => {
+      const m = r.readMessage();
+      dc.push([r.senderParticipantIdentifier.communicationUserId, r.channelId,
+        m.sequenceNumber, new TextDecoder().decode(m.data)]);
+    });
+  });
+};
+window.dataChannelStats = async (call) => {
+  const out = {};
+  (await call.getStats()).forEach((s) => {
+    if (s.type === "data-channel") out[s.label] = { state: s.state, received: s.messagesReceived };
+  });
+  return out;
+};
+window.dataChannelsOpen = (call, timeoutMs) => until(async () => {
+  const stats = await dataChannelStats(call);
+  return stats["acs-lossy"]?.state === "open" && stats["acs-durable"]?.state === "open";
+}, "data channels open", timeoutMs);
+"""
+
+
 class ExampleProcess:
     """``python -m examples.<name> …`` as its README says, until it prints its ready line
     (``ready_prefix`` + what it has to say: ``self.ready``)."""

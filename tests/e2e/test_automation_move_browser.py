@@ -12,13 +12,6 @@ from azure.communication.callautomation import (
     CommunicationUserIdentifier,
     PhoneNumberIdentifier,
 )
-from azure.communication.phonenumbers import (
-    PhoneNumberAssignmentType,
-    PhoneNumberCapabilities,
-    PhoneNumberCapabilityType,
-    PhoneNumbersClient,
-    PhoneNumberType,
-)
 from playwright.sync_api import Page
 
 from tests.callback_receiver import CallbackReceiver
@@ -33,27 +26,9 @@ from tests.e2e.test_automation_browser import (
     user_page,
 )
 from tests.integration.server import RunningServer
-from tests.integration.voice_phones import heard_from, new_phone, phone, until_phone
+from tests.integration.voice_phones import buy_number, heard_from, new_phone, phone, until_phone
 
 __all__ = ["receiver", "server", "user_page"]  # fixtures, shared
-
-
-def buy_number(server: RunningServer) -> str:
-    numbers = PhoneNumbersClient.from_connection_string(
-        server.connection_string, connection_verify=server.ca_path
-    )
-    search = numbers.begin_search_available_phone_numbers(
-        "US",
-        PhoneNumberType.GEOGRAPHIC,
-        PhoneNumberAssignmentType.APPLICATION,
-        PhoneNumberCapabilities(
-            calling=PhoneNumberCapabilityType.INBOUND_OUTBOUND, sms=PhoneNumberCapabilityType.NONE
-        ),
-        quantity=1,
-        polling_interval=0.05,
-    ).result()
-    numbers.begin_purchase_phone_numbers(search.search_id, polling_interval=0.05).result()
-    return str(search.phone_numbers[0])
 
 
 def test_the_app_moves_a_browser_user_into_a_call_with_a_phone(

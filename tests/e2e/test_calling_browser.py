@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from switchboard.client.calling import Call, CallAgent, CallClient, CallState
 from tests.e2e.calling_peers import (
+    DATA_CHANNEL_HELPER,
     STATS_HELPER,
     EventLoopThread,
     SampleApp,
@@ -109,6 +110,28 @@ def test_alice_calls_bob_with_video_mutes_and_hangs_up(
     assert bob.evaluate("window.sampleApp.call.remoteParticipants[0].isMuted") is True
     alice.click("#mute")
     expect(bob.locator("#remote-muted")).to_have_text("")
+
+    # ACS's data channel in a 1:1 call: peer to peer over the call's own peer connection.
+    for page in (alice, bob):
+        page.evaluate(f"() => {{ {DATA_CHANNEL_HELPER} }}")
+        page.evaluate("dataChannelsOpen(window.sampleApp.call, 15000)")
+    bob.evaluate("collectData(window.sampleApp.call)")
+    alice.evaluate(
+        """async () => {
+            const sender = window.sampleApp.call.feature("DataChannel")
+                .createDataChannelSender({ channelId: 3, reliability: "durable" });
+            const text = (s) => new TextEncoder().encode(s);
+            for (let n = 0; n < 50; n++) await sender.sendMessage(text(`m${n}`));
+        }"""
+    )
+    bob.wait_for_function("dc.length === 50")
+    alice_id = alice.evaluate("window.sampleApp.me.userId")
+    assert bob.evaluate("dc") == [[alice_id, 3, n + 1, f"m{n}"] for n in range(50)]
+    # Over SCTP between the browsers (getStats may lag the messages a little).
+    bob.evaluate(
+        "until(async () => (await dataChannelStats(window.sampleApp.call))"
+        "['acs-durable'].received === 50, 'data-channel stats')"
+    )
 
     alice.click("#hang-up")
     for page in (alice, bob):

@@ -24,7 +24,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.calling_peers import STATS_HELPER, SampleApp, artifacts_dir
+from tests.e2e.calling_peers import (
+    DATA_CHANNEL_HELPER,
+    STATS_HELPER,
+    SampleApp,
+    artifacts_dir,
+)
 from tests.integration.server import RunningServer, start_server
 
 MEDIA_TIMEOUT_MS = 30_000
@@ -74,6 +79,10 @@ window.receivingFrom = async (call, userIds, timeoutMs) => {
 };
 """
 
+DATA_TEXT = (
+    "(dc, channel) => dc.filter((m) => m[1] === channel).map((m) => m[3])"  # messages' texts
+)
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
@@ -98,7 +107,7 @@ def sign_in(browser: Browser, sample_app: SampleApp) -> Iterator[Callable[[str],
         page.fill("#name", name)
         page.click("#signin button")
         expect(page.locator("#status")).to_have_text("Ready", timeout=15_000)
-        page.evaluate(f"() => {{ {STATS_HELPER} {GROUP_STATS_HELPER} }}")
+        page.evaluate(f"() => {{ {STATS_HELPER} {GROUP_STATS_HELPER} {DATA_CHANNEL_HELPER} }}")
         return page
 
     yield open_page
@@ -195,6 +204,39 @@ def test_four_browsers_in_a_group_call_receive_everyone_and_carry_on_when_one_le
         pages[name].wait_for_function(f"window.got.length === {len(messages)}")
         assert pages[name].evaluate("window.got") == messages
 
+    # ACS's data channel over WebRTC: durable to Ben and Cat only, then lossy to everyone.
+    for page in everyone:
+        page.evaluate("(t) => dataChannelsOpen(window.sampleApp.call, t)", MEDIA_TIMEOUT_MS)
+    for name in names[1:]:
+        pages[name].evaluate("collectData(window.sampleApp.call)")
+    host.evaluate(
+        """async () => {
+            const call = window.sampleApp.call;
+            const idOf = (name) => window.sampleApp.directory.find((u) => u.name === name).userId;
+            const who = (name) => call.remoteParticipants.find(
+                (p) => p.identifier.communicationUserId === idOf(name));
+            const data = call.feature("DataChannel");
+            const durable = data.createDataChannelSender(
+                { channelId: 5, reliability: "durable", participants: [who("Ben"), who("Cat")] });
+            const text = (s) => new TextEncoder().encode(s);
+            for (let n = 0; n < 100; n++) await durable.sendMessage(text(`d${n}`));
+            const lossy = data.createDataChannelSender({ channelId: 6, reliability: "lossy" });
+            for (let n = 0; n < 20; n++) await lossy.sendMessage(text(`l${n}`));
+            window.tooLarge = await durable.sendMessage(new Uint8Array(32 * 1024 + 1)).then(
+                () => "sent", (e) => e.code);
+        }"""
+    )
+    assert host.evaluate("window.tooLarge") == "MessageSizeExceeded"
+    in_order = [f"d{n}" for n in range(100)]
+    for name in names[1:]:
+        page = pages[name]
+        page.wait_for_function("dc.some((m) => m[1] === 6 && m[3] === 'l19')")
+        durable = page.evaluate(f"({DATA_TEXT})(dc, 5)")
+        assert durable == (in_order if name in ("Ben", "Cat") else [])
+        assert {m[0] for m in page.evaluate("dc")} == {ann}
+        stats = page.evaluate("dataChannelStats(window.sampleApp.call)")
+        assert stats["acs-durable"]["received"] == len(durable)  # over SCTP, not the relay
+
     leaver = pages["Dan"]
     leaver.click("#hang-up")
     expect(leaver.locator("#call-state")).to_have_text("Disconnected")
@@ -252,6 +294,24 @@ def test_meeting_consumer_receives_everyone_and_nobody_receives_it(
         assert consumer_id not in str(page.evaluate("byParticipant(window.sampleApp.call)"))
     # Its page sends nothing either: the SDK gave its senders no track.
     assert consumer.evaluate("sentBytes(window.sampleApp.call)") == 0
+
+    # Data: the Consumer receives the Presenter's messages but may not send (403 Forbidden).
+    for page in (presenter, consumer):
+        page.evaluate("(t) => dataChannelsOpen(window.sampleApp.call, t)", MEDIA_TIMEOUT_MS)
+    consumer.evaluate("collectData(window.sampleApp.call)")
+    presenter.evaluate(
+        """() => window.sampleApp.call.feature("DataChannel")
+            .createDataChannelSender({ channelId: 9, reliability: "durable" })
+            .sendMessage(new TextEncoder().encode("welcome"))"""
+    )
+    consumer.wait_for_function("dc.length === 1")
+    assert consumer.evaluate("dc")[0][3] == "welcome"
+    refused = consumer.evaluate(
+        """() => window.sampleApp.call.feature("DataChannel")
+            .createDataChannelSender({ channelId: 9 })
+            .sendMessage(new Uint8Array([1])).then(() => "sent", (e) => e.code)"""
+    )
+    assert refused == "Forbidden"
 
 
 def test_off_roster_user_waits_in_the_lobby_until_the_presenter_admits_it(

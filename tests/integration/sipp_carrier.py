@@ -17,6 +17,7 @@ import shutil
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -105,8 +106,11 @@ async def node(
         yield served
 
 
+G711_TYPES = {0: "PCMU", 8: "PCMA"}
+
+
 class RtpSink(asyncio.DatagramProtocol):
-    """The carrier's media end for SIPp's answered calls: counts the PCMU frames with speech."""
+    """The carrier's media end for SIPp's answered calls: counts the G.711 frames with speech."""
 
     def __init__(self) -> None:
         self.frames = 0
@@ -118,10 +122,11 @@ class RtpSink(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         packet = RtpPacket.parse(data)
-        if packet.payload_type != 0:
+        codec = G711_TYPES.get(packet.payload_type)
+        if codec is None:
             return
         self.frames += 1
-        pcm = g711.decode("PCMU", packet.payload)
+        pcm = g711.decode(codec, packet.payload)
         for key in self._detector.feed(pcm.tobytes()):
             self.keys.append(key.value)
             self.key_heard.set()
@@ -137,6 +142,37 @@ async def rtp_sink() -> AsyncIterator[tuple[RtpSink, int]]:
     loop = asyncio.get_running_loop()
     transport, sink = await loop.create_datagram_endpoint(RtpSink, local_addr=("127.0.0.1", 0))
     yield sink, int(transport.get_extra_info("sockname")[1])
+    transport.close()
+
+
+class ToneSource(asyncio.DatagramProtocol):
+    """A carrier's announcement (early media): every RTP packet that arrives is answered, at
+    its source (symmetric RTP), with 20 ms of a loud 440 Hz tone in PCMU."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.sent = 0
+        t = np.arange(160) / 8000
+        tone = (12000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+        self._payload = g711.encode("PCMU", tone)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # 3.11's selector datagram transport is not a DatagramTransport subclass
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if self.transport is None:
+            return
+        packet = RtpPacket(0, self.sent & 0xFFFF, 160 * self.sent, 0x5EED, self._payload)
+        self.transport.sendto(bytes(packet), addr)
+        self.sent += 1
+
+
+@pytest.fixture
+async def tone_source() -> AsyncIterator[tuple[ToneSource, int]]:
+    loop = asyncio.get_running_loop()
+    transport, tone = await loop.create_datagram_endpoint(ToneSource, local_addr=("127.0.0.1", 0))
+    yield tone, int(transport.get_extra_info("sockname")[1])
     transport.close()
 
 

@@ -18,6 +18,7 @@ import asyncio
 import pytest
 from azure.communication.callautomation import (
     CallAutomationClient,
+    CallConnectionClient,
     CallConnectionProperties,
     DtmfTone,
     PhoneNumberIdentifier,
@@ -81,6 +82,19 @@ async def place_call(
             source_caller_id_number=PhoneNumberIdentifier(our_number),
         )
     )
+
+
+async def connected_call(
+    client: CallAutomationClient,
+    callee: str,
+    receiver: CallbackReceiver,
+    path: str,
+    our_number: str,
+) -> CallConnectionClient:
+    """``place_call``, then its CallConnected: the connection to act on."""
+    created = await place_call(client, callee, receiver.url(path), our_number)
+    await receiver.event("CallConnected")
+    return client.get_call_connection(str(created.call_connection_id))
 
 
 async def test_create_call_over_the_trunk_is_answered_and_the_carrier_hears_the_prompt(

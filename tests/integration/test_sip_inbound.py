@@ -5,6 +5,7 @@ official Call Automation SDK as the app (trunks and SIPp runs: sipp_carrier.py):
         recorded pcap) ─▶ RecognizeCompleted ─▶ hang up ─▶ BYE
     the app rejects (486) · redirects to a user, who accepts and hangs up ─▶ BYE
     SIPp (UDP and TCP) calls a number that is not ours ─▶ 404
+    the app holds and resumes SIPp's call ─▶ our re-INVITEs say a=sendonly, then a=sendrecv
 """
 
 from __future__ import annotations
@@ -168,4 +169,36 @@ async def test_a_carrier_call_to_a_number_that_is_not_ours_hears_404(
         *("-mp", str(free_udp_port())),
     )
     async with asyncio.timeout(60):
+        assert await finished(phone) == 0
+
+
+async def test_the_apps_hold_of_a_carrier_call_reaches_the_carrier_as_re_invites(
+    node: InProcessNode,
+    events: EventReceiver,
+    our_number: str,
+    receiver: CallbackReceiver,
+    sip_port: int,
+    trunk_port: int,
+) -> None:
+    """The app answers SIPp's call, holds and resumes the caller: our re-INVITEs (from the
+    UAS side of the dialog) say a=sendonly, then a=sendrecv; SIPp checks each body."""
+    caller = "+15550004444"
+    phone = await sipp(
+        "uac_held.xml",
+        trunk_port,
+        f"127.0.0.1:{sip_port}",
+        *("-s", our_number, "-key", "caller", caller, "-mp", str(free_udp_port())),
+    )
+    client = client_of(node)
+    async with asyncio.timeout(60):
+        incoming = await incoming_call_from(events, caller)
+        answered = await sync(
+            lambda: client.answer_call(incoming["incomingCallContext"], receiver.url("/held"))
+        )
+        await receiver.event("CallConnected")
+        connection = client.get_call_connection(str(answered.call_connection_id))
+        await sync(lambda: connection.hold(PhoneNumberIdentifier(caller)))
+        await sync(lambda: connection.unhold(PhoneNumberIdentifier(caller)))
+        # SIPp hangs up only after a=sendonly and then a=sendrecv came, each answered and ACKed
+        await receiver.event("CallDisconnected")
         assert await finished(phone) == 0

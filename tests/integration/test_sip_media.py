@@ -1,6 +1,7 @@
 """The SIP call's RTP port (gateways/sip/media.py) on real loopback sockets: only the carrier
 may send into it; RFC 4733 key presses cross it both ways (8 kHz on the trunk, 48 kHz in the
-SFU), between a socket playing the carrier and a participant of a forwarder."""
+SFU), between a socket playing the carrier and a participant of a forwarder; RTCP SR/RR on
+the next port both ways."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from switchboard.gateways.sip.media import open_bridge
 from switchboard.gateways.sip.sdp import Media
 from switchboard.media.forwarder import Forwarder
 from switchboard.media.local_leg import LocalLeg
+from switchboard.media.rtcp import ReceiverReport, ReportBlock, SenderReport, compound, parse_rtcp
 from switchboard.media.rtp import RtpPacket
 from switchboard.media.streams import MediaKind
 from tests.unit.test_media_local_leg import Sink
@@ -88,3 +90,61 @@ async def test_key_presses_cross_the_bridge_both_ways_rescaled() -> None:
         bridge.close()
         phone.close()
         carrier.close()
+
+
+async def test_the_bridge_reports_rtcp_on_the_next_port_and_reads_the_carriers() -> None:
+    """The carrier's RTP (seq 1–10, 3 and 4 lost) goes in; the bridge's SR comes out of its
+    port + 1 to the carrier's port + 1, reporting our stream and 2 of its 10 lost; the
+    carrier's RR about ours (a quarter lost) is read."""
+    loop = asyncio.get_running_loop()
+    carrier_rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    carrier_rtp.bind(("127.0.0.1", 0))
+    carrier_rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    carrier_rtcp.bind(("127.0.0.1", carrier_rtp.getsockname()[1] + 1))  # free in practice
+    carrier_rtcp.setblocking(False)
+    phone = LocalLeg("call", "phone", Forwarder())
+    bridge = await open_bridge("127.0.0.1", frozenset({"127.0.0.1"}), rtcp_interval=0.05)
+    try:
+        assert bridge.port % 2 == 0 and bridge.rtcp_transport is not None
+        bridge.set_media(Media("127.0.0.1", carrier_rtp.getsockname()[1], "PCMU", 0, 101))
+        bridge.connect(phone)
+        for seq in (1, 2, 5, 6, 7, 8, 9, 10):
+            packet = RtpPacket(0, seq, seq * 160, 0x1234, b"\xff" * 160)
+            carrier_rtp.sendto(bytes(packet), ("127.0.0.1", bridge.port))
+        for _ in range(1000):
+            if bridge.received == 8:
+                break
+            await asyncio.sleep(0.005)
+        report: SenderReport | None = None
+        async with asyncio.timeout(10):
+            while report is None:
+                bridge.tick()  # a 20 ms tick: one RTP packet out, RTCP when due
+                try:
+                    data = await asyncio.wait_for(loop.sock_recv(carrier_rtcp, 2048), 0.05)
+                except TimeoutError:
+                    continue
+                first = parse_rtcp(data)[0]
+                assert isinstance(first, SenderReport)
+                report = first
+        assert report.ssrc == bridge.rtcp.ssrc and report.packet_count >= 1
+        (block,) = report.reports
+        assert (block.ssrc, block.packets_lost, block.highest_sequence) == (0x1234, 2, 10)
+        assert block.fraction_lost == 51  # 2 of 10, in 256ths
+
+        ours = ReportBlock(bridge.rtcp.ssrc, fraction_lost=64, packets_lost=3, jitter=80)
+        carrier_rtcp.sendto(
+            compound([ReceiverReport(0x1234, [ours])]), ("127.0.0.1", bridge.port + 1)
+        )
+        for _ in range(1000):
+            if bridge.rtcp.stats.reports_received:
+                break
+            await asyncio.sleep(0.005)
+        stats = bridge.rtcp.stats
+        assert (stats.remote_fraction_lost, stats.remote_packets_lost) == (0.25, 3)
+        assert stats.remote_jitter_ms == 10.0  # 80 samples at 8 kHz
+        assert (stats.packets_received, stats.packets_lost) == (8, 2)
+    finally:
+        bridge.close()
+        phone.close()
+        carrier_rtp.close()
+        carrier_rtcp.close()

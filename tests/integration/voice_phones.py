@@ -12,6 +12,13 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import httpx
+from azure.communication.phonenumbers import (
+    PhoneNumberAssignmentType,
+    PhoneNumberCapabilities,
+    PhoneNumberCapabilityType,
+    PhoneNumbersClient,
+    PhoneNumberType,
+)
 
 from tests.acs_signing import parse_connection_string, sign
 
@@ -80,3 +87,22 @@ def heard_from(status: Any, participant_id: str) -> int:
 def loud_frames(status: Any) -> int:
     """Loud frames the phone heard so far (``heard`` is null until its first call connects)."""
     return int((status.get("heard") or {}).get("loudFrames", 0))
+
+
+def buy_number(server: Node) -> str:
+    """A purchased number that takes and places calls (on a running node)."""
+    numbers = PhoneNumbersClient.from_connection_string(
+        server.connection_string, connection_verify=server.ca_path
+    )
+    search = numbers.begin_search_available_phone_numbers(
+        "US",
+        PhoneNumberType.GEOGRAPHIC,
+        PhoneNumberAssignmentType.APPLICATION,
+        PhoneNumberCapabilities(
+            calling=PhoneNumberCapabilityType.INBOUND_OUTBOUND, sms=PhoneNumberCapabilityType.NONE
+        ),
+        quantity=1,
+        polling_interval=0.05,
+    ).result()
+    numbers.begin_purchase_phone_numbers(search.search_id, polling_interval=0.05).result()
+    return str(search.phone_numbers[0])

@@ -95,13 +95,16 @@ def test_chromium_offer_parses_transport_codecs_and_ssrcs() -> None:
     assert payload_types_of(offer) == {"opus": 111, "VP8": 96, "H264": 102}
 
 
-def test_answer_receives_the_publishers_tracks_and_rejects_the_data_channel() -> None:
+def test_answer_receives_the_publishers_tracks_and_accepts_the_data_channel() -> None:
     negotiation = Negotiation(TRANSPORT, payload_types_of(parse(CHROMIUM_OFFER)))
-    answer = parse(negotiation.answer(CHROMIUM_OFFER, everyone))
+    text = negotiation.answer(CHROMIUM_OFFER, everyone)
+    answer = parse(text)
     audio, video, data = answer.media
-    assert answer.ice_lite and answer.bundle == ["0", "1"]
+    assert answer.ice_lite and answer.bundle == ["0", "1", "2"]
     assert (audio.direction, video.direction) == (Direction.RECVONLY, Direction.RECVONLY)
-    assert data.rejected
+    assert not data.rejected and data.port == 40000
+    assert (data.protocol, data.formats) == ("UDP/DTLS/SCTP", ["webrtc-datachannel"])
+    assert "a=sctp-port:5000" in text and data.setup == "passive"
     assert audio.setup == "passive" and audio.candidates
     assert audio.extmaps == {1: "urn:ietf:params:rtp-hdrext:ssrc-audio-level"}  # no mid
     assert [c.name for c in video.codecs] == ["VP8"]

@@ -31,6 +31,7 @@ from switchboard.calling.service import CallingService, CallingSettings
 from switchboard.calling.signaling.hub import LocalDevice
 from switchboard.calling.signaling.requests import Accept, CallRequests, HangUp, Reject
 from switchboard.core.clock import FakeClock
+from switchboard.media.data_router import DataRoute
 from switchboard.media.local_leg import LocalLeg
 from switchboard.media.node import SubscriberOptions, TrackSpec, TransportParams
 from switchboard.media.participant import OutgoingStream
@@ -49,6 +50,7 @@ class FakeMediaNode:
         self.calls: set[str] = set()
         self.muted: list[tuple[str, MediaKind, bool]] = []
         self.apart: list[tuple[str, frozenset[str] | None]] = []
+        self.data_routes: dict[tuple[str, int], DataRoute] = {}
 
     async def create_call(self, call_id: str) -> None:
         self.calls.add(call_id)
@@ -98,6 +100,14 @@ class FakeMediaNode:
         self, call_id: str, participant_id: str, kept_with: frozenset[str] | None
     ) -> None:
         self.apart.append((participant_id, kept_with))
+
+    async def set_data_route(
+        self, call_id: str, participant_id: str, channel_id: int, route: DataRoute | None
+    ) -> None:
+        if route is None:
+            self.data_routes.pop((participant_id, channel_id), None)
+        else:
+            self.data_routes[(participant_id, channel_id)] = route
 
     async def streams(self, call_id: str, participant_id: str) -> list[OutgoingStream]:
         return []

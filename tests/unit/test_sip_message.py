@@ -136,7 +136,33 @@ def test_near_sip_bytes_raise_only_the_parse_error(lines: list[bytes], body: byt
 @given(st.binary(max_size=400))
 def test_arbitrary_sdp_raises_only_the_parse_error(data: bytes) -> None:
     with contextlib.suppress(SipParseError):
-        sdp.parse_sdp(data)
+        sdp.parse_sdp(data).srtp_key()
+
+
+@given(st.text(max_size=80))
+def test_any_crypto_line_gives_a_30_byte_key_or_none(key_params: str) -> None:
+    body = (
+        "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/SAVP 0\r\n"
+        f"a=crypto:1 AES_CM_128_HMAC_SHA1_80 {key_params}\r\n"
+    ).encode()
+    with contextlib.suppress(SipParseError):
+        found = sdp.parse_sdp(body).srtp_key()
+        assert found is None or len(found[1]) == sdp.SRTP_KEY_LENGTH
+
+
+def test_an_srtp_offer_is_answered_with_our_key_under_its_tag_and_plain_offers_are_not() -> None:
+    ours, theirs = bytes(range(30)), bytes(range(30, 60))
+    offer = sdp.parse_sdp(sdp.offer("127.0.0.1", 4000, ("PCMU",), srtp_key=theirs))
+    assert offer.srtp_key() == ("1", theirs)
+    agreed = sdp.answer_to(offer, "127.0.0.2", 5000, ("PCMU",), srtp_key=ours)
+    assert agreed is not None
+    media, answer = agreed
+    assert media.remote_key == theirs
+    assert b"RTP/SAVP" in answer and sdp.parse_sdp(answer).srtp_key() == ("1", ours)
+    assert sdp.negotiated(sdp.parse_sdp(answer), ("PCMU",), srtp=True) is not None
+    plain = sdp.parse_sdp(sdp.offer("127.0.0.1", 4000, ("PCMU",)))
+    assert sdp.answer_to(plain, "127.0.0.2", 5000, ("PCMU",), srtp_key=ours) is None
+    assert sdp.negotiated(plain, ("PCMU",), srtp=True) is None
 
 
 def test_offer_answer_agrees_on_the_offerers_first_shared_codec() -> None:
@@ -155,6 +181,37 @@ def test_offer_answer_agrees_on_the_offerers_first_shared_codec() -> None:
 def test_an_offer_without_a_shared_codec_has_no_answer() -> None:
     body = b"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n"
     assert sdp.answer_to(sdp.parse_sdp(body), "127.0.0.1", 1, ("PCMU",)) is None
+
+
+def test_a_re_offer_keeps_the_session_and_raises_its_version_and_says_its_direction() -> None:
+    session, version = sdp.new_origin()
+    first = sdp.offer("127.0.0.1", 4000, ("PCMU",), origin=(session, version))
+    held = sdp.offer(
+        "127.0.0.1", 4000, ("PCMU",), origin=(session, version + 1), direction="sendonly"
+    )
+    assert f"o=switchboard {session} {version} IN IP4".encode() in first
+    assert f"o=switchboard {session} {version + 1} IN IP4".encode() in held
+    assert (sdp.parse_sdp(first).direction, sdp.parse_sdp(held).direction) == (
+        "sendrecv",
+        "sendonly",
+    )
+
+
+@pytest.mark.parametrize(
+    ("theirs", "held", "ours"),
+    [
+        ("sendrecv", False, "sendrecv"),
+        ("sendonly", False, "recvonly"),
+        ("inactive", False, "inactive"),
+        ("recvonly", False, "sendonly"),
+        ("sendrecv", True, "sendonly"),
+        ("sendonly", True, "inactive"),
+    ],
+)
+def test_an_answer_mirrors_the_offers_direction_and_our_hold(
+    theirs: str, held: bool, ours: str
+) -> None:
+    assert sdp.answering_direction(theirs, held=held) == ours
 
 
 def test_digest_response_matches_rfc_2617s_worked_example() -> None:

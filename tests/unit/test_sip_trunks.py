@@ -58,6 +58,8 @@ def test_the_first_matching_route_gives_its_enabled_trunks_in_order() -> None:
         ([{"host": "h"}], [{"name": "r", "pattern": "(", "trunks": ["h"]}], "regular expression"),
         ([{"host": "h"}], [{"name": "r", "pattern": ".*", "trunks": ["x"]}], "no trunk 'x'"),
         ([{"host": "h"}], [{"name": "r", "pattern": ".*", "trunk": ["h"]}], "unknown setting"),
+        ([{"host": "h", "register": "yes"}], [], "register must be true or false"),
+        ([{"host": "h", "register": True, "register_seconds": 5}], [], "register_seconds"),
     ],
 )
 def test_a_bad_table_is_refused_with_where_it_is(
@@ -169,3 +171,11 @@ def test_the_jitter_buffer_never_plays_a_packet_twice_nor_out_of_order(
         if pop and (payload := buffer.pop()) is not None:
             played.append(int.from_bytes(payload, "big"))
     assert len(played) == len(set(played))
+
+
+def test_a_tls_trunk_defaults_to_port_5061_and_needs_a_readable_ca_file() -> None:
+    routing = routing_from_tables([{"host": "sip.example", "transport": "tls"}], [])
+    trunk = routing.trunks["sip.example"]
+    assert (trunk.port, trunk.secure) == (5061, True)
+    with pytest.raises(TrunkConfigError, match="ca_file"):
+        routing_from_tables([{"host": "h", "transport": "tls", "ca_file": "/nonexistent.pem"}], [])

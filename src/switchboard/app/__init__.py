@@ -12,12 +12,15 @@ registers its stop on one exit stack, so a failed build stops what did start, an
       ├─ SigningKeyRing ─▶ TokenCodec ─▶ IdentityService             identity/
       ├─ SqlRoomStore ─▶ RoomsService (+ Repeatability, paging)      rooms/
       ├─ NumbersService: inventory, searches, reservations, LROs    numbers/    .numbers
+      ├─ SipRoutingService: trunks and routes (+ the file's)        siprouting/ .sip
       ├─ EventsComponent: outbox, EventDispatcher, admin services   events/     .events
       ├─ TurnRelay (─▶ CoturnSupervisor with --turn) ─▶ RelayService traversal/  .turn
       ├─ SmsComponent: carriers (simulator, SMPP), queue, senders   sms/, gateways/smpp/ .sms
       ├─ ChatService, ChatHub, ChatRealtime                         chat/       .chat
       ├─ CallingComponent: signaling, group calls, the SFU           calling/, media/ .calling
       │                                                                          .media
+      ├─ push: providers, PushService, PushDispatcher; rings offline   push/  app/push.py  .push
+      │    callees (CallPushRinger), chat users (ChatPushes)
       ├─ upkeep tasks (key reloads, retention, event-loop lag)      core/tasks.py
       ├─ every domain's metrics collector (app/observability.py)    http/metrics.py
       └─ ASGI app: RequestContext (+ metrics) ─▶ DispatchRouter(routes)  http/
@@ -50,7 +53,10 @@ from switchboard.app.parts import (
     signing_key_ring,
     sms_carrier_factory,
 )
+from switchboard.app.push import PushParts, start_push
+from switchboard.app.push_ringer import CallPushRinger, ChatPushes, ChatPushLimiter
 from switchboard.app.recording import start_recording
+from switchboard.app.siprouting import start_sip_routing
 from switchboard.automation.component import AutomationComponent
 from switchboard.bus.base import Bus, Subscription
 from switchboard.calling.component import CallingComponent
@@ -92,9 +98,11 @@ from switchboard.identity.tokens import TokenCodec
 from switchboard.numbers.routes import numbers_routes
 from switchboard.numbers.service import configured_inventory
 from switchboard.numbers.sql_stores import sql_numbers_service
+from switchboard.push.routes import push_routes
 from switchboard.rooms.routes import rooms_routes
 from switchboard.rooms.service import RoomsService
 from switchboard.rooms.store import SqlRoomStore
+from switchboard.siprouting.routes import sip_routing_routes
 from switchboard.sms.component import SmsComponent
 from switchboard.sms.eventgrid import SmsEventRenderer, event_casing
 from switchboard.sms.simstore_sql import SqlSimulatorStore
@@ -161,6 +169,7 @@ class Node:
         automation: AutomationComponent,
         events: EventsComponent,
         sms: SmsComponent,
+        push: PushParts,
         repeatability: Repeatability,
         clock: Clock,
         asgi: ASGIApp,
@@ -182,6 +191,7 @@ class Node:
         self.calling = calling
         self.events = events
         self.sms = sms
+        self.push = push
         self.repeatability = repeatability
         self.asgi = asgi
         self._stack = stack
@@ -285,6 +295,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
 
     numbers = sql_numbers_service(database, clock)
     await numbers.start(configured_inventory(config.numbers))
+    sip_routing = await start_sip_routing(config.sip, database, bus)  # the file's trunks
 
     # Before the TURN relay: a bad [[events.subscriptions]] entry fails here, with nothing
     # (no coturn process) started for nothing.
@@ -370,7 +381,38 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         node_id=parts.router.node_id,
         registry=metrics.registry,
         would_deliver=events.would_deliver,
+        sip_routing=sip_routing,
     )
+
+    push = await start_push(
+        stack,
+        config,
+        database=database,
+        bus=bus,
+        identity=identity,
+        clock=clock,
+        registry=metrics.registry,
+    )
+    if push.providers:  # else calls to a user with no device end at once, as before
+        ringer = CallPushRinger(
+            push.service,
+            calling.two_party,
+            clock=clock,
+            ring_seconds=config.calling.ring_timeout_seconds,
+            presence_seconds=calling.settings.presence_seconds,
+        )
+        await ringer.start()
+        stack.push_async_callback(ringer.stop)
+        chat_pushes = ChatPushes(
+            push.service,
+            chat_hub,
+            ChatPushLimiter(
+                config.push.chat_thread_interval_seconds, config.push.chat_per_user_per_minute
+            ),
+            clock=clock,
+        )
+        await chat_pushes.start()
+        stack.push_async_callback(chat_pushes.stop)
 
     recording = await start_recording(
         stack,
@@ -400,9 +442,11 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
             Mount("/sdk", BrowserModules(), name="sdk"),
             *rooms_routes(rooms, authenticator, repeatability, paging),
             *numbers_routes(numbers, authenticator),
+            *sip_routing_routes(sip_routing, authenticator),
             *sms.routes(authenticator),
             *traversal_routes(relay, authenticator),
             *events.routes(authenticator, paging),
+            *push_routes(push.service, authenticator, vapid_public_key=push.vapid_public_key),
         ],
         redirect_slashes=False,
         default=_not_found,
@@ -424,6 +468,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         automation=automation.component,
         events=events,
         sms=sms,
+        push=push,
         repeatability=repeatability,
         clock=clock,
         # Request id, errors and metrics in one layer (http/context.py says why); CORS

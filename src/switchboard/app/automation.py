@@ -53,6 +53,7 @@ from switchboard.media.endpoint.hold_music import hold_music
 from switchboard.media.endpoint.renderer import SourceRenderer
 from switchboard.media.endpoint.ticker import EndpointTicker
 from switchboard.media.node import MediaNode
+from switchboard.siprouting.service import SipRoutingService
 from switchboard.storage.database import Database
 from switchboard.storage.secrets import INCOMING_CALL_SECRET, SqlSecretStore
 
@@ -90,6 +91,7 @@ async def start_automation(
     node_id: str,
     registry: CollectorRegistry,
     would_deliver: WouldDeliver | None = None,
+    sip_routing: SipRoutingService | None = None,
 ) -> Automation:
     """Started Call Automation; every part's stop is on ``stack`` (reverse order)."""
     callbacks = await AutomationCallbacks.start(
@@ -120,6 +122,8 @@ async def start_automation(
         ticker=ticker,
         would_deliver=would_deliver,
         sip=config.sip,
+        sip_routing=sip_routing,
+        bus=bus,
     )
     plane = ServerCallPlane(
         server_calls,

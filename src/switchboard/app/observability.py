@@ -12,6 +12,7 @@
       + MediaNodeMetrics       media/metrics.py      SFU packets, bytes, loss, calls
       + TurnMetrics            traversal/metrics.py  credentials issued, TURN available
       + SipTrunkMetrics        gateways/sip/         each trunk up/down and its active calls
+                                                     (of the carrier running when scraped)
 
 Domains know nothing of HTTP: each collector reads counters its domain keeps anyway, only
 when scraped (docs/observability.md lists every series).
@@ -25,12 +26,12 @@ from dataclasses import dataclass
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from switchboard.app.siprouting import SipTrunking
 from switchboard.calling.component import CallingComponent
 from switchboard.chat.hub import ChatHub
 from switchboard.chat.metrics import ChatMetrics
 from switchboard.chat.service import ChatService
 from switchboard.core.clock import Clock
-from switchboard.gateways.sip.carrier import SipCarrier
 from switchboard.gateways.sip.metrics import SipTrunkMetrics
 from switchboard.http.loop_lag import LoopLagMonitor
 from switchboard.http.metrics import Metrics
@@ -65,7 +66,7 @@ class Observed:
     calling: CallingComponent
     media: MediaNode
     relay: RelayService
-    sip: SipCarrier | None
+    sip: SipTrunking | None
     clock: Clock
 
 
@@ -90,5 +91,17 @@ def register_metrics(metrics: Metrics, parts: Observed) -> LoopLagMonitor:
     if isinstance(parts.media, LocalMediaNode):
         metrics.add(MediaNodeMetrics(parts.media))
     metrics.add(TurnMetrics(parts.relay))
-    metrics.add(SipTrunkMetrics(parts.sip))
+    metrics.add(_LiveSipTrunkMetrics(parts.sip))
     return lag
+
+
+class _LiveSipTrunkMetrics(Collector):
+    """SipTrunkMetrics over the carrier the node has when scraped (the SIP gateway starts
+    when the routing table first has a trunk, possibly after the node did)."""
+
+    def __init__(self, trunking: SipTrunking | None) -> None:
+        self._trunking = trunking
+
+    def collect(self) -> Iterator[Metric]:
+        carrier = self._trunking.carrier if self._trunking is not None else None
+        yield from SipTrunkMetrics(carrier).collect()

@@ -1,14 +1,15 @@
 """The composition root's voice part: phone calls through the simulator carrier's phones.
 
-    PendingCalls (calling/pstn: calls to our numbers; offered through automation's
-        IncomingCallOffers, bound once the automation component runs)
-    ─▶ VoiceSimulator (gateways/voicesim: virtual phones; its InboundCallHandler is the
-        PendingCalls; espeak-ng for what the phones say; ticked by the node's EndpointTicker)
-    ─▶ PhoneDialer (calling/pstn: server calls dial numbers through the simulator)
-    ─▶ OfferedCalls (calling/twoparty: 1:1 calls to a user an IncomingCall subscription asks
-        for, offered through the same IncomingCallOffers, which asks the events component)
+PendingCalls (calling/pstn: calls to our numbers; offered through automation's
+    IncomingCallOffers, bound once the automation component runs)
+─▶ VoiceSimulator (gateways/voicesim: virtual phones; its InboundCallHandler is the
+    PendingCalls; espeak-ng for what the phones say; ticked by the node's EndpointTicker)
+─▶ PhoneDialer (calling/pstn: server calls dial numbers through the simulator)
+─▶ OfferedCalls (calling/twoparty: 1:1 calls to a user an IncomingCall subscription asks
+    for, offered through the same IncomingCallOffers, which asks the events component)
 
-A SIP trunk carrier would replace VoiceSimulator here (one VoiceCarrier per deployment).
+─▶ SipTrunking (app/siprouting.py: the SIP gateway over the stored routing table): a number
+    some route takes goes to the trunks, any other to the simulator (CarrierByRoute)
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from dataclasses import dataclass
 
 from starlette.routing import BaseRoute
 
+from switchboard.app.siprouting import SipTrunking
 from switchboard.automation.adapters import OwnedNumbers
 from switchboard.automation.incoming_sink import IncomingCallOffers, WouldDeliver
+from switchboard.bus.base import Bus
 from switchboard.calling.pstn.dialing import PhoneDialer
 from switchboard.calling.pstn.pending import PendingCalls
 from switchboard.calling.pstn.ports import PhoneCall, PhoneCallListener, VoiceCarrier
@@ -27,7 +30,6 @@ from switchboard.calling.server.calls import ServerCalls
 from switchboard.calling.service import CallingService
 from switchboard.calling.twoparty.offered import OfferedCalls
 from switchboard.core.sections import SipConfig
-from switchboard.gateways.sip import SipCarrier, routing_from_tables
 from switchboard.gateways.voicesim.network import VoiceSimulator
 from switchboard.gateways.voicesim.routes import voice_simulator_routes
 from switchboard.http.auth import Authenticator
@@ -36,6 +38,7 @@ from switchboard.media.audio.tts import EspeakTextToSpeech
 from switchboard.media.endpoint.ticker import EndpointTicker
 from switchboard.media.local_leg import LocalLeg
 from switchboard.media.node import MediaNode
+from switchboard.siprouting.service import SipRoutingService
 
 
 class NumbersTakingCalls:
@@ -53,7 +56,7 @@ class CarrierByRoute:
     """One VoiceCarrier over two: a number a SIP route takes goes to the trunks, any other
     to the simulator's phones."""
 
-    def __init__(self, sip: SipCarrier, simulator: VoiceSimulator) -> None:
+    def __init__(self, sip: SipTrunking, simulator: VoiceSimulator) -> None:
         self._sip = sip
         self._simulator = simulator
 
@@ -70,7 +73,7 @@ class Voice:
     simulator: VoiceSimulator
     offers: IncomingCallOffers
     user_calls: OfferedCalls
-    sip: SipCarrier | None = None
+    sip: SipTrunking | None = None
 
     def routes(self, authenticator: Authenticator) -> list[BaseRoute]:
         return voice_simulator_routes(self.simulator, authenticator)
@@ -86,6 +89,8 @@ async def start_voice(
     ticker: EndpointTicker,
     would_deliver: WouldDeliver | None = None,
     sip: SipConfig | None = None,
+    sip_routing: SipRoutingService | None = None,
+    bus: Bus | None = None,
 ) -> Voice:
     offers = IncomingCallOffers(would_deliver)
     pending = PendingCalls(
@@ -98,14 +103,11 @@ async def start_voice(
     ticker.add(simulator)
     stack.callback(ticker.remove, simulator)
     carrier: VoiceCarrier = simulator
-    trunks: SipCarrier | None = None
-    if sip is not None and sip.trunks:
-        routing = routing_from_tables(sip.trunks, sip.routes)  # TrunkConfigError: no start
-        trunks = SipCarrier(routing, pending, host=sip.host, port=sip.port)
+    trunks: SipTrunking | None = None
+    if sip is not None and sip_routing is not None and bus is not None:
+        trunks = SipTrunking(sip_routing, bus, pending, ticker, sip)
         await trunks.start()
         stack.push_async_callback(trunks.stop)
-        ticker.add(trunks)
-        stack.callback(ticker.remove, trunks)
         carrier = CarrierByRoute(trunks, simulator)
     dialer = PhoneDialer(calling.server_calls, media, carrier)
     await dialer.start()

@@ -28,7 +28,7 @@ from switchboard.calling.models import Deliver, DeviceAddress, EndReason
 from switchboard.calling.routing.messages import Command, ForOwner, Invite, Lost, Present
 from switchboard.calling.routing.router import CallRouter
 from switchboard.calling.server.host import ServerCallHost
-from switchboard.calling.signaling.frames import Ack, ServerFrame, nack
+from switchboard.calling.signaling.frames import Ack, ServerFrame, ack, nack
 from switchboard.calling.signaling.hub import DeviceConnection, DeviceHub, LocalDevice
 from switchboard.calling.signaling.registration import DeviceRegistry, IceServers
 from switchboard.calling.signaling.requests import (
@@ -37,6 +37,7 @@ from switchboard.calling.signaling.requests import (
     ClientFrame,
     JoinGroupCall,
     JoinRoom,
+    PushReceived,
     StartCall,
     UnknownRequest,
 )
@@ -182,6 +183,12 @@ class CallingService:
                 self.two_party.start_call(device, request)
             elif isinstance(request, JoinGroupCall | JoinRoom):
                 self.conferences.join(device, request)
+            elif isinstance(request, PushReceived):
+                if not request.call_id or not request.owner:
+                    raise InvalidSignalError("pushReceived needs the push's callId and owner.")
+                present = self.two_party.push_received(device, request.call_id, request.owner)
+                self._router.deliver(Deliver(device.address, ack(request.id)))
+                self._router.to_owner(request.owner, present)
             elif isinstance(request, CallRequests):
                 call_id = request.call_id or ""
                 owner = device.calls.get(call_id)

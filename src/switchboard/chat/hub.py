@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
@@ -63,6 +64,9 @@ class ChatHub:
         self._tasks = TaskScope("chat hub")
         self._gap_task: asyncio.Task[None] | None = None
         self._decoder = msgspec.json.Decoder(BusEvent)
+        # Told every event in stream order, connected recipients or not (push/, through
+        # app/push.py: users with no connection); each must not block.
+        self.observers: list[Callable[[ChatEvent], None]] = []
 
     @property
     def next_seq(self) -> int:
@@ -88,6 +92,10 @@ class ChatHub:
     def connections(self) -> int:
         """Receivers attached here now (live real-time connections), for metrics."""
         return sum(len(receivers) for receivers in self._receivers.values())
+
+    def connected(self, user_id: str) -> bool:
+        """The user has a real-time connection on this node."""
+        return user_id in self._receivers
 
     def attach(self, receiver: EventReceiver) -> None:
         self._receivers[receiver.user_id].add(receiver)
@@ -155,6 +163,11 @@ class ChatHub:
             self._drain()
 
     def _deliver(self, event: ChatEvent) -> None:
+        for observer in self.observers:
+            try:
+                observer(event)
+            except Exception:  # an observer's bug must not stop delivery
+                log.exception("chat event observer failed")
         if not any(user_id in self._receivers for user_id in event.recipients):
             return
         event = replace(event, frame_head=frame_head(event))

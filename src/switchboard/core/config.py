@@ -38,6 +38,7 @@ from switchboard.core.sections import (
     Mode,
     NodeConfig,
     NumbersConfig,
+    PushConfig,
     RecordingConfig,
     ServerConfig,
     SipConfig,
@@ -146,6 +147,7 @@ class Settings:
     routes: tuple[Mapping[str, Any], ...] = ()
     sip_host: str = "127.0.0.1"  # the SIP socket (UDP) and RTP ports bind here
     sip_port: int = 5060
+    sip_tls_port: int = 0  # SIP over TLS (trunks calling in) with the node's certificate; 0: off
     # SMS (sms/, docs/sms.md)
     sms_rate_per_number_per_minute: float = 200.0  # over it, messages wait in the queue
     sms_rate_burst: int = 10  # messages a number may send at once before the rate applies
@@ -169,6 +171,26 @@ class Settings:
     recording_s3_region: str = "us-east-1"
     recording_s3_access_key: str | None = None
     recording_s3_secret_key: str | None = None
+    # Push notifications (push/, docs/push.md): a provider is on when its credentials are set
+    push_vapid_private_key_file: str | None = None  # Web Push: P-256 key (PEM)
+    push_vapid_subject: str = "mailto:admin@localhost"
+    push_fcm_service_account_file: str | None = None  # FCM: service account JSON
+    push_fcm_base_url: str = "https://fcm.googleapis.com"
+    push_apns_key_file: str | None = None  # APNs: .p8 key (ES256)
+    push_apns_key_id: str | None = None
+    push_apns_team_id: str | None = None
+    push_apns_topic: str | None = None  # the app's bundle id
+    push_apns_base_url: str = "https://api.push.apple.com"
+    push_wns_client_id: str | None = None  # WNS: package SID
+    push_wns_client_secret_file: str | None = None
+    push_wns_token_url: str = "https://login.live.com/accesstoken.srf"
+    push_allowed_endpoints: str | None = None  # production: private hosts/CIDRs allowed
+    push_registration_ttl_hours: float = 30 * 24.0  # a registration not refreshed expires
+    push_chat_thread_interval_seconds: float = 10.0  # one chat push per thread and user
+    push_chat_per_user_per_minute: int = 30
+    push_poll_seconds: float = 2.0
+    push_lease_seconds: float = 30.0
+    push_max_backoff_seconds: float = 30.0
 
     @property
     def sqlite_path(self) -> Path:
@@ -351,6 +373,7 @@ _PREFIXES: dict[type[Any], str] = {
     AutomationConfig: "automation_",
     RecordingConfig: "recording_",
     SipConfig: "sip_",
+    PushConfig: "push_",
 }
 
 
@@ -385,4 +408,5 @@ def node_config(settings: Settings) -> NodeConfig:
         automation=sections[AutomationConfig],
         recording=sections[RecordingConfig],
         sip=sections[SipConfig],
+        push=sections[PushConfig],
     )

@@ -62,6 +62,7 @@ class SwitchboardError(Exception):
         target: str | None = None,
         code: str | None = None,
         details: tuple[SwitchboardError, ...] = (),
+        inner: SwitchboardError | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -69,6 +70,8 @@ class SwitchboardError(Exception):
         self.error_code = code or self.code
         # ACS's nested ``details`` (Rooms names the bad field there, not at the top).
         self.details = details
+        # ACS's ``innererror`` (SIP routing names the broken rule there).
+        self.inner = inner
 
 
 class BadRequestError(SwitchboardError):

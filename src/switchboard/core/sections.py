@@ -5,7 +5,7 @@
     NodeConfig.server ─▶ the HTTP server, TLS · .storage ─▶ Database · .bus ─▶ MemoryBus/RedisBus
     .auth ─▶ access keys, HMAC, signing keys · .chat ─▶ chat/ · .calling ─▶ calling/
     .media ─▶ the SFU · .turn ─▶ traversal/ · .events ─▶ events/ · .numbers ─▶ numbers/
-    .sms ─▶ sms/ · .automation ─▶ automation/ (callbacks)
+    .sms ─▶ sms/ · .automation ─▶ automation/ (callbacks) · .push ─▶ push/
 
 Only the composition root (app.py) and the CLI see the whole ``NodeConfig``; a domain gets its
 own section and, where it must tell clients where the node is, the ``ServerConfig``.
@@ -204,6 +204,8 @@ class SipConfig:
 
     host: str = "127.0.0.1"
     port: int = 5060
+    tls_port: int = 0  # SIP over TLS with the node's certificate (data_dir/tls); 0: none
+    data_dir: Path = Path(".switchboard")
     trunks: tuple[Mapping[str, Any], ...] = ()
     routes: tuple[Mapping[str, Any], ...] = ()
 
@@ -247,6 +249,47 @@ class RecordingConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class PushConfig:
+    """Push notifications (docs/push.md): each provider is on when its credentials are set.
+
+    Credentials are paths to key files, read and checked when the node starts; their contents
+    are never logged."""
+
+    vapid_private_key_file: str | None = None  # Web Push: a P-256 key (PEM)
+    vapid_subject: str = "mailto:admin@localhost"  # Web Push: who runs this server
+    fcm_service_account_file: str | None = None  # FCM: the service account JSON
+    fcm_base_url: str = "https://fcm.googleapis.com"
+    apns_key_file: str | None = None  # APNs: the .p8 key (ES256)
+    apns_key_id: str | None = None
+    apns_team_id: str | None = None
+    apns_topic: str | None = None  # the app's bundle id (VoIP pushes go to <topic>.voip)
+    apns_base_url: str = "https://api.push.apple.com"
+    wns_client_id: str | None = None  # WNS: the package SID
+    wns_client_secret_file: str | None = None
+    wns_token_url: str = "https://login.live.com/accesstoken.srf"
+    allowed_endpoints: str | None = (
+        None  # production: private hosts/IPs/CIDRs Web Push/WNS may reach
+    )
+    registration_ttl_hours: float = 30 * 24.0  # a registration not refreshed expires
+    chat_thread_interval_seconds: float = 10.0  # at most one chat push per thread and user
+    chat_per_user_per_minute: int = 30  # chat pushes to one user
+    poll_seconds: float = 2.0  # look for due pushes this often without a wake-up
+    lease_seconds: float = 30.0  # a node that dies holding pushes leaves them due after this
+    max_backoff_seconds: float = 30.0  # a provider back after an outage is used this soon
+
+    @property
+    def enabled(self) -> bool:
+        return any(
+            (
+                self.vapid_private_key_file,
+                self.fcm_service_account_file,
+                self.apns_key_file,
+                self.wns_client_id,
+            )
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class NodeConfig:
     server: ServerConfig
     storage: StorageConfig
@@ -262,3 +305,4 @@ class NodeConfig:
     automation: AutomationConfig = AutomationConfig()
     recording: RecordingConfig = RecordingConfig()
     sip: SipConfig = SipConfig()
+    push: PushConfig = PushConfig()

@@ -20,6 +20,7 @@ catch what they can survive themselves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine, Generator
 from typing import Any, TypeVar
@@ -129,6 +130,15 @@ async def first_completed(*coros: Coroutine[Any, Any, Any]) -> None:
             raise error
         finally:
             del error, first, tasks, done
+
+
+async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
+    """Cancel an owned task (None: nothing to do) and wait until it has finished."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def start_eagerly(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:

@@ -152,3 +152,9 @@ CALL_AUTOMATION_VERSIONS = ApiVersions(
         "2026-03-12",
     ],
 )
+
+# SIP routing (azure-communication-phonenumbers' SipRoutingClient, Python 1.4 and npm 1.5 send
+# 2023-03-01): the trunks-and-routes document is the same in each of these.
+SIP_ROUTING_VERSIONS = ApiVersions(
+    "SIP Routing", ["2021-05-01-preview", "2021-05-01", "2022-09-01-preview", "2023-03-01"]
+)

@@ -24,6 +24,8 @@ def _error_json(exc: SwitchboardError) -> dict[str, object]:
         error["target"] = exc.target
     if exc.details:
         error["details"] = [_error_json(detail) for detail in exc.details]
+    if exc.inner is not None:
+        error["innererror"] = _error_json(exc.inner)
     return error
 
 

@@ -9,12 +9,15 @@ memory BIOs; ``receive`` takes a datagram and returns the datagrams to send.
         ─▶ state CONNECTED: verify the peer fingerprint, export 60 bytes
            (client key | server key | client salt | server salt) ─▶ SrtpKeys for UdpTransport
 
-Media never passes through here: once keyed, SRTP goes straight to ``SrtpContext``.
+Media never passes through here: once keyed, SRTP goes straight to ``SrtpContext``. Once
+connected, application data records (SCTP for data channels, media/sctp.py) are decrypted to
+``on_application_data`` and ``send`` encrypts the other way.
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -81,6 +84,7 @@ class DtlsServer:
         self.state = DtlsState.CONNECTING
         self.keys: DtlsKeys | None = None
         self.peer_fingerprint: str | None = None
+        self.on_application_data: Callable[[bytes], None] | None = None
 
     def receive(self, data: bytes) -> list[bytes]:
         """One DTLS datagram from the participant; the datagrams to answer with."""
@@ -128,15 +132,28 @@ class DtlsServer:
         self.keys = DtlsKeys(server_key + server_salt, client_key + client_salt, srtp_profile)
         self.state = DtlsState.CONNECTED
 
+    def send(self, data: bytes) -> list[bytes]:
+        """Application data (one SCTP packet) as the datagrams to send; none if not connected."""
+        if self.state is not DtlsState.CONNECTED:
+            return []
+        try:
+            self._ssl.send(data)
+        except SSL.Error:
+            return []
+        return self._outgoing()
+
     def _read_application_data(self, data: bytes) -> None:
-        # No SCTP here: read (and drop) whatever arrives so alerts are processed.
+        # Read even with no one listening, so that alerts (close_notify) are processed.
         self._ssl.bio_write(data)
         try:
-            self._ssl.recv(1500)
+            record = self._ssl.recv(2048)
         except SSL.ZeroReturnError:
             self.state = DtlsState.CLOSED
+            return
         except SSL.Error:
-            pass
+            return
+        if record and self.on_application_data is not None:
+            self.on_application_data(record)
 
     def _outgoing(self) -> list[bytes]:
         out: list[bytes] = []

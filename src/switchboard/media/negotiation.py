@@ -15,6 +15,8 @@ is refused (``GlareError``, the client retries after answering), and the server 
 offers while waiting for an answer (it offers the accumulated changes right after).
 Only the ssrc-audio-level header extension is negotiated: forwarded packets keep the
 publisher's extensions, and a mid or transport-cc extension would lie to the subscriber.
+A data-channel m-line (``UDP/DTLS/SCTP webrtc-datachannel``) is accepted on the same BUNDLE
+transport: the node terminates SCTP there (media/sctp.py, docs/media.md).
 Audio m-lines carry ``telephone-event/48000`` (RFC 4733) next to Opus when the participant
 offered it (Chromium does; a browser's RTCDTMFSender needs it, at Opus's clock rate).
 """
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from switchboard.media.codecs import VideoCodec
+from switchboard.media.data_frames import MAX_MESSAGE_BYTES, SCTP_PORT
 from switchboard.media.sdp import (
     AUDIO_LEVEL_URI,
     Codec,
@@ -45,6 +48,8 @@ EVENT_FMTP = "0-15"  # DTMF digits, * # and A-D
 EVENT_CLOCK_RATE = 48_000  # Opus's: the events share the audio stream's RTP clock
 H264_FMTP = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
 PROTOCOL = "UDP/TLS/RTP/SAVPF"
+SCTP_PROTOCOL = "UDP/DTLS/SCTP"
+SCTP_FORMAT = "webrtc-datachannel"
 
 
 class GlareError(Exception):
@@ -184,7 +189,9 @@ class Negotiation:
             if section.mid is None:
                 raise SdpError("every m-line needs a mid (Unified Plan)")
             line = by_mid.get(section.mid) or self._client_line(section)
-            if line.from_client and not line.rejected:
+            if line.kind == "application" and not line.rejected:
+                line.direction = Direction.SENDRECV
+            elif line.from_client and not line.rejected:
                 line.client_direction = section.direction
                 line.client_wants_send = section.direction.sends
                 line.client_ssrc = section.primary_ssrc()
@@ -209,7 +216,7 @@ class Negotiation:
         changed = False
         wanted = {s.ssrc: s for s in streams}
         for line in self._lines:
-            if line.rejected:
+            if line.rejected or line.kind == "application":
                 continue
             if line.from_client:
                 direction = self._client_line_direction(line, may_publish)
@@ -257,6 +264,7 @@ class Negotiation:
             if (
                 not line.from_client
                 or line.rejected
+                or line.kind == "application"
                 or not line.direction.receives
                 or not line.client_direction.sends
                 or line.client_ssrc is None
@@ -296,7 +304,7 @@ class Negotiation:
                 raise SdpError("the offer has no ICE credentials")
             if section.fingerprint is None or section.fingerprint[0] != "sha-256":
                 raise SdpError("the offer has no sha-256 DTLS fingerprint")
-            if not section.rtcp_mux:
+            if not section.rtcp_mux and section.kind != "application":
                 raise SdpError("rtcp-mux is required")
             self.remote_ufrag = section.ice_ufrag
             self.remote_fingerprint = section.fingerprint[1]
@@ -312,6 +320,13 @@ class Negotiation:
             codec = section.codec("VP8") or next(
                 (c for c in section.codecs if _encoding(c) == "H264"), None
             )
+        elif (
+            section.kind == "application"
+            and not section.rejected
+            and section.protocol.endswith(SCTP_PROTOCOL)
+            and SCTP_FORMAT in section.formats
+        ):
+            return _Line(mid, section.kind, True, [], protocol=SCTP_PROTOCOL)
         if codec is None:
             return _Line(
                 mid,
@@ -392,6 +407,15 @@ class Negotiation:
                 "c=IN IP4 0.0.0.0",
                 f"a=mid:{line.mid}",
             ]
+        if line.kind == "application":
+            out = [
+                f"m=application {t.port} {SCTP_PROTOCOL} {SCTP_FORMAT}",
+                f"c=IN IP4 {t.host}",
+                f"a=mid:{line.mid}",
+                f"a=sctp-port:{SCTP_PORT}",
+                f"a=max-message-size:{MAX_MESSAGE_BYTES + 512}",
+            ]
+            return out + self._transport_lines(setup)
         pts = " ".join(str(c.payload_type) for c in line.codecs)
         out = [
             f"m={line.kind} {t.port} {PROTOCOL} {pts}",
@@ -416,7 +440,11 @@ class Negotiation:
                 f"a=ssrc:{line.ssrc} cname:{stream}",
                 f"a=ssrc:{line.ssrc} msid:{stream} {track}",
             ]
-        out += [
+        return out + self._transport_lines(setup)
+
+    def _transport_lines(self, setup: str) -> list[str]:
+        t = self.transport
+        return [
             f"a=ice-ufrag:{t.ufrag}",
             f"a=ice-pwd:{t.pwd}",
             f"a=fingerprint:sha-256 {t.fingerprint}",
@@ -424,4 +452,3 @@ class Negotiation:
             f"a=candidate:1 1 udp 2130706431 {t.host} {t.port} typ host",
             "a=end-of-candidates",
         ]
-        return out

@@ -14,6 +14,9 @@ A local participant (``add_local_participant``) has no transport: it is a ``Loca
 in this process, publishing and listening through the call's forwarder directly (the app's
 media endpoint, later phone legs).
 
+Data channels: each participant's DTLS also carries SCTP (``DataRouter``, media/sctp.py);
+``set_data_route`` opens a sender's channel (signaling checked its role).
+
 The node owns one background task (``start``/``stop``) that ticks every call's forwarder and
 hands the forwarder's events to ``on_event``.
 """
@@ -30,6 +33,7 @@ from typing import Protocol
 from switchboard.core.errors import ConflictError, NotFoundError
 from switchboard.core.tasks import TaskScope
 from switchboard.media.codecs import VideoCodec
+from switchboard.media.data_router import DataRoute, DataRouter
 from switchboard.media.dtls import DtlsCertificate
 from switchboard.media.forwarder import Forwarder, ForwarderEvent, OutgoingStream
 from switchboard.media.handshake import PeerHandshake, PortRange
@@ -152,6 +156,10 @@ class MediaNode(Protocol):
 
     async def streams(self, call_id: str, participant_id: str) -> list[OutgoingStream]: ...
 
+    async def set_data_route(
+        self, call_id: str, participant_id: str, channel_id: int, route: DataRoute | None
+    ) -> None: ...
+
 
 class _Call:
     def __init__(self, call_id: str) -> None:
@@ -161,6 +169,7 @@ class _Call:
         self.peers: dict[str, PeerHandshake] = {}
         self.legs: dict[str, LocalLeg] = {}
         self.recorders: dict[str, RecordingLeg] = {}
+        self.data = DataRouter(call_id)
 
     def has(self, participant_id: str) -> bool:
         return (
@@ -229,6 +238,7 @@ class LocalMediaNode:
                 leg.close()
             for recorder in list(call.recorders.values()):
                 recorder.close()
+            await call.data.close()
 
     async def add_participant(
         self, call_id: str, participant_id: str, options: SubscriberOptions
@@ -245,6 +255,7 @@ class LocalMediaNode:
         peer = PeerHandshake(participant_id, transport, self.certificate)
         transport.on_handshake = peer.receive
         call.peers[participant_id] = peer
+        call.data.attach(peer)
         call.forwarder.add_participant(
             participant_id,
             transport,
@@ -318,6 +329,7 @@ class LocalMediaNode:
             return
         transport = call.transports.pop(participant_id, None)
         call.peers.pop(participant_id, None)
+        await call.data.detach(participant_id)
         if transport is not None:
             call.forwarder.remove_participant(participant_id, time.monotonic())
             self._close(transport)
@@ -369,6 +381,11 @@ class LocalMediaNode:
 
     async def streams(self, call_id: str, participant_id: str) -> list[OutgoingStream]:
         return self._member(call_id, participant_id).forwarder.streams(participant_id)
+
+    async def set_data_route(
+        self, call_id: str, participant_id: str, channel_id: int, route: DataRoute | None
+    ) -> None:
+        self._member(call_id, participant_id).data.set_route(participant_id, channel_id, route)
 
     def tick(self, now: float) -> None:
         for call in list(self.calls.values()):

@@ -133,12 +133,16 @@ export class Call extends Emitter {
       request: (type, fields) => port.request(type, { callId: this.id, ...fields }),
       /** @param {string} id */
       participant: (id) => this.remoteParticipants.find((p) => p._participantId === id),
+      links: () => this.#peer?.data ?? null,
+      isGroup: () => this.isConference,
+      peerId: () => this.remoteParticipants[0]?._participantId,
     };
     this.#features = {
       Lobby: new Lobby(features),
       DominantSpeakers: new DominantSpeakers(features),
       DataChannel: new DataChannel(features),
     };
+    this.#features.DataChannel._knows(() => this.remoteParticipants.map((p) => p._participantId));
   }
 
   /**
@@ -403,6 +407,7 @@ export class Call extends Emitter {
       send: (description) => this.#sendDescription(description),
       tracksChanged: () => this.#showRemoteVideo(),
     });
+    peer.data.onFrame = (frame) => this.#features.DataChannel._frame(frame);
     this.#peer = peer;
     return peer;
   }
@@ -502,7 +507,9 @@ export class Call extends Emitter {
         this.#features.Lobby._update(frame.lobby ?? []);
         break;
       case "dataChannelMessage":
-        this.#features.DataChannel._receive(String(frame.from), String(frame.data));
+        this.#features.DataChannel._receive(
+          String(frame.from), String(frame.data), frame.channelId, frame.sequenceNumber,
+        );
         break;
       case "callEnded":
         this._end(frame.reason ?? { code: 0, subCode: 0 });

@@ -1,6 +1,7 @@
 // Call features of group and Room calls, shaped like ACS's `call.feature(Features.X)`:
-// the lobby (Presenters admit or reject who waits), dominant speakers, and a data channel
-// (messages relayed by signaling, to everyone or to chosen participants).
+// the lobby (Presenters admit or reject who waits), dominant speakers, and ACS's data channel
+// (senders and receivers over WebRTC data channels: calling-datachannel.js; the older
+// `send`/`message` strings are relayed by signaling).
 //
 //   lobbyParticipantsUpdated ─▶ call.lobby.participants ─ admit(ps) / reject(ps) ─▶ admit/rejectLobby
 //   dominantSpeakersChanged  ─▶ call.dominantSpeakers.dominantSpeakers.speakersList
@@ -9,6 +10,7 @@
 import { Emitter } from "./ws-session.js";
 import { RemoteParticipant } from "./calling-participant.js";
 import { rawIdOf } from "./calling-events.js";
+import { DataChannels } from "./calling-datachannel.js";
 
 /**
  * @typedef {import("./calling-events.js").CommunicationUserIdentifier} CommunicationUserIdentifier
@@ -24,6 +26,10 @@ import { rawIdOf } from "./calling-events.js";
  * @property {(type: string, fields: Record<string, unknown>) => Promise<ServerFrame>} request
  *   A request about this call (its callId added).
  * @property {(participantId: string) => RemoteParticipant | undefined} participant
+ * @property {() => import("./calling-datachannel.js").DataLinks | null} links
+ *   The current peer connection's data channels.
+ * @property {() => boolean} isGroup  A group or Room call (through the media node)?
+ * @property {() => string | undefined} peerId  The other participant of a 1:1 call.
  */
 
 /** ACS's `Features` names, for `call.feature(Features.Lobby)` and friends. */
@@ -132,22 +138,50 @@ export class DominantSpeakers extends Emitter {
 }
 
 /**
- * Messages between participants (strings up to 16 KiB), relayed by the server in order per
- * sender. A small stand-in for ACS's DataChannel feature (senders and receivers by channel).
+ * ACS's DataChannel feature: `createDataChannelSender(options)` and, per remote sender and
+ * channel, a receiver (`dataChannelReceiverCreated`). Also the older string messages relayed
+ * by signaling: `send(data, {to})` and the `message` event.
  * @extends {Emitter<{ message: { data: string, participantId: string,
- *   from: RemoteParticipant | undefined } }>}
+ *   from: RemoteParticipant | undefined },
+ *   dataChannelReceiverCreated: import("./calling-datachannel.js").DataChannelReceiver }>}
  */
 export class DataChannel extends Emitter {
   #port;
+  #channels;
 
   /** @param {FeaturePort} port */
   constructor(port) {
     super();
     this.#port = port;
+    this.#channels = new DataChannels(
+      {
+        request: port.request,
+        links: port.links,
+        isGroup: port.isGroup,
+        peerId: port.peerId,
+        identifierOf: (id) => port.participant(id)?.identifier,
+        participantIdOf: (ref) => {
+          if (typeof ref === "string") return ref;
+          if (ref instanceof RemoteParticipant) return ref._participantId;
+          const raw = rawIdOf(/** @type {ParticipantIdentifier} */ (ref));
+          for (const id of this.#knownIds()) {
+            const p = port.participant(id);
+            if (p && rawIdOf(p.identifier) === raw) return id;
+          }
+          throw new Error(`${raw} is not in the call`);
+        },
+      },
+      (receiver) => this._emit("dataChannelReceiverCreated", receiver),
+    );
+  }
+
+  /** @param {import("./calling-datachannel.js").DataChannelSenderOptions} [options] */
+  createDataChannelSender(options) {
+    return this.#channels.createDataChannelSender(options);
   }
 
   /**
-   * To everyone else in the call, or only to `options.to`.
+   * A string to everyone else in the call, or only to `options.to` (signaling relay).
    * @param {string} data
    * @param {{ to?: (RemoteParticipant | string)[] }} [options]
    */
@@ -156,8 +190,26 @@ export class DataChannel extends Emitter {
     await this.#port.request("dataChannel", { data, participantIds: to });
   }
 
-  /** @internal @param {string} from @param {string} data */
-  _receive(from, data) {
+  /** @internal @param {import("./calling-datachannel.js").Frame} frame */
+  _frame(frame) {
+    this.#channels.frame(frame);
+  }
+
+  /** @internal @param {string} from @param {string} data
+   *  @param {number | undefined} channelId @param {number | undefined} sequenceNumber */
+  _receive(from, data, channelId, sequenceNumber) {
+    if (channelId !== undefined && channelId !== null) {
+      this.#channels.relayed(from, channelId, sequenceNumber ?? 0, data);
+      return;
+    }
     this._emit("message", { data, participantId: from, from: this.#port.participant(from) });
+  }
+
+  /** @type {() => string[]} */
+  #knownIds = () => [];
+
+  /** @internal @param {() => string[]} ids  The call's remote participantIds. */
+  _knows(ids) {
+    this.#knownIds = ids;
   }
 }

@@ -12,6 +12,7 @@
 // track behind it. Remote audio plays by itself, one <audio> per received track (as ACS).
 
 import { report } from "./ws-session.js";
+import { DataLinks } from "./calling-datachannel.js";
 
 /**
  * @typedef {{ mid: string, kind: "audio" | "video", participantId: string | null }} StreamOwner
@@ -49,6 +50,8 @@ export class CallPeer {
       hooks.candidate(event.candidate ? event.candidate.toJSON() : { candidate: "" });
     };
     this.pc.ontrack = (event) => this.#onTrack(event.track);
+    // Before the first offer, so that it carries the data m-line (calling-datachannel.js).
+    this.data = new DataLinks(this.pc);
   }
 
   /** Our description after setLocalDescription(). @returns {Description} */

@@ -69,11 +69,16 @@ export const SignalingCloseCode = Object.freeze({
  * @typedef {{ type: "rejectLobby", id?: string, callId?: string, participantIds?: string[] }}
  *   RejectLobbyRequest
  * @typedef {{ type: "dataChannel", id?: string, callId?: string, data?: string,
- *   participantIds?: string[] }} DataChannelRequest
+ *   participantIds?: string[], channelId?: number, sequenceNumber?: number }} DataChannelRequest
+ * @typedef {{ type: "dataChannelSender", id?: string, callId?: string, channelId?: number,
+ *   reliability?: "lossy" | "durable", priority?: "normal" | "high", bitrateInKbps?: number,
+ *   participantIds?: string[], closed?: boolean }} DataChannelSenderRequest
  * @typedef {{ type: "setVideoStreams", id?: string, callId?: string, maxVideo?: number }}
  *   SetVideoStreamsRequest
  * @typedef {{ type: "pong", id?: string }} PongRequest
  * @typedef {{ type: "unregister", id?: string }} UnregisterRequest
+ * @typedef {{ type: "pushReceived", id?: string, callId?: string, owner?: string }}
+ *   PushReceivedRequest  a device woken by a push asks to ring (docs/push.md)
  *
  * @typedef {{ type: "ack", id: string | null, ok: boolean,
  *   error?: { code: string, message: string }, deviceId?: string, userId?: string,
@@ -98,7 +103,8 @@ export const SignalingCloseCode = Object.freeze({
  *   DominantSpeakersChangedFrame
  * @typedef {{ type: "lobbyParticipantsUpdated", callId: string, lobby: FrameParticipant[] }}
  *   LobbyParticipantsUpdatedFrame
- * @typedef {{ type: "dataChannelMessage", callId: string, from: string, data: string }}
+ * @typedef {{ type: "dataChannelMessage", callId: string, from: string, data: string,
+ *   channelId?: number, sequenceNumber?: number }}
  *   DataChannelMessageFrame
  * @typedef {{ type: "callConverted", callId: string, serverCallId: string }}
  *   CallConvertedFrame

@@ -17,6 +17,7 @@ import { Emitter, report } from "./ws-session.js";
 import { Call } from "./calling-call.js";
 import { DataChannel, DominantSpeakers, Features, Lobby } from "./calling-features.js";
 import { RemoteParticipant } from "./calling-participant.js";
+import { DataChannelError, DataChannelReceiver, DataChannelSender } from "./calling-datachannel.js";
 import {
   DeviceManager,
   LocalVideoStream,
@@ -25,10 +26,14 @@ import {
   VideoStreamRendererView,
 } from "./calling-media.js";
 import { PROTOCOL, Signaling, SignalingCloseCode, SignalingError } from "./calling-signaling.js";
+import { registerPush, unregisterPush } from "./push.js";
 
 export {
   Call,
   DataChannel,
+  DataChannelError,
+  DataChannelReceiver,
+  DataChannelSender,
   DeviceManager,
   DominantSpeakers,
   Features,
@@ -54,6 +59,7 @@ export {
  * @typedef {import("./calling-signaling.js").Registration} Registration
  * @typedef {import("./calling-signaling.js").ServerFrame} ServerFrame
  * @typedef {import("./calling-signaling.js").WebSocketConstructor} WebSocketConstructor
+ * @typedef {import("./push.js").DeviceToken} DeviceToken
  *
  * @typedef {{ token: string } | string} AccessTokenLike
  * @typedef {{ getToken(options?: object): Promise<AccessTokenLike> | AccessTokenLike }}
@@ -124,6 +130,8 @@ export class CallAgent extends Emitter {
   #port;
   /** Leaves when the page goes away (see the constructor). */
   #onPageHide = () => this.#leaveNow("The page was closed.");
+  #endpoint;
+  #credential;
 
   /**
    * @internal Use CallClient.createCallAgent.
@@ -135,6 +143,8 @@ export class CallAgent extends Emitter {
   constructor(options, credential, devices, agentOptions) {
     super();
     this.displayName = agentOptions.displayName;
+    this.#endpoint = options.endpoint;
+    this.#credential = credential;
     this.#signaling = new Signaling({
       endpoint: options.endpoint,
       getToken: (refresh) => tokenOf(credential, refresh),
@@ -204,6 +214,47 @@ export class CallAgent extends Emitter {
     this.#addCall(call);
     call._join(locator, options).catch(report);
     return call;
+  }
+
+  /**
+   * Have this device pushed while its page is closed (ACS's registerPushNotification): the
+   * `PushSubscription` of the app's service worker, or `{ kind, token }` of a native wrapper.
+   * A call then rings this device's push target when it has no signaling connection.
+   * @param {DeviceToken} deviceToken
+   */
+  async registerPushNotification(deviceToken) {
+    await registerPush(this.#endpoint, await tokenOf(this.#credential, false) ?? "",
+      this.#deviceId(), deviceToken);
+  }
+
+  /** Stop pushing this device (ACS's unregisterPushNotification). */
+  async unregisterPushNotification() {
+    await unregisterPush(this.#endpoint, await tokenOf(this.#credential, false) ?? "",
+      this.#deviceId());
+  }
+
+  /**
+   * A push this app received (ACS's handlePushNotification): an incoming call still ringing
+   * rings here too (the `incomingCall` event); a cancel ends one ringing here.
+   * @param {{ type?: string, callId?: string, owner?: string }} payload
+   */
+  async handlePushNotification(payload) {
+    const callId = String(payload?.callId ?? "");
+    if (payload?.type === "incomingCall") {
+      if (this.#byId.has(callId)) return; // rang here already
+      await this.#signaling.request("pushReceived", { callId, owner: payload.owner });
+    } else if (payload?.type === "callCancelled") {
+      const call = this.#byId.get(callId);
+      if (call && call.state === "Ringing") {
+        call._end({ code: 487, subCode: 0, phrase: "The call was cancelled." });
+      }
+    }
+  }
+
+  #deviceId() {
+    const id = this.#signaling.deviceId;
+    if (id === null) throw new Error("the agent has no registered device yet");
+    return id;
   }
 
   /** Hang up every call, unregister this device and close the connection. */

@@ -31,11 +31,13 @@ from typing import Protocol, TypeVar
 
 from switchboard.calling.conference.admission import Admission, Lobby, WindowWatch, room_admission
 from switchboard.calling.conference.admission import Joiner as Joiner
+from switchboard.calling.conference.data_senders import require_data_sender, sender_route
 from switchboard.calling.conference.events import GroupCallEvents
 from switchboard.calling.conference.group import (
     ROOM_CLOSED,
     ROSTER_REMOVED,
     GroupCall,
+    HoldableLegSink,
     LegSink,
     Member,
     MemberState,
@@ -52,6 +54,7 @@ from switchboard.calling.signaling.requests import (
     CallRequests,
     CandidateRequest,
     DataChannel,
+    DataChannelSender,
     HangUp,
     Join,
     MediaState,
@@ -239,7 +242,14 @@ class Conference:
         elif isinstance(request, DataChannel):
             if request.data is None:
                 raise InvalidSignalError("A dataChannel request carries data (a string).")
-            self._out(self.group.data(member, request.participant_ids, request.data))
+            channel = None
+            if request.channel_id is not None:
+                require_data_sender(member)  # a Consumer's relayed message is refused too
+                channel = (request.channel_id, request.sequence_number or 0)
+            self._out(self.group.data(member, request.participant_ids, request.data, channel))
+        elif isinstance(request, DataChannelSender):
+            channel_id, route = sender_route(self.group, member, request)
+            await self.media.set_data_route(member, channel_id, route)
         elif isinstance(request, SetVideoStreams):
             await self.media.set_max_video(member, request.max_video or 0)
         else:
@@ -428,6 +438,8 @@ class Conference:
         await self.media.set_apart(member, kept_with)
         if member.on_hold != (kept_with is not None):
             member.on_hold = kept_with is not None
+            if isinstance(member.leg, HoldableLegSink):
+                member.leg.held(member.on_hold)
             if self.observer is not None:
                 self.observer.member_changed(member)
         return True

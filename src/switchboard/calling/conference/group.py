@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from switchboard.calling.errors import (
     CallNotAllowedError,
@@ -44,6 +44,7 @@ from switchboard.rooms.models import Permission
 
 ALL_PERMISSIONS = frozenset(Permission)
 MAX_DATA_BYTES = 16 * 1024
+MAX_RELAYED_DATA_BYTES = 44 * 1024  # base64 of an ACS data channel's 32 KB message
 DOMINANT_SPEAKERS = 4  # how many of the most recent speakers dominantSpeakersChanged lists
 
 LEFT = EndReason(0, 0, "Call ended successfully by local participant.")
@@ -58,6 +59,13 @@ class LegSink(Protocol):
     def left(self, reason: EndReason | None) -> None:
         """``reason``: what it is told (None: it left by itself, say nothing)."""
         ...
+
+
+@runtime_checkable
+class HoldableLegSink(LegSink, Protocol):
+    """A leg whose far end is told when the app holds it (a phone over SIP: re-INVITE)."""
+
+    def held(self, on_hold: bool) -> None: ...
 
 
 class MemberState(StrEnum):
@@ -257,12 +265,20 @@ class GroupCall:
         changed = DominantSpeakersChanged(list(self.speakers), call_id=self.call_id)
         return [d for m in self.connected() for d in self._to(m, changed)]
 
-    def data(self, sender: Member, to: list[str] | None, data: str) -> list[Deliver]:
-        """A data-channel message to everyone else, or to the listed participants."""
+    def data(
+        self,
+        sender: Member,
+        to: list[str] | None,
+        data: str,
+        channel: tuple[int, int] | None = None,
+    ) -> list[Deliver]:
+        """A data-channel message to everyone else, or to the listed participants;
+        ``channel`` (channel id, sequence number): an ACS data channel's, relayed."""
         if sender.state is not MemberState.CONNECTED:
             raise CallStateError("Only a connected participant can send messages.")
-        if len(data.encode()) > MAX_DATA_BYTES:
-            raise InvalidSignalError(f"A message is at most {MAX_DATA_BYTES} bytes.")
+        limit = MAX_DATA_BYTES if channel is None else MAX_RELAYED_DATA_BYTES
+        if len(data.encode()) > limit:
+            raise InvalidSignalError(f"A message is at most {limit} bytes.")
         if to is None:
             targets = [m for m in self.connected() if m is not sender]
         else:
@@ -271,7 +287,10 @@ class GroupCall:
                 raise InvalidSignalError(f"No participant {', '.join(unknown)} in the call.")
             targets = [self.members[i] for i in dict.fromkeys(to) if i != sender.id]
             targets = [m for m in targets if m.state is MemberState.CONNECTED]
-        message = DataChannelMessage(sender.id, data, call_id=self.call_id)
+        channel_id, sequence = channel or (None, None)
+        message = DataChannelMessage(
+            sender.id, data, channel_id=channel_id, sequence_number=sequence, call_id=self.call_id
+        )
         return [d for m in targets for d in self._to(m, message)]
 
     # ── helpers ──────────────────────────────────────────────────────────────────────

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from switchboard.calling.conference.group import Member
 from switchboard.calling.errors import CallStateError
 from switchboard.calling.signaling.protocol import StreamInfo
+from switchboard.media.data_router import DataRoute
 from switchboard.media.negotiation import (
     LocalTransport,
     Negotiation,
@@ -34,6 +35,7 @@ from switchboard.media.streams import MediaKind
 class _Peer:
     negotiation: Negotiation
     published: dict[int, PublishedTrack] = field(default_factory=dict)  # by SSRC
+    data_channels: set[int] = field(default_factory=set)  # its open data-channel routes
 
 
 class ConferenceMedia:
@@ -131,6 +133,10 @@ class ConferenceMedia:
             await self._node.publish(self.call_id, member.id, spec)
             if track.kind is MediaKind.AUDIO and member.muted:
                 await self._node.set_muted(self.call_id, member.id, MediaKind.AUDIO, True)
+        if peer.data_channels and not member.may_publish(MediaKind.AUDIO, False):
+            for channel_id in sorted(peer.data_channels):  # a role that may no longer send
+                await self._node.set_data_route(self.call_id, member.id, channel_id, None)
+            peer.data_channels.clear()
 
     async def offer_for(self, member: Member) -> str | None:
         """An offer of the streams the SFU now forwards to the member (None: nothing new)."""
@@ -149,6 +155,16 @@ class ConferenceMedia:
 
     async def set_apart(self, member: Member, kept_with: frozenset[str] | None) -> None:
         await self._node.set_apart(self.call_id, member.id, kept_with)
+
+    async def set_data_route(
+        self, member: Member, channel_id: int, route: DataRoute | None
+    ) -> None:
+        peer = self._peer(member)
+        await self._node.set_data_route(self.call_id, member.id, channel_id, route)
+        if route is None:
+            peer.data_channels.discard(channel_id)
+        else:
+            peer.data_channels.add(channel_id)
 
     async def set_max_video(self, member: Member, max_video: int) -> None:
         if member.id in self._peers:

@@ -1,6 +1,7 @@
 """PhoneDialer: a server call's invitation to a phone number, through the voice carrier.
 
 invite(call, number) ─▶ ServerCallHost.add_phone_invite ─▶ carrier.dial(caller id, number)
+    early_media (a 183 with SDP) ─▶ a LocalLeg outside the roster hears it in the call
     answered ─▶ join_leg: a member with no device; attach(member id) ─▶ a LocalLeg on the
         SFU ─▶ call.connect_media(leg) ─▶ InviteAccepted, ParticipantsChanged
     failed(reason) ─▶ InviteFailed (busy 486, declined 603, not in service 404, …)
@@ -21,7 +22,7 @@ from typing import Any
 from switchboard.calling import models as m
 from switchboard.calling.errors import CallStateError
 from switchboard.calling.models import EndReason
-from switchboard.calling.pstn.ports import PhoneCall, VoiceCarrier
+from switchboard.calling.pstn.ports import HoldablePhoneCall, PhoneCall, VoiceCarrier
 from switchboard.calling.server.calls import MediaLegs
 from switchboard.calling.server.host import ServerCallHost
 from switchboard.core.tasks import TaskScope
@@ -58,6 +59,7 @@ class PhoneLeg:
         self.leg: LocalLeg | None = None
         self.member_id: str | None = None
         self.timer: asyncio.TimerHandle | None = None
+        self.early: LocalLeg | None = None  # hears the phone's early media until it answers
         self._dialer = dialer
 
     @property
@@ -84,6 +86,23 @@ class PhoneLeg:
         self.state = DialState.JOINING
         self._stop_timer()
         self._dialer.spawn(self._join(), f"phone {self.number} joins {self.call_id}")
+
+    def early_media(self) -> None:
+        """The phone's ringback / announcement (a 183 with SDP) is heard in the call now:
+        a leg outside the roster (no participant, no event) until the answer replaces it."""
+        if self.state is DialState.DIALING and self.early is None:
+            self._dialer.spawn(self._early(), f"phone {self.number}: early media")
+
+    async def _early(self) -> None:
+        leg = await self._dialer.legs.add_local_participant(
+            self.call_id, f"early-{self.invitation_id}"
+        )
+        if self.state is not DialState.DIALING or self.early is not None:
+            leg.close()
+            return
+        self.early = leg
+        if self.phone is not None:
+            self.phone.connect_media(leg)
 
     def failed(self, reason: EndReason) -> None:
         if self.state is DialState.DIALING:
@@ -112,6 +131,10 @@ class PhoneLeg:
         self._over()
         if self.phone is not None:
             self.phone.hang_up()
+
+    def held(self, on_hold: bool) -> None:
+        if isinstance(self.phone, HoldablePhoneCall):
+            self.phone.set_held(on_hold)
 
     # ── MovableLeg (the app moves the phone to another call, calling/server/moves.py) ──
 
@@ -155,6 +178,7 @@ class PhoneLeg:
         self.state = DialState.CONNECTED
         if self.phone is not None:
             self.phone.connect_media(self.leg)
+        self._close_early()
 
     async def _hung_up_while_joining(self) -> None:
         """The phone hung up (or was removed) while its leg joined: take the member out."""
@@ -166,8 +190,14 @@ class PhoneLeg:
     def _over(self) -> None:
         self.state = DialState.OVER
         self._stop_timer()
+        self._close_early()
         if self.leg is not None:
             self.leg.close()
+
+    def _close_early(self) -> None:
+        if self.early is not None:
+            self.early.close()
+            self.early = None
 
     def _stop_timer(self) -> None:
         if self.timer is not None:

@@ -28,6 +28,7 @@ from switchboard.calling.pstn.ports import (
     FORBIDDEN,
     NO_ANSWER,
     NOT_IN_SERVICE,
+    HoldablePhoneCall,
     InboundPhoneCall,
     IncomingCallSink,
     IncomingPhoneCall,
@@ -102,6 +103,10 @@ class PendingCall:
         if self.state is not PendingState.OVER:
             self._over()
             self.inbound.hang_up()
+
+    def held(self, on_hold: bool) -> None:
+        if isinstance(self.inbound, HoldablePhoneCall):
+            self.inbound.set_held(on_hold)
 
     # ── MovableLeg (the app moves the phone to another call, calling/server/moves.py) ──
 

@@ -5,6 +5,8 @@ plays the phone's audio into the leg and hears the call from it), ``hang_up()``.
 far end does comes back through a ``PhoneCallListener``:
 
     outbound  dial(caller_id, number, listener) ─▶ answered | failed(reason) ; later ended()
+              (early_media() before the answer, if the listener takes it: connect_media)
+    either    set_held(held), if the carrier can tell the phone (HoldablePhoneCall)
     inbound   carrier ─▶ InboundCallHandler.incoming(call) ─▶ (the listener for it) ;
               we answer(leg) or refuse(reason) ; the phone may hang up (ended) any time
 """
@@ -12,7 +14,7 @@ far end does comes back through a ``PhoneCallListener``:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from switchboard.calling.models import EndReason
 from switchboard.media.local_leg import LocalLeg
@@ -37,6 +39,14 @@ class PhoneCallListener(Protocol):
         ...
 
 
+@runtime_checkable
+class EarlyMediaListener(PhoneCallListener, Protocol):
+    def early_media(self) -> None:
+        """Before the answer the far end sends audio (ringback, an announcement: a 183 with
+        SDP): ``connect_media`` now bridges it into the call until the answer."""
+        ...
+
+
 class PhoneCall(Protocol):
     def connect_media(self, leg: LocalLeg) -> None:
         """The call's audio: the phone speaks into ``leg`` and hears what the leg hears."""
@@ -44,6 +54,14 @@ class PhoneCall(Protocol):
 
     def hang_up(self) -> None:
         """End it from our side (cancels a call still ringing); no listener call follows."""
+        ...
+
+
+@runtime_checkable
+class HoldablePhoneCall(PhoneCall, Protocol):
+    def set_held(self, held: bool) -> None:
+        """The app holds the phone (it hears only the app) or resumes it: the carrier is
+        told (SIP: a re-INVITE with a=sendonly / a=sendrecv)."""
         ...
 
 

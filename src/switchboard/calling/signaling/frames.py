@@ -124,6 +124,8 @@ class DataChannelMessage(CallFrame, tag="dataChannelMessage"):
     kind = ServerMessage.DATA_CHANNEL_MESSAGE
     from_: str = msgspec.field(name="from")
     data: str
+    channel_id: int | None = None  # set for an ACS data channel's message (data: base64)
+    sequence_number: int | None = None
 
 
 class CallConverted(CallFrame, tag="callConverted"):

@@ -47,7 +47,9 @@ class ClientMessage(StrEnum):
     ADMIT = "admit"
     REJECT_LOBBY = "rejectLobby"
     DATA_CHANNEL = "dataChannel"
+    DATA_CHANNEL_SENDER = "dataChannelSender"
     SET_VIDEO_STREAMS = "setVideoStreams"
+    PUSH_RECEIVED = "pushReceived"  # a device woken by a push asks to ring (docs/push.md)
 
 
 class ServerMessage(StrEnum):

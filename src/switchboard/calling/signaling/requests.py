@@ -138,6 +138,21 @@ class DataChannel(CallRequest, tag="dataChannel"):
     kind = ClientMessage.DATA_CHANNEL
     data: str | None = None
     participant_ids: list[str] | None = None  # None: everyone else
+    channel_id: int | None = None  # an ACS data channel's message relayed (data: base64)
+    sequence_number: int | None = None
+
+
+class DataChannelSender(CallRequest, tag="dataChannelSender"):
+    """Open (or change, or with ``closed`` close) a data-channel sender's route on the media
+    node: its messages then travel over WebRTC data channels (docs/calling-protocol.md)."""
+
+    kind = ClientMessage.DATA_CHANNEL_SENDER
+    channel_id: int | None = None
+    reliability: str | None = None  # "lossy" | "durable"
+    priority: str | None = None  # "normal" | "high"
+    bitrate_in_kbps: int | None = None
+    participant_ids: list[str] | None = None  # None: everyone else
+    closed: bool | None = None
 
 
 class SetVideoStreams(CallRequest, tag="setVideoStreams"):
@@ -151,6 +166,14 @@ class Pong(Request, tag="pong"):
 
 class Unregister(Request, tag="unregister"):
     kind = ClientMessage.UNREGISTER
+
+
+class PushReceived(Request, tag="pushReceived"):
+    """The incoming-call push's ``callId`` and ``owner``: ring this device too."""
+
+    kind = ClientMessage.PUSH_RECEIVED
+    call_id: str | None = None
+    owner: str | None = None
 
 
 ClientFrame = (
@@ -169,9 +192,11 @@ ClientFrame = (
     | Admit
     | RejectLobby
     | DataChannel
+    | DataChannelSender
     | SetVideoStreams
     | Pong
     | Unregister
+    | PushReceived
 )
 CallRequests = (
     Accept
@@ -185,6 +210,7 @@ CallRequests = (
     | Admit
     | RejectLobby
     | DataChannel
+    | DataChannelSender
     | SetVideoStreams
 )
 Join = JoinGroupCall | JoinRoom

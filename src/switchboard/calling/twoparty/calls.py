@@ -5,6 +5,9 @@
     a node with the callee's devices ─Present─▶ owner: session.device_present ─▶ incomingCall
     accept, sdp, candidate, hangUp… (router.to_owner) ─▶ session ─▶ frames + lifecycle
     timers (presence window, ring timeout) ─▶ session.handle_timer
+    a ringer (push) ─▶ the callee's devices without a socket are pushed; the call rings on
+        (held_for_push) until answered or the ring timeout, unless none was pushed; a
+        woken device sends pushReceived ─▶ Present like any other (push_received)
 
 Every change is one synchronous step of the event loop (no locks); the session is sans-I/O,
 this class only delivers what it returns (through the router) and keeps its timer.
@@ -23,6 +26,7 @@ from typing import Protocol
 
 from switchboard.calling import models as m
 from switchboard.calling.errors import CallNotFoundError, InvalidSignalError
+from switchboard.calling.lifecycle import LifecycleKind
 from switchboard.calling.models import Deliver, DeviceAddress, EndReason, MediaDirection
 from switchboard.calling.routing.messages import Command, Invite, Lost, Present
 from switchboard.calling.routing.router import CallRouter
@@ -67,6 +71,19 @@ class RingingCallOffers(Protocol):
         ...
 
 
+class OfflineRinger(Protocol):
+    """Wakes the callee's devices that have no socket (push/, through app/push.py); must not
+    block. A call it rings stays ringing (``held_for_push``) until it calls ``release``."""
+
+    def ringing(self, session: CallSession) -> None:
+        """The call started ringing: push the callee's devices that are not present."""
+        ...
+
+    def settled(self, session: CallSession, reason: EndReason | None) -> None:
+        """A call it rang no longer rings: answered (``reason`` None) or over."""
+        ...
+
+
 class TwoPartyCalls:
     def __init__(
         self,
@@ -86,6 +103,8 @@ class TwoPartyCalls:
         self._sink = sink
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self.offers: RingingCallOffers | None = None  # set by the composition root
+        self.ringer: OfflineRinger | None = None  # set by the composition root (push)
+        self._pushed: set[str] = set()  # calls the ringer rang and has not been told settled
 
     def stop(self) -> None:
         for handle in self._timers.values():
@@ -130,7 +149,20 @@ class TwoPartyCalls:
         self._router.invite(Invite(call=call_id, owner=self.node_id, user=callee))
         if self.offers is not None and not session.ended and self.offers.ringing(session):
             session.held_for_app = True
+        if self.ringer is not None and not session.ended:
+            session.held_for_push = True
+            self._pushed.add(call_id)
+            self.ringer.ringing(session)
         self._schedule(session)
+
+    def release_push_hold(self, call_id: str) -> None:
+        """The ringer had no device to push: the call ends as it would have without it
+        (480 when no device of the callee is present)."""
+        session = self.sessions.get(call_id)
+        if session is not None and session.held_for_push:
+            session.held_for_push = False
+            self._pushed.discard(call_id)
+            self._schedule(session)
 
     def apply(self, command: Command) -> None:
         """A request about one of this node's calls, from a device on any node."""
@@ -189,6 +221,16 @@ class TwoPartyCalls:
             return
         reason = EndReason.from_info(lost.reason)
         self._emit(session, session.device_lost(lost.address, reason, self._clock.now()))
+
+    def push_received(self, device: LocalDevice, call_id: str, owner: str) -> Present:
+        """A device woken by a push asks to ring: it reports itself to the call's owner (a
+        call it is not the callee of, or that is over, answers as any late device)."""
+        busy = device.busy
+        if not busy:
+            device.calls[call_id] = owner
+        return Present(
+            call=call_id, user=device.user_id, node=self.node_id, device=device.device_id, busy=busy
+        )
 
     # ---- an app's decision (offered.py) --------------------------------------------------
 
@@ -263,6 +305,11 @@ class TwoPartyCalls:
             self._sink.offer(lifecycle)
         if self.offers is not None and not session.ringing:
             self.offers.settled(session.call_id)
+        if not session.ringing and session.call_id in self._pushed:
+            self._pushed.discard(session.call_id)
+            if self.ringer is not None:
+                ended = [o.reason for o in lifecycle if o.kind is LifecycleKind.CALL_ENDED]
+                self.ringer.settled(session, ended[0] if ended else None)
         if session.ended:
             self.sessions.pop(session.call_id, None)
             timer = self._timers.pop(session.call_id, None)

@@ -94,6 +94,9 @@ class CallSession:
         # An app was offered the call: it rings until the ring timeout even with no device
         # of the callee (the app may answer), instead of ending at once with 480.
         self.held_for_app = False
+        # The callee's offline devices were (or are being) pushed: it rings until the ring
+        # timeout, as for an app, so a woken device can still answer (push/, docs/push.md).
+        self.held_for_push = False
         self.connected_at: float | None = None
         self.ended_at: float | None = None
         self._timeouts = timeouts
@@ -138,13 +141,22 @@ class CallSession:
         return found
 
     @property
+    def held(self) -> bool:
+        """Kept ringing with no device present (an app or a push may still answer)."""
+        return self.held_for_app or self.held_for_push
+
+    @property
+    def callee(self) -> Participant:
+        return self.participants[1]
+
+    @property
     def ringing(self) -> bool:
         """Not answered yet, nor over: an app may still take it."""
         return self.phase in (CallPhase.CONNECTING, CallPhase.RINGING)
 
     def next_timer(self) -> float | None:
         started = self.ring_started_at
-        if self.phase is CallPhase.CONNECTING and not self.held_for_app:
+        if self.phase is CallPhase.CONNECTING and not self.held:
             return started + min(self._timeouts.presence_seconds, self._ring_seconds)
         if self.phase is CallPhase.CONNECTING:
             return started + self._ring_seconds
@@ -351,7 +363,7 @@ class CallSession:
             return []
         if self.phase is CallPhase.CONNECTING:
             callee = self.participants[1]
-            nobody = m.NOT_ANSWERED if self.held_for_app else m.NO_ENDPOINTS
+            nobody = m.NOT_ANSWERED if self.held else m.NO_ENDPOINTS
             reason = m.BUSY if callee.busy_devices else nobody
             return self._end(reason, now, ended_by=None, local=None)
         return self._end(m.NOT_ANSWERED, now, ended_by=None, local=None)

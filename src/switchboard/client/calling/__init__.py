@@ -15,6 +15,7 @@ from switchboard.client.calling.session import (
     SignalingClosed,
     SignalingError,
 )
+from switchboard.client.push import PushTarget
 
 __all__ = [
     "AudioProbe",
@@ -28,6 +29,7 @@ __all__ = [
     "EndReason",
     "ParticipantState",
     "ProtocolViolation",
+    "PushTarget",
     "RemoteParticipant",
     "RequestFailed",
     "SignalingClosed",

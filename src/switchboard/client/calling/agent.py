@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import ssl as ssl_module
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -39,10 +39,11 @@ from switchboard.client.calling.session import (
     SignalingSession,
     signaling_url,
 )
+from switchboard.client.push import PushRegistrations, PushTarget
+from switchboard.client.tokens import TokenSource, token_of
 
 log = logging.getLogger(__name__)
 
-TokenSource = str | Callable[[], Awaitable[str]] | Callable[[], str]
 _RECONNECTABLE = {1000, 1001, 1006, 1011, 1012, 1013, 4008}
 SIGNALING_LOST = EndReason(496, 7, "The signaling connection ended for good.")
 
@@ -96,6 +97,7 @@ class CallAgent:
         display_name: str | None = None,
     ) -> None:
         self._url = signaling_url(endpoint)
+        self._push = PushRegistrations(endpoint, token, ssl=ssl)
         self.display_name = display_name
         self._token_source = token
         self._ssl = ssl
@@ -216,6 +218,34 @@ class CallAgent:
     async def next_incoming_call(self) -> Call:
         """The next call ringing on this device (bound the wait with ``asyncio.timeout``)."""
         return await self._incoming.get()
+
+    # ---- push notifications (docs/push.md) -------------------------------------------------
+
+    async def register_push_notification(self, target: PushTarget) -> None:
+        """Have this device pushed when its socket is gone (ACS's registerPushNotification)."""
+        device_id = self.device_id
+        assert device_id is not None  # registered before start() returned
+        await self._push.register(device_id, target)
+
+    async def unregister_push_notification(self) -> None:
+        device_id = self.device_id
+        assert device_id is not None
+        await self._push.unregister(device_id)
+
+    async def handle_push_notification(self, payload: Mapping[str, Any]) -> None:
+        """A push this app received: an incoming call rings here (``next_incoming_call``)
+        if it still rings; a cancel ends a call still ringing here."""
+        call_id = str(payload.get("callId", ""))
+        if payload.get("type") == "incomingCall":
+            if call_id in self.calls:
+                return  # this device knows it already
+            await self.request(
+                requests.PushReceived(call_id=call_id, owner=str(payload.get("owner", "")))
+            )
+        elif payload.get("type") == "callCancelled":
+            call = self.calls.get(call_id)
+            if call is not None and call.state is CallState.RINGING:
+                call.ended(EndReason(487, 0, "The call was cancelled (push)."))
 
     # ---- AgentPort -----------------------------------------------------------------------
 
@@ -382,10 +412,4 @@ class CallAgent:
                 await asyncio.sleep(self._backoff.next_delay())
 
     async def _token(self) -> str:
-        source = self._token_source
-        if isinstance(source, str):
-            return source
-        value = source()
-        if inspect.isawaitable(value):
-            value = await value
-        return str(value)
+        return await token_of(self._token_source)

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from switchboard.calling.models import CallState, EndReason, ParticipantState
 from switchboard.calling.signaling import frames, protocol, requests
+from switchboard.client.calling.data_channel import DataChannelFeature, DataLinks
 from switchboard.client.calling.dtmf import DtmfError, DtmfTone, parse_tone
 from switchboard.client.calling.media import AudioProbe, CallMedia
 from switchboard.client.calling.session import RequestFailed, SignalingClosed
@@ -110,7 +111,8 @@ class Call:
         self.remote_video = remote_video
         self.is_muted = False
         self.video_on = False
-        self.media: CallMedia | None = None
+        self.data_channel = DataChannelFeature(_DataPort(self))
+        self._media: CallMedia | None = None
         self.role: str | None = None  # this device's role in a Room call
         self.dominant_speakers: list[str] = []
         self.lobby: list[RemoteParticipant] = []  # waiting members (Presenters see them)
@@ -123,6 +125,16 @@ class Call:
         self._media_closed = asyncio.Event()
         self._work: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
         agent.spawn(self._run_media(), f"call media {call_id or 'outgoing'}")
+
+    @property
+    def media(self) -> CallMedia | None:
+        return self._media
+
+    @media.setter
+    def media(self, media: CallMedia | None) -> None:
+        self._media = media
+        if media is not None:  # its data channels feed the feature (a move makes new ones)
+            media.data.on_message = self.data_channel.receive
 
     # ---- waiting -------------------------------------------------------------------------
 
@@ -168,6 +180,7 @@ class Call:
         video: bool = False,
     ) -> None:
         """Group call or Room call (agent only): offer to the media node, wait for the ack."""
+        self.is_conference = True
         self.media = CallMedia(self._agent.ice_servers, video=video, tone_hz=self._agent.tone_hz)
         self.video_on = video
         try:
@@ -362,7 +375,12 @@ class Call:
             self.lobby = [RemoteParticipant.from_info(p) for p in frame.lobby]
             self._changed.set()
         elif isinstance(frame, frames.DataChannelMessage):
-            self.messages.put_nowait((frame.from_, frame.data))
+            if frame.channel_id is None:
+                self.messages.put_nowait((frame.from_, frame.data))
+            else:
+                self.data_channel.relayed(
+                    frame.from_, frame.channel_id, frame.sequence_number or 0, frame.data
+                )
         elif isinstance(frame, frames.Sdp):
             sdp = frame
             self._work.put_nowait(lambda: self._remote_description(sdp))
@@ -506,3 +524,29 @@ class Call:
 
 class _Done(Exception):
     """The call's media is closed: its task ends."""
+
+
+class _DataPort:
+    """The data-channel feature's view of its call."""
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+
+    @property
+    def call_id(self) -> str | None:
+        return self._call.id
+
+    @property
+    def is_group(self) -> bool:
+        return self._call.is_conference
+
+    def links(self) -> DataLinks | None:
+        media = self._call.media
+        return None if media is None else media.data
+
+    def peer_id(self) -> str | None:
+        remote = self._call.remote
+        return None if remote is None else remote.id
+
+    def request(self, request: requests.Request) -> Awaitable[object]:
+        return self._call._agent.request(request)

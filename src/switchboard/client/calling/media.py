@@ -33,6 +33,7 @@ from av import AudioFrame
 from av.frame import Frame
 
 from switchboard.calling.signaling.protocol import Candidate, IceServer
+from switchboard.client.calling.data_channel import DataLinks
 from switchboard.client.calling.dtmf import (
     DtmfError,
     DtmfSender,
@@ -197,6 +198,7 @@ class CallMedia:
         self._dtmf_pt: int | None = None  # telephone-event's PT, once the remote SDP gave it
         self._dtmf: DtmfSender | None = None
         self.pc.on("track", self._on_track)
+        self.data = DataLinks(self.pc)  # before the first offer: it carries the data m-line
 
     def _add_tracks(self) -> None:
         if self._audio_sender is not None:  # a renegotiation: the tracks are in already

@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import ssl as ssl_module
-from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Self
 
@@ -43,10 +41,10 @@ from switchboard.client.chat.session import (
     Resync,
     realtime_url,
 )
+from switchboard.client.tokens import TokenSource, token_of
 
 log = logging.getLogger(__name__)
 
-TokenSource = str | Callable[[], Awaitable[str]] | Callable[[], str]
 MAX_PENDING = 10_000  # events received but not yet consumed; beyond it, stop reading
 _CLOSED_ABRUPTLY = 1006
 
@@ -227,15 +225,7 @@ class ChatEvents:
         await asyncio.sleep(delay)
 
     async def _fetch_token(self) -> str:
-        source = self._token_source
-        if isinstance(source, str):
-            return source
-        token = source()
-        if inspect.isawaitable(token):
-            token = await token
-        if not isinstance(token, str):
-            raise TypeError("the token provider must return a str")
-        return token
+        return await token_of(self._token_source)
 
 
 async def _close(connection: ClientConnection) -> None:

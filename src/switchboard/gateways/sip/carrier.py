@@ -5,11 +5,15 @@ dial(caller id, number, listener) ─▶ SipRouting.trunks_for(number) ─▶ Ou
 the socket (SipEndpoint) ─▶ request(request, source):
     in a known call (Call-ID) ─▶ that call
     INVITE from a trunk ─▶ RTP port, SDP answer ─▶ InboundSipCall ─▶ 180 ─▶ the
-        InboundCallHandler (PendingCalls) ─ not from a trunk: 403; no common codec: 488;
-        trunk full: 503
+        InboundCallHandler (PendingCalls) ─ not from a trunk: 403; no common codec (or, from
+        a TLS trunk, no SDES key): 488; trunk full: 503
+TLS: our listener (``tls``: the node's certificate) for trunks calling in; TLS trunks are
+    called over TLS, their certificate verified against ``ca_file`` and their host name
     OPTIONS ─▶ 200 · ACK (stray) ─▶ nothing · else ─▶ 481
 OPTIONS keep-alive per trunk every ``options_seconds``: an answer (any) ─▶ up; none ─▶
     down (skipped by dial; an INVITE that times out marks it down too)
+register = true ─▶ TrunkRegistration (registration.py): down until registered, and while a
+    REGISTER fails; un-REGISTERed on stop
 tick() (the node's EndpointTicker, every 20 ms) ─▶ every bridged call's RtpBridge
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +36,7 @@ from switchboard.gateways.sip.media import RtpBridge, open_bridge
 from switchboard.gateways.sip.message import Headers, SipRequest, tag_of
 from switchboard.gateways.sip.outbound import OutboundSipCall, OutboundState
 from switchboard.gateways.sip.reasons import NO_ROUTE
+from switchboard.gateways.sip.registration import TrunkRegistration
 from switchboard.gateways.sip.transactions import (
     Address,
     ClientTransaction,
@@ -50,6 +56,14 @@ OPTIONS_TIMEOUT = 4.0
 class TrunkHealth:
     up: bool = True
     active: int = 0  # calls it carries now (either way)
+    registered: bool = True  # a trunk with register = true: registered now
+
+    @property
+    def usable(self) -> bool:
+        return self.up and self.registered
+
+
+_STREAMED = (Transport.TCP, Transport.TLS)  # transports on one connection per trunk
 
 
 class SipCarrier:
@@ -62,7 +76,10 @@ class SipCarrier:
         port: int = 5060,
         media_host: str | None = None,
         invite_timeout: float = INVITE_TIMEOUT,
+        tls: tuple[int, ssl.SSLContext] | None = None,
     ) -> None:
+        """``tls``: our SIP-over-TLS port (0: any) and the context with the node's
+        certificate; None: no TLS listener (TLS trunks are still called)."""
         if host in ("0.0.0.0", "::", ""):  # it is written into SDP, Via and Contact
             raise TrunkConfigError("sip_host must be the address carriers reach, not a wildcard.")
         self.routing = routing
@@ -71,6 +88,7 @@ class SipCarrier:
         self.calls: dict[str, OutboundSipCall | InboundSipCall] = {}  # by Call-ID
         self.ticking: set[RtpBridge] = set()
         self.health: dict[str, TrunkHealth] = {}
+        self.registrations: dict[str, TrunkRegistration] = {}  # trunks with register = true
         self._inbound = inbound
         self._host = host
         self._port = port
@@ -78,7 +96,11 @@ class SipCarrier:
         self._scope = TaskScope("sip carrier")
         self._health_changed = asyncio.Event()
         self._resolved: dict[str, Trunk] = {}  # trunk hosts and their addresses
+        self._addresses: dict[str, str] = {}  # trunk name ─▶ its host's first address
         self._arriving: set[str] = set()  # Call-IDs of INVITEs whose RTP port is opening
+        self._tls = tls
+        self._keep_alives: dict[str, tuple[Trunk, asyncio.Task[None]]] = {}  # by trunk name
+        self._registering: dict[str, tuple[Trunk, asyncio.Task[None]]] = {}  # by trunk name
 
     # ── life ─────────────────────────────────────────────────────────────────────────
 
@@ -90,18 +112,64 @@ class SipCarrier:
         self._resolved = await self._trunk_addresses()
         self._endpoint.trusted_hosts = set(self._resolved)
         await self._endpoint.listen_tcp(self._host, self._endpoint.address[1])
+        if self._tls is not None:
+            await self._endpoint.listen_tls(self._host, *self._tls)
         await self._scope.start()
+        self._watch_trunks()
+
+    async def reconfigure(self, routing: SipRouting) -> None:
+        """New trunks and routes, without a restart (the routing table changed): calls under
+        way keep their trunk; new calls, INVITEs and OPTIONS follow the new table."""
+        self.routing.replace(list(routing.trunks.values()), routing.routes)
+        self._resolved = await self._trunk_addresses()
+        self.endpoint.trusted_hosts = set(self._resolved)
+        self._watch_trunks()
+        log.info("SIP routing now: %d trunks, %d routes", len(routing.trunks), len(routing.routes))
+
+    def _watch_trunks(self) -> None:
+        """Stream (TCP, TLS) peers, one OPTIONS keep-alive and one registration per trunk
+        that wants them, as the routing says now (a trunk that changed starts afresh)."""
+        endpoint = self.endpoint
+        trunks = self.routing.trunks
+        endpoint.stream_peers = {
+            (t.host, t.port) for t in trunks.values() if t.transport in _STREAMED
+        }
+        endpoint.tls_peers = {
+            (t.host, t.port): (ssl.create_default_context(cafile=t.ca_file), t.host)
+            for t in trunks.values()
+            if t.secure
+        }
+        for name, (trunk, task) in list(self._keep_alives.items()):
+            if trunks.get(name) != trunk:
+                task.cancel()
+                del self._keep_alives[name]
+        for name, (trunk, task) in list(self._registering.items()):
+            if trunks.get(name) != trunk:
+                task.cancel()
+                del self._registering[name]
+                gone = self.registrations.pop(name)
+                self.spawn(gone.stop(), f"trunk {name} un-REGISTER")
         for trunk in self.routing.trunks.values():
-            if trunk.transport is Transport.TCP:
-                self._endpoint.stream_peers.add((trunk.host, trunk.port))
-            if trunk.options_seconds > 0:
-                self._scope.spawn(self._keep_alive(trunk), name=f"trunk {trunk.name} OPTIONS")
+            if trunk.options_seconds > 0 and trunk.name not in self._keep_alives:
+                task = self._scope.spawn(
+                    self._keep_alive(trunk), name=f"trunk {trunk.name} OPTIONS"
+                )
+                self._keep_alives[trunk.name] = (trunk, task)
+            elif trunk.options_seconds <= 0:
+                self._mark(trunk, up=True)  # no keep-alive: taken as up
+            if trunk.register and trunk.name not in self._registering:
+                registration = TrunkRegistration(self, trunk, self._registered)
+                self.registrations[trunk.name] = registration
+                self.health.setdefault(trunk.name, TrunkHealth()).registered = False
+                task = self._scope.spawn(registration.run(), name=f"trunk {trunk.name} REGISTER")
+                self._registering[trunk.name] = (trunk, task)
 
     async def _trunk_addresses(self) -> dict[str, Trunk]:
         """The trunks by host and by address (a name is resolved now, once; one that does
         not resolve is logged and matched by name only)."""
         loop = asyncio.get_running_loop()
         hosts: dict[str, Trunk] = {}
+        addresses: dict[str, str] = {}
         for trunk in self.routing.trunks.values():
             hosts.setdefault(trunk.host, trunk)
             try:
@@ -111,12 +179,16 @@ class SipCarrier:
                 continue
             for info in infos:
                 hosts.setdefault(str(info[4][0]), trunk)
+                addresses.setdefault(trunk.name, str(info[4][0]))
+        self._addresses = addresses
         return hosts
 
     async def stop(self) -> None:
         await self._scope.stop()
         for call in list(self.calls.values()):
             call.hang_up()
+        if self.registrations:
+            await asyncio.gather(*(r.stop() for r in self.registrations.values()))
         if self._endpoint is not None:
             self._endpoint.close()
 
@@ -151,7 +223,7 @@ class SipCarrier:
 
     def acquire(self, trunk: Trunk) -> bool:
         health = self.health.setdefault(trunk.name, TrunkHealth())
-        if not health.up or health.active >= trunk.max_calls:
+        if not health.usable or health.active >= trunk.max_calls:
             return False
         health.active += 1
         return True
@@ -169,8 +241,20 @@ class SipCarrier:
         if health.up != up:
             log.warning("trunk %s is %s", trunk.name, "up" if up else "down")
             health.up = up
-            self._health_changed.set()
-            self._health_changed = asyncio.Event()
+            self._changed()
+
+    def _registered(self, trunk: Trunk, registered: bool) -> None:
+        health = self.health.setdefault(trunk.name, TrunkHealth())
+        if health.registered != registered:
+            log.warning(
+                "trunk %s is %s", trunk.name, "registered" if registered else "unregistered"
+            )
+            health.registered = registered
+            self._changed()
+
+    def _changed(self) -> None:
+        self._health_changed.set()
+        self._health_changed = asyncio.Event()
 
     async def health_changed(self) -> None:
         """Wait until a trunk goes up or down."""
@@ -182,7 +266,11 @@ class SipCarrier:
             await asyncio.sleep(trunk.options_seconds)
 
     async def ping(self, trunk: Trunk) -> bool:
-        """One OPTIONS: does the trunk answer at all (any status is an answer)?"""
+        """One OPTIONS: does the trunk answer at all (any status is an answer)? A host that
+        does not resolve does not (the socket sends to addresses only)."""
+        address = self._addresses.get(trunk.name)
+        if address is None:
+            return False
         host, port = self.address
         answered: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         uri = f"sip:{trunk.host}:{trunk.port}"
@@ -208,7 +296,7 @@ class SipCarrier:
         ClientTransaction(
             self.endpoint,
             request,
-            (trunk.host, trunk.port),
+            (address, trunk.port),
             lambda response: settle(True),
             lambda: settle(False),
             timeout=OPTIONS_TIMEOUT,
@@ -257,13 +345,21 @@ class SipCarrier:
             return
         self.endpoint.send(response_to(invite, 100, "Trying"), source)
         bridge = await open_bridge(self.media_host, frozenset({trunk.host, source[0]}))
-        agreed = sdp.answer_to(offer, self.media_host, bridge.port, trunk.codecs)
+        origin = sdp.new_origin()
+        agreed = sdp.answer_to(
+            offer,
+            self.media_host,
+            bridge.port,
+            trunk.codecs,
+            origin=origin,
+            srtp_key=bridge.srtp_key if trunk.secure else None,
+        )
         if agreed is None:
             bridge.close()
             self.release(trunk)
             self.endpoint.send(response_to(invite, 488, "Not Acceptable Here"), source)
             return
-        call = InboundSipCall(self, invite, source, trunk, bridge, *agreed)
+        call = InboundSipCall(self, invite, source, trunk, bridge, *agreed, origin)
         self.calls[call.call_id] = call
         call.ring()
         call.listener = self._inbound.incoming(call)

@@ -64,19 +64,26 @@ def encode(codec: str, samples: Samples) -> bytes:
     return _ENCODE[codec][samples.view(np.uint16)].tobytes()
 
 
+_FRAME = 160  # 20 ms at 8 kHz: the positions every call would build are made once
+_POSITIONS = np.arange(_FRAME * 6, dtype=np.float32) / 6.0
+_INDEX = np.arange(_FRAME, dtype=np.float32)
+
+
 def upsample_8k_to_48k(samples: Samples) -> Samples:
     n = samples.size
     if n == 0:
         return samples
-    positions = np.arange(n * 6, dtype=np.float32) / 6.0
-    upsampled: Samples = np.interp(positions, np.arange(n), samples.astype(np.float32)).astype(
-        np.int16
-    )
+    if n == _FRAME:
+        positions, index = _POSITIONS, _INDEX
+    else:
+        positions = np.arange(n * 6, dtype=np.float32) / 6.0
+        index = np.arange(n, dtype=np.float32)
+    upsampled: Samples = np.interp(positions, index, samples.astype(np.float32)).astype(np.int16)
     return upsampled
 
 
 def downsample_48k_to_8k(samples: Samples) -> Samples:
     usable = samples.size - samples.size % 6
-    blocks = samples[:usable].astype(np.int32).reshape(-1, 6)
-    averaged: Samples = (blocks.sum(axis=1) // 6).astype(np.int16)
+    blocks = samples[:usable].reshape(-1, 6)
+    averaged: Samples = (blocks.sum(axis=1, dtype=np.int32) // 6).astype(np.int16)
     return averaged

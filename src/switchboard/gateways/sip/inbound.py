@@ -8,11 +8,11 @@ refuse(reason) ─▶ 486 busy / 603 declined / 403 forbidden / 404 not in servi
 the trunk CANCELs ─▶ 200 to it, 487 to the INVITE ─▶ listener.ended()
 the trunk's BYE ─▶ 200 ─▶ listener.ended() · hang_up() ─▶ BYE (ringing: 480)
 a retransmitted INVITE ─▶ the last response again
+set_held / the trunk's re-INVITE ─▶ Renegotiation (reinvite.py)
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 from enum import StrEnum
@@ -24,12 +24,12 @@ from switchboard.gateways.sip.dialog import Dialog
 from switchboard.gateways.sip.media import RtpBridge
 from switchboard.gateways.sip.message import SipRequest, SipResponse, uri_of, user_of
 from switchboard.gateways.sip.reasons import REASON_PHRASES, sip_status
-from switchboard.gateways.sip.sdp import Media
+from switchboard.gateways.sip.reinvite import Renegotiation
+from switchboard.gateways.sip.sdp import Media, Origin
 from switchboard.gateways.sip.transactions import (
-    T1,
-    T2,
     Address,
     ClientTransaction,
+    OkResender,
     new_tag,
     response_to,
 )
@@ -65,6 +65,7 @@ class InboundSipCall:
         bridge: RtpBridge,
         media: Media,
         answer_sdp: bytes,
+        origin: Origin,
     ) -> None:
         self.invite = invite
         self.source = source
@@ -80,10 +81,12 @@ class InboundSipCall:
         self._tag = new_tag()
         self._last: SipResponse | None = None
         self._dialog: Dialog | None = None
-        self._resend: asyncio.TimerHandle | None = None
-        self._interval = T1
-        self._waited = 0.0
+        self._resender: OkResender | None = None
         self._acked = False
+        self._held_wanted: bool | None = None  # the app's hold, asked before the ACK
+        self.session = Renegotiation(
+            carrier, bridge, trunk.codecs, source, origin, secure=trunk.secure
+        )
 
     @property
     def caller(self) -> str:
@@ -111,14 +114,28 @@ class InboundSipCall:
         ok = self._response(200, "OK").with_header("Contact", contact)
         ok = replace(ok.with_header("Content-Type", "application/sdp"), body=self._answer_sdp)
         self._dialog = Dialog.as_uas(self.invite, ok.header("To") or "", contact, (host, port))
+        self.session.dialog = self._dialog
         self._send(ok)
-        self._resend = asyncio.get_running_loop().call_later(T1, self._resend_ok)
+        self._resender = OkResender(self._resend_ok, self._never_acked)
         self.bridge.set_media(self._media)
         self.bridge.connect(leg)
         self._carrier.ticking.add(self.bridge)
 
     def connect_media(self, leg: LocalLeg) -> None:
+        if self.state is InboundState.ANSWERED:  # moved to another call: its new leg
+            self.bridge.connect(leg)
+            return
         self.answer(leg)
+
+    def set_held(self, held: bool) -> None:
+        """The app holds (a re-INVITE, a=sendonly) or resumes the phone; before our 200 is
+        ACKed it waits for the ACK (no re-INVITE may cross it)."""
+        if self.state is not InboundState.ANSWERED:
+            return
+        if self._acked:
+            self.session.hold(held)
+        else:
+            self._held_wanted = held
 
     def refuse(self, reason: EndReason) -> None:
         if self.state is not InboundState.RINGING:
@@ -144,8 +161,13 @@ class InboundSipCall:
     def request(self, request: SipRequest, source: Address) -> None:
         method = request.method
         if method == "ACK":
+            if self._acked:
+                self.session.acked(request)  # of a re-INVITE's 200
+                return
             self._acked = True
             self._stop_resending()
+            if self._held_wanted is not None and self.state is InboundState.ANSWERED:
+                self.session.hold(self._held_wanted)
             if self.state is InboundState.CLOSING:
                 self._send_bye()
                 self._over()
@@ -164,8 +186,7 @@ class InboundSipCall:
             elif self.state is InboundState.CLOSING:
                 self._over()
         elif method == "INVITE" and self.state is InboundState.ANSWERED:
-            ok = response_to(request, 200, "OK").with_header("Content-Type", "application/sdp")
-            self._send_to(replace(ok, body=self._answer_sdp), source)  # re-INVITE: unchanged
+            self.session.answer(request, source)  # hold, a move, a session refresh
         else:
             self._send_to(response_to(request, 481, "Call/Transaction Does Not Exist"), source)
 
@@ -185,26 +206,24 @@ class InboundSipCall:
         self._carrier.endpoint.send(response, destination)
 
     def _resend_ok(self) -> None:
-        self._resend = None
-        if self.state not in (InboundState.ANSWERED, InboundState.CLOSING) or self._last is None:
+        if self.state in (InboundState.ANSWERED, InboundState.CLOSING) and self._last is not None:
+            self._send(self._last)
+
+    def _never_acked(self) -> None:
+        """No ACK within 64·T1: the call is gone (§13.3.1.4)."""
+        if self.state not in (InboundState.ANSWERED, InboundState.CLOSING):
             return
-        self._waited += self._interval
-        if self._waited >= 64 * T1:  # never ACKed: the call is gone (§13.3.1.4)
-            log.warning("call from %s: our 200 OK was never ACKed", self.caller)
-            notify = self.state is InboundState.ANSWERED
-            self._send_bye()
-            self._over()
-            if notify:
-                self._notify_ended()
-            return
-        self._send(self._last)
-        self._interval = min(self._interval * 2, T2)
-        self._resend = asyncio.get_running_loop().call_later(self._interval, self._resend_ok)
+        log.warning("call from %s: our 200 OK was never ACKed", self.caller)
+        notify = self.state is InboundState.ANSWERED
+        self._send_bye()
+        self._over()
+        if notify:
+            self._notify_ended()
 
     def _stop_resending(self) -> None:
-        if self._resend is not None:
-            self._resend.cancel()
-            self._resend = None
+        if self._resender is not None:
+            self._resender.stop()
+            self._resender = None
 
     def _ended(self) -> None:
         self._over()
@@ -228,6 +247,7 @@ class InboundSipCall:
         if self.state is InboundState.OVER:
             return
         self.state = InboundState.OVER
+        self.session.close()
         self._stop_resending()
         self._stop_media()
         self._carrier.inbound_over(self)

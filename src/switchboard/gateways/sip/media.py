@@ -11,34 +11,49 @@
 RTP goes to the address the SDP named until a packet arrives from elsewhere (symmetric RTP:
 behind NAT the source is the address that works); only the SDP's address and the trunks'
 hosts may send it (anyone else's packets are dropped, so nobody can speak into or take over
-the call by guessing its port). RTCP is not sent (left: docs/sip.md).
+the call by guessing its port). RTCP (rtcp_reports.py) on the next port: SR/RR every ~5 s,
+the carrier's reports read (the same hosts only). On TLS trunks both are SRTP/SRTCP
+(AES_CM_128_HMAC_SHA1_80, SDES keys from the SDP: ours protects, theirs authenticates;
+a packet that does not authenticate is dropped).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
 import random
 import struct
+import time
 from typing import cast
 
 import numpy as np
 
 from switchboard.gateways.sip import g711
 from switchboard.gateways.sip.jitter import JitterBuffer
-from switchboard.gateways.sip.sdp import Media
+from switchboard.gateways.sip.rtcp_reports import INTERVAL, RtcpReporter
+from switchboard.gateways.sip.sdp import SRTP_KEY_LENGTH, Media
 from switchboard.media.local_leg import LocalLeg
 from switchboard.media.rtp import RtpPacket, RtpParseError
+from switchboard.media.srtp import SrtpContext, SrtpError
 
 log = logging.getLogger(__name__)
 
 SAMPLES_8K = 160
 SAMPLES_48K = 960
+PORT_PAIR_ATTEMPTS = 50
 _EVENT = struct.Struct(">BBH")
 
 
 class RtpBridge(asyncio.DatagramProtocol):
-    def __init__(self, peer_hosts: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        peer_hosts: frozenset[str] = frozenset(),
+        *,
+        rtcp_interval: float = INTERVAL,
+        srtp_key: bytes | None = None,
+    ) -> None:
         self.peer_hosts = peer_hosts  # besides the SDP's address, who may send us RTP
         self.transport: asyncio.DatagramTransport | None = None
         self.media: Media | None = None
@@ -48,10 +63,22 @@ class RtpBridge(asyncio.DatagramProtocol):
         self.received = 0
         self.sent = 0
         self.events_received = 0
+        self.sending = True  # False while the carrier holds us (recvonly / inactive)
+        # ours for SDES (TLS trunks offer it); SRTP is on once the agreed media has theirs
+        self.srtp_key = srtp_key or os.urandom(SRTP_KEY_LENGTH)
+        self._srtp_out: SrtpContext | None = None
+        self._srtp_in: SrtpContext | None = None
+        self._remote_key: bytes | None = None
         self._ssrc = random.getrandbits(32)
+        self.rtcp = RtcpReporter(
+            self._ssrc, f"switchboard-{self._ssrc:08x}", interval=rtcp_interval
+        )
+        self.rtcp_transport: asyncio.DatagramTransport | None = None  # our port + 1
+        self.rtcp_remote: tuple[str, int] | None = None
         self._seq = random.getrandbits(16)
         self._ts = random.getrandbits(32)
         self._mix: np.ndarray | None = None
+        self._mixed = False  # _mix holds more than one publisher's frame (int32)
         self._last_event_ts: int | None = None
         self._last_ended = False
         self._remote_ssrc: int | None = None
@@ -68,10 +95,20 @@ class RtpBridge(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def set_media(self, media: Media) -> None:
+        if media.remote_key is not None and media.remote_key != self._remote_key:
+            self._remote_key = media.remote_key  # a new key: a new inbound context
+            self._srtp_in = SrtpContext(media.remote_key, outbound=False)
+            if self._srtp_out is None:
+                self._srtp_out = SrtpContext(self.srtp_key, outbound=True)
         self.media = media
         self.remote = (media.address, media.port)
+        self.rtcp_remote = (media.address, media.port + 1)  # RFC 3550 §11 (no a=rtcp read)
 
     def connect(self, leg: LocalLeg) -> None:
+        """Bridge ``leg`` (the one before, early media's, is let go)."""
+        if self.leg is not None and self.leg is not leg:
+            self.leg.listen_all(None)
+            self.leg.on_telephone_event(None)
         self.leg = leg
         leg.listen_all(self._heard)
         leg.on_telephone_event(self._event_in_call)
@@ -83,6 +120,8 @@ class RtpBridge(asyncio.DatagramProtocol):
             self.leg = None
         if self.transport is not None:
             self.transport.close()
+        if self.rtcp_transport is not None:
+            self.rtcp_transport.close()
 
     # ── from the trunk ───────────────────────────────────────────────────────────────
 
@@ -90,12 +129,17 @@ class RtpBridge(asyncio.DatagramProtocol):
         media = self.media
         if media is None:
             return
+        if addr[0] != media.address and addr[0] not in self.peer_hosts:
+            return  # not the carrier: nobody else may speak into the call
+        if self._srtp_in is not None:  # SRTP: only what authenticates with their key
+            try:
+                data = self._srtp_in.unprotect(data)
+            except SrtpError:
+                return
         try:
             packet = RtpPacket.parse(data)
         except RtpParseError:
             return
-        if addr[0] != media.address and addr[0] not in self.peer_hosts:
-            return  # not the carrier: nobody else may speak into the call
         self.remote = (addr[0], addr[1])  # symmetric RTP
         if packet.payload_type == media.payload_type:
             if packet.ssrc != self._remote_ssrc:
@@ -103,6 +147,9 @@ class RtpBridge(asyncio.DatagramProtocol):
                 self.jitter.reset()
             self.received += 1
             self.jitter.push(packet.sequence_number, packet.payload)
+            self.rtcp.received(
+                packet.ssrc, packet.sequence_number, packet.timestamp, time.monotonic()
+            )
         elif packet.payload_type == media.event_payload_type and len(packet.payload) == 4:
             self._event_from_trunk(packet)
 
@@ -127,8 +174,12 @@ class RtpBridge(asyncio.DatagramProtocol):
         if samples.size != SAMPLES_48K:
             return
         if self._mix is None:
-            self._mix = samples.astype(np.int32)
+            self._mix = samples  # one publisher (the usual case): no mixing, no clipping
+            self._mixed = False
         else:
+            if not self._mixed:
+                self._mix = self._mix.astype(np.int32)
+                self._mixed = True
             self._mix += samples
 
     def _event_in_call(self, publisher: str, payload: bytes, timestamp: int) -> None:
@@ -157,23 +208,86 @@ class RtpBridge(asyncio.DatagramProtocol):
         if mix is None:
             out = g711.SILENCE[media.codec]
         else:
-            clipped = np.clip(mix, -32768, 32767).astype(np.int16)
-            out = g711.encode(media.codec, g711.downsample_48k_to_8k(clipped))
-        self._send(media.payload_type, out, self._ts, marker=False)
+            if self._mixed:
+                mix = np.clip(mix, -32768, 32767).astype(np.int16)
+            out = g711.encode(media.codec, g711.downsample_48k_to_8k(mix))
+        if self._send(media.payload_type, out, self._ts, marker=False):
+            self.rtcp.sent(len(out), self._ts)
         self._ts = (self._ts + SAMPLES_8K) & 0xFFFFFFFF
+        now = time.monotonic()
+        if self.rtcp.due(now):
+            self._send_rtcp(self.rtcp.report(now))
 
-    def _send(self, pt: int, payload: bytes, timestamp: int, *, marker: bool) -> None:
-        if self.transport is None or self.remote is None or self.transport.is_closing():
+    # ── RTCP (our port + 1) ──────────────────────────────────────────────────────────
+
+    def rtcp_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        media = self.media
+        if media is None or (addr[0] != media.address and addr[0] not in self.peer_hosts):
             return
+        if self._srtp_in is not None:
+            try:
+                data = self._srtp_in.unprotect_rtcp(data)
+            except SrtpError:
+                return
+        self.rtcp_remote = (addr[0], addr[1])  # symmetric, as for RTP
+        self.rtcp.receive(data, time.monotonic())
+
+    def _send_rtcp(self, data: bytes) -> None:
+        transport = self.rtcp_transport
+        if transport is not None and self.rtcp_remote is not None and not transport.is_closing():
+            if self._srtp_out is not None:
+                data = self._srtp_out.protect_rtcp(data)
+            transport.sendto(data, self.rtcp_remote)
+
+    def _send(self, pt: int, payload: bytes, timestamp: int, *, marker: bool) -> bool:
+        if (
+            not self.sending
+            or self.transport is None
+            or self.remote is None
+            or self.transport.is_closing()
+        ):
+            return False
         packet = RtpPacket(pt, self._seq, timestamp, self._ssrc, payload, marker)
         self._seq = (self._seq + 1) & 0xFFFF
-        self.transport.sendto(bytes(packet), self.remote)
+        data = bytes(packet)
+        if self._srtp_out is not None:
+            data = self._srtp_out.protect(data)
+        self.transport.sendto(data, self.remote)
         self.sent += 1
+        return True
 
 
-async def open_bridge(host: str, peer_hosts: frozenset[str] = frozenset()) -> RtpBridge:
+class _RtcpPort(asyncio.DatagramProtocol):
+    def __init__(self, bridge: RtpBridge) -> None:
+        self._bridge = bridge
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self._bridge.rtcp_received(data, (addr[0], addr[1]))
+
+
+async def open_bridge(
+    host: str,
+    peer_hosts: frozenset[str] = frozenset(),
+    *,
+    rtcp_interval: float = INTERVAL,
+) -> RtpBridge:
+    """An RTP port (even) and RTCP on the next one (RFC 3550 §11: what a carrier assumes
+    when the SDP has no a=rtcp); an odd or unpaired port is let go and another tried."""
     loop = asyncio.get_running_loop()
-    _, bridge = await loop.create_datagram_endpoint(
-        lambda: RtpBridge(peer_hosts), local_addr=(host, 0)
-    )
-    return bridge
+    for _ in range(PORT_PAIR_ATTEMPTS):
+        _, bridge = await loop.create_datagram_endpoint(
+            lambda: RtpBridge(peer_hosts, rtcp_interval=rtcp_interval),
+            local_addr=(host, 0),
+        )
+        if bridge.port % 2 == 0 and bridge.port < 65535:
+            try:
+                rtcp, _ = await loop.create_datagram_endpoint(
+                    functools.partial(_RtcpPort, bridge), local_addr=(host, bridge.port + 1)
+                )
+            except OSError:
+                pass
+            else:
+                bridge.rtcp_transport = rtcp
+                return bridge
+        bridge.close()
+    raise OSError(f"no free RTP/RTCP port pair on {host}")

@@ -1,7 +1,8 @@
 """OutboundSipCall: our call to a phone number over the route's trunks (calling's PhoneCall).
 
 start ─▶ the next usable trunk (enabled, up, under max_calls) ─▶ INVITE with our SDP offer
-    100 ─▶ may CANCEL now · 180/183 ─▶ ringing (183's SDP: early media's address)
+    100 ─▶ may CANCEL now · 180/183 ─▶ ringing · 183 with SDP ─▶ early media: the bridge
+        plays it to the listener's early leg (connect_media before the answer)
     401/407 ─▶ once more with digest credentials (same Call-ID, CSeq + 1)
     2xx ─▶ ACK, the dialog, the agreed media ─▶ listener.answered()
     5xx, or no final answer in time ─▶ the next trunk (a new Call-ID); none left ─▶ failed
@@ -10,6 +11,7 @@ connect_media(leg) ─▶ the RtpBridge between the trunk and the leg, ticked by
 hang_up(): answered ─▶ BYE · after a provisional ─▶ CANCEL · before ─▶ CANCEL once one
     comes (a 2xx that crosses it is ACKed and BYEd)
 the trunk's BYE ─▶ 200 ─▶ listener.ended()
+set_held / the trunk's re-INVITE ─▶ Renegotiation (reinvite.py)
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from switchboard.calling.models import EndReason
-from switchboard.calling.pstn.ports import PhoneCallListener
+from switchboard.calling.pstn.ports import EarlyMediaListener, PhoneCallListener
 from switchboard.gateways.sip import sdp
 from switchboard.gateways.sip.dialog import Dialog
 from switchboard.gateways.sip.digest import authorization, parse_challenge
@@ -34,6 +35,7 @@ from switchboard.gateways.sip.reasons import (
     end_reason,
     should_fail_over,
 )
+from switchboard.gateways.sip.reinvite import Renegotiation
 from switchboard.gateways.sip.transactions import (
     T1,
     Address,
@@ -85,7 +87,9 @@ class OutboundSipCall:
         self._authorized = False
         self._last_failure = TRUNKS_FAILED
         self._ack: SipRequest | None = None
-        self._local_sdp = b""
+        self._origin = sdp.new_origin()
+        self._early = False  # the listener heard of early media
+        self.session: Renegotiation | None = None  # re-INVITEs, once answered
 
     # ── trying trunks ────────────────────────────────────────────────────────────────
 
@@ -111,7 +115,14 @@ class OutboundSipCall:
         self.call_id = os.urandom(12).hex()
         host = self._carrier.address[0]
         uri = f"sip:{self.number}@{trunk.host}:{trunk.port}"
-        self._local_sdp = sdp.offer(self._carrier.media_host, self.bridge.port, trunk.codecs)
+        self._origin = sdp.new_origin()
+        body = sdp.offer(
+            self._carrier.media_host,
+            self.bridge.port,
+            trunk.codecs,
+            origin=self._origin,
+            srtp_key=self.bridge.srtp_key if trunk.secure else None,
+        )
         headers = Headers(
             (
                 ("Via", self._carrier.endpoint.via(self._trunk_address)),
@@ -126,7 +137,7 @@ class OutboundSipCall:
             )
         )
         self._carrier.calls[self.call_id] = self
-        self._send_invite(SipRequest("INVITE", uri, headers, self._local_sdp))
+        self._send_invite(SipRequest("INVITE", uri, headers, body))
 
     def _send_invite(self, invite: SipRequest) -> None:
         assert self.trunk is not None
@@ -204,11 +215,17 @@ class OutboundSipCall:
     def _early_media(self, response: SipResponse) -> None:
         assert self.bridge is not None and self.trunk is not None
         try:
-            media = sdp.negotiated(sdp.parse_sdp(response.body), self.trunk.codecs)
+            media = sdp.negotiated(
+                sdp.parse_sdp(response.body), self.trunk.codecs, srtp=self.trunk.secure
+            )
         except SipParseError:
             return
-        if media is not None:
-            self.bridge.set_media(media)
+        if media is None:
+            return
+        self.bridge.set_media(media)
+        if not self._early and isinstance(self._listener, EarlyMediaListener):
+            self._early = True  # the call hears the carrier's ringback / announcement now
+            self._listener.early_media()
 
     def _answered(self, response: SipResponse) -> None:
         assert self.invite is not None and self.trunk is not None
@@ -224,7 +241,9 @@ class OutboundSipCall:
             return
         media: sdp.Media | None = None
         try:
-            media = sdp.negotiated(sdp.parse_sdp(response.body), self.trunk.codecs)
+            media = sdp.negotiated(
+                sdp.parse_sdp(response.body), self.trunk.codecs, srtp=self.trunk.secure
+            )
         except SipParseError as exc:
             log.warning("call to %s: the answer's SDP: %s", self.number, exc)
         if media is None or self.bridge is None:
@@ -234,15 +253,33 @@ class OutboundSipCall:
             self._listener.failed(NO_COMMON_CODEC)
             return
         self.bridge.set_media(media)
+        self.session = Renegotiation(
+            self._carrier,
+            self.bridge,
+            self.trunk.codecs,
+            self._trunk_address,
+            self._origin,
+            secure=self.trunk.secure,
+        )
+        self.session.dialog = self.dialog
         self.state = OutboundState.ANSWERED
         self._listener.answered()
 
     # ── PhoneCall ────────────────────────────────────────────────────────────────────
 
     def connect_media(self, leg: LocalLeg) -> None:
-        if self.state is OutboundState.ANSWERED and self.bridge is not None:
-            self.bridge.connect(leg)
-            self._carrier.ticking.add(self.bridge)
+        """Once answered; before, while early media flows (a 183's SDP), the leg that hears
+        it (replaced by the answered call's leg)."""
+        bridge = self.bridge
+        early = self.state is OutboundState.TRYING and bridge is not None and bridge.media
+        if bridge is not None and (self.state is OutboundState.ANSWERED or early):
+            bridge.connect(leg)
+            self._carrier.ticking.add(bridge)
+
+    def set_held(self, held: bool) -> None:
+        """The app holds (a re-INVITE, a=sendonly) or resumes (a=sendrecv) the phone."""
+        if self.session is not None and self.state is OutboundState.ANSWERED:
+            self.session.hold(held)
 
     def hang_up(self) -> None:
         state = self.state
@@ -268,12 +305,13 @@ class OutboundSipCall:
                 self.state = OutboundState.OVER
                 self._cleanup()
                 self._listener.ended()
-        elif request.method == "INVITE" and self.state is OutboundState.ANSWERED:
-            # a re-INVITE (session refresh, hold): our media stays as it was (hold: left)
-            ok = response_to(request, 200, "OK").with_header("Contact", self._contact)
-            ok = ok.with_header("Content-Type", "application/sdp")
-            endpoint.send(replace(ok, body=self._local_sdp), source)
-        elif request.method in ("ACK", "CANCEL"):
+        elif request.method == "INVITE" and self.session is not None:
+            if self.state is OutboundState.ANSWERED:
+                self.session.answer(request, source)  # hold, a move, a session refresh
+        elif request.method == "ACK":
+            if self.session is not None:
+                self.session.acked(request)
+        elif request.method == "CANCEL":
             pass
         else:
             endpoint.send(response_to(request, 481, "Call/Transaction Does Not Exist"), source)
@@ -351,6 +389,8 @@ class OutboundSipCall:
         frees it, or ``_give_up`` if that never comes."""
         if self.dialog is not None or self.state is not OutboundState.OVER:
             self._trunk_done()
+        if self.session is not None:
+            self.session.close()
         if self.bridge is not None:
             self._carrier.ticking.discard(self.bridge)
             self.bridge.close()

@@ -1,4 +1,4 @@
-"""SIP over TCP: one connection per peer, either way, framed by ``SipStreamFramer``.
+"""SIP over TCP or TLS: one connection per peer, either way, framed by ``SipStreamFramer``.
 
 SipEndpoint.send to a trunk whose transport is tcp ─▶ its connection (opened on first use;
     what is sent meanwhile waits) ─▶ bytes
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from typing import TYPE_CHECKING
 
 from switchboard.gateways.sip.errors import SipParseError
@@ -24,8 +25,11 @@ log = logging.getLogger(__name__)
 
 
 class SipStreamConnection(asyncio.Protocol):
-    def __init__(self, endpoint: SipEndpoint, peer: Address | None = None) -> None:
+    def __init__(
+        self, endpoint: SipEndpoint, peer: Address | None = None, *, tls: bool = False
+    ) -> None:
         self.peer = peer
+        self.tls = tls  # accepted on our TLS port
         self.transport: asyncio.Transport | None = None
         self._endpoint = endpoint
         self._framer = SipStreamFramer()
@@ -41,6 +45,8 @@ class SipStreamConnection(asyncio.Protocol):
                 transport.close()
                 return
             self.peer = (str(host), int(port))
+            if self.tls:
+                self._endpoint.tls_connections.add(self.peer)
         self._endpoint.connections[self.peer] = self
         for data in self._waiting:
             transport.write(data)
@@ -60,6 +66,8 @@ class SipStreamConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.peer is not None and self._endpoint.connections.get(self.peer) is self:
             del self._endpoint.connections[self.peer]
+            if self.tls:
+                self._endpoint.tls_connections.discard(self.peer)
 
     def write(self, data: bytes) -> None:
         if self.transport is None:
@@ -72,12 +80,25 @@ class SipStreamConnection(asyncio.Protocol):
             self.transport.close()
 
 
-async def connect(endpoint: SipEndpoint, connection: SipStreamConnection) -> None:
+async def connect(
+    endpoint: SipEndpoint,
+    connection: SipStreamConnection,
+    tls: tuple[ssl.SSLContext, str] | None = None,
+) -> None:
+    """Open it (``tls``: the context that verifies the peer, and the name it must carry);
+    a refusal or a certificate that does not verify ─▶ the peer is unreachable."""
     assert connection.peer is not None
     host, port = connection.peer
+    loop = asyncio.get_running_loop()
     try:
-        await asyncio.get_running_loop().create_connection(lambda: connection, host, port)
-    except OSError as exc:
+        if tls is None:
+            await loop.create_connection(lambda: connection, host, port)
+        else:
+            context, name = tls
+            await loop.create_connection(
+                lambda: connection, host, port, ssl=context, server_hostname=name
+            )
+    except OSError as exc:  # ssl.SSLError (a certificate that does not verify) included
         log.warning("SIP over TCP to %s:%s: %s", host, port, exc)
         if endpoint.connections.get(connection.peer) is connection:
             del endpoint.connections[connection.peer]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import ssl
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol, cast
@@ -133,6 +134,35 @@ class ClientTransaction:
         self._retransmit = self._timeout = None
 
 
+class OkResender:
+    """A UAS's 2xx to an INVITE, sent again until its ACK comes (RFC 3261 §13.3.1.4): after
+    T1, doubling up to T2; after 64·T1 without an ACK, ``on_give_up``. ``stop`` on the ACK."""
+
+    def __init__(self, send: Callable[[], None], on_give_up: Callable[[], None]) -> None:
+        self._send = send
+        self._on_give_up = on_give_up
+        self._interval = T1
+        self._waited = 0.0
+        self._timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
+            T1, self._again
+        )
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _again(self) -> None:
+        self._timer = None
+        self._waited += self._interval
+        if self._waited >= 64 * T1:
+            self._on_give_up()
+            return
+        self._send()
+        self._interval = min(self._interval * 2, T2)
+        self._timer = asyncio.get_running_loop().call_later(self._interval, self._again)
+
+
 def ack_for(invite: SipRequest, response: SipResponse) -> SipRequest:
     """The ACK of a non-2xx final response: same branch, To with the response's tag."""
     headers = Headers(
@@ -177,7 +207,12 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.stream_peers: set[Address] = set()  # trunks signalled over TCP
         self.trusted_hosts: set[str] | None = None  # who may open TCP to us (None: anyone)
         self.connections: dict[Address, SipStreamConnection] = {}
+        # trunks over TLS: the client context verifying them and the name their cert carries
+        self.tls_peers: dict[Address, tuple[ssl.SSLContext, str]] = {}
+        self.tls_connections: set[Address] = set()  # accepted on our TLS port
+        self.tls_address: Address | None = None  # our TLS listener, if any
         self._server: asyncio.Server | None = None
+        self._tls_server: asyncio.Server | None = None
         self._connecting: set[asyncio.Task[None]] = set()
         self._answered: OrderedDict[tuple[str, str], tuple[SipResponse, Address]] = OrderedDict()
 
@@ -196,6 +231,19 @@ class SipEndpoint(asyncio.DatagramProtocol):
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: SipStreamConnection(self), host, port)
 
+    async def listen_tls(self, host: str, port: int, context: ssl.SSLContext) -> None:
+        """Accept SIP over TLS (RFC 3261 §26.2: 5061) with the node's certificate."""
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: SipStreamConnection(self, tls=True), host, port, ssl=context
+        )
+        self._tls_server = server
+        sockname = server.sockets[0].getsockname()
+        self.tls_address = (str(sockname[0]), int(sockname[1]))
+
+    def is_tls(self, destination: Address) -> bool:
+        return destination in self.tls_peers or destination in self.tls_connections
+
     def trusts(self, host: str) -> bool:
         return self.trusted_hosts is None or host in self.trusted_hosts
 
@@ -203,14 +251,26 @@ class SipEndpoint(asyncio.DatagramProtocol):
         return destination in self.stream_peers or destination in self.connections
 
     def via(self, destination: Address) -> str:
-        host, port = self.address
-        transport = "TCP" if self.is_stream(destination) else "UDP"
+        host, port = self._own(destination)
+        transport = self._transport(destination).upper()
         return f"SIP/2.0/{transport} {host}:{port};branch={new_branch()};rport"
 
     def contact(self, destination: Address, user: str = "switchboard") -> str:
-        host, port = self.address
-        suffix = ";transport=tcp" if self.is_stream(destination) else ""
+        host, port = self._own(destination)
+        transport = self._transport(destination)
+        suffix = f";transport={transport}" if transport != "udp" else ""
         return f"<sip:{user}@{host}:{port}{suffix}>"
+
+    def _transport(self, destination: Address) -> str:
+        if self.is_tls(destination):
+            return "tls"
+        return "tcp" if self.is_stream(destination) else "udp"
+
+    def _own(self, destination: Address) -> Address:
+        """Where the peer reaches us: our TLS port for a TLS peer, else the SIP port."""
+        if self.tls_address is not None and self.is_tls(destination):
+            return self.address[0], self.tls_address[1]
+        return self.address
 
     def close(self) -> None:
         for client in list(self.clients.values()):
@@ -219,8 +279,9 @@ class SipEndpoint(asyncio.DatagramProtocol):
             task.cancel()
         for connection in list(self.connections.values()):
             connection.close()
-        if self._server is not None:
-            self._server.close()
+        for server in (self._server, self._tls_server):
+            if server is not None:
+                server.close()
         if self.transport is not None:
             self.transport.close()
 
@@ -248,7 +309,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
         connection = self.connections.get(destination)
         if connection is None:
             connection = self.connections[destination] = SipStreamConnection(self, destination)
-            task = asyncio.get_running_loop().create_task(connect(self, connection))
+            tls = self.tls_peers.get(destination)
+            task = asyncio.get_running_loop().create_task(connect(self, connection, tls))
             self._connecting.add(task)
             task.add_done_callback(self._connecting.discard)
         return connection

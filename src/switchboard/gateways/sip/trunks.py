@@ -1,16 +1,14 @@
-"""SIP trunks and routes (from ``[[trunks]]`` / ``[[routes]]``), checked at load; the choice
-of trunks for a number.
+"""SIP trunks and routes as the gateway uses them; the choice of trunks for a number.
 
-    [[trunks]] name host port transport username password codecs caller_id max_calls
-               options_seconds enabled           ─trunk_from_table─▶ Trunk
-    [[routes]] name pattern trunks (ordered)     ─route_from_table─▶ Route
+    siprouting's SipConfiguration (the stored table: the config file's [[trunks]] /
+    [[routes]], the /sip API, the CLI; checked by siprouting/validation.py)
+        ─routing_from_configuration─▶ SipRouting(Trunk…, Route…)
     SipRouting(trunks, routes).trunks_for("+1425…") ─▶ the first route whose pattern matches
         the whole number ─▶ its trunks, in order, skipping disabled ones (failover order)
 
-A key that is not one of these (a typo), a bad value, or a route naming an unknown trunk is a
-TrunkConfigError. The model follows ACS's SIP routing (trunk: FQDN, signaling port, enabled;
-route: name, numberPattern, ordered trunks) so the ``/sip`` API can later replace the routes
-and trunks at run time (``SipRouting.replace``); our own per-trunk settings sit beside them.
+A trunk's ``name`` is its FQDN in ACS's API (what routes name); ``host`` is where SIP goes
+(our own setting; default: the name). ``SipRouting.replace`` swaps trunks and routes at run
+time (SipCarrier.reconfigure, on every node, when the table changes).
 """
 
 from __future__ import annotations
@@ -18,23 +16,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from switchboard.gateways.sip.errors import TrunkConfigError
-from switchboard.gateways.sip.sdp import STATIC
+from switchboard.siprouting.models import (
+    CallerIdRule,
+    SipConfiguration,
+    SipConfigurationError,
+    SipTrunk,
+    Transport,
+)
+from switchboard.siprouting.validation import configuration_from_tables
 
-MAX_PATTERN_LENGTH = 500
-
-
-class Transport(StrEnum):
-    UDP = "udp"
-    TCP = "tcp"
-
-
-class CallerIdRule(StrEnum):
-    AS_IS = "as-is"  # the purchased number, E.164 with its +
-    NO_PLUS = "no-plus"  # the same digits without the + (carriers that want it so)
+__all__ = ["CallerIdRule", "Route", "SipRouting", "Transport", "Trunk"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +44,15 @@ class Trunk:
     max_calls: int = 100
     options_seconds: float = 30.0  # OPTIONS keep-alive interval; 0: none (always up)
     enabled: bool = True
+    register: bool = False  # REGISTER with the trunk (carriers that want it); refreshed
+    register_seconds: int = 3600  # the expiry we ask for
+    ca_file: str | None = None  # TLS: the CA the carrier's certificate must chain to
+    # (None: the system's CAs)
+
+    @property
+    def secure(self) -> bool:
+        """TLS signalling, and SRTP (SDES keys in the SDP, which only TLS keeps secret)."""
+        return self.transport is Transport.TLS
 
     def caller_user(self, caller_id: str) -> str:
         if self.caller_id is CallerIdRule.NO_PLUS:
@@ -64,84 +67,31 @@ class Route:
     trunks: tuple[str, ...]
 
 
-_TRUNK_KEYS = {
-    "name",
-    "host",
-    "port",
-    "transport",
-    "username",
-    "password",
-    "codecs",
-    "caller_id",
-    "max_calls",
-    "options_seconds",
-    "enabled",
-}
-_ROUTE_KEYS = {"name", "pattern", "trunks"}
-
-
-def trunk_from_table(table: Mapping[str, Any], index: int) -> Trunk:
-    where = f"trunks[{index}]"
-    _known_keys(table, _TRUNK_KEYS, where)
-    host = _text(table, "host", where)
-    name = _text(table, "name", where) if "name" in table else host
-    port = _int(table.get("port", 5060), f"{where}.port", 1, 65535)
-    try:
-        transport = Transport(str(table.get("transport", "udp")).lower())
-    except ValueError:
-        raise TrunkConfigError(f"{where}.transport must be udp or tcp.") from None
-    codecs_value = table.get("codecs", ["PCMU", "PCMA"])
-    if not isinstance(codecs_value, list) or not codecs_value:
-        raise TrunkConfigError(f"{where}.codecs must be a list of PCMU / PCMA.")
-    codecs = tuple(str(c).upper() for c in codecs_value)
-    if any(c not in STATIC for c in codecs) or len(set(codecs)) != len(codecs):
-        raise TrunkConfigError(f"{where}.codecs must be a list of PCMU / PCMA.")
-    try:
-        caller_id = CallerIdRule(str(table.get("caller_id", "as-is")))
-    except ValueError:
-        raise TrunkConfigError(f"{where}.caller_id must be as-is or no-plus.") from None
-    username = table.get("username")
-    password = table.get("password")
-    if (username is None) != (password is None):
-        raise TrunkConfigError(f"{where}: username and password go together.")
-    if username is not None and not (isinstance(username, str) and isinstance(password, str)):
-        raise TrunkConfigError(f"{where}: username and password must be text.")
-    options = table.get("options_seconds", 30.0)
-    if isinstance(options, bool) or not isinstance(options, int | float) or options < 0:
-        raise TrunkConfigError(f"{where}.options_seconds must be a number ≥ 0.")
-    enabled = table.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise TrunkConfigError(f"{where}.enabled must be true or false.")
+def trunk_from_definition(trunk: SipTrunk) -> Trunk:
+    settings = trunk.settings
     return Trunk(
-        name=name,
-        host=host,
-        port=port,
-        transport=transport,
-        username=username,
-        password=password,
-        codecs=codecs,
-        caller_id=caller_id,
-        max_calls=_int(table.get("max_calls", 100), f"{where}.max_calls", 1, 100_000),
-        options_seconds=float(options),
-        enabled=enabled,
+        name=trunk.fqdn,
+        host=trunk.host,
+        port=trunk.sip_signaling_port,
+        transport=settings.transport,
+        username=settings.username,
+        password=settings.password,
+        codecs=settings.codecs,
+        caller_id=settings.caller_id,
+        max_calls=settings.max_calls,
+        options_seconds=settings.options_seconds,
+        enabled=trunk.enabled,
+        register=settings.register,
+        register_seconds=settings.register_seconds,
+        ca_file=settings.ca_file,
     )
 
 
-def route_from_table(table: Mapping[str, Any], index: int) -> Route:
-    where = f"routes[{index}]"
-    _known_keys(table, _ROUTE_KEYS, where)
-    name = _text(table, "name", where)
-    pattern_text = _text(table, "pattern", where)
-    if len(pattern_text) > MAX_PATTERN_LENGTH:
-        raise TrunkConfigError(f"{where}.pattern is longer than {MAX_PATTERN_LENGTH}.")
-    try:
-        pattern = re.compile(pattern_text)
-    except re.error as exc:
-        raise TrunkConfigError(f"{where}.pattern is not a regular expression: {exc}") from None
-    trunks = table.get("trunks")
-    if not isinstance(trunks, list) or not trunks or not all(isinstance(t, str) for t in trunks):
-        raise TrunkConfigError(f"{where}.trunks must be a list of trunk names.")
-    return Route(name, pattern, tuple(trunks))
+def routing_from_configuration(config: SipConfiguration) -> SipRouting:
+    return SipRouting(
+        [trunk_from_definition(t) for t in config.trunks],
+        [Route(r.name, r.pattern, r.trunks) for r in config.routes],
+    )
 
 
 class SipRouting:
@@ -189,26 +139,8 @@ class SipRouting:
 def routing_from_tables(
     trunks: Sequence[Mapping[str, Any]], routes: Sequence[Mapping[str, Any]]
 ) -> SipRouting:
-    return SipRouting(
-        [trunk_from_table(t, i) for i, t in enumerate(trunks)],
-        [route_from_table(r, i) for i, r in enumerate(routes)],
-    )
-
-
-def _known_keys(table: Mapping[str, Any], keys: set[str], where: str) -> None:
-    unknown = sorted(set(table) - keys)
-    if unknown:
-        raise TrunkConfigError(f"{where}: unknown setting {unknown[0]!r}.")
-
-
-def _text(table: Mapping[str, Any], key: str, where: str) -> str:
-    value = table.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise TrunkConfigError(f"{where}.{key} is required (text).")
-    return value.strip()
-
-
-def _int(value: Any, where: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise TrunkConfigError(f"{where} must be a whole number {low}–{high}.")
-    return value
+    """``[[trunks]]`` / ``[[routes]]`` tables, checked as the API and the CLI check them."""
+    try:
+        return routing_from_configuration(configuration_from_tables(trunks, routes))
+    except SipConfigurationError as exc:
+        raise TrunkConfigError(str(exc)) from None

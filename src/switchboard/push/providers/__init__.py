@@ -1,0 +1,1 @@
+"""The push services Switchboard hands notifications to, one module each, behind PushProvider."""

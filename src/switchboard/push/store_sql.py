@@ -1,0 +1,175 @@
+"""Registrations and the push outbox in SQL (SQLite, PostgreSQL): tables.py, migration 0015.
+
+The outbox's claim is a lease: the claimed rows' ``due_ms`` moves to the lease's end, so a
+node that dies holding them leaves them due again then (PostgreSQL: ``SKIP LOCKED`` keeps two
+nodes from claiming the same rows).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from switchboard.push.models import Notification, PushJob, PushKind, Registration
+from switchboard.push.tables import push_outbox as _o
+from switchboard.push.tables import push_registrations as _r
+from switchboard.storage.database import Database
+
+
+class SqlRegistrationStore:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def put(self, registration: Registration) -> None:
+        r = registration
+        async with self._db.write() as conn:
+            await conn.execute(
+                _r.delete().where(_r.c.user_id == r.user_id, _r.c.device_id == r.device_id)
+            )
+            await conn.execute(
+                _r.insert().values(
+                    user_id=r.user_id,
+                    device_id=r.device_id,
+                    kind=r.kind.value,
+                    token=r.token,
+                    app_id=r.app_id,
+                    p256dh=r.p256dh,
+                    auth=r.auth,
+                    created_ms=r.created_ms,
+                    expires_ms=r.expires_ms,
+                )
+            )
+
+    async def remove(self, user_id: str, device_id: str) -> bool:
+        return await self._delete(_r.c.user_id == user_id, _r.c.device_id == device_id) > 0
+
+    async def of_user(self, user_id: str, now_ms: int) -> list[Registration]:
+        async with self._db.read() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(_r)
+                    .where(_r.c.user_id == user_id, _r.c.expires_ms > now_ms)
+                    .order_by(_r.c.device_id)
+                )
+            ).all()
+        return [_registration(row._mapping) for row in rows]
+
+    async def get(self, user_id: str, device_id: str) -> Registration | None:
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(_r).where(_r.c.user_id == user_id, _r.c.device_id == device_id)
+                )
+            ).first()
+        return None if row is None else _registration(row._mapping)
+
+    async def remove_user(self, user_id: str) -> int:
+        return await self._delete(_r.c.user_id == user_id)
+
+    async def remove_token(self, kind: PushKind, token: str) -> int:
+        return await self._delete(_r.c.kind == kind.value, _r.c.token == token)
+
+    async def prune(self, now_ms: int) -> int:
+        return await self._delete(_r.c.expires_ms <= now_ms)
+
+    async def _delete(self, *where: Any) -> int:
+        async with self._db.write() as conn:
+            result = await conn.execute(_r.delete().where(*where))
+        return int(result.rowcount)
+
+
+def _registration(row: Any) -> Registration:
+    return Registration(
+        row["user_id"],
+        row["device_id"],
+        PushKind(row["kind"]),
+        row["token"],
+        row["app_id"],
+        row["p256dh"],
+        row["auth"],
+        row["created_ms"],
+        row["expires_ms"],
+    )
+
+
+class SqlPushOutbox:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def add(self, jobs: Sequence[PushJob]) -> None:
+        if not jobs:
+            return
+        insert = pg_insert(_o) if not self._db.is_sqlite else sqlite_insert(_o)
+        async with self._db.batch_write() as conn:
+            await conn.execute(
+                insert.on_conflict_do_nothing(index_elements=["id"]),  # owed once
+                [
+                    {
+                        "id": j.id,
+                        "user_id": j.user_id,
+                        "device_id": j.device_id,
+                        "notification": j.notification.encode(),
+                        "created_ms": j.created_ms,
+                        "attempts": j.attempts,
+                        "due_ms": j.due_ms,
+                        "claim": "",
+                    }
+                    for j in jobs
+                ],
+            )
+
+    async def claim(self, now_ms: int, limit: int, lease_ms: int) -> list[PushJob]:
+        token = uuid.uuid4().hex
+        async with self._db.write() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(_o)
+                    .where(_o.c.due_ms <= now_ms)
+                    .order_by(_o.c.seq)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return []
+            await conn.execute(
+                _o.update()
+                .where(_o.c.id.in_([r.id for r in rows]))
+                .values(claim=token, due_ms=now_ms + lease_ms)
+            )
+        return [
+            PushJob(
+                r.id,
+                r.user_id,
+                r.device_id,
+                Notification.decode(r.notification),
+                r.created_ms,
+                r.attempts,
+                now_ms + lease_ms,
+                token,
+            )
+            for r in rows
+        ]
+
+    async def done(self, job_ids: Sequence[str]) -> None:
+        if job_ids:
+            async with self._db.batch_write() as conn:
+                await conn.execute(_o.delete().where(_o.c.id.in_(list(job_ids))))
+
+    async def retry(self, job: PushJob, due_ms: int) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                _o.update()
+                .where(_o.c.id == job.id)
+                .values(attempts=_o.c.attempts + 1, due_ms=due_ms, claim="")
+            )
+
+    async def pending(self) -> int:
+        async with self._db.read() as conn:
+            count = (await conn.execute(sa.select(sa.func.count()).select_from(_o))).scalar()
+        return int(count or 0)

@@ -1,0 +1,193 @@
+"""Push for calls against a running server (docs/push.md) and the Web Push fake, which checks
+the VAPID JWT and decrypts each aes128gcm payload with the subscription's keys.
+
+Bob's app is closed (no signaling socket); Alice calls; Bob's subscription gets the encrypted
+incoming call; Bob's app starts, hands the payload to ``handle_push_notification``, the call
+rings there, he answers and audio flows both ways. Alice hanging up first pushes a cancel; a
+device that is connected is not pushed; a user with no device and no registration still gets
+480; a subscription the push service calls gone is forgotten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from azure.communication.identity import CommunicationIdentityClient
+
+from switchboard.client.calling import CallAgent, CallClient, CallState, PushTarget
+from switchboard.client.push import PushRegistrationFailed, PushRegistrations
+from tests.integration.calling_clients import heard, loopback_candidates, start_without_turn
+from tests.integration.server import RunningServer
+from tests.push.fakes import Pushed, WebPushService
+from tests.push.providers import push_server_env
+
+pytestmark = pytest.mark.anyio
+__all__ = ["loopback_candidates"]  # the autouse fixture: host candidates on loopback
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    env = {
+        **push_server_env(tmp_path_factory.mktemp("push-keys")),
+        "SWITCHBOARD_CALLING_RING_TIMEOUT_SECONDS": "20",
+    }
+    running = start_without_turn(tmp_path_factory.mktemp("push-calling"), env=env)
+    yield running
+    assert running.stop() == 0, "\n".join(running.output)
+
+
+@pytest.fixture
+async def push_service() -> AsyncIterator[WebPushService]:
+    service = await WebPushService().start()
+    yield service
+    await service.stop()
+
+
+class People:
+    def __init__(self, server: RunningServer) -> None:
+        self.server = server
+        self.identity = CommunicationIdentityClient.from_connection_string(
+            server.connection_string, connection_verify=server.ca_path
+        )
+        self.agents: list[CallAgent] = []
+
+    def new(self) -> tuple[str, str]:
+        user, token = self.identity.create_user_and_token(scopes=["voip"])
+        return str(user.properties["id"]), token.token
+
+    async def agent(self, token: str) -> CallAgent:
+        client = CallClient(self.server.endpoint, ssl=self.server.ca_path)
+        agent = await client.create_call_agent(token)
+        self.agents.append(agent)
+        return agent
+
+    def registrations(self, token: str) -> PushRegistrations:
+        return PushRegistrations(self.server.endpoint, token, ssl=self.server.ca_path)
+
+
+@pytest.fixture
+async def people(server: RunningServer) -> AsyncIterator[People]:
+    made = People(server)
+    yield made
+    for agent in made.agents:
+        await agent.dispose()
+
+
+async def away(people: People, service: WebPushService) -> tuple[str, CallAgent, str, str]:
+    """Alice (a connected agent) and Bob, whose only device is a push registration: Alice's
+    id and agent, Bob's id and token."""
+    alice_id, alice_token = people.new()
+    bob_id, bob_token = people.new()
+    alice = await people.agent(alice_token)
+    subscription = service.subscribe()
+    await people.registrations(bob_token).register(
+        "bob-phone", PushTarget.web_push(subscription.json())
+    )
+    return alice_id, alice, bob_id, bob_token
+
+
+async def pushes(service: WebPushService, count: int) -> list[dict[str, Any]]:
+    received: list[Pushed] = await service.wait_for(count)
+    assert service.errors == []
+    return [p.payload for p in received]
+
+
+async def test_a_closed_apps_push_rings_it_and_the_call_connects(
+    people: People, push_service: WebPushService
+) -> None:
+    alice_id, alice, bob_id, bob_token = await away(people, push_service)
+    async with asyncio.timeout(30):
+        outgoing = await alice.start_call(bob_id)
+        [incoming_push] = await pushes(push_service, 1)
+        assert incoming_push["type"] == "incomingCall"
+        assert incoming_push["callId"] == outgoing.id
+        assert incoming_push["callerId"] == alice_id
+        assert incoming_push["video"] is False
+        bob = await people.agent(bob_token)  # the app starts, woken by the push
+        await bob.handle_push_notification(incoming_push)
+        ringing = await bob.next_incoming_call()
+        assert ringing.id == outgoing.id
+        await ringing.accept()
+        await outgoing.wait_for_state(CallState.CONNECTED)
+        await heard(outgoing, bob.tone_hz)
+        await heard(ringing, alice.tone_hz)
+        # Answered on the woken app: the pushed device hears the call is taken.
+        cancel = (await pushes(push_service, 2))[1]
+        assert cancel == {"type": "callCancelled", "callId": outgoing.id, "reason": "answered"}
+        await outgoing.hang_up()
+
+
+async def test_a_caller_hanging_up_first_pushes_a_cancel(
+    people: People, push_service: WebPushService
+) -> None:
+    _, alice, bob_id, bob_token = await away(people, push_service)
+    async with asyncio.timeout(30):
+        outgoing = await alice.start_call(bob_id, video=True)
+        [incoming_push] = await pushes(push_service, 1)
+        assert incoming_push["video"] is True
+        assert outgoing.state is not CallState.DISCONNECTED  # held: a woken app may answer
+        await outgoing.hang_up()
+        cancel = (await pushes(push_service, 2))[1]
+        assert cancel == {"type": "callCancelled", "callId": outgoing.id, "reason": "cancelled"}
+        # Too late: the woken app's device hears the call is over.
+        bob = await people.agent(bob_token)
+        await bob.handle_push_notification(incoming_push)
+        assert outgoing.end_reason is not None and outgoing.end_reason.code == 0
+
+
+async def test_a_connected_device_is_rung_not_pushed(
+    people: People, push_service: WebPushService
+) -> None:
+    _, alice_token = people.new()
+    bob_id, bob_token = people.new()
+    alice = await people.agent(alice_token)
+    bob_laptop = await people.agent(bob_token)
+    laptop_sub, phone_sub = push_service.subscribe(), push_service.subscribe()
+    await bob_laptop.register_push_notification(PushTarget.web_push(laptop_sub.json()))
+    await people.registrations(bob_token).register(
+        "bob-phone", PushTarget.web_push(phone_sub.json())
+    )
+    async with asyncio.timeout(30):
+        outgoing = await alice.start_call(bob_id)
+        incoming = await bob_laptop.next_incoming_call()
+        await incoming.accept()
+        await outgoing.wait_for_state(CallState.CONNECTED)
+        payloads = await pushes(push_service, 2)  # the phone's ring, then its cancel
+        assert [p["type"] for p in payloads] == ["incomingCall", "callCancelled"]
+        assert {p.token for p in push_service.received} == {phone_sub.id}
+        await outgoing.hang_up()
+
+
+async def test_a_user_with_no_device_and_no_registration_gets_480(people: People) -> None:
+    _, alice_token = people.new()
+    nobody, _ = people.new()
+    alice = await people.agent(alice_token)
+    async with asyncio.timeout(15):
+        outgoing = await alice.start_call(nobody)
+        await outgoing.wait_for_state(CallState.DISCONNECTED)
+        assert outgoing.end_reason is not None
+        assert (outgoing.end_reason.code, outgoing.end_reason.sub_code) == (480, 10037)
+
+
+async def test_a_gone_subscription_is_forgotten(
+    people: People, push_service: WebPushService
+) -> None:
+    _, alice_token = people.new()
+    bob_id, bob_token = people.new()
+    alice = await people.agent(alice_token)
+    subscription = push_service.subscribe()
+    push_service.dead.add(subscription.id)
+    registrations = people.registrations(bob_token)
+    await registrations.register("bob-phone", PushTarget.web_push(subscription.json()))
+    async with asyncio.timeout(30):
+        outgoing = await alice.start_call(bob_id)
+        # Until the push service's 410 is acted on (the server's state, over HTTP).
+        while await registrations.devices():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        with pytest.raises(PushRegistrationFailed) as gone:
+            await registrations.unregister("bob-phone")
+        assert gone.value.status == 404
+        await outgoing.hang_up()
