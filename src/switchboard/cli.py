@@ -124,6 +124,16 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     serve.add_argument("--log-format", choices=LOG_FORMATS, help="text (default) or json lines")
     serve.add_argument("--http-server", choices=["uvicorn", "granian"])
+    serve.add_argument("--tls-cert", help="your certificate (PEM chain); re-read on SIGHUP")
+    serve.add_argument("--tls-key", help="its private key (PEM, unencrypted)")
+    serve.add_argument(
+        "--no-tls",
+        dest="tls",
+        action="store_const",
+        const=False,
+        help="plain HTTP, for a TLS-terminating proxy in front (see trusted_proxies)",
+    )
+    serve.add_argument("--public-url", help="the URL clients use through a proxy")
     serve.add_argument(
         "--turn",
         dest="turn_enabled",
@@ -137,6 +147,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     conn.add_argument("--secondary", action="store_true", help="use the secondary key")
 
     commands.add_parser("sample-config", help="print a documented sample config file")
+
+    db = commands.add_parser("db", help="the database schema: check it, upgrade it")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    for name, help_ in (
+        ("check", "exit 0 if the schema is the newest, 4 if `db upgrade` is needed"),
+        ("upgrade", "migrate the schema to the newest (back the database up first)"),
+    ):
+        _common_options(db_commands.add_parser(name, help=help_))
 
     keys = commands.add_parser("keys", help="manage access and signing keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -163,6 +181,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         "log_format",
         "turn_enabled",
         "http_server",
+        "tls",
+        "tls_cert",
+        "tls_key",
+        "public_url",
     )
     overrides: dict[str, Any] = {name: getattr(args, name, None) for name in names}
     return load_settings(overrides, config_file=getattr(args, "config", None))
@@ -253,6 +275,12 @@ def _run_shell_command(args: argparse.Namespace, config: NodeConfig) -> int:
     if args.command == "keys":
         print(asyncio.run(cli_shell.rotate_key(config, args.which)))
         return 0
+    if args.command == "db":
+        line, code = asyncio.run(
+            cli_shell.database_schema(config, upgrade=args.db_command == "upgrade")
+        )
+        print(line)
+        return code
     if args.command == "events":
         from switchboard.events.cli import run_events_command
 
@@ -293,6 +321,18 @@ def _run_shell_command(args: argparse.Namespace, config: NodeConfig) -> int:
     return 2
 
 
+def _check_tls_files(config: NodeConfig) -> None:
+    server = config.server
+    if server.tls and server.tls_cert and server.tls_key:
+        from switchboard.http.tls_reload import check_certificate
+
+        check_certificate(Path(server.tls_cert), Path(server.tls_key))
+    elif server.local_ca:
+        from switchboard.http.tls import refuse_foreign_certificate
+
+        refuse_foreign_certificate(server.data_dir / "tls" / "server.pem")
+
+
 def _check_carrier(carrier: CarrierDefinition) -> None:
     """What the carrier's link checks at start (app/parts.py), checked when it is added."""
     from switchboard.gateways.smpp.settings import SmppSettings
@@ -306,15 +346,20 @@ def _check_carrier(carrier: CarrierDefinition) -> None:
 
 
 def _serve(config: NodeConfig) -> int:
+    _check_tls_files(config)  # before the node's imports (a second or more)
     import uvloop
 
     from switchboard.app import Node, build_node
+    from switchboard.core.checklist import production_warnings
     from switchboard.http.listen import check_host
     from switchboard.http.server import serve
     from switchboard.traversal.relay import check_turn_settings
 
     # Logging starts after the imports: some libraries log their set-up at import.
     configure_logging(config.server.log_level, config.server.log_format)
+    if not config.server.development:
+        for warning in production_warnings(config):
+            print(f"switchboard: warning: {warning}", file=sys.stderr)
     check_host(config.server.host)  # before the certificate lists it
     check_turn_settings(config.turn, config.server)  # e.g. --turn without coturn installed
 

@@ -22,16 +22,17 @@ from sqlalchemy.engine import make_url
 from switchboard.bus.base import Bus
 from switchboard.core.clock import SystemClock
 from switchboard.core.config import NodeConfig
-from switchboard.core.errors import DataDirError
+from switchboard.core.errors import DatabaseNotMigratedError, DataDirError
 from switchboard.storage.database import Database
 from switchboard.storage.secrets import ACCESS_KEYS_CHANGED, SqlSecretStore
 
 
 @contextlib.asynccontextmanager
 async def open_database(config: NodeConfig) -> AsyncIterator[Database]:
-    """The node's database for a shell command (migrated, then closed)."""
+    """The node's database for a shell command (migrated in development mode; in production
+    checked, as a node does), then closed."""
     database = Database(config.storage.database_url)
-    await database.start()
+    await database.start(migrate=config.server.development)
     try:
         yield database
     finally:
@@ -79,6 +80,28 @@ async def connection_string(config: NodeConfig, *, secondary: bool = False) -> s
     async with open_database(config) as database:
         primary, second = await SqlSecretStore(database).access_keys()
     return f"endpoint={endpoint};accesskey={second if secondary else primary}"
+
+
+async def database_schema(config: NodeConfig, *, upgrade: bool) -> tuple[str, int]:
+    """``db check`` (exit 4 when behind) and ``db upgrade``: one line, and the exit code."""
+    database = Database(config.storage.database_url)
+    try:
+        await database.connect()
+        before, head = await database.revisions()
+        if upgrade:
+            if before != head:
+                await database.upgrade()
+            after, _ = await database.revisions()
+            return f"database schema: {after} (was {before or 'empty'})", 0
+    finally:
+        await database.stop()
+    if before == head:
+        return f"database schema: {head}, the newest", 0
+    shown = "empty" if before is None else before
+    return (
+        f"database schema: {shown}, this Switchboard needs {head}: run `switchboard db upgrade`",
+        DatabaseNotMigratedError.exit_code,
+    )
 
 
 async def node_target(config: NodeConfig) -> tuple[str, str, str]:

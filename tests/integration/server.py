@@ -24,6 +24,8 @@ from pathlib import Path
 
 CONNECTION_PREFIX = "Connection string: "
 CA_PREFIX = "CA certificate: "
+CERTIFICATE_PREFIX = "TLS certificate: "  # serve --tls-cert
+PLAIN_PREFIX = "TLS: "  # serve --no-tls
 
 
 @dataclass
@@ -78,7 +80,10 @@ def start_server(
     env: dict[str, str] | None = None,
     timeout: float = 60.0,
     port: int = 0,
+    tls_prefix: str = CA_PREFIX,
 ) -> RunningServer:
+    """``tls_prefix``: the line after the connection string that says the node is ready (the
+    local CA's, CERTIFICATE_PREFIX with --tls-cert, PLAIN_PREFIX with --no-tls)."""
     command = [sys.executable, "-m", "switchboard", "serve", "--data-dir", str(data_dir)]
     command += ["--port", str(port), *extra_args]
     process = subprocess.Popen(
@@ -97,7 +102,7 @@ def start_server(
         assert process.stdout is not None
         for line in process.stdout:
             lines.append(line.rstrip("\n"))
-            for prefix in (CONNECTION_PREFIX, CA_PREFIX):
+            for prefix in (CONNECTION_PREFIX, tls_prefix):
                 if line.startswith(prefix):
                     found[prefix] = line[len(prefix) :].strip()
             if len(found) == 2:
@@ -116,7 +121,7 @@ def start_server(
     return RunningServer(
         process,
         found[CONNECTION_PREFIX],
-        found[CA_PREFIX],
+        found[tls_prefix],
         data_dir,
         lines,
         args=extra_args,

@@ -4,39 +4,16 @@ traceback (the codes: docs/operations.md). Each case runs the real command."""
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import POSTGRES_ADMIN_URL
+from tests.integration.cli_run import refused, switchboard
 
 EXIT_CONFIG, EXIT_DATA_DIR, EXIT_DATABASE, EXIT_REDIS, EXIT_LISTEN = 2, 3, 4, 5, 6
 PG = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].split("://", 1)[1]  # user@127.0.0.1:5432
-
-
-def switchboard(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "switchboard", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
-
-
-def refused(done: subprocess.CompletedProcess[str], code: int, *fragments: str) -> str:
-    """The command failed with ``code`` and said so in its last line, with no traceback."""
-    assert "Traceback" not in done.stderr, done.stderr
-    assert done.returncode == code, done.stderr
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("switchboard"), done.stderr
-    for fragment in fragments:
-        assert fragment in last, last
-    return last
 
 
 @pytest.fixture

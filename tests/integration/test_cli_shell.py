@@ -19,18 +19,9 @@ from switchboard.core.clock import FakeClock
 from switchboard.core.events import IntegrationEvent
 from switchboard.events.outbox import SqlEventOutbox
 from switchboard.storage.database import Database
+from tests.integration.cli_run import switchboard
 
 MEDIA_STACK = ("aiortc", "av", "numpy")
-
-
-def switchboard(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "switchboard", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def imported_modules(*args: str) -> set[str]:

@@ -13,7 +13,7 @@ import pytest
 from switchboard.push.models import PushKind, Registration
 from switchboard.push.store_sql import SqlRegistrationStore
 from switchboard.storage.database import Database
-from tests.integration.test_cli_errors import refused, switchboard
+from tests.integration.cli_run import refused, switchboard
 from tests.push.fakes import WebPushService
 from tests.push.providers import vapid_pem
 

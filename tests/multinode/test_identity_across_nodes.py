@@ -53,3 +53,12 @@ def test_deletion_on_one_node_is_seen_by_the_other_at_once(two_nodes: Nodes) -> 
     assert me_status(first, token.token) == 200
     client_for(second).delete_user(user)
     assert me_status(first, token.token) == 401
+
+
+def test_both_nodes_serve_certificates_of_one_shared_ca(two_nodes: Nodes) -> None:
+    first, second = two_nodes
+    with open(first.ca_path, "rb") as a, open(second.ca_path, "rb") as b:
+        assert a.read() == b.read()  # one CA, kept in the database they share
+    # Trusting the first node's ca.pem is enough for the second node's certificate.
+    context = ssl.create_default_context(cafile=first.ca_path)
+    assert httpx.get(second.endpoint + "/health", verify=context).status_code == 200

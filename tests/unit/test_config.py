@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,39 @@ def test_sections_carry_the_flat_names_values() -> None:
 
 def test_a_config_error_is_not_an_http_error() -> None:
     assert not issubclass(ConfigError, SwitchboardError)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "complaint"),
+    [
+        ({"tls_cert": "c.pem"}, "tls_cert is set but tls_key is not"),
+        ({"tls_key": "k.pem"}, "tls_key is set but tls_cert is not"),
+        ({"tls": False, "tls_cert": "c", "tls_key": "k"}, "plain HTTP, yet tls_cert is set"),
+        ({"tls_reload_seconds": 0}, "tls_reload_seconds 0.0 must be above 0"),
+        ({"public_url": "sb.example.com"}, "public_url 'sb.example.com' is not a base URL"),
+        ({"public_url": "https://sb.example.com/api"}, "no path"),
+        ({"trusted_proxies": ("10.0.0.0/33",)}, "trusted_proxies entry '10.0.0.0/33'"),
+        ({"metrics_allowed_networks": ("prometheus",)}, "metrics_allowed_networks entry"),
+    ],
+)
+def test_tls_and_proxy_settings_that_cannot_work_say_what_to_write(
+    overrides: dict[str, object], complaint: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(complaint)):
+        load_settings(overrides, environ={})
+
+
+def test_trusted_proxies_come_comma_separated_from_the_environment() -> None:
+    settings = load_settings(
+        environ={"SWITCHBOARD_TRUSTED_PROXIES": "10.0.0.0/8, ::1", "SWITCHBOARD_TLS": "false"}
+    )
+    assert settings.trusted_proxies == ("10.0.0.0/8", "::1")
+    assert node_config(settings).server.endpoint(8080) == "http://127.0.0.1:8080/"
+
+
+def test_public_url_is_the_endpoint_and_its_port_the_public_port() -> None:
+    server = node_config(load_settings({"public_url": "https://sb.example.com"}, environ={})).server
+    assert server.endpoint(8080) == "https://sb.example.com/"
+    assert server.public_port(8080) == 443
+    server = node_config(load_settings({"public_url": "https://sb:9443/"}, environ={})).server
+    assert server.public_port(8080) == 9443

@@ -15,12 +15,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from switchboard.core.errors import DataDirError
 from switchboard.http.tls import (
     TlsMaterial,
     client_ssl_context,
     ensure_tls_material,
+    local_ca_in,
+    new_local_ca,
     server_ssl_context,
 )
+from tests.operator_certs import foreign_certificate
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 FILES = ("ca.pem", "ca-key.pem", "server.pem", "server-key.pem")
@@ -275,3 +279,35 @@ async def test_client_trusting_another_ca_fails_handshake(tmp_path: Path) -> Non
     finally:
         server.close()
         await server.wait_closed()
+
+
+def test_a_certificate_no_local_ca_issued_is_never_replaced(tmp_path: Path) -> None:
+    foreign_certificate(tmp_path)
+    before = (tmp_path / "server.pem").read_bytes()
+
+    with pytest.raises(DataDirError, match="--tls-cert FILE --tls-key FILE"):
+        ensure_tls_material(tmp_path, [], now=NOW)
+
+    assert (tmp_path / "server.pem").read_bytes() == before
+
+
+def test_a_given_ca_issues_the_certificate_in_every_directory(tmp_path: Path) -> None:
+    shared = new_local_ca(NOW)
+    one = ensure_tls_material(tmp_path / "one", [], ca=shared, now=NOW)
+    two = ensure_tls_material(tmp_path / "two", [], ca=shared, now=NOW)
+
+    assert one.ca_cert.read_bytes() == two.ca_cert.read_bytes() == shared.cert_pem
+    for material in (one, two):
+        _cert(material.cert).verify_directly_issued_by(_cert(one.ca_cert))
+
+
+def test_a_nodes_own_ca_gives_way_to_the_shared_one(tmp_path: Path) -> None:
+    own = ensure_tls_material(tmp_path, [], now=NOW)
+    adopted = local_ca_in(tmp_path)
+    assert adopted is not None and adopted.cert_pem == own.ca_cert.read_bytes()
+
+    shared = new_local_ca(NOW)
+    material = ensure_tls_material(tmp_path, [], ca=shared, now=NOW)
+
+    assert material.ca_cert.read_bytes() == shared.cert_pem
+    _cert(material.cert).verify_directly_issued_by(_cert(material.ca_cert))

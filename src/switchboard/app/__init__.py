@@ -72,13 +72,15 @@ from switchboard.chat.sql_store import SqlChatStore
 from switchboard.chat.trouter.server import TrouterServer
 from switchboard.core.clock import Clock, SystemClock
 from switchboard.core.config import NodeConfig
-from switchboard.core.errors import NotFoundError
+from switchboard.core.errors import NotFoundError, PermissionDeniedError
+from switchboard.core.sections import ServerConfig
 from switchboard.core.tasks import TaskScope
 from switchboard.events.component import EventsComponent, request_origin
 from switchboard.events.outbox import PostCommitPublisher
 from switchboard.http.accesskeys import AccessKeyRing
 from switchboard.http.assets import BrowserModules
 from switchboard.http.auth import Authenticator
+from switchboard.http.cluster_ca import cluster_ca
 from switchboard.http.context import RequestContextMiddleware
 from switchboard.http.cors import CorsMiddleware, CorsPolicy
 from switchboard.http.dispatch import DispatchRouter
@@ -86,7 +88,9 @@ from switchboard.http.hmac import HmacVerifier
 from switchboard.http.json import json_response
 from switchboard.http.metrics import Metrics, metrics_endpoint
 from switchboard.http.paging import ContinuationCodec
+from switchboard.http.proxy import ForwardedHeadersMiddleware, address_in, parse_networks
 from switchboard.http.repeatability import Repeatability
+from switchboard.http.tls import LocalCa
 from switchboard.identity.keys import SigningKeyRing
 from switchboard.identity.routes import identity_routes
 from switchboard.identity.service import IdentityService
@@ -198,6 +202,10 @@ class Node:
         """Stop every part, the last started first (each part's stop ran at most once)."""
         await self._stack.aclose()
 
+    async def local_ca(self) -> LocalCa:
+        """The local CA every node sharing this database serves certificates from."""
+        return await cluster_ca(self.secrets, self.config.server.data_dir / "tls")
+
     async def connection_string(self) -> str:
         primary, _ = await self.secrets.access_keys()
         return f"endpoint={self.config.server.endpoint(self.port)};accesskey={primary}"
@@ -255,7 +263,8 @@ BROWSER_PATHS = ("/chat", "/me", "/v4/a", "/socket.io", "/registrar")
 async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack) -> Node:
     clock = SystemClock()  # the one wall clock every part of the node reads
     database = Database(config.storage.database_url)
-    await database.start()
+    # Production: `switchboard db upgrade` migrates, on purpose; a node only checks.
+    await database.start(migrate=config.server.development)
     stack.push_async_callback(database.stop)
     bus = new_bus(config.bus)
     await bus.start()
@@ -428,7 +437,7 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
 
     router = DispatchRouter(
         routes=[
-            *_operational_routes(database, bus, signing_keys, metrics),
+            *_operational_routes(database, bus, signing_keys, metrics, config.server),
             *identity_routes(identity, authenticator),
             *chat_routes(chat, chat_roster, authenticator, paging, repeatability),
             WebSocketRoute("/chat/realtime", realtime.handle),
@@ -469,11 +478,15 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         repeatability=repeatability,
         clock=clock,
         # Request id, errors and metrics in one layer (http/context.py says why); CORS
-        # outside it, on what browser SDKs call with a user token (http/cors.py).
-        asgi=CorsMiddleware(
-            RequestContextMiddleware(router, metrics, access_log=config.server.access_log),
-            cors,
-            BROWSER_PATHS,
+        # outside it, on what browser SDKs call with a user token (http/cors.py); outermost,
+        # a trusted proxy's view of the request (http/proxy.py), so all of them see it.
+        asgi=_behind_proxies(
+            CorsMiddleware(
+                RequestContextMiddleware(router, metrics, access_log=config.server.access_log),
+                cors,
+                BROWSER_PATHS,
+            ),
+            config,
         ),
         stack=stack,
     )
@@ -500,8 +513,17 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
     return node
 
 
+def _behind_proxies(app: ASGIApp, config: NodeConfig) -> ASGIApp:
+    trusted = parse_networks(config.server.trusted_proxies)
+    return ForwardedHeadersMiddleware(app, trusted) if trusted else app
+
+
 def _operational_routes(
-    database: Database, bus: Bus, signing_keys: SigningKeyRing, metrics: Metrics
+    database: Database,
+    bus: Bus,
+    signing_keys: SigningKeyRing,
+    metrics: Metrics,
+    server: ServerConfig,
 ) -> list[BaseRoute]:
     async def health(_: Request) -> Response:
         return json_response({"status": "ok"})
@@ -518,10 +540,18 @@ def _operational_routes(
     async def jwks(_: Request) -> Response:
         return json_response(signing_keys.jwks())
 
+    scrape = metrics_endpoint(metrics)
+    scrapers = parse_networks(server.metrics_allowed_networks)
+
+    async def metrics_route(request: Request) -> Response:
+        if scrapers and not address_in(request.client.host if request.client else None, scrapers):
+            raise PermissionDeniedError("/metrics is open only to metrics_allowed_networks.")
+        return await scrape(request)
+
     return [
         Route("/health", health, methods=["GET"]),
         Route("/health/ready", ready, methods=["GET"]),
-        Route("/metrics", metrics_endpoint(metrics), methods=["GET"]),
+        Route("/metrics", metrics_route, methods=["GET"]),
         Route("/.well-known/jwks.json", jwks, methods=["GET"]),
     ]
 

@@ -11,6 +11,7 @@ import contextlib
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from switchboard.app.automation import Automation
 from switchboard.automation.adapters import CallbackUrlGuard, OutboxPublisher, QueuedCallbacks
@@ -79,8 +80,9 @@ async def start_recording(
 def _locations(config: NodeConfig, port: int) -> Callable[[str], str]:
     host = config.server.recording_host
     base = config.server.endpoint(port).rstrip("/")
-    if host:
-        base = f"https://{host}:{port}"
+    if host:  # the scheme and port clients reach (a proxy's, with public_url)
+        scheme = urlsplit(base).scheme
+        base = f"{scheme}://{host}:{config.server.public_port(port)}"
 
     def location(document_id: str) -> str:
         return f"{base}/v1/objects/{document_id}"

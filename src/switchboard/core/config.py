@@ -69,6 +69,20 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8443
     public_host: str | None = None
+    # The URL clients use when a proxy or load balancer stands in front (https://sb.example.com/):
+    # the connection string, recording links and callback issuer start with it.
+    public_url: str | None = None
+    # TLS (http/tls.py, docs/deploy.md): your certificate and key (PEM), re-read on SIGHUP or
+    # when the files change; unset: a certificate from the local CA. tls = false: plain HTTP,
+    # for a TLS-terminating proxy in front.
+    tls: bool = True
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_reload_seconds: float = 5.0  # how often the certificate files are looked at
+    # Peers whose X-Forwarded-* / Forwarded headers are believed (http/proxy.py): CIDRs
+    trusted_proxies: tuple[str, ...] = ()
+    # Who may read /metrics (CIDRs); empty: anyone (production mode warns)
+    metrics_allowed_networks: tuple[str, ...] = ()
     recording_host: str | None = "recordings.switchboard.asm.skype.com"
     database_url: str | None = None
     redis_url: str | None = None

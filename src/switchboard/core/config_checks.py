@@ -72,6 +72,11 @@ def check_settings(settings: Settings) -> None:
         )
     if settings.database_url is not None:
         _check_database_url(settings.database_url)
+    _check_tls(settings)
+    if settings.public_url is not None:
+        _check_public_url(settings.public_url)
+    for name in ("trusted_proxies", "metrics_allowed_networks"):
+        _check_networks(name, getattr(settings, name))
     if settings.redis_url is not None and urlsplit(settings.redis_url).scheme not in (
         "redis",
         "rediss",
@@ -81,6 +86,51 @@ def check_settings(settings: Settings) -> None:
             f"redis_url '{redact_url(settings.redis_url)}' is not a Redis URL: "
             "write redis://host:6379/0 (or rediss:// for TLS)"
         )
+
+
+def _check_tls(settings: Settings) -> None:
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        given, missing = (
+            ("tls_cert", "tls_key") if settings.tls_key is None else ("tls_key", "tls_cert")
+        )
+        raise ConfigError(
+            f"{given} is set but {missing} is not: give both PEM files "
+            "(--tls-cert FILE --tls-key FILE), or neither for a certificate of the local CA"
+        )
+    if not settings.tls and settings.tls_cert is not None:
+        raise ConfigError(
+            "tls = false (--no-tls) serves plain HTTP, yet tls_cert is set: drop one of them"
+        )
+    if settings.tls_reload_seconds <= 0:
+        raise ConfigError(
+            f"tls_reload_seconds {settings.tls_reload_seconds} must be above 0 (default 5)"
+        )
+
+
+def _check_public_url(url: str) -> None:
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        parts = parts._replace(netloc="")
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.path not in ("", "/"):
+        raise ConfigError(
+            f"public_url '{url}' is not a base URL: write https://sb.example.com/ "
+            "(a scheme, a host, an optional port; no path)"
+        )
+
+
+def _check_networks(name: str, entries: tuple[str, ...]) -> None:
+    import ipaddress
+
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{name} entry '{entry}' is not an address or network: write addresses or "
+                "CIDRs, e.g. 127.0.0.1, 10.0.0.0/8, fd00::/8"
+            ) from None
 
 
 def _check_database_url(url: str) -> None:

@@ -39,6 +39,7 @@ once, as one line, by cli.py. The codes are documented in docs/operations.md.
     ├── ConfigError (exit 2: a setting, option or config file that cannot work)
     ├── DataDirError (exit 3: the data directory is unusable, or holds no Switchboard data)
     ├── DatabaseUnavailableError (exit 4: cannot reach, log in to or find the database)
+    │   └── DatabaseNotMigratedError (exit 4: production, and the schema is not the newest)
     ├── BusUnavailableError (exit 5: cannot reach Redis)
     └── ListenError (exit 6: cannot listen on the host and port)
 """
@@ -186,6 +187,10 @@ class DatabaseUnavailableError(StartupError):
     """The database cannot be reached, refuses us, or does not exist."""
 
     exit_code = 4
+
+
+class DatabaseNotMigratedError(DatabaseUnavailableError):
+    """Production mode, and the database's schema is not the one this version needs."""
 
 
 class BusUnavailableError(StartupError):

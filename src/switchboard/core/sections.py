@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 # Re-exported: it was born here, and many modules import it from here.
 from switchboard.core.errors import ConfigError as ConfigError
@@ -36,6 +37,13 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8443
     public_host: str | None = None
+    public_url: str | None = None  # the URL clients use through a proxy (docs/deploy.md)
+    tls: bool = True  # False: plain HTTP behind a TLS-terminating proxy
+    tls_cert: str | None = None  # an operator's certificate (PEM); None: the local CA's
+    tls_key: str | None = None
+    tls_reload_seconds: float = 5.0
+    trusted_proxies: tuple[str, ...] = ()  # http/proxy.py
+    metrics_allowed_networks: tuple[str, ...] = ()  # empty: /metrics open to anyone
     # A name under .asm.skype.com that resolves to this node (DNS, or a hosts-file line):
     # recording download locations use it, the local CA's certificate covers it
     # (docs/recording.md). Empty: locations on the endpoint's own host.
@@ -53,13 +61,29 @@ class ServerConfig:
     body_timeout_seconds: float = 30.0
 
     def endpoint(self, port: int | None = None) -> str:
-        """The endpoint clients use: the public host if set, else the bind host."""
+        """The endpoint clients use: ``public_url`` if set, else the public host (or the bind
+        host) and the port we listen on."""
+        if self.public_url:
+            return self.public_url.rstrip("/") + "/"
         host = self.public_host or self.host
         if host in ("0.0.0.0", "::"):
             host = "localhost"
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
-        return f"https://{host}:{port if port is not None else self.port}/"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host}:{port if port is not None else self.port}/"
+
+    def public_port(self, port: int) -> int:
+        """The port clients reach: ``public_url``'s (a proxy's), else the one we listen on."""
+        if not self.public_url:
+            return port
+        parts = urlsplit(self.public_url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
+    @property
+    def local_ca(self) -> bool:
+        """We serve a certificate of our own local CA (not the operator's, not plain HTTP)."""
+        return self.tls and not self.tls_cert
 
     @property
     def development(self) -> bool:

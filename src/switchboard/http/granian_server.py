@@ -28,7 +28,7 @@ from collections.abc import Callable
 from switchboard.core.sections import ServerConfig
 from switchboard.http.granian_limits import GranianLimits
 from switchboard.http.listen import bind_or_explain
-from switchboard.http.server import NodeFactory, ServedNode
+from switchboard.http.server import NodeFactory, ServedNode, announce_tls, served_tls
 from switchboard.http.tls import TlsMaterial
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,6 @@ def reserve_port(host: str, port: int) -> socket.socket:
 
 async def serve_granian(
     settings: ServerConfig,
-    tls: TlsMaterial,
     build: NodeFactory,
     announce: Callable[[str], None],
 ) -> int:
@@ -56,14 +55,18 @@ async def serve_granian(
         reservation.close()
         raise
     try:
+        tls = await served_tls(settings, node)
+        if settings.tls_cert:  # granian's TLS lives in Rust: no live reload there
+            log.warning("granian does not re-read --tls-cert while it runs: restart to renew")
         return await _serve(settings, tls, reservation, node, announce)
     finally:
+        reservation.close()
         await node.stop()
 
 
 async def _serve(
     settings: ServerConfig,
-    tls: TlsMaterial,
+    tls: TlsMaterial | None,
     reservation: socket.socket,
     node: ServedNode,
     announce: Callable[[str], None],
@@ -85,8 +88,8 @@ async def _serve(
             header_read_timeout=int(settings.header_timeout_seconds * 1000),
         ),
         websockets=True,
-        ssl_cert=tls.cert,
-        ssl_key=tls.key,
+        ssl_cert=tls.cert if tls else None,
+        ssl_key=tls.key if tls else None,
         log_enabled=False,
         backlog=4096,
     )
@@ -99,7 +102,7 @@ async def _serve(
     if started:
         (settings.data_dir / "endpoint").write_text(settings.endpoint(port))
         announce(f"Connection string: {await node.connection_string()}")
-        announce(f"CA certificate: {tls.ca_cert.resolve()}")
+        announce_tls(settings, tls, announce)
     with contextlib.suppress(asyncio.CancelledError):
         await task
     return 0 if started else 1

@@ -1,8 +1,11 @@
-"""Run a node under uvicorn over TLS, on a socket we bind ourselves (so ``--port 0`` works).
+"""Run a node under uvicorn, on a socket we bind ourselves (so ``--port 0`` works).
 
 bind socket ─▶ build(port): the node, built and started (app.build_node, handed in by the CLI)
+    ─▶ TLS (served_tls): the operator's certificate, or one from the local CA the nodes share
+       (node.local_ca(): kept in the database), or none (tls = false: a proxy terminates TLS)
     ─▶ uvicorn serves node.asgi (no lifespan: the node is already up) ─▶ print connection string
 SIGTERM/SIGINT ─▶ uvicorn stops accepting, drains in-flight requests ─▶ node.stop()
+SIGHUP, or the certificate files changed ─▶ the operator's certificate re-read (tls_reload.py)
 meanwhile (glibc): HeapTrimmer returns the C heap's free pages (sockets that came and went)
 
 This module knows the node only as ``ServedNode``: the HTTP layer sits below the composition
@@ -18,6 +21,7 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Protocol
 
 import uvicorn
@@ -27,7 +31,8 @@ from switchboard.core.sections import ServerConfig
 from switchboard.core.tasks import TaskScope, first_completed
 from switchboard.http.heap_trim import HeapTrimmer
 from switchboard.http.listen import bind_or_explain
-from switchboard.http.tls import TlsMaterial, ensure_tls_material
+from switchboard.http.tls import LocalCa, TlsMaterial, ensure_tls_material
+from switchboard.http.tls_reload import CertificateReloader, check_certificate
 from switchboard.http.uvicorn_limits import LimitedHttpToolsProtocol
 from switchboard.http.uvicorn_websockets import LeanWebSocketProtocol
 
@@ -41,6 +46,8 @@ class ServedNode(Protocol):
     def asgi(self) -> ASGIApp: ...
 
     async def connection_string(self) -> str: ...
+
+    async def local_ca(self) -> LocalCa: ...
 
     async def stop(self) -> None: ...
 
@@ -101,12 +108,35 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def prepare_tls(settings: ServerConfig) -> TlsMaterial:
+def prepare_tls(settings: ServerConfig, ca: LocalCa | None = None) -> TlsMaterial:
+    """A certificate of the local CA (``ca``, else the data dir's own) for every name the
+    node is reached by."""
     hosts = ["localhost", "127.0.0.1", "::1"]
     for extra in (settings.public_host, settings.host, settings.recording_host):
         if extra and extra not in ("0.0.0.0", "::") and extra not in hosts:
             hosts.append(extra)
-    return ensure_tls_material(settings.data_dir / "tls", hosts)
+    return ensure_tls_material(settings.data_dir / "tls", hosts, ca=ca)
+
+
+async def served_tls(settings: ServerConfig, node: ServedNode) -> TlsMaterial | None:
+    """What the node presents: nothing (plain HTTP), the operator's files, or the local CA's."""
+    if not settings.tls:
+        return None
+    if settings.tls_cert and settings.tls_key:
+        cert = Path(settings.tls_cert)
+        return TlsMaterial(ca_cert=cert, cert=cert, key=Path(settings.tls_key))
+    return prepare_tls(settings, await node.local_ca())
+
+
+def announce_tls(
+    settings: ServerConfig, tls: TlsMaterial | None, say: Callable[[str], None]
+) -> None:
+    if tls is None:
+        say("TLS: off (plain HTTP: the proxy in front terminates TLS)")
+    elif settings.tls_cert:
+        say(f"TLS certificate: {tls.cert.resolve()} (re-read on SIGHUP or when it changes)")
+    else:
+        say(f"CA certificate: {tls.ca_cert.resolve()}")
 
 
 async def serve(
@@ -116,29 +146,29 @@ async def serve(
     announce: Callable[[str], None] | None = None,
 ) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    tls = prepare_tls(settings)
+    if settings.tls and settings.tls_cert and settings.tls_key:
+        check_certificate(Path(settings.tls_cert), Path(settings.tls_key))  # before anything
     trimmer = HeapTrimmer.for_this_process()
     if trimmer is None:
-        return await _serve(settings, tls, build, announce)
+        return await _serve(settings, build, announce)
     trimming = TaskScope("heap trim")
     await trimming.start()
     trimming.spawn(trimmer.run(), name="heap-trim")
     try:
-        return await _serve(settings, tls, build, announce)
+        return await _serve(settings, build, announce)
     finally:
         await trimming.stop()
 
 
 async def _serve(
     settings: ServerConfig,
-    tls: TlsMaterial,
     build: NodeFactory,
     announce: Callable[[str], None] | None,
 ) -> int:
     if settings.http_server == "granian":
         from switchboard.http.granian_server import serve_granian
 
-        return await serve_granian(settings, tls, build, announce or _print)
+        return await serve_granian(settings, build, announce or _print)
     sock = bind_socket(settings.host, settings.port)
     port = sock.getsockname()[1]
     try:
@@ -147,14 +177,16 @@ async def _serve(
         sock.close()
         raise
     try:
+        tls = await served_tls(settings, node)
         return await _serve_uvicorn(settings, tls, sock, node, announce or _print)
     finally:
+        sock.close()
         await node.stop()
 
 
 async def _serve_uvicorn(
     settings: ServerConfig,
-    tls: TlsMaterial,
+    tls: TlsMaterial | None,
     sock: socket.socket,
     node: ServedNode,
     say: Callable[[str], None],
@@ -162,8 +194,8 @@ async def _serve_uvicorn(
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         node.asgi,
-        ssl_certfile=str(tls.cert),
-        ssl_keyfile=str(tls.key),
+        ssl_certfile=str(tls.cert) if tls else None,
+        ssl_keyfile=str(tls.key) if tls else None,
         lifespan="off",
         loop="uvloop",
         http=LimitedHttpToolsProtocol.configured(settings),  # httptools, with limits
@@ -188,13 +220,24 @@ async def _serve_uvicorn(
     # uvicorn exposes no "started" event; poll its flag until it serves or gives up.
     while not server.started and not task.done():  # noqa: ASYNC110
         await asyncio.sleep(0.05)
-    if server.started:
-        (settings.data_dir / "endpoint").write_text(settings.endpoint(port))
-        say(f"Connection string: {await node.connection_string()}")
-        say(f"CA certificate: {tls.ca_cert.resolve()}")
-    await task
-    sock.close()
-    return 0 if server.started else 1
+    if not server.started:
+        await task
+        return 1
+    (settings.data_dir / "endpoint").write_text(settings.endpoint(port))
+    say(f"Connection string: {await node.connection_string()}")
+    announce_tls(settings, tls, say)
+    if tls is None or not settings.tls_cert or server.config.ssl is None:
+        await task
+        return 0
+    reloader = CertificateReloader(tls.cert, tls.key, [server.config.ssl])
+    watching = TaskScope("certificate reload")
+    await watching.start()
+    watching.spawn(reloader.watch(settings.tls_reload_seconds), name="certificate-reload")
+    try:
+        await task
+    finally:
+        await watching.stop()
+    return 0
 
 
 def _print(line: str) -> None:

@@ -13,6 +13,13 @@
   requested host is not in its SAN, when it expires within 30 days, or when it was not
   signed by the current CA.
 
+A ``server.pem`` that a Switchboard local CA did not issue is the operator's: it is never
+replaced (a ``DataDirError`` says to pass it with ``--tls-cert``/``--tls-key`` instead).
+
+With ``ca`` (a ``LocalCa``: nodes sharing a database share one, http/cluster_ca.py), that CA
+is written to ``ca.pem`` / ``ca-key.pem`` and issues the server certificate, so clients of a
+cluster trust one CA whichever node answers.
+
 Private keys are written with mode 0o600, certificates with 0o644. Every file is written to
 a temporary file in the same directory and moved into place with ``os.replace`` so a crash
 never leaves a half-written PEM; an advisory lock file (``.lock``) serialises concurrent
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import os
 import secrets
 import ssl
@@ -40,7 +48,20 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["TlsMaterial", "client_ssl_context", "ensure_tls_material", "server_ssl_context"]
+from switchboard.core.errors import DataDirError
+
+__all__ = [
+    "LocalCa",
+    "TlsMaterial",
+    "client_ssl_context",
+    "ensure_tls_material",
+    "local_ca_in",
+    "new_local_ca",
+    "refuse_foreign_certificate",
+    "server_ssl_context",
+]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_HOSTS = ("localhost", "127.0.0.1", "::1")
 CA_VALIDITY = timedelta(days=3650)
@@ -53,20 +74,51 @@ _GeneralName = x509.DNSName | x509.IPAddress
 
 @dataclass(frozen=True)
 class TlsMaterial:
-    """Paths of the PEM files produced by :func:`ensure_tls_material`."""
+    """Paths of the PEM files the server presents, and what clients trust: the local CA
+    (``ensure_tls_material``), or for an operator's certificate the certificate itself."""
 
     ca_cert: Path
     cert: Path
     key: Path
 
 
+@dataclass(frozen=True)
+class LocalCa:
+    """A local CA as PEM: its certificate and its (unencrypted PKCS#8) key."""
+
+    cert_pem: bytes
+    key_pem: bytes
+
+    def pair(self) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None:
+        return _parse_pair(self.cert_pem, self.key_pem)
+
+
+def new_local_ca(now: datetime | None = None) -> LocalCa:
+    cert, key = _make_ca(_utc(now))
+    return LocalCa(cert.public_bytes(Encoding.PEM), _key_pem(key))
+
+
+def local_ca_in(directory: Path) -> LocalCa | None:
+    """The usable local CA a directory holds (``ca.pem`` + ``ca-key.pem``), if any."""
+    pair = _load_pair(directory / "ca.pem", directory / "ca-key.pem")
+    if pair is None:
+        return None
+    return LocalCa(pair[0].public_bytes(Encoding.PEM), _key_pem(pair[1]))
+
+
 def ensure_tls_material(
-    directory: Path, hosts: Sequence[str], *, now: datetime | None = None
+    directory: Path,
+    hosts: Sequence[str],
+    *,
+    ca: LocalCa | None = None,
+    now: datetime | None = None,
 ) -> TlsMaterial:
     """Create (or reuse) the local CA and a server certificate covering ``hosts``.
 
+    ``ca``: the CA to use (the cluster's); None: the directory's own, made when missing.
     ``now`` (default: the current time; naive values are taken as UTC) drives validity
-    periods and the expiry check. Raises ``ValueError`` for an empty host.
+    periods and the expiry check. Raises ``ValueError`` for an empty host, and
+    ``DataDirError`` when ``server.pem`` is a certificate no local CA issued.
     """
     now = _utc(now)
     wanted = _general_names([*DEFAULT_HOSTS, *hosts])
@@ -76,12 +128,25 @@ def ensure_tls_material(
     ca_cert_path, ca_key_path = directory / "ca.pem", directory / "ca-key.pem"
     cert_path, key_path = directory / "server.pem", directory / "server-key.pem"
     with _locked(directory / ".lock"):
-        ca = _load_pair(ca_cert_path, ca_key_path)
-        if ca is None or ca[0].not_valid_after_utc <= now:
-            ca = _make_ca(now)
-            _write_key(ca_key_path, ca[1])
-            _write_atomic(ca_cert_path, ca[0].public_bytes(Encoding.PEM), 0o644)
-        ca_cert, ca_key = ca
+        refuse_foreign_certificate(cert_path)
+        current = _load_pair(ca_cert_path, ca_key_path)
+        given = ca.pair() if ca is not None else None
+        if given is not None:
+            if current is None or current[0] != given[0]:
+                if current is not None:
+                    log.warning(
+                        "the local CA in %s is replaced by the one the nodes share (database); "
+                        "clients that trusted the old ca.pem must trust the new one",
+                        directory,
+                    )
+                _write_key(ca_key_path, given[1])
+                _write_atomic(ca_cert_path, given[0].public_bytes(Encoding.PEM), 0o644)
+            current = given
+        elif current is None or current[0].not_valid_after_utc <= now:
+            current = _make_ca(now)
+            _write_key(ca_key_path, current[1])
+            _write_atomic(ca_cert_path, current[0].public_bytes(Encoding.PEM), 0o644)
+        ca_cert, ca_key = current
         server = _load_pair(cert_path, key_path)
         if server is None or not _server_cert_ok(server[0], ca_cert, wanted, now):
             cert, key = _make_server(ca_cert, ca_key, wanted, now)
@@ -130,14 +195,46 @@ def _general_names(hosts: Sequence[str]) -> list[_GeneralName]:
     return names
 
 
+def refuse_foreign_certificate(cert_path: Path) -> None:
+    """A readable ``server.pem`` whose issuer is not a Switchboard local CA was put there by
+    someone: say how to use it rather than replace it."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except (OSError, ValueError):
+        return  # missing or not a certificate at all: ours to (re)issue
+    organization = cert.issuer.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    common_name = cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
+    ours = (
+        organization
+        and organization[0].value == "Switchboard"
+        and common_name
+        and str(common_name[0].value).startswith("Switchboard Local CA")
+    )
+    if not ours:
+        raise DataDirError(
+            f"{cert_path} was not issued by Switchboard's local CA, and Switchboard never "
+            "replaces a certificate it did not make: serve it with --tls-cert FILE --tls-key "
+            "FILE (tls_cert/tls_key), or move it away to let Switchboard issue its own"
+        )
+
+
 def _load_pair(
     cert_path: Path, key_path: Path
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None:
     """Load a certificate and its EC key; None if missing, unreadable or mismatched."""
     try:
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError):
+        return _parse_pair(cert_path.read_bytes(), key_path.read_bytes())
+    except OSError:
+        return None
+
+
+def _parse_pair(
+    cert_pem: bytes, key_pem: bytes
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None:
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError):
         return None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.public_key() != cert.public_key():
         return None
@@ -224,9 +321,12 @@ def _make_server(
     return cert, key
 
 
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+
+
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    _write_atomic(path, pem, 0o600)
+    _write_atomic(path, _key_pem(key), 0o600)
 
 
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:

@@ -11,6 +11,8 @@ thread (storage/inline_sqlite.py); both writers sit behind the same lock.
 
     Database.start() ── connect (or DatabaseUnavailableError: storage/unavailable.py)
         ── pg_advisory_lock (PostgreSQL) ── alembic upgrade head ── ready
+    Database.start(migrate=False) (production) ── connect ── at head? ── ready
+        (or DatabaseNotMigratedError: run `switchboard db upgrade`)
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-from switchboard.core.errors import DataDirError
+from switchboard.core.errors import DatabaseNotMigratedError, DataDirError
 from switchboard.storage import unavailable
 from switchboard.storage.inline_sqlite import inline_creator
 
@@ -73,7 +75,23 @@ class Database:
                 )
                 _begin_as_configured(self.batch_engine)
 
-    async def start(self) -> None:
+    async def start(self, *, migrate: bool = True) -> None:
+        """Connect, then migrate to the newest schema (``migrate``) or insist on it."""
+        await self.connect()
+        if migrate:
+            await self.upgrade()
+            return
+        current, head = await self.revisions()
+        if current != head:
+            await self.stop()
+            shown = "no Switchboard tables" if current is None else f"schema {current}"
+            raise DatabaseNotMigratedError(
+                f"the database has {shown} and this Switchboard needs {head}: back it up, run "
+                "`switchboard db upgrade` (with the same --database-url), then start again"
+            )
+
+    async def connect(self) -> None:
+        """The first connection alone: what fails here is the operator's to fix."""
         if self.is_sqlite:
             database = self.engine.url.database
             if database and database != ":memory:":
@@ -85,11 +103,20 @@ class Database:
                         f"cannot use {directory} as the data directory: {exc.strerror}; "
                         "choose another --data-dir"
                     ) from None
-        try:  # a first connection alone: what fails here is the operator's to fix
+        try:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except (OSError, TimeoutError, DBAPIError) as exc:
             raise unavailable.explain(self.url, exc) from exc
+
+    async def revisions(self) -> tuple[str | None, str]:
+        """The schema revision the database is at (None: never migrated), and the newest."""
+        async with self.engine.connect() as conn:
+            current = await conn.run_sync(_current_revision)
+        return current, _head_revision()
+
+    async def upgrade(self) -> None:
+        """Migrate to the newest schema (serialised across nodes on PostgreSQL)."""
         async with self.engine.connect() as conn:
             if not self.is_sqlite:
                 await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK_ID})
@@ -177,8 +204,28 @@ def _begin_as_configured(engine: AsyncEngine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _upgrade_to_head(connection: Connection) -> None:
+def _alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
+def _upgrade_to_head(connection: Connection) -> None:
+    config = _alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+def _current_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package ships its migrations
+        raise RuntimeError("no migrations found")
+    return head
