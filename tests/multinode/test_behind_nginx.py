@@ -252,3 +252,46 @@ async def test_realtime_chat_websocket_through_nginx(cluster: Cluster) -> None:
 def test_the_npm_identity_sdk_through_nginx(cluster: Cluster) -> None:
     result = NodeClients(cluster).run("identity.mjs")
     assert result["usableBefore"] == 200 and result["usableAfterRevoke"] == 401
+
+
+def test_the_browser_sdks_through_nginx(cluster: Cluster, tmp_path: Path) -> None:
+    """A page served by nginx (its origin, its certificate, trusted as a user would) uses
+    /sdk/chat.js's real-time socket and /sdk/calling.js's signaling socket through the proxy:
+    WebSockets upgraded by nginx, the token in a subprotocol."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.browser import launch_chromium, trusting_home
+
+    with sync_sdk_trusting(cluster.ca):
+        identity = CommunicationIdentityClient.from_connection_string(cluster.connection_string)
+        user, token = identity.create_user_and_token(scopes=["chat", "voip"])
+        chat = ChatClient(cluster.endpoint + "/", CommunicationTokenCredential(token.token))
+        thread = chat.get_chat_thread_client(
+            chat.create_chat_thread(
+                "browser through nginx", thread_participants=[ChatParticipant(identifier=user)]
+            ).chat_thread.id
+        )
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright, trusting_home(tmp_path / "home", cluster.ca))
+            try:
+                page = browser.new_page()
+                page.goto(cluster.endpoint + "/health")
+                registered = page.evaluate(
+                    """async ([endpoint, token]) => {
+                        const { ChatRealtimeClient } = await import("/sdk/chat.js");
+                        window.received = [];
+                        const live = new ChatRealtimeClient({ endpoint, token });
+                        live.on("chatMessageReceived", (e) => window.received.push(e.message));
+                        await live.start();
+                        const { CallClient } = await import("/sdk/calling.js");
+                        const agent = await new CallClient({ endpoint }).createCallAgent(token);
+                        return agent.userId;
+                    }""",
+                    [cluster.endpoint, token.token],
+                )
+                assert registered == user.properties["id"]
+                thread.send_message("to the page, through nginx")
+                page.wait_for_function("window.received.length > 0", timeout=15_000)
+                assert page.evaluate("window.received") == ["to the page, through nginx"]
+            finally:
+                browser.close()
