@@ -22,6 +22,7 @@ from switchboard.app import Node as Switchboard
 from switchboard.app import build_node
 from switchboard.core.config import load_settings, node_config
 from switchboard.core.events import IntegrationEvent
+from switchboard.storage import Database
 from tests.acs_signing import sign
 from tests.event_receiver import EventReceiver
 
@@ -98,7 +99,12 @@ async def running_nodes(database_url: str, tmp_path: Path) -> AsyncIterator[Node
             {"data_dir": tmp_path, "database_url": database_url, "port": 8443, **FAST, **overrides},
             environ={},
         )
-        node = await build_node(node_config(settings))  # a failed build stops what started
+        config = node_config(settings)
+        if not config.server.development:  # production migrates only on purpose (db upgrade)
+            schema = Database(database_url)
+            await schema.start(migrate=True)
+            await schema.stop()
+        node = await build_node(config)  # a failed build stops what started
         primary, _ = await node.secrets.access_keys()
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=node.asgi), base_url=f"https://{HOST}"

@@ -141,7 +141,7 @@ async def test_a_ringing_callee_whose_page_goes_away_ends_the_callers_ringing_at
             subprotocols=[Subprotocol(PROTOCOL), Subprotocol(f"access_token.{bob_token}")],
             ssl=ssl.create_default_context(cafile=server.ca_path),
         ) as bob,
-        asyncio.timeout(RING_SECONDS - 0.5),  # well before the ring timeout would end it
+        asyncio.timeout(20),
     ):
         assert bob.subprotocol == PROTOCOL
         await bob.send(json.dumps({"v": 1, "type": "register", "id": "r1"}))
@@ -149,7 +149,8 @@ async def test_a_ringing_callee_whose_page_goes_away_ends_the_callers_ringing_at
         while json.loads(await bob.recv()).get("type") != "incomingCall":
             pass
         await bob.close(code=1001, reason="the page went away")
-        assert await ended(outgoing) == (480, 10078)  # the callee's every device is gone
+        # Not 487/10004, the ring timeout (3 s here): the callee's every device is gone.
+        assert await ended(outgoing) == (480, 10078)
 
 
 # ── call outcomes ─────────────────────────────────────────────────────────────────────

@@ -25,7 +25,7 @@ from examples.sample_app.settings import AppSettings
 
 from switchboard.client.calling import CallState
 from tests.callback_receiver import CallbackReceiver
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, fresh_postgres_database
 from tests.event_receiver import EventReceiver
 from tests.integration.calling_clients import loopback_candidates, start_without_turn
 from tests.integration.server import RunningServer
@@ -56,7 +56,6 @@ def sip_ports() -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def sip_nodes(
-    postgres_url: str,
     tmp_path_factory: pytest.TempPathFactory,
     trunk_port: int,
     sip_ports: tuple[int, int],
@@ -70,6 +69,10 @@ def sip_nodes(
             [{"name": "test", "pattern": r"\+1555[0-9]{7}", "trunks": ["sipp"]}]
         ),
     }
+    # A database of this module's own: the config's trunk is written to the routing table,
+    # which every later node on a shared database would then serve (binding SIP's port).
+    databases = fresh_postgres_database()
+    postgres_url = next(databases)
     args = ["--database-url", postgres_url, "--redis-url", REDIS_URL]
     port_a, port_b = sip_ports
     first = start_without_turn(
@@ -81,6 +84,7 @@ def sip_nodes(
     yield first, second
     assert first.stop() == 0, "\n".join(first.output)
     assert second.stop() == 0, "\n".join(second.output)
+    databases.close()
 
 
 @pytest.fixture(scope="module")

@@ -157,3 +157,12 @@ def configure_logging(
     json_lines = LogFormat(log_format) is LogFormat.JSON
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    # The embedded servers' loggers reach our handler whatever configured them before (uvicorn's
+    # own dictConfig gives "uvicorn" a handler and stops propagation; alembic's fileConfig
+    # disables the loggers that existed): their lines go through the root, in our format.
+    for name in _RENAMED:
+        embedded = logging.getLogger(name)
+        embedded.handlers.clear()
+        embedded.propagate = True
+        embedded.disabled = False
+        embedded.setLevel(logging.NOTSET)
