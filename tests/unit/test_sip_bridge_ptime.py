@@ -24,6 +24,10 @@ class Leg:
 
     def __init__(self) -> None:
         self.frames: list[np.ndarray] = []
+        self.narrowband = False
+
+    def narrowband_audio(self) -> None:
+        self.narrowband = True
 
     def send_audio(self, frame: bytes) -> None:
         self.frames.append(np.frombuffer(frame, dtype="<i2"))
@@ -52,6 +56,7 @@ def test_packets_of_any_ptime_reach_the_leg_as_20_ms_frames_in_order(ptime_ms: i
         while packets and packets[0].timestamp < (tick + 1) * 160:
             bridge.datagram_received(bytes(packets.pop(0)), CARRIER)
         bridge.tick()
+    assert leg.narrowband  # the phone's 8 kHz audio is coded narrowband
     assert len(leg.frames) == 30  # 600 ms in 20 ms frames, none lost
     assert all(frame.size == SAMPLES_48K for frame in leg.frames)
     firsts = [int(frame[0]) for frame in leg.frames]

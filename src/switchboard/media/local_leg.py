@@ -96,6 +96,11 @@ class LocalLeg:
 
     # ── speaking ─────────────────────────────────────────────────────────────────────
 
+    def narrowband_audio(self) -> None:
+        """What this leg sends comes from an 8 kHz source (a phone): Opus codes it narrowband,
+        for less CPU and the same sound."""
+        self._encoder = OpusEncoder(narrowband=True)
+
     def send_audio(self, frame: bytes | bytearray | memoryview) -> None:
         """Publish 20 ms of 48 kHz mono s16le PCM (1,920 bytes); ignored once closed."""
         if self.closed:
@@ -263,7 +268,7 @@ class LocalLeg:
 def audio_level(frame: bytes | bytearray | memoryview) -> int:
     """RFC 6464's level of a PCM frame: −dBov, 0 (loudest) … 127 (silence)."""
     samples = np.frombuffer(frame, dtype="<i2").astype(np.float32)
-    power = float(np.mean(samples * samples)) if samples.size else 0.0
+    power = float(samples @ samples) / samples.size if samples.size else 0.0
     if power <= 0.0:
         return 127
     dbov = 10 * math.log10(power / (32767.0 * 32767.0))

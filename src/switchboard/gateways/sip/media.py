@@ -113,6 +113,7 @@ class RtpBridge(asyncio.DatagramProtocol):
             self.leg.listen_all(None)
             self.leg.on_telephone_event(None)
         self.leg = leg
+        leg.narrowband_audio()  # G.711 carries nothing above 4 kHz
         leg.listen_all(self._heard)
         leg.on_telephone_event(self._event_in_call)
 
