@@ -145,6 +145,8 @@ async def test_a_ringing_callee_whose_page_goes_away_ends_the_callers_ringing_at
     ):
         assert bob.subprotocol == PROTOCOL
         await bob.send(json.dumps({"v": 1, "type": "register", "id": "r1"}))
+        while json.loads(await bob.recv()).get("type") != "ack":  # registered: it can ring
+            pass
         outgoing = await alice.start_call(str(bob_user.properties["id"]))
         while json.loads(await bob.recv()).get("type") != "incomingCall":
             pass

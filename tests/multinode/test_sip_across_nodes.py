@@ -84,7 +84,7 @@ def sip_nodes(
     yield first, second
     assert first.stop() == 0, "\n".join(first.output)
     assert second.stop() == 0, "\n".join(second.output)
-    databases.close()
+    next(databases, None)  # the generator drops the database as it ends
 
 
 @pytest.fixture(scope="module")
