@@ -58,6 +58,26 @@ async def test_more_headers_than_configured_get_431_without_reaching_the_app() -
     assert (b"connection", b"close") in recorder.sent[0]["headers"]
 
 
+async def test_headers_over_the_byte_limit_get_431_even_when_hyper_let_them_through() -> None:
+    """hyper checks its buffer only while a head is incomplete; a head that arrived whole
+    (a busy server reading late) reaches the app: the byte limit is kept here too."""
+    reached: list[Scope] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        reached.append(scope)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    wrapped = GranianLimits(app, ServerConfig(max_header_bytes=1024))
+    big = {**http_scope(), "method": "GET", "headers": [(b"x-big", b"a" * 1024)]}
+    recorder = Recorder()
+    await wrapped(big, never, recorder.send)
+    assert reached == [] and recorder.status == 431
+    assert recorder.error_code == "RequestHeaderFieldsTooLarge"
+    small = {**http_scope(), "method": "GET", "headers": [(b"x-small", b"a" * 900)]}
+    await wrapped(small, never, Recorder().send)
+    assert len(reached) == 1
+
+
 async def test_a_body_that_stops_arriving_gets_408_and_the_app_sees_a_disconnect() -> None:
     seen: list[Message] = []
 

@@ -6,6 +6,9 @@ granian (hyper underneath) enforces the rest itself, configured in ``http1_setti
 100 headers (431). What is left:
 
     http request ─▶ more headers than max_header_count (below hyper's 100)? ─▶ 431, close
+        ─▶ headers over max_header_bytes? ─▶ 431, close (hyper checks its buffer only while
+           a head is incomplete: a head that arrived whole in one read, as on a busy server,
+           passes it up to a read's size beyond the limit)
         ─▶ GET/HEAD/OPTIONS: app(scope, receive, send), untouched
         ─▶ otherwise: app(scope, receive with a deadline, send)
     app awaits the body ─▶ nothing for body_timeout_seconds ─▶ 408 (unless the app already
@@ -33,13 +36,17 @@ class GranianLimits:
     def __init__(self, app: ASGIApp, config: ServerConfig) -> None:
         self._app = app
         self._max_header_count = config.max_header_count
+        self._max_header_bytes = config.max_header_bytes
         self._body_timeout = config.body_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        if len(scope["headers"]) > self._max_header_count:
+        headers = scope["headers"]
+        if len(headers) > self._max_header_count or (
+            sum(len(name) + len(value) for name, value in headers) > self._max_header_bytes
+        ):
             await _send_refusal(send, Refusal.HEADERS_TOO_LARGE)
             return
         if scope["method"] in _BODILESS:  # nothing to wait for: no wrapper, no timer
