@@ -7,7 +7,6 @@ nodes from claiming the same rows).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ from switchboard.push.models import Notification, PushJob, PushKind, Registratio
 from switchboard.push.tables import push_outbox as _o
 from switchboard.push.tables import push_registrations as _r
 from switchboard.storage.database import Database
+from switchboard.storage.leases import lease_due_rows
 
 
 class SqlRegistrationStore:
@@ -124,23 +124,9 @@ class SqlPushOutbox:
             )
 
     async def claim(self, now_ms: int, limit: int, lease_ms: int) -> list[PushJob]:
-        token = uuid.uuid4().hex
         async with self._db.write() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(_o)
-                    .where(_o.c.due_ms <= now_ms)
-                    .order_by(_o.c.seq)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            if not rows:
-                return []
-            await conn.execute(
-                _o.update()
-                .where(_o.c.id.in_([r.id for r in rows]))
-                .values(claim=token, due_ms=now_ms + lease_ms)
+            token, rows = await lease_due_rows(
+                conn, _o, _o.c.due_ms, now_ms=now_ms, limit=limit, lease_ms=lease_ms
             )
         return [
             PushJob(

@@ -11,7 +11,6 @@ writer and ignores the clause.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -36,6 +35,7 @@ from switchboard.sms.models import (
 from switchboard.sms.store import DuplicateMessageError, EarlyReport, NewMessage, QueueDepth
 from switchboard.sms.tables import sms_early_reports, sms_messages, sms_optouts, sms_segments
 from switchboard.storage.database import Database
+from switchboard.storage.leases import lease_due_rows
 
 _m, _s, _e, _o = sms_messages, sms_segments, sms_early_reports, sms_optouts
 
@@ -263,27 +263,15 @@ class SqlSmsStore:
         self, carrier: str, now_ms: int, limit: int, lease_ms: int
     ) -> list[QueuedMessage]:
         """Due queued messages of ``carrier``, oldest first, leased to the caller."""
-        token = uuid.uuid4().hex
         async with self._db.write() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(_m)
-                    .where(
-                        _m.c.state == MessageState.QUEUED.value,
-                        _m.c.carrier == carrier,
-                        _m.c.next_attempt_ms <= now_ms,
-                    )
-                    .order_by(_m.c.seq)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            if not rows:
-                return []
-            await conn.execute(
-                _m.update()
-                .where(_m.c.id.in_([r.id for r in rows]))
-                .values(claim=token, next_attempt_ms=now_ms + lease_ms)
+            token, rows = await lease_due_rows(
+                conn,
+                _m,
+                _m.c.next_attempt_ms,
+                now_ms=now_ms,
+                limit=limit,
+                lease_ms=lease_ms,
+                where=(_m.c.state == MessageState.QUEUED.value, _m.c.carrier == carrier),
             )
         return [
             QueuedMessage(
