@@ -14,22 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import smpp34
 
 from switchboard.gateways.smpp.pdu import CommandId, PduFramer
+from tests.free_ports import free_port
 
 Decision = Callable[[smpp34.SubmitSmEvent], int | None]  # status to reject with; None: accept
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -10,7 +10,6 @@ ICE servers and connect over host candidates at once. Test modules that make cal
 from __future__ import annotations
 
 import asyncio
-import socket
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from azure.core.credentials import AzureKeyCredential
 
 from switchboard.client.calling import Call, CallAgent, CallClient
 from switchboard.client.calling.media import AudioProbe
+from tests.free_ports import free_port
 from tests.integration.server import RunningServer, start_server
 
 TONES = [400.0, 520.0, 640.0, 760.0, 880.0, 1000.0]
@@ -45,10 +45,7 @@ def loopback_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port  # closed again: nothing listens there
+    return free_port()  # below the ephemeral range: tests/free_ports.py
 
 
 def start_without_turn(

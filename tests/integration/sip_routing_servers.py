@@ -13,13 +13,11 @@ import socket
 from collections.abc import Iterator
 
 from tests.conftest import fresh_postgres_database
+from tests.free_ports import free_port
 
 
 def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+    return free_port()  # below the ephemeral range: tests/free_ports.py
 
 
 @contextlib.contextmanager

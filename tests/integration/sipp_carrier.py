@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import cast
@@ -25,6 +24,7 @@ import pytest
 from switchboard.gateways.sip import g711
 from switchboard.media.audio.dtmf import DtmfDetector
 from switchboard.media.rtp import RtpPacket
+from tests.free_ports import free_port
 from tests.integration.calling_clients import closed_port
 from tests.integration.inprocess_node import InProcessNode, serving
 
@@ -39,10 +39,7 @@ USERNAME, PASSWORD = "switchboard", "s3cret-trunk"
 
 
 def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+    return free_port()  # below the ephemeral range: tests/free_ports.py
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import ssl
 import subprocess
 import time
@@ -33,6 +32,7 @@ from azure.communication.rooms import RoomsClient
 from switchboard.client import ChatEvent, ChatEvents
 from switchboard.http.tls import ensure_tls_material
 from tests.conftest import REDIS_URL
+from tests.free_ports import free_port
 from tests.integration.chat_clients import sync_sdk_trusting
 from tests.integration.cli_run import switchboard
 from tests.integration.js_sdk import NodeClients
@@ -58,13 +58,6 @@ http {{
     include {dir}/switchboard.conf;
 }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
@@ -11,6 +10,7 @@ from switchboard.calling.component import ice_servers_of
 from switchboard.core.clock import FakeClock
 from switchboard.traversal.probe import TurnProbe
 from switchboard.traversal.service import RelayService
+from tests.free_ports import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -18,10 +18,7 @@ USER = "8:acs:00000000-0000-0000-0000-0000000000aa_00000000-0000-0000-0000-00000
 
 
 def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
+    return free_port()  # below the ephemeral range: tests/free_ports.py
 
 
 async def test_probe_follows_whether_anything_listens() -> None:
