@@ -22,6 +22,7 @@ import contextlib
 import logging
 import socket
 import struct
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +40,35 @@ _memmove = ffi.memmove
 _srtp_protect = lib.srtp_protect
 _srtp_unprotect = lib.srtp_unprotect
 _monotonic = time.monotonic
+# Linux's option numbers (the socket module does not name them); elsewhere none
+_LINUX = sys.platform.startswith("linux")
+_SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33) if _LINUX else None
+_SO_SNDBUFFORCE = getattr(socket, "SO_SNDBUFFORCE", 32) if _LINUX else None
+
+
+def size_socket_buffers(sock: socket.socket, size: int) -> tuple[int, int]:
+    """Ask for ``size`` bytes of receive and send buffer; the sizes the kernel granted.
+
+    ``SO_RCVBUF``/``SO_SNDBUF`` are capped at ``net.core.rmem_max``/``wmem_max`` (often
+    208 KiB: ~90 video packets, 30 ms of a busy socket). A process with CAP_NET_ADMIN (the
+    node run as root, or given the capability) passes the cap with ``SO_RCVBUFFORCE``/
+    ``SO_SNDBUFFORCE``; without it the capped size is what there is. Linux reports twice the
+    size asked (its bookkeeping share), so a granted size below ``size`` means capped.
+    """
+    granted = []
+    for force, option in (
+        (_SO_RCVBUFFORCE, socket.SO_RCVBUF),
+        (_SO_SNDBUFFORCE, socket.SO_SNDBUF),
+    ):
+        try:
+            if force is None:
+                raise OSError("no forced buffer sizes here")
+            sock.setsockopt(socket.SOL_SOCKET, force, size)
+        except OSError:  # EPERM without CAP_NET_ADMIN: the capped size is still usable
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, option, size)
+        granted.append(sock.getsockopt(socket.SOL_SOCKET, option))
+    return granted[0], granted[1]
 
 
 class UdpTransport:
@@ -58,9 +88,7 @@ class UdpTransport:
         self.on_handshake = on_handshake
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
-        for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-            with contextlib.suppress(OSError):  # the kernel caps it; still usable
-                self.sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
+        self.receive_buffer, self.send_buffer = size_socket_buffers(self.sock, SOCKET_BUFFER)
         self.sock.bind((host, port))
         self.local_address: Address = self.sock.getsockname()
         self.remote: Address | None = None
