@@ -12,6 +12,7 @@ All return zeros where the file is missing (another OS), so a benchmark still ru
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 
 
@@ -63,3 +64,14 @@ def cpu_times(cpu: int) -> tuple[int, int]:
     except OSError:
         pass
     return 0, 0
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of every thread of process ``pid`` so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            fields = file.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime

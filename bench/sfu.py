@@ -74,15 +74,25 @@ _INF = float("inf")
 class Peer:
     """One participant: publishes audio + video, receives and times everybody else's."""
 
-    def __init__(self, index: int, node_address: tuple[str, int], loud: bool, plain: bool) -> None:
+    def __init__(
+        self,
+        index: int,
+        node_address: tuple[str, int],
+        loud: bool,
+        plain: bool,
+        sock: socket.socket | None = None,
+    ) -> None:
         self.id = f"p{index}"
         self.node = node_address
         self.plain = plain  # the ceiling: no SRTP either way
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        size_socket_buffers(self.sock, SOCKET_BUFFER)
-        self.sock.setblocking(False)
-        self.sock.bind(("127.0.0.1", 0))
+        if sock is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            size_socket_buffers(sock, SOCKET_BUFFER)
+            sock.setblocking(False)
+            sock.bind(("127.0.0.1", 0))
+        self.sock = sock
         self.port: int = self.sock.getsockname()[1]
+        self.stamp_in_payload = False  # an SFU that rewrites header extensions (Janus)
         self.my_key, self.node_key = os.urandom(30), os.urandom(30)
         self.tx = SrtpContext(self.my_key, outbound=True)
         self.rx = SrtpContext(self.node_key, outbound=False)
@@ -104,6 +114,11 @@ class Peer:
     def close(self) -> None:
         self.sock.close()
 
+    def set_keys(self, local: bytes, remote: bytes, profile: int) -> None:
+        """DTLS-SRTP keys (bench/janus.py): ours protect what we send."""
+        self.tx = SrtpContext(local, outbound=True, profile=profile)
+        self.rx = SrtpContext(remote, outbound=False, profile=profile)
+
     def _send(self, packet: bytes | bytearray, ssrc: int, marker_pt: int, ts: int) -> None:
         tx = self.tx
         ffi.memmove(tx.cdata, packet, len(packet))
@@ -113,6 +128,7 @@ class Peer:
         _stamp.pack_into(
             tx.buffer, AUDIO_STAMP_AT if marker_pt == AUDIO_PT else VIDEO_STAMP_AT, now
         )
+        _stamp.pack_into(tx.buffer, len(packet) - 8, now)  # and at the payload's end
         size = len(packet) if self.plain else tx.protect_in_place(len(packet))
         try:
             self.sock.sendto(tx.buffer[:size], self.node)
@@ -147,6 +163,9 @@ class Peer:
         perf, stamp_of = time.perf_counter, _stamp.unpack_from
         start, end = self.window
         every = 0 if self.plain else self.verify_every
+        if self.stamp_in_payload:
+            self._read_all_decrypted()
+            return
         while True:
             try:
                 length = recv(buffer)
@@ -164,6 +183,32 @@ class Peer:
             sent_at = stamp_of(
                 buffer, AUDIO_STAMP_AT if second & 0x7F == AUDIO_PT else VIDEO_STAMP_AT
             )[0]
+            if start <= sent_at < end:
+                self.received_in_window += 1
+                latencies.append(perf() - sent_at)
+
+    def _read_all_decrypted(self) -> None:
+        """Decrypt every packet, the stamp at the payload's end (extensions rewritten)."""
+        buffer, recv = self.rx.buffer, self.sock.recv_into
+        unprotect, latencies = self.rx.unprotect_in_place, self.latencies
+        perf, stamp_of = time.perf_counter, _stamp.unpack_from
+        start, end = self.window
+        while True:
+            try:
+                length = recv(buffer)
+            except BlockingIOError:
+                return
+            if buffer[0] < 128 or buffer[0] > 191:
+                continue  # STUN (consent, keepalive) or DTLS after the handshake
+            if 192 <= buffer[1] <= 223:
+                self._on_rtcp(bytes(buffer[:length]))
+                continue
+            length = unprotect(length)
+            if length < 0:
+                self.auth_failures += 1
+                continue
+            self.received += 1
+            sent_at = stamp_of(buffer, length - 8)[0]
             if start <= sent_at < end:
                 self.received_in_window += 1
                 latencies.append(perf() - sent_at)
