@@ -48,7 +48,7 @@ from bench.janus_leg import JanusLeg, parse_sdp
 from bench.kernel_counters import process_cpu, schedstat
 from bench.loadgen import command_line, percentile, split_cpus
 from bench.sfu import Peer, publish_forever, run_step
-from bench.sfu_node import Control, spawn_node_process
+from bench.sfu_node import Control, make_realtime, spawn_node_process
 from switchboard.media.dtls import DtlsCertificate
 
 HOST = "127.0.0.2"  # on the namespace's dummy interface: libnice gathers it
@@ -277,6 +277,8 @@ async def run_janus_step(
     api: JanusApi, size: int, args: argparse.Namespace, pid: int
 ) -> dict[str, Any]:
     publishers, subscribers, routes = await janus_call(api, size, args)
+    if args.realtime:
+        make_realtime(pid)  # every thread Janus has now (one or more per PeerConnection)
     peers = publishers + subscribers
     task = asyncio.create_task(publish_forever(publishers, args.video_kbps))
     try:
@@ -346,8 +348,6 @@ def _ours(result: dict[str, Any], name: str) -> dict[str, Any]:
 async def run_all(args: argparse.Namespace, sfu_cpu: int | None) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     with spawn_janus(sfu_cpu) as (url, pid):
-        if args.realtime:
-            _realtime(pid)
         for size in args.steps:
             print(f"janus: {size} participants", file=sys.stderr)
             api = JanusApi(url)
@@ -357,8 +357,6 @@ async def run_all(args: argparse.Namespace, sfu_cpu: int | None) -> list[dict[st
             finally:
                 await api.close()
     with spawn_node_process(sfu_cpu) as (port, pid):
-        if args.realtime:
-            _realtime(pid)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         control = Control(reader, writer)
         try:
@@ -371,10 +369,6 @@ async def run_all(args: argparse.Namespace, sfu_cpu: int | None) -> list[dict[st
         finally:
             writer.close()
     return results
-
-
-def _realtime(pid: int) -> None:
-    os.sched_setscheduler(pid, os.SCHED_FIFO, os.sched_param(10))
 
 
 def print_table(results: Sequence[dict[str, Any]], command: str) -> None:
@@ -417,7 +411,7 @@ def main(argv: Sequence[str]) -> int:
     if load_cpu is not None:
         os.sched_setaffinity(0, {load_cpu})
     if args.realtime:
-        _realtime(os.getpid())
+        make_realtime(os.getpid())
     results = uvloop.run(run_all(args, sfu_cpu))
     print_table(results, command)
     if args.json:

@@ -50,7 +50,7 @@ import uvloop
 
 from bench.kernel_counters import cpu_times, schedstat, udp_drops
 from bench.loadgen import command_line, percentile, split_cpus
-from bench.sfu_node import Control, serve_node, spawn_node, spawn_node_process
+from bench.sfu_node import Control, make_realtime, serve_node, spawn_node, spawn_node_process
 from switchboard.media import rtcp, transport
 from switchboard.media.srtp import SrtpContext, ffi
 from switchboard.media.transport import SOCKET_BUFFER, size_socket_buffers
@@ -310,6 +310,8 @@ async def run_step(
 ) -> dict[str, Any]:
     call = f"bench-{size}-{random.getrandbits(24):06x}"
     peers = await join(control, call, size, plain, args)
+    if getattr(args, "realtime", False) and node_pid:
+        make_realtime(node_pid)  # every thread it has now
     node_ports = [peer.node[1] for peer in peers]
     peer_ports = [peer.port for peer in peers]
     publisher = asyncio.create_task(publish_forever(peers, args.video_kbps))
@@ -499,8 +501,7 @@ def main(argv: Sequence[str]) -> int:
         extra = ("--socket-buffer", str(args.socket_buffer)) if args.socket_buffer else ()
         with spawn_node_process(node_cpu, extra) as (port, pid):
             if args.realtime:
-                for process in (0, pid):
-                    os.sched_setscheduler(process, os.SCHED_FIFO, os.sched_param(10))
+                make_realtime(os.getpid())
             results = run(port, pid)
     else:
         if args.cpu is not None:
