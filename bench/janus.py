@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import json
 import os
@@ -310,13 +311,14 @@ async def run_janus_step(
     cpu = cpu_after - cpu_before
     streams = sum(routes.values())
     latencies = sorted(x for p in subscribers for x in p.latencies)
+    late = len(latencies) - bisect.bisect_right(latencies, args.late_ms / 1000)
     return {
         "sfu": "janus",
         "participants": size,
         "streams": streams,
         "expected_pps": expected / window,
         "forwarded_pps": forwarded_pps,  # what subscribers received: Janus counts nothing here
-        "loss_pct": 100 * (1 - received / expected) if expected else 0.0,
+        "loss_pct": 100 * (1 - (received - late) / expected) if expected else 0.0,
         "cpu_pct": 100 * cpu / window,
         "cpu_us_per_packet": 1e6 * cpu / (forwarded_pps * window) if forwarded_pps else 0.0,
         "cpu_pct_per_stream": 100 * cpu / window / max(1, streams),
@@ -399,6 +401,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--video-kbps", type=int, default=1000)
     parser.add_argument("--max-video", type=int, default=16)
     parser.add_argument("--verify-every", type=int, default=8)
+    parser.add_argument("--late-ms", type=float, default=200.0)
     parser.add_argument("--realtime", action="store_true", help="SCHED_FIFO all three (root)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import json
 import os
@@ -348,6 +349,7 @@ async def run_step(
     expected = sum(n * routes.get(str(ssrc), 0) for p in peers for ssrc, n in p.sent.items())
     received = sum(p.received_in_window for p in peers)
     latencies = sorted(x for p in peers for x in p.latencies)
+    late = len(latencies) - bisect.bisect_right(latencies, args.late_ms / 1000)
     node_window = after["time"] - before["time"]  # the node's counters span its own interval
     forwarded = after["forwarded"] - before["forwarded"]
     node_cpu = after["cpu"] - before["cpu"]
@@ -363,7 +365,9 @@ async def run_step(
         "forwarded_pps": forwarded / node_window,
         "received_pps": (received_after - received_before) / window,
         "node_in_pps": (after["received"] - before["received"]) / node_window,
-        "loss_pct": 100 * (1 - received / expected) if expected else 0.0,
+        "loss_pct": 100 * (1 - (received - late) / expected) if expected else 0.0,
+        "never_arrived_pct": 100 * (1 - received / expected) if expected else 0.0,
+        "late_pct": 100 * late / expected if expected else 0.0,
         "node_socket_drops": drops_after[0] - drops_before[0],
         "loadgen_socket_drops": drops_after[1] - drops_before[1],
         "node_send_drops": after["send_drops"] - before["send_drops"],
@@ -390,6 +394,7 @@ def print_table(results: Sequence[dict[str, Any]], args: argparse.Namespace, com
     )
     print(
         f"{'':8} {'N':>3} {'routes':>6} {'expected/s':>10} {'forwarded/s':>11} {'loss %':>7} "
+        f"{'late %':>7} "
         f"{'drops n/l/s':>12} {'node cpu':>8} {'core':>5} {'µs/pkt':>6} "
         f"{'pkt/s/core':>10} {'p50 ms':>7} {'p99 ms':>7} {'loadgen':>7}"
     )
@@ -398,6 +403,7 @@ def print_table(results: Sequence[dict[str, Any]], args: argparse.Namespace, com
         print(
             f"{'ceiling' if r['ceiling'] else 'sfu':8} {r['participants']:>3} {r['streams']:>6} "
             f"{r['expected_pps']:>10,.0f} {r['forwarded_pps']:>11,.0f} {r['loss_pct']:>7.3f} "
+            f"{r['late_pct']:>7.3f} "
             f"{drops:>12} {r['node_cpu_pct']:>7.0f}% {r['core_busy_pct']:>4.0f}% "
             f"{r['cpu_us_per_packet']:>6.1f} {r['pps_per_core']:>10,.0f} "
             f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['loadgen_cpu_pct']:>6.0f}%"
@@ -421,8 +427,9 @@ def print_table(results: Sequence[dict[str, Any]], args: argparse.Namespace, com
     else:
         print(f"no step kept the loss below {args.max_loss} %")
     print(
-        "drops n/l/s: kernel drops at the node's sockets / the load generator's / node send; "
-        "core: the node's CPU busy, whoever ran there"
+        f"loss: sent in the window, not received or received over {args.late_ms:.0f} ms late "
+        "(late %: the latter); drops n/l/s: kernel drops at the node's sockets / the load "
+        "generator's / node send; core: the node's CPU busy, whoever ran there"
     )
     print(f"command  {command}")
 
@@ -472,6 +479,9 @@ def main(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--sweep", type=int, default=0, help="after the steps, add this many")
     parser.add_argument("--max-loss", type=float, default=0.1, help="percent, for --sweep")
+    parser.add_argument(
+        "--late-ms", type=float, default=200.0, help="a packet later than this counts as lost"
+    )
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--drain", type=float, default=1.0)
