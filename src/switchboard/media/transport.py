@@ -5,7 +5,8 @@ own 5-tuple, as ICE will give it). The socket is read with ``loop.add_reader`` a
 ``recvfrom_into`` straight into the inbound SRTP buffer, up to ``BATCH`` datagrams per
 wake-up: no ``bytes`` object per packet, unlike ``DatagramProtocol.datagram_received`` (see
 docs/media.md for the measurement). Sends go straight to the non-blocking socket; a full
-socket buffer drops the packet (counted), as any media router must rather than queue.
+socket buffer drops the packet (counted), as any media router must rather than queue. Buffers
+are asked past ``net.core.rmem_max`` where the process may (``size_socket_buffers``).
 
     UDP datagram ─▶ first byte 128–191: RTP/RTCP ─▶ SRTP(C) unprotect ─▶ forwarder
                    first byte 0–3 STUN, 20–63 DTLS ─▶ ``on_handshake`` (ICE/DTLS, later)
