@@ -4,6 +4,7 @@ and answers, and the answer it writes back, on an SDP shaped as Janus 1.1 writes
 from __future__ import annotations
 
 from bench.janus_leg import JanusLeg, parse_sdp
+
 from switchboard.media.dtls import DtlsCertificate
 
 JANUS_OFFER = "\r\n".join(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from bench.kernel_counters import udp_drops
+
 from switchboard.media.forwarder import Forwarder
 from switchboard.media.transport import SOCKET_BUFFER, UdpTransport, size_socket_buffers
 
