@@ -252,6 +252,7 @@ async def test_a_group_call_moves_the_sfu_packet_byte_and_call_series(
     expected = "switchboard_media_packets_expected_total"
     assert value(after, expected) > value(before, expected)
     assert value(after, "switchboard_media_packets_lost_total") <= value(after, expected)
+    assert ("switchboard_media_receive_drops_total", ()) in after  # the kernel's, at our sockets
 
 
 # ── TURN, database, event loop ──────────────────────────────────────────────────────────

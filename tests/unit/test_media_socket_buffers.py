@@ -10,6 +10,7 @@ import pytest
 from bench.kernel_counters import udp_drops
 
 from switchboard.media.forwarder import Forwarder
+from switchboard.media.stats import MediaTotals
 from switchboard.media.transport import SOCKET_BUFFER, UdpTransport, size_socket_buffers
 
 
@@ -50,3 +51,21 @@ def test_datagrams_a_full_socket_refused_are_counted_at_its_port() -> None:
             sender.sendto(b"x" * 1000, ("127.0.0.1", port))
         assert udp_drops([port]) - before > 32
         assert udp_drops([sender.getsockname()[1]]) == 0
+
+
+def test_the_kernels_drops_at_a_participants_socket_are_counted_and_kept_after_it_closes() -> None:
+    transport = UdpTransport("p1", Forwarder())  # never started: nothing reads its socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        try:
+            transport.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            for _ in range(64):
+                sender.sendto(b"x" * 1000, transport.local_address)
+            drops = transport.receive_drops()
+            assert drops > 32
+            totals = MediaTotals()
+            assert totals.snapshot([(Forwarder(), [transport])]).receive_drops == drops
+            totals.retire_transport(transport)
+        finally:
+            transport.close()
+    assert transport.receive_drops() == drops
+    assert totals.snapshot([]).receive_drops == drops

@@ -49,6 +49,11 @@ class MediaNodeMetrics(Collector):
             value=counts.send_drops,
         )
         yield CounterMetricFamily(
+            "switchboard_media_receive_drops",
+            "Datagrams the kernel dropped at the SFU's sockets, a receive buffer full.",
+            value=counts.receive_drops,
+        )
+        yield CounterMetricFamily(
             "switchboard_media_packets_forwarded",
             "RTP packets the SFU forwarded to subscribers.",
             value=counts.forwarded,

@@ -1,6 +1,7 @@
 """The SFU's running totals, read when metrics are scraped (never on the packet path).
 
-    UdpTransport: received, sent, received_bytes, sent_bytes, send_drops (kept per packet)
+    UdpTransport: received, sent, received_bytes, sent_bytes, send_drops (kept per packet);
+        receive_drops (the kernel's count for its socket, asked when read)
     Forwarder: forwarded, retransmitted; its tracks' RFC 3550 receive statistics
         ─▶ MediaTotals.snapshot(calls) = what ended (retired) + what is live now
 
@@ -24,6 +25,7 @@ class MediaCounters:
     bytes_in: int = 0
     bytes_out: int = 0
     send_drops: int = 0
+    receive_drops: int = 0  # dropped by the kernel at our sockets: receive buffer full
     expected: int = 0  # RTP packets publishers sent us (by sequence numbers)
     lost: int = 0  # of those, never received
     forwarded: int = 0
@@ -42,6 +44,7 @@ def transport_counters(transport: UdpTransport) -> MediaCounters:
         bytes_in=transport.received_bytes,
         bytes_out=transport.sent_bytes,
         send_drops=transport.send_drops,
+        receive_drops=transport.receive_drops(),
     )
 
 
