@@ -123,6 +123,9 @@ export class Call extends Emitter {
   /** @type {CallFeatures} */
   #features;
   #invitedToConference = false;
+  /** The callee's name as the app gave it (`startCall([{ communicationUserId, displayName }])`):
+   * a callee that never answers gives none. @type {string | undefined} */
+  #targetName = undefined;
   /** 1:1: the mids on which the other side shares its screen (its sdp frames say). @type {Set<string>} */
   #remoteScreenMids = new Set();
 
@@ -344,6 +347,8 @@ export class Call extends Emitter {
    * @param {StartCallOptions} options
    */
   async _place(target, options) {
+    const named = /** @type {{ displayName?: unknown }} */ (target).displayName;
+    if (typeof named === "string" && named.trim()) this.#targetName = named.trim();
     if ("phoneNumber" in target) return this.#placePhone(target.phoneNumber, options);
     this.#setState("Connecting");
     try {
@@ -560,7 +565,11 @@ export class Call extends Emitter {
 
   /** @param {unknown} error @param {number} [code] */
   #failed(error, code = SETUP_FAILED) {
-    report(error);
+    // A refusal (no such room) or a device the user refused is the call's end reason, told
+    // to the app there; anything else is a fault worth the console.
+    const expected = error instanceof SignalingError
+      || (typeof DOMException !== "undefined" && error instanceof DOMException);
+    if (!expected) report(error);
     const phrase = error instanceof Error ? error.message : String(error);
     if (this.id && this.state !== "Disconnected") {
       this.#port.request("hangUp", { callId: this.id }).catch(() => {});
@@ -798,7 +807,8 @@ export class Call extends Emitter {
   _end(reason, when) {
     if (this.state === "Disconnected") return;
     const others = this.remoteParticipants;
-    const name = !this.isConference && others.length === 1 ? others[0].displayName : undefined;
+    const name = this.isConference ? undefined
+      : (others.length === 1 ? others[0].displayName : undefined) ?? this.#targetName;
     const local = when ?? (this.state === "Disconnecting" ? "local" : undefined);
     const message = endReasonMessage(reason, { name, when: local });
     this.callEndReason = { code: reason.code, subCode: reason.subCode, phrase: reason.phrase, message };
