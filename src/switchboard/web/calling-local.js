@@ -184,8 +184,9 @@ export class LocalMedia {
   /** Hold: silence and a still picture while `on` is false. @param {boolean} on @param {boolean} muted */
   enableSending(on, muted) {
     if (this.microphone) this.microphone.enabled = on && !muted;
-    const video = this.video?.sender.track;
-    if (video) video.enabled = on;
+    for (const sender of [this.video?.sender, this.screen?.sender]) {
+      if (sender?.track) sender.track.enabled = on;
+    }
   }
 
   close() {
