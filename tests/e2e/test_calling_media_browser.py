@@ -3,7 +3,7 @@ sharing, ``RemoteVideoStream.isAvailable``, DeviceManager, a Consumer that never
 device, and end reasons in words.
 
 - 1:1 (peer to peer): Alice shares her screen; Bob gets a second RemoteVideoStream
-  (``ScreenSharing``) beside her camera, rendered whole (``scalingMode: "Fit"``, 1280x720
+  (``ScreenSharing``) beside her camera, rendered whole (``Fit`` by default, 1280x720
   from Chromium's fake screen while the fake camera is 640x480), bytes flowing on its own
   m-line; camera off shows as unavailable on Bob's side and back on; Alice switches her
   microphone mid-call (the sent track changes, the SDP does not); the hang-up reads "Bob
@@ -64,9 +64,10 @@ window.remote = (call, userId) => call.remoteParticipants.find(
   (p) => p.identifier.communicationUserId === userId);
 window.streamOf = (call, userId, type) =>
   remote(call, userId)?.videoStreams.find((s) => s.mediaStreamType === type);
-// Render a remote stream as an app would (Fit: the whole picture); its <video> in #views.
+// Render a remote stream as an app would, with the SDK's default scaling (a shared screen:
+// Fit, the whole picture).
 window.render = async (stream, id) => {
-  const view = await new sdk.VideoStreamRenderer(stream).createView({ scalingMode: "Fit" });
+  const view = await new sdk.VideoStreamRenderer(stream).createView();
   view.target.id = id;
   document.body.append(view.target);
   await until(() => view.target.videoWidth > 0, `frames in ${id}`, 20000);
@@ -173,7 +174,7 @@ def test_one_to_one_screen_share_camera_availability_microphone_switch_and_end_m
     # Camera: available on the other side, off at once when stopped, back when restarted.
     bob.evaluate("(u) => availableAt(streamOf(call, u, 'Video'), true)", alice_id)
     camera = bob.evaluate("(u) => render(streamOf(call, u, 'Video'), 'alice-camera')", alice_id)
-    assert (camera["width"], camera["height"]) == (640, 480)
+    assert camera == {"width": 640, "height": 480, "fit": "cover"}  # a camera fills its tile
     off_ms = bob.evaluate(
         """async ([u, stopAt]) =>
             (await availableAt(streamOf(call, u, 'Video'), false)) - stopAt""",
@@ -290,7 +291,7 @@ def test_group_call_screen_share_is_its_own_stream_and_outlives_the_camera(
     screen = bob.evaluate(
         "(u) => render(streamOf(call, u, 'ScreenSharing'), 'alice-screen')", alice_id
     )
-    assert (screen["width"], screen["height"]) == (1280, 720)
+    assert screen == {"width": 1280, "height": 720, "fit": "contain"}
     assert bob.evaluate("(u) => flowing(call, streamOf(call, u, 'Video'))", alice_id)
 
     # Camera off: its stream is unavailable, the shared screen keeps flowing.

@@ -290,7 +290,9 @@ export class VideoStreamRenderer {
     video.autoplay = true;
     video.muted = true; // video only: a call plays remote audio itself
     video.playsInline = true;
-    video.style.objectFit = fit(options.scalingMode);
+    // A shared screen is shown whole unless the app asks otherwise (cropping cuts off text).
+    const screen = this.#stream.mediaStreamType === "ScreenSharing";
+    video.style.objectFit = fit(options.scalingMode ?? (screen ? "Fit" : "Crop"));
     if (options.isMirrored) video.style.transform = "scaleX(-1)";
     video.srcObject = await this.#stream.getMediaStream();
     video.play().catch(() => {}); // autoplay may be refused until a user gesture
