@@ -31,7 +31,7 @@ CASES: list[tuple[int, int, str | None, str | None]] = [
     (0, 0, "Bob", "local"),
     (0, 0, "Bob", None),
     (500, 0, None, "NotAllowedError"),
-    (4003, 0, None, None),
+    (4242, 0, None, None),
 ]
 
 
@@ -73,7 +73,7 @@ def test_both_say_the_same_for_the_same_reason_name_and_cause() -> None:
     assert python[6] == "That room does not exist."
     assert python[7] == python[8] == "You could not join the call."  # the code's own row
     assert python[9] == "You left the call."
-    assert python[12] == "The call ended."  # a close code: no row
+    assert python[12] == "The call ended."  # no row: the default
 
 
 def test_every_row_is_unique_and_names_only_the_placeholder() -> None:

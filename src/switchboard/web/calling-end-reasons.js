@@ -42,6 +42,11 @@ export const END_REASON_MESSAGES = [
   [500, 0, null, "The call could not be set up.", "The call could not be set up."],
   [503, 0, null, "The call could not be connected: no phone line is available.", "The call could not be connected: no phone line is available."],
   [603, 0, null, "{name} declined the call.", "The call was declined."],
+  // The signaling socket closed for good (close codes, docs/calling-protocol.md).
+  [4003, 0, null, "Your sign-in was revoked. Sign in again to call.", "Your sign-in was revoked. Sign in again to call."],
+  [4006, 0, null, "This account may not make calls.", "This account may not make calls."],
+  [4009, 0, null, "This page is out of date: reload it to call.", "This page is out of date: reload it to call."],
+  [4011, 0, null, "Calling moved to another tab or window of yours.", "Calling moved to another tab or window of yours."],
 ];
 
 /** What a reason with no row says (a code from a newer server, a close code). */

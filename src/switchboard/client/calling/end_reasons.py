@@ -119,6 +119,29 @@ END_REASON_MESSAGES: list[EndReasonRow] = [
         "The call could not be connected: no phone line is available.",
     ),
     (603, 0, None, "{name} declined the call.", "The call was declined."),
+    # The signaling socket closed for good (close codes, docs/calling-protocol.md).
+    (
+        4003,
+        0,
+        None,
+        "Your sign-in was revoked. Sign in again to call.",
+        "Your sign-in was revoked. Sign in again to call.",
+    ),
+    (4006, 0, None, "This account may not make calls.", "This account may not make calls."),
+    (
+        4009,
+        0,
+        None,
+        "This page is out of date: reload it to call.",
+        "This page is out of date: reload it to call.",
+    ),
+    (
+        4011,
+        0,
+        None,
+        "Calling moved to another tab or window of yours.",
+        "Calling moved to another tab or window of yours.",
+    ),
 ]
 
 DEFAULT_END_MESSAGE = "The call ended."
