@@ -237,6 +237,28 @@ def test_one_to_one_screen_share_camera_availability_microphone_switch_and_end_m
     )
     assert switched["mics"] >= 2 and switched["cameras"] >= 1
     assert switched == {**switched, "told": 1, "device": True, "sameSdp": True}
+    # Another camera (Chromium's fake has one: it is reopened) is sent in place, too.
+    camera_swap = alice.evaluate(
+        """async () => {
+            const sender = call.peerConnection.getSenders().find((s) => s.track?.kind === "video");
+            const [before, sdp] = [sender.track.id, call.peerConnection.localDescription.sdp];
+            const [camera] = await devices.getCameras();
+            await call.localVideoStreams[0].switchSource(camera);
+            await until(() => sender.track && sender.track.id !== before, "new camera track");
+            const speakers = await devices.getSpeakers();
+            let spoken = 0;
+            devices.on("selectedSpeakerChanged", () => { spoken += 1; });
+            if (speakers.length && devices.isSpeakerSelectionAvailable) {
+                await devices.selectSpeaker(speakers[speakers.length - 1]);
+            }
+            return { sameSdp: call.peerConnection.localDescription.sdp === sdp,
+                speakers: speakers.length, spoken };
+        }"""
+    )
+    print(f"camera switch and speakers: {camera_swap}")
+    assert camera_swap["sameSdp"] is True
+    assert camera_swap["spoken"] == (1 if camera_swap["speakers"] else 0)
+    assert bob.evaluate("(u) => flowing(call, streamOf(call, u, 'Video'))", alice_id)
 
     # End reasons in words, with the other side's display name.
     bob.evaluate("() => call.hangUp()")
