@@ -182,6 +182,9 @@ async def test_a_caller_hanging_up_while_ringing_cancels_on_every_callee_device(
         await outgoing.hang_up()
         assert await ended(outgoing) == (0, 0)
         assert [await ended(call) for call in ringing] == [(487, 0), (487, 0)]
+        # in words, from the table the browser SDK shares (client/calling/end_reasons.py)
+        assert outgoing.end_message == "You left the call."
+        assert {call.end_message for call in ringing} == {"The call was cancelled."}
 
 
 async def test_answering_on_one_device_stops_the_others_ringing(users: Users) -> None:
@@ -207,6 +210,7 @@ async def test_calling_a_user_who_is_in_a_call_is_busy(users: Users) -> None:
         await connect(alice, bob, bob_id)
         second = await carol.start_call(bob_id)
         assert await ended(second) == (486, 0)
+        assert second.end_message == "The person you called is busy."
 
 
 async def test_an_unanswered_call_times_out_on_both_sides(users: Users) -> None:

@@ -130,7 +130,9 @@ def test_server_offer_adds_one_sendonly_line_per_stream_and_leaves_ended_ones_in
     added = parse(offer).media[-1]
     assert (added.mid, added.direction, added.ssrcs) == ("s1", Direction.SENDONLY, [777])
     assert added.msid is not None and added.msid.startswith("p2 ")
-    assert negotiation.streams() == [{"mid": "s1", "kind": "audio", "participantId": "p2"}]
+    assert negotiation.streams() == [
+        {"mid": "s1", "kind": "audio", "participantId": "p2", "screenShare": False}
+    ]
     # While the offer is outstanding: no second offer, and a client offer is glare.
     assert negotiation.offer([], everyone) is None
     try:

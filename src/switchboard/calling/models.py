@@ -134,6 +134,7 @@ class Participant:
     media: MediaDirection = MediaDirection()
     muted: bool = False
     video_on: bool = False
+    screen_share_on: bool = False
     joined_at: float | None = None
     display_name: str = ""  # as the device gave it (startCall/accept); "" when none
 
@@ -146,6 +147,7 @@ class Participant:
             self.state.value,
             muted=self.muted,
             video_on=self.video_on,
+            screen_share_on=self.screen_share_on,
         )
 
 
@@ -158,6 +160,7 @@ def participant_info(
     *,
     muted: bool,
     video_on: bool,
+    screen_share_on: bool = False,
 ) -> ParticipantInfo:
     return ParticipantInfo(
         participant_id,
@@ -167,6 +170,7 @@ def participant_info(
         state,
         muted,
         video_on,
+        screen_share_on,
     )
 
 

@@ -137,6 +137,7 @@ class Forwarder:
         clock_rate: int | None = None,
         codec: VideoCodec | None = None,
         audio_level_id: int = 0,
+        screen_share: bool = False,
     ) -> Track:
         if kind is _VIDEO and codec is None:
             codec = VideoCodec.VP8
@@ -145,7 +146,17 @@ class Forwarder:
         # BUNDLE: one PT means one codec on the whole transport, so the publisher's
         # telephone-event PT is the one its offer named
         events = -1 if kind is _VIDEO else publisher.payload_types.get(TELEPHONE_EVENT, -1)
-        track = Track(participant_id, kind, ssrc, payload_type, rate, codec, audio_level_id, events)
+        track = Track(
+            participant_id,
+            kind,
+            ssrc,
+            payload_type,
+            rate,
+            codec,
+            audio_level_id,
+            events,
+            screen_share and kind is _VIDEO,
+        )
         self._tracks[ssrc] = track
         publisher.tracks.append(track)
         self._sync_all(now)
@@ -167,9 +178,10 @@ class Forwarder:
         return iter(self._tracks.values())
 
     def set_muted(self, participant_id: str, kind: MediaKind, muted: bool, now: float) -> None:
-        """A publisher's mute: its packets of this kind are no longer forwarded."""
+        """A publisher's mute: its packets of this kind are no longer forwarded (video: its
+        camera; a shared screen stops by being unpublished)."""
         for track in self.participants[participant_id].tracks:
-            if track.kind is kind and track.muted != muted:
+            if track.kind is kind and track.muted != muted and not track.screen_share:
                 track.muted = muted
                 for stream in track.routes:
                     stream.waiting = True  # resume continuously (video: at a key frame)
@@ -210,7 +222,12 @@ class Forwarder:
     def streams(self, participant_id: str) -> list[OutgoingStream]:
         participant = self.participants[participant_id]
         return [
-            OutgoingStream(s.ssrc, s.kind, s.source.participant_id if s.source else None)
+            OutgoingStream(
+                s.ssrc,
+                s.kind,
+                s.source.participant_id if s.source else None,
+                s.source.screen_share if s.source else False,
+            )
             for s in participant.streams_by_ssrc.values()
         ]
 
@@ -408,7 +425,9 @@ class Forwarder:
             else:
                 slot = self._new_stream(subscriber, _VIDEO, now)
                 subscriber.video_slots.append(slot)
-                added = True
+            # a new slot, or one now carrying someone else's video (or a screen for a
+            # camera): the subscriber must learn whose media the m-line carries
+            added = True
             self._attach(slot, track, subscriber)
             self._request_keyframe(track, now)
         if added:

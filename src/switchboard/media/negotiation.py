@@ -79,6 +79,7 @@ class OutgoingSpec:
     ssrc: int
     kind: MediaKind
     source_id: str | None  # the publisher (None: an idle video slot)
+    screen_share: bool = False  # the publisher's shared screen, not its camera
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,7 @@ class _Line:
     audio_level_id: int = 0
     ssrc: int | None = None  # a server line's outgoing SSRC
     source_id: str | None = None
-    screen_share: bool = False
+    screen_share: bool = False  # client line: it publishes a screen; server line: carries one
     client_direction: Direction = Direction.INACTIVE  # in its last description
     client_wants_send: bool = False  # in its last offer: whether it means to publish here
     client_ssrc: int | None = None
@@ -222,7 +223,11 @@ class Negotiation:
                 direction = self._client_line_direction(line, may_publish)
             elif line.ssrc is not None and line.ssrc in wanted:
                 direction = Direction.SENDONLY
-                wanted.pop(line.ssrc)
+                spec = wanted.pop(line.ssrc)
+                if (spec.source_id, spec.screen_share) != (line.source_id, line.screen_share):
+                    # a video slot now carries someone else's media: a new msid, new streams
+                    line.source_id, line.screen_share = spec.source_id, spec.screen_share
+                    changed = True
             else:
                 direction, line.ssrc = Direction.INACTIVE, None
             if direction is not line.direction:
@@ -233,6 +238,7 @@ class Negotiation:
             line = _Line(next(self._mids), kind, False, self._server_codecs(kind))
             line.direction = Direction.SENDONLY
             line.ssrc, line.source_id = spec.ssrc, spec.source_id
+            line.screen_share = spec.screen_share
             line.audio_level_id = self._audio_level_id() if kind == "audio" else 0
             self._lines.append(line)
             changed = True
@@ -289,7 +295,12 @@ class Negotiation:
     def streams(self) -> list[dict[str, object]]:
         """The node's m-lines, for the signaling frame (which participant is behind a mid)."""
         return [
-            {"mid": line.mid, "kind": line.kind, "participantId": line.source_id}
+            {
+                "mid": line.mid,
+                "kind": line.kind,
+                "participantId": line.source_id,
+                "screenShare": line.screen_share,
+            }
             for line in self._lines
             if not line.from_client and line.ssrc is not None
         ]

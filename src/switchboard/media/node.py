@@ -93,6 +93,7 @@ class TrackSpec:
     codec: VideoCodec | None = None  # video only; audio is Opus
     clock_rate: int | None = None
     audio_level_id: int = 0  # a=extmap id of ssrc-audio-level; 0: not negotiated
+    screen_share: bool = False  # a shared screen (video), apart from the camera
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +359,7 @@ class LocalMediaNode:
             clock_rate=track.clock_rate,
             codec=track.codec,
             audio_level_id=track.audio_level_id,
+            screen_share=track.screen_share,
         )
 
     async def unpublish(self, call_id: str, participant_id: str, ssrc: int) -> None:

@@ -19,6 +19,7 @@ class OutgoingStream:
     ssrc: int
     kind: MediaKind
     source_participant_id: str | None  # None: an idle video slot
+    screen_share: bool = False  # its source is a shared screen, not a camera
 
 
 class Participant:

@@ -108,6 +108,7 @@ class Track:
         "received",
         "received_prior",
         "routes",
+        "screen_share",
         "sr_arrival",
         "sr_ntp_middle",
         "ssrc",
@@ -123,9 +124,11 @@ class Track:
         codec: VideoCodec | None = None,
         level_id: int = 0,
         event_payload_type: int = -1,
+        screen_share: bool = False,
     ) -> None:
         self.participant_id = participant_id
         self.kind = kind
+        self.screen_share = screen_share  # a shared screen: its own stream beside the camera
         self.ssrc = ssrc
         self.payload_type = payload_type
         # RFC 4733 telephone-event packets share the audio stream (SSRC, sequence numbers,

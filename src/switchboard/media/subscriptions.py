@@ -1,8 +1,8 @@
 """Which publishers' tracks one subscriber should receive (forwarder.py wires them up).
 
     audio: every other participant's audio track
-    video: the others' unmuted video tracks, most recent dominant speaker first, at most
-           ``max_video`` of them (0: audio only)
+    video: the others' unmuted video tracks, shared screens first, then the most recent
+           dominant speaker first, at most ``max_video`` of them (0: audio only)
     audience: an audio track with an audience (ACS playTo) is routed only to its members;
            the others keep the stream, silenced; so do participants set apart (hold)
 
@@ -28,7 +28,7 @@ def wanted_audio(tracks: Iterable[Track], subscriber: Participant) -> dict[int, 
 def wanted_video(
     tracks: Iterable[Track], subscriber: Participant, speaker_order: Sequence[str]
 ) -> list[Track]:
-    """The video tracks ``subscriber`` sees, the most recent speakers' first."""
+    """The video tracks ``subscriber`` sees: shared screens, then the most recent speakers'."""
     rank = {pid: i for i, pid in enumerate(speaker_order)}
     candidates = sorted(
         (
@@ -36,7 +36,7 @@ def wanted_video(
             for t in tracks
             if t.kind is MediaKind.VIDEO and not t.muted and t.participant_id != subscriber.id
         ),
-        key=lambda t: rank.get(t.participant_id, len(rank)),
+        key=lambda t: (not t.screen_share, rank.get(t.participant_id, len(rank))),
     )
     return candidates[: subscriber.max_video]
 

@@ -22,6 +22,7 @@
 // role) may not publish: its senders carry no track while it has that role.
 
 import { Emitter, report } from "./ws-session.js";
+import { endReasonMessage } from "./calling-end-reasons.js";
 import { DataChannel, DominantSpeakers, Lobby } from "./calling-features.js";
 import { LocalMedia } from "./calling-local.js";
 import { RemoteParticipant, merge } from "./calling-participant.js";
@@ -55,7 +56,12 @@ import { SignalingError } from "./calling-signaling.js";
  * @typedef {{ Lobby: Lobby, DominantSpeakers: DominantSpeakers, DataChannel: DataChannel }}
  *   CallFeatures
  *
+ * @typedef {CallEndReason & { message: string }} CallEndReasonWithMessage  The end reason
+ *   as the app sees it: ACS's code/subCode, the server's phrase, and a human `message`
+ *   (calling-end-reasons.js: "Bob is busy.", "That room does not exist.").
+ *
  * @typedef {{ stateChanged: void, idChanged: void, isMutedChanged: void, roleChanged: void,
+ *   isScreenSharingOnChanged: void,
  *   localVideoStreamsUpdated: { added: LocalVideoStream[], removed: LocalVideoStream[] },
  *   remoteParticipantsUpdated: { added: RemoteParticipant[], removed: RemoteParticipant[] } }}
  *   CallEvents
@@ -65,6 +71,7 @@ import { SignalingError } from "./calling-signaling.js";
  *   => Promise<ServerFrame>} request
  * @property {() => RTCIceServer[]} iceServers
  * @property {DeviceManager} devices
+ * @property {string | undefined} displayName  Shown to the others (the agent's).
  * @property {(call: Call) => void} track  Route this call's frames to it (its id is known).
  * @property {(call: Call) => void} ended
  */
@@ -92,9 +99,11 @@ export class Call extends Emitter {
   id = "";
   /** @type {CallState} */
   state = "None";
-  /** @type {CallEndReason | undefined} */
+  /** @type {CallEndReasonWithMessage | undefined} */
   callEndReason = undefined;
   isMuted = false;
+  /** ACS's `isScreenSharingOn`: this device shares its screen (startScreenSharing). */
+  isScreenSharingOn = false;
   /** @type {RemoteParticipant[]} */
   remoteParticipants = [];
   /** This device's role: a Room role, else "Unknown" (as ACS). @type {ParticipantRole} */
@@ -114,6 +123,11 @@ export class Call extends Emitter {
   /** @type {CallFeatures} */
   #features;
   #invitedToConference = false;
+  /** The callee's name as the app gave it (`startCall([{ communicationUserId, displayName }])`):
+   * a callee that never answers gives none. @type {string | undefined} */
+  #targetName = undefined;
+  /** 1:1: the mids on which the other side shares its screen (its sdp frames say). @type {Set<string>} */
+  #remoteScreenMids = new Set();
 
   /**
    * @internal Made by CallAgent.startCall, CallAgent.join and by incoming calls.
@@ -162,9 +176,16 @@ export class Call extends Emitter {
     return found;
   }
 
-  /** The camera streams this call sends. @returns {LocalVideoStream[]} */
+  /** The camera streams this call sends, and the shared screen ("ScreenSharing") while
+   * sharing. @returns {LocalVideoStream[]} */
   get localVideoStreams() {
-    return this.#local.streams;
+    const screen = this.#local.screenStream;
+    return screen ? [...this.#local.streams, screen] : this.#local.streams;
+  }
+
+  /** Are we sending camera video? */
+  get #videoOn() {
+    return this.#local.streams.length > 0;
   }
 
   /** Who waits to be admitted (Presenters of a Room call). */
@@ -245,9 +266,52 @@ export class Call extends Emitter {
 
   /** @param {LocalVideoStream} [localVideoStream] */
   async stopVideo(localVideoStream) {
+    if (localVideoStream?.mediaStreamType === "ScreenSharing") return this.stopScreenSharing();
     const removed = await this.#local.stopVideo(localVideoStream);
     this._emit("localVideoStreamsUpdated", { added: [], removed });
     await this.#mediaState({ videoOn: false });
+  }
+
+  /**
+   * ACS's `startScreenSharing()`: the browser asks which screen, window or tab to share
+   * (getDisplayMedia); it is sent as a stream of its own beside the camera (a new m-line
+   * the first time: one renegotiation), and the others get a RemoteVideoStream with
+   * `mediaStreamType: "ScreenSharing"`. Ends by itself when the user stops it in the browser.
+   */
+  async startScreenSharing() {
+    this.#mayPublish();
+    if (this.isScreenSharingOn) return;
+    const peer = this.#peer;
+    if (peer === null || !["Connected", "LocalHold", "RemoteHold"].includes(this.state)) {
+      throw new Error(`screen sharing needs a connected call (it is ${this.state})`);
+    }
+    const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    const track = stream.getVideoTracks()[0];
+    if (this.isScreenSharingOn || this.state === "Disconnected" || !track) {
+      stream.getTracks().forEach((t) => t.stop()); // a second click, or the call ended
+      return;
+    }
+    const shared = await this.#local.shareScreen(stream, peer.pc);
+    track.addEventListener("ended", () => {
+      if (this.#local.screenStream === shared) this.stopScreenSharing().catch(report);
+    });
+    this.isScreenSharingOn = true;
+    this._emit("isScreenSharingOnChanged", undefined);
+    this._emit("localVideoStreamsUpdated", { added: [shared], removed: [] });
+    await peer.renegotiate();
+    await this.#mediaState({ screenShareOn: true });
+  }
+
+  /** ACS's `stopScreenSharing()`. */
+  async stopScreenSharing() {
+    if (!this.isScreenSharingOn) return;
+    const removed = await this.#local.unshareScreen();
+    this.isScreenSharingOn = false;
+    this._emit("isScreenSharingOnChanged", undefined);
+    if (removed) this._emit("localVideoStreamsUpdated", { added: [], removed: [removed] });
+    if (this.state === "Disconnected") return;
+    await this.#mediaState({ screenShareOn: false });
+    await this.#peer?.renegotiate();
   }
 
   async hold() {
@@ -283,6 +347,8 @@ export class Call extends Emitter {
    * @param {StartCallOptions} options
    */
   async _place(target, options) {
+    const named = /** @type {{ displayName?: unknown }} */ (target).displayName;
+    if (typeof named === "string" && named.trim()) this.#targetName = named.trim();
     if ("phoneNumber" in target) return this.#placePhone(target.phoneNumber, options);
     this.#setState("Connecting");
     try {
@@ -294,7 +360,8 @@ export class Call extends Emitter {
         {
           targets: [{ rawId: id, communicationUser: { id } }],
           description: peer.local(),
-          media: { audio: true, video: this.localVideoStreams.length > 0 },
+          media: { audio: true, video: this.#videoOn },
+          displayName: this.#port.displayName,
         },
         (ack) => this.#placed(String(ack.callId)),
       );
@@ -327,7 +394,8 @@ export class Call extends Emitter {
       "roomId" in locator
         ? ["joinRoom", { roomId: locator.roomId }]
         : ["joinGroupCall", { groupId: locator.groupId }];
-    await this.#enterConference(type, where, options);
+    // A Room call opens no microphone or camera before the server says the role may send.
+    await this.#enterConference(type, where, options, "roomId" in locator);
   }
 
   /**
@@ -336,21 +404,23 @@ export class Call extends Emitter {
    * @param {string} type
    * @param {Record<string, unknown>} fields
    * @param {CallOptions} options
+   * @param {boolean} [deferMedia]  open the microphone and camera once the role is known
    * @returns {Promise<boolean>} false when it failed (the call has ended)
    */
-  async #enterConference(type, fields, options) {
+  async #enterConference(type, fields, options, deferMedia = false) {
     this.isConference = true;
     this.#heldCandidates = null; // the SFU is ICE-lite: its candidate is in its SDP, ours unused
     this.#setState("Connecting");
     try {
-      const peer = await this.#openMedia(options);
+      const peer = await this.#openMedia(options, true, deferMedia);
       await peer.pc.setLocalDescription();
       await this.#port.request(
         type,
         {
           ...fields,
           description: peer.local(),
-          media: { audio: true, video: this.localVideoStreams.length > 0 },
+          media: { audio: true, video: this.#videoOn },
+          displayName: this.#port.displayName,
         },
         (ack) => {
           this.participantId = String(ack.participantId ?? "");
@@ -384,6 +454,7 @@ export class Call extends Emitter {
         callId: this.id,
         description: peer.local(),
         media: { audio: true, video: video !== null },
+        displayName: this.#port.displayName,
       });
       this.#afterAck();
     } catch (error) {
@@ -410,7 +481,8 @@ export class Call extends Emitter {
         {
           callId: this.id,
           description: peer.local(),
-          media: { audio: true, video: this.localVideoStreams.length > 0 },
+          media: { audio: true, video: this.#videoOn },
+          displayName: this.#port.displayName,
         },
         (ack) => {
           this.participantId = String(ack.participantId ?? "");
@@ -427,11 +499,13 @@ export class Call extends Emitter {
    * Microphone, camera, and the peer connection (with an audio and a video transceiver
    * unless `transceivers` is false: an incoming call takes the offer's).
    * @param {CallOptions} options
+   * @param {boolean} [defer]  open nothing yet (a Room call: the role decides)
    * @returns {Promise<CallPeer>}
    */
-  async #openMedia(options, transceivers = true) {
+  async #openMedia(options, transceivers = true, defer = false) {
     const muted = Boolean(options.audioOptions?.muted);
-    const video = await this.#local.open(muted, options.videoOptions?.localVideoStreams?.[0]);
+    const stream = options.videoOptions?.localVideoStreams?.[0];
+    const video = await this.#local.open(muted, stream, defer);
     if (muted) {
       this.isMuted = true;
       this._emit("isMutedChanged", undefined);
@@ -443,7 +517,7 @@ export class Call extends Emitter {
 
   /** @returns {CallPeer} */
   #newPeer() {
-    const peer = new CallPeer(this.#port.iceServers(), {
+    const peer = new CallPeer(this.#port.iceServers(), this.#port.devices, {
       candidate: (candidate) => this.#sendCandidate(candidate),
       send: (description) => this.#sendDescription(description),
       tracksChanged: () => this.#showRemoteVideo(),
@@ -491,12 +565,20 @@ export class Call extends Emitter {
 
   /** @param {unknown} error @param {number} [code] */
   #failed(error, code = SETUP_FAILED) {
-    report(error);
+    // A refusal (no such room) or a device the user refused is the call's end reason, told
+    // to the app there; anything else is a fault worth the console.
+    const expected = error instanceof SignalingError
+      || (typeof DOMException !== "undefined" && error instanceof DOMException);
+    if (!expected) report(error);
     const phrase = error instanceof Error ? error.message : String(error);
     if (this.id && this.state !== "Disconnected") {
       this.#port.request("hangUp", { callId: this.id }).catch(() => {});
     }
-    this._end({ code, subCode: 0, phrase });
+    // What narrows the message: the server's refusal code, or a DOMException's name
+    // (NotAllowedError: the user refused the microphone).
+    const when = error instanceof SignalingError ? error.code
+      : error instanceof Error ? error.name : undefined;
+    this._end({ code, subCode: 0, phrase }, when);
   }
 
   /** @param {object} candidate */
@@ -515,7 +597,9 @@ export class Call extends Emitter {
   /** @param {Description} description */
   #sendDescription(description) {
     const to = this.isConference ? MEDIA_PEER : undefined;
-    return this.#port.request("sdp", { callId: this.id, to, description });
+    const mids = this.#local.screenMids();
+    const screenShareMids = mids.length || this.#local.screen ? mids : undefined;
+    return this.#port.request("sdp", { callId: this.id, to, description, screenShareMids });
   }
 
   // ---- frames from the agent ------------------------------------------------------------------
@@ -536,6 +620,10 @@ export class Call extends Emitter {
         this.#removeParticipants(frame.removed ?? []);
         break;
       case "sdp":
+        // 1:1: the other side names its screen-share m-lines in its sdp frames.
+        if (Array.isArray(frame.screenShareMids)) {
+          this.#remoteScreenMids = new Set(frame.screenShareMids.map(String));
+        }
         this.#peer?.remoteDescription(frame.description, frame.streams);
         break;
       case "candidate":
@@ -624,10 +712,13 @@ export class Call extends Emitter {
     if (frame.state === "InLobby" && this.state === "Connecting") this.#setState("InLobby");
     if (frame.state === "Connected" && ["Connecting", "Ringing", "InLobby"].includes(this.state)) {
       this.#setState("Connected");
+      // A Room call admitted with no role said yet: it may send (a Consumer is told so).
+      if (this.#local.deferred && !this.#local.publishing && this.role !== "Consumer") {
+        this.#local.publish(true).catch(report);
+      }
       // The others learn our mute and video state from us (a join carries neither).
       if (this.isConference && this.role !== "Consumer") {
-        const videoOn = this.localVideoStreams.length > 0;
-        this.#mediaState({ muted: this.isMuted, videoOn }).catch(report);
+        this.#mediaState({ muted: this.isMuted, videoOn: this.#videoOn }).catch(report);
       }
     }
   }
@@ -653,14 +744,24 @@ export class Call extends Emitter {
     this._emit("remoteParticipantsUpdated", { added: [], removed });
   }
 
-  /** Give each remote participant its video track (in a group call: the m-line mapped to it). */
+  /** Give each remote participant its camera and screen tracks (in a group call: the
+   * m-lines mapped to it; 1:1: the screen is on the mids the other side named). */
   #showRemoteVideo() {
     const peer = this.#peer;
     for (const participant of this.remoteParticipants) {
-      const track = this.isConference
-        ? peer?.trackOf(participant._participantId, "video") ?? null
-        : peer?.lastVideo ?? null;
-      participant.videoStreams[0]._update(track, participant.isVideoOn);
+      const id = participant._participantId;
+      let camera = null;
+      let screen = null;
+      if (peer && this.isConference) {
+        camera = peer.trackOf(id, "video", false);
+        screen = peer.trackOf(id, "video", true);
+      } else if (peer) {
+        const ours = new Set(this.#local.screenMids());
+        camera = peer.videoTrack((mid) => !this.#remoteScreenMids.has(mid) && !ours.has(mid));
+        screen = peer.videoTrack((mid) => this.#remoteScreenMids.has(mid));
+      }
+      participant.videoStreams[0]._update(camera, participant.isVideoOn);
+      participant._screen(screen);
     }
   }
 
@@ -674,6 +775,7 @@ export class Call extends Emitter {
 
   /** @param {boolean} muted */
   async #setMuted(muted) {
+    this.#local.setMuted(muted);
     const microphone = this.#local.microphone;
     if (microphone) microphone.enabled = !muted && this.state !== "LocalHold";
     if (this.isMuted !== muted) {
@@ -683,7 +785,7 @@ export class Call extends Emitter {
     if (this.#heldCandidates === null) await this.#mediaState({ muted });
   }
 
-  /** @param {{ muted?: boolean, videoOn?: boolean }} state */
+  /** @param {{ muted?: boolean, videoOn?: boolean, screenShareOn?: boolean }} state */
   async #mediaState(state) {
     if (this.id && this.state !== "Disconnected" && this.state !== "InLobby") {
       await this.#port.request("mediaState", { callId: this.id, ...state });
@@ -697,10 +799,23 @@ export class Call extends Emitter {
     this._emit("stateChanged", undefined);
   }
 
-  /** @internal The call is over: close its media and say why. @param {CallEndReason} reason */
-  _end(reason) {
+  /**
+   * @internal The call is over: close its media and say why.
+   * @param {CallEndReason} reason
+   * @param {string} [when]  what narrows the message (a refusal's code; "local": we left)
+   */
+  _end(reason, when) {
     if (this.state === "Disconnected") return;
-    this.callEndReason = { code: reason.code, subCode: reason.subCode, phrase: reason.phrase };
+    const others = this.remoteParticipants;
+    const name = this.isConference ? undefined
+      : (others.length === 1 ? others[0].displayName : undefined) ?? this.#targetName;
+    const local = when ?? (this.state === "Disconnecting" ? "local" : undefined);
+    const message = endReasonMessage(reason, { name, when: local });
+    this.callEndReason = { code: reason.code, subCode: reason.subCode, phrase: reason.phrase, message };
+    if (this.isScreenSharingOn) {
+      this.isScreenSharingOn = false;
+      this._emit("isScreenSharingOnChanged", undefined);
+    }
     this.#heldCandidates = null;
     this.#peer?.close();
     this.#local.close();

@@ -4,7 +4,9 @@
 
 /**
  * ACS's `CommunicationUserIdentifier` (as `@azure/communication-common` spells it).
- * @typedef {{ communicationUserId: string, kind?: "communicationUser" }} CommunicationUserIdentifier
+ * @typedef {{ communicationUserId: string, kind?: "communicationUser", displayName?: string }}
+ *   CommunicationUserIdentifier  `displayName` (a Switchboard extra, for `startCall`): the name
+ *   end reasons use for a callee that never answered ("Bob is busy.").
  * @typedef {{ phoneNumber: string, rawId: string, kind: "phoneNumber" }} PhoneNumberIdentifier
  *   ACS's `PhoneNumberKind`: a phone in a server call (Call Automation, the voice carrier).
  * @typedef {CommunicationUserIdentifier | PhoneNumberIdentifier} ParticipantIdentifier

@@ -15,27 +15,38 @@ import { RemoteVideoStream } from "./calling-media.js";
  * @typedef {"Presenter" | "Attendee" | "Consumer" | "Collaborator" | "Unknown"} ParticipantRole
  *   A Room role; "Unknown" in a plain group call (as ACS says).
  * @typedef {{ participantId: string, identifier: WireIdentifier, state: RemoteParticipantState,
- *   role?: string, isMuted?: boolean, videoOn?: boolean, displayName?: string }} WireParticipant
+ *   role?: string, isMuted?: boolean, videoOn?: boolean, screenShareOn?: boolean,
+ *   displayName?: string }} WireParticipant
  * @typedef {{ stateChanged: void, isMutedChanged: void, isVideoOnChanged: void,
- *   roleChanged: void, isSpeakingChanged: void,
+ *   roleChanged: void, isSpeakingChanged: void, isScreenSharingOnChanged: void,
+ *   displayNameChanged: void,
  *   videoStreamsUpdated: { added: RemoteVideoStream[], removed: RemoteVideoStream[] } }}
  *   RemoteParticipantEvents
  */
 
 /** @extends {Emitter<RemoteParticipantEvents>} */
 export class RemoteParticipant extends Emitter {
-  /** @type {string | undefined} The protocol carries no display names (yet). */
+  /** @type {string | undefined} What its device gave as `displayName` (undefined: none). */
   displayName = undefined;
   /** @type {CallEndReason | undefined} */
   callEndReason = undefined;
   isMuted = false;
   isVideoOn = false;
+  /** It shares its screen (its `videoStreams` then hold a "ScreenSharing" stream). */
+  isScreenSharingOn = false;
   /** True while this participant is the call's first dominant speaker (group calls). */
   isSpeaking = false;
   /** @type {ParticipantRole} */
   role = "Unknown";
-  /** One video stream; its `isAvailable` follows the participant's video. */
-  videoStreams = [new RemoteVideoStream()];
+  /**
+   * Its camera ("Video", always first; `isAvailable` follows its camera), and from the first
+   * time it shares its screen a "ScreenSharing" stream (`videoStreamsUpdated` adds it; its
+   * `isAvailable` follows the sharing).
+   * @type {RemoteVideoStream[]}
+   */
+  videoStreams = [new RemoteVideoStream("Video")];
+  /** @type {MediaStreamTrack | null} the screen's track, once the media carries it */
+  #screenTrack = null;
 
   /** @param {WireParticipant} wire */
   constructor(wire) {
@@ -73,6 +84,32 @@ export class RemoteParticipant extends Emitter {
       this.role = /** @type {ParticipantRole} */ (wire.role);
       this._emit("roleChanged", undefined);
     }
+    const name = wire.displayName || undefined;
+    if (name !== undefined && name !== this.displayName) {
+      this.displayName = name;
+      this._emit("displayNameChanged", undefined);
+    }
+    if (wire.screenShareOn !== undefined && Boolean(wire.screenShareOn) !== this.isScreenSharingOn) {
+      this.isScreenSharingOn = Boolean(wire.screenShareOn);
+      this._emit("isScreenSharingOnChanged", undefined);
+      this._screen(this.#screenTrack);
+    }
+  }
+
+  /**
+   * @internal The track its shared screen arrives on (null: none yet); the ScreenSharing
+   * stream is made the first time it shares.
+   * @param {MediaStreamTrack | null} track
+   */
+  _screen(track) {
+    this.#screenTrack = track;
+    let stream = this.videoStreams.find((s) => s.mediaStreamType === "ScreenSharing");
+    if (!stream && this.isScreenSharingOn) {
+      stream = new RemoteVideoStream("ScreenSharing");
+      this.videoStreams = [...this.videoStreams, stream];
+      this._emit("videoStreamsUpdated", { added: [stream], removed: [] });
+    }
+    stream?._update(track, this.isScreenSharingOn);
   }
 
   /** @internal @param {boolean} speaking */
@@ -85,8 +122,8 @@ export class RemoteParticipant extends Emitter {
   /** @internal It left the call (or the call ended). @param {CallEndReason} [reason] */
   _gone(reason) {
     if (reason) this.callEndReason = reason;
-    this._update({ ...this._wire(), state: "Disconnected" });
-    this.videoStreams[0]._update(null, false);
+    this._update({ ...this._wire(), state: "Disconnected", screenShareOn: false });
+    this.videoStreams.forEach((stream) => stream._update(null, false));
   }
 
   /** @internal @returns {WireParticipant} */

@@ -8,15 +8,19 @@
 //     way, "glare") ─▶ roll back, answer the server's offer when it arrives, then offer again
 //
 // In a group call the SFU adds one sendonly m-line per stream we receive and says whose media
-// each carries (`streams`: mid → participantId); `trackOf(participantId, kind)` finds the
-// track behind it. Remote audio plays by itself, one <audio> per received track (as ACS).
+// each carries (`streams`: mid → participantId, and whether it is a shared screen);
+// `trackOf(participantId, kind, screen)` finds the track behind it. Remote audio plays by
+// itself, one <audio> per received track (as ACS), on the DeviceManager's selected speaker.
 
 import { report } from "./ws-session.js";
 import { DataLinks } from "./calling-datachannel.js";
 
 /**
- * @typedef {{ mid: string, kind: "audio" | "video", participantId: string | null }} StreamOwner
- *   One of the SFU's m-lines towards us, and whose media it carries (null: an idle slot).
+ * @typedef {import("./calling-media.js").DeviceManager} DeviceManager
+ * @typedef {{ mid: string, kind: "audio" | "video", participantId: string | null,
+ *   screenShare?: boolean }} StreamOwner
+ *   One of the SFU's m-lines towards us, and whose media it carries (null: an idle slot;
+ *   `screenShare`: the participant's shared screen, not its camera).
  * @typedef {{ type: RTCSdpType, sdp: string }} Description
  *
  * @typedef {object} PeerHooks
@@ -40,10 +44,13 @@ export class CallPeer {
   #audio = new Map();
   #offerWanted = false;
   #closed = false;
+  #devices;
 
-  /** @param {RTCIceServer[]} iceServers @param {PeerHooks} hooks */
-  constructor(iceServers, hooks) {
+  /** @param {RTCIceServer[]} iceServers @param {DeviceManager} devices @param {PeerHooks} hooks */
+  constructor(iceServers, devices, hooks) {
     this.#hooks = hooks;
+    this.#devices = devices;
+    devices.on("selectedSpeakerChanged", this.#toSpeaker);
     this.pc = new RTCPeerConnection({ iceServers });
     this.pc.onicecandidate = (event) => {
       if (event.candidate && event.candidate.candidate === "") return; // ends below (null)
@@ -89,17 +96,35 @@ export class CallPeer {
   }
 
   /**
-   * The remote track carrying `participantId`'s `kind` media, if the SFU sends it to us.
-   * @param {string} participantId @param {"audio" | "video"} kind
+   * The remote track carrying `participantId`'s `kind` media (its camera, or with `screen`
+   * its shared screen), if the SFU sends it to us.
+   * @param {string} participantId @param {"audio" | "video"} kind @param {boolean} [screen]
    */
-  trackOf(participantId, kind) {
-    const owned = this.streams.find((s) => s.participantId === participantId && s.kind === kind);
+  trackOf(participantId, kind, screen = false) {
+    const owned = this.streams.find(
+      (s) => s.participantId === participantId && s.kind === kind && Boolean(s.screenShare) === screen,
+    );
     if (!owned) return null;
     const transceiver = this.pc.getTransceivers().find((t) => t.mid === owned.mid);
     return transceiver ? transceiver.receiver.track : null;
   }
 
+  /**
+   * 1:1: the first remote video track on an m-line `wanted(mid)` accepts that the other
+   * side sends on (its camera, or the screen it shares).
+   * @param {(mid: string) => boolean} wanted
+   */
+  videoTrack(wanted) {
+    for (const transceiver of this.pc.getTransceivers()) {
+      const { mid, receiver, currentDirection } = transceiver;
+      if (mid === null || receiver.track.kind !== "video" || !wanted(mid)) continue;
+      if (currentDirection === "sendrecv" || currentDirection === "recvonly") return receiver.track;
+    }
+    return null;
+  }
+
   close() {
+    this.#devices.off("selectedSpeakerChanged", this.#toSpeaker);
     this.#closed = true;
     this.pc.close();
     for (const audio of this.#audio.values()) audio.pause();
@@ -120,6 +145,20 @@ export class CallPeer {
     }
   }
 
+  /** Every remote audio to the selected speaker. */
+  #toSpeaker = () => {
+    for (const audio of this.#audio.values()) this.#sink(audio);
+  };
+
+  /** @param {HTMLAudioElement} audio */
+  #sink(audio) {
+    const id = this.#devices.selectedSpeaker?.id;
+    if (id === undefined || !("setSinkId" in audio)) return;
+    /** @type {HTMLAudioElement & { setSinkId(id: string): Promise<void> }} */ (audio)
+      .setSinkId(id)
+      .catch(report);
+  }
+
   /** @param {() => Promise<void>} step */
   #inOrder(step) {
     const run = async () => {
@@ -135,6 +174,7 @@ export class CallPeer {
       const audio = new Audio();
       audio.autoplay = true;
       audio.srcObject = new MediaStream([track]);
+      this.#sink(audio);
       audio.play().catch(() => {}); // autoplay may wait for a user gesture
       this.#audio.set(track.id, audio);
       track.addEventListener("ended", () => {

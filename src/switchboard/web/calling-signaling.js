@@ -62,7 +62,7 @@ export const SignalingCloseCode = Object.freeze({
  * @typedef {{ type: "candidate", id?: string, callId?: string, candidate?: FrameCandidate,
  *   to?: string }} CandidateRequest
  * @typedef {{ type: "mediaState", id?: string, callId?: string, muted?: boolean,
- *   videoOn?: boolean }} MediaStateRequest
+ *   videoOn?: boolean, screenShareOn?: boolean }} MediaStateRequest
  * @typedef {{ type: "hold", id?: string, callId?: string }} HoldRequest
  * @typedef {{ type: "resume", id?: string, callId?: string }} ResumeRequest
  * @typedef {{ type: "admit", id?: string, callId?: string, participantIds?: string[] }}
@@ -96,7 +96,7 @@ export const SignalingCloseCode = Object.freeze({
  * @typedef {{ type: "participantsUpdated", callId: string, added: FrameParticipant[],
  *   removed: FrameParticipant[] }} ParticipantsUpdatedFrame
  * @typedef {{ type: "sdp", callId: string, from: string, description: FrameDescription,
- *   streams?: FrameStreamOwner[] }} SdpFrame
+ *   streams?: FrameStreamOwner[], screenShareMids?: string[] }} SdpFrame
  * @typedef {{ type: "candidate", callId: string, from: string, candidate: FrameCandidate }}
  *   CandidateFrame
  * @typedef {{ type: "callEnded", callId: string, reason: FrameEndReason }} CallEndedFrame

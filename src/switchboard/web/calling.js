@@ -15,6 +15,7 @@
 
 import { Emitter, report } from "./ws-session.js";
 import { Call } from "./calling-call.js";
+import { DEFAULT_END_MESSAGE, END_REASON_MESSAGES, endReasonMessage } from "./calling-end-reasons.js";
 import { DataChannel, DominantSpeakers, Features, Lobby } from "./calling-features.js";
 import { RemoteParticipant } from "./calling-participant.js";
 import { DataChannelError, DataChannelReceiver, DataChannelSender } from "./calling-datachannel.js";
@@ -34,7 +35,10 @@ export {
   DataChannelError,
   DataChannelReceiver,
   DataChannelSender,
+  DEFAULT_END_MESSAGE,
   DeviceManager,
+  END_REASON_MESSAGES,
+  endReasonMessage,
   DominantSpeakers,
   Features,
   Lobby,
@@ -79,7 +83,8 @@ export {
  *   callsUpdated: { added: Call[], removed: Call[] },
  *   connectionStateChanged: { oldValue: ConnectionState, newValue: ConnectionState,
  *     reason?: string } }} CallAgentEvents
- * @typedef {{ callEnded: { callEndReason: CallEndReason } }} IncomingCallEvents
+ * @typedef {import("./calling-call.js").CallEndReasonWithMessage} CallEndReasonWithMessage
+ * @typedef {{ callEnded: { callEndReason: CallEndReasonWithMessage } }} IncomingCallEvents
  */
 
 export class CallClient {
@@ -162,6 +167,7 @@ export class CallAgent extends Emitter {
       request: (type, fields, onAck) => this.#signaling.request(type, fields, onAck),
       iceServers: () => this.#iceServers,
       devices,
+      displayName: agentOptions.displayName,
       track: (call) => this.#track(call),
       ended: (call) => this.#ended(call),
     };
@@ -360,7 +366,7 @@ export class IncomingCall extends Emitter {
   #call;
   #port;
   #onAccept;
-  /** @type {CallEndReason | undefined} */
+  /** @type {CallEndReasonWithMessage | undefined} */
   callEndReason = undefined;
 
   /**
@@ -381,7 +387,7 @@ export class IncomingCall extends Emitter {
       if (call.state !== "Disconnected") return;
       call.off("stateChanged", onState);
       this.callEndReason = call.callEndReason;
-      const callEndReason = call.callEndReason ?? { code: 0, subCode: 0 };
+      const callEndReason = call.callEndReason ?? { code: 0, subCode: 0, message: DEFAULT_END_MESSAGE };
       this._emit("callEnded", { callEndReason });
     };
     call.on("stateChanged", onState);

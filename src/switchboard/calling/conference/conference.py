@@ -229,7 +229,7 @@ class Conference:
                     await self.media.set_muted(member, MediaKind.AUDIO, request.muted)
                 if request.video_on is not None:
                     await self.media.set_muted(member, MediaKind.VIDEO, not request.video_on)
-            self._changed(member, request.muted, request.video_on)
+            self._changed(member, request.muted, request.video_on, request.screen_share_on)
         elif isinstance(request, Admit):
             admitted_members, lobby_update = self.group.admit(member, request.participant_ids or [])
             self._out(lobby_update)
@@ -495,8 +495,14 @@ class Conference:
             if member.shown != state and not self.ended:
                 self._out(self.group.show(member, state))
 
-    def _changed(self, member: Member, muted: bool | None, video_on: bool | None) -> None:
-        self._out(self.group.media_state(member, muted, video_on))
+    def _changed(
+        self,
+        member: Member,
+        muted: bool | None,
+        video_on: bool | None,
+        screen_share_on: bool | None = None,
+    ) -> None:
+        self._out(self.group.media_state(member, muted, video_on, screen_share_on))
         if self.observer is not None:
             self.observer.member_changed(member)
 

@@ -84,6 +84,7 @@ class Member:
     joined_at: float
     muted: bool = False
     video_on: bool = False
+    screen_share_on: bool = False
     display_name: str = ""  # as the device gave it when joining; "" when none
     leg: LegSink | None = None  # a phone leg's owner (device is None)
     on_hold: bool = False  # held by a server call's app: hears and is heard by the app only
@@ -98,6 +99,7 @@ class Member:
             self.state.value,
             muted=self.muted,
             video_on=self.video_on,
+            screen_share_on=self.screen_share_on,
         )
 
     def may_publish(self, kind: MediaKind, screen_share: bool) -> bool:
@@ -238,12 +240,18 @@ class GroupCall:
     # ── state shown to everyone ──────────────────────────────────────────────────────
 
     def media_state(
-        self, member: Member, muted: bool | None, video_on: bool | None
+        self,
+        member: Member,
+        muted: bool | None,
+        video_on: bool | None,
+        screen_share_on: bool | None = None,
     ) -> list[Deliver]:
         if muted is not None:
             member.muted = muted
         if video_on is not None:
             member.video_on = video_on
+        if screen_share_on is not None:
+            member.screen_share_on = screen_share_on
         return self.participant_changed(member)
 
     def set_role(

@@ -51,7 +51,12 @@ class ConferenceMedia:
     def streams_of(self, member_id: str) -> list[StreamInfo]:
         """``streams`` of an ``sdp`` frame: whose media each server m-line carries."""
         return [
-            StreamInfo(str(s["mid"]), str(s["kind"]), _optional_str(s["participantId"]))
+            StreamInfo(
+                str(s["mid"]),
+                str(s["kind"]),
+                _optional_str(s["participantId"]),
+                bool(s.get("screenShare", False)),
+            )
             for s in self._peers[member_id].negotiation.streams()
         ]
 
@@ -129,6 +134,7 @@ class ConferenceMedia:
                 track.codec,
                 track.clock_rate,
                 track.audio_level_id,
+                track.screen_share,
             )
             await self._node.publish(self.call_id, member.id, spec)
             if track.kind is MediaKind.AUDIO and member.muted:
@@ -144,7 +150,9 @@ class ConferenceMedia:
         if peer is None:
             return None
         streams = await self._node.streams(self.call_id, member.id)
-        specs = [OutgoingSpec(s.ssrc, s.kind, s.source_participant_id) for s in streams]
+        specs = [
+            OutgoingSpec(s.ssrc, s.kind, s.source_participant_id, s.screen_share) for s in streams
+        ]
         offer = peer.negotiation.offer(specs, member.may_publish)
         if offer is not None:
             await self.sync_published(member)

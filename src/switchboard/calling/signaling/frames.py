@@ -97,6 +97,8 @@ class Sdp(CallFrame, tag="sdp"):
     from_: str = msgspec.field(name="from")
     description: Description
     streams: list[StreamInfo] | None = None  # group calls: whose media each m-line carries
+    # 1:1 calls: the sender's screen-share m-lines (its offers name them; None: unchanged)
+    screen_share_mids: list[str] | None = None
 
 
 class IceCandidate(CallFrame, tag="candidate"):

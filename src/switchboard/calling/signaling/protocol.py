@@ -102,6 +102,7 @@ class ParticipantInfo(msgspec.Struct, rename="camel"):
     state: str = ""
     is_muted: bool = False
     video_on: bool = False
+    screen_share_on: bool = False  # it shares its screen (a second video stream)
 
 
 class EndReasonInfo(msgspec.Struct, rename="camel"):
@@ -136,6 +137,7 @@ class StreamInfo(msgspec.Struct, rename="camel"):
     mid: str
     kind: str
     participant_id: str | None
+    screen_share: bool = False  # the participant's shared screen, not its camera
 
 
 class IceServer(msgspec.Struct):

@@ -117,6 +117,7 @@ class MediaState(CallRequest, tag="mediaState"):
     kind = ClientMessage.MEDIA_STATE
     muted: bool | None = None
     video_on: bool | None = None
+    screen_share_on: bool | None = None
 
 
 class Hold(CallRequest, tag="hold"):

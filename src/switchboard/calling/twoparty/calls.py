@@ -194,12 +194,14 @@ class TwoPartyCalls:
             return session.hang_up(device, now)
         if isinstance(request, SdpRequest):
             description = require_description(request.description, "any")
-            return session.relay(device, request.to, description)
+            return session.relay(device, request.to, description, request.screen_share_mids)
         if isinstance(request, CandidateRequest):
             candidate = require_candidate(request.candidate)
             return session.relay(device, request.to, candidate)
         if isinstance(request, MediaState):
-            return session.media_state(device, request.muted, request.video_on)
+            return session.media_state(
+                device, request.muted, request.video_on, request.screen_share_on
+            )
         if isinstance(request, Hold | Resume):
             return session.hold(device, isinstance(request, Hold))
         raise NotSupportedError(f"'{request.kind.value}' is for group calls.")

@@ -62,6 +62,7 @@ __all__ = [
 
 
 EARLY_CANDIDATES = 64  # per ringing device, held until it accepts (a bound, not a need)
+MAX_SCREEN_MIDS = 4  # screen-share mids relayed with one description (a bound, not a need)
 
 
 Output = Deliver | Lifecycle
@@ -275,9 +276,14 @@ class CallSession:
         return self._end(m.PEER_DISCONNECTED, now, ended_by=participant, local=None)
 
     def relay(
-        self, device: DeviceAddress, to: str | None, payload: Description | Candidate
+        self,
+        device: DeviceAddress,
+        to: str | None,
+        payload: Description | Candidate,
+        screen_share_mids: list[str] | None = None,
     ) -> list[Output]:
-        """An SDP description or ICE candidate for another participant's device."""
+        """An SDP description or ICE candidate for another participant's device (with the
+        mids of the sender's screen-share m-lines, which the receiver shows apart)."""
         ringing = self._ringing_of(device)
         if ringing is not None and isinstance(payload, Candidate):
             # A callee device trickling before its accept: the caller gets them after the
@@ -289,7 +295,8 @@ class CallSession:
             return []
         sender = self._connected_participant(device)
         target = self._target(sender, to)
-        signal = self._signal(sender, payload)
+        mids = None if screen_share_mids is None else screen_share_mids[:MAX_SCREEN_MIDS]
+        signal = self._signal(sender, payload, mids)
         if target.device is None:
             if target.state in (ParticipantState.RINGING, ParticipantState.IDLE):
                 # Trickled before the answer: hand over once a device accepts.
@@ -299,13 +306,19 @@ class CallSession:
         return [Deliver(target.device, signal)]
 
     def media_state(
-        self, device: DeviceAddress, muted: bool | None, video_on: bool | None
+        self,
+        device: DeviceAddress,
+        muted: bool | None,
+        video_on: bool | None,
+        screen_share_on: bool | None = None,
     ) -> list[Output]:
         participant = self._connected_participant(device)
         if muted is not None:
             participant.muted = muted
         if video_on is not None:
             participant.video_on = video_on
+        if screen_share_on is not None:
+            participant.screen_share_on = screen_share_on
         return self._participant_updated(participant)
 
     def hold(self, device: DeviceAddress, on_hold: bool) -> list[Output]:
@@ -403,9 +416,16 @@ class CallSession:
                 return participant
         raise InvalidSignalError(f"No participant '{to}' in the call.")
 
-    def _signal(self, sender: Participant, payload: Description | Candidate) -> Sdp | IceCandidate:
+    def _signal(
+        self,
+        sender: Participant,
+        payload: Description | Candidate,
+        screen_share_mids: list[str] | None = None,
+    ) -> Sdp | IceCandidate:
         if isinstance(payload, Description):
-            return Sdp(sender.id, payload, call_id=self.call_id)
+            return Sdp(
+                sender.id, payload, screen_share_mids=screen_share_mids, call_id=self.call_id
+            )
         return IceCandidate(sender.id, payload, call_id=self.call_id)
 
     def _updated(self, participant: Participant) -> Deliver:

@@ -27,6 +27,7 @@ from switchboard.calling.models import CallState, EndReason, ParticipantState
 from switchboard.calling.signaling import frames, protocol, requests
 from switchboard.client.calling.data_channel import DataChannelFeature, DataLinks
 from switchboard.client.calling.dtmf import DtmfError, DtmfTone, parse_tone
+from switchboard.client.calling.end_reasons import end_reason_message
 from switchboard.client.calling.media import AudioProbe, CallMedia
 from switchboard.client.calling.session import RequestFailed, SignalingClosed
 
@@ -107,6 +108,7 @@ class Call:
         self.state = state
         self.participant_id: str | None = None
         self.end_reason: EndReason | None = None
+        self._end_when: str | None = None  # narrows end_message: "local", a refusal's code
         self.remote_participants: dict[str, RemoteParticipant] = {}
         if caller is not None:
             self.remote_participants[caller.id] = caller
@@ -214,6 +216,7 @@ class Call:
         """start/join failed (refused, cancelled, signaling gone): end the call here and
         close its media before the caller sees the error, so nothing is left behind."""
         if isinstance(exc, RequestFailed):
+            self._end_when = exc.code
             self.ended(EndReason(403, 0, exc.message))
         else:
             self.ended(EndReason(0, 0, f"The call could not be placed: {exc!r}"))
@@ -292,6 +295,7 @@ class Call:
         if self.state is CallState.DISCONNECTED:
             return
         self._set_state(CallState.DISCONNECTING)
+        self._end_when = "local"
         try:
             await self._agent.request(requests.HangUp(call_id=self.id))
         except RequestFailed:  # already over on the server: end it here too
@@ -438,6 +442,16 @@ class Call:
         else:
             self._changed.set()
 
+    @property
+    def end_message(self) -> str | None:
+        """The end reason in words ("Bob is busy"), from the table the browser SDK shares
+        (end_reasons.py); None while the call goes on."""
+        if self.end_reason is None:
+            return None
+        others = list(self.remote_participants.values())
+        name = others[0].display_name if len(others) == 1 and not self.is_conference else None
+        return end_reason_message(self.end_reason, name, self._end_when)
+
     def ended(self, reason: EndReason) -> None:
         if self.state is CallState.DISCONNECTED:
             return
@@ -488,6 +502,7 @@ class Call:
         try:
             await self._agent.request(accept, on_ack=self._accepted)
         except RequestFailed as failed:
+            self._end_when = failed.code
             self.ended(EndReason(403, 0, failed.message))
         self._changed.set()
 
