@@ -55,7 +55,7 @@ from switchboard.app.parts import (
     sms_carrier_factory,
 )
 from switchboard.app.push import PushParts, start_push
-from switchboard.app.push_ringer import CallPushRinger
+from switchboard.app.push_ringer import CallPushRinger, InvitationPushRinger
 from switchboard.app.recording import start_recording
 from switchboard.app.siprouting import start_sip_routing
 from switchboard.automation.component import AutomationComponent
@@ -409,6 +409,14 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         )
         await ringer.start()
         stack.push_async_callback(ringer.stop)
+        invitation_ringer = InvitationPushRinger(
+            push.service,
+            calling.server_calls,
+            clock=clock,
+            presence_seconds=calling.settings.presence_seconds,
+        )
+        await invitation_ringer.start()
+        stack.push_async_callback(invitation_ringer.stop)
         chat_pushes = ChatPushes(
             push.service,
             chat_hub,
