@@ -9,7 +9,7 @@ device that is connected is not pushed; a user with no device and no registratio
 
 Call Automation's calls to users ring the same way: an app's createCall to Bob pushes his
 closed app, which answers from the payload (CallConnected); an addParticipant the app
-cancels pushes the cancel.
+cancels pushes the cancel; a ringing 1:1 call an app redirects to Carol pushes her closed app.
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from azure.communication.identity import CommunicationIdentityClient
 from switchboard.client.calling import CallAgent, CallClient, CallState, PushTarget
 from switchboard.client.push import PushRegistrationFailed, PushRegistrations
 from tests.callback_receiver import CallbackReceiver
+from tests.event_receiver import EventReceiver
 from tests.integration.calling_clients import heard, loopback_candidates, start_without_turn
 from tests.integration.server import RunningServer
+from tests.integration.user_call_events import incoming_call_for, subscribe_for_calls_to
 from tests.push.fakes import Pushed, WebPushService
 from tests.push.providers import push_server_env
 
@@ -268,3 +270,40 @@ async def test_an_invitation_the_app_cancels_pushes_a_cancel(
         }
         await receiver.event("CancelAddParticipantSucceeded")
         await asyncio.to_thread(connection.hang_up, True)
+
+
+async def test_a_call_an_app_redirects_to_a_closed_apps_user_pushes_them(
+    server: RunningServer, people: People, push_service: WebPushService
+) -> None:
+    events = await EventReceiver().start()
+    try:
+        alice_id, alice_token = people.new()
+        bob_id, bob_token = people.new()
+        _, _, carol_id, carol_token = await away(people, push_service)  # Carol: push only
+        alice, bob = await people.agent(alice_token), await people.agent(bob_token)
+        await subscribe_for_calls_to(
+            server.connection_string, server.ca_path, "push-redirect", events.url(), bob_id
+        )
+        async with asyncio.timeout(30):
+            outgoing = await alice.start_call(bob_id)
+            bobs = await bob.next_incoming_call()
+            context = (await incoming_call_for(events, bob_id))["incomingCallContext"]
+            await asyncio.to_thread(
+                automation(server).redirect_call, context, CommunicationUserIdentifier(carol_id)
+            )
+            await bobs.wait_for_state(CallState.DISCONNECTED)
+            [incoming_push] = await pushes(push_service, 1)
+            assert incoming_push["type"] == "incomingCall"
+            assert incoming_push["callId"] == outgoing.id
+            assert incoming_push["callerId"] == alice_id
+            carol = await people.agent(carol_token)  # woken by the push
+            await carol.handle_push_notification(incoming_push)
+            ringing = await carol.next_incoming_call()
+            await ringing.accept()
+            await outgoing.wait_for_state(CallState.CONNECTED)
+            assert outgoing.remote is not None and outgoing.remote.user_id == carol_id
+            cancel = (await pushes(push_service, 2))[1]
+            assert cancel == {"type": "callCancelled", "callId": outgoing.id, "reason": "answered"}
+            await outgoing.hang_up()
+    finally:
+        await events.stop()
