@@ -148,11 +148,11 @@ class ChatPushes:
         """Owe the pushes of the next events: those queued, gaps read from the stream."""
         events: list[ChatEvent] = []
         expected = self.position + 1
-        if self._target >= expected:  # catching up after a start
+        if self._target >= expected:  # catching up after a start: a chunk at a time
             last = min(self._target, expected + READ_CHUNK - 1)
             events = await self._stream.events_between(expected, last)
             expected = last + 1
-        while self._queue and len(events) < READ_CHUNK:
+        while self._target < expected and self._queue and len(events) < READ_CHUNK:
             event = self._queue[0]
             seq = event.seq or 0
             if seq < expected:
