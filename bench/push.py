@@ -5,8 +5,9 @@ header per origin, aes128gcm encryption with an ephemeral P-256 key per push, on
 drains an in-memory outbox of notifications to the Web Push fake (tests/push/fakes.py), which
 runs in a child process on the other CPU and fully checks one push in ``--verify-every``
 (VAPID JWT, decryption). Reported: pushes/s and pushes per CPU-second of the sender. The
-ceiling, measured in the same run: the same httpx client POSTing a body of the same size to a
-bare endpoint of the same fake (no encryption, no VAPID, no outbox).
+ceiling, measured in the same run: the same HTTP client (aiohttp, push/providers/poster.py)
+POSTing a body of the same size to a bare endpoint of the same fake (no encryption, no
+VAPID, no outbox).
 
 ``latency`` (a spawned server, its Web Push provider pointed at the fake in this process):
 a device calls users whose only device is a push registration; call → push is the time from
@@ -33,7 +34,6 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvloop
 from azure.communication.identity import CommunicationIdentityClient
 from tests.push.fakes import WebPushService
@@ -48,6 +48,7 @@ from switchboard.client.push import PushRegistrations, PushTarget
 from switchboard.core.clock import SystemClock
 from switchboard.push.dispatcher import DispatchSettings, PushDispatcher
 from switchboard.push.models import Notification, NotificationKind, PushJob, PushKind, Registration
+from switchboard.push.providers.poster import AiohttpPoster
 from switchboard.push.providers.webpush import WebPushProvider
 from switchboard.push.store_memory import MemoryPushOutbox, MemoryRegistrationStore
 
@@ -85,9 +86,8 @@ async def _throughput(args: argparse.Namespace, subs: list[tuple[str, str, str]]
         await registrations.put(
             Registration(f"u{n}", "d", PushKind.WEBPUSH, endpoint, "", p256dh, auth, 0, 2**62)
         )
-    limits = httpx.Limits(max_connections=args.concurrency)
-    client = httpx.AsyncClient(timeout=10, limits=limits)
-    provider = WebPushProvider(client, vapid_pem(), "mailto:bench@example.com", clock)
+    poster = AiohttpPoster(timeout=10, connections=args.concurrency)
+    provider = WebPushProvider(poster, vapid_pem(), "mailto:bench@example.com", clock)
     outbox = MemoryPushOutbox()
     note = Notification(NotificationKind.INCOMING_CALL, PAYLOAD, ttl_seconds=3600)
     jobs = int(args.duration * 20_000)  # more than can be sent in the window
@@ -124,14 +124,14 @@ async def _throughput(args: argparse.Namespace, subs: list[tuple[str, str, str]]
     posted = 0
     stop_at = time.perf_counter() + args.duration
 
-    async def poster() -> None:
+    async def post_bare() -> None:
         nonlocal posted
         while time.perf_counter() < stop_at:
-            await client.post(ping, content=body)
+            await poster.post(ping, body, {})
             posted += 1
 
     cpu1, t1 = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(poster() for _ in range(args.concurrency)))
+    await asyncio.gather(*(post_bare() for _ in range(args.concurrency)))
     ceiling_cpu, ceiling_elapsed = time.process_time() - cpu1, time.perf_counter() - t1
     await provider.close()
     return {

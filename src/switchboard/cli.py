@@ -297,6 +297,7 @@ def _run_shell_command(args: argparse.Namespace, config: NodeConfig) -> int:
         named = {str(t.get("name", t.get("host"))) for t in config.sip.trunks}
         return run_trunks_command(args, database, lambda: cli_shell.open_bus(config), named)
     if args.command == "push":
+        from switchboard.app.push import guarded_poster
         from switchboard.events.endpoints import EndpointGuard, EndpointPolicy
         from switchboard.events.transport import delivery_client
         from switchboard.push.cli import run_push_command
@@ -308,6 +309,7 @@ def _run_shell_command(args: argparse.Namespace, config: NodeConfig) -> int:
             config.push,
             database,
             lambda: delivery_client(guard, timeout=10.0, connections=4),
+            lambda: guarded_poster(guard, timeout=10.0, connections=4),
         )
     if args.command == "sim" and args.sim_command == "call":
         from switchboard.gateways.voicesim.cli import run_call_command

@@ -121,3 +121,26 @@ async def test_a_job_owed_twice_is_owed_once(stores: Stores) -> None:
     await stores.outbox.add([job])
     await stores.outbox.add([job, _job(job.user_id, 2)])
     assert len(await stores.outbox.claim(NOW, 10, 1_000)) == 2
+
+
+async def test_a_streams_jobs_and_its_position_are_written_once_by_one_reader(
+    stores: Stores,
+) -> None:
+    """Two nodes read the same stream: the second writes only what lies past the first's
+    position; the position never goes back; a stream never read starts where it is told."""
+    stream = uuid.uuid4().hex[:30]
+    user = _user()
+    outbox = stores.outbox
+    assert await outbox.stream_position(stream, 10) == 10
+    assert await outbox.stream_position(stream, 99) == 10  # started already
+    first = [(11, _job(user, 11)), (12, _job(user, 12))]
+    assert await outbox.owe_from_stream(stream, 12, first) == [job for _, job in first]
+    # Another node saw 11..13 too (its own job ids): only 13's job is new to the outbox.
+    second = [(11, _job(user, 111)), (13, _job(user, 13))]
+    assert await outbox.owe_from_stream(stream, 13, second) == [second[1][1]]
+    assert await outbox.owe_from_stream(stream, 12, [(12, _job(user, 212))]) == []  # behind
+    assert await outbox.stream_position(stream, 0) == 13
+    mine = {j.id for j in await outbox.claim(NOW, 100, 1000) if j.user_id == user}
+    assert mine == {first[0][1].id, first[1][1].id, second[1][1].id}
+    assert await outbox.owe_from_stream(stream, 20, []) == []  # nothing owed: position only
+    assert await outbox.stream_position(stream, 0) == 20

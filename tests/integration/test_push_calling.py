@@ -6,6 +6,10 @@ incoming call; Bob's app starts, hands the payload to ``handle_push_notification
 rings there, he answers and audio flows both ways. Alice hanging up first pushes a cancel; a
 device that is connected is not pushed; a user with no device and no registration still gets
 480; a subscription the push service calls gone is forgotten.
+
+Call Automation's calls to users ring the same way: an app's createCall to Bob pushes his
+closed app, which answers from the payload (CallConnected); an addParticipant the app
+cancels pushes the cancel; a ringing 1:1 call an app redirects to Carol pushes her closed app.
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from azure.communication.callautomation import CallAutomationClient, CommunicationUserIdentifier
 from azure.communication.identity import CommunicationIdentityClient
 
 from switchboard.client.calling import CallAgent, CallClient, CallState, PushTarget
 from switchboard.client.push import PushRegistrationFailed, PushRegistrations
+from tests.callback_receiver import CallbackReceiver
+from tests.event_receiver import EventReceiver
 from tests.integration.calling_clients import heard, loopback_candidates, start_without_turn
 from tests.integration.server import RunningServer
+from tests.integration.user_call_events import incoming_call_for, subscribe_for_calls_to
 from tests.push.fakes import Pushed, WebPushService
 from tests.push.providers import push_server_env
 
@@ -191,3 +199,111 @@ async def test_a_gone_subscription_is_forgotten(
             await registrations.unregister("bob-phone")
         assert gone.value.status == 404
         await outgoing.hang_up()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[CallbackReceiver]:
+    started = await CallbackReceiver().start()
+    yield started
+    await started.stop()
+
+
+def automation(server: RunningServer) -> CallAutomationClient:
+    return CallAutomationClient.from_connection_string(
+        server.connection_string, connection_verify=server.ca_path
+    )
+
+
+async def test_an_apps_call_to_a_closed_app_pushes_it_and_the_woken_app_answers(
+    server: RunningServer, people: People, push_service: WebPushService, receiver: CallbackReceiver
+) -> None:
+    _, _, bob_id, bob_token = await away(people, push_service)
+    client = automation(server)
+    async with asyncio.timeout(30):
+        created = await asyncio.to_thread(
+            client.create_call, CommunicationUserIdentifier(bob_id), receiver.url("/calls")
+        )
+        [incoming_push] = await pushes(push_service, 1)
+        assert incoming_push["type"] == "incomingCall"
+        assert incoming_push["callId"].startswith("server:")
+        bob = await people.agent(bob_token)  # the app starts, woken by the push
+        await bob.handle_push_notification(incoming_push)
+        ringing = await bob.next_incoming_call()
+        await ringing.accept()
+        connected = await receiver.event("CallConnected")
+        assert connected["callConnectionId"] == created.call_connection_id
+        cancel = (await pushes(push_service, 2))[1]
+        assert cancel == {
+            "type": "callCancelled",
+            "callId": incoming_push["callId"],
+            "reason": "answered",
+        }
+        connection = client.get_call_connection(str(created.call_connection_id))
+        await asyncio.to_thread(connection.hang_up, True)
+
+
+async def test_an_invitation_the_app_cancels_pushes_a_cancel(
+    server: RunningServer, people: People, push_service: WebPushService, receiver: CallbackReceiver
+) -> None:
+    alice_id, alice, bob_id, _ = await away(people, push_service)
+    client = automation(server)
+    async with asyncio.timeout(30):
+        created = await asyncio.to_thread(
+            client.create_call, CommunicationUserIdentifier(alice_id), receiver.url("/calls")
+        )
+        incoming = await alice.next_incoming_call()
+        await incoming.accept()
+        await receiver.event("CallConnected")
+        connection = client.get_call_connection(str(created.call_connection_id))
+        added = await asyncio.to_thread(
+            connection.add_participant, CommunicationUserIdentifier(bob_id)
+        )
+        [incoming_push] = await pushes(push_service, 1)
+        assert incoming_push["type"] == "incomingCall"
+        invitation = str(added.invitation_id)
+        await asyncio.to_thread(connection.cancel_add_participant_operation, invitation)
+        cancel = (await pushes(push_service, 2))[1]
+        assert cancel == {
+            "type": "callCancelled",
+            "callId": incoming_push["callId"],
+            "reason": "cancelled",
+        }
+        await receiver.event("CancelAddParticipantSucceeded")
+        await asyncio.to_thread(connection.hang_up, True)
+
+
+async def test_a_call_an_app_redirects_to_a_closed_apps_user_pushes_them(
+    server: RunningServer, people: People, push_service: WebPushService
+) -> None:
+    events = await EventReceiver().start()
+    try:
+        alice_id, alice_token = people.new()
+        bob_id, bob_token = people.new()
+        _, _, carol_id, carol_token = await away(people, push_service)  # Carol: push only
+        alice, bob = await people.agent(alice_token), await people.agent(bob_token)
+        await subscribe_for_calls_to(
+            server.connection_string, server.ca_path, "push-redirect", events.url(), bob_id
+        )
+        async with asyncio.timeout(30):
+            outgoing = await alice.start_call(bob_id)
+            bobs = await bob.next_incoming_call()
+            context = (await incoming_call_for(events, bob_id))["incomingCallContext"]
+            await asyncio.to_thread(
+                automation(server).redirect_call, context, CommunicationUserIdentifier(carol_id)
+            )
+            await bobs.wait_for_state(CallState.DISCONNECTED)
+            [incoming_push] = await pushes(push_service, 1)
+            assert incoming_push["type"] == "incomingCall"
+            assert incoming_push["callId"] == outgoing.id
+            assert incoming_push["callerId"] == alice_id
+            carol = await people.agent(carol_token)  # woken by the push
+            await carol.handle_push_notification(incoming_push)
+            ringing = await carol.next_incoming_call()
+            await ringing.accept()
+            await outgoing.wait_for_state(CallState.CONNECTED)
+            assert outgoing.remote is not None and outgoing.remote.user_id == carol_id
+            cancel = (await pushes(push_service, 2))[1]
+            assert cancel == {"type": "callCancelled", "callId": outgoing.id, "reason": "answered"}
+            await outgoing.hang_up()
+    finally:
+        await events.stop()

@@ -18,6 +18,7 @@ from switchboard.push.models import PushKind, Registration
 from switchboard.push.providers.apns import ApnsProvider
 from switchboard.push.providers.base import PushProvider
 from switchboard.push.providers.fcm import FcmProvider
+from switchboard.push.providers.poster import AiohttpPoster
 from switchboard.push.providers.webpush import WebPushProvider
 from switchboard.push.providers.wns import WnsProvider
 from tests.push.fakes import (
@@ -88,7 +89,7 @@ async def wired(kind: PushKind, clock: Clock | None = None) -> AsyncIterator[Wir
     if kind is PushKind.WEBPUSH:
         service = await WebPushService().start()
         provider = WebPushProvider(
-            httpx.AsyncClient(timeout=10), vapid_pem(), "mailto:ops@example.com", clock
+            AiohttpPoster(timeout=10), vapid_pem(), "mailto:ops@example.com", clock
         )
     elif kind is PushKind.FCM:
         fcm = service = await FcmService().start()

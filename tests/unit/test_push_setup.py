@@ -9,19 +9,28 @@ from pathlib import Path
 import httpx
 import pytest
 
+from switchboard.app.push import guarded_poster
 from switchboard.core.clock import SystemClock
+from switchboard.core.config import Mode
 from switchboard.core.errors import ConfigError
 from switchboard.core.sections import PushConfig
+from switchboard.events.endpoints import EndpointGuard, EndpointPolicy
 from switchboard.push.models import PushKind
+from switchboard.push.providers.poster import AiohttpPoster
 from switchboard.push.setup import load_providers
 from tests.push.providers import vapid_pem
+
+
+def poster() -> AiohttpPoster:
+    return AiohttpPoster(timeout=10)
+
 
 SECRET = "-----BEGIN PRIVATE KEY-----\nTOPSECRETNOTAKEY\n-----END PRIVATE KEY-----\n"
 
 
 def refusal(config: PushConfig) -> str:
     with pytest.raises(ConfigError) as refused:
-        load_providers(config, httpx.AsyncClient, SystemClock())
+        load_providers(config, httpx.AsyncClient, poster, SystemClock())
     return refused.value.message
 
 
@@ -68,6 +77,21 @@ def test_only_the_configured_providers_are_built(tmp_path: Path) -> None:
         wns_client_id="ms-app://s-1",
         wns_client_secret_file=str(tmp_path / "wns"),
     )
-    providers = load_providers(config, httpx.AsyncClient, SystemClock())
+    providers = load_providers(config, httpx.AsyncClient, poster, SystemClock())
     assert set(providers) == {PushKind.WEBPUSH, PushKind.WNS}
     assert not PushConfig().enabled and config.enabled
+
+
+@pytest.mark.anyio
+async def test_web_push_posts_pass_the_ssrf_guard_in_production() -> None:
+    """Through the real aiohttp client: a literal loopback address and a name that resolves
+    to one are refused before any connection (OSError: the dispatcher's retry, then TTL)."""
+    poster = guarded_poster(
+        EndpointGuard(EndpointPolicy.for_mode(Mode.PRODUCTION)), timeout=2, connections=1
+    )
+    try:
+        for url in ("http://127.0.0.1:9/push/x", "http://localhost:9/push/x"):
+            with pytest.raises(OSError, match="loopback"):
+                await poster.post(url, b"{}", {})
+    finally:
+        await poster.close()

@@ -124,3 +124,23 @@ def test_a_device_reported_after_the_answer_is_ended_at_once() -> None:
     late = DeviceAddress("c", "bob-tablet")
     assert ended(invitation.device_present(late, busy=False)) == {late: (487, 10003)}
     assert invitation.device_present(late, busy=True) == []
+
+
+def test_held_for_push_it_looks_until_the_ring_timeout_and_a_woken_device_rings() -> None:
+    invitation = new_invitation(ring=30.0, presence=1.0)
+    invitation.held_for_push = True  # the user's offline devices are being pushed
+    assert invitation.next_timer() == T0 + 30.0
+    assert invitation.handle_timer(T0 + 1.0) == []  # past the presence window: still looking
+    assert invitation.pending and invitation.devices_seen == set()
+    [(to, frame)] = wire(invitation.device_present(PHONE, busy=False))  # woken by the push
+    assert to == PHONE and frame["type"] == "incomingCall"
+    assert invitation.devices_seen == {PHONE.device_id}
+
+
+def test_held_for_push_and_never_answered_it_times_out_as_unanswered() -> None:
+    invitation = new_invitation(ring=30.0, presence=1.0)
+    invitation.held_for_push = True
+    invitation.handle_timer(T0 + 30.0)
+    assert invitation.state is InvitationState.FAILED
+    assert invitation.failure is not None
+    assert (invitation.failure.code, invitation.failure.sub_code) == (487, 10004)

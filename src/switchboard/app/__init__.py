@@ -45,6 +45,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchboard.app.automation import start_automation
+from switchboard.app.chat_pushes import ChatPushes, ChatPushLimiter
 from switchboard.app.observability import Observed, register_metrics
 from switchboard.app.parts import (
     calling_parts,
@@ -54,7 +55,7 @@ from switchboard.app.parts import (
     sms_carrier_factory,
 )
 from switchboard.app.push import PushParts, start_push
-from switchboard.app.push_ringer import CallPushRinger, ChatPushes, ChatPushLimiter
+from switchboard.app.push_ringer import CallPushRinger, InvitationPushRinger
 from switchboard.app.recording import start_recording
 from switchboard.app.siprouting import start_sip_routing
 from switchboard.automation.component import AutomationComponent
@@ -408,9 +409,18 @@ async def _build(config: NodeConfig, port: int, stack: contextlib.AsyncExitStack
         )
         await ringer.start()
         stack.push_async_callback(ringer.stop)
+        invitation_ringer = InvitationPushRinger(
+            push.service,
+            calling.server_calls,
+            clock=clock,
+            presence_seconds=calling.settings.presence_seconds,
+        )
+        await invitation_ringer.start()
+        stack.push_async_callback(invitation_ringer.stop)
         chat_pushes = ChatPushes(
             push.service,
             chat_hub,
+            chat_store,
             ChatPushLimiter(
                 config.push.chat_thread_interval_seconds, config.push.chat_per_user_per_minute
             ),

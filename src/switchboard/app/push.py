@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from aiohttp.abc import AbstractResolver, ResolveResult
 from prometheus_client import CollectorRegistry
 
 from switchboard.bus.base import Bus, Subscription
 from switchboard.core.clock import Clock
 from switchboard.core.config import NodeConfig
+from switchboard.core.errors import EndpointRefusedError
 from switchboard.core.tasks import TaskScope
 from switchboard.events.endpoints import EndpointGuard, EndpointPolicy
 from switchboard.events.transport import delivery_client
@@ -28,6 +32,7 @@ from switchboard.identity.service import IDENTITY_CHANGED, IdentityService
 from switchboard.push.dispatcher import DispatchSettings, PushDispatcher
 from switchboard.push.models import PushKind
 from switchboard.push.providers.base import PushProvider
+from switchboard.push.providers.poster import AiohttpPoster
 from switchboard.push.providers.webpush import WebPushProvider
 from switchboard.push.service import PushService, PushSettings
 from switchboard.push.setup import SEND_TIMEOUT_SECONDS, load_providers
@@ -62,6 +67,7 @@ async def start_push(
     providers = load_providers(
         config.push,
         lambda: delivery_client(guard, timeout=SEND_TIMEOUT_SECONDS, connections=100),
+        lambda: guarded_poster(guard, timeout=SEND_TIMEOUT_SECONDS, connections=100),
         clock,
     )
     for provider in providers.values():
@@ -129,3 +135,53 @@ async def _forget_deleted(
                 await push.remove_user(user_id)
         except Exception:  # the dispatcher checks again before each push
             log.exception("forgetting the push registrations of a deleted user failed")
+
+
+class GuardedResolver(AbstractResolver):
+    """The SSRF guard (events/endpoints.py) on Web Push's aiohttp client
+    (push/providers/poster.py): a name resolves only to addresses the guard approves (a
+    refusal is a failed lookup: OSError); IP literals, which aiohttp never resolves, are
+    checked by ``check_literal`` before each request."""
+
+    def __init__(self, guard: EndpointGuard) -> None:
+        self._guard = guard
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        try:
+            addresses = await self._guard.addresses(host, port)
+        except EndpointRefusedError as exc:
+            raise OSError(exc.message) from exc
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+            )
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        return None
+
+    def check_literal(self, host: str) -> None:
+        policy = self._guard.policy
+        if policy.trusts_host(host):
+            return
+        reason = policy.refusal(ipaddress.ip_address(host.strip("[]")))
+        if reason is not None:
+            raise OSError(f"The endpoint host {host} is {reason}; production mode refuses it.")
+
+
+def guarded_poster(guard: EndpointGuard, *, timeout: float, connections: int) -> AiohttpPoster:
+    resolver = GuardedResolver(guard)
+    return AiohttpPoster(
+        timeout=timeout,
+        connections=connections,
+        resolver=resolver,
+        check_host=resolver.check_literal,
+    )

@@ -5,45 +5,31 @@ CallPushRinger (calling's OfflineRinger)
     the callee's devices not present ─▶ PushService.notify(incomingCall) (durable) ─▶
     none pushed: release the hold (the call ends 480 as without push)
   settled(session, reason) ─▶ callCancelled to the devices pushed (not the one that
-    answered): answered elsewhere, cancelled by the caller, declined, timed out
-ChatPushes (a ChatHub observer, every node, in stream order)
-  a pushed event type ─▶ each recipient but its actor with no real-time connection here
-    ─▶ ChatPushLimiter (one per thread per interval; a per-user rate) ─▶ notify, keyed by
-    the event's seq (nodes that all see it owe it once)
+    answered): answered elsewhere, cancelled by the caller, declined, timed out; an app's
+    redirect settles the first callee's pushes and rings the new callee
+InvitationPushRinger (ServerCallHost's InvitationRinger: Call Automation's calls to users)
+  the same for each invitation: its user's devices not present are pushed (callId: the
+  server call's); settled ─▶ callCancelled (answered, cancelled, timedOut, declined…)
+Chat's pushes: chat_pushes.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict, deque
 from typing import Any
 
 from switchboard.calling import models as m
+from switchboard.calling.server.host import ServerCallHost
+from switchboard.calling.server.invitation import Invitation, InvitationState
 from switchboard.calling.twoparty.calls import TwoPartyCalls
 from switchboard.calling.twoparty.session import CallSession
-from switchboard.chat.domain_events import ChatEvent, ChatMessageEvent
-from switchboard.chat.hub import ChatHub
-from switchboard.chat.models import ChatEventName
 from switchboard.core.clock import Clock
 from switchboard.core.tasks import TaskScope
 from switchboard.push.models import Notification, NotificationKind
 from switchboard.push.service import PushService
 
 log = logging.getLogger(__name__)
-
-MAX_PUSHED_CONTENT = 1000  # characters of a message's text in its push (FCM allows 4 KiB)
-# The thread events ACS's chat SDKs receive as push notifications.
-PUSHED_CHAT_EVENTS = {
-    ChatEventName.MESSAGE_RECEIVED: NotificationKind.CHAT_MESSAGE,
-    ChatEventName.MESSAGE_EDITED: NotificationKind.CHAT_THREAD,
-    ChatEventName.MESSAGE_DELETED: NotificationKind.CHAT_THREAD,
-    ChatEventName.THREAD_CREATED: NotificationKind.CHAT_THREAD,
-    ChatEventName.THREAD_PROPERTIES_UPDATED: NotificationKind.CHAT_THREAD,
-    ChatEventName.THREAD_DELETED: NotificationKind.CHAT_THREAD,
-    ChatEventName.PARTICIPANTS_ADDED: NotificationKind.CHAT_THREAD,
-    ChatEventName.PARTICIPANTS_REMOVED: NotificationKind.CHAT_THREAD,
-}
 
 
 def cancel_reason(reason: m.EndReason | None) -> str:
@@ -58,6 +44,15 @@ def cancel_reason(reason: m.EndReason | None) -> str:
     if reason == m.ACCEPTED_ELSEWHERE:
         return "answered"
     return "ended"
+
+
+def cancelled(call_id: str, reason: str, ttl_seconds: float) -> Notification:
+    return Notification(
+        NotificationKind.CALL_CANCELLED,
+        {"callId": call_id, "reason": reason},
+        collapse_key=f"call:{call_id}",
+        ttl_seconds=max(1, int(ttl_seconds)),
+    )
 
 
 class CallPushRinger:
@@ -76,7 +71,8 @@ class CallPushRinger:
         self._ring_seconds = ring_seconds
         self._presence_seconds = presence_seconds  # 0 alone: every device is local
         self._scope = TaskScope("push: calls")
-        self._rings: dict[str, asyncio.Task[list[str]]] = {}  # call id → devices pushed
+        # call id → (the callee rung, its devices pushed); a redirect rings another callee
+        self._rings: dict[str, tuple[str, asyncio.Task[list[str]]]] = {}
 
     async def start(self) -> None:
         await self._scope.start()
@@ -87,19 +83,26 @@ class CallPushRinger:
         await self._scope.stop()
 
     def ringing(self, session: CallSession) -> None:
-        task = self._scope.spawn(self._ring(session), name=f"push ring {session.call_id}")
-        self._rings[session.call_id] = task
+        callee = session.callee.user_id
+        task = self._scope.spawn(self._ring(session, callee), name=f"push ring {session.call_id}")
+        self._rings[session.call_id] = (callee, task)
 
     def settled(self, session: CallSession, reason: m.EndReason | None) -> None:
-        self._scope.spawn(self._cancel(session, reason), name=f"push cancel {session.call_id}")
+        rung = self._rings.pop(session.call_id, None)
+        if rung is not None:
+            self._scope.spawn(
+                self._cancel(session, *rung, reason), name=f"push cancel {session.call_id}"
+            )
 
-    async def _ring(self, session: CallSession) -> list[str]:
+    async def _ring(self, session: CallSession, callee_id: str) -> list[str]:
         call_id = session.call_id
         pushed: list[str] = []
         try:
             if self._presence_seconds:
                 await asyncio.sleep(self._presence_seconds)
             callee = session.callee
+            if callee.user_id != callee_id:
+                return []  # redirected meanwhile: the new callee is rung on its own
             live = {*callee.ringing, *callee.busy_devices}
             if session.ringing:
                 jobs = await self._push.notify(
@@ -108,27 +111,28 @@ class CallPushRinger:
                 pushed = [job.device_id for job in jobs]
         except Exception:
             log.exception("pushing the incoming call %s failed", call_id)
-        if not pushed:
+        rung = self._rings.get(call_id)
+        if not pushed and rung is not None and rung[0] == callee_id:
             self._calls.release_push_hold(call_id)
             self._rings.pop(call_id, None)
         return pushed
 
-    async def _cancel(self, session: CallSession, reason: m.EndReason | None) -> None:
+    async def _cancel(
+        self,
+        session: CallSession,
+        callee_id: str,
+        task: asyncio.Task[list[str]],
+        reason: m.EndReason | None,
+    ) -> None:
         call_id = session.call_id
-        task = self._rings.pop(call_id, None)
         try:
-            pushed = await task if task is not None else []
-            answered = session.callee.device
+            pushed = await task
+            answered = session.callee.device if session.callee.user_id == callee_id else None
             targets = [d for d in pushed if answered is None or d != answered.device_id]
             if targets:
-                note = Notification(
-                    NotificationKind.CALL_CANCELLED,
-                    {"callId": call_id, "reason": cancel_reason(reason)},
-                    collapse_key=f"call:{call_id}",
-                    ttl_seconds=int(self._ring_seconds),
-                )
+                note = cancelled(call_id, cancel_reason(reason), self._ring_seconds)
                 await self._push.notify(
-                    session.callee.user_id, note, only=targets, key=f"cancel:{call_id}"
+                    callee_id, note, only=targets, key=f"cancel:{call_id}:{callee_id}"
                 )
         except Exception:
             log.exception("pushing the end of call %s failed", call_id)
@@ -153,88 +157,98 @@ class CallPushRinger:
         )
 
 
-class ChatPushLimiter:
-    """At most one push per (user, thread) per ``thread_seconds``, and ``per_minute`` per user."""
+class InvitationPushRinger:
+    """Server calls' invitations (Call Automation's createCall, addParticipant, transfer and
+    redirect to a user) ring the user's offline devices as 1:1 calls do (ServerCallHost's
+    InvitationRinger): the payload's ``callId`` is the server call's, so ``pushReceived``
+    reports the woken device to the invitation."""
 
-    def __init__(self, thread_seconds: float, per_minute: int) -> None:
-        self._thread_seconds = thread_seconds
-        self._per_minute = per_minute
-        self._threads: dict[tuple[str, str], float] = {}
-        self._users: dict[str, deque[float]] = defaultdict(deque)
-
-    def allow(self, user_id: str, thread_id: str, now: float) -> bool:
-        last = self._threads.get((user_id, thread_id))
-        if last is not None and now - last < self._thread_seconds:
-            return False
-        sent = self._users[user_id]
-        while sent and now - sent[0] >= 60.0:
-            sent.popleft()
-        if len(sent) >= self._per_minute:
-            return False
-        sent.append(now)
-        if len(self._threads) > 100_000:
-            self._threads.clear()
-        self._threads[(user_id, thread_id)] = now
-        return True
-
-
-class ChatPushes:
     def __init__(
-        self, push: PushService, hub: ChatHub, limiter: ChatPushLimiter, *, clock: Clock
+        self, push: PushService, host: ServerCallHost, *, clock: Clock, presence_seconds: float
     ) -> None:
         self._push = push
-        self._hub = hub
-        self._limiter = limiter
+        self._host = host
         self._clock = clock
-        self._scope = TaskScope("push: chat")
+        self._presence_seconds = presence_seconds  # 0 alone: every device is local
+        self._scope = TaskScope("push: invitations")
+        self._rings: dict[str, asyncio.Task[list[str]]] = {}  # invitation id → devices pushed
 
     async def start(self) -> None:
         await self._scope.start()
-        self._hub.observers.append(self.observe)
+        self._host.ringer = self
 
     async def stop(self) -> None:
-        if self.observe in self._hub.observers:
-            self._hub.observers.remove(self.observe)
+        self._host.ringer = None
         await self._scope.stop()
 
-    def observe(self, event: ChatEvent) -> None:
-        kind = PUSHED_CHAT_EVENTS.get(event.name)
-        if kind is None or event.seq is None:
-            return
-        data = event.data
-        now = self._clock.now()
-        for user_id in event.recipients:
-            if user_id == data.actor or self._hub.connected(user_id):
-                continue
-            limited = kind is NotificationKind.CHAT_MESSAGE  # thread events are rare
-            if limited and not self._limiter.allow(user_id, event.thread_id, now):
-                continue
-            note = chat_notification(event, kind)
-            self._scope.spawn(self._notify(user_id, note, f"chat:{event.seq}"), name="push chat")
+    def ringing(self, call_id: str, invitation: Invitation) -> None:
+        name = f"push invite {invitation.invitation_id}"
+        self._rings[invitation.invitation_id] = self._scope.spawn(
+            self._ring(call_id, invitation), name=name
+        )
 
-    async def _notify(self, user_id: str, note: Notification, key: str) -> None:
+    def settled(self, call_id: str, invitation: Invitation) -> None:
+        task = self._rings.pop(invitation.invitation_id, None)
+        if task is not None:
+            name = f"push cancel {invitation.invitation_id}"
+            self._scope.spawn(self._cancel(call_id, invitation, task), name=name)
+
+    async def _ring(self, call_id: str, invitation: Invitation) -> list[str]:
+        pushed: list[str] = []
         try:
-            await self._push.notify(user_id, note, key=key, shared=True)
+            if self._presence_seconds:
+                await asyncio.sleep(self._presence_seconds)
+            if invitation.pending:
+                jobs = await self._push.notify(
+                    invitation.user_id,
+                    self.incoming(call_id, invitation),
+                    skip=invitation.devices_seen,
+                    key=f"invite:{invitation.invitation_id}",
+                )
+                pushed = [job.device_id for job in jobs]
         except Exception:
-            log.exception("owing a chat push failed")
+            log.exception("pushing the invitation %s failed", invitation.invitation_id)
+        if not pushed:
+            self._rings.pop(invitation.invitation_id, None)
+            self._host.release_push_hold(call_id, invitation.invitation_id)
+        return pushed
 
+    async def _cancel(
+        self, call_id: str, invitation: Invitation, task: asyncio.Task[list[str]]
+    ) -> None:
+        try:
+            pushed = await task
+            answered = invitation.accepted_by
+            targets = [d for d in pushed if answered is None or d != answered.device_id]
+            if not targets:
+                return
+            if invitation.state is InvitationState.ACCEPTED:
+                reason = "answered"
+            elif invitation.state is InvitationState.CANCELED:
+                reason = "cancelled"
+            else:
+                reason = cancel_reason(invitation.failure)
+            ttl = invitation.expires_at - self._clock.now()
+            await self._push.notify(
+                invitation.user_id,
+                cancelled(call_id, reason, ttl),
+                only=targets,
+                key=f"cancel:{invitation.invitation_id}",
+            )
+        except Exception:
+            log.exception("pushing the end of invitation %s failed", invitation.invitation_id)
 
-def chat_notification(event: ChatEvent, kind: NotificationKind) -> Notification:
-    data = event.data
-    payload: dict[str, Any] = {
-        "eventType": event.name.value,
-        "threadId": event.thread_id,
-        "senderId": data.actor,
-        "version": str(data.at_ms),
-    }
-    title = "New message"
-    if isinstance(data, ChatMessageEvent):
-        message = data.message
-        payload["messageId"] = message.id
-        payload["senderDisplayName"] = message.sender_display_name or ""
-        if event.name is ChatEventName.MESSAGE_RECEIVED:
-            payload["messageBody"] = (message.content or "")[:MAX_PUSHED_CONTENT]
-        title = message.sender_display_name or title
-    return Notification(
-        kind, payload, collapse_key=f"thread:{event.thread_id}", ttl_seconds=24 * 3600, title=title
-    )
+    def incoming(self, call_id: str, invitation: Invitation) -> Notification:
+        caller = invitation.caller
+        data: dict[str, Any] = {
+            "callId": call_id,
+            "owner": self._host.node_id,
+            "callerId": caller.identifier.raw_id,
+            "displayName": caller.display_name,
+            "video": False,
+            "expiresAt": int(invitation.expires_at * 1000),
+        }
+        ttl = max(1, int(invitation.expires_at - self._clock.now()))
+        return Notification(
+            NotificationKind.INCOMING_CALL, data, collapse_key=f"call:{call_id}", ttl_seconds=ttl
+        )

@@ -20,7 +20,7 @@ from typing import TextIO
 from switchboard.core.clock import SystemClock, iso8601
 from switchboard.core.sections import PushConfig
 from switchboard.push.models import Notification, NotificationKind, Outcome
-from switchboard.push.setup import GuardedClient, load_providers
+from switchboard.push.setup import GuardedClient, GuardedPoster, load_providers
 from switchboard.push.store_sql import SqlRegistrationStore
 from switchboard.storage.database import DatabaseOpener
 
@@ -44,11 +44,13 @@ def run_push_command(
     config: PushConfig,
     database: DatabaseOpener,
     guarded_client: GuardedClient,
+    guarded_poster: GuardedPoster,
     out: TextIO = sys.stdout,
 ) -> int:
     if args.push_command == "list":
         return asyncio.run(_list(args.user, database, out))
-    return asyncio.run(_test(args.user, args.message, config, database, guarded_client, out))
+    clients = (guarded_client, guarded_poster)
+    return asyncio.run(_test(args.user, args.message, config, database, clients, out))
 
 
 async def _list(user: str, database: DatabaseOpener, out: TextIO) -> int:
@@ -67,11 +69,11 @@ async def _test(
     message: str,
     config: PushConfig,
     database: DatabaseOpener,
-    guarded_client: GuardedClient,
+    clients: tuple[GuardedClient, GuardedPoster],
     out: TextIO,
 ) -> int:
     clock = SystemClock()
-    providers = load_providers(config, guarded_client, clock)
+    providers = load_providers(config, *clients, clock)
     note = Notification(NotificationKind.TEST, {"message": message}, title=message)
     failures = 0
     try:

@@ -20,7 +20,7 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter
 
@@ -67,9 +67,13 @@ class PushMetrics:
             ("kind", "outcome"),
             registry=registry,
         )
+        self._children: dict[tuple[PushKind, str], Any] = {}
 
     def count(self, kind: PushKind, outcome: str) -> None:
-        self._outcomes.labels(kind.value, outcome).inc()
+        child = self._children.get((kind, outcome))
+        if child is None:  # labels() validates and locks: once per pair, not per push
+            child = self._children[(kind, outcome)] = self._outcomes.labels(kind.value, outcome)
+        child.inc()
 
 
 class PushDispatcher:

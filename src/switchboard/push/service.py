@@ -51,6 +51,16 @@ class PushSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamPush:
+    """A notification one event of another domain's durable stream owes one user."""
+
+    position: int  # the event's position in its stream
+    user_id: str
+    notification: Notification
+    key: str  # what caused it (the job ids are made from it)
+
+
+@dataclass(frozen=True, slots=True)
 class NewRegistration:
     device_id: str
     kind: PushKind
@@ -174,6 +184,45 @@ class PushService:
             if self.dispatch is not None:
                 self.dispatch.take(jobs if hand else [])
         return jobs
+
+    async def stream_position(self, stream: str, start: int) -> int:
+        """How far the pushes of ``stream`` are owed (a stream never read: ``start``)."""
+        return await self._outbox.stream_position(stream, start)
+
+    async def owe_from_stream(
+        self, stream: str, upto: int, owed: Sequence[StreamPush]
+    ) -> list[PushJob]:
+        """The jobs of these events' pushes and the stream's position (``upto``), written in
+        one durable step; what another node owed already is left out. The jobs written are
+        leased to this node and handed to its dispatcher (no other node wrote them)."""
+        now_ms = self._now_ms()
+        hand = self.dispatch is not None
+        due_ms = now_ms + self._lease_ms if hand else now_ms
+        targets: dict[str, list[Registration]] = {}
+        jobs: list[tuple[int, PushJob]] = []
+        for push in owed:
+            found = targets.get(push.user_id)
+            if found is None:
+                found = targets[push.user_id] = await self.registrations(push.user_id)
+            jobs.extend(
+                (
+                    push.position,
+                    PushJob(
+                        _job_id(push.key, r),
+                        r.user_id,
+                        r.device_id,
+                        push.notification,
+                        now_ms,
+                        due_ms=due_ms,
+                    ),
+                )
+                for r in found
+                if r.kind in self.kinds
+            )
+        added = await self._outbox.owe_from_stream(stream, upto, jobs)
+        if added and self.dispatch is not None:
+            self.dispatch.take(added)
+        return added
 
     # ── checks ─────────────────────────────────────────────────────────────────────────
 

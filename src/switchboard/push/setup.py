@@ -22,6 +22,7 @@ from switchboard.push.models import PushKind
 from switchboard.push.providers.apns import ApnsProvider
 from switchboard.push.providers.base import PushProvider
 from switchboard.push.providers.fcm import FcmProvider
+from switchboard.push.providers.poster import AiohttpPoster
 from switchboard.push.providers.webpush import WebPushProvider
 from switchboard.push.providers.wns import WnsProvider
 
@@ -29,10 +30,11 @@ SEND_TIMEOUT_SECONDS = 10.0
 # A client for URLs a device handed us (Web Push endpoints, WNS channels): the node passes one
 # that checks every connection against the SSRF guard (events/transport.py).
 GuardedClient = Callable[[], httpx.AsyncClient]
+GuardedPoster = Callable[[], AiohttpPoster]  # the same guard, for Web Push (poster.py)
 
 
 def load_providers(
-    config: PushConfig, guarded_client: GuardedClient, clock: Clock
+    config: PushConfig, guarded_client: GuardedClient, guarded_poster: GuardedPoster, clock: Clock
 ) -> dict[PushKind, PushProvider]:
     """Every provider whose credentials are configured, checked now (ConfigError)."""
     providers: dict[PushKind, PushProvider] = {}
@@ -42,7 +44,7 @@ def load_providers(
         if not config.vapid_subject.startswith(("mailto:", "https:")):
             raise ConfigError("push_vapid_subject must be a mailto: or https: URL")
         providers[PushKind.WEBPUSH] = WebPushProvider(
-            guarded_client(), pem, config.vapid_subject, clock
+            guarded_poster(), pem, config.vapid_subject, clock
         )
     if config.fcm_service_account_file:
         account = _service_account(config.fcm_service_account_file)

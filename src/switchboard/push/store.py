@@ -62,3 +62,17 @@ class PushOutbox(Protocol):
     async def pending(self) -> int:
         """How many are owed (metrics, tests)."""
         ...
+
+    async def stream_position(self, stream: str, start: int) -> int:
+        """How far the pushes of another domain's durable event stream are owed (every event
+        up to it has its jobs here, or had); a stream never read begins at ``start``."""
+        ...
+
+    async def owe_from_stream(
+        self, stream: str, upto: int, jobs: Sequence[tuple[int, PushJob]]
+    ) -> list[PushJob]:
+        """In one durable step: the jobs (each with the stream position of the event that
+        owes it) of positions after the stored one are added, and the position moves to
+        ``upto`` (never back). Jobs of positions another reader (a node) owed already are
+        not added again; the jobs added."""
+        ...

@@ -43,6 +43,7 @@ class MemoryRegistrationStore:
 class MemoryPushOutbox:
     def __init__(self) -> None:
         self._jobs: dict[str, PushJob] = {}  # insertion order is the outbox's order
+        self._positions: dict[str, int] = {}
 
     async def add(self, jobs: Sequence[PushJob]) -> None:
         for job in jobs:
@@ -91,3 +92,15 @@ class MemoryPushOutbox:
 
     async def pending(self) -> int:
         return len(self._jobs)
+
+    async def stream_position(self, stream: str, start: int) -> int:
+        return self._positions.setdefault(stream, start)
+
+    async def owe_from_stream(
+        self, stream: str, upto: int, jobs: Sequence[tuple[int, PushJob]]
+    ) -> list[PushJob]:
+        stored = self._positions.get(stream)
+        added = [job for position, job in jobs if stored is None or position > stored]
+        self._positions[stream] = upto if stored is None else max(stored, upto)
+        await self.add(added)
+        return added

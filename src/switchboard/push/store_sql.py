@@ -13,10 +13,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.push.models import Notification, PushJob, PushKind, Registration
 from switchboard.push.tables import push_outbox as _o
 from switchboard.push.tables import push_registrations as _r
+from switchboard.push.tables import push_stream_positions as _p
 from switchboard.storage.database import Database
 from switchboard.storage.leases import lease_due_rows
 
@@ -104,24 +106,56 @@ class SqlPushOutbox:
     async def add(self, jobs: Sequence[PushJob]) -> None:
         if not jobs:
             return
-        insert = pg_insert(_o) if not self._db.is_sqlite else sqlite_insert(_o)
         async with self._db.batch_write() as conn:
+            await self._insert(conn, jobs)
+
+    async def _insert(self, conn: AsyncConnection, jobs: Sequence[PushJob]) -> None:
+        insert = pg_insert(_o) if not self._db.is_sqlite else sqlite_insert(_o)
+        await conn.execute(
+            insert.on_conflict_do_nothing(index_elements=["id"]),  # owed once
+            [
+                {
+                    "id": j.id,
+                    "user_id": j.user_id,
+                    "device_id": j.device_id,
+                    "notification": j.notification.encode(),
+                    "created_ms": j.created_ms,
+                    "attempts": j.attempts,
+                    "due_ms": j.due_ms,
+                    "claim": "",
+                }
+                for j in jobs
+            ],
+        )
+
+    async def stream_position(self, stream: str, start: int) -> int:
+        insert = pg_insert(_p) if not self._db.is_sqlite else sqlite_insert(_p)
+        async with self._db.write() as conn:
             await conn.execute(
-                insert.on_conflict_do_nothing(index_elements=["id"]),  # owed once
-                [
-                    {
-                        "id": j.id,
-                        "user_id": j.user_id,
-                        "device_id": j.device_id,
-                        "notification": j.notification.encode(),
-                        "created_ms": j.created_ms,
-                        "attempts": j.attempts,
-                        "due_ms": j.due_ms,
-                        "claim": "",
-                    }
-                    for j in jobs
-                ],
+                insert.values(stream=stream, position=start).on_conflict_do_nothing(
+                    index_elements=["stream"]
+                )
             )
+            position = await conn.scalar(sa.select(_p.c.position).where(_p.c.stream == stream))
+        return int(position or 0)
+
+    async def owe_from_stream(
+        self, stream: str, upto: int, jobs: Sequence[tuple[int, PushJob]]
+    ) -> list[PushJob]:
+        async with self._db.write() as conn:
+            # The row lock (SQLite: the write lock) orders the nodes reading the same stream:
+            # the second sees the first's position and adds only what lies beyond it.
+            stored = await conn.scalar(
+                sa.select(_p.c.position).where(_p.c.stream == stream).with_for_update()
+            )
+            if stored is None:
+                await conn.execute(_p.insert().values(stream=stream, position=upto))
+            elif upto > stored:
+                await conn.execute(_p.update().where(_p.c.stream == stream).values(position=upto))
+            added = [job for position, job in jobs if stored is None or position > stored]
+            if added:
+                await self._insert(conn, added)
+        return added
 
     async def claim(self, now_ms: int, limit: int, lease_ms: int) -> list[PushJob]:
         async with self._db.write() as conn:

@@ -35,3 +35,12 @@ push_outbox = sa.Table(
     sa.Column("claim", sa.String(32), nullable=False, server_default=""),
     sa.Index("ix_push_outbox_due", "due_ms"),
 )
+
+# How far push has owed the pushes of another domain's durable event stream (chat's
+# ``chat_events``): events after ``position`` may still owe pushes (docs/push.md, Delivery).
+push_stream_positions = sa.Table(
+    "push_stream_positions",
+    metadata,
+    sa.Column("stream", sa.String(32), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)

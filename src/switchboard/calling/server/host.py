@@ -36,7 +36,7 @@ from switchboard.calling.errors import (
 from switchboard.calling.models import Deliver, DeviceAddress, EndReason, participant_info
 from switchboard.calling.routing.messages import Command, Invite, Lost, Present
 from switchboard.calling.routing.router import CallRouter
-from switchboard.calling.server.invitation import Invitation, InvitationState
+from switchboard.calling.server.invitation import Invitation, InvitationRinger, InvitationState
 from switchboard.calling.server.models import (
     APP_LEFT,
     CALL_OVER,
@@ -176,6 +176,7 @@ class ServerCall:
     def call_ended(self, reason: EndReason) -> None:
         for invitation in list(self.invitations.values()):
             self._host.deliver(invitation.cancel())
+            self._host.invitation_over(self.call_id, invitation)
             self.emit(InviteFailed(invitation.invitation_id, CALL_OVER))
         self.cancel_phones(CALL_OVER)
         self._host.forget(self)
@@ -202,6 +203,8 @@ class ServerCallHost:
         self._presence_seconds = presence_seconds
         self._app_raw_id = app_raw_id
         self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self.ringer: InvitationRinger | None = None  # set by the composition root (push)
+        self._pushed: set[tuple[str, str]] = set()  # invitations the ringer rang, not settled
 
     def stop(self) -> None:
         for timer in self._timers.values():
@@ -269,10 +272,32 @@ class ServerCallHost:
             presence_seconds=self._presence_seconds,
         )
         call.invitations[invitation_id] = invitation
+        if self.ringer is not None:  # the user's devices without a socket are pushed
+            invitation.held_for_push = True
+            self._pushed.add((call_id, invitation_id))
+            self.ringer.ringing(call_id, invitation)
         for present in self._ring_here(call_id, self.node_id, user_raw_id):
             self.present(present)
         self._router.invite(Invite(call=call_id, owner=self.node_id, user=user_raw_id))
         self._settle(call, invitation)
+
+    def release_push_hold(self, call_id: str, invitation_id: str) -> None:
+        """The ringer pushed no device: the invitation fails as it would without push (480
+        when no device of the user is present)."""
+        self._pushed.discard((call_id, invitation_id))
+        call = self.calls.get(call_id)
+        invitation = call.invitations.get(invitation_id) if call is not None else None
+        if call is not None and invitation is not None and invitation.held_for_push:
+            invitation.held_for_push = False
+            self._settle(call, invitation)
+
+    def invitation_over(self, call_id: str, invitation: Invitation) -> None:
+        """Tell the ringer an invitation it rang no longer rings (its pushes are cancelled)."""
+        key = (call_id, invitation.invitation_id)
+        if key in self._pushed and not invitation.pending:
+            self._pushed.discard(key)
+            if self.ringer is not None:
+                self.ringer.settled(call_id, invitation)
 
     def admit_device(
         self,
@@ -357,6 +382,7 @@ class ServerCallHost:
         if self.calls.get(call_id) is call:
             for invitation in list(call.invitations.values()):
                 self.deliver(invitation.cancel())
+                self.invitation_over(call_id, invitation)
             call.cancel_phones(None)
             self.forget(call)
             call.conference.observer = None
@@ -509,6 +535,7 @@ class ServerCallHost:
         timer = self._timers.pop(key, None)
         if timer is not None:
             timer.cancel()
+        self.invitation_over(call.call_id, invitation)
         if invitation.state is InvitationState.FAILED:
             call.invitations.pop(invitation.invitation_id, None)
             assert invitation.failure is not None

@@ -12,6 +12,10 @@ it ended.
        │                              │ last ringing device lost: FAILED 480/10078
        └──────────────────────────────┴ cancel (the app, or the call ended): CANCELED 487/0
 
+With push (``held_for_push``: a ringer is pushing the user's devices that have no socket) it
+keeps LOOKING until the ring timeout (487/10004), so a woken device can still report itself,
+unless the ringer releases it (nothing pushed: 480 as above).
+
 A move (``moving``) starts RINGING on the one device being moved, with no incomingCall: the
 device was told ``callMoved`` and accepts with a new offer; not within the timeout: 487/10004.
 """
@@ -19,6 +23,7 @@ device was told ``callMoved`` and accepts with a new offer; not within the timeo
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Protocol
 
 from switchboard.calling import models as m
 from switchboard.calling.errors import CallStateError
@@ -36,6 +41,20 @@ class InvitationState(StrEnum):
     ACCEPTED = "Accepted"
     FAILED = "Failed"
     CANCELED = "Canceled"
+
+
+class InvitationRinger(Protocol):
+    """Wakes an invited user's devices that have no socket (push/, through app/); must not
+    block. An invitation it rings keeps looking until its ring timeout (``held_for_push``)
+    unless the host's ``release_push_hold`` is called."""
+
+    def ringing(self, call_id: str, invitation: Invitation) -> None:
+        """The user is being looked for: push the devices that are not present."""
+        ...
+
+    def settled(self, call_id: str, invitation: Invitation) -> None:
+        """An invitation it rang is over (accepted, failed, canceled)."""
+        ...
 
 
 class Invitation:
@@ -62,6 +81,7 @@ class Invitation:
         self._presence_seconds = presence_seconds
         self._ringing: dict[str, DeviceAddress] = {}
         self._busy: set[str] = set()
+        self.held_for_push = False  # offline devices pushed: looks until the ring timeout
 
     @classmethod
     def expecting(
@@ -94,13 +114,27 @@ class Invitation:
     def pending(self) -> bool:
         return self.state in (InvitationState.LOOKING, InvitationState.RINGING)
 
+    @property
+    def caller(self) -> ParticipantInfo:
+        return self._caller
+
+    @property
+    def expires_at(self) -> float:
+        """When it stops ringing if nobody answers."""
+        return self._created_at + self._ring_seconds
+
+    @property
+    def devices_seen(self) -> set[str]:
+        """Ids of the user's devices that reported themselves (ringing or busy)."""
+        return {*self._ringing, *self._busy}
+
     def rings(self, device: DeviceAddress) -> bool:
         return self._ringing.get(device.device_id) == device
 
     def next_timer(self) -> float | None:
-        if self.state is InvitationState.LOOKING:
+        if self.state is InvitationState.LOOKING and not self.held_for_push:
             return self._created_at + min(self._presence_seconds, self._ring_seconds)
-        if self.state is InvitationState.RINGING:
+        if self.state in (InvitationState.LOOKING, InvitationState.RINGING):
             return self._created_at + self._ring_seconds
         return None
 
@@ -164,7 +198,8 @@ class Invitation:
         if deadline is None or now < deadline:
             return []
         if self.state is InvitationState.LOOKING:
-            return self._fail(m.BUSY if self._busy else m.NO_ENDPOINTS)
+            nobody = INVITE_TIMED_OUT if self.held_for_push else m.NO_ENDPOINTS
+            return self._fail(m.BUSY if self._busy else nobody)
         return self._fail(INVITE_TIMED_OUT)
 
     # ── helpers ──────────────────────────────────────────────────────────────────────

@@ -262,7 +262,14 @@ class TwoPartyCalls:
 
     def redirect(self, call_id: str, user_id: str) -> None:
         session = self.ringing_session(call_id)
-        self._emit(session, session.redirect(user_id, self._clock.now()))
+        outputs = session.redirect(user_id, self._clock.now())
+        if self.ringer is not None:  # the first callee's pushes end; the new one's devices
+            if call_id in self._pushed:
+                self.ringer.settled(session, m.CANCELLED)
+            session.held_for_push = True
+            self._pushed.add(call_id)
+            self.ringer.ringing(session)
+        self._emit(session, outputs)
         for present in self.ring_here(call_id, self.node_id, user_id):
             self.present(present)
         self._router.invite(Invite(call=call_id, owner=self.node_id, user=user_id))

@@ -10,13 +10,29 @@ for every provider. A provider never raises for an answer or a network failure.
 from __future__ import annotations
 
 import email.utils
+import importlib.util
 import json
+import sys
 from collections.abc import Collection, Mapping
 from typing import Protocol
 
 import httpx
 
 from switchboard.push.models import Notification, Outcome, ProviderAnswer, PushKind, Registration
+
+
+def skip_missing_sniffio() -> None:
+    """httpcore asks ``import sniffio`` on every lock and event it sets up (two or more per
+    request) and falls back to asyncio when it is missing. Without sniffio installed (anyio 4
+    dropped it), each ask is a failing import: a search of every ``sys.path`` entry, the
+    largest cost of a push after the encryption (bench/push.py's profile). A ``None`` in
+    ``sys.modules`` makes that import fail at once; nothing else changes, since the module is
+    not there to be imported."""
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+skip_missing_sniffio()
 
 # Statuses every push service uses for "this device no longer exists".
 DEAD_STATUSES = frozenset({404, 410})
@@ -42,14 +58,35 @@ def classify(
     reason: str = "",
 ) -> ProviderAnswer:
     """The common reading of a push service's answer."""
-    status = response.status_code
-    detail = (reason or response.text)[:MAX_DETAIL]
+    return classify_answer(
+        response.status_code,
+        response.headers.get("retry-after"),
+        reason or response.text,
+        now=now,
+        dead_statuses=dead_statuses,
+        dead_reasons=dead_reasons,
+        reason=reason,
+    )
+
+
+def classify_answer(
+    status: int,
+    retry_after_header: str | None,
+    text: str,
+    *,
+    now: float,
+    dead_statuses: Collection[int] = DEAD_STATUSES,
+    dead_reasons: Collection[str] = (),
+    reason: str = "",
+) -> ProviderAnswer:
+    """``classify`` from the answer's parts (a client other than httpx)."""
+    detail = text[:MAX_DETAIL]
     if 200 <= status < 300:
         return ProviderAnswer(Outcome.DELIVERED, status, detail)
     if status in dead_statuses or (reason and reason in dead_reasons):
         return ProviderAnswer(Outcome.DEAD_TOKEN, status, detail)
     if status == 429 or status >= 500:
-        wait = retry_after(response.headers.get("retry-after"), now)
+        wait = retry_after(retry_after_header, now)
         return ProviderAnswer(Outcome.RETRY, status, detail, wait)
     return ProviderAnswer(Outcome.REJECTED, status, detail)
 

@@ -1,13 +1,13 @@
 """Web Push (RFC 8030) with VAPID (RFC 8292) and aes128gcm content encoding (RFC 8291).
 
-    payload JSON ─pywebpush.WebPusher.encode─▶ aes128gcm body (an ephemeral P-256 key, the
+    payload JSON ─webpush_crypto─▶ aes128gcm body (an ephemeral P-256 key, the
         subscription's p256dh + auth) ─▶ POST endpoint
         Authorization: vapid t=<ES256 JWT aud=endpoint origin>, k=<our public key>
         TTL, Urgency (high for calls), Topic (a collapse key: the newer replaces the older)
 
-The endpoint is the browser's (a client-supplied URL): the client this provider is given
-passes the SSRF guard at connect time (app/push.py). The VAPID header for an origin is
-signed once and reused until an hour before it expires.
+The endpoint is the browser's (a client-supplied URL): the poster this provider is given
+passes the SSRF guard at connect time (app/push.py; aiohttp, not httpx: poster.py says why).
+The VAPID header for an origin is signed once and reused until an hour before it expires.
 """
 
 from __future__ import annotations
@@ -16,14 +16,20 @@ import base64
 import hashlib
 from urllib.parse import urlsplit
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid02
-from pywebpush import WebPusher
 
 from switchboard.core.clock import Clock
-from switchboard.push.models import Notification, ProviderAnswer, PushKind, Registration
-from switchboard.push.providers.base import classify, payload_bytes, unreachable
+from switchboard.push.models import (
+    Notification,
+    Outcome,
+    ProviderAnswer,
+    PushKind,
+    Registration,
+)
+from switchboard.push.providers.base import classify_answer, payload_bytes, unreachable
+from switchboard.push.providers.poster import AiohttpPoster
+from switchboard.push.providers.webpush_crypto import WebPushEncrypter
 
 VAPID_LIFETIME_SECONDS = 12 * 3600  # RFC 8292 allows up to 24 h
 VAPID_REFRESH_SECONDS = 3600  # sign anew this long before the old one runs out
@@ -33,13 +39,14 @@ class WebPushProvider:
     kind = PushKind.WEBPUSH
 
     def __init__(
-        self, client: httpx.AsyncClient, vapid_private_pem: bytes, subject: str, clock: Clock
+        self, poster: AiohttpPoster, vapid_private_pem: bytes, subject: str, clock: Clock
     ) -> None:
-        self._client = client
+        self._poster = poster
         self._vapid = Vapid02.from_pem(vapid_private_pem)
         self._subject = subject
         self._clock = clock
         self._headers: dict[str, tuple[float, str]] = {}  # origin → (expiry, Authorization)
+        self._encrypter = WebPushEncrypter()
 
     @property
     def public_key(self) -> str:
@@ -47,11 +54,12 @@ class WebPushProvider:
         return vapid_public_key(self._vapid)
 
     async def send(self, registration: Registration, notification: Notification) -> ProviderAnswer:
-        subscription = {
-            "endpoint": registration.token,
-            "keys": {"p256dh": registration.p256dh, "auth": registration.auth},
-        }
-        body = WebPusher(subscription).encode(payload_bytes(notification), "aes128gcm")["body"]
+        try:
+            body = self._encrypter.encrypt(
+                payload_bytes(notification), registration.p256dh, registration.auth
+            )
+        except ValueError as exc:  # not a P-256 point (checked at registration: never)
+            return ProviderAnswer(Outcome.REJECTED, 0, f"bad subscription keys: {exc}")
         headers = {
             "Authorization": self._authorization(registration.token),
             "Content-Encoding": "aes128gcm",
@@ -62,13 +70,15 @@ class WebPushProvider:
         if notification.collapse_key:
             headers["Topic"] = topic_of(notification.collapse_key)
         try:
-            response = await self._client.post(registration.token, content=body, headers=headers)
-        except httpx.HTTPError as exc:
+            answer = await self._poster.post(registration.token, body, headers)
+        except OSError as exc:
             return unreachable(exc)
-        return classify(response, now=self._clock.now())
+        return classify_answer(
+            answer.status, answer.retry_after, answer.text, now=self._clock.now()
+        )
 
     async def close(self) -> None:
-        await self._client.aclose()
+        await self._poster.close()
 
     def _authorization(self, endpoint: str) -> str:
         parts = urlsplit(endpoint)
