@@ -32,6 +32,7 @@ from tests.e2e.calling_peers import (
     artifacts_dir,
     wait_for_inbound_growth,
 )
+from tests.e2e.webapp import befriend, expect_call_state, send_chat, sign_in
 from tests.integration.server import RunningServer, start_server
 
 
@@ -57,39 +58,25 @@ def loopback_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda **_: ["127.0.0.1"])
 
 
-def sign_in(context: BrowserContext, url: str, name: str) -> Page:
-    page = context.new_page()
-    page.on("pageerror", lambda error: print(f"[{name}] page error: {error}"))
-    page.on("console", lambda message: print(f"[{name}] console: {message.text}"))
-    page.goto(url)
-    page.fill("#name", name)
-    page.click("#signin button")
-    expect(page.locator("#status")).to_have_text("Ready", timeout=15_000)
-    page.evaluate(f"() => {{ {STATS_HELPER} }}")
-    return page
-
-
 def test_alice_calls_bob_with_video_mutes_and_hangs_up(
     contexts: list[BrowserContext], sample_app: SampleApp, tmp_path: Path
 ) -> None:
-    alice = sign_in(contexts[0], sample_app.url, "Alice")
-    bob = sign_in(contexts[1], sample_app.url, "Bob")
-    alice.fill("#friend-name", "Bob")
-    alice.click("#add-friend button")
-    expect(alice.locator("#friend-Bob")).to_be_visible()
+    alice = sign_in(contexts[0], sample_app.url, "Alice", STATS_HELPER)
+    bob = sign_in(contexts[1], sample_app.url, "Bob", STATS_HELPER)
+    befriend(alice, "Bob")
     expect(bob.locator("#friend-Alice")).to_be_visible()  # told by chat's chatThreadCreated
-    bob.click("#friend-Alice .chat")
-    alice.click("#friend-Bob .chat")
-    alice.fill("#chat-input", "Hello Bob, calling you now")
-    alice.press("#chat-input", "Enter")
-    expect(bob.locator("#messages li")).to_have_text(["Alice: Hello Bob, calling you now"])
+    bob.get_by_role("button", name="Chat with Alice").click()
+    alice.get_by_role("button", name="Chat with Bob").click()
+    send_chat(alice, "Hello Bob, calling you now")
+    expect(bob.locator("#messages .text")).to_have_text(["Hello Bob, calling you now"])
+    expect(bob.locator("#messages .sender")).to_have_text(["Alice"])
 
-    alice.click("#friend-Bob .call")
+    alice.get_by_role("button", name="Video call Bob").click()
     expect(bob.locator("#incoming-from")).to_have_text("Alice", timeout=10_000)
-    expect(alice.locator("#call-state")).to_have_text("Ringing")
-    bob.click("#accept")
+    expect_call_state(alice, "Ringing")
+    bob.get_by_role("button", name="Accept").click()
     for page in (alice, bob):
-        expect(page.locator("#call-state")).to_have_text("Connected", timeout=15_000)
+        expect_call_state(page, "Connected")
 
     growth = {
         (name, kind): wait_for_inbound_growth(page, kind)
@@ -98,18 +85,20 @@ def test_alice_calls_bob_with_video_mutes_and_hangs_up(
     }
     print("inbound bytes (first, later):", growth)
     for page in (alice, bob):
-        expect(page.locator("#remote-video video")).to_be_visible()
-        page.wait_for_function("document.querySelector('#remote-video video').videoWidth > 0")
+        expect(page.locator("#grid .tile.remote video")).to_be_visible()
+        page.wait_for_function(
+            "document.querySelector('#grid .tile.remote video').videoWidth > 0"
+        )
     screenshot = artifacts_dir(tmp_path) / "sample-app-call.png"
     alice.screenshot(path=str(screenshot))
     print(f"screenshot of the sample app during a call: {screenshot}")
 
-    alice.click("#mute")
-    expect(bob.locator("#remote-muted")).to_have_text("Alice is muted")
+    alice.get_by_role("button", name="Mute", exact=True).click()
+    expect(bob.locator(".tile[data-name=Alice] .muted")).to_be_visible()
     expect(alice.locator("#mute")).to_have_text("Unmute")
     assert bob.evaluate("window.sampleApp.call.remoteParticipants[0].isMuted") is True
-    alice.click("#mute")
-    expect(bob.locator("#remote-muted")).to_have_text("")
+    alice.get_by_role("button", name="Unmute").click()
+    expect(bob.locator(".tile[data-name=Alice] .muted")).to_be_hidden()
 
     # ACS's data channel in a 1:1 call: peer to peer over the call's own peer connection.
     for page in (alice, bob):
@@ -133,10 +122,12 @@ def test_alice_calls_bob_with_video_mutes_and_hangs_up(
         "['acs-durable'].received === 50, 'data-channel stats')"
     )
 
-    alice.click("#hang-up")
+    alice.get_by_role("button", name="Leave").click()
     for page in (alice, bob):
-        expect(page.locator("#call-state")).to_have_text("Disconnected")
-        expect(page.locator("#end-reason")).to_have_text("Call ended (0/0)")
+        expect_call_state(page, "Disconnected")
+        expect(page.locator("#end-code")).to_have_text("Call ended (0/0)")
+    expect(alice.locator("#end-reason")).to_have_text("You left the call.")
+    expect(bob.locator("#end-reason")).to_have_text("Alice ended the call.")
     assert alice.evaluate("window.sampleApp.agent.calls.length") == 0
     assert bob.evaluate("window.sampleApp.agent.calls.length") == 0
 
