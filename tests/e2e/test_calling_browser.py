@@ -86,9 +86,7 @@ def test_alice_calls_bob_with_video_mutes_and_hangs_up(
     print("inbound bytes (first, later):", growth)
     for page in (alice, bob):
         expect(page.locator("#grid .tile.remote video")).to_be_visible()
-        page.wait_for_function(
-            "document.querySelector('#grid .tile.remote video').videoWidth > 0"
-        )
+        page.wait_for_function("document.querySelector('#grid .tile.remote video').videoWidth > 0")
     screenshot = artifacts_dir(tmp_path) / "sample-app-call.png"
     alice.screenshot(path=str(screenshot))
     print(f"screenshot of the sample app during a call: {screenshot}")

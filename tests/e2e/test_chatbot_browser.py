@@ -61,9 +61,7 @@ def test_a_user_of_the_sample_app_talks_with_the_chat_bot(
     send_chat(alice, "help")
     expect(alice.locator("#messages .text").last).to_have_text(HELP, timeout=20_000)
     send_chat(alice, "echo Switchboard works")
-    expect(alice.locator("#messages .text").last).to_have_text(
-        "Switchboard works", timeout=20_000
-    )
+    expect(alice.locator("#messages .text").last).to_have_text("Switchboard works", timeout=20_000)
     # Each message was answered once: three questions, three answers, in order.
     expect(alice.locator("#messages .bubble")).to_have_count(6)
     expect(alice.locator("#messages .bubble.theirs .sender")).to_have_text(["Bot"] * 3)

@@ -4,6 +4,13 @@
 
 const CALL_KEY = "switchboard-meet.call";
 
+// A reload ends the page's calls (the SDK unregisters on pagehide, and its calls end): that end
+// must not forget the call the next page is to rejoin. This module is imported before the
+// SDK's agent exists, so its pagehide listener runs first.
+let leavingPage = false;
+addEventListener("pagehide", () => (leavingPage = true));
+addEventListener("pageshow", () => (leavingPage = false));
+
 /**
  * @typedef {{ kind: "group", groupId: string, title: string }
  *   | { kind: "room", roomId: string, title: string }
@@ -16,6 +23,7 @@ export function rememberCall(call) {
 }
 
 export function forgetCall() {
+  if (leavingPage) return;
   sessionStorage.removeItem(CALL_KEY);
 }
 

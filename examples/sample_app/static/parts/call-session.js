@@ -112,8 +112,18 @@ export class CallSession {
     else rememberCall({ kind: context.kind, ...context.locator, title: context.title, role: context.role });
     $("call-with").textContent = context.title;
     this.show("call");
-    const ui = { nameOf: this.deps.nameOf, me: this.deps.me().name, VideoStreamRenderer: this.deps.sdk.VideoStreamRenderer };
-    this.#views = [new CallStage(call, ui), new ControlBar(call, this.deps.devices, () => (this.#leaving = true)), new ParticipantsPanel(call, ui)];
+    const ui = {
+      nameOf: this.deps.nameOf,
+      me: this.deps.me().name,
+      VideoStreamRenderer: this.deps.sdk.VideoStreamRenderer,
+      startedWith: this.deps.devices.callOptions().videoOptions?.localVideoStreams?.[0],
+    };
+    const leaving = () => (this.#leaving = true);
+    this.#views = [
+      new CallStage(call, ui),
+      new ControlBar(call, this.deps.devices, leaving),
+      new ParticipantsPanel(call, ui),
+    ];
     const showState = () => {
       $("call-state").textContent = STATE_TEXT[call.state] ?? call.state;
       $("call-state").dataset.state = call.state;

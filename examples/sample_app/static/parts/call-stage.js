@@ -17,7 +17,8 @@ export class CallStage {
 
   /**
    * @param {any} call
-   * @param {{ nameOf(id: string): string, me: string, VideoStreamRenderer: any }} ui
+   * @param {{ nameOf(id: string): string, me: string, VideoStreamRenderer: any,
+   *   startedWith: any }} ui  `startedWith`: the LocalVideoStream the call was given, if any
    */
   constructor(call, ui) {
     this.#call = call;
@@ -89,8 +90,14 @@ export class CallStage {
     const call = this.#call;
     const tile = this.#tile("me", this.#ui.me, true);
     const showMuted = () => (tile.querySelector(".muted").hidden = !call.isMuted);
-    const showVideo = async () => {
-      const stream = call.localVideoStreams.find((s) => s.mediaStreamType !== "ScreenSharing");
+    let changed = false; // the call said which streams it sends (localVideoStreamsUpdated)
+    const showVideo = async (event) => {
+      if (event?.added) changed = true;
+      // The call's localVideoStreams fill in once its media is open: the camera the call was
+      // started with (the pre-join's) is shown until then.
+      const stream =
+        call.localVideoStreams.find((s) => s.mediaStreamType !== "ScreenSharing") ??
+        (changed ? undefined : this.#ui.startedWith);
       const old = tile._stream;
       if (old && old !== stream) this.#unrender(old, tile);
       tile._stream = stream;
@@ -98,7 +105,7 @@ export class CallStage {
     };
     this.#listen(call, "isMutedChanged", showMuted);
     this.#listen(call, "localVideoStreamsUpdated", showVideo);
-    this.#listen(call, "roleChanged", showVideo);
+    this.#listen(call, "roleChanged", () => showVideo());
     showMuted();
     showVideo();
   }
