@@ -90,14 +90,17 @@ def test_sign_in_prejoin_chat_call_and_end_screen_are_usable_and_accessible(
     contexts: list[BrowserContext], sample_app: SampleApp, tmp_path: Path
 ) -> None:
     shots = artifacts_dir(tmp_path)
-    first = contexts[0].new_page()
-    first.goto(sample_app.url)
-    expect(first.get_by_role("heading", name="Sign in")).to_be_visible(timeout=15_000)
-    check_accessibility(first, "sign-in", shots)
-    first.close()
-
-    alice = sign_in(contexts[0], sample_app.url, "Alice", STATS_HELPER)
-    bob = sign_in(contexts[1], sample_app.url, "Bob", STATS_HELPER)
+    alice = contexts[0].new_page()
+    alice.on("pageerror", lambda error: print(f"[Alice] page error: {error}"))
+    alice.goto(sample_app.url)
+    expect(alice.get_by_role("heading", name="Sign in")).to_be_visible(timeout=15_000)
+    check_accessibility(alice, "sign-in", shots)
+    # By keyboard alone: the name field has the focus; Enter signs in.
+    expect(alice.get_by_label("Your name")).to_be_focused()
+    alice.keyboard.type("Alice")
+    alice.keyboard.press("Enter")
+    expect(alice.locator("#status")).to_have_text("Ready", timeout=15_000)
+    bob = sign_in(contexts[1], sample_app.url, "Bob")
 
     # Pre-join: the camera preview runs and the pickers list the (fake) devices.
     expect(alice.get_by_role("heading", name="Ready when you are")).to_be_visible()
@@ -127,12 +130,22 @@ def test_sign_in_prejoin_chat_call_and_end_screen_are_usable_and_accessible(
     expect(toast).to_be_visible(timeout=10_000)
     assert bob.evaluate("window.sampleApp.toasts.ringtone.isRinging") is True
     check_accessibility(bob, "incoming-call", shots)
-    toast.get_by_role("button", name="Accept").click()
+    expect(toast.get_by_role("button", name="Accept")).to_be_focused()
+    bob.keyboard.press("Enter")  # the ringing toast takes the focus: Enter accepts
     assert bob.evaluate("window.sampleApp.toasts.ringtone.isRinging") is False
     for page in (alice, bob):
         expect_call_state(page, "Connected")
         page.wait_for_function("document.querySelector('#grid .tile.remote video')?.videoWidth > 0")
     check_accessibility(alice, "in-call", shots)
+
+    # The network goes away and comes back: the banner says so, and the call goes on.
+    contexts[0].set_offline(True)
+    banner = alice.get_by_role("alert").filter(has_text="Reconnecting")
+    expect(banner).to_be_visible()
+    alice.screenshot(path=str(shots / "webapp-reconnecting.png"))
+    contexts[0].set_offline(False)
+    expect(banner).to_be_hidden(timeout=20_000)
+    expect_call_state(alice, "Connected")
 
     # Camera off: Bob sees Alice's initials instead of a frozen last frame.
     alice.get_by_role("button", name="Turn camera off").click()

@@ -144,11 +144,13 @@ async function signIn(getMe) {
     const caller = callerOf(incomingCall);
     app.toasts.ring(incomingCall, caller?.name ?? contacts.nameOf(callerId(incomingCall)));
   });
-  await Promise.all([chatStarted, contacts.refresh(), contacts.refreshInvitations()]);
-  await devicesReady.catch(() => {});
-  if (!app.session.rejoinAfterReload((name) => contacts.friends.find((f) => f.name === name))) {
-    app.session.home();
-  }
+  // Back into a call after a reload as soon as the devices are open and names are known
+  // (the directory); chat and the contact list load meanwhile.
+  const listsReady = Promise.all([chatStarted, contacts.refresh()]);
+  await Promise.all([devicesReady.catch(() => {}), contacts.refreshInvitations()]);
+  const rejoined = app.session.rejoinAfterReload((name) => contacts.friendNamed(name));
+  if (!rejoined) app.session.home();
+  await listsReady;
   status("Ready");
 }
 

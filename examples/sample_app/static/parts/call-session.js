@@ -160,7 +160,9 @@ export class CallSession {
     const friend = findFriend(saved.name);
     forgetCall();
     this.#lastEnded = { kind: "peer", friend, title: saved.title };
-    this.#showEnd(`Your call with ${saved.name} was interrupted when the page reloaded.`, "", Boolean(friend));
+    const interrupted = `Your call with ${saved.name} was interrupted when the page reloaded.`;
+    this.#showEnd(interrupted, "", Boolean(friend));
+    $("end-again").textContent = "Call again";
     return true;
   }
 

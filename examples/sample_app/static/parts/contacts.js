@@ -57,6 +57,10 @@ export class Contacts {
   nameOf = (userId) =>
     [...this.friends, ...this.directory].find((f) => f.userId === userId)?.name ?? "Guest";
 
+  /** A contact (or anyone signed in) by name: { name, userId }, or undefined. */
+  friendNamed = (name) =>
+    this.friends.find((f) => f.name === name) ?? this.directory.find((u) => u.name === name);
+
   friendOfThread = (threadId) => this.friends.find((f) => f.threadId === threadId);
 
   /** The ticked contacts, with the meeting role chosen for each. */
@@ -101,22 +105,31 @@ export class Contacts {
       "li",
       { id: `friend-${name}`, "data-name": name,
         class: [name === selected ? "selected" : "", unread ? "unread" : ""].join(" ").trim() },
-      h("input", { type: "checkbox", id: `invite-${name}`, checked: kept.has(name),
-        "aria-label": `Invite ${name}` }),
-      h("span", { class: "avatar small", style: `--hue:${hueOf(name)}`, "aria-hidden": "true" },
-        initials(name)),
-      h("span", { class: "friend-name" }, name, " ",
-        h("span", { class: "badge", hidden: !unread }, "new")),
       h(
-        "select",
-        { class: "role", "aria-label": `${name}'s role in a meeting` },
-        h("option", {}, "Attendee"),
-        h("option", {}, "Consumer"),
+        "div",
+        { class: "contact-main" },
+        h("input", { type: "checkbox", id: `invite-${name}`, checked: kept.has(name),
+          "aria-label": `Invite ${name}` }),
+        h("span", { class: "avatar small", style: `--hue:${hueOf(name)}`, "aria-hidden": "true" },
+          initials(name)),
+        h("span", { class: "friend-name" }, name, " ",
+          h("span", { class: "badge", hidden: !unread }, "new")),
+        h("button", { type: "button", class: "chat", "aria-label": `Chat with ${name}`,
+          onclick: () => this.#actions.chat(friend) }, "Chat"),
+        h("button", { type: "button", class: "call primary", "aria-label": `Video call ${name}`,
+          onclick: () => this.#actions.call(friend) }, "Call"),
       ),
-      h("button", { type: "button", class: "chat", "aria-label": `Chat with ${name}`,
-        onclick: () => this.#actions.chat(friend) }, "Chat"),
-      h("button", { type: "button", class: "call primary", "aria-label": `Video call ${name}`,
-        onclick: () => this.#actions.call(friend) }, "Call"),
+      h(
+        "div",
+        { class: "contact-extra" },
+        h("span", { "aria-hidden": "true" }, "Meeting role"),
+        h(
+          "select",
+          { class: "role", "aria-label": `${name}'s role in a meeting` },
+          h("option", {}, "Attendee"),
+          h("option", {}, "Consumer"),
+        ),
+      ),
     );
     if (kept.has(name)) li.querySelector("select").value = kept.get(name);
     return li;

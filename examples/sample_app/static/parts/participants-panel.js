@@ -4,6 +4,8 @@
 
 import { $, h, initials, hueOf, announce } from "./elements.js";
 
+const ROOM_ROLES = new Set(["Presenter", "Attendee", "Consumer", "Collaborator"]);
+
 export class ParticipantsPanel {
   #call;
   #ui;
@@ -53,18 +55,18 @@ export class ParticipantsPanel {
 
   render() {
     const call = this.#call;
-    const row = (key, name, role, muted, state) =>
+    const row = (key, name, role, muted, state, you = false) =>
       h(
         "li",
         { id: `person-${key}`, class: "person" },
         h("span", { class: "avatar small", style: `--hue:${hueOf(name)}`, "aria-hidden": "true" },
           initials(name)),
-        h("span", { class: "person-name" }, name),
-        role && role !== "Unknown" ? h("span", { class: "pill role" }, role) : null,
+        h("span", { class: "person-name" }, you ? `${name} (you)` : name),
+        ROOM_ROLES.has(role) ? h("span", { class: "pill role" }, role) : null,
         state && state !== "Connected" ? h("span", { class: "pill" }, state) : null,
         muted ? h("span", { class: "pill muted-pill" }, "Muted") : null,
       );
-    const me = row("me", `${this.#ui.me} (you)`, call.role, call.isMuted, null);
+    const me = row("me", this.#ui.me, call.role, call.isMuted, null, true);
     const others = call.remoteParticipants.map((p) =>
       row(p.participantId, this.#nameOf(p), p.role, p.isMuted, p.state),
     );
