@@ -158,6 +158,10 @@ def test_the_web_app_signs_in_chats_calls_and_ends_usably_and_accessibly(
     expect(people.locator(".person", has_text="Alice").get_by_text("Muted")).to_be_visible()
     alice.get_by_role("button", name="Unmute").click()
     expect(bob.locator(".tile[data-name=Alice] .muted")).to_be_hidden()
+    alice.get_by_role("button", name="Devices").click()  # the pre-join's pickers, in the call
+    expect(alice.locator("#device-panel").get_by_label("Camera", exact=True)).to_be_visible()
+    alice.get_by_role("button", name="Devices").click()
+    expect(alice.locator("#device-panel")).to_be_hidden()
 
     # Camera off: Bob sees Alice's initials, not a frozen last frame.
     alice.get_by_role("button", name="Turn camera off").click()

@@ -148,7 +148,10 @@ async function signIn(getMe) {
   // (the directory); chat and the contact list load meanwhile.
   const listsReady = Promise.all([chatStarted, contacts.refresh()]);
   await Promise.all([devicesReady.catch(() => {}), contacts.refreshInvitations()]);
-  const rejoined = app.session.rejoinAfterReload((name) => contacts.friendNamed(name));
+  const rejoined = app.session.rejoinAfterReload(
+    (name) => contacts.friendNamed(name),
+    app.agent.calls ?? [],
+  );
   if (!rejoined) app.session.home();
   await listsReady;
   status("Ready");

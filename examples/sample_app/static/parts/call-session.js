@@ -140,16 +140,29 @@ export class CallSession {
     };
     call.on("stateChanged", showState);
     call.on("roleChanged", showRole);
-    if ("isReconnecting" in call) call.on("reconnectingChanged", () => this.deps.onBanner());
+    if ("isReconnecting" in call) {
+      call.on("isReconnectingChanged", () => this.deps.onBanner());
+    }
     showState();
     showRole();
     this.deps.onBanner();
     $("hang-up").focus();
   }
 
-  /** After a reload: back into the group call or meeting; a 1:1 call offers to call again. */
-  rejoinAfterReload(findFriend) {
+  /**
+   * After a reload. An SDK that restores calls itself has them in `agent.calls` once the agent
+   * is created (the 1:1 call too): show them. Otherwise join the group call or meeting again
+   * by its locator; a 1:1 call offers to call again.
+   * @param {(name: string) => any} findFriend @param {any[]} restored  the agent's calls
+   */
+  rejoinAfterReload(findFriend, restored = []) {
     const saved = rememberedCall();
+    const call = restored.find((c) => c.state !== "Disconnected");
+    if (call) {
+      this.follow(call, this.#contextOf(call, saved, findFriend));
+      announce(`Back in ${this.context.title}`);
+      return true;
+    }
     if (!saved) return false;
     if (saved.kind === "group" || saved.kind === "room") {
       const locator = saved.kind === "group" ? { groupId: saved.groupId } : { roomId: saved.roomId };
@@ -164,6 +177,18 @@ export class CallSession {
     this.#showEnd(interrupted, "", Boolean(friend));
     $("end-again").textContent = "Call again";
     return true;
+  }
+
+  #contextOf(call, saved, findFriend) {
+    if (saved?.kind === "peer") {
+      const friend = findFriend(saved.name);
+      return { kind: "peer", title: saved.title, other: saved.name, friend };
+    }
+    if (saved?.kind === "group" || saved?.kind === "room") {
+      const locator = saved.kind === "group" ? { groupId: saved.groupId } : { roomId: saved.roomId };
+      return { kind: saved.kind, locator, title: saved.title, role: saved.role ?? null };
+    }
+    return { kind: call.isConference ? "group" : "peer", title: "Your call" };
   }
 
   #ended(call) {

@@ -1,5 +1,7 @@
-// A call's end reason in words (ACS codes: docs/calling-protocol.md). The SDK's own
-// `callEndReason.message` wins when it has one.
+// A call's end reason in words (ACS codes: docs/calling-protocol.md). The app knows the other
+// person's name, so the call-flow reasons below say it ("Bob is busy"); for anything else the
+// SDK's own `callEndReason.message` is used when it has one (it knows why a join was refused
+// or a device failed), then a generic sentence.
 
 /**
  * @param {{ code: number, subCode: number, phrase?: string, message?: string } | undefined} reason
@@ -7,7 +9,6 @@
  */
 export function endMessage(reason, context = {}) {
   if (!reason) return "The call ended.";
-  if (reason.message) return reason.message;
   const who = context.other ?? "They";
   const key = `${reason.code}/${reason.subCode}`;
   const known = {
@@ -28,6 +29,7 @@ export function endMessage(reason, context = {}) {
     "403/5856": "The meeting is over.",
   };
   if (known[key]) return known[key];
+  if (reason.message) return reason.message;
   if (reason.code === 403 || reason.code === 404) {
     return /not ?found|exist/i.test(reason.phrase ?? "")
       ? "That room does not exist."
