@@ -31,14 +31,15 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from switchboard.client.calling import Call, CallAgent, CallClient, CallState
 from tests.e2e.calling_peers import (
-    DATA_CHANNEL_HELPER,
     STATS_HELPER,
     EventLoopThread,
     SampleApp,
     artifacts_dir,
+    durable_messages_arrive_in_order,
     wait_for_inbound_growth,
 )
 from tests.e2e.webapp import (
+    CALL_TIMEOUT_MS,
     GROUP_TILE_HELPER,
     befriend,
     check_accessibility,
@@ -174,26 +175,7 @@ def test_the_web_app_signs_in_chats_calls_and_ends_usably_and_accessibly(
     expect(alice_tile).to_have_class(re.compile(r"\bvideo-on\b"))
 
     # ACS's data channel in a 1:1 call: peer to peer over the call's own peer connection.
-    for page in (alice, bob):
-        page.evaluate(f"() => {{ {DATA_CHANNEL_HELPER} }}")
-        page.evaluate("dataChannelsOpen(window.sampleApp.call, 15000)")
-    bob.evaluate("collectData(window.sampleApp.call)")
-    alice.evaluate(
-        """async () => {
-            const sender = window.sampleApp.call.feature("DataChannel")
-                .createDataChannelSender({ channelId: 3, reliability: "durable" });
-            const text = (s) => new TextEncoder().encode(s);
-            for (let n = 0; n < 50; n++) await sender.sendMessage(text(`m${n}`));
-        }"""
-    )
-    bob.wait_for_function("dc.length === 50")
-    alice_id = alice.evaluate("window.sampleApp.me.userId")
-    assert bob.evaluate("dc") == [[alice_id, 3, n + 1, f"m{n}"] for n in range(50)]
-    # Over SCTP between the browsers (getStats may lag the messages a little).
-    bob.evaluate(
-        "until(async () => (await dataChannelStats(window.sampleApp.call))"
-        "['acs-durable'].received === 50, 'data-channel stats')"
-    )
+    durable_messages_arrive_in_order(alice, bob)
 
     alice.get_by_role("button", name="Leave").click()
     for page in (alice, bob):
@@ -243,6 +225,38 @@ def test_a_reloaded_web_app_page_is_back_in_its_group_call(
     )
     expect(guest.locator(".tile[data-name=Rae]")).to_have_count(1)  # the old tile is gone
     guest.evaluate("(n) => audioGrowsFrom(n)", "Rae")  # the new Rae is heard
+
+
+def test_a_reloaded_web_app_page_is_back_in_its_1to1_call(
+    contexts: list[BrowserContext], sample_app: SampleApp
+) -> None:
+    """A 1:1 call has no locator to join again: the SDK restores it after a reload (the same
+    call, offered again from a new peer connection) and the app shows it. Without that SDK
+    feature the app can only offer "Call again": xfail."""
+    caller = sign_in(contexts[0], sample_app.url, "Uma")
+    callee = sign_in(contexts[1], sample_app.url, "Vic")
+    befriend(caller, "Vic")
+    expect(callee.locator("#friend-Uma")).to_be_visible()
+    caller.get_by_role("button", name="Video call Vic").click()
+    callee.get_by_role("button", name="Accept").click()
+    for page in (caller, callee):
+        expect_call_state(page, "Connected")
+    call_id = callee.evaluate("window.sampleApp.call.id")
+
+    reloaded_at = time.monotonic()
+    caller.reload()
+    back = caller.locator("#call-state[data-state=Connected]:visible, #end-again:visible")
+    expect(back).to_be_visible(timeout=CALL_TIMEOUT_MS)
+    if caller.locator("#end-again").is_visible():
+        expect(caller.locator("#end-reason")).to_contain_text("interrupted when the page reloaded")
+        pytest.xfail("this SDK does not restore 1:1 calls after a reload (issue 19, reconnect)")
+    print(f"reload → back in the 1:1 call in {time.monotonic() - reloaded_at:.2f} s")
+    expect(caller.locator("#call-with")).to_have_text("Call with Vic")
+    caller.wait_for_function("document.querySelector('#grid .tile.remote video')?.videoWidth > 0")
+    assert callee.evaluate("window.sampleApp.call.id") == call_id  # the same call goes on
+    expect_call_state(callee, "Connected")
+    caller.get_by_role("button", name="Leave").click()
+    expect(callee.locator("#end-reason")).to_have_text("Uma ended the call.")
 
 
 @dataclass
