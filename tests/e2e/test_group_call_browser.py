@@ -17,6 +17,7 @@ SFU mapped to X (the ``streams`` list of its ``sdp`` frames: mid → participant
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -340,3 +341,34 @@ def test_off_roster_user_waits_in_the_lobby_until_the_presenter_admits_it(
     receiving_from(guest, [presenter])
     receiving_from(presenter, [guest])
     assert guest.evaluate("window.sampleApp.call.role") == "Attendee"
+
+
+def test_a_shared_screen_takes_the_stage_whole(sign_in: Callable[[str], Page]) -> None:
+    """ACS's startScreenSharing through the app's control bar: the others see the screen as its
+    own stream on the stage, whole ("Fit": object-fit contain), the cameras in a filmstrip."""
+    host, guest = sign_in("Hal"), sign_in("Ida")
+    befriend(host, "Ida")
+    host.get_by_label("Invite Ida").check()
+    host.get_by_role("button", name="Start a group call with the ticked contacts").click()
+    join_from_prejoin(host)
+    join_invitation(guest, "Hal invites you to a group call")
+    expect_connected(host, guest)
+    if not host.evaluate("typeof window.sampleApp.call.startScreenSharing === 'function'"):
+        pytest.xfail("this SDK has no startScreenSharing yet (issue 19, media19)")
+    host.get_by_role("button", name="Share screen").click()
+    expect(host.get_by_role("button", name="Stop sharing")).to_be_visible(timeout=10_000)
+    stage = guest.get_by_label("Shared screen")
+    expect(stage).to_be_visible(timeout=MEDIA_TIMEOUT_MS)
+    expect(stage).to_contain_text("Hal is presenting")
+    guest.wait_for_function(
+        "document.querySelector('#screen-stage video')?.videoWidth > 0", timeout=MEDIA_TIMEOUT_MS
+    )
+    assert (
+        guest.evaluate("getComputedStyle(document.querySelector('#screen-stage video')).objectFit")
+        == "contain"
+    )
+    expect(guest.locator("#grid")).to_have_class(re.compile(r"\blayout-filmstrip\b"))
+    expect(guest.locator(".tile[data-name=Hal] video")).to_be_visible()  # its camera goes on
+    host.get_by_role("button", name="Stop sharing").click()
+    expect(stage).to_be_hidden(timeout=MEDIA_TIMEOUT_MS)
+    expect(guest.locator("#grid")).to_have_class(re.compile(r"\blayout-grid\b"))
