@@ -4,7 +4,11 @@
     POST /api/token                → {token, expiresOn}          chat + voip scopes
     GET  /api/friends              → [{name, userId, threadId}]
     POST /api/friends {name}       → the friend (and your 1:1 chat thread)
+    GET  /api/me                   → {name, userId}  (a page reloaded with its session)
     GET  /api/chat/{friend}        → messages;  POST /api/chat/{friend} {text}
+    POST /api/chat/{friend}/typing → 204: a typing notification to the friend
+    POST /api/chat/{friend}/read {messageId}  → 204: a read receipt
+    GET  /api/chat/{friend}/receipts → [{senderId, chatMessageId, readOn}]
     GET  /api/groupcalls           → calls you host or are invited to
     POST /api/groupcalls {invite}  → {groupCallId, host, invited}; invitees get a chat message
                                      with metadata {groupCallId}
@@ -59,6 +63,9 @@ class SampleApp:
         user, session = await self.identity.sign_in(str(body.get("name", "")))
         return JSONResponse({"session": session, "name": user.name, "userId": user.user_id})
 
+    async def me(self, _: Request, user: AppUser) -> Response:
+        return JSONResponse({"name": user.name, "userId": user.user_id})
+
     async def token(self, _: Request, user: AppUser) -> Response:
         token, expires_at = await self.identity.token(user)
         return JSONResponse({"token": token, "expiresOn": expires_at})
@@ -89,6 +96,22 @@ class SampleApp:
             raise ValueError("an empty message")
         message_id = await self.chats.send(user, thread_id, text)
         return JSONResponse({"id": message_id}, status_code=201)
+
+    async def chat_typing(self, request: Request, user: AppUser) -> Response:
+        await self.chats.typing(user, self._thread(request, user))
+        return Response(status_code=204)
+
+    async def chat_read(self, request: Request, user: AppUser) -> Response:
+        thread_id = self._thread(request, user)
+        message_id = str((await _body(request)).get("messageId", "")).strip()
+        if not message_id:
+            raise ValueError("messageId is required")
+        await self.chats.read(user, thread_id, message_id)
+        return Response(status_code=204)
+
+    async def chat_receipts(self, request: Request, user: AppUser) -> Response:
+        thread_id = self._thread(request, user)
+        return JSONResponse(await self.chats.receipts(user, thread_id))
 
     def _thread(self, request: Request, user: AppUser) -> str:
         friend = self.identity.by_name(request.path_params["friend"])
@@ -203,11 +226,15 @@ def create_app(settings: AppSettings) -> Starlette:
         Route("/", app.index),
         Route("/api/config", app.config),
         Route("/api/signin", app.sign_in, methods=["POST"]),
+        Route("/api/me", auth(app.me), methods=["GET"]),
         Route("/api/token", auth(app.token), methods=["POST"]),
         Route("/api/friends", auth(app.friends), methods=["GET"]),
         Route("/api/friends", auth(app.add_friend), methods=["POST"]),
         Route("/api/chat/{friend}", auth(app.chat_history), methods=["GET"]),
         Route("/api/chat/{friend}", auth(app.chat_send), methods=["POST"]),
+        Route("/api/chat/{friend}/typing", auth(app.chat_typing), methods=["POST"]),
+        Route("/api/chat/{friend}/read", auth(app.chat_read), methods=["POST"]),
+        Route("/api/chat/{friend}/receipts", auth(app.chat_receipts), methods=["GET"]),
         Route("/api/groupcalls", auth(app.list_group_calls), methods=["GET"]),
         Route("/api/groupcalls", auth(app.create_group_call), methods=["POST"]),
         Route("/api/meetings", auth(app.list_meetings), methods=["GET"]),

@@ -64,6 +64,30 @@ class FriendChats:
             )
         return str(result.id)
 
+    async def typing(self, sender: AppUser, thread_id: str) -> None:
+        """Tell the thread's other members that ``sender`` is typing (ephemeral)."""
+        async with await self._thread_client(sender, thread_id) as thread:
+            await thread.send_typing_notification(sender_display_name=sender.name)
+
+    async def read(self, reader: AppUser, thread_id: str, message_id: str) -> None:
+        """``reader`` has read the thread up to ``message_id`` (a read receipt)."""
+        async with await self._thread_client(reader, thread_id) as thread:
+            await thread.send_read_receipt(message_id)
+
+    async def receipts(self, reader: AppUser, thread_id: str) -> list[dict[str, str]]:
+        """The thread's read receipts: who read up to which message, and when."""
+        found: list[dict[str, str]] = []
+        async with await self._thread_client(reader, thread_id) as thread:
+            async for receipt in thread.list_read_receipts():
+                found.append(
+                    {
+                        "senderId": str(receipt.sender.properties["id"]),
+                        "chatMessageId": str(receipt.chat_message_id),
+                        "readOn": receipt.read_on.isoformat(),
+                    }
+                )
+        return found
+
     async def history(self, reader: AppUser, thread_id: str) -> list[dict[str, str]]:
         """Text messages, oldest first."""
         found: list[dict[str, str]] = []

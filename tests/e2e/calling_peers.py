@@ -153,6 +153,31 @@ def wait_for_inbound_growth(
     return first, later
 
 
+def durable_messages_arrive_in_order(sender: Page, receiver: Page) -> None:
+    """ACS's data channel between two sample-app pages in a call: 50 durable messages from
+    ``sender`` reach ``receiver`` in order, over SCTP (its data-channel stats count them)."""
+    for page in (sender, receiver):
+        page.evaluate(f"() => {{ {DATA_CHANNEL_HELPER} }}")
+        page.evaluate("dataChannelsOpen(window.sampleApp.call, 15000)")
+    receiver.evaluate("collectData(window.sampleApp.call)")
+    sender.evaluate(
+        """async () => {
+            const sender = window.sampleApp.call.feature("DataChannel")
+                .createDataChannelSender({ channelId: 3, reliability: "durable" });
+            const text = (s) => new TextEncoder().encode(s);
+            for (let n = 0; n < 50; n++) await sender.sendMessage(text(`m${n}`));
+        }"""
+    )
+    receiver.wait_for_function("dc.length === 50")
+    sender_id = sender.evaluate("window.sampleApp.me.userId")
+    assert receiver.evaluate("dc") == [[sender_id, 3, n + 1, f"m{n}"] for n in range(50)]
+    # Over SCTP between the browsers (getStats may lag the messages a little).
+    receiver.evaluate(
+        "until(async () => (await dataChannelStats(window.sampleApp.call))"
+        "['acs-durable'].received === 50, 'data-channel stats')"
+    )
+
+
 def artifacts_dir(default: Path) -> Path:
     """Where screenshots go: $SWITCHBOARD_TEST_ARTIFACTS if set, else ``default``."""
     path = Path(os.environ.get("SWITCHBOARD_TEST_ARTIFACTS", default))

@@ -1,11 +1,15 @@
-"""Issue 7's browser proof: ``/sdk/calling.js`` in Debian's Chromium, through the sample app.
+"""Issues 7 and 19's browser proof: ``/sdk/calling.js`` in Debian's Chromium, through the
+sample app's web client (examples/sample_app, run as a process the way its README says).
 
-Two browser contexts sign in to the sample app (examples/sample_app, run as a process the way
-its README says) as Alice and Bob; Alice calls Bob with video; both see Connected and their
-``getStats()`` inbound audio and video bytes grow; Alice's mute shows on Bob's page; hanging up
-ends both. A second test calls a Python client (``switchboard.client.calling``, aiortc) from
-the browser: Python decodes loud audio frames (Chromium's fake microphone beeps) and the
-browser receives and decodes Python's tone.
+Alice and Bob (two browser contexts) go through the web app's main flows: sign-in by keyboard,
+the pre-join screen, chat with typing and read receipts, a video call from a ringing toast
+(both see Connected and their ``getStats()`` inbound audio and video bytes grow), the
+reconnecting banner, mute, camera off, the people panel, the data channel, and the end screen
+with its reason; each page state gets a screenshot and an axe-core check (no serious or
+critical violation). A page reloaded in a group call is back in it by itself. Further tests
+call a Python client (``switchboard.client.calling``, aiortc) from the browser: Python decodes
+loud audio frames (Chromium's fake microphone beeps) and the browser receives and decodes
+Python's tone.
 
 Media flows on loopback: Chromium runs with --allow-loopback-in-peer-connection and fake
 devices (tests/e2e/browser.py), aioice is patched to offer 127.0.0.1, and the server runs
@@ -14,6 +18,8 @@ coturn so the ICE servers in the register ack are real.
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +31,23 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from switchboard.client.calling import Call, CallAgent, CallClient, CallState
 from tests.e2e.calling_peers import (
-    DATA_CHANNEL_HELPER,
     STATS_HELPER,
     EventLoopThread,
     SampleApp,
     artifacts_dir,
+    durable_messages_arrive_in_order,
     wait_for_inbound_growth,
+)
+from tests.e2e.webapp import (
+    CALL_TIMEOUT_MS,
+    GROUP_TILE_HELPER,
+    befriend,
+    check_accessibility,
+    expect_call_state,
+    join_from_prejoin,
+    join_invitation,
+    send_chat,
+    sign_in,
 )
 from tests.integration.server import RunningServer, start_server
 
@@ -57,39 +74,60 @@ def loopback_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda **_: ["127.0.0.1"])
 
 
-def sign_in(context: BrowserContext, url: str, name: str) -> Page:
-    page = context.new_page()
-    page.on("pageerror", lambda error: print(f"[{name}] page error: {error}"))
-    page.on("console", lambda message: print(f"[{name}] console: {message.text}"))
-    page.goto(url)
-    page.fill("#name", name)
-    page.click("#signin button")
-    expect(page.locator("#status")).to_have_text("Ready", timeout=15_000)
-    page.evaluate(f"() => {{ {STATS_HELPER} }}")
-    return page
-
-
-def test_alice_calls_bob_with_video_mutes_and_hangs_up(
+def test_the_web_app_signs_in_chats_calls_and_ends_usably_and_accessibly(
     contexts: list[BrowserContext], sample_app: SampleApp, tmp_path: Path
 ) -> None:
-    alice = sign_in(contexts[0], sample_app.url, "Alice")
-    bob = sign_in(contexts[1], sample_app.url, "Bob")
-    alice.fill("#friend-name", "Bob")
-    alice.click("#add-friend button")
-    expect(alice.locator("#friend-Bob")).to_be_visible()
-    expect(bob.locator("#friend-Alice")).to_be_visible()  # told by chat's chatThreadCreated
-    bob.click("#friend-Alice .chat")
-    alice.click("#friend-Bob .chat")
-    alice.fill("#chat-input", "Hello Bob, calling you now")
-    alice.press("#chat-input", "Enter")
-    expect(bob.locator("#messages li")).to_have_text(["Alice: Hello Bob, calling you now"])
+    """The web app's main flows (issue 19), with a screenshot and an axe-core check of each
+    page state: sign-in (by keyboard) → pre-join (camera preview, pickers) → chat (bubbles,
+    typing, "Seen") → a video call from a ringing toast, accepted by keyboard: media both ways,
+    the reconnecting banner while offline, mute, camera off (initials on the other side), the
+    people panel, the data channel → the end screen says why."""
+    shots = artifacts_dir(tmp_path)
+    alice = contexts[0].new_page()
+    alice.on("pageerror", lambda error: print(f"[Alice] page error: {error}"))
+    alice.goto(sample_app.url)
+    expect(alice.get_by_role("heading", name="Sign in")).to_be_visible(timeout=15_000)
+    check_accessibility(alice, "sign-in", shots)
+    expect(alice.get_by_label("Your name")).to_be_focused()
+    alice.keyboard.type("Alice")
+    alice.keyboard.press("Enter")
+    expect(alice.locator("#status")).to_have_text("Ready", timeout=15_000)
+    alice.evaluate(f"() => {{ {STATS_HELPER} }}")
+    bob = sign_in(contexts[1], sample_app.url, "Bob", STATS_HELPER)
 
-    alice.click("#friend-Bob .call")
-    expect(bob.locator("#incoming-from")).to_have_text("Alice", timeout=10_000)
-    expect(alice.locator("#call-state")).to_have_text("Ringing")
-    bob.click("#accept")
+    # Pre-join: the camera preview runs (warm before any call); the pickers list the devices.
+    expect(alice.get_by_role("heading", name="Ready when you are")).to_be_visible()
+    alice.wait_for_function("document.querySelector('#preview video')?.videoWidth > 0")
+    for picker in ("Camera", "Microphone", "Speaker"):
+        assert alice.get_by_label(picker, exact=True).locator("option").count() >= 1
+    check_accessibility(alice, "prejoin", shots)
+
+    befriend(alice, "Bob")
+    expect(bob.locator("#friend-Alice")).to_be_visible()  # told by chat's chatThreadCreated
+    bob.get_by_role("button", name="Chat with Alice").click()
+    alice.get_by_role("button", name="Chat with Bob").click()
+    send_chat(alice, "Hello Bob, calling you now")
+    expect(bob.locator("#messages .text")).to_have_text(["Hello Bob, calling you now"])
+    expect(bob.locator("#messages .sender")).to_have_text(["Alice"])
+    expect(alice.locator("#messages .bubble.mine .receipt")).to_have_text(["Seen"])
+    bob.get_by_label("Message", exact=True).press_sequentially("Sure")
+    expect(alice.locator("#typing")).to_have_text("Bob is typing…")
+    bob.get_by_label("Message", exact=True).press("Enter")
+    expect(alice.locator("#messages .bubble.theirs .text")).to_have_text(["Sure"])
+    expect(alice.locator("#messages time")).to_have_count(2)
+    check_accessibility(alice, "chat", shots)
+
+    alice.get_by_role("button", name="Video call Bob").click()
+    toast = bob.get_by_role("alertdialog", name="Alice is calling you")
+    expect(toast).to_be_visible(timeout=10_000)
+    expect_call_state(alice, "Ringing")
+    assert bob.evaluate("window.sampleApp.toasts.ringtone.isRinging") is True
+    check_accessibility(bob, "incoming-call", shots)
+    expect(toast.get_by_role("button", name="Accept")).to_be_focused()
+    bob.keyboard.press("Enter")  # the ringing toast took the focus: Enter accepts
     for page in (alice, bob):
-        expect(page.locator("#call-state")).to_have_text("Connected", timeout=15_000)
+        expect_call_state(page, "Connected")
+    assert bob.evaluate("window.sampleApp.toasts.ringtone.isRinging") is False
 
     growth = {
         (name, kind): wait_for_inbound_growth(page, kind)
@@ -98,47 +136,127 @@ def test_alice_calls_bob_with_video_mutes_and_hangs_up(
     }
     print("inbound bytes (first, later):", growth)
     for page in (alice, bob):
-        expect(page.locator("#remote-video video")).to_be_visible()
-        page.wait_for_function("document.querySelector('#remote-video video').videoWidth > 0")
-    screenshot = artifacts_dir(tmp_path) / "sample-app-call.png"
-    alice.screenshot(path=str(screenshot))
-    print(f"screenshot of the sample app during a call: {screenshot}")
+        expect(page.locator("#grid .tile.remote video")).to_be_visible()
+        page.wait_for_function("document.querySelector('#grid .tile.remote video').videoWidth > 0")
+    check_accessibility(alice, "in-call", shots)
 
-    alice.click("#mute")
-    expect(bob.locator("#remote-muted")).to_have_text("Alice is muted")
+    # The network goes away and comes back: the banner says so, and the call goes on.
+    contexts[0].set_offline(True)
+    banner = alice.get_by_role("alert").filter(has_text="Reconnecting")
+    expect(banner).to_be_visible()
+    alice.screenshot(path=str(shots / "webapp-reconnecting.png"))
+    contexts[0].set_offline(False)
+    expect(banner).to_be_hidden(timeout=20_000)
+    expect_call_state(alice, "Connected")
+
+    alice.get_by_role("button", name="Mute", exact=True).click()
+    expect(bob.locator(".tile[data-name=Alice] .muted")).to_be_visible()
     expect(alice.locator("#mute")).to_have_text("Unmute")
     assert bob.evaluate("window.sampleApp.call.remoteParticipants[0].isMuted") is True
-    alice.click("#mute")
-    expect(bob.locator("#remote-muted")).to_have_text("")
+    bob.get_by_role("button", name="People (2)").click()
+    people = bob.locator("#participant-list")
+    expect(people.locator(".person-name")).to_have_text(["Bob (you)", "Alice"])
+    expect(people.locator(".person", has_text="Alice").get_by_text("Muted")).to_be_visible()
+    alice.get_by_role("button", name="Unmute").click()
+    expect(bob.locator(".tile[data-name=Alice] .muted")).to_be_hidden()
+    alice.get_by_role("button", name="Devices").click()  # the pre-join's pickers, in the call
+    expect(alice.locator("#device-panel").get_by_label("Camera", exact=True)).to_be_visible()
+    alice.get_by_role("button", name="Devices").click()
+    expect(alice.locator("#device-panel")).to_be_hidden()
+
+    # Camera off: Bob sees Alice's initials, not a frozen last frame.
+    alice.get_by_role("button", name="Turn camera off").click()
+    alice_tile = bob.locator(".tile[data-name=Alice]")
+    expect(alice_tile).not_to_have_class(re.compile(r"\bvideo-on\b"))
+    expect(alice_tile.locator(".avatar")).to_be_visible()
+    expect(alice_tile.locator(".avatar")).to_have_text("A")
+    bob.screenshot(path=str(shots / "webapp-camera-off.png"))
+    alice.get_by_role("button", name="Turn camera on").click()
+    expect(alice_tile).to_have_class(re.compile(r"\bvideo-on\b"))
 
     # ACS's data channel in a 1:1 call: peer to peer over the call's own peer connection.
-    for page in (alice, bob):
-        page.evaluate(f"() => {{ {DATA_CHANNEL_HELPER} }}")
-        page.evaluate("dataChannelsOpen(window.sampleApp.call, 15000)")
-    bob.evaluate("collectData(window.sampleApp.call)")
-    alice.evaluate(
-        """async () => {
-            const sender = window.sampleApp.call.feature("DataChannel")
-                .createDataChannelSender({ channelId: 3, reliability: "durable" });
-            const text = (s) => new TextEncoder().encode(s);
-            for (let n = 0; n < 50; n++) await sender.sendMessage(text(`m${n}`));
-        }"""
-    )
-    bob.wait_for_function("dc.length === 50")
-    alice_id = alice.evaluate("window.sampleApp.me.userId")
-    assert bob.evaluate("dc") == [[alice_id, 3, n + 1, f"m{n}"] for n in range(50)]
-    # Over SCTP between the browsers (getStats may lag the messages a little).
-    bob.evaluate(
-        "until(async () => (await dataChannelStats(window.sampleApp.call))"
-        "['acs-durable'].received === 50, 'data-channel stats')"
-    )
+    durable_messages_arrive_in_order(alice, bob)
 
-    alice.click("#hang-up")
+    alice.get_by_role("button", name="Leave").click()
     for page in (alice, bob):
-        expect(page.locator("#call-state")).to_have_text("Disconnected")
-        expect(page.locator("#end-reason")).to_have_text("Call ended (0/0)")
+        expect_call_state(page, "Disconnected")
+        expect(page.get_by_role("heading", name="Call ended")).to_be_visible()
+        expect(page.locator("#end-code")).to_have_text("Call ended (0/0)")
+    expect(alice.locator("#end-reason")).to_have_text("You left the call.")
+    expect(bob.locator("#end-reason")).to_have_text("Alice ended the call.")
+    expect(bob.get_by_role("button", name="Call again")).to_be_visible()
+    check_accessibility(bob, "end", shots)
     assert alice.evaluate("window.sampleApp.agent.calls.length") == 0
     assert bob.evaluate("window.sampleApp.agent.calls.length") == 0
+    bob.get_by_role("button", name="Back to start").click()
+    expect(bob.get_by_role("heading", name="Ready when you are")).to_be_visible()
+    print(f"screenshots of the web app: {shots}")
+
+
+def test_a_reloaded_web_app_page_is_back_in_its_group_call(
+    contexts: list[BrowserContext], sample_app: SampleApp
+) -> None:
+    """The reloaded page rejoins by itself (sessionStorage); its old self leaves at once (the
+    SDK unregisters on pagehide), so the other side keeps no frozen tile of it."""
+    helpers = STATS_HELPER + GROUP_TILE_HELPER
+    host = sign_in(contexts[0], sample_app.url, "Rae", helpers)
+    guest = sign_in(contexts[1], sample_app.url, "Sam", helpers)
+    befriend(host, "Sam")
+    host.get_by_label("Invite Sam").check()
+    host.get_by_role("button", name="Start a group call with the ticked contacts").click()
+    join_from_prejoin(host)
+    join_invitation(guest, "Rae invites you to a group call")
+    for page in (host, guest):
+        expect_call_state(page, "Connected")
+    guest.evaluate("(n) => videoFrom(n)", "Rae")
+    before = guest.evaluate("window.sampleApp.call.remoteParticipants[0].participantId")
+
+    reloaded_at = time.monotonic()
+    host.reload()  # pagehide: the SDK unregisters; the app rejoins from sessionStorage
+    expect_call_state(host, "Connected")
+    print(f"reload → back in the group call (Connected) in {time.monotonic() - reloaded_at:.2f} s")
+    assert host.evaluate("window.sampleApp.call.remoteParticipants.length") == 1
+    host.evaluate(f"() => {{ {helpers} }}")
+    host.evaluate("(n) => videoFrom(n)", "Sam")
+    guest.wait_for_function(
+        "(old) => window.sampleApp.call.remoteParticipants.map((p) => p.participantId)"
+        ".join() !== old",
+        arg=before,
+    )
+    expect(guest.locator(".tile[data-name=Rae]")).to_have_count(1)  # the old tile is gone
+    guest.evaluate("(n) => audioGrowsFrom(n)", "Rae")  # the new Rae is heard
+
+
+def test_a_reloaded_web_app_page_is_back_in_its_1to1_call(
+    contexts: list[BrowserContext], sample_app: SampleApp
+) -> None:
+    """A 1:1 call has no locator to join again: the SDK restores it after a reload (the same
+    call, offered again from a new peer connection) and the app shows it. Without that SDK
+    feature the app can only offer "Call again": xfail."""
+    caller = sign_in(contexts[0], sample_app.url, "Uma")
+    callee = sign_in(contexts[1], sample_app.url, "Vic")
+    befriend(caller, "Vic")
+    expect(callee.locator("#friend-Uma")).to_be_visible()
+    caller.get_by_role("button", name="Video call Vic").click()
+    callee.get_by_role("button", name="Accept").click()
+    for page in (caller, callee):
+        expect_call_state(page, "Connected")
+    call_id = callee.evaluate("window.sampleApp.call.id")
+
+    reloaded_at = time.monotonic()
+    caller.reload()
+    back = caller.locator("#call-state[data-state=Connected]:visible, #end-again:visible")
+    expect(back).to_be_visible(timeout=CALL_TIMEOUT_MS)
+    if caller.locator("#end-again").is_visible():
+        expect(caller.locator("#end-reason")).to_contain_text("interrupted when the page reloaded")
+        pytest.xfail("this SDK does not restore 1:1 calls after a reload (issue 19, reconnect)")
+    print(f"reload → back in the 1:1 call in {time.monotonic() - reloaded_at:.2f} s")
+    expect(caller.locator("#call-with")).to_have_text("Call with Vic")
+    caller.wait_for_function("document.querySelector('#grid .tile.remote video')?.videoWidth > 0")
+    assert callee.evaluate("window.sampleApp.call.id") == call_id  # the same call goes on
+    expect_call_state(callee, "Connected")
+    caller.get_by_role("button", name="Leave").click()
+    expect(callee.locator("#end-reason")).to_have_text("Uma ended the call.")
 
 
 @dataclass

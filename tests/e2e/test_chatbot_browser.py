@@ -16,6 +16,7 @@ from examples.chatbot.replies import HELP
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.calling_peers import ExampleProcess, SampleApp
+from tests.e2e.webapp import befriend, send_chat, sign_in
 from tests.integration.server import RunningServer, start_server
 
 
@@ -39,13 +40,8 @@ def chatbot(server: RunningServer, sample_app: SampleApp) -> Iterator[ExamplePro
 @pytest.fixture
 def alice(browser: Browser, sample_app: SampleApp) -> Iterator[Page]:
     context = browser.new_context()
-    page = context.new_page()
-    page.on("pageerror", lambda error: print(f"page error: {error}"))
-    page.goto(sample_app.url)
-    page.fill("#name", "Alice")
-    page.click("#signin button")
-    expect(page.locator("#status")).to_have_text("Ready", timeout=15_000)
-    yield page
+    yield sign_in(context, sample_app.url, "Alice")
+    context.close()
     context.close()
 
 
@@ -54,23 +50,18 @@ def test_a_user_of_the_sample_app_talks_with_the_chat_bot(
 ) -> None:
     name, user_id, _ = chatbot.ready.split(" ")
     assert name == "Bot" and user_id.startswith("8:acs:")
-    alice.fill("#friend-name", "Bot")
-    alice.click("#add-friend button")
-    expect(alice.locator("#friend-Bot")).to_be_visible()
-    alice.click("#friend-Bot .chat")
+    befriend(alice, "Bot")
+    alice.get_by_role("button", name="Chat with Bot").click()
 
-    alice.fill("#chat-input", "hello")
-    alice.press("#chat-input", "Enter")
-    expect(alice.locator("#messages li")).to_have_text(
-        ["hello", "Bot: Hello Alice! Say help to see what I can do."], timeout=20_000
+    send_chat(alice, "hello")
+    expect(alice.locator("#messages .text")).to_have_text(
+        ["hello", "Hello Alice! Say help to see what I can do."], timeout=20_000
     )
-    alice.fill("#chat-input", "help")
-    alice.press("#chat-input", "Enter")
-    expect(alice.locator("#messages li").last).to_have_text(f"Bot: {HELP}", timeout=20_000)
-    alice.fill("#chat-input", "echo Switchboard works")
-    alice.press("#chat-input", "Enter")
-    expect(alice.locator("#messages li").last).to_have_text(
-        "Bot: Switchboard works", timeout=20_000
-    )
+    expect(alice.locator("#messages .sender")).to_have_text(["You", "Bot"])
+    send_chat(alice, "help")
+    expect(alice.locator("#messages .text").last).to_have_text(HELP, timeout=20_000)
+    send_chat(alice, "echo Switchboard works")
+    expect(alice.locator("#messages .text").last).to_have_text("Switchboard works", timeout=20_000)
     # Each message was answered once: three questions, three answers, in order.
-    expect(alice.locator("#messages li")).to_have_count(6)
+    expect(alice.locator("#messages .bubble")).to_have_count(6)
+    expect(alice.locator("#messages .bubble.theirs .sender")).to_have_text(["Bot"] * 3)

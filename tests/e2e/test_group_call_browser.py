@@ -17,6 +17,7 @@ SFU mapped to X (the ``streams`` list of its ``sdp`` frames: mid → participant
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,15 @@ from tests.e2e.calling_peers import (
     STATS_HELPER,
     SampleApp,
     artifacts_dir,
+)
+from tests.e2e.webapp import (
+    befriend,
+    expect_call_state,
+    join_from_prejoin,
+    join_invitation,
+)
+from tests.e2e.webapp import (
+    sign_in as sign_in_as,
 )
 from tests.integration.server import RunningServer, start_server
 
@@ -101,24 +111,12 @@ def sign_in(browser: Browser, sample_app: SampleApp) -> Iterator[Callable[[str],
     def open_page(name: str) -> Page:
         context = browser.new_context()
         contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda error: print(f"[{name}] page error: {error}"))
-        page.goto(sample_app.url)
-        page.fill("#name", name)
-        page.click("#signin button")
-        expect(page.locator("#status")).to_have_text("Ready", timeout=15_000)
-        page.evaluate(f"() => {{ {STATS_HELPER} {GROUP_STATS_HELPER} {DATA_CHANNEL_HELPER} }}")
-        return page
+        helpers = f"{STATS_HELPER} {GROUP_STATS_HELPER} {DATA_CHANNEL_HELPER}"
+        return sign_in_as(context, sample_app.url, name, helpers)
 
     yield open_page
     for context in contexts:
         context.close()
-
-
-def befriend(page: Page, name: str) -> None:
-    page.fill("#friend-name", name)
-    page.click("#add-friend button")
-    expect(page.locator(f"#friend-{name}")).to_be_visible(timeout=10_000)
 
 
 def user_id(page: Page) -> str:
@@ -136,7 +134,7 @@ def receiving_from(page: Page, others: list[Page]) -> dict[str, Any]:
 
 def expect_connected(*pages: Page) -> None:
     for page in pages:
-        expect(page.locator("#call-state")).to_have_text("Connected", timeout=15_000)
+        expect_call_state(page, "Connected")
 
 
 def test_four_browsers_in_a_group_call_receive_everyone_and_carry_on_when_one_leaves(
@@ -147,12 +145,11 @@ def test_four_browsers_in_a_group_call_receive_everyone_and_carry_on_when_one_le
     host = pages["Ann"]
     for name in names[1:]:
         befriend(host, name)
-        host.check(f"#friend-{name} input[type=checkbox]")
-    host.click("#create-group-call")
-    for name in names[1:]:  # each invitee sees the invitation (a chat message's metadata)
-        join = pages[name].locator("#group-calls li .join")
-        expect(join).to_be_visible(timeout=10_000)
-        join.click()
+        host.get_by_label(f"Invite {name}").check()
+    host.get_by_role("button", name="Start a group call with the ticked contacts").click()
+    join_from_prejoin(host)
+    for name in names[1:]:  # each invitee's page rings (the invitation is a chat message)
+        join_invitation(pages[name], "Ann invites you to a group call")
     expect_connected(*pages.values())
 
     everyone = list(pages.values())
@@ -172,10 +169,10 @@ def test_four_browsers_in_a_group_call_receive_everyone_and_carry_on_when_one_le
     host.screenshot(path=str(screenshot))
     print(f"screenshot of the sample app during a group call: {screenshot}")
 
-    host.click("#mute")
+    host.get_by_role("button", name="Mute", exact=True).click()
     for name in names[1:]:
         expect(pages[name].locator(".tile[data-name=Ann] .muted")).to_be_visible()
-    host.click("#mute")
+    host.get_by_role("button", name="Unmute").click()
     expect(pages["Ben"].locator(".tile[data-name=Ann] .muted")).to_be_hidden()
 
     # Data channel: to everyone, then to Cat alone (Ben's next message is the broadcast after).
@@ -238,9 +235,10 @@ def test_four_browsers_in_a_group_call_receive_everyone_and_carry_on_when_one_le
         assert stats["acs-durable"]["received"] == len(durable)  # over SCTP, not the relay
 
     leaver = pages["Dan"]
-    leaver.click("#hang-up")
-    expect(leaver.locator("#call-state")).to_have_text("Disconnected")
-    expect(leaver.locator("#end-reason")).to_have_text("Call ended (0/0)")
+    leaver.get_by_role("button", name="Leave").click()
+    expect_call_state(leaver, "Disconnected")
+    expect(leaver.locator("#end-reason")).to_have_text("You left the call.")
+    expect(leaver.locator("#end-code")).to_have_text("Call ended (0/0)")
     rest = [pages[name] for name in names[:3]]
     for page in rest:
         page.wait_for_function("window.sampleApp.call.remoteParticipants.length === 2")
@@ -254,13 +252,18 @@ def test_meeting_consumer_receives_everyone_and_nobody_receives_it(
     presenter, attendee, consumer = (sign_in(name) for name in ("Pia", "Abe", "Con"))
     for name in ("Abe", "Con"):
         befriend(presenter, name)
-        presenter.check(f"#friend-{name} input[type=checkbox]")
-    presenter.select_option("#friend-Con .role", "Consumer")
-    presenter.click("#create-meeting")
+        presenter.get_by_label(f"Invite {name}").check()
+    presenter.get_by_label("Con's role in a meeting").select_option("Consumer")
+    presenter.get_by_role("button", name="New meeting with the ticked contacts").click()
+    join_from_prejoin(presenter)
     for page in (attendee, consumer):
-        join = page.locator("#meetings li .join")
+        join = page.locator("#meetings li").get_by_role("button", name="Join Pia's meeting")
         expect(join).to_be_visible(timeout=10_000)
         join.click()
+        if page is consumer:  # told before joining; its camera is closed from here on
+            expect(page.locator("#prejoin-role")).to_contain_text("You join as a Consumer")
+            assert page.evaluate("window.sampleApp.devices.camera") is None
+        join_from_prejoin(page)
     expect_connected(presenter, attendee, consumer)
     assert presenter.evaluate("window.sampleApp.call.role") == "Presenter"
     assert attendee.evaluate("window.sampleApp.call.role") == "Attendee"
@@ -318,14 +321,18 @@ def test_off_roster_user_waits_in_the_lobby_until_the_presenter_admits_it(
     sign_in: Callable[[str], Page],
 ) -> None:
     presenter, guest = sign_in("Liv"), sign_in("Gus")
-    presenter.click("#create-meeting")  # nobody invited: a Room with its Presenter alone
+    # Nobody invited: a Room with its Presenter alone.
+    presenter.get_by_role("button", name="New meeting with the ticked contacts").click()
+    join_from_prejoin(presenter)
     expect_connected(presenter)
     room_id = str(presenter.evaluate("window.sampleApp.call.id")).removeprefix("room:")
 
-    guest.fill("#room-id", room_id)
-    guest.click("#join-room button")
-    expect(guest.locator("#call-state")).to_have_text("InLobby", timeout=15_000)
-    admit = presenter.locator("#lobby-Gus .admit")
+    guest.get_by_label("Meeting (room) id").fill(room_id)
+    guest.get_by_role("button", name="Join meeting").click()
+    join_from_prejoin(guest)
+    expect_call_state(guest, "InLobby")
+    expect(guest.get_by_text("Waiting to be let in")).to_be_visible()
+    admit = presenter.get_by_role("button", name="Admit Gus")  # the People panel opens
     expect(admit).to_be_visible(timeout=10_000)
     assert guest.evaluate("window.sampleApp.call.remoteParticipants.length") == 0
     admit.click()
@@ -334,3 +341,34 @@ def test_off_roster_user_waits_in_the_lobby_until_the_presenter_admits_it(
     receiving_from(guest, [presenter])
     receiving_from(presenter, [guest])
     assert guest.evaluate("window.sampleApp.call.role") == "Attendee"
+
+
+def test_a_shared_screen_takes_the_stage_whole(sign_in: Callable[[str], Page]) -> None:
+    """ACS's startScreenSharing through the app's control bar: the others see the screen as its
+    own stream on the stage, whole ("Fit": object-fit contain), the cameras in a filmstrip."""
+    host, guest = sign_in("Hal"), sign_in("Ida")
+    befriend(host, "Ida")
+    host.get_by_label("Invite Ida").check()
+    host.get_by_role("button", name="Start a group call with the ticked contacts").click()
+    join_from_prejoin(host)
+    join_invitation(guest, "Hal invites you to a group call")
+    expect_connected(host, guest)
+    if not host.evaluate("typeof window.sampleApp.call.startScreenSharing === 'function'"):
+        pytest.xfail("this SDK has no startScreenSharing yet (issue 19, media19)")
+    host.get_by_role("button", name="Share screen").click()
+    expect(host.get_by_role("button", name="Stop sharing")).to_be_visible(timeout=10_000)
+    stage = guest.get_by_label("Shared screen")
+    expect(stage).to_be_visible(timeout=MEDIA_TIMEOUT_MS)
+    expect(stage).to_contain_text("Hal is presenting")
+    guest.wait_for_function(
+        "document.querySelector('#screen-stage video')?.videoWidth > 0", timeout=MEDIA_TIMEOUT_MS
+    )
+    assert (
+        guest.evaluate("getComputedStyle(document.querySelector('#screen-stage video')).objectFit")
+        == "contain"
+    )
+    expect(guest.locator("#grid")).to_have_class(re.compile(r"\blayout-filmstrip\b"))
+    expect(guest.locator(".tile[data-name=Hal] video")).to_be_visible()  # its camera goes on
+    host.get_by_role("button", name="Stop sharing").click()
+    expect(stage).to_be_hidden(timeout=MEDIA_TIMEOUT_MS)
+    expect(guest.locator("#grid")).to_have_class(re.compile(r"\blayout-grid\b"))
