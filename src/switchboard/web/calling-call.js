@@ -26,6 +26,7 @@ import { DataChannel, DominantSpeakers, Lobby } from "./calling-features.js";
 import { LocalMedia } from "./calling-local.js";
 import { RemoteParticipant, merge } from "./calling-participant.js";
 import { CallPeer } from "./calling-peer.js";
+import { CallRecovery } from "./calling-recovery.js";
 import { SignalingError } from "./calling-signaling.js";
 
 /**
@@ -56,6 +57,7 @@ import { SignalingError } from "./calling-signaling.js";
  *   CallFeatures
  *
  * @typedef {{ stateChanged: void, idChanged: void, isMutedChanged: void, roleChanged: void,
+ *   isReconnectingChanged: void,
  *   localVideoStreamsUpdated: { added: LocalVideoStream[], removed: LocalVideoStream[] },
  *   remoteParticipantsUpdated: { added: RemoteParticipant[], removed: RemoteParticipant[] } }}
  *   CallEvents
@@ -103,6 +105,11 @@ export class Call extends Emitter {
   participantId = "";
   /** A group or Room call (media through the SFU)? */
   isConference = false;
+  /**
+   * The call's media or signaling connection is lost and being recovered (calling-recovery.js);
+   * `state` stays what it was, as ACS's does (docs/calling-sdk.md "Reconnecting").
+   */
+  isReconnecting = false;
   #port;
   /** @type {CallPeer | null} */
   #peer = null;
@@ -114,6 +121,16 @@ export class Call extends Emitter {
   /** @type {CallFeatures} */
   #features;
   #invitedToConference = false;
+  #recovery = new CallRecovery({
+    // The SFU is ICE-lite (only we can restart); in a 1:1 call the caller restarts, so that
+    // two restart offers never cross.
+    restarts: () => this.isConference || this.direction === "Outgoing",
+    restart: () => this.#peer?.restartIce() ?? Promise.resolve(),
+    changed: (reconnecting) => {
+      this.isReconnecting = reconnecting;
+      this._emit("isReconnectingChanged", undefined);
+    },
+  });
 
   /**
    * @internal Made by CallAgent.startCall, CallAgent.join and by incoming calls.
@@ -443,10 +460,14 @@ export class Call extends Emitter {
 
   /** @returns {CallPeer} */
   #newPeer() {
+    if (this.#peer !== null) this.#recovery.reset();
     const peer = new CallPeer(this.#port.iceServers(), {
       candidate: (candidate) => this.#sendCandidate(candidate),
       send: (description) => this.#sendDescription(description),
       tracksChanged: () => this.#showRemoteVideo(),
+      iceState: (state) => {
+        if (this.#peer === peer) this.#recovery.ice(state);
+      },
     });
     peer.data.onFrame = (frame) => this.#features.DataChannel._frame(frame);
     this.#peer = peer;
@@ -697,9 +718,18 @@ export class Call extends Emitter {
     this._emit("stateChanged", undefined);
   }
 
+  /**
+   * @internal The agent's signaling connection went down, or came back (re-registered, and
+   * the server still has this call). @param {boolean} up
+   */
+  _signalingChanged(up) {
+    this.#recovery.signaling(up);
+  }
+
   /** @internal The call is over: close its media and say why. @param {CallEndReason} reason */
   _end(reason) {
     if (this.state === "Disconnected") return;
+    this.#recovery.close();
     this.callEndReason = { code: reason.code, subCode: reason.subCode, phrase: reason.phrase };
     this.#heldCandidates = null;
     this.#peer?.close();

@@ -24,6 +24,7 @@ import { DataLinks } from "./calling-datachannel.js";
  * @property {(description: Description) => Promise<unknown>} send  Send our description
  *   (rejects with a SignalingError if the server refuses it).
  * @property {() => void} tracksChanged  Remote tracks or their owners changed.
+ * @property {(state: RTCIceConnectionState) => void} [iceState]  ICE's state changed.
  */
 
 /** The refusal a client offer gets while the server's own offer awaits our answer. */
@@ -50,6 +51,7 @@ export class CallPeer {
       hooks.candidate(event.candidate ? event.candidate.toJSON() : { candidate: "" });
     };
     this.pc.ontrack = (event) => this.#onTrack(event.track);
+    this.pc.oniceconnectionstatechange = () => hooks.iceState?.(this.pc.iceConnectionState);
     // Before the first offer, so that it carries the data m-line (calling-datachannel.js).
     this.data = new DataLinks(this.pc);
   }
@@ -86,6 +88,19 @@ export class CallPeer {
   /** Offer our current transceivers to the other side (after adding one). */
   renegotiate() {
     return this.#inOrder(() => this.#offer());
+  }
+
+  /**
+   * Restart ICE (calling-recovery.js decides when): new ICE credentials and candidates in a
+   * new offer; DTLS, SRTP and the tracks stay. Skipped while an offer awaits its answer
+   * (that answer comes, however late: signaling replays it).
+   */
+  restartIce() {
+    return this.#inOrder(async () => {
+      if (this.pc.signalingState !== "stable") return;
+      this.pc.restartIce();
+      await this.#offer();
+    });
   }
 
   /**

@@ -307,6 +307,7 @@ export class CallAgent extends Emitter {
         call._end({ code: 496, subCode: 7, phrase: "The signaling connection was lost." });
       }
     }
+    for (const call of this.calls) call._signalingChanged(true); // those that go on
   }
 
   /** @param {number} code @param {string} reason */
@@ -322,6 +323,7 @@ export class CallAgent extends Emitter {
 
   /** @param {ConnectionState} state @param {string} [reason] */
   #setConnection(state, reason) {
+    if (state === "Disconnected") for (const call of this.calls) call._signalingChanged(false);
     if (state === this.connectionState) return;
     const oldValue = this.connectionState;
     this.connectionState = state;
