@@ -184,6 +184,9 @@ class CallingService:
     def drop(self, device: LocalDevice, reason: EndReason) -> None:
         self.devices.drop(device, reason)
 
+    def reloading(self, device: LocalDevice, connection: DeviceConnection, keep: set[str]) -> None:
+        self.devices.reloading(device, connection, keep)
+
     # ---- requests from a local device ----------------------------------------------------
 
     def handle(self, device: LocalDevice, request: ClientFrame | UnknownRequest) -> None:

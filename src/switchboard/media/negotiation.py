@@ -222,7 +222,10 @@ class Negotiation:
                 direction = self._client_line_direction(line, may_publish)
             elif line.ssrc is not None and line.ssrc in wanted:
                 direction = Direction.SENDONLY
-                wanted.pop(line.ssrc)
+                source = wanted.pop(line.ssrc).source_id
+                if source != line.source_id:  # a video slot now carries someone else
+                    line.source_id = source
+                    changed = True
             else:
                 direction, line.ssrc = Direction.INACTIVE, None
             if direction is not line.direction:

@@ -557,7 +557,11 @@ export class Call extends Emitter {
         this.#removeParticipants(frame.removed ?? []);
         break;
       case "sdp":
-        this.#peer?.remoteDescription(frame.description, frame.streams);
+        if (!this.isConference && this.#peer?.isFromNewPeer(frame.description)) {
+          this.#renewPeer(frame.description);
+        } else {
+          this.#peer?.remoteDescription(frame.description, frame.streams);
+        }
         break;
       case "candidate":
         this.#peer?.candidate(frame.candidate);
@@ -626,6 +630,39 @@ export class Call extends Emitter {
         },
       );
       if (this.isMuted) this.#mediaState({ muted: true }).catch(report);
+    } catch (error) {
+      this.#failed(error);
+    }
+  }
+
+  /**
+   * The other side's page reloaded mid-call and offers from a new peer connection (a new
+   * DTLS fingerprint, which a peer connection cannot take): ours is replaced too, and the new
+   * one answers with the same microphone and camera.
+   * @param {RTCSessionDescriptionInit} offer
+   */
+  #renewPeer(offer) {
+    this.#peer?.close();
+    const peer = this.#newPeer();
+    peer.remoteDescription(offer, undefined, () => this.#local.adoptTransceivers(peer.pc));
+  }
+
+  /**
+   * @internal This page reloaded mid-call (calling.js): the server kept this 1:1 call for the
+   * device the page resumed; offer it again from a new peer connection (the other side
+   * replaces its own: #renewPeer).
+   * @param {string} participantId  Ours in the call.
+   * @param {CallOptions} options  The microphone and camera as they were.
+   */
+  async _resume(participantId, options) {
+    this.participantId = participantId;
+    this.#heldCandidates = null; // the server knows our part in the call: trickle
+    this.#setState("Connected");
+    try {
+      const peer = await this.#openMedia(options);
+      this.#showRemoteVideo();
+      await peer.renegotiate();
+      if (this.isMuted) await this.#mediaState({ muted: true });
     } catch (error) {
       this.#failed(error);
     }

@@ -66,18 +66,32 @@ export class CallPeer {
    * Apply a remote description (answer offers), in order with everything else.
    * @param {RTCSessionDescriptionInit} description
    * @param {StreamOwner[]} [streams]  The SFU's mid → participant map (group calls).
+   * @param {() => Promise<unknown>} [beforeAnswer]  Runs between an offer and our answer
+   *   (a new peer connection puts our tracks on the offer's transceivers).
    */
-  remoteDescription(description, streams) {
+  remoteDescription(description, streams, beforeAnswer) {
     this.#inOrder(async () => {
       if (streams) this.streams = streams;
       await this.pc.setRemoteDescription(description);
       if (description.type === "offer") {
+        await beforeAnswer?.();
         await this.pc.setLocalDescription();
         await this.#hooks.send(this.local());
         if (this.#offerWanted) await this.#offer();
       }
       this.#hooks.tracksChanged();
     });
+  }
+
+  /**
+   * Whether `offer` comes from another peer connection than the one we talk to (its DTLS
+   * fingerprint differs: the other side's page reloaded and offers from a new one).
+   * @param {RTCSessionDescriptionInit} offer
+   */
+  isFromNewPeer(offer) {
+    const current = this.pc.remoteDescription?.sdp;
+    if (!current || offer.type !== "offer") return false;
+    return fingerprintOf(current) !== fingerprintOf(offer.sdp ?? "");
   }
 
   /** @param {RTCIceCandidateInit} candidate */
@@ -161,4 +175,9 @@ export class CallPeer {
     }
     this.#hooks.tracksChanged();
   }
+}
+
+/** The first `a=fingerprint` of a description. @param {string} sdp */
+function fingerprintOf(sdp) {
+  return /^a=fingerprint:(.+)$/m.exec(sdp)?.[1]?.trim() ?? "";
 }

@@ -73,7 +73,17 @@ export {
  * @property {number} [initialReconnectDelayMs]  First signaling reconnect delay (default 500).
  * @property {number} [maxReconnectDelayMs]  Backoff ceiling (default 10000).
  * @property {WebSocketConstructor} [WebSocket]  The transport (default: the global one).
- * @typedef {{ displayName?: string }} CallAgentOptions
+ * @typedef {object} CallAgentOptions
+ * @property {string} [displayName]
+ * @property {boolean} [resumeCallsAfterReload]  A page reloaded mid-call comes back to its
+ *   calls (default true): the new page's agent has them in `calls` once created (below).
+ *
+ * @typedef {import("./calling-participant.js").WireParticipant} WireParticipant
+ * @typedef {{ muted: boolean, video: boolean } & ({ conference: false, id: string,
+ *   direction: "Outgoing" | "Incoming", participantId: string, participant: WireParticipant }
+ *   | { conference: true, locator: GroupLocator | RoomLocator })} SavedCall
+ * @typedef {{ endpoint: string, userId: string, deviceId: string, lastSeq: number | null,
+ *   calls: SavedCall[] }} SavedAgent  What a page leaving mid-call keeps for its reload.
  *
  * @typedef {{ incomingCall: { incomingCall: IncomingCall },
  *   callsUpdated: { added: Call[], removed: Call[] },
@@ -81,6 +91,9 @@ export {
  *     reason?: string } }} CallAgentEvents
  * @typedef {{ callEnded: { callEndReason: CallEndReason } }} IncomingCallEvents
  */
+
+/** The sessionStorage key of a page's calls across a reload (sessionStorage: this tab only). */
+export const RELOAD_KEY = "switchboard.calling.reload";
 
 export class CallClient {
   #options;
@@ -131,9 +144,15 @@ export class CallAgent extends Emitter {
   /** @type {CallPort} */
   #port;
   /** Leaves when the page goes away (see the constructor). */
-  #onPageHide = () => this.#leaveNow("The page was closed.");
+  #onPageHide = () => this.#leaveNow("The page was closed.", this.#saveForReload());
   #endpoint;
   #credential;
+  /** What the previous page of this tab left to resume (a reload mid-call). @type {SavedAgent | null} */
+  #saved = null;
+  #resumeAfterReload;
+  /** The locator each group or Room call was joined with (to join again after a reload).
+   * @type {WeakMap<Call, GroupLocator | RoomLocator>} */
+  #locators = new WeakMap();
 
   /**
    * @internal Use CallClient.createCallAgent.
@@ -147,6 +166,8 @@ export class CallAgent extends Emitter {
     this.displayName = agentOptions.displayName;
     this.#endpoint = options.endpoint;
     this.#credential = credential;
+    this.#resumeAfterReload = agentOptions.resumeCallsAfterReload !== false;
+    this.#saved = this.#resumeAfterReload ? takeSaved(options.endpoint) : null;
     this.#signaling = new Signaling({
       endpoint: options.endpoint,
       getToken: (refresh) => tokenOf(credential, refresh),
@@ -157,6 +178,7 @@ export class CallAgent extends Emitter {
       initialReconnectDelayMs: options.initialReconnectDelayMs,
       maxReconnectDelayMs: options.maxReconnectDelayMs,
       WebSocket: options.WebSocket,
+      resume: this.#saved ? { deviceId: this.#saved.deviceId, lastSeq: this.#saved.lastSeq } : undefined,
     });
     this.#port = {
       request: (type, fields, onAck) => this.#signaling.request(type, fields, onAck),
@@ -216,6 +238,7 @@ export class CallAgent extends Emitter {
       throw new TypeError("join takes { groupId } or { roomId }");
     }
     const call = new Call(this.#port, "Outgoing");
+    this.#locators.set(call, locator);
     this.#addCall(call);
     call._join(locator, options).catch(report);
     return call;
@@ -269,10 +292,10 @@ export class CallAgent extends Emitter {
   }
 
   /** Unregister (the server ends this device's calls) and end the calls here, synchronously.
-   * @param {string} phrase */
-  #leaveNow(phrase) {
+   * @param {string} phrase @param {string[]} [keepCalls]  1:1 calls a reload resumes */
+  #leaveNow(phrase, keepCalls = []) {
     globalThis.removeEventListener?.("pagehide", this.#onPageHide);
-    this.#signaling.stop();
+    this.#signaling.stop(keepCalls);
     this.#endAll({ code: 0, subCode: 0, phrase });
     this.#setConnection("Disconnected");
   }
@@ -308,6 +331,89 @@ export class CallAgent extends Emitter {
       }
     }
     for (const call of this.calls) call._signalingChanged(true); // those that go on
+    if (this.#saved) this.#resumeSaved(registration);
+  }
+
+  /**
+   * The page is going away with calls in progress: keep what a reload of this tab needs to
+   * come back to them (sessionStorage), and return the 1:1 calls the server should keep for
+   * the new page (it ends the others for this device now; group calls are joined again).
+   * @returns {string[]}
+   */
+  #saveForReload() {
+    const storage = globalThis.sessionStorage;
+    const deviceId = this.#signaling.deviceId;
+    if (!this.#resumeAfterReload || !storage || deviceId === null || this.userId === null) {
+      return [];
+    }
+    /** @type {SavedCall[]} */
+    const calls = [];
+    for (const call of this.calls) {
+      if (call.state !== "Connected" || !call.id) continue;
+      const media = { muted: call.isMuted, video: call.localVideoStreams.length > 0 };
+      const locator = this.#locators.get(call);
+      const other = call.remoteParticipants[0];
+      if (locator) {
+        calls.push({ ...media, conference: true, locator });
+      } else if (!call.isConference && other) {
+        const participant = {
+          participantId: other._participantId,
+          identifier: other._wireIdentifier,
+          state: /** @type {const} */ ("Connected"),
+          isMuted: other.isMuted,
+          videoOn: other.isVideoOn,
+        };
+        const { id, direction, participantId } = call;
+        calls.push({ ...media, conference: false, id, direction, participantId, participant });
+      }
+    }
+    if (!calls.length) return [];
+    /** @type {SavedAgent} */
+    const saved = {
+      endpoint: this.#endpoint,
+      userId: this.userId,
+      deviceId,
+      lastSeq: this.#signaling.lastSeq,
+      calls,
+    };
+    try {
+      storage.setItem(RELOAD_KEY, JSON.stringify(saved));
+    } catch {
+      return []; // storage full or refused: the calls end as on any page close
+    }
+    return calls.flatMap((call) => (call.conference ? [] : [call.id]));
+  }
+
+  /**
+   * This page replaced one that left mid-call (a reload): the 1:1 calls the server kept for
+   * the device come back (a new peer connection offers them again); group and Room calls are
+   * joined again (the server ended the old participant when the page went). Each is in
+   * `calls` (and `callsUpdated`) when createCallAgent resolves.
+   * @param {Registration} registration
+   */
+  #resumeSaved(registration) {
+    const saved = this.#saved;
+    this.#saved = null;
+    if (!saved || saved.userId !== registration.userId) return;
+    const kept = new Set(registration.resumed ? registration.calls ?? [] : []);
+    for (const call of saved.calls) {
+      /** @type {CallOptions} */
+      const options = {
+        audioOptions: { muted: call.muted },
+        videoOptions: call.video ? { localVideoStreams: [new LocalVideoStream()] } : undefined,
+      };
+      if (call.conference) {
+        this.join(call.locator, options);
+      } else if (kept.has(call.id)) {
+        const resumed = new Call(this.#port, call.direction, {
+          id: call.id,
+          caller: call.participant,
+        });
+        this.#byId.set(call.id, resumed);
+        resumed._resume(call.participantId, options).catch(report); // Connected at once
+        this.#addCall(resumed);
+      }
+    }
   }
 
   /** @param {number} code @param {string} reason */
@@ -416,4 +522,21 @@ async function tokenOf(credential, refresh) {
   if (typeof credential === "string") return refresh ? null : credential;
   const token = await credential.getToken();
   return typeof token === "string" ? token : token.token;
+}
+
+/**
+ * What the previous page of this tab left for `endpoint` (read once: a later load starts
+ * afresh). @param {string} endpoint @returns {SavedAgent | null}
+ */
+function takeSaved(endpoint) {
+  try {
+    const storage = globalThis.sessionStorage;
+    const text = storage?.getItem(RELOAD_KEY);
+    if (!storage || !text) return null;
+    storage.removeItem(RELOAD_KEY);
+    const saved = /** @type {SavedAgent} */ (JSON.parse(text));
+    return saved.endpoint === endpoint && typeof saved.deviceId === "string" ? saved : null;
+  } catch {
+    return null; // no storage (opaque origin, disabled) or not ours
+  }
 }
