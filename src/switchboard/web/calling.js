@@ -83,7 +83,8 @@ export {
  *   direction: "Outgoing" | "Incoming", participantId: string, participant: WireParticipant }
  *   | { conference: true, locator: GroupLocator | RoomLocator })} SavedCall
  * @typedef {{ endpoint: string, userId: string, deviceId: string, lastSeq: number | null,
- *   calls: SavedCall[] }} SavedAgent  What a page leaving mid-call keeps for its reload.
+ *   savedAt: number, calls: SavedCall[] }} SavedAgent  What a page leaving mid-call keeps
+ *   for its reload (taken only within RELOAD_MS: later, the tab's user has moved on).
  *
  * @typedef {{ incomingCall: { incomingCall: IncomingCall },
  *   callsUpdated: { added: Call[], removed: Call[] },
@@ -94,6 +95,9 @@ export {
 
 /** The sessionStorage key of a page's calls across a reload (sessionStorage: this tab only). */
 export const RELOAD_KEY = "switchboard.calling.reload";
+/** How long after its page left a reload may still come back to the calls (the server keeps
+ * a 1:1 call 5 s for it; a group call is joined again). */
+const RELOAD_MS = 30_000;
 
 export class CallClient {
   #options;
@@ -374,6 +378,7 @@ export class CallAgent extends Emitter {
       userId: this.userId,
       deviceId,
       lastSeq: this.#signaling.lastSeq,
+      savedAt: Date.now(),
       calls,
     };
     try {
@@ -535,7 +540,10 @@ function takeSaved(endpoint) {
     if (!storage || !text) return null;
     storage.removeItem(RELOAD_KEY);
     const saved = /** @type {SavedAgent} */ (JSON.parse(text));
-    return saved.endpoint === endpoint && typeof saved.deviceId === "string" ? saved : null;
+    const fresh = Date.now() - Number(saved.savedAt) < RELOAD_MS;
+    return fresh && saved.endpoint === endpoint && typeof saved.deviceId === "string"
+      ? saved
+      : null;
   } catch {
     return null; // no storage (opaque origin, disabled) or not ours
   }
