@@ -331,7 +331,11 @@ export class CallAgent extends Emitter {
     const known = new Set(registration.calls ?? []);
     for (const call of [...this.#byId.values()]) {
       if (call.id && !known.has(call.id)) {
-        call._end({ code: 496, subCode: 7, phrase: "The signaling connection was lost." });
+        call._end({
+          code: 496,
+          subCode: 7,
+          phrase: "The call ended: the network was away longer than the server keeps a call.",
+        });
       }
     }
     for (const call of this.calls) call._signalingChanged(true); // those that go on
