@@ -27,6 +27,7 @@ import {
 } from "./calling-media.js";
 import { PROTOCOL, Signaling, SignalingCloseCode, SignalingError } from "./calling-signaling.js";
 import { registerPush, unregisterPush } from "./push.js";
+import { RELOAD_KEY, saveForReload, takeSaved } from "./calling-reload.js";
 
 export {
   Call,
@@ -40,6 +41,7 @@ export {
   Lobby,
   LocalVideoStream,
   PROTOCOL,
+  RELOAD_KEY,
   RemoteParticipant,
   RemoteVideoStream,
   SignalingCloseCode,
@@ -77,14 +79,8 @@ export {
  * @property {string} [displayName]
  * @property {boolean} [resumeCallsAfterReload]  A page reloaded mid-call comes back to its
  *   calls (default true): the new page's agent has them in `calls` once created (below).
- *
- * @typedef {import("./calling-participant.js").WireParticipant} WireParticipant
- * @typedef {{ muted: boolean, video: boolean } & ({ conference: false, id: string,
- *   direction: "Outgoing" | "Incoming", participantId: string, participant: WireParticipant }
- *   | { conference: true, locator: GroupLocator | RoomLocator })} SavedCall
- * @typedef {{ endpoint: string, userId: string, deviceId: string, lastSeq: number | null,
- *   savedAt: number, calls: SavedCall[] }} SavedAgent  What a page leaving mid-call keeps
- *   for its reload (taken only within RELOAD_MS: later, the tab's user has moved on).
+
+ * @typedef {import("./calling-reload.js").SavedAgent} SavedAgent
  *
  * @typedef {{ incomingCall: { incomingCall: IncomingCall },
  *   callsUpdated: { added: Call[], removed: Call[] },
@@ -92,12 +88,6 @@ export {
  *     reason?: string } }} CallAgentEvents
  * @typedef {{ callEnded: { callEndReason: CallEndReason } }} IncomingCallEvents
  */
-
-/** The sessionStorage key of a page's calls across a reload (sessionStorage: this tab only). */
-export const RELOAD_KEY = "switchboard.calling.reload";
-/** How long after its page left a reload may still come back to the calls (the server keeps
- * a 1:1 call 5 s for it; a group call is joined again). */
-const RELOAD_MS = 30_000;
 
 export class CallClient {
   #options;
@@ -349,48 +339,13 @@ export class CallAgent extends Emitter {
    * @returns {string[]}
    */
   #saveForReload() {
-    const storage = globalThis.sessionStorage;
     const deviceId = this.#signaling.deviceId;
-    if (!this.#resumeAfterReload || !storage || deviceId === null || this.userId === null) {
-      return [];
-    }
-    /** @type {SavedCall[]} */
-    const calls = [];
-    for (const call of this.calls) {
-      if (call.state !== "Connected" || !call.id) continue;
-      const media = { muted: call.isMuted, video: call.localVideoStreams.length > 0 };
-      const locator = this.#locators.get(call);
-      const other = call.remoteParticipants[0];
-      if (locator) {
-        calls.push({ ...media, conference: true, locator });
-      } else if (!call.isConference && other) {
-        const participant = {
-          participantId: other._participantId,
-          identifier: other._wireIdentifier,
-          state: /** @type {const} */ ("Connected"),
-          isMuted: other.isMuted,
-          videoOn: other.isVideoOn,
-        };
-        const { id, direction, participantId } = call;
-        calls.push({ ...media, conference: false, id, direction, participantId, participant });
-      }
-    }
-    if (!calls.length) return [];
-    /** @type {SavedAgent} */
-    const saved = {
-      endpoint: this.#endpoint,
-      userId: this.userId,
-      deviceId,
-      lastSeq: this.#signaling.lastSeq,
-      savedAt: Date.now(),
-      calls,
-    };
-    try {
-      storage.setItem(RELOAD_KEY, JSON.stringify(saved));
-    } catch {
-      return []; // storage full or refused: the calls end as on any page close
-    }
-    return calls.flatMap((call) => (call.conference ? [] : [call.id]));
+    if (!this.#resumeAfterReload || deviceId === null || this.userId === null) return [];
+    return saveForReload(
+      { endpoint: this.#endpoint, userId: this.userId, deviceId, lastSeq: this.#signaling.lastSeq },
+      this.calls,
+      (call) => this.#locators.get(call),
+    );
   }
 
   /**
@@ -531,24 +486,4 @@ async function tokenOf(credential, refresh) {
   if (typeof credential === "string") return refresh ? null : credential;
   const token = await credential.getToken();
   return typeof token === "string" ? token : token.token;
-}
-
-/**
- * What the previous page of this tab left for `endpoint` (read once: a later load starts
- * afresh). @param {string} endpoint @returns {SavedAgent | null}
- */
-function takeSaved(endpoint) {
-  try {
-    const storage = globalThis.sessionStorage;
-    const text = storage?.getItem(RELOAD_KEY);
-    if (!storage || !text) return null;
-    storage.removeItem(RELOAD_KEY);
-    const saved = /** @type {SavedAgent} */ (JSON.parse(text));
-    const fresh = Date.now() - Number(saved.savedAt) < RELOAD_MS;
-    return fresh && saved.endpoint === endpoint && typeof saved.deviceId === "string"
-      ? saved
-      : null;
-  } catch {
-    return null; // no storage (opaque origin, disabled) or not ours
-  }
 }
