@@ -84,8 +84,9 @@ def test_message_from_the_python_sdk_arrives_with_text_sender_and_cursor(
 
 
 # "close": the page closes its own socket; the client sees the close and reconnects.
-# "offline": the network goes silent (frames stall, nothing is closed); only the heartbeat
-# watchdog can tell, after two intervals without a frame.
+# "offline": the network goes away (frames stall, nothing is closed by the server); the
+# browser's `offline` event drops the socket at once (ws-session.js), and `online` ends the
+# backoff wait.
 @pytest.mark.parametrize("kill", ["close", "offline"])
 def test_killed_socket_reconnects_and_every_message_arrives_once_in_order(
     page: Page, users: ChatUsers, kill: str

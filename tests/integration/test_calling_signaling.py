@@ -42,12 +42,16 @@ from tests.integration.server import RunningServer
 pytestmark = pytest.mark.anyio
 
 RING_SECONDS = 3.0
+GRACE_SECONDS = 3.0  # a device away longer is forgotten (the blip test is back in < 1 s)
 __all__ = ["loopback_candidates"]  # the autouse fixture: host candidates on loopback
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    env = {"SWITCHBOARD_CALLING_RING_TIMEOUT_SECONDS": str(RING_SECONDS)}
+    env = {
+        "SWITCHBOARD_CALLING_RING_TIMEOUT_SECONDS": str(RING_SECONDS),
+        "SWITCHBOARD_CALLING_RECONNECT_GRACE_SECONDS": str(GRACE_SECONDS),
+    }
     running = start_without_turn(tmp_path_factory.mktemp("calling"), env=env)
     yield running
     assert running.stop() == 0, "\n".join(running.output)
@@ -266,6 +270,7 @@ class Relay:
         self._server: asyncio.Server | None = None
         self._open: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = []
         self.endpoint = ""
+        self.refusing = False  # the network is down: new connections are reset
 
     async def __aenter__(self) -> Relay:
         self._server = await asyncio.start_server(self._accept, self._host, 0)
@@ -285,6 +290,9 @@ class Relay:
         self._open.clear()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.refusing:
+            writer.transport.abort()
+            return
         up_reader, up_writer = await asyncio.open_connection(self._host, self._port)
         self._open.append((writer, up_writer))
 
@@ -321,6 +329,26 @@ async def test_a_network_blip_on_the_signaling_socket_does_not_drop_the_call(
             await probe.changed.wait()
         await outgoing.hang_up()
         assert await ended(incoming) == (0, 0)
+
+
+async def test_a_device_away_longer_than_the_grace_finds_its_call_ended_when_back(
+    server: RunningServer, users: Users
+) -> None:
+    """Past the reconnect grace the call ends for the other side (0/4521); the device that
+    comes back is a new one, and the agent ends the call the server no longer has (496/7)
+    instead of leaving it Connected forever."""
+    _, alice_token = users.new()
+    bob_id, bob = await users.user_with_agent()
+    async with Relay(server) as relay, asyncio.timeout(30):
+        alice = await users.agent(alice_token, relay.endpoint)
+        outgoing, incoming = await connect(alice, bob, bob_id)
+        relay.refusing = True
+        relay.sever()
+        assert await ended(incoming) == (0, 4521)  # after the grace
+        relay.refusing = False
+        await alice.wait_registered(2)
+        assert await ended(outgoing) == (496, 7)
+        assert alice.closed is None  # the agent goes on: it can call again
 
 
 # ── Event Grid ────────────────────────────────────────────────────────────────────────

@@ -230,3 +230,20 @@ def test_registered_event_carries_the_ice_servers() -> None:
         0.0,
     )
     assert event == Registered("d", "u", False, 5.0, [IceServer(["turn:h:3478"], "u", "c")])
+
+
+def test_registered_event_says_which_calls_the_server_still_has() -> None:
+    """A device back after the grace learns its calls are gone (the agent ends them)."""
+    session = SignalingSession()
+    session.connection_made(0.0)
+    ack = server_frame(
+        type="ack",
+        id="r1",
+        ok=True,
+        deviceId="d",
+        userId="u",
+        heartbeatSeconds=5,
+        calls=["c1", "c2"],
+    )
+    [event] = session.receive(ack, 0.0)
+    assert isinstance(event, Registered) and event.calls == ("c1", "c2")

@@ -11,7 +11,8 @@ const PROTOCOL = "switchboard.calling.v1";
 
 /**
  * A Signaling on a fake socket; `log` records every callback.
- * @param {{ getToken?: (refresh: boolean) => Promise<string | null> }} [options]
+ * @param {{ getToken?: (refresh: boolean) => Promise<string | null>,
+ *   resume?: { deviceId: string, lastSeq: number | null } }} [options]
  */
 function recordedSignaling(options = {}) {
   const transport = fakeWebSocket();
@@ -26,6 +27,7 @@ function recordedSignaling(options = {}) {
     onClosed: (code, reason) => log.push(["closed", code, reason]),
     initialReconnectDelayMs: 100,
     WebSocket: /** @type {any} */ (transport.FakeSocket),
+    resume: options.resume,
   });
   /** @param {string} kind */
   const logged = (kind) => log.filter((e) => e[0] === kind).map((e) => e.slice(1));
@@ -289,4 +291,31 @@ test("a token source that fails before the first registration fails start()", as
   });
   await assert.rejects(signaling.start(), /no token for you/);
   assert.equal(sockets.length, 0);
+});
+
+test("a reloaded page registers as the device its previous page kept, after its position", async (t) => {
+  fakeClock(t);
+  const { signaling, last } = recordedSignaling({ resume: { deviceId: "dev-1", lastSeq: 41 } });
+  const started = signaling.start();
+  await settle();
+  const frame = register(last(), { resumed: true, calls: ["call-1"] });
+  assert.equal(frame.deviceId, "dev-1");
+  assert.equal(frame.lastSeq, 41);
+  assert.deepEqual((await started).calls, ["call-1"]);
+  last().frame({ v: 1, seq: 41, type: "callUpdated", callId: "call-1" }); // seen by the old page
+  last().frame({ v: 1, seq: 42, type: "callUpdated", callId: "call-1" });
+  assert.equal(signaling.lastSeq, 42);
+  signaling.stop();
+});
+
+test("stop(keepCalls) unregisters naming the 1:1 calls a reload resumes", async (t) => {
+  fakeClock(t);
+  const { signaling, last } = recordedSignaling();
+  const started = signaling.start();
+  await settle();
+  register(last());
+  await started;
+  const socket = last();
+  signaling.stop(["call-1"]);
+  assert.deepEqual(socket.sentOf("unregister").map((f) => f.keepCalls), [["call-1"]]);
 });

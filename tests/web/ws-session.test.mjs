@@ -390,3 +390,37 @@ test("a resume point takes only positions above it", () => {
   point.reset();
   assert.equal(point.advance(1), true);
 });
+
+test("the browser going offline drops the socket; back online, it reconnects at once", async (t) => {
+  const clock = fakeClock(t);
+  const page = new EventTarget(); // the page's window: its online/offline events
+  const g = /** @type {any} */ (globalThis);
+  g.addEventListener = page.addEventListener.bind(page);
+  g.removeEventListener = page.removeEventListener.bind(page);
+  t.after(() => {
+    delete g.addEventListener;
+    delete g.removeEventListener;
+  });
+  const { session, sockets, last, log } = recordedSession({ maxReconnectDelayMs: 10_000 });
+  session.start();
+  await settle();
+  last().open();
+  page.dispatchEvent(new Event("offline"));
+  assert.equal(last().closedByClient, 1000); // given up on: the session reports 1006
+  await settle();
+  assert.deepEqual(entries(log, "end").at(-1)?.[0].code, 1006);
+  for (let n = 0; n < 5; n++) {
+    // offline: each attempt fails, the backoff grows towards its 10 s ceiling
+    while (sockets.length === n + 1) await clock.advance(10);
+    last().serverClose(1006);
+  }
+  const before = sockets.length;
+  await clock.advance(100);
+  assert.equal(sockets.length, before, "still waiting out a long backoff");
+  page.dispatchEvent(new Event("online"));
+  await clock.advance(10);
+  assert.equal(sockets.length, before + 1, "reconnected without waiting the backoff");
+  session.stop();
+  page.dispatchEvent(new Event("offline")); // stopped: no longer listening
+  assert.equal(sockets.length, before + 1);
+});

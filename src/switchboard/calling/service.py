@@ -64,7 +64,7 @@ __all__ = ["CallEventSink", "CallingService", "CallingSettings", "IceServers"]
 class CallingSettings:
     ring_timeout_seconds: float = 85.0
     presence_seconds: float = 1.0  # 0 on a single node: every device is local
-    reconnect_grace_seconds: float = 30.0
+    reconnect_grace_seconds: float = 60.0
     heartbeat_seconds: float = 15.0
     max_participants: int = 350  # per group call or Room call, as ACS
 
@@ -183,6 +183,9 @@ class CallingService:
 
     def drop(self, device: LocalDevice, reason: EndReason) -> None:
         self.devices.drop(device, reason)
+
+    def reloading(self, device: LocalDevice, connection: DeviceConnection, keep: set[str]) -> None:
+        self.devices.reloading(device, connection, keep)
 
     # ---- requests from a local device ----------------------------------------------------
 

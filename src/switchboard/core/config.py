@@ -105,7 +105,7 @@ class Settings:
     signing_key_rotation_days: int = 30
     shutdown_timeout_seconds: float = 10.0
     calling_ring_timeout_seconds: float = 85.0  # an unanswered call ends (487/10004)
-    calling_reconnect_grace_seconds: float = 30.0  # a dropped device keeps its calls this long
+    calling_reconnect_grace_seconds: float = 60.0  # a dropped device keeps its calls this long
     calling_max_participants: int = 350  # per group call or Room call (ACS: 350)
     media_host: str = "127.0.0.1"  # the SFU's UDP bind address = its ICE-lite host candidate
     media_port_min: int = 0  # UDP port range of the SFU; 0/0: any free port

@@ -126,7 +126,7 @@ class ChatConfig:
 @dataclasses.dataclass(frozen=True, slots=True)
 class CallingConfig:
     ring_timeout_seconds: float = 85.0  # an unanswered call ends (487/10004)
-    reconnect_grace_seconds: float = 30.0  # a dropped device keeps its calls this long
+    reconnect_grace_seconds: float = 60.0  # a dropped device keeps its calls this long
     max_participants: int = 350  # per group call or Room call (ACS: 350)
 
 

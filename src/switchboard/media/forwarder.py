@@ -412,6 +412,7 @@ class Forwarder:
             if self.linked(track.participant_id, subscriber.id)
         ]
         free: list[StreamRewriter] = []
+        owners = {s.ssrc: s.source.participant_id for s in subscriber.video_slots if s.source}
         for slot in subscriber.video_slots:
             if slot.source is None or slot.source not in wanted:
                 self._detach(slot)
@@ -422,6 +423,10 @@ class Forwarder:
                 continue
             if free:
                 slot = free.pop(0)
+                # Another participant's video on this slot: the subscriber's `streams` map
+                # (mid → participant) must say so, or it shows the new video under the old
+                # name (a member who left and one who joined after, as after a reload).
+                added = added or owners.get(slot.ssrc) != track.participant_id
             else:
                 slot = self._new_stream(subscriber, _VIDEO, now)
                 subscriber.video_slots.append(slot)

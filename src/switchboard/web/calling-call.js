@@ -27,6 +27,7 @@ import { DataChannel, DominantSpeakers, Lobby } from "./calling-features.js";
 import { LocalMedia } from "./calling-local.js";
 import { RemoteParticipant, merge } from "./calling-participant.js";
 import { CallPeer } from "./calling-peer.js";
+import { CallRecovery } from "./calling-recovery.js";
 import { SignalingError } from "./calling-signaling.js";
 
 /**
@@ -62,6 +63,7 @@ import { SignalingError } from "./calling-signaling.js";
  *
  * @typedef {{ stateChanged: void, idChanged: void, isMutedChanged: void, roleChanged: void,
  *   isScreenSharingOnChanged: void,
+ *   isReconnectingChanged: void,
  *   localVideoStreamsUpdated: { added: LocalVideoStream[], removed: LocalVideoStream[] },
  *   remoteParticipantsUpdated: { added: RemoteParticipant[], removed: RemoteParticipant[] } }}
  *   CallEvents
@@ -112,6 +114,11 @@ export class Call extends Emitter {
   participantId = "";
   /** A group or Room call (media through the SFU)? */
   isConference = false;
+  /**
+   * The call's media or signaling connection is lost and being recovered (calling-recovery.js);
+   * `state` stays what it was, as ACS's does (docs/calling-sdk.md "Reconnecting").
+   */
+  isReconnecting = false;
   #port;
   /** @type {CallPeer | null} */
   #peer = null;
@@ -128,6 +135,16 @@ export class Call extends Emitter {
   #targetName = undefined;
   /** 1:1: the mids on which the other side shares its screen (its sdp frames say). @type {Set<string>} */
   #remoteScreenMids = new Set();
+  #recovery = new CallRecovery({
+    // The SFU is ICE-lite (only we can restart); in a 1:1 call the caller restarts, so that
+    // two restart offers never cross.
+    restarts: () => this.isConference || this.direction === "Outgoing",
+    restart: () => this.#peer?.restartIce() ?? Promise.resolve(),
+    changed: (reconnecting) => {
+      this.isReconnecting = reconnecting;
+      this._emit("isReconnectingChanged", undefined);
+    },
+  });
 
   /**
    * @internal Made by CallAgent.startCall, CallAgent.join and by incoming calls.
@@ -517,10 +534,14 @@ export class Call extends Emitter {
 
   /** @returns {CallPeer} */
   #newPeer() {
+    if (this.#peer !== null) this.#recovery.reset();
     const peer = new CallPeer(this.#port.iceServers(), this.#port.devices, {
       candidate: (candidate) => this.#sendCandidate(candidate),
       send: (description) => this.#sendDescription(description),
       tracksChanged: () => this.#showRemoteVideo(),
+      iceState: (state) => {
+        if (this.#peer === peer) this.#recovery.ice(state);
+      },
     });
     peer.data.onFrame = (frame) => this.#features.DataChannel._frame(frame);
     this.#peer = peer;
@@ -624,7 +645,11 @@ export class Call extends Emitter {
         if (Array.isArray(frame.screenShareMids)) {
           this.#remoteScreenMids = new Set(frame.screenShareMids.map(String));
         }
-        this.#peer?.remoteDescription(frame.description, frame.streams);
+        if (!this.isConference && this.#peer?.isFromNewPeer(frame.description)) {
+          this.#renewPeer(frame.description);
+        } else {
+          this.#peer?.remoteDescription(frame.description, frame.streams);
+        }
         break;
       case "candidate":
         this.#peer?.candidate(frame.candidate);
@@ -693,6 +718,39 @@ export class Call extends Emitter {
         },
       );
       if (this.isMuted) this.#mediaState({ muted: true }).catch(report);
+    } catch (error) {
+      this.#failed(error);
+    }
+  }
+
+  /**
+   * The other side's page reloaded mid-call and offers from a new peer connection (a new
+   * DTLS fingerprint, which a peer connection cannot take): ours is replaced too, and the new
+   * one answers with the same microphone and camera.
+   * @param {RTCSessionDescriptionInit} offer
+   */
+  #renewPeer(offer) {
+    this.#peer?.close();
+    const peer = this.#newPeer();
+    peer.remoteDescription(offer, undefined, () => this.#local.adoptTransceivers(peer.pc));
+  }
+
+  /**
+   * @internal This page reloaded mid-call (calling.js): the server kept this 1:1 call for the
+   * device the page resumed; offer it again from a new peer connection (the other side
+   * replaces its own: #renewPeer).
+   * @param {string} participantId  Ours in the call.
+   * @param {CallOptions} options  The microphone and camera as they were.
+   */
+  async _resume(participantId, options) {
+    this.participantId = participantId;
+    this.#heldCandidates = null; // the server knows our part in the call: trickle
+    this.#setState("Connected");
+    try {
+      const peer = await this.#openMedia(options);
+      this.#showRemoteVideo();
+      await peer.renegotiate();
+      if (this.isMuted) await this.#mediaState({ muted: true });
     } catch (error) {
       this.#failed(error);
     }
@@ -800,12 +858,21 @@ export class Call extends Emitter {
   }
 
   /**
+   * @internal The agent's signaling connection went down, or came back (re-registered, and
+   * the server still has this call). @param {boolean} up
+   */
+  _signalingChanged(up) {
+    this.#recovery.signaling(up);
+  }
+
+  /**
    * @internal The call is over: close its media and say why.
    * @param {CallEndReason} reason
    * @param {string} [when]  what narrows the message (a refusal's code; "local": we left)
    */
   _end(reason, when) {
     if (this.state === "Disconnected") return;
+    this.#recovery.close();
     const others = this.remoteParticipants;
     const name = this.isConference ? undefined
       : (others.length === 1 ? others[0].displayName : undefined) ?? this.#targetName;

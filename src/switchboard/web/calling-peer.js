@@ -28,6 +28,7 @@ import { DataLinks } from "./calling-datachannel.js";
  * @property {(description: Description) => Promise<unknown>} send  Send our description
  *   (rejects with a SignalingError if the server refuses it).
  * @property {() => void} tracksChanged  Remote tracks or their owners changed.
+ * @property {(state: RTCIceConnectionState) => void} [iceState]  ICE's state changed.
  */
 
 /** The refusal a client offer gets while the server's own offer awaits our answer. */
@@ -57,6 +58,7 @@ export class CallPeer {
       hooks.candidate(event.candidate ? event.candidate.toJSON() : { candidate: "" });
     };
     this.pc.ontrack = (event) => this.#onTrack(event.track);
+    this.pc.oniceconnectionstatechange = () => hooks.iceState?.(this.pc.iceConnectionState);
     // Before the first offer, so that it carries the data m-line (calling-datachannel.js).
     this.data = new DataLinks(this.pc);
   }
@@ -71,18 +73,32 @@ export class CallPeer {
    * Apply a remote description (answer offers), in order with everything else.
    * @param {RTCSessionDescriptionInit} description
    * @param {StreamOwner[]} [streams]  The SFU's mid → participant map (group calls).
+   * @param {() => Promise<unknown>} [beforeAnswer]  Runs between an offer and our answer
+   *   (a new peer connection puts our tracks on the offer's transceivers).
    */
-  remoteDescription(description, streams) {
+  remoteDescription(description, streams, beforeAnswer) {
     this.#inOrder(async () => {
       if (streams) this.streams = streams;
       await this.pc.setRemoteDescription(description);
       if (description.type === "offer") {
+        await beforeAnswer?.();
         await this.pc.setLocalDescription();
         await this.#hooks.send(this.local());
         if (this.#offerWanted) await this.#offer();
       }
       this.#hooks.tracksChanged();
     });
+  }
+
+  /**
+   * Whether `offer` comes from another peer connection than the one we talk to (its DTLS
+   * fingerprint differs: the other side's page reloaded and offers from a new one).
+   * @param {RTCSessionDescriptionInit} offer
+   */
+  isFromNewPeer(offer) {
+    const current = this.pc.remoteDescription?.sdp;
+    if (!current || offer.type !== "offer") return false;
+    return fingerprintOf(current) !== fingerprintOf(offer.sdp ?? "");
   }
 
   /** @param {RTCIceCandidateInit} candidate */
@@ -93,6 +109,19 @@ export class CallPeer {
   /** Offer our current transceivers to the other side (after adding one). */
   renegotiate() {
     return this.#inOrder(() => this.#offer());
+  }
+
+  /**
+   * Restart ICE (calling-recovery.js decides when): new ICE credentials and candidates in a
+   * new offer; DTLS, SRTP and the tracks stay. Skipped while an offer awaits its answer
+   * (that answer comes, however late: signaling replays it).
+   */
+  restartIce() {
+    return this.#inOrder(async () => {
+      if (this.pc.signalingState !== "stable") return;
+      this.pc.restartIce();
+      await this.#offer();
+    });
   }
 
   /**
@@ -186,4 +215,9 @@ export class CallPeer {
     }
     this.#hooks.tracksChanged();
   }
+}
+
+/** The first `a=fingerprint` of a description. @param {string} sdp */
+function fingerprintOf(sdp) {
+  return /^a=fingerprint:(.+)$/m.exec(sdp)?.[1]?.trim() ?? "";
 }

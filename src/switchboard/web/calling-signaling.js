@@ -77,7 +77,8 @@ export const SignalingCloseCode = Object.freeze({
  * @typedef {{ type: "setVideoStreams", id?: string, callId?: string, maxVideo?: number }}
  *   SetVideoStreamsRequest
  * @typedef {{ type: "pong", id?: string }} PongRequest
- * @typedef {{ type: "unregister", id?: string }} UnregisterRequest
+ * @typedef {{ type: "unregister", id?: string, keepCalls?: string[] }} UnregisterRequest
+ *   `keepCalls`: 1:1 calls a reloading page resumes (a new page registers this device again)
  * @typedef {{ type: "pushReceived", id?: string, callId?: string, owner?: string }}
  *   PushReceivedRequest  a device woken by a push asks to ring (docs/push.md)
  *
@@ -139,6 +140,8 @@ const FATAL = new Set([4003, 4006, 4009, 4011]);
  * @property {number} [initialReconnectDelayMs]  First reconnect delay (default 500).
  * @property {number} [maxReconnectDelayMs]  Backoff ceiling (default 10000).
  * @property {WebSocketConstructor} [WebSocket]  The transport (default: the global one).
+ * @property {{ deviceId: string, lastSeq: number | null }} [resume]  Register as this device
+ *   (a reloaded page resuming the device its previous page kept for a call).
  */
 
 /** A request the server refused (`ack.ok === false`), or one that can no longer be sent. */
@@ -172,6 +175,10 @@ export class Signaling {
   /** @param {SignalingOptions} options */
   constructor(options) {
     this.#options = options;
+    if (options.resume) {
+      this.#deviceId = options.resume.deviceId;
+      this.#lastSeq.reset(options.resume.lastSeq);
+    }
     const url = signalingUrl(options.endpoint);
     this.#session = new WsSession({
       url: () => url,
@@ -202,6 +209,11 @@ export class Signaling {
 
   get deviceId() {
     return this.#deviceId;
+  }
+
+  /** The seq of the last server frame handled (null: none yet). */
+  get lastSeq() {
+    return this.#lastSeq.value;
   }
 
   /** The current WebSocket, if any. For tests and debugging only. */
@@ -243,10 +255,15 @@ export class Signaling {
     });
   }
 
-  /** Unregister the device (its calls end on the server) and close. */
-  stop() {
+  /**
+   * Unregister the device (its calls end on the server) and close.
+   * @param {string[]} [keepCalls]  1:1 calls a reloading page will resume: the server keeps
+   *   them (and the device) a few seconds for the new page.
+   */
+  stop(keepCalls = []) {
     if (!this.#session.running) return;
-    if (this.#registered) this.#session.send({ v: 1, type: "unregister" });
+    const keep = keepCalls.length ? { keepCalls } : {};
+    if (this.#registered) this.#session.send({ v: 1, type: "unregister", ...keep });
     this.#session.stop();
     this.#stopped(SignalingCloseCode.NORMAL, "Stopped by the client.", false);
   }

@@ -28,6 +28,7 @@ import {
 } from "./calling-media.js";
 import { PROTOCOL, Signaling, SignalingCloseCode, SignalingError } from "./calling-signaling.js";
 import { registerPush, unregisterPush } from "./push.js";
+import { RELOAD_KEY, saveForReload, takeSaved } from "./calling-reload.js";
 
 export {
   Call,
@@ -44,6 +45,7 @@ export {
   Lobby,
   LocalVideoStream,
   PROTOCOL,
+  RELOAD_KEY,
   RemoteParticipant,
   RemoteVideoStream,
   SignalingCloseCode,
@@ -77,7 +79,12 @@ export {
  * @property {number} [initialReconnectDelayMs]  First signaling reconnect delay (default 500).
  * @property {number} [maxReconnectDelayMs]  Backoff ceiling (default 10000).
  * @property {WebSocketConstructor} [WebSocket]  The transport (default: the global one).
- * @typedef {{ displayName?: string }} CallAgentOptions
+ * @typedef {object} CallAgentOptions
+ * @property {string} [displayName]
+ * @property {boolean} [resumeCallsAfterReload]  A page reloaded mid-call comes back to its
+ *   calls (default true): the new page's agent has them in `calls` once created (below).
+
+ * @typedef {import("./calling-reload.js").SavedAgent} SavedAgent
  *
  * @typedef {{ incomingCall: { incomingCall: IncomingCall },
  *   callsUpdated: { added: Call[], removed: Call[] },
@@ -136,9 +143,15 @@ export class CallAgent extends Emitter {
   /** @type {CallPort} */
   #port;
   /** Leaves when the page goes away (see the constructor). */
-  #onPageHide = () => this.#leaveNow("The page was closed.");
+  #onPageHide = () => this.#leaveNow("The page was closed.", this.#saveForReload());
   #endpoint;
   #credential;
+  /** What the previous page of this tab left to resume (a reload mid-call). @type {SavedAgent | null} */
+  #saved = null;
+  #resumeAfterReload;
+  /** The locator each group or Room call was joined with (to join again after a reload).
+   * @type {WeakMap<Call, GroupLocator | RoomLocator>} */
+  #locators = new WeakMap();
 
   /**
    * @internal Use CallClient.createCallAgent.
@@ -152,6 +165,8 @@ export class CallAgent extends Emitter {
     this.displayName = agentOptions.displayName;
     this.#endpoint = options.endpoint;
     this.#credential = credential;
+    this.#resumeAfterReload = agentOptions.resumeCallsAfterReload !== false;
+    this.#saved = this.#resumeAfterReload ? takeSaved(options.endpoint) : null;
     this.#signaling = new Signaling({
       endpoint: options.endpoint,
       getToken: (refresh) => tokenOf(credential, refresh),
@@ -162,6 +177,7 @@ export class CallAgent extends Emitter {
       initialReconnectDelayMs: options.initialReconnectDelayMs,
       maxReconnectDelayMs: options.maxReconnectDelayMs,
       WebSocket: options.WebSocket,
+      resume: this.#saved ? { deviceId: this.#saved.deviceId, lastSeq: this.#saved.lastSeq } : undefined,
     });
     this.#port = {
       request: (type, fields, onAck) => this.#signaling.request(type, fields, onAck),
@@ -222,6 +238,7 @@ export class CallAgent extends Emitter {
       throw new TypeError("join takes { groupId } or { roomId }");
     }
     const call = new Call(this.#port, "Outgoing");
+    this.#locators.set(call, locator);
     this.#addCall(call);
     call._join(locator, options).catch(report);
     return call;
@@ -275,10 +292,10 @@ export class CallAgent extends Emitter {
   }
 
   /** Unregister (the server ends this device's calls) and end the calls here, synchronously.
-   * @param {string} phrase */
-  #leaveNow(phrase) {
+   * @param {string} phrase @param {string[]} [keepCalls]  1:1 calls a reload resumes */
+  #leaveNow(phrase, keepCalls = []) {
     globalThis.removeEventListener?.("pagehide", this.#onPageHide);
-    this.#signaling.stop();
+    this.#signaling.stop(keepCalls);
     this.#endAll({ code: 0, subCode: 0, phrase });
     this.#setConnection("Disconnected");
   }
@@ -310,7 +327,61 @@ export class CallAgent extends Emitter {
     const known = new Set(registration.calls ?? []);
     for (const call of [...this.#byId.values()]) {
       if (call.id && !known.has(call.id)) {
-        call._end({ code: 496, subCode: 7, phrase: "The signaling connection was lost." });
+        call._end({
+          code: 496,
+          subCode: 7,
+          phrase: "The call ended: the network was away longer than the server keeps a call.",
+        });
+      }
+    }
+    for (const call of this.calls) call._signalingChanged(true); // those that go on
+    if (this.#saved) this.#resumeSaved(registration);
+  }
+
+  /**
+   * The page is going away with calls in progress: keep what a reload of this tab needs to
+   * come back to them (sessionStorage), and return the 1:1 calls the server should keep for
+   * the new page (it ends the others for this device now; group calls are joined again).
+   * @returns {string[]}
+   */
+  #saveForReload() {
+    const deviceId = this.#signaling.deviceId;
+    if (!this.#resumeAfterReload || deviceId === null || this.userId === null) return [];
+    return saveForReload(
+      { endpoint: this.#endpoint, userId: this.userId, deviceId, lastSeq: this.#signaling.lastSeq },
+      this.calls,
+      (call) => this.#locators.get(call),
+    );
+  }
+
+  /**
+   * This page replaced one that left mid-call (a reload): the 1:1 calls the server kept for
+   * the device come back (a new peer connection offers them again); group and Room calls are
+   * joined again (the server ended the old participant when the page went). Each is in
+   * `calls` (and `callsUpdated`) when createCallAgent resolves.
+   * @param {Registration} registration
+   */
+  #resumeSaved(registration) {
+    const saved = this.#saved;
+    this.#saved = null;
+    if (!saved || saved.userId !== registration.userId) return;
+    const kept = new Set(registration.resumed ? registration.calls ?? [] : []);
+    for (const call of saved.calls) {
+      /** @type {CallOptions} */
+      const options = {
+        audioOptions: { muted: call.muted },
+        videoOptions: call.video ? { localVideoStreams: [new LocalVideoStream()] } : undefined,
+      };
+      if (call.conference) {
+        this.join(call.locator, options);
+      } else if (kept.has(call.id)) {
+        const resumed = new Call(this.#port, call.direction, {
+          id: call.id,
+          caller: call.participant,
+        });
+        this.#byId.set(call.id, resumed);
+        resumed._resume(call.participantId, options).catch(report); // Connected at once
+        this.#addCall(resumed);
       }
     }
   }
@@ -328,6 +399,7 @@ export class CallAgent extends Emitter {
 
   /** @param {ConnectionState} state @param {string} [reason] */
   #setConnection(state, reason) {
+    if (state === "Disconnected") for (const call of this.calls) call._signalingChanged(false);
     if (state === this.connectionState) return;
     const oldValue = this.connectionState;
     this.connectionState = state;

@@ -16,6 +16,8 @@
 //     [c/2, c], c = min(max, initial × 2ⁿ)); n resets once a connection was established
 //     (connection.established(): the protocol's handshake completed).
 //   stop() ─▶ the socket is closed (1000), no reconnect; start() may run it again.
+//   the browser's `offline` event ─▶ drop the socket now (1006; a dead link may take two
+//     heartbeats to notice); `online` ─▶ end the backoff wait and reconnect at once.
 
 /** The subprotocol that carries the access token (a JWT's characters are all legal there). */
 export const TOKEN_SUBPROTOCOL_PREFIX = "access_token.";
@@ -268,6 +270,15 @@ export class WsSession {
   #connection = null;
   /** @type {(() => void) | null} */
   #wake = null;
+  /** The browser came back online: the next reconnect waits no backoff. */
+  #backOnline = false;
+  #onOnline = () => {
+    this.#backOnline = true;
+    this.#wake?.();
+  };
+  #onOffline = () => {
+    this.#connection?.close(SessionCloseCode.ABNORMAL, "The browser went offline.");
+  };
 
   /** @param {WsSessionOptions<F>} options */
   constructor(options) {
@@ -288,6 +299,8 @@ export class WsSession {
   start() {
     if (this.#running) return;
     this.#running = true;
+    globalThis.addEventListener?.("online", this.#onOnline);
+    globalThis.addEventListener?.("offline", this.#onOffline);
     const generation = ++this.#generation;
     this.#run(generation).catch((error) => {
       // getToken failed (tokenErrors "stop"), or a hook threw: stop rather than hang
@@ -299,6 +312,8 @@ export class WsSession {
   stop() {
     if (!this.#running) return;
     this.#running = false;
+    globalThis.removeEventListener?.("online", this.#onOnline);
+    globalThis.removeEventListener?.("offline", this.#onOffline);
     this.#generation++;
     this.#wake?.();
     this.#connection?.close(SessionCloseCode.NORMAL, "Stopped by the client.");
@@ -339,6 +354,8 @@ export class WsSession {
         if (onTokenError !== "retry") throw error;
         options.onError?.(error);
         await this.#sleep(this.#backoff(attempt++));
+        if (this.#backOnline) attempt = 0;
+        this.#backOnline = false;
         continue;
       }
       if (!current()) return;
@@ -357,7 +374,9 @@ export class WsSession {
         return;
       }
       refresh = action === "refresh";
-      await this.#sleep(this.#backoff(attempt++));
+      if (!this.#backOnline) await this.#sleep(this.#backoff(attempt++));
+      if (this.#backOnline) attempt = 0;
+      this.#backOnline = false;
     }
   }
 

@@ -322,7 +322,7 @@ class Conference:
             await self._renegotiate(member)
             return
         screen = set(request.screen_share_mids or []) if request.screen_share_mids else None
-        answer = self.media.answer(member, description.sdp, screen)
+        answer = await self.media.answer(member, description.sdp, screen)
         self._send_description(member, Description("answer", answer))
         await self.media.sync_published(member)
         await self._renegotiate_all()

@@ -106,9 +106,23 @@ class ConferenceMedia:
     def accept_answer(self, member: Member, sdp: str) -> None:
         self._peer(member).negotiation.accept_answer(sdp)
 
-    def answer(self, member: Member, sdp: str, screen: set[str] | None) -> str:
-        """The answer to a member's new offer (renegotiation from its side)."""
-        return self._peer(member).negotiation.answer(sdp, member.may_publish, screen)
+    async def answer(self, member: Member, sdp: str, screen: set[str] | None) -> str:
+        """The answer to a member's new offer (renegotiation from its side). An offer with
+        new ICE credentials is an ICE restart (its network changed or came back): the
+        node's ICE-lite agent takes checks with the new ufrag from now on; our own
+        credentials, the DTLS session and SRTP keys stay (RFC 8445 §9 lets a lite agent
+        keep them; the browser nominates its new path with USE-CANDIDATE)."""
+        negotiation = self._peer(member).negotiation
+        before = negotiation.remote_ufrag
+        answer = negotiation.answer(sdp, member.may_publish, screen)
+        if negotiation.remote_ufrag != before:
+            await self._node.expect_peer(
+                self.call_id,
+                member.id,
+                negotiation.remote_ufrag or "",
+                negotiation.remote_fingerprint or "",
+            )
+        return answer
 
     async def sync_published(self, member: Member) -> None:
         """Publish (or stop) on the SFU what the member's SDP and role now allow."""

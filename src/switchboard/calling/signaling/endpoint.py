@@ -7,8 +7,9 @@ connect(token, subprotocol) ─▶ SessionAcceptor: authenticate (voip scope) �
        socket of the device (4011) · unregister (1000)
 
 A page that goes away (the browser closes with 1001, or the SDK unregisters on ``pagehide``)
-ends the device's calls at once. A socket that just drops leaves the device registered for
-the reconnect grace period: its
+ends the device's calls at once, but for the 1:1 calls an unregister names in ``keepCalls``
+(a reload mid-call: the new page resumes the device within seconds and offers them again).
+A socket that just drops leaves the device registered for the reconnect grace period: its
 calls go on (media flows peer to peer) and it resumes with ``deviceId`` and ``lastSeq``.
 The session is the device's DeviceConnection: the hub queues frames on it, asks it to close
 (4011, after what is queued) and to recheck the token.
@@ -53,10 +54,12 @@ CLOSE_GOING_AWAY = 1001  # RFC 6455: the endpoint is going away (a browser leavi
 
 
 class UnregisteredError(SessionClosedError):
-    """The client unregistered: close normally and end the device's calls now."""
+    """The client unregistered: close normally and end the device's calls now (but those
+    in ``keep``: a page reloading mid-call, which a new page resumes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: set[str] | None = None) -> None:
         super().__init__(CLOSE_NORMAL, "Unregistered.")
+        self.keep = keep or set()
 
 
 class CallingSignaling:
@@ -86,7 +89,10 @@ class CallingSignaling:
             await session.run(functools.partial(self._on_frame, device))
         except SessionClosedError as closed:
             ended = _calls_end_with(closed)
-            if ended is not None and device is not None:
+            if isinstance(closed, UnregisteredError) and closed.keep and device is not None:
+                self._service.reloading(device, session, closed.keep)
+                device = None
+            elif ended is not None and device is not None:
                 self._service.drop(device, ended)
                 device = None
             await close_quietly(websocket, closed.code, closed.reason)
@@ -134,7 +140,7 @@ class CallingSignaling:
         if isinstance(request, Pong):
             return
         if isinstance(request, Unregister):
-            raise UnregisteredError
+            raise UnregisteredError(set(request.keep_calls or ()))
         self._service.handle(device, request)
 
     @staticmethod

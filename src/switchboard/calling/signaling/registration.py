@@ -5,6 +5,8 @@ register (socket) ─▶ hub: new device, or resume (replay after lastSeq; an ol
 socket ends ─▶ detach: the device keeps its calls for the reconnect grace
     ├ register again in time ─▶ resumed, the grace is cancelled
     └ grace over · unregister · token revoked ─▶ drop: "lost" to each call's owner
+unregister {keepCalls} (a page reloading mid-call) ─▶ reloading: the other calls end now;
+    the kept 1:1 calls wait PAGE_RELOAD_SECONDS for the new page to resume the device
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from switchboard.core.clock import Clock
 log = logging.getLogger(__name__)
 
 IceServers = Callable[[str], list[IceServer]]
+# How long a page that reloads mid-call has to resume its device (a reload takes 1-2 s).
+PAGE_RELOAD_SECONDS = 5.0
 
 
 class DeviceRegistry:
@@ -102,7 +106,31 @@ class DeviceRegistry:
         if grace is not None:
             grace.cancel()
         self._hub.remove(device)
-        for call_id, owner in tuple(device.calls.items()):
+        self._leave(device, tuple(device.calls), reason)
+
+    def reloading(self, device: LocalDevice, connection: DeviceConnection, keep: set[str]) -> None:
+        """The device's page is going away and says a new page will resume it (a reload):
+        the calls in ``keep`` (its 1:1 calls; the SDK offers them again from a new peer
+        connection) wait ``PAGE_RELOAD_SECONDS`` for it; every other call (ringing ones,
+        group calls, which the new page joins again) ends for it now, as unregister does.
+        No page back in time: it left (hung up), it did not lose its network."""
+        kept = keep & device.active
+        self._leave(device, tuple(c for c in device.calls if c not in kept), m.HUNG_UP)
+        if not kept:
+            self.drop(device, m.HUNG_UP)
+            return
+        if not self._hub.detach(device, connection, self._clock.now()):
+            return
+        loop = asyncio.get_running_loop()
+        seconds = min(PAGE_RELOAD_SECONDS, self._grace_seconds)
+        self._graces[device.device_id] = loop.call_later(
+            seconds, self._expire, device.device_id, m.HUNG_UP
+        )
+
+    def _leave(self, device: LocalDevice, call_ids: tuple[str, ...], reason: EndReason) -> None:
+        for call_id in call_ids:
+            owner = device.calls.pop(call_id, "")
+            device.active.discard(call_id)
             if not owner:
                 continue  # a join still being placed: its owner is not known yet
             lost = Lost(
@@ -112,12 +140,10 @@ class DeviceRegistry:
                 reason=reason.info(),
             )
             self._router.to_owner(owner, lost)
-        device.calls.clear()
-        device.active.clear()
 
-    def _expire(self, device_id: str) -> None:
+    def _expire(self, device_id: str, reason: EndReason = m.NETWORK_LOST) -> None:
         self._graces.pop(device_id, None)
         device = self._hub.get(device_id)
         if device is not None and device.connection is None:
             log.info("device %s did not reconnect in time", device_id)
-            self.drop(device, m.NETWORK_LOST)
+            self.drop(device, reason)

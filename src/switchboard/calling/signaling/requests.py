@@ -169,7 +169,11 @@ class Pong(Request, tag="pong"):
 
 
 class Unregister(Request, tag="unregister"):
+    """The device leaves; ``keepCalls``: 1:1 calls its page is reloading into (a new page
+    resumes the device for them within ``PAGE_RELOAD_SECONDS``; every other call ends now)."""
+
     kind = ClientMessage.UNREGISTER
+    keep_calls: list[str] | None = None
 
 
 class PushReceived(Request, tag="pushReceived"):

@@ -10,7 +10,8 @@ One reader task (owned by the agent) runs the connection loop:
 
     token ─▶ connect wss://…/calling/signaling (subprotocol switchboard.calling.v1)
        ▲       ─▶ register {deviceId, lastSeq} ─▶ frames ─▶ SignalingSession ─▶ calls
-       │ dropped / server silent: backoff, reconnect, resume the same device (calls go on)
+       │ dropped / server silent / any other close: backoff, reconnect, resume the same
+       │ device (calls go on; those the server forgot while away end 496/7)
        └─ 4001: new token (if callable) · 4003/4006/4009/4011: stop, calls end here
 """
 
@@ -44,8 +45,14 @@ from switchboard.client.tokens import TokenSource, token_of
 
 log = logging.getLogger(__name__)
 
-_RECONNECTABLE = {1000, 1001, 1006, 1011, 1012, 1013, 4008}
+# Close codes that end the agent for good (docs/calling-protocol.md "Close codes"); every
+# other one (a drop, a proxy's 1014, the server restarting) reconnects: the app still wants
+# the agent, so no outage may end it (4001 reconnects with a fresh token if it can have one).
+_FATAL = {4003, 4006, 4009, 4011}
 SIGNALING_LOST = EndReason(496, 7, "The signaling connection ended for good.")
+FORGOTTEN = EndReason(
+    496, 7, "Call ended as client lost network connection and could not reconnect in time."
+)
 
 
 class CallClient:
@@ -309,8 +316,15 @@ class CallAgent:
                     )
                 except InvalidStatus as exc:
                     status = exc.response.status_code
-                    if 400 <= status < 500 and status not in (408, 429):
-                        raise SignalingClosed(status, "the server refused the handshake") from exc
+                    refreshable = not isinstance(self._token_source, str)
+                    if status == 401 and refreshable and self.registrations:
+                        token = await self._fresh_token()  # expired while away
+                    elif 400 <= status < 500 and status not in (408, 429):
+                        if not self.registrations or status == 403:
+                            refused = "the server refused the handshake"
+                            raise SignalingClosed(status, refused) from exc
+                        # Registered before: a proxy's answer during an outage, not a verdict.
+                        log.warning("calling: the handshake got %s; retrying", status)
                     await asyncio.sleep(self._backoff.next_delay())
                     continue
                 except ssl_module.SSLCertVerificationError:
@@ -322,7 +336,7 @@ class CallAgent:
                 code, reason = await self._serve(connection)
                 if code == CLOSE_UNAUTHORIZED and not isinstance(self._token_source, str):
                     token = await self._fresh_token()
-                elif code not in _RECONNECTABLE:
+                elif code in _FATAL or code == CLOSE_UNAUTHORIZED:
                     raise SignalingClosed(code, reason)
                 log.info("calling: connection ended (%s %s); reconnecting", code, reason)
                 await asyncio.sleep(self._backoff.next_delay())
@@ -370,6 +384,12 @@ class CallAgent:
         if isinstance(event, Registered):
             self.ice_servers = event.ice_servers
             self._backoff.reset()
+            if self.registrations:
+                # The server forgot the device while it was away (past the reconnect grace):
+                # the calls it no longer lists are over.
+                for call_id, call in list(self.calls.items()):
+                    if call_id not in event.calls:
+                        call.ended(FORGOTTEN)
             self.registrations += 1
             self.registered.set()
         elif isinstance(event, Ack):

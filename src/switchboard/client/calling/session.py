@@ -81,6 +81,7 @@ class Registered:
     resumed: bool
     heartbeat: float
     ice_servers: list[IceServer]
+    calls: tuple[str, ...] = ()  # the calls the server still has for this device
 
 
 Event = Ack | Registered | CallFrames
@@ -208,6 +209,7 @@ class SignalingSession:
                     bool(frame.resumed),
                     self.heartbeat,
                     list(frame.ice_servers or []),
+                    tuple(frame.calls or ()),
                 )
             ]
         if frame.ok:
