@@ -231,8 +231,7 @@ def test_a_reloaded_web_app_page_is_back_in_its_1to1_call(
     contexts: list[BrowserContext], sample_app: SampleApp
 ) -> None:
     """A 1:1 call has no locator to join again: the SDK restores it after a reload (the same
-    call, offered again from a new peer connection) and the app shows it. Without that SDK
-    feature the app can only offer "Call again": xfail."""
+    call, offered again from a new peer connection) and the app shows it."""
     caller = sign_in(contexts[0], sample_app.url, "Uma")
     callee = sign_in(contexts[1], sample_app.url, "Vic")
     befriend(caller, "Vic")
@@ -245,11 +244,9 @@ def test_a_reloaded_web_app_page_is_back_in_its_1to1_call(
 
     reloaded_at = time.monotonic()
     caller.reload()
-    back = caller.locator("#call-state[data-state=Connected]:visible, #end-again:visible")
-    expect(back).to_be_visible(timeout=CALL_TIMEOUT_MS)
-    if caller.locator("#end-again").is_visible():
-        expect(caller.locator("#end-reason")).to_contain_text("interrupted when the page reloaded")
-        pytest.xfail("this SDK does not restore 1:1 calls after a reload (issue 19, reconnect)")
+    expect(caller.locator("#call-state[data-state=Connected]")).to_be_visible(
+        timeout=CALL_TIMEOUT_MS
+    )
     print(f"reload → back in the 1:1 call in {time.monotonic() - reloaded_at:.2f} s")
     expect(caller.locator("#call-with")).to_have_text("Call with Vic")
     caller.wait_for_function("document.querySelector('#grid .tile.remote video')?.videoWidth > 0")

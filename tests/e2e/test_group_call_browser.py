@@ -353,8 +353,6 @@ def test_a_shared_screen_takes_the_stage_whole(sign_in: Callable[[str], Page]) -
     join_from_prejoin(host)
     join_invitation(guest, "Hal invites you to a group call")
     expect_connected(host, guest)
-    if not host.evaluate("typeof window.sampleApp.call.startScreenSharing === 'function'"):
-        pytest.xfail("this SDK has no startScreenSharing yet (issue 19, media19)")
     host.get_by_role("button", name="Share screen").click()
     expect(host.get_by_role("button", name="Stop sharing")).to_be_visible(timeout=10_000)
     stage = guest.get_by_label("Shared screen")
