@@ -111,7 +111,7 @@ async def test_the_clients_call_rings_on_the_carriers_180_hears_its_early_media_
     agent: CallAgent, our_number: str, trunk_port: int, tone_source: tuple[ToneSource, int]
 ) -> None:
     """SIPp: 180 after 0.6 s, a 183 with SDP 0.3 s later (the tone source plays a 440 Hz
-    announcement at whoever sends it RTP), the 200 2 s after that. The early media's stream
+    announcement at whoever sends it RTP), the 200 2.5 s after that. The early media's stream
     comes from the call's early leg (not a participant: the client files it under its id)."""
     tone, tone_port = tone_source
     carrier = await sipp("uas_progress_answer.xml", trunk_port, "-key", "rtp_port", str(tone_port))
