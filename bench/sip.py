@@ -16,8 +16,9 @@ answers every INVITE (180, 200) and, with ``-rtp_echo``, sends back every RTP pa
   ``--pdd-calls`` calls placed one at a time.
 - bridged calls: ``--calls`` answered calls held for ``--seconds``; in each SFU call an "app"
   leg publishes a tone in Opus (pre-encoded: the far side's encoder is not ours to pay), the
-  phone's bridge hears it (Opus decode, 48 → 8 kHz, G.711) and sends RTP to SIPp, whose echo
-  comes back (jitter buffer, G.711 decode, 8 → 48 kHz, Opus encode, forwarded to the app leg).
+  phone's bridge hears it (Opus decoded to 8 kHz, G.711) and sends RTP to SIPp, whose echo
+  comes back (jitter buffer, G.711 decode, narrowband Opus encode from 8 kHz, forwarded to
+  the app leg).
   loss = 1 − echoes received ÷ packets sent in the window; ticks served = packets sent ÷
   (calls × 50/s × window): below 100 % the core could not keep up (or was taken by other
   work); cpu = this process's share of its core; late ticks = 20 ms ticks caught up.

@@ -86,3 +86,20 @@ def test_the_narrowband_encoder_takes_only_whole_20_ms_frames() -> None:
 
 def test_libopus_is_found_where_pyav_bundles_it_or_on_the_system() -> None:
     assert libopus() is not None
+
+
+def test_digital_silence_is_not_coded_and_sound_after_it_starts_a_fresh_encoder() -> None:
+    """A trunk's silence codes (μ-law 0xFF → 0, A-law 0xD5 → 8) become one packet made
+    once; the tone after them is coded from a fresh state, as a new encoder would."""
+    encoder, fresh, decoder = NarrowbandOpusEncoder(), NarrowbandOpusEncoder(), OpusDecoder()
+    talk = narrowband_tone(10)
+    spoken = [encoder.encode(frame) for frame in talk[:5]]
+    alaw_silence = (8).to_bytes(2, "little", signed=True) * NARROW_SAMPLES
+    silent = [encoder.encode(frame) for frame in [bytes(320)] * 5 + [alaw_silence] * 5]
+    assert len(set(silent)) == 1 and len(silent[0]) < 10  # the same few bytes each time
+    again = [encoder.encode(frame) for frame in talk[5:]]
+    assert again == [fresh.encode(frame) for frame in talk[5:]]  # reset: no stale state
+    heard = [np.frombuffer(decoder.decode(p), dtype="<i2") for p in spoken + silent + again]
+    assert all(frame.size == FRAME_SAMPLES for frame in heard)  # every 20 ms still arrives
+    assert max(int(np.abs(frame).max()) for frame in heard[7:15]) < 100  # silence, heard
+    assert np.sqrt(np.mean(np.concatenate(heard[-3:]).astype(np.float64) ** 2)) > 1000

@@ -24,11 +24,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from switchboard.calling.models import EndReason
-from switchboard.calling.pstn.ports import (
-    EarlyMediaListener,
-    PhoneCallListener,
-    RingingListener,
-)
+from switchboard.calling.pstn.ports import EarlyMediaListener, PhoneCallListener, RingingListener
 from switchboard.gateways.sip import sdp
 from switchboard.gateways.sip.dialog import Dialog
 from switchboard.gateways.sip.digest import authorization, parse_challenge
