@@ -37,7 +37,7 @@ from switchboard.gateways.sip.jitter import JitterBuffer
 from switchboard.gateways.sip.rtcp_reports import INTERVAL, RtcpReporter
 from switchboard.gateways.sip.sdp import SRTP_KEY_LENGTH, Media
 from switchboard.media.local_leg import LocalLeg
-from switchboard.media.rtp import RtpPacket, RtpParseError
+from switchboard.media.rtp import HEADER, RtpPacket, RtpParseError
 from switchboard.media.srtp import SrtpContext, SrtpError
 
 log = logging.getLogger(__name__)
@@ -262,9 +262,10 @@ class RtpBridge(asyncio.DatagramProtocol):
             or self.transport.is_closing()
         ):
             return False
-        packet = RtpPacket(pt, self._seq, timestamp, self._ssrc, payload, marker)
+        # the fixed header only (no CSRC, no extension): RtpPacket's bytes, without the object
+        marker_pt = 0x80 | pt if marker else pt
+        data = HEADER.pack(0x80, marker_pt, self._seq, timestamp, self._ssrc) + payload
         self._seq = (self._seq + 1) & 0xFFFF
-        data = bytes(packet)
         if self._srtp_out is not None:
             data = self._srtp_out.protect(data)
         self.transport.sendto(data, self.remote)
