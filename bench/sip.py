@@ -16,11 +16,14 @@ answers every INVITE (180, 200) and, with ``-rtp_echo``, sends back every RTP pa
   ``--pdd-calls`` calls placed one at a time.
 - bridged calls: ``--calls`` answered calls held for ``--seconds``; in each SFU call an "app"
   leg publishes a tone in Opus (pre-encoded: the far side's encoder is not ours to pay), the
-  phone's bridge hears it (Opus decode, 48 → 8 kHz, G.711) and sends RTP to SIPp, whose echo
-  comes back (jitter buffer, G.711 decode, 8 → 48 kHz, Opus encode, forwarded to the app leg).
-  loss = 1 − echoes received ÷ packets sent in the window; ticks served = packets sent ÷
-  (calls × 50/s × window): below 100 % the core could not keep up (or was taken by other
-  work); cpu = this process's share of its core; late ticks = 20 ms ticks caught up.
+  phone's bridge hears it (Opus decoded to 8 kHz, G.711) and sends RTP to SIPp, whose echo
+  comes back (jitter buffer, G.711 decode, narrowband Opus encode from 8 kHz, forwarded to
+  the app leg).
+  loss = 1 − echoes received ÷ packets sent in the window (echoes counted once the senders
+  stopped and 0.5 s more: a process the scheduler starves is not charged the packets still
+  in flight at the window's end); ticks served = packets sent ÷ (calls × 50/s × window):
+  below 100 % the core could not keep up (or was taken by other work); cpu = this
+  process's share of its core; late ticks = 20 ms ticks caught up.
 - per core: calls ÷ cpu share and setups ÷ CPU seconds — what one whole core would carry at
   the measured cost; on a shared machine (other work on the same cores) wall-clock figures
   drop a lot, CPU cost much less: compare these.
@@ -66,6 +69,7 @@ from switchboard.media.rtp import RtpPacket
 
 NUMBER = "+15550001234"
 CALLER = "+14255550100"
+DRAIN_SECONDS = 0.5  # after the window, for the echoes in flight (a starved process lags)
 
 
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
@@ -335,20 +339,22 @@ async def bridged(sipp_port: int, calls: int, seconds: float) -> dict[str, float
         bridges = [c.bridge for c in made if c.bridge is not None]
         return sum(b.sent for b in bridges), sum(b.received for b in bridges)
 
-    sent0, received0 = totals()
+    sent0, _ = totals()
     window = await measured_window(seconds, lambda: ticker.late_ticks)
-    sent, received = totals()
-    sent, received = sent - sent0, received - received0
+    sent, _ = totals()
+    await ticker.stop()  # nothing more is sent: the echoes still in flight come back
+    await asyncio.sleep(DRAIN_SECONDS)
+    _, received = totals()
     for call in made:
         call.hang_up()
-    await ticker.stop()
     await carrier.stop()
     await node.stop()
-    return _media_figures(calls, sent, received, window)
+    return _media_figures(calls, sent - sent0, received - sent0, window)
 
 
 def _media_figures(calls: int, sent: int, received: int, window: Window) -> dict[str, float]:
-    # packets in flight at either edge of the window are noise; it stays far below 1 %
+    # ``received``: echoes counted once the senders stopped and DRAIN_SECONDS passed, less
+    # the packets sent before the window (their echoes came, or are lost before it: warm-up)
     expected = calls * window.wall / 0.02
     cpu_per_tick = window.cpu_share * window.wall / sent if sent else 0.0
     return {
@@ -403,13 +409,15 @@ async def bridged_ceiling(media_port: int, calls: int, seconds: float) -> dict[s
     def totals() -> tuple[int, int]:
         return sum(s.sent for s, _ in senders), sum(c.received for _, c in senders)
 
-    sent0, received0 = totals()
+    sent0, _ = totals()
     window = await measured_window(seconds, lambda: ticker.late_ticks)
-    sent, received = totals()
+    sent, _ = totals()
     await ticker.stop()
+    await asyncio.sleep(DRAIN_SECONDS)
+    _, received = totals()
     for sender, _ in senders:
         sender.transport.close()
-    return _media_figures(calls, sent - sent0, received - received0, window)
+    return _media_figures(calls, sent - sent0, received - sent0, window)
 
 
 # ── the run ──────────────────────────────────────────────────────────────────────────

@@ -2,7 +2,9 @@
 SIPp playing the carrier against a server subprocess whose one trunk is SIPp's port:
 
     page ─startCall([{phoneNumber}], {alternateCallerId: our number})─▶ server ─INVITE─▶
-        SIPp (uas_answer: 180, 200 whose SDP names the test's RTP end, a TonePhone)
+        SIPp (uas_progress_answer: 180 after 0.6 s, then a 183 and a 200 whose SDP name the
+        test's RTP end, a TonePhone): the page is Connecting until the 180, Ringing, hears
+        the 183's early media (the TonePhone answers any RTP with its tone) while it rings,
         Connected: the page's inbound audio grows and has energy (the phone's 440 Hz tone);
         the phone hears the page's fake microphone ─▶ the page hangs up ─▶ SIPp gets BYE
     SIPp hangs up first (uas_hangs_up) ─▶ the page's call ends 0/0
@@ -169,8 +171,18 @@ def test_the_page_calls_a_number_hears_the_phone_and_the_phone_hears_it(
 ) -> None:
     page = caller_page
     phone, rtp_port = tone_phone
-    carrier = sipp("uas_answer.xml", trunk_port, "-key", "rtp_port", str(rtp_port))
+    carrier = sipp("uas_progress_answer.xml", trunk_port, "-key", "rtp_port", str(rtp_port))
     start_call(page, CALLEE, our_number)
+    page.wait_for_function("window.call.state === 'Ringing'", timeout=CALL_TIMEOUT_MS)
+    early = page.evaluate(
+        """async ([ms, energy, timeout]) => {
+            const found = await firstWindow(window.call, ms, (e) => e > energy, "early media",
+                timeout);
+            return { ...found, state: window.call.state };
+        }""",
+        [WINDOW_MS, SPEECH_ENERGY, CALL_TIMEOUT_MS],
+    )
+    assert early["state"] == "Ringing", early  # heard before the 200 (2.5 s after the 183)
     page.wait_for_function("window.call.state === 'Connected'", timeout=CALL_TIMEOUT_MS)
     assert page.evaluate("window.states") == ["Connecting", "Ringing", "Connected"]
     assert page.evaluate("window.call.remoteParticipants.map((p) => p.identifier)") == [

@@ -263,3 +263,32 @@ async def test_the_node_adds_local_legs_and_removes_them_with_the_call() -> None
     again = await node.add_local_participant("call", "app")
     await node.end_call("call")
     assert again.closed
+
+
+def test_a_phones_leg_speaks_and_hears_8_khz_while_the_call_hears_48_khz_opus() -> None:
+    clock = Clock()
+    forwarder, sinks, phone = call({"alice": {"opus": 109}}, clock)
+    heard: list[tuple[str, bytes]] = []
+    phone.listen_all(lambda who, pcm: heard.append((who, pcm)), narrowband=True)
+    publish_opus(forwarder, "alice", 0xA0, tone(1000, 10), clock)
+    assert len(heard) == 10 and {who for who, _ in heard} == {"alice"}
+    assert {len(pcm) for _, pcm in heard} == {320}  # 160 samples: 20 ms at 8 kHz
+    late = np.frombuffer(b"".join(pcm for _, pcm in heard[-4:]), dtype="<i2").astype(np.float64)
+    assert abs(np.argmax(np.abs(np.fft.rfft(late))) * 8000 / late.size - 1000) < 15
+    tapped: list[bytes] = []
+    phone.tap(lambda who, pcm: tapped.append(pcm))  # media streaming still hears 48 kHz
+    publish_opus(forwarder, "alice", 0xA1, tone(1000, 3), clock)
+    assert len(heard) == 13 and [len(pcm) for pcm in tapped] == [FRAME_BYTES] * 3
+
+    t = np.arange(10 * 160)
+    spoken = (8000 * np.sin(2 * np.pi * 440 * t / 8000)).astype("<i2").tobytes()
+    for i in range(10):
+        phone.send_narrowband(spoken[i * 320 : (i + 1) * 320])
+        clock.now += 0.02
+    got = sinks["alice"].rtp
+    assert len(got) == 10 and got[0].marker
+    assert {p.payload_type for p in got} == {109}
+    decoder = OpusDecoder()  # alice decodes it as any Opus stream, at 48 kHz
+    pcm = b"".join(decoder.decode(p.payload) for p in got)
+    assert len(pcm) == 10 * FRAME_BYTES
+    assert abs(frequency_of(pcm[-4 * FRAME_BYTES :]) - 440) < 15

@@ -12,6 +12,7 @@ import pytest
 from switchboard.calling import models as m
 from switchboard.calling.pstn.dialing import PhoneDialer
 from switchboard.calling.pstn.outgoing import PhoneCallsFromDevices
+from switchboard.calling.pstn.ports import RingingListener
 from switchboard.calling.signaling.hub import LocalDevice
 from switchboard.calling.signaling.requests import HangUp, StartCall
 from tests.unit.test_media_negotiation import CHROMIUM_OFFER
@@ -64,19 +65,47 @@ def start(number: str = PHONE, caller_id: str | None = OURS) -> StartCall:
     )
 
 
-async def rang(dialling: Dialling) -> tuple[str, LocalDevice, Socket, FakePhoneCall]:
-    """Alice calls PHONE: the ack, Connecting, Ringing, and the carrier dialled."""
+async def dialled(dialling: Dialling) -> tuple[str, LocalDevice, Socket, FakePhoneCall]:
+    """Alice calls PHONE: the ack, Connecting, and the carrier dialled (no Ringing yet)."""
     device, socket = dialling.world.device(ALICE)
     dialling.world.service.handle(device, start())
     acked = await socket.next("ack")
     assert acked["ok"] and acked["callId"].startswith("server:")
     assert acked["state"] == "Connecting"
     assert (await socket.next("callUpdated"))["state"] == "Connecting"
-    assert (await socket.next("callUpdated"))["state"] == "Ringing"
-    await until(lambda: bool(dialling.carrier.dialled))  # right after Ringing is shown
+    await until(lambda: bool(dialling.carrier.dialled))
     [phone] = dialling.carrier.dialled
     assert (phone.caller, phone.called) == (OURS, PHONE)
     return str(acked["callId"]), device, socket, phone
+
+
+async def rang(dialling: Dialling) -> tuple[str, LocalDevice, Socket, FakePhoneCall]:
+    """…and the carrier says the phone rings (180/183): the device is shown Ringing."""
+    call_id, device, socket, phone = await dialled(dialling)
+    assert isinstance(phone.listener, RingingListener)
+    phone.listener.ringing()
+    assert (await socket.next("callUpdated"))["state"] == "Ringing"
+    phone.listener.ringing()  # told once: a 183 after the 180 changes nothing
+    return call_id, device, socket, phone
+
+
+async def test_a_phone_answering_without_ringing_takes_the_device_from_connecting_to_connected(
+    dialling: Dialling,
+) -> None:
+    _, _, socket, phone = await dialled(dialling)
+    assert phone.listener is not None
+    phone.listener.answered()
+    await socket.next("participantsUpdated")
+    assert (await socket.next("callUpdated"))["state"] == "Connected"
+    assert isinstance(phone.listener, RingingListener)
+    phone.listener.ringing()  # late (after the answer): nothing more is shown
+    phone.listener.ended()
+    states = []
+    while (frame := await socket.frames.get())["type"] != "callEnded":
+        if frame["type"] == "callUpdated":
+            states.append(frame["state"])
+    assert "Ringing" not in states
+    assert (frame["reason"]["code"], frame["reason"]["subCode"]) == (0, 0)
 
 
 async def test_the_device_is_ringing_until_the_phone_answers_then_connected_with_it(

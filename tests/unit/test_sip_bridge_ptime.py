@@ -1,6 +1,7 @@
 """RtpBridge (gateways/sip/media.py) with packets of other sizes than 20 ms: carriers send
 ptime 10, 20 or 30 (SIPp's recorded g711a.pcap is 30 ms a packet); the leg gets 20 ms frames of
-all of it, in order. No sockets: datagrams in, ticks, a fake leg."""
+all of it, in order, at 8 kHz (libopus codes it narrowband from 8 kHz). No sockets: datagrams
+in, ticks, a fake leg."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from switchboard.gateways.sip import g711
-from switchboard.gateways.sip.media import SAMPLES_48K, RtpBridge
+from switchboard.gateways.sip.media import SAMPLES_8K, RtpBridge
 from switchboard.gateways.sip.sdp import Media
 from switchboard.media.local_leg import LocalLeg
 from switchboard.media.rtp import RtpPacket
@@ -26,14 +27,11 @@ class Leg:
         self.frames: list[np.ndarray] = []
         self.narrowband = False
 
-    def narrowband_audio(self) -> None:
-        self.narrowband = True
-
-    def send_audio(self, frame: bytes) -> None:
+    def send_narrowband(self, frame: bytes) -> None:
         self.frames.append(np.frombuffer(frame, dtype="<i2"))
 
-    def listen_all(self, listener: Callable[..., Any] | None) -> None:
-        return None
+    def listen_all(self, listener: Callable[..., Any] | None, *, narrowband: bool = False) -> None:
+        self.narrowband = narrowband
 
     def on_telephone_event(self, listener: Callable[..., Any] | None) -> None:
         return None
@@ -56,8 +54,8 @@ def test_packets_of_any_ptime_reach_the_leg_as_20_ms_frames_in_order(ptime_ms: i
         while packets and packets[0].timestamp < (tick + 1) * 160:
             bridge.datagram_received(bytes(packets.pop(0)), CARRIER)
         bridge.tick()
-    assert leg.narrowband  # the phone's 8 kHz audio is coded narrowband
+    assert leg.narrowband  # the phone hears the call at 8 kHz
     assert len(leg.frames) == 30  # 600 ms in 20 ms frames, none lost
-    assert all(frame.size == SAMPLES_48K for frame in leg.frames)
+    assert all(frame.size == SAMPLES_8K for frame in leg.frames)
     firsts = [int(frame[0]) for frame in leg.frames]
     assert firsts == sorted(firsts)  # in order: the ramp keeps rising

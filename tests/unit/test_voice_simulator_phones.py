@@ -91,6 +91,24 @@ async def test_answer_rules_decide_what_the_caller_hears() -> None:
     assert nobody.reasons == [NOT_IN_SERVICE]
 
 
+@dataclass
+class RingingCaller(Listener):
+    def ringing(self) -> None:
+        self.heard.append("ringing")
+
+
+async def test_a_phone_that_rings_says_so_first_even_when_it_answers_at_once() -> None:
+    network = simulator()
+    cases = {AnswerRule.AUTO: ["ringing", "answered"], AnswerRule.BUSY: ["failed"]}
+    for number, (rule, heard) in enumerate(cases.items()):
+        phone = network.set_phone(f"+1312555020{number}", rule)
+        phone.answer_after_ms = 0
+        listener = RingingCaller()
+        network.dial(OURS, phone.number, listener)
+        await asyncio.sleep(0.01)
+        assert listener.heard == heard, rule
+
+
 async def test_a_ringing_manual_phone_answers_through_the_api_and_busy_when_in_a_call() -> None:
     network = simulator()
     network.set_phone(PHONE, AnswerRule.MANUAL)

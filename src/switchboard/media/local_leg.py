@@ -9,7 +9,11 @@ and subscribes like everyone else, with itself as the ``PacketSink``.
     Forwarder ─send_rtp─▶ this leg: outgoing SSRC ─▶ publisher id (forwarder.streams)
         ├─ Opus, publisher listened to ─▶ its OpusDecoder ─▶ on_frame(pcm)
         ├─ Opus, listening to everyone (a phone hears the call) ─▶ on_frame(publisher, pcm)
+        │  (``narrowband``: 8 kHz PCM, decoded so by libopus: what a phone's G.711 carries)
         └─ telephone-event ─▶ on_telephone_event(publisher id, RFC 4733 payload, timestamp)
+
+A phone's leg speaks and hears 8 kHz (``send_narrowband``, ``listen_all(…, narrowband=True)``):
+libopus codes and decodes at that rate itself (media/narrowband_opus.py), with no resampling.
 
 Everything runs on the caller's thread (the event loop): ``send_audio`` encodes and forwards
 before it returns. The caller paces (one frame per 20 ms); a pause just continues the
@@ -30,6 +34,7 @@ from collections.abc import Callable, Collection
 import numpy as np
 
 from switchboard.media.forwarder import Forwarder
+from switchboard.media.narrowband_opus import NarrowbandOpusDecoder, NarrowbandOpusEncoder
 from switchboard.media.opus import FRAME_SAMPLES, OpusDecoder, OpusEncoder
 from switchboard.media.rtp import payload_offset
 from switchboard.media.streams import TELEPHONE_EVENT, MediaKind
@@ -71,6 +76,7 @@ class LocalLeg:
         self._clock = clock
         self._on_close = on_close
         self._encoder = OpusEncoder()
+        self._narrow_encoder: NarrowbandOpusEncoder | None = None
         self._seq = random.getrandbits(16)
         self._ts = random.getrandbits(32)
         self._last_sent: float | None = None
@@ -81,6 +87,8 @@ class LocalLeg:
         self._everyone: AnyFrameHandler | None = None
         self._tap: AnyFrameHandler | None = None
         self._decoders: dict[str, OpusDecoder] = {}  # for ``listen_all``, by publisher
+        self._narrowband = False  # ``listen_all`` hears 8 kHz
+        self._narrow_decoders: dict[str, NarrowbandOpusDecoder] = {}
         now = clock()
         forwarder.add_participant(
             participant_id,
@@ -96,16 +104,21 @@ class LocalLeg:
 
     # ── speaking ─────────────────────────────────────────────────────────────────────
 
-    def narrowband_audio(self) -> None:
-        """What this leg sends comes from an 8 kHz source (a phone): Opus codes it narrowband,
-        for less CPU and the same sound."""
-        self._encoder = OpusEncoder(narrowband=True)
-
     def send_audio(self, frame: bytes | bytearray | memoryview) -> None:
         """Publish 20 ms of 48 kHz mono s16le PCM (1,920 bytes); ignored once closed."""
         if self.closed:
             return
         self.send_encoded(self._encoder.encode(frame), audio_level(frame))
+
+    def send_narrowband(self, frame: bytes) -> None:
+        """Publish 20 ms of 8 kHz mono s16le PCM (320 bytes: a phone's audio), coded
+        narrowband from 8 kHz (the same Opus stream to subscribers); ignored once closed."""
+        if self.closed:
+            return
+        encoder = self._narrow_encoder
+        if encoder is None:
+            encoder = self._narrow_encoder = NarrowbandOpusEncoder()
+        self.send_encoded(encoder.encode(frame), audio_level(frame))
 
     def send_encoded(self, payload: bytes, level: int) -> None:
         """Publish 20 ms already encoded (an Opus payload and its RFC 6464 level): audio many
@@ -170,10 +183,13 @@ class LocalLeg:
         else:
             self._listeners[publisher_id] = (OpusDecoder(), on_frame)
 
-    def listen_all(self, on_frame: AnyFrameHandler | None) -> None:
-        """Decode every publisher's audio not listened to on its own (None: stop)."""
+    def listen_all(self, on_frame: AnyFrameHandler | None, *, narrowband: bool = False) -> None:
+        """Decode every publisher's audio not listened to on its own (None: stop);
+        ``narrowband``: as 8 kHz PCM (160 samples per 20 ms), for a phone."""
         self._everyone = on_frame
+        self._narrowband = narrowband
         self._decoders.clear()
+        self._narrow_decoders.clear()
 
     def tap(self, on_frame: AnyFrameHandler | None) -> None:
         """Every publisher's decoded audio, whether or not it is listened to on its own
@@ -194,6 +210,7 @@ class LocalLeg:
         self._everyone = None
         self._tap = None
         self._decoders.clear()
+        self._narrow_decoders.clear()
         if self.participant_id in self._forwarder.participants:
             self._forwarder.remove_participant(self.participant_id, self._clock())
         if self._on_close is not None:
@@ -233,6 +250,19 @@ class LocalLeg:
                 pcm = listener[0].decode(payload)
                 if pcm:
                     listener[1](pcm)
+            elif self._narrowband and self._everyone is not None:
+                narrow = self._narrow_decoders.get(publisher)
+                if narrow is None:
+                    narrow = self._narrow_decoders[publisher] = NarrowbandOpusDecoder()
+                heard = narrow.decode(payload)
+                if heard:
+                    self._everyone(publisher, heard)
+                if self._tap is None:
+                    return
+                decoder = self._decoders.get(publisher)  # the tap hears 48 kHz
+                if decoder is None:
+                    decoder = self._decoders[publisher] = OpusDecoder()
+                pcm = decoder.decode(payload)
             elif self._everyone is not None or self._tap is not None:
                 decoder = self._decoders.get(publisher)
                 if decoder is None:

@@ -1,6 +1,7 @@
 """PhoneDialer: a server call's invitation to a phone number, through the voice carrier.
 
 invite(call, number) ─▶ ServerCallHost.add_phone_invite ─▶ carrier.dial(caller id, number)
+    ringing (a 180/183, the simulator's phone rings) ─▶ the invite's ``on_ringing``, once
     early_media (a 183 with SDP) ─▶ a LocalLeg outside the roster hears it in the call
     answered ─▶ join_leg: a member with no device; attach(member id) ─▶ a LocalLeg on the
         SFU ─▶ call.connect_media(leg) ─▶ InviteAccepted, ParticipantsChanged
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from enum import StrEnum
 from typing import Any
 
@@ -50,10 +51,12 @@ class PhoneLeg:
         call_id: str,
         number: str,
         invitation_id: str,
+        on_ringing: Callable[[], None] | None = None,
     ) -> None:
         self.call_id = call_id
         self.number = number
         self._invitation_id = invitation_id
+        self._on_ringing = on_ringing  # told once, when the phone rings
         self.state = DialState.DIALING
         self.phone: PhoneCall | None = None
         self.leg: LocalLeg | None = None
@@ -86,6 +89,12 @@ class PhoneLeg:
         self.state = DialState.JOINING
         self._stop_timer()
         self._dialer.spawn(self._join(), f"phone {self.number} joins {self.call_id}")
+
+    def ringing(self) -> None:
+        """The phone rings (SIP 180/183): whoever placed the call is told, once."""
+        notify, self._on_ringing = self._on_ringing, None
+        if self.state is DialState.DIALING and notify is not None:
+            notify()
 
     def early_media(self) -> None:
         """The phone's ringback / announcement (a 183 with SDP) is heard in the call now:
@@ -232,9 +241,11 @@ class PhoneDialer:
         invitation_id: str,
         timeout_seconds: float,
         caller_id: str,
+        on_ringing: Callable[[], None] | None = None,
     ) -> None:
-        """Dial ``number`` for the call, showing ``caller_id`` (a purchased number)."""
-        phone = PhoneLeg(self, call_id, number, invitation_id)
+        """Dial ``number`` for the call, showing ``caller_id`` (a purchased number);
+        ``on_ringing``: called once when the phone rings (not if it answers without)."""
+        phone = PhoneLeg(self, call_id, number, invitation_id, on_ringing)
         self.host.add_phone_invite(call_id, phone)
         phone.timer = asyncio.get_running_loop().call_later(timeout_seconds, phone.timed_out)
         phone.phone = self._carrier.dial(caller_id, number, phone)

@@ -7,8 +7,10 @@ phoneNumber}], {alternateCallerId})``), run as a server call that no app watches
       ─▶ ServerCallHost.create("server:<uuid>") on this node, watched from here
       ─▶ the device joins its conference with its offer, as an accept would: ack {callId,
          participantId, state: Connecting}, then the SFU's answer (media is up while it rings)
-      ─▶ shown Ringing ─▶ PhoneDialer.invite(number, caller id) ─▶ the node's carrier: a SIP
-         trunk the route patterns pick, else the voice simulator
+      ─▶ PhoneDialer.invite(number, caller id) ─▶ the node's carrier: a SIP trunk the route
+         patterns pick, else the voice simulator; still shown Connecting
+    the phone rings (the carrier's 180/183; the simulator's phone rings) ─▶ callUpdated
+        Ringing (a 183's early media is heard through the call's media meanwhile)
     the phone answers ─▶ its leg joins ─▶ participantsUpdated, callUpdated Connected
     it fails ─▶ callEnded with the carrier's reason (486 busy, 603, 404, 408, 503, …; nobody
         answered within the ring timeout: 487/10004)
@@ -51,8 +53,8 @@ from switchboard.http.identifiers import identifier_from_json
 
 log = logging.getLogger(__name__)
 
-DIALLING = "Connecting"  # what the device is shown from its join until the dial starts
-RINGING = "Ringing"
+DIALLING = "Connecting"  # what the device is shown from its join until the phone rings
+RINGING = "Ringing"  # the carrier said 180/183
 
 
 class CallerIds(Protocol):
@@ -171,13 +173,10 @@ class PhoneCallsFromDevices:
         who = Joiner(device.address, device.user_id, join_only=False, shown=DIALLING)
         await conference.run(lambda: conference.handle(who, accept))  # acks, or nacks
 
-        async def ringing() -> bool:
-            joined = any(m.device == call.device for m in conference.group.connected())
-            if joined:
-                conference.show(call.device, RINGING)
-            return joined
+        async def joined() -> bool:
+            return any(m.device == call.device for m in conference.group.connected())
 
-        if not await conference.run(ringing):  # its join was refused (told already)
+        if not await conference.run(joined):  # its join was refused (told already)
             await conference.run(lambda: conference.end_for_everyone(TERMINATED))
             return
         try:
@@ -187,9 +186,22 @@ class PhoneCallsFromDevices:
                 invitation_id=call.invitation_id,
                 timeout_seconds=self._ring_seconds,
                 caller_id=caller_id,
+                on_ringing=lambda: self._ringing(call),
             )
         except SwitchboardError:  # the device hung up meanwhile: the call is over already
             log.info("call %s ended before %s was dialled", call.call_id, call.number)
+
+    def _ringing(self, call: DialledCall) -> None:
+        """The carrier says the phone rings: the device is shown Ringing (until the answer)."""
+        conference = call.conference
+        if conference is None or call.answered or call.ending:
+            return
+
+        async def show() -> None:
+            if not call.answered and not call.ending:
+                conference.show(call.device, RINGING)
+
+        self._spawn(conference.run(show), f"{call.call_id} rings")
 
     # ── what its server call says (inside the conference's jobs) ─────────────────────
 

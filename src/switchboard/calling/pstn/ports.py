@@ -5,7 +5,8 @@ plays the phone's audio into the leg and hears the call from it), ``hang_up()``.
 far end does comes back through a ``PhoneCallListener``:
 
     outbound  dial(caller_id, number, listener) ─▶ answered | failed(reason) ; later ended()
-              (early_media() before the answer, if the listener takes it: connect_media)
+              (ringing() when the far end rings: SIP 180/183, the simulator's phone rings;
+              early_media() before the answer, if the listener takes it: connect_media)
     either    set_held(held), if the carrier can tell the phone (HoldablePhoneCall)
     inbound   carrier ─▶ InboundCallHandler.incoming(call) ─▶ (the listener for it) ;
               we answer(leg) or refuse(reason) ; the phone may hang up (ended) any time
@@ -36,6 +37,14 @@ class PhoneCallListener(Protocol):
 
     def ended(self) -> None:
         """The far end hung up (after answering, or while it rang for an inbound call)."""
+        ...
+
+
+@runtime_checkable
+class RingingListener(PhoneCallListener, Protocol):
+    def ringing(self) -> None:
+        """The far end rings (a SIP 180 or 183): told once, before any answer; a carrier
+        that answers without ringing first never says it."""
         ...
 
 

@@ -3,10 +3,11 @@
     trunk ─RTP─▶ datagram_received ─▶ audio: JitterBuffer ; telephone-event: the leg's
         RFC 4733 path at once (so ``recognize`` sees the key), a new event per timestamp
     tick() every 20 ms (the node's EndpointTicker):
-        JitterBuffer.pop ─▶ G.711 decode ─▶ 8 → 48 kHz ─▶ 20 ms frames ─▶ leg.send_audio
-        (any ptime: a 30 ms packet is a frame and a half)
-        what the leg heard since the last tick, every publisher mixed ─▶ 48 → 8 kHz ─▶
-        G.711 encode ─▶ one RTP packet to the trunk (silence when nothing was heard)
+        JitterBuffer.pop ─▶ G.711 decode ─▶ 20 ms frames at 8 kHz ─▶ leg.send_narrowband
+        (libopus codes 8 kHz itself; any ptime: a 30 ms packet is a frame and a half)
+        what the leg heard since the last tick (decoded at 8 kHz by libopus), every
+        publisher mixed ─▶ G.711 encode ─▶ one RTP packet to the trunk (silence when
+        nothing was heard)
     a telephone event another participant sends (RFC 4733 at 48 kHz) ─▶ relayed at 8 kHz
 
 RTP goes to the address the SDP named until a packet arrives from elsewhere (symmetric RTP:
@@ -36,13 +37,12 @@ from switchboard.gateways.sip.jitter import JitterBuffer
 from switchboard.gateways.sip.rtcp_reports import INTERVAL, RtcpReporter
 from switchboard.gateways.sip.sdp import SRTP_KEY_LENGTH, Media
 from switchboard.media.local_leg import LocalLeg
-from switchboard.media.rtp import RtpPacket, RtpParseError
+from switchboard.media.rtp import HEADER, RtpPacket, RtpParseError
 from switchboard.media.srtp import SrtpContext, SrtpError
 
 log = logging.getLogger(__name__)
 
 SAMPLES_8K = 160
-SAMPLES_48K = 960
 MAX_PAYLOAD = 480  # 60 ms of G.711: more is no carrier's ptime (a bogus packet: dropped)
 PORT_PAIR_ATTEMPTS = 50
 _EVENT = struct.Struct(">BBH")
@@ -80,7 +80,7 @@ class RtpBridge(asyncio.DatagramProtocol):
         self._seq = random.getrandbits(16)
         self._ts = random.getrandbits(32)
         self._mix: np.ndarray | None = None
-        self._pending = np.zeros(0, dtype=np.int16)  # 48 kHz audio not yet sent to the leg
+        self._pending = np.zeros(0, dtype=np.int16)  # 8 kHz audio not yet sent to the leg
         self._mixed = False  # _mix holds more than one publisher's frame (int32)
         self._last_event_ts: int | None = None
         self._last_ended = False
@@ -113,8 +113,7 @@ class RtpBridge(asyncio.DatagramProtocol):
             self.leg.listen_all(None)
             self.leg.on_telephone_event(None)
         self.leg = leg
-        leg.narrowband_audio()  # G.711 carries nothing above 4 kHz
-        leg.listen_all(self._heard)
+        leg.listen_all(self._heard, narrowband=True)  # G.711 carries nothing above 4 kHz
         leg.on_telephone_event(self._event_in_call)
 
     def close(self) -> None:
@@ -175,7 +174,7 @@ class RtpBridge(asyncio.DatagramProtocol):
 
     def _heard(self, publisher: str, pcm: bytes) -> None:
         samples = np.frombuffer(pcm, dtype="<i2")
-        if samples.size != SAMPLES_48K:
+        if samples.size != SAMPLES_8K:
             return
         if self._mix is None:
             self._mix = samples  # one publisher (the usual case): no mixing, no clipping
@@ -206,23 +205,27 @@ class RtpBridge(asyncio.DatagramProtocol):
             return
         # Packets of any ptime (10, 20, 30 ms …) become 20 ms frames for the leg: decoded
         # audio waits in ``_pending`` and a packet is taken only when less than a frame waits.
-        while self._pending.size < SAMPLES_48K:
+        if self._pending.size == 0:  # the usual case: one 20 ms packet, one frame
+            payload = self.jitter.pop()
+            if payload is not None and 0 < len(payload) <= MAX_PAYLOAD:
+                self._pending = g711.decode(media.codec, payload)
+        while self._pending.size < SAMPLES_8K:
             payload = self.jitter.pop()
             if payload is None:
                 break
             if 0 < len(payload) <= MAX_PAYLOAD:
-                pcm = g711.upsample_8k_to_48k(g711.decode(media.codec, payload))
+                pcm = g711.decode(media.codec, payload)
                 self._pending = np.concatenate((self._pending, pcm))
-        if self._pending.size >= SAMPLES_48K:
-            self.leg.send_audio(self._pending[:SAMPLES_48K].tobytes())
-            self._pending = self._pending[SAMPLES_48K:]
+        if self._pending.size >= SAMPLES_8K:
+            self.leg.send_narrowband(self._pending[:SAMPLES_8K].tobytes())
+            self._pending = self._pending[SAMPLES_8K:]
         mix, self._mix = self._mix, None
         if mix is None:
             out = g711.SILENCE[media.codec]
         else:
             if self._mixed:
                 mix = np.clip(mix, -32768, 32767).astype(np.int16)
-            out = g711.encode(media.codec, g711.downsample_48k_to_8k(mix))
+            out = g711.encode(media.codec, mix)
         if self._send(media.payload_type, out, self._ts, marker=False):
             self.rtcp.sent(len(out), self._ts)
         self._ts = (self._ts + SAMPLES_8K) & 0xFFFFFFFF
@@ -259,9 +262,10 @@ class RtpBridge(asyncio.DatagramProtocol):
             or self.transport.is_closing()
         ):
             return False
-        packet = RtpPacket(pt, self._seq, timestamp, self._ssrc, payload, marker)
+        # the fixed header only (no CSRC, no extension): RtpPacket's bytes, without the object
+        marker_pt = 0x80 | pt if marker else pt
+        data = HEADER.pack(0x80, marker_pt, self._seq, timestamp, self._ssrc) + payload
         self._seq = (self._seq + 1) & 0xFFFF
-        data = bytes(packet)
         if self._srtp_out is not None:
             data = self._srtp_out.protect(data)
         self.transport.sendto(data, self.remote)

@@ -1,8 +1,9 @@
 """OutboundSipCall: our call to a phone number over the route's trunks (calling's PhoneCall).
 
 start ─▶ the next usable trunk (enabled, up, under max_calls) ─▶ INVITE with our SDP offer
-    100 ─▶ may CANCEL now · 180/183 ─▶ ringing · 183 with SDP ─▶ early media: the bridge
-        plays it to the listener's early leg (connect_media before the answer)
+    100 ─▶ may CANCEL now · the first 180/183 ─▶ listener.ringing() · 183 with SDP ─▶
+        early media: the bridge plays it to the listener's early leg (connect_media before
+        the answer)
     401/407 ─▶ once more with digest credentials (same Call-ID, CSeq + 1)
     2xx ─▶ ACK, the dialog, the agreed media ─▶ listener.answered()
     5xx, or no final answer in time ─▶ the next trunk (a new Call-ID); none left ─▶ failed
@@ -23,7 +24,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from switchboard.calling.models import EndReason
-from switchboard.calling.pstn.ports import EarlyMediaListener, PhoneCallListener
+from switchboard.calling.pstn.ports import EarlyMediaListener, PhoneCallListener, RingingListener
 from switchboard.gateways.sip import sdp
 from switchboard.gateways.sip.dialog import Dialog
 from switchboard.gateways.sip.digest import authorization, parse_challenge
@@ -89,6 +90,7 @@ class OutboundSipCall:
         self._ack: SipRequest | None = None
         self._origin = sdp.new_origin()
         self._early = False  # the listener heard of early media
+        self._rang = False  # the listener heard that the phone rings (any trunk's 180/183)
         self.session: Renegotiation | None = None  # re-INVITEs, once answered
 
     # ── trying trunks ────────────────────────────────────────────────────────────────
@@ -158,7 +160,12 @@ class OutboundSipCall:
             if self._cancel_wanted:
                 self._cancel_wanted = False
                 self._send_cancel()
-            elif status == 183 and response.body and self.bridge is not None:
+                return
+            if status in (180, 183) and not self._rang and self.state is not OutboundState.OVER:
+                self._rang = True
+                if isinstance(self._listener, RingingListener):
+                    self._listener.ringing()
+            if status == 183 and response.body and self.bridge is not None:
                 self._early_media(response)
             return
         if status < 300:

@@ -1,6 +1,6 @@
 """VirtualPhone: one simulated handset on the voice simulator, and SimCall, a call it is in.
 
-our network dials it ─▶ ring(call) by its rule:
+our network dials it ─▶ ring(call) by its rule (ringing: the caller hears ``ringing()``):
     auto: answers after answer_after_ms · manual: rings until answer() · never: rings
     busy: 486 · decline: 603 · already in a call: 486
 it dials one of our numbers ─▶ DIALING ─▶ we answer(leg) ─▶ CONNECTED · refuse ─▶ IDLE
@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from switchboard.calling import models as m
 from switchboard.calling.models import EndReason
-from switchboard.calling.pstn.ports import PhoneCallListener
+from switchboard.calling.pstn.ports import PhoneCallListener, RingingListener
 from switchboard.core.errors import ConflictError
 from switchboard.gateways.voicesim.ear import Ear, Utterance
 from switchboard.gateways.voicesim.rules import AnswerRule as AnswerRule  # re-exported
@@ -118,6 +118,8 @@ class VirtualPhone:
             return
         self.state = PhoneState.RINGING
         self.call = call
+        if isinstance(listener, RingingListener):
+            loop.call_soon(listener.ringing)  # (before an answer, even an immediate one)
         if self.rule is AnswerRule.AUTO:
             self._timer = loop.call_later(self.answer_after_ms / 1000, self.answer)
 
