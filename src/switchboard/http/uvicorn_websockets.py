@@ -36,10 +36,21 @@ from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
+from websockets.protocol import State
 
 from switchboard.http.websocket import SEND_TEXTS
 
 _OFFERED: dict[str, object] = {}  # the extension's entry in every scope (nothing per socket)
+_TEXT_FIN = 0x81
+
+
+def _header(length: int) -> bytes:
+    """A final text frame's header, unmasked, for a payload of ``length`` bytes."""
+    if length < 126:
+        return bytes((_TEXT_FIN, length))
+    if length < 1 << 16:
+        return bytes((_TEXT_FIN, 126)) + length.to_bytes(2, "big")
+    return bytes((_TEXT_FIN, 127)) + length.to_bytes(8, "big")
 
 
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -57,12 +68,25 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.disconnected or self.close_sent or not self.handshake_complete:
             raise ClientDisconnected()
         conn = self.conn
-        try:
-            for text in cast(dict[str, Any], message)["texts"]:
-                conn.send_text(text.encode())
-        except InvalidState:  # closing: as uvicorn's own send of one frame fails
-            raise ClientDisconnected() from None
-        self.transport.write(b"".join(conn.data_to_send()))
+        texts: list[str] = cast(dict[str, Any], message)["texts"]
+        if conn.extensions:  # permessage-deflate (we offer none): websockets frames them
+            try:
+                for text in texts:
+                    conn.send_text(text.encode())
+            except InvalidState:  # closing: as uvicorn's own send of one frame fails
+                raise ClientDisconnected() from None
+            self.transport.write(b"".join(conn.data_to_send()))
+            return
+        if conn.state is not State.OPEN:
+            raise ClientDisconnected()
+        # An unmasked, unfragmented server frame is its header and its payload (RFC 6455
+        # §5.2); websockets' Frame and its checks cost more than the rest of the write.
+        parts = conn.data_to_send()  # nothing pending, unless something left it there
+        for text in texts:
+            data = text.encode()
+            parts.append(_header(len(data)))
+            parts.append(data)
+        self.transport.write(b"".join(parts))
 
     def start_keepalive(self) -> None:
         super().start_keepalive()

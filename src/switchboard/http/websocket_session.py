@@ -13,8 +13,8 @@
         protocol's too-slow code, at once
         · with ``coalesce`` (chat): queued until the end of the loop's turn (one call_soon),
         so a burst of events to one socket goes out together
-    a queue of several frames ─▶ one write (send_texts: one TLS record, one send()) where the
-        server offers it (http/uvicorn_websockets.py), else frame by frame
+    the queue ─▶ one write (send_texts: one TLS record, one send()) where the server offers
+        it (http/uvicorn_websockets.py), else frame by frame
     one timer (loop.call_at), re-armed each time it fires for the next thing due by the
         clock: a ping every heartbeat, however busy the send side · nothing heard for two
         heartbeats (4008) · token expiry (4001)
@@ -375,7 +375,7 @@ class HeartbeatSession:
                 self._write(self._settings.ping_text)
             elif self._outgoing:
                 queued = self._outgoing
-                if len(queued) > 1 and sends_texts(self.websocket):
+                if sends_texts(self.websocket):
                     texts = list(queued)
                     queued.clear()
                     self._start(send_texts(self.websocket, texts))
