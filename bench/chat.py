@@ -490,7 +490,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 url = args.database_url
                 if args.postgres:
                     url = stack.enter_context(fresh_postgres(args.postgres))
-                server = stack.enter_context(spawn_server(server_cpu, module=server_command(url)))
+                # A shared, busy machine can take over a minute to start a node.
+                spawned = spawn_server(server_cpu, module=server_command(url), startup_timeout=180)
+                server = stack.enter_context(spawned)
                 print(f"spawned server pid {server.pid} (cpu {server_cpu})", file=sys.stderr)
                 if client_cpu is not None:
                     os.sched_setaffinity(0, {client_cpu})
