@@ -13,6 +13,8 @@ send → delivery latency on the same clock.
                   (durable sends/s = 201s/s; target ≥ 2,000 with 10 listeners a thread)
     paced:        python -m bench.chat --spawn --clients 1000 --rate 500
                   (delivery p99 at 1,000 clients and 500 msgs/s; target ≤ 50 ms)
+    PostgreSQL:   python -m bench.chat --spawn --postgres postgresql://user@127.0.0.1:5432/db
+                  (the spawned server on a fresh database made on that server, dropped after)
 
 The listeners speak just enough RFC 6455 to be cheap (no permessage-deflate, which the
 server would otherwise spend CPU on for every frame): handshake, unmasked server frames,
@@ -24,17 +26,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import functools
 import json
 import os
 import sys
 import time
 from array import array
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import quote
 
+import asyncpg
 import uvloop
 
 from bench.loadgen import (
@@ -423,7 +427,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--clients", type=int, help="connected users in all (sets --threads to clients ÷ listeners)"
     )
     parser.add_argument("--rate", type=float, help="pace the sends: messages a second in total")
+    database = parser.add_mutually_exclusive_group()
+    database.add_argument(
+        "--database-url", help="with --spawn: the server's database (default: SQLite in its dir)"
+    )
+    database.add_argument(
+        "--postgres",
+        metavar="ADMIN_URL",
+        help="with --spawn: a fresh PostgreSQL database made through ADMIN_URL "
+        "(postgresql://user@host:port/db), dropped after the run",
+    )
     return parser
+
+
+@contextlib.contextmanager
+def fresh_postgres(admin_url: str) -> Iterator[str]:
+    """A new, empty database on ``admin_url``'s server (its SQLAlchemy URL), dropped after."""
+    name = f"sbbench_{os.getpid()}_{int(time.time())}"
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(admin_url)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def server_command(database_url: str | None) -> tuple[str, ...]:
+    command = ("switchboard", "serve", "--port", "0")
+    return command if database_url is None else (*command, "--database-url", database_url)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -437,6 +476,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rate is not None and args.rate <= 0:
         print("need --rate > 0", file=sys.stderr)
         return 2
+    if (args.database_url or args.postgres) and not args.spawn:
+        print("--database-url and --postgres go with --spawn", file=sys.stderr)
+        return 2
     if not args.spawn and not args.connection_string:
         print("need --connection-string (or SWITCHBOARD_CONNECTION_STRING) or --spawn")
         return 2
@@ -444,7 +486,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.spawn:
             server_cpu, client_cpu = split_cpus()
-            with spawn_server(server_cpu) as server:
+            with contextlib.ExitStack() as stack:
+                url = args.database_url
+                if args.postgres:
+                    url = stack.enter_context(fresh_postgres(args.postgres))
+                # A shared, busy machine can take over a minute to start a node.
+                spawned = spawn_server(server_cpu, module=server_command(url), startup_timeout=180)
+                server = stack.enter_context(spawned)
                 print(f"spawned server pid {server.pid} (cpu {server_cpu})", file=sys.stderr)
                 if client_cpu is not None:
                     os.sched_setaffinity(0, {client_cpu})
@@ -453,15 +501,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.cpu is not None:
                 os.sched_setaffinity(0, {args.cpu})
             stats, delivery = _run(args, args.connection_string, args.ca, None)
-    except (OSError, ValueError, RuntimeError, ExceptionGroup) as exc:
+    except (OSError, ValueError, RuntimeError, ExceptionGroup, asyncpg.PostgresError) as exc:
         while isinstance(exc, ExceptionGroup):
             exc = exc.exceptions[0]
         print(f"FAILED: {exc!r}", file=sys.stderr)
         return 1
     pacing = f"paced at {args.rate:g} msgs/s" if args.rate else "closed loop"
+    on_postgres = args.postgres or (args.database_url or "").startswith("postgres")
+    store = "PostgreSQL" if on_postgres else ""
     title = (
         f"benchmark chat.sendMessage ({args.threads} threads × {args.listeners} listeners, "
-        f"{pacing}, {args.concurrency} sender connections)"
+        f"{pacing}, {args.concurrency} sender connections{', ' + store if store else ''})"
     )
     print(stats.format_table(title, ok_label="messages", command=command))
     print(delivery.format_table())
@@ -473,6 +523,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "threads": args.threads,
             "listeners_per_thread": args.listeners,
             "rate": args.rate,
+            "database": "postgresql" if store else "sqlite",
             "command": command,
         }
         print(json.dumps(figures, separators=(",", ":")))

@@ -9,9 +9,13 @@ from typing import Any
 import pytest
 import uvicorn
 from uvicorn.server import ServerState
+from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
 
 from switchboard.http.uvicorn_websockets import LeanWebSocketProtocol
+from switchboard.http.websocket import SEND_TEXTS
 
 pytestmark = pytest.mark.anyio
 
@@ -79,6 +83,46 @@ async def test_a_held_socket_keeps_no_handshake_and_still_echoes_a_frame() -> No
     async with asyncio.timeout(5):
         await echoed.wait()
     assert transport.written.endswith(Frame(Opcode.TEXT, b"HELLO").serialize(mask=False))
+    protocol.connection_lost(None)
+    async with asyncio.timeout(5):
+        await asyncio.gather(*state.tasks)
+
+
+async def test_texts_sent_together_are_one_write_of_frames_a_client_parses_back() -> None:
+    """SEND_TEXTS (http/websocket.py): offered in the scope, every length of RFC 6455 header
+    (7-bit, 16-bit, 64-bit), all in one write of the transport."""
+    texts = ["a", "é" * 70, "x" * 125, "y" * 126, "z" * 65_535, "w" * 65_536]
+    sent = asyncio.Event()
+    offered: list[bool] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        offered.append(SEND_TEXTS in scope["extensions"])
+        await send({"type": "websocket.accept"})
+        await send({"type": SEND_TEXTS, "texts": texts})
+        sent.set()
+        await receive()
+
+    config = uvicorn.Config(app, ws=LeanWebSocketProtocol, ws_ping_interval=None, log_config=None)
+    config.load()
+    state = ServerState()
+    protocol = LeanWebSocketProtocol(config=config, server_state=state, app_state={})
+    writes: list[bytes] = []
+    transport = FakeTransport()
+    transport.write = lambda data: writes.append(bytes(data))  # type: ignore[method-assign]
+    protocol.connection_made(transport)
+    protocol.data_received(HANDSHAKE)
+    async with asyncio.timeout(5):
+        await sent.wait()
+    assert offered == [True]
+    assert writes[0].startswith(b"HTTP/1.1 101 ")
+    assert len(writes) == 2  # the 101, then every frame in one write
+
+    client = ClientProtocol(parse_uri("ws://localhost/chat/realtime"), state=State.OPEN)
+    client.receive_data(writes[1])
+    received = [event for event in client.events_received() if isinstance(event, Frame)]
+    assert [(frame.opcode, frame.fin) for frame in received] == [(Opcode.TEXT, True)] * len(texts)
+    assert [bytes(frame.data).decode() for frame in received] == texts
     protocol.connection_lost(None)
     async with asyncio.timeout(5):
         await asyncio.gather(*state.tasks)

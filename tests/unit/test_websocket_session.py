@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from switchboard.core.clock import FakeClock
 from switchboard.core.errors import AuthenticationError, TokenRevokedError
 from switchboard.core.principal import Principal, PrincipalKind
+from switchboard.http.websocket import SEND_TEXTS
 from switchboard.http.websocket_session import (
     HeartbeatSession,
     HeartbeatSettings,
@@ -41,14 +42,16 @@ CHAT = frozenset({"chat"})
 class FakeClient:
     """The client end: what it sends goes to the session; what the session sends lands here."""
 
-    def __init__(self, *, query: bytes = b"") -> None:
+    def __init__(self, *, query: bytes = b"", send_texts: bool = False) -> None:
         self.scope: dict[str, Any] = {
             "type": "websocket",
             "path": "/",
             "headers": [(b"authorization", b"Bearer good")],
             "query_string": query,
             "subprotocols": [],
+            "extensions": {SEND_TEXTS: {}} if send_texts else {},
         }
+        self.writes: list[list[str]] = []  # the frames of each write (SEND_TEXTS: several)
         self._inbound: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._inbound.put_nowait({"type": "websocket.connect"})
         self.frames: list[str] = []
@@ -79,12 +82,14 @@ class FakeClient:
         return await self._inbound.get()
 
     async def _send(self, message: MutableMapping[str, Any]) -> None:
-        if message["type"] == "websocket.send":
+        if message["type"] in ("websocket.send", SEND_TEXTS):
             if not self.reading.is_set():
                 await self._note(1)
                 await self.reading.wait()
                 self.stuck -= 1
-            self.frames.append(message["text"])
+            texts = message["texts"] if message["type"] == SEND_TEXTS else [message["text"]]
+            self.writes.append(list(texts))
+            self.frames.extend(texts)
         elif message["type"] == "websocket.close":
             self.closed = (message["code"], message.get("reason", ""))
         await self._note(0)
@@ -120,9 +125,14 @@ def user(
 
 
 def acceptor(
-    tokens: FakeTokens, clock: FakeClock, slow_client: SlowClientLimit | None = None
+    tokens: FakeTokens,
+    clock: FakeClock,
+    slow_client: SlowClientLimit | None = None,
+    coalesce: bool = False,
 ) -> SessionAcceptor:
-    settings = HeartbeatSettings(HEARTBEAT, ping_text=PING, slow_client=slow_client)
+    settings = HeartbeatSettings(
+        HEARTBEAT, ping_text=PING, slow_client=slow_client, coalesce=coalesce
+    )
     return SessionAcceptor(tokens, clock=clock, settings=settings, scopes=("chat",), forbidden=4006)
 
 
@@ -353,3 +363,32 @@ async def test_a_ping_due_while_a_write_waits_goes_next_ahead_of_the_queue() -> 
         await client.wait_for(lambda: "queued" in client.frames)
         assert client.frames == [HELLO, "in flight", PING, "queued"]
         assert not outcome.done()
+
+
+async def test_coalesced_frames_of_one_turn_go_out_in_one_write_after_it_in_order() -> None:
+    clock, client = FakeClock(T0), FakeClient(send_texts=True)
+    session = await open_session(client, FakeTokens(user()), clock, coalesce=True)
+    async with running(session, client) as outcome:
+        for n in range(3):
+            session.send(f"event {n}")
+        assert client.frames == [HELLO]  # nothing written during the turn
+        await client.wait_for(lambda: len(client.frames) == 4)
+        session.send("event 3")
+        await client.wait_for(lambda: len(client.frames) == 5)
+        assert client.writes[-2:] == [["event 0", "event 1", "event 2"], ["event 3"]]
+        session.send("event 4")
+        session.close(4011, "sentinel")  # sends what the turn queued first, at once
+        assert client.writes[-1] == ["event 4"]
+        closed = await closed_with(outcome)
+    assert closed.code == 4011
+    assert client.frames == [HELLO, *(f"event {n}" for n in range(5))]
+
+
+async def test_without_the_servers_extension_coalesced_frames_go_one_by_one() -> None:
+    clock, client = FakeClock(T0), FakeClient()
+    session = await open_session(client, FakeTokens(user()), clock, coalesce=True)
+    async with running(session, client):
+        for n in range(3):
+            session.send(f"event {n}")
+        await client.wait_for(lambda: len(client.frames) == 4)
+    assert client.writes[-3:] == [["event 0"], ["event 1"], ["event 2"]]

@@ -123,6 +123,8 @@ class ChatRealtime:
                     CLOSE_TOO_SLOW,
                     "The client is too slow; reconnect with your cursor.",
                 ),
+                # A group commit's messages reach the hub together: one write per socket.
+                coalesce=True,
             ),
             scopes=ANY_CHAT,
         )

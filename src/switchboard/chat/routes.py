@@ -19,7 +19,13 @@ from switchboard.http.identifiers import identifier_from_json
 from switchboard.http.json import decode_json, empty_response, json_response, read_body
 from switchboard.http.paging import ContinuationCodec, next_link, page_size, parse_skip
 from switchboard.http.repeatability import Repeatability
-from switchboard.http.routing import Auth, request_api_version, request_origin, routes_for
+from switchboard.http.routing import (
+    Auth,
+    request_api_version,
+    request_authority,
+    request_origin,
+    routes_for,
+)
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 200
@@ -53,7 +59,7 @@ def chat_routes(
     def location(request: Request, thread_id: str, *tail: str) -> dict[str, str]:
         # As ACS writes it: the endpoint's full URL, the thread id's ':' escaped, '@' kept.
         path = "/".join(("/chat/threads", quote(thread_id, safe="@"), *tail))
-        return {"Location": f"{request.url.scheme}://{request.url.netloc}{path}"}
+        return {"Location": request_authority(request) + path}
 
     def retention(body: schemas.RetentionPolicyIn | None) -> RetentionPolicy | None:
         if body is None:

@@ -5,6 +5,8 @@ token_of(ws): "Authorization: Bearer …", else a subprotocol "access_token.<tok
     (deprecated; kept for clients of protocol version 1 that put it there)
 close_code(exc): an authentication failure → the close code the docs promise
 close_quietly(ws, code, reason): close if still open; a socket that is gone is not an error
+send_texts(ws, texts): several text frames in one ASGI message, one write of the socket, where
+    the server offers it (SEND_TEXTS in the scope's extensions: our uvicorn protocol does)
 
 The session itself (accept, queue, heartbeat, token checks) is websocket_session.py.
 """
@@ -12,8 +14,10 @@ The session itself (accept, queue, heartbeat, token checks) is websocket_session
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
+from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from switchboard.core.errors import PermissionDeniedError, SwitchboardError, TokenRevokedError
 
@@ -23,6 +27,11 @@ CLOSE_HEARTBEAT = 4008  # nothing heard from the client for two heartbeats: reco
 CLOSE_UNSUPPORTED_DATA = 1003  # RFC 6455: a binary frame where only text frames are defined
 MAX_REASON = 120  # a close frame's reason is at most 123 bytes
 
+
+# An ASGI extension of ours (http/uvicorn_websockets.py serves it): the message
+# {"type": SEND_TEXTS, "texts": [str, …]} sends each as a text frame, all in one transport
+# write, so a burst to one socket costs one TLS record and one send() instead of one each.
+SEND_TEXTS = "switchboard.websocket.send_texts"
 
 TOKEN_SUBPROTOCOL_PREFIX = "access_token."  # a JWT's characters are all legal in a subprotocol
 
@@ -57,3 +66,20 @@ async def close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
     if websocket.client_state is WebSocketState.CONNECTED:
         with contextlib.suppress(Exception):
             await websocket.close(code, reason[:MAX_REASON])
+
+
+def sends_texts(websocket: WebSocket) -> bool:
+    """The server takes several frames in one message (``send_texts``)."""
+    extensions: dict[str, Any] | None = websocket.scope.get("extensions")
+    return extensions is not None and SEND_TEXTS in extensions
+
+
+async def send_texts(websocket: WebSocket, texts: Sequence[str]) -> None:
+    """Send text frames in one write; only where ``sends_texts``. Fails as ``send_text`` does
+    (``WebSocketDisconnect`` when the socket is gone)."""
+    # Starlette's WebSocket.send only passes the standard message types: the extension's goes
+    # to the server's send callable itself, as Starlette would after its state checks.
+    try:
+        await websocket._send({"type": SEND_TEXTS, "texts": texts})
+    except OSError as exc:  # uvicorn's ClientDisconnected, as Starlette maps it
+        raise WebSocketDisconnect(code=1006) from exc

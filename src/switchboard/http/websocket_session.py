@@ -11,6 +11,10 @@
         full buffer, queued; that write's task sends the queue (the ping first) when done ─▶
         then a close asked for with close(code, reason) · queue over its bound: the
         protocol's too-slow code, at once
+        · with ``coalesce`` (chat): queued until the end of the loop's turn (one call_soon),
+        so a burst of events to one socket goes out together
+    the queue ─▶ one write (send_texts: one TLS record, one send()) where the server offers
+        it (http/uvicorn_websockets.py), else frame by frame
     one timer (loop.call_at), re-armed each time it fires for the next thing due by the
         clock: a ping every heartbeat, however busy the send side · nothing heard for two
         heartbeats (4008) · token expiry (4001)
@@ -33,10 +37,10 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -51,6 +55,8 @@ from switchboard.http.websocket import (
     CLOSE_UNSUPPORTED_DATA,
     close_code,
     close_quietly,
+    send_texts,
+    sends_texts,
     token_of,
 )
 
@@ -88,6 +94,9 @@ class HeartbeatSettings:
     heartbeat_seconds: float
     ping_text: str  # the protocol's ping frame, encoded
     slow_client: SlowClientLimit | None = None  # None: the queue is unbounded
+    # Frames sent in one turn of the event loop are written together after it (a burst of
+    # chat events to one member: one write, not one per event). Off: each is written at once.
+    coalesce: bool = False
 
 
 class SessionAcceptor:
@@ -145,6 +154,7 @@ class HeartbeatSession:
         "_checking",
         "_clock",
         "_closing",
+        "_coalescing",
         "_ending",
         "_interrupted",
         "_last_heard",
@@ -183,6 +193,7 @@ class HeartbeatSession:
         self._outgoing: deque[str] | None = None  # made only when a frame has to wait
         self._sending: asyncio.Task[None] | None = None  # a write that had to wait
         self._ping_due = False  # a ping waits for the write in flight, ahead of the queue
+        self._coalescing: asyncio.Handle | None = None  # the queue goes out at this call
         self._closing: SessionClosedError | None = None  # once the queue is sent
         self._ending: BaseException | None = None  # what run() raises; the first one wins
         self._run_task: asyncio.Task[None] | None = None
@@ -202,8 +213,11 @@ class HeartbeatSession:
         queued = self._outgoing
         if queued is None:
             if self._writable():
-                self._write(text)
-                return
+                if not self._settings.coalesce:
+                    self._write(text)
+                    return
+                # The first frame of this turn: the rest of the turn's join it in the queue.
+                self._coalescing = asyncio.get_running_loop().call_soon(self._flush)
             queued = self._outgoing = deque()
         limit = self._settings.slow_client
         if limit is not None and len(queued) >= limit.frames:
@@ -289,6 +303,9 @@ class HeartbeatSession:
         error, self._ending = self._ending, None  # not kept: it may reach back to us
         self._phase = _Phase.ENDED
         self._outgoing = None
+        if self._coalescing is not None:
+            self._coalescing.cancel()
+            self._coalescing = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -322,10 +339,13 @@ class HeartbeatSession:
         return self._outgoing
 
     def _write(self, text: str) -> None:
+        self._start(self.websocket.send_text(text))
+
+    def _start(self, send: Coroutine[Any, Any, None]) -> None:
         # The send runs here, in the caller, to its end unless the socket's buffer is full;
         # then a task finishes it and, once done, sends what was queued meanwhile.
         try:
-            sending = start_eagerly(self.websocket.send_text(text))
+            sending = start_eagerly(send)
         except Exception as exc:  # the socket is gone (WebSocketDisconnect) or closed
             self._end(exc)
             return
@@ -346,12 +366,21 @@ class HeartbeatSession:
     def _flush(self) -> None:
         """Write the ping due and the queue, until a write has to wait or all are sent; then
         a requested close."""
+        if self._coalescing is not None:  # whoever flushes first sends the turn's frames
+            self._coalescing.cancel()
+            self._coalescing = None
         while self._writable():
             if self._ping_due:
                 self._ping_due = False
                 self._write(self._settings.ping_text)
             elif self._outgoing:
-                self._write(self._outgoing.popleft())
+                queued = self._outgoing
+                if sends_texts(self.websocket):
+                    texts = list(queued)
+                    queued.clear()
+                    self._start(send_texts(self.websocket, texts))
+                else:
+                    self._write(queued.popleft())
             else:
                 self._outgoing = None
                 if self._closing is not None:

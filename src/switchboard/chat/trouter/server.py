@@ -119,6 +119,7 @@ class TrouterServer:
             slow_client=SlowClientLimit(
                 QUEUE_LIMIT, CLOSE_TOO_SLOW, "The client is too slow; reconnect."
             ),
+            coalesce=True,  # as chat/realtime.py: one write per socket per burst of events
         )
 
     async def start(self) -> None:
