@@ -130,8 +130,8 @@ class DispatchRouter(Router):
         if key is not None:
             known = self._matched.get(key)
             if known is not None:
-                route, params = known
-                return route, {"endpoint": route.endpoint, "path_params": dict(params)}
+                acs_route, params = known
+                return acs_route, {"endpoint": acs_route.endpoint, "path_params": dict(params)}
         candidates, same_segment = self._candidates(scope)
         for route in candidates:
             match, child_scope = route.matches(scope)
