@@ -113,9 +113,14 @@ class CorsMiddleware:
         self.app = app
         self.policy = policy
         self._paths = tuple(path.lower().rstrip("/") for path in paths)
+        # The first segment of every covered prefix: most requests (ACS routes called by
+        # servers, not browsers) are told apart by it without a scan of the prefixes.
+        self._first_segments = frozenset(p[1:].partition("/")[0] for p in self._paths)
 
     def covers(self, path: str) -> bool:
         path = path.lower()
+        if path[1:].partition("/")[0] not in self._first_segments:
+            return False
         return any(path == p or path.startswith(p + "/") for p in self._paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

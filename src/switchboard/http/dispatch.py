@@ -4,7 +4,8 @@ Starlette's Router asks every route in turn (a regex per route, ~60 routes here)
 indexes the routes by the literal first segment of their path and by method, once, and asks
 only those, in their original order:
 
-    scope ─▶ key (method, first raw segment lowercased, first path segment)
+    scope ─▶ a full match of an ACS route remembered for this method and path? → handle
+          ─▶ key (method, first raw segment lowercased, first path segment)
           ─▶ cached (candidates, same-segment routes)
           ─▶ first FULL match among candidates          → handle (a thread or call id
                                                             among its path parameters
@@ -22,6 +23,7 @@ keys are not plain ASCII, or with a ``root_path``, fall back to the full list.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from starlette.routing import BaseRoute, Match, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -32,6 +34,19 @@ from switchboard.http.routing import AcsRoute
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 Candidates = tuple[tuple[BaseRoute, ...], tuple[BaseRoute, ...]]
+MatchKey = tuple[str, bytes | None, str]
+
+# Full matches of ACS routes remembered by request line: the same targets come back request
+# after request (a token for the same user), and a match costs a regex per candidate route.
+_MATCHED_ENTRIES = 4096
+
+
+def _match_key(scope: Scope) -> MatchKey | None:
+    """What decides which route fully matches an HTTP request at the top level: the method
+    and the path (raw and decoded); None when more does (a root path, outer path params)."""
+    if scope["type"] != "http" or scope.get("root_path") or "path_params" in scope:
+        return None
+    return (scope["method"], scope.get("raw_path"), scope["path"])
 
 
 def _first_segment(path: str) -> str | None:
@@ -86,6 +101,7 @@ class DispatchRouter(Router):
         )
         self._cache: dict[tuple[str | None, str | None, str | None], Candidates] = {}
         self._every: Candidates = (tuple(self.routes), tuple(self.routes))
+        self._matched: dict[tuple[str, bytes | None, str], tuple[AcsRoute, dict[str, Any]]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Dispatches here rather than through Starlette's ``middleware_stack`` (which is
@@ -110,16 +126,29 @@ class DispatchRouter(Router):
 
     def choose(self, scope: Scope) -> tuple[BaseRoute | None, Scope]:
         """The route Starlette's scan would pick (first FULL, else first PARTIAL match)."""
+        key = _match_key(scope)
+        if key is not None:
+            known = self._matched.get(key)
+            if known is not None:
+                acs_route, params = known
+                return acs_route, {"endpoint": acs_route.endpoint, "path_params": dict(params)}
         candidates, same_segment = self._candidates(scope)
         for route in candidates:
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
+                if key is not None and isinstance(route, AcsRoute):
+                    self._remember(key, route, child_scope["path_params"])
                 return route, child_scope
         for route in same_segment:
             match, child_scope = route.matches(scope)
             if match is Match.PARTIAL:
                 return route, child_scope
         return None, {}
+
+    def _remember(self, key: MatchKey, route: AcsRoute, params: dict[str, Any]) -> None:
+        if len(self._matched) >= _MATCHED_ENTRIES:
+            self._matched.clear()  # many distinct ids: start over rather than track use
+        self._matched[key] = (route, dict(params))
 
     def _candidates(self, scope: Scope) -> Candidates:
         path: str = scope["path"]

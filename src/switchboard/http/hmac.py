@@ -52,6 +52,8 @@ class HmacVerifier:
                 authorities.append(authority[: -len(":443")])
         self._authorities = tuple(authorities)
         self._date_cache: dict[str, float] = {}
+        self._macs_of: tuple[bytes, ...] = ()
+        self._macs: tuple[hmac_lib.HMAC, ...] = ()
 
     async def verify(
         self, method: str, raw_target: str, headers: Mapping[str, str], body: bytes
@@ -116,13 +118,23 @@ class HmacVerifier:
     ) -> bool:
         values = ";".join([host if n == "host" else headers.get(n, "") for n in signed_names])
         message = f"{verb}\n{path}\n{values}".encode()
-        for key in self._keys.keys:
-            # hmac.new with the hashlib constructor: hmac.digest(..., "sha256") is slower
-            # here (OpenSSL 3 looks the algorithm up by name on every call).
-            expected = hmac_lib.new(key, message, hashlib.sha256).digest()
-            if hmac_lib.compare_digest(expected, signature):
+        for keyed in self._keyed_macs():
+            mac = keyed.copy()
+            mac.update(message)
+            if hmac_lib.compare_digest(mac.digest(), signature):
                 return True
         return False
+
+    def _keyed_macs(self) -> tuple[hmac_lib.HMAC, ...]:
+        """An HMAC already keyed with each access key, to be copied per check: the key's
+        two hash blocks are computed once per key, not per request (hmac.new per request
+        cost ≈ 1.5 µs more; hmac.digest(..., "sha256") more still, as OpenSSL 3 looks the
+        algorithm up by name on every call)."""
+        keys = self._keys.keys
+        if keys is not self._macs_of:  # loaded or rotated since
+            self._macs = tuple(hmac_lib.new(key, digestmod=hashlib.sha256) for key in keys)
+            self._macs_of = keys
+        return self._macs
 
     def _host_candidates(self, headers: Mapping[str, str]) -> list[str]:
         hosts: list[str] = []

@@ -184,16 +184,10 @@ async def _serve(
         await node.stop()
 
 
-async def _serve_uvicorn(
-    settings: ServerConfig,
-    tls: TlsMaterial | None,
-    sock: socket.socket,
-    node: ServedNode,
-    say: Callable[[str], None],
-) -> int:
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        node.asgi,
+def uvicorn_config(settings: ServerConfig, app: ASGIApp, tls: TlsMaterial | None) -> uvicorn.Config:
+    """How a node is served under uvicorn (also what benchmarks and tests serve with)."""
+    return uvicorn.Config(
+        app,
         ssl_certfile=str(tls.cert) if tls else None,
         ssl_keyfile=str(tls.key) if tls else None,
         lifespan="off",
@@ -212,9 +206,24 @@ async def _serve_uvicorn(
         log_config=None,
         access_log=False,  # ours: http/context.py (with the request id; granian too)
         server_header=False,
+        # Forwarded headers are ours alone (http/proxy.py, only from `trusted_proxies`):
+        # uvicorn's own layer trusted 127.0.0.1's X-Forwarded-Proto/-For whatever the
+        # config said, and cost a coroutine and a header scan on every request.
+        proxy_headers=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
         backlog=4096,
     )
+
+
+async def _serve_uvicorn(
+    settings: ServerConfig,
+    tls: TlsMaterial | None,
+    sock: socket.socket,
+    node: ServedNode,
+    say: Callable[[str], None],
+) -> int:
+    port = sock.getsockname()[1]
+    config = uvicorn_config(settings, node.asgi, tls)
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     # uvicorn exposes no "started" event; poll its flag until it serves or gives up.
