@@ -28,6 +28,7 @@ import uvloop
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench.loadgen import (
+    RunStats,
     Target,
     parse_connection_string,
     run_load,
@@ -146,6 +147,46 @@ def _announce(port: int, ca: Path) -> None:
     print(f"CA certificate: {ca.resolve()}", flush=True)
 
 
+def measure_ceiling(
+    *,
+    server: str = "uvicorn",
+    app: str = "starlette",
+    post: bool = False,
+    duration: float = 10.0,
+    warmup: float = 2.0,
+    concurrency: int = 64,
+) -> RunStats:
+    """Spawn the trivial server pinned to the first CPU, load it from the second: its stats.
+
+    Also called by every ``run_benchmark`` with ``--spawn`` after its own run, so that each
+    figure is printed beside the ceiling of the same run (bench/loadgen.py)."""
+    server_cpu, client_cpu = split_cpus()
+    module = ("bench.ceiling", "serve", "--server", server, "--app", app)
+    with spawn_server(server_cpu, module=module) as spawned:
+        if client_cpu is not None:
+            os.sched_setaffinity(0, {client_cpu})
+        endpoint = parse_connection_string(spawned.connection_string)
+        target = Target.for_endpoint(endpoint, spawned.ca)
+        head = f"/ping HTTP/1.1\r\nHost: {endpoint.authority}\r\n"
+        request = (
+            f"POST {head}Content-Type: application/json\r\n"
+            f"Content-Length: {len(_POST_BODY)}\r\n\r\n".encode()
+            + _POST_BODY
+            if post
+            else f"GET {head}\r\n".encode()
+        )
+        return uvloop.run(
+            run_load(
+                target,
+                [request],
+                concurrency=concurrency,
+                duration=duration,
+                warmup=warmup,
+                watch_pids={"server": spawned.pid},
+            )
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
@@ -164,31 +205,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.mode == "serve":
         uvloop.run(serve(args.server, args.app, args.data_dir))
         return 0
-    server_cpu, client_cpu = split_cpus()
-    module = ("bench.ceiling", "serve", "--server", args.server, "--app", args.app)
-    with spawn_server(server_cpu, module=module) as spawned:
-        if client_cpu is not None:
-            os.sched_setaffinity(0, {client_cpu})
-        endpoint = parse_connection_string(spawned.connection_string)
-        target = Target.for_endpoint(endpoint, spawned.ca)
-        head = f"/ping HTTP/1.1\r\nHost: {endpoint.authority}\r\n"
-        request = (
-            f"POST {head}Content-Type: application/json\r\n"
-            f"Content-Length: {len(_POST_BODY)}\r\n\r\n".encode()
-            + _POST_BODY
-            if args.post
-            else f"GET {head}\r\n".encode()
-        )
-        stats = uvloop.run(
-            run_load(
-                target,
-                [request],
-                concurrency=args.concurrency,
-                duration=args.duration,
-                warmup=args.warmup,
-                watch_pids={"server": spawned.pid},
-            )
-        )
+    stats = measure_ceiling(
+        server=args.server,
+        app=args.app,
+        post=args.post,
+        duration=args.duration,
+        warmup=args.warmup,
+        concurrency=args.concurrency,
+    )
     verb = "POST (28-byte body read)" if args.post else "GET"
     title = f"ceiling {args.server} + {args.app}, trivial {verb} over TLS"
     print(stats.format_table(title, ok_label="requests", command=f"{PROG} {' '.join(argv)}"))

@@ -54,6 +54,7 @@ from bench.loadgen import (
     parse_connection_string,
     percentile,
     run_load,
+    same_run_ceiling,
     spawn_server,
     split_cpus,
 )
@@ -515,6 +516,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(stats.format_table(title, ok_label="messages", command=command))
     print(delivery.format_table())
+    ceiling = same_run_ceiling(
+        args, stats.ok_per_second, "messages", stats.server_cpu_us_per_request
+    )
     if args.json:
         figures = {
             "benchmark": "chat.sendMessage",
@@ -526,6 +530,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "database": "postgresql" if store else "sqlite",
             "command": command,
         }
+        if ceiling is not None:
+            figures["ceiling"] = ceiling.to_dict("requests")
         print(json.dumps(figures, separators=(",", ":")))
     failed = stats.requests == 0 or stats.error_rate > MAX_ERROR_RATE
     if failed or delivery.dropped or delivery.delivered < delivery.expected:

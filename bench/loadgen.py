@@ -752,6 +752,11 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, default=64, help="keep-alive connections")
     parser.add_argument("--cpu", type=int, help="pin the load generator to this CPU")
     parser.add_argument("--json", action="store_true", help="also print one JSON line")
+    parser.add_argument(
+        "--no-ceiling",
+        action="store_true",
+        help="with --spawn: skip the trivial-endpoint ceiling run after the figure",
+    )
 
 
 Prepare = Callable[[Endpoint, Target], Awaitable[RequestSource]]
@@ -796,8 +801,11 @@ def run_benchmark(
         print(f"FAILED: {exc!r}", file=sys.stderr)  # the server is down, the key is wrong, …
         return 1
     print(stats.format_table(f"benchmark {name}", ok_label=ok_label, command=command))
+    ceiling = same_run_ceiling(args, stats.ok_per_second, ok_label, stats.server_cpu_us_per_request)
     if args.json:
         figures = {"benchmark": name, **stats.to_dict(ok_label), "command": command}
+        if ceiling is not None:
+            figures["ceiling"] = ceiling.to_dict("requests")
         print(json.dumps(figures, separators=(",", ":")))
     if stats.requests == 0 or stats.error_rate > MAX_ERROR_RATE:
         print(
@@ -807,6 +815,35 @@ def run_benchmark(
         )
         return 1
     return 0
+
+
+def same_run_ceiling(
+    args: argparse.Namespace, figure: float, unit: str, server_cpu_us: float | None
+) -> RunStats | None:
+    """With ``--spawn`` (the CPUs are ours to pin): the trivial endpoint on the same CPUs right
+    after the run, printed with the figure's share of it (``figure`` in ``unit``/s, the
+    server's CPU per response when watched); the machine's speed drifts, so a figure is only
+    read beside the ceiling of the same run. ``--no-ceiling`` skips it."""
+    if not args.spawn or args.no_ceiling or figure <= 0:
+        return None
+    # bench.ceiling builds on this module: imported when used, not at the top.
+    from bench.ceiling import measure_ceiling
+
+    ceiling = measure_ceiling(
+        duration=args.duration, warmup=args.warmup, concurrency=args.concurrency
+    )
+    rows = [("requests/s", f"{ceiling.ok_per_second:,.1f}")]
+    theirs = ceiling.server_cpu_us_per_request
+    if theirs is not None:
+        rows.append(("server cpu", f"{theirs:.0f} µs per response"))
+    if ceiling.ok_per_second:
+        rows.append((f"{unit}/s ÷ it", f"{figure / ceiling.ok_per_second:.1%}"))
+    if server_cpu_us and theirs:
+        rows.append(("cpu ratio", f"{theirs / server_cpu_us:.1%} (its CPU per response ÷ ours)"))
+    print("ceiling of the same run (bench.ceiling: trivial GET over TLS, same CPUs)")
+    for label, value in rows:
+        print(f"  {label:<14} {value}")
+    return ceiling
 
 
 def _run(

@@ -35,6 +35,7 @@ from bench.loadgen import (
     command_line,
     parse_connection_string,
     percentile,
+    same_run_ceiling,
     spawn_server,
     split_cpus,
 )
@@ -209,6 +210,9 @@ def main(argv: list[str]) -> int:
         print("need --spawn, or --connection-string and --ca", file=sys.stderr)
         return 2
     figures = report(results, args, command)
+    ceiling = same_run_ceiling(args, float(figures["setups_per_second"]), "setups", None)
+    if ceiling is not None:
+        figures["ceiling"] = ceiling.to_dict("requests")
     if args.json:
         print(json.dumps(figures, separators=(",", ":")))
     return 0 if figures["setups"] and not results.failures else 1

@@ -40,9 +40,13 @@ class Bench:
 
 CEILING = Bench("ceiling", ("bench.ceiling",), "requests")
 BENCHES = (
-    Bench("identity", ("bench.identity", "--spawn"), "tokens"),
-    Bench("chat", ("bench.chat", "--spawn", "--threads", "20", "--concurrency", "64"), "messages"),
-    Bench("signaling", ("bench.signaling", "--spawn"), "setups"),
+    Bench("identity", ("bench.identity", "--spawn", "--no-ceiling"), "tokens"),
+    Bench(
+        "chat",
+        ("bench.chat", "--spawn", "--no-ceiling", "--threads", "20", "--concurrency", "64"),
+        "messages",
+    ),
+    Bench("signaling", ("bench.signaling", "--spawn", "--no-ceiling"), "setups"),
     Bench("sfu", ("bench.sfu", "--spawn"), "packets"),
 )
 
