@@ -41,6 +41,19 @@ MEDIA_MODULE = re.compile(
     r".*\.py$"
 )
 SERVER_DIRS = ("integration", "multinode", "e2e", "fuzz")
+# Browser modules with no call in them (chat, its real-time channels, CORS): Chromium without
+# WebRTC, nothing timed by media, so each is a group of its own and runs beside the media
+# group on the other worker instead of lengthening it (the media group is the suite's
+# longest chain).
+CHAT_ONLY_BROWSER = frozenset(
+    {
+        "test_chat_browser.py",
+        "test_chat_cors_browser.py",
+        "test_chatbot_browser.py",
+        "test_trouter_browser.py",
+        "test_web_chat_composite_browser.py",
+    }
+)
 
 
 def starts_servers(path: PurePosixPath) -> bool:
@@ -49,6 +62,8 @@ def starts_servers(path: PurePosixPath) -> bool:
 
 def group_of(path: PurePosixPath) -> str:
     """The group of a test module, given its path relative to the repository."""
+    if path.name in CHAT_ONLY_BROWSER:
+        return str(path)
     if starts_servers(path) and (path.parts[1] == "e2e" or MEDIA_MODULE.search(path.name)):
         return MEDIA_GROUP
     return str(path)
