@@ -12,9 +12,11 @@
  * @typedef {import("./calling-call.js").GroupLocator} GroupLocator
  * @typedef {import("./calling-call.js").RoomLocator} RoomLocator
  * @typedef {import("./calling-participant.js").WireParticipant} WireParticipant
- * @typedef {{ muted: boolean, video: boolean } & ({ conference: false, id: string,
- *   direction: "Outgoing" | "Incoming", participantId: string, participant: WireParticipant }
- *   | { conference: true, locator: GroupLocator | RoomLocator })} SavedCall
+ * @typedef {{ muted: boolean, video: boolean }} SavedMedia
+ * @typedef {{ conference: false, id: string, direction: "Outgoing" | "Incoming",
+ *   participantId: string, participant: WireParticipant }} SavedOneToOne
+ * @typedef {{ conference: true, locator: GroupLocator | RoomLocator }} SavedConference
+ * @typedef {SavedMedia & (SavedOneToOne | SavedConference)} SavedCall
  * @typedef {{ endpoint: string, userId: string, deviceId: string, lastSeq: number | null }}
  *   SavedDevice
  * @typedef {SavedDevice & { savedAt: number, calls: SavedCall[] }} SavedAgent  What a page
