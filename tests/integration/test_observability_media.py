@@ -297,7 +297,13 @@ async def test_every_log_line_is_json_under_our_names_with_the_ids_it_knows(
     )
     assert missing.status_code == 404
     request_id = health.headers["x-ms-request-id"]
-    lines = json_lines(server)
+    # The access line is written after the response went out and read from the server's
+    # stdout by a thread: wait for the last request's line before judging them all.
+    for _ in range(100):
+        lines = json_lines(server)
+        if any(e.get("call_id") == call_id for e in lines):
+            break
+        await asyncio.sleep(0.1)
     assert lines
     for entry in lines:
         assert {"time", "level", "logger", "message"} <= entry.keys()
